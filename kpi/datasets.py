@@ -1,0 +1,154 @@
+"""The four datasets and their canonical columns: the one declaration that the schema, the import and the docs read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Kinds of value a column holds; each kind has one parser in kpi.parsing and one SQL type.
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "month": "DATE",
+    "bool": "BOOLEAN",
+    "duration": "DOUBLE",
+    "hours": "DOUBLE",
+    "int": "INTEGER",
+    "amount": "DOUBLE",
+    "enum": "VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    meaning: str
+    required: bool = False
+    unit: str = ""
+    lo: float | None = None  # inclusive bounds for int scores
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    default: str | None = None
+    stored: bool = True  # False: accepted on input, folded into another column before storing
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    label_zh: str
+    key: tuple[str, ...]
+    time_column: str
+    columns: tuple[Column, ...]
+    meaning: str
+    extra_columns: tuple[Column, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        """The column called name."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def stored_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.stored]
+
+
+CONTACTS = Dataset(
+    name="contacts",
+    label_zh="進線紀錄",
+    key=("contact_id",),
+    time_column="arrived_at",
+    meaning="One row per call, chat or e-mail offered to the center, as the phone or omnichannel platform exports it.",
+    columns=(
+        Column("contact_id", "text", "Platform's id of the contact.", required=True),
+        Column("arrived_at", "timestamp", "When the contact entered the queue (local time).", required=True),
+        Column("channel", "text", "phone, chat, email, ...", default="phone"),
+        Column("queue", "text", "Queue / skill the contact was routed to."),
+        Column("team", "text", "Team that handled it (or owns the queue)."),
+        Column("agent_id", "text", "Agent who answered it."),
+        Column("answered", "bool", "Reached an agent. Derived from answered_at when absent."),
+        Column("answered_at", "timestamp", "When an agent answered."),
+        Column("abandoned_at", "timestamp", "When the customer hung up in the queue (only used to derive wait_seconds).", stored=False),
+        Column("wait_seconds", "duration", "Queue time until answer or abandon. Derived from the timestamps when absent.", unit="s"),
+        Column("talk_seconds", "duration", "Talk (or chat/e-mail handling) time.", unit="s"),
+        Column("hold_seconds", "duration", "Time on hold.", unit="s"),
+        Column("acw_seconds", "duration", "After-call work (wrap-up) time.", unit="s"),
+        Column("transferred", "bool", "Transferred to another agent or queue."),
+        Column("resolved_first_contact", "bool", "Resolved on this contact; empty when unknown."),
+        Column("customer_id", "text", "Customer's id. Stored only as a keyed hash (pseudonymised)."),
+    ),
+)
+
+SURVEYS = Dataset(
+    name="surveys",
+    label_zh="滿意度調查",
+    key=("survey_id",),
+    time_column="responded_at",
+    meaning="One row per survey response. Team and agent come from the linked contact when absent.",
+    columns=(
+        Column("survey_id", "text", "Survey tool's id of the response.", required=True),
+        Column("responded_at", "timestamp", "When the customer answered.", required=True),
+        Column("contact_id", "text", "The contact the survey is about."),
+        Column("team", "text", "Team; from the linked contact when empty."),
+        Column("agent_id", "text", "Agent; from the linked contact when empty."),
+        Column("csat", "int", "Customer satisfaction score.", unit="1-5", lo=1, hi=5),
+        Column("nps", "int", "Likelihood to recommend.", unit="0-10", lo=0, hi=10),
+        Column("ces", "int", "Customer effort score.", unit="1-7", lo=1, hi=7),
+        Column("comment", "text", "Free-text comment."),
+    ),
+)
+
+COMPLAINTS = Dataset(
+    name="complaints",
+    label_zh="客訴案件",
+    key=("complaint_id",),
+    time_column="opened_at",
+    meaning="One row per complaint case from the ticketing / complaint system.",
+    columns=(
+        Column("complaint_id", "text", "Case id.", required=True),
+        Column("opened_at", "timestamp", "When the case was opened.", required=True),
+        Column("resolved_at", "timestamp", "When it was resolved; empty while open."),
+        Column("resolution_hours", "hours", "Hours from opened to resolved (used when resolved_at is absent).", unit="h", stored=False),
+        Column("due_at", "timestamp", "When it is due."),
+        Column("sla_hours", "hours", "Hours allowed to resolve (due = opened + sla_hours when due_at is absent).", unit="h"),
+        Column("category", "text", "Complaint category."),
+        Column("channel", "text", "Channel the complaint came through."),
+        Column("team", "text", "Team responsible."),
+        Column("agent_id", "text", "Agent concerned or responsible."),
+        Column("priority", "text", "Priority as the source system names it."),
+        Column("reopened_count", "int", "Times the case was reopened.", lo=0),
+        Column("escalated", "bool", "Escalated to a higher level."),
+    ),
+)
+
+BUDGET = Dataset(
+    name="budget",
+    label_zh="預算與實際",
+    key=("period", "cost_center", "line"),
+    time_column="period",
+    meaning="One row per month x cost center x cost line. A sheet with the months as columns is accepted too.",
+    columns=(
+        Column("period", "month", "The month (stored as its first day).", required=True),
+        Column("cost_center", "text", "Cost center; the whole center when absent.", default="CENTER"),
+        Column("line", "text", "Budget line (e.g. agent wages, telecom).", required=True),
+        Column("line_type", "enum", "cost or revenue.", choices=("cost", "revenue"), default="cost"),
+        Column("budget", "amount", "Budgeted amount for the month.", unit="NT$"),
+        Column("actual", "amount", "Actual amount; empty while the month is not closed.", unit="NT$"),
+    ),
+    # Only in the months-as-columns layout: says whether a row holds budget or actual amounts.
+    extra_columns=(Column("measure", "enum", "Wide layout only: budget or actual.", choices=("budget", "actual"), stored=False),),
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (CONTACTS, SURVEYS, COMPLAINTS, BUDGET)}
+
+
+def get_dataset(name: str) -> Dataset:
+    """The dataset called name, or a ValueError listing the known ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}") from None

@@ -1,0 +1,51 @@
+"""The landing summary: the latest complete week's volumes and when data last arrived."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    week_start: date  # Monday
+    week_end: date  # Sunday
+    iso_week: str  # e.g. 2026-W47
+    offered: int
+    answered: int
+    abandoned: int
+    surveys: int
+    complaints: int
+    last_import_at: datetime | None
+    last_import_file: str | None
+
+
+def latest_complete_week(con: duckdb.DuckDBPyConnection) -> date | None:
+    """Monday of the latest ISO week the contact data covers to its Sunday (the week before, if the last is partial)."""
+    last = con.cursor().execute("SELECT max(arrived_at)::DATE FROM contacts").fetchone()[0]
+    if last is None:
+        return None
+    monday = last - timedelta(days=last.weekday())
+    return monday if last.weekday() == 6 else monday - timedelta(days=7)
+
+
+def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None) -> WeekSummary | None:
+    """Contacts offered/answered/abandoned, surveys and complaints received in one ISO week (default: the latest complete one)."""
+    week_start = week_start or latest_complete_week(con)
+    if week_start is None:
+        return None
+    cur = con.cursor()
+    params = {"start": week_start, "end": week_start + timedelta(days=7)}
+    offered, answered = cur.execute(
+        "SELECT count(*), count(*) FILTER (WHERE answered) FROM contacts WHERE arrived_at >= $start AND arrived_at < $end",
+        params).fetchone()
+    surveys = cur.execute("SELECT count(*) FROM surveys WHERE responded_at >= $start AND responded_at < $end", params).fetchone()[0]
+    complaints = cur.execute("SELECT count(*) FROM complaints WHERE opened_at >= $start AND opened_at < $end", params).fetchone()[0]
+    last = cur.execute("SELECT finished_at, file_name FROM imports WHERE undone_at IS NULL ORDER BY import_id DESC LIMIT 1").fetchone()
+    iso = week_start.isocalendar()
+    return WeekSummary(
+        week_start=week_start, week_end=week_start + timedelta(days=6), iso_week=f"{iso.year}-W{iso.week:02d}",
+        offered=offered, answered=answered, abandoned=offered - answered, surveys=surveys, complaints=complaints,
+        last_import_at=last[0] if last else None, last_import_file=last[1] if last else None,
+    )

@@ -1,0 +1,283 @@
+"""Vectorised parsers for the values real exports contain: each takes text cells and returns values plus a reason per bad cell."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
+DURATION_UNITS = {"s": 1.0, "ms": 0.001, "min": 60.0}
+TAIPEI_UTC_OFFSET_MINUTES = 8 * 60
+
+TRUE_WORDS = {"y", "yes", "true", "t", "1", "1.0", "是", "有", "對"}
+FALSE_WORDS = {"n", "no", "false", "f", "0", "0.0", "否", "無", "不是"}
+
+
+@dataclass
+class Parsed:
+    """Parsed values (NA where empty or bad) and, per row, why the cell could not be read (NA when fine)."""
+
+    values: pd.Series
+    errors: pd.Series
+
+
+def clean_text(s: pd.Series) -> pd.Series:
+    """Strip cells; empty cells become NA."""
+    s = s.astype("object").where(s.notna(), None)
+    out = pd.Series(s, dtype="string").str.strip()
+    return out.mask(out == "")
+
+
+def _no_errors(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype="string")
+
+
+def _errors_where(bad: pd.Series, raw: pd.Series, expected: str) -> pd.Series:
+    msg = "could not read " + raw.fillna("").map(repr) + f" ({expected})"
+    return msg.where(bad, pd.NA).astype("string")
+
+
+_TS_RE = re.compile(
+    r"^(?P<a>\d{1,4})[/\-.](?P<b>\d{1,2})[/\-.](?P<c>\d{1,4})"
+    r"(?:[ T]+(?P<ap1>上午|下午|AM|PM)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,6}))?)?"
+    r"\s*(?P<ap2>AM|PM|上午|下午)?)?"
+    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+TS_EXPECTED = "expected a date/time such as 2026-11-26 14:30:00, 26/11/2026 14:30, 11/26/2026 or 115/11/26"
+
+
+def _normalise_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """NFKC (full-width digits), 2026年11月26日 -> 2026/11/26, 民國 prefix noted as ROC."""
+    s = s.str.normalize("NFKC")
+    roc = s.str.contains("民國", regex=False).fillna(False)
+    s = s.str.replace("民國", "", regex=False)
+    s = s.str.replace(r"(\d)\s*年\s*(\d)", r"\1/\2", regex=True)
+    s = s.str.replace(r"(\d)\s*月\s*(\d)", r"\1/\2", regex=True)
+    s = s.str.replace(r"(\d)\s*[日號]", r"\1", regex=True)
+    return s.str.strip(), roc
+
+
+def decide_day_first(first: pd.Series, second: pd.Series, date_order: str) -> bool:
+    """Day-first if the data proves it (a first field above 12), month-first if the data proves that; else date_order."""
+    if (first > 12).any():
+        return True
+    if (second > 12).any():
+        return False
+    return date_order == "dmy"
+
+
+def parse_timestamp(raw: pd.Series, date_order: str = "auto") -> Parsed:
+    """Timestamps in ISO, slash or dash forms, ROC years, 年月日, AM/PM and 上午/下午, UTC offsets (to Taipei time)."""
+    s = clean_text(raw)
+    norm, roc_marked = _normalise_dates(s)
+    parts = norm.str.extract(_TS_RE)
+    matched = parts["a"].notna()
+    a = pd.to_numeric(parts["a"], errors="coerce")
+    b = pd.to_numeric(parts["b"], errors="coerce")
+    c = pd.to_numeric(parts["c"], errors="coerce")
+    len_a = parts["a"].str.len()
+    # Year first: 4 digits (western), 3 digits or 民國 (ROC), or date_order ymd with a 2-digit year.
+    year_first = matched & ((len_a >= 3) | roc_marked | ((date_order == "ymd") & (parts["c"].str.len() <= 2)))
+    roc = year_first & ((len_a <= 3) | roc_marked)
+    year_last = matched & ~year_first
+    day_first = decide_day_first(a[year_last], b[year_last], date_order)
+    year = pd.Series(np.nan, index=s.index)
+    month = pd.Series(np.nan, index=s.index)
+    day = pd.Series(np.nan, index=s.index)
+    year[year_first] = a[year_first] + np.where(roc[year_first], 1911, 0)
+    month[year_first] = b[year_first]
+    day[year_first] = c[year_first]
+    year[year_last] = c[year_last] + np.where(parts["c"][year_last].str.len() <= 2, 2000, 0)
+    month[year_last] = (b if day_first else a)[year_last]
+    day[year_last] = (a if day_first else b)[year_last]
+    hour = pd.to_numeric(parts["H"], errors="coerce").fillna(0)
+    ampm = parts["ap1"].fillna(parts["ap2"]).str.upper()
+    pm = ampm.isin(["PM", "下午"]).fillna(False)
+    am = ampm.isin(["AM", "上午"]).fillna(False)
+    bad_ampm = (am | pm) & ((hour > 12) | (hour < 1))
+    hour = hour.where(~(am & (hour == 12)), 0)
+    hour = hour.where(~(pm & (hour < 12)), hour + 12)
+    minute = pd.to_numeric(parts["M"], errors="coerce").fillna(0)
+    second = pd.to_numeric(parts["S"], errors="coerce").fillna(0)
+    frac = parts["f"].fillna("0").str.ljust(6, "0").astype("int64") if len(parts) else pd.Series(dtype="int64")
+    fields = pd.DataFrame(
+        {"year": year, "month": month, "day": day, "hour": hour, "minute": minute, "second": second, "us": frac}
+    )
+    in_range = (
+        fields["month"].between(1, 12) & fields["day"].between(1, 31) & fields["hour"].between(0, 23)
+        & fields["minute"].between(0, 59) & fields["second"].between(0, 59) & fields["year"].between(1900, 2200)
+    )
+    ok = matched & in_range & ~bad_ampm
+    values = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    if ok.any():
+        f = fields[ok].astype("int64")
+        values[ok] = pd.to_datetime(
+            {"year": f["year"], "month": f["month"], "day": f["day"], "hour": f["hour"],
+             "minute": f["minute"], "second": f["second"], "us": f["us"]},
+            errors="coerce",
+        ).astype("datetime64[us]")
+        tz = parts["tz"][ok]
+        has_tz = tz.notna()
+        if has_tz.any():
+            t = tz[has_tz].str.replace(":", "", regex=False)
+            offset = t.map(lambda z: 0 if z.upper() == "Z" else (1 if z[0] == "+" else -1) * (int(z[1:3]) * 60 + int(z[3:5])))
+            shift = pd.to_timedelta(TAIPEI_UTC_OFFSET_MINUTES - offset.astype("int64"), unit="min")
+            values[has_tz[has_tz].index] = values[has_tz[has_tz].index] + shift
+    bad = s.notna() & values.isna()
+    return Parsed(values, _errors_where(bad, s, TS_EXPECTED))
+
+
+_MONTH_NAMES = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+MONTH_EXPECTED = "expected a month such as 2026-11, 2026/11, 2026年11月, 115/11 or Nov 2026"
+
+
+def parse_month_text(text: str) -> pd.Timestamp | None:
+    """One month label (2026-11, 2026/11/01, 115/11, 2026年11月, Nov-2026, 11/2026) as its first day, else None."""
+    t = pd.Series([text], dtype="string").str.normalize("NFKC").iloc[0].strip()
+    roc = "民國" in t
+    t = t.replace("民國", "").replace("年", "/").replace("月", "").replace("份", "").strip()
+    m = re.fullmatch(r"(\d{3,4})[/\-.](\d{1,2})(?:[/\-.](\d{1,2}))?(?:[ T]00:00(?::00)?)?", t)
+    if m:
+        y, mo = int(m.group(1)), int(m.group(2))
+        if len(m.group(1)) == 3 or roc:
+            y += 1911
+    else:
+        m = re.fullmatch(r"(\d{1,2})[/\-.](\d{4})", t)
+        if m:
+            y, mo = int(m.group(2)), int(m.group(1))
+        else:
+            m = re.fullmatch(r"([A-Za-z]{3})[A-Za-z]*[\s\-/.']*(\d{2}|\d{4})", t)
+            if not m or m.group(1).lower() not in _MONTH_NAMES:
+                return None
+            mo = _MONTH_NAMES[m.group(1).lower()]
+            y = int(m.group(2)) + (2000 if len(m.group(2)) == 2 else 0)
+    if not (1 <= mo <= 12 and 1900 <= y <= 2200):
+        return None
+    return pd.Timestamp(year=y, month=mo, day=1)
+
+
+def parse_month(raw: pd.Series) -> Parsed:
+    """Months: each distinct label parsed once (budget sheets have few)."""
+    s = clean_text(raw)
+    lookup = {u: parse_month_text(u) for u in s.dropna().unique()}
+    values = pd.Series(s.map(lookup), index=s.index).astype("datetime64[us]")
+    bad = s.notna() & values.isna()
+    return Parsed(values, _errors_where(bad, s, MONTH_EXPECTED))
+
+
+_HMS_RE = re.compile(r"^(?P<neg>-)?(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d{1,2}(?:\.\d+)?)$")
+
+
+def parse_duration(raw: pd.Series, unit: str = "s") -> Parsed:
+    """Durations in seconds: numbers in the declared unit (s, ms, min), or hh:mm:ss / mm:ss text; never negative."""
+    if unit not in DURATION_UNITS:
+        raise ValueError(f"duration_unit must be one of {', '.join(DURATION_UNITS)}, got {unit!r}")
+    s = clean_text(raw)
+    norm = s.str.normalize("NFKC").str.replace(",", "", regex=False)
+    number = pd.to_numeric(norm, errors="coerce") * DURATION_UNITS[unit]
+    hms = norm.str.extract(_HMS_RE)
+    from_hms = (
+        pd.to_numeric(hms["h"], errors="coerce").fillna(0) * 3600
+        + pd.to_numeric(hms["m"], errors="coerce") * 60
+        + pd.to_numeric(hms["s"], errors="coerce")
+    )
+    from_hms = from_hms.where(hms["neg"].isna(), -from_hms)
+    values = number.fillna(from_hms).astype("float64")
+    unreadable = s.notna() & values.isna()
+    negative = values < 0
+    errors = _errors_where(unreadable, s, f"expected seconds as a number (unit: {unit}) or hh:mm:ss")
+    errors = errors.mask(negative, "negative duration " + s.fillna("").map(repr) + " (expected 0 or more)")
+    return Parsed(values.mask(negative | unreadable), errors.astype("string"))
+
+
+def parse_hours(raw: pd.Series) -> Parsed:
+    """Hours as a plain number (decimals allowed), never negative."""
+    s = clean_text(raw)
+    values = pd.to_numeric(s.str.normalize("NFKC").str.replace(",", "", regex=False), errors="coerce").astype("float64")
+    unreadable = s.notna() & values.isna()
+    negative = values < 0
+    errors = _errors_where(unreadable, s, "expected a number of hours")
+    errors = errors.mask(negative, "negative hours " + s.fillna("").map(repr) + " (expected 0 or more)")
+    return Parsed(values.mask(negative | unreadable), errors.astype("string"))
+
+
+def parse_bool(raw: pd.Series) -> Parsed:
+    """Booleans written Y/N, Yes/No, TRUE/FALSE, 1/0 or 是/否."""
+    s = clean_text(raw)
+    low = s.str.normalize("NFKC").str.lower()
+    values = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    values[low.isin(TRUE_WORDS).fillna(False)] = True
+    values[low.isin(FALSE_WORDS).fillna(False)] = False
+    bad = s.notna() & values.isna()
+    return Parsed(values, _errors_where(bad, s, "expected Y/N, Yes/No, TRUE/FALSE, 1/0 or 是/否"))
+
+
+_AMOUNT_STRIP_RE = r"(?i)NT\$|NTD|TWD|\$|元|,|\s"
+
+
+def parse_amount(raw: pd.Series) -> Parsed:
+    """Money: thousands separators, NT$ / NTD / 元, and (1,234) for negatives."""
+    s = clean_text(raw)
+    norm = s.str.normalize("NFKC").str.replace(_AMOUNT_STRIP_RE, "", regex=True)
+    negative = norm.str.match(r"^\(.*\)$").fillna(False)
+    norm = norm.str.strip("()")
+    values = pd.to_numeric(norm, errors="coerce").astype("float64")
+    values = values.where(~negative, -values)
+    bad = s.notna() & values.isna()
+    return Parsed(values, _errors_where(bad, s, "expected an amount such as 1,234,567 or NT$1,234"))
+
+
+def parse_int(raw: pd.Series, lo: float | None = None, hi: float | None = None) -> Parsed:
+    """Whole numbers, optionally within [lo, hi]."""
+    s = clean_text(raw)
+    number = pd.to_numeric(s.str.normalize("NFKC").str.replace(",", "", regex=False), errors="coerce")
+    not_whole = number.notna() & (number != np.floor(number))
+    unreadable = (s.notna() & number.isna()) | not_whole
+    errors = _errors_where(unreadable, s, "expected a whole number")
+    out_of_range = pd.Series(False, index=s.index)
+    if lo is not None:
+        out_of_range |= (number < lo).fillna(False)
+    if hi is not None:
+        out_of_range |= (number > hi).fillna(False)
+    span = f"{lo:g}-{hi:g}" if hi is not None else f"{lo:g} or more"
+    errors = errors.mask(out_of_range, "out of range: " + s.fillna("") + f" (expected {span})")
+    values = number.mask(unreadable | out_of_range).astype("Int64")
+    return Parsed(values, errors.astype("string"))
+
+
+def parse_enum(raw: pd.Series, choices: tuple[str, ...]) -> Parsed:
+    """One of a fixed set of words, compared ignoring case."""
+    s = clean_text(raw)
+    low = s.str.lower()
+    ok = low.isin(choices).fillna(False)
+    values = low.where(ok)
+    bad = s.notna() & ~ok
+    return Parsed(values, _errors_where(bad, s, f"expected one of: {', '.join(choices)}"))
+
+
+def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duration_unit: str = "s",
+                 lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = ()) -> Parsed:
+    """Parse a column of the given kind (see kpi.datasets.SQL_TYPES)."""
+    if kind == "text":
+        return Parsed(clean_text(raw), _no_errors(raw.index))
+    if kind == "timestamp":
+        return parse_timestamp(raw, date_order)
+    if kind == "month":
+        return parse_month(raw)
+    if kind == "duration":
+        return parse_duration(raw, duration_unit)
+    if kind == "hours":
+        return parse_hours(raw)
+    if kind == "bool":
+        return parse_bool(raw)
+    if kind == "amount":
+        return parse_amount(raw)
+    if kind == "int":
+        return parse_int(raw, lo, hi)
+    if kind == "enum":
+        return parse_enum(raw, choices)
+    raise ValueError(f"unknown column kind {kind!r}")

@@ -1,0 +1,180 @@
+"""The embedded DuckDB file: where it is, its schema and upgrades, and opening it safely beside other processes."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from .datasets import DATASETS, SQL_TYPES, Dataset
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = REPO_ROOT / "data" / "kpi.duckdb"
+DEFAULT_WAIT_SECONDS = 30.0
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process holds the database file and did not let go in time."""
+
+
+def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
+    """--db PATH, else the KPI_DB environment variable, else data/kpi.duckdb in the repository."""
+    if db:
+        return Path(db)
+    if os.environ.get("KPI_DB"):
+        return Path(os.environ["KPI_DB"])
+    return DEFAULT_DB
+
+
+def _table_ddl(ds: Dataset, name: str, with_key: bool, extra: str = "") -> str:
+    cols = []
+    for c in ds.stored_columns:
+        null = " NOT NULL" if (c.required or c.name in ds.key) else ""
+        cols.append(f"{c.name} {SQL_TYPES[c.kind]}{null}")
+    cols.append("import_id INTEGER NOT NULL")  # the import that last wrote the row
+    cols.append("created_import_id INTEGER NOT NULL")  # the import that first inserted it
+    if extra:
+        cols.append(extra)
+    if with_key:
+        cols.append(f"PRIMARY KEY ({', '.join(ds.key)})")
+    return f"CREATE TABLE {name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def _v1(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    # The pseudonymisation key lives with the data it protects: one per database, never printed.
+    con.execute("INSERT INTO meta VALUES ('pseudonym_key', ?)", [secrets.token_hex(32)])
+    con.execute("CREATE SEQUENCE import_id_seq START 1")
+    con.execute(
+        """CREATE TABLE imports (
+          import_id INTEGER PRIMARY KEY, dataset VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+          file_sha256 VARCHAR, source VARCHAR NOT NULL, run_by VARCHAR, started_at TIMESTAMP NOT NULL,
+          finished_at TIMESTAMP, rows_read INTEGER NOT NULL, inserted INTEGER NOT NULL,
+          updated INTEGER NOT NULL, unchanged INTEGER NOT NULL, rejected INTEGER NOT NULL,
+          options VARCHAR)"""
+    )
+    con.execute(
+        """CREATE TABLE rejected_rows (
+          import_id INTEGER NOT NULL, file_name VARCHAR NOT NULL, row_number INTEGER NOT NULL,
+          column_name VARCHAR, value VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR)"""
+    )
+    for ds in DATASETS.values():
+        con.execute(_table_ddl(ds, ds.name, with_key=True))
+
+
+def _v2(con: duckdb.DuckDBPyConnection) -> None:
+    # Previous versions of rows that an import replaced, so an import can be undone exactly.
+    for ds in DATASETS.values():
+        con.execute(_table_ddl(ds, f"{ds.name}_history", with_key=False, extra="replaced_by_import_id INTEGER NOT NULL"))
+    con.execute("ALTER TABLE imports ADD COLUMN undone_at TIMESTAMP")
+
+
+MIGRATIONS = [_v1, _v2]  # index + 1 = schema version; append, never edit a released step
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version recorded in the file (0 for an empty file)."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main'"
+    ).fetchone()[0]
+    if not has_meta:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 1
+
+
+def migrate(con: duckdb.DuckDBPyConnection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the file's schema up to target, each step in its own transaction; returns the version."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {current}, newer than this code's {SCHEMA_VERSION}; update the code"
+        )
+    for version in range(current + 1, target + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            MIGRATIONS[version - 1](con)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return max(current, target)
+
+
+_LOCK_RE = re.compile(r"lock", re.IGNORECASE)
+
+
+def _connect_with_retry(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            # Only a lock held by another process is worth waiting for; anything else is final.
+            if not _LOCK_RE.search(str(exc)):
+                raise
+            if time.monotonic() >= deadline:
+                holder = re.search(r"\(PID (\d+)\)", str(exc))
+                who = f"process {holder.group(1)}" if holder else "another process"
+                raise DatabaseBusy(
+                    f"{path}: the database is in use by {who} and stayed locked for {wait:g} s; "
+                    "nothing was changed. Try again, or raise --wait."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def open_db(
+    db: str | os.PathLike | None = None, *, read_only: bool = False, wait: float = DEFAULT_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database briefly (creating and upgrading it when writable), waiting while another process holds it.
+
+    Keep the block short: while it is open, no other process can write (read-only) or open the file at all (writable).
+    """
+    path = resolve_db_path(db)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"{path}: no database here; run `python -m kpi init --db {path}` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect_with_retry(path, read_only, wait)
+    try:
+        if not read_only:
+            migrate(con)
+        elif schema_version(con) < SCHEMA_VERSION:
+            # An old file opened read-only: upgrade it once through a short writable connection.
+            con.close()
+            with open_db(path, read_only=False, wait=wait):
+                pass
+            con = _connect_with_retry(path, True, wait)
+        yield con
+    finally:
+        con.close()
+
+
+def pseudonym_key(con: duckdb.DuckDBPyConnection) -> bytes:
+    """The database's secret for pseudonymising customer ids."""
+    return bytes.fromhex(con.execute("SELECT value FROM meta WHERE key = 'pseudonym_key'").fetchone()[0])
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
+    """(last import id, when it finished): changes whenever data changes, so caches can key on it."""
+    row = con.execute(
+        "SELECT coalesce(max(import_id), 0), coalesce(max(coalesce(undone_at, finished_at))::VARCHAR, '') FROM imports"
+    ).fetchone()
+    return int(row[0]), row[1]
+
+
+def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows stored per dataset."""
+    return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in DATASETS}
