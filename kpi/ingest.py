@@ -192,7 +192,7 @@ def read_source(path: str | os.PathLike, options: Options, display_name: str | N
         sheet = options.sheet if options.sheet is not None else 0
         if isinstance(sheet, str) and sheet not in book.sheet_names:
             raise FatalImportError(f"{name}: no sheet named {sheet!r}; the sheets are: {', '.join(book.sheet_names)}")
-        frame = book.parse(sheet, header=None, dtype=object)
+        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
         if frame.empty:
             raise FatalImportError(f"{name}: sheet {sheet!r} is empty")
         headers = [_header_text(v) for v in frame.iloc[0]]

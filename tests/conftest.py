@@ -1,0 +1,25 @@
+"""Shared fixtures: a fresh database file per test, and small literal files written on demand."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "test.duckdb"
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """write("name.csv", text, encoding="utf-8") -> path of a file holding that text."""
+    def _write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        p = tmp_path / name
+        p.write_bytes(text.encode(encoding))
+        return p
+    return _write

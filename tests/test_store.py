@@ -1,0 +1,98 @@
+"""The database file: where it lives, upgrades that keep data, and sharing it with a running dashboard."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kpi import ingest, store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_db_path_is_flag_then_environment_then_default(monkeypatch, tmp_path):
+    monkeypatch.delenv("KPI_DB", raising=False)
+    assert store.resolve_db_path() == ROOT / "data" / "kpi.duckdb"
+    monkeypatch.setenv("KPI_DB", str(tmp_path / "env.duckdb"))
+    assert store.resolve_db_path() == tmp_path / "env.duckdb"
+    assert store.resolve_db_path(tmp_path / "flag.duckdb") == tmp_path / "flag.duckdb"
+
+
+def test_new_file_gets_the_current_schema_version(db):
+    with store.open_db(db) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 2
+
+
+def test_an_older_file_is_upgraded_without_losing_data(db, write):
+    con = duckdb.connect(str(db))
+    store.migrate(con, target=1)  # a file as version 1 of the code left it
+    con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, answered, import_id, created_import_id) "
+                "VALUES ('old1', '2026-01-05 10:00', 'phone', false, 1, 1)")
+    con.close()
+    with store.open_db(db, read_only=True) as con:  # even a reader upgrades it
+        assert store.schema_version(con) == 2
+        assert con.execute("SELECT contact_id FROM contacts").fetchall() == [("old1",)]
+        assert con.execute("SELECT count(*) FROM contacts_history").fetchone() == (0,)
+    r = ingest.import_file("contacts", write("c.csv", "contact_id,arrived_at\nold1,2026-01-05 10:00\nnew1,2026-01-06 10:00\n"), db=db)
+    assert (r.inserted, r.updated, r.unchanged) == (1, 0, 1)
+
+
+def test_a_file_from_newer_code_is_refused(db):
+    with store.open_db(db) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(RuntimeError, match="newer than this code"):
+        with store.open_db(db):
+            pass
+
+
+def _hold(db: Path, seconds: float, read_only: bool) -> subprocess.Popen:
+    """Another process (a dashboard, a second import) that holds the file for a while."""
+    code = textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(db)!r}, read_only={read_only})
+        print("held", flush=True)
+        time.sleep({seconds})
+        con.close()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["reader-holds-it", "writer-holds-it"])
+def test_ingest_waits_while_another_process_holds_the_file(db, write, read_only):
+    ingest.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
+    holder = _hold(db, 1.5, read_only)
+    t0 = time.monotonic()
+    r = ingest.import_file("contacts", write("b.csv", "contact_id,arrived_at\nb,2026-11-16\n"), db=db, wait=20)
+    holder.wait()
+    assert r.inserted == 1 and time.monotonic() - t0 >= 0.5  # it had to wait for the holder to let go
+    with store.open_db(db, read_only=True) as con:
+        assert store.row_counts(con)["contacts"] == 2
+
+
+def test_ingest_gives_up_with_a_clear_message_and_nothing_lost(db, write):
+    ingest.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
+    holder = _hold(db, 4, read_only=False)
+    try:
+        with pytest.raises(store.DatabaseBusy, match=r"in use by process \d+ and stayed locked for 0.5 s; nothing was changed"):
+            ingest.import_file("contacts", write("b.csv", "contact_id,arrived_at\nb,2026-11-16\n"), db=db, wait=0.5)
+    finally:
+        holder.kill()
+        holder.wait()
+    with store.open_db(db, read_only=True) as con:
+        assert store.row_counts(con)["contacts"] == 1
+
+
+def test_data_version_moves_with_each_import(db, write):
+    with store.open_db(db) as con:
+        v0 = store.data_version(con)
+    ingest.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
+    with store.open_db(db, read_only=True) as con:
+        v1 = store.data_version(con)
+    assert v0[0] == 0 and v1[0] == 1 and v1 != v0
