@@ -1,0 +1,43 @@
+"""How pages reach the database: briefly, read-only, and cached by the database's last import."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from kpi import ingest, store
+
+
+def db_path() -> str:
+    """The database the dashboard reads ($KPI_DB, else data/kpi.duckdb)."""
+    return str(store.resolve_db_path())
+
+
+@st.cache_resource(show_spinner="Preparing the database (first start loads the sample data)…")
+def ensure_database(path: str) -> str:
+    """Create or upgrade the file, and load sample_data/ when it holds no data; once per process and file."""
+    with store.open_db(path) as con:
+        empty = sum(store.row_counts(con).values()) == 0
+    if empty:
+        ingest.load_sample_data(path)
+    return path
+
+
+def data_version(path: str) -> tuple[int, str]:
+    """Changes with every import or undo; cached results are keyed on it, so new data shows on the next rerun."""
+    with store.open_db(path, read_only=True) as con:
+        return store.data_version(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(name: str, path: str, version: tuple[int, str], args: tuple, kwargs: tuple, _fn: Callable) -> Any:
+    # The connection is opened per call and closed at once: while the dashboard holds the file,
+    # a nightly `python -m kpi ingest` could not write it.
+    with store.open_db(path, read_only=True) as con:
+        return _fn(con, *args, **dict(kwargs))
+
+
+def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """fn(connection, *args, **kwargs) from a kpi module, cached until the data changes."""
+    path = ensure_database(db_path())
+    return _cached(f"{fn.__module__}.{fn.__qualname__}", path, data_version(path), args, tuple(sorted(kwargs.items())), fn)
