@@ -1,0 +1,74 @@
+"""The dashboard opens on the database, shows the latest complete week, and picks up new imports on rerun."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi import ingest, overview, store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Week 2026-W47 is Mon 16 - Sun 22 Nov; the data reaches its Sunday, so it is the latest complete week.
+WEEK = ("contact_id,arrived_at,answered_at\n"
+        "w1,2026-11-16 09:00,2026-11-16 09:00:10\n"
+        "w2,2026-11-18 10:00,\n"
+        "w3,2026-11-22 21:00,2026-11-22 21:00:30\n"
+        "old,2026-11-09 09:00,2026-11-09 09:00:05\n")
+
+
+@pytest.fixture
+def app(db, monkeypatch):
+    monkeypatch.setenv("KPI_DB", str(db))
+    import streamlit as st
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+    def run() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+    return run
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_shows_the_latest_complete_week(app, db, write):
+    ingest.import_file("contacts", write("c.csv", WEEK), db=db)
+    ingest.import_file("surveys", write("s.csv", "survey_id,responded_at,csat\ns1,2026-11-17 10:00,5\ns2,2026-11-10 10:00,4\n"), db=db)
+    at = app()
+    # In W47: w1, w2, w3 offered; w1 and w3 answered; w2 abandoned; one survey (s1).
+    assert metrics(at) == {"進線 Offered": "3", "接通 Answered": "2", "放棄 Abandoned": "1",
+                           "問卷回覆 Surveys": "1", "客訴 Complaints": "0"}
+    assert any("2026-W47" in s.value for s in at.subheader)
+    with store.open_db(db, read_only=True) as con:
+        s = overview.week_summary(con)
+    assert (s.offered, s.answered, s.abandoned, s.surveys) == (3, 2, 1, 1)
+
+
+def test_a_cli_import_shows_on_the_next_rerun_without_restart(app, db, write):
+    ingest.import_file("contacts", write("c.csv", WEEK), db=db)
+    at = app()
+    assert metrics(at)["進線 Offered"] == "3"
+    more = write("more.csv", "contact_id,arrived_at\nn1,2026-11-20 11:00\nn2,2026-11-20 11:05\n")
+    done = subprocess.run([sys.executable, "-m", "kpi", "ingest", "contacts", str(more), "--db", str(db)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    at.run()
+    assert metrics(at)["進線 Offered"] == "5" and metrics(at)["放棄 Abandoned"] == "3"
+
+
+def test_an_empty_database_is_filled_with_the_sample_data(app, db):
+    at = app()
+    with store.open_db(db, read_only=True) as con:
+        counts = store.row_counts(con)
+        expected = overview.week_summary(con)
+    assert all(n > 0 for n in counts.values()), counts
+    assert metrics(at)["進線 Offered"] == f"{expected.offered:,}"
+    assert expected.iso_week == "2026-W47"
