@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("import_id", type=int)
     p.set_defaults(func=cmd_rejects)
 
+    p = sub.add_parser("docs", parents=[common], help="print generated reference docs (markdown)")
+    p.add_argument("topic", choices=["datasets"])
+    p.set_defaults(func=cmd_docs)
+
     p = sub.add_parser("status", parents=[common], help="schema version, row counts, last import")
     p.set_defaults(func=cmd_status)
     return parser
@@ -104,6 +108,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         history = ingest.import_history(con, 1)
     if len(history):
         print(f"last import: #{history.import_id[0]} {history.file_name[0]} at {history.finished_at[0]}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from . import docs
+    print(docs.datasets_markdown())
     return 0
 
 
