@@ -5,7 +5,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import ingest, store
+import json
+from datetime import date
+
+import pandas as pd
+
+from . import budget, catalog, ingest, metrics, store
 
 
 def _common() -> argparse.ArgumentParser:
@@ -43,8 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("import_id", type=int)
     p.set_defaults(func=cmd_rejects)
 
+    p = sub.add_parser("kpis", parents=[common], help="compute the KPIs for a date range")
+    p.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="inclusive")
+    p.add_argument("--by", choices=metrics.GROUPINGS)
+    p.add_argument("--team")
+    p.add_argument("--channel")
+    p.add_argument("--queue")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", choices=catalog.LANGS, default="zh-TW")
+    p.set_defaults(func=cmd_kpis)
+
+    p = sub.add_parser("budget", parents=[common], help="budget against actual for a year")
+    p.add_argument("--year", required=True, type=int)
+    p.add_argument("--through", type=lambda s: date.fromisoformat(s + "-01"), metavar="YYYY-MM",
+                   help="last month counted (default: the last month with actuals)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_budget)
+
     p = sub.add_parser("docs", parents=[common], help="print generated reference docs (markdown)")
-    p.add_argument("topic", choices=["datasets"])
+    p.add_argument("topic", choices=["datasets", "kpis"])
     p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("status", parents=[common], help="schema version, row counts, last import")
@@ -113,7 +137,67 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     from . import docs
-    print(docs.datasets_markdown())
+    print(docs.datasets_markdown() if args.topic == "datasets" else docs.kpis_markdown())
+    return 0
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise ValueError(f"--to {args.end} is before --from {args.start}")
+    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+        frame = metrics.compute_kpis(con, args.start, args.end, args.by, team=args.team, channel=args.channel,
+                                     queue=args.queue)
+    cat = catalog.load_catalog()
+    ids = [c for c in frame.columns if c != "key"]
+    if args.json:
+        rows = [{"key": r["key"], "kpis": metrics.kpis_jsonable(r, ids, cat)} for _, r in frame.iterrows()]
+        doc = ({"from": args.start.isoformat(), "to": args.end.isoformat(), "kpis": rows[0]["kpis"]} if args.by is None
+               else {"by": args.by, "rows": rows})
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    if args.by is None:
+        row = frame.iloc[0]
+        width = max(len(cat[k].text("label", args.lang)) for k in ids) + 2
+        print(f"{args.start} – {args.end}")
+        for k in ids:
+            value = None if pd.isna(row[k]) else float(row[k])
+            st = catalog.status(cat[k], value, args.team)
+            target = cat[k].target_for(args.team)[0]
+            print(f"  {cat[k].text('label', args.lang):<{width}}{catalog.format_value(cat[k], value, args.lang):>14}"
+                  f"{'  target ' + catalog.format_value(cat[k], target, args.lang) if target is not None else '':<22}{st or ''}")
+        return 0
+    table = frame.set_index("key")
+    shown = table.apply(lambda col: col.map(lambda v: catalog.format_value(cat[col.name], None if pd.isna(v) else v, args.lang)))
+    shown.columns = [cat[c].text("label", args.lang) for c in shown.columns]
+    print(shown.T.to_string())
+    return 0
+
+
+def cmd_budget(args: argparse.Namespace) -> int:
+    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+        report = budget.budget_report(con, args.year, args.through)
+    through = f"{report.through:%Y-%m}" if report.through else None
+    if args.json:
+        doc = {"year": report.year, "through": through,
+               "total": {k: metrics.to_jsonable(v) if not isinstance(v, bool) else v for k, v in report.total.items()},
+               "lines": [{k: (v if isinstance(v, (bool, str)) or v is None else metrics.to_jsonable(v)) for k, v in r.items()}
+                         for r in report.lines.to_dict("records")],
+               "cost_per_contact": metrics.to_jsonable(report.cost_per_contact)}
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{report.year} through {through or '(no actuals yet)'}")
+    shown = report.lines[["cost_center", "line", "line_type", "budget_ytd", "actual_ytd", "variance_ytd",
+                          "variance_pct_ytd", "needs_improvement_report", "latest_estimate"]].copy()
+    for c in ("budget_ytd", "actual_ytd", "variance_ytd", "latest_estimate"):
+        shown[c] = shown[c].map(lambda v: "—" if v is None or v != v else f"{v:,.0f}")
+    shown["variance_pct_ytd"] = shown["variance_pct_ytd"].map(lambda v: "—" if v is None or v != v else f"{v:+.1%}")
+    shown["needs_improvement_report"] = shown["needs_improvement_report"].map(lambda b: "REPORT" if b else "")
+    print(shown.to_string(index=False))
+    t = report.total
+    print(f"cost lines: budget YTD {t['budget_ytd'] or 0:,.0f}, actual YTD {t['actual_ytd'] or 0:,.0f}, "
+          f"latest estimate {t['latest_estimate'] or 0:,.0f}, full-year budget {t['full_year_budget'] or 0:,.0f}")
+    if report.cost_per_contact is not None:
+        print(f"cost per contact answered YTD: NT${report.cost_per_contact:,.1f} ({report.answered_ytd:,} answered)")
     return 0
 
 
@@ -122,6 +206,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ingest.FatalImportError, store.DatabaseBusy, FileNotFoundError) as exc:
+    except (ingest.FatalImportError, store.DatabaseBusy, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

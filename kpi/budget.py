@@ -1,0 +1,105 @@
+"""Budget against actual for a year through a month: per line and in total, month and year to date, outlook."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from .catalog import load_catalog
+
+LINE_COLUMNS = [
+    "cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd",
+    "variance_ytd", "variance_pct_ytd", "favourable", "needs_improvement_report", "full_year_budget",
+    "latest_estimate", "run_rate",
+]
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    year: int
+    through: date | None  # first day of the last month counted; None when the year has no actuals
+    lines: pd.DataFrame  # LINE_COLUMNS, one row per cost center x line
+    total: dict[str, Any]  # the same figures summed over cost lines
+    revenue_total: dict[str, Any]  # ... and over revenue lines
+    cost_per_contact: float | None  # actual cost YTD / contacts answered YTD
+    answered_ytd: int
+
+
+def last_actual_month(con: duckdb.DuckDBPyConnection, year: int) -> date | None:
+    """The last month of the year that has an actual."""
+    row = con.cursor().execute(
+        "SELECT max(period) FROM budget WHERE actual IS NOT NULL AND year(period) = ?", [year]).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def _favourable(line_type: str, variance: float | None) -> bool | None:
+    if variance is None or pd.isna(variance):
+        return None
+    return variance > 0 if line_type == "revenue" else variance < 0
+
+
+def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, months: int, line_type: str,
+             min_pct: float, min_amount: float) -> dict[str, Any]:
+    def val(x):
+        return None if x is None or pd.isna(x) else float(x)
+    budget_ytd, actual_ytd, budget_month, actual_month, full_year = map(val, (budget_ytd, actual_ytd, budget_month, actual_month, full_year))
+    variance_ytd = None if budget_ytd is None or actual_ytd is None else actual_ytd - budget_ytd
+    variance_month = None if budget_month is None or actual_month is None else actual_month - budget_month
+    pct = None if variance_ytd is None or not budget_ytd else variance_ytd / abs(budget_ytd)
+    remaining = None if full_year is None or budget_ytd is None else full_year - budget_ytd
+    return {
+        "budget_month": budget_month, "actual_month": actual_month, "variance_month": variance_month,
+        "budget_ytd": budget_ytd, "actual_ytd": actual_ytd, "variance_ytd": variance_ytd, "variance_pct_ytd": pct,
+        "favourable": _favourable(line_type, variance_ytd),
+        "needs_improvement_report": bool(pct is not None and abs(pct) >= min_pct and abs(variance_ytd) >= min_amount),
+        "full_year_budget": full_year,
+        "latest_estimate": None if actual_ytd is None or remaining is None else actual_ytd + remaining,
+        "run_rate": None if actual_ytd is None or not months else actual_ytd / months * 12,
+    }
+
+
+def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | None = None,
+                  settings: dict[str, Any] | None = None) -> BudgetReport:
+    """Budget, actual, variance (actual - budget), variance % of |budget|, favourable (by line type), outlook."""
+    settings = {**load_catalog().settings, **(settings or {})}
+    min_pct, min_amount = settings["improvement_report_min_pct"], settings["improvement_report_min_amount"]
+    through = (through.replace(day=1) if through else None) or last_actual_month(con, year)
+    cur = con.cursor()
+    months = through.month if through else 0
+    # Year to date runs over the months Jan..through; the month figures are the through month alone.
+    lines = cur.execute(
+        """SELECT cost_center, line, any_value(line_type) AS line_type,
+             sum(budget) FILTER (WHERE month(period) <= $m) AS budget_ytd,
+             sum(actual) FILTER (WHERE month(period) <= $m) AS actual_ytd,
+             sum(budget) FILTER (WHERE month(period) = $m) AS budget_month,
+             sum(actual) FILTER (WHERE month(period) = $m) AS actual_month,
+             sum(budget) AS full_year
+           FROM budget WHERE year(period) = $y GROUP BY cost_center, line ORDER BY cost_center, line""",
+        {"m": months, "y": year}).df()
+    rows = []
+    for r in lines.itertuples(index=False):
+        rows.append({"cost_center": r.cost_center, "line": r.line, "line_type": r.line_type,
+                     **_figures(r.budget_ytd, r.actual_ytd, r.budget_month, r.actual_month, r.full_year, months,
+                                r.line_type, min_pct, min_amount)})
+    frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
+
+    def total(kind: str) -> dict[str, Any]:
+        part = lines[lines.line_type == kind]
+        sums = [part[c].sum(min_count=1) for c in ("budget_ytd", "actual_ytd", "budget_month", "actual_month", "full_year")]
+        return _figures(*sums, months, kind, min_pct, min_amount)
+
+    answered = 0
+    cpc = None
+    if through:
+        start = date(year, 1, 1)
+        end = date(year + (through.month == 12), through.month % 12 + 1, 1)
+        answered = cur.execute("SELECT count(*) FILTER (WHERE answered) FROM contacts WHERE arrived_at >= ? AND arrived_at < ?",
+                               [start, end]).fetchone()[0]
+        cost = total("cost")["actual_ytd"]
+        cpc = cost / answered if answered and cost is not None else None
+    cur.close()
+    return BudgetReport(year=year, through=through, lines=frame, total=total("cost"), revenue_total=total("revenue"),
+                        cost_per_contact=cpc, answered_ytd=answered)

@@ -1,0 +1,256 @@
+"""Contact, survey and complaint KPIs for a date range, at any grain, in DuckDB: one SQL pass per dataset."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from .catalog import Catalog, Kpi, load_catalog, status
+
+TIME_GRAINS = ("day", "week", "month")
+DIMENSIONS = ("team", "agent", "channel", "queue", "category")
+GROUPINGS = TIME_GRAINS + DIMENSIONS
+FILTERS = ("team", "channel", "queue")
+
+# Each dataset as rows with the same column names for time and dimensions. Survey team/agent come from the
+# linked contact when the survey leaves them empty; its channel and queue are the contact's.
+_DUE = "coalesce(due_at, opened_at + to_seconds(sla_hours * 3600.0), opened_at + to_seconds($default_sla_hours * 3600.0))"
+SOURCES = {
+    "contacts": ("arrived_at", "SELECT *, arrived_at AS __t FROM contacts",
+                 {"team": "team", "agent": "agent_id", "channel": "channel", "queue": "queue"}),
+    "surveys": ("responded_at",
+                "SELECT s.csat, s.nps, s.ces, s.responded_at AS __t, coalesce(s.team, c.team) AS team, "
+                "coalesce(s.agent_id, c.agent_id) AS agent_id, c.channel, c.queue "
+                "FROM surveys s LEFT JOIN contacts c ON c.contact_id = s.contact_id",
+                {"team": "team", "agent": "agent_id", "channel": "channel", "queue": "queue"}),
+    "complaints": ("opened_at", f"SELECT *, opened_at AS __t, {_DUE} AS __due FROM complaints",
+                   {"team": "team", "agent": "agent_id", "channel": "channel", "category": "category"}),
+}
+SOURCES["backlog"] = SOURCES["complaints"]
+
+_TIME_KEY = {
+    "day": "strftime(__t, '%Y-%m-%d')",
+    "week": "strftime(__t, '%G-W%V')",  # ISO week, Monday first, ISO year
+    "month": "strftime(__t, '%Y-%m')",
+}
+
+
+def bucket_keys(start: date, end: date, grain: str) -> list[tuple[str, date, date]]:
+    """(key, first day, day after) of every day/ISO week/month bucket touching [start, end]."""
+    out = []
+    if grain == "day":
+        d = start
+        while d <= end:
+            out.append((d.isoformat(), d, d + timedelta(days=1)))
+            d += timedelta(days=1)
+    elif grain == "week":
+        d = start - timedelta(days=start.weekday())
+        while d <= end:
+            iso = d.isocalendar()
+            out.append((f"{iso.year}-W{iso.week:02d}", d, d + timedelta(days=7)))
+            d += timedelta(days=7)
+    elif grain == "month":
+        d = start.replace(day=1)
+        while d <= end:
+            nxt = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+            out.append((f"{d:%Y-%m}", d, nxt))
+            d = nxt
+    return out
+
+
+def _params(sql: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters the statement uses (DuckDB refuses extras)."""
+    return {k: values[k] for k in set(re.findall(r"\$(\w+)", sql))}
+
+
+def _aggregates(kpis: list[Kpi]) -> list[str]:
+    cols = ["count(*) AS __n"]
+    for k in kpis:
+        if k.sql:
+            cols.append(f"({k.sql}) AS \"{k.id}\"")
+        else:
+            cols.append(f"({k.num}) AS \"{k.id}__num\"")
+            cols.append(f"({k.den}) AS \"{k.id}__den\"")
+    return cols
+
+
+def _where(dims: dict[str, str], filters: dict[str, str | None]) -> tuple[list[str], bool]:
+    """Filter clauses, and False when a filter names a dimension the dataset lacks (it then has no values)."""
+    clauses = []
+    for f, v in filters.items():
+        if v is None:
+            continue
+        if f not in dims:
+            return [], False
+        clauses.append(f"{dims[f]} = ${f}")
+    return clauses, True
+
+
+def _dataset_frame(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi], start: date, end: date,
+                   by: str | None, filters: dict[str, str | None], settings: dict[str, Any]) -> pd.DataFrame | None:
+    """One pass over one dataset: every KPI of it, per group. None when the grouping or a filter doesn't apply."""
+    _, source, dims = SOURCES[dataset]
+    if by in DIMENSIONS and by not in dims:
+        return None
+    clauses, applies = _where(dims, filters)
+    if not applies:
+        return None
+    values: dict[str, Any] = {**settings, **{k: v for k, v in filters.items() if v is not None},
+                              "start": start, "end": end + timedelta(days=1)}
+    if dataset == "backlog":
+        return _backlog_frame(cur, kpis, source, dims, start, end, by, clauses, values)
+    key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
+    where = " AND ".join(["__t >= $start", "__t < $end", *clauses])
+    sql = (f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({source}) WHERE {where} GROUP BY ALL")
+    return cur.execute(sql, _params(sql, values)).df()
+
+
+def _backlog_frame(cur, kpis, source, dims, start, end, by, clauses, values) -> pd.DataFrame:
+    """Complaints open at the end of each bucket (or of the range), whenever they were opened."""
+    if by in TIME_GRAINS:
+        ends = [(k, min(nxt, end + timedelta(days=1))) for k, _, nxt in bucket_keys(start, end, by)]
+    else:
+        ends = [(None, end + timedelta(days=1))]
+    frame = pd.DataFrame({"key": [k for k, _ in ends], "__as_of": pd.to_datetime([e for _, e in ends])})
+    cur.register("__as_of_df", frame)
+    key = "b.key" if by in TIME_GRAINS else (dims[by] if by else "NULL")
+    where = " AND ".join(["c.__t < b.__as_of", "(c.resolved_at IS NULL OR c.resolved_at >= b.__as_of)", *clauses])
+    aggs = [a.replace("__as_of", "b.__as_of") for a in _aggregates(kpis)]
+    sql = f"SELECT {key} AS key, {', '.join(aggs)} FROM __as_of_df b, ({source}) c WHERE {where} GROUP BY ALL"
+    try:
+        return cur.execute(sql, _params(sql, values)).df()
+    finally:
+        cur.unregister("__as_of_df")
+
+
+def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
+                 team: str | None = None, channel: str | None = None, queue: str | None = None,
+                 catalog: Catalog | None = None, settings: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
+
+    by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue or category.
+    Ratios are sums over the group; a zero denominator or an empty group gives NA, never 0.
+    """
+    if by is not None and by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    catalog = catalog or load_catalog()
+    settings = {**catalog.settings, **(settings or {})}
+    filters = {"team": team, "channel": channel, "queue": queue}
+    cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
+    parts: list[pd.DataFrame] = []
+    not_applicable: list[str] = []
+    try:
+        for dataset in ("contacts", "surveys", "complaints", "backlog"):
+            kpis = catalog.of(dataset)
+            frame = _dataset_frame(cur, dataset, kpis, start, end, by, filters, settings)
+            if frame is None:
+                not_applicable += [k.id for k in kpis]
+                continue
+            out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
+            n = frame["__n"]
+            for k in kpis:
+                if k.sql:
+                    v = frame.get(k.id, pd.Series(dtype="float64")).astype("Float64")
+                else:
+                    num = frame[f"{k.id}__num"].astype("Float64")
+                    den = frame[f"{k.id}__den"].astype("Float64")
+                    v = (num / den).mask(den == 0)
+                out[k.id] = v if k.unit == "count" else v.mask(n == 0)
+            parts.append(out.set_index("key"))
+    finally:
+        cur.close()
+    if by in TIME_GRAINS:
+        index = pd.Index([k for k, _, _ in bucket_keys(start, end, by)], name="key", dtype=object)
+    else:
+        keys = pd.Index([], dtype=object)
+        for p in parts:
+            keys = keys.union(p.index[p["__n"] > 0].dropna()) if by else pd.Index([None], dtype=object)
+        index = pd.Index(sorted(keys, key=str) if by else [None], name="key", dtype=object)
+        if by:
+            nulls = any((p.index.isna() & (p["__n"] > 0)).any() for p in parts)
+            if nulls:
+                index = index.append(pd.Index([None], dtype=object))
+    result = pd.DataFrame(index=index)
+    present = pd.Series(False, index=index)
+    for p in parts:
+        p = p[~p.index.duplicated()]
+        aligned = p.reindex(index)
+        present |= aligned["__n"].fillna(0) > 0
+        for col in p.columns.drop("__n"):
+            result[col] = aligned[col]
+    # Counts are 0 where the group has data in some dataset, NA where the whole group is empty.
+    for k in catalog.kpis.values():
+        if k.id in result and k.unit == "count":
+            result[k.id] = result[k.id].astype("Float64").where(~present | result[k.id].notna(), 0).mask(~present)
+    for kid in not_applicable:
+        result[kid] = pd.NA
+    for k in catalog.of("derived"):
+        result[k.id] = _derived(k.formula, result)
+    result = result[[k.id for k in catalog.kpis.values() if k.id in result]]
+    return result.reset_index()
+
+
+def _derived(formula: str, frame: pd.DataFrame) -> pd.Series:
+    """A formula of other KPIs (e.g. 1000 * complaints / answered); NA where a divisor is 0 or missing."""
+    env = {c: frame[c].astype("Float64") for c in frame.columns}
+    m = re.fullmatch(r"\s*([\d.]+)\s*\*\s*(\w+)\s*/\s*(\w+)\s*", formula)
+    if not m:
+        raise ValueError(f"unsupported derived formula {formula!r}")
+    factor, a, b = float(m.group(1)), env[m.group(2)], env[m.group(3)]
+    return (factor * a / b).mask(b == 0)
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    id: str
+    value: float | None
+    target: float | None
+    status: str | None
+    previous: float | None
+    change: float | None
+
+
+def previous_range(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length just before [start, end]."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+               channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None) -> dict[str, KpiValue]:
+    """Each KPI's value, target, status, and change against the previous period of the same length."""
+    catalog = catalog or load_catalog()
+    now = compute_kpis(con, start, end, team=team, channel=channel, queue=queue, catalog=catalog).iloc[0]
+    p_start, p_end = previous_range(start, end)
+    before = compute_kpis(con, p_start, p_end, team=team, channel=channel, queue=queue, catalog=catalog).iloc[0]
+    out = {}
+    for kid in now.index.drop("key"):
+        k = catalog[kid]
+        v = None if pd.isna(now[kid]) else float(now[kid])
+        p = None if pd.isna(before[kid]) else float(before[kid])
+        out[kid] = KpiValue(kid, v, k.target_for(team)[0], status(k, v, team), p,
+                            None if v is None or p is None else v - p)
+    return out
+
+
+def to_jsonable(value: Any) -> Any:
+    """NA/NaN -> None, numpy numbers -> float, rounded to 4 decimals for fractions' sake."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    try:
+        return round(float(value), 4)
+    except (TypeError, ValueError):
+        return value
+
+
+def kpis_jsonable(row: pd.Series, ids: list[str], catalog: Catalog) -> dict[str, Any]:
+    """One result row as JSON values: counts as integers, the rest rounded to 4 decimals, missing as None."""
+    out = {}
+    for k in ids:
+        v = to_jsonable(row[k])
+        out[k] = int(v) if v is not None and catalog[k].unit == "count" else v
+    return out
