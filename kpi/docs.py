@@ -24,3 +24,25 @@ def datasets_markdown() -> str:
             out.append(f"| {name} | {kind} | {stored} | {c.unit} | {c.default or ''} | {c.meaning} |")
         out.append("")
     return "\n".join(out)
+
+
+_UNIT_WORDS = {"fraction": "share 0-1 (shown %)", "seconds": "seconds (shown m:ss)", "hours": "hours", "count": "count",
+               "score": "score", "nps": "-100..100", "ntd": "NT$"}
+
+
+def kpis_markdown() -> str:
+    """The KPI catalog as a table: id, labels, definition with the current settings, unit, direction, target."""
+    from .catalog import format_value, load_catalog
+
+    cat = load_catalog()
+    out = ["| id | 名稱 | name | definition | unit | better | target (warning band) |", "|---|---|---|---|---|---|---|"]
+    for k in cat.kpis.values():
+        target = "" if k.target is None else format_value(k, k.target, "en") + (
+            f" (± {format_value(k, k.band, 'en')})" if k.band else "")
+        if k.team_targets:
+            target += "; " + ", ".join(f"{team}: {format_value(k, t.get('target', k.target), 'en')}" for team, t in k.team_targets.items())
+        out.append(f"| `{k.id}` | {k.label['zh-TW']} | {k.label['en']} | {k.text('definition', 'en', cat.settings)} | "
+                   f"{_UNIT_WORDS[k.unit]} | {k.better} | {target} |")
+    settings = ", ".join(f"`{k}` = {v:g}" for k, v in cat.settings.items())
+    out += ["", f"Settings (targets.yaml): {settings}."]
+    return "\n".join(out)

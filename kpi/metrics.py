@@ -173,7 +173,7 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         if by:
             nulls = any((p.index.isna() & (p["__n"] > 0)).any() for p in parts)
             if nulls:
-                index = index.append(pd.Index([None], dtype=object))
+                index = index.append(pd.Index([None], dtype=object)).rename("key")
     result = pd.DataFrame(index=index)
     present = pd.Series(False, index=index)
     for p in parts:
@@ -190,8 +190,9 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         result[kid] = pd.NA
     for k in catalog.of("derived"):
         result[k.id] = _derived(k.formula, result)
-    result = result[[k.id for k in catalog.kpis.values() if k.id in result]]
-    return result.reset_index()
+    result = result[[k.id for k in catalog.kpis.values() if k.id in result]].reset_index()
+    result["key"] = pd.Series([None if pd.isna(k) else k for k in result["key"]], dtype=object)  # one spelling of "no team/agent/..."
+    return result
 
 
 def _derived(formula: str, frame: pd.DataFrame) -> pd.Series:

@@ -1,6 +1,7 @@
 """`python -m kpi`: exit codes and what it prints."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,27 @@ def test_rejects_command_prints_csv(db, write):
     assert done.returncode == 0
     assert done.stdout.splitlines()[0] == "file_name,row_number,column_name,value,reason,raw"
     assert done.stdout.splitlines()[1].startswith("c.csv,2,arrived_at,never,\"could not read 'never'")
+
+
+def test_kpis_json_total_and_by_week(db, write):
+    f = write("c.csv", "contact_id,arrived_at,answered,wait_seconds\n"
+              "a,2026-11-16 09:00,Y,10\nb,2026-11-17 09:00,Y,30\nc,2026-11-18 09:00,N,2\nd,2026-11-23 09:00,Y,5\n")
+    kpi("ingest", "contacts", str(f), "--db", str(db))
+    done = kpi("kpis", "--from", "2026-11-16", "--to", "2026-11-22", "--json", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert set(doc) == {"from", "to", "kpis"} and (doc["from"], doc["to"]) == ("2026-11-16", "2026-11-22")
+    # a (10 s) within 20 s, b not; c is a short abandon, out of the denominator: 1 / (3 - 1).
+    assert doc["kpis"]["offered"] == 3 and doc["kpis"]["service_level"] == 0.5 and doc["kpis"]["csat"] is None
+    done = kpi("kpis", "--from", "2026-11-16", "--to", "2026-11-29", "--by", "week", "--json", "--db", str(db))
+    doc = json.loads(done.stdout)
+    assert doc["by"] == "week" and [r["key"] for r in doc["rows"]] == ["2026-W47", "2026-W48"]
+    assert doc["rows"][1]["kpis"]["offered"] == 1 and doc["rows"][1]["kpis"]["service_level"] == 1.0
+
+
+def test_kpis_readable_table(db, write):
+    kpi("ingest", "contacts", str(write("c.csv", "contact_id,arrived_at,wait_seconds,answered\na,2026-11-16 09:00,10,Y\n")), "--db", str(db))
+    done = kpi("kpis", "--from", "2026-11-16", "--to", "2026-11-22", "--lang", "en", "--db", str(db))
+    assert done.returncode == 0
+    line = next(x for x in done.stdout.splitlines() if "Service level" in x)
+    assert "100.0%" in line and "target 80.0%" in line and line.rstrip().endswith("good")

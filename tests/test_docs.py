@@ -9,3 +9,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_datasets_doc_is_regenerated():
     # Stale? Run: python -m kpi docs datasets > docs/datasets.md
     assert (ROOT / "docs" / "datasets.md").read_text(encoding="utf-8") == docs.datasets_markdown() + "\n"
+
+
+def test_readme_kpi_definitions_are_regenerated():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- kpis:start")
+    body = readme[readme.index("\n", start) + 1: readme.index("<!-- kpis:end -->")]
+    # Stale? Replace the block with the output of: python -m kpi docs kpis
+    assert body == docs.kpis_markdown() + "\n"

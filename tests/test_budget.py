@@ -1,0 +1,125 @@
+"""Budget against actual on literal rows, worked out by hand."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from kpi import budget, store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def db_with_budget(rows, contacts=()):
+    con = duckdb.connect()
+    store.migrate(con)
+    for period, cc, line, kind, b, a in rows:
+        con.execute("INSERT INTO budget VALUES (?, ?, ?, ?, ?, ?, 1, 1)", [period, cc, line, kind, b, a])
+    for cid, at, answered in contacts:
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, answered, import_id, created_import_id) VALUES (?, ?, ?, 1, 1)",
+                    [cid, at, answered])
+    return con
+
+
+# Overtime: 100k budget a month; actuals Jan 150k, Feb 130k, Mar not closed. Revenue: 200k a month, actual 180k, 210k.
+ROWS = [
+    ("2026-01-01", "OPS", "overtime", "cost", 100_000, 150_000),
+    ("2026-02-01", "OPS", "overtime", "cost", 100_000, 130_000),
+    ("2026-03-01", "OPS", "overtime", "cost", 100_000, None),
+    ("2026-01-01", "MGT", "chargeback", "revenue", 200_000, 180_000),
+    ("2026-02-01", "MGT", "chargeback", "revenue", 200_000, 210_000),
+    ("2026-03-01", "MGT", "chargeback", "revenue", 200_000, None),
+    ("2026-01-01", "MGT", "pilot", "cost", 0, 5_000),
+    ("2026-02-01", "MGT", "pilot", "cost", 0, 0),
+    ("2026-03-01", "MGT", "pilot", "cost", 0, None),
+    ("2025-12-01", "OPS", "overtime", "cost", 999_999, 999_999),  # another year: ignored
+]
+CONTACTS = [("a", "2026-01-10 10:00", True), ("b", "2026-02-10 10:00", True), ("c", "2026-02-11 10:00", False),
+            ("d", "2026-03-02 10:00", True)]
+
+
+def lines(report):
+    return {r["line"]: r for r in report.lines.to_dict("records")}
+
+
+def test_through_defaults_to_the_last_month_with_actuals():
+    report = budget.budget_report(db_with_budget(ROWS), 2026)
+    assert report.through == date(2026, 2, 1)
+
+
+def test_a_cost_line_over_budget():
+    ot = lines(budget.budget_report(db_with_budget(ROWS), 2026))["overtime"]
+    # YTD Jan-Feb: budget 200k, actual 280k, variance +80k = +40% of |200k|: unfavourable for a cost.
+    assert (ot["budget_ytd"], ot["actual_ytd"], ot["variance_ytd"]) == (200_000, 280_000, 80_000)
+    assert ot["variance_pct_ytd"] == pytest.approx(0.40)
+    assert ot["favourable"] is False
+    # Month (Feb): 100k vs 130k.
+    assert (ot["budget_month"], ot["actual_month"], ot["variance_month"]) == (100_000, 130_000, 30_000)
+    # |40%| >= 5% and |80k| >= 50k.
+    assert ot["needs_improvement_report"] is True
+    # Full year 300k (3 months budgeted); latest estimate 280k + March's 100k; run rate 280k / 2 x 12.
+    assert (ot["full_year_budget"], ot["latest_estimate"], ot["run_rate"]) == (300_000, 380_000, 1_680_000)
+
+
+def test_a_revenue_line_sign_is_the_other_way_round():
+    rev = lines(budget.budget_report(db_with_budget(ROWS), 2026))["chargeback"]
+    # Actual 390k vs 400k: variance -10k = -2.5%, unfavourable for revenue (below budget).
+    assert rev["variance_ytd"] == -10_000 and rev["variance_pct_ytd"] == pytest.approx(-0.025)
+    assert rev["favourable"] is False
+    # Feb alone: +10k, above budget, which for revenue is good.
+    assert rev["variance_month"] == 10_000
+    feb = lines(budget.budget_report(db_with_budget(ROWS), 2026, through=date(2026, 1, 1)))["chargeback"]
+    assert feb["variance_ytd"] == -20_000 and feb["favourable"] is False
+    over = db_with_budget([("2026-01-01", "MGT", "chargeback", "revenue", 200_000, 260_000)])
+    assert lines(budget.budget_report(over, 2026))["chargeback"]["favourable"] is True
+
+
+def test_a_budget_of_zero_gives_no_variance_percent():
+    pilot = lines(budget.budget_report(db_with_budget(ROWS), 2026))["pilot"]
+    assert pilot["variance_ytd"] == 5_000 and pd.isna(pilot["variance_pct_ytd"])
+    assert pilot["needs_improvement_report"] is False
+
+
+def test_improvement_report_thresholds_are_settings():
+    con = db_with_budget(ROWS)
+    loose = budget.budget_report(con, 2026, settings={"improvement_report_min_amount": 100_000})
+    assert lines(loose)["overtime"]["needs_improvement_report"] is False  # 80k < 100k
+
+
+def test_totals_are_over_cost_lines_and_cost_per_contact_uses_the_same_months():
+    report = budget.budget_report(db_with_budget(ROWS, CONTACTS), 2026)
+    # Cost lines: overtime + pilot. Budget YTD 200k + 0, actual 280k + 5k.
+    assert (report.total["budget_ytd"], report.total["actual_ytd"], report.total["variance_ytd"]) == (200_000, 285_000, 85_000)
+    assert report.revenue_total["actual_ytd"] == 390_000
+    # Answered Jan-Feb: a and b (c abandoned, d is March) -> 285k / 2.
+    assert report.answered_ytd == 2 and report.cost_per_contact == pytest.approx(142_500)
+
+
+def test_a_year_without_actuals_has_no_through_and_no_values():
+    report = budget.budget_report(db_with_budget([("2027-01-01", "OPS", "overtime", "cost", 100_000, None)]), 2027)
+    assert report.through is None and report.cost_per_contact is None
+    ot = lines(report)["overtime"]
+    assert pd.isna(ot["actual_ytd"]) and pd.isna(ot["variance_ytd"]) and ot["full_year_budget"] == 100_000
+
+
+def test_budget_cli_json(tmp_path):
+    db = tmp_path / "b.duckdb"
+    with store.open_db(db) as con:
+        for period, cc, line, kind, b, a in ROWS:
+            con.execute("INSERT INTO budget VALUES (?, ?, ?, ?, ?, ?, 1, 1)", [period, cc, line, kind, b, a])
+    done = subprocess.run([sys.executable, "-m", "kpi", "budget", "--year", "2026", "--json", "--db", str(db)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["year"] == 2026 and doc["through"] == "2026-02" and doc["cost_per_contact"] is None
+    ot = next(x for x in doc["lines"] if x["line"] == "overtime")
+    assert set(ot) >= {"cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
+                       "actual_ytd", "variance_ytd", "variance_pct_ytd", "favourable", "needs_improvement_report",
+                       "full_year_budget", "latest_estimate"}
+    assert (ot["variance_ytd"], ot["variance_pct_ytd"], ot["favourable"], ot["needs_improvement_report"]) == (80000, 0.4, False, True)
