@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
+import pandas as pd
+
+from .metrics import compute_kpis
 
 
 @dataclass(frozen=True)
@@ -35,17 +38,18 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None)
     week_start = week_start or latest_complete_week(con)
     if week_start is None:
         return None
+    # The same definitions as everywhere else: the catalog's, through compute_kpis.
+    k = compute_kpis(con, week_start, week_start + timedelta(days=6)).iloc[0]
+
+    def count(kpi_id: str) -> int:
+        return 0 if pd.isna(k[kpi_id]) else int(k[kpi_id])
+
     cur = con.cursor()
-    params = {"start": week_start, "end": week_start + timedelta(days=7)}
-    offered, answered = cur.execute(
-        "SELECT count(*), count(*) FILTER (WHERE answered) FROM contacts WHERE arrived_at >= $start AND arrived_at < $end",
-        params).fetchone()
-    surveys = cur.execute("SELECT count(*) FROM surveys WHERE responded_at >= $start AND responded_at < $end", params).fetchone()[0]
-    complaints = cur.execute("SELECT count(*) FROM complaints WHERE opened_at >= $start AND opened_at < $end", params).fetchone()[0]
     last = cur.execute("SELECT finished_at, file_name FROM imports WHERE undone_at IS NULL ORDER BY import_id DESC LIMIT 1").fetchone()
     iso = week_start.isocalendar()
     return WeekSummary(
         week_start=week_start, week_end=week_start + timedelta(days=6), iso_week=f"{iso.year}-W{iso.week:02d}",
-        offered=offered, answered=answered, abandoned=offered - answered, surveys=surveys, complaints=complaints,
+        offered=count("offered"), answered=count("answered"), abandoned=count("abandoned"),
+        surveys=count("survey_responses"), complaints=count("complaints"),
         last_import_at=last[0] if last else None, last_import_file=last[1] if last else None,
     )
