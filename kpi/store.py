@@ -170,7 +170,7 @@ def pseudonym_key(con: duckdb.DuckDBPyConnection) -> bytes:
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
     """(last import id, when it finished): changes whenever data changes, so caches can key on it."""
     row = con.execute(
-        "SELECT coalesce(max(import_id), 0), coalesce(max(coalesce(undone_at, finished_at))::VARCHAR, '') FROM imports"
+        "SELECT coalesce(max(import_id), 0), coalesce(greatest(max(finished_at), max(undone_at))::VARCHAR, '') FROM imports"
     ).fetchone()
     return int(row[0]), row[1]
 
