@@ -255,3 +255,43 @@ def kpis_jsonable(row: pd.Series, ids: list[str], catalog: Catalog) -> dict[str,
         v = to_jsonable(row[k])
         out[k] = int(v) if v is not None and catalog[k].unit == "count" else v
     return out
+
+
+def _values(frame: pd.DataFrame) -> dict[Any, dict[str, float | None]]:
+    out = {}
+    for _, r in frame.iterrows():
+        out[r["key"]] = {k: (None if pd.isna(r[k]) else float(r[k])) for k in frame.columns if k != "key"}
+    return out
+
+
+def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,
+                 channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
+                 team_of: dict[Any, str] | None = None) -> dict[Any, dict[str, KpiValue]]:
+    """kpi_status for every group of a dimension (team, agent, ...): value, target, status, change vs the previous period.
+
+    team_of maps a group key to its team so per-team targets apply (a team key is its own team).
+    """
+    catalog = catalog or load_catalog()
+    now = _values(compute_kpis(con, start, end, by, team=team, channel=channel, queue=queue, catalog=catalog))
+    p_start, p_end = previous_range(start, end)
+    before = _values(compute_kpis(con, p_start, p_end, by, team=team, channel=channel, queue=queue, catalog=catalog))
+    out: dict[Any, dict[str, KpiValue]] = {}
+    for key, values in now.items():
+        grp_team = key if by == "team" else (team_of or {}).get(key, team)
+        prev = before.get(key, {})
+        row = {}
+        for kid, v in values.items():
+            p = prev.get(kid)
+            k = catalog[kid]
+            row[kid] = KpiValue(kid, v, k.target_for(grp_team)[0], status(k, v, grp_team), p,
+                                None if v is None or p is None else v - p)
+        out[key] = row
+    return out
+
+
+def agent_teams(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, str]:
+    """Each agent's team in the range (the team of most of their answered contacts)."""
+    rows = con.cursor().execute(
+        "SELECT agent_id, mode(team) FROM contacts WHERE agent_id IS NOT NULL AND arrived_at >= ? AND arrived_at < ? "
+        "GROUP BY agent_id", [start, end + timedelta(days=1)]).fetchall()
+    return {a: t for a, t in rows}

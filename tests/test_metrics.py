@@ -240,3 +240,14 @@ def test_format_values():
     assert catalog.format_value(cat["nps"], 32.0) == "+32"
     assert catalog.format_value(cat["cost_per_contact"], 1234567.4) == "NT$1,234,567"
     assert catalog.format_value(cat["csat"], None) == "—"
+
+
+def test_group_status_uses_each_groups_team_target():
+    con = db_with(contacts=[contact("a", "2026-11-16 09:00", True, 5, 400, 0, 0, team="技術支援組", agent="X"),
+                            contact("b", "2026-11-16 09:00", True, 5, 400, 0, 0, team="帳務服務組", agent="Y")])
+    by_team = metrics.group_status(con, *W47, "team")
+    # AHT 400 s: under the tech team's 420 s target (good), over the center's 360 s + 60 band? 400 <= 420: warning.
+    assert by_team["技術支援組"]["aht_seconds"].status == "good"
+    assert by_team["帳務服務組"]["aht_seconds"].status == "warning"
+    by_agent = metrics.group_status(con, *W47, "agent", team_of=metrics.agent_teams(con, *W47))
+    assert by_agent["X"]["aht_seconds"].target == 420 and by_agent["Y"]["aht_seconds"].target == 360
