@@ -13,7 +13,8 @@ from .catalog import Catalog, Kpi, load_catalog, status
 
 TIME_GRAINS = ("day", "week", "month")
 DIMENSIONS = ("team", "agent", "channel", "queue", "category")
-GROUPINGS = TIME_GRAINS + DIMENSIONS
+CYCLES = ("weekday_hour",)  # key "1-09" = Monday 09:00-09:59 (ISO weekday 1-7)
+GROUPINGS = TIME_GRAINS + DIMENSIONS + CYCLES
 FILTERS = ("team", "channel", "queue")
 
 # Each dataset as rows with the same column names for time and dimensions. Survey team/agent come from the
@@ -36,6 +37,7 @@ _TIME_KEY = {
     "day": "strftime(__t, '%Y-%m-%d')",
     "week": "strftime(__t, '%G-W%V')",  # ISO week, Monday first, ISO year
     "month": "strftime(__t, '%Y-%m')",
+    "weekday_hour": "strftime(__t, '%u-%H')",
 }
 
 
@@ -102,6 +104,8 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi]
     values: dict[str, Any] = {**settings, **{k: v for k, v in filters.items() if v is not None},
                               "start": start, "end": end + timedelta(days=1)}
     if dataset == "backlog":
+        if by in CYCLES:
+            return None  # a backlog is a snapshot at an end time, not spread over hours of the week
         return _backlog_frame(cur, kpis, source, dims, start, end, by, clauses, values)
     key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
     where = " AND ".join(["__t >= $start", "__t < $end", *clauses])

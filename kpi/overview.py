@@ -53,3 +53,23 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None)
         surveys=count("survey_responses"), complaints=count("complaints"),
         last_import_at=last[0] if last else None, last_import_file=last[1] if last else None,
     )
+
+
+def available_weeks(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Mondays of every ISO week with contacts, newest first."""
+    rows = con.cursor().execute(
+        "SELECT DISTINCT date_trunc('week', arrived_at)::DATE AS monday FROM contacts ORDER BY monday DESC").fetchall()
+    return [r[0] for r in rows]
+
+
+def dimension_values(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The teams, channels and queues present in the contacts, for filter lists."""
+    cur = con.cursor()
+    return {dim: [v for (v,) in cur.execute(f"SELECT DISTINCT {dim} FROM contacts WHERE {dim} IS NOT NULL ORDER BY 1").fetchall()]
+            for dim in ("team", "channel", "queue")}
+
+
+def iso_week_label(monday: date) -> str:
+    """2026-W47 for the Monday 2026-11-16."""
+    iso = monday.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"

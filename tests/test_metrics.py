@@ -251,3 +251,10 @@ def test_group_status_uses_each_groups_team_target():
     assert by_team["帳務服務組"]["aht_seconds"].status == "warning"
     by_agent = metrics.group_status(con, *W47, "agent", team_of=metrics.agent_teams(con, *W47))
     assert by_agent["X"]["aht_seconds"].target == 420 and by_agent["Y"]["aht_seconds"].target == 360
+
+
+def test_by_weekday_hour_for_the_heat_map():
+    hm = metrics.compute_kpis(db_with(contacts=CONTACTS), *W47, "weekday_hour").set_index("key")
+    # Monday 16 Nov: c1 at 09:00 and c2 at 10:00; Thursday 19 Nov 15:00: c7.
+    assert hm.loc["1-09", "offered"] == 1 and hm.loc["1-10", "service_level"] == 1.0 and hm.loc["4-15", "offered"] == 1
+    assert pd.isna(hm.loc["1-09", "open_complaints"])
