@@ -207,7 +207,7 @@ def read_source(path: str | os.PathLike, options: Options, display_name: str | N
     except (OSError, EOFError) as exc:
         raise FatalImportError(f"{name}: cannot read the file ({exc})") from None
     text = _decode(data, options.encoding, name)
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:text.find("\n")] if "\n" in text else text  # without copying the rest of the file
     sep = max([",", ";", "\t", "|"], key=first_line.count)
     if not first_line.strip():
         raise FatalImportError(f"{name}: the file is empty (expected a header row)")
@@ -309,7 +309,9 @@ def _hash_ids(values: pd.Series, key: bytes) -> pd.Series:
         if not isinstance(v, str):
             return v
         return hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-    return values.map(one)
+    # Each distinct id is hashed once: customers contact the center again and again.
+    hashed = {v: one(v) for v in values.dropna().unique() if isinstance(v, str)}
+    return values.map(lambda v: hashed[v] if isinstance(v, str) else v)
 
 
 def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = None, display_name: str | None = None) -> Prepared:

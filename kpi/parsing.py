@@ -35,8 +35,18 @@ def _no_errors(index: pd.Index) -> pd.Series:
 
 
 def _errors_where(bad: pd.Series, raw: pd.Series, expected: str) -> pd.Series:
-    msg = "could not read " + raw.fillna("").map(repr) + f" ({expected})"
-    return msg.where(bad, pd.NA).astype("string")
+    errors = _no_errors(raw.index)
+    if bad.any():  # messages only for the bad cells: most columns have none
+        errors[bad] = "could not read " + raw[bad].fillna("").map(repr) + f" ({expected})"
+    return errors
+
+
+def _nfkc(s: pd.Series) -> pd.Series:
+    """NFKC-normalise text cells (full-width digits and letters); ASCII cells are left as they are, NFKC keeps them."""
+    non_ascii = ~s.str.isascii().fillna(True).astype(bool)
+    if not non_ascii.any():
+        return s
+    return s.mask(non_ascii, s[non_ascii].str.normalize("NFKC"))
 
 
 _TS_RE = re.compile(
@@ -51,12 +61,16 @@ TS_EXPECTED = "expected a date/time such as 2026-11-26 14:30:00, 26/11/2026 14:3
 
 def _normalise_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """NFKC (full-width digits), 2026年11月26日 -> 2026/11/26, 民國 prefix noted as ROC."""
-    s = s.str.normalize("NFKC")
+    s = _nfkc(s)
     roc = s.str.contains("民國", regex=False).fillna(False)
     s = s.str.replace("民國", "", regex=False)
-    s = s.str.replace(r"(\d)\s*年\s*(\d)", r"\1/\2", regex=True)
-    s = s.str.replace(r"(\d)\s*月\s*(\d)", r"\1/\2", regex=True)
-    s = s.str.replace(r"(\d)\s*[日號]", r"\1", regex=True)
+    cjk = s.str.contains("[年月日號]", regex=True).fillna(False).astype(bool)
+    if cjk.any():  # the replacements are slow (Python regex per cell): only on cells with these characters
+        c = s[cjk]
+        c = c.str.replace(r"(\d)\s*年\s*(\d)", r"\1/\2", regex=True)
+        c = c.str.replace(r"(\d)\s*月\s*(\d)", r"\1/\2", regex=True)
+        c = c.str.replace(r"(\d)\s*[日號]", r"\1", regex=True)
+        s = s.mask(cjk, c)
     return s.str.strip(), roc
 
 
@@ -69,9 +83,29 @@ def decide_day_first(first: pd.Series, second: pd.Series, date_order: str) -> bo
     return date_order == "dmy"
 
 
+# Cells already written 2026-11-26 14:30:05 (what most platforms export) with every field in range.
+_ISO_SECONDS_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+
+
 def parse_timestamp(raw: pd.Series, date_order: str = "auto") -> Parsed:
     """Timestamps in ISO, slash or dash forms, ROC years, 年月日, AM/PM and 上午/下午, UTC offsets (to Taipei time)."""
     s = clean_text(raw)
+    # Fast path: the plain ISO form parsed with a fixed format. Cells it can't read (other forms, impossible dates,
+    # years outside 1900-2200) go through the general parser below, so the result is the same as without it.
+    iso = s.str.fullmatch(_ISO_SECONDS_RE).fillna(False).astype(bool)
+    values = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    if iso.any():
+        fast = pd.to_datetime(s[iso], format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[us]")
+        values = values.fillna(fast.where(fast.dt.year.between(1900, 2200)))
+    rest = s.notna() & values.isna()
+    if rest.any():
+        values = values.fillna(_parse_timestamp_forms(s[rest], date_order))
+    bad = s.notna() & values.isna()
+    return Parsed(values, _errors_where(bad, s, TS_EXPECTED))
+
+
+def _parse_timestamp_forms(s: pd.Series, date_order: str) -> pd.Series:
+    """The general timestamp parser over cleaned cells: values, NaT where unreadable."""
     norm, roc_marked = _normalise_dates(s)
     parts = norm.str.extract(_TS_RE)
     matched = parts["a"].notna()
@@ -126,8 +160,7 @@ def parse_timestamp(raw: pd.Series, date_order: str = "auto") -> Parsed:
             offset = t.map(lambda z: 0 if z.upper() == "Z" else (1 if z[0] == "+" else -1) * (int(z[1:3]) * 60 + int(z[3:5])))
             shift = pd.to_timedelta(TAIPEI_UTC_OFFSET_MINUTES - offset.astype("int64"), unit="min")
             values[has_tz[has_tz].index] = values[has_tz[has_tz].index] + shift
-    bad = s.notna() & values.isna()
-    return Parsed(values, _errors_where(bad, s, TS_EXPECTED))
+    return values
 
 
 _MONTH_NAMES = {m: i for i, m in enumerate(
@@ -177,9 +210,9 @@ def parse_duration(raw: pd.Series, unit: str = "s") -> Parsed:
     if unit not in DURATION_UNITS:
         raise ValueError(f"duration_unit must be one of {', '.join(DURATION_UNITS)}, got {unit!r}")
     s = clean_text(raw)
-    norm = s.str.normalize("NFKC").str.replace(",", "", regex=False)
+    norm = _nfkc(s).str.replace(",", "", regex=False)
     number = pd.to_numeric(norm, errors="coerce") * DURATION_UNITS[unit]
-    hms = norm.str.extract(_HMS_RE)
+    hms = norm[norm.notna() & number.isna()].str.extract(_HMS_RE)  # hh:mm:ss only where it isn't a number
     from_hms = (
         pd.to_numeric(hms["h"], errors="coerce").fillna(0) * 3600
         + pd.to_numeric(hms["m"], errors="coerce") * 60
@@ -190,7 +223,8 @@ def parse_duration(raw: pd.Series, unit: str = "s") -> Parsed:
     unreadable = s.notna() & values.isna()
     negative = values < 0
     errors = _errors_where(unreadable, s, f"expected seconds as a number (unit: {unit}) or hh:mm:ss")
-    errors = errors.mask(negative, "negative duration " + s.fillna("").map(repr) + " (expected 0 or more)")
+    if negative.any():
+        errors[negative] = "negative duration " + s[negative].map(repr) + " (expected 0 or more)"
     return Parsed(values.mask(negative | unreadable), errors.astype("string"))
 
 
@@ -208,7 +242,7 @@ def parse_hours(raw: pd.Series) -> Parsed:
 def parse_bool(raw: pd.Series) -> Parsed:
     """Booleans written Y/N, Yes/No, TRUE/FALSE, 1/0 or 是/否."""
     s = clean_text(raw)
-    low = s.str.normalize("NFKC").str.lower()
+    low = _nfkc(s).str.lower()
     values = pd.Series(pd.NA, index=s.index, dtype="boolean")
     values[low.isin(TRUE_WORDS).fillna(False)] = True
     values[low.isin(FALSE_WORDS).fillna(False)] = False
