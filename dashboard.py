@@ -1,9 +1,11 @@
-"""Entry point: `streamlit run dashboard.py`. Sets up the page frame and navigation."""
+"""Entry point: `streamlit run dashboard.py`. The frame shared by every page: language, filters, navigation."""
 import streamlit as st
+
+from ui.frame import language_switch, navigation, sidebar_filters
 
 st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs", page_icon="📞", layout="wide")
 
-pages = {
-    "總覽 Overview": [st.Page("pages/overview.py", title="本週總覽 This week", icon="📊", default=True)],
-}
-st.navigation(pages).run()
+language_switch()
+page = navigation()
+st.session_state["_filters"] = sidebar_filters()
+page.run()

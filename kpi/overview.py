@@ -33,13 +33,14 @@ def latest_complete_week(con: duckdb.DuckDBPyConnection) -> date | None:
     return monday if last.weekday() == 6 else monday - timedelta(days=7)
 
 
-def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None) -> WeekSummary | None:
+def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None, *, team: str | None = None,
+                 channel: str | None = None, queue: str | None = None) -> WeekSummary | None:
     """Contacts offered/answered/abandoned, surveys and complaints received in one ISO week (default: the latest complete one)."""
     week_start = week_start or latest_complete_week(con)
     if week_start is None:
         return None
     # The same definitions as everywhere else: the catalog's, through compute_kpis.
-    k = compute_kpis(con, week_start, week_start + timedelta(days=6)).iloc[0]
+    k = compute_kpis(con, week_start, week_start + timedelta(days=6), team=team, channel=channel, queue=queue).iloc[0]
 
     def count(kpi_id: str) -> int:
         return 0 if pd.isna(k[kpi_id]) else int(k[kpi_id])

@@ -23,3 +23,13 @@ def write(tmp_path: Path):
         p.write_bytes(text.encode(encoding))
         return p
     return _write
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The bundled sample data imported once per test session (about 12 s). Tests must not write to it."""
+    from kpi import ingest
+
+    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    ingest.load_sample_data(path)
+    return path

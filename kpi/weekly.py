@@ -1,0 +1,59 @@
+"""What the weekly supervisor page shows, as data: tile KPIs, group tables with statuses, the needs-attention list."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .catalog import Catalog, load_catalog
+from .metrics import KpiValue
+
+TILE_KPIS = ("service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate", "csat", "nps", "complaints")
+TABLE_KPIS = ("offered", "answered", "service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate",
+              "transfer_rate", "csat", "nps", "complaints")
+TREND_KPIS = ("service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate", "csat", "nps", "complaints_per_1000")
+
+
+def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values, statuses): one row per group (index = group key), one column per KPI."""
+    keys = [k for k in groups if k is not None]
+    values = pd.DataFrame({kid: [groups[k][kid].value for k in keys] for kid in kpi_ids}, index=keys, dtype="Float64")
+    statuses = pd.DataFrame({kid: [groups[k][kid].status for k in keys] for kid in kpi_ids}, index=keys, dtype=object)
+    return values, statuses
+
+
+def attention(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TILE_KPIS,
+              catalog: Catalog | None = None, min_offered: int = 1) -> list[dict[str, Any]]:
+    """Groups with KPIs off target (status bad), worst first: [{"key", "kpis": [ids, worst first], "score"}].
+
+    How far off is measured in warning bands past the target, so seconds and percentages compare.
+    """
+    catalog = catalog or load_catalog()
+    out = []
+    for key, kv in groups.items():
+        if key is None or (kv.get("offered") and (kv["offered"].value or 0) < min_offered and kv["offered"].value is not None):
+            continue
+        bad = []
+        for kid in kpi_ids:
+            v = kv[kid]
+            if v.status != "bad":
+                continue
+            k = catalog[kid]
+            scale = k.target_for(None)[1] or abs(v.target) or 1.0
+            gap = (v.target - v.value if k.better == "higher" else v.value - v.target) / scale
+            bad.append((gap, kid))
+        if bad:
+            bad.sort(reverse=True)
+            out.append({"key": key, "kpis": [kid for _, kid in bad], "score": sum(g for g, _ in bad)})
+    return sorted(out, key=lambda d: -d["score"])
+
+
+def weekday_hour_grid(frame: pd.DataFrame, kpi_id: str, scale: float = 1.0) -> list[list[float | None]]:
+    """7 x 24 values (Monday first, hour 0-23) of a KPI from compute_kpis(..., by="weekday_hour"); None where empty."""
+    grid: list[list[float | None]] = [[None] * 24 for _ in range(7)]
+    for key, v in zip(frame["key"], frame[kpi_id]):
+        if key is None or pd.isna(v):
+            continue
+        day, hour = int(key[0]), int(key[2:])
+        grid[day - 1][hour] = float(v) * scale
+    return grid

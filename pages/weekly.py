@@ -1,0 +1,114 @@
+"""Weekly supervisor page: how did the teams do last week, who needs attention, and why."""
+from datetime import timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from kpi import metrics, overview, weekly
+from kpi.catalog import load_catalog
+from ui.data import query
+from ui.frame import current_filters
+from ui.i18n import fmt, kpi_label, lang, t
+from ui.widgets import STATUS_HEX, competency_widget, kpi_tile, status_badge
+
+cat = load_catalog()
+f = current_filters()
+st.title(t("page.weekly"))
+if f is None:
+    st.info(t("no_data"))
+    st.stop()
+
+summary = query(overview.week_summary, f.week_start, **f.kw)
+st.caption(t("week.range", week=f.week, start=f.week_start, end=f.week_end) + " · " +
+           t("last_import", when=f"{summary.last_import_at:%Y-%m-%d %H:%M}", file=summary.last_import_file))
+
+# ---- the week's volumes (all channels and filters as chosen)
+for col, (key, value) in zip(st.columns(5), [("vol.offered", summary.offered), ("vol.answered", summary.answered),
+                                             ("vol.abandoned", summary.abandoned), ("vol.surveys", summary.surveys),
+                                             ("vol.complaints", summary.complaints)]):
+    col.metric(t(key), f"{value:,}")
+
+# ---- tiles
+st.subheader(t("weekly.tiles"))
+status_now = query(metrics.kpi_status, f.week_start, f.week_end, **f.kw)
+for row in (weekly.TILE_KPIS[:4], weekly.TILE_KPIS[4:]):
+    for col, kid in zip(st.columns(4), row):
+        with col:
+            kpi_tile(cat[kid], status_now[kid], vs=t("tile.vs_prev"))
+
+# ---- 12-week trends with target lines
+st.subheader(t("weekly.trends"))
+trend = query(metrics.compute_kpis, f.week_start - timedelta(weeks=11), f.week_end, "week", **f.kw)
+fig = make_subplots(rows=2, cols=4, subplot_titles=[kpi_label(cat[k]) for k in weekly.TREND_KPIS],
+                    vertical_spacing=0.18, horizontal_spacing=0.06)
+for i, kid in enumerate(weekly.TREND_KPIS):
+    k = cat[kid]
+    scale = 100 if k.unit == "fraction" else (1 / 60 if k.unit == "seconds" else 1)
+    y = [None if pd.isna(v) else float(v) * scale for v in trend[kid]]
+    r, c = i // 4 + 1, i % 4 + 1
+    fig.add_trace(go.Scatter(x=list(trend["key"]), y=y, mode="lines+markers", name=kpi_label(k), showlegend=False,
+                             hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=r, col=c)
+    target = k.target_for(f.team)[0]
+    if target is not None:
+        fig.add_hline(y=target * scale, line_dash="dash", line_color="#c0392b", row=r, col=c,
+                      annotation_text=t("weekly.target_line"), annotation_position="top left")
+fig.update_layout(height=520, margin=dict(l=10, r=10, t=40, b=10))
+fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
+st.plotly_chart(fig, width="stretch")
+st.caption("% · " + ("分鐘" if lang() == "zh-TW" else "minutes") + " (ASA, AHT)")
+
+# ---- day-of-week x hour heat maps
+st.subheader(t("weekly.heatmap"))
+hm = query(metrics.compute_kpis, f.week_start, f.week_end, "weekday_hour", **f.kw)
+days = [t(f"weekday.{d}") for d in range(1, 8)]
+hours = list(range(24))
+cols = st.columns(2)
+for col, (kid, title, fmt_s, scale) in zip(cols, [("offered", t("weekly.heatmap_volume"), "%{z:.0f}", 1),
+                                                   ("service_level", t("weekly.heatmap_sl"), "%{z:.0f}%", 100)]):
+    heat = go.Figure(go.Heatmap(z=weekly.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
+                                zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
+                                hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>"))
+    heat.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                       xaxis_title=t("col.hour"), yaxis=dict(autorange="reversed"))
+    col.plotly_chart(heat, width="stretch")
+
+
+# ---- team and agent tables, coloured by status, team -> agents
+def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str):
+    shown = values.rename(columns={k: kpi_label(cat[k]) for k in values.columns})
+    shown.index.name = label
+    colours = statuses.map(lambda s: f"background-color: {STATUS_HEX[s]}" if s else "")
+    colours.columns = shown.columns
+    colours.index = shown.index
+    return shown.style.apply(lambda _: colours, axis=None).format(
+        {kpi_label(cat[k]): (lambda v, k=k: fmt(cat[k], None if pd.isna(v) else v)) for k in values.columns})
+
+
+st.subheader(t("weekly.teams"))
+teams = query(metrics.group_status, f.week_start, f.week_end, "team", **f.kw)
+team_values, team_status = weekly.status_table(teams)
+picked = st.dataframe(styled(team_values, team_status, t("col.team")), on_select="rerun",
+                      selection_mode="single-row", key="team_table")
+st.caption(t("weekly.pick_team"))
+rows = picked.selection.rows if picked is not None else []
+drill_team = team_values.index[rows[0]] if rows else f.team
+
+team_of = query(metrics.agent_teams, f.week_start, f.week_end)
+agents = query(metrics.group_status, f.week_start, f.week_end, "agent",
+               **{**f.kw, "team": drill_team}, team_of=team_of)
+st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
+agent_values, agent_status = weekly.status_table(agents)
+st.dataframe(styled(agent_values, agent_status, t("col.agent")), key="agent_table")
+
+# ---- needs attention, with the behaviour indicators each off-target KPI evidences
+st.subheader(t("weekly.attention"))
+flagged = weekly.attention(teams) + weekly.attention(agents)
+if not flagged:
+    st.success(t("weekly.attention_none"))
+for item in flagged[:12]:
+    who = item["key"] if item["key"] in teams else f"{item['key']} ({team_of.get(item['key'], '')})"
+    names = "、".join(kpi_label(cat[k]) for k in item["kpis"]) if lang() == "zh-TW" else ", ".join(kpi_label(cat[k]) for k in item["kpis"])
+    st.markdown(f"{status_badge('bad')} **{t('weekly.attention_item', who=who, kpis=names)}**")
+    competency_widget(item["kpis"][0])

@@ -1,0 +1,78 @@
+"""The frame around every page: language, the shared sidebar filters, and navigation grouped by who uses it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import streamlit as st
+
+from kpi import overview
+
+from .data import query
+from .i18n import LANGS, t
+
+ALL = "__all__"
+DEFAULT_CHANNEL = "phone"
+
+
+@dataclass(frozen=True)
+class Filters:
+    week_start: date  # Monday
+    week_end: date  # Sunday
+    week: str  # 2026-W47
+    team: str | None
+    channel: str | None
+    queue: str | None
+
+    @property
+    def kw(self) -> dict[str, str | None]:
+        """The filters as keyword arguments of the kpi functions."""
+        return {"team": self.team, "channel": self.channel, "queue": self.queue}
+
+
+def language_switch() -> None:
+    """繁體中文 / English, default Traditional Chinese."""
+    st.sidebar.segmented_control(t("sidebar.language"), options=list(LANGS), format_func=LANGS.get,
+                                 key="lang", default="zh-TW")
+    if st.session_state.get("lang") is None:  # a click on the selected option unselects it
+        st.session_state["lang"] = "zh-TW"
+
+
+def sidebar_filters() -> Filters | None:
+    """The ISO-week picker and team/channel/queue filters; their values are kept across pages."""
+    weeks = query(overview.available_weeks)
+    if not weeks:
+        return None
+    latest = query(overview.latest_complete_week) or weeks[0]
+    options = [w.isoformat() for w in weeks]
+    week = st.sidebar.selectbox(t("sidebar.week"), options, index=options.index(latest.isoformat()),
+                                format_func=lambda s: overview.iso_week_label(date.fromisoformat(s)),
+                                key="week", help=t("sidebar.week_help"))
+    dims = query(overview.dimension_values)
+    chosen = {}
+    for dim in ("team", "channel", "queue"):
+        options = [ALL, *dims[dim]]
+        # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
+        default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
+        value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
+                                     format_func=lambda v: t("sidebar.all") if v == ALL else v)
+        chosen[dim] = None if value == ALL else value
+    start = date.fromisoformat(week)
+    return Filters(start, start + timedelta(days=6), overview.iso_week_label(start), **chosen)
+
+
+def current_filters() -> Filters | None:
+    """The filters the entry script put in place for this run."""
+    return st.session_state.get("_filters")
+
+
+def navigation() -> st.navigation:
+    """Pages grouped by who uses them, titled in the chosen language."""
+    return st.navigation({
+        t("nav.supervisor"): [
+            st.Page("pages/weekly.py", title=t("page.weekly"), icon="📊", default=True),
+            st.Page("pages/quality.py", title=t("page.quality"), icon="😊"),
+        ],
+        t("nav.trainer"): [st.Page("pages/trainer.py", title=t("page.trainer"), icon="🎯")],
+        t("nav.data"): [st.Page("pages/data_status.py", title=t("page.data"), icon="🗄️")],
+    })

@@ -1,0 +1,114 @@
+"""The one translation layer: every label, help text and title in 繁體中文 and English. KPI names come from the catalog."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from kpi.catalog import Kpi, format_value
+
+LANGS = {"zh-TW": "繁體中文", "en": "English"}
+DEFAULT_LANG = "zh-TW"
+
+# key: (zh-TW, en). Placeholders {name} are filled by t(key, name=...).
+TEXT: dict[str, tuple[str, str]] = {
+    "app.title": ("客服中心 KPI 儀表板", "Contact-center KPI dashboard"),
+    "nav.supervisor": ("主管", "Supervisor"),
+    "nav.finance": ("財務", "Finance"),
+    "nav.trainer": ("訓練", "Trainer"),
+    "nav.data": ("資料", "Data"),
+    "page.weekly": ("每週績效", "Weekly performance"),
+    "page.quality": ("服務品質 (T4.3)", "Service quality (T4.3)"),
+    "page.trainer": ("職能輔導", "Competency coaching"),
+    "page.data": ("資料狀態", "Data status"),
+    "sidebar.language": ("語言 Language", "語言 Language"),
+    "sidebar.week": ("週次", "Week"),
+    "sidebar.team": ("組別", "Team"),
+    "sidebar.channel": ("管道", "Channel"),
+    "sidebar.queue": ("佇列", "Queue"),
+    "sidebar.all": ("全部", "All"),
+    "sidebar.week_help": ("ISO 週（週一至週日）；預設為資料中最近一個完整週。", "ISO week (Monday to Sunday); defaults to the latest complete week in the data."),
+    "week.range": ("{week}：{start} 至 {end}", "{week}: {start} to {end}"),
+    "last_import": ("最近匯入：{when}（{file}）", "Last import: {when} ({file})"),
+    "no_data": ("資料庫沒有進線資料。請到「資料」匯入，或執行 `python -m kpi init --sample`。",
+                "The database holds no contacts yet. Import some on the Data pages, or run `python -m kpi init --sample`."),
+    "vol.offered": ("進線", "Offered"),
+    "vol.answered": ("接通", "Answered"),
+    "vol.abandoned": ("放棄", "Abandoned"),
+    "vol.surveys": ("問卷回覆", "Surveys received"),
+    "vol.complaints": ("客訴", "Complaints received"),
+    "status.good": ("達標", "On target"),
+    "status.warning": ("注意", "Watch"),
+    "status.bad": ("未達標", "Off target"),
+    "status.none": ("無目標", "No target"),
+    "tile.target": ("目標 {target}", "Target {target}"),
+    "tile.vs_prev": ("較前一週", "vs previous week"),
+    "weekly.tiles": ("本週關鍵指標", "This week's key numbers"),
+    "weekly.trends": ("近 12 週趨勢", "12-week trends"),
+    "weekly.target_line": ("目標", "Target"),
+    "weekly.heatmap": ("星期 × 時段", "Day of week x hour"),
+    "weekly.heatmap_volume": ("進線量", "Contacts offered"),
+    "weekly.heatmap_sl": ("服務水準", "Service level"),
+    "weekly.teams": ("組別績效", "Teams"),
+    "weekly.agents": ("專員績效", "Agents"),
+    "weekly.agents_of": ("{team} 的專員", "Agents of {team}"),
+    "weekly.pick_team": ("點選組別列即可查看該組專員。", "Select a team row to see its agents."),
+    "weekly.attention": ("需要關注", "Needs attention"),
+    "weekly.attention_none": ("本週所有組別與專員皆達標。", "Every team and agent is on target this week."),
+    "weekly.attention_item": ("{who}：{kpis}", "{who}: {kpis}"),
+    "col.team": ("組別", "Team"),
+    "col.agent": ("專員", "Agent"),
+    "col.hour": ("時段", "Hour"),
+    "col.weekday": ("星期", "Day"),
+    "col.week": ("週次", "Week"),
+    "col.value": ("數值", "Value"),
+    "weekday.1": ("週一", "Mon"), "weekday.2": ("週二", "Tue"), "weekday.3": ("週三", "Wed"), "weekday.4": ("週四", "Thu"),
+    "weekday.5": ("週五", "Fri"), "weekday.6": ("週六", "Sat"), "weekday.7": ("週日", "Sun"),
+    "competency.title": ("對應職能行為指標（BAS1499-003v4）", "Linked behaviour indicators (BAS1499-003v4)"),
+    "competency.knowledge": ("知識", "Knowledge"),
+    "competency.skills": ("技能", "Skills"),
+    "competency.coaching": ("輔導行動", "Coaching actions"),
+    "data.counts": ("資料筆數", "Rows stored"),
+    "data.history": ("匯入紀錄", "Import history"),
+    "data.dataset": ("資料集", "Dataset"),
+    "data.rows": ("筆數", "Rows"),
+    "data.db": ("資料庫檔案：{path}", "Database file: {path}"),
+    "none": ("（無）", "(none)"),
+}
+
+
+def lang() -> str:
+    """The language chosen in the sidebar."""
+    return st.session_state.get("lang", DEFAULT_LANG)
+
+
+def t(key: str, **kw: Any) -> str:
+    """The text for key in the current language."""
+    zh, en = TEXT[key]
+    s = zh if lang() == "zh-TW" else en
+    return s.format(**kw) if kw else s
+
+
+def kpi_label(kpi: Kpi) -> str:
+    """A KPI's name in the current language."""
+    return kpi.label[lang()]
+
+
+def fmt(kpi: Kpi, value: float | None) -> str:
+    """A KPI value formatted for the current language (%, m:ss, NT$...)."""
+    return format_value(kpi, value, lang())
+
+
+def fmt_change(kpi: Kpi, change: float | None) -> str | None:
+    """A change in the KPI's own unit with a sign (+1.2 pp for fractions), or None."""
+    if change is None:
+        return None
+    if kpi.unit == "fraction":
+        return f"{change * 100:+.1f} pp" if lang() == "en" else f"{change * 100:+.1f} 個百分點"
+    if kpi.unit == "seconds":
+        sign = "+" if change >= 0 else "-"
+        total = int(round(abs(change)))
+        return f"{sign}{total // 60}:{total % 60:02d}"
+    if kpi.unit == "count":
+        return f"{change:+,.0f}"
+    return f"{change:+,.2f}" if kpi.unit == "score" else f"{change:+,.1f}"

@@ -1,0 +1,54 @@
+"""Shared pieces every page uses: the KPI tile and the competency widget."""
+from __future__ import annotations
+
+import streamlit as st
+
+from kpi import competency
+from kpi.catalog import Kpi
+from kpi.metrics import KpiValue
+
+from .i18n import fmt, fmt_change, kpi_label, lang, t
+
+STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", None: "gray"}
+STATUS_HEX = {"good": "#d7f0dd", "warning": "#fde9c8", "bad": "#f9d4d2", None: "#ffffff"}
+
+
+@st.cache_resource
+def competency_map() -> competency.CompetencyMap:
+    """The validated competency map, loaded once per process."""
+    return competency.load_competency_map()
+
+
+def status_badge(status: str | None) -> str:
+    """Markdown badge for a status, coloured."""
+    return f":{STATUS_COLOR[status]}-badge[{t('status.' + (status or 'none'))}]"
+
+
+def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None) -> None:
+    """A KPI's value with its target, status colour and change against the previous period."""
+    with st.container(border=True):
+        delta = fmt_change(kpi, v.change)
+        st.metric(kpi_label(kpi), fmt(kpi, v.value), delta=delta,
+                  delta_color="off" if kpi.better == "none" else ("inverse" if kpi.better == "lower" else "normal"),
+                  help=kpi.text("definition", lang()), delta_description=vs)
+        target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""
+        st.markdown(f"{status_badge(v.status)} {target}")
+
+
+def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = False) -> None:
+    """The behaviour indicators a KPI evidences (codes and full text), optionally with what to coach."""
+    cmap = competency_map()
+    link = cmap.link(kpi_id)
+    lg = lang()
+    with st.expander(f"{t('competency.title')} · {', '.join(link.indicators)}", expanded=expanded):
+        for ind in competency.indicators_for_kpi(cmap, kpi_id):
+            task = cmap.task(ind.task)
+            st.markdown(f"**{ind.code}** {ind.label(lg)}  \n:gray[{task.code} {task.label(lg)}]")
+        if coaching:
+            ks = [f"{k.code} {k.label(lg)}" for k in competency.knowledge_for_kpi(cmap, kpi_id)]
+            ss = [f"{s.code} {s.label(lg)}" for s in competency.skills_for_kpi(cmap, kpi_id)]
+            st.markdown(f"**{t('competency.knowledge')}**：{'、'.join(ks) if lg == 'zh-TW' else ', '.join(ks)}")
+            st.markdown(f"**{t('competency.skills')}**：{'、'.join(ss) if lg == 'zh-TW' else ', '.join(ss)}")
+            st.markdown(f"**{t('competency.coaching')}**")
+            for c in link.coaching:
+                st.markdown(f"- {c.label(lg)}")
