@@ -13,6 +13,7 @@ from .i18n import LANGS, t
 
 ALL = "__all__"
 DEFAULT_CHANNEL = "phone"
+ALL_LABEL = "全部 All"  # one label in both languages: a select keeps showing the label it was chosen under
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def sidebar_filters() -> Filters | None:
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
         value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
-                                     format_func=lambda v: t("sidebar.all") if v == ALL else v)
+                                     format_func=lambda v: ALL_LABEL if v == ALL else v)
         chosen[dim] = None if value == ALL else value
     start = date.fromisoformat(week)
     return Filters(start, start + timedelta(days=6), overview.iso_week_label(start), **chosen)
@@ -70,9 +71,9 @@ def navigation() -> st.navigation:
     """Pages grouped by who uses them, titled in the chosen language."""
     return st.navigation({
         t("nav.supervisor"): [
-            st.Page("pages/weekly.py", title=t("page.weekly"), icon="📊", default=True),
-            st.Page("pages/quality.py", title=t("page.quality"), icon="😊"),
+            st.Page("pages/weekly.py", title=t("page.weekly"), icon=":material/dashboard:", default=True),
+            st.Page("pages/quality.py", title=t("page.quality"), icon=":material/sentiment_satisfied:"),
         ],
-        t("nav.trainer"): [st.Page("pages/trainer.py", title=t("page.trainer"), icon="🎯")],
-        t("nav.data"): [st.Page("pages/data_status.py", title=t("page.data"), icon="🗄️")],
+        t("nav.trainer"): [st.Page("pages/trainer.py", title=t("page.trainer"), icon=":material/school:")],
+        t("nav.data"): [st.Page("pages/data_status.py", title=t("page.data"), icon=":material/database:")],
     })

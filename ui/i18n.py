@@ -26,7 +26,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "sidebar.team": ("組別", "Team"),
     "sidebar.channel": ("管道", "Channel"),
     "sidebar.queue": ("佇列", "Queue"),
-    "sidebar.all": ("全部", "All"),
     "sidebar.week_help": ("ISO 週（週一至週日）；預設為資料中最近一個完整週。", "ISO week (Monday to Sunday); defaults to the latest complete week in the data."),
     "week.range": ("{week}：{start} 至 {end}", "{week}: {start} to {end}"),
     "last_import": ("最近匯入：{when}（{file}）", "Last import: {when} ({file})"),
