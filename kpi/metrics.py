@@ -24,7 +24,7 @@ SOURCES = {
     "contacts": ("arrived_at", "SELECT *, arrived_at AS __t FROM contacts",
                  {"team": "team", "agent": "agent_id", "channel": "channel", "queue": "queue"}),
     "surveys": ("responded_at",
-                "SELECT s.csat, s.nps, s.ces, s.responded_at AS __t, coalesce(s.team, c.team) AS team, "
+                "SELECT s.survey_id, s.csat, s.nps, s.ces, s.comment, s.responded_at AS __t, coalesce(s.team, c.team) AS team, "
                 "coalesce(s.agent_id, c.agent_id) AS agent_id, c.channel, c.queue "
                 "FROM surveys s LEFT JOIN contacts c ON c.contact_id = s.contact_id",
                 {"team": "team", "agent": "agent_id", "channel": "channel", "queue": "queue"}),

@@ -1,0 +1,180 @@
+"""Service quality (customer service report, iCAP T4.3): the survey and complaint breakdowns behind the quality page.
+
+Every function filters like `compute_kpis` (team, channel, queue; surveys take team/agent from the linked contact
+when empty and channel/queue from it; complaints have no queue, so a queue filter leaves them no rows) and reads the
+same rows and due time (`kpi.metrics.SOURCES`). Complaint counts reuse the catalog's KPI expressions, so the funnel
+and the backlog add up to `complaints`, `complaint_resolution_rate`, `complaint_sla_rate`, `open_complaints` and
+`open_complaints_past_due`. Bands hold their upper edge: "8-24" h is (8, 24], so a case closed at exactly 24 h
+counts with those that met a 24 h SLA.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from .catalog import load_catalog
+from .metrics import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
+from .privacy import mask_pii
+
+SCORES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}  # every possible value, inclusive
+SURVEY_KPIS = ("survey_responses", "csat", "csat_mean", "nps", "ces_mean")
+FUNNEL_STAGES = ("opened", "resolved", "resolved_in_time")
+RESOLUTION_BANDS = (("≤4", 0, 4), ("4-8", 4, 8), ("8-24", 8, 24), ("24-48", 24, 48), ("48-72", 48, 72),
+                    ("72-120", 72, 120), (">120", 120, None))  # label, hours from, hours to
+AGE_BANDS = (("≤1", 0, 1), ("1-3", 1, 3), ("3-7", 3, 7), ("7-14", 7, 14), (">14", 14, None))  # label, days
+PARETO_LINE = 0.8
+
+
+def _rows(dataset: str, time_clauses: list[str], filters: dict[str, str | None]) -> str:
+    """SQL of a dataset's rows that pass the time clauses and filters; a filter the dataset lacks leaves no rows."""
+    _, source, dims = SOURCES[dataset]
+    clauses, applies = _where(dims, filters)
+    where = [*time_clauses, *clauses] if applies else ["false"]
+    return f"SELECT * FROM ({source}) WHERE {' AND '.join(where)}"
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pd.DataFrame:
+    cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
+    try:
+        return cur.execute(sql, _params(sql, values)).df()
+    finally:
+        cur.close()
+
+
+def _values(start: date | None, end: date, filters: dict[str, str | None],
+            settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {**load_catalog().settings, **(settings or {}), **{k: v for k, v in filters.items() if v is not None},
+            "start": start, "end": end + timedelta(days=1)}
+
+
+def _band_case(expr: str, bands: tuple[tuple[str, float, float | None], ...]) -> tuple[str, dict[str, float]]:
+    """CASE giving the index of the band holding expr (bands hold their upper edge), with the edges as parameters."""
+    edges = {f"edge{i}": hi for i, (_, _, hi) in enumerate(bands) if hi is not None}
+    whens = " ".join(f"WHEN {expr} <= ${name} THEN {i}" for i, name in enumerate(edges))
+    return f"CASE {whens} ELSE {len(bands) - 1} END", edges
+
+
+def _banded(bands: tuple[tuple[str, float, float | None], ...], unit: str, counts: pd.DataFrame) -> pd.DataFrame:
+    """One row per band in order (label as an ordered category, edges), with the counts joined on band index."""
+    labels = [label for label, _, _ in bands]
+    frame = pd.DataFrame({
+        "band": pd.Categorical(labels, categories=labels, ordered=True),
+        f"{unit}_from": [lo for _, lo, _ in bands],
+        f"{unit}_to": pd.array([hi for _, _, hi in bands], dtype="Float64"),
+    })
+    return pd.concat([frame, counts.drop(columns="__band").reset_index(drop=True)], axis=1)
+
+
+def score_distribution(con: duckdb.DuckDBPyConnection, start: date, end: date, score: str = "csat", *,
+                       team: str | None = None, channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+    """Responses and their share for every possible value of one score (csat 1-5, nps 0-10, ces 1-7), 0 where none."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+    filters = {"team": team, "channel": channel, "queue": queue}
+    rows = _rows("surveys", ["__t >= $start", "__t < $end"], filters)
+    sql = (f"WITH g AS (SELECT {score} AS v, count(*) AS n FROM ({rows}) WHERE {score} IS NOT NULL GROUP BY 1) "
+           "SELECT r.range::INTEGER AS score, coalesce(g.n, 0) AS responses, "
+           "coalesce(g.n, 0) / nullif(sum(coalesce(g.n, 0)) OVER (), 0) AS share "
+           "FROM range($lo, $hi) r LEFT JOIN g ON g.v = r.range ORDER BY r.range")
+    lo, hi = SCORES[score]
+    frame = _query(con, sql, {**_values(start, end, filters), "lo": lo, "hi": hi + 1})
+    return frame.astype({"share": "Float64"})
+
+
+def survey_trend(con: duckdb.DuckDBPyConnection, start: date, end: date, grain: str = "week", *,
+                 team: str | None = None, channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+    """Per day/week/month bucket: survey_responses, csat, csat_mean, nps and ces_mean exactly as compute_kpis gives them."""
+    if grain not in TIME_GRAINS:
+        raise ValueError(f"grain must be one of {', '.join(TIME_GRAINS)}, got {grain!r}")
+    kpis = compute_kpis(con, start, end, grain, team=team, channel=channel, queue=queue)
+    out = kpis[["key", *SURVEY_KPIS]].rename(columns={"key": "bucket"})
+    first_day = {key: first for key, first, _ in bucket_keys(start, end, grain)}
+    out.insert(1, "bucket_start", pd.to_datetime(out["bucket"].map(first_day)))
+    return out
+
+
+def complaint_funnel(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+                     channel: str | None = None, queue: str | None = None,
+                     settings: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Complaints opened in the range, of those resolved (as the data stands), of those resolved by their due time."""
+    cat = load_catalog()
+    filters = {"team": team, "channel": channel, "queue": queue}
+    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters)
+    sql = (f"SELECT {cat['complaints'].sql} AS opened, {cat['complaint_resolution_rate'].num} AS resolved, "
+           f"{cat['complaint_sla_rate'].num} AS resolved_in_time FROM ({rows})")
+    counts = _query(con, sql, _values(start, end, filters, settings)).iloc[0]
+    complaints = [int(counts[s]) for s in FUNNEL_STAGES]
+    opened = complaints[0]
+    return pd.DataFrame({
+        "stage": list(FUNNEL_STAGES),
+        "complaints": complaints,
+        "share_of_opened": pd.array([c / opened if opened else None for c in complaints], dtype="Float64"),
+    })
+
+
+def resolution_time_distribution(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+                                 channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+    """Resolved complaints opened in the range by hours to resolve, in bands ≤4, 4-8, 8-24, 24-48, 48-72, 72-120, >120."""
+    filters = {"team": team, "channel": channel, "queue": queue}
+    rows = _rows("complaints", ["__t >= $start", "__t < $end", "resolved_at IS NOT NULL"], filters)
+    case, edges = _band_case("epoch(resolved_at - opened_at) / 3600.0", RESOLUTION_BANDS)
+    sql = (f"WITH g AS (SELECT {case} AS __band, count(*) AS n FROM ({rows}) GROUP BY 1) "
+           "SELECT r.range AS __band, coalesce(g.n, 0) AS complaints, "
+           "coalesce(g.n, 0) / nullif(sum(coalesce(g.n, 0)) OVER (), 0) AS share "
+           "FROM range($bands) r LEFT JOIN g ON g.__band = r.range ORDER BY r.range")
+    counts = _query(con, sql, {**_values(start, end, filters), **edges, "bands": len(RESOLUTION_BANDS)})
+    return _banded(RESOLUTION_BANDS, "hours", counts.astype({"share": "Float64"}))
+
+
+def open_backlog_by_age(con: duckdb.DuckDBPyConnection, as_of_end: date, *, team: str | None = None,
+                        channel: str | None = None, queue: str | None = None,
+                        settings: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Complaints open at the end of the day as_of_end, by days since opened (≤1, 1-3, 3-7, 7-14, >14), and how many are past due."""
+    cat = load_catalog()
+    filters = {"team": team, "channel": channel, "queue": queue}
+    # The same rows and expressions as the open_complaints KPIs: __as_of is the midnight after as_of_end.
+    source = _rows("complaints", ["__t < $as_of", "(resolved_at IS NULL OR resolved_at >= $as_of)"], filters)
+    rows = f"SELECT *, $as_of::TIMESTAMP AS __as_of FROM ({source})"
+    case, edges = _band_case("epoch(__as_of - __t) / 86400.0", AGE_BANDS)
+    sql = (f"WITH g AS (SELECT {case} AS __band, {cat['open_complaints'].sql} AS n, "
+           f"{cat['open_complaints_past_due'].sql} AS past_due FROM ({rows}) GROUP BY 1) "
+           "SELECT r.range AS __band, coalesce(g.n, 0) AS open_complaints, "
+           "coalesce(g.past_due, 0) AS open_complaints_past_due "
+           "FROM range($bands) r LEFT JOIN g ON g.__band = r.range ORDER BY r.range")
+    as_of = datetime.combine(as_of_end + timedelta(days=1), time())
+    values = {**_values(None, as_of_end, filters, settings), **edges, "bands": len(AGE_BANDS), "as_of": as_of}
+    return _banded(AGE_BANDS, "days", _query(con, sql, values))
+
+
+def category_pareto(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+                    channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+    """Complaints opened in the range by category, most first, with share, cumulative share and the vital few up to 80%."""
+    cat = load_catalog()
+    filters = {"team": team, "channel": channel, "queue": queue}
+    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters)
+    order = "complaints DESC, category NULLS LAST"
+    sql = (f"WITH g AS (SELECT category, {cat['complaints'].sql} AS complaints FROM ({rows}) GROUP BY category), "
+           f"c AS (SELECT *, sum(complaints) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS running, "
+           "sum(complaints) OVER () AS total FROM g) "
+           "SELECT category, complaints, complaints / total AS share, running / total AS cumulative_share, "
+           f"running - complaints < $line * total AS vital_few FROM c ORDER BY {order}")
+    frame = _query(con, sql, {**_values(start, end, filters), "line": PARETO_LINE})
+    frame["category"] = pd.Series([None if pd.isna(c) else c for c in frame["category"]], dtype=object)  # as compute_kpis keys
+    return frame.astype({"share": "Float64", "cumulative_share": "Float64", "vital_few": bool})
+
+
+def low_score_comments(con: duckdb.DuckDBPyConnection, start: date, end: date, max_csat: int = 2, limit: int = 200, *,
+                       team: str | None = None, channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+    """Newest comments of surveys with csat <= max_csat, personal data masked (responded_at, team, agent_id, scores, comment)."""
+    if int(limit) < 0:
+        raise ValueError(f"limit must be >= 0, got {limit!r}")
+    filters = {"team": team, "channel": channel, "queue": queue}
+    rows = _rows("surveys", ["__t >= $start", "__t < $end", "csat <= $max_csat", "trim(comment) <> ''"], filters)
+    sql = (f"SELECT __t AS responded_at, team, agent_id, csat, nps, ces, comment FROM ({rows}) "
+           "ORDER BY __t DESC, survey_id DESC LIMIT $limit")
+    frame = _query(con, sql, {**_values(start, end, filters), "max_csat": int(max_csat), "limit": int(limit)})
+    frame["comment"] = frame["comment"].map(mask_pii)
+    return frame.astype({"csat": "Int64", "nps": "Int64", "ces": "Int64"})
