@@ -1,4 +1,4 @@
-"""Load and validate competency_map.yaml: the iCAP standard BAS1499-003v4 and its links to the KPIs."""
+"""Load and validate competency_map.yaml (iCAP BAS1499-003v4 and its KPI links); rank weak competencies from KPIs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
+import pandas as pd
 import yaml
+
+from .catalog import Catalog, load_catalog
+
+if TYPE_CHECKING:
+    from .metrics import KpiValue
 
 __all__ = [
     "LANGS",
@@ -33,6 +39,12 @@ __all__ = [
     "knowledge_for_kpi",
     "skills_for_kpi",
     "text",
+    "GAP_CAP_BANDS",
+    "WORSENING_MIN_BANDS",
+    "WORSENING_FACTOR",
+    "weak_kpis",
+    "rank_weak_competencies",
+    "task_gap_matrix",
 ]
 
 LANGS: tuple[str, ...] = ("zh-TW", "en")
@@ -706,3 +718,146 @@ def _parse_links(value: Any, task_by: Mapping[str, Task], indicator_by: Mapping[
         links.append(KpiLink(kpi_id=kpi_id, tasks=tasks, indicators=inds, knowledge=ks["knowledge"],
                              skills=ks["skills"], coaching=coaching, attitudes=attitudes, note=note))
     return tuple(links)
+
+
+# --------------------------------------------------------------------------- weak competencies
+
+GAP_CAP_BANDS: float = 3.0
+"""A KPI further off target than this many bands counts as this many: past it, the size says more about the
+KPI than about the behaviour (ASA with e-mail replies measured in hours can be 80 bands off)."""
+WORSENING_MIN_BANDS: float = 0.5
+"""A KPI is getting worse when it moved at least this many bands the wrong way since the previous period;
+smaller moves are week-to-week noise."""
+WORSENING_FACTOR: float = 1.5
+"""A getting-worse KPI's points are multiplied by this."""
+
+WEAK_STATUSES: tuple[str, ...] = ("bad", "warning")
+WEAK_KPI_COLUMNS: tuple[str, ...] = ("id", "value", "target", "status", "gap_bands", "change", "worsening", "points")
+RANK_COLUMNS: tuple[str, ...] = ("rank", "indicator", "task", "text_zh", "text_en", "score", "severity", "coverage",
+                                 "kpis", "worst_gap", "worsening", "knowledge", "skills", "coaching_zh", "coaching_en")
+
+
+def _band_unit(band: float | None, target: float) -> float:
+    """What one 'band' is worth in the KPI's unit: its band, else |target|, else 1."""
+    return float(band) if band else (abs(float(target)) or 1.0)
+
+
+def weak_kpis(kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *,
+              team: str | None = None) -> pd.DataFrame:
+    """The bad and warning KPIs with their gap in bands, trend and points, furthest off target first."""
+    catalog = catalog or load_catalog()
+    order = {kid: i for i, kid in enumerate(catalog.kpis)}
+    rows = []
+    for kid, v in kpis.items():
+        if v.status not in WEAK_STATUSES or v.value is None or v.target is None:
+            continue
+        kpi = catalog[kid]
+        if kpi.better not in ("higher", "lower"):
+            continue
+        unit = _band_unit(kpi.target_for(team)[1], v.target)
+        sign = 1.0 if kpi.better == "higher" else -1.0  # +1 when a higher value is better
+        gap = sign * (v.target - v.value) / unit
+        worse = v.change is not None and -sign * v.change / unit >= WORSENING_MIN_BANDS
+        points = min(gap, GAP_CAP_BANDS) * (WORSENING_FACTOR if worse else 1.0)
+        rows.append({"id": kid, "value": v.value, "target": v.target, "status": v.status, "gap_bands": gap,
+                     "change": v.change, "worsening": worse, "points": points, "_order": order.get(kid, len(order))})
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in WEAK_KPI_COLUMNS})
+    frame = pd.DataFrame(rows)
+    frame["_gap"] = frame["gap_bands"].round(9)
+    frame = frame.sort_values(["_gap", "_order"], ascending=[False, True], kind="stable")
+    return frame.drop(columns=["_gap", "_order"]).reset_index(drop=True)
+
+
+def _can_be_weak(cmap: CompetencyMap, catalog: Catalog) -> dict[str, set[str]]:
+    """For each indicator, the linked KPIs that have a direction and a target, i.e. that could be weak."""
+    out: dict[str, set[str]] = {p.code: set() for p in cmap.indicators}
+    for link in cmap.kpi_links:
+        kpi = catalog.kpis.get(link.kpi_id)
+        if kpi is None or kpi.better == "none":
+            continue
+        if kpi.target is None and not any("target" in t for t in kpi.team_targets.values()):
+            continue
+        for code in link.indicators:
+            out[code].add(link.kpi_id)
+    return out
+
+
+def _unique(items: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(items))
+
+
+def rank_weak_competencies(cmap: CompetencyMap, kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *,
+                           team: str | None = None) -> pd.DataFrame:
+    """The behaviour indicators behind one team's or agent's weak KPIs, the one to coach first on top.
+
+    Scoring, per weak (bad or warning) KPI and then per indicator that KPI links to:
+
+    - gap: how far past target, in the KPI's bands (or in |target| when it has no band), so seconds and
+      percentages compare: CSAT 0.75 against 0.85 with a 0.05 band is 2 bands.
+    - points = min(gap, 3) x 1.5 if the KPI got worse by at least half a band since the previous period, else x 1.
+      A warning is at most 1 band off, so it always gives fewer points than a bad.
+    - severity of an indicator = the sum of the points of the weak KPIs that link to it.
+    - coverage = those weak KPIs / all KPIs with a target that the map links to it.
+    - score = severity x coverage.
+
+    Coverage keeps broad indicators from topping every list only because many KPIs point at them:
+    P1.2.3 is linked to 11 KPIs with a target, so 2 weak ones of them count 2/11, while 3 weak of P4.3.1's 3
+    count in full. Good KPIs give no points and make no rows. Ties go to more weak KPIs, then the larger
+    gap, then map order. ``team`` picks per-team bands; each KpiValue already carries its own target.
+    """
+    catalog = catalog or load_catalog()
+    weak = weak_kpis(kpis, catalog, team=team)
+    linked = set(cmap.kpi_ids)
+    per: dict[str, list[dict[str, Any]]] = {}
+    for row in weak.to_dict("records"):
+        if row["id"] in linked:
+            for code in cmap.link(row["id"]).indicators:
+                per.setdefault(code, []).append(row)
+    possible = _can_be_weak(cmap, catalog)
+    order = {p.code: i for i, p in enumerate(cmap.indicators)}
+    rows = []
+    for code, krows in per.items():
+        ids = [r["id"] for r in krows]  # already furthest off target first
+        links = [cmap.link(kid) for kid in ids]
+        severity = sum(r["points"] for r in krows)
+        coverage = len(ids) / len(possible[code] | set(ids))
+        ind = cmap.indicator(code)
+        rows.append({
+            "indicator": code, "task": ind.task, "text_zh": ind.text.zh_tw, "text_en": ind.text.en,
+            "score": severity * coverage, "severity": severity, "coverage": coverage, "kpis": ids,
+            "worst_gap": max(r["gap_bands"] for r in krows), "worsening": any(r["worsening"] for r in krows),
+            "knowledge": sorted({c for link in links for c in link.knowledge}),
+            "skills": sorted({c for link in links for c in link.skills}),
+            "coaching_zh": _unique(c.zh_tw for link in links for c in link.coaching),
+            "coaching_en": _unique(c.en for link in links for c in link.coaching),
+        })
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in RANK_COLUMNS})
+    # rounded so that float noise (2 bands computed as 1.9999999999999996) doesn't decide a tie
+    rows.sort(key=lambda r: (-round(r["score"], 9), -len(r["kpis"]), -round(r["worst_gap"], 9), order[r["indicator"]]))
+    for i, r in enumerate(rows, start=1):
+        r["rank"] = i
+    return pd.DataFrame(rows, columns=list(RANK_COLUMNS))
+
+
+def task_gap_matrix(cmap: CompetencyMap, groups: Mapping[Any, Mapping[str, KpiValue]],
+                    catalog: Catalog | None = None, *, team_of: Mapping[Any, str] | None = None) -> pd.DataFrame:
+    """Group x task heat map: per task, the sum of the capped gaps (bands) of the group's weak KPIs linked to it.
+
+    ``team_of`` maps a group key to its team for per-team bands; by default a key is its own team.
+    """
+    catalog = catalog or load_catalog()
+    tasks = [t.code for t in cmap.tasks]
+    linked = set(cmap.kpi_ids)
+    data = []
+    for key, kpis in groups.items():
+        sums = dict.fromkeys(tasks, 0.0)
+        team = (team_of or {}).get(key, key)
+        weak = weak_kpis(kpis, catalog, team=team if isinstance(team, str) else None)
+        for kid, gap in zip(weak["id"], weak["gap_bands"]):
+            if kid in linked:
+                for code in cmap.link(kid).tasks:
+                    sums[code] += min(float(gap), GAP_CAP_BANDS)
+        data.append(sums)
+    return pd.DataFrame(data, index=pd.Index(list(groups), name="group", dtype=object), columns=tasks, dtype=float)
