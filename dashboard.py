@@ -8,4 +8,7 @@ st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs
 language_switch()
 page = navigation()
 st.session_state["_filters"] = sidebar_filters()
-page.run()
+try:
+    page.run()
+finally:
+    del st.session_state["_filters"]  # valid for this run only

@@ -94,6 +94,7 @@ def _no_errors(page) -> None:
 def test_every_page_in_both_languages(server, browser, lang):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)  # a loaded 2-core machine renders slowly; waiting is not failing
     page.goto(server)
     _settle(page)
     if lang == "en":
@@ -113,6 +114,7 @@ def test_every_page_in_both_languages(server, browser, lang):
 
 def test_weekly_page_shows_numbers_charts_and_chinese_glyphs(server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)  # a loaded 2-core machine renders slowly; waiting is not failing
     page.goto(server)
     _settle(page)
     assert page.locator('[data-testid="stMetric"]').count() >= 13  # 5 volumes + 8 KPI tiles

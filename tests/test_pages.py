@@ -1,10 +1,12 @@
 """Every page renders on the sample data, reacts to the sidebar, and shows what the kpi functions compute."""
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -36,6 +38,13 @@ def app(sample_db, monkeypatch):
 
 
 VOLUMES = {"進線", "接通", "放棄", "問卷回覆", "客訴", "Offered", "Answered", "Abandoned", "Surveys received", "Complaints received"}
+
+
+def array(v) -> list:
+    """A plotly array as a list: plotly 7 sends numbers as typed base64 ({"dtype", "bdata"})."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
 
 
 def tiles(at: AppTest) -> dict[str, str]:
@@ -99,3 +108,27 @@ PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quali
 def test_every_page_renders_in_both_languages(app, page, lang):
     at = app(page, lang=lang)
     assert at.title[0].value == PAGES[page][0 if lang == "zh-TW" else 1]
+
+
+def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
+    from kpi import quality
+
+    at = app("pages/quality.py")
+    cat = load_catalog()
+    got = tiles(at)
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        s = metrics.kpi_status(con, *W47, channel="phone")
+        pareto = quality.category_pareto(con, *W47, channel="phone")
+        comments = quality.low_score_comments(con, *W47, channel="phone")
+    for kid in ("csat", "nps", "ces_mean", "complaints", "complaint_sla_rate", "open_complaints_past_due"):
+        assert got[cat[kid].label["zh-TW"]] == format_value(cat[kid], s[kid].value, "zh-TW")
+    traces = [tr for c in at.get("plotly_chart") for tr in json.loads(c.proto.spec)["data"]]
+    bars = [tr for tr in traces if tr.get("type") == "bar" and array(tr["x"]) == list(pareto["category"])]
+    assert bars and array(bars[0]["y"]) == list(pareto["complaints"])
+    shown = at.dataframe[0].value
+    assert list(shown["comment"]) == list(comments["comment"])
+
+
+def test_quality_period_choice_widens_the_range(app):
+    at13 = app("pages/quality.py", quality_period="period.13w")
+    assert "2026-08-24 至 2026-11-22" in at13.caption[0].value

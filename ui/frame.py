@@ -63,8 +63,14 @@ def sidebar_filters() -> Filters | None:
 
 
 def current_filters() -> Filters | None:
-    """The filters the entry script put in place for this run."""
-    return st.session_state.get("_filters")
+    """The filters the entry script put in place for this run.
+
+    A page run on its own (AppTest re-runs and switch_page run only the page script) draws the sidebar itself.
+    """
+    if "_filters" not in st.session_state:
+        language_switch()
+        return sidebar_filters()
+    return st.session_state["_filters"]
 
 
 def navigation() -> st.navigation:
