@@ -1,6 +1,101 @@
-"""Trainer page: weak KPIs -> behaviour indicators, knowledge, skills and coaching actions."""
+"""Trainer page: a team's or agent's weak KPIs -> behaviour indicators, knowledge and skills, coaching actions."""
+from datetime import timedelta
+
+import plotly.graph_objects as go
 import streamlit as st
 
-from ui.i18n import t
+from kpi import coaching, competency, metrics
+from kpi.catalog import load_catalog
+from ui.data import query
+from ui.frame import current_filters
+from ui.i18n import fmt, fmt_change, kpi_label, lang, t
+from ui.widgets import competency_map
 
+cat = load_catalog()
+cmap = competency_map()
+f = current_filters()
 st.title(t("page.trainer"))
+st.caption(t("trainer.intro"))
+if f is None:
+    st.info(t("no_data"))
+    st.stop()
+
+weeks = {"period.week": 1, "period.4w": 4, "period.13w": 13}
+c1, c2, c3 = st.columns([2, 1, 2])
+choice = c1.segmented_control(t("period.label"), list(weeks), format_func=t, default="period.week", key="trainer_period")
+span = weeks[choice or "period.week"]
+start, end = f.week_end - timedelta(weeks=span) + timedelta(days=1), f.week_end
+period = f"{start} – {end}"
+kind = c2.segmented_control(t("trainer.kind"), ["team", "agent"], format_func=lambda k: t(f"trainer.kind.{k}"),
+                            default="team", key="trainer_kind") or "team"
+filters = {"channel": f.channel, "queue": f.queue}
+teams = query(metrics.group_status, start, end, "team", **filters)
+team_names = [k for k in teams if k is not None]
+if kind == "team":
+    default = team_names.index(f.team) if f.team in team_names else 0
+    who = c3.selectbox(t("trainer.subject"), team_names, index=default, key="trainer_team")
+    values, team = teams[who], who
+else:
+    team_of = query(metrics.agent_teams, start, end)
+    agents = query(metrics.group_status, start, end, "agent", team=f.team, team_of=team_of, **filters)
+    names = sorted(k for k in agents if k is not None)
+    who = c3.selectbox(t("trainer.subject"), names, format_func=lambda a: f"{a} ({team_of.get(a, '')})",
+                       key="trainer_agent")
+    values, team = agents[who], team_of.get(who)
+st.caption(t("period.range", start=start, end=end))
+
+# ---- weak KPIs
+st.subheader(t("trainer.weak"))
+weak = competency.weak_kpis(values, cat, team=team)
+if weak.empty:
+    st.success(t("trainer.none_weak", who=who))
+    st.stop()
+st.dataframe(
+    {t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],
+     t("col.value"): [fmt(cat[k], v) for k, v in zip(weak["id"], weak["value"])],
+     t("trainer.col.target"): [fmt(cat[k], v) for k, v in zip(weak["id"], weak["target"])],
+     t("trainer.col.status"): [t(f"status.{s}") for s in weak["status"]],
+     t("trainer.col.gap"): [round(float(g), 1) for g in weak["gap_bands"]],
+     t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
+     t("trainer.col.worsening"): list(weak["worsening"])},
+    hide_index=True)
+
+# ---- ranked behaviour indicators with what to coach
+st.subheader(t("trainer.ranked"))
+ranked = competency.rank_weak_competencies(cmap, values, cat, team=team)
+lg = lang()
+for r in ranked.head(5).to_dict("records"):
+    ind = cmap.indicator(r["indicator"])
+    task = cmap.task(r["task"])
+    with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
+        st.markdown(f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
+                                                        coverage=r["coverage"], n=len(r["kpis"])))
+        st.markdown(f"**{t('trainer.kpis')}**：" + ("、" if lg == "zh-TW" else ", ").join(
+            f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]))
+        st.markdown(f"**{t('competency.knowledge')}**：" + ("、" if lg == "zh-TW" else ", ").join(
+            cmap.item(c).caption(lg) for c in r["knowledge"]))
+        st.markdown(f"**{t('competency.skills')}**：" + ("、" if lg == "zh-TW" else ", ").join(
+            cmap.item(c).caption(lg) for c in r["skills"]))
+        st.markdown(f"**{t('competency.coaching')}**")
+        actions = r["coaching_zh"] if lg == "zh-TW" else r["coaching_en"]
+        st.markdown("\n".join(f"- {a}" for a in actions[:6]))
+
+# ---- team x task heat map
+st.subheader(t("trainer.heatmap"))
+matrix = competency.task_gap_matrix(cmap, {k: v for k, v in teams.items() if k is not None}, cat)
+heat = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=[f"{c} {cmap.task(c).label(lg)}" for c in matrix.columns],
+                            y=list(matrix.index), colorscale="Reds", zmin=0,
+                            hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>"))
+heat.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(tickangle=-30))
+st.plotly_chart(heat, width="stretch")
+st.caption(t("trainer.heatmap_help"))
+
+# ---- export the plan as the team's performance record
+st.subheader(t("trainer.export"))
+plan = coaching.coaching_plan(cmap, who, period, values, lg, cat, team=team)
+st.dataframe(plan, hide_index=True)
+d1, d2 = st.columns(2)
+d1.download_button(t("trainer.download_xlsx"), coaching.plan_to_xlsx(plan), file_name=f"coaching_plan_{who}_{end}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="plan_xlsx")
+d2.download_button(t("trainer.download_csv"), coaching.plan_to_csv(plan), file_name=f"coaching_plan_{who}_{end}.csv",
+                   mime="text/csv", key="plan_csv")

@@ -132,3 +132,32 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
 def test_quality_period_choice_widens_the_range(app):
     at13 = app("pages/quality.py", quality_period="period.13w")
     assert "2026-08-24 至 2026-11-22" in at13.caption[0].value
+
+
+def test_trainer_page_puts_satisfaction_indicator_p431_among_the_tech_teams_top_indicators(app):
+    import io
+
+    import openpyxl
+
+    from kpi import coaching, competency
+
+    at = app("pages/trainer.py", trainer_team="技術支援組")
+    top = [e.label for e in at.expander][:5]
+    assert any("P4.3.1" in label for label in top), top
+    plan = at.dataframe[-1].value
+    assert "P4.3.1" in list(plan["行為指標代碼"])
+    # The exported workbook is built from the same plan: P4.3.1 is in it with its full text.
+    cmap = competency.load_competency_map()
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        values = metrics.group_status(con, *W47, "team", channel="phone")["技術支援組"]
+    frame = coaching.coaching_plan(cmap, "技術支援組", "2026-11-16 – 2026-11-22", values, "zh-TW", team="技術支援組")
+    ws = openpyxl.load_workbook(io.BytesIO(coaching.plan_to_xlsx(frame))).active
+    cells = [c for row in ws.iter_rows(values_only=True) for c in row if c]
+    assert "P4.3.1" in cells and cmap.indicator("P4.3.1").text.zh_tw in cells
+
+
+def test_trainer_page_for_an_agent_in_english(app):
+    at = app("pages/trainer.py", trainer_kind="agent", trainer_agent="A017", lang="en")
+    assert at.title[0].value == "Competency coaching"
+    kpis = list(at.dataframe[0].value["KPI"])
+    assert "Average handle time" in kpis  # A017 is built with long handle times
