@@ -74,7 +74,20 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE imports ADD COLUMN undone_at TIMESTAMP")
 
 
-MIGRATIONS = [_v1, _v2]  # index + 1 = schema version; append, never edit a released step
+def _v3(con: duckdb.DuckDBPyConnection) -> None:
+    # Improvement reports (P2.2.3) for budget lines that miss their targets: one per year x cost center x line.
+    con.execute("CREATE SEQUENCE improvement_report_id_seq START 1")
+    con.execute(
+        """CREATE TABLE improvement_reports (
+          report_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, cost_center VARCHAR NOT NULL, line VARCHAR NOT NULL,
+          through DATE NOT NULL, root_cause VARCHAR NOT NULL, nature VARCHAR NOT NULL, action VARCHAR NOT NULL,
+          owner VARCHAR NOT NULL, due_date DATE NOT NULL, full_year_effect DOUBLE, status VARCHAR NOT NULL,
+          created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, updated_by VARCHAR,
+          UNIQUE (year, cost_center, line))"""
+    )
+
+
+MIGRATIONS = [_v1, _v2, _v3]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -168,9 +181,10 @@ def pseudonym_key(con: duckdb.DuckDBPyConnection) -> bytes:
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
-    """(last import id, when it finished): changes whenever data changes, so caches can key on it."""
+    """(last import id, time of the last change): changes with every import, undo or saved report, so caches can key on it."""
     row = con.execute(
-        "SELECT coalesce(max(import_id), 0), coalesce(greatest(max(finished_at), max(undone_at))::VARCHAR, '') FROM imports"
+        "SELECT coalesce(max(import_id), 0), coalesce(greatest(max(finished_at), max(undone_at), "
+        "(SELECT max(updated_at) FROM improvement_reports))::VARCHAR, '') FROM imports"
     ).fetchone()
     return int(row[0]), row[1]
 

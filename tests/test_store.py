@@ -25,7 +25,7 @@ def test_db_path_is_flag_then_environment_then_default(monkeypatch, tmp_path):
 
 def test_new_file_gets_the_current_schema_version(db):
     with store.open_db(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 2
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 3
 
 
 def test_an_older_file_is_upgraded_without_losing_data(db, write):
@@ -35,7 +35,7 @@ def test_an_older_file_is_upgraded_without_losing_data(db, write):
                 "VALUES ('old1', '2026-01-05 10:00', 'phone', false, 1, 1)")
     con.close()
     with store.open_db(db, read_only=True) as con:  # even a reader upgrades it
-        assert store.schema_version(con) == 2
+        assert store.schema_version(con) == store.SCHEMA_VERSION
         assert con.execute("SELECT contact_id FROM contacts").fetchall() == [("old1",)]
         assert con.execute("SELECT count(*) FROM contacts_history").fetchone() == (0,)
     r = ingest.import_file("contacts", write("c.csv", "contact_id,arrived_at\nold1,2026-01-05 10:00\nnew1,2026-01-06 10:00\n"), db=db)

@@ -1,0 +1,99 @@
+"""Improvement reports (P2.2.3): for each budget line flagged as needing one, the cause, the action and its owner."""
+from __future__ import annotations
+
+import getpass
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+NATURES = ("permanent", "timing")  # a permanent gap stays for the year; a timing gap reverses in later months
+STATUSES = ("open", "in_progress", "done")
+FIELDS = ("year", "cost_center", "line", "through", "root_cause", "nature", "action", "owner", "due_date",
+          "full_year_effect", "status")
+
+
+class ReportError(ValueError):
+    """A report that can't be saved; the message names the field and what was expected."""
+
+
+@dataclass
+class ImprovementReport:
+    year: int
+    cost_center: str
+    line: str
+    through: date  # the month of the budget review it answers
+    root_cause: str
+    nature: str  # permanent | timing
+    action: str
+    owner: str
+    due_date: date
+    full_year_effect: float | None  # NT$ effect of the action on the full-year outcome (negative = saving)
+    status: str = "open"
+
+
+def _check(r: ImprovementReport) -> None:
+    for name in ("root_cause", "action", "owner"):
+        if not str(getattr(r, name) or "").strip():
+            raise ReportError(f"{name}: required (expected text)")
+    if r.nature not in NATURES:
+        raise ReportError(f"nature: expected one of {', '.join(NATURES)}, got {r.nature!r}")
+    if r.status not in STATUSES:
+        raise ReportError(f"status: expected one of {', '.join(STATUSES)}, got {r.status!r}")
+    if not isinstance(r.due_date, date):
+        raise ReportError("due_date: expected a date")
+
+
+def save_report(con: duckdb.DuckDBPyConnection, report: ImprovementReport, updated_by: str | None = None) -> int:
+    """Insert or update the report of its year x cost center x line; returns its id."""
+    _check(report)
+    who = updated_by or _who()
+    now = datetime.now()
+    cur = con.cursor()
+    row = cur.execute("SELECT report_id FROM improvement_reports WHERE year = ? AND cost_center = ? AND line = ?",
+                      [report.year, report.cost_center, report.line]).fetchone()
+    values = [getattr(report, f) for f in FIELDS]
+    if row:
+        sets = ", ".join(f"{f} = ?" for f in FIELDS)
+        cur.execute(f"UPDATE improvement_reports SET {sets}, updated_at = ?, updated_by = ? WHERE report_id = ?",
+                    [*values, now, who, row[0]])
+        return int(row[0])
+    rid = cur.execute("SELECT nextval('improvement_report_id_seq')").fetchone()[0]
+    cur.execute(f"INSERT INTO improvement_reports (report_id, {', '.join(FIELDS)}, created_at, updated_at, updated_by) "
+                f"VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?, ?)", [rid, *values, now, now, who])
+    return int(rid)
+
+
+def list_reports(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame:
+    """The year's improvement reports, newest change first."""
+    return con.cursor().execute(
+        f"SELECT report_id, {', '.join(FIELDS)}, created_at, updated_at, updated_by FROM improvement_reports "
+        "WHERE year = ? ORDER BY updated_at DESC", [year]).df()
+
+
+def get_report(con: duckdb.DuckDBPyConnection, year: int, cost_center: str, line: str) -> ImprovementReport | None:
+    """The saved report of one line, if any."""
+    frame = con.cursor().execute(
+        f"SELECT {', '.join(FIELDS)} FROM improvement_reports WHERE year = ? AND cost_center = ? AND line = ?",
+        [year, cost_center, line]).df()
+    if frame.empty:
+        return None
+    r = frame.iloc[0].to_dict()
+    r["through"] = pd.Timestamp(r["through"]).date()
+    r["due_date"] = pd.Timestamp(r["due_date"]).date()
+    r["full_year_effect"] = None if pd.isna(r["full_year_effect"]) else float(r["full_year_effect"])
+    r["year"] = int(r["year"])
+    return ImprovementReport(**r)
+
+
+def as_dict(report: ImprovementReport) -> dict:
+    """The report's fields."""
+    return asdict(report)
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
