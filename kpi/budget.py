@@ -103,3 +103,28 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     cur.close()
     return BudgetReport(year=year, through=through, lines=frame, total=total("cost"), revenue_total=total("revenue"),
                         cost_per_contact=cpc, answered_ytd=answered)
+
+
+def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") -> pd.DataFrame:
+    """Per month of the year: budget, actual (months with actuals), contacts answered, cost per contact actual and budgeted.
+
+    Budgeted cost per contact divides the month's budget by the contacts the center actually answered that month.
+    """
+    return con.cursor().execute(
+        """WITH b AS (
+             SELECT period, sum(budget) AS budget, sum(actual) AS actual FROM budget
+             WHERE year(period) = $y AND line_type = $t GROUP BY period),
+           c AS (
+             SELECT date_trunc('month', arrived_at)::DATE AS period, count(*) FILTER (WHERE answered) AS answered
+             FROM contacts WHERE year(arrived_at) = $y GROUP BY ALL)
+           SELECT strftime(b.period, '%Y-%m') AS month, b.budget, b.actual, coalesce(c.answered, 0) AS answered,
+             CASE WHEN c.answered > 0 THEN b.actual / c.answered END AS cost_per_contact,
+             CASE WHEN c.answered > 0 THEN b.budget / c.answered END AS budget_per_contact
+           FROM b LEFT JOIN c USING (period) ORDER BY b.period""",
+        {"y": year, "t": line_type}).df()
+
+
+def years(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Years that have budget rows, newest first."""
+    return [int(y) for (y,) in con.cursor().execute(
+        "SELECT DISTINCT year(period) FROM budget ORDER BY 1 DESC").fetchall()]

@@ -123,3 +123,13 @@ def test_budget_cli_json(tmp_path):
                        "actual_ytd", "variance_ytd", "variance_pct_ytd", "favourable", "needs_improvement_report",
                        "full_year_budget", "latest_estimate"}
     assert (ot["variance_ytd"], ot["variance_pct_ytd"], ot["favourable"], ot["needs_improvement_report"]) == (80000, 0.4, False, True)
+
+
+def test_monthly_series_with_cost_per_contact():
+    m = budget.monthly(db_with_budget(ROWS, CONTACTS), 2026).set_index("month")
+    # Cost lines Jan: budget 100k + 0, actual 150k + 5k; 1 answered (a) -> 155k per contact.
+    assert (m.loc["2026-01", "budget"], m.loc["2026-01", "actual"], m.loc["2026-01", "answered"]) == (100_000, 155_000, 1)
+    assert m.loc["2026-01", "cost_per_contact"] == 155_000 and m.loc["2026-01", "budget_per_contact"] == 100_000
+    # March: no actual yet; d answered -> budget per contact 100k, actual per contact none.
+    assert pd.isna(m.loc["2026-03", "actual"]) and m.loc["2026-03", "budget_per_contact"] == 100_000
+    assert budget.years(db_with_budget(ROWS)) == [2026, 2025]
