@@ -132,9 +132,10 @@ def _connect_with_retry(path: Path, read_only: bool, wait: float) -> duckdb.Duck
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            # Only a lock held by another process is worth waiting for; anything else is final.
-            if not _LOCK_RE.search(str(exc)):
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            # Worth waiting for: a lock held by another process, or (in this process) another thread's
+            # connection opened with the other read_only setting. Anything else is final.
+            if not (_LOCK_RE.search(str(exc)) or "different configuration" in str(exc)):
                 raise
             if time.monotonic() >= deadline:
                 holder = re.search(r"\(PID (\d+)\)", str(exc))

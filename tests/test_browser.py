@@ -32,6 +32,7 @@ if not Path(CHROMIUM).exists():
 PAGES = [
     ("", "每週績效", "Weekly performance", "weekly"),
     ("quality", "服務品質", "Service quality", "quality"),
+    ("budget", "預算執行", "Budget execution", "budget"),
     ("trainer", "職能輔導", "Competency coaching", "trainer"),
     ("data_status", "資料狀態", "Data status", "data_status"),
 ]

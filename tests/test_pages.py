@@ -100,7 +100,7 @@ def test_team_table_and_attention_list(app):
 
 
 PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quality.py": ("服務品質 (T4.3)", "Service quality (T4.3)"),
-         "pages/trainer.py": ("職能輔導", "Competency coaching"), "pages/data_status.py": ("資料狀態", "Data status")}
+         "pages/trainer.py": ("職能輔導", "Competency coaching"), "pages/budget.py": ("預算執行 (T2.2)", "Budget execution (T2.2)"), "pages/data_status.py": ("資料狀態", "Data status")}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -161,3 +161,43 @@ def test_trainer_page_for_an_agent_in_english(app):
     assert at.title[0].value == "Competency coaching"
     kpis = list(at.dataframe[0].value["KPI"])
     assert "Average handle time" in kpis  # A017 is built with long handle times
+
+
+def test_budget_page_totals_equal_the_budget_report(app):
+    from kpi import budget
+
+    at = app("pages/budget.py")
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        report = budget.budget_report(con, 2026)
+    lines = at.dataframe[0].value.set_index("科目")
+    assert "⚑" in lines.loc["加班費", "改善報告"] and lines.loc["人員薪資", "改善報告"] == ""
+    assert lines.loc["加班費", "累計差異"] == report.lines.set_index("line").loc["加班費", "variance_ytd"]
+
+
+def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeypatch):
+    import shutil
+
+    from kpi import improvement
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db, db)
+    monkeypatch.setenv("KPI_DB", str(db))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.switch_page("pages/budget.py")
+    at.run()
+    assert at.selectbox(key="ir_line").value == ("客服營運部", "加班費")
+    at.text_area[0].input("新人比例高，處理時間長，晚班人力不足")
+    at.text_area[1].input("=HYPERLINK(\"http://x\") 調整排班、加開晚班")
+    at.text_input[0].input("王經理")
+    at.button[0].click()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("已儲存" in s.value for s in at.success)
+    with store.open_db(db, read_only=True) as con:
+        saved = improvement.get_report(con, 2026, "客服營運部", "加班費")
+    assert saved.owner == "王經理" and saved.nature == "permanent" and saved.status == "open"
+    overview = next(d.value for d in at.dataframe if list(d.value.columns) == ["成本中心", "科目", "累計差異", "狀態"])
+    overview = overview.set_index("科目")
+    assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚未填寫"

@@ -41,3 +41,9 @@ def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) from a kpi module, cached until the data changes."""
     path = ensure_database(db_path())
     return _cached(f"{fn.__module__}.{fn.__qualname__}", path, data_version(path), args, tuple(sorted(kwargs.items())), fn)
+
+
+def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """fn(connection, *args, **kwargs) on a briefly opened writable connection; cached reads see it on the next run."""
+    with store.open_db(ensure_database(db_path())) as con:
+        return fn(con, *args, **kwargs)

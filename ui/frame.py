@@ -80,6 +80,7 @@ def navigation() -> st.navigation:
             st.Page("pages/weekly.py", title=t("page.weekly"), icon=":material/dashboard:", default=True),
             st.Page("pages/quality.py", title=t("page.quality"), icon=":material/sentiment_satisfied:"),
         ],
+        t("nav.finance"): [st.Page("pages/budget.py", title=t("page.budget"), icon=":material/payments:")],
         t("nav.trainer"): [st.Page("pages/trainer.py", title=t("page.trainer"), icon=":material/school:")],
         t("nav.data"): [st.Page("pages/data_status.py", title=t("page.data"), icon=":material/database:")],
     })

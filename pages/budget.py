@@ -1,0 +1,180 @@
+"""Budget execution (T2.2, P2.2.1-P2.2.3): budget against actual, outlook, cost per contact, improvement reports."""
+from datetime import date
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from kpi import budget, improvement
+from kpi.catalog import format_value, load_catalog
+from ui.data import query, write
+from ui.frame import current_filters
+from ui.i18n import lang, t
+from ui.widgets import STATUS_HEX, competency_widget
+
+cat = load_catalog()
+current_filters()  # the shared sidebar, also when this page runs alone
+st.title(t("page.budget"))
+years = query(budget.years)
+if not years:
+    st.info(t("budget.no_data"))
+    st.stop()
+
+
+def ntd(v) -> str:
+    return format_value(cat["budget"], None if v is None or pd.isna(v) else float(v), lang())
+
+
+def ntd_short(v) -> str:
+    """NT$ in 萬 (zh-TW) or millions (en), so a tile's number fits."""
+    if v is None or pd.isna(v):
+        return "—"
+    return f"NT${v / 1e4:,.1f} 萬" if lang() == "zh-TW" else f"NT${v / 1e6:,.2f}M"
+
+
+def pct(v) -> str:
+    return format_value(cat["variance_pct"], None if v is None or pd.isna(v) else float(v), lang())
+
+
+c1, c2 = st.columns(2)
+year = c1.selectbox(t("budget.year"), years, key="budget_year")
+last = query(budget.last_actual_month, year)
+months = list(range(1, 13))
+month = c2.selectbox(t("budget.through"), months, index=(last.month - 1) if last else 0, key="budget_month",
+                     format_func=lambda m: f"{year}-{m:02d}")
+report = query(budget.budget_report, year, date(year, month, 1))
+if last is None:
+    st.warning(t("budget.no_actuals", year=year))
+
+# ---- totals of the cost lines: month, year to date, full year
+st.subheader(t("budget.cost_lines"))
+tot = report.total
+cols = st.columns(4)
+with cols[0].container(border=True):
+    st.metric(f"{t('budget.month')} · {t('chart.actual')}", ntd_short(tot["actual_month"]),
+              delta=ntd(tot["variance_month"]) if tot["variance_month"] is not None else None, delta_color="inverse",
+              delta_description=f"{t('chart.budget')} {ntd_short(tot['budget_month'])}")
+with cols[1].container(border=True):
+    st.metric(f"{t('budget.ytd')} · {t('chart.actual')}", ntd_short(tot["actual_ytd"]),
+              delta=f"{ntd(tot['variance_ytd'])} ({pct(tot['variance_pct_ytd'])})" if tot["variance_ytd"] is not None else None,
+              delta_color="inverse", delta_description=f"{t('chart.budget')} {ntd_short(tot['budget_ytd'])}")
+with cols[2].container(border=True):
+    st.metric(cat["latest_estimate"].label[lang()], ntd_short(tot["latest_estimate"]),
+              delta=ntd(tot["latest_estimate"] - tot["full_year_budget"]) if tot["latest_estimate"] is not None else None,
+              delta_color="inverse", delta_description=f"{t('col.full_year_budget')} {ntd_short(tot['full_year_budget'])}")
+with cols[3].container(border=True):
+    st.metric(cat["run_rate"].label[lang()], ntd_short(tot["run_rate"]),
+              help=cat["run_rate"].text("definition", lang()))
+    st.metric(cat["cost_per_contact"].label[lang()],
+              format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
+              help=cat["cost_per_contact"].text("definition", lang()))
+competency_widget("variance")
+
+# ---- the line table, coloured by favourable / unfavourable for its line type
+st.subheader(t("budget.lines"))
+lines = report.lines
+money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd", "variance_ytd",
+         "full_year_budget", "latest_estimate", "run_rate"]
+table = lines[["cost_center", "line", "line_type", *money[:6], "variance_pct_ytd", *money[6:], "favourable",
+               "needs_improvement_report"]].copy()
+table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
+table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else t("budget.favourable" if v else "budget.unfavourable"))
+table["needs_improvement_report"] = table["needs_improvement_report"].map(lambda v: "⚑ " + t("budget.flag") if v else "")
+colour = lines["favourable"].map(lambda v: STATUS_HEX["good"] if v is True else (STATUS_HEX["bad"] if v is False else ""))
+flagged = lines["needs_improvement_report"]
+renamed = {c: t(f"col.{c}") for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "favourable"]}
+renamed["needs_improvement_report"] = t("col.flag")
+
+
+def paint(frame: pd.DataFrame) -> pd.DataFrame:
+    css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    for c in (t("col.variance_ytd"), t("col.variance_pct_ytd"), t("col.favourable"), t("col.variance_month")):
+        css[c] = [f"background-color: {x}" if x else "" for x in colour]
+    css[t("col.flag")] = ["font-weight: bold; color: #c0392b" if f else "" for f in flagged]
+    return css
+
+
+shown = table.rename(columns=renamed)
+st.dataframe(shown.style.apply(paint, axis=None).format({t(f"col.{c}"): ntd for c in money} | {t("col.variance_pct_ytd"): pct}),
+             hide_index=True, key="budget_lines")
+settings = cat.settings
+st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.0%}",
+             amount=ntd(settings["improvement_report_min_amount"])))
+
+# ---- charts: monthly budget vs actual, waterfall, cost per contact
+series = query(budget.monthly, year)
+c1, c2 = st.columns(2)
+fig = go.Figure([go.Bar(x=series["month"], y=series["budget"], name=t("chart.budget"), marker_color="#aab7b8"),
+                 go.Bar(x=series["month"], y=series["actual"], name=t("chart.actual"), marker_color="#2e86c1")])
+fig.update_layout(title=t("budget.monthly"), barmode="group", height=340, margin=dict(l=10, r=10, t=40, b=10),
+                  legend=dict(orientation="h"), yaxis_tickprefix="NT$")
+c1.plotly_chart(fig, width="stretch")
+
+cost = lines[lines["line_type"] == "cost"]
+wf = go.Figure(go.Waterfall(
+    x=[t("chart.total_budget"), *[f"{r.line}" for r in cost.itertuples()], t("chart.total_actual")],
+    measure=["absolute", *["relative"] * len(cost), "total"],
+    y=[tot["budget_ytd"] or 0, *[0 if pd.isna(v) else v for v in cost["variance_ytd"]], 0],
+    increasing=dict(marker_color="#c0392b"), decreasing=dict(marker_color="#27ae60"), totals=dict(marker_color="#2e86c1")))
+# Start the axis near the budget: the variances are a few percent of it and would vanish on a zero-based axis.
+ends = [v for v in (tot["budget_ytd"], tot["actual_ytd"]) if v]
+low = min(ends) * 0.97 if ends else 0
+wf.update_layout(title=t("budget.waterfall"), height=340, margin=dict(l=10, r=10, t=40, b=10), yaxis_tickprefix="NT$",
+                 showlegend=False, yaxis_range=[low, max(ends) * 1.01] if ends else None)
+c2.plotly_chart(wf, width="stretch")
+
+closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
+cpc = go.Figure([go.Scatter(x=closed["month"], y=closed["budget_per_contact"], name=t("chart.budget"), mode="lines+markers",
+                            line=dict(dash="dash", color="#7f8c8d")),
+                 go.Scatter(x=closed["month"], y=closed["cost_per_contact"], name=t("chart.actual"), mode="lines+markers",
+                            line=dict(color="#2e86c1"))])
+cpc.update_layout(title=t("budget.cpc"), height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"),
+                  yaxis_tickprefix="NT$")
+st.plotly_chart(cpc, width="stretch")
+st.caption(t("budget.cpc_note"))
+
+# ---- improvement reports for the flagged lines (P2.2.3)
+st.subheader(t("ir.title"))
+flagged_lines = lines[lines["needs_improvement_report"]]
+if flagged_lines.empty:
+    st.success(t("ir.none_flagged"))
+else:
+    keys = [(r.cost_center, r.line) for r in flagged_lines.itertuples()]
+    pick = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line")
+    saved = query(improvement.get_report, year, pick[0], pick[1])
+    row = flagged_lines[(flagged_lines.cost_center == pick[0]) & (flagged_lines.line == pick[1])].iloc[0]
+    st.markdown(f"**{pick[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
+                f"{t('col.latest_estimate')} {ntd(row.latest_estimate)}")
+    with st.form(f"ir_form_{year}_{pick[0]}_{pick[1]}"):
+        root = st.text_area(t("ir.root_cause"), value=saved.root_cause if saved else "")
+        nature = st.radio(t("ir.nature"), improvement.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
+                          index=improvement.NATURES.index(saved.nature) if saved else 0)
+        action = st.text_area(t("ir.action"), value=saved.action if saved else "")
+        f1, f2, f3, f4 = st.columns(4)
+        owner = f1.text_input(t("ir.owner"), value=saved.owner if saved else "")
+        due = f2.date_input(t("ir.due_date"), value=saved.due_date if saved else date(year, 12, 31))
+        effect = f3.number_input(t("ir.effect"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
+        status = f4.selectbox(t("ir.status"), improvement.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
+                              index=improvement.STATUSES.index(saved.status) if saved else 0)
+        if st.form_submit_button(t("ir.save"), type="primary"):
+            try:
+                write(improvement.save_report, improvement.ImprovementReport(
+                    year=year, cost_center=pick[0], line=pick[1], through=date(year, month, 1), root_cause=root,
+                    nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status))
+                st.success(t("ir.saved", line=pick[1]))
+            except improvement.ReportError as exc:
+                st.error(t("ir.error", error=exc))
+
+st.markdown(f"**{t('ir.list')}**")
+saved_all = query(improvement.list_reports, year)
+status_by_line = {(r.cost_center, r.line): r.status for r in saved_all.itertuples()}
+overview = pd.DataFrame({
+    t("col.cost_center"): flagged_lines["cost_center"], t("col.line"): flagged_lines["line"],
+    t("col.variance_ytd"): [ntd(v) for v in flagged_lines["variance_ytd"]],
+    t("ir.status"): [t(f"ir.status.{status_by_line[k]}") if k in status_by_line else t("ir.missing")
+                     for k in zip(flagged_lines["cost_center"], flagged_lines["line"])],
+})
+st.dataframe(overview, hide_index=True, key="ir_overview")
+if not saved_all.empty:
+    st.dataframe(saved_all[["cost_center", "line", "status", "owner", "due_date", "root_cause", "action",
+                            "full_year_effect", "updated_at", "updated_by"]], hide_index=True, key="ir_saved")
