@@ -89,6 +89,10 @@ def _settle(page) -> None:
 def _no_errors(page) -> None:
     errors = page.query_selector_all('[data-testid="stException"], [data-testid="stAlertContentError"]')
     assert not errors, [e.inner_text()[:400] for e in errors]
+    # No empty chart: every plotly figure has a trace with data points.
+    empty = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd =>
+        !(gd._fullData || []).some(d => ['x', 'y', 'z'].some(k => d[k] && d[k].length > 0))).length""")
+    assert empty == 0, f"{empty} empty chart(s) on {page.url}"
 
 
 @pytest.mark.parametrize("lang", ["zh-TW", "en"])
