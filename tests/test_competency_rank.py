@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -197,14 +196,11 @@ def test_task_gap_matrix_sums_capped_gaps_per_task(cmap, catalog):
 
 
 @pytest.fixture(scope="module")
-def sample_w47(tmp_path_factory) -> dict:
-    """Team KPI status for 2026-W47 on the bundled sample data (the import takes ~5-12 s)."""
-    from kpi import ingest
+def sample_w47(sample_db) -> dict:
+    """Team KPI status for 2026-W47 on the bundled sample data (imported once per session, see conftest)."""
     from kpi.store import open_db
 
-    path: Path = tmp_path_factory.mktemp("rank") / "s.duckdb"
-    ingest.load_sample_data(db=path)
-    with open_db(path, read_only=True) as con:
+    with open_db(sample_db, read_only=True) as con:
         return group_status(con, date(2026, 11, 16), date(2026, 11, 22), "team")
 
 

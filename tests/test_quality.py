@@ -313,10 +313,8 @@ def test_mask_pii_leaves_ordinary_text_alone(text):
 # --- sample data ------------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sample") / "x.duckdb"
-    ingest.load_sample_data(db=path)
-    con = duckdb.connect(str(path), read_only=True)
+def sample(sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
     yield con
     con.close()
 
