@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from kpi import ingest, metrics, quality, store
+from kpi import metrics, quality, store
 from kpi.privacy import mask_pii
 
 
