@@ -1,0 +1,267 @@
+"""KPI benchmark: every contact KPI by ISO week over 10M contacts, kpi.metrics.compute_kpis (DuckDB) vs plain pandas.
+
+    python bench/kpi_benchmark.py                       # 10,000,000 contacts, generated into a temp dir
+    python bench/kpi_benchmark.py --contacts 1000000
+    python bench/kpi_benchmark.py --keep /tmp/kpibench  # keep the CSV and the database there
+
+The database is not filled by the import (that is bench/import_benchmark.py's subject): the schema is created with
+kpi.store.open_db, and the generated CSV is loaded with DuckDB's read_csv, Y/N turned into booleans,
+import_id = created_import_id = 1. The pandas version works on a DataFrame already in memory (its load is not
+timed) and must give the same numbers as DuckDB (within 1e-9), or the script fails.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from kpi import metrics  # noqa: E402
+from kpi.catalog import load_catalog  # noqa: E402
+from kpi.store import open_db  # noqa: E402
+
+GENERATOR = ROOT / "sample_data" / "generate.py"
+CONTACT_KPIS = ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",
+                "asa_seconds", "aht_seconds", "transfer_rate", "fcr_rate"]
+COUNTS = ["offered", "answered", "abandoned", "short_abandoned"]
+RUNS = 3
+
+
+# ---------------------------------------------------------------- memory
+
+def peak_rss_mib() -> float:
+    """Peak RSS of this process since start or since the last reset_peak_rss() (ru_maxrss, KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mib() -> float:
+    m = re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text())
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0), so a phase's peak can be read alone."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- the database
+
+def load_database(csv: str, db: str) -> tuple[int, float, float]:
+    """Schema via kpi.store.open_db, then the CSV into contacts with read_csv. Runs in a child process."""
+    t0 = time.perf_counter()
+    yn = "CASE {c} WHEN 'Y' THEN true WHEN 'N' THEN false END"  # empty (NULL) stays NULL
+    with open_db(db) as con:
+        con.execute("SET enable_progress_bar = false")
+        cols = [r[0] for r in con.execute("SELECT * FROM read_csv(?, header = true, all_varchar = true) LIMIT 0",
+                                          [csv]).description]
+        expected = ["contact_id", "arrived_at", "channel", "queue", "team", "agent_id", "answered", "answered_at",
+                    "wait_seconds", "talk_seconds", "hold_seconds", "acw_seconds", "transferred",
+                    "resolved_first_contact", "customer_id"]
+        if cols != expected:
+            raise SystemExit(f"unexpected generator columns: {cols}")
+        con.execute(f"""
+            INSERT INTO contacts BY NAME
+            SELECT contact_id, CAST(arrived_at AS TIMESTAMP) AS arrived_at, channel, queue, team, agent_id,
+                   {yn.format(c='answered')} AS answered, CAST(answered_at AS TIMESTAMP) AS answered_at,
+                   CAST(wait_seconds AS DOUBLE) AS wait_seconds, CAST(talk_seconds AS DOUBLE) AS talk_seconds,
+                   CAST(hold_seconds AS DOUBLE) AS hold_seconds, CAST(acw_seconds AS DOUBLE) AS acw_seconds,
+                   {yn.format(c='transferred')} AS transferred,
+                   {yn.format(c='resolved_first_contact')} AS resolved_first_contact,
+                   customer_id, 1 AS import_id, 1 AS created_import_id
+            FROM read_csv(?, header = true, all_varchar = true)""", [csv])
+        n, null_answered = con.execute("SELECT count(*), count(*) FILTER (WHERE answered IS NULL) FROM contacts").fetchone()
+        if null_answered:  # the import would derive these from answered_at; the generator always writes Y/N
+            raise SystemExit(f"{null_answered} contacts without answered")
+        con.execute("CHECKPOINT")
+    return n, time.perf_counter() - t0, peak_rss_mib()
+
+
+# ---------------------------------------------------------------- pandas
+
+def iso_week_key(monday: pd.Timestamp) -> str:
+    iso = monday.isocalendar()
+    return f"{iso[0]}-W{iso[1]:02d}"
+
+
+def pandas_contact_kpis(df: pd.DataFrame, start: date, end: date, settings: dict) -> pd.DataFrame:
+    """The catalog's contact KPIs by ISO week, in plain pandas, with SQL's NULL rules (a NULL condition is false)."""
+    sl, short_s = settings["service_level_seconds"], settings["short_abandon_seconds"]
+    t = df["arrived_at"]
+    d = df[(t >= pd.Timestamp(start)) & (t < pd.Timestamp(end + timedelta(days=1)))]
+    t = d["arrived_at"]
+    week = t.dt.normalize() - pd.to_timedelta(t.dt.day_of_week, unit="D")  # the Monday of the ISO week
+    answered = d["answered"].fillna(False)
+    not_answered = (~d["answered"]).fillna(False)
+    wait = d["wait_seconds"]
+    short = not_answered & (wait < short_s)
+    asa_rows = answered & wait.notna()
+    aht_rows = answered & d["talk_seconds"].notna()
+    handle = d["talk_seconds"].fillna(0) + d["hold_seconds"].fillna(0) + d["acw_seconds"].fillna(0)
+    parts = pd.DataFrame({
+        "offered": 1,
+        "answered": answered,
+        "abandoned": not_answered,
+        "short_abandoned": short,
+        "sl_num": answered & (wait <= sl),
+        "abandon_num": not_answered & ~(wait < short_s),
+        "asa_num": wait.where(asa_rows, 0.0),
+        "asa_den": asa_rows,
+        "aht_num": handle.where(aht_rows, 0.0),
+        "aht_den": aht_rows,
+        "transfer_num": answered & d["transferred"].fillna(False),
+        "fcr_num": answered & d["resolved_first_contact"].fillna(False),
+        "fcr_den": answered & d["resolved_first_contact"].notna(),
+    })
+    g = parts.groupby(week.rename("week")).sum().astype("float64")
+
+    def ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+        return (num / den).where(den != 0)
+
+    sl_den = g["offered"] - g["short_abandoned"]
+    out = pd.DataFrame({
+        "offered": g["offered"], "answered": g["answered"], "abandoned": g["abandoned"],
+        "short_abandoned": g["short_abandoned"],
+        "service_level": ratio(g["sl_num"], sl_den),
+        "abandon_rate": ratio(g["abandon_num"], sl_den),
+        "asa_seconds": ratio(g["asa_num"], g["asa_den"]),
+        "aht_seconds": ratio(g["aht_num"], g["aht_den"]),
+        "transfer_rate": ratio(g["transfer_num"], g["answered"]),
+        "fcr_rate": ratio(g["fcr_num"], g["fcr_den"]),
+    })
+    out.index = [iso_week_key(m) for m in out.index]
+    weeks = [k for k, _, _ in metrics.bucket_keys(start, end, "week")]
+    return out.reindex(weeks)  # weeks without contacts: no values, as compute_kpis gives them here
+
+
+def assert_same(duck: pd.DataFrame, pand: pd.DataFrame) -> float:
+    """Every KPI of every week equal within 1e-9 (and missing in the same places); returns the largest difference."""
+    duck = duck.set_index("key")
+    assert list(duck.index) == list(pand.index), "different weeks"
+    worst = 0.0
+    for k in CONTACT_KPIS:
+        a = duck[k].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+        b = pand[k].to_numpy(dtype="float64")
+        assert (np.isnan(a) == np.isnan(b)).all(), f"{k}: missing in different weeks"
+        diff = np.nanmax(np.abs(a - b)) if (~np.isnan(a)).any() else 0.0
+        assert diff <= 1e-9, f"{k}: DuckDB and pandas differ by {diff}"
+        worst = max(worst, float(diff))
+    return worst
+
+
+def best_of(runs: int, fn):
+    times, result = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), times, result
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--contacts", type=int, default=10_000_000, help="contacts to generate (default 10,000,000)")
+    ap.add_argument("--keep", type=Path, metavar="DIR", help="write the CSV and the database here and keep them")
+    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    args = ap.parse_args(argv)
+
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            work = args.keep
+            work.mkdir(parents=True, exist_ok=True)
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kpi-bench-")))
+        db = work / "kpi_bench.duckdb"
+        for p in (db, Path(str(db) + ".wal")):
+            p.unlink(missing_ok=True)
+
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, str(GENERATOR), "--out", str(work), "--contacts", str(args.contacts),
+                        "--only", "contacts", "--no-gzip", "--seed", str(args.seed)], check=True, stdout=subprocess.DEVNULL)
+        csv = work / "contacts.csv"
+        print(f"generated   {args.contacts:,} contacts, {csv.stat().st_size / 2**20:,.0f} MiB CSV "
+              f"({time.perf_counter() - t0:.0f} s)")
+
+        # Loading runs in its own process, so the peaks below are those of the KPI work alone.
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            n, load_s, load_peak = pool.submit(load_database, str(csv), str(db)).result()
+        if not args.keep:
+            csv.unlink()  # not needed any more; frees the disk before the timings
+        print(f"database    {n:,} contacts loaded with DuckDB read_csv straight into the contacts table (schema from"
+              f" kpi.store.open_db; Y/N -> BOOLEAN; import_id = created_import_id = 1; customer_id not hashed;"
+              f" not through kpi.ingest) in {load_s:.0f} s, {db.stat().st_size / 2**20:,.0f} MiB file,"
+              f" peak RSS of that process {load_peak:,.0f} MiB")
+
+        catalog = load_catalog()
+        print(f"machine     {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} before the timings"
+              " (other processes share the cores: compare runs made at a low load)")
+        assert [k.id for k in catalog.of("contacts")] == CONTACT_KPIS, "the catalog's contact KPIs changed"
+        peaks = {"start": peak_rss_mib()}
+        with open_db(db, read_only=True) as con:
+            first_day, last_day = con.execute("SELECT min(arrived_at)::DATE, max(arrived_at)::DATE FROM contacts").fetchone()
+            weeks = len(metrics.bucket_keys(first_day, last_day, "week"))
+            resettable = reset_peak_rss()
+            duck_best, duck_times, duck = best_of(
+                RUNS, lambda: metrics.compute_kpis(con, first_day, last_day, "week", catalog=catalog))
+        peaks["duckdb"] = peak_rss_mib()
+
+        reset_peak_rss()
+        t0 = time.perf_counter()
+        with open_db(db, read_only=True) as con:
+            df = con.execute("SELECT arrived_at, answered, wait_seconds, talk_seconds, hold_seconds, acw_seconds,"
+                             " transferred, resolved_first_contact FROM contacts").df()
+        pandas_load_s = time.perf_counter() - t0
+        df_mib = df.memory_usage(deep=True).sum() / 2**20
+        rss_with_df = rss_mib()
+        peaks["pandas load"] = peak_rss_mib()
+        reset_peak_rss()
+        pd_best, pd_times, pand = best_of(RUNS, lambda: pandas_contact_kpis(df, first_day, last_day, catalog.settings))
+        peaks["pandas"] = peak_rss_mib()
+        worst = assert_same(duck, pand)
+
+        print(f"range       {first_day} .. {last_day}, {weeks} ISO weeks; "
+              f"settings service_level_seconds={catalog.settings['service_level_seconds']:g}, "
+              f"short_abandon_seconds={catalog.settings['short_abandon_seconds']:g} (targets.yaml)")
+        print(f"check       pandas == DuckDB for all {len(CONTACT_KPIS)} contact KPIs x {weeks} weeks "
+              f"(largest difference {worst:.1e})")
+        print()
+        rows = [("kpi.metrics.compute_kpis(con, first, last, 'week'), DuckDB", duck_best, duck_times, peaks["duckdb"]),
+                ("the same 10 contact KPIs in plain pandas, DataFrame in memory", pd_best, pd_times, peaks["pandas"])]
+        print(f"| {'by ISO week over the whole range':<62} | best of {RUNS} | runs (s)          | peak RSS during |")
+        print(f"|{'-' * 64}|-----------|-------------------|-----------------|")
+        for what, best, times, peak in rows:
+            runs = " ".join(f"{t:.2f}" for t in times)
+            print(f"| {what:<62} | {best:7.2f} s | {runs:<17} | {peak:>11,.0f} MiB |")
+        print()
+        print(f"pandas      DataFrame of 8 columns loaded from DuckDB in {pandas_load_s:.1f} s (not timed above): "
+              f"{df_mib:,.0f} MiB, process RSS {rss_with_df:,.0f} MiB with it")
+        print(f"memory      peak RSS of this process (ru_maxrss) {max(peaks.values()):,.0f} MiB; "
+              f"before the KPI work {peaks['start']:,.0f} MiB"
+              + ("" if resettable else " (per-phase peaks unavailable: could not reset the peak mark)"))
+        print("note        compute_kpis also runs its (empty) survey and complaint queries and the backlog;"
+              f" DuckDB uses every core, pandas one")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
