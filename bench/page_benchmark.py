@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PAGES = ["pages/weekly.py", "pages/quality.py", "pages/trainer.py", "pages/data_status.py"]
+PAGES = ["pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py", "pages/data_status.py"]
 
 
 def main() -> None:

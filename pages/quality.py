@@ -52,8 +52,9 @@ for i, kid in enumerate(("csat", "nps", "ces_mean"), start=1):
                              showlegend=False, hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=1, col=i)
     target = k.target_for(f.team)[0]
     if target is not None:
-        fig.add_hline(y=target * scale, line_dash="dash", line_color="#c0392b", row=1, col=i,
-                      annotation_text=t("weekly.target_line"), annotation_position="top left")
+        fig.add_trace(go.Scatter(x=trend["bucket"], y=[target * scale] * len(trend), mode="lines", showlegend=False,
+                                 line=dict(dash="dash", color="#c0392b", width=1.5),
+                                 hovertemplate=t("weekly.target_line") + ": %{y:.1f}<extra></extra>"), row=1, col=i)
 fig.update_layout(title=t("quality.trend"), height=340, margin=dict(l=10, r=10, t=60, b=10))
 fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
 st.plotly_chart(fig, width="stretch")

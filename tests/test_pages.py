@@ -86,7 +86,8 @@ def test_weekly_charts_have_twelve_weeks_with_target_lines(app):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     first = spec["data"][0]
     assert first["x"][0] == "2026-W36" and first["x"][-1] == "2026-W47" and len(first["x"]) == 12
-    assert any(s.get("line", {}).get("dash") == "dash" for s in spec["layout"]["shapes"])
+    targets = [tr for tr in spec["data"] if tr.get("line", {}).get("dash") == "dash"]
+    assert len(targets) == 8 and array(targets[0]["y"])[0] == 80.0  # service level target 80 %
 
 
 def test_team_table_and_attention_list(app):

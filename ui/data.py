@@ -24,9 +24,29 @@ def ensure_database(path: str) -> str:
 
 
 def data_version(path: str) -> tuple[int, str]:
-    """Changes with every import or undo; cached results are keyed on it, so new data shows on the next rerun."""
+    """Changes with every import, undo or saved report; cached results are keyed on it, so new data shows on the next rerun."""
     with store.open_db(path, read_only=True) as con:
         return store.data_version(con)
+
+
+@st.cache_data(ttl=1, show_spinner=False)
+def _recent_data_version(path: str) -> tuple[int, str]:
+    # Only for a page run without the entry script (AppTest): at most a second old.
+    return data_version(path)
+
+
+def begin_run() -> None:
+    """Read the data version once for this run (opening the file costs ~20 ms; a page makes a dozen queries)."""
+    st.session_state["_data_version"] = data_version(ensure_database(db_path()))
+
+
+def end_run() -> None:
+    """Forget this run's data version."""
+    st.session_state.pop("_data_version", None)
+
+
+def _version(path: str) -> tuple[int, str]:
+    return st.session_state.get("_data_version") or _recent_data_version(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -40,10 +60,12 @@ def _cached(name: str, path: str, version: tuple[int, str], args: tuple, kwargs:
 def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) from a kpi module, cached until the data changes."""
     path = ensure_database(db_path())
-    return _cached(f"{fn.__module__}.{fn.__qualname__}", path, data_version(path), args, tuple(sorted(kwargs.items())), fn)
+    return _cached(f"{fn.__module__}.{fn.__qualname__}", path, _version(path), args, tuple(sorted(kwargs.items())), fn)
 
 
 def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) on a briefly opened writable connection; cached reads see it on the next run."""
     with store.open_db(ensure_database(db_path())) as con:
-        return fn(con, *args, **kwargs)
+        result = fn(con, *args, **kwargs)
+        st.session_state["_data_version"] = store.data_version(con)  # later queries of this run see the change
+        return result
