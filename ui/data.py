@@ -29,10 +29,12 @@ def data_version(path: str) -> tuple[int, str]:
         return store.data_version(con)
 
 
-@st.cache_data(ttl=1, show_spinner=False)
-def _recent_data_version(path: str) -> tuple[int, str]:
-    # Only for a page run without the entry script (AppTest): at most a second old.
-    return data_version(path)
+def _this_run() -> object | None:
+    """An object that lives exactly as long as the current script run (Streamlit resets it at each run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "cursors", None)
 
 
 def begin_run() -> None:
@@ -46,7 +48,15 @@ def end_run() -> None:
 
 
 def _version(path: str) -> tuple[int, str]:
-    return st.session_state.get("_data_version") or _recent_data_version(path)
+    if "_data_version" in st.session_state:
+        return st.session_state["_data_version"]
+    # A page run without the entry script (AppTest re-runs and switch_page): read the version once per run.
+    run = _this_run()
+    memo = st.session_state.get("_page_run_version")
+    if run is None or memo is None or memo[0] is not run:
+        memo = (run, data_version(path))  # holding the run's object keeps its identity unique
+        st.session_state["_page_run_version"] = memo
+    return memo[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
