@@ -276,3 +276,19 @@ def test_an_actuals_only_file_keeps_the_budget_already_there(db, write):
     r = ingest.import_file("budget", write("a.csv", "period,line,actual\n2026-03,telecom,51000\n"), db=db)
     assert r.updated == 1
     assert rows(db, "SELECT budget, actual FROM budget") == [(50000.0, 51000.0)]
+
+
+def test_ingesting_every_sample_file_again_changes_no_row_count(sample_db, tmp_path):
+    import shutil
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(sample_db, db)
+    with store.open_db(db, read_only=True) as con:
+        before = store.row_counts(con)
+    for dataset, path, mapping in ingest.sample_files():
+        r = ingest.import_file(dataset, path, mapping, db=db)
+        assert (r.inserted, r.updated, r.rejected) == (0, 0, 0), r.summary()
+    with store.open_db(db, read_only=True) as con:
+        assert store.row_counts(con) == before
+    # 300,000 contacts, 42,674 surveys, 4,408 complaints and 9 lines x 16 months of budget in the sample.
+    assert before == {"contacts": 300_000, "surveys": 42_674, "complaints": 4_408, "budget": 144}
