@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import numpy as np
@@ -26,6 +26,21 @@ from .store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key
 
 class FatalImportError(Exception):
     """The file cannot be imported at all; nothing was written."""
+
+
+# progress(fraction 0-1, short step name): called a few dozen times per import at most, whatever the file's size.
+Progress = Callable[[float, str], None]
+
+
+def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """A progress callback for one phase, reporting into [lo, hi] of the whole."""
+    if progress is None:
+        return None
+    return lambda fraction, step: progress(lo + (hi - lo) * fraction, step)
+
+
+def _silent(fraction: float, step: str) -> None:
+    """The progress callback when nobody listens."""
 
 
 @dataclass
@@ -314,8 +329,10 @@ def _hash_ids(values: pd.Series, key: bytes) -> pd.Series:
     return values.map(lambda v: hashed[v] if isinstance(v, str) else v)
 
 
-def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = None, display_name: str | None = None) -> Prepared:
+def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = None, display_name: str | None = None,
+            progress: Progress | None = None) -> Prepared:
     """Read, map, parse and validate a file; raise FatalImportError for a file that can't be imported at all."""
+    tell = progress or _silent
     mapping = mapping or Mapping()
     if mapping.dataset and mapping.dataset != dataset:
         raise FatalImportError(f"{display_name or Path(path).name}: the mapping is for {mapping.dataset!r}, not {dataset!r}")
@@ -325,6 +342,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
         raise FatalImportError(f"{display_name or Path(path).name}: {exc}") from None
     opts = mapping.options
     name = display_name or Path(path).name
+    tell(0.0, "reading")
     frame = read_source(path, opts, name)
     sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     rows_read = len(frame)
@@ -364,7 +382,11 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
                                           "reason": errors[bad].astype(object).values}))
 
     supplied: list[str] = []
+    # Reading the file takes about as long as parsing all its columns, and the columns take about the same time each.
+    to_parse = [c.name for c in ds.columns if c.name in cols or c.name in defaults]
     for c in ds.columns:
+        if c.name in to_parse:
+            tell(0.45 + 0.45 * to_parse.index(c.name) / len(to_parse), f"parsing {c.name}")
         if c.name in cols:
             raw = _joined(work, cols[c.name])
         elif c.name in defaults:
@@ -394,6 +416,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
         parsed["__amount"] = amount.values
         del note_col
 
+    tell(0.9, "checking")
     for c in ds.columns:
         if c.required:
             absent = parsed[c.name].isna()
@@ -452,6 +475,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
             {"budget" if m == "budget" else "actual" for m in parsed["__measure"].dropna().unique()})
     stored = [c.name for c in ds.stored_columns if c.name in supplied]
     stage = values[stored].reset_index(drop=True)
+    tell(1.0, "parsed")
     return Prepared(dataset=ds, file_name=name, file_sha256=sha, rows_read=rows_read, stage=stage, supplied=stored,
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
                     options={"columns": cols, **{k: v for k, v in opts.__dict__.items() if v not in (None, {})}},
@@ -547,10 +571,8 @@ class ImportResult:
                 f"(import #{self.import_id})")
 
 
-def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", run_by: str | None = None) -> ImportResult:
-    """Write a prepared import in one transaction: all its valid rows and its rejects land, or nothing does."""
-    ds = prep.dataset
-    key_cols = list(ds.key)
+def stored_form(con: duckdb.DuckDBPyConnection, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stage and the rejects as the database will hold them: customer ids replaced by their keyed hash."""
     stage = prep.stage.copy()
     rejects = prep.rejects.copy()
     if "customer_id" in stage:
@@ -558,6 +580,40 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         stage["customer_id"] = _hash_ids(stage["customer_id"], secret)
         if prep.customer_source and len(rejects):
             rejects["raw"] = [_mask_raw(r, prep.customer_source, secret) for r in rejects["raw"]]
+    return stage, rejects
+
+
+def rejected_count(rejects: pd.DataFrame) -> int:
+    """Rows with at least one problem (a row may have several)."""
+    return int(rejects["row_number"].nunique()) if len(rejects) else 0
+
+
+def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[str], stage: pd.DataFrame) -> tuple[int, int]:
+    """Load the stage into temp table _stage and compare it with the stored rows by key: (matched, updated)."""
+    # The one definition of "updated" that write() and kpi.imports.preview() share: a matched row where a column
+    # the file supplies IS DISTINCT FROM the stored value. The keys of those rows are left in temp table _changed.
+    key_cols = list(ds.key)
+    casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
+    cur.register("_stage_df", stage)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {casts} FROM _stage_df")
+    cur.unregister("_stage_df")
+    on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
+    differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in cols if c not in key_cols) or "FALSE"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join('s.' + k for k in key_cols)} "
+                f"FROM _stage s JOIN {ds.name} t ON {on} WHERE {differs}")
+    matched = cur.execute(f"SELECT count(*) FROM _stage s JOIN {ds.name} t ON {on}").fetchone()[0]
+    updated = cur.execute("SELECT count(*) FROM _changed").fetchone()[0]
+    return matched, updated
+
+
+def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", run_by: str | None = None,
+          progress: Progress | None = None) -> ImportResult:
+    """Write a prepared import in one transaction: all its valid rows and its rejects land, or nothing does."""
+    tell = progress or _silent
+    ds = prep.dataset
+    key_cols = list(ds.key)
+    tell(0.0, "pseudonymising" if "customer_id" in prep.stage else "writing")
+    stage, rejects = stored_form(con, prep)
     run_by = run_by or _who()
     started_at = prep.started_at
     cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
@@ -578,17 +634,11 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
             cur.execute("INSERT INTO rejected_rows SELECT * FROM _rejects_df")
             cur.unregister("_rejects_df")
         cols = prep.supplied
-        casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
-        cur.register("_stage_df", stage)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {casts} FROM _stage_df")
-        cur.unregister("_stage_df")
+        tell(0.3, "comparing with stored rows")
+        matched, updated = stage_and_compare(cur, ds, cols, stage)
         on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
         data_cols = [c for c in cols if c not in key_cols]
-        differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in data_cols) or "FALSE"
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join('s.' + k for k in key_cols)} "
-                    f"FROM _stage s JOIN {ds.name} t ON {on} WHERE {differs}")
-        matched = cur.execute(f"SELECT count(*) FROM _stage s JOIN {ds.name} t ON {on}").fetchone()[0]
-        updated = cur.execute("SELECT count(*) FROM _changed").fetchone()[0]
+        tell(0.45, "updating")
         on_changed = " AND ".join(f"t.{k} = c.{k}" for k in key_cols)
         cur.execute(f"INSERT INTO {ds.name}_history BY NAME SELECT t.*, {import_id} AS replaced_by_import_id "
                     f"FROM {ds.name} t JOIN _changed c ON {on_changed}")
@@ -596,20 +646,23 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
             sets = ", ".join(f"{c} = s.{c}" for c in data_cols)
             cur.execute(f"UPDATE {ds.name} t SET {sets}, import_id = {import_id} FROM _stage s "
                         f"WHERE {on} AND EXISTS (SELECT 1 FROM _changed c WHERE {' AND '.join(f'c.{k} = s.{k}' for k in key_cols)})")
+        tell(0.55, "inserting")
         cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
                     f"FROM _stage s WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})")
         inserted = len(stage) - matched
-        rejected = int(rejects["row_number"].nunique()) if len(rejects) else 0
+        rejected = rejected_count(rejects)
         cur.execute("UPDATE imports SET inserted = ?, updated = ?, unchanged = ?, rejected = ?, finished_at = ? "
                     "WHERE import_id = ?", [inserted, updated, matched - updated, rejected, datetime.now(), import_id])
         cur.execute("DROP TABLE _stage")
         cur.execute("DROP TABLE _changed")
+        tell(0.85, "committing")
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")
         raise
     finally:
         cur.close()
+    tell(1.0, "written")
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
                         rejects=rejects, ignored_columns=prep.ignored_columns)
@@ -632,13 +685,16 @@ def _who() -> str:
 
 def import_file(dataset: str, path: str | os.PathLike, mapping: Mapping | str | os.PathLike | None = None, *,
                 db: str | os.PathLike | None = None, source: str = "cli", run_by: str | None = None,
-                wait: float = DEFAULT_WAIT_SECONDS, display_name: str | None = None) -> ImportResult:
+                wait: float = DEFAULT_WAIT_SECONDS, display_name: str | None = None,
+                progress: Progress | None = None) -> ImportResult:
     """Import one file: everything is parsed before the database is opened, so the write lock is held only briefly."""
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    prep = prepare(dataset, path, mapping, display_name)
+    prep = prepare(dataset, path, mapping, display_name, progress=_scaled(progress, 0.0, 0.7))
+    if progress is not None:
+        progress(0.72, "opening the database")
     with open_db(db, wait=wait) as con:
-        return write(con, prep, source=source, run_by=run_by)
+        return write(con, prep, source=source, run_by=run_by, progress=_scaled(progress, 0.75, 1.0))
 
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"

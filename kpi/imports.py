@@ -1,0 +1,131 @@
+"""Imports as the import page sees them: what a file would change before it is written, the history, and undo."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from .datasets import get_dataset
+from .ingest import (ImportResult, Prepared, import_file, import_history, prepare, rejected_count,
+                     rejected_rows, stage_and_compare, stored_form, write)
+
+__all__ = ["PreviewResult", "UndoRefused", "UndoResult", "import_file", "import_history", "prepare", "preview",
+           "rejected_rows", "undo_import", "write", "ImportResult"]
+
+
+@dataclass
+class PreviewResult:
+    """What writing a prepared file would do, worked out without writing anything."""
+
+    dataset: str
+    file_name: str
+    rows_read: int
+    rows: pd.DataFrame  # the first valid rows as they will be stored
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rejects: pd.DataFrame
+    ignored_columns: list[str]
+
+    def summary(self) -> str:
+        """One line of counts, worded like ImportResult.summary."""
+        return (f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, would insert {self.inserted:,}, "
+                f"update {self.updated:,}, leave unchanged {self.unchanged:,}, reject {self.rejected:,}")
+
+
+def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> PreviewResult:
+    """The first rows as stored and the counts write() would report, compared read-only against the database."""
+    stage, rejects = stored_form(con, prep)
+    cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        # The temp tables live only in this connection's memory and the transaction is rolled back: nothing lands.
+        matched, updated = stage_and_compare(cur, prep.dataset, prep.supplied, stage)
+    finally:
+        cur.execute("ROLLBACK")
+        cur.close()
+    return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
+                         rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
+                         unchanged=matched - updated, rejected=rejected_count(rejects), rejects=rejects,
+                         ignored_columns=list(prep.ignored_columns))
+
+
+class UndoRefused(Exception):
+    """An import that can't be undone (unknown, already undone, or later imports changed its rows); nothing changed."""
+
+
+@dataclass
+class UndoResult:
+    """What undoing one import did."""
+
+    import_id: int
+    dataset: str
+    file_name: str
+    removed: int  # rows the import had inserted
+    restored: int  # rows it had updated, back to their previous version
+    undone_at: datetime
+
+    def summary(self) -> str:
+        """One line of counts."""
+        return (f"import #{self.import_id} ({self.file_name} -> {self.dataset}) undone: removed {self.removed:,}, "
+                f"restored {self.restored:,}")
+
+
+def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
+    """Undo one import in one transaction: remove the rows it inserted, restore the rows it updated; or UndoRefused."""
+    cur = con.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        result = _undo(cur, int(import_id))
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+    return result
+
+
+def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
+    row = cur.execute("SELECT dataset, file_name, undone_at FROM imports WHERE import_id = ?", [import_id]).fetchone()
+    if row is None:
+        raise UndoRefused(f"import #{import_id} does not exist")
+    dataset, file_name, undone_at = row
+    if undone_at is not None:
+        raise UndoRefused(f"import #{import_id} ({file_name}) was already undone at {undone_at:%Y-%m-%d %H:%M:%S}")
+    ds = get_dataset(dataset)
+    table, history = ds.name, f"{ds.name}_history"
+    keys = ", ".join(ds.key)
+    on = " AND ".join(f"a.{k} = b.{k}" for k in ds.key)
+    # The rows this import wrote: those it created and those it updated (their previous version is in history).
+    touched = (f"SELECT {keys} FROM {table} WHERE created_import_id = $id "
+               f"UNION SELECT {keys} FROM {history} WHERE replaced_by_import_id = $id")
+    # A later import changed one of them when it is now the row's last writer, or it replaced a version of it.
+    later, rows = cur.execute(
+        f"WITH touched AS ({touched}), conflicts AS ("
+        f"SELECT a.*, b.import_id AS later FROM touched a JOIN {table} b ON {on} WHERE b.import_id <> $id "
+        f"UNION ALL SELECT a.*, b.replaced_by_import_id FROM touched a JOIN {history} b ON {on} "
+        f"WHERE b.replaced_by_import_id > $id) "
+        f"SELECT (SELECT list(DISTINCT later ORDER BY later) FROM conflicts), "
+        f"(SELECT count(*) FROM (SELECT DISTINCT {keys} FROM conflicts))", {"id": import_id}).fetchone()
+    if rows:
+        names = ", ".join(f"#{i}" for i in later)
+        raise UndoRefused(
+            f"import #{import_id} ({file_name}) can't be undone: later import{'s' if len(later) > 1 else ''} {names} "
+            f"changed {rows:,} of its {ds.name} rows; undo {'them' if len(later) > 1 else 'it'} first")
+    removed = cur.execute(f"DELETE FROM {table} WHERE created_import_id = $id AND import_id = $id",
+                          {"id": import_id}).fetchone()[0]
+    cols = [c.name for c in ds.stored_columns if c.name not in ds.key] + ["import_id", "created_import_id"]
+    sets = ", ".join(f"{c} = h.{c}" for c in cols)
+    where = " AND ".join(f"t.{k} = h.{k}" for k in ds.key)
+    restored = cur.execute(f"UPDATE {table} t SET {sets} FROM {history} h WHERE h.replaced_by_import_id = $id AND {where}",
+                           {"id": import_id}).fetchone()[0]
+    # The versions just restored are current again; kept in history they could be restored a second time.
+    cur.execute(f"DELETE FROM {history} WHERE replaced_by_import_id = $id", {"id": import_id})
+    now = datetime.now()
+    cur.execute("UPDATE imports SET undone_at = ? WHERE import_id = ?", [now, import_id])
+    return UndoResult(import_id=import_id, dataset=ds.name, file_name=file_name, removed=int(removed),
+                      restored=int(restored), undone_at=now)

@@ -1,0 +1,188 @@
+"""Preview before writing, undo after, and progress while importing."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from kpi import imports, ingest, store
+
+HEADER = "contact_id,arrived_at,talk_seconds,customer_id\n"
+FIRST = HEADER + ("a,2026-11-16 09:00,100,CU1\n"
+                  "b,2026-11-16 09:01,200,CU2\n")
+# a unchanged, b changed, c new, d rejected (unreadable time).
+SECOND = HEADER + ("a,2026-11-16 09:00,100,CU1\n"
+                   "b,2026-11-16 09:01,250,CU2\n"
+                   "c,2026-11-16 09:02,300,CU3\n"
+                   "d,yesterday,50,CU4\n")
+
+
+def snapshot(db):
+    """Every table's full content."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
+    finally:
+        con.close()
+
+
+def rows(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def undo(db, import_id):
+    with store.open_db(db) as con:
+        return imports.undo_import(con, import_id)
+
+
+def test_preview_counts_are_what_the_import_then_reports(db, write):
+    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    prep = ingest.prepare("contacts", write("second.csv", SECOND))
+    with store.open_db(db) as con:
+        p = imports.preview(con, prep)
+        r = ingest.write(con, prep)
+    # customer ids are compared as stored (hashed), so a stays unchanged.
+    assert (p.inserted, p.updated, p.unchanged, p.rejected) == (1, 1, 1, 1)
+    assert (p.inserted, p.updated, p.unchanged, p.rejected) == (r.inserted, r.updated, r.unchanged, r.rejected)
+    assert p.rows_read == r.rows_read == 4
+
+
+def test_preview_shows_the_first_rows_as_they_will_be_stored(db, write):
+    prep = ingest.prepare("contacts", write("second.csv", SECOND))
+    with store.open_db(db) as con:
+        p = imports.preview(con, prep, rows=2)
+        ingest.write(con, prep)
+    assert p.rows.contact_id.tolist() == ["a", "b"] and p.rows.talk_seconds.tolist() == [100.0, 250.0]
+    assert str(p.rows.arrived_at[0]) == "2026-11-16 09:00:00"
+    stored = rows(db, "SELECT customer_id FROM contacts WHERE contact_id IN ('a', 'b') ORDER BY contact_id")
+    assert p.rows.customer_id.tolist() == [h for (h,) in stored]  # hashed, never the raw id
+    assert p.rejects.row_number.tolist() == [5]
+
+
+def test_preview_writes_nothing(db, write):
+    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    before = snapshot(db)
+    prep = ingest.prepare("contacts", write("second.csv", SECOND))
+    with store.open_db(db) as con:
+        imports.preview(con, prep)
+    with store.open_db(db, read_only=True) as con:  # the page previews on a read-only connection
+        p = imports.preview(con, prep)
+    assert p.updated == 1
+    assert snapshot(db) == before
+
+
+def test_undo_of_an_insert_only_import_removes_its_rows(db, write):
+    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    r = ingest.import_file("contacts", write("more.csv", HEADER + "x,2026-11-17 10:00,10,CU9\ny,2026-11-17 10:01,20,\n"), db=db)
+    u = undo(db, r.import_id)
+    assert (u.removed, u.restored) == (2, 0)
+    assert rows(db, "SELECT contact_id FROM contacts ORDER BY 1") == [("a",), ("b",)]
+    assert rows(db, f"SELECT undone_at IS NOT NULL FROM imports WHERE import_id = {r.import_id}") == [(True,)]
+
+
+def test_undo_of_an_update_restores_the_previous_rows_exactly(db, write):
+    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    before = rows(db, "SELECT * FROM contacts ORDER BY contact_id")
+    r = ingest.import_file("contacts", write("second.csv", SECOND), db=db)
+    assert (r.inserted, r.updated) == (1, 1)
+    u = undo(db, r.import_id)
+    # c (inserted) goes, b (updated) comes back with its old talk time and its old import ids; a was never touched.
+    assert (u.removed, u.restored) == (1, 1)
+    assert rows(db, "SELECT * FROM contacts ORDER BY contact_id") == before
+    assert rows(db, "SELECT count(*) FROM contacts_history") == [(0,)]
+
+
+def test_undo_restores_a_budget_row_an_actuals_only_file_updated(db, write):
+    ingest.import_file("budget", write("b.csv", "period,line,budget\n2026-03,telecom,50000\n"), db=db)
+    before = rows(db, "SELECT * FROM budget")
+    r = ingest.import_file("budget", write("a.csv", "period,line,actual\n2026-03,telecom,51000\n"), db=db)
+    undo(db, r.import_id)
+    assert rows(db, "SELECT * FROM budget") == before  # budget 50000, actual NULL again
+
+
+def test_undo_is_refused_when_a_later_import_changed_the_same_rows(db, write):
+    first = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    second = ingest.import_file("contacts", write("second.csv", SECOND), db=db)  # updates b
+    before = snapshot(db)
+    with pytest.raises(imports.UndoRefused, match=rf"import #{first.import_id} .*later import #{second.import_id} changed 1 "):
+        undo(db, first.import_id)
+    assert snapshot(db) == before
+
+
+def test_undo_is_refused_when_a_later_import_updated_rows_the_import_updated(db, write):
+    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    second = ingest.import_file("contacts", write("second.csv", SECOND), db=db)  # b 200 -> 250
+    third = ingest.import_file("contacts", write("third.csv", HEADER + "b,2026-11-16 09:01,260,CU2\n"), db=db)
+    before = snapshot(db)
+    with pytest.raises(imports.UndoRefused, match=rf"later import #{third.import_id}"):
+        undo(db, second.import_id)
+    assert snapshot(db) == before
+
+
+def test_undoing_the_later_import_first_lets_the_earlier_one_be_undone(db, write):
+    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    original = rows(db, "SELECT * FROM contacts ORDER BY contact_id")
+    second = ingest.import_file("contacts", write("second.csv", SECOND), db=db)  # b 200 -> 250
+    after_second = rows(db, "SELECT * FROM contacts ORDER BY contact_id")
+    third = ingest.import_file("contacts", write("third.csv", HEADER + "b,2026-11-16 09:01,260,CU2\n"), db=db)
+    undo(db, third.import_id)
+    assert rows(db, "SELECT * FROM contacts ORDER BY contact_id") == after_second
+    undo(db, second.import_id)
+    assert rows(db, "SELECT * FROM contacts ORDER BY contact_id") == original
+    # Each undone import's history is gone, so no version can be restored twice.
+    assert rows(db, "SELECT count(*) FROM contacts_history") == [(0,)]
+
+
+def test_undo_of_an_unknown_or_already_undone_import_is_refused(db, write):
+    r = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    with pytest.raises(imports.UndoRefused, match="import #99 does not exist"):
+        undo(db, 99)
+    undo(db, r.import_id)
+    before = snapshot(db)
+    with pytest.raises(imports.UndoRefused, match=rf"import #{r.import_id} \(first.csv\) was already undone"):
+        undo(db, r.import_id)
+    assert snapshot(db) == before
+
+
+def test_undo_moves_the_data_version(db, write):
+    r = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    with store.open_db(db) as con:
+        before = store.data_version(con)
+        imports.undo_import(con, r.import_id)
+        assert store.data_version(con) != before
+
+
+def test_unchanged_rows_of_a_later_import_do_not_block_undo(db, write):
+    first = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    ingest.import_file("contacts", write("again.csv", FIRST), db=db)  # same rows, same values: unchanged
+    assert undo(db, first.import_id).removed == 2
+
+
+def test_progress_fractions_increase_to_one_with_a_bounded_number_of_calls(db, write):
+    def calls_for(n_rows):
+        seen = []
+        body = "".join(f"r{i},2026-11-16 09:00,{i},CU{i}\n" for i in range(n_rows))
+        ingest.import_file("contacts", write(f"p{n_rows}.csv", HEADER + body), db=db,
+                           progress=lambda fraction, step: seen.append((fraction, step)))
+        return seen
+
+    small, large = calls_for(3), calls_for(5000)
+    fractions = [f for f, _ in large]
+    assert fractions == sorted(set(fractions)) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert len(small) == len(large) <= 40  # per step, not per row
+    steps = [s for _, s in large]
+    assert steps[0] == "reading" and "parsing arrived_at" in steps and "inserting" in steps
+
+
+def test_prepare_and_write_report_progress_on_their_own(db, write):
+    seen = []
+    prep = ingest.prepare("contacts", write("first.csv", FIRST), progress=lambda f, s: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    seen.clear()
+    with store.open_db(db) as con:
+        ingest.write(con, prep, progress=lambda f, s: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
