@@ -6,13 +6,15 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
+import yaml
 
 from .datasets import get_dataset
-from .ingest import (ImportResult, Prepared, import_file, import_history, prepare, rejected_count,
+from .ingest import (FatalImportError, ImportResult, Mapping, Options, Prepared, parse_mapping, read_source, import_file, import_history, prepare, rejected_count,
                      rejected_rows, stage_and_compare, stored_form, write)
 
 __all__ = ["PreviewResult", "UndoRefused", "UndoResult", "import_file", "import_history", "prepare", "preview",
-           "rejected_rows", "undo_import", "write", "ImportResult"]
+           "rejected_rows", "undo_import", "write", "ImportResult", "file_headers", "save_mapping", "saved_mappings",
+           "get_saved_mapping"]
 
 
 @dataclass
@@ -129,3 +131,41 @@ def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
     cur.execute("UPDATE imports SET undone_at = ? WHERE import_id = ?", [now, import_id])
     return UndoResult(import_id=import_id, dataset=ds.name, file_name=file_name, removed=int(removed),
                       restored=int(restored), undone_at=now)
+
+
+def file_headers(path: str, options: Options | None = None, display_name: str | None = None) -> tuple[list[str], list[str]]:
+    """(headers, sheet names) of an uploaded file; sheet names are empty for CSV."""
+    options = options or Options()
+    sheets: list[str] = []
+    if str(path).lower().endswith((".xlsx", ".xlsm", ".xls")):
+        try:
+            sheets = [str(s) for s in pd.ExcelFile(path, engine="calamine").sheet_names]
+        except Exception as exc:  # any reader failure: the same message as the import gives
+            raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({exc})") from None
+    frame = read_source(path, options, display_name)
+    return [str(c) for c in frame.columns], sheets
+
+
+def save_mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: Mapping, saved_by: str | None = None) -> None:
+    """Keep a mapping under a name (replacing one of the same name)."""
+    if not name.strip():
+        raise ValueError("name: required (expected text)")
+    if not mapping.dataset:
+        raise ValueError("dataset: a saved mapping must name its dataset")
+    con.cursor().execute("INSERT OR REPLACE INTO saved_mappings VALUES (?, ?, ?, ?, ?)",
+                         [name.strip(), mapping.dataset, mapping.to_yaml(), datetime.now(), saved_by])
+
+
+def saved_mappings(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> list[str]:
+    """Names of the saved mappings (of one dataset), newest first."""
+    rows = con.cursor().execute(
+        "SELECT name FROM saved_mappings WHERE $d IS NULL OR dataset = $d ORDER BY saved_at DESC", {"d": dataset}).fetchall()
+    return [r[0] for r in rows]
+
+
+def get_saved_mapping(con: duckdb.DuckDBPyConnection, name: str) -> Mapping:
+    """A saved mapping by name."""
+    row = con.cursor().execute("SELECT yaml FROM saved_mappings WHERE name = ?", [name]).fetchone()
+    if not row:
+        raise KeyError(name)
+    return parse_mapping(yaml.safe_load(row[0]), f"saved mapping {name!r}")

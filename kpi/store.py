@@ -87,7 +87,13 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [_v1, _v2, _v3]  # index + 1 = schema version; append, never edit a released step
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    # Column mappings saved from the import page under a name, in the same YAML the CLI's --mapping takes.
+    con.execute("""CREATE TABLE saved_mappings (name VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL,
+                   yaml VARCHAR NOT NULL, saved_at TIMESTAMP NOT NULL, saved_by VARCHAR)""")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

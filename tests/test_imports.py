@@ -186,3 +186,29 @@ def test_prepare_and_write_report_progress_on_their_own(db, write):
     with store.open_db(db) as con:
         ingest.write(con, prep, progress=lambda f, s: seen.append(f))
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_mappings_saved_by_name_come_back_as_the_cli_yaml(tmp_path):
+    from kpi import imports
+    from kpi.ingest import Mapping, Options, load_mapping
+
+    m = Mapping(dataset="contacts", columns={"contact_id": ["Call ID"], "arrived_at": ["Date", "Time"]},
+                options=Options(date_order="dmy", values={"channel": {"Voice": "phone"}}))
+    with store.open_db(tmp_path / "m.duckdb") as con:
+        imports.save_mapping(con, "vendor A", m)
+        imports.save_mapping(con, "vendor A", m)  # same name: replaced, not doubled
+        assert imports.saved_mappings(con) == ["vendor A"] and imports.saved_mappings(con, "surveys") == []
+        back = imports.get_saved_mapping(con, "vendor A")
+    assert back.columns == m.columns and back.options.date_order == "dmy"
+    # The YAML the page offers for download is the file format the CLI reads.
+    f = tmp_path / "vendor.yaml"
+    f.write_text(back.to_yaml(), encoding="utf-8")
+    assert load_mapping(f).columns == m.columns
+
+
+def test_file_headers_of_a_big5_csv(tmp_path):
+    from kpi import imports
+
+    f = tmp_path / "b.csv"
+    f.write_bytes("來電編號,通話日期,通話時間\nA1,2026/11/20,10:00\n".encode("cp950"))
+    assert imports.file_headers(str(f)) == (["來電編號", "通話日期", "通話時間"], [])
