@@ -34,6 +34,7 @@ PAGES = [
     ("quality", "服務品質", "Service quality", "quality"),
     ("budget", "預算執行", "Budget execution", "budget"),
     ("trainer", "職能輔導", "Competency coaching", "trainer"),
+    ("import_data", "匯入資料", "Import data", "import_data"),
     ("data_status", "資料狀態", "Data status", "data_status"),
 ]
 

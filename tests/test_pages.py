@@ -101,7 +101,8 @@ def test_team_table_and_attention_list(app):
 
 
 PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quality.py": ("服務品質 (T4.3)", "Service quality (T4.3)"),
-         "pages/trainer.py": ("職能輔導", "Competency coaching"), "pages/budget.py": ("預算執行 (T2.2)", "Budget execution (T2.2)"), "pages/data_status.py": ("資料狀態", "Data status")}
+         "pages/trainer.py": ("職能輔導", "Competency coaching"), "pages/budget.py": ("預算執行 (T2.2)", "Budget execution (T2.2)"),
+         "pages/import_data.py": ("匯入資料", "Import data"), "pages/data_status.py": ("資料狀態", "Data status")}
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -79,3 +79,15 @@ def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         result = fn(con, *args, **kwargs)
         st.session_state["_data_version"] = store.data_version(con)  # later queries of this run see the change
         return result
+
+
+def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """fn(connection, *args, **kwargs) on a briefly opened read-only connection, not cached (for one-off reads)."""
+    with store.open_db(ensure_database(db_path()), read_only=True) as con:
+        return fn(con, *args, **kwargs)
+
+
+def refresh_version() -> None:
+    """After a write outside `write()` (an import): later queries of this run see the new data."""
+    if "_data_version" in st.session_state:
+        st.session_state["_data_version"] = data_version(ensure_database(db_path()))

@@ -1,0 +1,145 @@
+"""Import page: upload an export, map its columns, preview, commit, see the history, undo. Same import as the CLI."""
+import hashlib
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from kpi import imports
+from kpi.datasets import DATASETS
+from kpi.ingest import FatalImportError, Mapping, Options
+from kpi.parsing import DATE_ORDERS, DURATION_UNITS
+from kpi.suggest import guess_dataset, suggest_mapping
+from ui.data import db_path, query, read, refresh_version, write
+from ui.frame import current_filters
+from ui.i18n import t
+
+UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"
+
+current_filters()  # the shared sidebar, also when this page runs alone
+st.title(t("page.import"))
+st.caption(t("imp.intro"))
+
+upload = st.file_uploader(t("imp.upload"), type=["csv", "xlsx", "xlsm", "gz"], key="imp_file")
+if upload is not None:
+    data = upload.getvalue()
+    sha = hashlib.sha256(data).hexdigest()[:16]
+    UPLOADS.mkdir(parents=True, exist_ok=True)
+    path = UPLOADS / f"{sha}_{Path(upload.name).name}"
+    if not path.exists():
+        path.write_bytes(data)
+
+    c1, c2, c3 = st.columns(3)
+    encoding = c1.selectbox(t("imp.encoding"), ["auto", "utf-8", "cp950"], key=f"imp_enc_{sha}")
+    try:
+        headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
+        sheet = c2.selectbox(t("imp.sheet"), sheets, key=f"imp_sheet_{sha}") if sheets else None
+        if sheet and sheet != sheets[0]:
+            headers, _ = imports.file_headers(str(path), Options(encoding=encoding, sheet=sheet), upload.name)
+    except FatalImportError as exc:
+        st.error(t("imp.fatal", error=exc))
+        st.stop()
+
+    guessed, _ = guess_dataset(headers)
+    names = list(DATASETS)
+    dataset = c3.selectbox(t("imp.dataset"), names, index=names.index(guessed) if guessed else 0,
+                           format_func=lambda d: t(f"ds.{d}"), key=f"imp_ds_{sha}")
+    st.caption(t("imp.dataset_guess", name=t(f"ds.{guessed}")) if guessed else t("imp.dataset_unknown"))
+
+    # ---- mapping: pre-filled by header similarity, or a saved one
+    saved_names = query(imports.saved_mappings, dataset)
+    base = suggest_mapping(headers, dataset)
+    if saved_names:
+        s1, s2 = st.columns([3, 1])
+        chosen = s1.selectbox(t("imp.saved"), ["", *saved_names], key=f"imp_saved_{sha}_{dataset}")
+        if chosen:
+            base = query(imports.get_saved_mapping, chosen)
+    st.subheader(t("imp.mapping"))
+    st.caption(t("imp.mapping_help"))
+    ds = DATASETS[dataset]
+    wide_extra = list(ds.extra_columns)
+    columns = {}
+    grid = st.columns(3)
+    for i, col in enumerate(list(ds.columns) + wide_extra):
+        default = [h for h in base.columns.get(col.name, []) if h in headers]
+        picked = grid[i % 3].multiselect(f"{col.name}{' *' if col.required else ''}", headers, default=default,
+                                         max_selections=2, placeholder=t("imp.not_mapped"), help=col.meaning,
+                                         key=f"imp_map_{sha}_{dataset}_{col.name}_{len(default)}_{'|'.join(default)}")
+        if picked:
+            columns[col.name] = picked
+    with st.expander(t("imp.options")):
+        o1, o2 = st.columns(2)
+        date_order = o1.selectbox(t("imp.date_order"), DATE_ORDERS, index=DATE_ORDERS.index(base.options.date_order),
+                                  key=f"imp_do_{sha}")
+        units = list(DURATION_UNITS)
+        unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(base.options.duration_unit), key=f"imp_du_{sha}")
+        if base.options.values:
+            st.caption(t("imp.recodes", values=base.options.values))
+    mapping = Mapping(dataset=dataset, columns=columns,
+                      options=Options(date_order=date_order, duration_unit=unit, encoding=encoding, sheet=sheet,
+                                      defaults=dict(base.options.defaults), values=dict(base.options.values)))
+
+    m1, m2, m3 = st.columns([2, 1, 1])
+    name = m1.text_input(t("imp.save_name"), key=f"imp_name_{sha}")
+    if m2.button(t("imp.save"), key=f"imp_save_{sha}", disabled=not name.strip()):
+        write(imports.save_mapping, name, mapping)
+        st.success(t("imp.saved_ok", name=name))
+    m3.download_button(t("imp.download_yaml"), mapping.to_yaml().encode("utf-8"), file_name=f"{dataset}.mapping.yaml",
+                       mime="application/x-yaml", key=f"imp_yaml_{sha}")
+
+    # ---- preview, then commit
+    fingerprint = (sha, mapping.to_yaml())
+    if st.button(t("imp.preview"), type="secondary", key=f"imp_preview_{sha}"):
+        try:
+            prep = imports.prepare(dataset, path, mapping, upload.name)
+            st.session_state["imp_preview"] = (fingerprint, read(imports.preview, prep))
+        except FatalImportError as exc:
+            st.session_state.pop("imp_preview", None)
+            st.error(t("imp.fatal", error=exc))
+    shown = st.session_state.get("imp_preview")
+    if shown and shown[0] == fingerprint:
+        pv = shown[1]
+        st.info(t("imp.preview_counts", read=pv.rows_read, inserted=pv.inserted, updated=pv.updated,
+                  unchanged=pv.unchanged, rejected=pv.rejected))
+        st.markdown(f"**{t('imp.preview_rows')}**")
+        st.dataframe(pv.rows, hide_index=True, key="imp_rows")
+        if pv.ignored_columns:
+            st.caption(t("imp.ignored", cols=", ".join(pv.ignored_columns)))
+        if len(pv.rejects):
+            st.markdown(f"**{t('imp.rejects')}**")
+            st.dataframe(pv.rejects[["row_number", "column_name", "value", "reason"]], hide_index=True, key="imp_rejects")
+            st.download_button(t("imp.download_rejects"), pv.rejects.to_csv(index=False).encode("utf-8-sig"),
+                               file_name=f"rejected_{upload.name}.csv", mime="text/csv", key=f"imp_rj_{sha}")
+        if st.button(t("imp.commit"), type="primary", key=f"imp_commit_{sha}"):
+            bar = st.progress(0.0, text=t("imp.committing"))
+            try:
+                result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by="dashboard",
+                                             display_name=upload.name,
+                                             progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
+                refresh_version()
+                st.session_state.pop("imp_preview", None)
+                st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
+                             unchanged=result.unchanged, rejected=result.rejected, id=result.import_id))
+            except FatalImportError as exc:
+                st.error(t("imp.fatal", error=exc))
+
+# ---- history, rejected rows, undo
+st.subheader(t("imp.history"))
+history = query(imports.import_history, 200)
+st.dataframe(history, hide_index=True, key="imp_history")
+if len(history):
+    ids = list(history["import_id"])
+    pick = st.selectbox(t("imp.pick_import"), ids, key="imp_pick",
+                        format_func=lambda i: f"#{i} · {history.set_index('import_id').loc[i, 'file_name']}")
+    rejects = query(imports.rejected_rows, int(pick))
+    h1, h2 = st.columns(2)
+    h1.download_button(t("imp.download_rejects"), rejects.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"rejected_import_{pick}.csv", mime="text/csv", key="imp_hist_rj",
+                       disabled=rejects.empty)
+    confirm = h2.checkbox(t("imp.undo_confirm"), key=f"imp_confirm_{pick}")
+    if h2.button(t("imp.undo"), disabled=not confirm, key=f"imp_undo_{pick}"):
+        try:
+            done = write(imports.undo_import, int(pick))
+            st.success(t("imp.undone", id=done.import_id, removed=done.removed, restored=done.restored))
+        except imports.UndoRefused as exc:
+            st.error(t("imp.undo_refused", error=exc))

@@ -1,0 +1,104 @@
+"""The import page: upload, mapping pre-filled, preview with parsed values and rejects, commit, undo."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from kpi import overview, store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A vendor's export: other headers, day-first dates (25/11 proves it), hh:mm:ss talk time, Yes/No answered.
+# Two rows in 2026-W47; the third has an unreadable time and the fourth a negative wait: both rejected.
+VENDOR = ("Call ID,Start Time,Agent Name,Queue,Wait (sec),Talk Time,Answered?\n"
+          "V-1,20/11/2026 10:15:00,A001,billing,12,00:04:30,Yes\n"
+          "V-2,21/11/2026 11:00:00,,billing,95,,No\n"
+          "V-3,25/11/2026 25:61:00,A002,billing,5,00:01:00,Yes\n"
+          "V-4,21/11/2026 12:00:00,A003,billing,-4,00:02:00,Yes\n")
+
+
+@pytest.fixture
+def db(sample_db, tmp_path, monkeypatch):
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db, path)
+    monkeypatch.setenv("KPI_DB", str(path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    return path
+
+
+def offered_w47(db: Path) -> int:
+    with store.open_db(db, read_only=True) as con:
+        return overview.week_summary(con).offered
+
+
+def weekly_volume(lang: str = "zh-TW") -> str:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.session_state["channel"] = "__all__"
+    at.run()
+    return next(m.value for m in at.metric if m.label == "進線")
+
+
+def import_page(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page("pages/import_data.py")
+    at.run()
+    return at
+
+
+def test_upload_map_preview_commit_and_undo(db):
+    before = weekly_volume()
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("vendor.csv", VENDOR.encode("utf-8"), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "contacts"  # guessed from the headers
+    picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
+    assert picked["contact_id"] == ["Call ID"] and picked["arrived_at"] == ["Start Time"]
+    assert picked["agent_id"] == ["Agent Name"] and picked["wait_seconds"] == ["Wait (sec)"]
+    assert picked["talk_seconds"] == ["Talk Time"] and picked["queue"] == ["Queue"]
+
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    counts = next(i.value for i in at.info if "讀取" in i.value)
+    assert counts == "讀取 4 列：將新增 2、更新 0、不變 0、拒收 2"
+    rows = at.dataframe[0].value.set_index("contact_id")
+    assert str(rows.loc["V-1", "arrived_at"]) == "2026-11-20 10:15:00"  # day-first, decided from 25/11
+    assert rows.loc["V-1", "talk_seconds"] == 270.0 and bool(rows.loc["V-1", "answered"]) is True
+    rejects = at.dataframe[1].value
+    assert list(rejects["row_number"]) == [4, 5]
+    assert "could not read" in rejects["reason"].iloc[0] and "negative duration" in rejects["reason"].iloc[1]
+
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("完成：讀取 4、新增 2" in s.value for s in at.success)
+    after = weekly_volume()
+    assert int(after.replace(",", "")) == int(before.replace(",", "")) + 2
+
+    # Undo the import just made: the weekly numbers go back.
+    at = import_page()
+    latest = at.selectbox(key="imp_pick").value
+    at.checkbox(key=f"imp_confirm_{latest}").check().run()
+    at.button(key=f"imp_undo_{latest}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("已復原" in s.value and "刪除 2 列" in s.value for s in at.success)
+    assert weekly_volume() == before
+
+
+def test_big5_file_with_chinese_headers_is_pre_filled(db):
+    big5 = "來電編號,通話日期,通話時間,等候時間,通話秒數,是否接通,專員,組別\nB-1,115/11/20,10:15,12,270,是,A001,帳務服務組\n"
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("匯出.csv", big5.encode("cp950"), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
+    assert picked["contact_id"] == ["來電編號"] and picked["arrived_at"] == ["通話日期", "通話時間"]
+    assert picked["wait_seconds"] == ["等候時間"] and picked["talk_seconds"] == ["通話秒數"]
+    assert picked["answered"] == ["是否接通"] and picked["agent_id"] == ["專員"] and picked["team"] == ["組別"]
+    next(b for b in at.button if b.label == "預覽").click().run()
+    rows = at.dataframe[0].value
+    assert str(rows["arrived_at"].iloc[0]) == "2026-11-20 10:15:00"  # ROC 115 = 2026, date + time joined
