@@ -45,10 +45,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(sample_db):
+def _start(db: Path):
     port = _free_port()
-    env = {**os.environ, "KPI_DB": str(sample_db)}
+    env = {**os.environ, "KPI_DB": str(db)}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
                              "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
@@ -64,6 +63,23 @@ def server(sample_db):
     else:
         proc.kill()
         pytest.fail("the app did not answer /_stcore/health within 60 s")
+    return proc, url
+
+
+@pytest.fixture(scope="module")
+def server(sample_db):
+    proc, url = _start(sample_db)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def writable_server(sample_db, tmp_path):
+    """An app on a copy of the sample database, for tests that write."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db, db)
+    proc, url = _start(db)
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -80,8 +96,9 @@ def browser():
 def _settle(page) -> None:
     """Wait for the app, not the skeleton: a title, then no running indicator."""
     page.wait_for_selector("h1", timeout=60_000)
-    page.wait_for_timeout(500)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    for _ in range(2):  # twice: the running indicator can be absent for a moment before a run starts
+        page.wait_for_timeout(500)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
     if page.query_selector(".js-plotly-plot"):
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
     page.wait_for_timeout(700)
@@ -122,6 +139,7 @@ def test_weekly_page_shows_numbers_charts_and_chinese_glyphs(server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
     page.set_default_timeout(90_000)  # a loaded 2-core machine renders slowly; waiting is not failing
     page.goto(server)
+    page.wait_for_selector('[data-testid="stMetric"]')
     _settle(page)
     assert page.locator('[data-testid="stMetric"]').count() >= 13  # 5 volumes + 8 KPI tiles
     # Trends and two heat maps, each drawn (an empty chart has no traces).
@@ -134,4 +152,31 @@ def test_weekly_page_shows_numbers_charts_and_chinese_glyphs(server, browser):
     # checkable in pixels here, so check the font the browser resolved for Chinese text instead.
     font = page.evaluate("() => document.fonts.check('16px \"Noto Sans CJK TC\"', '服務')")
     assert font, "no CJK font: install fonts-noto-cjk"
+    page.close()
+
+
+def test_upload_through_the_file_chooser_in_chinese(writable_server, browser, tmp_path):
+    export = tmp_path / "匯出_第47週.csv"
+    export.write_bytes("來電編號,通話日期,通話時間,等候時間,通話秒數,是否接通,專員,組別\n"
+                       "B-1,115/11/20,10:15,12,270,是,A001,帳務服務組\n"
+                       "B-2,115/11/21,09:05,-3,100,是,A002,帳務服務組\n".encode("cp950"))
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)
+    page.goto(writable_server + "/import_data")
+    _settle(page)
+    with page.expect_file_chooser() as chooser:
+        page.locator('[data-testid="stFileUploaderDropzone"] button').first.click()
+    chooser.value.set_files(str(export))
+    page.wait_for_selector("text=依欄位判斷為：進線紀錄")
+    _settle(page)
+    body = page.inner_text("body")
+    assert "通話日期" in body and "來電編號" in body
+    page.get_by_role("button", name="預覽").click()
+    page.wait_for_selector("text=將新增 1")
+    _settle(page)
+    assert "拒收 1" in page.inner_text("body")
+    page.get_by_role("button", name="寫入資料庫").click()
+    page.wait_for_selector("text=完成：讀取 2、新增 1")
+    _no_errors(page)
+    page.screenshot(path=str(SHOTS / "import_data.commit.zh-TW.png"))
     page.close()
