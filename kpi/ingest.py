@@ -404,7 +404,6 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
 
     if wide:
         amount = parsing.parse_amount(work["__amount"].astype(object))
-        note_col = "period"  # the cell's column is the month header
         bad = amount.errors.notna()
         if bad.any():
             problems.append(pd.DataFrame({"__i": work.index[bad], "column_name": work["period"][bad].astype(str).values,
@@ -414,7 +413,6 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
         note("measure", work["measure"].astype(object), measure.errors)
         parsed["__measure"] = measure.values
         parsed["__amount"] = amount.values
-        del note_col
 
     tell(0.9, "checking")
     for c in ds.columns:
