@@ -56,7 +56,7 @@ _TS_RE = re.compile(
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
-TS_EXPECTED = "expected a date/time such as 2026-11-26 14:30:00, 26/11/2026 14:30, 11/26/2026 or 115/11/26"
+TS_EXPECTED = "expected a date/time such as 2026-11-26 14:30:00, 26/11/2026 14:30, 11/26/2026, 115/11/26 or 26-Nov-2026"
 
 
 def _normalise_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -100,8 +100,29 @@ def parse_timestamp(raw: pd.Series, date_order: str = "auto") -> Parsed:
     rest = s.notna() & values.isna()
     if rest.any():
         values = values.fillna(_parse_timestamp_forms(s[rest], date_order))
+    named = s.notna() & values.isna() & s.str.contains(_MONTH_NAME_RE).fillna(False).astype(bool)
+    if named.any():
+        values = values.fillna(_parse_month_name_dates(s[named]))
     bad = s.notna() & values.isna()
     return Parsed(values, _errors_where(bad, s, TS_EXPECTED))
+
+
+_MONTH_NAME_RE = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+
+
+def _parse_month_name_dates(s: pd.Series) -> pd.Series:
+    """Dates with English month names (16-Nov-2026 2:05 PM, Nov 16, 2026): each distinct cell parsed once."""
+    lookup = {}
+    for text in s.unique():
+        try:
+            v = pd.to_datetime(text, format="mixed", dayfirst=True)
+        except (ValueError, OverflowError):
+            v = pd.NaT
+        # A month name makes the order unambiguous; a time zone is converted to Taipei time like the other forms.
+        if v is not pd.NaT and v.tzinfo is not None:
+            v = v.tz_convert("Asia/Taipei").tz_localize(None)
+        lookup[text] = v if v is pd.NaT or 1900 <= v.year <= 2200 else pd.NaT
+    return s.map(lookup).astype("datetime64[us]")
 
 
 def _parse_timestamp_forms(s: pd.Series, date_order: str) -> pd.Series:

@@ -13,25 +13,28 @@ from .ingest import Mapping, Options, header_key
 # Header words per canonical column, most likely first; the canonical name itself is always understood.
 # Kept per dataset because the same word means different things: 類型 is a budget line type but a complaint category.
 _TEAM = ["team", "group", "team name", "組別", "團隊", "小組", "所屬組別", "負責組別", "部門"]
-_AGENT = ["agent", "agent id", "agent name", "user", "employee id", "專員", "客服人員", "員工編號", "客服專員",
+_AGENT = ["agent", "agent id", "agent name", "user", "employee id", "handled by", "answered by", "agent login", "專員", "客服人員", "員工編號", "客服專員",
           "專員編號", "人員", "工號", "座席", "坐席", "接聽人員", "處理人員", "負責人"]
 _CHANNEL = ["channel", "media", "media type", "管道", "渠道", "通路", "進線管道", "服務管道"]
-_CONTACT = ["contact id", "call id", "interaction id", "session id", "來電編號", "通話編號", "進線編號", "話單編號",
+_CONTACT = ["contact id", "call id", "interaction id", "session id", "call ref", "call reference", "reference", "來電編號", "通話編號", "進線編號", "話單編號",
             "通話序號", "來電序號", "進線序號", "聯絡編號"]
 
 SYNONYMS: dict[str, dict[str, list[str]]] = {
     "contacts": {
         "contact_id": _CONTACT,
-        "arrived_at": ["arrival time", "arrived", "start time", "call start", "call start time", "start", "進線時間",
+        "arrived_at": ["arrival time", "arrived", "start time", "call start", "call start time", "start", "date/time",
+                       "datetime", "date time", "timestamp", "call date/time", "進線時間",
                        "來電時間", "撥入時間", "開始時間", "通話開始時間", "進線日期時間", "來電日期時間"],
         "channel": _CHANNEL,
         "queue": ["queue", "queue name", "skill", "skill group", "split", "佇列", "技能群組", "技能組", "技能"],
         "team": _TEAM,
         "agent_id": _AGENT,
-        "answered": ["answered", "is answered", "connected", "handled", "是否接通", "接通", "已接聽", "是否接聽"],
+        "answered": ["answered", "is answered", "connected", "handled", "outcome", "call outcome", "result",
+                     "call result", "disposition", "是否接通", "接通", "已接聽", "是否接聽", "通話結果", "結果"],
         "answered_at": ["answer time", "answered time", "接聽時間", "應答時間"],
         "abandoned_at": ["abandon time", "abandoned time", "放棄時間", "掛斷時間"],
-        "wait_seconds": ["wait", "wait time", "waiting time", "queue time", "speed of answer", "asa", "等候時間",
+        "wait_seconds": ["wait", "waited", "wait time", "waiting time", "queue time", "queue duration",
+                         "speed of answer", "asa", "等候時間",
                          "等待秒數", "等候秒數", "等待時間", "排隊時間", "等候"],
         "talk_seconds": ["talk", "talk time", "talk duration", "call duration", "duration", "通話時間", "通話秒數",
                          "通話時長", "談話時間"],
@@ -111,6 +114,9 @@ VALUE_WORDS: dict[str, dict[str, str]] = {
                 "線上客服": "chat", "聊天": "chat", "web chat": "chat", "電子郵件": "email", "e-mail": "email"},
     "line_type": {"成本": "cost", "費用": "cost", "支出": "cost", "收入": "revenue", "營收": "revenue"},
     "measure": {"預算": "budget", "實際": "actual", "實際數": "actual"},
+    # An outcome column instead of a yes/no one: the words phone platforms write.
+    "answered": {"answered": "Y", "connected": "Y", "handled": "Y", "completed": "Y", "abandoned": "N",
+                 "missed": "N", "unanswered": "N", "已接聽": "Y", "接通": "Y", "放棄": "N", "未接": "N", "未接通": "N"},
 }
 
 # Scores: the canonical name beats a listed synonym, which beats a contained word, which beats a near spelling.

@@ -22,6 +22,9 @@ def ts(values, order="auto"):
     ("２０２６－１１－２６", datetime(2026, 11, 26)),  # full-width digits and dash
     ("2026-11-26T06:30:00Z", datetime(2026, 11, 26, 14, 30)),  # UTC -> Taipei (+8 h)
     ("2026-11-26 14:30:00.250", datetime(2026, 11, 26, 14, 30, 0, 250000)),
+    ("16-Nov-2026 2:05 PM", datetime(2026, 11, 16, 14, 5)),  # English month names
+    ("Nov 16, 2026 09:30", datetime(2026, 11, 16, 9, 30)),
+    ("16 November 2026", datetime(2026, 11, 16)),
 ])
 def test_timestamp_forms(text, expected):
     assert ts([text]).values[0] == pd.Timestamp(expected)

@@ -143,3 +143,13 @@ def test_suggested_mapping_round_trips_through_the_mapping_file_format():
     m = suggest.suggest_mapping(VENDOR_HEADERS, "contacts")
     again = ingest.parse_mapping(yaml.safe_load(m.to_yaml()))
     assert (again.dataset, again.columns, again.options.values) == ("contacts", m.columns, m.options.values)
+
+
+def test_a_hand_written_export_the_project_never_saw():
+    # Semicolons, "Date/Time" in English month names, an Outcome column instead of yes/no, hh:mm:ss waits.
+    headers = ["Call Ref", "Date/Time", "Waited", "Handled by", "Outcome", "Duration"]
+    assert suggest.guess_dataset(headers)[0] == "contacts"
+    m = suggest.suggest_mapping(headers, "contacts")
+    assert m.columns == {"contact_id": ["Call Ref"], "arrived_at": ["Date/Time"], "wait_seconds": ["Waited"],
+                         "agent_id": ["Handled by"], "answered": ["Outcome"], "talk_seconds": ["Duration"]}
+    assert m.options.values["answered"]["abandoned"] == "N"
