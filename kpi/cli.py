@@ -67,6 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_budget)
 
+    p = sub.add_parser("report", parents=[common], help="write the performance or customer service report (.pdf or .xlsx)")
+    reports_sub = p.add_subparsers(dest="report", required=True)
+    r = reports_sub.add_parser("performance", parents=[common],
+                               help="performance report (O2.2.1): budget execution year to date and KPIs of a month")
+    r.add_argument("--month", required=True, type=_month, metavar="YYYY-MM")
+    r.add_argument("--lang", choices=catalog.LANGS, default="zh-TW")
+    r.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
+    r.set_defaults(func=cmd_report)
+    r = reports_sub.add_parser("service", parents=[common],
+                               help="customer service report (O4.3.1): satisfaction, complaints, recommendations for a range")
+    r.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    r.add_argument("--to", dest="end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD", help="inclusive")
+    r.add_argument("--team")
+    r.add_argument("--lang", choices=catalog.LANGS, default="zh-TW")
+    r.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
+    r.set_defaults(func=cmd_report)
+
     p = sub.add_parser("docs", parents=[common], help="print generated reference docs (markdown)")
     p.add_argument("topic", choices=["datasets", "kpis"])
     p.set_defaults(func=cmd_docs)
@@ -74,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="schema version, row counts, last import")
     p.set_defaults(func=cmd_status)
     return parser
+
+
+def _month(text: str) -> date:
+    """YYYY-MM as the first day of that month."""
+    return date.fromisoformat(text + "-01")
 
 
 def _db(args: argparse.Namespace) -> Path:
@@ -198,6 +220,22 @@ def cmd_budget(args: argparse.Namespace) -> int:
           f"latest estimate {t['latest_estimate'] or 0:,.0f}, full-year budget {t['full_year_budget'] or 0:,.0f}")
     if report.cost_per_contact is not None:
         print(f"cost per contact answered YTD: NT${report.cost_per_contact:,.1f} ({report.answered_ytd:,} answered)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import reports  # plotly and fpdf2 load only when a report is asked for
+
+    out = Path(args.out)
+    reports.output_format(out)  # a wrong suffix fails before any work
+    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+        if args.report == "performance":
+            report = reports.performance_report(con, args.month, args.lang)
+        else:
+            report = reports.service_report(con, args.start, args.end, args.lang, team=args.team)
+    # rendered after the database is closed: a PDF with charts takes seconds
+    path = reports.write_report(report, out)
+    print(f"{path}: {path.stat().st_size:,} bytes")
     return 0
 
 

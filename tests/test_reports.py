@@ -1,0 +1,411 @@
+"""The performance report (O2.2.1) and the customer service report (O4.3.1): the same figures as the kpi functions,
+in xlsx (read back with openpyxl) and PDF (read back with pdftotext), in zh-TW and English.
+
+The PDF tests need poppler-utils (pdftotext, pdfimages) and the Noto Sans CJK font (fonts-noto-cjk); the chart
+test needs Chromium. Without them they skip and say why, except under CI=true, where .ci/run installs all three.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+
+from kpi import budget, improvement, metrics, quality, reports, store
+from kpi.competency import load_competency_map, rank_weak_competencies
+from kpi.privacy import mask_pii
+
+ROOT = Path(__file__).resolve().parent.parent
+MONTH = date(2026, 10, 1)
+START, END = date(2026, 10, 1), date(2026, 10, 31)
+ACTION = '=HYPERLINK("http://x")'  # an action someone typed as a formula
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def _need(tool: str, package: str) -> None:
+    if shutil.which(tool) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but no {tool}: .ci/run must apt-get install {package}")
+        pytest.skip(f"no {tool} to read the PDF back (apt-get install {package})")
+
+
+def _need_font() -> None:
+    try:
+        reports._cjk_fonts(reports.FONT_DIRS)
+    except reports.FontNotFound as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {exc}")
+        pytest.skip(str(exc))
+
+
+def pdf_text(data: bytes) -> str:
+    _need("pdftotext", "poppler-utils")
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def pdf_images(data: bytes, tmp: Path) -> int:
+    _need("pdfimages", "poppler-utils")
+    f = tmp / "r.pdf"
+    f.write_bytes(data)
+    out = subprocess.run(["pdfimages", "-list", str(f)], capture_output=True, text=True, check=True).stdout
+    return len(out.splitlines()) - 2  # two header lines
+
+
+def rows_of(ws, first_header: str) -> list[dict[str, object]]:
+    """The table of a sheet whose header row starts with first_header, as {header: cell} per row."""
+    for row in ws.iter_rows():
+        if row[0].value == first_header:
+            headers = [c.value for c in row]
+            body = []
+            for r in ws.iter_rows(min_row=row[0].row + 1):
+                if all(c.value is None for c in r):
+                    break
+                body.append({h: c for h, c in zip(headers, r) if h is not None})
+            return body
+    raise AssertionError(f"no table with header {first_header!r} in sheet {ws.title!r}")
+
+
+def row_where(rows: list[dict], **match) -> dict:
+    hits = [r for r in rows if all(r[k].value == v for k, v in match.items())]
+    assert len(hits) == 1, (match, [{k: c.value for k, c in r.items()} for r in rows])
+    return hits[0]
+
+
+# ----------------------------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def db(sample_db, tmp_path_factory) -> Path:
+    """A copy of the sample database with an improvement report saved for the overtime line (教育訓練 has none)."""
+    path = tmp_path_factory.mktemp("reports") / "kpi.duckdb"
+    shutil.copy(sample_db, path)
+    with store.open_db(path) as con:
+        improvement.save_report(con, improvement.ImprovementReport(
+            year=2026, cost_center="客服營運部", line="加班費", through=MONTH, root_cause="尖峰人力不足",
+            nature="permanent", action=ACTION, owner="王經理", due_date=date(2026, 12, 31),
+            full_year_effect=-150000.0, status="in_progress"), updated_by="test")
+    return path
+
+
+@pytest.fixture(scope="module")
+def con(db):
+    c = duckdb.connect(str(db), read_only=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def perf(con):
+    return reports.performance_report(con, MONTH)
+
+
+@pytest.fixture(scope="module")
+def svc(con):
+    return reports.service_report(con, START, END)
+
+
+@pytest.fixture(scope="module")
+def perf_xlsx(perf):
+    return openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(perf)))
+
+
+@pytest.fixture(scope="module")
+def svc_xlsx(svc):
+    return openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(svc)))
+
+
+@pytest.fixture(scope="module")
+def perf_pdf(perf):
+    _need_font()
+    return reports.to_pdf(perf)
+
+
+@pytest.fixture(scope="module")
+def svc_pdf(svc):
+    _need_font()
+    return reports.to_pdf(svc)
+
+
+@pytest.fixture
+def no_chromium(monkeypatch):
+    monkeypatch.setattr(reports, "_find_browser", lambda: None)
+
+
+# ----------------------------------------------------------------------------------------------- performance, xlsx
+
+def test_overtime_ytd_variance_in_the_xlsx_is_budget_reports(con, perf_xlsx):
+    lines = budget.budget_report(con, 2026, MONTH).lines
+    overtime = lines[(lines.line == "加班費") & (lines.cost_center == "客服營運部")].iloc[0]
+    row = row_where(rows_of(perf_xlsx["各科目"], "成本中心"), 成本中心="客服營運部", 科目="加班費")
+    assert isinstance(row["累計差異"].value, (int, float)) and row["累計差異"].value == overtime.variance_ytd  # 621,364
+    assert row["累計差異"].number_format == "+#,##0;-#,##0;0"
+    assert row["累計差異率"].value == pytest.approx(overtime.variance_pct_ytd) and "%" in row["累計差異率"].number_format
+    assert row["累計預算"].number_format == "#,##0"
+    assert row["有利/不利"].value == "不利" and row["改善報告"].value == "需要（已提出）"
+
+
+def test_favourable_follows_the_line_type(perf_xlsx):
+    rows = rows_of(perf_xlsx["各科目"], "成本中心")
+    # training: a cost line under budget is favourable; internal billing: a revenue line under budget is not
+    assert row_where(rows, 科目="教育訓練")["有利/不利"].value == "有利"
+    revenue = row_where(rows, 科目="內部服務計費收入")
+    assert revenue["類型"].value == "收入" and revenue["累計差異"].value < 0 and revenue["有利/不利"].value == "不利"
+
+
+def test_totals_are_budget_reports_totals(con, perf_xlsx):
+    rep = budget.budget_report(con, 2026, MONTH)
+    rows = rows_of(perf_xlsx["預算總覽"], "項目")
+    assert row_where(rows, 項目="累計差異")["成本科目合計"].value == rep.total["variance_ytd"]
+    assert row_where(rows, 項目="累計差異")["收入科目合計"].value == rep.revenue_total["variance_ytd"]
+    assert row_where(rows, 項目="最新預估")["成本科目合計"].value == rep.total["latest_estimate"]
+    assert row_where(rows, 項目="年化實際數")["成本科目合計"].value == pytest.approx(rep.total["run_rate"])
+    cpc = row_where(rows, 項目="累計每通成本")["成本科目合計"]
+    assert cpc.value == pytest.approx(rep.cost_per_contact) and cpc.number_format == "#,##0.0"
+    assert row_where(rows, 項目="累計差異率")["成本科目合計"].number_format == "+0.0%;-0.0%;0.0%"
+
+
+def test_month_kpis_in_the_xlsx_are_kpi_status_of_the_calendar_month(con, perf_xlsx):
+    status = metrics.kpi_status(con, START, END)
+    rows = rows_of(perf_xlsx["KPI"], "KPI")
+    assert len(rows) == sum(v.target is not None for v in status.values())  # every KPI with a target
+    csat = row_where(rows, KPI="顧客滿意度")
+    assert csat["實際"].value == pytest.approx(status["csat"].value) and csat["實際"].number_format == "0.0%"
+    assert csat["目標"].value == 0.85 and csat["前期"].value == pytest.approx(status["csat"].previous)
+    assert csat["較前期"].value == pytest.approx(status["csat"].change)
+    assert csat["狀態"].value == {"good": "達標", "warning": "注意", "bad": "未達標"}[status["csat"].status]
+    hours = row_where(rows, KPI="結案時間中位數")
+    assert hours["實際"].value == pytest.approx(status["median_resolution_hours"].value) and hours["實際"].number_format == "0.0"
+
+
+def test_overtime_is_flagged_with_its_saved_improvement_report(perf, perf_xlsx):
+    rows = rows_of(perf_xlsx["改善報告"], "成本中心")
+    overtime = row_where(rows, 科目="加班費")
+    assert overtime["根本原因"].value == "尖峰人力不足" and overtime["負責人"].value == "王經理"
+    assert overtime["性質"].value == "永久性差異" and overtime["狀態"].value == "進行中"
+    assert overtime["完成期限"].value == datetime(2026, 12, 31) and overtime["完成期限"].number_format == "yyyy-mm-dd"
+    assert overtime["對全年影響"].value == -150000 and overtime["對應月份"].value == "2026-10"
+    # training is flagged too (-23.5%, -NT$219,903) but nobody wrote its report yet
+    assert row_where(rows, 科目="教育訓練")["根本原因"].value == "尚無改善報告"
+    assert "需提出改善報告的科目 2 項，已提出 1 項" in " ".join(perf.section("summary").paragraphs)
+
+
+def test_formula_looking_text_comes_out_neutralised(perf_xlsx):
+    overtime = row_where(rows_of(perf_xlsx["改善報告"], "成本中心"), 科目="加班費")
+    assert overtime["改善行動"].value == "'" + ACTION
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+886 912", "-bad", "@sum(A1)", "＝全形"])
+def test_every_text_cell_is_formula_safe(text):
+    report = reports.Report("service", "en", "T", "P", [text], [reports.Section(
+        "s", text, "sheet", [text], pd.DataFrame({"c": [text, "ok"], "n": [-5.0, 1.0]}), {"n": "+ntd"})],
+        datetime(2026, 1, 1))
+    ws = openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(report))).active
+    values = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert values.count("'" + text) == 4  # title, meta line, paragraph, table cell
+    assert not any(v.startswith(("=", "+", "-", "@", "＝")) for v in values)
+    assert row_where(rows_of(ws, "c"), c="ok")["n"].value == 1.0
+    assert rows_of(ws, "c")[0]["n"].value == -5.0  # numbers stay numbers, sign and all
+
+
+def test_english_report_has_english_headers(con):
+    wb = openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(reports.performance_report(con, MONTH, "en"))))
+    assert wb.sheetnames == ["Summary", "Budget totals", "Monthly", "Lines", "Improvement reports", "KPIs", "Competency"]
+    lines = rows_of(wb["Lines"], "Cost center")
+    assert list(lines[0]) == ["Cost center", "Line", "Type", "Budget (month)", "Actual (month)", "Variance (month)",
+                              "Budget (YTD)", "Actual (YTD)", "Variance (YTD)", "Variance % (YTD)", "Fav./unfav.",
+                              "Improvement report", "Full-year budget", "Latest estimate", "Run rate"]
+    overtime = row_where(lines, Line="加班費")  # data (cost centers, lines) stays as entered
+    assert overtime["Fav./unfav."].value == "unfavourable" and overtime["Improvement report"].value == "required (written)"
+    assert row_where(rows_of(wb["Improvement reports"], "Cost center"), Line="教育訓練")["Root cause"].value == "no report yet"
+    kpis = rows_of(wb["KPIs"], "KPI")
+    assert list(kpis[0]) == ["KPI", "Unit", "Actual", "Target", "Status", "Previous period", "Change"]
+    assert row_where(kpis, KPI="CSAT")["Status"].value in ("On target", "Watch", "Off target")
+    for ws in wb.worksheets:
+        assert not CJK.search(ws["A1"].value), ws["A1"].value  # section titles
+        for row in ws.iter_rows():
+            if row[0].font.bold and row[0].fill.fgColor.rgb == "00DDEBF7":  # header rows
+                assert not any(CJK.search(str(c.value)) for c in row if c.value), [c.value for c in row]
+
+
+def test_a_month_without_actuals_is_refused_with_the_last_month_named(con):
+    with pytest.raises(ValueError, match=r"2026-11: the budget has no actuals .* 2026-10"):
+        reports.performance_report(con, date(2026, 11, 1))
+
+
+# ----------------------------------------------------------------------------------------------- service, xlsx
+
+def test_service_satisfaction_and_complaints_are_kpi_status(con, svc_xlsx):
+    status = metrics.kpi_status(con, START, END)
+    sat = rows_of(svc_xlsx["滿意度"], "KPI")
+    assert [r["KPI"].value for r in sat] == ["問卷回覆數", "顧客滿意度", "平均滿意度", "淨推薦值", "平均省力度"]
+    assert row_where(sat, KPI="顧客滿意度")["實際"].value == pytest.approx(status["csat"].value)
+    assert row_where(sat, KPI="淨推薦值")["實際"].value == pytest.approx(status["nps"].value)
+    assert row_where(sat, KPI="淨推薦值")["實際"].number_format == "+0;-0;0"
+    comp = rows_of(svc_xlsx["客訴"], "KPI")
+    assert row_where(comp, KPI="客訴件數")["實際"].value == status["complaints"].value
+    assert row_where(comp, KPI="每千通客訴數")["實際"].value == pytest.approx(status["complaints_per_1000"].value)
+    assert row_where(comp, KPI="客訴結案率")["實際"].value == pytest.approx(status["complaint_resolution_rate"].value)
+    backlog = rows_of(svc_xlsx["未結案"], "案齡（天）")
+    assert sum(r["未結案客訴"].value for r in backlog) == status["open_complaints"].value
+
+
+def test_service_distributions_by_team_and_pareto_are_the_quality_functions(con, svc_xlsx):
+    dist = rows_of(svc_xlsx["分數分布"], "量表")
+    csat = quality.score_distribution(con, START, END, "csat")
+    assert [r["回覆數"].value for r in dist if r["量表"].value == "滿意度 (1–5)"] == list(csat["responses"])
+    teams = rows_of(svc_xlsx["各組"], "組別")
+    by_team = metrics.group_status(con, START, END, "team")
+    assert {r["組別"].value: r["顧客滿意度"].value for r in teams} == pytest.approx(
+        {k: v["csat"].value for k, v in by_team.items()})
+    pareto = quality.category_pareto(con, START, END)
+    rows = rows_of(svc_xlsx["柏拉圖"], "客訴類別")
+    assert [(r["客訴類別"].value, r["客訴件數"].value) for r in rows] == list(zip(pareto.category, pareto.complaints))
+    assert [r["關鍵少數"].value for r in rows] == ["是" if v else "否" for v in pareto.vital_few]
+
+
+def test_service_comments_are_the_newest_low_scores_masked(con, svc_xlsx):
+    expected = quality.low_score_comments(con, START, END, limit=reports.COMMENT_SAMPLE)
+    rows = rows_of(svc_xlsx["低分意見"], "回覆時間")
+    assert [r["意見"].value for r in rows] == list(expected["comment"])
+    assert all(mask_pii(r["意見"].value) == r["意見"].value for r in rows)
+    themes = rows_of(svc_xlsx["流程問題"], "主題")
+    assert {r["主題"].value for r in themes} <= {reports.TEXTS[f"theme.{k}"][0] for k in (*reports.THEMES, "other")}
+
+
+def test_recommendations_are_the_top_ranked_weak_competencies(con, svc, svc_xlsx):
+    ranked = rank_weak_competencies(load_competency_map(), metrics.kpi_status(con, START, END))
+    rows = rows_of(svc_xlsx["改善建議"], "優先順序")
+    assert [r["行為指標代碼"].value for r in rows] == list(ranked["indicator"].head(reports.TOP_RECOMMENDATIONS))
+    assert all(r["輔導行動"].value.startswith("1.【") for r in rows)
+    named = " ".join(svc.section("competency").paragraphs)
+    assert all(code in named for code in ("P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"))
+
+
+def test_service_report_for_one_team(con):
+    report = reports.service_report(con, START, END, team="技術支援組")
+    status = metrics.kpi_status(con, START, END, team="技術支援組")
+    teams = report.section("by_team").table
+    assert list(teams["組別"]) == ["技術支援組"]
+    assert teams["顧客滿意度"].iloc[0] == pytest.approx(status["csat"].value)
+    assert "技術支援組" in report.period and "範圍：技術支援組" in report.meta
+
+
+def test_comment_themes_count_each_theme_a_comment_has():
+    frame = reports.comment_themes(["等太久了", "轉接等很久", "態度不好", "很失望"], "en")
+    # wait: 等太久了, 轉接等很久 -> 2 of 4; transfer 1; staff 1; other (很失望) 1
+    got = {r.theme: (r.comments, r.share) for r in frame.itertuples()}
+    assert got == {"Long waits": (2, 0.5), "Transfers": (1, 0.25), "Agent attitude and knowledge": (1, 0.25),
+                   "Other dissatisfaction": (1, 0.25)}
+    assert list(frame.theme)[0] == "Long waits"
+
+
+@pytest.mark.parametrize("value, kind, lang, shown", [
+    (0.8123, "fraction", "en", "81.2%"),
+    (0.473, "+fraction", "en", "+47.3%"),
+    (0.021, "+pp", "en", "+2.1 pp"),
+    (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
+    (185.0, "seconds", "en", "3:05"),
+    (30.46, "hours", "zh-TW", "30.5 小時"),
+    (621364.0, "+ntd", "en", "+621,364"),
+    (-1515494.0, "+ntd", "en", "-1,515,494"),
+    (32.4, "nps", "en", "+32"),
+    (163.754, "cost", "en", "163.8"),
+    (None, "ntd", "en", "—"),
+    (float("nan"), "fraction", "en", "—"),
+])
+def test_format_cell(value, kind, lang, shown):
+    assert reports.format_cell(value, kind, lang) == shown
+
+
+# ----------------------------------------------------------------------------------------------- PDF
+
+def test_performance_pdf_has_the_figures_and_intact_chinese(con, perf, perf_pdf):
+    text = pdf_text(perf_pdf)
+    for s in ("績效報告", "加班費", "客服營運部", "預算執行總覽", "顧客滿意度", "尖峰人力不足", "尚無改善報告", "P2.2.3"):
+        assert s in text, s
+    lines = budget.budget_report(con, 2026, MONTH).lines
+    overtime = lines[lines.line == "加班費"].iloc[0]
+    assert reports.format_cell(overtime.variance_ytd, "+ntd") in text  # +621,364
+    assert reports.format_cell(overtime.variance_pct_ytd, "+fraction") in text  # +47.3%
+    csat = metrics.kpi_status(con, START, END)["csat"].value
+    assert re.search(r"顧客滿意度\s+%\s+" + re.escape(reports.format_cell(csat, "fraction")), text)
+    assert b"NotoSansCJKTC" in perf_pdf and "\ufffd" not in text  # the TC face embedded, no replacement glyphs
+    assert perf_pdf.startswith(b"%PDF") and re.search(r"第 1 頁，共 \d+ 頁", text)
+
+
+def test_service_pdf_has_the_figures_and_intact_chinese(con, svc_pdf):
+    text = pdf_text(svc_pdf)
+    for s in ("客戶服務報告", "顧客滿意度", "客訴類別柏拉圖", "問題未解決", "P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"):
+        assert s in text, s
+    status = metrics.kpi_status(con, START, END)
+    assert re.search(r"客訴件數\s+件\s+" + re.escape(reports.format_cell(status["complaints"].value, "count")), text)
+    assert reports.format_cell(status["csat"].value, "fraction") in text
+
+
+def test_pdfs_carry_their_charts(perf_pdf, svc_pdf, tmp_path):
+    reason = reports.chart_unavailable()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but charts can't be drawn: {reason}")
+        pytest.skip(f"charts are left out of the PDF with a note here: {reason}")
+    assert pdf_images(perf_pdf, tmp_path) == 2  # monthly budget vs actual, variance % by line
+    assert pdf_images(svc_pdf, tmp_path) == 2  # CSAT trend, complaint Pareto
+    assert "圖表未產生" not in pdf_text(perf_pdf)
+
+
+def test_without_chromium_the_pdf_leaves_charts_out_with_a_note(perf, no_chromium, tmp_path):
+    _need_font()
+    data = reports.to_pdf(perf)
+    text = pdf_text(data)
+    assert text.count("圖表未產生") == 2 and "chromium" in text
+    assert pdf_images(data, tmp_path) == 0 and "加班費" in text
+
+
+def test_a_missing_cjk_font_names_the_package(perf, monkeypatch, tmp_path):
+    monkeypatch.setattr(reports, "FONT_DIRS", (tmp_path,))
+    with pytest.raises(reports.FontNotFound, match="fonts-noto-cjk"):
+        reports.to_pdf(perf)
+
+
+def test_write_report_chooses_the_format_by_suffix(svc, no_chromium, tmp_path):
+    _need_font()
+    assert reports.write_report(svc, tmp_path / "r.xlsx").read_bytes().startswith(b"PK")
+    assert reports.write_report(svc, tmp_path / "r.PDF").read_bytes().startswith(b"%PDF")
+    with pytest.raises(ValueError, match=r"r\.txt: a report is written as \.pdf or \.xlsx"):
+        reports.write_report(svc, tmp_path / "r.txt")
+    assert not (tmp_path / "r.txt").exists()
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+
+def kpi(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kpi", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_cli_writes_both_formats(sample_db, tmp_path):
+    _need_font()
+    out = tmp_path / "perf.pdf"
+    done = kpi("report", "performance", "--month", "2026-10", "--out", str(out), "--db", str(sample_db))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{out}: {out.stat().st_size:,} bytes" and out.read_bytes().startswith(b"%PDF")
+    out = tmp_path / "svc.xlsx"
+    done = kpi("--db", str(sample_db), "report", "service", "--from", "2026-10-01", "--to", "2026-10-31",
+               "--team", "技術支援組", "--lang", "en", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Summary" and row_where(rows_of(wb["By team"], "Team"), Team="技術支援組")
+
+
+def test_cli_refuses_another_suffix_in_one_line(sample_db, tmp_path):
+    done = kpi("report", "performance", "--month", "2026-10", "--out", str(tmp_path / "report.txt"), "--db", str(sample_db))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ") and ".pdf or .xlsx" in done.stderr
+    assert not (tmp_path / "report.txt").exists()
