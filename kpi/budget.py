@@ -41,7 +41,7 @@ def _favourable(line_type: str, variance: float | None) -> bool | None:
     return variance > 0 if line_type == "revenue" else variance < 0
 
 
-def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, months: int, line_type: str,
+def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elapsed: int, line_type: str,
              min_pct: float, min_amount: float) -> dict[str, Any]:
     def val(x):
         return None if x is None or pd.isna(x) else float(x)
@@ -57,7 +57,7 @@ def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, mont
         "needs_improvement_report": bool(pct is not None and abs(pct) >= min_pct and abs(variance_ytd) >= min_amount),
         "full_year_budget": full_year,
         "latest_estimate": None if actual_ytd is None or remaining is None else actual_ytd + remaining,
-        "run_rate": None if actual_ytd is None or not months else actual_ytd / months * 12,
+        "run_rate": None if actual_ytd is None or not elapsed else actual_ytd / elapsed * 12,
     }
 
 
@@ -69,6 +69,10 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     through = (through.replace(day=1) if through else None) or last_actual_month(con, year)
     cur = con.cursor()
     months = through.month if through else 0
+    # Months elapsed for the run rate: those with actuals up to `through` (a year whose data starts in
+    # September has 4 elapsed months in December, not 12).
+    elapsed = cur.execute("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? AND month(period) <= ? "
+                          "AND actual IS NOT NULL", [year, months]).fetchone()[0]
     # Year to date runs over the months Jan..through; the month figures are the through month alone.
     lines = cur.execute(
         """SELECT cost_center, line, any_value(line_type) AS line_type,
@@ -82,14 +86,14 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     rows = []
     for r in lines.itertuples(index=False):
         rows.append({"cost_center": r.cost_center, "line": r.line, "line_type": r.line_type,
-                     **_figures(r.budget_ytd, r.actual_ytd, r.budget_month, r.actual_month, r.full_year, months,
+                     **_figures(r.budget_ytd, r.actual_ytd, r.budget_month, r.actual_month, r.full_year, elapsed,
                                 r.line_type, min_pct, min_amount)})
     frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
 
     def total(kind: str) -> dict[str, Any]:
         part = lines[lines.line_type == kind]
         sums = [part[c].sum(min_count=1) for c in ("budget_ytd", "actual_ytd", "budget_month", "actual_month", "full_year")]
-        return _figures(*sums, months, kind, min_pct, min_amount)
+        return _figures(*sums, elapsed, kind, min_pct, min_amount)
 
     answered = 0
     cpc = None

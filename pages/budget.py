@@ -5,12 +5,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from kpi import budget, improvement
+from kpi import budget, improvement, reports
 from kpi.catalog import format_value, load_catalog
-from ui.data import query, write
+from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
-from ui.widgets import STATUS_HEX, competency_widget
+from ui.widgets import STATUS_HEX, competency_widget, report_downloads
 
 cat = load_catalog()
 current_filters()  # the shared sidebar, also when this page runs alone
@@ -39,8 +39,9 @@ def pct(v) -> str:
 c1, c2 = st.columns(2)
 year = c1.selectbox(t("budget.year"), years, key="budget_year")
 last = query(budget.last_actual_month, year)
-months = list(range(1, 13))
-month = c2.selectbox(t("budget.through"), months, index=(last.month - 1) if last else 0, key="budget_month",
+# Only closed months: a month without actuals would set fewer months of actuals against more of budget.
+months = list(range(1, last.month + 1)) if last else [1]
+month = c2.selectbox(t("budget.through"), months, index=len(months) - 1, key="budget_month",
                      format_func=lambda m: f"{year}-{m:02d}")
 report = query(budget.budget_report, year, date(year, month, 1))
 if last is None:
@@ -178,3 +179,9 @@ st.dataframe(overview, hide_index=True, key="ir_overview")
 if not saved_all.empty:
     st.dataframe(saved_all[["cost_center", "line", "status", "owner", "due_date", "root_cause", "action",
                             "full_year_effect", "updated_at", "updated_by"]], hide_index=True, key="ir_saved")
+
+# ---- the performance report (O2.2.1) of the month, from the same numbers
+st.subheader(t("report.performance"))
+if last is not None:
+    report_downloads(f"perf_{year}_{month}_{lang()}", lambda: read(reports.performance_report, date(year, month, 1), lang()),
+                     f"performance_report_{year}-{month:02d}_{lang()}")

@@ -5,12 +5,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import streamlit as st
 
-from kpi import metrics, quality
+from kpi import metrics, quality, reports
 from kpi.catalog import load_catalog
-from ui.data import query
+from ui.data import query, read
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import competency_map, kpi_tile
+from ui.widgets import competency_map, kpi_tile, report_downloads
 
 cat = load_catalog()
 f = current_filters()
@@ -121,3 +121,9 @@ st.subheader(t("quality.competency"))
 cmap = competency_map()
 for code in ("P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"):
     st.markdown(f"**{code}** {cmap.indicator(code).label(lang())}")
+
+# ---- the customer service report (O4.3.1) of this period
+st.subheader(t("report.service"))
+report_downloads(f"service_{start}_{end}_{f.team}_{lang()}",
+                 lambda: read(reports.service_report, start, end, lang(), team=f.team),
+                 f"customer_service_report_{start}_{end}_{lang()}")

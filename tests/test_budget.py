@@ -133,3 +133,9 @@ def test_monthly_series_with_cost_per_contact():
     # March: no actual yet; d answered -> budget per contact 100k, actual per contact none.
     assert pd.isna(m.loc["2026-03", "actual"]) and m.loc["2026-03", "budget_per_contact"] == 100_000
     assert budget.years(db_with_budget(ROWS)) == [2026, 2025]
+
+
+def test_run_rate_counts_the_months_that_have_actuals():
+    # A year whose data starts in November: 2 months elapsed, not 12.
+    con = db_with_budget([("2025-11-01", "OPS", "x", "cost", 100, 120), ("2025-12-01", "OPS", "x", "cost", 100, 80)])
+    assert lines(budget.budget_report(con, 2025))["x"]["run_rate"] == (120 + 80) / 2 * 12

@@ -203,3 +203,20 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     overview = next(d.value for d in at.dataframe if list(d.value.columns) == ["成本中心", "科目", "累計差異", "狀態"])
     overview = overview.set_index("科目")
     assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚未填寫"
+
+    # The page's performance report carries the saved improvement report.
+    next(b for b in at.button if b.label == "產生報告").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    import io
+
+    import openpyxl
+
+    from kpi import reports
+
+    with store.open_db(db, read_only=True) as con:
+        report = reports.performance_report(con, date(2026, 10, 1), "zh-TW")
+    book = openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(report)))
+    cells = [str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+    assert "新人比例高，處理時間長，晚班人力不足" in cells and "王經理" in cells
+    # The action began with "=": neutralised, so no spreadsheet runs it.
+    assert "'=HYPERLINK(\"http://x\") 調整排班、加開晚班" in cells

@@ -231,6 +231,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "imp.undo_confirm": ("確定要復原？新增的列會刪除、更新的列會還原。", "Sure? Rows it inserted are removed and rows it updated restored."),
     "imp.undone": ("已復原匯入 #{id}：刪除 {removed:,} 列、還原 {restored:,} 列", "Import #{id} undone: {removed:,} rows removed, {restored:,} restored"),
     "imp.undo_refused": ("無法復原：{error}", "Can't undo: {error}"),
+    "report.performance": ("績效報告 (O2.2.1)", "Performance report (O2.2.1)"),
+    "report.service": ("客戶服務報告 (O4.3.1)", "Customer service report (O4.3.1)"),
+    "report.make": ("產生報告", "Generate the report"),
+    "report.making": ("報告產生中（PDF 含圖表約需數秒）…", "Generating (a PDF with charts takes a few seconds)…"),
+    "report.pdf": ("下載 PDF", "Download PDF"),
+    "report.xlsx": ("下載 Excel", "Download Excel"),
+    "report.help": ("以本頁相同的計算產生，語言依目前選擇。", "Built from the same numbers as this page, in the language chosen."),
     "quality.competency": ("T4.3 提出服務報告：行為指標", "T4.3 Customer service report: behaviour indicators"),
 }
 

@@ -52,3 +52,23 @@ def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = F
             st.markdown(f"**{t('competency.coaching')}**")
             for c in link.coaching:
                 st.markdown(f"- {c.label(lg)}")
+
+
+def report_downloads(key: str, build, file_stem: str) -> None:
+    """A button that builds a report once (build() -> kpi.reports.Report), then its PDF and xlsx downloads."""
+    from kpi import reports
+
+    from .i18n import t
+
+    stored = st.session_state.get("_report")
+    if st.button(t("report.make"), key=f"make_{key}", help=t("report.help")):
+        with st.spinner(t("report.making")):
+            report = build()
+            stored = (key, reports.to_pdf(report), reports.to_xlsx(report))
+            st.session_state["_report"] = stored
+    if stored and stored[0] == key:
+        c1, c2 = st.columns(2)
+        c1.download_button(t("report.pdf"), stored[1], file_name=f"{file_stem}.pdf", mime="application/pdf",
+                           key=f"pdf_{key}")
+        c2.download_button(t("report.xlsx"), stored[2], file_name=f"{file_stem}.xlsx", key=f"xlsx_{key}",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
