@@ -1,10 +1,10 @@
 """Preview before writing, undo after, and progress while importing."""
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from kpi import imports, ingest, store
+from helpers import rows, snapshot
 
 HEADER = "contact_id,arrived_at,talk_seconds,customer_id\n"
 FIRST = HEADER + ("a,2026-11-16 09:00,100,CU1\n"
@@ -16,22 +16,8 @@ SECOND = HEADER + ("a,2026-11-16 09:00,100,CU1\n"
                    "d,yesterday,50,CU4\n")
 
 
-def snapshot(db):
-    """Every table's full content."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-        return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
-    finally:
-        con.close()
 
 
-def rows(db, sql):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def undo(db, import_id):

@@ -6,26 +6,13 @@ import openpyxl
 import pytest
 
 from kpi import ingest, store
+from helpers import rows, snapshot
 
 CONTACTS_HEADER = "contact_id,arrived_at,channel,team,agent_id,answered,answered_at,wait_seconds,talk_seconds,hold_seconds,acw_seconds,transferred,resolved_first_contact,customer_id\n"
 
 
-def rows(db, sql):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
-def snapshot(db):
-    """Every table's full content, to prove a failed import changed nothing."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-        return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
-    finally:
-        con.close()
 
 
 def test_canonical_csv_lands_with_parsed_values(db, write):

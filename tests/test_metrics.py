@@ -3,22 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pandas as pd
 import pytest
 
-from kpi import catalog, metrics, store
+from kpi import catalog, metrics
+from helpers import db_with
 
 
-def db_with(**tables: list[dict]) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    store.migrate(con)
-    for table, rows in tables.items():
-        for r in rows:
-            r = {**r, "import_id": 1, "created_import_id": 1}
-            cols = ", ".join(r)
-            con.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(r))})", list(r.values()))
-    return con
 
 
 def contact(cid, at, answered, wait, talk=None, hold=None, acw=None, transferred=None, fcr=None, team="T1", channel="phone", queue="q1", agent="A1"):

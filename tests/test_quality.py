@@ -8,18 +8,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from kpi import metrics, quality, store
+from kpi import metrics, quality
 from kpi.privacy import mask_pii
+from helpers import db_with
 
 
-def db_with(**tables: list[dict]) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    store.migrate(con)
-    for table, rows in tables.items():
-        for r in rows:
-            r = {**r, "import_id": 1, "created_import_id": 1}
-            con.execute(f"INSERT INTO {table} ({', '.join(r)}) VALUES ({', '.join('?' * len(r))})", list(r.values()))
-    return con
 
 
 W47 = (date(2026, 11, 16), date(2026, 11, 22))  # Mon 16 - Sun 22 Nov 2026

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
 from kpi import ingest, suggest
+from helpers import rows
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -22,12 +22,6 @@ def headers_of(path: Path, **options) -> list[str]:
     return list(ingest.read_source(path, ingest.Options(**options)).columns)
 
 
-def rows(db, sql):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_sample_complaints_headers_give_the_hand_written_mapping():
