@@ -3,13 +3,16 @@ import streamlit as st
 
 from kpi import ingest, store
 from ui.data import db_path, query
+from ui.frame import current_filters
 from ui.i18n import t
+from ui.widgets import import_history_table
 
+current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.data"))
 st.caption(t("data.db", path=db_path()))
 counts = query(store.row_counts)
 cols = st.columns(len(counts))
 for col, (name, n) in zip(cols, counts.items()):
-    col.metric(name, f"{n:,}")
+    col.metric(t(f"ds.{name}"), f"{n:,}")
 st.subheader(t("data.history"))
-st.dataframe(query(ingest.import_history, 200), hide_index=True)
+import_history_table(query(ingest.import_history, 200), key="status_history")

@@ -13,6 +13,7 @@ from kpi.suggest import guess_dataset, suggest_mapping
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import t
+from ui.widgets import import_history_table
 
 UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"
 
@@ -126,7 +127,7 @@ if upload is not None:
 # ---- history, rejected rows, undo
 st.subheader(t("imp.history"))
 history = query(imports.import_history, 200)
-st.dataframe(history, hide_index=True, key="imp_history")
+import_history_table(history, key="imp_history")
 if len(history):
     ids = list(history["import_id"])
     pick = st.selectbox(t("imp.pick_import"), ids, key="imp_pick",

@@ -64,17 +64,18 @@ st.dataframe(
 st.subheader(t("trainer.ranked"))
 ranked = competency.rank_weak_competencies(cmap, values, cat, team=team)
 lg = lang()
+colon, comma = ("：", "、") if lg == "zh-TW" else (": ", ", ")
 for r in ranked.head(5).to_dict("records"):
     ind = cmap.indicator(r["indicator"])
     task = cmap.task(r["task"])
     with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
         st.markdown(f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
                                                         coverage=r["coverage"], n=len(r["kpis"])))
-        st.markdown(f"**{t('trainer.kpis')}**：" + ("、" if lg == "zh-TW" else ", ").join(
+        st.markdown(f"**{t('trainer.kpis')}**{colon}" + comma.join(
             f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]))
-        st.markdown(f"**{t('competency.knowledge')}**：" + ("、" if lg == "zh-TW" else ", ").join(
+        st.markdown(f"**{t('competency.knowledge')}**{colon}" + comma.join(
             cmap.item(c).caption(lg) for c in r["knowledge"]))
-        st.markdown(f"**{t('competency.skills')}**：" + ("、" if lg == "zh-TW" else ", ").join(
+        st.markdown(f"**{t('competency.skills')}**{colon}" + comma.join(
             cmap.item(c).caption(lg) for c in r["skills"]))
         st.markdown(f"**{t('competency.coaching')}**")
         actions = r["coaching_zh"] if lg == "zh-TW" else r["coaching_en"]

@@ -238,6 +238,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.pdf": ("下載 PDF", "Download PDF"),
     "report.xlsx": ("下載 Excel", "Download Excel"),
     "report.help": ("以本頁相同的計算產生，語言依目前選擇。", "Built from the same numbers as this page, in the language chosen."),
+    "hist.import_id": ("匯入編號", "Import"),
+    "hist.finished_at": ("完成時間", "Finished"),
+    "hist.dataset": ("資料集", "Dataset"),
+    "hist.file_name": ("檔案", "File"),
+    "hist.source": ("來源", "Source"),
+    "hist.run_by": ("執行者", "Run by"),
+    "hist.rows_read": ("讀取", "Read"),
+    "hist.inserted": ("新增", "Inserted"),
+    "hist.updated": ("更新", "Updated"),
+    "hist.unchanged": ("不變", "Unchanged"),
+    "hist.rejected": ("拒收", "Rejected"),
+    "hist.undone_at": ("復原時間", "Undone"),
     "quality.competency": ("T4.3 提出服務報告：行為指標", "T4.3 Customer service report: behaviour indicators"),
 }
 

@@ -47,8 +47,9 @@ def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = F
         if coaching:
             ks = [f"{k.code} {k.label(lg)}" for k in competency.knowledge_for_kpi(cmap, kpi_id)]
             ss = [f"{s.code} {s.label(lg)}" for s in competency.skills_for_kpi(cmap, kpi_id)]
-            st.markdown(f"**{t('competency.knowledge')}**：{'、'.join(ks) if lg == 'zh-TW' else ', '.join(ks)}")
-            st.markdown(f"**{t('competency.skills')}**：{'、'.join(ss) if lg == 'zh-TW' else ', '.join(ss)}")
+            colon, comma = ("：", "、") if lg == "zh-TW" else (": ", ", ")
+            st.markdown(f"**{t('competency.knowledge')}**{colon}{comma.join(ks)}")
+            st.markdown(f"**{t('competency.skills')}**{colon}{comma.join(ss)}")
             st.markdown(f"**{t('competency.coaching')}**")
             for c in link.coaching:
                 st.markdown(f"- {c.label(lg)}")
@@ -72,3 +73,17 @@ def report_downloads(key: str, build, file_stem: str) -> None:
                            key=f"pdf_{key}")
         c2.download_button(t("report.xlsx"), stored[2], file_name=f"{file_stem}.xlsx", key=f"xlsx_{key}",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def import_history_table(history, key: str) -> None:
+    """The import history with its columns named in the current language."""
+    from .i18n import t
+
+    config = {c: t(f"hist.{c}") for c in history.columns if f"hist.{c}" in _HIST_KEYS}
+    config["finished_at"] = st.column_config.DatetimeColumn(t("hist.finished_at"), format="YYYY-MM-DD HH:mm:ss")
+    config["undone_at"] = st.column_config.DatetimeColumn(t("hist.undone_at"), format="YYYY-MM-DD HH:mm:ss")
+    st.dataframe(history, hide_index=True, column_config=config, key=key)
+
+
+_HIST_KEYS = {f"hist.{c}" for c in ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted",
+                                     "updated", "unchanged", "rejected")}
