@@ -74,11 +74,18 @@ if upload is not None:
                                   key=f"imp_do_{sha}")
         units = list(DURATION_UNITS)
         unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(base.options.duration_unit), key=f"imp_du_{sha}")
+        # Constants for text columns the file lacks (e.g. a chat platform's export has no channel column).
+        defaults = dict(base.options.defaults)
+        unmapped = [c.name for c in ds.columns if c.kind == "text" and not c.required and c.name not in columns]
+        for col, name in zip(st.columns(max(len(unmapped), 1)), unmapped):
+            value = col.text_input(t("imp.default", column=name), value=defaults.get(name, ""), key=f"imp_def_{sha}_{name}")
+            if value.strip():
+                defaults[name] = value.strip()
         if base.options.values:
             st.caption(t("imp.recodes", values=base.options.values))
     mapping = Mapping(dataset=dataset, columns=columns,
                       options=Options(date_order=date_order, duration_unit=unit, encoding=encoding, sheet=sheet,
-                                      defaults=dict(base.options.defaults), values=dict(base.options.values)))
+                                      defaults=defaults, values=dict(base.options.values)))
 
     m1, m2, m3 = st.columns([2, 1, 1])
     name = m1.text_input(t("imp.save_name"), key=f"imp_name_{sha}")

@@ -102,3 +102,13 @@ def test_big5_file_with_chinese_headers_is_pre_filled(db):
     next(b for b in at.button if b.label == "預覽").click().run()
     rows = at.dataframe[0].value
     assert str(rows["arrived_at"].iloc[0]) == "2026-11-20 10:15:00"  # ROC 115 = 2026, date + time joined
+
+
+def test_a_constant_for_a_column_the_file_lacks(db):
+    chat = "Call ID,Start Time\nC-1,2026-11-20 10:00:00\n"
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("chat.csv", chat.encode("utf-8"), "text/csv")).run()
+    next(ti for ti in at.text_input if ti.label == "channel 固定值").input("chat").run()
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert list(at.dataframe[0].value["channel"]) == ["chat"]

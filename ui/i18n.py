@@ -206,6 +206,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "imp.duration_unit": ("時間長度單位", "Duration unit"),
     "imp.encoding": ("編碼", "Encoding"),
     "imp.sheet": ("工作表", "Sheet"),
+    "imp.default": ("{column} 固定值", "{column} constant"),
     "imp.recodes": ("值轉換：{values}", "Value recodes: {values}"),
     "imp.saved": ("已存的對應", "Saved mappings"),
     "imp.use_saved": ("套用", "Use"),
