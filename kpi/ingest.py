@@ -487,8 +487,9 @@ def _pivot_budget(values: pd.DataFrame, source_row: pd.Series, row_numbers: pd.S
     dup_problems = pd.DataFrame({
         "__i": values.index[dup], "column_name": "line",
         "value": values.loc[dup, "line"].astype(object).values,
-        "reason": [f"duplicate budget line {r.line!r} ({r.cost_center}, {r._asdict()['__measure']}) in the file"
-                   for r in values.loc[dup, key + ["__measure"]].rename(columns={"__measure": "__measure"}).itertuples(index=False)],
+        "reason": [f"duplicate budget line {line!r} ({cc}, {measure}, {period:%Y-%m}) in the file"
+                   for line, cc, measure, period in zip(values.loc[dup, "line"], values.loc[dup, "cost_center"],
+                                                        values.loc[dup, "__measure"], values.loc[dup, "period"])],
     }) if dup.any() else pd.DataFrame(columns=["__i", "column_name", "value", "reason"])
     values = values[~dup]
     line_type = values.groupby(key, sort=False)["line_type"].first()

@@ -279,3 +279,18 @@ def test_ingesting_every_sample_file_again_changes_no_row_count(sample_db, tmp_p
         assert store.row_counts(con) == before
     # 300,000 contacts, 42,674 surveys, 4,408 complaints and 9 lines x 16 months of budget in the sample.
     assert before == {"contacts": 300_000, "surveys": 42_674, "complaints": 4_408, "budget": 144}
+
+
+def test_a_budget_line_twice_in_a_months_as_columns_sheet_is_rejected(db, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["科目", "項目", "2026-01"])
+    ws.append(["電信費", "budget", 100])
+    ws.append(["電信費", "budget", 999])  # the same line and measure again
+    path = tmp_path / "b.xlsx"
+    wb.save(path)
+    m = ingest.parse_mapping({"dataset": "budget", "columns": {"line": "科目", "measure": "項目"}})
+    r = ingest.import_file("budget", path, m, db=db)
+    assert r.rejected == 1 and r.rejects.row_number.tolist() == [3]
+    assert r.rejects.reason[0] == "duplicate budget line '電信費' (CENTER, budget, 2026-01) in the file"
+    assert rows(db, "SELECT line, budget FROM budget") == [("電信費", 100.0)]
