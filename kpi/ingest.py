@@ -213,8 +213,9 @@ def read_source(path: str | os.PathLike, options: Options, display_name: str | N
         headers = [_header_text(v) for v in frame.iloc[0]]
         body = frame.iloc[1:].map(_cell_text)
         body.columns = headers
-        body = body.dropna(how="all")  # trailing blank rows of a sheet are formatting, not data
-        return body.reset_index(drop=True).astype("object")
+        body.index = body.index - 1  # index i is the sheet's row i + 2, whatever blank rows are dropped
+        body = body.dropna(how="all")  # blank rows of a sheet are formatting, not data
+        return body.astype("object")
     try:
         data = p.read_bytes()
         if suffixes and suffixes[-1] == ".gz":
@@ -227,12 +228,13 @@ def read_source(path: str | os.PathLike, options: Options, display_name: str | N
     if not first_line.strip():
         raise FatalImportError(f"{name}: the file is empty (expected a header row)")
     try:
+        # Blank lines are read (and dropped below) so that index i stays the file's row i + 2 in messages.
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=True)
+                            skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise FatalImportError(f"{name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.astype("object").where(frame != "", None)
+    return frame.astype("object").where(frame != "", None).dropna(how="all")
 
 
 # ---------------------------------------------------------------- preparing rows
@@ -347,7 +349,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     rows_read = len(frame)
     cols = _resolve_columns(ds, frame, mapping, name)
-    row_numbers = pd.Series(np.arange(rows_read) + 2, index=frame.index)  # header is row 1
+    row_numbers = pd.Series(frame.index + 2, index=frame.index)  # header is row 1; read_source keeps positions
 
     wide = ds is BUDGET and "period" not in cols
     if wide:

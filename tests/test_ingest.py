@@ -294,3 +294,11 @@ def test_a_budget_line_twice_in_a_months_as_columns_sheet_is_rejected(db, tmp_pa
     assert r.rejected == 1 and r.rejects.row_number.tolist() == [3]
     assert r.rejects.reason[0] == "duplicate budget line '電信費' (CENTER, budget, 2026-01) in the file"
     assert rows(db, "SELECT line, budget FROM budget") == [("電信費", 100.0)]
+
+
+def test_row_numbers_count_blank_lines_as_a_spreadsheet_shows_them(db, write):
+    # Row 1 header, row 2 blank, row 3 fine, row 4 blank, row 5 bad.
+    f = write("c.csv", "contact_id,arrived_at\n\nok,2026-11-20 10:00\n\nbad,someday\n")
+    r = ingest.import_file("contacts", f, db=db)
+    assert (r.rows_read, r.inserted, r.rejected) == (2, 1, 1)
+    assert r.rejects.row_number.tolist() == [5]
