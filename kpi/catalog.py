@@ -31,17 +31,20 @@ class Kpi:
     den: str | None = None
     formula: str | None = None  # or a formula of other KPIs (derived)
     team_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    channel_targets: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def text(self, what: str, lang: str, settings: dict[str, Any] | None = None) -> str:
         """label or definition in a language, with $settings filled in."""
         s = getattr(self, what)[lang]
-        for k, v in (settings or {}).items():
+        for k, v in sorted((settings or {}).items(), key=lambda kv: -len(kv[0])):  # longest name first
+            if isinstance(v, dict):
+                v = ", ".join(f"{ch} {x:g}" for ch, x in v.items())
             s = s.replace(f"${k}", f"{v:g}" if isinstance(v, (int, float)) else str(v))
         return s
 
-    def target_for(self, team: str | None = None) -> tuple[float | None, float | None]:
-        """(target, band) for a team, else the center's."""
-        t = self.team_targets.get(team or "", {})
+    def target_for(self, team: str | None = None, channel: str | None = None) -> tuple[float | None, float | None]:
+        """(target, band) for a team, else for a channel, else the center's."""
+        t = self.team_targets.get(team or "") or self.channel_targets.get(channel or "") or {}
         return t.get("target", self.target), t.get("band", self.band)
 
 
@@ -92,8 +95,9 @@ def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS
         if kid not in kpis:
             raise CatalogError(f"{targets_path.name}: targets.{kid}: not a KPI of the catalog")
         teams = {str(team): dict(v) for team, v in (t.get("teams") or {}).items()}
+        channels = {str(ch): dict(v) for ch, v in (t.get("channels") or {}).items()}
         kpis[kid] = replace(kpis[kid], target=t.get("target", kpis[kid].target), band=t.get("band", kpis[kid].band),
-                            team_targets=teams)
+                            team_targets=teams, channel_targets=channels)
     used = {m for k in kpis.values() for s in (k.sql, k.num, k.den) if s for m in re.findall(r"\$(\w+)", s)}
     missing = used - set(settings)
     if missing:
@@ -101,9 +105,9 @@ def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS
     return Catalog(kpis=kpis, settings=settings)
 
 
-def status(kpi: Kpi, value: float | None, team: str | None = None) -> str | None:
-    """good / warning / bad against the KPI's target for the team; None without a value, target or direction."""
-    target, band = kpi.target_for(team)
+def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str | None = None) -> str | None:
+    """good / warning / bad against the KPI's target for the team (or channel); None without a value, target or direction."""
+    target, band = kpi.target_for(team, channel)
     if value is None or target is None or kpi.better == "none" or value != value:
         return None
     band = band or 0.0

@@ -39,10 +39,12 @@ def kpis_markdown() -> str:
     for k in cat.kpis.values():
         target = "" if k.target is None else format_value(k, k.target, "en") + (
             f" (± {format_value(k, k.band, 'en')})" if k.band else "")
-        if k.team_targets:
-            target += "; " + ", ".join(f"{team}: {format_value(k, t.get('target', k.target), 'en')}" for team, t in k.team_targets.items())
+        for scoped in (k.team_targets, k.channel_targets):
+            if scoped:
+                target += "; " + ", ".join(f"{who}: {format_value(k, t.get('target', k.target), 'en')}" for who, t in scoped.items())
         out.append(f"| `{k.id}` | {k.label['zh-TW']} | {k.label['en']} | {k.text('definition', 'en', cat.settings)} | "
                    f"{_UNIT_WORDS[k.unit]} | {k.better} | {target} |")
-    settings = ", ".join(f"`{k}` = {v:g}" for k, v in cat.settings.items())
+    settings = ", ".join(f"`{k}` = {v:g}" if isinstance(v, (int, float)) else f"`{k}` = {v}"
+                         for k, v in cat.settings.items())
     out += ["", f"Settings (targets.yaml): {settings}."]
     return "\n".join(out)

@@ -110,7 +110,21 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi]
     key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
     where = " AND ".join(["__t >= $start", "__t < $end", *clauses])
     sql = (f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({source}) WHERE {where} GROUP BY ALL")
+    sql = _per_channel_threshold(sql, settings, values)
     return cur.execute(sql, _params(sql, values)).df()
+
+
+def _per_channel_threshold(sql: str, settings: dict[str, Any], values: dict[str, Any]) -> str:
+    """Each contact judged against its own channel's service-level threshold (settings), the default elsewhere."""
+    by_channel = settings.get("service_level_seconds_by_channel") or {}
+    if not by_channel or "$service_level_seconds" not in sql:
+        return sql
+    whens = []
+    for i, (channel, seconds) in enumerate(sorted(by_channel.items())):
+        values[f"sl_channel_{i}"], values[f"sl_seconds_{i}"] = channel, float(seconds)
+        whens.append(f"WHEN $sl_channel_{i} THEN $sl_seconds_{i}")
+    case = f"(CASE channel {' '.join(whens)} ELSE $service_level_seconds END)"
+    return re.sub(r"\$service_level_seconds\b", lambda _: case, sql)
 
 
 def _backlog_frame(cur, kpis, source, dims, start, end, by, clauses, values) -> pd.DataFrame:
@@ -237,7 +251,7 @@ def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: 
         k = catalog[kid]
         v = None if pd.isna(now[kid]) else float(now[kid])
         p = None if pd.isna(before[kid]) else float(before[kid])
-        out[kid] = KpiValue(kid, v, k.target_for(team)[0], status(k, v, team), p,
+        out[kid] = KpiValue(kid, v, k.target_for(team, channel)[0], status(k, v, team, channel), p,
                             None if v is None or p is None else v - p)
     return out
 
@@ -282,12 +296,13 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     out: dict[Any, dict[str, KpiValue]] = {}
     for key, values in now.items():
         grp_team = key if by == "team" else (team_of or {}).get(key, team)
+        grp_channel = key if by == "channel" else channel
         prev = before.get(key, {})
         row = {}
         for kid, v in values.items():
             p = prev.get(kid)
             k = catalog[kid]
-            row[kid] = KpiValue(kid, v, k.target_for(grp_team)[0], status(k, v, grp_team), p,
+            row[kid] = KpiValue(kid, v, k.target_for(grp_team, grp_channel)[0], status(k, v, grp_team, grp_channel), p,
                                 None if v is None or p is None else v - p)
         out[key] = row
     return out

@@ -50,7 +50,7 @@ for i, kid in enumerate(("csat", "nps", "ces_mean"), start=1):
     scale = 100 if k.unit == "fraction" else 1
     fig.add_trace(go.Scatter(x=trend["bucket"], y=trend[kid].astype(float) * scale, mode="lines+markers",
                              showlegend=False, hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=1, col=i)
-    target = k.target_for(f.team)[0]
+    target = k.target_for(f.team, f.channel)[0]
     if target is not None:
         fig.add_trace(go.Scatter(x=trend["bucket"], y=[target * scale] * len(trend), mode="lines", showlegend=False,
                                  line=dict(dash="dash", color="#c0392b", width=1.5),

@@ -50,7 +50,7 @@ for i, kid in enumerate(weekly.TREND_KPIS):
     r, c = i // 4 + 1, i % 4 + 1
     fig.add_trace(go.Scatter(x=list(trend["key"]), y=y, mode="lines+markers", name=kpi_label(k), showlegend=False,
                              hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=r, col=c)
-    target = k.target_for(f.team)[0]
+    target = k.target_for(f.team, f.channel)[0]
     if target is not None:  # a trace, not add_hline: hlines on subplots cost ~15 ms each
         fig.add_trace(go.Scatter(x=list(trend["key"]), y=[target * scale] * len(trend), mode="lines",
                                  line=dict(dash="dash", color="#c0392b", width=1.5), name=t("weekly.target_line"),

@@ -249,3 +249,23 @@ def test_by_weekday_hour_for_the_heat_map():
     # Monday 16 Nov: c1 at 09:00 and c2 at 10:00; Thursday 19 Nov 15:00: c7.
     assert hm.loc["1-09", "offered"] == 1 and hm.loc["1-10", "service_level"] == 1.0 and hm.loc["4-15", "offered"] == 1
     assert pd.isna(hm.loc["1-09", "open_complaints"])
+
+
+def test_each_channel_can_have_its_own_service_level_threshold():
+    con = db_with(contacts=[contact("p", "2026-11-16 09:00", True, 30),  # phone, 30 s: late against 20 s
+                            contact("e", "2026-11-16 09:00", True, 3600, channel="email")])  # e-mail, 1 h
+    by_channel = {"email": 86400}
+    assert one(con, settings={"service_level_seconds_by_channel": {}}).service_level == 0.0
+    # Phone still on 20 s (late); e-mail on its own 24 h (in time): 1 / 2.
+    assert one(con, settings={"service_level_seconds_by_channel": by_channel}).service_level == 0.5
+    assert one(con, channel="email", settings={"service_level_seconds_by_channel": by_channel}).service_level == 1.0
+
+
+def test_a_channel_target_applies_under_that_channel_filter():
+    cat = catalog.load_catalog()
+    asa = cat["asa_seconds"]  # targets.yaml: 30 s, e-mail 14,400 s (4 h)
+    assert asa.target_for() == (30, 15) and asa.target_for(channel="email") == (14400, 7200)
+    assert catalog.status(asa, 3600, channel="email") == "good" and catalog.status(asa, 3600) == "bad"
+    con = db_with(contacts=[contact("e", "2026-11-16 09:00", True, 3600, channel="email")])
+    s = metrics.kpi_status(con, *W47, channel="email")
+    assert s["asa_seconds"].target == 14400 and s["asa_seconds"].status == "good"
