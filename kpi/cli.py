@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 
-from . import budget, catalog, ingest, metrics, store
+from . import budget, catalog, export, ingest, metrics, store
 
 
 def _common() -> argparse.ArgumentParser:
@@ -141,7 +141,8 @@ def cmd_imports(args: argparse.Namespace) -> int:
 def cmd_rejects(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         frame = ingest.rejected_rows(con, args.import_id)
-    frame.to_csv(sys.stdout, index=False)
+    # Formula-safe: this CSV is meant to be opened in a spreadsheet.
+    sys.stdout.write(export.frame_to_csv(frame).decode("utf-8-sig").replace("\r\n", "\n"))
     return 0
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from kpi import imports
+from kpi.export import frame_to_csv
 from kpi.datasets import DATASETS
 from kpi.ingest import FatalImportError, Mapping, Options
 from kpi.parsing import DATE_ORDERS, DURATION_UNITS
@@ -116,7 +117,7 @@ if upload is not None:
         if len(pv.rejects):
             st.markdown(f"**{t('imp.rejects')}**")
             st.dataframe(pv.rejects[["row_number", "column_name", "value", "reason"]], hide_index=True, key="imp_rejects")
-            st.download_button(t("imp.download_rejects"), pv.rejects.to_csv(index=False).encode("utf-8-sig"),
+            st.download_button(t("imp.download_rejects"), frame_to_csv(pv.rejects),
                                file_name=f"rejected_{upload.name}.csv", mime="text/csv", key=f"imp_rj_{sha}")
         if st.button(t("imp.commit"), type="primary", key=f"imp_commit_{sha}"):
             bar = st.progress(0.0, text=t("imp.committing"))
@@ -141,7 +142,7 @@ if len(history):
                         format_func=lambda i: f"#{i} · {history.set_index('import_id').loc[i, 'file_name']}")
     rejects = query(imports.rejected_rows, int(pick))
     h1, h2 = st.columns(2)
-    h1.download_button(t("imp.download_rejects"), rejects.to_csv(index=False).encode("utf-8-sig"),
+    h1.download_button(t("imp.download_rejects"), frame_to_csv(rejects),
                        file_name=f"rejected_import_{pick}.csv", mime="text/csv", key="imp_hist_rj",
                        disabled=rejects.empty)
     confirm = h2.checkbox(t("imp.undo_confirm"), key=f"imp_confirm_{pick}")

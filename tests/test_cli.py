@@ -72,3 +72,10 @@ def test_kpis_readable_table(db, write):
     assert done.returncode == 0
     line = next(x for x in done.stdout.splitlines() if "Service level" in x)
     assert "100.0%" in line and "target 80.0%" in line and line.rstrip().endswith("good")
+
+
+def test_rejects_csv_neutralises_formula_looking_values(db, write):
+    f = write("c.csv", "contact_id,arrived_at\nx,=cmd|' /C calc'!A0\n")
+    kpi("ingest", "contacts", str(f), "--db", str(db))
+    line = kpi("rejects", "1", "--db", str(db)).stdout.splitlines()[1]
+    assert ",'=cmd|" in line and ",=cmd" not in line
