@@ -45,7 +45,7 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
     cur.execute("BEGIN TRANSACTION")
     try:
         # The temp tables live only in this connection's memory and the transaction is rolled back: nothing lands.
-        matched, updated = stage_and_compare(cur, prep.dataset, prep.supplied, stage)
+        matched, updated = stage_and_compare(cur, prep.dataset, prep.supplied, stage, prep.rules)
     finally:
         cur.execute("ROLLBACK")
         cur.close()

@@ -163,7 +163,7 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
 
 def _cell_text(v: Any) -> str | None:
     """An Excel cell as the text a CSV export of it would hold."""
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or (isinstance(v, str) and not v.strip()):
         return None
     if isinstance(v, (datetime, pd.Timestamp)):
         return v.strftime("%Y-%m-%d") if (v.hour, v.minute, v.second, v.microsecond) == (0, 0, 0, 0) else v.isoformat(sep=" ")
@@ -179,6 +179,19 @@ def _cell_text(v: Any) -> str | None:
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     return str(v)
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Blank headers named by position and repeated ones numbered, as pandas reads a CSV's (x, x.1)."""
+    out: list[str] = []
+    for i, h in enumerate(headers):
+        name = h or f"Unnamed: {i}"
+        base, n = name, 0
+        while name in out:
+            n += 1
+            name = f"{base}.{n}"
+        out.append(name)
+    return out
 
 
 def _header_text(v: Any) -> str:
@@ -207,10 +220,11 @@ def read_source(path: str | os.PathLike, options: Options, display_name: str | N
         sheet = options.sheet if options.sheet is not None else 0
         if isinstance(sheet, str) and sheet not in book.sheet_names:
             raise FatalImportError(f"{name}: no sheet named {sheet!r}; the sheets are: {', '.join(book.sheet_names)}")
-        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+        # keep_default_na=False: a cell reading N/A or NULL is a value to check, not an empty cell (as for CSV).
+        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, keep_default_na=False, na_filter=False)
         if frame.empty:
             raise FatalImportError(f"{name}: sheet {sheet!r} is empty")
-        headers = [_header_text(v) for v in frame.iloc[0]]
+        headers = _unique_headers([_header_text(v) for v in frame.iloc[0]])
         body = frame.iloc[1:].map(_cell_text)
         body.columns = headers
         body.index = body.index - 1  # index i is the sheet's row i + 2, whatever blank rows are dropped
@@ -254,6 +268,7 @@ class Prepared:
     options: dict[str, Any]
     customer_source: list[str] = field(default_factory=list)
     started_at: datetime = field(default_factory=datetime.now)
+    rules: dict[str, str] = field(default_factory=dict)  # column -> set | insert_only | keep_when_null on update
 
 
 def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> dict[str, list[str]]:
@@ -371,6 +386,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
             f"{', '.join(map(str, frame.columns))} (map it with --mapping)"
         )
     used_headers = {h for hs in _resolve_columns(ds, frame, mapping, name).values() for h in hs}
+    month_headers = {h for h in frame.columns if h not in used_headers and parsing.parse_month_text(str(h))} if wide else set()
     ignored = [str(h) for h in frame.columns if h not in used_headers and not (wide and parsing.parse_month_text(str(h)))]
 
     parsed: dict[str, pd.Series] = {}
@@ -436,7 +452,10 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
 
     values = pd.DataFrame(parsed, index=work.index)
     if wide:
-        values, dup_problems = _pivot_budget(values[valid], source_row[valid], row_numbers)
+        # A sheet row is rejected as a whole: none of its months land (not only the bad cell's).
+        bad_rows = set(source_row.loc[list(rejected_idx)].tolist())
+        valid &= ~source_row.isin(list(bad_rows)).to_numpy()
+        values, dup_problems = _pivot_budget(values[valid], source_row[valid])
     else:
         values = values[valid]
         key = list(ds.key)
@@ -461,28 +480,42 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     problem_frame["__src"] = src_i
     problem_frame["row_number"] = row_numbers.loc[src_i].to_numpy() if len(src_i) else np.array([], dtype="int64")
     customer_source = cols.get("customer_id", [])
-    raws = frame.loc[sorted(set(src_i.tolist()))] if len(src_i) else frame.iloc[0:0]
+    # Only the columns the import reads: an unmapped column may hold personal data nobody asked to keep.
+    read_headers = [h for h in frame.columns if h in used_headers or (wide and h in month_headers)]
+    raws = frame.loc[sorted(set(src_i.tolist())), read_headers] if len(src_i) else frame.iloc[0:0][read_headers]
     raw_json = {i: json.dumps({str(k): v for k, v in r.items()}, ensure_ascii=False, default=str)
                 for i, r in zip(raws.index, raws.to_dict("records"))}
     problem_frame["raw"] = [raw_json[i] for i in src_i]
     rejects = problem_frame.sort_values(["row_number"], kind="stable")[["row_number", "column_name", "value", "reason", "raw", "__src"]]
     if wide:
-        # A source row is rejected as a whole, so none of its months land.
+        # A duplicate found at the pivot rejects its whole sheet row too.
         bad_src = set(rejects["__src"].tolist())
         values = values[~values["__src"].isin(list(bad_src))]
         values = values.drop(columns="__src")
         supplied = ["period", "cost_center", "line", "line_type"] + sorted(
             {"budget" if m == "budget" else "actual" for m in parsed["__measure"].dropna().unique()})
     stored = [c.name for c in ds.stored_columns if c.name in supplied]
+    # How an update treats each column: "set" what the file says; "insert_only" for values the file did not give
+    # (defaults, answered derived from nothing), so a re-import without the column keeps what is stored;
+    # "keep_when_null" for budget cells of a months-as-columns sheet, where an empty cell is no news.
+    rules = {c: "set" for c in stored}
+    for c in stored:
+        if c not in cols and c in defaults:
+            rules[c] = "insert_only"
+    if ds.name == "contacts" and "answered" not in cols and "answered_at" not in cols:
+        rules["answered"] = "insert_only"
+    if wide:
+        rules.update({c: "keep_when_null" for c in ("budget", "actual") if c in rules})
     stage = values[stored].reset_index(drop=True)
     tell(1.0, "parsed")
     return Prepared(dataset=ds, file_name=name, file_sha256=sha, rows_read=rows_read, stage=stage, supplied=stored,
+                    rules=rules,
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
                     options={"columns": cols, **{k: v for k, v in opts.__dict__.items() if v not in (None, {})}},
                     customer_source=customer_source)
 
 
-def _pivot_budget(values: pd.DataFrame, source_row: pd.Series, row_numbers: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _pivot_budget(values: pd.DataFrame, source_row: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     key = ["period", "cost_center", "line"]
     values = values.assign(__src=source_row.values)
     dup = values.duplicated(subset=key + ["__measure"], keep="first")
@@ -589,7 +622,14 @@ def rejected_count(rejects: pd.DataFrame) -> int:
     return int(rejects["row_number"].nunique()) if len(rejects) else 0
 
 
-def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[str], stage: pd.DataFrame) -> tuple[int, int]:
+def updated_value(column: str, rules: dict[str, str] | None) -> str:
+    """SQL for a column's value after an update of stored row t from staged row s."""
+    rule = (rules or {}).get(column, "set")
+    return {"set": f"s.{column}", "insert_only": f"t.{column}", "keep_when_null": f"coalesce(s.{column}, t.{column})"}[rule]
+
+
+def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[str], stage: pd.DataFrame,
+                      rules: dict[str, str] | None = None) -> tuple[int, int]:
     """Load the stage into temp table _stage and compare it with the stored rows by key: (matched, updated)."""
     # The one definition of "updated" that write() and kpi.imports.preview() share: a matched row where a column
     # the file supplies IS DISTINCT FROM the stored value. The keys of those rows are left in temp table _changed.
@@ -599,7 +639,7 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {casts} FROM _stage_df")
     cur.unregister("_stage_df")
     on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
-    differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in cols if c not in key_cols) or "FALSE"
+    differs = " OR ".join(f"t.{c} IS DISTINCT FROM {updated_value(c, rules)}" for c in cols if c not in key_cols) or "FALSE"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join('s.' + k for k in key_cols)} "
                 f"FROM _stage s JOIN {ds.name} t ON {on} WHERE {differs}")
     matched = cur.execute(f"SELECT count(*) FROM _stage s JOIN {ds.name} t ON {on}").fetchone()[0]
@@ -636,7 +676,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
             cur.unregister("_rejects_df")
         cols = prep.supplied
         tell(0.3, "comparing with stored rows")
-        matched, updated = stage_and_compare(cur, ds, cols, stage)
+        matched, updated = stage_and_compare(cur, ds, cols, stage, prep.rules)
         on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
         data_cols = [c for c in cols if c not in key_cols]
         tell(0.45, "updating")
@@ -644,7 +684,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         cur.execute(f"INSERT INTO {ds.name}_history BY NAME SELECT t.*, {import_id} AS replaced_by_import_id "
                     f"FROM {ds.name} t JOIN _changed c ON {on_changed}")
         if data_cols and updated:
-            sets = ", ".join(f"{c} = s.{c}" for c in data_cols)
+            sets = ", ".join(f"{c} = {updated_value(c, prep.rules)}" for c in data_cols)
             cur.execute(f"UPDATE {ds.name} t SET {sets}, import_id = {import_id} FROM _stage s "
                         f"WHERE {on} AND EXISTS (SELECT 1 FROM _changed c WHERE {' AND '.join(f'c.{k} = s.{k}' for k in key_cols)})")
         tell(0.55, "inserting")

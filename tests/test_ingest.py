@@ -302,3 +302,67 @@ def test_row_numbers_count_blank_lines_as_a_spreadsheet_shows_them(db, write):
     r = ingest.import_file("contacts", f, db=db)
     assert (r.rows_read, r.inserted, r.rejected) == (2, 1, 1)
     assert r.rejects.row_number.tolist() == [5]
+
+
+def wide_budget(tmp_path, rows, name="b.xlsx"):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["成本中心", "科目", "類型", "項目", "2026-09", "2026-10"])
+    for r in rows:
+        ws.append(r)
+    path = tmp_path / name
+    wb.save(path)
+    m = tmp_path / "m.yaml"
+    m.write_text("dataset: budget\ncolumns: {cost_center: 成本中心, line: 科目, line_type: 類型, measure: 項目}\n"
+                 "options:\n  values:\n    line_type: {成本: cost, 收入: revenue}\n    measure: {預算: budget, 實際: actual}\n",
+                 encoding="utf-8")
+    return path, m
+
+
+def test_a_rejected_sheet_row_changes_nothing_of_its_line(db, tmp_path):
+    path, m = wide_budget(tmp_path, [["OPS", "薪資", "成本", "預算", 100, 100], ["OPS", "薪資", "成本", "實際", 90, 95]])
+    ingest.import_file("budget", path, m, db=db)
+    # The actual row again, with Sep changed and Oct unreadable: the whole row is rejected, nothing of it lands.
+    path2, _ = wide_budget(tmp_path, [["OPS", "薪資", "成本", "預算", 100, 100], ["OPS", "薪資", "成本", "實際", 80, "abc"]], "b2.xlsx")
+    r = ingest.import_file("budget", path2, m, db=db)
+    assert r.rejected == 1 and r.rejects.row_number.tolist() == [3]
+    assert rows(db, "SELECT period::VARCHAR, actual FROM budget ORDER BY period") == [("2026-09-01", 90.0), ("2026-10-01", 95.0)]
+
+
+def test_a_budget_only_sheet_keeps_the_stored_actuals_and_line_type(db, tmp_path, write):
+    path, m = wide_budget(tmp_path, [["MGT", "計費收入", "收入", "預算", 200, 200], ["MGT", "計費收入", "收入", "實際", 190, 210]])
+    ingest.import_file("budget", path, m, db=db)
+    path2, _ = wide_budget(tmp_path, [["MGT", "計費收入", "收入", "預算", 250, 250]], "b2.xlsx")
+    r = ingest.import_file("budget", path2, m, db=db)
+    assert r.updated == 2
+    # A long file without a line_type column: the default (cost) is for new rows only.
+    ingest.import_file("budget", write("a.csv", "period,cost_center,line,actual\n2026-10,MGT,計費收入,205\n"), db=db)
+    assert rows(db, "SELECT period::VARCHAR, line_type, budget, actual FROM budget ORDER BY period") == [
+        ("2026-09-01", "revenue", 250.0, 190.0), ("2026-10-01", "revenue", 250.0, 205.0)]
+
+
+def test_a_reimport_without_answered_columns_keeps_the_stored_answered_and_channel(db, write):
+    ingest.import_file("contacts", write("c.csv", "contact_id,arrived_at,channel,answered,talk_seconds\nx,2026-11-20 10:00,chat,Y,239\n"), db=db)
+    r = ingest.import_file("contacts", write("d.csv", "contact_id,arrived_at,talk_seconds\nx,2026-11-20 10:00,240\n"), db=db)
+    assert r.updated == 1
+    assert rows(db, "SELECT channel, answered, talk_seconds FROM contacts") == [("chat", True, 240.0)]
+    # A new contact from the same file still gets the defaults: phone, not answered.
+    ingest.import_file("contacts", write("e.csv", "contact_id,arrived_at\ny,2026-11-20 11:00\n"), db=db)
+    assert rows(db, "SELECT channel, answered FROM contacts WHERE contact_id = 'y'") == [("phone", False)]
+
+
+def test_xlsx_text_like_na_is_a_value_to_check_not_an_empty_cell(db, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["period", "line", "actual", "actual"])  # a repeated header is numbered, not fatal
+    ws.append(["2026-09", "電信費", "N/A", 5])
+    path = tmp_path / "na.xlsx"
+    wb.save(path)
+    r = ingest.import_file("budget", path, db=db)
+    assert r.rejected == 1 and "'N/A'" in r.rejects.reason[0]
+
+
+def test_rejected_rows_keep_only_the_columns_the_import_reads(db, write):
+    f = write("c.csv", "contact_id,arrived_at,National ID\nx,never,A223456789\n")
+    r = ingest.import_file("contacts", f, db=db)
+    assert "A223456789" not in r.rejects.raw[0] and "A223456789" not in rows(db, "SELECT raw FROM rejected_rows")[0][0]
