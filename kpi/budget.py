@@ -73,10 +73,11 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     # September has 4 elapsed months in December, not 12).
     elapsed = cur.execute("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? AND month(period) <= ? "
                           "AND actual IS NOT NULL", [year, months]).fetchone()[0]
-    # Year to date runs over the months Jan..through; the month figures are the through month alone.
+    # Year to date runs over the months Jan..through that have an actual, so budget and actual cover the same
+    # months (a month not booked yet doesn't count as an underspend); the month figures are the through month alone.
     lines = cur.execute(
         """SELECT cost_center, line, any_value(line_type) AS line_type,
-             sum(budget) FILTER (WHERE month(period) <= $m) AS budget_ytd,
+             sum(budget) FILTER (WHERE month(period) <= $m AND actual IS NOT NULL) AS budget_ytd,
              sum(actual) FILTER (WHERE month(period) <= $m) AS actual_ytd,
              sum(budget) FILTER (WHERE month(period) = $m) AS budget_month,
              sum(actual) FILTER (WHERE month(period) = $m) AS actual_month,
@@ -107,6 +108,12 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     cur.close()
     return BudgetReport(year=year, through=through, lines=frame, total=total("cost"), revenue_total=total("revenue"),
                         cost_per_contact=cpc, answered_ytd=answered)
+
+
+def months_with_actuals(con: duckdb.DuckDBPyConnection, year: int) -> list[int]:
+    """Months (1-12) of the year that have actuals."""
+    return [int(m) for (m,) in con.cursor().execute(
+        "SELECT DISTINCT month(period) FROM budget WHERE year(period) = ? AND actual IS NOT NULL ORDER BY 1", [year]).fetchall()]
 
 
 def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") -> pd.DataFrame:

@@ -184,8 +184,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
         print(f"{args.start} – {args.end}")
         for k in ids:
             value = None if pd.isna(row[k]) else float(row[k])
-            st = catalog.status(cat[k], value, args.team)
-            target = cat[k].target_for(args.team)[0]
+            st = catalog.status(cat[k], value, args.team, args.channel)
+            target = cat[k].target_for(args.team, args.channel)[0]
             print(f"  {cat[k].text('label', args.lang):<{width}}{catalog.format_value(cat[k], value, args.lang):>14}"
                   f"{'  target ' + catalog.format_value(cat[k], target, args.lang) if target is not None else '':<22}{st or ''}")
         return 0

@@ -754,7 +754,7 @@ def weak_kpis(kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *,
         kpi = catalog[kid]
         if kpi.better not in ("higher", "lower"):
             continue
-        unit = _band_unit(kpi.target_for(team)[1], v.target)
+        unit = _band_unit(v.band if v.band is not None else kpi.target_for(team)[1], v.target)
         sign = 1.0 if kpi.better == "higher" else -1.0  # +1 when a higher value is better
         gap = sign * (v.target - v.value) / unit
         worse = v.change is not None and -sign * v.change / unit >= WORSENING_MIN_BANDS

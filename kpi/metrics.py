@@ -231,6 +231,7 @@ class KpiValue:
     status: str | None
     previous: float | None
     change: float | None
+    band: float | None = None  # the warning band that goes with target (team's, channel's or the center's)
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
@@ -251,8 +252,9 @@ def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: 
         k = catalog[kid]
         v = None if pd.isna(now[kid]) else float(now[kid])
         p = None if pd.isna(before[kid]) else float(before[kid])
-        out[kid] = KpiValue(kid, v, k.target_for(team, channel)[0], status(k, v, team, channel), p,
-                            None if v is None or p is None else v - p)
+        target, band = k.target_for(team, channel)
+        out[kid] = KpiValue(kid, v, target, status(k, v, team, channel), p,
+                            None if v is None or p is None else v - p, band)
     return out
 
 
@@ -302,8 +304,9 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         for kid, v in values.items():
             p = prev.get(kid)
             k = catalog[kid]
-            row[kid] = KpiValue(kid, v, k.target_for(grp_team, grp_channel)[0], status(k, v, grp_team, grp_channel), p,
-                                None if v is None or p is None else v - p)
+            target, band = k.target_for(grp_team, grp_channel)
+            row[kid] = KpiValue(kid, v, target, status(k, v, grp_team, grp_channel), p,
+                                None if v is None or p is None else v - p, band)
         out[key] = row
     return out
 

@@ -39,7 +39,7 @@ def attention(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] =
             if v.status != "bad":
                 continue
             k = catalog[kid]
-            scale = k.target_for(None)[1] or abs(v.target) or 1.0
+            scale = v.band or k.target_for(None)[1] or abs(v.target) or 1.0
             gap = (v.target - v.value if k.better == "higher" else v.value - v.target) / scale
             bad.append((gap, kid))
         if bad:

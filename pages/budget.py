@@ -39,8 +39,8 @@ def pct(v) -> str:
 c1, c2 = st.columns(2)
 year = c1.selectbox(t("budget.year"), years, key="budget_year")
 last = query(budget.last_actual_month, year)
-# Only closed months: a month without actuals would set fewer months of actuals against more of budget.
-months = list(range(1, last.month + 1)) if last else [1]
+# Only closed months (with actuals): the report of a month without them would compare nothing.
+months = query(budget.months_with_actuals, year) or [1]
 month = c2.selectbox(t("budget.through"), months, index=len(months) - 1, key="budget_month",
                      format_func=lambda m: f"{year}-{m:02d}")
 report = query(budget.budget_report, year, date(year, month, 1))

@@ -1,6 +1,7 @@
 """Import page: upload an export, map its columns, preview, commit, see the history, undo. Same import as the CLI."""
 import hashlib
 import tempfile
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -16,7 +17,8 @@ from ui.frame import current_filters
 from ui.i18n import t
 from ui.widgets import import_history_table
 
-UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"
+UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"  # raw exports hold personal data: private, and short-lived
+UPLOAD_HOURS = 2
 
 current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.import"))
@@ -26,9 +28,13 @@ upload = st.file_uploader(t("imp.upload"), type=["csv", "xlsx", "xlsm", "gz"], k
 if upload is not None:
     data = upload.getvalue()
     sha = hashlib.sha256(data).hexdigest()[:16]
-    UPLOADS.mkdir(parents=True, exist_ok=True)
+    UPLOADS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for old in UPLOADS.iterdir():  # forget uploads nobody has touched for a while
+        if time.time() - old.stat().st_mtime > UPLOAD_HOURS * 3600:
+            old.unlink(missing_ok=True)
     path = UPLOADS / f"{sha}_{Path(upload.name).name}"
     if not path.exists():
+        path.touch(mode=0o600)
         path.write_bytes(data)
 
     c1, c2, c3 = st.columns(3)
@@ -127,6 +133,7 @@ if upload is not None:
                                              progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
                 refresh_version()
                 st.session_state.pop("imp_preview", None)
+                path.unlink(missing_ok=True)  # imported: the raw file (with unhashed customer ids) is not kept
                 st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
                              unchanged=result.unchanged, rejected=result.rejected, id=result.import_id))
             except FatalImportError as exc:

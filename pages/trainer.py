@@ -31,6 +31,9 @@ kind = c2.segmented_control(t("trainer.kind"), ["team", "agent"], format_func=la
 filters = {"channel": f.channel, "queue": f.queue}
 teams = query(metrics.group_status, start, end, "team", **filters)
 team_names = [k for k in teams if k is not None]
+if not team_names:
+    st.info(t("trainer.nobody"))
+    st.stop()
 if kind == "team":
     default = team_names.index(f.team) if f.team in team_names else 0
     who = c3.selectbox(t("trainer.subject"), team_names, index=default, key="trainer_team")
@@ -39,6 +42,9 @@ else:
     team_of = query(metrics.agent_teams, start, end)
     agents = query(metrics.group_status, start, end, "agent", team=f.team, team_of=team_of, **filters)
     names = sorted(k for k in agents if k is not None)
+    if not names:
+        st.info(t("trainer.nobody"))
+        st.stop()
     who = c3.selectbox(t("trainer.subject"), names, format_func=lambda a: f"{a} ({team_of.get(a, '')})",
                        key="trainer_agent")
     values, team = agents[who], team_of.get(who)

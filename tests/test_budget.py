@@ -139,3 +139,13 @@ def test_run_rate_counts_the_months_that_have_actuals():
     # A year whose data starts in November: 2 months elapsed, not 12.
     con = db_with_budget([("2025-11-01", "OPS", "x", "cost", 100, 120), ("2025-12-01", "OPS", "x", "cost", 100, 80)])
     assert lines(budget.budget_report(con, 2025))["x"]["run_rate"] == (120 + 80) / 2 * 12
+
+
+def test_year_to_date_budget_covers_the_same_months_as_the_actual():
+    # Jan and Feb budgeted; Feb's actual not booked yet for this line: YTD compares January only.
+    con = db_with_budget([("2026-01-01", "OPS", "x", "cost", 100, 90), ("2026-02-01", "OPS", "x", "cost", 100, None),
+                          ("2026-02-01", "OPS", "y", "cost", 50, 55)])
+    x = lines(budget.budget_report(con, 2026))["x"]
+    assert (x["budget_ytd"], x["actual_ytd"], x["variance_ytd"]) == (100, 90, -10)
+    # Latest estimate: January's actual plus February's budget (not booked) = 190.
+    assert x["latest_estimate"] == 190 and budget.months_with_actuals(con, 2026) == [1, 2]

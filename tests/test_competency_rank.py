@@ -212,3 +212,14 @@ def test_sample_tech_support_is_coached_on_reviewing_satisfaction(sample_w47, cm
     plan = coaching_plan(cmap, "技術支援組", "2026-W47", sample_w47["技術支援組"], catalog=catalog)
     assert "P4.3.1" in list(plan["行為指標代碼"])
     assert "依組織政策，定期檢視顧客滿意度，以提高服務和產品品質。" in list(plan["行為指標"])
+
+
+def test_gaps_use_the_channels_band(catalog):
+    # E-mail speed of answer: target 4 h with a 2 h band (targets.yaml). 30,000 s is (30,000 - 14,400) / 7,200 = 2.17 bands.
+    from kpi.metrics import KpiValue
+    from kpi.competency import weak_kpis
+
+    v = KpiValue("asa_seconds", 30000.0, 14400.0, "bad", 28000.0, 2000.0, 7200.0)
+    row = weak_kpis({"asa_seconds": v}, catalog).iloc[0]
+    assert row["gap_bands"] == pytest.approx(15600 / 7200)
+    assert not row["worsening"]  # 2,000 s is under half a band

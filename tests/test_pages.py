@@ -220,3 +220,13 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     assert "新人比例高，處理時間長，晚班人力不足" in cells and "王經理" in cells
     # The action began with "=": neutralised, so no spreadsheet runs it.
     assert "'=HYPERLINK(\"http://x\") 調整排班、加開晚班" in cells
+
+
+def test_trainer_page_with_filters_that_match_nobody(app):
+    at = app("pages/trainer.py", team="會員服務組", queue="tech", trainer_kind="agent")
+    assert any("沒有資料" in i.value for i in at.info)
+
+
+def test_budget_page_offers_only_months_with_actuals(app):
+    at = app("pages/budget.py", budget_year=2025)
+    assert at.selectbox(key="budget_month").options == ["2025-09", "2025-10", "2025-11", "2025-12"]

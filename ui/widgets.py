@@ -64,9 +64,13 @@ def report_downloads(key: str, build, file_stem: str) -> None:
     stored = st.session_state.get("_report")
     if st.button(t("report.make"), key=f"make_{key}", help=t("report.help")):
         with st.spinner(t("report.making")):
-            report = build()
-            stored = (key, reports.to_pdf(report), reports.to_xlsx(report))
-            st.session_state["_report"] = stored
+            try:
+                report = build()
+                stored = (key, reports.to_pdf(report), reports.to_xlsx(report))
+                st.session_state["_report"] = stored
+            except (ValueError, reports.FontNotFound) as exc:  # e.g. a month without actuals, no CJK font
+                st.error(t("report.failed", error=exc))
+                stored = None
     if stored and stored[0] == key:
         c1, c2 = st.columns(2)
         c1.download_button(t("report.pdf"), stored[1], file_name=f"{file_stem}.pdf", mime="application/pdf",
