@@ -171,6 +171,11 @@ def test_budget_page_totals_equal_the_budget_report(app):
     at = app("pages/budget.py")
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         report = budget.budget_report(con, 2026)
+    tiles_shown = {m.label: m.value for m in at.metric}
+    # The cost-line totals of the report, in 萬 (NT$10,000) as the tiles show them.
+    assert tiles_shown["年初至今 · 實際"] == f"NT${report.total['actual_ytd'] / 1e4:,.1f} 萬"
+    assert tiles_shown["當月 · 實際"] == f"NT${report.total['actual_month'] / 1e4:,.1f} 萬"
+    assert tiles_shown["最新預估"] == f"NT${report.total['latest_estimate'] / 1e4:,.1f} 萬"
     lines = at.dataframe[0].value.set_index("科目")
     assert "⚑" in lines.loc["加班費", "改善報告"] and lines.loc["人員薪資", "改善報告"] == ""
     assert lines.loc["加班費", "累計差異"] == report.lines.set_index("line").loc["加班費", "variance_ytd"]
