@@ -33,3 +33,19 @@ def sample_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     ingest.load_sample_data(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def cmap():
+    """The competency map as the app loads it."""
+    from kpi.competency import load_competency_map
+
+    return load_competency_map()
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    """The KPI catalog with targets.yaml applied."""
+    from kpi.catalog import load_catalog
+
+    return load_catalog()

@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from kpi.catalog import Catalog, load_catalog
 from kpi.coaching import coaching_plan, plan_title, plan_to_csv, plan_to_xlsx
-from kpi.competency import CompetencyMap, load_competency_map
 from kpi.export import frame_to_csv, frame_to_xlsx, safe_cell
 from kpi.metrics import KpiValue
 
@@ -25,14 +23,6 @@ P431_ZH = "依組織政策，定期檢視顧客滿意度，以提高服務和產
 FORMULAS = ['=HYPERLINK("http://x.example","click")', "-1+2", "+SUM(A1)", "@cmd", "＝1+1", "\t=1"]
 
 
-@pytest.fixture(scope="module")
-def cmap() -> CompetencyMap:
-    return load_competency_map()
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
 
 
 @pytest.fixture(scope="module")

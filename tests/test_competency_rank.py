@@ -7,12 +7,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kpi.catalog import Catalog, load_catalog
+from kpi.catalog import Catalog
 from kpi.coaching import coaching_plan
 from kpi.competency import (
     RANK_COLUMNS,
-    CompetencyMap,
-    load_competency_map,
     rank_weak_competencies,
     task_gap_matrix,
     weak_kpis,
@@ -46,14 +44,6 @@ GOOD = {
 }
 
 
-@pytest.fixture(scope="module")
-def cmap() -> CompetencyMap:
-    return load_competency_map()
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
 
 
 def scores(frame: pd.DataFrame) -> dict[str, float]:
