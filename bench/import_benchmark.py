@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from kpi import ingest  # noqa: E402
+from kpi import ingest
 
 GENERATOR = ROOT / "sample_data" / "generate.py"
 

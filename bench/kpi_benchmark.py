@@ -26,14 +26,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from kpi import metrics  # noqa: E402
-from kpi.catalog import load_catalog  # noqa: E402
-from kpi.store import open_db  # noqa: E402
+from kpi import metrics
+from kpi.metrics import load_catalog
+from kpi.store import open_db
 
 GENERATOR = ROOT / "sample_data" / "generate.py"
 CONTACT_KPIS = ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",

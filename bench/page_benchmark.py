@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 PAGES = ["pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py", "pages/data_status.py"]
 
@@ -25,14 +24,14 @@ def main() -> None:
     parser.add_argument("--db", help="database to read (default: a fresh one with the sample data)")
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    from kpi import ingest
+    from kpi import imports
 
     tmp = None
     if not args.db:
         tmp = tempfile.TemporaryDirectory()
         args.db = str(Path(tmp.name) / "sample.duckdb")
         t0 = time.perf_counter()
-        ingest.load_sample_data(args.db)
+        imports.load_sample_data(args.db)
         print(f"sample data loaded in {time.perf_counter() - t0:.1f} s")
     os.environ["KPI_DB"] = args.db
     from streamlit.testing.v1 import AppTest

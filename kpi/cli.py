@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 
-from . import budget, catalog, export, ingest, metrics, store
+from . import imports, metrics, present, store
 
 
 def _common() -> argparse.ArgumentParser:
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel")
     p.add_argument("--queue")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", choices=catalog.LANGS, default="zh-TW")
+    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     p.set_defaults(func=cmd_kpis)
 
     p = sub.add_parser("budget", parents=[common], help="budget against actual for a year")
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = reports_sub.add_parser("performance", parents=[common],
                                help="performance report (O2.2.1): budget execution year to date and KPIs of a month")
     r.add_argument("--month", required=True, type=_month, metavar="YYYY-MM")
-    r.add_argument("--lang", choices=catalog.LANGS, default="zh-TW")
+    r.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     r.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
     r.set_defaults(func=cmd_report)
     r = reports_sub.add_parser("service", parents=[common],
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
     r.add_argument("--to", dest="end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD", help="inclusive")
     r.add_argument("--team")
-    r.add_argument("--lang", choices=catalog.LANGS, default="zh-TW")
+    r.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     r.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
     r.set_defaults(func=cmd_report)
 
@@ -112,13 +112,13 @@ def cmd_init(args: argparse.Namespace) -> int:
         version = store.schema_version(con)
     print(f"{db}: schema version {version}")
     if args.sample:
-        for result in ingest.load_sample_data(db, wait=_wait(args)):
+        for result in imports.load_sample_data(db, wait=_wait(args)):
             print(result.summary())
     return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    result = ingest.import_file(args.dataset, args.file, args.mapping, db=_db(args), wait=_wait(args))
+    result = imports.import_file(args.dataset, args.file, args.mapping, db=_db(args), wait=_wait(args))
     print(result.summary())
     if result.ignored_columns:
         print(f"columns not imported (not mapped): {', '.join(result.ignored_columns)}")
@@ -133,16 +133,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_imports(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
-        frame = ingest.import_history(con, args.limit)
+        frame = imports.import_history(con, args.limit)
     print(frame.to_string(index=False) if len(frame) else "no imports yet")
     return 0
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
-        frame = ingest.rejected_rows(con, args.import_id)
+        frame = imports.rejected_rows(con, args.import_id)
     # Formula-safe: this CSV is meant to be opened in a spreadsheet.
-    sys.stdout.write(export.frame_to_csv(frame).decode("utf-8-sig").replace("\r\n", "\n"))
+    sys.stdout.write(present.frame_to_csv(frame).decode("utf-8-sig").replace("\r\n", "\n"))
     return 0
 
 
@@ -152,15 +152,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{db}: schema version {store.schema_version(con)}")
         for name, n in store.row_counts(con).items():
             print(f"  {name:<11}{n:>12,}")
-        history = ingest.import_history(con, 1)
+        history = imports.import_history(con, 1)
     if len(history):
         print(f"last import: #{history.import_id[0]} {history.file_name[0]} at {history.finished_at[0]}")
     return 0
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from . import docs
-    print(docs.datasets_markdown() if args.topic == "datasets" else docs.kpis_markdown())
+    from . import reports
+    print(reports.datasets_markdown() if args.topic == "datasets" else reports.kpis_markdown())
     return 0
 
 
@@ -170,7 +170,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         frame = metrics.compute_kpis(con, args.start, args.end, args.by, team=args.team, channel=args.channel,
                                      queue=args.queue)
-    cat = catalog.load_catalog()
+    cat = metrics.load_catalog()
     ids = [c for c in frame.columns if c != "key"]
     if args.json:
         rows = [{"key": r["key"], "kpis": metrics.kpis_jsonable(r, ids, cat)} for _, r in frame.iterrows()]
@@ -184,13 +184,13 @@ def cmd_kpis(args: argparse.Namespace) -> int:
         print(f"{args.start} – {args.end}")
         for k in ids:
             value = None if pd.isna(row[k]) else float(row[k])
-            st = catalog.status(cat[k], value, args.team, args.channel)
+            st = metrics.status(cat[k], value, args.team, args.channel)
             target = cat[k].target_for(args.team, args.channel)[0]
-            print(f"  {cat[k].text('label', args.lang):<{width}}{catalog.format_value(cat[k], value, args.lang):>14}"
-                  f"{'  target ' + catalog.format_value(cat[k], target, args.lang) if target is not None else '':<22}{st or ''}")
+            print(f"  {cat[k].text('label', args.lang):<{width}}{metrics.format_value(cat[k], value, args.lang):>14}"
+                  f"{'  target ' + metrics.format_value(cat[k], target, args.lang) if target is not None else '':<22}{st or ''}")
         return 0
     table = frame.set_index("key")
-    shown = table.apply(lambda col: col.map(lambda v: catalog.format_value(cat[col.name], None if pd.isna(v) else v, args.lang)))
+    shown = table.apply(lambda col: col.map(lambda v: metrics.format_value(cat[col.name], None if pd.isna(v) else v, args.lang)))
     shown.columns = [cat[c].text("label", args.lang) for c in shown.columns]
     print(shown.T.to_string())
     return 0
@@ -198,7 +198,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
 def cmd_budget(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
-        report = budget.budget_report(con, args.year, args.through)
+        report = metrics.budget_report(con, args.year, args.through)
     through = f"{report.through:%Y-%m}" if report.through else None
     if args.json:
         doc = {"year": report.year, "through": through,
@@ -245,6 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ingest.FatalImportError, store.DatabaseBusy, FileNotFoundError, ValueError) as exc:
+    except (imports.FatalImportError, store.DatabaseBusy, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

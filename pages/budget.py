@@ -5,8 +5,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from kpi import budget, improvement, reports
-from kpi.catalog import format_value, load_catalog
+from kpi import competency, metrics, reports
+from kpi.metrics import format_value, load_catalog
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
@@ -15,7 +15,7 @@ from ui.widgets import STATUS_HEX, competency_widget, report_downloads
 cat = load_catalog()
 current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.budget"))
-years = query(budget.years)
+years = query(metrics.years)
 if not years:
     st.info(t("budget.no_data"))
     st.stop()
@@ -38,12 +38,12 @@ def pct(v) -> str:
 
 c1, c2 = st.columns(2)
 year = c1.selectbox(t("budget.year"), years, key="budget_year")
-last = query(budget.last_actual_month, year)
+last = query(metrics.last_actual_month, year)
 # Only closed months (with actuals): the report of a month without them would compare nothing.
-months = query(budget.months_with_actuals, year) or [1]
+months = query(metrics.months_with_actuals, year) or [1]
 month = c2.selectbox(t("budget.through"), months, index=len(months) - 1, key="budget_month",
                      format_func=lambda m: f"{year}-{m:02d}")
-report = query(budget.budget_report, year, date(year, month, 1))
+report = query(metrics.budget_report, year, date(year, month, 1))
 if last is None:
     st.warning(t("budget.no_actuals", year=year))
 
@@ -103,7 +103,7 @@ st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.
              amount=ntd(settings["improvement_report_min_amount"])))
 
 # ---- charts: monthly budget vs actual, waterfall, cost per contact
-series = query(budget.monthly, year)
+series = query(metrics.monthly, year)
 c1, c2 = st.columns(2)
 fig = go.Figure([go.Bar(x=series["month"], y=series["budget"], name=t("chart.budget"), marker_color="#aab7b8"),
                  go.Bar(x=series["month"], y=series["actual"], name=t("chart.actual"), marker_color="#2e86c1")])
@@ -142,32 +142,32 @@ if flagged_lines.empty:
 else:
     keys = [(r.cost_center, r.line) for r in flagged_lines.itertuples()]
     pick = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line")
-    saved = query(improvement.get_report, year, pick[0], pick[1])
+    saved = query(competency.get_report, year, pick[0], pick[1])
     row = flagged_lines[(flagged_lines.cost_center == pick[0]) & (flagged_lines.line == pick[1])].iloc[0]
     st.markdown(f"**{pick[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
                 f"{t('col.latest_estimate')} {ntd(row.latest_estimate)}")
     with st.form(f"ir_form_{year}_{pick[0]}_{pick[1]}"):
         root = st.text_area(t("ir.root_cause"), value=saved.root_cause if saved else "")
-        nature = st.radio(t("ir.nature"), improvement.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
-                          index=improvement.NATURES.index(saved.nature) if saved else 0)
+        nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
+                          index=competency.NATURES.index(saved.nature) if saved else 0)
         action = st.text_area(t("ir.action"), value=saved.action if saved else "")
         f1, f2, f3, f4 = st.columns(4)
         owner = f1.text_input(t("ir.owner"), value=saved.owner if saved else "")
         due = f2.date_input(t("ir.due_date"), value=saved.due_date if saved else date(year, 12, 31))
         effect = f3.number_input(t("ir.effect"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
-        status = f4.selectbox(t("ir.status"), improvement.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
-                              index=improvement.STATUSES.index(saved.status) if saved else 0)
+        status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
+                              index=competency.STATUSES.index(saved.status) if saved else 0)
         if st.form_submit_button(t("ir.save"), type="primary"):
             try:
-                write(improvement.save_report, improvement.ImprovementReport(
+                write(competency.save_report, competency.ImprovementReport(
                     year=year, cost_center=pick[0], line=pick[1], through=date(year, month, 1), root_cause=root,
                     nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status))
                 st.success(t("ir.saved", line=pick[1]))
-            except improvement.ReportError as exc:
+            except competency.ReportError as exc:
                 st.error(t("ir.error", error=exc))
 
 st.markdown(f"**{t('ir.list')}**")
-saved_all = query(improvement.list_reports, year)
+saved_all = query(competency.list_reports, year)
 status_by_line = {(r.cost_center, r.line): r.status for r in saved_all.itertuples()}
 overview = pd.DataFrame({
     t("col.cost_center"): flagged_lines["cost_center"], t("col.line"): flagged_lines["line"],

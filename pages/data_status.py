@@ -1,7 +1,7 @@
 """Data status: what the database holds and what was imported when."""
 import streamlit as st
 
-from kpi import ingest, store
+from kpi import imports, store
 from ui.data import db_path, query
 from ui.frame import current_filters
 from ui.i18n import t
@@ -15,4 +15,4 @@ cols = st.columns(len(counts))
 for col, (name, n) in zip(cols, counts.items()):
     col.metric(t(f"ds.{name}"), f"{n:,}")
 st.subheader(t("data.history"))
-import_history_table(query(ingest.import_history, 200), key="status_history")
+import_history_table(query(imports.import_history, 200), key="status_history")

@@ -7,11 +7,11 @@ from pathlib import Path
 import streamlit as st
 
 from kpi import imports
-from kpi.export import frame_to_csv
-from kpi.datasets import DATASETS
-from kpi.ingest import FatalImportError, Mapping, Options
-from kpi.parsing import DATE_ORDERS, DURATION_UNITS
-from kpi.suggest import guess_dataset, suggest_mapping
+from kpi.present import frame_to_csv
+from kpi.store import DATASETS
+from kpi.imports import FatalImportError, Mapping, Options
+from kpi.imports import DATE_ORDERS, DURATION_UNITS
+from kpi.imports import guess_dataset, suggest_mapping
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import t

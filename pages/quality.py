@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import streamlit as st
 
-from kpi import metrics, quality, reports
-from kpi.catalog import load_catalog
+from kpi import metrics, reports
+from kpi.metrics import load_catalog
 from ui.data import query, read
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
@@ -43,7 +43,7 @@ def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None) -> g
 st.subheader(t("quality.satisfaction"))
 tiles(("csat", "csat_mean", "nps", "ces_mean", "survey_responses"))
 
-trend = query(quality.survey_trend, f.week_end - timedelta(weeks=13) + timedelta(days=1), f.week_end, "week", **f.kw)
+trend = query(metrics.survey_trend, f.week_end - timedelta(weeks=13) + timedelta(days=1), f.week_end, "week", **f.kw)
 fig = make_subplots(rows=1, cols=3, subplot_titles=[kpi_label(cat[k]) for k in ("csat", "nps", "ces_mean")])
 for i, kid in enumerate(("csat", "nps", "ces_mean"), start=1):
     k = cat[kid]
@@ -61,7 +61,7 @@ st.plotly_chart(fig, width="stretch")
 
 st.markdown(f"**{t('quality.distributions')}**")
 for col, score in zip(st.columns(3), ("csat", "nps", "ces")):
-    dist = query(quality.score_distribution, start, end, score, **f.kw)
+    dist = query(metrics.score_distribution, start, end, score, **f.kw)
     colours = ["#c0392b" if (score == "nps" and s <= 6) or (score == "csat" and s <= 2) else "#2e86c1" for s in dist["score"]]
     col.plotly_chart(bar(dist["score"].astype(str), dist["responses"], t(f"quality.dist_{score}"), t("quality.responses"),
                          colours), width="stretch")
@@ -72,15 +72,15 @@ tiles(("complaints", "complaints_per_1000", "complaint_resolution_rate", "compla
 tiles(("reopen_rate", "escalation_rate", "open_complaints", "open_complaints_past_due"))
 
 c1, c2 = st.columns(2)
-funnel = query(quality.complaint_funnel, start, end, **f.kw)
+funnel = query(metrics.complaint_funnel, start, end, **f.kw)
 c1.plotly_chart(go.Figure(go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
                                     textinfo="value+percent initial")).update_layout(
     title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10)), width="stretch")
-res = query(quality.resolution_time_distribution, start, end, **f.kw)
+res = query(metrics.resolution_time_distribution, start, end, **f.kw)
 c2.plotly_chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count")), width="stretch")
 
 c3, c4 = st.columns(2)
-backlog = query(quality.open_backlog_by_age, end, **f.kw)
+backlog = query(metrics.open_backlog_by_age, end, **f.kw)
 fig = go.Figure([
     go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints"] - backlog["open_complaints_past_due"],
            name=t("quality.backlog_open"), marker_color="#85c1e9"),
@@ -91,7 +91,7 @@ fig.update_layout(barmode="stack", title=t("quality.backlog"), height=320, margi
                   legend=dict(orientation="h"))
 c3.plotly_chart(fig, width="stretch")
 
-pareto = query(quality.category_pareto, start, end, **f.kw)
+pareto = query(metrics.category_pareto, start, end, **f.kw)
 fig = go.Figure([
     go.Bar(x=pareto["category"], y=pareto["complaints"], name=t("quality.count"),
            marker_color=["#c0392b" if v else "#95a5a6" for v in pareto["vital_few"]]),
@@ -106,7 +106,7 @@ c4.plotly_chart(fig, width="stretch")
 
 # ---- what customers said (P4.3.3)
 st.subheader(t("quality.comments"))
-comments = query(quality.low_score_comments, start, end, **f.kw)
+comments = query(metrics.low_score_comments, start, end, **f.kw)
 if comments.empty:
     st.info(t("quality.no_comments"))
 else:

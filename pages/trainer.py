@@ -4,8 +4,8 @@ from datetime import timedelta
 import plotly.graph_objects as go
 import streamlit as st
 
-from kpi import coaching, competency, metrics
-from kpi.catalog import load_catalog
+from kpi import competency, metrics
+from kpi.metrics import load_catalog
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
@@ -99,10 +99,10 @@ st.caption(t("trainer.heatmap_help"))
 
 # ---- export the plan as the team's performance record
 st.subheader(t("trainer.export"))
-plan = coaching.coaching_plan(cmap, who, period, values, lg, cat, team=team)
+plan = competency.coaching_plan(cmap, who, period, values, lg, cat, team=team)
 st.dataframe(plan, hide_index=True)
 d1, d2 = st.columns(2)
-d1.download_button(t("trainer.download_xlsx"), coaching.plan_to_xlsx(plan), file_name=f"coaching_plan_{who}_{end}.xlsx",
+d1.download_button(t("trainer.download_xlsx"), competency.plan_to_xlsx(plan), file_name=f"coaching_plan_{who}_{end}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="plan_xlsx")
-d2.download_button(t("trainer.download_csv"), coaching.plan_to_csv(plan), file_name=f"coaching_plan_{who}_{end}.csv",
+d2.download_button(t("trainer.download_csv"), competency.plan_to_csv(plan), file_name=f"coaching_plan_{who}_{end}.csv",
                    mime="text/csv", key="plan_csv")

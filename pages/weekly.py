@@ -6,8 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from kpi import metrics, overview, weekly
-from kpi.catalog import load_catalog
+from kpi import metrics
+from kpi.metrics import load_catalog
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
@@ -20,7 +20,7 @@ if f is None:
     st.info(t("no_data"))
     st.stop()
 
-summary = query(overview.week_summary, f.week_start, **f.kw)
+summary = query(metrics.week_summary, f.week_start, **f.kw)
 st.caption(t("week.range", week=f.week, start=f.week_start, end=f.week_end) + " · " +
            t("last_import", when=f"{summary.last_import_at:%Y-%m-%d %H:%M}", file=summary.last_import_file))
 
@@ -33,7 +33,7 @@ for col, (key, value) in zip(st.columns(5), [("vol.offered", summary.offered), (
 # ---- tiles
 st.subheader(t("weekly.tiles"))
 status_now = query(metrics.kpi_status, f.week_start, f.week_end, **f.kw)
-for row in (weekly.TILE_KPIS[:4], weekly.TILE_KPIS[4:]):
+for row in (metrics.TILE_KPIS[:4], metrics.TILE_KPIS[4:]):
     for col, kid in zip(st.columns(4), row):
         with col:
             kpi_tile(cat[kid], status_now[kid], vs=t("tile.vs_prev"))
@@ -41,9 +41,9 @@ for row in (weekly.TILE_KPIS[:4], weekly.TILE_KPIS[4:]):
 # ---- 12-week trends with target lines
 st.subheader(t("weekly.trends"))
 trend = query(metrics.compute_kpis, f.week_start - timedelta(weeks=11), f.week_end, "week", **f.kw)
-fig = make_subplots(rows=2, cols=4, subplot_titles=[kpi_label(cat[k]) for k in weekly.TREND_KPIS],
+fig = make_subplots(rows=2, cols=4, subplot_titles=[kpi_label(cat[k]) for k in metrics.TREND_KPIS],
                     vertical_spacing=0.18, horizontal_spacing=0.06)
-for i, kid in enumerate(weekly.TREND_KPIS):
+for i, kid in enumerate(metrics.TREND_KPIS):
     k = cat[kid]
     scale = 100 if k.unit == "fraction" else (1 / 60 if k.unit == "seconds" else 1)
     y = [None if pd.isna(v) else float(v) * scale for v in trend[kid]]
@@ -69,7 +69,7 @@ hours = list(range(24))
 cols = st.columns(2)
 for col, (kid, title, fmt_s, scale) in zip(cols, [("offered", t("weekly.heatmap_volume"), "%{z:.0f}", 1),
                                                    ("service_level", t("weekly.heatmap_sl"), "%{z:.0f}%", 100)]):
-    heat = go.Figure(go.Heatmap(z=weekly.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
+    heat = go.Figure(go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
                                 zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
                                 hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>"))
     heat.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
@@ -90,7 +90,7 @@ def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str):
 
 st.subheader(t("weekly.teams"))
 teams = query(metrics.group_status, f.week_start, f.week_end, "team", **f.kw)
-team_values, team_status = weekly.status_table(teams)
+team_values, team_status = metrics.status_table(teams)
 picked = st.dataframe(styled(team_values, team_status, t("col.team")), on_select="rerun",
                       selection_mode="single-row", key="team_table")
 st.caption(t("weekly.pick_team"))
@@ -101,12 +101,12 @@ team_of = query(metrics.agent_teams, f.week_start, f.week_end)
 agents = query(metrics.group_status, f.week_start, f.week_end, "agent",
                **{**f.kw, "team": drill_team}, team_of=team_of)
 st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
-agent_values, agent_status = weekly.status_table(agents)
+agent_values, agent_status = metrics.status_table(agents)
 st.dataframe(styled(agent_values, agent_status, t("col.agent")), key="agent_table")
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences
 st.subheader(t("weekly.attention"))
-flagged = weekly.attention(teams) + weekly.attention(agents)
+flagged = metrics.attention(teams) + metrics.attention(agents)
 if not flagged:
     st.success(t("weekly.attention_none"))
 for item in flagged[:12]:

@@ -1,13 +1,11 @@
 """Shared fixtures: a fresh database file per test, and small literal files written on demand."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture
@@ -28,10 +26,10 @@ def write(tmp_path: Path):
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
     """The bundled sample data imported once per test session (about 12 s). Tests must not write to it."""
-    from kpi import ingest
+    from kpi import imports
 
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
-    ingest.load_sample_data(path)
+    imports.load_sample_data(path)
     return path
 
 
@@ -46,6 +44,6 @@ def cmap():
 @pytest.fixture(scope="session")
 def catalog():
     """The KPI catalog with targets.yaml applied."""
-    from kpi.catalog import load_catalog
+    from kpi.metrics import load_catalog
 
     return load_catalog()

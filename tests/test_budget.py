@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from kpi import budget, store
+from kpi import metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,12 +49,12 @@ def lines(report):
 
 
 def test_through_defaults_to_the_last_month_with_actuals():
-    report = budget.budget_report(db_with_budget(ROWS), 2026)
+    report = metrics.budget_report(db_with_budget(ROWS), 2026)
     assert report.through == date(2026, 2, 1)
 
 
 def test_a_cost_line_over_budget():
-    ot = lines(budget.budget_report(db_with_budget(ROWS), 2026))["overtime"]
+    ot = lines(metrics.budget_report(db_with_budget(ROWS), 2026))["overtime"]
     # YTD Jan-Feb: budget 200k, actual 280k, variance +80k = +40% of |200k|: unfavourable for a cost.
     assert (ot["budget_ytd"], ot["actual_ytd"], ot["variance_ytd"]) == (200_000, 280_000, 80_000)
     assert ot["variance_pct_ytd"] == pytest.approx(0.40)
@@ -68,32 +68,32 @@ def test_a_cost_line_over_budget():
 
 
 def test_a_revenue_line_sign_is_the_other_way_round():
-    rev = lines(budget.budget_report(db_with_budget(ROWS), 2026))["chargeback"]
+    rev = lines(metrics.budget_report(db_with_budget(ROWS), 2026))["chargeback"]
     # Actual 390k vs 400k: variance -10k = -2.5%, unfavourable for revenue (below budget).
     assert rev["variance_ytd"] == -10_000 and rev["variance_pct_ytd"] == pytest.approx(-0.025)
     assert rev["favourable"] is False
     # Feb alone: +10k, above budget, which for revenue is good.
     assert rev["variance_month"] == 10_000
-    feb = lines(budget.budget_report(db_with_budget(ROWS), 2026, through=date(2026, 1, 1)))["chargeback"]
+    feb = lines(metrics.budget_report(db_with_budget(ROWS), 2026, through=date(2026, 1, 1)))["chargeback"]
     assert feb["variance_ytd"] == -20_000 and feb["favourable"] is False
     over = db_with_budget([("2026-01-01", "MGT", "chargeback", "revenue", 200_000, 260_000)])
-    assert lines(budget.budget_report(over, 2026))["chargeback"]["favourable"] is True
+    assert lines(metrics.budget_report(over, 2026))["chargeback"]["favourable"] is True
 
 
 def test_a_budget_of_zero_gives_no_variance_percent():
-    pilot = lines(budget.budget_report(db_with_budget(ROWS), 2026))["pilot"]
+    pilot = lines(metrics.budget_report(db_with_budget(ROWS), 2026))["pilot"]
     assert pilot["variance_ytd"] == 5_000 and pd.isna(pilot["variance_pct_ytd"])
     assert pilot["needs_improvement_report"] is False
 
 
 def test_improvement_report_thresholds_are_settings():
     con = db_with_budget(ROWS)
-    loose = budget.budget_report(con, 2026, settings={"improvement_report_min_amount": 100_000})
+    loose = metrics.budget_report(con, 2026, settings={"improvement_report_min_amount": 100_000})
     assert lines(loose)["overtime"]["needs_improvement_report"] is False  # 80k < 100k
 
 
 def test_totals_are_over_cost_lines_and_cost_per_contact_uses_the_same_months():
-    report = budget.budget_report(db_with_budget(ROWS, CONTACTS), 2026)
+    report = metrics.budget_report(db_with_budget(ROWS, CONTACTS), 2026)
     # Cost lines: overtime + pilot. Budget YTD 200k + 0, actual 280k + 5k.
     assert (report.total["budget_ytd"], report.total["actual_ytd"], report.total["variance_ytd"]) == (200_000, 285_000, 85_000)
     assert report.revenue_total["actual_ytd"] == 390_000
@@ -102,7 +102,7 @@ def test_totals_are_over_cost_lines_and_cost_per_contact_uses_the_same_months():
 
 
 def test_a_year_without_actuals_has_no_through_and_no_values():
-    report = budget.budget_report(db_with_budget([("2027-01-01", "OPS", "overtime", "cost", 100_000, None)]), 2027)
+    report = metrics.budget_report(db_with_budget([("2027-01-01", "OPS", "overtime", "cost", 100_000, None)]), 2027)
     assert report.through is None and report.cost_per_contact is None
     ot = lines(report)["overtime"]
     assert pd.isna(ot["actual_ytd"]) and pd.isna(ot["variance_ytd"]) and ot["full_year_budget"] == 100_000
@@ -126,26 +126,26 @@ def test_budget_cli_json(tmp_path):
 
 
 def test_monthly_series_with_cost_per_contact():
-    m = budget.monthly(db_with_budget(ROWS, CONTACTS), 2026).set_index("month")
+    m = metrics.monthly(db_with_budget(ROWS, CONTACTS), 2026).set_index("month")
     # Cost lines Jan: budget 100k + 0, actual 150k + 5k; 1 answered (a) -> 155k per contact.
     assert (m.loc["2026-01", "budget"], m.loc["2026-01", "actual"], m.loc["2026-01", "answered"]) == (100_000, 155_000, 1)
     assert m.loc["2026-01", "cost_per_contact"] == 155_000 and m.loc["2026-01", "budget_per_contact"] == 100_000
     # March: no actual yet; d answered -> budget per contact 100k, actual per contact none.
     assert pd.isna(m.loc["2026-03", "actual"]) and m.loc["2026-03", "budget_per_contact"] == 100_000
-    assert budget.years(db_with_budget(ROWS)) == [2026, 2025]
+    assert metrics.years(db_with_budget(ROWS)) == [2026, 2025]
 
 
 def test_run_rate_counts_the_months_that_have_actuals():
     # A year whose data starts in November: 2 months elapsed, not 12.
     con = db_with_budget([("2025-11-01", "OPS", "x", "cost", 100, 120), ("2025-12-01", "OPS", "x", "cost", 100, 80)])
-    assert lines(budget.budget_report(con, 2025))["x"]["run_rate"] == (120 + 80) / 2 * 12
+    assert lines(metrics.budget_report(con, 2025))["x"]["run_rate"] == (120 + 80) / 2 * 12
 
 
 def test_year_to_date_budget_covers_the_same_months_as_the_actual():
     # Jan and Feb budgeted; Feb's actual not booked yet for this line: YTD compares January only.
     con = db_with_budget([("2026-01-01", "OPS", "x", "cost", 100, 90), ("2026-02-01", "OPS", "x", "cost", 100, None),
                           ("2026-02-01", "OPS", "y", "cost", 50, 55)])
-    x = lines(budget.budget_report(con, 2026))["x"]
+    x = lines(metrics.budget_report(con, 2026))["x"]
     assert (x["budget_ytd"], x["actual_ytd"], x["variance_ytd"]) == (100, 90, -10)
     # Latest estimate: January's actual plus February's budget (not booked) = 190.
-    assert x["latest_estimate"] == 190 and budget.months_with_actuals(con, 2026) == [1, 2]
+    assert x["latest_estimate"] == 190 and metrics.months_with_actuals(con, 2026) == [1, 2]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from kpi.coaching import coaching_plan, plan_title, plan_to_csv, plan_to_xlsx
-from kpi.export import frame_to_csv, frame_to_xlsx, safe_cell
+from kpi.competency import coaching_plan, plan_title, plan_to_csv, plan_to_xlsx
+from kpi.present import frame_to_csv, frame_to_xlsx, safe_cell
 from kpi.metrics import KpiValue
 
 # csat (0.85-0.75)/0.05 = 2 bands and 1 band worse than before: 2 x 1.5 = 3 points; csat_mean (4.2-3.9)/0.2 = 1.5;

@@ -7,8 +7,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kpi.catalog import Catalog
-from kpi.coaching import coaching_plan
+from kpi.metrics import Catalog
+from kpi.competency import coaching_plan
 from kpi.competency import (
     RANK_COLUMNS,
     rank_weak_competencies,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpi import ingest, overview, store
+from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,41 +39,41 @@ def app(db, monkeypatch):
 VOLUMES = ("進線", "接通", "放棄", "問卷回覆", "客訴")
 
 
-def metrics(at: AppTest) -> dict[str, str]:
+def volume_tiles(at: AppTest) -> dict[str, str]:
     """The week's volume tiles at the top of the weekly page (all channels)."""
     return {m.label: m.value for m in at.metric if m.label in VOLUMES}
 
 
 def test_overview_shows_the_latest_complete_week(app, db, write):
-    ingest.import_file("contacts", write("c.csv", WEEK), db=db)
-    ingest.import_file("surveys", write("s.csv", "survey_id,responded_at,csat\ns1,2026-11-17 10:00,5\ns2,2026-11-10 10:00,4\n"), db=db)
-    ingest.import_file("contacts", write("c.csv", WEEK), db=db)  # again: the last import named in the caption
+    imports.import_file("contacts", write("c.csv", WEEK), db=db)
+    imports.import_file("surveys", write("s.csv", "survey_id,responded_at,csat\ns1,2026-11-17 10:00,5\ns2,2026-11-10 10:00,4\n"), db=db)
+    imports.import_file("contacts", write("c.csv", WEEK), db=db)  # again: the last import named in the caption
     at = app()
     # In W47: w1, w2, w3 offered; w1 and w3 answered; w2 abandoned; one survey (s1).
-    assert metrics(at) == {"進線": "3", "接通": "2", "放棄": "1", "問卷回覆": "1", "客訴": "0"}
+    assert volume_tiles(at) == {"進線": "3", "接通": "2", "放棄": "1", "問卷回覆": "1", "客訴": "0"}
     assert "2026-W47" in at.caption[0].value and "c.csv" in at.caption[0].value
     with store.open_db(db, read_only=True) as con:
-        s = overview.week_summary(con)
+        s = metrics.week_summary(con)
     assert (s.offered, s.answered, s.abandoned, s.surveys) == (3, 2, 1, 1)
 
 
 def test_a_cli_import_shows_on_the_next_rerun_without_restart(app, db, write):
-    ingest.import_file("contacts", write("c.csv", WEEK), db=db)
+    imports.import_file("contacts", write("c.csv", WEEK), db=db)
     at = app()
-    assert metrics(at)["進線"] == "3"
+    assert volume_tiles(at)["進線"] == "3"
     more = write("more.csv", "contact_id,arrived_at\nn1,2026-11-20 11:00\nn2,2026-11-20 11:05\n")
     done = subprocess.run([sys.executable, "-m", "kpi", "ingest", "contacts", str(more), "--db", str(db)],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     at.run()
-    assert metrics(at)["進線"] == "5" and metrics(at)["放棄"] == "3"
+    assert volume_tiles(at)["進線"] == "5" and volume_tiles(at)["放棄"] == "3"
 
 
 def test_an_empty_database_is_filled_with_the_sample_data(app, db):
     at = app()
     with store.open_db(db, read_only=True) as con:
         counts = store.row_counts(con)
-        expected = overview.week_summary(con)
+        expected = metrics.week_summary(con)
     assert all(n > 0 for n in counts.values()), counts
-    assert metrics(at)["進線"] == f"{expected.offered:,}"
+    assert volume_tiles(at)["進線"] == f"{expected.offered:,}"
     assert expected.iso_week == "2026-W47"

@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kpi import overview, store
+from kpi import metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,7 @@ def db(sample_db, tmp_path, monkeypatch):
 
 def offered_w47(db: Path) -> int:
     with store.open_db(db, read_only=True) as con:
-        return overview.week_summary(con).offered
+        return metrics.week_summary(con).offered
 
 
 def weekly_volume(lang: str = "zh-TW") -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kpi import imports, ingest, store
+from kpi import imports, store
 from helpers import rows, snapshot
 
 HEADER = "contact_id,arrived_at,talk_seconds,customer_id\n"
@@ -26,11 +26,11 @@ def undo(db, import_id):
 
 
 def test_preview_counts_are_what_the_import_then_reports(db, write):
-    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
-    prep = ingest.prepare("contacts", write("second.csv", SECOND))
+    imports.import_file("contacts", write("first.csv", FIRST), db=db)
+    prep = imports.prepare("contacts", write("second.csv", SECOND))
     with store.open_db(db) as con:
         p = imports.preview(con, prep)
-        r = ingest.write(con, prep)
+        r = imports.write(con, prep)
     # customer ids are compared as stored (hashed), so a stays unchanged.
     assert (p.inserted, p.updated, p.unchanged, p.rejected) == (1, 1, 1, 1)
     assert (p.inserted, p.updated, p.unchanged, p.rejected) == (r.inserted, r.updated, r.unchanged, r.rejected)
@@ -38,10 +38,10 @@ def test_preview_counts_are_what_the_import_then_reports(db, write):
 
 
 def test_preview_shows_the_first_rows_as_they_will_be_stored(db, write):
-    prep = ingest.prepare("contacts", write("second.csv", SECOND))
+    prep = imports.prepare("contacts", write("second.csv", SECOND))
     with store.open_db(db) as con:
         p = imports.preview(con, prep, rows=2)
-        ingest.write(con, prep)
+        imports.write(con, prep)
     assert p.rows.contact_id.tolist() == ["a", "b"] and p.rows.talk_seconds.tolist() == [100.0, 250.0]
     assert str(p.rows.arrived_at[0]) == "2026-11-16 09:00:00"
     stored = rows(db, "SELECT customer_id FROM contacts WHERE contact_id IN ('a', 'b') ORDER BY contact_id")
@@ -50,9 +50,9 @@ def test_preview_shows_the_first_rows_as_they_will_be_stored(db, write):
 
 
 def test_preview_writes_nothing(db, write):
-    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    imports.import_file("contacts", write("first.csv", FIRST), db=db)
     before = snapshot(db)
-    prep = ingest.prepare("contacts", write("second.csv", SECOND))
+    prep = imports.prepare("contacts", write("second.csv", SECOND))
     with store.open_db(db) as con:
         imports.preview(con, prep)
     with store.open_db(db, read_only=True) as con:  # the page previews on a read-only connection
@@ -62,8 +62,8 @@ def test_preview_writes_nothing(db, write):
 
 
 def test_undo_of_an_insert_only_import_removes_its_rows(db, write):
-    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
-    r = ingest.import_file("contacts", write("more.csv", HEADER + "x,2026-11-17 10:00,10,CU9\ny,2026-11-17 10:01,20,\n"), db=db)
+    imports.import_file("contacts", write("first.csv", FIRST), db=db)
+    r = imports.import_file("contacts", write("more.csv", HEADER + "x,2026-11-17 10:00,10,CU9\ny,2026-11-17 10:01,20,\n"), db=db)
     u = undo(db, r.import_id)
     assert (u.removed, u.restored) == (2, 0)
     assert rows(db, "SELECT contact_id FROM contacts ORDER BY 1") == [("a",), ("b",)]
@@ -71,9 +71,9 @@ def test_undo_of_an_insert_only_import_removes_its_rows(db, write):
 
 
 def test_undo_of_an_update_restores_the_previous_rows_exactly(db, write):
-    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    imports.import_file("contacts", write("first.csv", FIRST), db=db)
     before = rows(db, "SELECT * FROM contacts ORDER BY contact_id")
-    r = ingest.import_file("contacts", write("second.csv", SECOND), db=db)
+    r = imports.import_file("contacts", write("second.csv", SECOND), db=db)
     assert (r.inserted, r.updated) == (1, 1)
     u = undo(db, r.import_id)
     # c (inserted) goes, b (updated) comes back with its old talk time and its old import ids; a was never touched.
@@ -83,16 +83,16 @@ def test_undo_of_an_update_restores_the_previous_rows_exactly(db, write):
 
 
 def test_undo_restores_a_budget_row_an_actuals_only_file_updated(db, write):
-    ingest.import_file("budget", write("b.csv", "period,line,budget\n2026-03,telecom,50000\n"), db=db)
+    imports.import_file("budget", write("b.csv", "period,line,budget\n2026-03,telecom,50000\n"), db=db)
     before = rows(db, "SELECT * FROM budget")
-    r = ingest.import_file("budget", write("a.csv", "period,line,actual\n2026-03,telecom,51000\n"), db=db)
+    r = imports.import_file("budget", write("a.csv", "period,line,actual\n2026-03,telecom,51000\n"), db=db)
     undo(db, r.import_id)
     assert rows(db, "SELECT * FROM budget") == before  # budget 50000, actual NULL again
 
 
 def test_undo_is_refused_when_a_later_import_changed_the_same_rows(db, write):
-    first = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
-    second = ingest.import_file("contacts", write("second.csv", SECOND), db=db)  # updates b
+    first = imports.import_file("contacts", write("first.csv", FIRST), db=db)
+    second = imports.import_file("contacts", write("second.csv", SECOND), db=db)  # updates b
     before = snapshot(db)
     with pytest.raises(imports.UndoRefused, match=rf"import #{first.import_id} .*later import #{second.import_id} changed 1 "):
         undo(db, first.import_id)
@@ -100,9 +100,9 @@ def test_undo_is_refused_when_a_later_import_changed_the_same_rows(db, write):
 
 
 def test_undo_is_refused_when_a_later_import_updated_rows_the_import_updated(db, write):
-    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
-    second = ingest.import_file("contacts", write("second.csv", SECOND), db=db)  # b 200 -> 250
-    third = ingest.import_file("contacts", write("third.csv", HEADER + "b,2026-11-16 09:01,260,CU2\n"), db=db)
+    imports.import_file("contacts", write("first.csv", FIRST), db=db)
+    second = imports.import_file("contacts", write("second.csv", SECOND), db=db)  # b 200 -> 250
+    third = imports.import_file("contacts", write("third.csv", HEADER + "b,2026-11-16 09:01,260,CU2\n"), db=db)
     before = snapshot(db)
     with pytest.raises(imports.UndoRefused, match=rf"later import #{third.import_id}"):
         undo(db, second.import_id)
@@ -110,11 +110,11 @@ def test_undo_is_refused_when_a_later_import_updated_rows_the_import_updated(db,
 
 
 def test_undoing_the_later_import_first_lets_the_earlier_one_be_undone(db, write):
-    ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    imports.import_file("contacts", write("first.csv", FIRST), db=db)
     original = rows(db, "SELECT * FROM contacts ORDER BY contact_id")
-    second = ingest.import_file("contacts", write("second.csv", SECOND), db=db)  # b 200 -> 250
+    second = imports.import_file("contacts", write("second.csv", SECOND), db=db)  # b 200 -> 250
     after_second = rows(db, "SELECT * FROM contacts ORDER BY contact_id")
-    third = ingest.import_file("contacts", write("third.csv", HEADER + "b,2026-11-16 09:01,260,CU2\n"), db=db)
+    third = imports.import_file("contacts", write("third.csv", HEADER + "b,2026-11-16 09:01,260,CU2\n"), db=db)
     undo(db, third.import_id)
     assert rows(db, "SELECT * FROM contacts ORDER BY contact_id") == after_second
     undo(db, second.import_id)
@@ -124,7 +124,7 @@ def test_undoing_the_later_import_first_lets_the_earlier_one_be_undone(db, write
 
 
 def test_undo_of_an_unknown_or_already_undone_import_is_refused(db, write):
-    r = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    r = imports.import_file("contacts", write("first.csv", FIRST), db=db)
     with pytest.raises(imports.UndoRefused, match="import #99 does not exist"):
         undo(db, 99)
     undo(db, r.import_id)
@@ -135,7 +135,7 @@ def test_undo_of_an_unknown_or_already_undone_import_is_refused(db, write):
 
 
 def test_undo_moves_the_data_version(db, write):
-    r = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
+    r = imports.import_file("contacts", write("first.csv", FIRST), db=db)
     with store.open_db(db) as con:
         before = store.data_version(con)
         imports.undo_import(con, r.import_id)
@@ -143,8 +143,8 @@ def test_undo_moves_the_data_version(db, write):
 
 
 def test_unchanged_rows_of_a_later_import_do_not_block_undo(db, write):
-    first = ingest.import_file("contacts", write("first.csv", FIRST), db=db)
-    ingest.import_file("contacts", write("again.csv", FIRST), db=db)  # same rows, same values: unchanged
+    first = imports.import_file("contacts", write("first.csv", FIRST), db=db)
+    imports.import_file("contacts", write("again.csv", FIRST), db=db)  # same rows, same values: unchanged
     assert undo(db, first.import_id).removed == 2
 
 
@@ -152,7 +152,7 @@ def test_progress_fractions_increase_to_one_with_a_bounded_number_of_calls(db, w
     def calls_for(n_rows):
         seen = []
         body = "".join(f"r{i},2026-11-16 09:00,{i},CU{i}\n" for i in range(n_rows))
-        ingest.import_file("contacts", write(f"p{n_rows}.csv", HEADER + body), db=db,
+        imports.import_file("contacts", write(f"p{n_rows}.csv", HEADER + body), db=db,
                            progress=lambda fraction, step: seen.append((fraction, step)))
         return seen
 
@@ -166,17 +166,17 @@ def test_progress_fractions_increase_to_one_with_a_bounded_number_of_calls(db, w
 
 def test_prepare_and_write_report_progress_on_their_own(db, write):
     seen = []
-    prep = ingest.prepare("contacts", write("first.csv", FIRST), progress=lambda f, s: seen.append(f))
+    prep = imports.prepare("contacts", write("first.csv", FIRST), progress=lambda f, s: seen.append(f))
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     seen.clear()
     with store.open_db(db) as con:
-        ingest.write(con, prep, progress=lambda f, s: seen.append(f))
+        imports.write(con, prep, progress=lambda f, s: seen.append(f))
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
 
 
 def test_mappings_saved_by_name_come_back_as_the_cli_yaml(tmp_path):
     from kpi import imports
-    from kpi.ingest import Mapping, Options, load_mapping
+    from kpi.imports import Mapping, Options, load_mapping
 
     m = Mapping(dataset="contacts", columns={"contact_id": ["Call ID"], "arrived_at": ["Date", "Time"]},
                 options=Options(date_order="dmy", values={"channel": {"Voice": "phone"}}))

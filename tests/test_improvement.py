@@ -4,14 +4,14 @@ from datetime import date
 import duckdb
 import pytest
 
-from kpi import improvement, store
+from kpi import competency, store
 
 
 def report(**kw):
     base = dict(year=2026, cost_center="客服營運部", line="加班費", through=date(2026, 10, 1),
                 root_cause="新人比例高，處理時間長", nature="permanent", action="排班調整與新人輔導",
                 owner="王經理", due_date=date(2026, 12, 31), full_year_effect=-120000.0)
-    return improvement.ImprovementReport(**{**base, **kw})
+    return competency.ImprovementReport(**{**base, **kw})
 
 
 @pytest.fixture
@@ -22,14 +22,14 @@ def con():
 
 
 def test_save_then_update_the_same_line_in_place(con):
-    rid = improvement.save_report(con, report(), updated_by="tester")
-    again = improvement.save_report(con, report(status="in_progress", action="加開晚班"), updated_by="tester")
+    rid = competency.save_report(con, report(), updated_by="tester")
+    again = competency.save_report(con, report(status="in_progress", action="加開晚班"), updated_by="tester")
     assert rid == again
-    listed = improvement.list_reports(con, 2026)
+    listed = competency.list_reports(con, 2026)
     assert len(listed) == 1 and listed.status[0] == "in_progress" and listed.action[0] == "加開晚班"
-    got = improvement.get_report(con, 2026, "客服營運部", "加班費")
+    got = competency.get_report(con, 2026, "客服營運部", "加班費")
     assert got.full_year_effect == -120000.0 and got.due_date == date(2026, 12, 31) and got.owner == "王經理"
-    assert improvement.get_report(con, 2026, "客服營運部", "電信費") is None
+    assert competency.get_report(con, 2026, "客服營運部", "電信費") is None
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -39,12 +39,12 @@ def test_save_then_update_the_same_line_in_place(con):
     ("status", "closed", "status: expected one of open, in_progress, done"),
 ])
 def test_invalid_reports_are_refused_with_the_field_named(con, field, value, message):
-    with pytest.raises(improvement.ReportError, match=message):
-        improvement.save_report(con, report(**{field: value}))
-    assert improvement.list_reports(con, 2026).empty
+    with pytest.raises(competency.ReportError, match=message):
+        competency.save_report(con, report(**{field: value}))
+    assert competency.list_reports(con, 2026).empty
 
 
 def test_saving_a_report_moves_the_data_version(con):
     before = store.data_version(con)
-    improvement.save_report(con, report())
+    competency.save_report(con, report())
     assert store.data_version(con) != before

@@ -6,7 +6,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kpi import catalog, metrics
+from kpi import metrics
 from helpers import db_with
 
 
@@ -198,13 +198,13 @@ def test_thresholds_are_settings():
 
 
 def test_status_follows_direction_target_and_band():
-    cat = catalog.load_catalog()
+    cat = metrics.load_catalog()
     sl, aht = cat["service_level"], cat["aht_seconds"]  # 0.80 +- 0.05 higher; 360 +- 60 lower
-    assert [catalog.status(sl, v) for v in (0.80, 0.76, 0.74, None)] == ["good", "warning", "bad", None]
-    assert [catalog.status(aht, v) for v in (300, 400, 421)] == ["good", "warning", "bad"]
+    assert [metrics.status(sl, v) for v in (0.80, 0.76, 0.74, None)] == ["good", "warning", "bad", None]
+    assert [metrics.status(aht, v) for v in (300, 400, 421)] == ["good", "warning", "bad"]
     # A team's own target (targets.yaml: 技術支援組 AHT 420 s).
-    assert catalog.status(aht, 430, "技術支援組") == "warning" and catalog.status(aht, 430) == "bad"
-    assert catalog.status(cat["offered"], 100) is None  # no direction of good
+    assert metrics.status(aht, 430, "技術支援組") == "warning" and metrics.status(aht, 430) == "bad"
+    assert metrics.status(cat["offered"], 100) is None  # no direction of good
 
 
 def test_change_against_the_previous_period_of_the_same_length():
@@ -217,7 +217,7 @@ def test_change_against_the_previous_period_of_the_same_length():
 
 
 def test_every_catalog_kpi_has_both_languages_and_a_computation():
-    cat = catalog.load_catalog()
+    cat = metrics.load_catalog()
     assert len(cat.kpis) == 32
     computed = metrics.compute_kpis(db_with(contacts=CONTACTS), *W47).columns.drop("key")
     budget_ids = {k.id for k in cat.of("budget")}
@@ -225,12 +225,12 @@ def test_every_catalog_kpi_has_both_languages_and_a_computation():
 
 
 def test_format_values():
-    cat = catalog.load_catalog()
-    assert catalog.format_value(cat["service_level"], 0.8123) == "81.2%"
-    assert catalog.format_value(cat["aht_seconds"], 185.4) == "3:05"
-    assert catalog.format_value(cat["nps"], 32.0) == "+32"
-    assert catalog.format_value(cat["cost_per_contact"], 1234567.4) == "NT$1,234,567"
-    assert catalog.format_value(cat["csat"], None) == "—"
+    cat = metrics.load_catalog()
+    assert metrics.format_value(cat["service_level"], 0.8123) == "81.2%"
+    assert metrics.format_value(cat["aht_seconds"], 185.4) == "3:05"
+    assert metrics.format_value(cat["nps"], 32.0) == "+32"
+    assert metrics.format_value(cat["cost_per_contact"], 1234567.4) == "NT$1,234,567"
+    assert metrics.format_value(cat["csat"], None) == "—"
 
 
 def test_group_status_uses_each_groups_team_target():
@@ -262,10 +262,10 @@ def test_each_channel_can_have_its_own_service_level_threshold():
 
 
 def test_a_channel_target_applies_under_that_channel_filter():
-    cat = catalog.load_catalog()
+    cat = metrics.load_catalog()
     asa = cat["asa_seconds"]  # targets.yaml: 30 s, e-mail 14,400 s (4 h)
     assert asa.target_for() == (30, 15) and asa.target_for(channel="email") == (14400, 7200)
-    assert catalog.status(asa, 3600, channel="email") == "good" and catalog.status(asa, 3600) == "bad"
+    assert metrics.status(asa, 3600, channel="email") == "good" and metrics.status(asa, 3600) == "bad"
     con = db_with(contacts=[contact("e", "2026-11-16 09:00", True, 3600, channel="email")])
     s = metrics.kpi_status(con, *W47, channel="email")
     assert s["asa_seconds"].target == 14400 and s["asa_seconds"].status == "good"

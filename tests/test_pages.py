@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpi import metrics, store
-from kpi.catalog import format_value, load_catalog
+from kpi.metrics import format_value, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -113,15 +113,15 @@ def test_every_page_renders_in_both_languages(app, page, lang):
 
 
 def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
-    from kpi import quality
+    from kpi import metrics
 
     at = app("pages/quality.py")
     cat = load_catalog()
     got = tiles(at)
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         s = metrics.kpi_status(con, *W47, channel="phone")
-        pareto = quality.category_pareto(con, *W47, channel="phone")
-        comments = quality.low_score_comments(con, *W47, channel="phone")
+        pareto = metrics.category_pareto(con, *W47, channel="phone")
+        comments = metrics.low_score_comments(con, *W47, channel="phone")
     for kid in ("csat", "nps", "ces_mean", "complaints", "complaint_sla_rate", "open_complaints_past_due"):
         assert got[cat[kid].label["zh-TW"]] == format_value(cat[kid], s[kid].value, "zh-TW")
     traces = [tr for c in at.get("plotly_chart") for tr in json.loads(c.proto.spec)["data"]]
@@ -141,7 +141,7 @@ def test_trainer_page_puts_satisfaction_indicator_p431_among_the_tech_teams_top_
 
     import openpyxl
 
-    from kpi import coaching, competency
+    from kpi import competency
 
     at = app("pages/trainer.py", trainer_team="技術支援組")
     top = [e.label for e in at.expander][:5]
@@ -152,8 +152,8 @@ def test_trainer_page_puts_satisfaction_indicator_p431_among_the_tech_teams_top_
     cmap = competency.load_competency_map()
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         values = metrics.group_status(con, *W47, "team", channel="phone")["技術支援組"]
-    frame = coaching.coaching_plan(cmap, "技術支援組", "2026-11-16 – 2026-11-22", values, "zh-TW", team="技術支援組")
-    ws = openpyxl.load_workbook(io.BytesIO(coaching.plan_to_xlsx(frame))).active
+    frame = competency.coaching_plan(cmap, "技術支援組", "2026-11-16 – 2026-11-22", values, "zh-TW", team="技術支援組")
+    ws = openpyxl.load_workbook(io.BytesIO(competency.plan_to_xlsx(frame))).active
     cells = [c for row in ws.iter_rows(values_only=True) for c in row if c]
     assert "P4.3.1" in cells and cmap.indicator("P4.3.1").text.zh_tw in cells
 
@@ -166,11 +166,11 @@ def test_trainer_page_for_an_agent_in_english(app):
 
 
 def test_budget_page_totals_equal_the_budget_report(app):
-    from kpi import budget
+    from kpi import metrics
 
     at = app("pages/budget.py")
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
-        report = budget.budget_report(con, 2026)
+        report = metrics.budget_report(con, 2026)
     tiles_shown = {m.label: m.value for m in at.metric}
     # The cost-line totals of the report, in 萬 (NT$10,000) as the tiles show them.
     assert tiles_shown["年初至今 · 實際"] == f"NT${report.total['actual_ytd'] / 1e4:,.1f} 萬"
@@ -184,7 +184,7 @@ def test_budget_page_totals_equal_the_budget_report(app):
 def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeypatch):
     import shutil
 
-    from kpi import improvement
+    from kpi import competency
 
     db = tmp_path / "copy.duckdb"
     shutil.copy(sample_db, db)
@@ -203,7 +203,7 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     assert not at.exception, [e.message for e in at.exception]
     assert any("已儲存" in s.value for s in at.success)
     with store.open_db(db, read_only=True) as con:
-        saved = improvement.get_report(con, 2026, "客服營運部", "加班費")
+        saved = competency.get_report(con, 2026, "客服營運部", "加班費")
     assert saved.owner == "王經理" and saved.nature == "permanent" and saved.status == "open"
     overview = next(d.value for d in at.dataframe if list(d.value.columns) == ["成本中心", "科目", "累計差異", "狀態"])
     overview = overview.set_index("科目")

@@ -4,11 +4,11 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from kpi import parsing
+from kpi import imports
 
 
 def ts(values, order="auto"):
-    return parsing.parse_timestamp(pd.Series(values, dtype=object), order)
+    return imports.parse_timestamp(pd.Series(values, dtype=object), order)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -72,11 +72,11 @@ def test_unreadable_timestamps_are_errors_and_empty_cells_are_not():
     ("1,200", "s", 1200.0),
 ])
 def test_durations(text, unit, seconds):
-    assert parsing.parse_duration(pd.Series([text], dtype=object), unit).values[0] == seconds
+    assert imports.parse_duration(pd.Series([text], dtype=object), unit).values[0] == seconds
 
 
 def test_negative_duration_is_an_error():
-    p = parsing.parse_duration(pd.Series(["-5", "-0:10"], dtype=object))
+    p = imports.parse_duration(pd.Series(["-5", "-0:10"], dtype=object))
     assert p.values.isna().all()
     assert all("negative duration" in e for e in p.errors)
 
@@ -86,11 +86,11 @@ def test_negative_duration_is_an_error():
     ("1", True), ("0", False), ("是", True), ("否", False),
 ])
 def test_booleans(text, value):
-    assert parsing.parse_bool(pd.Series([text], dtype=object)).values[0] == value
+    assert imports.parse_bool(pd.Series([text], dtype=object)).values[0] == value
 
 
 def test_unknown_boolean_is_an_error():
-    p = parsing.parse_bool(pd.Series(["maybe"], dtype=object))
+    p = imports.parse_bool(pd.Series(["maybe"], dtype=object))
     assert pd.isna(p.values[0]) and "maybe" in p.errors[0]
 
 
@@ -99,11 +99,11 @@ def test_unknown_boolean_is_an_error():
     ("(2,500)", -2500.0), ("-300", -300.0), ("12.5", 12.5),
 ])
 def test_amounts(text, amount):
-    assert parsing.parse_amount(pd.Series([text], dtype=object)).values[0] == amount
+    assert imports.parse_amount(pd.Series([text], dtype=object)).values[0] == amount
 
 
 def test_scores_out_of_range_or_fractional_are_errors():
-    p = parsing.parse_int(pd.Series(["5", "6", "0", "3.5"], dtype=object), 1, 5)
+    p = imports.parse_int(pd.Series(["5", "6", "0", "3.5"], dtype=object), 1, 5)
     assert p.values[0] == 5
     assert p.values[1:].isna().all()
     assert "out of range" in p.errors[1] and "expected 1-5" in p.errors[1]
@@ -115,4 +115,4 @@ def test_scores_out_of_range_or_fractional_are_errors():
     ("2026年1月", "2026-01-01"), ("Nov-26", "2026-11-01"), ("November 2026", "2026-11-01"), ("11/2026", "2026-11-01"),
 ])
 def test_months(text, month):
-    assert parsing.parse_month_text(text) == pd.Timestamp(month)
+    assert imports.parse_month_text(text) == pd.Timestamp(month)

@@ -8,8 +8,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from kpi import metrics, quality
-from kpi.privacy import mask_pii
+from kpi import metrics
+from kpi.metrics import mask_pii
 from helpers import db_with
 
 
@@ -65,16 +65,16 @@ def complaint_db() -> duckdb.DuckDBPyConnection:
 
 def test_score_distribution_lists_every_possible_value_with_zeros():
     con = survey_db()
-    csat = quality.score_distribution(con, *W47)
+    csat = metrics.score_distribution(con, *W47)
     # W47 csat: s1..s5 = 5, 1, 2, 2, 3 -> 1:1, 2:2, 3:1, 4:0, 5:1 of 5.
     assert csat.score.tolist() == [1, 2, 3, 4, 5]
     assert csat.responses.tolist() == [1, 2, 1, 0, 1]
     assert csat.share.tolist() == pytest.approx([0.2, 0.4, 0.2, 0.0, 0.2])
-    nps = quality.score_distribution(con, *W47, "nps")
+    nps = metrics.score_distribution(con, *W47, "nps")
     # nps 10, 0, 6, 7, 9: one each; the other six values 0.
     assert nps.score.tolist() == list(range(11))
     assert nps.responses.tolist() == [1, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1]
-    ces = quality.score_distribution(con, *W47, "ces")
+    ces = metrics.score_distribution(con, *W47, "ces")
     # ces 7, 1, (none), 4, 5: four responses with a ces, so the share is of 4.
     assert ces.score.tolist() == list(range(1, 8))
     assert ces.responses.tolist() == [1, 0, 0, 1, 1, 0, 1] and ces.share.iloc[0] == pytest.approx(0.25)
@@ -83,22 +83,22 @@ def test_score_distribution_lists_every_possible_value_with_zeros():
 def test_score_distribution_filters_like_compute_kpis():
     con = survey_db()
     # T1: s1, s2 via contact c1 and s5 by its own team -> csat 5, 1, 3.
-    assert quality.score_distribution(con, *W47, team="T1").responses.tolist() == [1, 0, 1, 0, 1]
+    assert metrics.score_distribution(con, *W47, team="T1").responses.tolist() == [1, 0, 1, 0, 1]
     # chat / q2 (contact c2): s3, s5 -> csat 2, 3; s4 has no contact, so no channel.
     for kw in ({"channel": "chat"}, {"queue": "q2"}):
-        assert quality.score_distribution(con, *W47, **kw).responses.tolist() == [0, 1, 1, 0, 0]
-    assert quality.score_distribution(con, *W47, team="T1").responses.sum() == metrics.compute_kpis(
+        assert metrics.score_distribution(con, *W47, **kw).responses.tolist() == [0, 1, 1, 0, 0]
+    assert metrics.score_distribution(con, *W47, team="T1").responses.sum() == metrics.compute_kpis(
         con, *W47, team="T1").survey_responses.iloc[0]
 
 
 def test_score_distribution_of_an_empty_range_has_zero_counts_and_no_shares():
-    frame = quality.score_distribution(survey_db(), date(2026, 1, 1), date(2026, 1, 31))
+    frame = metrics.score_distribution(survey_db(), date(2026, 1, 1), date(2026, 1, 31))
     assert frame.responses.tolist() == [0] * 5 and frame.share.isna().all()
 
 
 def test_score_distribution_takes_only_known_scores():
     with pytest.raises(ValueError, match="csat, nps, ces"):
-        quality.score_distribution(survey_db(), *W47, "csat; DROP TABLE surveys")
+        metrics.score_distribution(survey_db(), *W47, "csat; DROP TABLE surveys")
 
 
 # --- survey_trend -----------------------------------------------------------------------------------------------------
@@ -108,14 +108,14 @@ def test_score_distribution_takes_only_known_scores():
 def test_survey_trend_equals_compute_kpis(grain, filters):
     con = survey_db()
     start, end = date(2026, 11, 16), date(2026, 11, 29)
-    trend = quality.survey_trend(con, start, end, grain, **filters)
+    trend = metrics.survey_trend(con, start, end, grain, **filters)
     kpis = metrics.compute_kpis(con, start, end, grain, **filters)
     assert trend.bucket.tolist() == kpis.key.tolist()
-    pd.testing.assert_frame_equal(trend[list(quality.SURVEY_KPIS)], kpis[list(quality.SURVEY_KPIS)])
+    pd.testing.assert_frame_equal(trend[list(metrics.SURVEY_KPIS)], kpis[list(metrics.SURVEY_KPIS)])
 
 
 def test_survey_trend_by_week_worked_by_hand():
-    trend = quality.survey_trend(survey_db(), date(2026, 11, 16), date(2026, 11, 29)).set_index("bucket")
+    trend = metrics.survey_trend(survey_db(), date(2026, 11, 16), date(2026, 11, 29)).set_index("bucket")
     assert trend.index.tolist() == ["2026-W47", "2026-W48"]
     assert trend.bucket_start.tolist() == [pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-23")]
     w48 = trend.loc["2026-W48"]
@@ -126,7 +126,7 @@ def test_survey_trend_by_week_worked_by_hand():
 # --- complaint_funnel -------------------------------------------------------------------------------------------------
 
 def test_complaint_funnel_opened_resolved_in_time():
-    funnel = quality.complaint_funnel(complaint_db(), *W47).set_index("stage")
+    funnel = metrics.complaint_funnel(complaint_db(), *W47).set_index("stage")
     # Opened in W47: k1-k6, k8, k10 = 8. Resolved (as the data stands, k4 on 24 Nov): k1-k4, k8 = 5.
     # In time: k1 (3 h of 24), k2 (24 h of 24: on the due time counts), k3 (72 h of the default 72), k8 -> 4; k4 late.
     assert funnel.complaints.tolist() == [8, 5, 4]
@@ -135,7 +135,7 @@ def test_complaint_funnel_opened_resolved_in_time():
 
 def test_complaint_funnel_matches_the_complaint_kpis():
     con = complaint_db()
-    funnel = quality.complaint_funnel(con, *W47).complaints.tolist()
+    funnel = metrics.complaint_funnel(con, *W47).complaints.tolist()
     k = metrics.compute_kpis(con, *W47).iloc[0]
     assert funnel[0] == k.complaints
     assert funnel[1] / funnel[0] == pytest.approx(k.complaint_resolution_rate)
@@ -145,18 +145,18 @@ def test_complaint_funnel_matches_the_complaint_kpis():
 def test_complaint_funnel_uses_the_default_sla_setting_and_filters():
     con = complaint_db()
     # With a 48 h default, k3 (72 h, no due time of its own) is late.
-    assert quality.complaint_funnel(con, *W47, settings={"default_sla_hours": 48}).complaints.tolist() == [8, 5, 3]
+    assert metrics.complaint_funnel(con, *W47, settings={"default_sla_hours": 48}).complaints.tolist() == [8, 5, 3]
     # chat: k4 (resolved late) and k5 (open).
-    assert quality.complaint_funnel(con, *W47, channel="chat").complaints.tolist() == [2, 1, 0]
+    assert metrics.complaint_funnel(con, *W47, channel="chat").complaints.tolist() == [2, 1, 0]
     # Complaints have no queue: a queue filter leaves none, and shares of nothing have no value.
-    none = quality.complaint_funnel(con, *W47, queue="q1")
+    none = metrics.complaint_funnel(con, *W47, queue="q1")
     assert none.complaints.tolist() == [0, 0, 0] and none.share_of_opened.isna().all()
 
 
 # --- resolution_time_distribution -------------------------------------------------------------------------------------
 
 def test_resolution_time_bands_hold_their_upper_edge():
-    frame = quality.resolution_time_distribution(complaint_db(), *W47)
+    frame = metrics.resolution_time_distribution(complaint_db(), *W47)
     assert frame.band.tolist() == ["≤4", "4-8", "8-24", "24-48", "48-72", "72-120", ">120"]
     assert frame.band.cat.ordered
     # k1 3 h -> ≤4; k8 16 h and k2 exactly 24 h -> 8-24; k3 exactly 72 h -> 48-72; k4 144 h -> >120.
@@ -168,14 +168,14 @@ def test_resolution_time_bands_hold_their_upper_edge():
 
 def test_resolution_time_distribution_filters():
     con = complaint_db()
-    assert quality.resolution_time_distribution(con, *W47, team="T2").complaints.tolist() == [0, 0, 0, 0, 0, 0, 1]  # k4
-    assert quality.resolution_time_distribution(con, *W47, queue="q1").complaints.sum() == 0
+    assert metrics.resolution_time_distribution(con, *W47, team="T2").complaints.tolist() == [0, 0, 0, 0, 0, 0, 1]  # k4
+    assert metrics.resolution_time_distribution(con, *W47, queue="q1").complaints.sum() == 0
 
 
 # --- open_backlog_by_age ----------------------------------------------------------------------------------------------
 
 def test_open_backlog_by_age_at_the_end_of_the_day():
-    frame = quality.open_backlog_by_age(complaint_db(), W47[1])
+    frame = metrics.open_backlog_by_age(complaint_db(), W47[1])
     # Open at 23 Nov 00:00, with age and due time:
     #   k6  4 h       -> ≤1   (due 25 Nov)
     #   k10 3.0 days  -> 1-3  (exactly 3 days: a band holds its upper edge; due 25 Nov)
@@ -193,7 +193,7 @@ def test_open_backlog_by_age_at_the_end_of_the_day():
 @pytest.mark.parametrize("filters", [{}, {"team": "T2"}, {"channel": "phone"}])
 def test_open_backlog_adds_up_to_the_open_complaint_kpis(day, filters):
     con = complaint_db()
-    frame = quality.open_backlog_by_age(con, day, **filters)
+    frame = metrics.open_backlog_by_age(con, day, **filters)
     k = metrics.compute_kpis(con, day, day, **filters).iloc[0].fillna(0)  # compute_kpis: NA where a group is empty
     assert frame.open_complaints.sum() == k.open_complaints
     assert frame.open_complaints_past_due.sum() == k.open_complaints_past_due
@@ -201,15 +201,15 @@ def test_open_backlog_adds_up_to_the_open_complaint_kpis(day, filters):
 
 def test_open_backlog_by_age_of_a_team_and_with_a_queue_filter():
     con = complaint_db()
-    assert quality.open_backlog_by_age(con, W47[1], team="T2").open_complaints.tolist() == [0, 0, 2, 0, 0]  # k4, k5
-    none = quality.open_backlog_by_age(con, W47[1], queue="q1")
+    assert metrics.open_backlog_by_age(con, W47[1], team="T2").open_complaints.tolist() == [0, 0, 2, 0, 0]  # k4, k5
+    none = metrics.open_backlog_by_age(con, W47[1], queue="q1")
     assert none.open_complaints.tolist() == [0] * 5 and none.open_complaints_past_due.tolist() == [0] * 5
 
 
 # --- category_pareto --------------------------------------------------------------------------------------------------
 
 def test_category_pareto_most_first_with_cumulative_share():
-    frame = quality.category_pareto(complaint_db(), *W47)
+    frame = metrics.category_pareto(complaint_db(), *W47)
     # W47: billing k1, k2, k6 = 3; wait k3, k4, k5 = 3; service k8 = 1; no category k10 = 1 (k7, k9 are older).
     # Ties: by name, no category last.
     assert frame.category.tolist() == ["billing", "wait", "service", None]
@@ -222,17 +222,17 @@ def test_category_pareto_most_first_with_cumulative_share():
 
 def test_category_pareto_matches_compute_kpis_by_category_and_filters():
     con = complaint_db()
-    frame = quality.category_pareto(con, *W47)
+    frame = metrics.category_pareto(con, *W47)
     by_cat = metrics.compute_kpis(con, *W47, "category")
     assert dict(zip(frame.category, frame.complaints)) == dict(zip(by_cat.key, by_cat.complaints))
-    assert quality.category_pareto(con, *W47, team="T2").complaints.tolist() == [2]  # wait: k4, k5
-    assert quality.category_pareto(con, *W47, queue="q1").empty
+    assert metrics.category_pareto(con, *W47, team="T2").complaints.tolist() == [2]  # wait: k4, k5
+    assert metrics.category_pareto(con, *W47, queue="q1").empty
 
 
 # --- low_score_comments -----------------------------------------------------------------------------------------------
 
 def test_low_score_comments_newest_first_masked():
-    frame = quality.low_score_comments(survey_db(), *W47)
+    frame = metrics.low_score_comments(survey_db(), *W47)
     # csat <= 2 with a comment: s3 (17 Nov), s2 (16 Nov); s4's comment is blank.
     assert frame.columns.tolist() == ["responded_at", "team", "agent_id", "csat", "nps", "ces", "comment"]
     assert frame.comment.tolist() == ["等太久，回信到 [Email]", "請回電 [電話]"]
@@ -244,11 +244,11 @@ def test_low_score_comments_newest_first_masked():
 
 def test_low_score_comments_threshold_limit_and_filters():
     con = survey_db()
-    assert quality.low_score_comments(con, *W47, max_csat=1).comment.tolist() == ["請回電 [電話]"]  # s2
-    assert quality.low_score_comments(con, *W47, max_csat=3).comment.tolist()[0] == "普通"  # s5 is the newest
-    assert len(quality.low_score_comments(con, *W47, limit=1)) == 1
-    assert quality.low_score_comments(con, *W47, team="T1").comment.tolist() == ["請回電 [電話]"]
-    assert quality.low_score_comments(con, *W47, channel="chat").comment.tolist() == ["等太久，回信到 [Email]"]
+    assert metrics.low_score_comments(con, *W47, max_csat=1).comment.tolist() == ["請回電 [電話]"]  # s2
+    assert metrics.low_score_comments(con, *W47, max_csat=3).comment.tolist()[0] == "普通"  # s5 is the newest
+    assert len(metrics.low_score_comments(con, *W47, limit=1)) == 1
+    assert metrics.low_score_comments(con, *W47, team="T1").comment.tolist() == ["請回電 [電話]"]
+    assert metrics.low_score_comments(con, *W47, channel="chat").comment.tolist() == ["等太久，回信到 [Email]"]
 
 
 # --- mask_pii ---------------------------------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ LEFT_UNMASKED = re.compile(r"09\d{2}-?\d{3}-?\d{3}|@|[A-Z][12]\d{8}")  # what th
 
 @pytest.mark.parametrize("start", [date(2026, 9, 1), date(2025, 9, 1)])
 def test_sample_low_score_comments_leave_no_personal_data(sample, start):
-    frame = quality.low_score_comments(sample, start, date(2026, 11, 22), limit=100_000)
+    frame = metrics.low_score_comments(sample, start, date(2026, 11, 22), limit=100_000)
     raw = sample.execute("SELECT count(*) FROM surveys WHERE csat <= 2 AND comment <> '' AND responded_at >= ? "
                          "AND responded_at < '2026-11-23'", [start]).fetchone()[0]
     assert len(frame) == raw
@@ -330,11 +330,11 @@ def test_sample_low_score_comments_leave_no_personal_data(sample, start):
 def test_sample_quality_numbers_add_up_to_the_kpis(sample):
     start, end = date(2026, 9, 1), date(2026, 11, 22)
     k = metrics.compute_kpis(sample, start, end).iloc[0]
-    funnel = quality.complaint_funnel(sample, start, end).complaints.tolist()
+    funnel = metrics.complaint_funnel(sample, start, end).complaints.tolist()
     assert funnel[0] == k.complaints and funnel[2] / funnel[1] == pytest.approx(k.complaint_sla_rate)
-    assert quality.resolution_time_distribution(sample, start, end).complaints.sum() == funnel[1]
-    assert quality.category_pareto(sample, start, end).complaints.sum() == k.complaints
-    backlog = quality.open_backlog_by_age(sample, end)
+    assert metrics.resolution_time_distribution(sample, start, end).complaints.sum() == funnel[1]
+    assert metrics.category_pareto(sample, start, end).complaints.sum() == k.complaints
+    backlog = metrics.open_backlog_by_age(sample, end)
     assert (backlog.open_complaints.sum(), backlog.open_complaints_past_due.sum()) == (
         k.open_complaints, k.open_complaints_past_due)
-    assert quality.score_distribution(sample, start, end).responses.sum() <= k.survey_responses
+    assert metrics.score_distribution(sample, start, end).responses.sum() <= k.survey_responses

@@ -20,9 +20,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi import budget, improvement, metrics, quality, reports, store
+from kpi import competency, metrics, reports, store
 from kpi.competency import load_competency_map, rank_weak_competencies
-from kpi.privacy import mask_pii
+from kpi.metrics import mask_pii
+from kpi.reports import _reports as reports_impl  # the PDF writer's browser and font look-ups, patched
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTH = date(2026, 10, 1)
@@ -40,7 +41,7 @@ def _need(tool: str, package: str) -> None:
 
 def _need_font() -> None:
     try:
-        reports._cjk_fonts(reports.FONT_DIRS)
+        reports_impl._cjk_fonts(reports_impl.FONT_DIRS)
     except reports.FontNotFound as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but {exc}")
@@ -88,7 +89,7 @@ def db(sample_db, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("reports") / "kpi.duckdb"
     shutil.copy(sample_db, path)
     with store.open_db(path) as con:
-        improvement.save_report(con, improvement.ImprovementReport(
+        competency.save_report(con, competency.ImprovementReport(
             year=2026, cost_center="客服營運部", line="加班費", through=MONTH, root_cause="尖峰人力不足",
             nature="permanent", action=ACTION, owner="王經理", due_date=date(2026, 12, 31),
             full_year_effect=-150000.0, status="in_progress"), updated_by="test")
@@ -136,13 +137,13 @@ def svc_pdf(svc):
 
 @pytest.fixture
 def no_chromium(monkeypatch):
-    monkeypatch.setattr(reports, "_find_browser", lambda: None)
+    monkeypatch.setattr(reports_impl, "_find_browser", lambda: None)
 
 
 # ----------------------------------------------------------------------------------------------- performance, xlsx
 
 def test_overtime_ytd_variance_in_the_xlsx_is_budget_reports(con, perf_xlsx):
-    lines = budget.budget_report(con, 2026, MONTH).lines
+    lines = metrics.budget_report(con, 2026, MONTH).lines
     overtime = lines[(lines.line == "加班費") & (lines.cost_center == "客服營運部")].iloc[0]
     row = row_where(rows_of(perf_xlsx["各科目"], "成本中心"), 成本中心="客服營運部", 科目="加班費")
     assert isinstance(row["累計差異"].value, (int, float)) and row["累計差異"].value == overtime.variance_ytd  # 621,364
@@ -161,7 +162,7 @@ def test_favourable_follows_the_line_type(perf_xlsx):
 
 
 def test_totals_are_budget_reports_totals(con, perf_xlsx):
-    rep = budget.budget_report(con, 2026, MONTH)
+    rep = metrics.budget_report(con, 2026, MONTH)
     rows = rows_of(perf_xlsx["預算總覽"], "項目")
     assert row_where(rows, 項目="累計差異")["成本科目合計"].value == rep.total["variance_ytd"]
     assert row_where(rows, 項目="累計差異")["收入科目合計"].value == rep.revenue_total["variance_ytd"]
@@ -259,20 +260,20 @@ def test_service_satisfaction_and_complaints_are_kpi_status(con, svc_xlsx):
 
 def test_service_distributions_by_team_and_pareto_are_the_quality_functions(con, svc_xlsx):
     dist = rows_of(svc_xlsx["分數分布"], "量表")
-    csat = quality.score_distribution(con, START, END, "csat")
+    csat = metrics.score_distribution(con, START, END, "csat")
     assert [r["回覆數"].value for r in dist if r["量表"].value == "滿意度 (1–5)"] == list(csat["responses"])
     teams = rows_of(svc_xlsx["各組"], "組別")
     by_team = metrics.group_status(con, START, END, "team")
     assert {r["組別"].value: r["顧客滿意度"].value for r in teams} == pytest.approx(
         {k: v["csat"].value for k, v in by_team.items()})
-    pareto = quality.category_pareto(con, START, END)
+    pareto = metrics.category_pareto(con, START, END)
     rows = rows_of(svc_xlsx["柏拉圖"], "客訴類別")
     assert [(r["客訴類別"].value, r["客訴件數"].value) for r in rows] == list(zip(pareto.category, pareto.complaints))
     assert [r["關鍵少數"].value for r in rows] == ["是" if v else "否" for v in pareto.vital_few]
 
 
 def test_service_comments_are_the_newest_low_scores_masked(con, svc_xlsx):
-    expected = quality.low_score_comments(con, START, END, limit=reports.COMMENT_SAMPLE)
+    expected = metrics.low_score_comments(con, START, END, limit=reports.COMMENT_SAMPLE)
     rows = rows_of(svc_xlsx["低分意見"], "回覆時間")
     assert [r["意見"].value for r in rows] == list(expected["comment"])
     assert all(mask_pii(r["意見"].value) == r["意見"].value for r in rows)
@@ -331,7 +332,7 @@ def test_performance_pdf_has_the_figures_and_intact_chinese(con, perf, perf_pdf)
     text = pdf_text(perf_pdf)
     for s in ("績效報告", "加班費", "客服營運部", "預算執行總覽", "顧客滿意度", "尖峰人力不足", "尚無改善報告", "P2.2.3"):
         assert s in text, s
-    lines = budget.budget_report(con, 2026, MONTH).lines
+    lines = metrics.budget_report(con, 2026, MONTH).lines
     overtime = lines[lines.line == "加班費"].iloc[0]
     assert reports.format_cell(overtime.variance_ytd, "+ntd") in text  # +621,364
     assert reports.format_cell(overtime.variance_pct_ytd, "+fraction") in text  # +47.3%
@@ -370,7 +371,7 @@ def test_without_chromium_the_pdf_leaves_charts_out_with_a_note(perf, no_chromiu
 
 
 def test_a_missing_cjk_font_names_the_package(perf, monkeypatch, tmp_path):
-    monkeypatch.setattr(reports, "FONT_DIRS", (tmp_path,))
+    monkeypatch.setattr(reports_impl, "FONT_DIRS", (tmp_path,))
     with pytest.raises(reports.FontNotFound, match="fonts-noto-cjk"):
         reports.to_pdf(perf)
 

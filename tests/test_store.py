@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kpi import ingest, store
+from kpi import imports, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def test_an_older_file_is_upgraded_without_losing_data(db, write):
         assert store.schema_version(con) == store.SCHEMA_VERSION
         assert con.execute("SELECT contact_id FROM contacts").fetchall() == [("old1",)]
         assert con.execute("SELECT count(*) FROM contacts_history").fetchone() == (0,)
-    r = ingest.import_file("contacts", write("c.csv", "contact_id,arrived_at\nold1,2026-01-05 10:00\nnew1,2026-01-06 10:00\n"), db=db)
+    r = imports.import_file("contacts", write("c.csv", "contact_id,arrived_at\nold1,2026-01-05 10:00\nnew1,2026-01-06 10:00\n"), db=db)
     assert (r.inserted, r.updated, r.unchanged) == (1, 0, 1)
 
 
@@ -66,10 +66,10 @@ def _hold(db: Path, seconds: float, read_only: bool) -> subprocess.Popen:
 
 @pytest.mark.parametrize("read_only", [True, False], ids=["reader-holds-it", "writer-holds-it"])
 def test_ingest_waits_while_another_process_holds_the_file(db, write, read_only):
-    ingest.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
+    imports.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
     holder = _hold(db, 1.5, read_only)
     t0 = time.monotonic()
-    r = ingest.import_file("contacts", write("b.csv", "contact_id,arrived_at\nb,2026-11-16\n"), db=db, wait=20)
+    r = imports.import_file("contacts", write("b.csv", "contact_id,arrived_at\nb,2026-11-16\n"), db=db, wait=20)
     holder.wait()
     assert r.inserted == 1 and time.monotonic() - t0 >= 0.5  # it had to wait for the holder to let go
     with store.open_db(db, read_only=True) as con:
@@ -77,11 +77,11 @@ def test_ingest_waits_while_another_process_holds_the_file(db, write, read_only)
 
 
 def test_ingest_gives_up_with_a_clear_message_and_nothing_lost(db, write):
-    ingest.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
+    imports.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
     holder = _hold(db, 4, read_only=False)
     try:
         with pytest.raises(store.DatabaseBusy, match=r"in use by process \d+ and stayed locked for 0.5 s; nothing was changed"):
-            ingest.import_file("contacts", write("b.csv", "contact_id,arrived_at\nb,2026-11-16\n"), db=db, wait=0.5)
+            imports.import_file("contacts", write("b.csv", "contact_id,arrived_at\nb,2026-11-16\n"), db=db, wait=0.5)
     finally:
         holder.kill()
         holder.wait()
@@ -92,7 +92,7 @@ def test_ingest_gives_up_with_a_clear_message_and_nothing_lost(db, write):
 def test_data_version_moves_with_each_import(db, write):
     with store.open_db(db) as con:
         v0 = store.data_version(con)
-    ingest.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
+    imports.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
     with store.open_db(db, read_only=True) as con:
         v1 = store.data_version(con)
     assert v0[0] == 0 and v1[0] == 1 and v1 != v0

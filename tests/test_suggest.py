@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kpi import ingest, suggest
+from kpi import imports
 from helpers import rows
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -19,24 +19,24 @@ VENDOR_HEADERS = ["Call ID", "Start Time", "Agent Name", "Queue", "Wait (sec)", 
 
 
 def headers_of(path: Path, **options) -> list[str]:
-    return list(ingest.read_source(path, ingest.Options(**options)).columns)
+    return list(imports.read_source(path, imports.Options(**options)).columns)
 
 
 
 
 def test_sample_complaints_headers_give_the_hand_written_mapping():
     headers = headers_of(SAMPLES / "complaints.csv", encoding="cp950")
-    assert suggest.guess_dataset(headers)[0] == "complaints"
-    expected = ingest.load_mapping(SAMPLES / "complaints.mapping.yaml")
+    assert imports.guess_dataset(headers)[0] == "complaints"
+    expected = imports.load_mapping(SAMPLES / "complaints.mapping.yaml")
     # Including the ROC date + time pairs: opened_at = [開案日期, 開案時間].
-    assert suggest.suggest_mapping(headers, "complaints").columns == expected.columns
+    assert imports.suggest_mapping(headers, "complaints").columns == expected.columns
 
 
 def test_suggested_complaints_mapping_imports_the_sample_like_the_hand_written_one(tmp_path):
     headers = headers_of(SAMPLES / "complaints.csv")
-    ours = ingest.import_file("complaints", SAMPLES / "complaints.csv", suggest.suggest_mapping(headers, "complaints"),
+    ours = imports.import_file("complaints", SAMPLES / "complaints.csv", imports.suggest_mapping(headers, "complaints"),
                               db=tmp_path / "a.duckdb")
-    theirs = ingest.import_file("complaints", SAMPLES / "complaints.csv", SAMPLES / "complaints.mapping.yaml",
+    theirs = imports.import_file("complaints", SAMPLES / "complaints.csv", SAMPLES / "complaints.mapping.yaml",
                                 db=tmp_path / "b.duckdb")
     assert (ours.inserted, ours.rejected) == (theirs.inserted, theirs.rejected)
     sql = "SELECT * EXCLUDE (import_id, created_import_id) FROM complaints ORDER BY complaint_id"
@@ -46,39 +46,39 @@ def test_suggested_complaints_mapping_imports_the_sample_like_the_hand_written_o
 
 def test_sample_surveys_headers_are_canonical_and_map_to_themselves():
     headers = headers_of(SAMPLES / "surveys.csv")
-    name, scores = suggest.guess_dataset(headers)
+    name, scores = imports.guess_dataset(headers)
     assert name == "surveys" and scores["surveys"] == 1.0
-    assert suggest.suggest_mapping(headers, "surveys").columns == {h: [h] for h in headers}
+    assert imports.suggest_mapping(headers, "surveys").columns == {h: [h] for h in headers}
 
 
 def test_sample_budget_sheet_with_months_as_columns():
     headers = headers_of(SAMPLES / "budget.xlsx")
-    assert suggest.guess_dataset(headers)[0] == "budget"
-    m = suggest.suggest_mapping(headers, "budget")
-    assert m.columns == ingest.load_mapping(SAMPLES / "budget.mapping.yaml").columns
+    assert imports.guess_dataset(headers)[0] == "budget"
+    m = imports.suggest_mapping(headers, "budget")
+    assert m.columns == imports.load_mapping(SAMPLES / "budget.mapping.yaml").columns
     assert m.options.values["measure"]["預算"] == "budget" and m.options.values["line_type"]["收入"] == "revenue"
 
 
 def test_big5_chinese_contact_headers_are_prefilled_with_the_date_time_pair(db, write):
     f = write("calls.csv", BIG5_CONTACTS, "cp950")
     headers = headers_of(f)
-    name, _ = suggest.guess_dataset(headers)
-    m = suggest.suggest_mapping(headers, name)
+    name, _ = imports.guess_dataset(headers)
+    m = imports.suggest_mapping(headers, name)
     assert name == "contacts"
     # 通話時間 next to 通話日期 is the time of day, so talk time is 通話秒數.
     assert m.columns == {"contact_id": ["來電編號"], "arrived_at": ["通話日期", "通話時間"], "team": ["組別"],
                          "agent_id": ["專員"], "answered": ["是否接通"], "wait_seconds": ["等候時間"],
                          "talk_seconds": ["通話秒數"]}
-    ingest.import_file("contacts", f, m, db=db)
+    imports.import_file("contacts", f, m, db=db)
     assert rows(db, "SELECT contact_id, arrived_at::VARCHAR, answered, wait_seconds, talk_seconds FROM contacts ORDER BY 1") == [
         ("X1", "2026-11-16 09:00:05", True, 20.0, 185.0), ("X2", "2026-11-16 09:05:00", False, 95.0, None)]
 
 
 def test_vendor_english_export_is_contacts_with_abandoned_read_as_not_answered(db, write):
-    name, scores = suggest.guess_dataset(VENDOR_HEADERS)
+    name, scores = imports.guess_dataset(VENDOR_HEADERS)
     assert name == "contacts" and scores["contacts"] > 0.9
     assert max(v for k, v in scores.items() if k != "contacts") == 0.0
-    m = suggest.suggest_mapping(VENDOR_HEADERS, "contacts")
+    m = imports.suggest_mapping(VENDOR_HEADERS, "contacts")
     assert m.columns == {"contact_id": ["Call ID"], "arrived_at": ["Start Time"], "queue": ["Queue"],
                          "agent_id": ["Agent Name"], "answered": ["Abandoned?"], "wait_seconds": ["Wait (sec)"],
                          "talk_seconds": ["Talk Time"], "hold_seconds": ["Hold Time"], "acw_seconds": ["Wrap-up"],
@@ -86,7 +86,7 @@ def test_vendor_english_export_is_contacts_with_abandoned_read_as_not_answered(d
     f = write("vendor.csv", ",".join(VENDOR_HEADERS) + "\n"
               "v1,2026-11-16 09:00:00,Amy,Billing,12,300,10,30,No,No\n"
               "v2,2026-11-16 09:01:00,,Billing,40,,,,No,Yes\n")
-    ingest.import_file("contacts", f, m, db=db)
+    imports.import_file("contacts", f, m, db=db)
     # Abandoned? = No means answered; the values are swapped through options.values.
     assert rows(db, "SELECT contact_id, answered, agent_id, acw_seconds FROM contacts ORDER BY 1") == [
         ("v1", True, "Amy", 30.0), ("v2", False, None, None)]
@@ -103,7 +103,7 @@ def test_vendor_english_export_is_contacts_with_abandoned_read_as_not_answered(d
     (["進線時間", "等候時間", "通話時間", "話後處理", "轉接"], "contacts"),
 ])
 def test_guess_dataset_from_english_and_chinese_headers(headers, dataset):
-    assert suggest.guess_dataset(headers)[0] == dataset
+    assert imports.guess_dataset(headers)[0] == dataset
 
 
 @pytest.mark.parametrize("headers", [
@@ -113,37 +113,37 @@ def test_guess_dataset_from_english_and_chinese_headers(headers, dataset):
     [],
 ])
 def test_unrelated_headers_guess_none(headers):
-    name, scores = suggest.guess_dataset(headers)
+    name, scores = imports.guess_dataset(headers)
     assert name is None and set(scores) == {"contacts", "surveys", "complaints", "budget"}
 
 
 def test_each_header_is_used_once_and_a_lone_time_header_stays_a_duration():
     # Without 通話日期 beside it, 通話時間 is talk time; 進線時間 is the arrival.
-    m = suggest.suggest_mapping(["進線時間", "通話時間", "talk_seconds"], "contacts")
+    m = imports.suggest_mapping(["進線時間", "通話時間", "talk_seconds"], "contacts")
     assert m.columns == {"arrived_at": ["進線時間"], "talk_seconds": ["talk_seconds"]}
 
 
 def test_near_spellings_match_above_the_threshold_only():
-    m = suggest.suggest_mapping(["contactid", "arived_at", "qeue", "zzz"], "contacts")
+    m = imports.suggest_mapping(["contactid", "arived_at", "qeue", "zzz"], "contacts")
     assert m.columns == {"contact_id": ["contactid"], "arrived_at": ["arived_at"], "queue": ["qeue"]}
 
 
 def test_a_period_column_means_one_row_per_month_so_no_measure():
-    m = suggest.suggest_mapping(["月份", "科目", "項目", "預算", "實際"], "budget")
+    m = imports.suggest_mapping(["月份", "科目", "項目", "預算", "實際"], "budget")
     assert m.columns == {"period": ["月份"], "line": ["科目"], "budget": ["預算"], "actual": ["實際"]}
 
 
 def test_suggested_mapping_round_trips_through_the_mapping_file_format():
-    m = suggest.suggest_mapping(VENDOR_HEADERS, "contacts")
-    again = ingest.parse_mapping(yaml.safe_load(m.to_yaml()))
+    m = imports.suggest_mapping(VENDOR_HEADERS, "contacts")
+    again = imports.parse_mapping(yaml.safe_load(m.to_yaml()))
     assert (again.dataset, again.columns, again.options.values) == ("contacts", m.columns, m.options.values)
 
 
 def test_a_hand_written_export_the_project_never_saw():
     # Semicolons, "Date/Time" in English month names, an Outcome column instead of yes/no, hh:mm:ss waits.
     headers = ["Call Ref", "Date/Time", "Waited", "Handled by", "Outcome", "Duration"]
-    assert suggest.guess_dataset(headers)[0] == "contacts"
-    m = suggest.suggest_mapping(headers, "contacts")
+    assert imports.guess_dataset(headers)[0] == "contacts"
+    m = imports.suggest_mapping(headers, "contacts")
     assert m.columns == {"contact_id": ["Call Ref"], "arrived_at": ["Date/Time"], "wait_seconds": ["Waited"],
                          "agent_id": ["Handled by"], "answered": ["Outcome"], "talk_seconds": ["Duration"]}
     assert m.options.values["answered"]["abandoned"] == "N"

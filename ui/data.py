@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from kpi import ingest, store
+from kpi import imports, store
 
 
 def db_path() -> str:
@@ -19,7 +19,7 @@ def ensure_database(path: str) -> str:
     with store.open_db(path) as con:
         empty = sum(store.row_counts(con).values()) == 0
     if empty:
-        ingest.load_sample_data(path)
+        imports.load_sample_data(path)
     return path
 
 

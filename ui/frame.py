@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from kpi import overview
+from kpi import metrics
 
 from .data import query
 from .i18n import LANGS, t
@@ -41,15 +41,15 @@ def language_switch() -> None:
 
 def sidebar_filters() -> Filters | None:
     """The ISO-week picker and team/channel/queue filters; their values are kept across pages."""
-    weeks = query(overview.available_weeks)
+    weeks = query(metrics.available_weeks)
     if not weeks:
         return None
-    latest = query(overview.latest_complete_week) or weeks[0]
+    latest = query(metrics.latest_complete_week) or weeks[0]
     options = [w.isoformat() for w in weeks]
     week = st.sidebar.selectbox(t("sidebar.week"), options, index=options.index(latest.isoformat()),
-                                format_func=lambda s: overview.iso_week_label(date.fromisoformat(s)),
+                                format_func=lambda s: metrics.iso_week_label(date.fromisoformat(s)),
                                 key="week", help=t("sidebar.week_help"))
-    dims = query(overview.dimension_values)
+    dims = query(metrics.dimension_values)
     chosen = {}
     for dim in ("team", "channel", "queue"):
         options = [ALL, *dims[dim]]
@@ -59,7 +59,7 @@ def sidebar_filters() -> Filters | None:
                                      format_func=lambda v: ALL_LABEL if v == ALL else v)
         chosen[dim] = None if value == ALL else value
     start = date.fromisoformat(week)
-    return Filters(start, start + timedelta(days=6), overview.iso_week_label(start), **chosen)
+    return Filters(start, start + timedelta(days=6), metrics.iso_week_label(start), **chosen)
 
 
 def current_filters() -> Filters | None:

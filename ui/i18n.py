@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from kpi.catalog import Kpi, format_value
+from kpi.metrics import Kpi, format_value
 
 LANGS = {"zh-TW": "繁體中文", "en": "English"}
 DEFAULT_LANG = "zh-TW"

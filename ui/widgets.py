@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kpi import competency
-from kpi.catalog import Kpi
+from kpi.metrics import Kpi
 from kpi.metrics import KpiValue
 
 from .i18n import fmt, fmt_change, kpi_label, lang, t

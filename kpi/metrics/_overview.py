@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from .metrics import compute_kpis
+from ._engine import compute_kpis
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class WeekSummary:
 
 def latest_complete_week(con: duckdb.DuckDBPyConnection) -> date | None:
     """Monday of the latest ISO week the contact data covers to its Sunday (the week before, if the last is partial)."""
-    last = con.cursor().execute("SELECT max(arrived_at)::DATE FROM contacts").fetchone()[0]
+    with con.cursor() as cur:
+        last = cur.execute("SELECT max(arrived_at)::DATE FROM contacts").fetchone()[0]
     if last is None:
         return None
     monday = last - timedelta(days=last.weekday())
@@ -45,8 +46,9 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None,
     def count(kpi_id: str) -> int:
         return 0 if pd.isna(k[kpi_id]) else int(k[kpi_id])
 
-    cur = con.cursor()
-    last = cur.execute("SELECT finished_at, file_name FROM imports WHERE undone_at IS NULL ORDER BY import_id DESC LIMIT 1").fetchone()
+    with con.cursor() as cur:
+        last = cur.execute(
+            "SELECT finished_at, file_name FROM imports WHERE undone_at IS NULL ORDER BY import_id DESC LIMIT 1").fetchone()
     iso = week_start.isocalendar()
     return WeekSummary(
         week_start=week_start, week_end=week_start + timedelta(days=6), iso_week=f"{iso.year}-W{iso.week:02d}",
@@ -58,16 +60,17 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None,
 
 def available_weeks(con: duckdb.DuckDBPyConnection) -> list[date]:
     """Mondays of every ISO week with contacts, newest first."""
-    rows = con.cursor().execute(
-        "SELECT DISTINCT date_trunc('week', arrived_at)::DATE AS monday FROM contacts ORDER BY monday DESC").fetchall()
+    with con.cursor() as cur:
+        rows = cur.execute(
+            "SELECT DISTINCT date_trunc('week', arrived_at)::DATE AS monday FROM contacts ORDER BY monday DESC").fetchall()
     return [r[0] for r in rows]
 
 
 def dimension_values(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """The teams, channels and queues present in the contacts, for filter lists."""
-    cur = con.cursor()
-    return {dim: [v for (v,) in cur.execute(f"SELECT DISTINCT {dim} FROM contacts WHERE {dim} IS NOT NULL ORDER BY 1").fetchall()]
-            for dim in ("team", "channel", "queue")}
+    with con.cursor() as cur:
+        return {dim: [v for (v,) in cur.execute(f"SELECT DISTINCT {dim} FROM contacts WHERE {dim} IS NOT NULL ORDER BY 1").fetchall()]
+                for dim in ("team", "channel", "queue")}
 
 
 def iso_week_label(monday: date) -> str:

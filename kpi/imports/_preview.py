@@ -8,8 +8,8 @@ import duckdb
 import pandas as pd
 import yaml
 
-from .datasets import get_dataset
-from .ingest import (FatalImportError, ImportResult, Mapping, Options, Prepared, parse_mapping, read_source, import_file, import_history, prepare, rejected_count,
+from ..store import get_dataset
+from ._ingest import (FatalImportError, ImportResult, Mapping, Options, Prepared, parse_mapping, read_source, import_file, import_history, prepare, rejected_count,
                      rejected_rows, stage_and_compare, stored_form, write)
 
 __all__ = ["PreviewResult", "UndoRefused", "UndoResult", "import_file", "import_history", "prepare", "preview",

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol, Union
 import pandas as pd
 import yaml
 
-from .catalog import Catalog, load_catalog
+from ..metrics import Catalog, load_catalog
 
 if TYPE_CHECKING:
-    from .metrics import KpiValue
+    from ..metrics import KpiValue
 
 __all__ = [
     "LANGS",
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 LANGS: tuple[str, ...] = ("zh-TW", "en")
-DEFAULT_PATH: Path = Path(__file__).resolve().parent.parent / "competency_map.yaml"
+DEFAULT_PATH: Path = Path(__file__).resolve().parents[2] / "competency_map.yaml"
 
 _CODE_PATTERNS: dict[str, re.Pattern[str]] = {
     "duty": re.compile(r"T\d+"),

@@ -30,10 +30,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from . import budget, coaching, improvement, metrics, quality
-from .catalog import LANGS, Catalog, load_catalog
-from .competency import CompetencyMap, load_competency_map
-from .export import safe_cell
+from .. import competency, metrics
+from ..metrics import LANGS, Catalog, load_catalog
+from ..competency import CompetencyMap, load_competency_map
+from ..present import safe_cell
 
 __all__ = ["Section", "Report", "FontNotFound", "performance_report", "service_report", "comment_themes", "format_cell", "to_xlsx",
            "to_pdf", "write_report", "output_format", "chart_unavailable", "FONT_DIRS"]
@@ -441,17 +441,17 @@ def performance_report(con: duckdb.DuckDBPyConnection, month: date, lang: str = 
         cur.close()
     if not has_actuals:
         # A year to date through a month without actuals would set 11 months of actuals against 12 of budget.
-        last = budget.last_actual_month(con, month.year)
+        last = metrics.last_actual_month(con, month.year)
         hint = f"the last month with actuals in {month.year} is {last:%Y-%m}" if last else f"{month.year} has no actuals"
         raise ValueError(f"--month {month:%Y-%m}: the budget has no actuals for that month ({hint})")
     cat, cmap = load_catalog(), load_competency_map()
     generated_at = datetime.now()
-    rep = budget.budget_report(con, month.year, month)
+    rep = metrics.budget_report(con, month.year, month)
     end = _month_end(month)
     status = metrics.kpi_status(con, month, end)
     p_start, p_end = metrics.previous_range(month, end)
     flagged = rep.lines[rep.lines["needs_improvement_report"]]
-    saved = {(r.cost_center, r.line): improvement.get_report(con, month.year, r.cost_center, r.line)
+    saved = {(r.cost_center, r.line): competency.get_report(con, month.year, r.cost_center, r.line)
              for r in flagged.itertuples(index=False)}
     with_target = [kid for kid, kv in status.items() if kv.target is not None]
 
@@ -514,7 +514,7 @@ def performance_report(con: duckdb.DuckDBPyConnection, month: date, lang: str = 
                             totals, {cost_col: "row", rev_col: "row"}, [k for _, k, _, _ in measures]))
 
     # ---- monthly budget vs actual (cost lines), actuals only up to the report month
-    mon = budget.monthly(con, month.year)
+    mon = metrics.monthly(con, month.year)
     later = mon["month"] > f"{month:%Y-%m}"
     mon.loc[later, ["actual", "cost_per_contact"]] = None
     mon.loc[later, "answered"] = None
@@ -639,11 +639,11 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
     def vs(kid: str) -> str:
         return format_cell(status[kid].value, _UNIT_KIND[cat[kid].unit], lang)
 
-    pareto = quality.category_pareto(con, start, end, **kw)
+    pareto = metrics.category_pareto(con, start, end, **kw)
     vital = pareto[pareto["vital_few"]]
     sep = "、" if lang == "zh-TW" else ", "
     vital_text = sep.join(f"{c} {format_cell(s, 'fraction')}" for c, s in zip(vital["category"], vital["share"]))
-    plan = coaching.coaching_plan(cmap, team or "center", period, status, lang, top=TOP_RECOMMENDATIONS, team=team)
+    plan = competency.coaching_plan(cmap, team or "center", period, status, lang, top=TOP_RECOMMENDATIONS, team=team)
 
     # ---- summary
     scope = _t("meta.scope_team", lang, team=team) if team else _t("meta.scope_center", lang)
@@ -658,7 +658,7 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
         paras.append(_t("svc.vital", lang, cats=vital_text))
     if len(plan):
         first = plan.iloc[0]
-        head = {k: coaching.PLAN_COLUMNS[k][LANGS.index(lang)] for k in ("indicator", "indicator_text")}
+        head = {k: competency.PLAN_COLUMNS[k][LANGS.index(lang)] for k in ("indicator", "indicator_text")}
         paras.append(_t("svc.top_rec", lang, code=first[head["indicator"]], text=first[head["indicator_text"]]))
     else:
         paras.append(_t("svc.no_weak", lang))
@@ -672,7 +672,7 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
 
     dists = []
     for score in ("csat", "nps", "ces"):
-        d = quality.score_distribution(con, start, end, score, **kw)
+        d = metrics.score_distribution(con, start, end, score, **kw)
         d.insert(0, "scale", _t(f"scale.{score}", lang))
         dists.append(d)
     dk = {"scale": _t("col.scale", lang), "score": _t("col.score", lang), "responses": _t("col.responses", lang),
@@ -695,7 +695,7 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
                             teams, {tk[kid]: _UNIT_KIND[cat[kid].unit] for kid in SURVEY_KPIS}))
 
     grain = "week" if (end - start).days <= 100 else "month"
-    trend = quality.survey_trend(con, start, end, grain, **kw)
+    trend = metrics.survey_trend(con, start, end, grain, **kw)
     rk = {"bucket": _t("col.bucket", lang), "bucket_start": _t("col.bucket_start", lang),
           **{kid: cat[kid].text("label", lang) for kid in SURVEY_KPIS}}
     trend_table = trend[list(rk)].astype(object).rename(columns=rk)
@@ -717,7 +717,7 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
     sections.append(Section("complaints", _t("sec.complaints", lang), _t("sheet.complaints", lang),
                             [_t("perf.kpi_note", lang)], frame, col_kinds, row_kinds))
 
-    backlog = quality.open_backlog_by_age(con, end, **kw)
+    backlog = metrics.open_backlog_by_age(con, end, **kw)
     bk = {"band": _t("col.age_days", lang), "open_complaints": cat["open_complaints"].text("label", lang),
           "open_complaints_past_due": cat["open_complaints_past_due"].text("label", lang)}
     backlog_table = backlog.assign(band=backlog["band"].astype(str))[list(bk)].astype(object).rename(columns=bk)
@@ -744,7 +744,7 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
                             chart=_layout(fig, _t("sec.pareto", lang))))
 
     # ---- process problems: the vital few categories and what low-score comments are about
-    comments = quality.low_score_comments(con, start, end, limit=1_000_000, **kw)
+    comments = metrics.low_score_comments(con, start, end, limit=1_000_000, **kw)
     themes = comment_themes(list(comments["comment"]), lang)
     hk = {"theme": _t("col.theme", lang), "comments": _t("col.comments", lang), "share": _t("col.share", lang),
           "example": _t("col.example", lang)}
@@ -766,7 +766,7 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
                             {ck["responded_at"]: "datetime", ck["csat"]: "int", ck["nps"]: "int", ck["ces"]: "int"}))
 
     # ---- recommendations (P4.3.4): the weak KPIs' behaviour indicators and their coaching actions
-    keep = [coaching.PLAN_COLUMNS[k][LANGS.index(lang)] for k in ("rank", "indicator", "indicator_text", "kpis", "coaching")]
+    keep = [competency.PLAN_COLUMNS[k][LANGS.index(lang)] for k in ("rank", "indicator", "indicator_text", "kpis", "coaching")]
     rec_paras = [_t("svc.rec_intro", lang, std=cmap.standard.code)]
     if not len(plan):
         rec_paras.append(_t("svc.no_weak", lang))

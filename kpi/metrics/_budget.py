@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from .catalog import load_catalog
+from ._catalog import load_catalog
 
 LINE_COLUMNS = [
     "cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd",

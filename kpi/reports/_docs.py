@@ -1,7 +1,7 @@
 """Reference docs generated from the declarations, so they can't drift from the code."""
 from __future__ import annotations
 
-from .datasets import DATASETS, SQL_TYPES
+from ..store import DATASETS, SQL_TYPES
 
 _KIND_WORDS = {
     "text": "text", "timestamp": "date-time", "month": "month", "bool": "yes/no", "duration": "duration",
@@ -32,7 +32,7 @@ _UNIT_WORDS = {"fraction": "share 0-1 (shown %)", "seconds": "seconds (shown m:s
 
 def kpis_markdown() -> str:
     """The KPI catalog as a table: id, labels, definition with the current settings, unit, direction, target."""
-    from .catalog import format_value, load_catalog
+    from ..metrics import format_value, load_catalog
 
     cat = load_catalog()
     out = ["| id | 名稱 | name | definition | unit | better | target (warning band) |", "|---|---|---|---|---|---|---|"]

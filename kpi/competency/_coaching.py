@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .catalog import Catalog, format_value, load_catalog
-from .competency import LANGS, CompetencyMap, rank_weak_competencies, weak_kpis
-from .export import frame_to_csv, frame_to_xlsx
+from ..metrics import Catalog, format_value, load_catalog
+from ._map import LANGS, CompetencyMap, rank_weak_competencies, weak_kpis
+from ..present import frame_to_csv, frame_to_xlsx
 
 if TYPE_CHECKING:
-    from .metrics import KpiValue
+    from ..metrics import KpiValue
 
 __all__ = ["PLAN_COLUMNS", "RECORD_OUTPUT", "plan_title", "coaching_plan", "plan_to_csv", "plan_to_xlsx"]
 

@@ -11,9 +11,9 @@ from typing import Iterator
 
 import duckdb
 
-from .datasets import DATASETS, SQL_TYPES, Dataset
+from ._datasets import DATASETS, SQL_TYPES, Dataset
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_ROOT / "data" / "kpi.duckdb"
 DEFAULT_WAIT_SECONDS = 30.0
 

@@ -15,9 +15,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from .catalog import load_catalog
-from .metrics import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
-from .privacy import mask_pii
+from ._catalog import load_catalog
+from ._engine import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
+from ._privacy import mask_pii
 
 SCORES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}  # every possible value, inclusive
 SURVEY_KPIS = ("survey_responses", "csat", "csat_mean", "nps", "ces_mean")

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from .catalog import Catalog, Kpi, load_catalog, status
+from ._catalog import Catalog, Kpi, load_catalog, status
 
 TIME_GRAINS = ("day", "week", "month")
 DIMENSIONS = ("team", "agent", "channel", "queue", "category")
@@ -313,7 +313,8 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
 
 def agent_teams(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, str]:
     """Each agent's team in the range (the team of most of their answered contacts)."""
-    rows = con.cursor().execute(
-        "SELECT agent_id, mode(team) FROM contacts WHERE agent_id IS NOT NULL AND arrived_at >= ? AND arrived_at < ? "
-        "GROUP BY agent_id", [start, end + timedelta(days=1)]).fetchall()
+    with con.cursor() as cur:
+        rows = cur.execute(
+            "SELECT agent_id, mode(team) FROM contacts WHERE agent_id IS NOT NULL AND arrived_at >= ? AND arrived_at < ? "
+            "GROUP BY agent_id", [start, end + timedelta(days=1)]).fetchall()
     return {a: t for a, t in rows}

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
-TARGETS_PATH = Path(__file__).resolve().parent.parent / "targets.yaml"
+TARGETS_PATH = Path(__file__).resolve().parents[2] / "targets.yaml"
 UNITS = ("fraction", "seconds", "hours", "count", "score", "nps", "ntd")
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
 LANGS = ("zh-TW", "en")

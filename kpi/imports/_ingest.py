@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import parsing
-from .datasets import BUDGET, SQL_TYPES, Dataset, get_dataset
-from .store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key
+from . import _parse as parsing
+from ..store import BUDGET, SQL_TYPES, Dataset, get_dataset
+from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key
 
 
 class FatalImportError(Exception):
@@ -738,7 +738,7 @@ def import_file(dataset: str, path: str | os.PathLike, mapping: Mapping | str | 
         return write(con, prep, source=source, run_by=run_by, progress=_scaled(progress, 0.75, 1.0))
 
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def sample_files(sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[tuple[str, Path, Path | None]]:

@@ -5,8 +5,8 @@ from typing import Any
 
 import pandas as pd
 
-from .catalog import Catalog, load_catalog
-from .metrics import KpiValue
+from ._catalog import Catalog, load_catalog
+from ._engine import KpiValue
 
 TILE_KPIS = ("service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate", "csat", "nps", "complaints")
 TABLE_KPIS = ("offered", "answered", "service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate",
