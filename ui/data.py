@@ -29,14 +29,6 @@ def data_version(path: str) -> tuple[int, str]:
         return store.data_version(con)
 
 
-def _this_run() -> object | None:
-    """An object that lives exactly as long as the current script run (Streamlit resets it at each run)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return getattr(ctx, "cursors", None)
-
-
 def begin_run() -> None:
     """Read the data version once for this run (opening the file costs ~20 ms; a page makes a dozen queries)."""
     st.session_state["_data_version"] = data_version(ensure_database(db_path()))
@@ -50,13 +42,9 @@ def end_run() -> None:
 def _version(path: str) -> tuple[int, str]:
     if "_data_version" in st.session_state:
         return st.session_state["_data_version"]
-    # A page run without the entry script (AppTest re-runs and switch_page): read the version once per run.
-    run = _this_run()
-    memo = st.session_state.get("_page_run_version")
-    if run is None or memo is None or memo[0] is not run:
-        memo = (run, data_version(path))  # holding the run's object keeps its identity unique
-        st.session_state["_page_run_version"] = memo
-    return memo[1]
+    # Only a page run without the entry script gets here (AppTest re-runs and switch_page; a served app always runs
+    # dashboard.py first): read the version at each query, correct if slower.
+    return data_version(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -77,7 +65,8 @@ def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) on a briefly opened writable connection; cached reads see it on the next run."""
     with store.open_db(ensure_database(db_path())) as con:
         result = fn(con, *args, **kwargs)
-        st.session_state["_data_version"] = store.data_version(con)  # later queries of this run see the change
+        if "_data_version" in st.session_state:  # later queries of this run see the change
+            st.session_state["_data_version"] = store.data_version(con)
         return result
 
 
