@@ -11,6 +11,7 @@ from ._privacy import mask_pii
 from ._quality import (AGE_BANDS, FUNNEL_STAGES, PARETO_LINE, RESOLUTION_BANDS, SCORES, SURVEY_KPIS, category_pareto,
                        complaint_funnel, low_score_comments, open_backlog_by_age, resolution_time_distribution,
                        score_distribution, survey_trend)
+from ._stats import XmrLimits, nps_interval, significant_change, two_proportion_z, wilson_interval, xmr_limits
 from ._weekly import TABLE_KPIS, TILE_KPIS, TREND_KPIS, attention, status_table, weekday_hour_grid
 
 __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals",
@@ -21,4 +22,5 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
            "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
-           "survey_trend", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid"]
+           "survey_trend", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid", "XmrLimits", "nps_interval", "significant_change",
+           "two_proportion_z", "wilson_interval", "xmr_limits"]

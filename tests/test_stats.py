@@ -1,0 +1,68 @@
+"""Intervals and change tests on counts worked out by hand (and Newcombe 1998's published Wilson intervals)."""
+from __future__ import annotations
+
+import pytest
+
+from kpi.metrics import nps_interval, significant_change, two_proportion_z, wilson_interval, xmr_limits
+
+
+def test_wilson_interval_of_4_of_5_is_wide():
+    # p = .8, z² = 3.8415: centre = (.8 + .38415) / 1.76830 = .66965; half = 1.10839 * sqrt(.032 + .038415) = .29412
+    low, high = wilson_interval(4, 5)
+    assert low == pytest.approx(0.3755, abs=5e-5) and high == pytest.approx(0.9638, abs=5e-5)
+
+
+@pytest.mark.parametrize("x, n, low, high", [
+    (81, 263, 0.2553, 0.3662),   # Newcombe (1998), Stat Med 17:857, table I, method 3 (score, no continuity correction)
+    (15, 148, 0.0624, 0.1605),
+    (0, 20, 0.0, 0.1611),
+    (1, 29, 0.0061, 0.1718),
+])
+def test_wilson_interval_matches_newcombes_published_values(x, n, low, high):
+    assert wilson_interval(x, n) == pytest.approx((low, high), abs=5e-5)
+
+
+def test_wilson_interval_at_n_400_is_about_five_points_either_side():
+    # 200/400: centre .5; half = 1.96 / 1.009604 * sqrt(.000625 + 3.8415 / 640000) = 1.94131 * .025120 = .048766
+    assert wilson_interval(200, 400) == pytest.approx((0.4512, 0.5488), abs=5e-5)
+    # 320/400: centre (.8 + .0048019) / 1.0096037 = .79715; half = 1.94131 * sqrt(.0004 + .0000060) = .039117
+    assert wilson_interval(320, 400) == pytest.approx((0.7580, 0.8363), abs=5e-5)
+
+
+def test_wilson_interval_of_nothing_is_none_and_bad_counts_are_refused():
+    assert wilson_interval(0, 0) is None
+    with pytest.raises(ValueError, match="0..n"):
+        wilson_interval(6, 5)
+
+
+def test_nps_interval_from_the_three_way_split():
+    # 50 promoters, 30 passives, 20 detractors: NPS 30; var = (.5 + .2 - .3²) / 100 = .0061; se = .078102
+    low, high = nps_interval(50, 30, 20)
+    assert low == pytest.approx(30 - 100 * 1.959964 * 0.0781025, abs=1e-3)  # 14.692
+    assert high == pytest.approx(45.308, abs=1e-3)
+    assert nps_interval(0, 0, 0) is None
+    assert nps_interval(5, 0, 0) == (100.0, 100.0)  # all promoters: no spread, clipped to the scale
+
+
+def test_xmr_limits_on_a_13_point_series():
+    baseline = [10, 12, 11, 13, 12, 11, 10, 12, 13, 11, 12, 11]
+    # mean 138 / 12 = 11.5; moving ranges 2,1,2,1,1,1,2,1,2,1,1 = 15 over 11 = 1.3636; 2.66 x 1.3636 = 3.6273
+    lim = xmr_limits(baseline)
+    assert (lim.centre, lim.points) == (11.5, 12)
+    assert lim.mean_moving_range == pytest.approx(15 / 11)
+    assert (lim.lower, lim.upper) == pytest.approx((7.8727, 15.1273), abs=1e-4)
+    assert [lim.judge(x) for x in (16, 15, 8, 7.5)] == ["above", "within", "within", "below"]
+
+
+def test_xmr_limits_skip_missing_points_and_need_two():
+    assert xmr_limits([None, 4.0, float("nan"), 6.0]).centre == 5.0
+    assert xmr_limits([3.0, None]) is None
+
+
+def test_two_proportion_test_separates_noise_from_change():
+    # 80/100 vs 70/100: pooled .75, se = sqrt(.1875 x .02) = .061237, z = 1.633: noise
+    assert two_proportion_z(80, 100, 70, 100) == pytest.approx(1.63299, abs=1e-4)
+    assert not significant_change(80, 100, 70, 100)
+    # the same rates on twice the responses: se = .043301, z = 2.309: a real change
+    assert significant_change(160, 200, 140, 200)
+    assert two_proportion_z(0, 10, 0, 10) is None and two_proportion_z(1, 0, 1, 10) is None
