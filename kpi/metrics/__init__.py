@@ -1,5 +1,6 @@
 """The KPI catalog (catalog.yaml + targets.yaml) and everything computed from it: the engine at any grain, status
 against target, the weekly views, service quality (surveys, complaints), and the budget report."""
+from . import _schema as schema  # the one YAML validator, shared with the competency map
 from ._budget import LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals, years
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, format_value,
                        load_catalog, status)
@@ -18,7 +19,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
            "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "available_weeks", "dimension_values",
-           "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "AGE_BANDS", "FUNNEL_STAGES",
+           "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
            "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
            "survey_trend", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid"]

@@ -191,7 +191,8 @@ def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS
     datasets = _resolve(doc.datasets, catalog_path)
     targets = _read(_TargetsFile, targets_path)
     kpis = _with_targets(doc.kpis, targets.targets, targets_path)
-    settings = {**doc.parameters, **targets.settings}
+    # targets.yaml's order first (docs list settings as written there), then the catalog's defaults it leaves out.
+    settings = {**targets.settings, **{k: v for k, v in doc.parameters.items() if k not in targets.settings}}
     sqls = [s for k in kpis.values() for s in (k.sql, k.num, k.den) if s]
     sqls += [s for d in datasets.values() for s in (d.source, d.snapshot, *d.columns.values()) if s]
     missing = {m for s in sqls for m in re.findall(r"\$(\w+)", s)} - set(settings)

@@ -117,11 +117,15 @@ def _union(members: tuple[Any, ...], value: Any, path: str) -> Any:
     if value is None and type(None) in members:
         return None
     options = [m for m in members if m is not type(None)]
-    if len(options) > 1:  # a mapping goes to the mapping member, anything else to the first other one
-        kinds = [typing.get_origin(typing.get_args(m)[0] if typing.get_origin(m) is Annotated else m) is dict
-                 for m in options]
-        options = [m for m, is_map in zip(options, kinds) if is_map == isinstance(value, dict)] or options
-    return parse(options[0], value, path)
+    # A mapping goes to the member that reads one, anything else to the first that does not.
+    pick = next((m for m in options if _reads_mapping(m) == isinstance(value, dict)), options[0])
+    return parse(pick, value, path)
+
+
+def _reads_mapping(tp: Any) -> bool:
+    if typing.get_origin(tp) is Annotated:
+        tp = tp.__origin__
+    return typing.get_origin(tp) is dict or dataclasses.is_dataclass(tp)
 
 
 def _hints(cls: type) -> dict[str, Any]:
