@@ -84,9 +84,8 @@ def _where(dims: dict[str, str], filters: dict[str, str | None]) -> tuple[list[s
     return clauses, True
 
 
-def _dataset_frame(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi], start: date, end: date,
-                   by: str | None, filters: dict[str, str | None], settings: dict[str, Any],
-                   ds: Dataset) -> pd.DataFrame | None:
+def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
+                   by: str | None, filters: dict[str, str | None], settings: dict[str, Any]) -> pd.DataFrame | None:
     """One pass over one dataset: every KPI of it, per group. None when the grouping or a filter doesn't apply."""
     dims = ds.dimensions
     if by in DIMENSIONS and by not in dims:
@@ -143,34 +142,55 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     try:
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
             kpis = catalog.of(dataset)
-            frame = _dataset_frame(cur, dataset, kpis, start, end, by, filters, settings, catalog.datasets[dataset])
+            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings)
             if frame is None:
                 not_applicable += [k.id for k in kpis]
-                continue
-            out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
-            n = frame["__n"]
-            for k in kpis:
-                if k.sql:
-                    v = frame.get(k.id, pd.Series(dtype="float64")).astype("Float64")
-                else:
-                    num = frame[f"{k.id}__num"].astype("Float64")
-                    den = frame[f"{k.id}__den"].astype("Float64")
-                    v = (num / den).mask(den == 0)
-                out[k.id] = v if k.unit == "count" else v.mask(n == 0)
-            parts.append(out.set_index("key"))
+            else:
+                parts.append(_kpi_values(frame, kpis))
     finally:
         cur.close()
+    result = _aligned(parts, _result_index(parts, start, end, by), catalog)
+    for kid in not_applicable:
+        result[kid] = pd.NA
+    for k in catalog.of("derived"):
+        result[k.id] = _derived(k.formula, result)
+    result = result[[k.id for k in catalog.kpis.values() if k.id in result]].reset_index()
+    result["key"] = pd.Series([None if pd.isna(k) else k for k in result["key"]], dtype=object)  # one spelling of "no team/agent/..."
+    return result
+
+
+def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFrame:
+    """One dataset's aggregates as KPI values by group key (with the group's row count __n)."""
+    out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
+    n = frame["__n"]
+    for k in kpis:
+        if k.sql:
+            v = frame.get(k.id, pd.Series(dtype="float64")).astype("Float64")
+        else:
+            num = frame[f"{k.id}__num"].astype("Float64")
+            den = frame[f"{k.id}__den"].astype("Float64")
+            v = (num / den).mask(den == 0)
+        out[k.id] = v if k.unit == "count" else v.mask(n == 0)
+    return out.set_index("key")
+
+
+def _result_index(parts: list[pd.DataFrame], start: date, end: date, by: str | None) -> pd.Index:
+    """Every bucket of a time grain; else the groups with rows in any dataset, sorted, "none" (None) last."""
     if by in TIME_GRAINS:
-        index = pd.Index([k for k, _, _ in bucket_keys(start, end, by)], name="key", dtype=object)
-    else:
-        keys = pd.Index([], dtype=object)
-        for p in parts:
-            keys = keys.union(p.index[p["__n"] > 0].dropna()) if by else pd.Index([None], dtype=object)
-        index = pd.Index(sorted(keys, key=str) if by else [None], name="key", dtype=object)
-        if by:
-            nulls = any((p.index.isna() & (p["__n"] > 0)).any() for p in parts)
-            if nulls:
-                index = index.append(pd.Index([None], dtype=object)).rename("key")
+        return pd.Index([k for k, _, _ in bucket_keys(start, end, by)], name="key", dtype=object)
+    if not by:
+        return pd.Index([None], name="key", dtype=object)
+    keys = pd.Index([], dtype=object)
+    for p in parts:
+        keys = keys.union(p.index[p["__n"] > 0].dropna())
+    index = pd.Index(sorted(keys, key=str), name="key", dtype=object)
+    if any((p.index.isna() & (p["__n"] > 0)).any() for p in parts):
+        index = index.append(pd.Index([None], dtype=object)).rename("key")
+    return index
+
+
+def _aligned(parts: list[pd.DataFrame], index: pd.Index, catalog: Catalog) -> pd.DataFrame:
+    """The datasets' KPI values side by side on one index."""
     result = pd.DataFrame(index=index)
     present = pd.Series(False, index=index)
     for p in parts:
@@ -183,12 +203,6 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     for k in catalog.kpis.values():
         if k.id in result and k.unit == "count":
             result[k.id] = result[k.id].astype("Float64").where(~present | result[k.id].notna(), 0).mask(~present)
-    for kid in not_applicable:
-        result[kid] = pd.NA
-    for k in catalog.of("derived"):
-        result[k.id] = _derived(k.formula, result)
-    result = result[[k.id for k in catalog.kpis.values() if k.id in result]].reset_index()
-    result["key"] = pd.Series([None if pd.isna(k) else k for k in result["key"]], dtype=object)  # one spelling of "no team/agent/..."
     return result
 
 
