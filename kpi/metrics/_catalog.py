@@ -1,4 +1,5 @@
-"""The KPI catalog (kpi/catalog.yaml), the settings and targets (targets.yaml), and status against target."""
+"""The KPI catalog (kpi/metrics/catalog.yaml: datasets, views, score ranges, KPIs), the settings and targets
+(targets.yaml), and status against target."""
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ shape, `parse` checks a loaded document against it and names the YAML path of th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import re
 import types
@@ -74,10 +75,18 @@ def join(parent: str, part: str | int) -> str:
 
 def load_yaml(source: str) -> Any:
     """The document, refusing a mapping with a repeated key (PyYAML would silently keep the last one)."""
-    node = yaml.compose(source, Loader=yaml.SafeLoader)
-    if node is not None:
+    loader = _Loader(source)
+    try:  # composed once: the duplicate check and the values read the same nodes
+        node = loader.get_single_node()
+        if node is None:
+            return None
         _check_duplicate_keys(node, "")
-    return yaml.safe_load(source)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: same values, faster
 
 
 def _check_duplicate_keys(node: yaml.Node, path: str) -> None:
@@ -128,6 +137,7 @@ def _reads_mapping(tp: Any) -> bool:
     return typing.get_origin(tp) is dict or dataclasses.is_dataclass(tp)
 
 
+@functools.cache  # resolving a class's annotations costs more than checking one item against them
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, include_extras=True)
 
