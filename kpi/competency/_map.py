@@ -173,7 +173,7 @@ class Task(_Labelled):
     title_note: Text | None = None
     _label_field = "title"
 
-    def __check__(self) -> tuple[str, str] | None:
+    def _invalid(self) -> tuple[str, str] | None:
         if self.title_note is not None and not self.title_inferred:
             return "title_note", "only allowed when title_inferred is true"
         return None

@@ -36,7 +36,7 @@ class Kpi:
     team_targets: dict[str, dict[str, float]] = field(default_factory=dict, metadata=NOT_IN_YAML)
     channel_targets: dict[str, dict[str, float]] = field(default_factory=dict, metadata=NOT_IN_YAML)
 
-    def __check__(self) -> tuple[str, str] | None:
+    def _invalid(self) -> tuple[str, str] | None:
         forms = [f for f in (self.sql, self.num, self.formula) if f is not None]
         if self.dataset != "budget" and len(forms) != 1:
             return "", "expected exactly one of sql, num+den, formula"
@@ -71,7 +71,7 @@ class Dataset:
     rows_of: str | None = None  # the same rows as another dataset (backlog: complaints)
     snapshot: str | None = None  # a row counts at the time __as_of when this holds (backlog)
 
-    def __check__(self) -> tuple[str, str] | None:
+    def _invalid(self) -> tuple[str, str] | None:
         if (self.source is None) == (self.rows_of is None):
             return "", "expected exactly one of source, rows_of"
         if self.source is not None and self.time is None:

@@ -1,6 +1,9 @@
 """One validator for the YAML files (catalog.yaml, targets.yaml, competency_map.yaml): a dataclass declares the
 shape, `parse` checks a loaded document against it and names the YAML path of the first problem
-(`kpis.csat.unit: expected one of ...`, `duties[0].tasks[1].code: ...`)."""
+(`kpis.csat.unit: expected one of ...`, `duties[0].tasks[1].code: ...`).
+
+A field without a default is required; a key the dataclass has no field for is refused. A check across fields
+goes in a method `_invalid(self)` returning (field, problem), or None when the item is fine."""
 from __future__ import annotations
 
 import dataclasses
@@ -163,7 +166,7 @@ def _dataclass(cls: type, value: Any, path: str, mapping_key: str | None) -> Any
             raw = f.metadata["before"](value[k]) if "before" in f.metadata else value[k]
             args[f.name] = parse(hints[f.name], raw, join(path, k))
     obj = cls(**args)
-    problem = obj.__check__() if hasattr(obj, "__check__") else None
+    problem = obj._invalid() if hasattr(obj, "_invalid") else None
     if problem:
         where, text = problem
         raise SchemaError(join(path, where) if where else path, text)
