@@ -116,13 +116,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
             [import_id, ds.name, prep.file_name, prep.file_sha256, source, run_by, started_at, prep.rows_read,
              json.dumps(prep.options, ensure_ascii=False, default=str)],
         )
-        if len(rejects):
-            rj = rejects.assign(import_id=import_id, file_name=prep.file_name)[
-                ["import_id", "file_name", "row_number", "column_name", "value", "reason", "raw"]].astype(
-                {"row_number": "int64", "column_name": object, "value": object, "reason": object, "raw": object})
-            cur.register("_rejects_df", rj)
-            cur.execute("INSERT INTO rejected_rows SELECT * FROM _rejects_df")
-            cur.unregister("_rejects_df")
+        _insert_rejects(cur, rejects, import_id, prep.file_name)
         cols = prep.supplied
         tell(0.3, "comparing with stored rows")
         matched, updated = stage_and_compare(cur, ds, cols, stage, prep.rules)
@@ -156,6 +150,17 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
                         rejects=rejects, ignored_columns=prep.ignored_columns)
+
+
+def _insert_rejects(cur: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, import_id: int, file_name: str) -> None:
+    if not len(rejects):
+        return
+    rj = rejects.assign(import_id=import_id, file_name=file_name)[
+        ["import_id", "file_name", "row_number", "column_name", "value", "reason", "raw"]].astype(
+        {"row_number": "int64", "column_name": object, "value": object, "reason": object, "raw": object})
+    cur.register("_rejects_df", rj)
+    cur.execute("INSERT INTO rejected_rows SELECT * FROM _rejects_df")
+    cur.unregister("_rejects_df")
 
 
 def _mask_raw(raw: str, headers: list[str], secret: bytes) -> str:
