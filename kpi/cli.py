@@ -7,6 +7,7 @@ from pathlib import Path
 
 import json
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -28,7 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kpi", parents=[common],
                                      description="Contact-center KPI store: import exports, compute KPIs.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_import_commands(sub, common)
+    _add_kpi_commands(sub, common)
+    _add_report_commands(sub, common)
+    p = sub.add_parser("docs", parents=[common], help="print generated reference docs (markdown)")
+    p.add_argument("topic", choices=["datasets", "kpis"])
+    p.set_defaults(func=cmd_docs)
 
+    p = sub.add_parser("status", parents=[common], help="schema version, row counts, last import")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("init", parents=[common], help="create the database (and load the sample data)")
     p.add_argument("--sample", action="store_true", help="load sample_data/ into it")
     p.set_defaults(func=cmd_init)
@@ -48,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("import_id", type=int)
     p.set_defaults(func=cmd_rejects)
 
+
+def _add_kpi_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("kpis", parents=[common], help="compute the KPIs for a date range")
     p.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
     p.add_argument("--to", dest="end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD",
@@ -67,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_budget)
 
+
+def _add_report_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[common], help="write the performance or customer service report (.pdf or .xlsx)")
     reports_sub = p.add_subparsers(dest="report", required=True)
     r = reports_sub.add_parser("performance", parents=[common],
@@ -83,14 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     r.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
     r.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("docs", parents=[common], help="print generated reference docs (markdown)")
-    p.add_argument("topic", choices=["datasets", "kpis"])
-    p.set_defaults(func=cmd_docs)
-
-    p = sub.add_parser("status", parents=[common], help="schema version, row counts, last import")
-    p.set_defaults(func=cmd_status)
-    return parser
 
 
 def _month(text: str) -> date:

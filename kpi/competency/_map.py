@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, Union
 
 import pandas as pd
 import yaml
 
-from ..metrics import Catalog, load_catalog
+from ..metrics import Catalog, load_catalog, schema
 
 if TYPE_CHECKING:
     from ..metrics import KpiValue
@@ -50,16 +49,18 @@ __all__ = [
 LANGS: tuple[str, ...] = ("zh-TW", "en")
 DEFAULT_PATH: Path = Path(__file__).resolve().parents[2] / "competency_map.yaml"
 
-_CODE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "duty": re.compile(r"T\d+"),
-    "task": re.compile(r"T\d+\.\d+"),
-    "output": re.compile(r"O\d+\.\d+\.\d+"),
-    "indicator": re.compile(r"P\d+\.\d+\.\d+"),
-    "knowledge": re.compile(r"K\d{2}"),
-    "skill": re.compile(r"S\d{2}"),
-    "attitude": re.compile(r"A\d{2}"),
-}
-_KPI_ID = re.compile(r"[a-z][a-z0-9_]*")
+# The shapes of the map's fields: codes by pattern (a list of codes refuses duplicates), levels from 1, lists
+# that need an entry. schema.parse checks a document against the data classes below and names the YAML path.
+DutyCode = Annotated[str, schema.code("duty code", r"T\d+")]
+TaskCode = Annotated[str, schema.code("task code", r"T\d+\.\d+")]
+OutputCode = Annotated[str, schema.code("output code", r"O\d+\.\d+\.\d+")]
+IndicatorCode = Annotated[str, schema.code("indicator code", r"P\d+\.\d+\.\d+")]
+KnowledgeCode = Annotated[str, schema.code("knowledge code", r"K\d{2}")]
+SkillCode = Annotated[str, schema.code("skill code", r"S\d{2}")]
+AttitudeCode = Annotated[str, schema.code("attitude code", r"A\d{2}")]
+KpiId = Annotated[str, schema.code("KPI id", r"[a-z][a-z0-9_]*")]
+Level = Annotated[int, schema.Rule(minimum=1)]
+NON_EMPTY = schema.Rule(non_empty=True)
 
 
 class CompetencyMapError(ValueError):
@@ -91,7 +92,7 @@ def _check_lang(lang: str) -> None:
 class Text:
     """A string given in both languages of the map."""
 
-    zh_tw: str
+    zh_tw: str = field(metadata=schema.key("zh-TW"))
     en: str
 
     def label(self, lang: str = "zh-TW") -> str:
@@ -134,7 +135,7 @@ class Standard:
     code: str
     version: str
     name: Text
-    level: int
+    level: Level
     updated: dt.date
     job_description: Text
     job_category: Classification
@@ -152,7 +153,7 @@ class Standard:
 class Duty(_Labelled):
     """A main duty (主要職責), T1-T4."""
 
-    code: str
+    code: DutyCode
     name: Text
 
 
@@ -160,25 +161,30 @@ class Duty(_Labelled):
 class Task(_Labelled):
     """A work task (工作任務) with its outputs, indicators, knowledge and skills codes."""
 
-    code: str
-    duty: str
+    code: TaskCode
+    duty: DutyCode
     title: Text
-    level: int
-    outputs: tuple[str, ...]
-    indicators: tuple[str, ...]
-    knowledge: tuple[str, ...]
-    skills: tuple[str, ...]
+    level: Level
+    outputs: tuple[OutputCode, ...]
+    indicators: Annotated[tuple[IndicatorCode, ...], NON_EMPTY]
+    knowledge: Annotated[tuple[KnowledgeCode, ...], NON_EMPTY]
+    skills: Annotated[tuple[SkillCode, ...], NON_EMPTY]
     title_inferred: bool = False
     title_note: Text | None = None
     _label_field = "title"
+
+    def _invalid(self) -> tuple[str, str] | None:
+        if self.title_note is not None and not self.title_inferred:
+            return "title_note", "only allowed when title_inferred is true"
+        return None
 
 
 @dataclass(frozen=True)
 class Output(_Labelled):
     """A work output (工作產出) of a task."""
 
-    code: str
-    task: str
+    code: OutputCode
+    task: TaskCode
     name: Text
     detail: Text | None = None
 
@@ -187,8 +193,8 @@ class Output(_Labelled):
 class Indicator(_Labelled):
     """A behaviour indicator (行為指標) of a task."""
 
-    code: str
-    task: str
+    code: IndicatorCode
+    task: TaskCode
     text: Text
     _label_field = "text"
 
@@ -197,7 +203,7 @@ class Indicator(_Labelled):
 class Knowledge(_Labelled):
     """A knowledge item (K, 知識)."""
 
-    code: str
+    code: KnowledgeCode
     name: Text
     detail: Text | None = None
 
@@ -206,7 +212,7 @@ class Knowledge(_Labelled):
 class Skill(_Labelled):
     """A skill item (S, 技能)."""
 
-    code: str
+    code: SkillCode
     name: Text
 
 
@@ -214,7 +220,7 @@ class Skill(_Labelled):
 class Attitude(_Labelled):
     """An attitude item (A, 態度) with its name and description."""
 
-    code: str
+    code: AttitudeCode
     name: Text
     description: Text
 
@@ -223,14 +229,15 @@ class Attitude(_Labelled):
 class KpiLink:
     """How one KPI evidences the standard: tasks, indicators, K/S/A codes to coach, coaching actions."""
 
-    kpi_id: str
-    tasks: tuple[str, ...]
-    indicators: tuple[str, ...]
-    knowledge: tuple[str, ...]
-    skills: tuple[str, ...]
-    coaching: tuple[Text, ...]
-    attitudes: tuple[str, ...] = ()
-    note: Text | None = None
+    kpi_id: str = field(metadata=schema.FROM_KEY)
+    tasks: Annotated[tuple[TaskCode, ...], NON_EMPTY]
+    indicators: Annotated[tuple[IndicatorCode, ...], NON_EMPTY]
+    knowledge: tuple[KnowledgeCode, ...]
+    skills: tuple[SkillCode, ...]
+    coaching: Annotated[tuple[Text, ...], schema.Rule(length=(2, 3), items="coaching actions")]
+    attitudes: tuple[AttitudeCode, ...] = ()
+    note: Text | None = field(default=None, metadata=schema.before(lambda v: {"zh-TW": v, "en": v}
+                                                                   if isinstance(v, str) else v))  # one for both
 
 
 Item = Union[Duty, Task, Output, Indicator, Knowledge, Skill, Attitude]
@@ -335,6 +342,25 @@ def skills_for_kpi(cmap: CompetencyMap, kpi_id: str) -> list[Skill]:
 # --------------------------------------------------------------------------- loading
 
 
+@dataclass(frozen=True)
+class _MapFile:
+    """competency_map.yaml as written: the map's sections, with the KPI links keyed by KPI id."""
+
+    standard: Standard
+    duties: Annotated[tuple[Duty, ...], NON_EMPTY]
+    tasks: Annotated[tuple[Task, ...], NON_EMPTY]
+    outputs: Annotated[tuple[Output, ...], NON_EMPTY]
+    indicators: Annotated[tuple[Indicator, ...], NON_EMPTY]
+    knowledge: Annotated[tuple[Knowledge, ...], NON_EMPTY]
+    skills: Annotated[tuple[Skill, ...], NON_EMPTY]
+    attitudes: Annotated[tuple[Attitude, ...], NON_EMPTY]
+    kpi_links: Annotated[dict[KpiId, KpiLink], NON_EMPTY]
+
+
+_SECTIONS = (("duties", "duty"), ("tasks", "task"), ("outputs", "output"), ("indicators", "indicator"),
+             ("knowledge", "knowledge"), ("skills", "skill"), ("attitudes", "attitude"))
+
+
 def load_competency_map(
     path: str | Path | None = None, kpi_ids: Iterable[str] | None = None
 ) -> CompetencyMap:
@@ -345,379 +371,115 @@ def load_competency_map(
     except OSError as exc:
         raise CompetencyMapError("(file)", f"cannot read the competency map: {exc}", file) from exc
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        if node is not None:
-            _check_duplicate_keys(node, "")
-        data = yaml.safe_load(source)
+        doc = schema.parse(_MapFile, schema.load_yaml(source))
+        cmap = _build(doc, None if kpi_ids is None else list(kpi_ids))
     except yaml.YAMLError as exc:
         raise CompetencyMapError("(document)", f"invalid YAML: {exc}", file) from exc
-    except CompetencyMapError as exc:
-        raise CompetencyMapError(exc.path, exc.problem, file) from None
-    try:
-        cmap = _build(data, None if kpi_ids is None else list(kpi_ids))
-    except CompetencyMapError as exc:
+    except (schema.SchemaError, CompetencyMapError) as exc:
         raise CompetencyMapError(exc.path, exc.problem, file) from None
     object.__setattr__(cmap, "source", file)
     return cmap
 
 
-def _join(parent: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    return f"{parent}.{key}" if parent else key
+def _fail(path: str, problem: str) -> CompetencyMapError:
+    """An error at a YAML path (for raising)."""
+    return CompetencyMapError(path or "(root)", problem)
 
 
-def _where(path: str) -> str:
-    return path or "(root)"
-
-
-def _check_duplicate_keys(node: yaml.Node, path: str) -> None:
-    """Reject mappings with a repeated key (PyYAML would silently keep the last one)."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key is not None:
-                if key in seen:
-                    raise CompetencyMapError(
-                        _where(path),
-                        f"duplicate key {key!r} (line {key_node.start_mark.line + 1})",
-                    )
-                seen.add(key)
-            _check_duplicate_keys(value_node, _join(path, str(key)))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, child in enumerate(node.value):
-            _check_duplicate_keys(child, _join(path, i))
-
-
-class _Err:
-    """Small helpers that raise CompetencyMapError with a YAML path."""
-
-    @staticmethod
-    def fail(path: str, problem: str) -> CompetencyMapError:
-        """Return (for raising) an error at ``path``."""
-        return CompetencyMapError(_where(path), problem)
-
-    @staticmethod
-    def type_name(value: Any) -> str:
-        """Return the YAML name of a value's type."""
-        if value is None:
-            return "null"
-        return {dict: "mapping", list: "list", str: "string", bool: "boolean",
-                int: "integer", float: "number"}.get(type(value), type(value).__name__)
-
-
-def _mapping(value: Any, path: str, required: Iterable[str], optional: Iterable[str] = ()) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Err.fail(path, f"expected a mapping, got {_Err.type_name(value)}")
-    required = tuple(required)
-    allowed = set(required) | set(optional)
-    for key in value:
-        if not isinstance(key, str):
-            raise _Err.fail(path, f"keys must be strings, got {_Err.type_name(key)} {key!r}")
-        if key not in allowed:
-            raise _Err.fail(_join(path, key), "unknown field")
-    for key in required:
-        if key not in value:
-            raise _Err.fail(path, f"missing field '{key}'")
-    return value
-
-
-def _list(value: Any, path: str, *, non_empty: bool = False) -> list[Any]:
-    if not isinstance(value, list):
-        raise _Err.fail(path, f"expected a list, got {_Err.type_name(value)}")
-    if non_empty and not value:
-        raise _Err.fail(path, "must not be empty")
-    return value
-
-
-def _str(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise _Err.fail(path, f"expected a string, got {_Err.type_name(value)}")
-    if not value.strip():
-        raise _Err.fail(path, "must not be empty")
-    if value != value.strip() or "\n" in value:
-        raise _Err.fail(path, "has leading/trailing whitespace or a line break")
-    return value
-
-
-def _int(value: Any, path: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Err.fail(path, f"expected an integer, got {_Err.type_name(value)}")
-    if value < minimum:
-        raise _Err.fail(path, f"must be at least {minimum}, got {value}")
-    return value
-
-
-def _bool(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise _Err.fail(path, f"expected true or false, got {_Err.type_name(value)}")
-    return value
-
-
-def _date(value: Any, path: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _Err.fail(path, f"expected a date YYYY-MM-DD, got {value!r}")
-
-
-def _text(value: Any, path: str) -> Text:
-    m = _mapping(value, path, LANGS)
-    return Text(zh_tw=_str(m["zh-TW"], _join(path, "zh-TW")), en=_str(m["en"], _join(path, "en")))
-
-
-def _opt_text(m: Mapping[str, Any], key: str, path: str) -> Text | None:
-    return _text(m[key], _join(path, key)) if key in m else None
-
-
-def _code(value: Any, path: str, kind: str) -> str:
-    if not isinstance(value, str):
-        raise _Err.fail(path, f"expected a {kind} code, got {_Err.type_name(value)} {value!r}")
-    if not _CODE_PATTERNS[kind].fullmatch(value):
-        raise _Err.fail(path, f"malformed {kind} code {value!r}")
-    return value
-
-
-def _codes(value: Any, path: str, kind: str, known: Mapping[str, Any] | None = None,
-           *, non_empty: bool = False) -> tuple[str, ...]:
-    out: list[str] = []
-    for i, v in enumerate(_list(value, path, non_empty=non_empty)):
-        p = _join(path, i)
-        code = _code(v, p, kind)
-        if code in out:
-            raise _Err.fail(p, f"duplicate {kind} code {code!r}")
-        if known is not None and code not in known:
-            raise _Err.fail(p, f"unknown {kind} code {code!r}")
-        out.append(code)
-    return tuple(out)
-
-
-def _section(data: dict[str, Any], key: str, kind: str, parse: Any) -> tuple[tuple[Any, ...], dict[str, int]]:
-    """Parse a list section of coded items; return the items and each code's index."""
-    items: list[Any] = []
-    where: dict[str, int] = {}
-    for i, raw in enumerate(_list(data[key], key, non_empty=True)):
-        p = _join(key, i)
-        item = parse(raw, p)
-        if item.code in where:
-            raise _Err.fail(_join(p, "code"),
-                            f"duplicate {kind} code {item.code!r} (first at {key}[{where[item.code]}])")
-        where[item.code] = i
-        items.append(item)
-    return tuple(items), where
-
-
-def _parse_classification(value: Any, path: str) -> Classification:
-    m = _mapping(value, path, ("code", "name"))
-    return Classification(code=_str(m["code"], _join(path, "code")), name=_text(m["name"], _join(path, "name")))
-
-
-def _parse_standard(value: Any, path: str) -> Standard:
-    m = _mapping(value, path,
-                 ("code", "version", "name", "level", "updated", "job_description",
-                  "job_category", "occupation", "industry"),
-                 ("status", "requirements"))
-    return Standard(
-        code=_str(m["code"], _join(path, "code")),
-        version=_str(m["version"], _join(path, "version")),
-        name=_text(m["name"], _join(path, "name")),
-        level=_int(m["level"], _join(path, "level")),
-        updated=_date(m["updated"], _join(path, "updated")),
-        job_description=_text(m["job_description"], _join(path, "job_description")),
-        job_category=_parse_classification(m["job_category"], _join(path, "job_category")),
-        occupation=_parse_classification(m["occupation"], _join(path, "occupation")),
-        industry=_parse_classification(m["industry"], _join(path, "industry")),
-        status=_opt_text(m, "status", path),
-        requirements=_opt_text(m, "requirements", path),
-    )
-
-
-def _parse_duty(value: Any, path: str) -> Duty:
-    m = _mapping(value, path, ("code", "name"))
-    return Duty(code=_code(m["code"], _join(path, "code"), "duty"), name=_text(m["name"], _join(path, "name")))
-
-
-def _parse_task(value: Any, path: str) -> Task:
-    m = _mapping(value, path,
-                 ("code", "duty", "title", "level", "outputs", "indicators", "knowledge", "skills"),
-                 ("title_inferred", "title_note"))
-    inferred = _bool(m["title_inferred"], _join(path, "title_inferred")) if "title_inferred" in m else False
-    note = _opt_text(m, "title_note", path)
-    if note is not None and not inferred:
-        raise _Err.fail(_join(path, "title_note"), "only allowed when title_inferred is true")
-    return Task(
-        code=_code(m["code"], _join(path, "code"), "task"),
-        duty=_code(m["duty"], _join(path, "duty"), "duty"),
-        title=_text(m["title"], _join(path, "title")),
-        level=_int(m["level"], _join(path, "level")),
-        outputs=_codes(m["outputs"], _join(path, "outputs"), "output"),
-        indicators=_codes(m["indicators"], _join(path, "indicators"), "indicator", non_empty=True),
-        knowledge=_codes(m["knowledge"], _join(path, "knowledge"), "knowledge", non_empty=True),
-        skills=_codes(m["skills"], _join(path, "skills"), "skill", non_empty=True),
-        title_inferred=inferred,
-        title_note=note,
-    )
-
-
-def _parse_output(value: Any, path: str) -> Output:
-    m = _mapping(value, path, ("code", "task", "name"), ("detail",))
-    return Output(code=_code(m["code"], _join(path, "code"), "output"),
-                  task=_code(m["task"], _join(path, "task"), "task"),
-                  name=_text(m["name"], _join(path, "name")),
-                  detail=_opt_text(m, "detail", path))
-
-
-def _parse_indicator(value: Any, path: str) -> Indicator:
-    m = _mapping(value, path, ("code", "task", "text"))
-    return Indicator(code=_code(m["code"], _join(path, "code"), "indicator"),
-                     task=_code(m["task"], _join(path, "task"), "task"),
-                     text=_text(m["text"], _join(path, "text")))
-
-
-def _parse_knowledge(value: Any, path: str) -> Knowledge:
-    m = _mapping(value, path, ("code", "name"), ("detail",))
-    return Knowledge(code=_code(m["code"], _join(path, "code"), "knowledge"),
-                     name=_text(m["name"], _join(path, "name")),
-                     detail=_opt_text(m, "detail", path))
-
-
-def _parse_skill(value: Any, path: str) -> Skill:
-    m = _mapping(value, path, ("code", "name"))
-    return Skill(code=_code(m["code"], _join(path, "code"), "skill"), name=_text(m["name"], _join(path, "name")))
-
-
-def _parse_attitude(value: Any, path: str) -> Attitude:
-    m = _mapping(value, path, ("code", "name", "description"))
-    return Attitude(code=_code(m["code"], _join(path, "code"), "attitude"),
-                    name=_text(m["name"], _join(path, "name")),
-                    description=_text(m["description"], _join(path, "description")))
-
-
-def _build(data: Any, kpi_ids: list[str] | None) -> CompetencyMap:
-    top = _mapping(data, "", ("standard", "duties", "tasks", "outputs", "indicators",
-                              "knowledge", "skills", "attitudes", "kpi_links"))
-    standard = _parse_standard(top["standard"], "standard")
-    duties, duty_at = _section(top, "duties", "duty", _parse_duty)
-    tasks, task_at = _section(top, "tasks", "task", _parse_task)
-    outputs, output_at = _section(top, "outputs", "output", _parse_output)
-    indicators, indicator_at = _section(top, "indicators", "indicator", _parse_indicator)
-    knowledge, knowledge_at = _section(top, "knowledge", "knowledge", _parse_knowledge)
-    skills, skill_at = _section(top, "skills", "skill", _parse_skill)
-    attitudes, attitude_at = _section(top, "attitudes", "attitude", _parse_attitude)
-
-    task_by = {t.code: t for t in tasks}
-    output_by = {o.code: o for o in outputs}
-    indicator_by = {p.code: p for p in indicators}
-
-    # tasks: duty exists, codes resolve, outputs/indicators really belong to the task
-    for i, t in enumerate(tasks):
-        p = _join("tasks", i)
-        if t.duty not in duty_at:
-            raise _Err.fail(_join(p, "duty"), f"unknown duty code {t.duty!r}")
-        if t.code.split(".")[0] != t.duty:
-            raise _Err.fail(_join(p, "code"), f"task {t.code!r} is not under its duty {t.duty!r}")
-        for field_name, kind, known in (("outputs", "output", output_by), ("indicators", "indicator", indicator_by),
-                                        ("knowledge", "knowledge", knowledge_at), ("skills", "skill", skill_at)):
-            for j, code in enumerate(getattr(t, field_name)):
-                if code not in known:
-                    raise _Err.fail(_join(_join(p, field_name), j), f"unknown {kind} code {code!r}")
-        for field_name, kind, by in (("outputs", "output", output_by), ("indicators", "indicator", indicator_by)):
-            for j, code in enumerate(getattr(t, field_name)):
-                owner = by[code].task
-                if owner != t.code:
-                    raise _Err.fail(_join(_join(p, field_name), j),
-                                    f"{kind} {code!r} belongs to task {owner!r}, not {t.code!r}")
-    for i, d in enumerate(duties):
-        if not any(t.duty == d.code for t in tasks):
-            raise _Err.fail(_join("duties", i), f"duty {d.code!r} has no task")
-
-    # outputs and indicators: their task exists and lists them
-    for key, kind, items, field_name in (("outputs", "output", outputs, "outputs"),
-                                         ("indicators", "indicator", indicators, "indicators")):
-        for i, it in enumerate(items):
-            p = _join(key, i)
-            if it.task not in task_by:
-                raise _Err.fail(_join(p, "task"), f"unknown task code {it.task!r}")
-            if it.code[1:].rsplit(".", 1)[0] != it.task[1:]:
-                raise _Err.fail(_join(p, "code"), f"{kind} {it.code!r} is not numbered under its task {it.task!r}")
-            if it.code not in getattr(task_by[it.task], field_name):
-                raise _Err.fail(p, f"{kind} {it.code!r} belongs to task {it.task!r} but "
-                                   f"tasks[{task_at[it.task]}].{field_name} does not list it")
-
-    links = _parse_links(top["kpi_links"], task_by, indicator_by, attitude_at)
+def _build(doc: _MapFile, kpi_ids: list[str] | None) -> CompetencyMap:
+    """The map from a well-shaped document, once every code it names resolves and every item sits under its owner."""
+    at = {key: _index(getattr(doc, key), key, kind) for key, kind in _SECTIONS}
+    for i, t in enumerate(doc.tasks):
+        _check_task(doc, at, t, schema.join("tasks", i))
+    for i, d in enumerate(doc.duties):
+        if not any(t.duty == d.code for t in doc.tasks):
+            raise _fail(schema.join("duties", i), f"duty {d.code!r} has no task")
+    _check_owners(doc, at)
+    for link in doc.kpi_links.values():
+        _check_link(doc, at, link, schema.join("kpi_links", link.kpi_id))
     if kpi_ids is not None:
-        linked = {link.kpi_id for link in links}
-        for kpi in kpi_ids:
-            if kpi not in linked:
-                raise _Err.fail("kpi_links", f"KPI {kpi!r} of the catalog has no link")
-        catalog = set(kpi_ids)
-        for link in links:
-            if link.kpi_id not in catalog:
-                raise _Err.fail(_join("kpi_links", link.kpi_id), f"KPI {link.kpi_id!r} is not in the KPI catalog")
-
-    return CompetencyMap(standard=standard, duties=duties, tasks=tasks, outputs=outputs,
-                         indicators=indicators, knowledge=knowledge, skills=skills,
-                         attitudes=attitudes, kpi_links=links)
+        _check_catalog(doc.kpi_links, kpi_ids)
+    sections = {key: getattr(doc, key) for key, _ in _SECTIONS}
+    return CompetencyMap(standard=doc.standard, **sections, kpi_links=tuple(doc.kpi_links.values()))
 
 
-def _parse_links(value: Any, task_by: Mapping[str, Task], indicator_by: Mapping[str, Indicator],
-                 attitude_at: Mapping[str, int]) -> tuple[KpiLink, ...]:
-    if not isinstance(value, dict):
-        raise _Err.fail("kpi_links", f"expected a mapping of KPI id to link, got {_Err.type_name(value)}")
-    if not value:
-        raise _Err.fail("kpi_links", "must not be empty")
-    links: list[KpiLink] = []
-    for kpi_id, raw in value.items():
-        if not isinstance(kpi_id, str) or not _KPI_ID.fullmatch(kpi_id):
-            raise _Err.fail("kpi_links", f"malformed KPI id {kpi_id!r}")
-        p = _join("kpi_links", kpi_id)
-        m = _mapping(raw, p, ("tasks", "indicators", "knowledge", "skills", "coaching"), ("attitudes", "note"))
-        tasks = _codes(m["tasks"], _join(p, "tasks"), "task", task_by, non_empty=True)
-        inds = _codes(m["indicators"], _join(p, "indicators"), "indicator", indicator_by, non_empty=True)
-        for j, code in enumerate(inds):
-            owner = indicator_by[code].task
-            if owner not in tasks:
-                raise _Err.fail(_join(_join(p, "indicators"), j),
-                                f"indicator {code!r} belongs to task {owner!r}, which is not in {p}.tasks")
-        for j, code in enumerate(tasks):
-            if not any(indicator_by[c].task == code for c in inds):
-                raise _Err.fail(_join(_join(p, "tasks"), j), f"task {code!r} has none of its indicators in {p}.indicators")
-        coached: dict[str, set[str]] = {"knowledge": set(), "skills": set()}
-        for code in tasks:
-            coached["knowledge"].update(task_by[code].knowledge)
-            coached["skills"].update(task_by[code].skills)
-        ks: dict[str, tuple[str, ...]] = {}
-        for field_name, kind in (("knowledge", "knowledge"), ("skills", "skill")):
-            fp = _join(p, field_name)
-            codes = _codes(m[field_name], fp, kind)
-            for j, code in enumerate(codes):
-                if code not in coached[field_name]:
-                    raise _Err.fail(_join(fp, j), f"{kind} code {code!r} is not among the {field_name} "
-                                                  f"of the linked tasks {', '.join(tasks)}")
-            ks[field_name] = codes
-        attitudes = (_codes(m["attitudes"], _join(p, "attitudes"), "attitude", attitude_at)
-                     if "attitudes" in m else ())
-        coaching_raw = _list(m["coaching"], _join(p, "coaching"))
-        if not 2 <= len(coaching_raw) <= 3:
-            raise _Err.fail(_join(p, "coaching"), f"expected 2-3 coaching actions, got {len(coaching_raw)}")
-        coaching = tuple(_text(c, _join(_join(p, "coaching"), j)) for j, c in enumerate(coaching_raw))
-        note: Text | None = None
-        if "note" in m:
-            if isinstance(m["note"], str):
-                s = _str(m["note"], _join(p, "note"))
-                note = Text(zh_tw=s, en=s)
-            else:
-                note = _text(m["note"], _join(p, "note"))
-        links.append(KpiLink(kpi_id=kpi_id, tasks=tasks, indicators=inds, knowledge=ks["knowledge"],
-                             skills=ks["skills"], coaching=coaching, attitudes=attitudes, note=note))
-    return tuple(links)
+def _index(items: tuple[Any, ...], key: str, kind: str) -> dict[str, int]:
+    """Each item's code -> its position in the section; a code given twice is an error at the second."""
+    where: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item.code in where:
+            raise _fail(f"{key}[{i}].code", f"duplicate {kind} code {item.code!r} (first at {key}[{where[item.code]}])")
+        where[item.code] = i
+    return where
+
+
+def _known(codes: tuple[str, ...], known: Mapping[str, Any], kind: str, path: str) -> None:
+    for j, code in enumerate(codes):
+        if code not in known:
+            raise _fail(schema.join(path, j), f"unknown {kind} code {code!r}")
+
+
+def _check_task(doc: _MapFile, at: dict[str, dict[str, int]], t: Task, p: str) -> None:
+    """A task's duty exists and holds it; its codes resolve; its outputs and indicators are its own."""
+    if t.duty not in at["duties"]:
+        raise _fail(schema.join(p, "duty"), f"unknown duty code {t.duty!r}")
+    if t.code.split(".")[0] != t.duty:
+        raise _fail(schema.join(p, "code"), f"task {t.code!r} is not under its duty {t.duty!r}")
+    for key, kind in (("outputs", "output"), ("indicators", "indicator"), ("knowledge", "knowledge"),
+                      ("skills", "skill")):
+        _known(getattr(t, key), at[key], kind, schema.join(p, key))
+    for key, kind in (("outputs", "output"), ("indicators", "indicator")):
+        items = getattr(doc, key)
+        for j, code in enumerate(getattr(t, key)):
+            owner = items[at[key][code]].task
+            if owner != t.code:
+                raise _fail(schema.join(schema.join(p, key), j), f"{kind} {code!r} belongs to task {owner!r}, not {t.code!r}")
+
+
+def _check_owners(doc: _MapFile, at: dict[str, dict[str, int]]) -> None:
+    """Outputs and indicators: their task exists, numbers them under itself and lists them."""
+    for key, kind in (("outputs", "output"), ("indicators", "indicator")):
+        for i, it in enumerate(getattr(doc, key)):
+            p = schema.join(key, i)
+            if it.task not in at["tasks"]:
+                raise _fail(schema.join(p, "task"), f"unknown task code {it.task!r}")
+            if it.code[1:].rsplit(".", 1)[0] != it.task[1:]:
+                raise _fail(schema.join(p, "code"), f"{kind} {it.code!r} is not numbered under its task {it.task!r}")
+            if it.code not in getattr(doc.tasks[at["tasks"][it.task]], key):
+                raise _fail(p, f"{kind} {it.code!r} belongs to task {it.task!r} but "
+                               f"tasks[{at['tasks'][it.task]}].{key} does not list it")
+
+
+def _check_link(doc: _MapFile, at: dict[str, dict[str, int]], link: KpiLink, p: str) -> None:
+    """A KPI link's codes resolve; its indicators and tasks go together; it coaches its tasks' K and S."""
+    _known(link.tasks, at["tasks"], "task", schema.join(p, "tasks"))
+    _known(link.indicators, at["indicators"], "indicator", schema.join(p, "indicators"))
+    task_of = {code: doc.indicators[at["indicators"][code]].task for code in link.indicators}
+    for j, code in enumerate(link.indicators):
+        if task_of[code] not in link.tasks:
+            raise _fail(schema.join(schema.join(p, "indicators"), j),
+                        f"indicator {code!r} belongs to task {task_of[code]!r}, which is not in {p}.tasks")
+    for j, code in enumerate(link.tasks):
+        if code not in task_of.values():
+            raise _fail(schema.join(schema.join(p, "tasks"), j), f"task {code!r} has none of its indicators in {p}.indicators")
+    tasks = [doc.tasks[at["tasks"][code]] for code in link.tasks]
+    for key, kind in (("knowledge", "knowledge"), ("skills", "skill")):
+        coached = {code for t in tasks for code in getattr(t, key)}
+        for j, code in enumerate(getattr(link, key)):
+            if code not in coached:
+                raise _fail(schema.join(schema.join(p, key), j), f"{kind} code {code!r} is not among the {key} "
+                                                                f"of the linked tasks {', '.join(link.tasks)}")
+    _known(link.attitudes, at["attitudes"], "attitude", schema.join(p, "attitudes"))
+
+
+def _check_catalog(links: Mapping[str, KpiLink], kpi_ids: list[str]) -> None:
+    """Every KPI of the catalog has a link, and every link is to a KPI of the catalog."""
+    for kpi in kpi_ids:
+        if kpi not in links:
+            raise _fail("kpi_links", f"KPI {kpi!r} of the catalog has no link")
+    for kpi in links:
+        if kpi not in kpi_ids:
+            raise _fail(schema.join("kpi_links", kpi), f"KPI {kpi!r} is not in the KPI catalog")
 
 
 # --------------------------------------------------------------------------- weak competencies

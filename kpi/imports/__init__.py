@@ -1,8 +1,10 @@
 """Files in: read (CSV/XLSX, any encoding) -> mapping -> parse -> check -> write in one transaction; preview, undo,
 saved mappings, and the guess of dataset and mapping from a file's headers."""
-from ._ingest import (SAMPLE_DIR, FatalImportError, ImportResult, Mapping, Options, Prepared, Progress, header_key,
-                      import_file, import_history, load_mapping, load_sample_data, parse_mapping, prepare, read_source,
-                      rejected_count, rejected_rows, sample_files, stage_and_compare, stored_form, updated_value, write)
+from ._mapping import FatalImportError, Mapping, Options, Progress, header_key, load_mapping, parse_mapping
+from ._prepare import Prepared, prepare
+from ._read import read_source
+from ._write import (SAMPLE_DIR, ImportResult, import_file, import_history, load_sample_data, rejected_count,
+                     rejected_rows, sample_files, stage_and_compare, stored_form, updated_value, write)
 from ._parse import (DATE_ORDERS, DURATION_UNITS, TAIPEI_UTC_OFFSET_MINUTES, clean_text, parse_amount, parse_bool,
                      parse_column, parse_duration, parse_hours, parse_int, parse_month_text, parse_timestamp)
 from ._preview import (PreviewResult, UndoRefused, UndoResult, file_headers, get_saved_mapping, preview, save_mapping,

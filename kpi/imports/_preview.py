@@ -9,8 +9,11 @@ import pandas as pd
 import yaml
 
 from ..store import get_dataset
-from ._ingest import (FatalImportError, ImportResult, Mapping, Options, Prepared, parse_mapping, read_source, import_file, import_history, prepare, rejected_count,
-                     rejected_rows, stage_and_compare, stored_form, write)
+from ._mapping import FatalImportError, Mapping, Options, parse_mapping
+from ._prepare import Prepared, prepare
+from ._read import read_source
+from ._write import (ImportResult, import_file, import_history, rejected_count, rejected_rows, stage_and_compare,
+                     stored_form, write)
 
 __all__ = ["PreviewResult", "UndoRefused", "UndoResult", "import_file", "import_history", "prepare", "preview",
            "rejected_rows", "undo_import", "write", "ImportResult", "file_headers", "save_mapping", "saved_mappings",

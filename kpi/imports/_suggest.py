@@ -8,7 +8,7 @@ from difflib import SequenceMatcher
 
 from . import _parse as parsing
 from ..store import BUDGET, DATASETS, Dataset, get_dataset
-from ._ingest import Mapping, Options, header_key
+from ._mapping import Mapping, Options, header_key
 
 # Header words per canonical column, most likely first; the canonical name itself is always understood.
 # Kept per dataset because the same word means different things: 類型 is a budget line type but a complaint category.

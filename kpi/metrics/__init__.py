@@ -1,27 +1,28 @@
 """The KPI catalog (catalog.yaml + targets.yaml) and everything computed from it: the engine at any grain, status
 against target, the weekly views, service quality (surveys, complaints), and the budget report."""
+from . import _schema as schema  # the one YAML validator, shared with the competency map
 from ._budget import LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals, years
 from ._calendar import BusinessCalendar, business_deadline, business_seconds, parse_opening, taiwan_calendar
-from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Kpi, format_value,
+from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, format_value,
                        load_catalog, status)
 from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, KpiValue, agent_teams, bucket_keys,
                       compute_kpis, group_status, kpi_status, kpis_jsonable, previous_range, to_jsonable)
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
                         week_summary)
 from ._privacy import mask_pii
-from ._quality import (AGE_BANDS, FUNNEL_STAGES, PARETO_LINE, RESOLUTION_BANDS, SCORES, SURVEY_KPIS, category_pareto,
+from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RESOLUTION_BANDS, SCORES, SURVEY_KPIS, category_pareto,
                        complaint_funnel, low_score_comments, open_backlog_by_age, resolution_time_distribution,
                        score_distribution, survey_trend)
 from ._stats import XmrLimits, nps_interval, significant_change, two_proportion_z, wilson_interval, xmr_limits
 from ._weekly import TABLE_KPIS, TILE_KPIS, TREND_KPIS, attention, status_table, weekday_hour_grid
 
 __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals",
-           "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Kpi",
+           "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
            "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "available_weeks", "dimension_values",
-           "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "AGE_BANDS", "FUNNEL_STAGES",
-           "PARETO_LINE", "RESOLUTION_BANDS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
+           "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
+           "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
            "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
            "survey_trend", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid", "XmrLimits", "nps_interval", "significant_change",
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",

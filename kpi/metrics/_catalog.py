@@ -1,13 +1,14 @@
-"""The KPI catalog (kpi/catalog.yaml), the settings and targets (targets.yaml), and status against target."""
+"""The KPI catalog (kpi/metrics/catalog.yaml: datasets, views, score ranges, KPIs), the settings and targets
+(targets.yaml), and status against target."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 TARGETS_PATH = Path(__file__).resolve().parents[2] / "targets.yaml"
@@ -15,23 +16,33 @@ UNITS = ("fraction", "seconds", "hours", "count", "score", "nps", "ntd")
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
 LANGS = ("zh-TW", "en")
 
+Texts = Annotated[dict[str, str], Rule(keys=LANGS)]
+
 
 @dataclass(frozen=True)
 class Kpi:
-    id: str
-    label: dict[str, str]
-    definition: dict[str, str]
-    dataset: str
-    unit: str
-    better: str  # higher | lower | none
+    id: str = field(metadata=FROM_KEY)
+    label: Texts
+    definition: Texts
+    dataset: Annotated[str, Rule(one_of=DATASETS)]
+    unit: Annotated[str, Rule(one_of=UNITS)]
+    better: Annotated[str, Rule(one_of=("higher", "lower", "none"))]
     target: float | None = None
     band: float | None = None
     sql: str | None = None  # a plain aggregate
     num: str | None = None  # or a ratio of sums
     den: str | None = None
     formula: str | None = None  # or a formula of other KPIs (derived)
-    team_targets: dict[str, dict[str, float]] = field(default_factory=dict)
-    channel_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    team_targets: dict[str, dict[str, float]] = field(default_factory=dict, metadata=NOT_IN_YAML)
+    channel_targets: dict[str, dict[str, float]] = field(default_factory=dict, metadata=NOT_IN_YAML)
+
+    def _invalid(self) -> tuple[str, str] | None:
+        forms = [f for f in (self.sql, self.num, self.formula) if f is not None]
+        if self.dataset != "budget" and len(forms) != 1:
+            return "", "expected exactly one of sql, num+den, formula"
+        if (self.num is None) != (self.den is None):
+            return "den", "a ratio needs num and den"
+        return None
 
     def text(self, what: str, lang: str, settings: dict[str, Any] | None = None) -> str:
         """label or definition in a language, with $settings filled in."""
@@ -49,9 +60,70 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """Where a dataset's rows come from and what they are grouped and filtered by (catalog.yaml `datasets`)."""
+
+    name: str = field(metadata=FROM_KEY)
+    source: str | None = None  # SQL of the rows
+    time: str | None = None  # the column a date range filters and a time grain buckets
+    dimensions: dict[str, str] = field(default_factory=dict)  # grouping/filter name -> column of the rows
+    columns: dict[str, str] = field(default_factory=dict)  # more columns of each row, e.g. __due
+    rows_of: str | None = None  # the same rows as another dataset (backlog: complaints)
+    snapshot: str | None = None  # a row counts at the time __as_of when this holds (backlog)
+
+    def _invalid(self) -> tuple[str, str] | None:
+        if (self.source is None) == (self.rows_of is None):
+            return "", "expected exactly one of source, rows_of"
+        if self.source is not None and self.time is None:
+            return "", "missing field 'time'"
+        return None
+
+    @property
+    def rows(self) -> str:
+        """SQL of the dataset's rows with __t (its time) and the declared columns."""
+        extra = "".join(f", {sql} AS {name}" for name, sql in self.columns.items())
+        return f"SELECT *, {self.time} AS __t{extra} FROM ({self.source})"
+
+
+@dataclass(frozen=True)
+class _CatalogFile:
+    datasets: dict[str, Dataset]
+    views: dict[str, Annotated[tuple[str, ...], Rule(non_empty=True)]]
+    scores: dict[str, Annotated[tuple[int, ...], Rule(length=(2, 2), items="numbers (lowest, highest)")]]
+    kpis: Annotated[dict[str, Kpi], Rule(non_empty=True)]
+    parameters: dict[str, float | dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Override:
+    target: float | None = None
+    band: float | None = None
+
+
+@dataclass(frozen=True)
+class _Target(_Override):
+    teams: dict[str, _Override] = field(default_factory=dict)
+    channels: dict[str, _Override] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _TargetsFile:
+    settings: dict[str, float | dict[str, float]] = field(default_factory=dict)
+    targets: dict[str, _Target] = field(default_factory=dict)
+
+
+def _default_datasets() -> dict[str, Dataset]:
+    return load_catalog().datasets
+
+
+@dataclass(frozen=True)
 class Catalog:
     kpis: dict[str, Kpi]
-    settings: dict[str, float]
+    settings: dict[str, Any]
+    # Where rows come from, the view lists and score ranges; a Catalog built by hand takes catalog.yaml's.
+    datasets: dict[str, Dataset] = field(default_factory=_default_datasets)
+    views: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scores: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __getitem__(self, kpi_id: str) -> Kpi:
         return self.kpis[kpi_id]
@@ -65,44 +137,70 @@ class CatalogError(ValueError):
     """The catalog or targets file is malformed; the message names the file and the key."""
 
 
-def _check(entry: dict, kid: str, path: Path) -> Kpi:
-    where = f"{path.name}: {kid}"
-    for key in ("label", "definition"):
-        if not isinstance(entry.get(key), dict) or set(entry[key]) != set(LANGS):
-            raise CatalogError(f"{where}.{key}: expected zh-TW and en texts")
-    if entry.get("unit") not in UNITS:
-        raise CatalogError(f"{where}.unit: expected one of {', '.join(UNITS)}")
-    if entry.get("dataset") not in DATASETS:
-        raise CatalogError(f"{where}.dataset: expected one of {', '.join(DATASETS)}")
-    if entry.get("better") not in ("higher", "lower", "none"):
-        raise CatalogError(f"{where}.better: expected higher, lower or none")
-    forms = [k for k in ("sql", "num", "formula") if k in entry]
-    if entry["dataset"] != "budget" and len(forms) != 1:
-        raise CatalogError(f"{where}: expected exactly one of sql, num+den, formula")
-    if "num" in entry and "den" not in entry:
-        raise CatalogError(f"{where}.den: a ratio needs num and den")
-    return Kpi(id=kid, **{k: v for k, v in entry.items()})
+def _read(cls: type, path: Path) -> Any:
+    """A YAML file parsed into its declared shape; CatalogError names the file and the YAML path."""
+    try:
+        return parse(cls, load_yaml(path.read_text(encoding="utf-8")) or {})
+    except SchemaError as exc:
+        raise CatalogError(f"{path.name}: {exc}") from None
+
+
+def _resolve(datasets: dict[str, Dataset], path: Path) -> dict[str, Dataset]:
+    """Datasets with `rows_of` given the rows, time, dimensions and columns of the dataset they name."""
+    out = dict(datasets)
+    for name, ds in datasets.items():
+        if ds.rows_of is not None:
+            base = datasets.get(ds.rows_of)
+            if base is None or base.rows_of is not None:
+                raise CatalogError(f"{path.name}: datasets.{name}.rows_of: expected a dataset with a source")
+            out[name] = replace(base, name=name, rows_of=ds.rows_of, snapshot=ds.snapshot)
+    return out
+
+
+def _check_references(doc: _CatalogFile, path: Path) -> None:
+    for kid, k in doc.kpis.items():
+        if k.dataset not in doc.datasets and k.dataset not in ("derived", "budget"):
+            raise CatalogError(f"{path.name}: kpis.{kid}.dataset: {k.dataset!r} is not declared under datasets")
+    for name, ids in doc.views.items():
+        for i, kid in enumerate(ids):
+            if kid not in doc.kpis:
+                raise CatalogError(f"{path.name}: views.{name}[{i}]: {kid!r} is not a KPI of the catalog")
+
+
+def _with_targets(kpis: dict[str, Kpi], targets: dict[str, _Target], path: Path) -> dict[str, Kpi]:
+    out = dict(kpis)
+    for kid, t in targets.items():
+        if kid not in out:
+            raise CatalogError(f"{path.name}: targets.{kid}: not a KPI of the catalog")
+        teams = {team: _given(o) for team, o in t.teams.items()}
+        channels = {ch: _given(o) for ch, o in t.channels.items()}
+        k = out[kid]
+        out[kid] = replace(k, target=k.target if t.target is None else t.target,
+                           band=k.band if t.band is None else t.band, team_targets=teams, channel_targets=channels)
+    return out
+
+
+def _given(o: _Override) -> dict[str, float]:
+    return {name: v for name, v in (("target", o.target), ("band", o.band)) if v is not None}
 
 
 @lru_cache(maxsize=4)
 def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS_PATH) -> Catalog:
     """The catalog with targets.yaml's settings and targets applied."""
-    raw = yaml.safe_load(catalog_path.read_text(encoding="utf-8"))
-    kpis = {kid: _check(entry, kid, catalog_path) for kid, entry in raw.items()}
-    targets_doc = yaml.safe_load(targets_path.read_text(encoding="utf-8")) or {}
-    settings = dict(targets_doc.get("settings") or {})
-    for kid, t in (targets_doc.get("targets") or {}).items():
-        if kid not in kpis:
-            raise CatalogError(f"{targets_path.name}: targets.{kid}: not a KPI of the catalog")
-        teams = {str(team): dict(v) for team, v in (t.get("teams") or {}).items()}
-        channels = {str(ch): dict(v) for ch, v in (t.get("channels") or {}).items()}
-        kpis[kid] = replace(kpis[kid], target=t.get("target", kpis[kid].target), band=t.get("band", kpis[kid].band),
-                            team_targets=teams, channel_targets=channels)
-    used = {m for k in kpis.values() for s in (k.sql, k.num, k.den) if s for m in re.findall(r"\$(\w+)", s)}
-    missing = used - set(settings)
+    doc = _read(_CatalogFile, catalog_path)
+    _check_references(doc, catalog_path)
+    datasets = _resolve(doc.datasets, catalog_path)
+    targets = _read(_TargetsFile, targets_path)
+    kpis = _with_targets(doc.kpis, targets.targets, targets_path)
+    # targets.yaml's order first (docs list settings as written there), then the catalog's defaults it leaves out.
+    settings = {**targets.settings, **{k: v for k, v in doc.parameters.items() if k not in targets.settings}}
+    sqls = [s for k in kpis.values() for s in (k.sql, k.num, k.den) if s]
+    sqls += [s for d in datasets.values() for s in (d.source, d.snapshot, *d.columns.values()) if s]
+    missing = {m for s in sqls for m in re.findall(r"\$(\w+)", s)} - set(settings)
     if missing:
         raise CatalogError(f"{targets_path.name}: settings.{sorted(missing)[0]}: used by the catalog but not set")
-    return Catalog(kpis=kpis, settings=settings)
+    return Catalog(kpis=kpis, settings=settings, datasets=datasets, views=dict(doc.views),
+                   scores={s: (lo, hi) for s, (lo, hi) in doc.scores.items()})
 
 
 def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str | None = None) -> str | None:

@@ -9,29 +9,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ._catalog import Catalog, Kpi, load_catalog, status
+from ._catalog import Catalog, Dataset, Kpi, load_catalog, status
 
 TIME_GRAINS = ("day", "week", "month")
-DIMENSIONS = ("team", "agent", "channel", "queue", "category")
 CYCLES = ("weekday_hour",)  # key "1-09" = Monday 09:00-09:59 (ISO weekday 1-7)
-GROUPINGS = TIME_GRAINS + DIMENSIONS + CYCLES
 FILTERS = ("team", "channel", "queue")
-
-# Each dataset as rows with the same column names for time and dimensions. Survey team/agent come from the
-# linked contact when the survey leaves them empty; its channel and queue are the contact's.
-_DUE = "coalesce(due_at, opened_at + to_seconds(sla_hours * 3600.0), opened_at + to_seconds($default_sla_hours * 3600.0))"
-SOURCES = {
-    "contacts": ("arrived_at", "SELECT *, arrived_at AS __t FROM contacts",
-                 {"team": "team", "agent": "agent_id", "channel": "channel", "queue": "queue"}),
-    "surveys": ("responded_at",
-                "SELECT s.survey_id, s.csat, s.nps, s.ces, s.comment, s.responded_at AS __t, coalesce(s.team, c.team) AS team, "
-                "coalesce(s.agent_id, c.agent_id) AS agent_id, c.channel, c.queue "
-                "FROM surveys s LEFT JOIN contacts c ON c.contact_id = s.contact_id",
-                {"team": "team", "agent": "agent_id", "channel": "channel", "queue": "queue"}),
-    "complaints": ("opened_at", f"SELECT *, opened_at AS __t, {_DUE} AS __due FROM complaints",
-                   {"team": "team", "agent": "agent_id", "channel": "channel", "category": "category"}),
-}
-SOURCES["backlog"] = SOURCES["complaints"]
+# Where each dataset's rows come from, its time column, dimensions and extra columns: catalog.yaml `datasets`.
+SOURCES: dict[str, Dataset] = load_catalog().datasets
+DIMENSIONS = tuple(dict.fromkeys(d for ds in SOURCES.values() for d in ds.dimensions))  # team, agent, ..., category
+GROUPINGS = TIME_GRAINS + DIMENSIONS + CYCLES
 
 _TIME_KEY = {
     "day": "strftime(__t, '%Y-%m-%d')",
@@ -65,8 +51,14 @@ def bucket_keys(start: date, end: date, grain: str) -> list[tuple[str, date, dat
 
 
 def _params(sql: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Only the parameters the statement uses (DuckDB refuses extras)."""
-    return {k: values[k] for k in set(re.findall(r"\$(\w+)", sql))}
+    """Only the parameters the statement uses (DuckDB refuses extras); a mapping binds as a DuckDB MAP."""
+    return {k: _bindable(values[k]) for k in set(re.findall(r"\$(\w+)", sql))}
+
+
+def _bindable(value: Any) -> Any:
+    if isinstance(value, dict):  # DuckDB reads {"key": [...], "value": [...]} as a MAP, even an empty one
+        return {"key": [str(k) for k in value], "value": [float(v) for v in value.values()]}
+    return value
 
 
 def _aggregates(kpis: list[Kpi]) -> list[str]:
@@ -92,10 +84,10 @@ def _where(dims: dict[str, str], filters: dict[str, str | None]) -> tuple[list[s
     return clauses, True
 
 
-def _dataset_frame(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi], start: date, end: date,
+def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
                    by: str | None, filters: dict[str, str | None], settings: dict[str, Any]) -> pd.DataFrame | None:
     """One pass over one dataset: every KPI of it, per group. None when the grouping or a filter doesn't apply."""
-    _, source, dims = SOURCES[dataset]
+    dims = ds.dimensions
     if by in DIMENSIONS and by not in dims:
         return None
     clauses, applies = _where(dims, filters)
@@ -103,42 +95,28 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi]
         return None
     values: dict[str, Any] = {**settings, **{k: v for k, v in filters.items() if v is not None},
                               "start": start, "end": end + timedelta(days=1)}
-    if dataset == "backlog":
+    if ds.snapshot is not None:
         if by in CYCLES:
             return None  # a backlog is a snapshot at an end time, not spread over hours of the week
-        return _backlog_frame(cur, kpis, source, dims, start, end, by, clauses, values)
+        return _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values)
     key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
     where = " AND ".join(["__t >= $start", "__t < $end", *clauses])
-    sql = (f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({source}) WHERE {where} GROUP BY ALL")
-    sql = _per_channel_threshold(sql, settings, values)
+    sql = (f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({ds.rows}) WHERE {where} GROUP BY ALL")
     return cur.execute(sql, _params(sql, values)).df()
 
 
-def _per_channel_threshold(sql: str, settings: dict[str, Any], values: dict[str, Any]) -> str:
-    """Each contact judged against its own channel's service-level threshold (settings), the default elsewhere."""
-    by_channel = settings.get("service_level_seconds_by_channel") or {}
-    if not by_channel or "$service_level_seconds" not in sql:
-        return sql
-    whens = []
-    for i, (channel, seconds) in enumerate(sorted(by_channel.items())):
-        values[f"sl_channel_{i}"], values[f"sl_seconds_{i}"] = channel, float(seconds)
-        whens.append(f"WHEN $sl_channel_{i} THEN $sl_seconds_{i}")
-    case = f"(CASE channel {' '.join(whens)} ELSE $service_level_seconds END)"
-    return re.sub(r"\$service_level_seconds\b", lambda _: case, sql)
-
-
-def _backlog_frame(cur, kpis, source, dims, start, end, by, clauses, values) -> pd.DataFrame:
-    """Complaints open at the end of each bucket (or of the range), whenever they were opened."""
+def _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values) -> pd.DataFrame:
+    """The rows that hold at the end of each bucket (or of the range) by the dataset's snapshot condition."""
     if by in TIME_GRAINS:
         ends = [(k, min(nxt, end + timedelta(days=1))) for k, _, nxt in bucket_keys(start, end, by)]
     else:
         ends = [(None, end + timedelta(days=1))]
-    frame = pd.DataFrame({"key": [k for k, _ in ends], "__as_of": pd.to_datetime([e for _, e in ends])})
+    frame = pd.DataFrame({"__bucket": [k for k, _ in ends], "__as_of": pd.to_datetime([e for _, e in ends])})
     cur.register("__as_of_df", frame)
-    key = "b.key" if by in TIME_GRAINS else (dims[by] if by else "NULL")
-    where = " AND ".join(["c.__t < b.__as_of", "(c.resolved_at IS NULL OR c.resolved_at >= b.__as_of)", *clauses])
-    aggs = [a.replace("__as_of", "b.__as_of") for a in _aggregates(kpis)]
-    sql = f"SELECT {key} AS key, {', '.join(aggs)} FROM __as_of_df b, ({source}) c WHERE {where} GROUP BY ALL"
+    key = "__bucket" if by in TIME_GRAINS else (ds.dimensions[by] if by else "NULL")
+    rows = f"SELECT r.*, b.__bucket, b.__as_of FROM __as_of_df b, ({ds.rows}) r"
+    where = " AND ".join([ds.snapshot, *clauses])
+    sql = f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({rows}) WHERE {where} GROUP BY ALL"
     try:
         return cur.execute(sql, _params(sql, values)).df()
     finally:
@@ -164,34 +142,55 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     try:
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
             kpis = catalog.of(dataset)
-            frame = _dataset_frame(cur, dataset, kpis, start, end, by, filters, settings)
+            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings)
             if frame is None:
                 not_applicable += [k.id for k in kpis]
-                continue
-            out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
-            n = frame["__n"]
-            for k in kpis:
-                if k.sql:
-                    v = frame.get(k.id, pd.Series(dtype="float64")).astype("Float64")
-                else:
-                    num = frame[f"{k.id}__num"].astype("Float64")
-                    den = frame[f"{k.id}__den"].astype("Float64")
-                    v = (num / den).mask(den == 0)
-                out[k.id] = v if k.unit == "count" else v.mask(n == 0)
-            parts.append(out.set_index("key"))
+            else:
+                parts.append(_kpi_values(frame, kpis))
     finally:
         cur.close()
+    result = _aligned(parts, _result_index(parts, start, end, by), catalog)
+    for kid in not_applicable:
+        result[kid] = pd.NA
+    for k in catalog.of("derived"):
+        result[k.id] = _derived(k.formula, result)
+    result = result[[k.id for k in catalog.kpis.values() if k.id in result]].reset_index()
+    result["key"] = pd.Series([None if pd.isna(k) else k for k in result["key"]], dtype=object)  # one spelling of "no team/agent/..."
+    return result
+
+
+def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFrame:
+    """One dataset's aggregates as KPI values by group key (with the group's row count __n)."""
+    out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
+    n = frame["__n"]
+    for k in kpis:
+        if k.sql:
+            v = frame.get(k.id, pd.Series(dtype="float64")).astype("Float64")
+        else:
+            num = frame[f"{k.id}__num"].astype("Float64")
+            den = frame[f"{k.id}__den"].astype("Float64")
+            v = (num / den).mask(den == 0)
+        out[k.id] = v if k.unit == "count" else v.mask(n == 0)
+    return out.set_index("key")
+
+
+def _result_index(parts: list[pd.DataFrame], start: date, end: date, by: str | None) -> pd.Index:
+    """Every bucket of a time grain; else the groups with rows in any dataset, sorted, "none" (None) last."""
     if by in TIME_GRAINS:
-        index = pd.Index([k for k, _, _ in bucket_keys(start, end, by)], name="key", dtype=object)
-    else:
-        keys = pd.Index([], dtype=object)
-        for p in parts:
-            keys = keys.union(p.index[p["__n"] > 0].dropna()) if by else pd.Index([None], dtype=object)
-        index = pd.Index(sorted(keys, key=str) if by else [None], name="key", dtype=object)
-        if by:
-            nulls = any((p.index.isna() & (p["__n"] > 0)).any() for p in parts)
-            if nulls:
-                index = index.append(pd.Index([None], dtype=object)).rename("key")
+        return pd.Index([k for k, _, _ in bucket_keys(start, end, by)], name="key", dtype=object)
+    if not by:
+        return pd.Index([None], name="key", dtype=object)
+    keys = pd.Index([], dtype=object)
+    for p in parts:
+        keys = keys.union(p.index[p["__n"] > 0].dropna())
+    index = pd.Index(sorted(keys, key=str), name="key", dtype=object)
+    if any((p.index.isna() & (p["__n"] > 0)).any() for p in parts):
+        index = index.append(pd.Index([None], dtype=object)).rename("key")
+    return index
+
+
+def _aligned(parts: list[pd.DataFrame], index: pd.Index, catalog: Catalog) -> pd.DataFrame:
+    """The datasets' KPI values side by side on one index."""
     result = pd.DataFrame(index=index)
     present = pd.Series(False, index=index)
     for p in parts:
@@ -204,12 +203,6 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     for k in catalog.kpis.values():
         if k.id in result and k.unit == "count":
             result[k.id] = result[k.id].astype("Float64").where(~present | result[k.id].notna(), 0).mask(~present)
-    for kid in not_applicable:
-        result[kid] = pd.NA
-    for k in catalog.of("derived"):
-        result[k.id] = _derived(k.formula, result)
-    result = result[[k.id for k in catalog.kpis.values() if k.id in result]].reset_index()
-    result["key"] = pd.Series([None if pd.isna(k) else k for k in result["key"]], dtype=object)  # one spelling of "no team/agent/..."
     return result
 
 

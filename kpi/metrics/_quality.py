@@ -2,7 +2,7 @@
 
 Every function filters like `compute_kpis` (team, channel, queue; surveys take team/agent from the linked contact
 when empty and channel/queue from it; complaints have no queue, so a queue filter leaves them no rows) and reads the
-same rows and due time (`kpi.metrics.SOURCES`). Complaint counts reuse the catalog's KPI expressions, so the funnel
+same rows and due time (catalog.yaml `datasets`, `kpi.metrics.SOURCES`). Complaint counts reuse the catalog's KPI expressions, so the funnel
 and the backlog add up to `complaints`, `complaint_resolution_rate`, `complaint_sla_rate`, `open_complaints` and
 `open_complaints_past_due`. Bands hold their upper edge: "8-24" h is (8, 24], so a case closed at exactly 24 h
 counts with those that met a 24 h SLA.
@@ -19,8 +19,9 @@ from ._catalog import load_catalog
 from ._engine import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
 from ._privacy import mask_pii
 
-SCORES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}  # every possible value, inclusive
-SURVEY_KPIS = ("survey_responses", "csat", "csat_mean", "nps", "ces_mean")
+SCORES = load_catalog().scores  # every possible value of each score, inclusive (catalog.yaml `scores`)
+SURVEY_KPIS = load_catalog().views["survey"]
+COMPLAINT_KPIS = load_catalog().views["complaint"]
 FUNNEL_STAGES = ("opened", "resolved", "resolved_in_time")
 RESOLUTION_BANDS = (("≤4", 0, 4), ("4-8", 4, 8), ("8-24", 8, 24), ("24-48", 24, 48), ("48-72", 48, 72),
                     ("72-120", 72, 120), (">120", 120, None))  # label, hours from, hours to
@@ -29,11 +30,17 @@ PARETO_LINE = 0.8
 
 
 def _rows(dataset: str, time_clauses: list[str], filters: dict[str, str | None]) -> str:
-    """SQL of a dataset's rows that pass the time clauses and filters; a filter the dataset lacks leaves no rows."""
-    _, source, dims = SOURCES[dataset]
-    clauses, applies = _where(dims, filters)
+    """SQL of a dataset's rows that pass the time clauses and filters; a filter the dataset lacks leaves no rows.
+
+    A snapshot dataset (backlog) gives its rows as of the bound $as_of, with that moment as __as_of."""
+    ds = SOURCES[dataset]
+    clauses, applies = _where(ds.dimensions, filters)
     where = [*time_clauses, *clauses] if applies else ["false"]
-    return f"SELECT * FROM ({source}) WHERE {' AND '.join(where)}"
+    rows = ds.rows
+    if ds.snapshot is not None:
+        rows = f"SELECT *, $as_of::TIMESTAMP AS __as_of FROM ({rows})"
+        where = [ds.snapshot, *where]
+    return f"SELECT * FROM ({rows}) WHERE {' AND '.join(where)}"
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pd.DataFrame:
@@ -136,8 +143,7 @@ def open_backlog_by_age(con: duckdb.DuckDBPyConnection, as_of_end: date, *, team
     cat = load_catalog()
     filters = {"team": team, "channel": channel, "queue": queue}
     # The same rows and expressions as the open_complaints KPIs: __as_of is the midnight after as_of_end.
-    source = _rows("complaints", ["__t < $as_of", "(resolved_at IS NULL OR resolved_at >= $as_of)"], filters)
-    rows = f"SELECT *, $as_of::TIMESTAMP AS __as_of FROM ({source})"
+    rows = _rows("backlog", [], filters)
     case, edges = _band_case("epoch(__as_of - __t) / 86400.0", AGE_BANDS)
     sql = (f"WITH g AS (SELECT {case} AS __band, {cat['open_complaints'].sql} AS n, "
            f"{cat['open_complaints_past_due'].sql} AS past_due FROM ({rows}) GROUP BY 1) "

@@ -8,10 +8,10 @@ import pandas as pd
 from ._catalog import Catalog, load_catalog
 from ._engine import KpiValue
 
-TILE_KPIS = ("service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate", "csat", "nps", "complaints")
-TABLE_KPIS = ("offered", "answered", "service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate",
-              "transfer_rate", "csat", "nps", "complaints")
-TREND_KPIS = ("service_level", "asa_seconds", "aht_seconds", "abandon_rate", "fcr_rate", "csat", "nps", "complaints_per_1000")
+# The KPIs of the weekly page's tiles, group tables and trend charts: catalog.yaml `views`.
+TILE_KPIS = load_catalog().views["weekly_tiles"]
+TABLE_KPIS = load_catalog().views["weekly_table"]
+TREND_KPIS = load_catalog().views["weekly_trend"]
 
 
 def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,0 +1,222 @@
+"""Writing a prepared import in one transaction (valid rows, rejects, history of replaced rows), and the imports
+as the store records them."""
+from __future__ import annotations
+
+import getpass
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import yaml
+
+from ..store import SQL_TYPES, Dataset
+from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key
+from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
+from ._prepare import Prepared, prepare
+
+
+def _hash_ids(values: pd.Series, key: bytes) -> pd.Series:
+    def one(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        return hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    # Each distinct id is hashed once: customers contact the center again and again.
+    hashed = {v: one(v) for v in values.dropna().unique() if isinstance(v, str)}
+    return values.map(lambda v: hashed[v] if isinstance(v, str) else v)
+
+
+@dataclass
+class ImportResult:
+    """What one import did."""
+
+    import_id: int
+    dataset: str
+    file_name: str
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rejects: pd.DataFrame
+    ignored_columns: list[str]
+
+    def summary(self) -> str:
+        """One line of counts."""
+        return (f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, inserted {self.inserted:,}, "
+                f"updated {self.updated:,}, unchanged {self.unchanged:,}, rejected {self.rejected:,} "
+                f"(import #{self.import_id})")
+
+
+def stored_form(con: duckdb.DuckDBPyConnection, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stage and the rejects as the database will hold them: customer ids replaced by their keyed hash."""
+    stage = prep.stage.copy()
+    rejects = prep.rejects.copy()
+    if "customer_id" in stage:
+        secret = pseudonym_key(con)
+        stage["customer_id"] = _hash_ids(stage["customer_id"], secret)
+        if prep.customer_source and len(rejects):
+            rejects["raw"] = [_mask_raw(r, prep.customer_source, secret) for r in rejects["raw"]]
+    return stage, rejects
+
+
+def rejected_count(rejects: pd.DataFrame) -> int:
+    """Rows with at least one problem (a row may have several)."""
+    return int(rejects["row_number"].nunique()) if len(rejects) else 0
+
+
+def updated_value(column: str, rules: dict[str, str] | None) -> str:
+    """SQL for a column's value after an update of stored row t from staged row s."""
+    rule = (rules or {}).get(column, "set")
+    return {"set": f"s.{column}", "insert_only": f"t.{column}", "keep_when_null": f"coalesce(s.{column}, t.{column})"}[rule]
+
+
+def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[str], stage: pd.DataFrame,
+                      rules: dict[str, str] | None = None) -> tuple[int, int]:
+    """Load the stage into temp table _stage and compare it with the stored rows by key: (matched, updated)."""
+    # The one definition of "updated" that write() and kpi.imports.preview() share: a matched row where a column
+    # the file supplies IS DISTINCT FROM the stored value. The keys of those rows are left in temp table _changed.
+    key_cols = list(ds.key)
+    casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
+    cur.register("_stage_df", stage)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {casts} FROM _stage_df")
+    cur.unregister("_stage_df")
+    on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
+    differs = " OR ".join(f"t.{c} IS DISTINCT FROM {updated_value(c, rules)}" for c in cols if c not in key_cols) or "FALSE"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join('s.' + k for k in key_cols)} "
+                f"FROM _stage s JOIN {ds.name} t ON {on} WHERE {differs}")
+    matched = cur.execute(f"SELECT count(*) FROM _stage s JOIN {ds.name} t ON {on}").fetchone()[0]
+    updated = cur.execute("SELECT count(*) FROM _changed").fetchone()[0]
+    return matched, updated
+
+
+def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", run_by: str | None = None,
+          progress: Progress | None = None) -> ImportResult:
+    """Write a prepared import in one transaction: all its valid rows and its rejects land, or nothing does."""
+    tell = progress or _silent
+    ds = prep.dataset
+    key_cols = list(ds.key)
+    tell(0.0, "pseudonymising" if "customer_id" in prep.stage else "writing")
+    stage, rejects = stored_form(con, prep)
+    run_by = run_by or _who()
+    started_at = prep.started_at
+    cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        import_id = cur.execute("SELECT nextval('import_id_seq')").fetchone()[0]
+        cur.execute(
+            "INSERT INTO imports (import_id, dataset, file_name, file_sha256, source, run_by, started_at, rows_read,"
+            " inserted, updated, unchanged, rejected, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?)",
+            [import_id, ds.name, prep.file_name, prep.file_sha256, source, run_by, started_at, prep.rows_read,
+             json.dumps(prep.options, ensure_ascii=False, default=str)],
+        )
+        _insert_rejects(cur, rejects, import_id, prep.file_name)
+        cols = prep.supplied
+        tell(0.3, "comparing with stored rows")
+        matched, updated = stage_and_compare(cur, ds, cols, stage, prep.rules)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
+        data_cols = [c for c in cols if c not in key_cols]
+        tell(0.45, "updating")
+        on_changed = " AND ".join(f"t.{k} = c.{k}" for k in key_cols)
+        cur.execute(f"INSERT INTO {ds.name}_history BY NAME SELECT t.*, {import_id} AS replaced_by_import_id "
+                    f"FROM {ds.name} t JOIN _changed c ON {on_changed}")
+        if data_cols and updated:
+            sets = ", ".join(f"{c} = {updated_value(c, prep.rules)}" for c in data_cols)
+            cur.execute(f"UPDATE {ds.name} t SET {sets}, import_id = {import_id} FROM _stage s "
+                        f"WHERE {on} AND EXISTS (SELECT 1 FROM _changed c WHERE {' AND '.join(f'c.{k} = s.{k}' for k in key_cols)})")
+        tell(0.55, "inserting")
+        cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
+                    f"FROM _stage s WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})")
+        inserted = len(stage) - matched
+        rejected = rejected_count(rejects)
+        cur.execute("UPDATE imports SET inserted = ?, updated = ?, unchanged = ?, rejected = ?, finished_at = ? "
+                    "WHERE import_id = ?", [inserted, updated, matched - updated, rejected, datetime.now(), import_id])
+        cur.execute("DROP TABLE _stage")
+        cur.execute("DROP TABLE _changed")
+        tell(0.85, "committing")
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+    tell(1.0, "written")
+    return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
+                        inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
+                        rejects=rejects, ignored_columns=prep.ignored_columns)
+
+
+def _insert_rejects(cur: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, import_id: int, file_name: str) -> None:
+    if not len(rejects):
+        return
+    rj = rejects.assign(import_id=import_id, file_name=file_name)[
+        ["import_id", "file_name", "row_number", "column_name", "value", "reason", "raw"]].astype(
+        {"row_number": "int64", "column_name": object, "value": object, "reason": object, "raw": object})
+    cur.register("_rejects_df", rj)
+    cur.execute("INSERT INTO rejected_rows SELECT * FROM _rejects_df")
+    cur.unregister("_rejects_df")
+
+
+def _mask_raw(raw: str, headers: list[str], secret: bytes) -> str:
+    row = json.loads(raw)
+    for h in headers:
+        if isinstance(row.get(h), str):
+            row[h] = hmac.new(secret, row[h].encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    return json.dumps(row, ensure_ascii=False)
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def import_file(dataset: str, path: str | os.PathLike, mapping: Mapping | str | os.PathLike | None = None, *,
+                db: str | os.PathLike | None = None, source: str = "cli", run_by: str | None = None,
+                wait: float = DEFAULT_WAIT_SECONDS, display_name: str | None = None,
+                progress: Progress | None = None) -> ImportResult:
+    """Import one file: everything is parsed before the database is opened, so the write lock is held only briefly."""
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    prep = prepare(dataset, path, mapping, display_name, progress=_scaled(progress, 0.0, 0.7))
+    if progress is not None:
+        progress(0.72, "opening the database")
+    with open_db(db, wait=wait) as con:
+        return write(con, prep, source=source, run_by=run_by, progress=_scaled(progress, 0.75, 1.0))
+
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def sample_files(sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[tuple[str, Path, Path | None]]:
+    """(dataset, file, mapping) for each bundled sample file, in import order (sample_data/manifest.yaml)."""
+    base = Path(sample_dir)
+    entries = yaml.safe_load((base / "manifest.yaml").read_text(encoding="utf-8"))
+    return [(e["dataset"], base / e["file"], base / e["mapping"] if e.get("mapping") else None) for e in entries]
+
+
+def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.PathLike = SAMPLE_DIR,
+                     wait: float = DEFAULT_WAIT_SECONDS) -> list[ImportResult]:
+    """Import every bundled sample file through the ordinary import."""
+    return [import_file(ds, f, m, db=db, source="sample", wait=wait) for ds, f, m in sample_files(sample_dir)]
+
+
+def import_history(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:
+    """The latest imports, newest first."""
+    return con.cursor().execute(
+        "SELECT import_id, finished_at, dataset, file_name, source, run_by, rows_read, inserted, updated, unchanged,"
+        " rejected, undone_at FROM imports ORDER BY import_id DESC LIMIT ?", [limit]).df()
+
+
+def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFrame:
+    """The rejected rows of one import with their reasons."""
+    return con.cursor().execute(
+        "SELECT file_name, row_number, column_name, value, reason, raw FROM rejected_rows WHERE import_id = ?"
+        " ORDER BY row_number, column_name", [import_id]).df()
