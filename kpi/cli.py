@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
 import json
+import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -221,15 +220,17 @@ def cmd_budget(args: argparse.Namespace) -> int:
     shown = report.lines[["cost_center", "line", "line_type", "budget_ytd", "actual_ytd", "variance_ytd",
                           "variance_pct_ytd", "needs_improvement_report", "latest_estimate"]].copy()
     for c in ("budget_ytd", "actual_ytd", "variance_ytd", "latest_estimate"):
-        shown[c] = shown[c].map(lambda v: "—" if v is None or v != v else f"{v:,.0f}")
-    shown["variance_pct_ytd"] = shown["variance_pct_ytd"].map(lambda v: "—" if v is None or v != v else f"{v:+.1%}")
+        shown[c] = shown[c].map(lambda v: present.format_kind(v, "ntd"))
+    shown["variance_pct_ytd"] = shown["variance_pct_ytd"].map(lambda v: present.format_kind(v, "+fraction"))
     shown["needs_improvement_report"] = shown["needs_improvement_report"].map(lambda b: "REPORT" if b else "")
     print(shown.to_string(index=False))
     t = report.total
-    print(f"cost lines: budget YTD {t['budget_ytd'] or 0:,.0f}, actual YTD {t['actual_ytd'] or 0:,.0f}, "
-          f"latest estimate {t['latest_estimate'] or 0:,.0f}, full-year budget {t['full_year_budget'] or 0:,.0f}")
+    amounts = {k: present.number(t[k] or 0) for k in ("budget_ytd", "actual_ytd", "latest_estimate", "full_year_budget")}
+    print(f"cost lines: budget YTD {amounts['budget_ytd']}, actual YTD {amounts['actual_ytd']}, "
+          f"latest estimate {amounts['latest_estimate']}, full-year budget {amounts['full_year_budget']}")
     if report.cost_per_contact is not None:
-        print(f"cost per contact answered YTD: NT${report.cost_per_contact:,.1f} ({report.answered_ytd:,} answered)")
+        print(f"cost per contact answered YTD: {present.money(report.cost_per_contact, decimals=1)} "
+              f"({present.number(report.answered_ytd)} answered)")
     return 0
 
 

@@ -5,11 +5,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from kpi import competency, metrics, reports
+from kpi import competency, metrics, present, reports
 from kpi.metrics import format_value, load_catalog
 from ui.data import query, read, write
 from ui.frame import current_filters
-from ui.i18n import lang, t
+from ui.i18n import kpi_label, lang, t
 from ui.widgets import STATUS_HEX, competency_widget, report_downloads
 
 cat = load_catalog()
@@ -27,9 +27,7 @@ def ntd(v) -> str:
 
 def ntd_short(v) -> str:
     """NT$ in 萬 (zh-TW) or millions (en), so a tile's number fits."""
-    if v is None or pd.isna(v):
-        return "—"
-    return f"NT${v / 1e4:,.1f} 萬" if lang() == "zh-TW" else f"NT${v / 1e6:,.2f}M"
+    return present.money_short(v, lang())
 
 
 def pct(v) -> str:
@@ -52,21 +50,21 @@ st.subheader(t("budget.cost_lines"))
 tot = report.total
 cols = st.columns(4)
 with cols[0].container(border=True):
-    st.metric(f"{t('budget.month')} · {t('chart.actual')}", ntd_short(tot["actual_month"]),
+    st.metric(f"{t('budget.month')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_month"]),
               delta=ntd(tot["variance_month"]) if tot["variance_month"] is not None else None, delta_color="inverse",
-              delta_description=f"{t('chart.budget')} {ntd_short(tot['budget_month'])}")
+              delta_description=f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_month'])}")
 with cols[1].container(border=True):
-    st.metric(f"{t('budget.ytd')} · {t('chart.actual')}", ntd_short(tot["actual_ytd"]),
+    st.metric(f"{t('budget.ytd')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_ytd"]),
               delta=f"{ntd(tot['variance_ytd'])} ({pct(tot['variance_pct_ytd'])})" if tot["variance_ytd"] is not None else None,
-              delta_color="inverse", delta_description=f"{t('chart.budget')} {ntd_short(tot['budget_ytd'])}")
+              delta_color="inverse", delta_description=f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_ytd'])}")
 with cols[2].container(border=True):
-    st.metric(cat["latest_estimate"].label[lang()], ntd_short(tot["latest_estimate"]),
+    st.metric(kpi_label(cat["latest_estimate"]), ntd_short(tot["latest_estimate"]),
               delta=ntd(tot["latest_estimate"] - tot["full_year_budget"]) if tot["latest_estimate"] is not None else None,
-              delta_color="inverse", delta_description=f"{t('col.full_year_budget')} {ntd_short(tot['full_year_budget'])}")
+              delta_color="inverse", delta_description=f"{kpi_label(cat['full_year_budget'])} {ntd_short(tot['full_year_budget'])}")
 with cols[3].container(border=True):
-    st.metric(cat["run_rate"].label[lang()], ntd_short(tot["run_rate"]),
+    st.metric(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),
               help=cat["run_rate"].text("definition", lang()))
-    st.metric(cat["cost_per_contact"].label[lang()],
+    st.metric(kpi_label(cat["cost_per_contact"]),
               format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
               help=cat["cost_per_contact"].text("definition", lang()))
 competency_widget("variance")
@@ -79,11 +77,14 @@ money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual
 table = lines[["cost_center", "line", "line_type", *money[:6], "variance_pct_ytd", *money[6:], "favourable",
                "needs_improvement_report"]].copy()
 table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
-table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else t("budget.favourable" if v else "budget.unfavourable"))
+table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
 table["needs_improvement_report"] = table["needs_improvement_report"].map(lambda v: "⚑ " + t("budget.flag") if v else "")
 colour = lines["favourable"].map(lambda v: STATUS_HEX["good"] if v is True else (STATUS_HEX["bad"] if v is False else ""))
 flagged = lines["needs_improvement_report"]
-renamed = {c: t(f"col.{c}") for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "favourable"]}
+# the outlook columns are KPIs: their names come from the KPI catalog
+outlook = ("full_year_budget", "latest_estimate", "run_rate")
+renamed = {c: kpi_label(cat[c]) if c in outlook else t(f"col.{c}")
+           for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "favourable"]}
 renamed["needs_improvement_report"] = t("col.flag")
 
 
@@ -96,7 +97,7 @@ def paint(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 shown = table.rename(columns=renamed)
-st.dataframe(shown.style.apply(paint, axis=None).format({t(f"col.{c}"): ntd for c in money} | {t("col.variance_pct_ytd"): pct}),
+st.dataframe(shown.style.apply(paint, axis=None).format({renamed[c]: ntd for c in money} | {t("col.variance_pct_ytd"): pct}),
              hide_index=True, key="budget_lines")
 settings = cat.settings
 st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.0%}",
@@ -105,10 +106,9 @@ st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.
 # ---- charts: monthly budget vs actual, waterfall, cost per contact
 series = query(metrics.monthly, year)
 c1, c2 = st.columns(2)
-fig = go.Figure([go.Bar(x=series["month"], y=series["budget"], name=t("chart.budget"), marker_color="#aab7b8"),
-                 go.Bar(x=series["month"], y=series["actual"], name=t("chart.actual"), marker_color="#2e86c1")])
-fig.update_layout(title=t("budget.monthly"), barmode="group", height=340, margin=dict(l=10, r=10, t=40, b=10),
-                  legend=dict(orientation="h"), yaxis_tickprefix="NT$")
+fig = present.budget_vs_actual(series["month"], series["budget"], series["actual"], kpi_label(cat["budget"]),
+                               kpi_label(cat["actual"]), title=t("budget.monthly"), barmode="group", height=340,
+                               margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"), yaxis_tickprefix="NT$")
 c1.plotly_chart(fig, width="stretch")
 
 cost = lines[lines["line_type"] == "cost"]
@@ -125,9 +125,9 @@ wf.update_layout(title=t("budget.waterfall"), height=340, margin=dict(l=10, r=10
 c2.plotly_chart(wf, width="stretch")
 
 closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
-cpc = go.Figure([go.Scatter(x=closed["month"], y=closed["budget_per_contact"], name=t("chart.budget"), mode="lines+markers",
+cpc = go.Figure([go.Scatter(x=closed["month"], y=closed["budget_per_contact"], name=kpi_label(cat["budget"]), mode="lines+markers",
                             line=dict(dash="dash", color="#7f8c8d")),
-                 go.Scatter(x=closed["month"], y=closed["cost_per_contact"], name=t("chart.actual"), mode="lines+markers",
+                 go.Scatter(x=closed["month"], y=closed["cost_per_contact"], name=kpi_label(cat["actual"]), mode="lines+markers",
                             line=dict(color="#2e86c1"))])
 cpc.update_layout(title=t("budget.cpc"), height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"),
                   yaxis_tickprefix="NT$")
@@ -145,7 +145,7 @@ else:
     saved = query(competency.get_report, year, pick[0], pick[1])
     row = flagged_lines[(flagged_lines.cost_center == pick[0]) & (flagged_lines.line == pick[1])].iloc[0]
     st.markdown(f"**{pick[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
-                f"{t('col.latest_estimate')} {ntd(row.latest_estimate)}")
+                f"{kpi_label(cat['latest_estimate'])} {ntd(row.latest_estimate)}")
     with st.form(f"ir_form_{year}_{pick[0]}_{pick[1]}"):
         root = st.text_area(t("ir.root_cause"), value=saved.root_cause if saved else "")
         nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
@@ -154,7 +154,7 @@ else:
         f1, f2, f3, f4 = st.columns(4)
         owner = f1.text_input(t("ir.owner"), value=saved.owner if saved else "")
         due = f2.date_input(t("ir.due_date"), value=saved.due_date if saved else date(year, 12, 31))
-        effect = f3.number_input(t("ir.effect"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
+        effect = f3.number_input(t("ir.effect_input"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
         status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
                               index=competency.STATUSES.index(saved.status) if saved else 0)
         if st.form_submit_button(t("ir.save"), type="primary"):

@@ -2,10 +2,10 @@
 from datetime import timedelta
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from kpi import metrics, reports
+from kpi import metrics, present, reports
 from kpi.metrics import load_catalog
 from ui.data import query, read
 from ui.frame import current_filters
@@ -63,7 +63,7 @@ st.markdown(f"**{t('quality.distributions')}**")
 for col, score in zip(st.columns(3), ("csat", "nps", "ces")):
     dist = query(metrics.score_distribution, start, end, score, **f.kw)
     colours = ["#c0392b" if (score == "nps" and s <= 6) or (score == "csat" and s <= 2) else "#2e86c1" for s in dist["score"]]
-    col.plotly_chart(bar(dist["score"].astype(str), dist["responses"], t(f"quality.dist_{score}"), t("quality.responses"),
+    col.plotly_chart(bar(dist["score"].astype(str), dist["responses"], t(f"scale.{score}"), t("quality.responses"),
                          colours), width="stretch")
 
 # ---- complaints (P4.3.2)
@@ -92,16 +92,9 @@ fig.update_layout(barmode="stack", title=t("quality.backlog"), height=320, margi
 c3.plotly_chart(fig, width="stretch")
 
 pareto = query(metrics.category_pareto, start, end, **f.kw)
-fig = go.Figure([
-    go.Bar(x=pareto["category"], y=pareto["complaints"], name=t("quality.count"),
-           marker_color=["#c0392b" if v else "#95a5a6" for v in pareto["vital_few"]]),
-    go.Scatter(x=pareto["category"], y=pareto["cumulative_share"].astype(float) * 100, name=t("quality.cumulative"),
-               yaxis="y2", mode="lines+markers", line=dict(color="#2c3e50")),
-])
-fig.add_hline(y=80, line_dash="dot", yref="y2", line_color="#7f8c8d")
-fig.update_layout(title=t("quality.pareto"), height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"),
-                  yaxis2=dict(overlaying="y", side="right", range=[0, 105], ticksuffix="%", tickmode="array",
-                              tickvals=[0, 20, 40, 60, 80, 100], showgrid=False))
+fig = present.pareto(pareto["category"], pareto["complaints"], pareto["cumulative_share"].astype(float) * 100,
+                     pareto["vital_few"], t("quality.count"), t("col.cumulative"), title=t("quality.pareto"), height=320,
+                     margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
 c4.plotly_chart(fig, width="stretch")
 
 # ---- what customers said (P4.3.3)
@@ -112,8 +105,8 @@ if comments.empty:
 else:
     st.dataframe(comments, hide_index=True, column_config={
         "responded_at": st.column_config.DatetimeColumn(t("quality.col.responded_at"), format="YYYY-MM-DD HH:mm"),
-        "team": t("col.team"), "agent_id": t("col.agent"), "csat": t("quality.dist_csat"),
-        "nps": t("quality.dist_nps"), "ces": t("quality.dist_ces"),
+        "team": t("col.team"), "agent_id": t("col.agent"), "csat": t("scale.csat"),
+        "nps": t("scale.nps"), "ces": t("scale.ces"),
         "comment": st.column_config.TextColumn(t("quality.col.comment"), width="large")})
 
 # ---- the standard's behaviour indicators this page evidences

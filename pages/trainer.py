@@ -6,6 +6,7 @@ import streamlit as st
 
 from kpi import competency, metrics
 from kpi.metrics import load_catalog
+from kpi.present import colon, join_list
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
@@ -70,21 +71,20 @@ st.dataframe(
 st.subheader(t("trainer.ranked"))
 ranked = competency.rank_weak_competencies(cmap, values, cat, team=team)
 lg = lang()
-colon, comma = ("：", "、") if lg == "zh-TW" else (": ", ", ")
 for r in ranked.head(5).to_dict("records"):
     ind = cmap.indicator(r["indicator"])
     task = cmap.task(r["task"])
     with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
         st.markdown(f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
                                                         coverage=r["coverage"], n=len(r["kpis"])))
-        st.markdown(f"**{t('trainer.kpis')}**{colon}" + comma.join(
-            f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]))
-        st.markdown(f"**{t('competency.knowledge')}**{colon}" + comma.join(
-            cmap.item(c).caption(lg) for c in r["knowledge"]))
-        st.markdown(f"**{t('competency.skills')}**{colon}" + comma.join(
-            cmap.item(c).caption(lg) for c in r["skills"]))
+        st.markdown(f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(
+            (f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]), lg))
+        st.markdown(f"**{t('competency.knowledge')}**{colon(lg)}" + join_list(
+            (cmap.item(c).caption(lg) for c in r["knowledge"]), lg))
+        st.markdown(f"**{t('competency.skills')}**{colon(lg)}" + join_list(
+            (cmap.item(c).caption(lg) for c in r["skills"]), lg))
         st.markdown(f"**{t('competency.coaching')}**")
-        actions = r["coaching_zh"] if lg == "zh-TW" else r["coaching_en"]
+        actions = {"zh-TW": r["coaching_zh"], "en": r["coaching_en"]}[lg]
         st.markdown("\n".join(f"- {a}" for a in actions[:6]))
 
 # ---- team x task heat map

@@ -8,6 +8,7 @@ from plotly.subplots import make_subplots
 
 from kpi import metrics
 from kpi.metrics import load_catalog
+from kpi.present import join_list
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
@@ -59,7 +60,7 @@ for i, kid in enumerate(metrics.TREND_KPIS):
 fig.update_layout(height=520, margin=dict(l=10, r=10, t=40, b=10))
 fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
 st.plotly_chart(fig, width="stretch")
-st.caption("% · " + ("分鐘" if lang() == "zh-TW" else "minutes") + " (ASA, AHT)")
+st.caption("% · " + t("weekly.minutes") + " (ASA, AHT)")
 
 # ---- day-of-week x hour heat maps
 st.subheader(t("weekly.heatmap"))
@@ -67,8 +68,8 @@ hm = query(metrics.compute_kpis, f.week_start, f.week_end, "weekday_hour", **f.k
 days = [t(f"weekday.{d}") for d in range(1, 8)]
 hours = list(range(24))
 cols = st.columns(2)
-for col, (kid, title, fmt_s, scale) in zip(cols, [("offered", t("weekly.heatmap_volume"), "%{z:.0f}", 1),
-                                                   ("service_level", t("weekly.heatmap_sl"), "%{z:.0f}%", 100)]):
+for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service_level", "%{z:.0f}%", 100)]):
+    title = kpi_label(cat[kid])
     heat = go.Figure(go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
                                 zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
                                 hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>"))
@@ -111,6 +112,6 @@ if not flagged:
     st.success(t("weekly.attention_none"))
 for item in flagged[:12]:
     who = item["key"] if item["key"] in teams else f"{item['key']} ({team_of.get(item['key'], '')})"
-    names = "、".join(kpi_label(cat[k]) for k in item["kpis"]) if lang() == "zh-TW" else ", ".join(kpi_label(cat[k]) for k in item["kpis"])
+    names = join_list((kpi_label(cat[k]) for k in item["kpis"]), lang())
     st.markdown(f"{status_badge('bad')} **{t('weekly.attention_item', who=who, kpis=names)}**")
     competency_widget(item["kpis"][0])

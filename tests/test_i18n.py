@@ -1,36 +1,130 @@
-"""The translation layer is complete: every key used by a page has both languages."""
+"""The message catalog (kpi/present/messages.yaml) is complete and has nothing unused: every key the code reads
+exists in both languages, and every key in the catalog is read somewhere."""
 import re
 from pathlib import Path
 
-from ui.i18n import TEXT
+import pytest
+
+from kpi import competency, metrics, present, reports
 
 ROOT = Path(__file__).resolve().parent.parent
+SOURCES = [ROOT / "dashboard.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("kpi/**/*.py")]
+LITERAL = re.compile(r"""\bt\(\s*["']([\w.\-]+)["']""")
+BUILT = re.compile(r"""\bt\(\s*f["']([^"'{]*)\{""")  # t(f"status.{s}") -> "status."
+
+# Keys read through a built name, t(f"PREFIX{x}"): each prefix with every value x takes, from the constant the code
+# iterates over. A new built key fails test_every_built_key_is_declared until it is declared here.
+DYNAMIC: dict[str, tuple[str, ...]] = {
+    "status.": ("good", "warning", "bad", "none"),
+    "weekday.": tuple(str(d) for d in range(1, 8)),
+    "sidebar.": ("team", "channel", "queue"),
+    "ds.": ("contacts", "surveys", "complaints", "budget"),
+    "trainer.kind.": ("team", "agent"),
+    "quality.stage.": metrics.FUNNEL_STAGES,
+    "scale.": ("csat", "nps", "ces"),
+    "line_type.": ("cost", "revenue"),
+    "ir.nature.": competency.NATURES,
+    "ir.status.": competency.STATUSES,
+    "hist.": ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted", "updated",
+              "unchanged", "rejected"),
+    "col.": ("cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
+             "actual_ytd", "variance_ytd", "variance_pct_ytd", "favourable",  # pages/budget.py's line table
+             "kpi", "unit", "value", "target", "status", "previous", "change"),  # the reports' KPI table
+    "unit.": metrics.UNITS,
+    "sec.": tuple(dict.fromkeys((*reports.PERFORMANCE_SECTIONS, *reports.SERVICE_SECTIONS))),
+    "sheet.": tuple(dict.fromkeys((*reports.PERFORMANCE_SECTIONS, *reports.SERVICE_SECTIONS))),
+    "theme.": (*reports.THEMES, "other"),
+    "grain.": ("week", "month"),
+    "perf.": ("P2.2.1", "P2.2.2", "P2.2.3"),  # f"{prefix}.{code}" over the task's indicators
+    "svc.": ("P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"),
+    "plan.col.": tuple(competency.PLAN_COLUMNS),
+}
+# Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
+INDIRECT: dict[str, tuple[str, ...]] = {
+    "pages/weekly.py": ("vol.offered", "vol.answered", "vol.abandoned", "vol.surveys", "vol.complaints"),
+    "pages/quality.py": ("period.week", "period.4w", "period.13w"),
+    "pages/trainer.py": ("period.week", "period.4w", "period.13w"),
+    "kpi/reports/_performance.py": ("scope.month", "scope.ytd"),
+}
+# Keys built with a variable prefix (f"{prefix}.{code}"): the scanner sees no prefix, so say which file does it.
+VARIABLE_PREFIX = {"kpi/reports/_common.py": 1}
+
+
+def _scan() -> tuple[set[str], dict[str, set[str]]]:
+    literal, built = set(), {}
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8")
+        literal |= set(LITERAL.findall(text))
+        for prefix in BUILT.findall(text):
+            built.setdefault(prefix, set()).add(str(path.relative_to(ROOT)))
+    return literal, built
 
 
 def used_keys() -> set[str]:
-    keys = set()
-    for path in [ROOT / "dashboard.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py")]:
-        keys |= set(re.findall(r"""\bt\(\s*["']([\w.]+)["']""", path.read_text(encoding="utf-8")))
-        # keys built from a prefix, e.g. t(f"status.{s}") or format_func=t over "period.*" options
-        for prefix in re.findall(r"""\bt\(\s*f["']([\w.]+)\{""", path.read_text(encoding="utf-8")):
-            assert any(k.startswith(prefix) for k in TEXT), prefix
-    return keys
+    literal, _ = _scan()
+    indirect = {k for keys in INDIRECT.values() for k in keys}
+    return literal | indirect | {p + x for p, xs in DYNAMIC.items() for x in xs}
+
+
+def test_indirect_keys_are_where_they_are_declared():
+    for path, keys in INDIRECT.items():
+        text = (ROOT / path).read_text(encoding="utf-8")
+        assert all(f'"{k}"' in text for k in keys), path
+
+
+def test_every_built_key_is_declared():
+    _, built = _scan()
+    undeclared = {p: files for p, files in built.items() if p and p not in DYNAMIC}
+    assert not undeclared, f"declare these in DYNAMIC: {undeclared}"
+    assert set(built.get("", ())) == set(VARIABLE_PREFIX)
 
 
 def test_every_used_key_exists_in_both_languages():
-    keys = used_keys()
-    prefixes = {k for k in keys if k.endswith(".")}  # t("status." + s)
-    assert all(any(k.startswith(p) for k in TEXT) for p in prefixes)
-    missing = keys - prefixes - set(TEXT)
+    catalog = present.messages()
+    missing = used_keys() - set(catalog)
     assert not missing, sorted(missing)
-    for key, (zh, en) in TEXT.items():
-        assert zh.strip() and en.strip(), key
+    for key, entry in catalog.items():
+        assert set(entry) == {"zh-TW", "en"} and all(v.strip() for v in entry.values()), key
+
+
+def test_no_key_in_the_catalog_is_unused():
+    unused = set(present.messages()) - used_keys()
+    assert not unused, sorted(unused)
 
 
 def test_english_texts_have_no_chinese():
     cjk = re.compile(r"[\u4e00-\u9fff]")
-    bilingual = {"sidebar.language"}  # shown the same in both languages on purpose
-    for key, (zh, en) in TEXT.items():
+    bilingual = {"sidebar.language", "sidebar.all"}  # shown the same in both languages on purpose
+    for key, entry in present.messages().items():
         if key in bilingual:
             continue
-        assert not cjk.search(en), f"{key}: English text has Chinese characters: {en}"
+        assert not cjk.search(entry["en"]), f"{key}: English text has Chinese characters: {entry['en']}"
+
+
+def test_kpi_names_are_not_retyped_in_the_messages():
+    labels = {tuple(k.label.values()) for k in metrics.load_catalog().kpis.values()}
+    # col.value heads a KPI's measured value beside its target (實際/Actual): the same words as the budget's
+    # "actual" KPI, not its name
+    other_meaning = {"col.value"}
+    retyped = [key for key, entry in present.messages().items()
+               if (entry["zh-TW"], entry["en"]) in labels and key not in other_meaning]
+    assert not retyped, retyped
+
+
+@pytest.mark.parametrize("lang, items, listed, labelled, bracketed", [
+    ("zh-TW", ["加班費", "外包費"], "加班費、外包費", "相關 KPI：", "加班費（客服營運部）"),
+    ("en", ["Overtime", "Outsourcing"], "Overtime, Outsourcing", "相關 KPI: ", "加班費 (客服營運部)"),
+])
+def test_punctuation_follows_the_language(lang, items, listed, labelled, bracketed):
+    assert present.join_list(items, lang) == listed
+    assert "相關 KPI" + present.colon(lang) == labelled
+    assert present.paren("加班費", "客服營運部", lang) == bracketed
+
+
+def test_t_fills_placeholders_and_names_an_unknown_key_or_language():
+    assert present.t("tile.target", "en", target="80.0%") == "Target 80.0%"
+    assert present.t("tile.target", "zh-TW", target="80.0%") == "目標 80.0%"
+    with pytest.raises(present.MessageError, match="no message 'no.such.key'"):
+        present.t("no.such.key", "en")
+    with pytest.raises(ValueError, match="lang must be one of zh-TW, en, got 'fr'"):
+        present.t("tile.target", "fr")

@@ -207,7 +207,7 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     assert saved.owner == "王經理" and saved.nature == "permanent" and saved.status == "open"
     overview = next(d.value for d in at.dataframe if list(d.value.columns) == ["成本中心", "科目", "累計差異", "狀態"])
     overview = overview.set_index("科目")
-    assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚未填寫"
+    assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚無改善報告"
 
     # The page's performance report carries the saved improvement report.
     next(b for b in at.button if b.label == "產生報告").click().run()

@@ -20,10 +20,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi import competency, metrics, reports, store
+from kpi import competency, metrics, present, reports, store
 from kpi.competency import load_competency_map, rank_weak_competencies
 from kpi.metrics import mask_pii
-from kpi.reports import _reports as reports_impl  # the PDF writer's browser and font look-ups, patched
+from kpi.reports import _pdf as reports_impl  # the PDF writer's browser and font look-ups, patched
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTH = date(2026, 10, 1)
@@ -225,7 +225,7 @@ def test_english_report_has_english_headers(con):
                               "Improvement report", "Full-year budget", "Latest estimate", "Run rate"]
     overtime = row_where(lines, Line="加班費")  # data (cost centers, lines) stays as entered
     assert overtime["Fav./unfav."].value == "unfavourable" and overtime["Improvement report"].value == "required (written)"
-    assert row_where(rows_of(wb["Improvement reports"], "Cost center"), Line="教育訓練")["Root cause"].value == "no report yet"
+    assert row_where(rows_of(wb["Improvement reports"], "Cost center"), Line="教育訓練")["Root cause"].value == "No report yet"  # ir.missing, as on the page
     kpis = rows_of(wb["KPIs"], "KPI")
     assert list(kpis[0]) == ["KPI", "Unit", "Actual", "Target", "Status", "Previous period", "Change"]
     assert row_where(kpis, KPI="CSAT")["Status"].value in ("On target", "Watch", "Off target")
@@ -278,7 +278,7 @@ def test_service_comments_are_the_newest_low_scores_masked(con, svc_xlsx):
     assert [r["意見"].value for r in rows] == list(expected["comment"])
     assert all(mask_pii(r["意見"].value) == r["意見"].value for r in rows)
     themes = rows_of(svc_xlsx["流程問題"], "主題")
-    assert {r["主題"].value for r in themes} <= {reports.TEXTS[f"theme.{k}"][0] for k in (*reports.THEMES, "other")}
+    assert {r["主題"].value for r in themes} <= {present.t(f"theme.{k}", "zh-TW") for k in (*reports.THEMES, "other")}
 
 
 def test_recommendations_are_the_top_ranked_weak_competencies(con, svc, svc_xlsx):

@@ -13,7 +13,6 @@ from .i18n import LANGS, t
 
 ALL = "__all__"
 DEFAULT_CHANNEL = "phone"
-ALL_LABEL = "全部 All"  # one label in both languages: a select keeps showing the label it was chosen under
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def sidebar_filters() -> Filters | None:
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
         value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
-                                     format_func=lambda v: ALL_LABEL if v == ALL else v)
+                                     format_func=lambda v: t("sidebar.all") if v == ALL else v)
         chosen[dim] = None if value == ALL else value
     start = date.fromisoformat(week)
     return Filters(start, start + timedelta(days=6), metrics.iso_week_label(start), **chosen)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from kpi import competency
-from kpi.metrics import Kpi
-from kpi.metrics import KpiValue
+from kpi.metrics import Kpi, KpiValue
+from kpi.present import colon, join_list
 
 from .i18n import fmt, fmt_change, kpi_label, lang, t
 
@@ -21,7 +21,8 @@ def competency_map() -> competency.CompetencyMap:
 
 def status_badge(status: str | None) -> str:
     """Markdown badge for a status, coloured."""
-    return f":{STATUS_COLOR[status]}-badge[{t('status.' + (status or 'none'))}]"
+    label = t(f"status.{status or 'none'}")
+    return f":{STATUS_COLOR[status]}-badge[{label}]"
 
 
 def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None) -> None:
@@ -47,9 +48,8 @@ def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = F
         if coaching:
             ks = [f"{k.code} {k.label(lg)}" for k in competency.knowledge_for_kpi(cmap, kpi_id)]
             ss = [f"{s.code} {s.label(lg)}" for s in competency.skills_for_kpi(cmap, kpi_id)]
-            colon, comma = ("：", "、") if lg == "zh-TW" else (": ", ", ")
-            st.markdown(f"**{t('competency.knowledge')}**{colon}{comma.join(ks)}")
-            st.markdown(f"**{t('competency.skills')}**{colon}{comma.join(ss)}")
+            st.markdown(f"**{t('competency.knowledge')}**{colon(lg)}{join_list(ks, lg)}")
+            st.markdown(f"**{t('competency.skills')}**{colon(lg)}{join_list(ss, lg)}")
             st.markdown(f"**{t('competency.coaching')}**")
             for c in link.coaching:
                 st.markdown(f"- {c.label(lg)}")

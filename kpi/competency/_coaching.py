@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..metrics import Catalog, format_value, load_catalog
+from ..present import frame_to_csv, frame_to_xlsx, t
 from ._map import LANGS, CompetencyMap, rank_weak_competencies, weak_kpis
-from ..present import frame_to_csv, frame_to_xlsx
 
 if TYPE_CHECKING:
     from ..metrics import KpiValue
@@ -17,24 +17,11 @@ __all__ = ["PLAN_COLUMNS", "RECORD_OUTPUT", "plan_title", "coaching_plan", "plan
 
 RECORD_OUTPUT = "O3.3.1"  # the standard's work output the plan is filed as
 
-# key: (zh-TW header, en header). owner/due/follow_up are left empty for the trainer to fill in.
-PLAN_COLUMNS: dict[str, tuple[str, str]] = {
-    "who": ("對象", "Team / agent"),
-    "period": ("期間", "Period"),
-    "rank": ("優先順序", "Priority"),
-    "task": ("工作任務", "Task"),
-    "indicator": ("行為指標代碼", "Indicator"),
-    "indicator_text": ("行為指標", "Behaviour indicator"),
-    "score": ("分數", "Score"),
-    "worst_gap": ("最大差距（警示區間）", "Worst gap (bands)"),
-    "kpis": ("未達標 KPI（實際／目標）", "KPIs off target (actual / target)"),
-    "knowledge": ("知識", "Knowledge"),
-    "skills": ("技能", "Skills"),
-    "coaching": ("輔導行動", "Coaching actions"),
-    "owner": ("負責人", "Owner"),
-    "due": ("期限", "Due date"),
-    "follow_up": ("追蹤結果", "Follow-up"),
-}
+# key: (zh-TW header, en header), from the message catalog (plan.col.*). owner/due/follow_up are left empty for the
+# trainer to fill in.
+_COLUMN_KEYS = ("who", "period", "rank", "task", "indicator", "indicator_text", "score", "worst_gap", "kpis", "knowledge",
+                "skills", "coaching", "owner", "due", "follow_up")
+PLAN_COLUMNS: dict[str, tuple[str, str]] = {k: (t(f"plan.col.{k}", "zh-TW"), t(f"plan.col.{k}", "en")) for k in _COLUMN_KEYS}
 _WIDTHS = {"who": 12, "period": 11, "rank": 9, "task": 20, "indicator": 10, "indicator_text": 40, "score": 8,
            "worst_gap": 11, "kpis": 42, "knowledge": 28, "skills": 20, "coaching": 60, "owner": 12, "due": 12,
            "follow_up": 30}
@@ -49,22 +36,15 @@ def plan_title(cmap: CompetencyMap, who: str, period: str, lang: str = "zh-TW") 
     """The plan's title: record type (O3.3.1), who, period and the competency standard's code and name."""
     output = cmap.item(RECORD_OUTPUT)
     std = cmap.standard
-    if lang == "en":
-        return (f"Coaching plan: {output.label('en')} ({RECORD_OUTPUT}) | {who} | {period} | "
-                f"Competency standard {std.code} {std.label('en')}")
-    return (f"輔導計畫：{output.label('zh-TW')}（{RECORD_OUTPUT}）｜{who}｜{period}｜"
-            f"職能基準 {std.code} {std.label('zh-TW')}")
+    return t("plan.title", lang, output=output.label(lang), code=RECORD_OUTPUT, who=who, period=period, std=std.code,
+             std_name=std.label(lang))
 
 
 def _kpi_line(catalog: Catalog, row: Mapping, lang: str) -> str:
     kpi = catalog[row["id"]]
     value, target = format_value(kpi, row["value"], lang), format_value(kpi, row["target"], lang)
-    label = kpi.label[lang]
-    if lang == "en":
-        worse = ", worse than the previous period" if row["worsening"] else ""
-        return f"{label}: {value} (target {target}; {row['gap_bands']:.1f} bands off{worse})"
-    worse = "，較前期惡化" if row["worsening"] else ""
-    return f"{label}：{value}（目標 {target}，差距 {row['gap_bands']:.1f} 個警示區間{worse}）"
+    return t("plan.kpi_line", lang, label=kpi.label[lang], value=value, target=target, gap=row["gap_bands"],
+             worse=t("plan.worse", lang) if row["worsening"] else "")
 
 
 def coaching_plan(cmap: CompetencyMap, who: str, period: str, kpis: Mapping[str, KpiValue], lang: str = "zh-TW",
@@ -95,7 +75,7 @@ def coaching_plan(cmap: CompetencyMap, who: str, period: str, kpis: Mapping[str,
             "kpis": "\n".join(_kpi_line(catalog, weak[kid], lang) for kid in r["kpis"]),
             "knowledge": "\n".join(cmap.item(c).caption(lang) for c in r["knowledge"]),
             "skills": "\n".join(cmap.item(c).caption(lang) for c in r["skills"]),
-            "coaching": "\n".join(f"{i}. [{src}] {text}" if lang == "en" else f"{i}.【{src}】{text}"
+            "coaching": "\n".join(t("plan.action", lang, i=i, source=src, text=text)
                                   for i, (text, src) in enumerate(actions.items(), start=1)),
             "owner": "",
             "due": "",
@@ -120,6 +100,5 @@ def plan_to_xlsx(df: pd.DataFrame, title: str | None = None) -> bytes:
     by_header = {_header(k, lang): k for k in PLAN_COLUMNS}
     widths = {h: _WIDTHS[k] for h, k in by_header.items()}
     formats = {h: _NUMBER_FORMATS[k] for h, k in by_header.items() if k in _NUMBER_FORMATS}
-    sheet = "工作績效紀錄" if lang == "zh-TW" else "Performance record"
-    return frame_to_xlsx(df, title if title is not None else df.attrs.get("title"), sheet=sheet,
+    return frame_to_xlsx(df, title if title is not None else df.attrs.get("title"), sheet=t("plan.sheet", lang),
                          widths=widths, number_formats=formats)

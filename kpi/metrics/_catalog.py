@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+from ..present import format_unit
 from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
@@ -217,20 +218,4 @@ def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str 
 
 def format_value(kpi: Kpi, value: float | None, lang: str = "zh-TW") -> str:
     """A KPI value as people read it: 81.2%, 3:05 (m:ss), 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
-    if value is None or value != value:
-        return "—"
-    unit = kpi.unit
-    if unit == "fraction":
-        return f"{value * 100:.1f}%"
-    if unit == "seconds":
-        total = int(round(value))
-        return f"{total // 60}:{total % 60:02d}"
-    if unit == "hours":
-        return f"{value:.1f} h" if lang == "en" else f"{value:.1f} 小時"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "nps":
-        return f"{value:+.0f}"
-    if unit == "ntd":
-        return f"NT${value:,.0f}" if value >= 0 else f"-NT${-value:,.0f}"
-    return f"{value:,.2f}"
+    return format_unit(value, kpi.unit, lang)

@@ -1,4 +1,38 @@
-"""What a person reads, for pages, reports, CLI and exports alike: formula-safe CSV and XLSX files."""
-from ._files import FORMULA_PREFIXES, frame_to_csv, frame_to_xlsx, safe_cell
+"""What a person reads, for pages, reports, CLI and exports alike: the message catalog (zh-TW/en), number formats,
+charts, and formula-safe CSV and XLSX files."""
+from ._charts import PALETTE, budget_vs_actual, pareto, print_layout, trend_line, variance_bars
+from ._files import (
+                     FORMULA_PREFIXES,
+                     HEADER_FILL,
+                     NUMBER_FORMATS,
+                     column_width,
+                     display_width,
+                     frame_to_csv,
+                     frame_to_xlsx,
+                     safe_cell,
+                     sheet_name,
+                     style_header,
+                     workbook_bytes,
+                     xlsx_cell,
+)
+from ._format import (
+                     MISSING,
+                     duration,
+                     format_change,
+                     format_kind,
+                     format_unit,
+                     hours,
+                     is_missing,
+                     money,
+                     money_short,
+                     number,
+                     percent,
+                     pp,
+)
+from ._messages import LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, t
 
-__all__ = ["FORMULA_PREFIXES", "frame_to_csv", "frame_to_xlsx", "safe_cell"]
+__all__ = ["PALETTE", "budget_vs_actual", "pareto", "print_layout", "trend_line", "variance_bars", "FORMULA_PREFIXES",
+           "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
+           "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "MISSING", "duration", "format_change",
+           "format_kind", "format_unit", "hours", "is_missing", "money", "money_short", "number", "percent", "pp", "LANGS",
+           "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "t"]

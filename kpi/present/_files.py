@@ -15,12 +15,28 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-__all__ = ["FORMULA_PREFIXES", "safe_cell", "frame_to_csv", "frame_to_xlsx"]
+__all__ = ["FORMULA_PREFIXES", "HEADER_FILL", "NUMBER_FORMATS", "safe_cell", "xlsx_cell", "display_width", "column_width", "sheet_name",
+           "style_header", "workbook_bytes", "frame_to_csv", "frame_to_xlsx"]
 
 # Excel, LibreOffice and Google Sheets start a formula on these; tab and CR are on OWASP's CSV-injection list,
 # and the full-width forms because an East Asian Excel may read ＝ as =.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 _MIN_WIDTH, _MAX_WIDTH = 6, 60
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+# Excel number formats per kind (see kpi.present.format_kind); a leading + is the signed form for variances and changes.
+NUMBER_FORMATS: dict[str, str] = {
+    "ntd": "#,##0", "+ntd": "+#,##0;-#,##0;0",
+    "cost": "#,##0.0",  # NT$ per contact: a dollar amount where the decimal matters
+    "count": "#,##0", "+count": "+#,##0;-#,##0;0",
+    "fraction": "0.0%", "+fraction": "+0.0%;-0.0%;0.0%", "+pp": "+0.0%;-0.0%;0.0%",
+    "hours": "0.0", "+hours": "+0.0;-0.0;0.0",
+    "seconds": "#,##0", "+seconds": "+#,##0;-#,##0;0",
+    "score": "0.00", "+score": "+0.00;-0.00;0.00",
+    "nps": "+0;-0;0", "+nps": "+0;-0;0",
+    "int": "0",
+    "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm",
+}
 
 
 def safe_cell(value: Any) -> Any:
@@ -50,7 +66,7 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _cell(value: Any) -> Any:
+def xlsx_cell(value: Any) -> Any:
     """A cell ready to write: plain, without the control characters xlsx refuses, and formula-safe."""
     value = _plain(value)
     if isinstance(value, str):
@@ -60,19 +76,49 @@ def _cell(value: Any) -> Any:
 
 def frame_to_csv(df: pd.DataFrame) -> bytes:
     """The frame as CSV bytes: UTF-8 with BOM (Excel in Taiwan then reads it as UTF-8), CRLF, formula-safe cells."""
-    out = pd.DataFrame([[_cell(v) for v in row] for row in df.itertuples(index=False, name=None)],
-                       columns=[_cell(c) for c in df.columns], dtype=object)
+    out = pd.DataFrame([[xlsx_cell(v) for v in row] for row in df.itertuples(index=False, name=None)],
+                       columns=[xlsx_cell(c) for c in df.columns], dtype=object)
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
-def _display_width(text: str) -> int:
+def display_width(text: str) -> int:
     """Columns a line takes on screen: CJK and full-width characters count 2."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _column_width(header: str, values: list[Any]) -> float:
-    lines = [header] + [line for v in values if v is not None for line in str(v).splitlines()]
-    return float(min(max(max(_display_width(x) for x in lines) + 2, _MIN_WIDTH), _MAX_WIDTH))
+def column_width(header: str, texts: list[str], minimum: float = _MIN_WIDTH, maximum: float = _MAX_WIDTH,
+                 header_cap: float | None = None) -> float:
+    """A column's width from its widest line (header capped at header_cap), plus 2, within minimum..maximum."""
+    longest = max([display_width(line) for x in texts for line in x.splitlines()] + [0])
+    head = display_width(header) if header_cap is None else min(display_width(header), header_cap)
+    return float(max(min(max(longest, head) + 2, maximum), minimum))
+
+
+def sheet_name(name: str, used: set[str] | None = None, default: str = "Sheet1") -> str:
+    """A name Excel accepts (31 characters, none of []:*?/\\), made unique against used (which it extends)."""
+    base = ILLEGAL_CHARACTERS_RE.sub("", "".join(c for c in name if c not in "[]:*?/\\"))[:31] or default
+    out, i = base, 2
+    while used is not None and out.lower() in used:
+        suffix = f" {i}"
+        out, i = base[:31 - len(suffix)] + suffix, i + 1
+    if used is not None:
+        used.add(out.lower())
+    return out
+
+
+def style_header(ws: Any, row: int, columns: list[str]) -> None:
+    """The header row: bold on the light-blue fill, wrapped, formula-safe."""
+    for j, name in enumerate(columns, start=1):
+        c = ws.cell(row=row, column=j, value=xlsx_cell(str(name)))
+        c.font, c.fill = Font(bold=True), HEADER_FILL
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    """The workbook as xlsx bytes."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Sheet1",
@@ -83,29 +129,24 @@ def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Shee
     """
     wb = Workbook()
     ws = wb.active
-    ws.title = ILLEGAL_CHARACTERS_RE.sub("", "".join(c for c in sheet if c not in "[]:*?/\\"))[:31] or "Sheet1"
+    ws.title = sheet_name(sheet)
     ncols = max(len(df.columns), 1)
     row = 1
     if title:
-        ws.cell(row=1, column=1, value=_cell(title)).font = Font(bold=True, size=13)
+        ws.cell(row=1, column=1, value=xlsx_cell(title)).font = Font(bold=True, size=13)
         ws.cell(row=1, column=1).alignment = Alignment(wrap_text=True, vertical="center")
         if ncols > 1:
             ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
         ws.row_dimensions[1].height = 36
         row = 2
     header_row = row
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    for j, name in enumerate(df.columns, start=1):
-        c = ws.cell(row=header_row, column=j, value=_cell(str(name)))
-        c.font = Font(bold=True)
-        c.fill = fill
-        c.alignment = Alignment(wrap_text=True, vertical="center")
+    style_header(ws, header_row, [str(name) for name in df.columns])
     top = Alignment(wrap_text=True, vertical="top")
     formats = [(number_formats or {}).get(str(name)) for name in df.columns]
     columns: list[list[Any]] = [[] for _ in df.columns]
     for i, values in enumerate(df.itertuples(index=False, name=None), start=header_row + 1):
         for j, v in enumerate(values, start=1):
-            v = _cell(v)
+            v = xlsx_cell(v)
             if v == "":
                 v = None
             c = ws.cell(row=i, column=j, value=v)
@@ -114,11 +155,9 @@ def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Shee
                 c.number_format = formats[j - 1]
             columns[j - 1].append(v)
     for j, name in enumerate(df.columns, start=1):
-        width = (widths or {}).get(str(name)) or _column_width(str(name), columns[j - 1])
+        width = (widths or {}).get(str(name)) or column_width(str(name), [str(v) for v in columns[j - 1] if v is not None])
         ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     if len(df.columns):
         ws.auto_filter.ref = f"A{header_row}:{get_column_letter(ncols)}{header_row + max(len(df), 1)}"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)

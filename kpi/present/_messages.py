@@ -1,0 +1,66 @@
+"""The message catalog (messages.yaml): t(key, lang) and the few language rules (separators, parentheses)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["LANGS", "MESSAGES_PATH", "MessageError", "check_lang", "messages", "t", "join_list", "colon", "paren",
+           "join_bar"]
+
+LANGS: tuple[str, ...] = ("zh-TW", "en")
+MESSAGES_PATH = Path(__file__).resolve().parent / "messages.yaml"
+
+
+class MessageError(ValueError):
+    """messages.yaml is malformed or a key is unknown; the message names the key."""
+
+
+@lru_cache(maxsize=2)
+def messages(path: Path = MESSAGES_PATH) -> dict[str, dict[str, str]]:
+    """The catalog, checked: every key has a non-empty text in each language and nothing else."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for key, entry in raw.items():
+        if not isinstance(entry, dict) or set(entry) != set(LANGS) or not all(
+                isinstance(v, str) and v.strip() for v in entry.values()):
+            raise MessageError(f"{path.name}: {key}: expected a non-empty text for each of {', '.join(LANGS)}")
+    return raw
+
+
+def check_lang(lang: str) -> None:
+    """A ValueError naming the languages when lang is not one of them."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+
+
+def t(key: str, lang: str, **fmt: Any) -> str:
+    """The text for key in lang, with {placeholders} filled from fmt."""
+    try:
+        text = messages()[key][lang]
+    except KeyError:
+        check_lang(lang)
+        raise MessageError(f"{MESSAGES_PATH.name}: no message {key!r}") from None
+    return text.format(**fmt) if fmt else text
+
+
+def join_list(items: Iterable[str], lang: str) -> str:
+    """Items as a list in running text: a、b、c or a, b, c."""
+    return t("punct.list", lang).join(items)
+
+
+def colon(lang: str) -> str:
+    """The colon after a label: ： or ': '."""
+    return t("punct.colon", lang)
+
+
+def paren(text: str, inner: str, lang: str) -> str:
+    """text with inner in parentheses: 加班費（客服營運部） or Overtime (Operations)."""
+    return t("punct.paren", lang, text=text, inner=inner)
+
+
+def join_bar(items: Iterable[str], lang: str) -> str:
+    """Parts of a heading line: 績效報告｜2026-10 or Performance report | 2026-10."""
+    return t("punct.bar", lang).join(items)

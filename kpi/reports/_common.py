@@ -1,0 +1,75 @@
+"""Pieces both reports use: the KPI-against-target table, the meta lines, the competency section, small texts."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from .. import metrics
+from ..competency import CompetencyMap
+from ..metrics import Catalog
+from ..present import format_kind, is_missing, money, t
+from ._model import UNIT_KIND, Section
+
+__all__ = ["kpi_table", "meta_lines", "competency_section", "fav", "status_text", "month_end", "ntd", "pct", "section"]
+
+
+def section(key: str, lang: str, paragraphs: list[str], table: pd.DataFrame | None = None, kinds: dict | None = None,
+            row_kinds: list[str] | None = None, chart=None) -> Section:
+    """A section titled and named (sheet) from the catalog's sec.KEY and sheet.KEY."""
+    return Section(key, t(f"sec.{key}", lang), t(f"sheet.{key}", lang), paragraphs, table, kinds or {}, row_kinds, chart)
+
+
+def ntd(value: float | None, signed: bool = False) -> str:
+    """NT$1,234 (+NT$ when signed and above zero); — when missing."""
+    return "—" if is_missing(value) else money(value, signed)
+
+
+def pct(value: float | None, signed: bool = True) -> str:
+    return format_kind(value, "+fraction" if signed else "fraction")
+
+
+def fav(value: bool | None, lang: str) -> str | None:
+    return None if value is None else (t("favourable", lang) if value else t("unfavourable", lang))
+
+
+def month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def status_text(status: str | None, lang: str) -> str | None:
+    return t(f"status.{status}", lang) if status else None
+
+
+def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterable[str], lang: str) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """KPI, unit, actual, target, status, previous, change: one row per KPI, raw values, each row in its unit."""
+    h = {k: t(f"col.{k}", lang) for k in ("kpi", "unit", "value", "target", "status", "previous", "change")}
+    rows, kinds = [], []
+    for kid in ids:
+        kv, k = values[kid], cat[kid]
+        rows.append({h["kpi"]: k.text("label", lang), h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
+                     h["target"]: kv.target, h["status"]: status_text(kv.status, lang), h["previous"]: kv.previous,
+                     h["change"]: kv.change})
+        kinds.append(UNIT_KIND[k.unit])
+    frame = pd.DataFrame(rows, columns=list(h.values()))
+    col_kinds = {h["value"]: "row", h["target"]: "row", h["previous"]: "row", h["change"]: "+row"}
+    return frame, kinds, col_kinds
+
+
+def meta_lines(cmap: CompetencyMap, output: str, task: str, lang: str, generated_at: datetime) -> list[str]:
+    """The lines under the title: the work output, task and standard the report is; when it was made."""
+    std = cmap.standard
+    return [t("meta.output", lang, output=cmap.item(output).caption(lang), task=cmap.task(task).caption(lang),
+              std=f"{std.code} {std.label(lang)}"),
+            t("meta.generated", lang, at=f"{generated_at:%Y-%m-%d %H:%M}")]
+
+
+def competency_section(cmap: CompetencyMap, prefix: str, output: str, task: str, lang: str) -> Section:
+    """The report as evidence: which output of which task it is, and one line per behaviour indicator (prefix.CODE)."""
+    std = cmap.standard
+    paras = [t("report.competency", lang, std=std.code, std_name=std.label(lang), task=cmap.task(task).caption(lang),
+               output=cmap.item(output).caption(lang))]
+    for code in cmap.task(task).indicators:
+        paras.append(f"{code} {cmap.indicator(code).label(lang)} {t(f'{prefix}.{code}', lang)}")
+    return section("competency", lang, paras)

@@ -1,0 +1,81 @@
+"""kpi.present: the one formatter, the xlsx primitives the reports share with the coaching export, and the palette
+the pages share with the reports."""
+import io
+from datetime import date, datetime
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from kpi import present
+
+
+@pytest.mark.parametrize("value, kind, lang, shown", [
+    (1234567.4, "money", "en", "NT$1,234,567"),
+    (-1234.0, "money", "en", "-NT$1,234"),
+    (0.4, "+money", "en", "+NT$0"),  # signed: above zero gets a +, even when it rounds to 0
+    (1234567.4, "ntd", "en", "1,234,567"),  # in a column headed NT$: the number only
+    (-65.0, "seconds", "en", "-1:05"),  # a negative duration is -m:ss (it used to come out as -2:55)
+    (-0.3, "+seconds", "en", "+0:00"),  # rounds to zero: no minus sign
+    (30.46, "hours", "en", "30.5 h"),
+    (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
+    (date(2026, 10, 9), "date", "en", "2026-10-09"),
+    (datetime(2026, 10, 9, 8, 5), "datetime", "en", "2026-10-09 08:05"),
+    ("加班費", "ntd", "en", "加班費"),  # text stays text whatever the column's kind
+    (pd.NA, "fraction", "en", "—"),
+])
+def test_format_kind(value, kind, lang, shown):
+    assert present.format_kind(value, kind, lang) == shown
+
+
+@pytest.mark.parametrize("value, lang, shown", [
+    (37_527_500.0, "zh-TW", "NT$3,752.8 萬"),  # 37,527,500 / 10,000 = 3,752.75 -> 3,752.8
+    (37_527_500.0, "en", "NT$37.53M"),  # / 1,000,000 = 37.5275 -> 37.53
+    (None, "en", "—"),
+])
+def test_money_short_is_in_wan_or_millions(value, lang, shown):
+    assert present.money_short(value, lang) == shown
+
+
+@pytest.mark.parametrize("change, unit, lang, shown", [
+    (0.021, "fraction", "en", "+2.1 pp"),
+    (12.4, "seconds", "en", "+0:12"),
+    (-1234.0, "count", "en", "-1,234"),
+    (0.123, "score", "en", "+0.12"),
+    (-5.26, "nps", "en", "-5.3"),  # other units: one decimal, signed
+    (None, "count", "en", None),
+])
+def test_format_change_in_the_kpi_unit(change, unit, lang, shown):
+    assert present.format_change(change, unit, lang) == shown
+
+
+def test_sheet_names_are_cut_cleaned_and_made_unique():
+    used: set[str] = set()
+    assert present.sheet_name("a/b:c", used) == "abc"
+    assert present.sheet_name("ABC", used) == "ABC 2"  # Excel compares sheet names without case
+    assert present.sheet_name("x" * 40, used) == "x" * 31
+    assert present.sheet_name("x" * 40, used) == "x" * 29 + " 2"
+    assert present.sheet_name("[]", None, default="Sheet") == "Sheet"
+
+
+def test_column_width_counts_cjk_double_and_stays_in_bounds():
+    assert present.column_width("科目", ["12"]) == 6.0  # header 4 columns + 2 = 6
+    assert present.column_width("Line", ["加班費"]) == 8.0  # 3 CJK = 6 columns + 2
+    assert present.column_width("Line", ["x" * 100]) == 60.0
+    assert present.column_width("一二三四五六七八九十一二三四", ["1"], 8, 50, header_cap=24) == 26.0  # header 28 capped at 24
+
+
+def test_header_style_and_formula_safety_are_the_writers():
+    wb = Workbook()
+    present.style_header(wb.active, 1, ["=SUM(A1)", "科目"])
+    wb.active.cell(row=2, column=1, value=present.xlsx_cell("+886 2 1234"))
+    ws = openpyxl.load_workbook(io.BytesIO(present.workbook_bytes(wb))).active
+    assert ws["A1"].value == "'=SUM(A1)" and ws["A1"].font.bold and ws["B1"].fill.fgColor.rgb.endswith("DDEBF7")
+    assert ws["A2"].value == "'+886 2 1234"
+
+
+def test_budget_and_actual_bars_use_the_palette():
+    fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", title="t")
+    assert [b.marker.color for b in fig.data] == [present.PALETTE["budget"], present.PALETTE["actual"]]
+    assert fig.layout.barmode == "group" and fig.layout.title.text == "t"
