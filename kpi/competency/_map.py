@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from ..metrics import Catalog, load_catalog, schema
+from ..present import LANGS
 
 if TYPE_CHECKING:
     from ..metrics import KpiValue
@@ -46,7 +47,6 @@ __all__ = [
     "task_gap_matrix",
 ]
 
-LANGS: tuple[str, ...] = ("zh-TW", "en")
 DEFAULT_PATH: Path = Path(__file__).resolve().parents[2] / "competency_map.yaml"
 
 # The shapes of the map's fields: codes by pattern (a list of codes refuses duplicates), levels from 1, lists
@@ -98,7 +98,7 @@ class Text:
     def label(self, lang: str = "zh-TW") -> str:
         """Return the string in ``lang`` ('zh-TW' or 'en')."""
         _check_lang(lang)
-        return self.zh_tw if lang == "zh-TW" else self.en
+        return {"zh-TW": self.zh_tw, "en": self.en}[lang]
 
 
 class _Labelled:

@@ -8,14 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from ..present import format_unit
+from ..present import LANGS, format_unit
 from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 TARGETS_PATH = Path(__file__).resolve().parents[2] / "targets.yaml"
 UNITS = ("fraction", "seconds", "hours", "count", "score", "nps", "ntd")
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
-LANGS = ("zh-TW", "en")
 
 Texts = Annotated[dict[str, str], Rule(keys=LANGS)]
 
