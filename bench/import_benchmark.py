@@ -19,51 +19,18 @@ Nothing asserts a time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
+from _common import CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
 
 from kpi import imports, open_db
 
-ROOT = Path(__file__).resolve().parent.parent
-GENERATOR = ROOT / "sample_data" / "generate.py"
 SMOKE_ROWS = 20_000
-
-
-class CheckFailed(Exception):
-    """The database does not hold what the file holds."""
-
-
-def rss_mib() -> float:
-    """The process's resident set size now (Linux /proc), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def generate(out: Path, rows: int, seed: int) -> Path:
-    """contacts.csv with `rows` rows from the sample-data generator (run as its own process)."""
-    cmd = [sys.executable, str(GENERATOR), "--out", str(out), "--contacts", str(rows), "--only", "contacts",
-           "--no-gzip", "--seed", str(seed)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    path = out / "contacts.csv"
-    if not path.exists():
-        raise SystemExit(f"the generator did not write {path}")
-    return path
 
 
 class Phases:
@@ -139,12 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            work = args.keep
-            work.mkdir(parents=True, exist_ok=True)
-        else:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kpi-import-bench-")))
+    with work_dir(args.keep, "kpi-import-bench-") as work:
         db = work / "bench.duckdb"
         for p in (db, db.with_suffix(".duckdb.wal")):
             p.unlink(missing_ok=True)  # always a fresh database
@@ -154,7 +116,7 @@ def run(args: argparse.Namespace) -> None:
             print(f"file            {csv} ({csv.stat().st_size / 2**20:,.0f} MiB)")
         else:
             t0 = time.perf_counter()
-            csv = generate(work, args.rows, args.seed)
+            csv = generate(work, args.rows, seed=args.seed) / "contacts.csv"
             print(f"file            {args.rows:,} generated contacts, {csv.stat().st_size / 2**20:,.0f} MiB "
                   f"(generator: {time.perf_counter() - t0:.1f} s, not counted)")
 

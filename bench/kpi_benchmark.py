@@ -17,29 +17,22 @@ Nothing asserts a time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import os
-import re
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 import numpy as np
 import pandas as pd
+from _common import CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
 
 from kpi import metrics
 from kpi.metrics import load_catalog
 from kpi.store import open_db
 
-GENERATOR = ROOT / "sample_data" / "generate.py"
 CONTACT_KPIS = ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",
                 "asa_seconds", "aht_seconds", "transfer_rate", "fcr_rate"]
 RUNS = 3
@@ -47,21 +40,7 @@ SMOKE_CONTACTS = 20_000
 TOLERANCE = 1e-9
 
 
-class CheckFailed(Exception):
-    """pandas and DuckDB disagree, or the data is not what the benchmark expects."""
-
-
 # ---------------------------------------------------------------- memory
-
-def peak_rss_mib() -> float:
-    """Peak RSS of this process since start or since the last reset_peak_rss() (ru_maxrss, KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def rss_mib() -> float:
-    m = re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text())
-    return int(m.group(1)) / 1024 if m else float("nan")
-
 
 def reset_peak_rss() -> bool:
     """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0), so a phase's peak can be read alone."""
@@ -230,20 +209,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            work = args.keep
-            work.mkdir(parents=True, exist_ok=True)
-        else:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kpi-bench-")))
+    with work_dir(args.keep, "kpi-bench-") as work:
         db = work / "kpi_bench.duckdb"
         for p in (db, Path(str(db) + ".wal")):
             p.unlink(missing_ok=True)
 
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, str(GENERATOR), "--out", str(work), "--contacts", str(args.contacts),
-                        "--only", "contacts", "--no-gzip", "--seed", str(args.seed)], check=True, stdout=subprocess.DEVNULL)
-        csv = work / "contacts.csv"
+        csv = generate(work, args.contacts, seed=args.seed) / "contacts.csv"
         print(f"generated   {args.contacts:,} contacts, {csv.stat().st_size / 2**20:,.0f} MiB CSV "
               f"({time.perf_counter() - t0:.0f} s)")
 

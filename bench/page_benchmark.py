@@ -23,26 +23,19 @@ import argparse
 import math
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+from _common import ROOT, CheckFailed, generate, work_dir
 
 from kpi import competency, imports, metrics, store
 from kpi.metrics import format_value, load_catalog
 
-ROOT = Path(__file__).resolve().parent.parent
-GENERATOR = ROOT / "sample_data" / "generate.py"
 SMOKE_CONTACTS, SMOKE_RUNS = 20_000, 2
 ALL = "__all__"  # the sidebar's "all" choice (ui.frame.ALL)
-
-
-class CheckFailed(Exception):
-    """A page raised, or shows something other than what the kpi functions give."""
 
 
 # ---------------------------------------------------------------- the floor
@@ -195,9 +188,7 @@ def database(args: argparse.Namespace, work: Path) -> str:
     db = work / "bench.duckdb"
     t0 = time.perf_counter()
     if args.smoke:
-        data = work / "data"
-        subprocess.run([sys.executable, str(GENERATOR), "--out", str(data), "--contacts", str(SMOKE_CONTACTS)],
-                       check=True, stdout=subprocess.DEVNULL)
+        data = generate(work / "data", SMOKE_CONTACTS, only_contacts=False)
         results = imports.load_sample_data(db, sample_dir=data)
         what = f"{SMOKE_CONTACTS:,} generated contacts with their surveys, complaints and budget"
     else:
@@ -218,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.runs = SMOKE_RUNS
-    with tempfile.TemporaryDirectory(prefix="kpi-page-bench-") as work:
-        db = database(args, Path(work))
+    with work_dir(None, "kpi-page-bench-") as work:
+        db = database(args, work)
         os.environ["KPI_DB"] = db
         return run(db, args.runs)
 
