@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.rows = SMOKE_ROWS
+    if args.rows < 1:
+        ap.error(f"--rows must be at least 1, got {args.rows}")
     try:
         run(args)
     except CheckFailed as exc:

@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.contacts = SMOKE_CONTACTS
+    if args.contacts < 1:
+        ap.error(f"--contacts must be at least 1, got {args.contacts}")
     try:
         run(args)
     except CheckFailed as exc:

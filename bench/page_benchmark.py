@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.runs = SMOKE_RUNS
+    if args.runs < 1:
+        ap.error(f"--runs must be at least 1, got {args.runs}")
     with work_dir(None, "kpi-page-bench-") as work:
         db = database(args, work)
         os.environ["KPI_DB"] = db
@@ -248,9 +250,10 @@ def run(db: str, runs: int) -> int:
         try:
             cold, warm, at = measure(page(path), runs)
             checked = check(Shown(at, db))
-        except CheckFailed as exc:
-            failures.append(f"{path}: {exc}")
-            print(f"{path:<24}{'':>59}  FAILED: {exc}")
+        except Exception as exc:  # noqa: BLE001  (a check that breaks is a failure too; the other pages still run)
+            message = str(exc) if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: {exc}"
+            failures.append(f"{path}: {message}")
+            print(f"{path:<24}{'':>59}  FAILED: {message}")
             continue
         median = statistics.median(warm)
         print(f"{path:<24}{cold:>9.0f}{median:>16.0f}{median / floor:>8.1f}x{median - floor:>+12.0f}{max(warm):>13.0f}"
