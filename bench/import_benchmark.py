@@ -13,8 +13,8 @@ The check (a failure exits with status 1): every row of the file is stored and n
 contacts agree with the file read independently by pandas.read_csv (distinct ids, answered count, total wait).
 
 The floor is that bare read_csv of the same file in the same process (text cells, nothing parsed): the import's
-time is also given as a multiple of it. The machine is shared, so absolute times drift; the ratio drifts less.
-Nothing asserts a time.
+time is also given as a multiple of it. The machine is shared, so absolute times drift; compare the ratio, which
+drifts too (docs/benchmarks.md). Nothing asserts a time.
 """
 from __future__ import annotations
 
@@ -147,11 +147,13 @@ def run(args: argparse.Namespace) -> None:
               f"(bare pandas.read_csv of the file, text cells: {floor:.2f} s)")
         if split:
             prepare, write = split["read"] + split["parse"], split["open"] + split["write"] + split["close"]
-            print(f"  prepare       {prepare:.2f}  (read CSV {split['read']:.2f} = {split['read'] / floor:.1f}x the floor"
+            print(f"  prepare       {prepare:.2f}  (read CSV {split['read']:.2f} = "
+                  f"{split['read'] / floor:.1f}x the floor"
                   f" + parse/validate {split['parse']:.2f}; no database open)")
             print(f"  write         {write:.2f}  (open/create database {split['open']:.2f} + write transaction "
                   f"{split['write']:.2f} + close {split['close']:.2f})")
-            print(f"rows/second     {rows / total:,.0f} overall  (prepare {rows / prepare:,.0f}, write {rows / write:,.0f})")
+            print(f"rows/second     {rows / total:,.0f} overall  (prepare {rows / prepare:,.0f}, "
+                  f"write {rows / write:,.0f})")
         else:
             print(f"rows/second     {rows / total:,.0f} overall  (phases unavailable: the import's progress steps "
                   f"changed: {[s for _, s in phases.marks]})")

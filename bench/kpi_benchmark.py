@@ -11,8 +11,8 @@ import_id = created_import_id = 1. The pandas version works on a DataFrame alrea
 timed) and must give the same numbers as DuckDB (within 1e-9), or the script exits with status 1.
 
 Times are also given as a ratio to a floor measured in the same process on the same database: a bare DuckDB
-GROUP BY ISO week counting the rows. The machine is shared, so absolute times drift; the ratios drift less.
-Nothing asserts a time.
+GROUP BY ISO week counting the rows. The machine is shared, so absolute times drift; compare ratios, which drift
+too (docs/benchmarks.md). Nothing asserts a time.
 """
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def service_level_thresholds(channel: pd.Series, settings: dict) -> pd.Series:
 
 
 def check_same(duck: pd.DataFrame, pand: pd.DataFrame) -> float:
-    """Every KPI of every week equal within TOLERANCE (and missing in the same places); returns the largest difference."""
+    """Every KPI of every week equal within TOLERANCE, missing in the same places; returns the largest difference."""
     duck = duck.set_index("key")
     if list(duck.index) != list(pand.index):
         raise CheckFailed(f"different weeks: DuckDB {list(duck.index)[:3]}..., pandas {list(pand.index)[:3]}...")
@@ -274,7 +274,8 @@ def run(args: argparse.Namespace) -> None:
         rows = [("bare DuckDB: count(*) by ISO week (the floor)", floor_best, floor_times, None),
                 ("kpi.metrics.compute_kpis(con, first, last, 'week'), DuckDB", duck_best, duck_times, peaks["duckdb"]),
                 ("the same 10 contact KPIs in plain pandas, DataFrame in memory", pd_best, pd_times, peaks["pandas"])]
-        print(f"| {'by ISO week over the whole range':<62} | best of {RUNS} | x floor | runs (s)          | peak RSS during |")
+        print(f"| {'by ISO week over the whole range':<62} | best of {RUNS} | x floor | runs (s)          "
+              "| peak RSS during |")
         print(f"|{'-' * 64}|-----------|---------|-------------------|-----------------|")
         for what, best, times, peak in rows:
             runs = " ".join(f"{t:.3f}" for t in times)

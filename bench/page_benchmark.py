@@ -13,9 +13,10 @@ the figures the kpi functions give for the filters it was drawn with (tiles, vol
 The floor is a one-tile page run the same way in the same process on the same database: it reads the data version
 once, as every page run does, and shows one cached KPI in one st.metric. Pages are also given as a multiple of it
 and as milliseconds over it. Each run is a fresh AppTest session, as a new visitor's; every fresh AppTest scans the
-installed packages for Streamlit components on its first run (Streamlit 1.67: ~55 ms here at load 3, more when busy), which a real
-server does once at start, so the floor carries that cost too and "over floor" is the page's own.
-The machine is shared, so absolute times drift; the ratios drift less. Nothing asserts a time.
+installed packages for Streamlit components on its first run (Streamlit 1.67: ~55 ms here at load 3, more when
+busy), which a real server does once at start, so the floor carries that cost too and "over floor" is the page's own.
+The machine is shared, so absolute times drift; compare ratios, which drift too (docs/benchmarks.md). Nothing
+asserts a time.
 """
 from __future__ import annotations
 
