@@ -1,105 +1,114 @@
-"""Import benchmark: a generated contacts CSV through kpi.ingest.import_file into a fresh DuckDB file.
+"""Import benchmark: a generated contacts CSV through kpi.imports.import_file into a fresh DuckDB file.
 
     python bench/import_benchmark.py                      # 1,000,000 rows, generated into a temp dir
     python bench/import_benchmark.py --rows 200000
     python bench/import_benchmark.py --csv export.csv     # an existing contacts CSV instead
     python bench/import_benchmark.py --keep /tmp/bench    # keep the CSV and the database there
+    python bench/import_benchmark.py --smoke              # 20,000 rows in seconds: the check, for CI
 
-The import is the real one (import_file, nothing bypassed). To split its time, the module-level functions it
-calls (read_source, prepare, open_db, write) are wrapped with timers for the run; their behaviour is unchanged.
+The import is the real one (import_file, nothing bypassed or patched). Its time is split into phases by the
+progress callback every import reports to (reading, parsing, opening the database, writing, written).
+
+The check (a failure exits with status 1): every row of the file is stored and none rejected, and the stored
+contacts agree with the file read independently by pandas.read_csv (distinct ids, answered count, total wait).
+
+The floor is that bare read_csv of the same file in the same process (text cells, nothing parsed): the import's
+time is also given as a multiple of it. The machine is shared, so absolute times drift; compare the ratio, which
+drifts too (docs/benchmarks.md). Nothing asserts a time.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
+import math
 import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pandas as pd
+from _common import CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
 
-from kpi import ingest
+from kpi import imports, open_db
 
-GENERATOR = ROOT / "sample_data" / "generate.py"
-
-
-def rss_mib() -> float:
-    """The process's resident set size now (Linux /proc), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+SMOKE_ROWS = 20_000
 
 
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class Phases:
+    """The import's progress callback: when each step began, to split the import's time without touching it."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[float, str]] = []
+
+    def __call__(self, fraction: float, step: str) -> None:
+        self.marks.append((time.perf_counter(), step))
+
+    def first(self, predicate) -> float | None:
+        return next((t for t, step in self.marks if predicate(step)), None)
+
+    def split(self, t0: float, t_end: float) -> dict[str, float] | None:
+        """read / parse / open / write seconds, or None when the import no longer reports the steps used here."""
+        parsing = self.first(lambda s: s.startswith("parsing"))
+        opening = self.first(lambda s: s == "opening the database")
+        written = self.first(lambda s: s == "written")
+        writing = next((t for t, _ in self.marks if opening is not None and t > opening), None)
+        if None in (parsing, opening, written, writing):
+            return None
+        return {"read": parsing - t0, "parse": opening - parsing, "open": writing - opening,
+                "write": written - writing, "close": t_end - written}
 
 
-def generate(out: Path, rows: int, seed: int) -> Path:
-    """contacts.csv with `rows` rows from the sample-data generator (run as its own process)."""
-    cmd = [sys.executable, str(GENERATOR), "--out", str(out), "--contacts", str(rows), "--only", "contacts",
-           "--no-gzip", "--seed", str(seed)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    path = out / "contacts.csv"
-    if not path.exists():
-        raise SystemExit(f"the generator did not write {path}")
-    return path
+def bare_read(csv: Path) -> pd.DataFrame:
+    """The floor: the file's cells as text with pandas, as the import starts by doing, and nothing else."""
+    return pd.read_csv(csv, dtype=str, keep_default_na=False)
 
 
-@contextlib.contextmanager
-def timed_calls(module, names: list[str], timings: dict[str, float]):
-    """Wrap module.<name> functions so each call adds its wall time to timings[name]; restore them afterwards."""
-    originals = {n: getattr(module, n) for n in names}
-
-    def wrap(name, fn):
-        if name == "open_db":  # a context manager: time entering it (open, create the schema) and leaving it
-            @contextlib.contextmanager
-            def timed_open(*args, **kwargs):
-                t0 = time.perf_counter()
-                with fn(*args, **kwargs) as con:
-                    timings[name] += time.perf_counter() - t0
-                    yield con
-                    t1 = time.perf_counter()
-                timings[name] += time.perf_counter() - t1
-            return timed_open
-
-        def timed(*args, **kwargs):
-            t0 = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                timings[name] += time.perf_counter() - t0
-        return timed
-
-    try:
-        for n, fn in originals.items():
-            timings.setdefault(n, 0.0)
-            setattr(module, n, wrap(n, fn))
-        yield timings
-    finally:
-        for n, fn in originals.items():
-            setattr(module, n, fn)
+def check(result, db: Path, file_rows: pd.DataFrame, generated: int | None) -> list[str]:
+    """Every row stored, none rejected, and the stored contacts agree with the file as pandas reads it."""
+    n = len(file_rows)
+    if generated is not None and n != generated:
+        raise CheckFailed(f"the file has {n:,} rows, the generator was asked for {generated:,}")
+    if result.rows_read != n:
+        raise CheckFailed(f"the import read {result.rows_read:,} rows, the file has {n:,}")
+    if result.rejected or result.updated or result.unchanged or result.inserted != n:
+        raise CheckFailed(f"expected {n:,} inserted and nothing else: {result.summary()}")
+    with open_db(db, read_only=True) as con:
+        stored, ids, answered, wait = con.execute(
+            "SELECT count(*), count(DISTINCT contact_id), count(*) FILTER (WHERE answered), sum(wait_seconds)"
+            " FROM contacts").fetchone()
+        rejected = con.execute("SELECT count(*) FROM rejected_rows").fetchone()[0]
+    want_wait = pd.to_numeric(file_rows["wait_seconds"].replace("", None)).sum()
+    want = {"contacts stored": (stored, n), "distinct contact_id": (ids, file_rows["contact_id"].nunique()),
+            "answered": (answered, int((file_rows["answered"] == "Y").sum())), "rejected_rows": (rejected, 0)}
+    for what, (got, expected) in want.items():
+        if got != expected:
+            raise CheckFailed(f"{what}: {got:,} in the database, {expected:,} expected from the file")
+    if not math.isclose(wait or 0.0, float(want_wait), rel_tol=1e-12, abs_tol=1e-6):
+        raise CheckFailed(f"total wait_seconds: {wait} in the database, {want_wait} in the file")
+    return [f"{what} {got:,}" for what, (got, _) in want.items()] + [f"total wait {wait:,.0f} s"]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="contacts to generate (default 1,000,000)")
+    ap.add_argument("--smoke", action="store_true", help=f"{SMOKE_ROWS:,} rows: seconds, and the same check (for CI)")
     ap.add_argument("--csv", type=Path, help="import this contacts CSV instead of generating one")
     ap.add_argument("--keep", type=Path, metavar="DIR", help="write the CSV and the database here and keep them")
     ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.rows = SMOKE_ROWS
+    if args.rows < 1:
+        ap.error(f"--rows must be at least 1, got {args.rows}")
+    try:
+        run(args)
+    except CheckFailed as exc:
+        print(f"FAILED          {exc}", file=sys.stderr)
+        return 1
+    return 0
 
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            work = args.keep
-            work.mkdir(parents=True, exist_ok=True)
-        else:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kpi-import-bench-")))
+
+def run(args: argparse.Namespace) -> None:
+    with work_dir(args.keep, "kpi-import-bench-") as work:
         db = work / "bench.duckdb"
         for p in (db, db.with_suffix(".duckdb.wal")):
             p.unlink(missing_ok=True)  # always a fresh database
@@ -109,34 +118,48 @@ def main(argv: list[str] | None = None) -> int:
             print(f"file            {csv} ({csv.stat().st_size / 2**20:,.0f} MiB)")
         else:
             t0 = time.perf_counter()
-            csv = generate(work, args.rows, args.seed)
+            csv = generate(work, args.rows, seed=args.seed) / "contacts.csv"
             print(f"file            {args.rows:,} generated contacts, {csv.stat().st_size / 2**20:,.0f} MiB "
                   f"(generator: {time.perf_counter() - t0:.1f} s, not counted)")
 
         print(f"machine         {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} before the import"
               " (other processes share the cores: compare runs made at a low load)")
         rss_before, peak_before = rss_mib(), peak_rss_mib()
-        timings: dict[str, float] = {}
-        with timed_calls(ingest, ["read_source", "prepare", "open_db", "write"], timings):
-            t0 = time.perf_counter()
-            result = ingest.import_file("contacts", csv, db=db, source="benchmark")
-            total = time.perf_counter() - t0
+        phases = Phases()
+        t0 = time.perf_counter()
+        result = imports.import_file("contacts", csv, db=db, source="benchmark", progress=phases)
+        total = time.perf_counter() - t0
+        split = phases.split(t0, t0 + total)
         peak_after = peak_rss_mib()
+
+        # The floor runs after the import, so the import's peak memory above is its own.
+        t0 = time.perf_counter()
+        file_rows = bare_read(csv)
+        floor = time.perf_counter() - t0
+        checked = check(result, db, file_rows, None if args.csv else args.rows)
+        del file_rows
 
         rows = result.rows_read
         print(f"result          {result.summary()}")
+        print(f"check           as the file read by pandas: {', '.join(checked)}")
         print(f"rows            {rows:,}")
-        print(f"seconds         {total:.2f} total")
-        print(f"  prepare       {timings['prepare']:.2f}  (read CSV {timings['read_source']:.2f} + parse/validate "
-              f"{timings['prepare'] - timings['read_source']:.2f}; no database open)")
-        print(f"  write         {timings['open_db'] + timings['write']:.2f}  (open/create database "
-              f"{timings['open_db']:.2f} + write transaction {timings['write']:.2f})")
-        print(f"rows/second     {rows / total:,.0f} overall  (prepare {rows / timings['prepare']:,.0f}, "
-              f"write {rows / (timings['open_db'] + timings['write']):,.0f})")
+        print(f"seconds         {total:.2f} total = {total / floor:.1f}x the floor "
+              f"(bare pandas.read_csv of the file, text cells: {floor:.2f} s)")
+        if split:
+            prepare, write = split["read"] + split["parse"], split["open"] + split["write"] + split["close"]
+            print(f"  prepare       {prepare:.2f}  (read CSV {split['read']:.2f} = "
+                  f"{split['read'] / floor:.1f}x the floor"
+                  f" + parse/validate {split['parse']:.2f}; no database open)")
+            print(f"  write         {write:.2f}  (open/create database {split['open']:.2f} + write transaction "
+                  f"{split['write']:.2f} + close {split['close']:.2f})")
+            print(f"rows/second     {rows / total:,.0f} overall  (prepare {rows / prepare:,.0f}, "
+                  f"write {rows / write:,.0f})")
+        else:
+            print(f"rows/second     {rows / total:,.0f} overall  (phases unavailable: the import's progress steps "
+                  f"changed: {[s for _, s in phases.marks]})")
         print(f"memory          RSS before import {rss_before:,.0f} MiB; peak RSS (ru_maxrss) {peak_after:,.0f} MiB "
               f"(peak before import {peak_before:,.0f} MiB)")
         print(f"database        {db.stat().st_size / 2**20:,.0f} MiB" + (f", kept in {work}" if args.keep else ""))
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""What the bench/ scripts share: the data generator, a work directory, memory readings, the check's exception.
+
+The scripts import it as `_common`: Python puts a script's own folder first on sys.path.
+"""
+from __future__ import annotations
+
+import contextlib
+import resource
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "sample_data" / "generate.py"
+
+
+class CheckFailed(Exception):
+    """The benchmark's result differs from its independent recomputation: the script exits with status 1."""
+
+
+def generate(out: Path, contacts: int, *, seed: int | None = None, only_contacts: bool = True) -> Path:
+    """Run sample_data/generate.py into `out` as its own process; returns `out`. Contacts only: an uncompressed CSV."""
+    cmd = [sys.executable, str(GENERATOR), "--out", str(out), "--contacts", str(contacts)]
+    if only_contacts:
+        cmd += ["--only", "contacts", "--no-gzip"]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+@contextlib.contextmanager
+def work_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """`keep` (created, kept afterwards) or a temporary directory removed afterwards."""
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            yield Path(tmp)
+
+
+def rss_mib() -> float:
+    """The process's resident set size now (Linux /proc), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process (ru_maxrss is in KiB on Linux), since start or the last reset."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
