@@ -1,7 +1,8 @@
 """Real browser: start the app on the sample data, open every page in both languages, look for key text and errors.
 
-Needs Debian's chromium (see .ci/run). Without it these tests skip with the reason shown, except under CI=true,
-where a missing browser is a failure.
+Marked `browser`: the default `pytest` run leaves them out (pyproject.toml's addopts), `pytest -m browser` runs them,
+.ci/run runs both. Needs Debian's chromium (see .ci/run). Without it these tests skip with the reason shown, except
+under CI=true, where a missing browser is a failure.
 """
 from __future__ import annotations
 
@@ -22,11 +23,19 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI=true but no Chromium at /usr/bin/chromium: .ci/run must apt-get install chromium")
-    pytest.skip("no Chromium installed (apt-get install chromium fonts-noto-cjk)", allow_module_level=True)
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def playwright():
+    """Checked when a browser test runs, not when the module is collected (the default run deselects these tests);
+    autouse, so it skips before a server starts."""
+    api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no Chromium at /usr/bin/chromium: .ci/run must apt-get install chromium")
+        pytest.skip("no Chromium installed (apt-get install chromium fonts-noto-cjk)")
+    return api
 
 # (url path, text in zh-TW, text in English, screenshot name)
 PAGES = [
@@ -86,7 +95,7 @@ def writable_server(sample_db, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(playwright):
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b

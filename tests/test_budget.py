@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from kpi import metrics, store
-
-ROOT = Path(__file__).resolve().parent.parent
+from kpi import cli, metrics, store
 
 
 def db_with_budget(rows, contacts=()):
@@ -108,15 +103,16 @@ def test_a_year_without_actuals_has_no_through_and_no_values():
     assert pd.isna(ot["actual_ytd"]) and pd.isna(ot["variance_ytd"]) and ot["full_year_budget"] == 100_000
 
 
-def test_budget_cli_json(tmp_path):
+def test_budget_cli_json(tmp_path, capsys):
     db = tmp_path / "b.duckdb"
     with store.open_db(db) as con:
         for period, cc, line, kind, b, a in ROWS:
             con.execute("INSERT INTO budget VALUES (?, ?, ?, ?, ?, ?, 1, 1)", [period, cc, line, kind, b, a])
-    done = subprocess.run([sys.executable, "-m", "kpi", "budget", "--year", "2026", "--json", "--db", str(db)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    doc = json.loads(done.stdout)
+    capsys.readouterr()
+    code = cli.main(["budget", "--year", "2026", "--json", "--db", str(db)])  # in this process: see test_cli.py
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
     assert doc["year"] == 2026 and doc["through"] == "2026-02" and doc["cost_per_contact"] is None
     ot = next(x for x in doc["lines"] if x["line"] == "overtime")
     assert set(ot) >= {"cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",

@@ -1,21 +1,44 @@
-"""`python -m kpi`: exit codes and what it prints."""
+"""`python -m kpi`: exit codes and what it prints.
+
+The commands run in this process (kpi.cli.main, output captured): a fresh interpreter costs a second or two per
+call. Two smoke tests at the end start real processes, `python -m kpi` and the installed `kpi` script.
+"""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
+import pytest
+
+from kpi import cli, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def kpi(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kpi", *args], cwd=ROOT, capture_output=True, text=True)
+class Done(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_ingest_prints_counts_and_rejects_and_exits_0(db, write):
+@pytest.fixture
+def kpi(capsys):
+    """kpi("ingest", ...) runs the command line in this process and returns its exit code and output."""
+    capsys.readouterr()  # only this command's output
+
+    def run(*args: str) -> Done:
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+    return run
+
+
+def test_ingest_prints_counts_and_rejects_and_exits_0(kpi, db, write):
     f = write("c.csv", "contact_id,arrived_at,wait_seconds\na,2026-11-16 09:00,5\nb,2026-11-16 09:00,-3\n")
     done = kpi("ingest", "contacts", str(f), "--db", str(db))
     assert done.returncode == 0
@@ -23,14 +46,14 @@ def test_ingest_prints_counts_and_rejects_and_exits_0(db, write):
     assert "rejected row 3, wait_seconds: negative duration '-3'" in done.stdout
 
 
-def test_db_flag_works_before_the_command_too(db, write):
+def test_db_flag_works_before_the_command_too(kpi, db, write):
     f = write("c.csv", "contact_id,arrived_at\na,2026-11-16 09:00\n")
     assert kpi("--db", str(db), "ingest", "contacts", str(f)).returncode == 0
     done = kpi("--db", str(db), "status")
     assert done.returncode == 0 and "contacts" in done.stdout and "1" in done.stdout
 
 
-def test_a_fatal_problem_is_one_line_on_stderr_with_a_nonzero_exit(db, write):
+def test_a_fatal_problem_is_one_line_on_stderr_with_a_nonzero_exit(kpi, db, write):
     kpi("init", "--db", str(db))
     f = write("c.csv", "foo,bar\n1,2\n")
     done = kpi("ingest", "contacts", str(f), "--db", str(db))
@@ -41,7 +64,7 @@ def test_a_fatal_problem_is_one_line_on_stderr_with_a_nonzero_exit(db, write):
     con.close()
 
 
-def test_rejects_command_prints_csv(db, write):
+def test_rejects_command_prints_csv(kpi, db, write):
     f = write("c.csv", "contact_id,arrived_at\na,never\n")
     kpi("ingest", "contacts", str(f), "--db", str(db))
     done = kpi("rejects", "1", "--db", str(db))
@@ -50,7 +73,7 @@ def test_rejects_command_prints_csv(db, write):
     assert done.stdout.splitlines()[1].startswith("c.csv,2,arrived_at,never,\"could not read 'never'")
 
 
-def test_kpis_json_total_and_by_week(db, write):
+def test_kpis_json_total_and_by_week(kpi, db, write):
     f = write("c.csv", "contact_id,arrived_at,answered,wait_seconds\n"
               "a,2026-11-16 09:00,Y,10\nb,2026-11-17 09:00,Y,30\nc,2026-11-18 09:00,N,2\nd,2026-11-23 09:00,Y,5\n")
     kpi("ingest", "contacts", str(f), "--db", str(db))
@@ -66,7 +89,7 @@ def test_kpis_json_total_and_by_week(db, write):
     assert doc["rows"][1]["kpis"]["offered"] == 1 and doc["rows"][1]["kpis"]["service_level"] == 1.0
 
 
-def test_kpis_readable_table(db, write):
+def test_kpis_readable_table(kpi, db, write):
     kpi("ingest", "contacts", str(write("c.csv", "contact_id,arrived_at,wait_seconds,answered\na,2026-11-16 09:00,10,Y\n")), "--db", str(db))
     done = kpi("kpis", "--from", "2026-11-16", "--to", "2026-11-22", "--lang", "en", "--db", str(db))
     assert done.returncode == 0
@@ -74,8 +97,28 @@ def test_kpis_readable_table(db, write):
     assert "100.0%" in line and "target 80.0%" in line and line.rstrip().endswith("good")
 
 
-def test_rejects_csv_neutralises_formula_looking_values(db, write):
+def test_rejects_csv_neutralises_formula_looking_values(kpi, db, write):
     f = write("c.csv", "contact_id,arrived_at\nx,=cmd|' /C calc'!A0\n")
     kpi("ingest", "contacts", str(f), "--db", str(db))
     line = kpi("rejects", "1", "--db", str(db)).stdout.splitlines()[1]
     assert ",'=cmd|" in line and ",=cmd" not in line
+
+
+def test_python_dash_m_kpi_exits_with_the_commands_code_and_one_error_line(db, write):
+    """A real `python -m kpi` process: the exit code reaches the shell and the error goes to stderr."""
+    f = write("c.csv", "foo,bar\n1,2\n")
+    done = subprocess.run([sys.executable, "-m", "kpi", "ingest", "contacts", str(f), "--db", str(db)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: c.csv: required column 'contact_id' is missing")
+
+
+def test_the_installed_kpi_command_runs(db):
+    script = Path(sys.executable).parent / ("kpi.exe" if os.name == "nt" else "kpi")
+    if not script.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no {script}: requirements.txt installs the kpi package (-e .)")
+        pytest.skip(f"no {script}: install the package (pip install -r requirements-dev.txt)")
+    done = subprocess.run([str(script), "init", "--db", str(db)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{db}: schema version {store.SCHEMA_VERSION}\n"

@@ -19,11 +19,18 @@ W47 = (date(2026, 11, 16), date(2026, 11, 22))
 W46 = (date(2026, 11, 9), date(2026, 11, 15))
 
 
-@pytest.fixture
-def app(sample_db, monkeypatch):
-    monkeypatch.setenv("KPI_DB", str(sample_db))
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_caches():
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+@pytest.fixture
+def app(sample_db, monkeypatch):
+    # No cache clearing per test: the pages' cached queries are keyed by database path and data version, every test
+    # here reads the same unchanged sample file, and a result one test computed serves the next (as it serves the
+    # next visitor of the dashboard). Recomputing them each time made this module several times slower.
+    monkeypatch.setenv("KPI_DB", str(sample_db))
 
     def run(page: str | None = None, **state) -> AppTest:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
@@ -188,9 +195,7 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
 
     db = tmp_path / "copy.duckdb"
     shutil.copy(sample_db, db)
-    monkeypatch.setenv("KPI_DB", str(db))
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    monkeypatch.setenv("KPI_DB", str(db))  # a new path: nothing cached for the sample file applies to it
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
     at.switch_page("pages/budget.py")
     at.run()

@@ -67,7 +67,7 @@ def _hold(db: Path, seconds: float, read_only: bool) -> subprocess.Popen:
 @pytest.mark.parametrize("read_only", [True, False], ids=["reader-holds-it", "writer-holds-it"])
 def test_ingest_waits_while_another_process_holds_the_file(db, write, read_only):
     imports.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
-    holder = _hold(db, 1.5, read_only)
+    holder = _hold(db, 1.0, read_only)  # a second process: DuckDB's file lock is between processes
     t0 = time.monotonic()
     r = imports.import_file("contacts", write("b.csv", "contact_id,arrived_at\nb,2026-11-16\n"), db=db, wait=20)
     holder.wait()
