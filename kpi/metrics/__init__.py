@@ -1,7 +1,8 @@
 """The KPI catalog (catalog.yaml + targets.yaml) and everything computed from it: the engine at any grain, status
 against target, the weekly views, service quality (surveys, complaints), and the budget report."""
 from ._budget import LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals, years
-from ._calendar import BusinessCalendar, business_deadline, business_seconds, parse_opening, taiwan_calendar
+from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, business_seconds, calendar_table, parse_opening,
+                        taiwan_calendar)
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Kpi, format_value,
                        load_catalog, status)
 from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, KpiValue, agent_teams, bucket_keys,
@@ -25,4 +26,4 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
            "survey_trend", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid", "XmrLimits", "nps_interval", "significant_change",
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
-           "parse_opening", "taiwan_calendar"]
+           "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table"]
