@@ -14,6 +14,8 @@ TARGETS_PATH = Path(__file__).resolve().parents[2] / "targets.yaml"
 UNITS = ("fraction", "seconds", "hours", "count", "score", "nps", "ntd")
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
 LANGS = ("zh-TW", "en")
+# Bound by the engine for each query, not set in targets.yaml: the range, and the dataset's cut-off (latest timestamp).
+ENGINE_PARAMETERS = {"start", "end", "cutoff", "deferred_channels"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class Kpi:
     definition: dict[str, str]
     dataset: str
     unit: str
-    better: str  # higher | lower | none
+    better: str  # higher | lower | near (a band on both sides of the target) | none
     target: float | None = None
     band: float | None = None
     sql: str | None = None  # a plain aggregate
@@ -32,6 +34,13 @@ class Kpi:
     formula: str | None = None  # or a formula of other KPIs (derived)
     team_targets: dict[str, dict[str, float]] = field(default_factory=dict)
     channel_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    # How far a value can be trusted and where it applies (issue: numbers a COPC auditor would sign).
+    ss: str | None = None  # sum of squares of the per-row values of a mean (its spread, for intervals and tests)
+    scope: str | None = None  # realtime: only for one real-time channel at a time (never blended across channels)
+    agent: bool = True  # False: a queue measure the agent does not control (no value at agent grain)
+    matures: str | None = None  # a setting of days: no value until the range's end + that many days is in the data
+    factor: str | None = None  # correlated KPIs share a factor and count once per indicator in the ranking
+    rank_agents: bool = True  # False: not scored per agent (e.g. NPS, a relationship measure)
 
     def text(self, what: str, lang: str, settings: dict[str, Any] | None = None) -> str:
         """label or definition in a language, with $settings filled in."""
@@ -74,8 +83,10 @@ def _check(entry: dict, kid: str, path: Path) -> Kpi:
         raise CatalogError(f"{where}.unit: expected one of {', '.join(UNITS)}")
     if entry.get("dataset") not in DATASETS:
         raise CatalogError(f"{where}.dataset: expected one of {', '.join(DATASETS)}")
-    if entry.get("better") not in ("higher", "lower", "none"):
-        raise CatalogError(f"{where}.better: expected higher, lower or none")
+    if entry.get("better") not in ("higher", "lower", "near", "none"):
+        raise CatalogError(f"{where}.better: expected higher, lower, near or none")
+    if entry.get("scope") not in (None, "realtime"):
+        raise CatalogError(f"{where}.scope: expected realtime or nothing")
     forms = [k for k in ("sql", "num", "formula") if k in entry]
     if entry["dataset"] != "budget" and len(forms) != 1:
         raise CatalogError(f"{where}: expected exactly one of sql, num+den, formula")
@@ -99,7 +110,7 @@ def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS
         kpis[kid] = replace(kpis[kid], target=t.get("target", kpis[kid].target), band=t.get("band", kpis[kid].band),
                             team_targets=teams, channel_targets=channels)
     used = {m for k in kpis.values() for s in (k.sql, k.num, k.den) if s for m in re.findall(r"\$(\w+)", s)}
-    missing = used - set(settings)
+    missing = used - set(settings) - ENGINE_PARAMETERS
     if missing:
         raise CatalogError(f"{targets_path.name}: settings.{sorted(missing)[0]}: used by the catalog but not set")
     return Catalog(kpis=kpis, settings=settings)
@@ -111,7 +122,10 @@ def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str 
     if value is None or target is None or kpi.better == "none" or value != value:
         return None
     band = band or 0.0
-    gap = value - target if kpi.better == "higher" else target - value  # >= 0 means on target
+    if kpi.better == "near":  # too far either way is a problem: good within one band of the target
+        gap = band - abs(value - target)
+    else:
+        gap = value - target if kpi.better == "higher" else target - value  # >= 0 means on target
     if gap >= 0:
         return "good"
     return "warning" if gap >= -band else "bad"
