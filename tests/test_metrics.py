@@ -376,3 +376,30 @@ def test_every_rate_carries_its_n_and_a_95_percent_interval():
     assert nps.value == pytest.approx(40) and nps.n == 5
     assert nps.interval == pytest.approx((40 - 1.959964 * (6400 / 5) ** 0.5, 40 + 1.959964 * (6400 / 5) ** 0.5))
     assert s["offered"].n is None and s["offered"].interval is None  # counts are not samples
+
+
+def test_json_output_carries_n_intervals_and_maturity_beside_the_kpis(tmp_path, capsys):
+    import json
+
+    from kpi import store
+    from kpi.cli import main
+
+    db = tmp_path / "k.duckdb"
+    with store.open_db(db) as con:
+        for c in CONTACTS:
+            con.execute(f"INSERT INTO contacts ({', '.join(c)}, import_id, created_import_id) "
+                        f"VALUES ({', '.join('?' * len(c))}, 1, 1)", list(c.values()))
+        for k in COMPLAINTS:
+            con.execute(f"INSERT INTO complaints ({', '.join(k)}, import_id, created_import_id) "
+                        f"VALUES ({', '.join('?' * len(k))}, 1, 1)", list(k.values()))
+    assert main(["kpis", "--db", str(db), "--from", "2026-11-16", "--to", "2026-11-22", "--by", "channel", "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    phone = rows["phone"]
+    assert phone["kpis"]["service_level"] == 0.4 and phone["n"]["service_level"] == 5  # 2 of 5 (c4 short)
+    assert phone["interval"]["service_level"] == pytest.approx([0.1176, 0.7693], abs=1e-4)  # Wilson 2/5
+    # ASA 80/3 s over waits 10, 20, 50: squares 3,000 / 3 - 26.67² = 288.9 s²; 1.96 x sqrt(288.9 / 3) = 19.23 s
+    assert phone["interval"]["asa_seconds"] == pytest.approx([7.4334, 45.8999], abs=1e-4)
+    assert main(["kpis", "--db", str(db), "--from", "2026-11-16", "--to", "2026-11-22", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kpis"]["service_level"] is None and "service_level" not in doc["n"]  # blended: no value, no n
+    assert doc["maturing"]["complaint_sla_rate"] == "2026-11-30"  # complaints' cut-off is 24 Nov

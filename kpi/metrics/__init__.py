@@ -6,7 +6,7 @@ from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, busin
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Kpi, format_value,
                        load_catalog, status)
 from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, KpiValue, agent_teams, bucket_keys,
-                      compute_kpis, data_cutoffs, group_status, judge, kpi_status, matures_on, kpis_jsonable, previous_range, to_jsonable)
+                      compute_kpis, data_cutoffs, group_status, judge, kpi_status, matures_on, kpis_jsonable, previous_range, stats_jsonable, to_jsonable)
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
                         week_summary)
 from ._privacy import mask_pii
@@ -20,7 +20,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Kpi",
            "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_teams", "bucket_keys", "compute_kpis", "data_cutoffs", "group_status", "judge", "kpi_status", "matures_on",
-           "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "available_weeks", "dimension_values",
+           "kpis_jsonable", "previous_range", "stats_jsonable", "to_jsonable", "WeekSummary", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
            "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",

@@ -120,7 +120,10 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi]
         return _backlog_frame(cur, kpis, source, dims, start, end, by, clauses, values)
     key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
     where = " AND ".join(["__t >= $start", "__t < $end", *clauses])
-    sql = (f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({source}) WHERE {where} GROUP BY ALL")
+    aggregates = _aggregates(kpis)
+    if dataset == "contacts":  # how many real-time channels a group holds: two or more are never blended
+        aggregates.append("count(DISTINCT channel) FILTER (WHERE __realtime) AS __realtime_channels")
+    sql = (f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({source}) WHERE {where} GROUP BY ALL")
     sql = _per_channel_threshold(sql, settings, values)
     return cur.execute(sql, _params(sql, values)).df()
 
@@ -227,6 +230,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
 def _kpi_columns(frame: pd.DataFrame, kpis: list[Kpi], stats: bool) -> pd.DataFrame:
     """Each KPI's value from its aggregate or ratio of sums (and, with stats, the sums themselves)."""
     out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
+    if "__realtime_channels" in frame:
+        out["__realtime_channels"] = frame["__realtime_channels"]
     n = frame["__n"]
     for k in kpis:
         if k.sql:
@@ -291,8 +296,10 @@ def _mask(result: pd.DataFrame, catalog: Catalog, settings: dict[str, Any], star
     realtime = set(settings.get("realtime_channels") or ())
     if by == "channel":
         single = pd.Series([k in realtime for k in result.index], index=result.index)
-    else:
+    elif channel is not None:
         single = pd.Series(channel in realtime, index=result.index)
+    else:  # no channel named: a group holding one real-time channel still has one real-time value
+        single = result.get("__realtime_channels", pd.Series(0, index=result.index)).fillna(0) <= 1
     ends = _bucket_ends(result.index, start, end, by)
     for k in catalog.kpis.values():
         if k.id not in result:
@@ -431,6 +438,23 @@ def kpis_jsonable(row: pd.Series, ids: list[str], catalog: Catalog) -> dict[str,
         v = to_jsonable(row[k])
         out[k] = int(v) if v is not None and catalog[k].unit == "count" else v
     return out
+
+
+def stats_jsonable(row: Mapping[str, Any], ids: list[str], catalog: Catalog, end: date,
+                   settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Beside a row's KPIs (compute_kpis with stats=True): each rate's n, its 95% interval, and when maturing ones mature."""
+    n, interval, maturing = {}, {}, {}
+    for kid in ids:
+        k = catalog[kid]
+        size = _spread(k, row)[0] if k.num and _num(row.get(kid)) is not None else None
+        if size is not None:
+            n[kid] = int(size) if float(size).is_integer() else round(size, 4)
+        iv = _interval(k, row) if _num(row.get(kid)) is not None else None
+        if iv is not None:
+            interval[kid] = [round(iv[0], 4), round(iv[1], 4)]
+        if k.matures and _num(row.get(kid)) is None:
+            maturing[kid] = matures_on(k, end, settings).isoformat()
+    return {"n": n, "interval": interval, "maturing": maturing}
 
 
 def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,
