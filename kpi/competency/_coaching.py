@@ -58,25 +58,27 @@ def plan_title(cmap: CompetencyMap, who: str, period: str, lang: str = "zh-TW") 
 
 def _kpi_line(catalog: Catalog, row: Mapping, lang: str) -> str:
     kpi = catalog[row["id"]]
-    value, target = format_value(kpi, row["value"], lang), format_value(kpi, row["target"], lang)
+    value, target = format_value(kpi, row["value"], lang), format_value(kpi, row["reference"], lang)
     label = kpi.label[lang]
+    team = row["compared_with"] == "team"
     if lang == "en":
         worse = ", worse than the previous period" if row["worsening"] else ""
-        return f"{label}: {value} (target {target}; {row['gap_bands']:.1f} bands off{worse})"
+        return f"{label}: {value} ({'team' if team else 'target'} {target}; {row['gap_bands']:.1f} bands off{worse})"
     worse = "，較前期惡化" if row["worsening"] else ""
-    return f"{label}：{value}（目標 {target}，差距 {row['gap_bands']:.1f} 個警示區間{worse}）"
+    return f"{label}：{value}（{'團隊' if team else '目標'} {target}，差距 {row['gap_bands']:.1f} 個警示區間{worse}）"
 
 
 def coaching_plan(cmap: CompetencyMap, who: str, period: str, kpis: Mapping[str, KpiValue], lang: str = "zh-TW",
-                  catalog: Catalog | None = None, *, top: int | None = 5, team: str | None = None) -> pd.DataFrame:
+                  catalog: Catalog | None = None, *, top: int | None = 5, team: str | None = None,
+                  peers: Mapping[str, KpiValue] | None = None) -> pd.DataFrame:
     """One row per top-ranked weak indicator: its text, the KPIs vs target, K/S to coach, actions, blanks to fill."""
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGS)}")
     catalog = catalog or load_catalog()
-    ranked = rank_weak_competencies(cmap, kpis, catalog, team=team)
+    ranked = rank_weak_competencies(cmap, kpis, catalog, team=team, peers=peers)
     if top is not None:
         ranked = ranked.head(top)
-    weak = {r["id"]: r for r in weak_kpis(kpis, catalog, team=team).to_dict("records")}
+    weak = {r["id"]: r for r in weak_kpis(kpis, catalog, team=team, peers=peers).to_dict("records")}
     rows = []
     for r in ranked.to_dict("records"):
         actions: dict[str, str] = {}

@@ -337,6 +337,7 @@ class KpiValue:
     interval: tuple[float, float] | None = None  # 95%: Wilson for a rate, normal for a mean or NPS
     trend: str | None = None  # worse / better beyond noise (95% test against the previous period), steady, or None
     matures_on: date | None = None  # set while a maturing KPI has no value yet
+    se: float | None = None  # standard error of the value (for comparing an agent with their team)
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
@@ -396,8 +397,9 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
     """One KPI of one group as people should read it: value, target, credible status, n, interval, real change."""
     v, p = _num(now.get(k.id)), _num(before.get(k.id))
     target, band = k.target_for(team, channel)
-    n = _spread(k, now)[0]
+    n, _, var = _spread(k, now)
     interval = _interval(k, now) if v is not None else None
+    se = (var / n) ** 0.5 if v is not None and var is not None and n else None
     st = status(k, v, team, channel)
     min_n = (settings.get("min_n") or {}).get("complaints" if k.dataset == "backlog" else k.dataset)
     small = n is not None and min_n is not None and n < min_n
@@ -406,7 +408,7 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
         st = "uncertain"
     maturing = matures_on(k, end, settings) if v is None and k.matures else None
     return KpiValue(k.id, v, target, st, p, None if v is None or p is None else v - p, band, n, interval,
-                    _trend(k, now, before) if v is not None else None, maturing)
+                    _trend(k, now, before) if v is not None else None, maturing, se)
 
 
 def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
