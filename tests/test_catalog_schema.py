@@ -88,7 +88,8 @@ def test_targets_settings_override_the_catalogs_parameters(tmp_path: Path):
     without = load(tmp_path, targets=edited(RAW_TARGETS, lambda d: d["settings"].pop("service_level_seconds_by_channel")))
     assert without.settings["service_level_seconds_by_channel"] == {}
     # and no deadlines for deferred channels, real-time phone and chat, complaints maturing after 7 days
-    bare = load(tmp_path, targets=edited(RAW_TARGETS, lambda d: [d["settings"].pop(k) for k in (
+    (tmp_path / "bare").mkdir()
+    bare = load(tmp_path / "bare", targets=edited(RAW_TARGETS, lambda d: [d["settings"].pop(k) for k in (
         "response_target_hours_by_channel", "realtime_channels", "complaint_resolution_days")]))
     assert bare.settings["response_target_hours_by_channel"] == {}
     assert bare.settings["realtime_channels"] == ("phone", "chat") and bare.settings["complaint_resolution_days"] == 7
