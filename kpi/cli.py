@@ -175,15 +175,17 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_kpis(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ValueError(f"--to {args.end} is before --from {args.start}")
-    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
-        frame = metrics.compute_kpis(con, args.start, args.end, args.by, team=args.team, channel=args.channel,
-                                     queue=args.queue)
     cat = metrics.load_catalog()
-    ids = [c for c in frame.columns if c != "key"]
+    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+        settings = {**cat.settings, "__cutoffs": metrics.data_cutoffs(con)}
+        frame = metrics.compute_kpis(con, args.start, args.end, args.by, team=args.team, channel=args.channel,
+                                     queue=args.queue, catalog=cat, settings=settings, stats=True)
+    ids = [c for c in frame.columns if c in cat.kpis]
     if args.json:
-        rows = [{"key": r["key"], "kpis": metrics.kpis_jsonable(r, ids, cat)} for _, r in frame.iterrows()]
-        doc = ({"from": args.start.isoformat(), "to": args.end.isoformat(), "kpis": rows[0]["kpis"]} if args.by is None
-               else {"by": args.by, "rows": rows})
+        rows = [{"key": r["key"], "kpis": metrics.kpis_jsonable(r, ids, cat),
+                 **metrics.stats_jsonable(r, ids, cat, args.end, settings)} for r in frame.to_dict("records")]
+        doc = ({"from": args.start.isoformat(), "to": args.end.isoformat(), **{k: v for k, v in rows[0].items() if k != "key"}}
+               if args.by is None else {"by": args.by, "rows": rows})
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0
     if args.by is None:
@@ -197,7 +199,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
             print(f"  {cat[k].text('label', args.lang):<{width}}{metrics.format_value(cat[k], value, args.lang):>14}"
                   f"{'  target ' + metrics.format_value(cat[k], target, args.lang) if target is not None else '':<22}{st or ''}")
         return 0
-    table = frame.set_index("key")
+    table = frame.set_index("key")[ids]
     shown = table.apply(lambda col: col.map(lambda v: metrics.format_value(cat[col.name], None if pd.isna(v) else v, args.lang)))
     shown.columns = [cat[c].text("label", args.lang) for c in shown.columns]
     print(shown.T.to_string())

@@ -74,8 +74,9 @@ st.subheader(t("budget.lines"))
 lines = report.lines
 money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd", "variance_ytd",
          "full_year_budget", "latest_estimate", "run_rate"]
-table = lines[["cost_center", "line", "line_type", *money[:6], "variance_pct_ytd", *money[6:], "favourable",
-               "needs_improvement_report"]].copy()
+table = lines[["cost_center", "line", "line_type", *money[:6], "variance_pct_ytd", *money[6:], "reforecast",
+               "favourable", "needs_improvement_report"]].copy()
+table["reforecast"] = table["reforecast"].map(lambda v: t("budget.reforecast") if v else "")
 table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
 table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
 table["needs_improvement_report"] = table["needs_improvement_report"].map(lambda v: "⚑ " + t("budget.flag") if v else "")
@@ -84,7 +85,7 @@ flagged = lines["needs_improvement_report"]
 # the outlook columns are KPIs: their names come from the KPI catalog
 outlook = ("full_year_budget", "latest_estimate", "run_rate")
 renamed = {c: kpi_label(cat[c]) if c in outlook else t(f"col.{c}")
-           for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "favourable"]}
+           for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "reforecast", "favourable"]}
 renamed["needs_improvement_report"] = t("col.flag")
 
 

@@ -38,7 +38,7 @@ if not team_names:
 if kind == "team":
     default = team_names.index(f.team) if f.team in team_names else 0
     who = c3.selectbox(t("trainer.subject"), team_names, index=default, key="trainer_team")
-    values, team = teams[who], who
+    values, team, peers = teams[who], who, None
 else:
     team_of = query(metrics.agent_teams, start, end)
     agents = query(metrics.group_status, start, end, "agent", team=f.team, team_of=team_of, **filters)
@@ -49,18 +49,22 @@ else:
     who = c3.selectbox(t("trainer.subject"), names, format_func=lambda a: f"{a} ({team_of.get(a, '')})",
                        key="trainer_agent")
     values, team = agents[who], team_of.get(who)
+    peers = teams.get(team)  # an agent is judged against their own team
+    st.caption(t("trainer.agent_note"))
 st.caption(t("period.range", start=start, end=end))
 
 # ---- weak KPIs
 st.subheader(t("trainer.weak"))
-weak = competency.weak_kpis(values, cat, team=team)
+weak = competency.weak_kpis(values, cat, team=team, peers=peers)
 if weak.empty:
     st.success(t("trainer.none_weak", who=who))
     st.stop()
 st.dataframe(
     {t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],
      t("col.value"): [fmt(cat[k], v) for k, v in zip(weak["id"], weak["value"])],
-     t("trainer.col.target"): [fmt(cat[k], v) for k, v in zip(weak["id"], weak["target"])],
+     t("trainer.col.reference"): [t(f"trainer.vs.{w}", value=fmt(cat[k], v))
+                                  for k, v, w in zip(weak["id"], weak["reference"], weak["compared_with"])],
+     t("col.n"): ["—" if n is None or n != n else f"{n:,.0f}" for n in weak["n"]],
      t("trainer.col.status"): [t(f"status.{s}") for s in weak["status"]],
      t("trainer.col.gap"): [round(float(g), 1) for g in weak["gap_bands"]],
      t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
@@ -69,7 +73,7 @@ st.dataframe(
 
 # ---- ranked behaviour indicators with what to coach
 st.subheader(t("trainer.ranked"))
-ranked = competency.rank_weak_competencies(cmap, values, cat, team=team)
+ranked = competency.rank_weak_competencies(cmap, values, cat, team=team, peers=peers)
 lg = lang()
 for r in ranked.head(5).to_dict("records"):
     ind = cmap.indicator(r["indicator"])
@@ -99,7 +103,7 @@ st.caption(t("trainer.heatmap_help"))
 
 # ---- export the plan as the team's performance record
 st.subheader(t("trainer.export"))
-plan = competency.coaching_plan(cmap, who, period, values, lg, cat, team=team)
+plan = competency.coaching_plan(cmap, who, period, values, lg, cat, team=team, peers=peers)
 st.dataframe(plan, hide_index=True)
 d1, d2 = st.columns(2)
 d1.download_button(t("trainer.download_xlsx"), competency.plan_to_xlsx(plan), file_name=f"coaching_plan_{who}_{end}.xlsx",

@@ -34,10 +34,15 @@ for col, (key, value) in zip(st.columns(5), [("vol.offered", summary.offered), (
 # ---- tiles
 st.subheader(t("weekly.tiles"))
 status_now = query(metrics.kpi_status, f.week_start, f.week_end, **f.kw)
+# With no channel chosen, service level, speed of answer and abandonment are shown per real-time channel.
+per_channel = {} if f.channel else query(metrics.group_status, f.week_start, f.week_end, "channel", team=f.team,
+                                          queue=f.queue)
+realtime = [ch for ch in cat.settings.get("realtime_channels", ()) if ch in per_channel]
 for row in (metrics.TILE_KPIS[:4], metrics.TILE_KPIS[4:]):
     for col, kid in zip(st.columns(4), row):
         with col:
-            kpi_tile(cat[kid], status_now[kid], vs=t("tile.vs_prev"))
+            kpi_tile(cat[kid], status_now[kid], vs=t("tile.vs_prev"),
+                     by_channel={ch: per_channel[ch][kid] for ch in realtime} if cat[kid].scope else None)
 
 # ---- 12-week trends with target lines
 st.subheader(t("weekly.trends"))

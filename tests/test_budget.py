@@ -83,8 +83,35 @@ def test_a_budget_of_zero_gives_no_variance_percent():
 
 def test_improvement_report_thresholds_are_settings():
     con = db_with_budget(ROWS)
-    loose = metrics.budget_report(con, 2026, settings={"improvement_report_min_amount": 100_000})
-    assert lines(loose)["overtime"]["needs_improvement_report"] is False  # 80k < 100k
+    loose = metrics.budget_report(con, 2026, settings={"improvement_report_min_amount": 100_000,
+                                                        "improvement_report_min_pct": 0.5})
+    assert lines(loose)["overtime"]["needs_improvement_report"] is False  # 80k < 100k and 40% < 50%
+    by_pct = metrics.budget_report(con, 2026, settings={"improvement_report_min_amount": 100_000})
+    assert lines(by_pct)["overtime"]["needs_improvement_report"] is True  # 80k < 100k, but 40% >= 5%
+
+
+def test_a_line_needs_an_improvement_report_on_either_threshold():
+    # Amount alone: 2M budget, +60k = 3% < 5% but 60k >= 50k.
+    # Percent alone: 100k budget, +10k = 10% >= 5%, 10k < 50k. Neither: 1M budget, +10k = 1%, 10k < 50k.
+    con = db_with_budget([("2026-01-01", "OPS", "big", "cost", 2_000_000, 2_060_000),
+                          ("2026-01-01", "OPS", "small", "cost", 100_000, 110_000),
+                          ("2026-01-01", "OPS", "calm", "cost", 1_000_000, 1_010_000)])
+    flags = {k: v["needs_improvement_report"] for k, v in lines(metrics.budget_report(con, 2026)).items()}
+    assert flags == {"big": True, "small": True, "calm": False}
+
+
+def test_a_recurring_variance_is_reforecast_in_the_latest_estimate():
+    # Budget 100 a month Jan-Apr. "up": actuals 120, 130, 110 (over in each of the last 3 months): the remaining
+    # April is reforecast at 100 x 360 / 300 = 120 -> LE 480. "mixed": 120, 90, 110 (signs +,-,+): LE = 320 + 100.
+    # "short": only 2 booked months over budget: not enough to call it recurring -> 250 + 200 = 450.
+    rows = [(f"2026-{m:02d}-01", "OPS", "up", "cost", 100, a) for m, a in ((1, 120), (2, 130), (3, 110), (4, None))]
+    rows += [(f"2026-{m:02d}-01", "OPS", "mixed", "cost", 100, a) for m, a in ((1, 120), (2, 90), (3, 110), (4, None))]
+    rows += [(f"2026-{m:02d}-01", "MGT", "short", "cost", 100, a) for m, a in ((2, 120), (3, 130), (4, None), (5, None))]
+    report = metrics.budget_report(db_with_budget(rows), 2026)
+    got = {k: (v["latest_estimate"], v["reforecast"]) for k, v in lines(report).items()}
+    assert got == {"up": (480, True), "mixed": (420, False), "short": (450, False)}
+    # The total's outlook is the sum of its lines': 480 + 420 + 450, and it says a line was reforecast.
+    assert report.total["latest_estimate"] == 1350 and report.total["reforecast"] is True
 
 
 def test_totals_are_over_cost_lines_and_cost_per_contact_uses_the_same_months():

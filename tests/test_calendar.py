@@ -67,3 +67,27 @@ def test_opening_hours_are_checked_with_readable_messages():
         parse_opening({"mon": "18:00-09:00"})
     with pytest.raises(ValueError, match="above 0"):
         business_deadline(pd.Series([pd.Timestamp("2026-11-18 10:00")]), 0, TW)
+
+
+def test_deadlines_in_sql_equal_the_python_ones():
+    import duckdb
+    import numpy as np
+    from datetime import date
+
+    from kpi.metrics import DEADLINE_SQL, calendar_table
+
+    rng = np.random.default_rng(7)
+    arrived = pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 600 * 86400, 500), unit="s")
+    frame = pd.DataFrame({"contact_id": range(500), "arrived_at": arrived,
+                          "channel": np.where(rng.random(500) < 0.5, "email", "phone")})
+    frame.loc[0, ["arrived_at", "channel"]] = [pd.Timestamp("2025-02-07 17:00"), "email"]  # the 補班 case above
+    con = duckdb.connect()
+    con.register("contacts", frame)
+    con.register("cal", calendar_table({"email": TW}, {"email": 4}, date(2025, 1, 1), date(2026, 9, 1)))
+    out = con.execute(DEADLINE_SQL.format(at="arrived_at", source="SELECT * FROM contacts", calendar="cal")
+                      + " ORDER BY contact_id").df()
+    email = (out["channel"] == "email").to_numpy()
+    expected = business_deadline(frame["arrived_at"], 4, TW)
+    assert (out["__deadline"][email].to_numpy() == expected[email].to_numpy()).all()
+    assert out["__deadline"][~email].isna().all()  # phone is not a deferred channel: no deadline
+    assert str(out["__deadline"][0]) == "2025-02-08 12:00:00"

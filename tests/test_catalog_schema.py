@@ -84,9 +84,16 @@ def test_the_round_tripped_catalog_loads_as_the_real_one(tmp_path: Path):
 
 def test_targets_settings_override_the_catalogs_parameters(tmp_path: Path):
     # catalog.yaml `parameters`: no per-channel thresholds unless targets.yaml sets them.
-    assert metrics.load_catalog().settings["service_level_seconds_by_channel"] == {"chat": 60, "email": 86400}
+    assert metrics.load_catalog().settings["service_level_seconds_by_channel"] == {"chat": 60}
     without = load(tmp_path, targets=edited(RAW_TARGETS, lambda d: d["settings"].pop("service_level_seconds_by_channel")))
     assert without.settings["service_level_seconds_by_channel"] == {}
+    # and no deadlines for deferred channels, real-time phone and chat, complaints maturing after 7 days
+    (tmp_path / "bare").mkdir()
+    bare = load(tmp_path / "bare", targets=edited(RAW_TARGETS, lambda d: [d["settings"].pop(k) for k in (
+        "response_target_hours_by_channel", "realtime_channels", "complaint_resolution_days")]))
+    assert bare.settings["response_target_hours_by_channel"] == {}
+    assert bare.settings["realtime_channels"] == ("phone", "chat") and bare.settings["complaint_resolution_days"] == 7
+    assert metrics.load_catalog().settings["business_hours"] == {"email": {"mon-fri": "09:00-18:00"}}
 
 
 def test_view_lists_and_score_ranges_come_from_the_catalog():

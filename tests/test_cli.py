@@ -80,7 +80,8 @@ def test_kpis_json_total_and_by_week(kpi, db, write):
     done = kpi("kpis", "--from", "2026-11-16", "--to", "2026-11-22", "--json", "--db", str(db))
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    assert set(doc) == {"from", "to", "kpis"} and (doc["from"], doc["to"]) == ("2026-11-16", "2026-11-22")
+    assert set(doc) == {"from", "to", "kpis", "n", "interval", "maturing"} and (doc["from"], doc["to"]) == ("2026-11-16", "2026-11-22")
+    assert doc["n"]["service_level"] == 2 and doc["interval"]["service_level"] == [0.0945, 0.9055]  # Wilson 1/2
     # a (10 s) within 20 s, b not; c is a short abandon, out of the denominator: 1 / (3 - 1).
     assert doc["kpis"]["offered"] == 3 and doc["kpis"]["service_level"] == 0.5 and doc["kpis"]["csat"] is None
     done = kpi("kpis", "--from", "2026-11-16", "--to", "2026-11-29", "--by", "week", "--json", "--db", str(db))

@@ -11,15 +11,16 @@ from kpi.competency import coaching_plan, plan_title, plan_to_csv, plan_to_xlsx
 from kpi.present import frame_to_csv, frame_to_xlsx, safe_cell
 from kpi.metrics import KpiValue
 
-# csat (0.85-0.75)/0.05 = 2 bands and 1 band worse than before: 2 x 1.5 = 3 points; csat_mean (4.2-3.9)/0.2 = 1.5;
-# nps (30-20)/10 = 1 (warning). Score = points x coverage (see test_competency_rank):
-# P4.3.1 5.5 x 3/3, P4.2.1 4 x 2/2, P4.3.4 2.5 x 2/2, P1.2.4 5.5 x 3/7 = 2.36, P4.3.3 1, P1.2.3 4.5 x 2/11, P4.3.2 3 x 1/9.
+# csat (0.85-0.75)/0.05 = 2 bands and worse than before beyond noise: 2 x 1.5 = 3 points; csat_mean (4.2-3.9)/0.2
+# = 1.5; nps (30-20)/10 = 1 (warning). One satisfaction factor: an indicator takes its worst KPI's points; score =
+# points x coverage x weight (see test_competency_rank): P4.2.1 3 x 1/1 = 3, P4.3.1 3 x .5 = 1.5, P1.2.4 3 x 1/4 =
+# .75, P4.3.4 1.5 x .5 = .75 (fewer weak KPIs than P1.2.4), P4.3.3 1 x .5 = .5, P4.3.2 3 x 1/8, P1.2.3 3 x 1/10.
 SATISFACTION = {
-    "csat": KpiValue("csat", 0.75, 0.85, "bad", 0.80, -0.05),  # 1 band worse than before
+    "csat": KpiValue("csat", 0.75, 0.85, "bad", 0.80, -0.05, trend="worse"),  # worse beyond noise
     "csat_mean": KpiValue("csat_mean", 3.9, 4.2, "bad", None, None),
     "nps": KpiValue("nps", 20, 30, "warning", None, None),
 }
-P431_ZH = "依組織政策，定期檢視顧客滿意度，以提高服務和產品品質。"
+P421_ZH = "依組織政策，建立並保持與客戶的關係，以確保服務品質。"
 FORMULAS = ['=HYPERLINK("http://x.example","click")', "-1+2", "+SUM(A1)", "@cmd", "＝1+1", "\t=1"]
 
 
@@ -37,24 +38,26 @@ def test_plan_lists_the_top_indicators_with_their_full_zh_text(plan):
     assert list(plan.columns) == ["對象", "期間", "優先順序", "工作任務", "行為指標代碼", "行為指標", "分數",
                                   "最大差距（警示區間）", "未達標 KPI（實際／目標）", "知識", "技能", "輔導行動",
                                   "負責人", "期限", "追蹤結果"]
-    assert list(plan["行為指標代碼"]) == ["P4.3.1", "P4.2.1", "P4.3.4", "P1.2.4", "P4.3.3"]  # top 5 of 7
+    assert list(plan["行為指標代碼"]) == ["P4.2.1", "P4.3.1", "P1.2.4", "P4.3.4", "P4.3.3"]  # top 5 of 7
+    assert list(plan["分數"]) == pytest.approx([3.0, 1.5, 0.75, 0.75, 0.5])
     top = plan.iloc[0]
     assert (top["對象"], top["期間"], top["優先順序"]) == ("技術支援組", "2026-W47", 1)
-    assert top["行為指標"] == P431_ZH
-    assert top["工作任務"] == "T4.3 提出服務報告"
-    # csat gets worse by 1 band: 2 x 1.5 = 3 points; P4.3.1 = (3 + 1.5 + 1) x 3/3
-    assert top["分數"] == pytest.approx(5.5)
+    assert top["行為指標"] == P421_ZH
+    assert top["工作任務"] == "T4.2 維護客戶關係與提升服務附加價值"
+    # csat got worse: 2 x 1.5 = 3 points, the satisfaction factor's worst; P4.2.1 = 3 x 1/1
+    assert top["分數"] == pytest.approx(3.0)
     assert top["最大差距（警示區間）"] == pytest.approx(2.0)
     assert top["未達標 KPI（實際／目標）"].splitlines() == [
         "顧客滿意度：75.0%（目標 85.0%，差距 2.0 個警示區間，較前期惡化）",
-        "平均滿意度：3.90（目標 4.20，差距 1.5 個警示區間）",
         "淨推薦值：+20（目標 +30，差距 1.0 個警示區間）",
     ]
+    p431 = plan.iloc[1]
+    assert p431["未達標 KPI（實際／目標）"].splitlines()[1] == "平均滿意度：3.90（目標 4.20，差距 1.5 個警示區間）"
     assert top["知識"].splitlines() == ["K04 客戶服務關係提升知識", "K05 客戶回饋整合", "K19 公共關係和產品推廣",
                                         "K20 客戶服務技巧與知識"]
     assert top["技能"].splitlines() == ["S01 溝通協調能力", "S04 客戶投訴處理技巧", "S06 資訊與數據分析能力"]
     actions = top["輔導行動"].splitlines()
-    assert len(actions) == 3 + 2 + 2  # csat, csat_mean, nps
+    assert len(actions) == 3 + 2  # csat, nps
     assert actions[0].startswith("1.【顧客滿意度】每週閱讀低分問卷")
     assert (plan[["負責人", "期限", "追蹤結果"]] == "").all().all()
 
@@ -64,7 +67,7 @@ def test_plan_in_english_has_english_headers_labels_and_text(cmap, catalog):
     assert len(plan) == 7
     assert {"Owner", "Due date", "Follow-up", "Behaviour indicator"} <= set(plan.columns)
     top = plan.iloc[0]
-    assert top["Behaviour indicator"] == cmap.indicator("P4.3.1").text.en
+    assert top["Behaviour indicator"] == cmap.indicator("P4.2.1").text.en
     assert top["KPIs off target (actual / target)"].splitlines()[0] == (
         "CSAT: 75.0% (target 85.0%; 2.0 bands off, worse than the previous period)")
     assert top["Knowledge"].splitlines()[1] == "K05 Integration of customer feedback"
@@ -110,8 +113,8 @@ def test_xlsx_has_a_title_row_a_bold_header_and_numbers_as_numbers(plan):
     assert all(c.font.bold for c in ws[2])
     first = {h: c for h, c in zip(header, ws[3])}
     assert first["優先順序"].value == 1 and first["優先順序"].data_type == "n"
-    assert first["分數"].value == pytest.approx(5.5) and first["分數"].data_type == "n"
-    assert first["行為指標"].value == P431_ZH
+    assert first["分數"].value == pytest.approx(3.0) and first["分數"].data_type == "n"
+    assert first["行為指標"].value == P421_ZH
     assert first["行為指標"].alignment.wrap_text
     assert first["負責人"].value is None  # left blank to fill in
     assert ws.max_row == 2 + len(plan)

@@ -15,7 +15,9 @@ BUILT = re.compile(r"""\bt\(\s*f["']([^"'{]*)\{""")  # t(f"status.{s}") -> "stat
 # Keys read through a built name, t(f"PREFIX{x}"): each prefix with every value x takes, from the constant the code
 # iterates over. A new built key fails test_every_built_key_is_declared until it is declared here.
 DYNAMIC: dict[str, tuple[str, ...]] = {
-    "status.": ("good", "warning", "bad", "none"),
+    "status.": ("good", "warning", "bad", "none", "uncertain"),
+    "channel.": ("phone", "chat", "email"),
+    "trainer.vs.": ("target", "team"),
     "weekday.": tuple(str(d) for d in range(1, 8)),
     "sidebar.": ("team", "channel", "queue"),
     "ds.": ("contacts", "surveys", "complaints", "budget"),
@@ -28,8 +30,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "hist.": ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted", "updated",
               "unchanged", "rejected"),
     "col.": ("cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
-             "actual_ytd", "variance_ytd", "variance_pct_ytd", "favourable",  # pages/budget.py's line table
-             "kpi", "unit", "value", "target", "status", "previous", "change"),  # the reports' KPI table
+             "actual_ytd", "variance_ytd", "variance_pct_ytd", "reforecast", "favourable",  # pages/budget.py's table
+             "kpi", "unit", "value", "target", "status", "n", "previous", "change"),  # the reports' KPI table
     "unit.": metrics.UNITS,
     "sec.": tuple(dict.fromkeys((*reports.PERFORMANCE_SECTIONS, *reports.SERVICE_SECTIONS))),
     "sheet.": tuple(dict.fromkeys((*reports.PERFORMANCE_SECTIONS, *reports.SERVICE_SECTIONS))),
@@ -45,6 +47,7 @@ INDIRECT: dict[str, tuple[str, ...]] = {
     "pages/quality.py": ("period.week", "period.4w", "period.13w"),
     "pages/trainer.py": ("period.week", "period.4w", "period.13w"),
     "kpi/reports/_performance.py": ("scope.month", "scope.ytd"),
+    "kpi/competency/_coaching.py": ("plan.kpi_line", "plan.kpi_line_team"),
 }
 # Keys built with a variable prefix (f"{prefix}.{code}"): the scanner sees no prefix, so say which file does it.
 VARIABLE_PREFIX = {"kpi/reports/_common.py": 1}

@@ -41,17 +41,28 @@ def test_volume_counts():
 
 
 def test_short_abandons_leave_the_service_level_and_abandon_rate_denominators():
-    r = one(db_with(contacts=CONTACTS))
-    # Denominator: 7 offered - 1 short abandon = 6. Within 20 s: c1, c2, c7 = 3 -> 3/6.
-    assert r.service_level == pytest.approx(3 / 6)
-    # Abandoned 3 - short 1 = 2 (c5, c6) over 6.
-    assert r.abandon_rate == pytest.approx(2 / 6)
+    r = one(db_with(contacts=CONTACTS), channel="phone")
+    # Phone: c1-c6, 6 offered - 1 short abandon (c4) = 5. Within 20 s: c1, c2 -> 2/5.
+    assert r.service_level == pytest.approx(2 / 5)
+    # Abandoned 3 - short 1 = 2 (c5, c6) over 5.
+    assert r.abandon_rate == pytest.approx(2 / 5)
+
+
+def test_real_time_measures_are_never_blended_across_channels():
+    con = db_with(contacts=CONTACTS)
+    blended = one(con)
+    assert pd.isna(blended.service_level) and pd.isna(blended.asa_seconds) and pd.isna(blended.abandon_rate)
+    assert blended.offered == 7 and blended.aht_seconds == pytest.approx(870 / 4)  # volumes and handle time add up
+    by_channel = metrics.compute_kpis(con, *W47, "channel").set_index("key")
+    assert by_channel.loc["phone", "service_level"] == pytest.approx(2 / 5)
+    assert by_channel.loc["chat", "service_level"] == 1.0  # c7, 15 s
 
 
 def test_speed_and_handle_time_are_ratios_of_sums_over_answered():
+    r = one(db_with(contacts=CONTACTS), channel="phone")
+    # ASA on phone: waits of answered c1-c3, 10 + 20 + 50 = 80 over 3.
+    assert r.asa_seconds == pytest.approx(80 / 3)
     r = one(db_with(contacts=CONTACTS))
-    # ASA: waits of answered 10 + 20 + 50 + 15 = 95 over 4.
-    assert r.asa_seconds == pytest.approx(95 / 4)
     # AHT: (100+20+30) + (200+0+40) + (300+60+0) + (120+0+0) = 150 + 240 + 360 + 120 = 870 over 4.
     assert r.aht_seconds == pytest.approx(870 / 4)
 
@@ -66,8 +77,9 @@ def test_transfer_and_first_contact_resolution_rates():
 def test_filters_on_team_and_channel():
     con = db_with(contacts=CONTACTS)
     t2 = one(con, team="T2")
-    # T2: c6 (abandoned at 5 s, not short) and c7 (answered in 15 s): SL 1/2.
-    assert (t2.offered, t2.service_level) == (2, pytest.approx(0.5))
+    # T2: c6 (phone, abandoned at 5 s, not short) and c7 (chat, answered in 15 s): two channels, no blended SL.
+    assert t2.offered == 2 and pd.isna(t2.service_level)
+    assert one(con, team="T2", channel="phone").service_level == 0.0  # c6 alone: 0 of 1
     chat = one(con, channel="chat")
     assert (chat.offered, chat.service_level, chat.asa_seconds) == (1, 1.0, 15.0)
 
@@ -81,20 +93,21 @@ def test_an_empty_group_has_no_values_not_zero():
 
 def test_a_zero_denominator_gives_no_value():
     # Only a short abandon: offered - short = 0, so neither service level nor abandon rate has a value.
-    r = one(db_with(contacts=[contact("x", "2026-11-16 09:00", False, 2)]))
+    r = one(db_with(contacts=[contact("x", "2026-11-16 09:00", False, 2)]), channel="phone")
     assert r.offered == 1 and pd.isna(r.service_level) and pd.isna(r.abandon_rate) and pd.isna(r.asa_seconds)
 
 
 def test_by_week_covers_every_week_and_a_week_spanning_two_months_stays_one_week():
     # 2026-W49 runs Mon 30 Nov - Sun 6 Dec: one contact on each side of the month end.
     con = db_with(contacts=CONTACTS + [contact("n1", "2026-11-30 09:00", True, 5), contact("d1", "2026-12-06 23:00", True, 30)])
-    by_week = metrics.compute_kpis(con, date(2026, 11, 16), date(2026, 12, 6), "week").set_index("key")
+    by_week = metrics.compute_kpis(con, date(2026, 11, 16), date(2026, 12, 6), "week", channel="phone").set_index("key")
     assert list(by_week.index) == ["2026-W47", "2026-W48", "2026-W49"]
     assert by_week.loc["2026-W49", "offered"] == 2 and by_week.loc["2026-W49", "service_level"] == 0.5
     # W48 holds no data at all: an empty group has no values, not zeros.
     assert by_week.loc["2026-W48"].isna().all()
     by_month = metrics.compute_kpis(con, date(2026, 11, 16), date(2026, 12, 6), "month").set_index("key")
     assert by_month.loc["2026-11", "offered"] == 8 and by_month.loc["2026-12", "offered"] == 1
+    assert by_week.loc["2026-W47", "offered"] == 6  # the phone filter: c7 (chat) left out
 
 
 def test_iso_week_keys_use_the_iso_year():
@@ -111,7 +124,10 @@ def test_by_day_and_by_dimension():
     by_agent = metrics.compute_kpis(con, *W47, "agent").set_index("key")
     # Abandoned contacts have no agent: they form their own group (key None), so agents' numbers stay clean.
     assert by_agent.loc["A1", "answered"] == 3 and by_agent.loc["A2", "answered"] == 1
-    assert by_agent.index[-1] is None and by_agent.iloc[-1].offered == 3
+    assert by_agent.index[-1] is None and by_agent.iloc[-1].answered == 0
+    # Offered, service level, speed of answer and abandonment are queue measures: no value per agent.
+    assert by_agent[["offered", "service_level", "asa_seconds", "abandon_rate"]].isna().all().all()
+    assert by_agent.loc["A1", "aht_seconds"] == pytest.approx(750 / 3)  # what an agent controls stays
 
 
 SURVEYS = [
@@ -152,15 +168,21 @@ COMPLAINTS = [
     # Opened in the range, resolved the week after: resolved as the data stands, open at the end of W47.
     dict(complaint_id="k4", opened_at="2026-11-21 08:00", resolved_at="2026-11-24 08:00", sla_hours=120, reopened_count=0, escalated=False, team="T1", category="wait"),
 ]
+# Opened on 30 Nov: it moves the complaints' data cut-off to 30 Nov 09:00, so W47 (ends 22 Nov) has matured
+# (22 Nov + 7 days + 1 = 30 Nov 00:00). Without it the cut-off is k4's resolution, 24 Nov 08:00: still maturing.
+LATER = dict(complaint_id="k9", opened_at="2026-11-30 09:00", escalated=False, team="T1", category="wait")
 
 
 def test_complaint_kpis():
-    r = one(db_with(contacts=CONTACTS, complaints=COMPLAINTS))
+    r = one(db_with(contacts=CONTACTS, complaints=COMPLAINTS + [LATER]))
     assert r.complaints == 4  # k1-k4 opened in W47
     assert r.complaints_per_1000 == pytest.approx(1000 * 4 / 4)  # 4 answered contacts
     assert r.complaint_resolution_rate == pytest.approx(3 / 4)  # k1, k2, k4 resolved
-    # In time: k1 (20 h of 24), k4 (72 h of 120); k2 late (96 h of the default 72) -> 2/3.
-    assert r.complaint_sla_rate == pytest.approx(2 / 3)
+    # In time: k1 (20 h of 24), k4 (72 h of 120); k2 late (96 h of the default 72); k3 still open and past its due
+    # time (18 Nov) at the cut-off: a miss too -> 2/4.
+    assert r.complaint_sla_rate == pytest.approx(2 / 4)
+    # Resolved within 7 days of opening: k1 (20 h), k2 (4 days), k4 (3 days); k3 open -> 3/4.
+    assert r.complaints_resolved_within_days == pytest.approx(3 / 4)
     assert r.median_resolution_hours == pytest.approx(72.0)  # 20, 72, 96 h
     assert r.reopen_rate == pytest.approx(1 / 3)
     assert r.escalation_rate == pytest.approx(1 / 4)
@@ -170,8 +192,21 @@ def test_complaint_kpis():
     assert r.open_complaints_past_due == 2
 
 
+def test_complaint_rates_mature_a_week_after_the_range():
+    immature = one(db_with(complaints=COMPLAINTS))  # data to 24 Nov 08:00: W47 matures on 30 Nov
+    assert immature.complaints == 4 and immature.open_complaints == 3  # counts are final at once
+    for kid in ("complaint_resolution_rate", "complaints_resolved_within_days", "complaint_sla_rate",
+                "median_resolution_hours", "reopen_rate"):
+        assert pd.isna(immature[kid]), kid
+    s = metrics.kpi_status(db_with(complaints=COMPLAINTS), *W47)
+    assert s["complaints_resolved_within_days"].value is None
+    assert s["complaints_resolved_within_days"].matures_on == date(2026, 11, 30)
+    assert s["complaints_resolved_within_days"].status is None  # maturing is neither good nor bad
+    assert s["complaints"].matures_on is None
+
+
 def test_complaint_without_due_date_uses_the_default_sla_setting():
-    con = db_with(complaints=[COMPLAINTS[1]])
+    con = db_with(complaints=[COMPLAINTS[1], LATER])
     assert one(con).complaint_sla_rate == 0.0  # 96 h > 72 h default
     assert one(con, settings={"default_sla_hours": 100}).complaint_sla_rate == 1.0
 
@@ -191,10 +226,10 @@ def test_complaints_by_category_only_carry_complaint_kpis():
 
 def test_thresholds_are_settings():
     con = db_with(contacts=CONTACTS)
-    # With a 50 s threshold c3 also counts: 4/6. With short abandons under 10 s, c4 and c6 are both short, so the
-    # denominator is 7 - 2 = 5 and the 3 answered within 20 s give 3/5.
-    assert one(con, settings={"service_level_seconds": 50}).service_level == pytest.approx(4 / 6)
-    assert one(con, settings={"short_abandon_seconds": 10}).service_level == pytest.approx(3 / 5)
+    # Phone. With a 50 s threshold c3 also counts: 3/5. With short abandons under 10 s, c4 and c6 are both short, so
+    # the denominator is 6 - 2 = 4 and the 2 answered within 20 s give 2/4.
+    assert one(con, channel="phone", settings={"service_level_seconds": 50}).service_level == pytest.approx(3 / 5)
+    assert one(con, channel="phone", settings={"short_abandon_seconds": 10}).service_level == pytest.approx(2 / 4)
 
 
 def test_status_follows_direction_target_and_band():
@@ -209,16 +244,19 @@ def test_status_follows_direction_target_and_band():
 
 def test_change_against_the_previous_period_of_the_same_length():
     con = db_with(contacts=CONTACTS + [contact("p1", "2026-11-10 09:00", True, 30), contact("p2", "2026-11-11 09:00", True, 10)])
-    s = metrics.kpi_status(con, *W47)
-    # Previous 7 days (9-15 Nov): p1 late, p2 in time -> SL 1/2; this week 3/6 -> change 0.
-    assert s["service_level"].previous == 0.5 and s["service_level"].change == pytest.approx(0.0)
-    assert s["offered"].value == 7 and s["offered"].previous == 2 and s["offered"].change == 5
-    assert s["service_level"].status == "bad" and s["service_level"].target == 0.80
+    s = metrics.kpi_status(con, *W47, channel="phone")
+    # Previous 7 days (9-15 Nov): p1 late, p2 in time -> SL 1/2; this week on phone 2/5 -> change -0.1.
+    assert s["service_level"].previous == 0.5 and s["service_level"].change == pytest.approx(-0.1)
+    assert s["offered"].value == 6 and s["offered"].previous == 2 and s["offered"].change == 4
+    # 40% is far below 80%, but on 5 contacts (fewer than 30) no colour is earned: uncertain, with n shown.
+    assert s["service_level"].status == "uncertain" and s["service_level"].target == 0.80 and s["service_level"].n == 5
+    # 2/5 against 1/2 is noise: pooled .4286, se = sqrt(.2449 x (1/5 + 1/2)) = .414, z = -.24 -> steady.
+    assert s["service_level"].trend == "steady"
 
 
 def test_every_catalog_kpi_has_both_languages_and_a_computation():
     cat = metrics.load_catalog()
-    assert len(cat.kpis) == 32
+    assert len(cat.kpis) == 35
     computed = metrics.compute_kpis(db_with(contacts=CONTACTS), *W47).columns.drop("key")
     budget_ids = {k.id for k in cat.of("budget")}
     assert set(computed) | budget_ids == set(cat.kpis)
@@ -234,8 +272,9 @@ def test_format_values():
 
 
 def test_group_status_uses_each_groups_team_target():
-    con = db_with(contacts=[contact("a", "2026-11-16 09:00", True, 5, 400, 0, 0, team="技術支援組", agent="X"),
-                            contact("b", "2026-11-16 09:00", True, 5, 400, 0, 0, team="帳務服務組", agent="Y")])
+    # 30 contacts each (the minimum for a colour), every one 400 s: the interval is 400 s wide of nothing.
+    con = db_with(contacts=[contact(f"{a}{i}", "2026-11-16 09:00", True, 5, 400, 0, 0, team=team, agent=a)
+                            for a, team in (("X", "技術支援組"), ("Y", "帳務服務組")) for i in range(30)])
     by_team = metrics.group_status(con, *W47, "team")
     # AHT 400 s: under the tech team's 420 s target (good), over the center's 360 s + 60 band? 400 <= 420: warning.
     assert by_team["技術支援組"]["aht_seconds"].status == "good"
@@ -245,27 +284,122 @@ def test_group_status_uses_each_groups_team_target():
 
 
 def test_by_weekday_hour_for_the_heat_map():
-    hm = metrics.compute_kpis(db_with(contacts=CONTACTS), *W47, "weekday_hour").set_index("key")
+    hm = metrics.compute_kpis(db_with(contacts=CONTACTS), *W47, "weekday_hour", channel="phone").set_index("key")
     # Monday 16 Nov: c1 at 09:00 and c2 at 10:00; Thursday 19 Nov 15:00: c7.
-    assert hm.loc["1-09", "offered"] == 1 and hm.loc["1-10", "service_level"] == 1.0 and hm.loc["4-15", "offered"] == 1
+    assert hm.loc["1-09", "offered"] == 1 and hm.loc["1-10", "service_level"] == 1.0 and "4-15" not in hm.index
     assert pd.isna(hm.loc["1-09", "open_complaints"])
 
 
 def test_each_channel_can_have_its_own_service_level_threshold():
     con = db_with(contacts=[contact("p", "2026-11-16 09:00", True, 30),  # phone, 30 s: late against 20 s
-                            contact("e", "2026-11-16 09:00", True, 3600, channel="email")])  # e-mail, 1 h
-    by_channel = {"email": 86400}
-    assert one(con, settings={"service_level_seconds_by_channel": {}}).service_level == 0.0
-    # Phone still on 20 s (late); e-mail on its own 24 h (in time): 1 / 2.
-    assert one(con, settings={"service_level_seconds_by_channel": by_channel}).service_level == 0.5
-    assert one(con, channel="email", settings={"service_level_seconds_by_channel": by_channel}).service_level == 1.0
+                            contact("c", "2026-11-16 09:00", True, 30, channel="chat")])  # chat, 30 s: in time on 60 s
+    by_channel = metrics.compute_kpis(con, *W47, "channel").set_index("key")
+    assert by_channel.loc["phone", "service_level"] == 0.0 and by_channel.loc["chat", "service_level"] == 1.0
+    assert one(con, channel="chat", settings={"service_level_seconds_by_channel": {}}).service_level == 0.0
 
 
 def test_a_channel_target_applies_under_that_channel_filter():
     cat = metrics.load_catalog()
-    asa = cat["asa_seconds"]  # targets.yaml: 30 s, e-mail 14,400 s (4 h)
-    assert asa.target_for() == (30, 15) and asa.target_for(channel="email") == (14400, 7200)
-    assert metrics.status(asa, 3600, channel="email") == "good" and metrics.status(asa, 3600) == "bad"
+    asa = cat["asa_seconds"]  # targets.yaml: 30 s, chat 45 s
+    assert asa.target_for() == (30, 15) and asa.target_for(channel="chat") == (45, 15)
+    assert metrics.status(asa, 40, channel="chat") == "good" and metrics.status(asa, 40) == "warning"
+
+
+def test_e_mail_has_no_speed_of_answer_but_a_response_target():
     con = db_with(contacts=[contact("e", "2026-11-16 09:00", True, 3600, channel="email")])
-    s = metrics.kpi_status(con, *W47, channel="email")
-    assert s["asa_seconds"].target == 14400 and s["asa_seconds"].status == "good"
+    r = one(con, channel="email")
+    assert pd.isna(r.asa_seconds) and pd.isna(r.service_level) and pd.isna(r.abandon_rate)
+
+
+def test_e_mail_response_within_four_business_hours():
+    # Office hours Mon-Fri 09:00-18:00, Taiwan's calendar; target 4 business hours (targets.yaml).
+    mails = [
+        # Fri 20 Nov 17:00 -> deadline Mon 23 Nov 12:00. Answered Mon 11:30: in time, over a weekend.
+        contact("m1", "2026-11-20 17:00", True, None, channel="email") | {"answered_at": "2026-11-23 11:30"},
+        # Wed 18 Nov 10:00 -> 14:00 the same day. Answered 15:00: late.
+        contact("m2", "2026-11-18 10:00", True, None, channel="email") | {"answered_at": "2026-11-18 15:00"},
+        # Thu 8 Oct 16:00 -> Fri 9 Oct is National Day observed: deadline Mon 12 Oct 11:00. Answered Mon 10:00: in time.
+        contact("m3", "2026-10-08 16:00", True, None, channel="email") | {"answered_at": "2026-10-12 10:00"},
+        # Sun 22 Nov 20:00 -> Mon 23 Nov 13:00, after the data's cut-off (the last arrival: Mon 23 Nov 12:30, the
+        # phone call below): not judged yet, and unanswered at the cut-off: in the backlog.
+        contact("m4", "2026-11-22 20:00", False, None, channel="email"),
+        # Thu 19 Nov 09:00 -> 13:00; never answered: a miss, and in the backlog.
+        contact("m5", "2026-11-19 09:00", False, None, channel="email"),
+    ]
+    con = db_with(contacts=mails + [contact("p", "2026-11-23 12:30", True, 10)])
+    w47 = one(con, channel="email")
+    assert w47.response_within_target_rate == pytest.approx(1 / 3)  # m1 in time; m2 late; m5 missed; m4 not yet due
+    assert w47.unanswered_backlog == 2  # m4, m5
+    assert pd.isna(w47.asa_seconds)
+    october = one(con, date(2026, 10, 5), date(2026, 10, 11), channel="email")
+    assert october.response_within_target_rate == 1.0  # m3: the holiday does not count
+    by_channel = metrics.compute_kpis(con, W47[0], date(2026, 11, 23), "channel").set_index("key")
+    assert pd.isna(by_channel.loc["phone", "response_within_target_rate"])  # phone has no deadline
+    assert by_channel.loc["email", "response_within_target_rate"] == pytest.approx(1 / 3)
+
+
+def test_a_make_up_workday_counts_toward_the_response_deadline():
+    # Fri 7 Feb 2025 17:00: 1 h on Friday; Sat 8 Feb 2025 was a make-up workday (補班): deadline Sat 12:00.
+    mails = [contact("s1", "2025-02-07 17:00", True, None, channel="email") | {"answered_at": "2025-02-08 11:59"},
+             contact("s2", "2025-02-07 17:30", True, None, channel="email") | {"answered_at": "2025-02-10 09:00"},
+             contact("z", "2025-03-01 09:00", True, 5)]  # later data: both deadlines have passed
+    r = one(db_with(contacts=mails), date(2025, 2, 3), date(2025, 2, 9), channel="email")
+    # s1 in time (12:00 deadline); s2's deadline is Sat 12:30 and it was answered on Monday: late -> 1/2.
+    assert r.response_within_target_rate == pytest.approx(1 / 2)
+
+
+def test_a_survey_counts_in_its_contacts_week_team_agent_and_channel():
+    # c1 (W47, T1, A1, phone) was surveyed the week after; an unlinked survey counts in the week it was answered.
+    con = db_with(contacts=CONTACTS, surveys=[
+        dict(survey_id="late", responded_at="2026-11-24 10:00", contact_id="c1", csat=5, team="T9", agent_id="Z"),
+        dict(survey_id="loose", responded_at="2026-11-25 10:00", csat=1, team="T2")])
+    weeks = metrics.compute_kpis(con, date(2026, 11, 16), date(2026, 11, 29), "week").set_index("key")
+    assert weeks.loc["2026-W47", "survey_responses"] == 1 and weeks.loc["2026-W47", "csat"] == 1.0
+    assert weeks.loc["2026-W48", "survey_responses"] == 1 and weeks.loc["2026-W48", "csat"] == 0.0
+    teams = metrics.compute_kpis(con, date(2026, 11, 16), date(2026, 11, 29), "team").set_index("key")
+    assert teams.loc["T1", "survey_responses"] == 1 and "T9" not in teams.index  # the contact's team, not the survey's
+    assert one(con, date(2026, 11, 16), date(2026, 11, 29), channel="phone").survey_responses == 1
+
+
+def test_every_rate_carries_its_n_and_a_95_percent_interval():
+    # 5 surveys, 4 satisfied: CSAT 80%, Wilson 95% interval 37.6%-96.4%, which holds the 85% target: uncertain.
+    surveys = [dict(survey_id=f"s{i}", responded_at="2026-11-17 10:00", csat=c, nps=n)
+               for i, (c, n) in enumerate([(5, 10), (4, 9), (5, 8), (4, 10), (2, 3)])]
+    s = metrics.kpi_status(db_with(surveys=surveys), *W47)
+    csat = s["csat"]
+    assert (csat.value, csat.n, csat.status) == (0.8, 5, "uncertain")
+    assert csat.interval == pytest.approx((0.3755, 0.9638), abs=1e-4)
+    # Mean CSAT 4.0 (20 / 5); squares 25+16+25+16+4 = 86 -> variance 86/5 - 16 = 1.2; half-width 1.96 x sqrt(1.2/5)
+    assert s["csat_mean"].interval == pytest.approx((4 - 1.959964 * (1.2 / 5) ** 0.5, 4 + 1.959964 * (1.2 / 5) ** 0.5))
+    # NPS: 3 promoters, 1 passive, 1 detractor -> +40; each response +100/0/-100: var = (3+1) x 10000 / 5 - 1600
+    nps = s["nps"]
+    assert nps.value == pytest.approx(40) and nps.n == 5
+    assert nps.interval == pytest.approx((40 - 1.959964 * (6400 / 5) ** 0.5, 40 + 1.959964 * (6400 / 5) ** 0.5))
+    assert s["offered"].n is None and s["offered"].interval is None  # counts are not samples
+
+
+def test_json_output_carries_n_intervals_and_maturity_beside_the_kpis(tmp_path, capsys):
+    import json
+
+    from kpi import store
+    from kpi.cli import main
+
+    db = tmp_path / "k.duckdb"
+    with store.open_db(db) as con:
+        for c in CONTACTS:
+            con.execute(f"INSERT INTO contacts ({', '.join(c)}, import_id, created_import_id) "
+                        f"VALUES ({', '.join('?' * len(c))}, 1, 1)", list(c.values()))
+        for k in COMPLAINTS:
+            con.execute(f"INSERT INTO complaints ({', '.join(k)}, import_id, created_import_id) "
+                        f"VALUES ({', '.join('?' * len(k))}, 1, 1)", list(k.values()))
+    assert main(["kpis", "--db", str(db), "--from", "2026-11-16", "--to", "2026-11-22", "--by", "channel", "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    phone = rows["phone"]
+    assert phone["kpis"]["service_level"] == 0.4 and phone["n"]["service_level"] == 5  # 2 of 5 (c4 short)
+    assert phone["interval"]["service_level"] == pytest.approx([0.1176, 0.7693], abs=1e-4)  # Wilson 2/5
+    # ASA 80/3 s over waits 10, 20, 50: squares 3,000 / 3 - 26.67² = 288.9 s²; 1.96 x sqrt(288.9 / 3) = 19.23 s
+    assert phone["interval"]["asa_seconds"] == pytest.approx([7.4334, 45.8999], abs=1e-4)
+    assert main(["kpis", "--db", str(db), "--from", "2026-11-16", "--to", "2026-11-22", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kpis"]["service_level"] is None and "service_level" not in doc["n"]  # blended: no value, no n
+    assert doc["maturing"]["complaint_sla_rate"] == "2026-11-30"  # complaints' cut-off is 24 Nov

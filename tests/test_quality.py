@@ -27,10 +27,11 @@ SURVEYS = [
     dict(survey_id="s3", responded_at="2026-11-17 10:00", contact_id="c2", csat=2, nps=6, comment="等太久，回信到 amy@example.com"),
     # No contact: team and agent are the survey's own, and it has no channel or queue.
     dict(survey_id="s4", responded_at="2026-11-18 10:00", team="T2", agent_id="A9", csat=2, nps=7, ces=4, comment="   "),
-    # Its own team T1 wins over its contact's T2; channel and queue still come from the contact (chat, q2).
+    # A survey about a contact counts as its contact's: team T2 (not its own T1), channel chat, queue q2, week W47.
     dict(survey_id="s5", responded_at="2026-11-19 10:00", contact_id="c2", team="T1", csat=3, nps=9, ces=5, comment="普通"),
-    dict(survey_id="s6", responded_at="2026-11-23 10:00", contact_id="c1", csat=4, nps=8, ces=6),  # W48
-    dict(survey_id="s7", responded_at="2026-11-24 10:00", contact_id="c2", nps=5, ces=2),  # W48, no csat
+    dict(survey_id="s6", responded_at="2026-11-23 10:00", contact_id="c1", csat=4, nps=8, ces=6),  # answered in W48: W47's
+    dict(survey_id="s7", responded_at="2026-11-24 10:00", contact_id="c2", nps=5, ces=2),  # answered in W48, no csat
+    dict(survey_id="s8", responded_at="2026-11-25 10:00", team="T1", csat=4, nps=10, ces=7),  # unlinked: W48's
 ]
 
 
@@ -66,25 +67,25 @@ def complaint_db() -> duckdb.DuckDBPyConnection:
 def test_score_distribution_lists_every_possible_value_with_zeros():
     con = survey_db()
     csat = metrics.score_distribution(con, *W47)
-    # W47 csat: s1..s5 = 5, 1, 2, 2, 3 -> 1:1, 2:2, 3:1, 4:0, 5:1 of 5.
+    # W47 (contacts' week): s1..s7. csat 5, 1, 2, 2, 3, 4 (s7 none) -> 1:1, 2:2, 3:1, 4:1, 5:1 of 6.
     assert csat.score.tolist() == [1, 2, 3, 4, 5]
-    assert csat.responses.tolist() == [1, 2, 1, 0, 1]
-    assert csat.share.tolist() == pytest.approx([0.2, 0.4, 0.2, 0.0, 0.2])
+    assert csat.responses.tolist() == [1, 2, 1, 1, 1]
+    assert csat.share.tolist() == pytest.approx([1 / 6, 2 / 6, 1 / 6, 1 / 6, 1 / 6])
     nps = metrics.score_distribution(con, *W47, "nps")
-    # nps 10, 0, 6, 7, 9: one each; the other six values 0.
+    # nps 10, 0, 6, 7, 9, 8, 5: one each; the other four values 0.
     assert nps.score.tolist() == list(range(11))
-    assert nps.responses.tolist() == [1, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1]
+    assert nps.responses.tolist() == [1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
     ces = metrics.score_distribution(con, *W47, "ces")
-    # ces 7, 1, (none), 4, 5: four responses with a ces, so the share is of 4.
+    # ces 7, 1, (none), 4, 5, 6, 2: six responses with a ces, so the share is of 6.
     assert ces.score.tolist() == list(range(1, 8))
-    assert ces.responses.tolist() == [1, 0, 0, 1, 1, 0, 1] and ces.share.iloc[0] == pytest.approx(0.25)
+    assert ces.responses.tolist() == [1, 1, 0, 1, 1, 1, 1] and ces.share.iloc[0] == pytest.approx(1 / 6)
 
 
 def test_score_distribution_filters_like_compute_kpis():
     con = survey_db()
-    # T1: s1, s2 via contact c1 and s5 by its own team -> csat 5, 1, 3.
-    assert metrics.score_distribution(con, *W47, team="T1").responses.tolist() == [1, 0, 1, 0, 1]
-    # chat / q2 (contact c2): s3, s5 -> csat 2, 3; s4 has no contact, so no channel.
+    # T1: s1, s2, s6 via contact c1 -> csat 5, 1, 4 (s5 is about c2, a T2 contact, whatever its own team says).
+    assert metrics.score_distribution(con, *W47, team="T1").responses.tolist() == [1, 0, 0, 1, 1]
+    # chat / q2 (contact c2): s3, s5, s7 -> csat 2, 3 (s7 none); s4 has no contact, so no channel.
     for kw in ({"channel": "chat"}, {"queue": "q2"}):
         assert metrics.score_distribution(con, *W47, **kw).responses.tolist() == [0, 1, 1, 0, 0]
     assert metrics.score_distribution(con, *W47, team="T1").responses.sum() == metrics.compute_kpis(
@@ -118,9 +119,13 @@ def test_survey_trend_by_week_worked_by_hand():
     trend = metrics.survey_trend(survey_db(), date(2026, 11, 16), date(2026, 11, 29)).set_index("bucket")
     assert trend.index.tolist() == ["2026-W47", "2026-W48"]
     assert trend.bucket_start.tolist() == [pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-23")]
-    w48 = trend.loc["2026-W48"]
-    # s6 (csat 4, nps 8, ces 6) and s7 (no csat, nps 5, ces 2): csat 1/1; nps 100 x (0 promoters - 1 detractor) / 2.
-    assert (w48.survey_responses, w48.csat, w48.csat_mean, w48.nps, w48.ces_mean) == (2, 1.0, 4.0, -50.0, 4.0)
+    w47, w48 = trend.loc["2026-W47"], trend.loc["2026-W48"]
+    # W47 holds s1..s7 (s6 and s7 were answered in W48 about W47 contacts): csat 4+ of 6 = s1, s6 -> 2/6; mean 17/6;
+    # nps 10, 0, 6, 7, 9, 8, 5: 2 promoters, 3 detractors of 7 -> -14.29; ces 7, 1, 4, 5, 6, 2 -> 25/6.
+    assert (w47.survey_responses, w47.csat, w47.csat_mean, w47.nps, w47.ces_mean) == pytest.approx(
+        (7, 2 / 6, 17 / 6, -100 / 7, 25 / 6))
+    # W48: only s8, unlinked, in the week it was answered (csat 4, nps 10, ces 7).
+    assert (w48.survey_responses, w48.csat, w48.csat_mean, w48.nps, w48.ces_mean) == (1, 1.0, 4.0, 100.0, 7.0)
 
 
 # --- complaint_funnel -------------------------------------------------------------------------------------------------
@@ -136,10 +141,13 @@ def test_complaint_funnel_opened_resolved_in_time():
 def test_complaint_funnel_matches_the_complaint_kpis():
     con = complaint_db()
     funnel = metrics.complaint_funnel(con, *W47).complaints.tolist()
-    k = metrics.compute_kpis(con, *W47).iloc[0]
+    # Matured with no waiting days: the complaints' cut-off is k9's resolution, 25 Nov 10:00.
+    k = metrics.compute_kpis(con, *W47, settings={"complaint_resolution_days": 0}).iloc[0]
     assert funnel[0] == k.complaints
     assert funnel[1] / funnel[0] == pytest.approx(k.complaint_resolution_rate)
-    assert funnel[2] / funnel[1] == pytest.approx(k.complaint_sla_rate)
+    # In time over resolved plus open past due at the cut-off: k5 (due 20 Nov) and k10 (due 25 Nov 00:00), not k6
+    # (due 25 Nov 20:00) -> 4 / (5 + 2).
+    assert funnel[2] / (funnel[1] + 2) == pytest.approx(k.complaint_sla_rate)
 
 
 def test_complaint_funnel_uses_the_default_sla_setting_and_filters():
@@ -318,8 +326,10 @@ LEFT_UNMASKED = re.compile(r"09\d{2}-?\d{3}-?\d{3}|@|[A-Z][12]\d{8}")  # what th
 @pytest.mark.parametrize("start", [date(2026, 9, 1), date(2025, 9, 1)])
 def test_sample_low_score_comments_leave_no_personal_data(sample, start):
     frame = metrics.low_score_comments(sample, start, date(2026, 11, 22), limit=100_000)
-    raw = sample.execute("SELECT count(*) FROM surveys WHERE csat <= 2 AND comment <> '' AND responded_at >= ? "
-                         "AND responded_at < '2026-11-23'", [start]).fetchone()[0]
+    # A survey counts in its contact's period (an unlinked one in its own): read independently of the engine.
+    raw = sample.execute("SELECT count(*) FROM surveys s LEFT JOIN contacts c USING (contact_id) WHERE s.csat <= 2 "
+                         "AND s.comment <> '' AND coalesce(c.arrived_at, s.responded_at) >= ? "
+                         "AND coalesce(c.arrived_at, s.responded_at) < '2026-11-23'", [start]).fetchone()[0]
     assert len(frame) == raw
     assert not frame.comment.str.contains(LEFT_UNMASKED).any()
     # The generator puts personal data in about 1% of low-score comments: 6 since 1 Sep 2026, 25 in the whole file.
@@ -328,10 +338,15 @@ def test_sample_low_score_comments_leave_no_personal_data(sample, start):
 
 
 def test_sample_quality_numbers_add_up_to_the_kpis(sample):
-    start, end = date(2026, 9, 1), date(2026, 11, 22)
+    start, end = date(2026, 9, 1), date(2026, 11, 8)  # ends more than 7 days before the data's cut-off: matured
     k = metrics.compute_kpis(sample, start, end).iloc[0]
     funnel = metrics.complaint_funnel(sample, start, end).complaints.tolist()
-    assert funnel[0] == k.complaints and funnel[2] / funnel[1] == pytest.approx(k.complaint_sla_rate)
+    # Open past due at the cut-off (22 Nov 20:03), among the range's complaints, read independently.
+    open_late = sample.execute(
+        "SELECT count(*) FROM complaints WHERE opened_at >= ? AND opened_at < ? AND resolved_at IS NULL AND "
+        "coalesce(due_at, opened_at + to_seconds(sla_hours * 3600.0), opened_at + INTERVAL 72 HOUR) <= "
+        "(SELECT greatest(max(opened_at), max(resolved_at)) FROM complaints)", [start, date(2026, 11, 9)]).fetchone()[0]
+    assert funnel[0] == k.complaints and funnel[2] / (funnel[1] + open_late) == pytest.approx(k.complaint_sla_rate)
     assert metrics.resolution_time_distribution(sample, start, end).complaints.sum() == funnel[1]
     assert metrics.category_pareto(sample, start, end).complaints.sum() == k.complaints
     backlog = metrics.open_backlog_by_age(sample, end)

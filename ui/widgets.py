@@ -4,13 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from kpi import competency
-from kpi.metrics import Kpi, KpiValue
+from kpi.metrics import Kpi, KpiValue, load_catalog
 from kpi.present import colon, join_list
 
 from .i18n import fmt, fmt_change, kpi_label, lang, t
 
-STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", None: "gray"}
-STATUS_HEX = {"good": "#d7f0dd", "warning": "#fde9c8", "bad": "#f9d4d2", None: "#ffffff"}
+STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", "uncertain": "gray", None: "gray"}
+STATUS_HEX = {"good": "#d7f0dd", "warning": "#fde9c8", "bad": "#f9d4d2", "uncertain": "#ececec", None: "#ffffff"}
 
 
 @st.cache_resource
@@ -25,15 +25,33 @@ def status_badge(status: str | None) -> str:
     return f":{STATUS_COLOR[status]}-badge[{label}]"
 
 
-def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None) -> None:
-    """A KPI's value with its target, status colour and change against the previous period."""
+def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[str, KpiValue] | None = None) -> None:
+    """A KPI's value with its target, status colour, n and interval, and change against the previous period.
+
+    A change within noise is shown uncoloured; a maturing value says when it matures; a real-time measure with no
+    single channel shows each channel's value (by_channel) instead of a blended one."""
     with st.container(border=True):
         delta = fmt_change(kpi, v.change)
+        real = v.trend in ("worse", "better")
+        colour = "inverse" if kpi.better == "lower" else "normal"
+        note = vs if real or v.trend is None else join_list([x for x in (vs, t("tile.noise")) if x], lang())
         st.metric(kpi_label(kpi), fmt(kpi, v.value), delta=delta,
-                  delta_color="off" if kpi.better == "none" else ("inverse" if kpi.better == "lower" else "normal"),
-                  help=kpi.text("definition", lang()), delta_description=vs)
+                  delta_color=colour if real and kpi.better in ("higher", "lower") else "off",
+                  help=kpi.text("definition", lang(), load_catalog().settings), delta_description=note)
+        if v.value is None and by_channel:
+            st.markdown(t("tile.by_channel") + "  \n" + "  \n".join(
+                f"{t(f'channel.{ch}')} **{fmt(kpi, cv.value)}** {status_badge(cv.status)}"
+                for ch, cv in by_channel.items() if cv.value is not None))
+            return
         target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""
         st.markdown(f"{status_badge(v.status)} {target}")
+        if v.matures_on is not None:
+            st.caption(t("tile.maturing", date=v.matures_on))
+        elif v.n is not None:
+            parts = [t("tile.n", n=f"{v.n:,.0f}")]
+            if v.interval is not None:
+                parts.append(t("tile.interval", low=fmt(kpi, v.interval[0]), high=fmt(kpi, v.interval[1])))
+            st.caption(" · ".join(parts))
 
 
 def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = False) -> None:

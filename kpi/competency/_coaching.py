@@ -42,21 +42,24 @@ def plan_title(cmap: CompetencyMap, who: str, period: str, lang: str = "zh-TW") 
 
 def _kpi_line(catalog: Catalog, row: Mapping, lang: str) -> str:
     kpi = catalog[row["id"]]
-    value, target = format_value(kpi, row["value"], lang), format_value(kpi, row["target"], lang)
-    return t("plan.kpi_line", lang, label=kpi.label[lang], value=value, target=target, gap=row["gap_bands"],
+    value, reference = format_value(kpi, row["value"], lang), format_value(kpi, row["reference"], lang)
+    key = "plan.kpi_line_team" if row["compared_with"] == "team" else "plan.kpi_line"
+    return t(key, lang, label=kpi.label[lang], value=value, target=reference, gap=row["gap_bands"],
              worse=t("plan.worse", lang) if row["worsening"] else "")
 
 
 def coaching_plan(cmap: CompetencyMap, who: str, period: str, kpis: Mapping[str, KpiValue], lang: str = "zh-TW",
-                  catalog: Catalog | None = None, *, top: int | None = 5, team: str | None = None) -> pd.DataFrame:
-    """One row per top-ranked weak indicator: its text, the KPIs vs target, K/S to coach, actions, blanks to fill."""
+                  catalog: Catalog | None = None, *, top: int | None = 5, team: str | None = None,
+                  peers: Mapping[str, KpiValue] | None = None) -> pd.DataFrame:
+    """One row per top-ranked weak indicator: its text, the KPIs vs target (or, for an agent, vs their team: peers),
+    K/S to coach, actions, blanks to fill."""
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGS)}")
     catalog = catalog or load_catalog()
-    ranked = rank_weak_competencies(cmap, kpis, catalog, team=team)
+    ranked = rank_weak_competencies(cmap, kpis, catalog, team=team, peers=peers)
     if top is not None:
         ranked = ranked.head(top)
-    weak = {r["id"]: r for r in weak_kpis(kpis, catalog, team=team).to_dict("records")}
+    weak = {r["id"]: r for r in weak_kpis(kpis, catalog, team=team, peers=peers).to_dict("records")}
     rows = []
     for r in ranked.to_dict("records"):
         actions: dict[str, str] = {}

@@ -15,7 +15,7 @@ from ..metrics import Catalog, load_catalog, schema
 from ..present import LANGS
 
 if TYPE_CHECKING:
-    from ..metrics import KpiValue
+    from ..metrics import Kpi, KpiValue
 
 __all__ = [
     "LANGS",
@@ -39,9 +39,8 @@ __all__ = [
     "knowledge_for_kpi",
     "skills_for_kpi",
     "text",
-    "GAP_CAP_BANDS",
-    "WORSENING_MIN_BANDS",
     "WORSENING_FACTOR",
+    "PROCESS_INDICATORS",
     "weak_kpis",
     "rank_weak_competencies",
     "task_gap_matrix",
@@ -484,19 +483,20 @@ def _check_catalog(links: Mapping[str, KpiLink], kpi_ids: list[str]) -> None:
 
 # --------------------------------------------------------------------------- weak competencies
 
-GAP_CAP_BANDS: float = 3.0
-"""A KPI further off target than this many bands counts as this many: past it, the size says more about the
-KPI than about the behaviour (ASA with e-mail replies measured in hours can be 80 bands off)."""
-WORSENING_MIN_BANDS: float = 0.5
-"""A KPI is getting worse when it moved at least this many bands the wrong way since the previous period;
-smaller moves are week-to-week noise."""
 WORSENING_FACTOR: float = 1.5
-"""A getting-worse KPI's points are multiplied by this."""
+"""A KPI that got worse beyond noise (95% test against the previous period) has its points multiplied by this."""
+PROCESS_INDICATORS: dict[str, float] = {"P4.3.1": 0.5, "P4.3.3": 0.5, "P4.3.4": 0.5}
+"""Indicators of the manager's own processes (review satisfaction, seek stakeholders' feedback, write the report):
+a KPI is only indirect evidence of them, so their score counts at this weight."""
+PEER_Z: float = 1.959963984540054
+"""An agent is weak on a KPI when worse than their team beyond noise at 95%."""
 
 WEAK_STATUSES: tuple[str, ...] = ("bad", "warning")
-WEAK_KPI_COLUMNS: tuple[str, ...] = ("id", "value", "target", "status", "gap_bands", "change", "worsening", "points")
+WEAK_KPI_COLUMNS: tuple[str, ...] = ("id", "value", "reference", "compared_with", "n", "interval", "status",
+                                     "gap_bands", "change", "worsening", "points", "factor")
 RANK_COLUMNS: tuple[str, ...] = ("rank", "indicator", "task", "text_zh", "text_en", "score", "severity", "coverage",
-                                 "kpis", "worst_gap", "worsening", "knowledge", "skills", "coaching_zh", "coaching_en")
+                                 "weight", "kpis", "worst_gap", "worsening", "knowledge", "skills", "coaching_zh",
+                                 "coaching_en")
 
 
 def _band_unit(band: float | None, target: float) -> float:
@@ -504,44 +504,80 @@ def _band_unit(band: float | None, target: float) -> float:
     return float(band) if band else (abs(float(target)) or 1.0)
 
 
-def weak_kpis(kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *,
-              team: str | None = None) -> pd.DataFrame:
-    """The bad and warning KPIs with their gap in bands, trend and points, furthest off target first."""
+def _against_target(kpi: Kpi, v: KpiValue, team: str | None) -> dict[str, Any] | None:
+    """A team's (or the centre's) KPI that is credibly off its target: how many bands past it."""
+    if v.status not in WEAK_STATUSES or v.value is None or v.target is None:
+        return None
+    unit = _band_unit(v.band if v.band is not None else kpi.target_for(team)[1], v.target)
+    if kpi.better == "near":  # past the band on either side of the target
+        gap = (abs(v.value - v.target) - (v.band or 0.0)) / unit
+    elif kpi.better in ("higher", "lower"):
+        gap = (1.0 if kpi.better == "higher" else -1.0) * (v.target - v.value) / unit
+    else:
+        return None
+    return {"reference": v.target, "compared_with": "target", "status": v.status, "gap_bands": gap}
+
+
+def _against_peers(kpi: Kpi, v: KpiValue, peer: KpiValue | None, team: str | None) -> dict[str, Any] | None:
+    """An agent's KPI that is worse than their team's beyond noise: how many bands worse."""
+    if (not kpi.rank_agents or kpi.better not in ("higher", "lower") or peer is None or v.value is None
+            or peer.value is None or v.se is None or peer.se is None or v.status == "uncertain"):
+        return None
+    sign = 1.0 if kpi.better == "higher" else -1.0
+    worse_by = sign * (peer.value - v.value)
+    spread = (v.se ** 2 + peer.se ** 2) ** 0.5
+    if worse_by <= 0 or (spread > 0 and worse_by / spread <= PEER_Z):
+        return None
+    target, band = kpi.target_for(team)
+    gap = worse_by / _band_unit(band, target if target is not None else peer.value)
+    return {"reference": peer.value, "compared_with": "team", "status": "bad" if gap > 1 else "warning",
+            "gap_bands": gap}
+
+
+def weak_kpis(kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *, team: str | None = None,
+              peers: Mapping[str, KpiValue] | None = None) -> pd.DataFrame:
+    """The credible weak KPIs with their gap in bands, trend and points, furthest off first.
+
+    A team (peers None) is weak on a KPI whose status is bad or warning against its target: small samples and
+    intervals holding the target are 'uncertain' and maturing values have none, so neither counts. An agent (peers:
+    their team's KpiValues) is weak where worse than the team beyond noise (95%), in the team's bands; NPS and the
+    queue measures are not scored per agent. Gaps are not capped: the largest gap ranks first.
+    """
     catalog = catalog or load_catalog()
     order = {kid: i for i, kid in enumerate(catalog.kpis)}
     rows = []
     for kid, v in kpis.items():
-        if v.status not in WEAK_STATUSES or v.value is None or v.target is None:
+        kpi = catalog.kpis.get(kid)
+        if kpi is None:
             continue
-        kpi = catalog[kid]
-        if kpi.better not in ("higher", "lower"):
+        found = _against_target(kpi, v, team) if peers is None else _against_peers(kpi, v, peers.get(kid), team)
+        if found is None:
             continue
-        unit = _band_unit(v.band if v.band is not None else kpi.target_for(team)[1], v.target)
-        sign = 1.0 if kpi.better == "higher" else -1.0  # +1 when a higher value is better
-        gap = sign * (v.target - v.value) / unit
-        worse = v.change is not None and -sign * v.change / unit >= WORSENING_MIN_BANDS
-        points = min(gap, GAP_CAP_BANDS) * (WORSENING_FACTOR if worse else 1.0)
-        rows.append({"id": kid, "value": v.value, "target": v.target, "status": v.status, "gap_bands": gap,
-                     "change": v.change, "worsening": worse, "points": points, "_order": order.get(kid, len(order))})
+        worse = v.trend == "worse"
+        rows.append({"id": kid, "value": v.value, **found, "n": v.n, "interval": v.interval, "change": v.change,
+                     "worsening": worse, "points": found["gap_bands"] * (WORSENING_FACTOR if worse else 1.0),
+                     "factor": kpi.factor or kid, "_order": order.get(kid, len(order))})
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in WEAK_KPI_COLUMNS})
     frame = pd.DataFrame(rows)
     frame["_gap"] = frame["gap_bands"].round(9)
     frame = frame.sort_values(["_gap", "_order"], ascending=[False, True], kind="stable")
-    return frame.drop(columns=["_gap", "_order"]).reset_index(drop=True)
+    return frame.drop(columns=["_gap", "_order"])[list(WEAK_KPI_COLUMNS)].reset_index(drop=True)
 
 
-def _can_be_weak(cmap: CompetencyMap, catalog: Catalog) -> dict[str, set[str]]:
-    """For each indicator, the linked KPIs that have a direction and a target, i.e. that could be weak."""
+def _possible_factors(cmap: CompetencyMap, catalog: Catalog, agents: bool) -> dict[str, set[str]]:
+    """For each indicator, the factors of its linked KPIs that could be weak (a direction, and a target or peers)."""
     out: dict[str, set[str]] = {p.code: set() for p in cmap.indicators}
     for link in cmap.kpi_links:
         kpi = catalog.kpis.get(link.kpi_id)
         if kpi is None or kpi.better == "none":
             continue
-        if kpi.target is None and not any("target" in t for t in kpi.team_targets.values()):
+        if agents and (not kpi.rank_agents or not kpi.agent or not kpi.num or kpi.better == "near"):
+            continue  # an agent is compared with the team on rates and means only
+        if not agents and kpi.target is None and not any("target" in t for t in kpi.team_targets.values()):
             continue
         for code in link.indicators:
-            out[code].add(link.kpi_id)
+            out[code].add(kpi.factor or kpi.id)
     return out
 
 
@@ -550,50 +586,33 @@ def _unique(items: Iterable[Any]) -> list[Any]:
 
 
 def rank_weak_competencies(cmap: CompetencyMap, kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *,
-                           team: str | None = None) -> pd.DataFrame:
+                           team: str | None = None, peers: Mapping[str, KpiValue] | None = None) -> pd.DataFrame:
     """The behaviour indicators behind one team's or agent's weak KPIs, the one to coach first on top.
 
-    Scoring, per weak (bad or warning) KPI and then per indicator that KPI links to:
+    Scoring, per credible weak KPI (see weak_kpis) and then per indicator that KPI links to:
 
-    - gap: how far past target, in the KPI's bands (or in |target| when it has no band), so seconds and
-      percentages compare: CSAT 0.75 against 0.85 with a 0.05 band is 2 bands.
-    - points = min(gap, 3) x 1.5 if the KPI got worse by at least half a band since the previous period, else x 1.
-      A warning is at most 1 band off, so it always gives fewer points than a bad.
-    - severity of an indicator = the sum of the points of the weak KPIs that link to it.
-    - coverage = those weak KPIs / all KPIs with a target that the map links to it.
-    - score = severity x coverage.
+    - gap: how far past target (a team) or worse than the team (an agent), in the KPI's bands (or |target|), so
+      seconds and percentages compare; never capped.
+    - points = gap x 1.5 if the KPI got worse beyond noise since the previous period, else x 1.
+    - correlated KPIs count once: per indicator, the KPIs of one factor (service level, speed of answer and
+      abandonment are 'accessibility'; CSAT, its mean, NPS and CES 'satisfaction') give the points of the worst.
+    - severity = the sum over factors; coverage = weak factors / factors linked to the indicator that could be weak.
+    - score = severity x coverage x weight, where indicators of the manager's own processes (P4.3.1, P4.3.3,
+      P4.3.4) weigh 0.5: a KPI is indirect evidence of them.
 
-    Coverage keeps broad indicators from topping every list only because many KPIs point at them:
-    P1.2.3 is linked to 11 KPIs with a target, so 2 weak ones of them count 2/11, while 3 weak of P4.3.1's 3
-    count in full. Good KPIs give no points and make no rows. Ties go to more weak KPIs, then the larger
-    gap, then map order. ``team`` picks per-team bands; each KpiValue already carries its own target.
+    Ties go to more weak KPIs, then the larger gap, then map order.
     """
     catalog = catalog or load_catalog()
-    weak = weak_kpis(kpis, catalog, team=team)
+    weak = weak_kpis(kpis, catalog, team=team, peers=peers)
     linked = set(cmap.kpi_ids)
     per: dict[str, list[dict[str, Any]]] = {}
     for row in weak.to_dict("records"):
         if row["id"] in linked:
             for code in cmap.link(row["id"]).indicators:
                 per.setdefault(code, []).append(row)
-    possible = _can_be_weak(cmap, catalog)
+    possible = _possible_factors(cmap, catalog, agents=peers is not None)
     order = {p.code: i for i, p in enumerate(cmap.indicators)}
-    rows = []
-    for code, krows in per.items():
-        ids = [r["id"] for r in krows]  # already furthest off target first
-        links = [cmap.link(kid) for kid in ids]
-        severity = sum(r["points"] for r in krows)
-        coverage = len(ids) / len(possible[code] | set(ids))
-        ind = cmap.indicator(code)
-        rows.append({
-            "indicator": code, "task": ind.task, "text_zh": ind.text.zh_tw, "text_en": ind.text.en,
-            "score": severity * coverage, "severity": severity, "coverage": coverage, "kpis": ids,
-            "worst_gap": max(r["gap_bands"] for r in krows), "worsening": any(r["worsening"] for r in krows),
-            "knowledge": sorted({c for link in links for c in link.knowledge}),
-            "skills": sorted({c for link in links for c in link.skills}),
-            "coaching_zh": _unique(c.zh_tw for link in links for c in link.coaching),
-            "coaching_en": _unique(c.en for link in links for c in link.coaching),
-        })
+    rows = [_indicator_row(cmap, code, krows, possible[code]) for code, krows in per.items()]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in RANK_COLUMNS})
     # rounded so that float noise (2 bands computed as 1.9999999999999996) doesn't decide a tie
@@ -603,9 +622,30 @@ def rank_weak_competencies(cmap: CompetencyMap, kpis: Mapping[str, KpiValue], ca
     return pd.DataFrame(rows, columns=list(RANK_COLUMNS))
 
 
+def _indicator_row(cmap: CompetencyMap, code: str, krows: list[dict[str, Any]], possible: set[str]) -> dict[str, Any]:
+    ids = [r["id"] for r in krows]  # already furthest off first
+    links = [cmap.link(kid) for kid in ids]
+    best: dict[str, float] = {}
+    for r in krows:
+        best[r["factor"]] = max(best.get(r["factor"], 0.0), r["points"])
+    severity = sum(best.values())
+    coverage = len(best) / len(possible | set(best))
+    weight = PROCESS_INDICATORS.get(code, 1.0)
+    ind = cmap.indicator(code)
+    return {
+        "indicator": code, "task": ind.task, "text_zh": ind.text.zh_tw, "text_en": ind.text.en,
+        "score": severity * coverage * weight, "severity": severity, "coverage": coverage, "weight": weight,
+        "kpis": ids, "worst_gap": max(r["gap_bands"] for r in krows), "worsening": any(r["worsening"] for r in krows),
+        "knowledge": sorted({c for link in links for c in link.knowledge}),
+        "skills": sorted({c for link in links for c in link.skills}),
+        "coaching_zh": _unique(c.zh_tw for link in links for c in link.coaching),
+        "coaching_en": _unique(c.en for link in links for c in link.coaching),
+    }
+
+
 def task_gap_matrix(cmap: CompetencyMap, groups: Mapping[Any, Mapping[str, KpiValue]],
                     catalog: Catalog | None = None, *, team_of: Mapping[Any, str] | None = None) -> pd.DataFrame:
-    """Group x task heat map: per task, the sum of the capped gaps (bands) of the group's weak KPIs linked to it.
+    """Group x task heat map: per task, the gaps (bands) of the group's weak KPIs linked to it, one per factor.
 
     ``team_of`` maps a group key to its team for per-team bands; by default a key is its own team.
     """
@@ -617,9 +657,11 @@ def task_gap_matrix(cmap: CompetencyMap, groups: Mapping[Any, Mapping[str, KpiVa
         sums = dict.fromkeys(tasks, 0.0)
         team = (team_of or {}).get(key, key)
         weak = weak_kpis(kpis, catalog, team=team if isinstance(team, str) else None)
-        for kid, gap in zip(weak["id"], weak["gap_bands"]):
-            if kid in linked:
-                for code in cmap.link(kid).tasks:
-                    sums[code] += min(float(gap), GAP_CAP_BANDS)
+        for task_code in tasks:  # per task, the worst gap of each factor, summed: correlated KPIs count once
+            best: dict[str, float] = {}
+            for kid, gap, factor in zip(weak["id"], weak["gap_bands"], weak["factor"]):
+                if kid in linked and task_code in cmap.link(kid).tasks:
+                    best[factor] = max(best.get(factor, 0.0), float(gap))
+            sums[task_code] = sum(best.values())
         data.append(sums)
     return pd.DataFrame(data, index=pd.Index(list(groups), name="group", dtype=object), columns=tasks, dtype=float)

@@ -2,11 +2,13 @@
 against target, the weekly views, service quality (surveys, complaints), and the budget report."""
 from . import _schema as schema  # the one YAML validator, shared with the competency map
 from ._budget import LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals, years
-from ._calendar import BusinessCalendar, business_deadline, business_seconds, parse_opening, taiwan_calendar
+from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, business_seconds, calendar_table, parse_opening,
+                        taiwan_calendar)
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, format_value,
                        load_catalog, status)
-from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, KpiValue, agent_teams, bucket_keys,
-                      compute_kpis, group_status, kpi_status, kpis_jsonable, previous_range, to_jsonable)
+from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_teams, bucket_keys,
+                      compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
+from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
                         week_summary)
 from ._privacy import mask_pii
@@ -26,4 +28,5 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
            "survey_trend", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid", "XmrLimits", "nps_interval", "significant_change",
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
-           "parse_opening", "taiwan_calendar"]
+           "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",
+           "matures_on", "stats_jsonable"]

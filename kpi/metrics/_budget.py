@@ -13,8 +13,9 @@ from ._catalog import load_catalog
 LINE_COLUMNS = [
     "cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd",
     "variance_ytd", "variance_pct_ytd", "favourable", "needs_improvement_report", "full_year_budget",
-    "latest_estimate", "run_rate",
+    "latest_estimate", "reforecast", "run_rate",
 ]
+RECURRING_MONTHS = 3  # a variance of the same sign in each of the last 3 booked months recurs
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def _favourable(line_type: str, variance: float | None) -> bool | None:
 
 
 def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elapsed: int, line_type: str,
-             min_pct: float, min_amount: float) -> dict[str, Any]:
+             min_pct: float, min_amount: float, recurring: bool = False) -> dict[str, Any]:
     def val(x):
         return None if x is None or pd.isna(x) else float(x)
     budget_ytd, actual_ytd, budget_month, actual_month, full_year = map(val, (budget_ytd, actual_ytd, budget_month, actual_month, full_year))
@@ -50,15 +51,34 @@ def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elap
     variance_month = None if budget_month is None or actual_month is None else actual_month - budget_month
     pct = None if variance_ytd is None or not budget_ytd else variance_ytd / abs(budget_ytd)
     remaining = None if full_year is None or budget_ytd is None else full_year - budget_ytd
+    # A variance that recurs will go on: the remaining months at budget x (actual / budget) to date.
+    reforecast = bool(recurring and remaining and budget_ytd)
+    pace = actual_ytd / budget_ytd if reforecast else 1.0
+    flag = (pct is not None and abs(pct) >= min_pct) or (variance_ytd is not None and abs(variance_ytd) >= min_amount)
     return {
         "budget_month": budget_month, "actual_month": actual_month, "variance_month": variance_month,
         "budget_ytd": budget_ytd, "actual_ytd": actual_ytd, "variance_ytd": variance_ytd, "variance_pct_ytd": pct,
         "favourable": _favourable(line_type, variance_ytd),
-        "needs_improvement_report": bool(pct is not None and abs(pct) >= min_pct and abs(variance_ytd) >= min_amount),
+        "needs_improvement_report": bool(flag),
         "full_year_budget": full_year,
-        "latest_estimate": None if actual_ytd is None or remaining is None else actual_ytd + remaining,
+        "latest_estimate": None if actual_ytd is None or remaining is None else actual_ytd + remaining * pace,
+        "reforecast": reforecast,
         "run_rate": None if actual_ytd is None or not elapsed else actual_ytd / elapsed * 12,
     }
+
+
+def _recurring_lines(cur: duckdb.DuckDBPyConnection, year: int, through_month: int) -> set[tuple[str, str]]:
+    """Lines whose monthly variance has had the same sign in each of the last RECURRING_MONTHS booked months."""
+    rows = cur.execute(
+        """WITH m AS (
+             SELECT cost_center, line, period, sum(actual) - sum(budget) AS variance,
+               row_number() OVER (PARTITION BY cost_center, line ORDER BY period DESC) AS back
+             FROM budget WHERE year(period) = $y AND month(period) <= $m AND actual IS NOT NULL AND budget IS NOT NULL
+             GROUP BY cost_center, line, period)
+           SELECT cost_center, line FROM m WHERE back <= $k GROUP BY cost_center, line
+           HAVING count(*) = $k AND (bool_and(variance > 0) OR bool_and(variance < 0))""",
+        {"y": year, "m": through_month, "k": RECURRING_MONTHS}).fetchall()
+    return {(cc, line) for cc, line in rows}
 
 
 def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | None = None,
@@ -84,17 +104,24 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
              sum(budget) AS full_year
            FROM budget WHERE year(period) = $y GROUP BY cost_center, line ORDER BY cost_center, line""",
         {"m": months, "y": year}).df()
+    recurring = _recurring_lines(cur, year, months)
     rows = []
     for r in lines.itertuples(index=False):
         rows.append({"cost_center": r.cost_center, "line": r.line, "line_type": r.line_type,
                      **_figures(r.budget_ytd, r.actual_ytd, r.budget_month, r.actual_month, r.full_year, elapsed,
-                                r.line_type, min_pct, min_amount)})
+                                r.line_type, min_pct, min_amount, (r.cost_center, r.line) in recurring)})
     frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
 
     def total(kind: str) -> dict[str, Any]:
         part = lines[lines.line_type == kind]
         sums = [part[c].sum(min_count=1) for c in ("budget_ytd", "actual_ytd", "budget_month", "actual_month", "full_year")]
-        return _figures(*sums, elapsed, kind, min_pct, min_amount)
+        figures = _figures(*sums, elapsed, kind, min_pct, min_amount)
+        # The outlook of a total is the sum of its lines' outlooks (some of them reforecast).
+        mine = frame[frame.line_type == kind]
+        if mine["reforecast"].any():
+            figures["latest_estimate"] = mine["latest_estimate"].sum(min_count=1)
+            figures["reforecast"] = True
+        return figures
 
     answered = 0
     cpc = None

@@ -125,3 +125,35 @@ def business_seconds(start: pd.Series, end: pd.Series, cal: BusinessCalendar) ->
     table = _day_table(cal, first, last)
     out[ok] = np.maximum(_elapsed(table, first, e[ok]) - _elapsed(table, first, s[ok]), 0.0)
     return out
+
+
+CALENDAR_COLUMNS = ["channel", "day", "open_s", "length", "before", "ends", "target_s"]
+
+
+def calendar_table(calendars: Mapping[str, BusinessCalendar], hours: Mapping[str, float], first: date,
+                   last: date) -> pd.DataFrame:
+    """Per deferred channel and day: opening second, open length, business seconds before the day, and the target.
+
+    The engine joins it to contacts to find each contact's deadline in SQL (see DEADLINE_SQL)."""
+    parts = []
+    for channel, cal in calendars.items():
+        reach = _span(cal, pd.Series([pd.Timestamp(last)]), float(hours[channel]))[1]
+        table = _day_table(cal, first, reach)
+        table["ends"] = table["before"] + table["length"]
+        parts.append(table.assign(channel=channel, day=table["day"].dt.date, open_s=table["open"],
+                                  target_s=float(hours[channel]) * 3600))
+    if not parts:
+        return pd.DataFrame(columns=CALENDAR_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[CALENDAR_COLUMNS]
+
+
+# Each deferred contact's deadline: business seconds elapsed at arrival (its day's row) plus the channel's target,
+# then the first open day whose cumulative business seconds reach that (ASOF join on open days only).
+DEADLINE_SQL = """
+SELECT x.* EXCLUDE (__target), CASE WHEN x.__target IS NOT NULL THEN
+         o.day + to_microseconds(round((o.open_s + x.__target - o.before) * 1e6)::BIGINT) END AS __deadline
+FROM (SELECT c.*, cal.before + least(greatest(epoch(c.{at}) - epoch(c.{at}::DATE::TIMESTAMP) - cal.open_s, 0),
+                                     cal.length) + cal.target_s AS __target
+      FROM ({source}) c LEFT JOIN {calendar} cal ON cal.channel = c.channel AND cal.day = c.{at}::DATE) x
+ASOF LEFT JOIN (SELECT * FROM {calendar} WHERE length > 0) o ON x.channel = o.channel AND x.__target <= o.ends
+"""

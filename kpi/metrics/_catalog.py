@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from ..present import LANGS, format_unit
+from ._calendar import DEADLINE_SQL
 from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 TARGETS_PATH = Path(__file__).resolve().parents[2] / "targets.yaml"
 UNITS = ("fraction", "seconds", "hours", "count", "score", "nps", "ntd")
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
+# A setting: a number, a list of names (channels), or a mapping of numbers or of texts (per channel or weekday).
+Setting = float | tuple[str, ...] | dict[str, float | dict[str, str]]
+# Bound by the engine for each query, not set in targets.yaml: the range, and the dataset's cut-off (latest timestamp).
+ENGINE_PARAMETERS = {"start", "end", "cutoff", "deferred_channels"}
 
 Texts = Annotated[dict[str, str], Rule(keys=LANGS)]
 
@@ -26,13 +31,20 @@ class Kpi:
     definition: Texts
     dataset: Annotated[str, Rule(one_of=DATASETS)]
     unit: Annotated[str, Rule(one_of=UNITS)]
-    better: Annotated[str, Rule(one_of=("higher", "lower", "none"))]
+    better: Annotated[str, Rule(one_of=("higher", "lower", "near", "none"))]  # near: a band on both sides
     target: float | None = None
     band: float | None = None
     sql: str | None = None  # a plain aggregate
     num: str | None = None  # or a ratio of sums
     den: str | None = None
     formula: str | None = None  # or a formula of other KPIs (derived)
+    # How far a value can be trusted and where it applies (numbers a COPC auditor would sign).
+    ss: str | None = None  # sum of squares of the per-row values of a mean (its spread, for intervals and tests)
+    scope: Annotated[str | None, Rule(one_of=("realtime",))] = None  # real-time contacts, one channel at a time
+    agent: bool = True  # False: a queue measure the agent does not control (no value at agent grain)
+    matures: str | None = None  # a setting of days: no value until the range's end + that many days is in the data
+    factor: str | None = None  # correlated KPIs share a factor and count once per indicator in the ranking
+    rank_agents: bool = True  # False: not scored per agent (NPS, a relationship measure)
     team_targets: dict[str, dict[str, float]] = field(default_factory=dict, metadata=NOT_IN_YAML)
     channel_targets: dict[str, dict[str, float]] = field(default_factory=dict, metadata=NOT_IN_YAML)
 
@@ -48,15 +60,22 @@ class Kpi:
         """label or definition in a language, with $settings filled in."""
         s = getattr(self, what)[lang]
         for k, v in sorted((settings or {}).items(), key=lambda kv: -len(kv[0])):  # longest name first
-            if isinstance(v, dict):
-                v = ", ".join(f"{ch} {x:g}" for ch, x in v.items())
-            s = s.replace(f"${k}", f"{v:g}" if isinstance(v, (int, float)) else str(v))
+            s = s.replace(f"${k}", _setting_text(v))
         return s
 
     def target_for(self, team: str | None = None, channel: str | None = None) -> tuple[float | None, float | None]:
         """(target, band) for a team, else for a channel, else the center's."""
         t = self.team_targets.get(team or "") or self.channel_targets.get(channel or "") or {}
         return t.get("target", self.target), t.get("band", self.band)
+
+
+def _setting_text(value: Any) -> str:
+    """A setting as a definition shows it: 20, "phone, chat", "chat 60", "email mon-fri 09:00-18:00"."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_setting_text(v)}" for k, v in value.items())
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,9 @@ class Dataset:
     columns: dict[str, str] = field(default_factory=dict)  # more columns of each row, e.g. __due
     rows_of: str | None = None  # the same rows as another dataset (backlog: complaints)
     snapshot: str | None = None  # a row counts at the time __as_of when this holds (backlog)
+    # Rows of a deferred channel get __deadline: their channel's response target in business hours after this
+    # column, on the business calendar the engine registers as __business_calendar.
+    deadline_from: str | None = None
 
     def _invalid(self) -> tuple[str, str] | None:
         if (self.source is None) == (self.rows_of is None):
@@ -82,7 +104,10 @@ class Dataset:
     def rows(self) -> str:
         """SQL of the dataset's rows with __t (its time) and the declared columns."""
         extra = "".join(f", {sql} AS {name}" for name, sql in self.columns.items())
-        return f"SELECT *, {self.time} AS __t{extra} FROM ({self.source})"
+        rows = f"SELECT *, {self.time} AS __t{extra} FROM ({self.source})"
+        if self.deadline_from:
+            rows = DEADLINE_SQL.format(at=self.deadline_from, source=rows, calendar="__business_calendar")
+        return rows
 
 
 @dataclass(frozen=True)
@@ -91,7 +116,7 @@ class _CatalogFile:
     views: dict[str, Annotated[tuple[str, ...], Rule(non_empty=True)]]
     scores: dict[str, Annotated[tuple[int, ...], Rule(length=(2, 2), items="numbers (lowest, highest)")]]
     kpis: Annotated[dict[str, Kpi], Rule(non_empty=True)]
-    parameters: dict[str, float | dict[str, float]] = field(default_factory=dict)
+    parameters: dict[str, Setting] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,7 +133,7 @@ class _Target(_Override):
 
 @dataclass(frozen=True)
 class _TargetsFile:
-    settings: dict[str, float | dict[str, float]] = field(default_factory=dict)
+    settings: dict[str, Setting] = field(default_factory=dict)
     targets: dict[str, _Target] = field(default_factory=dict)
 
 
@@ -194,9 +219,9 @@ def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS
     kpis = _with_targets(doc.kpis, targets.targets, targets_path)
     # targets.yaml's order first (docs list settings as written there), then the catalog's defaults it leaves out.
     settings = {**targets.settings, **{k: v for k, v in doc.parameters.items() if k not in targets.settings}}
-    sqls = [s for k in kpis.values() for s in (k.sql, k.num, k.den) if s]
+    sqls = [s for k in kpis.values() for s in (k.sql, k.num, k.den, k.ss) if s]
     sqls += [s for d in datasets.values() for s in (d.source, d.snapshot, *d.columns.values()) if s]
-    missing = {m for s in sqls for m in re.findall(r"\$(\w+)", s)} - set(settings)
+    missing = {m for s in sqls for m in re.findall(r"\$(\w+)", s)} - set(settings) - ENGINE_PARAMETERS
     if missing:
         raise CatalogError(f"{targets_path.name}: settings.{sorted(missing)[0]}: used by the catalog but not set")
     return Catalog(kpis=kpis, settings=settings, datasets=datasets, views=dict(doc.views),
@@ -209,7 +234,10 @@ def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str 
     if value is None or target is None or kpi.better == "none" or value != value:
         return None
     band = band or 0.0
-    gap = value - target if kpi.better == "higher" else target - value  # >= 0 means on target
+    if kpi.better == "near":  # too far either way is a problem: good within one band of the target
+        gap = band - abs(value - target)
+    else:
+        gap = value - target if kpi.better == "higher" else target - value  # >= 0 means on target
     if gap >= 0:
         return "good"
     return "warning" if gap >= -band else "bad"

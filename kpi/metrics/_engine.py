@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from ._catalog import Catalog, Dataset, Kpi, load_catalog, status
+from ._calendar import calendar_table, taiwan_calendar
+from ._catalog import Catalog, Dataset, Kpi, load_catalog
 
 TIME_GRAINS = ("day", "week", "month")
 CYCLES = ("weekday_hour",)  # key "1-09" = Monday 09:00-09:59 (ISO weekday 1-7)
@@ -58,6 +59,8 @@ def _params(sql: str, values: dict[str, Any]) -> dict[str, Any]:
 def _bindable(value: Any) -> Any:
     if isinstance(value, dict):  # DuckDB reads {"key": [...], "value": [...]} as a MAP, even an empty one
         return {"key": [str(k) for k in value], "value": [float(v) for v in value.values()]}
+    if isinstance(value, tuple):  # a list of names (channels) binds as a LIST
+        return list(value)
     return value
 
 
@@ -69,6 +72,8 @@ def _aggregates(kpis: list[Kpi]) -> list[str]:
         else:
             cols.append(f"({k.num}) AS \"{k.id}__num\"")
             cols.append(f"({k.den}) AS \"{k.id}__den\"")
+        if k.ss:
+            cols.append(f"({k.ss}) AS \"{k.id}__ss\"")
     return cols
 
 
@@ -94,14 +99,19 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     if not applies:
         return None
     values: dict[str, Any] = {**settings, **{k: v for k, v in filters.items() if v is not None},
-                              "start": start, "end": end + timedelta(days=1)}
+                              "start": start, "end": end + timedelta(days=1),
+                              "cutoff": settings["__cutoffs"].get(ds.rows_of or ds.name),
+                              "deferred_channels": sorted(settings.get("response_target_hours_by_channel") or {})}
     if ds.snapshot is not None:
         if by in CYCLES:
             return None  # a backlog is a snapshot at an end time, not spread over hours of the week
         return _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values)
     key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
     where = " AND ".join(["__t >= $start", "__t < $end", *clauses])
-    sql = (f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({ds.rows}) WHERE {where} GROUP BY ALL")
+    aggregates = _aggregates(kpis)
+    if "__realtime" in ds.columns:  # how many real-time channels a group holds: two or more are never blended
+        aggregates.append("count(DISTINCT channel) FILTER (WHERE __realtime) AS __realtime_channels")
+    sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({ds.rows}) WHERE {where} GROUP BY ALL"
     return cur.execute(sql, _params(sql, values)).df()
 
 
@@ -123,30 +133,59 @@ def _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values) -> pd.DataFr
         cur.unregister("__as_of_df")
 
 
+def data_cutoffs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The latest timestamp imported per dataset: what "as the data stands" means for maturity and deadlines."""
+    with con.cursor() as cur:
+        contacts, surveys, complaints = cur.execute(
+            "SELECT (SELECT max(arrived_at) FROM contacts), (SELECT max(responded_at) FROM surveys), "
+            "(SELECT greatest(max(opened_at), max(resolved_at)) FROM complaints)").fetchone()
+    return {"contacts": contacts, "surveys": surveys, "complaints": complaints}
+
+
+@lru_cache(maxsize=8)
+def _calendar(spec: tuple[tuple[str, str], ...], first_year: int, last_year: int):
+    return taiwan_calendar(dict(spec), range(first_year, last_year + 1))
+
+
+def _register_calendar(cur: duckdb.DuckDBPyConnection, start: date, end: date, settings: dict[str, Any]) -> None:
+    """Business days of each deferred channel around the range, for the contacts' deadlines (DEADLINE_SQL)."""
+    hours = settings.get("response_target_hours_by_channel") or {}
+    spec = settings.get("business_hours") or {}
+    calendars = {ch: _calendar(tuple(sorted((spec.get(ch) or {"mon-fri": "09:00-18:00"}).items())),
+                               start.year - 1, end.year + 2) for ch in hours}
+    cur.register("__business_calendar", calendar_table(calendars, hours, start, end))
+
+
 def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
                  team: str | None = None, channel: str | None = None, queue: str | None = None,
-                 catalog: Catalog | None = None, settings: dict[str, Any] | None = None) -> pd.DataFrame:
+                 catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
+                 stats: bool = False) -> pd.DataFrame:
     """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
 
     by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue or category.
-    Ratios are sums over the group; a zero denominator or an empty group gives NA, never 0.
+    Ratios are sums over the group; a zero denominator or an empty group gives NA, never 0. A real-time measure
+    (service level, speed of answer, abandonment) has no value for a group holding two real-time channels; a queue
+    measure none at agent grain; a maturing complaint measure none until its range has matured (see _mask).
+    stats=True adds each ratio's `<id>__num`, `<id>__den` (its n) and `<id>__ss` columns, for intervals and tests.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     catalog = catalog or load_catalog()
     settings = {**catalog.settings, **(settings or {})}
+    settings.setdefault("__cutoffs", data_cutoffs(con))
     filters = {"team": team, "channel": channel, "queue": queue}
     cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
     parts: list[pd.DataFrame] = []
     not_applicable: list[str] = []
     try:
+        _register_calendar(cur, start, end, settings)
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
             kpis = catalog.of(dataset)
             frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings)
             if frame is None:
                 not_applicable += [k.id for k in kpis]
             else:
-                parts.append(_kpi_values(frame, kpis))
+                parts.append(_kpi_values(frame, kpis, stats))
     finally:
         cur.close()
     result = _aligned(parts, _result_index(parts, start, end, by), catalog)
@@ -154,14 +193,19 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         result[kid] = pd.NA
     for k in catalog.of("derived"):
         result[k.id] = _derived(k.formula, result)
-    result = result[[k.id for k in catalog.kpis.values() if k.id in result]].reset_index()
+    _mask(result, catalog, settings, start, end, by, channel)
+    ids = [k.id for k in catalog.kpis.values() if k.id in result]
+    extra = [c for c in result.columns if "__" in c and not c.startswith("__")] if stats else []
+    result = result[ids + extra].reset_index()
     result["key"] = pd.Series([None if pd.isna(k) else k for k in result["key"]], dtype=object)  # one spelling of "no team/agent/..."
     return result
 
 
-def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFrame:
-    """One dataset's aggregates as KPI values by group key (with the group's row count __n)."""
+def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi], stats: bool = False) -> pd.DataFrame:
+    """One dataset's aggregates as KPI values by group key (with the group's row count __n, and with stats the sums)."""
     out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
+    if "__realtime_channels" in frame:
+        out["__realtime_channels"] = frame["__realtime_channels"]
     n = frame["__n"]
     for k in kpis:
         if k.sql:
@@ -170,8 +214,50 @@ def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFrame:
             num = frame[f"{k.id}__num"].astype("Float64")
             den = frame[f"{k.id}__den"].astype("Float64")
             v = (num / den).mask(den == 0)
+            if stats:
+                out[f"{k.id}__num"], out[f"{k.id}__den"] = num, den
+        if stats and k.ss:
+            out[f"{k.id}__ss"] = frame[f"{k.id}__ss"].astype("Float64")
         out[k.id] = v if k.unit == "count" else v.mask(n == 0)
     return out.set_index("key")
+
+
+def matures_on(kpi: Kpi, end: date, settings: dict[str, Any]) -> date | None:
+    """The day a maturing KPI of a range ending `end` gets its value; None for a KPI that does not mature."""
+    if not kpi.matures:
+        return None
+    return end + timedelta(days=int(settings[kpi.matures]) + 1)
+
+
+def _bucket_ends(index: pd.Index, start: date, end: date, by: str | None) -> list[date]:
+    if by in TIME_GRAINS:
+        ends = {k: min(nxt - timedelta(days=1), end) for k, _, nxt in bucket_keys(start, end, by)}
+        return [ends.get(k, end) for k in index]
+    return [end] * len(index)
+
+
+def _mask(result: pd.DataFrame, catalog: Catalog, settings: dict[str, Any], start: date, end: date,
+          by: str | None, channel: str | None) -> None:
+    """No value where a KPI would mislead: blended real-time channels, queue measures per agent, immature ranges."""
+    realtime = set(settings.get("realtime_channels") or ())
+    if by == "channel":
+        single = pd.Series([k in realtime for k in result.index], index=result.index)
+    elif channel is not None:
+        single = pd.Series(channel in realtime, index=result.index)
+    else:  # no channel named: a group holding one real-time channel still has one real-time value
+        single = result.get("__realtime_channels", pd.Series(0, index=result.index)).fillna(0) <= 1
+    ends = _bucket_ends(result.index, start, end, by)
+    for k in catalog.kpis.values():
+        if k.id not in result:
+            continue
+        if k.scope == "realtime":
+            result[k.id] = result[k.id].astype("Float64").where(single)
+        if not k.agent and by == "agent":
+            result[k.id] = pd.NA
+        if k.matures:
+            cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
+            ok = [cutoff is not None and pd.Timestamp(matures_on(k, e, settings)) <= pd.Timestamp(cutoff) for e in ends]
+            result[k.id] = result[k.id].astype("Float64").where(pd.Series(ok, index=result.index))
 
 
 def _result_index(parts: list[pd.DataFrame], start: date, end: date, by: str | None) -> pd.Index:
@@ -216,41 +302,6 @@ def _derived(formula: str, frame: pd.DataFrame) -> pd.Series:
     return (factor * a / b).mask(b == 0)
 
 
-@dataclass(frozen=True)
-class KpiValue:
-    id: str
-    value: float | None
-    target: float | None
-    status: str | None
-    previous: float | None
-    change: float | None
-    band: float | None = None  # the warning band that goes with target (team's, channel's or the center's)
-
-
-def previous_range(start: date, end: date) -> tuple[date, date]:
-    """The period of the same length just before [start, end]."""
-    days = (end - start).days + 1
-    return start - timedelta(days=days), start - timedelta(days=1)
-
-
-def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
-               channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None) -> dict[str, KpiValue]:
-    """Each KPI's value, target, status, and change against the previous period of the same length."""
-    catalog = catalog or load_catalog()
-    now = compute_kpis(con, start, end, team=team, channel=channel, queue=queue, catalog=catalog).iloc[0]
-    p_start, p_end = previous_range(start, end)
-    before = compute_kpis(con, p_start, p_end, team=team, channel=channel, queue=queue, catalog=catalog).iloc[0]
-    out = {}
-    for kid in now.index.drop("key"):
-        k = catalog[kid]
-        v = None if pd.isna(now[kid]) else float(now[kid])
-        p = None if pd.isna(before[kid]) else float(before[kid])
-        target, band = k.target_for(team, channel)
-        out[kid] = KpiValue(kid, v, target, status(k, v, team, channel), p,
-                            None if v is None or p is None else v - p, band)
-    return out
-
-
 def to_jsonable(value: Any) -> Any:
     """NA/NaN -> None, numpy numbers -> float, rounded to 4 decimals for fractions' sake."""
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
@@ -267,40 +318,6 @@ def kpis_jsonable(row: pd.Series, ids: list[str], catalog: Catalog) -> dict[str,
     for k in ids:
         v = to_jsonable(row[k])
         out[k] = int(v) if v is not None and catalog[k].unit == "count" else v
-    return out
-
-
-def _values(frame: pd.DataFrame) -> dict[Any, dict[str, float | None]]:
-    out = {}
-    for _, r in frame.iterrows():
-        out[r["key"]] = {k: (None if pd.isna(r[k]) else float(r[k])) for k in frame.columns if k != "key"}
-    return out
-
-
-def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,
-                 channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
-                 team_of: dict[Any, str] | None = None) -> dict[Any, dict[str, KpiValue]]:
-    """kpi_status for every group of a dimension (team, agent, ...): value, target, status, change vs the previous period.
-
-    team_of maps a group key to its team so per-team targets apply (a team key is its own team).
-    """
-    catalog = catalog or load_catalog()
-    now = _values(compute_kpis(con, start, end, by, team=team, channel=channel, queue=queue, catalog=catalog))
-    p_start, p_end = previous_range(start, end)
-    before = _values(compute_kpis(con, p_start, p_end, by, team=team, channel=channel, queue=queue, catalog=catalog))
-    out: dict[Any, dict[str, KpiValue]] = {}
-    for key, values in now.items():
-        grp_team = key if by == "team" else (team_of or {}).get(key, team)
-        grp_channel = key if by == "channel" else channel
-        prev = before.get(key, {})
-        row = {}
-        for kid, v in values.items():
-            p = prev.get(kid)
-            k = catalog[kid]
-            target, band = k.target_for(grp_team, grp_channel)
-            row[kid] = KpiValue(kid, v, target, status(k, v, grp_team, grp_channel), p,
-                                None if v is None or p is None else v - p, band)
-        out[key] = row
     return out
 
 

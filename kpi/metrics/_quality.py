@@ -179,8 +179,8 @@ def low_score_comments(con: duckdb.DuckDBPyConnection, start: date, end: date, m
         raise ValueError(f"limit must be >= 0, got {limit!r}")
     filters = {"team": team, "channel": channel, "queue": queue}
     rows = _rows("surveys", ["__t >= $start", "__t < $end", "csat <= $max_csat", "trim(comment) <> ''"], filters)
-    sql = (f"SELECT __t AS responded_at, team, agent_id, csat, nps, ces, comment FROM ({rows}) "
-           "ORDER BY __t DESC, survey_id DESC LIMIT $limit")
+    sql = (f"SELECT responded_at, team, agent_id, csat, nps, ces, comment FROM ({rows}) "
+           "ORDER BY responded_at DESC, survey_id DESC LIMIT $limit")
     frame = _query(con, sql, {**_values(start, end, filters), "max_csat": int(max_csat), "limit": int(limit)})
     frame["comment"] = frame["comment"].map(mask_pii)
     return frame.astype({"csat": "Int64", "nps": "Int64", "ces": "Int64"})

@@ -129,15 +129,19 @@ def _union(members: tuple[Any, ...], value: Any, path: str) -> Any:
     if value is None and type(None) in members:
         return None
     options = [m for m in members if m is not type(None)]
-    # A mapping goes to the member that reads one, anything else to the first that does not.
-    pick = next((m for m in options if _reads_mapping(m) == isinstance(value, dict)), options[0])
+    # A mapping goes to the member that reads one, a list to the one that reads a list, a scalar to the first other.
+    shape = "mapping" if isinstance(value, dict) else "list" if isinstance(value, list) else "scalar"
+    pick = next((m for m in options if _reads(m) == shape), options[0])
     return parse(pick, value, path)
 
 
-def _reads_mapping(tp: Any) -> bool:
+def _reads(tp: Any) -> str:
+    """What a type reads from YAML: a mapping, a list or a scalar."""
     if typing.get_origin(tp) is Annotated:
         tp = tp.__origin__
-    return typing.get_origin(tp) is dict or dataclasses.is_dataclass(tp)
+    if typing.get_origin(tp) is dict or dataclasses.is_dataclass(tp):
+        return "mapping"
+    return "list" if typing.get_origin(tp) is tuple else "scalar"
 
 
 @functools.cache  # resolving a class's annotations costs more than checking one item against them

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 
 from ._catalog import Catalog, load_catalog
-from ._engine import KpiValue
+from ._judge import KpiValue
 
 # The KPIs of the weekly page's tiles, group tables and trend charts: catalog.yaml `views`.
 TILE_KPIS = load_catalog().views["weekly_tiles"]

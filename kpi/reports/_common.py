@@ -9,7 +9,7 @@ import pandas as pd
 from .. import metrics
 from ..competency import CompetencyMap
 from ..metrics import Catalog
-from ..present import format_kind, is_missing, money, t
+from ..present import format_kind, is_missing, money, paren, t
 from ._model import UNIT_KIND, Section
 
 __all__ = ["kpi_table", "meta_lines", "competency_section", "fav", "status_text", "month_end", "ntd", "pct", "section"]
@@ -42,18 +42,27 @@ def status_text(status: str | None, lang: str) -> str | None:
     return t(f"status.{status}", lang) if status else None
 
 
-def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterable[str], lang: str) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
-    """KPI, unit, actual, target, status, previous, change: one row per KPI, raw values, each row in its unit."""
-    h = {k: t(f"col.{k}", lang) for k in ("kpi", "unit", "value", "target", "status", "previous", "change")}
+def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterable[str], lang: str,
+              by_channel: Mapping[str, Mapping[str, metrics.KpiValue]] | None = None
+              ) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """KPI, unit, actual, target, status, n, previous, change: one row per KPI, raw values, each row in its unit.
+
+    A real-time measure (service level, speed of answer, abandonment) is never blended: one row per real-time
+    channel of by_channel, named with its channel."""
+    h = {k: t(f"col.{k}", lang) for k in ("kpi", "unit", "value", "target", "status", "n", "previous", "change")}
     rows, kinds = [], []
     for kid in ids:
-        kv, k = values[kid], cat[kid]
-        rows.append({h["kpi"]: k.text("label", lang), h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
-                     h["target"]: kv.target, h["status"]: status_text(kv.status, lang), h["previous"]: kv.previous,
-                     h["change"]: kv.change})
-        kinds.append(UNIT_KIND[k.unit])
+        k = cat[kid]
+        per = [(ch, vals[kid]) for ch, vals in (by_channel or {}).items() if vals[kid].value is not None]
+        entries = [(paren(k.text("label", lang), t(f"channel.{ch}", lang), lang), kv) for ch, kv in per] \
+            if k.scope == "realtime" and per else [(k.text("label", lang), values[kid])]
+        for label, kv in entries:
+            rows.append({h["kpi"]: label, h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
+                         h["target"]: kv.target, h["status"]: status_text(kv.status, lang), h["n"]: kv.n,
+                         h["previous"]: kv.previous, h["change"]: kv.change})
+            kinds.append(UNIT_KIND[k.unit])
     frame = pd.DataFrame(rows, columns=list(h.values()))
-    col_kinds = {h["value"]: "row", h["target"]: "row", h["previous"]: "row", h["change"]: "+row"}
+    col_kinds = {h["value"]: "row", h["target"]: "row", h["n"]: "count", h["previous"]: "row", h["change"]: "+row"}
     return frame, kinds, col_kinds
 
 

@@ -49,6 +49,7 @@ class _Month:
     flagged: pd.DataFrame
     saved: dict[tuple[str, str], Any]
     with_target: list[str]
+    by_channel: dict[Any, dict[str, metrics.KpiValue]]  # real-time measures are reported per channel
 
     def label(self, kid: str) -> str:
         return self.cat[kid].text("label", self.lang)
@@ -83,7 +84,8 @@ def _load(con: duckdb.DuckDBPyConnection, month: date, lang: str) -> _Month:
     saved = {(r.cost_center, r.line): competency.get_report(con, month.year, r.cost_center, r.line)
              for r in flagged.itertuples(index=False)}
     return _Month(con, month, end, metrics.previous_range(month, end), lang, load_catalog(), rep, status, flagged, saved,
-                  [kid for kid, kv in status.items() if kv.target is not None])
+                  [kid for kid, kv in status.items() if kv.target is not None],
+                  metrics.group_status(con, month, end, "channel"))
 
 
 def _line_names(lines: pd.DataFrame, lang: str) -> list[str]:
@@ -109,7 +111,7 @@ def _summary(m: _Month) -> Section:
                        lines=join_list(_line_names(m.flagged, lang), lang)))
     else:
         paras.append(t("perf.none_flagged", lang))
-    counts = {s: sum(m.status[k].status == s for k in m.with_target) for s in ("good", "warning", "bad")}
+    counts = {s: sum(m.status[k].status == s for k in m.with_target) for s in ("good", "warning", "bad", "uncertain")}
     paras.append(t("perf.kpis", lang, n=len(m.with_target), **counts))
     bad = [m.label(k) for k in m.with_target if m.status[k].status == "bad"]
     if bad:
@@ -219,7 +221,7 @@ def _improvement(m: _Month) -> Section:
 
 
 def _kpis(m: _Month) -> Section:
-    frame, row_kinds, col_kinds = kpi_table(m.cat, m.status, m.with_target, m.lang)
+    frame, row_kinds, col_kinds = kpi_table(m.cat, m.status, m.with_target, m.lang, m.by_channel)
     ps, pe = m.previous
     return section("kpis", m.lang, [t("perf.kpi_period", m.lang, start=m.month, end=m.end, ps=ps, pe=pe),
                                     t("perf.kpi_note", m.lang)], frame, col_kinds, row_kinds)

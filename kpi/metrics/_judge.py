@@ -1,0 +1,160 @@
+"""How a KPI value should be read: against its target, with its n and 95% interval, credible or not, maturing or
+not, and whether it changed beyond noise since the previous period. Pages, reports, the CLI and the coaching ranking
+all judge through here."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ._catalog import Catalog, Kpi, load_catalog, status
+from ._engine import compute_kpis, data_cutoffs, matures_on
+from ._stats import Z95, two_proportion_z, wilson_interval
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    id: str
+    value: float | None
+    target: float | None
+    status: str | None  # good / warning / bad; uncertain when n is small or the interval holds the target
+    previous: float | None
+    change: float | None
+    band: float | None = None  # the warning band that goes with target (team's, channel's or the center's)
+    n: float | None = None  # the denominator of a rate or mean (responses, contacts, complaints)
+    interval: tuple[float, float] | None = None  # 95%: Wilson for a rate, normal for a mean or NPS
+    trend: str | None = None  # worse / better beyond noise (95% test against the previous period), steady, or None
+    matures_on: date | None = None  # set while a maturing KPI has no value yet
+    se: float | None = None  # standard error of the value (for comparing an agent with their team)
+
+
+def previous_range(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length just before [start, end]."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or x is pd.NA or (isinstance(x, float) and x != x) else float(x)
+
+
+def _spread(k: Kpi, row: Mapping[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """(n, mean, variance of one row's value) of a ratio KPI; variance None when the KPI has no spread."""
+    num, den = _num(row.get(f"{k.id}__num")), _num(row.get(f"{k.id}__den"))
+    if num is None or not den:
+        return den, None, None
+    mean = num / den
+    if k.unit == "fraction":
+        return den, mean, mean * (1 - mean)
+    ss = _num(row.get(f"{k.id}__ss"))
+    return den, mean, None if ss is None else max(ss / den - mean * mean, 0.0)
+
+
+def _interval(k: Kpi, row: Mapping[str, Any]) -> tuple[float, float] | None:
+    n, mean, var = _spread(k, row)
+    if mean is None or var is None:
+        return None
+    if k.unit == "fraction":
+        return wilson_interval(_num(row[f"{k.id}__num"]), n)
+    half = Z95 * (var / n) ** 0.5
+    return mean - half, mean + half
+
+
+def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any]) -> str | None:
+    """worse / better when the change is beyond noise at 95%, steady when not, None when it can't be tested.
+
+    A rate: a two-proportion test; a mean (or NPS): a z test on the two means with their own variances."""
+    if k.better not in ("higher", "lower"):
+        return None
+    n1, m1, v1 = _spread(k, now)
+    n0, m0, v0 = _spread(k, before)
+    if m1 is None or m0 is None or v1 is None or v0 is None:
+        return None
+    if k.unit == "fraction":
+        z = two_proportion_z(_num(now[f"{k.id}__num"]), n1, _num(before[f"{k.id}__num"]), n0)
+    else:
+        se = (v1 / n1 + v0 / n0) ** 0.5
+        z = None if se == 0 else (m1 - m0) / se
+    if z is None or abs(z) <= Z95:
+        return "steady"
+    return "better" if (z > 0) == (k.better == "higher") else "worse"
+
+
+def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, team: str | None,
+          channel: str | None, settings: Mapping[str, Any]) -> KpiValue:
+    """One KPI of one group as people should read it: value, target, credible status, n, interval, real change.
+
+    A good/warning/bad status needs at least settings.min_n of its dataset behind it and an interval that leaves
+    the target out; otherwise it is 'uncertain' (grey). A maturing KPI has no value and says when it matures."""
+    v, p = _num(now.get(k.id)), _num(before.get(k.id))
+    target, band = k.target_for(team, channel)
+    n, _, var = _spread(k, now)
+    interval = _interval(k, now) if v is not None else None
+    st = status(k, v, team, channel)
+    min_n = (settings.get("min_n") or {}).get("complaints" if k.dataset == "backlog" else k.dataset)
+    small = n is not None and min_n is not None and n < min_n
+    holds_target = interval is not None and target is not None and interval[0] <= target <= interval[1]
+    if st in ("good", "warning", "bad") and (small or holds_target):
+        st = "uncertain"
+    return KpiValue(k.id, v, target, st, p, None if v is None or p is None else v - p, band, n, interval,
+                    _trend(k, now, before) if v is not None else None,
+                    matures_on(k, end, settings) if v is None and k.matures else None,
+                    (var / n) ** 0.5 if v is not None and var is not None and n else None)
+
+
+def _with_cutoffs(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:
+    return {**catalog.settings, "__cutoffs": data_cutoffs(con)}
+
+
+def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+               channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None) -> dict[str, KpiValue]:
+    """Each KPI's value, target, status, n, interval and change against the previous period of the same length."""
+    catalog = catalog or load_catalog()
+    settings = _with_cutoffs(con, catalog)
+    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True)
+    now = compute_kpis(con, start, end, **kw).iloc[0].to_dict()
+    before = compute_kpis(con, *previous_range(start, end), **kw).iloc[0].to_dict()
+    return {k.id: judge(k, now, before, end, team, channel, settings) for k in catalog.kpis.values() if k.id in now}
+
+
+def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,
+                 channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
+                 team_of: dict[Any, str] | None = None) -> dict[Any, dict[str, KpiValue]]:
+    """kpi_status for every group of a dimension (team, agent, ...): value, target, status, n, change vs before.
+
+    team_of maps a group key to its team so per-team targets apply (a team key is its own team).
+    """
+    catalog = catalog or load_catalog()
+    settings = _with_cutoffs(con, catalog)
+    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True)
+    now = {r["key"]: r for r in compute_kpis(con, start, end, by, **kw).to_dict("records")}
+    before = {r["key"]: r for r in compute_kpis(con, *previous_range(start, end), by, **kw).to_dict("records")}
+    out: dict[Any, dict[str, KpiValue]] = {}
+    for key, row in now.items():
+        grp_team = key if by == "team" else (team_of or {}).get(key, team)
+        grp_channel = key if by == "channel" else channel
+        out[key] = {k.id: judge(k, row, before.get(key, {}), end, grp_team, grp_channel, settings)
+                    for k in catalog.kpis.values() if k.id in row}
+    return out
+
+
+def stats_jsonable(row: Mapping[str, Any], ids: list[str], catalog: Catalog, end: date,
+                   settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Beside a row's KPIs (compute_kpis with stats=True): each rate's n, its 95% interval, and when maturing ones mature."""
+    n, interval, maturing = {}, {}, {}
+    for kid in ids:
+        k = catalog[kid]
+        has_value = _num(row.get(kid)) is not None
+        size = _spread(k, row)[0] if k.num and has_value else None
+        if size is not None:
+            n[kid] = int(size) if float(size).is_integer() else round(size, 4)
+        iv = _interval(k, row) if has_value else None
+        if iv is not None:
+            interval[kid] = [round(iv[0], 4), round(iv[1], 4)]
+        if k.matures and not has_value:
+            maturing[kid] = matures_on(k, end, settings).isoformat()
+    return {"n": n, "interval": interval, "maturing": maturing}
