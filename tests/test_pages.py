@@ -245,3 +245,18 @@ def test_trainer_page_with_filters_that_match_nobody(app):
 def test_budget_page_offers_only_months_with_actuals(app):
     at = app("pages/budget.py", budget_year=2025)
     assert at.selectbox(key="budget_month").options == ["2025-09", "2025-10", "2025-11", "2025-12"]
+
+
+def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):
+    # The sample's latest contact arrived 2026-11-22 23:02, survey 2026-11-22 ..., complaint 2026-11-22 20:03.
+    at = app("pages/weekly.py", channel="__all__")
+    cut = [c.value for c in at.sidebar.caption if "資料截止" in c.value]
+    assert cut and "進線 2026-11-22 23:02" in cut[0] and "客訴 2026-11-22 20:03" in cut[0]
+    # No channel chosen: service level is not blended; the tile lists phone and chat, each with its own value.
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        by_channel = metrics.group_status(con, *W47, "channel")
+    text = " ".join(m.value for m in at.markdown)
+    sl = load_catalog()["service_level"]
+    for ch, name in (("phone", "電話"), ("chat", "文字客服")):
+        assert f"{name} **{format_value(sl, by_channel[ch]['service_level'].value)}**" in text
+    assert tiles(at)["服務水準"] == "—"

@@ -79,3 +79,10 @@ def test_budget_and_actual_bars_use_the_palette():
     fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", title="t")
     assert [b.marker.color for b in fig.data] == [present.PALETTE["budget"], present.PALETTE["actual"]]
     assert fig.layout.barmode == "group" and fig.layout.title.text == "t"
+
+
+def test_data_values_are_shown_in_the_reader_s_language():
+    from kpi.present import value_label
+
+    assert value_label("channel", "phone", "zh-TW") == "電話" and value_label("channel", "email", "en") == "E-mail"
+    assert value_label("channel", "fax", "zh-TW") == "fax"  # a value the catalog doesn't name stays as it is

@@ -7,9 +7,10 @@ from datetime import date, timedelta
 import streamlit as st
 
 from kpi import metrics
+from kpi.present import value_label
 
 from .data import query
-from .i18n import LANGS, t
+from .i18n import LANGS, lang, t
 
 ALL = "__all__"
 DEFAULT_CHANNEL = "phone"
@@ -55,8 +56,11 @@ def sidebar_filters() -> Filters | None:
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
         value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
-                                     format_func=lambda v: t("sidebar.all") if v == ALL else v)
+                                     format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
+    cut = query(metrics.data_cutoffs)
+    stamp = {k: "—" if v is None else f"{v:%Y-%m-%d %H:%M}" for k, v in cut.items()}
+    st.sidebar.caption(t("sidebar.cutoff", **stamp))
     start = date.fromisoformat(week)
     return Filters(start, start + timedelta(days=6), metrics.iso_week_label(start), **chosen)
 

@@ -64,3 +64,9 @@ def paren(text: str, inner: str, lang: str) -> str:
 def join_bar(items: Iterable[str], lang: str) -> str:
     """Parts of a heading line: 績效報告｜2026-10 or Performance report | 2026-10."""
     return t("punct.bar", lang).join(items)
+
+
+def value_label(dimension: str, value: str, lang: str) -> str:
+    """A data value as people read it: channel phone -> 電話 / Phone; a value the catalog doesn't name stays as it is."""
+    key = f"{dimension}.{value}"
+    return t(key, lang) if key in messages() else value
