@@ -107,7 +107,7 @@ team_of = query(metrics.agent_teams, f.week_start, f.week_end)
 agents = query(metrics.group_status, f.week_start, f.week_end, "agent",
                **{**f.kw, "team": drill_team}, team_of=team_of)
 st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
-agent_values, agent_status = metrics.status_table(agents)
+agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS)  # what an agent controls
 st.dataframe(styled(agent_values, agent_status, t("col.agent")), key="agent_table")
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences

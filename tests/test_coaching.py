@@ -14,7 +14,7 @@ from kpi.metrics import KpiValue
 # csat (0.85-0.75)/0.05 = 2 bands and worse than before beyond noise: 2 x 1.5 = 3 points; csat_mean (4.2-3.9)/0.2
 # = 1.5; nps (30-20)/10 = 1 (warning). One satisfaction factor: an indicator takes its worst KPI's points; score =
 # points x coverage x weight (see test_competency_rank): P4.2.1 3 x 1/1 = 3, P4.3.1 3 x .5 = 1.5, P1.2.4 3 x 1/4 =
-# .75, P4.3.4 1.5 x .5 = .75 (fewer weak KPIs than P1.2.4), P4.3.3 1 x .5 = .5, P4.3.2 3 x 1/8, P1.2.3 3 x 1/10.
+# .75, P4.3.4 1.5 x .5 = .75 (fewer weak KPIs than P1.2.4), P4.3.3 1 x .5 = .5, P4.3.2 3 x 1/9, P1.2.3 3 x 1/11.
 SATISFACTION = {
     "csat": KpiValue("csat", 0.75, 0.85, "bad", 0.80, -0.05, trend="worse"),  # worse beyond noise
     "csat_mean": KpiValue("csat_mean", 3.9, 4.2, "bad", None, None),

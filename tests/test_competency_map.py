@@ -31,9 +31,11 @@ REFERENCE = Path(os.environ.get(
 
 KPI_IDS: dict[str, list[str]] = {
     "contacts": ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",
-                 "asa_seconds", "aht_seconds", "transfer_rate", "fcr_rate"],
+                 "asa_seconds", "aht_seconds", "talk_seconds_mean", "hold_seconds_mean", "acw_seconds_mean",
+                 "transfer_rate", "fcr_rate", "response_within_target_rate", "unanswered_backlog"],
     "surveys": ["survey_responses", "csat", "csat_mean", "nps", "ces_mean"],
-    "complaints": ["complaints", "complaints_per_1000", "complaint_resolution_rate", "complaint_sla_rate",
+    "complaints": ["complaints", "complaints_per_1000", "complaint_resolution_rate", "complaints_resolved_within_days",
+                   "complaint_sla_rate",
                    "median_resolution_hours", "reopen_rate", "escalation_rate", "open_complaints",
                    "open_complaints_past_due"],
     "budget": ["budget", "actual", "variance", "variance_pct", "full_year_budget", "latest_estimate",
@@ -295,7 +297,7 @@ def test_tasks_and_indicators_agree(cmap: CompetencyMap):
 
 
 def test_every_kpi_is_linked_and_nothing_else(cmap: CompetencyMap):
-    assert len(ALL_KPIS) == 32
+    assert len(ALL_KPIS) == 38
     assert set(cmap.kpi_ids) == set(ALL_KPIS)
 
 
@@ -412,7 +414,7 @@ def test_kpi_catalog_check(tmp_path: Path):
         load_competency_map(kpi_ids=ALL_KPIS + ["brand_new_kpi"])
     with pytest.raises(CompetencyMapError, match=r"^kpi_links\.nps: KPI 'nps' is not in the KPI catalog"):
         load_competency_map(kpi_ids=[k for k in ALL_KPIS if k != "nps"])
-    assert len(load_competency_map(MAP_PATH).kpi_links) == 32  # no catalog: no catalog check
+    assert len(load_competency_map(MAP_PATH).kpi_links) == 38  # no catalog: no catalog check
 
 
 # --------------------------------------------------------------------------- validation errors

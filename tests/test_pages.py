@@ -173,7 +173,9 @@ def test_trainer_page_for_an_agent_in_english(app):
     at = app("pages/trainer.py", trainer_kind="agent", trainer_agent="A017", lang="en")
     assert at.title[0].value == "Competency coaching"
     weak = at.dataframe[0].value
-    assert list(weak["KPI"]) == ["Average handle time"]  # A017 is built with long handle times; the rest is noise
+    # A017 is built with long handle times: handle time and its parts, and nothing else, are worse than the team's
+    assert weak["KPI"].iloc[0] == "Average handle time"
+    assert set(weak["KPI"]) <= {"Average handle time", "Average talk time", "Average hold time", "Average after-call work"}
     assert weak["Compared with"].iloc[0].startswith("team ")  # an agent is judged against their own team
 
 

@@ -12,6 +12,7 @@ from ._judge import KpiValue
 TILE_KPIS = load_catalog().views["weekly_tiles"]
 TABLE_KPIS = load_catalog().views["weekly_table"]
 TREND_KPIS = load_catalog().views["weekly_trend"]
+AGENT_TABLE_KPIS = load_catalog().views["weekly_agent_table"]  # what an agent controls
 
 
 def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS) -> tuple[pd.DataFrame, pd.DataFrame]:
