@@ -65,6 +65,8 @@ st.dataframe(
      t("trainer.col.reference"): [t(f"trainer.vs.{w}", value=fmt(cat[k], v))
                                   for k, v, w in zip(weak["id"], weak["reference"], weak["compared_with"])],
      t("col.n"): ["—" if n is None or n != n else f"{n:,.0f}" for n in weak["n"]],
+     t("col.interval"): [t("tile.interval_short", low=fmt(cat[k], iv[0]), high=fmt(cat[k], iv[1]))
+                         if isinstance(iv, tuple) else "—" for k, iv in zip(weak["id"], weak["interval"])],
      t("trainer.col.status"): [t(f"status.{s}") for s in weak["status"]],
      t("trainer.col.gap"): [round(float(g), 1) for g in weak["gap_bands"]],
      t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],

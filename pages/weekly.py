@@ -47,6 +47,9 @@ for row in (metrics.TILE_KPIS[:4], metrics.TILE_KPIS[4:]):
 # ---- 12-week trends with target lines
 st.subheader(t("weekly.trends"))
 trend = query(metrics.compute_kpis, f.week_start - timedelta(weeks=11), f.week_end, "week", **f.kw)
+# The 12 weeks before the chosen one set each KPI's natural process limits (XmR); only a week outside them is news.
+baseline = query(metrics.compute_kpis, f.week_start - timedelta(weeks=12), f.week_start - timedelta(days=1), "week",
+                 **f.kw)
 fig = make_subplots(rows=2, cols=4, subplot_titles=[kpi_label(cat[k]) for k in metrics.TREND_KPIS],
                     vertical_spacing=0.18, horizontal_spacing=0.06)
 for i, kid in enumerate(metrics.TREND_KPIS):
@@ -56,6 +59,13 @@ for i, kid in enumerate(metrics.TREND_KPIS):
     r, c = i // 4 + 1, i % 4 + 1
     fig.add_trace(go.Scatter(x=list(trend["key"]), y=y, mode="lines+markers", name=kpi_label(k), showlegend=False,
                              hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=r, col=c)
+    limits = metrics.xmr_limits([None if pd.isna(v) else float(v) for v in baseline[kid]])
+    if limits is not None:
+        for edge in (limits.lower, limits.upper):
+            fig.add_trace(go.Scatter(x=list(trend["key"]), y=[edge * scale] * len(trend), mode="lines",
+                                     line=dict(dash="dot", color="#7f8c8d", width=1), name=t("weekly.limits"),
+                                     showlegend=False, hovertemplate=t("weekly.limits") + ": %{y:.1f}<extra></extra>"),
+                          row=r, col=c)
     target = k.target_for(f.team, f.channel)[0]
     if target is not None:  # a trace, not add_hline: hlines on subplots cost ~15 ms each
         fig.add_trace(go.Scatter(x=list(trend["key"]), y=[target * scale] * len(trend), mode="lines",
@@ -65,7 +75,7 @@ for i, kid in enumerate(metrics.TREND_KPIS):
 fig.update_layout(height=520, margin=dict(l=10, r=10, t=40, b=10))
 fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
 st.plotly_chart(fig, width="stretch")
-st.caption("% · " + t("weekly.minutes") + " (ASA, AHT)")
+st.caption("% · " + t("weekly.minutes") + " (ASA, AHT) · " + t("weekly.limits_help"))
 
 # ---- day-of-week x hour heat maps
 st.subheader(t("weekly.heatmap"))

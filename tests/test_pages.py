@@ -95,6 +95,14 @@ def test_weekly_charts_have_twelve_weeks_with_target_lines(app):
     assert first["x"][0] == "2026-W36" and first["x"][-1] == "2026-W47" and len(first["x"]) == 12
     targets = [tr for tr in spec["data"] if tr.get("line", {}).get("dash") == "dash"]
     assert len(targets) == 8 and array(targets[0]["y"])[0] == 80.0  # service level target 80 %
+    # XmR limits from the 12 weeks before W47 (W35-W46), worked out from the same weekly values
+    limits = [tr for tr in spec["data"] if tr.get("line", {}).get("dash") == "dot"]
+    assert len(limits) == 2 * 8
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        base = metrics.compute_kpis(con, date(2026, 8, 24), date(2026, 11, 15), "week", channel="phone")
+    assert len(base) == 12
+    lim = metrics.xmr_limits([float(v) for v in base["service_level"]])
+    assert array(limits[0]["y"])[0] == pytest.approx(lim.lower * 100) and array(limits[1]["y"])[0] == pytest.approx(lim.upper * 100)
 
 
 def test_team_table_and_attention_list(app):
