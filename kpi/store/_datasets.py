@@ -88,13 +88,14 @@ SURVEYS = Dataset(
     label_zh="滿意度調查",
     key=("survey_id",),
     time_column="responded_at",
-    meaning="One row per survey response. Team and agent come from the linked contact when absent.",
+    meaning=("One row per survey response. A survey about a contact counts in that contact's period, team, agent and "
+             "channel; an unlinked one in the period it was answered, with its own team and agent."),
     columns=(
         Column("survey_id", "text", "Survey tool's id of the response.", required=True),
         Column("responded_at", "timestamp", "When the customer answered.", required=True),
         Column("contact_id", "text", "The contact the survey is about."),
-        Column("team", "text", "Team; from the linked contact when empty."),
-        Column("agent_id", "text", "Agent; from the linked contact when empty."),
+        Column("team", "text", "Team; used when the survey is not linked to a contact."),
+        Column("agent_id", "text", "Agent; used when the survey is not linked to a contact."),
         Column("csat", "int", "Customer satisfaction score.", unit="1-5", lo=1, hi=5),
         Column("nps", "int", "Likelihood to recommend.", unit="0-10", lo=0, hi=10),
         Column("ces", "int", "Customer effort score.", unit="1-7", lo=1, hi=7),
