@@ -80,7 +80,7 @@ table["reforecast"] = table["reforecast"].map(lambda v: t("budget.reforecast") i
 table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
 table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
 table["needs_improvement_report"] = table["needs_improvement_report"].map(lambda v: "⚑ " + t("budget.flag") if v else "")
-colour = lines["favourable"].map(lambda v: STATUS_HEX["good"] if v is True else (STATUS_HEX["bad"] if v is False else ""))
+cell_status = metrics.variance_status(lines)  # each variance cell by its own sign and the line's type
 flagged = lines["needs_improvement_report"]
 # the outlook columns are KPIs: their names come from the KPI catalog
 outlook = ("full_year_budget", "latest_estimate", "run_rate")
@@ -91,8 +91,8 @@ renamed["needs_improvement_report"] = t("col.flag")
 
 def paint(frame: pd.DataFrame) -> pd.DataFrame:
     css = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    for c in (t("col.variance_ytd"), t("col.variance_pct_ytd"), t("col.favourable"), t("col.variance_month")):
-        css[c] = [f"background-color: {x}" if x else "" for x in colour]
+    for c in cell_status.columns:
+        css[renamed[c]] = [f"background-color: {STATUS_HEX[x]}" if x else "" for x in cell_status[c]]
     css[t("col.flag")] = ["font-weight: bold; color: #c0392b" if f else "" for f in flagged]
     return css
 

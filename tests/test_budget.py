@@ -172,3 +172,18 @@ def test_year_to_date_budget_covers_the_same_months_as_the_actual():
     assert (x["budget_ytd"], x["actual_ytd"], x["variance_ytd"]) == (100, 90, -10)
     # Latest estimate: January's actual plus February's budget (not booked) = 190.
     assert x["latest_estimate"] == 190 and metrics.months_with_actuals(con, 2026) == [1, 2]
+
+
+def test_each_variance_cell_takes_the_colour_of_its_own_sign():
+    # Jan under budget, Feb over: the month (Feb) is unfavourable for the cost line even though the year to date
+    # (-20 + 5 = -15) is favourable. Revenue the other way round.
+    con = db_with_budget([("2026-01-01", "OPS", "pay", "cost", 100, 80), ("2026-02-01", "OPS", "pay", "cost", 100, 105),
+                          ("2026-01-01", "MGT", "fee", "revenue", 100, 90), ("2026-02-01", "MGT", "fee", "revenue", 100, 130)])
+    report = metrics.budget_report(con, 2026)
+    st = metrics.variance_status(report.lines).set_axis(report.lines["line"]).to_dict("index")
+    assert st["pay"] == {"variance_month": "bad", "variance_ytd": "good", "variance_pct_ytd": "good", "favourable": "good"}
+    assert st["fee"] == {"variance_month": "good", "variance_ytd": "good", "variance_pct_ytd": "good", "favourable": "good"}
+    # revenue YTD: 220 vs 200 (+20) favourable; a line with no actual yet has no colour
+    none = metrics.variance_status(metrics.budget_report(db_with_budget(
+        [("2026-01-01", "OPS", "x", "cost", 100, 90), ("2026-01-01", "OPS", "y", "cost", 100, None)]), 2026).lines)
+    assert none.iloc[1].isna().all()

@@ -1,7 +1,8 @@
 """The KPI catalog (catalog.yaml + targets.yaml) and everything computed from it: the engine at any grain, status
 against target, the weekly views, service quality (surveys, complaints), and the budget report."""
 from . import _schema as schema  # the one YAML validator, shared with the competency map
-from ._budget import LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals, years
+from ._budget import (LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals,
+                      variance_status, years)
 from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, business_seconds, calendar_table, parse_opening,
                         taiwan_calendar)
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, format_value,
@@ -18,7 +19,7 @@ from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RE
 from ._stats import XmrLimits, nps_interval, significant_change, two_proportion_z, wilson_interval, xmr_limits
 from ._weekly import AGENT_TABLE_KPIS, TABLE_KPIS, TILE_KPIS, TREND_KPIS, attention, status_table, weekday_hour_grid
 
-__all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals",
+__all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",

@@ -13,7 +13,7 @@ from ._catalog import load_catalog
 LINE_COLUMNS = [
     "cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd",
     "variance_ytd", "variance_pct_ytd", "favourable", "needs_improvement_report", "full_year_budget",
-    "latest_estimate", "reforecast", "run_rate",
+    "latest_estimate", "reforecast", "run_rate", "favourable_month",
 ]
 RECURRING_MONTHS = 3  # a variance of the same sign in each of the last 3 booked months recurs
 
@@ -59,6 +59,7 @@ def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elap
         "budget_month": budget_month, "actual_month": actual_month, "variance_month": variance_month,
         "budget_ytd": budget_ytd, "actual_ytd": actual_ytd, "variance_ytd": variance_ytd, "variance_pct_ytd": pct,
         "favourable": _favourable(line_type, variance_ytd),
+        "favourable_month": _favourable(line_type, variance_month),
         "needs_improvement_report": bool(flag),
         "full_year_budget": full_year,
         "latest_estimate": None if actual_ytd is None or remaining is None else actual_ytd + remaining * pace,
@@ -166,3 +167,13 @@ def years(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Years that have budget rows, newest first."""
     return [int(y) for (y,) in con.cursor().execute(
         "SELECT DISTINCT year(period) FROM budget ORDER BY 1 DESC").fetchall()]
+
+
+def variance_status(lines: pd.DataFrame) -> pd.DataFrame:
+    """good / bad per variance cell of budget_report().lines, each by its own sign and the line's type: the month's
+    variance by the month, the year-to-date ones by the year to date (None where there is no variance)."""
+    def status(v: Any) -> str | None:
+        return None if v is None or pd.isna(v) else ("good" if v else "bad")
+    ytd = lines["favourable"].map(status)
+    return pd.DataFrame({"variance_month": lines["favourable_month"].map(status), "variance_ytd": ytd,
+                         "variance_pct_ytd": ytd, "favourable": ytd}, index=lines.index)
