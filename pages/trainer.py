@@ -83,6 +83,12 @@ for r in ranked.head(5).to_dict("records"):
     with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
         st.markdown(f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
                                                         coverage=r["coverage"], n=len(r["kpis"])))
+        worst = weak.set_index("id").loc[r["kpis"][0]]  # the score in words: its largest gap
+        st.markdown(t("trainer.largest", kpi=kpi_label(cat[r["kpis"][0]]), value=fmt(cat[r["kpis"][0]], worst["value"]),
+                      reference=t(f"trainer.vs.{worst['compared_with']}", value=fmt(cat[r["kpis"][0]], worst["reference"])),
+                      gap=worst["gap_bands"]))
+        if r["weight"] < 1:
+            st.caption(t("trainer.process", weight=r["weight"]))
         st.markdown(f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(
             (f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]), lg))
         st.markdown(f"**{t('competency.knowledge')}**{colon(lg)}" + join_list(

@@ -167,6 +167,10 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
     assert [label.split("**")[1] for label in top] == list(ranked["indicator"][:5])
     # P4.3.1 (review satisfaction) is the manager's own process: it still ranks, at half weight
     assert ranked.set_index("indicator").loc["P4.3.1", "weight"] == 0.5
+    # each score in words: the first indicator's largest gap, value against target
+    first_kpi = ranked.iloc[0]["kpis"][0]
+    label = load_catalog()[first_kpi].label["zh-TW"]
+    assert any(m.value.startswith(f"最大差距：{label} ") and "目標" in m.value for m in at.markdown)
     plan = at.dataframe[-1].value
     assert list(plan["行為指標代碼"]) == list(ranked["indicator"][:5])
     # The exported workbook is built from the same plan, with each indicator's full text.
