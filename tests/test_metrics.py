@@ -403,3 +403,14 @@ def test_json_output_carries_n_intervals_and_maturity_beside_the_kpis(tmp_path, 
     doc = json.loads(capsys.readouterr().out)
     assert doc["kpis"]["service_level"] is None and "service_level" not in doc["n"]  # blended: no value, no n
     assert doc["maturing"]["complaint_sla_rate"] == "2026-11-30"  # complaints' cut-off is 24 Nov
+
+
+def test_every_definition_reads_with_its_settings_filled_in():
+    # The tooltip is the app's glossary: no $placeholder may be left (Streamlit would render it as maths).
+    cat = metrics.load_catalog()
+    for k in cat.kpis.values():
+        for lang in ("zh-TW", "en"):
+            text = k.text("definition", lang, cat.settings)
+            assert "$" not in text, (k.id, lang, text)
+    sl = cat["service_level"].text("definition", "zh-TW", cat.settings)
+    assert "等候 20 秒內" in sl and "chat 60" in sl and "phone, chat" in sl
