@@ -63,10 +63,10 @@ with cols[2].container(border=True):
               delta_color="inverse", delta_description=f"{kpi_label(cat['full_year_budget'])} {ntd_short(tot['full_year_budget'])}")
 with cols[3].container(border=True):
     st.metric(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),
-              help=cat["run_rate"].text("definition", lang()))
+              help=cat["run_rate"].text("definition", lang(), cat.settings))
     st.metric(kpi_label(cat["cost_per_contact"]),
               format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
-              help=cat["cost_per_contact"].text("definition", lang()))
+              help=cat["cost_per_contact"].text("definition", lang(), cat.settings))
 competency_widget("variance")
 
 # ---- the line table, coloured by favourable / unfavourable for its line type
