@@ -187,3 +187,13 @@ def test_each_variance_cell_takes_the_colour_of_its_own_sign():
     none = metrics.variance_status(metrics.budget_report(db_with_budget(
         [("2026-01-01", "OPS", "x", "cost", 100, 90), ("2026-01-01", "OPS", "y", "cost", 100, None)]), 2026).lines)
     assert none.iloc[1].isna().all()
+
+
+def test_the_total_outlook_keeps_lines_without_actuals_when_another_is_reforecast():
+    # "up" is reforecast to 480 (see above); "new" has 150 a month budgeted Jan-Apr and no actual yet: it adds its
+    # whole 600 of budget, so the cost total's outlook is 480 + 600 = 1,080.
+    rows = [(f"2026-{m:02d}-01", "OPS", "up", "cost", 100, a) for m, a in ((1, 120), (2, 130), (3, 110), (4, None))]
+    rows += [(f"2026-{m:02d}-01", "OPS", "new", "cost", 150, None) for m in (1, 2, 3, 4)]
+    report = metrics.budget_report(db_with_budget(rows), 2026)
+    assert pd.isna(lines(report)["new"]["latest_estimate"])
+    assert report.total["latest_estimate"] == 1080 and report.total["reforecast"] is True

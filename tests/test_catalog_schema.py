@@ -91,7 +91,7 @@ def test_targets_settings_override_the_catalogs_parameters(tmp_path: Path):
     (tmp_path / "bare").mkdir()
     bare = load(tmp_path / "bare", targets=edited(RAW_TARGETS, lambda d: [d["settings"].pop(k) for k in (
         "response_target_hours_by_channel", "realtime_channels", "complaint_resolution_days")]))
-    assert bare.settings["response_target_hours_by_channel"] == {}
+    assert bare.settings["response_target_hours_by_channel"] == {"email": 4}  # the catalog's default
     assert bare.settings["realtime_channels"] == ("phone", "chat") and bare.settings["complaint_resolution_days"] == 7
     assert metrics.load_catalog().settings["business_hours"] == {"email": {"mon-fri": "09:00-18:00"}}
 

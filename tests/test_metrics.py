@@ -413,4 +413,27 @@ def test_every_definition_reads_with_its_settings_filled_in():
             text = k.text("definition", lang, cat.settings)
             assert "$" not in text, (k.id, lang, text)
     sl = cat["service_level"].text("definition", "zh-TW", cat.settings)
-    assert "等候 20 秒內" in sl and "chat 60" in sl and "phone, chat" in sl
+    assert "等候 20 秒內" in sl and "文字客服 60 秒" in sl and "即時管道（電話、文字客服）" in sl  # no code ids on zh-TW
+    assert "(Phone, Chat)" in cat["service_level"].text("definition", "en", cat.settings)
+
+
+
+def test_no_deferred_channel_means_no_deadlines_and_no_crash():
+    # A centre without e-mail (or a targets.yaml that names no deferred channel): every KPI still computes.
+    con = db_with(contacts=CONTACTS)
+    r = one(con, settings={"response_target_hours_by_channel": {}})
+    assert r.offered == 7 and pd.isna(r.response_within_target_rate) and r.unanswered_backlog == 0
+    s = metrics.kpi_status(con, *W47)
+    assert s["offered"].value == 7
+
+
+def test_a_two_sided_kpi_on_target_is_good_not_uncertain():
+    # Escalation: target 10%, band 5% either side. 100 of 1,000 escalated: Wilson 8.3%-12.0%, inside 5-15%: good.
+    # 13 of 100: 13%, interval 7.8%-21.0% reaches past 15%: uncertain. 300 of 1,000: 30% (27.2-32.9%), all outside: bad.
+    def status(escalated, n):
+        rows = [dict(complaint_id=f"e{i}", opened_at="2026-11-16 10:00", escalated=i < escalated, team="T1")
+                for i in range(n)] + [LATER]
+        return metrics.kpi_status(db_with(complaints=rows), *W47)["escalation_rate"]
+    assert status(100, 1000).status == "good"
+    assert status(13, 100).status == "uncertain"
+    assert status(300, 1000).status == "bad"

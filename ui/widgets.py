@@ -5,7 +5,7 @@ import streamlit as st
 
 from kpi import competency
 from kpi.metrics import Kpi, KpiValue, load_catalog
-from kpi.present import colon, join_list
+from kpi.present import colon, join_list, value_label
 
 from .i18n import fmt, fmt_change, kpi_label, lang, t
 
@@ -40,7 +40,7 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
                   help=kpi.text("definition", lang(), load_catalog().settings), delta_description=note)
         if v.value is None and by_channel:
             st.markdown(t("tile.by_channel") + "  \n" + "  \n".join(
-                f"{t(f'channel.{ch}')} **{fmt(kpi, cv.value)}** {status_badge(cv.status)}"
+                f"{value_label('channel', ch, lang())} **{fmt(kpi, cv.value)}** {status_badge(cv.status)}"
                 for ch, cv in by_channel.items() if cv.value is not None))
             return
         target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""

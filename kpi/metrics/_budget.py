@@ -120,7 +120,10 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
         # The outlook of a total is the sum of its lines' outlooks (some of them reforecast).
         mine = frame[frame.line_type == kind]
         if mine["reforecast"].any():
-            figures["latest_estimate"] = mine["latest_estimate"].sum(min_count=1)
+            # a line with no actual yet still counts: its whole remaining budget
+            plain = (mine["actual_ytd"].astype("Float64").fillna(0) + mine["full_year_budget"].astype("Float64").fillna(0)
+                     - mine["budget_ytd"].astype("Float64").fillna(0))
+            figures["latest_estimate"] = float(mine["latest_estimate"].astype("Float64").fillna(plain).sum())
             figures["reforecast"] = True
         return figures
 

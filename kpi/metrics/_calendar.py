@@ -142,8 +142,9 @@ def calendar_table(calendars: Mapping[str, BusinessCalendar], hours: Mapping[str
         table["ends"] = table["before"] + table["length"]
         parts.append(table.assign(channel=channel, day=table["day"].dt.date, open_s=table["open"],
                                   target_s=float(hours[channel]) * 3600))
-    if not parts:
-        return pd.DataFrame(columns=CALENDAR_COLUMNS)
+    if not parts:  # no deferred channel: an empty table that still has its types (DuckDB binds on them)
+        return pd.DataFrame({"channel": pd.Series(dtype=object), "day": pd.Series(dtype="datetime64[s]"),
+                             **{c: pd.Series(dtype="float64") for c in CALENDAR_COLUMNS[2:]}})
     return pd.concat(parts, ignore_index=True)[CALENDAR_COLUMNS]
 
 

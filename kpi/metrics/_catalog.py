@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from ..present import LANGS, format_unit
+from ..present import LANGS, format_unit, join_list, value_label
 from ._calendar import DEADLINE_SQL
 from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
@@ -60,7 +60,7 @@ class Kpi:
         """label or definition in a language, with $settings filled in."""
         s = getattr(self, what)[lang]
         for k, v in sorted((settings or {}).items(), key=lambda kv: -len(kv[0])):  # longest name first
-            s = s.replace(f"${k}", _setting_text(v))
+            s = s.replace(f"${k}", _setting_text(v, lang))
         return s
 
     def target_for(self, team: str | None = None, channel: str | None = None) -> tuple[float | None, float | None]:
@@ -69,12 +69,12 @@ class Kpi:
         return t.get("target", self.target), t.get("band", self.band)
 
 
-def _setting_text(value: Any) -> str:
-    """A setting as a definition shows it: 20, "phone, chat", "chat 60", "email mon-fri 09:00-18:00"."""
+def _setting_text(value: Any, lang: str) -> str:
+    """A setting as a definition shows it: 20, "電話、文字客服", "文字客服 60" (channel names in the reader's language)."""
     if isinstance(value, dict):
-        return ", ".join(f"{k} {_setting_text(v)}" for k, v in value.items())
+        return join_list((f"{value_label('channel', k, lang)} {_setting_text(v, lang)}" for k, v in value.items()), lang)
     if isinstance(value, (tuple, list)):
-        return ", ".join(str(v) for v in value)
+        return join_list((value_label("channel", str(v), lang) for v in value), lang)
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 

@@ -97,13 +97,26 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
     st = status(k, v, team, channel)
     min_n = (settings.get("min_n") or {}).get("complaints" if k.dataset == "backlog" else k.dataset)
     small = n is not None and min_n is not None and n < min_n
-    holds_target = interval is not None and target is not None and interval[0] <= target <= interval[1]
-    if st in ("good", "warning", "bad") and (small or holds_target):
+    if st in ("good", "warning", "bad") and (small or _unclear(k, st, interval, target, band)):
         st = "uncertain"
     return KpiValue(k.id, v, target, st, p, None if v is None or p is None else v - p, band, n, interval,
                     _trend(k, now, before) if v is not None else None,
                     matures_on(k, end, settings) if v is None and k.matures else None,
                     (var / n) ** 0.5 if v is not None and var is not None and n else None)
+
+
+def _unclear(k: Kpi, st: str, interval: tuple[float, float] | None, target: float | None,
+             band: float | None) -> bool:
+    """The interval does not settle the status: it holds the target (one-sided KPIs), or, for a KPI with a band on
+    both sides, it is not wholly inside the band (good) or wholly outside it (warning, bad)."""
+    if interval is None or target is None:
+        return False
+    if k.better != "near":
+        return interval[0] <= target <= interval[1]
+    lo, hi = target - (band or 0.0), target + (band or 0.0)
+    inside = lo <= interval[0] and interval[1] <= hi
+    outside = interval[1] < lo or interval[0] > hi
+    return not inside if st == "good" else not outside
 
 
 def _with_cutoffs(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import metrics
 from ..competency import CompetencyMap
 from ..metrics import Catalog
-from ..present import format_kind, is_missing, money, paren, t
+from ..present import format_kind, is_missing, money, paren, t, value_label
 from ._model import UNIT_KIND, Section
 
 __all__ = ["kpi_table", "meta_lines", "competency_section", "fav", "status_text", "month_end", "ntd", "pct", "section"]
@@ -54,7 +54,7 @@ def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterabl
     for kid in ids:
         k = cat[kid]
         per = [(ch, vals[kid]) for ch, vals in (by_channel or {}).items() if vals[kid].value is not None]
-        entries = [(paren(k.text("label", lang), t(f"channel.{ch}", lang), lang), kv) for ch, kv in per] \
+        entries = [(paren(k.text("label", lang), value_label("channel", ch, lang), lang), kv) for ch, kv in per] \
             if k.scope == "realtime" and per else [(k.text("label", lang), values[kid])]
         for label, kv in entries:
             rows.append({h["kpi"]: label, h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
