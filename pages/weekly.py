@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from kpi import metrics
 from kpi.metrics import load_catalog
-from kpi.present import join_list
+from kpi.present import join_list, value_label
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
@@ -38,11 +38,17 @@ status_now = query(metrics.kpi_status, f.week_start, f.week_end, **f.kw)
 per_channel = {} if f.channel else query(metrics.group_status, f.week_start, f.week_end, "channel", team=f.team,
                                           queue=f.queue)
 realtime = [ch for ch in cat.settings.get("realtime_channels", ()) if ch in per_channel]
-for row in (metrics.TILE_KPIS[:4], metrics.TILE_KPIS[4:]):
+deferred = cat.settings.get("response_target_hours_by_channel") or {}
+shown = metrics.DEFERRED_TILE_KPIS if f.channel in deferred else metrics.TILE_KPIS
+for row in (shown[:4], shown[4:]):
     for col, kid in zip(st.columns(4), row):
         with col:
             kpi_tile(cat[kid], status_now[kid], vs=t("tile.vs_prev"),
                      by_channel={ch: per_channel[ch][kid] for ch in realtime} if cat[kid].scope else None)
+for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the deferred channels' own measures
+    rate, backlog = per_channel[ch]["response_within_target_rate"], per_channel[ch]["unanswered_backlog"]
+    st.caption(t("tile.deferred", channel=value_label("channel", ch, lang()), hours=f"{deferred[ch]:g}",
+                 rate=fmt(cat["response_within_target_rate"], rate.value), backlog=fmt(cat["unanswered_backlog"], backlog.value)))
 
 # ---- 12-week trends with target lines
 st.subheader(t("weekly.trends"))
@@ -75,7 +81,8 @@ for i, kid in enumerate(metrics.TREND_KPIS):
 fig.update_layout(height=520, margin=dict(l=10, r=10, t=40, b=10))
 fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
 st.plotly_chart(fig, width="stretch")
-st.caption("% · " + t("weekly.minutes") + " (ASA, AHT) · " + t("weekly.limits_help"))
+st.caption("% · " + t("weekly.minutes") + " (ASA, AHT) · " + t("weekly.limits_help")
+           + ("" if f.channel else " " + t("weekly.no_blend")))
 
 # ---- day-of-week x hour heat maps
 st.subheader(t("weekly.heatmap"))

@@ -113,8 +113,8 @@ def test_an_agent_is_weak_only_where_worse_than_the_team_beyond_noise(catalog):
     team = {"aht_seconds": kv("aht_seconds", 400, 360, "warning", se=5),
             "csat": kv("csat", 0.85, 0.85, "good", se=0.01),
             "nps": kv("nps", 40, 30, "good", se=2)}
-    agent = {"aht_seconds": kv("aht_seconds", 600, 360, "bad", se=20),  # 200 s worse; z = 200 / sqrt(20² + 5²) = 9.7
-             "csat": kv("csat", 0.80, 0.85, "warning", se=0.04),  # 5 points worse; z = .05 / .0412 = 1.2: noise
+    agent = {"aht_seconds": kv("aht_seconds", 600, 360, "bad", se=20, n=100),  # 200 s worse; z = 200 / sqrt(20² + 5²) = 9.7
+             "csat": kv("csat", 0.80, 0.85, "warning", se=0.04, n=100),  # 5 points worse; z = .05 / .0412 = 1.2: noise
              "nps": kv("nps", 0, 30, "bad", se=5),  # far worse, but NPS is not scored per agent
              "service_level": kv("service_level", None, 0.8, None)}  # a queue measure: no value per agent
     w = weak_kpis(agent, catalog, peers=team)
@@ -192,7 +192,8 @@ def test_a_warning_counts_less_than_a_bad(cmap, catalog):
 
 def test_an_agents_ranking_compares_them_with_their_team(cmap, catalog):
     team = {"aht_seconds": kv("aht_seconds", 400, 360, "warning", se=5), "csat": kv("csat", 0.85, 0.85, "good", se=0.01)}
-    agent = {"aht_seconds": kv("aht_seconds", 600, 360, "bad", se=20), "csat": kv("csat", 0.80, 0.85, "warning", se=0.04)}
+    agent = {"aht_seconds": kv("aht_seconds", 600, 360, "bad", se=20, n=100),
+             "csat": kv("csat", 0.80, 0.85, "warning", se=0.04, n=100)}
     r = rank_weak_competencies(cmap, agent, catalog, peers=team)
     # only AHT is credibly worse than the team: 3.33 bands. Factors an agent can be compared on (rates and means they
     # control): P3.3.4 handling (1) -> 3.33; P3.3.1 handling, transfer and P3.3.2 handling, complaint_sla (2 each)
@@ -269,3 +270,12 @@ def test_sample_agent_with_the_largest_handle_time_gap_is_coached_on_it_first(sa
     assert ranked.iloc[0]["indicator"] == "P3.3.4" and ranked.iloc[0]["kpis"][0] == "aht_seconds"
     assert ranked.iloc[0]["score"] == pytest.approx(ranked.iloc[0]["worst_gap"])  # one factor, coverage 1/1
     assert ranked.iloc[0]["worst_gap"] > 5  # about 5.6-5.9 bands: 336-354 s over a 60 s band
+
+
+def test_an_agent_with_too_few_contacts_is_not_compared(catalog):
+    team = {"talk_seconds_mean": kv("talk_seconds_mean", 300, None, None, se=5, n=500)}
+    few = {"talk_seconds_mean": kv("talk_seconds_mean", 400, None, None, se=10, n=5)}  # 100 s worse, on 5 contacts
+    many = {"talk_seconds_mean": kv("talk_seconds_mean", 400, None, None, se=10, n=50)}
+    assert weak_kpis(few, catalog, peers=team).empty
+    row = weak_kpis(many, catalog, peers=team).iloc[0]
+    assert row["gap_bands"] == pytest.approx(100 / 60)  # in AHT's 60 s band, not in units of the team's mean

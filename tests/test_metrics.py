@@ -437,3 +437,17 @@ def test_a_two_sided_kpi_on_target_is_good_not_uncertain():
     assert status(100, 1000).status == "good"
     assert status(13, 100).status == "uncertain"
     assert status(300, 1000).status == "bad"
+
+
+def test_worse_means_outside_the_xmr_limits_of_the_12_weeks_before():
+    # 12 baseline weeks (W35-W46) of 100 phone contacts, service level alternating 80% and 90%: mean 85%, mean moving
+    # range 10 points, limits 85 +- 26.6 = 58.4%-111.6%. W47 at 70% on 100 contacts: a two-proportion test against
+    # W46's 90% would call it worse (z = -3.5), but it is within the weeks' own variation: steady. At 50%: worse.
+    def week(monday, within):
+        return [contact(f"{monday}-{i}", f"{monday} 10:00", True, 10 if i < within else 60) for i in range(100)]
+    mondays = [(pd.Timestamp("2026-08-24") + pd.Timedelta(weeks=i)).date().isoformat() for i in range(12)]
+    base = [c for i, m in enumerate(mondays) for c in week(m, 80 if i % 2 == 0 else 90)]
+    steady = metrics.kpi_status(db_with(contacts=base + week("2026-11-16", 70)), *W47, channel="phone")
+    assert steady["service_level"].value == 0.7 and steady["service_level"].trend == "steady"
+    worse = metrics.kpi_status(db_with(contacts=base + week("2026-11-16", 50)), *W47, channel="phone")
+    assert worse["service_level"].trend == "worse"

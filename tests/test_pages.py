@@ -274,3 +274,14 @@ def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):
     for ch, name in (("phone", "電話"), ("chat", "文字客服")):
         assert f"{name} **{format_value(sl, by_channel[ch]['service_level'].value)}**" in text
     assert tiles(at)["服務水準"] == "—"
+
+
+def test_the_weekly_page_on_e_mail_shows_its_response_target_and_backlog(app):
+    at = app("pages/weekly.py", channel="email")
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        s = metrics.kpi_status(con, *W47, channel="email")
+    cat = load_catalog()
+    assert tiles(at)["時限內回覆率"] == format_value(cat["response_within_target_rate"], s["response_within_target_rate"].value)
+    assert tiles(at)["未回覆積壓"] == "8" and "服務水準" not in tiles(at)
+    everything = app("pages/weekly.py", channel="__all__")
+    assert any("電子郵件：4 個上班小時內回覆 87.8%，未回覆積壓 8 件。" == c.value for c in everything.caption)

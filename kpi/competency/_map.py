@@ -518,11 +518,14 @@ def _against_target(kpi: Kpi, v: KpiValue, team: str | None) -> dict[str, Any] |
     return {"reference": v.target, "compared_with": "target", "status": v.status, "gap_bands": gap}
 
 
-def _against_peers(kpi: Kpi, v: KpiValue, peer: KpiValue | None, team: str | None) -> dict[str, Any] | None:
+def _against_peers(kpi: Kpi, v: KpiValue, peer: KpiValue | None, team: str | None,
+                   min_n: float | None = None) -> dict[str, Any] | None:
     """An agent's KPI that is worse than their team's beyond noise: how many bands worse."""
     if (not kpi.rank_agents or kpi.better not in ("higher", "lower") or peer is None or v.value is None
             or peer.value is None or v.se is None or peer.se is None or v.status == "uncertain"):
         return None
+    if min_n is not None and (v.n is None or v.n < min_n):
+        return None  # too few contacts or responses behind the agent's value to say anything
     sign = 1.0 if kpi.better == "higher" else -1.0
     worse_by = sign * (peer.value - v.value)
     spread = (v.se ** 2 + peer.se ** 2) ** 0.5
@@ -550,7 +553,9 @@ def weak_kpis(kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *, t
         kpi = catalog.kpis.get(kid)
         if kpi is None:
             continue
-        found = _against_target(kpi, v, team) if peers is None else _against_peers(kpi, v, peers.get(kid), team)
+        min_n = (catalog.settings.get("min_n") or {}).get(kpi.dataset)
+        found = (_against_target(kpi, v, team) if peers is None
+                 else _against_peers(kpi, v, peers.get(kid), team, min_n))
         if found is None:
             continue
         worse = v.trend == "worse"

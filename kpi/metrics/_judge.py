@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._catalog import Catalog, Kpi, load_catalog, status
 from ._engine import compute_kpis, data_cutoffs, matures_on
-from ._stats import Z95, two_proportion_z, wilson_interval
+from ._stats import Z95, two_proportion_z, wilson_interval, xmr_limits
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,27 @@ def _interval(k: Kpi, row: Mapping[str, Any]) -> tuple[float, float] | None:
     return mean - half, mean + half
 
 
-def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any]) -> str | None:
-    """worse / better when the change is beyond noise at 95%, steady when not, None when it can't be tested.
+WORSENING_MIN_BANDS = 0.5  # without a 12-period history, a change must also be at least this many bands to count
 
-    A rate: a two-proportion test; a mean (or NPS): a z test on the two means with their own variances."""
+
+def _direction(k: Kpi, up: bool) -> str:
+    return "better" if up == (k.better == "higher") else "worse"
+
+
+def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: list[float | None] | None,
+           band: float | None) -> str | None:
+    """worse / better only beyond noise, steady when not, None when it can't be judged.
+
+    With the 12 periods before (history): outside their XmR natural process limits. Otherwise: beyond a 95% test
+    against the previous period (two proportions for a rate, two means for a mean or NPS) and by half a band at
+    least, since a large n makes tiny moves 'significant' though week-to-week variation is larger."""
     if k.better not in ("higher", "lower"):
         return None
+    value = _num(now.get(k.id))
+    limits = xmr_limits(history) if history else None
+    if value is not None and limits is not None and limits.points >= 6:
+        verdict = limits.judge(value)
+        return "steady" if verdict == "within" else _direction(k, verdict == "above")
     n1, m1, v1 = _spread(k, now)
     n0, m0, v0 = _spread(k, before)
     if m1 is None or m0 is None or v1 is None or v0 is None:
@@ -79,13 +94,13 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any]) -> str | N
     else:
         se = (v1 / n1 + v0 / n0) ** 0.5
         z = None if se == 0 else (m1 - m0) / se
-    if z is None or abs(z) <= Z95:
+    if z is None or abs(z) <= Z95 or (band and abs(m1 - m0) < WORSENING_MIN_BANDS * band):
         return "steady"
-    return "better" if (z > 0) == (k.better == "higher") else "worse"
+    return _direction(k, z > 0)
 
 
 def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, team: str | None,
-          channel: str | None, settings: Mapping[str, Any]) -> KpiValue:
+          channel: str | None, settings: Mapping[str, Any], history: list[float | None] | None = None) -> KpiValue:
     """One KPI of one group as people should read it: value, target, credible status, n, interval, real change.
 
     A good/warning/bad status needs at least settings.min_n of its dataset behind it and an interval that leaves
@@ -100,7 +115,7 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
     if st in ("good", "warning", "bad") and (small or _unclear(k, st, interval, target, band)):
         st = "uncertain"
     return KpiValue(k.id, v, target, st, p, None if v is None or p is None else v - p, band, n, interval,
-                    _trend(k, now, before) if v is not None else None,
+                    _trend(k, now, before, history, band) if v is not None else None,
                     matures_on(k, end, settings) if v is None and k.matures else None,
                     (var / n) ** 0.5 if v is not None and var is not None and n else None)
 
@@ -131,7 +146,21 @@ def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: 
     kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True)
     now = compute_kpis(con, start, end, **kw).iloc[0].to_dict()
     before = compute_kpis(con, *previous_range(start, end), **kw).iloc[0].to_dict()
-    return {k.id: judge(k, now, before, end, team, channel, settings) for k in catalog.kpis.values() if k.id in now}
+    history = _history(con, start, end, kw)
+    return {k.id: judge(k, now, before, end, team, channel, settings, history.get(k.id))
+            for k in catalog.kpis.values() if k.id in now}
+
+
+def _history(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[str, Any]) -> dict[str, list]:
+    """Each KPI's values in the 12 ISO weeks (or calendar months) before a range that is one, for XmR limits."""
+    if start.weekday() == 0 and (end - start).days == 6:
+        grain, first = "week", start - timedelta(weeks=12)
+    elif start.day == 1 and (end + timedelta(days=1)).day == 1 and (end - start).days < 31:
+        grain, first = "month", date(start.year - 1, start.month, 1)
+    else:
+        return {}
+    frame = compute_kpis(con, first, start - timedelta(days=1), grain, **{**kw, "stats": False})
+    return {c: [_num(v) for v in frame[c]] for c in frame.columns if c != "key"}
 
 
 def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,

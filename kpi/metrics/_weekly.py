@@ -10,6 +10,7 @@ from ._judge import KpiValue
 
 # The KPIs of the weekly page's tiles, group tables and trend charts: catalog.yaml `views`.
 TILE_KPIS = load_catalog().views["weekly_tiles"]
+DEFERRED_TILE_KPIS = load_catalog().views["weekly_tiles_deferred"]  # e-mail: response within target, backlog
 TABLE_KPIS = load_catalog().views["weekly_table"]
 TREND_KPIS = load_catalog().views["weekly_trend"]
 AGENT_TABLE_KPIS = load_catalog().views["weekly_agent_table"]  # what an agent controls

@@ -42,6 +42,21 @@ def status_text(status: str | None, lang: str) -> str | None:
     return t(f"status.{status}", lang) if status else None
 
 
+def kpi_entries(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterable[str], lang: str,
+                by_channel: Mapping[str, Mapping[str, metrics.KpiValue]] | None = None
+                ) -> list[tuple[str, str, metrics.KpiValue]]:
+    """(KPI id, label, value) as a report states them: a real-time measure once per real-time channel, named with it."""
+    out = []
+    for kid in ids:
+        k = cat[kid]
+        per = [(ch, vals[kid]) for ch, vals in (by_channel or {}).items() if vals[kid].value is not None]
+        if k.scope == "realtime" and per:
+            out += [(kid, paren(k.text("label", lang), value_label("channel", ch, lang), lang), kv) for ch, kv in per]
+        else:
+            out.append((kid, k.text("label", lang), values[kid]))
+    return out
+
+
 def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterable[str], lang: str,
               by_channel: Mapping[str, Mapping[str, metrics.KpiValue]] | None = None
               ) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
@@ -51,16 +66,12 @@ def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterabl
     channel of by_channel, named with its channel."""
     h = {k: t(f"col.{k}", lang) for k in ("kpi", "unit", "value", "target", "status", "n", "previous", "change")}
     rows, kinds = [], []
-    for kid in ids:
+    for kid, label, kv in kpi_entries(cat, values, ids, lang, by_channel):
         k = cat[kid]
-        per = [(ch, vals[kid]) for ch, vals in (by_channel or {}).items() if vals[kid].value is not None]
-        entries = [(paren(k.text("label", lang), value_label("channel", ch, lang), lang), kv) for ch, kv in per] \
-            if k.scope == "realtime" and per else [(k.text("label", lang), values[kid])]
-        for label, kv in entries:
-            rows.append({h["kpi"]: label, h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
-                         h["target"]: kv.target, h["status"]: status_text(kv.status, lang), h["n"]: kv.n,
-                         h["previous"]: kv.previous, h["change"]: kv.change})
-            kinds.append(UNIT_KIND[k.unit])
+        rows.append({h["kpi"]: label, h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
+                     h["target"]: kv.target, h["status"]: status_text(kv.status, lang), h["n"]: kv.n,
+                     h["previous"]: kv.previous, h["change"]: kv.change})
+        kinds.append(UNIT_KIND[k.unit])
     frame = pd.DataFrame(rows, columns=list(h.values()))
     col_kinds = {h["value"]: "row", h["target"]: "row", h["n"]: "count", h["previous"]: "row", h["change"]: "+row"}
     return frame, kinds, col_kinds

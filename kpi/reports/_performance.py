@@ -25,7 +25,7 @@ from ..present import (
     t,
     variance_bars,
 )
-from ._common import competency_section, fav, kpi_table, meta_lines, month_end, ntd, pct, section
+from ._common import competency_section, fav, kpi_entries, kpi_table, meta_lines, month_end, ntd, pct, section
 from ._model import Report, Section
 
 __all__ = ["PERFORMANCE_OUTPUT", "PERFORMANCE_TASK", "PERFORMANCE_SECTIONS", "performance_report"]
@@ -111,9 +111,10 @@ def _summary(m: _Month) -> Section:
                        lines=join_list(_line_names(m.flagged, lang), lang)))
     else:
         paras.append(t("perf.none_flagged", lang))
-    counts = {s: sum(m.status[k].status == s for k in m.with_target) for s in ("good", "warning", "bad", "uncertain")}
-    paras.append(t("perf.kpis", lang, n=len(m.with_target), **counts))
-    bad = [m.label(k) for k in m.with_target if m.status[k].status == "bad"]
+    entries = kpi_entries(m.cat, m.status, m.with_target, lang, m.by_channel)  # real-time measures per channel
+    counts = {s: sum(kv.status == s for _, _, kv in entries) for s in ("good", "warning", "bad", "uncertain")}
+    paras.append(t("perf.kpis", lang, n=len(entries), **counts))
+    bad = [label for _, label, kv in entries if kv.status == "bad"]
     if bad:
         paras.append(t("perf.kpis_bad", lang, kpis=join_list(bad, lang)))
     paras.append(t("meta.amounts", lang))
