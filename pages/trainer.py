@@ -46,10 +46,11 @@ else:
     if not names:
         st.info(t("trainer.nobody"))
         st.stop()
-    who = c3.selectbox(t("trainer.subject"), names, format_func=lambda a: f"{a} ({team_of.get(a, '')})",
+    who = c3.selectbox(t("trainer.subject"), names, format_func=lambda a: f"{a} ({team_of.get(a) or t('trainer.no_team')})",
                        key="trainer_agent")
     values, team = agents[who], team_of.get(who)
-    peers = teams.get(team)  # an agent is judged against their own team
+    # an agent is judged against their own team; one whose team is unknown, against the whole centre
+    peers = teams.get(team) if team in teams else query(metrics.kpi_status, start, end, **filters)
     st.caption(t("trainer.agent_note"))
 st.caption(t("period.range", start=start, end=end))
 
