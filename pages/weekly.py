@@ -66,8 +66,10 @@ for i, kid in enumerate(metrics.TREND_KPIS):
     fig.add_trace(go.Scatter(x=list(trend["key"]), y=y, mode="lines+markers", name=kpi_label(k), showlegend=False,
                              hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=r, col=c)
     limits = metrics.xmr_limits([None if pd.isna(v) else float(v) for v in baseline[kid]])
-    if limits is not None:
-        for edge in (limits.lower, limits.upper):
+    if limits is not None:  # a rate cannot leave 0-100 %, nor a count or a time go below 0
+        low = max(limits.lower, -100 if k.unit == "nps" else 0) if k.unit in ("fraction", "seconds", "count", "score", "nps") else limits.lower
+        high = min(limits.upper, 1) if k.unit == "fraction" else limits.upper
+        for edge in (low, high):
             fig.add_trace(go.Scatter(x=list(trend["key"]), y=[edge * scale] * len(trend), mode="lines",
                                      line=dict(dash="dot", color="#7f8c8d", width=1), name=t("weekly.limits"),
                                      showlegend=False, hovertemplate=t("weekly.limits") + ": %{y:.1f}<extra></extra>"),
@@ -82,7 +84,7 @@ fig.update_layout(height=520, margin=dict(l=10, r=10, t=40, b=10))
 fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
 st.plotly_chart(fig, width="stretch")
 st.caption("% · " + t("weekly.minutes") + " (ASA, AHT) · " + t("weekly.limits_help")
-           + ("" if f.channel else " " + t("weekly.no_blend")))
+           + ("" if f.channel in cat.settings.get("realtime_channels", ()) else " " + t("weekly.no_blend")))
 
 # ---- day-of-week x hour heat maps
 st.subheader(t("weekly.heatmap"))
@@ -108,7 +110,7 @@ def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str):
     colours.columns = shown.columns
     colours.index = shown.index
     return shown.style.apply(lambda _: colours, axis=None).format(
-        {kpi_label(cat[k]): (lambda v, k=k: fmt(cat[k], None if pd.isna(v) else v)) for k in values.columns})
+        {kpi_label(cat[k]): (lambda v, k=k: fmt(cat[k], None if pd.isna(v) else v)) for k in values.columns}, na_rep="—")
 
 
 st.subheader(t("weekly.teams"))

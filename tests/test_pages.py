@@ -262,10 +262,10 @@ def test_budget_page_offers_only_months_with_actuals(app):
 
 
 def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):
-    # The sample's latest contact arrived 2026-11-22 23:02, survey 2026-11-22 ..., complaint 2026-11-22 20:03.
+    # The sample's latest contact time is an e-mail answered 2026-11-23 10:11; the latest complaint time 2026-11-22 20:03.
     at = app("pages/weekly.py", channel="__all__")
     cut = [c.value for c in at.sidebar.caption if "資料截止" in c.value]
-    assert cut and "進線 2026-11-22 23:02" in cut[0] and "客訴 2026-11-22 20:03" in cut[0]
+    assert cut and "進線 2026-11-23 10:11" in cut[0] and "客訴 2026-11-22 20:03" in cut[0]
     # No channel chosen: service level is not blended; the tile lists phone and chat, each with its own value.
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         by_channel = metrics.group_status(con, *W47, "channel")
@@ -282,6 +282,6 @@ def test_the_weekly_page_on_e_mail_shows_its_response_target_and_backlog(app):
         s = metrics.kpi_status(con, *W47, channel="email")
     cat = load_catalog()
     assert tiles(at)["時限內回覆率"] == format_value(cat["response_within_target_rate"], s["response_within_target_rate"].value)
-    assert tiles(at)["未回覆積壓"] == "8" and "服務水準" not in tiles(at)
+    assert tiles(at)["未回覆積壓"] == "0" and "服務水準" not in tiles(at)  # every e-mail answered by the cut-off
     everything = app("pages/weekly.py", channel="__all__")
-    assert any("電子郵件：4 個上班小時內回覆 87.8%，未回覆積壓 8 件。" == c.value for c in everything.caption)
+    assert any("電子郵件：4 個上班小時內回覆 88.0%，未回覆積壓 0 件。" == c.value for c in everything.caption)

@@ -9,7 +9,8 @@ from kpi.present import colon, join_list, value_label
 
 from .i18n import fmt, fmt_change, kpi_label, lang, t
 
-STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", "uncertain": "gray", None: "gray"}
+STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", "uncertain": "gray", "maturing": "gray",
+                "no_value": "gray", None: "gray"}
 STATUS_HEX = {"good": "#d7f0dd", "warning": "#fde9c8", "bad": "#f9d4d2", "uncertain": "#ececec", None: "#ffffff"}
 
 
@@ -40,11 +41,13 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
                   help=kpi.text("definition", lang(), load_catalog().settings), delta_description=note)
         if v.value is None and by_channel:
             st.markdown(t("tile.by_channel") + "  \n" + "  \n".join(
-                f"{value_label('channel', ch, lang())} **{fmt(kpi, cv.value)}** {status_badge(cv.status)}"
+                t("tile.channel_line", channel=value_label("channel", ch, lang()), value=fmt(kpi, cv.value),
+                  badge=status_badge(cv.status), n=f"{cv.n:,.0f}" if cv.n is not None else "—")
                 for ch, cv in by_channel.items() if cv.value is not None))
             return
         target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""
-        st.markdown(f"{status_badge(v.status)} {target}")
+        shown = v.status or ("maturing" if v.matures_on else "no_value" if v.value is None and v.target is not None else None)
+        st.markdown(f"{status_badge(shown)} {target}")
         if v.matures_on is not None:
             st.caption(t("tile.maturing", date=v.matures_on))
         elif v.n is not None:

@@ -137,7 +137,7 @@ def data_cutoffs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The latest timestamp imported per dataset: what "as the data stands" means for maturity and deadlines."""
     with con.cursor() as cur:
         contacts, surveys, complaints = cur.execute(
-            "SELECT (SELECT max(arrived_at) FROM contacts), (SELECT max(responded_at) FROM surveys), "
+            "SELECT (SELECT greatest(max(arrived_at), max(answered_at)) FROM contacts), (SELECT max(responded_at) FROM surveys), "
             "(SELECT greatest(max(opened_at), max(resolved_at)) FROM complaints)").fetchone()
     return {"contacts": contacts, "surveys": surveys, "complaints": complaints}
 
