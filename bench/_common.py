@@ -4,6 +4,7 @@ The scripts import it as `_common`: Python puts a script's own folder first on s
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import resource
 import subprocess
@@ -53,3 +54,29 @@ def rss_mib() -> float:
 def peak_rss_mib() -> float:
     """Peak resident set size of this process (ru_maxrss is in KiB on Linux), since start or the last reset."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sized_parser(description: str, size: str, default: int, smoke: int, what: str) -> argparse.ArgumentParser:
+    """The arguments every data benchmark takes: --<size> N, --smoke (a small size for CI, same check), --keep, --seed."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument(f"--{size}", type=int, default=default, help=f"{what} to generate (default {default:,})")
+    ap.add_argument("--smoke", action="store_true", help=f"{smoke:,} {what}: seconds, and the same check (for CI)")
+    ap.add_argument("--keep", type=Path, metavar="DIR", help="write the CSV and the database here and keep them")
+    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    ap.set_defaults(_size=size, _smoke=smoke)
+    return ap
+
+
+def run_checked(ap: argparse.ArgumentParser, argv: list[str] | None, run) -> int:
+    """Parse, apply --smoke, refuse a size below 1, run; a failed check prints FAILED and exits 1."""
+    args = ap.parse_args(argv)
+    if args.smoke:
+        setattr(args, args._size, args._smoke)
+    if getattr(args, args._size) < 1:
+        ap.error(f"--{args._size} must be at least 1, got {getattr(args, args._size)}")
+    try:
+        run(args)
+    except CheckFailed as exc:
+        print(f"FAILED      {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from _common import CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
+from _common import run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
 
 from kpi import imports, open_db
 
@@ -88,23 +88,9 @@ def check(result, db: Path, file_rows: pd.DataFrame, generated: int | None) -> l
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=1_000_000, help="contacts to generate (default 1,000,000)")
-    ap.add_argument("--smoke", action="store_true", help=f"{SMOKE_ROWS:,} rows: seconds, and the same check (for CI)")
+    ap = sized_parser(__doc__.splitlines()[0], "rows", 1_000_000, SMOKE_ROWS, "contacts")
     ap.add_argument("--csv", type=Path, help="import this contacts CSV instead of generating one")
-    ap.add_argument("--keep", type=Path, metavar="DIR", help="write the CSV and the database here and keep them")
-    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
-    args = ap.parse_args(argv)
-    if args.smoke:
-        args.rows = SMOKE_ROWS
-    if args.rows < 1:
-        ap.error(f"--rows must be at least 1, got {args.rows}")
-    try:
-        run(args)
-    except CheckFailed as exc:
-        print(f"FAILED          {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_checked(ap, argv, run)
 
 
 def run(args: argparse.Namespace) -> None:

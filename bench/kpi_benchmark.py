@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
+from _common import run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
 
 from kpi import metrics
 from kpi.metrics import load_catalog
@@ -239,23 +239,8 @@ def best_of(runs: int, fn):
 # ---------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--contacts", type=int, default=10_000_000, help="contacts to generate (default 10,000,000)")
-    ap.add_argument("--smoke", action="store_true",
-                    help=f"{SMOKE_CONTACTS:,} contacts: seconds, not minutes, and the same check (for CI)")
-    ap.add_argument("--keep", type=Path, metavar="DIR", help="write the CSV and the database here and keep them")
-    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
-    args = ap.parse_args(argv)
-    if args.smoke:
-        args.contacts = SMOKE_CONTACTS
-    if args.contacts < 1:
-        ap.error(f"--contacts must be at least 1, got {args.contacts}")
-    try:
-        run(args)
-    except CheckFailed as exc:
-        print(f"FAILED      {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_checked(sized_parser(__doc__.splitlines()[0], "contacts", 10_000_000, SMOKE_CONTACTS, "contacts"),
+                       argv, run)
 
 
 def run(args: argparse.Namespace) -> None:
