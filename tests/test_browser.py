@@ -45,6 +45,7 @@ PAGES = [
     ("trainer", "職能輔導", "Competency coaching", "trainer"),
     ("import_data", "匯入資料", "Import data", "import_data"),
     ("data_status", "資料狀態", "Data status", "data_status"),
+    ("glossary", "指標說明", "KPI glossary", "glossary"),
 ]
 
 
@@ -140,6 +141,7 @@ def test_every_page_in_both_languages(server, browser, lang):
         title = page.locator("h1").first.inner_text()
         assert (zh if lang == "zh-TW" else en) in title
         _no_errors(page)
+        assert "Deploy" not in page.inner_text("body")  # .streamlit/config.toml: toolbarMode viewer
         page.screenshot(path=str(SHOTS / f"{shot}.{lang}.png"))
     page.close()
 

@@ -18,6 +18,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "status.": ("good", "warning", "bad", "none", "uncertain", "maturing", "no_value"),
     "channel.": ("phone", "chat", "email"),
     "trainer.vs.": ("target", "team"),
+    "better.": ("higher", "lower", "near", "none"),
+    "glossary.col.": competency.GLOSSARY_COLUMNS,
     "weekday.": tuple(str(d) for d in range(1, 8)),
     "sidebar.": ("team", "channel", "queue"),
     "ds.": ("contacts", "surveys", "complaints", "budget"),

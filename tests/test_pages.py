@@ -117,7 +117,8 @@ def test_team_table_and_attention_list(app):
 
 PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quality.py": ("服務品質 (T4.3)", "Service quality (T4.3)"),
          "pages/trainer.py": ("職能輔導", "Competency coaching"), "pages/budget.py": ("預算執行 (T2.2)", "Budget execution (T2.2)"),
-         "pages/import_data.py": ("匯入資料", "Import data"), "pages/data_status.py": ("資料狀態", "Data status")}
+         "pages/import_data.py": ("匯入資料", "Import data"), "pages/data_status.py": ("資料狀態", "Data status"),
+         "pages/glossary.py": ("指標說明", "KPI glossary")}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -285,3 +286,18 @@ def test_the_weekly_page_on_e_mail_shows_its_response_target_and_backlog(app):
     assert tiles(at)["未回覆積壓"] == "0" and "服務水準" not in tiles(at)  # every e-mail answered by the cut-off
     everything = app("pages/weekly.py", channel="__all__")
     assert any("電子郵件：4 個上班小時內回覆 88.0%，未回覆積壓 0 件。" == c.value for c in everything.caption)
+
+
+def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(app):
+    at = app("pages/glossary.py")
+    table = at.table[0].value
+    cat = load_catalog()
+    assert list(table.index) == [k.label["zh-TW"] for k in cat.kpis.values()]  # all 38, in catalog order
+    sl = table.loc["服務水準"]
+    assert "等候 20 秒內" in sl["定義"] and sl["單位"] == "%" and sl["方向"] == "越高越好"
+    assert sl["目標"] == "80.0%（警示區間 ±5.0%）" and sl["對應行為指標（BAS1499-003v4）"].startswith("P1.2.1 ")
+    assert table.loc["客訴升級率", "方向"] == "接近目標最好（上下皆有區間）"
+    assert not table.apply(lambda col: col.astype(str).str.contains(r"\$[a-z_]|service_level|None")).any().any()
+    assert table.loc["每通成本", "單位"] == "NT$"
+    en = app("pages/glossary.py", lang="en").table[0].value
+    assert en.loc["Service level", "Direction"] == "Higher is better"

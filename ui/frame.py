@@ -86,5 +86,6 @@ def navigation() -> st.navigation:
         t("nav.finance"): [st.Page("pages/budget.py", title=t("page.budget"), icon=":material/payments:")],
         t("nav.trainer"): [st.Page("pages/trainer.py", title=t("page.trainer"), icon=":material/school:")],
         t("nav.data"): [st.Page("pages/import_data.py", title=t("page.import"), icon=":material/upload_file:"),
-                        st.Page("pages/data_status.py", title=t("page.data"), icon=":material/database:")],
+                        st.Page("pages/data_status.py", title=t("page.data"), icon=":material/database:"),
+                        st.Page("pages/glossary.py", title=t("page.glossary"), icon=":material/menu_book:")],
     })
