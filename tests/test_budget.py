@@ -153,8 +153,9 @@ def test_monthly_series_with_cost_per_contact():
     # Cost lines Jan: budget 100k + 0, actual 150k + 5k; 1 answered (a) -> 155k per contact.
     assert (m.loc["2026-01", "budget"], m.loc["2026-01", "actual"], m.loc["2026-01", "answered"]) == (100_000, 155_000, 1)
     assert m.loc["2026-01", "cost_per_contact"] == 155_000 and m.loc["2026-01", "budget_per_contact"] == 100_000
-    # March: no actual yet; d answered -> budget per contact 100k, actual per contact none.
-    assert pd.isna(m.loc["2026-03", "actual"]) and m.loc["2026-03", "budget_per_contact"] == 100_000
+    # March: no actual yet (not closed): neither actual nor budgeted cost per contact, though d was answered.
+    assert pd.isna(m.loc["2026-03", "actual"]) and pd.isna(m.loc["2026-03", "budget_per_contact"])
+    assert m.loc["2026-03", "answered"] == 1
     assert metrics.years(db_with_budget(ROWS)) == [2026, 2025]
 
 

@@ -451,3 +451,12 @@ def test_worse_means_outside_the_xmr_limits_of_the_12_weeks_before():
     assert steady["service_level"].value == 0.7 and steady["service_level"].trend == "steady"
     worse = metrics.kpi_status(db_with(contacts=base + week("2026-11-16", 50)), *W47, channel="phone")
     assert worse["service_level"].trend == "worse"
+
+
+
+def test_a_calendar_month_is_compared_with_the_previous_calendar_month():
+    # October (31 days) against September (30 days), not against the 31 days before (31 Aug - 30 Sep).
+    assert metrics.previous_range(date(2026, 10, 1), date(2026, 10, 31)) == (date(2026, 9, 1), date(2026, 9, 30))
+    assert metrics.previous_range(date(2026, 3, 1), date(2026, 3, 31)) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert metrics.previous_range(*W47) == (date(2026, 11, 9), date(2026, 11, 15))  # a week: the week before
+    assert metrics.previous_range(date(2026, 10, 5), date(2026, 10, 31)) == (date(2026, 9, 8), date(2026, 10, 4))

@@ -218,6 +218,8 @@ def test_the_summary_counts_real_time_measures_per_channel(con, perf):
     status = metrics.kpi_status(con, START, END)
     n = sum(v.target is not None for k, v in status.items() if k not in ("service_level", "asa_seconds", "abandon_rate"))
     assert f"有目標的 KPI 共 {n + 6} 項" in summary
+    # a monthly report compares with the previous calendar month (was: the 31 days before, 2026-08-31 to 09-30)
+    assert "與上個月 2026-09-01 至 2026-09-30 比較" in summary
 
 
 def test_formula_looking_text_comes_out_neutralised(perf_xlsx):

@@ -150,7 +150,8 @@ def months_with_actuals(con: duckdb.DuckDBPyConnection, year: int) -> list[int]:
 def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") -> pd.DataFrame:
     """Per month of the year: budget, actual (months with actuals), contacts answered, cost per contact actual and budgeted.
 
-    Budgeted cost per contact divides the month's budget by the contacts the center actually answered that month.
+    Budgeted cost per contact divides the month's budget by the contacts the center actually answered that month,
+    so a month without actuals (not closed yet) has none.
     """
     return con.cursor().execute(
         """WITH b AS (
@@ -161,7 +162,7 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") 
              FROM contacts WHERE year(arrived_at) = $y GROUP BY ALL)
            SELECT strftime(b.period, '%Y-%m') AS month, b.budget, b.actual, coalesce(c.answered, 0) AS answered,
              CASE WHEN c.answered > 0 THEN b.actual / c.answered END AS cost_per_contact,
-             CASE WHEN c.answered > 0 THEN b.budget / c.answered END AS budget_per_contact
+             CASE WHEN c.answered > 0 AND b.actual IS NOT NULL THEN b.budget / c.answered END AS budget_per_contact
            FROM b LEFT JOIN c USING (period) ORDER BY b.period""",
         {"y": year, "t": line_type}).df()
 

@@ -33,7 +33,10 @@ class KpiValue:
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
-    """The period of the same length just before [start, end]."""
+    """The period before [start, end]: the previous calendar month for a calendar month, else the same length."""
+    if start.day == 1 and (end + timedelta(days=1)).day == 1 and (end - start).days < 31:
+        last = start - timedelta(days=1)
+        return last.replace(day=1), last
     days = (end - start).days + 1
     return start - timedelta(days=days), start - timedelta(days=1)
 
