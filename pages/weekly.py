@@ -6,13 +6,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from kpi import metrics
+from kpi import competency, metrics
 from kpi.metrics import load_catalog
-from kpi.present import join_list, value_label
+from kpi.present import colon, join_list, value_label
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import STATUS_HEX, competency_widget, kpi_tile, status_badge
+from ui.widgets import STATUS_HEX, competency_map, kpi_tile, status_badge
 
 cat = load_catalog()
 f = current_filters()
@@ -134,8 +134,16 @@ st.subheader(t("weekly.attention"))
 flagged = metrics.attention(teams) + metrics.attention(agents)
 if not flagged:
     st.success(t("weekly.attention_none"))
-for item in flagged[:12]:
-    who = item["key"] if item["key"] in teams else f"{item['key']} ({team_of.get(item['key'], '')})"
-    names = join_list((kpi_label(cat[k]) for k in item["kpis"]), lang())
-    st.markdown(f"{status_badge('bad')} **{t('weekly.attention_item', who=who, kpis=names)}**")
-    competency_widget(item["kpis"][0])
+SHOWN = 12
+for item in flagged[:SHOWN]:
+    who = item["key"] if item["key"] in teams else f"{item['key']} ({team_of.get(item['key']) or t('trainer.no_team')})"
+    values = teams.get(item["key"]) or agents.get(item["key"])
+    parts = [t("weekly.attention_kpi", kpi=kpi_label(cat[k]), value=fmt(cat[k], values[k].value),
+               target=fmt(cat[k], values[k].target), gap=g) for k, g in zip(item["kpis"], item["gaps"])]
+    st.markdown(f"{status_badge('bad')} **{who}**{colon(lang())}" + join_list(parts, lang()))
+    with st.expander(t("weekly.attention_indicators")):
+        for k in item["kpis"]:
+            inds = competency.indicators_for_kpi(competency_map(), k)
+            st.markdown(f"**{kpi_label(cat[k])}**{colon(lang())}" + join_list((f"{i.code} {i.label(lang())}" for i in inds), lang()))
+if len(flagged) > SHOWN:
+    st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))

@@ -113,6 +113,12 @@ def test_team_table_and_attention_list(app):
         g = metrics.group_status(con, *W47, "team", channel="phone")
     assert teams.loc["技術支援組", "顧客滿意度"] == pytest.approx(g["技術支援組"]["csat"].value)
     assert any("技術支援組" in m.value for m in at.markdown)
+    # each off-target KPI is named with its value, target and how far off, and its indicators are one click away
+    line = next(m.value for m in at.markdown if "**技術支援組**" in m.value)
+    aht = g["技術支援組"]["aht_seconds"]
+    cat = load_catalog()
+    assert f"平均處理時間 {format_value(cat['aht_seconds'], aht.value)}（目標 7:00，超出" in line
+    assert any(e.label == "各指標對應的職能行為指標" for e in at.expander)
 
 
 PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quality.py": ("服務品質 (T4.3)", "Service quality (T4.3)"),

@@ -26,7 +26,7 @@ def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...
 
 def attention(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TILE_KPIS,
               catalog: Catalog | None = None, min_offered: int = 1) -> list[dict[str, Any]]:
-    """Groups with KPIs off target (status bad), worst first: [{"key", "kpis": [ids, worst first], "score"}].
+    """Groups with KPIs off target (status bad), worst first: [{"key", "kpis": [ids, worst first], "gaps", "score"}].
 
     How far off is measured in warning bands past the target, so seconds and percentages compare.
     """
@@ -42,11 +42,15 @@ def attention(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] =
                 continue
             k = catalog[kid]
             scale = v.band or k.target_for(None)[1] or abs(v.target) or 1.0
-            gap = (v.target - v.value if k.better == "higher" else v.value - v.target) / scale
+            if k.better == "near":
+                gap = abs(v.value - v.target) / scale
+            else:
+                gap = (v.target - v.value if k.better == "higher" else v.value - v.target) / scale
             bad.append((gap, kid))
         if bad:
             bad.sort(reverse=True)
-            out.append({"key": key, "kpis": [kid for _, kid in bad], "score": sum(g for g, _ in bad)})
+            out.append({"key": key, "kpis": [kid for _, kid in bad], "gaps": [g for g, _ in bad],
+                        "score": sum(g for g, _ in bad)})
     return sorted(out, key=lambda d: -d["score"])
 
 
