@@ -19,6 +19,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "channel.": ("phone", "chat", "email"),
     "trainer.vs.": ("target", "team"),
     "better.": ("higher", "lower", "near", "none"),
+    "source.": ("sample", "page", "cli"),  # value_label("source", ...) in ui/widgets.py
+    "run_by.": ("dashboard",),
     "glossary.col.": competency.GLOSSARY_COLUMNS,
     "weekday.": tuple(str(d) for d in range(1, 8)),
     "sidebar.": ("team", "channel", "queue"),
@@ -30,7 +32,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "ir.nature.": competency.NATURES,
     "ir.status.": competency.STATUSES,
     "hist.": ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted", "updated",
-              "unchanged", "rejected"),
+              "unchanged", "rejected", "finished_at", "undone_at"),
     "col.": ("cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
              "actual_ytd", "variance_ytd", "variance_pct_ytd", "reforecast", "favourable",  # pages/budget.py's table
              "kpi", "unit", "value", "target", "status", "n", "previous", "change"),  # the reports' KPI table

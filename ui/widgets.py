@@ -104,11 +104,17 @@ def import_history_table(history, key: str) -> None:
     """The import history with its columns named in the current language."""
     from .i18n import t
 
-    config = {c: t(f"hist.{c}") for c in history.columns if f"hist.{c}" in _HIST_KEYS}
-    config["finished_at"] = st.column_config.DatetimeColumn(t("hist.finished_at"), format="YYYY-MM-DD HH:mm:ss")
-    config["undone_at"] = st.column_config.DatetimeColumn(t("hist.undone_at"), format="YYYY-MM-DD HH:mm:ss")
-    st.dataframe(history, hide_index=True, column_config=config, key=key)
+    lg = lang()
+    shown = history.copy()
+    for column, dimension in (("dataset", "ds"), ("source", "source"), ("run_by", "run_by")):
+        if column in shown:  # data values in the reader's language; a user name stays as it is
+            shown[column] = shown[column].map(lambda v, d=dimension: "—" if v is None else value_label(d, str(v), lg))
+    for column in ("finished_at", "undone_at"):  # a date as a date; no "None" while not undone
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: "—" if v is None or v != v else f"{v:%Y-%m-%d %H:%M:%S}")
+    config = {c: t(f"hist.{c}") for c in shown.columns if f"hist.{c}" in _HIST_KEYS}
+    st.dataframe(shown, hide_index=True, column_config=config, key=key)
 
 
 _HIST_KEYS = {f"hist.{c}" for c in ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted",
-                                     "updated", "unchanged", "rejected")}
+                                     "updated", "unchanged", "rejected", "finished_at", "undone_at")}
