@@ -133,29 +133,44 @@ if upload is not None:
                                              progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
                 refresh_version()
                 st.session_state.pop("imp_preview", None)
+                st.session_state["imp_pick"] = result.import_id  # undo offers what was just written, not the last pick
                 path.unlink(missing_ok=True)  # imported: the raw file (with unhashed customer ids) is not kept
                 st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
-                             unchanged=result.unchanged, rejected=result.rejected, id=result.import_id))
+                             unchanged=result.unchanged, rejected=result.rejected, id=result.import_id,
+                             file=upload.name, dataset=t(f"ds.{dataset}")))
             except FatalImportError as exc:
                 st.error(t("imp.fatal", error=exc))
 
 # ---- history, rejected rows, undo
 st.subheader(t("imp.history"))
+if "imp_flash" in st.session_state:  # the outcome of an undo, shown after the rerun that refreshed the history
+    st.success(st.session_state.pop("imp_flash"))
 history = query(imports.import_history, 200)
 import_history_table(history, key="imp_history")
 if len(history):
     ids = list(history["import_id"])
+    by_id = history.set_index("import_id")
+    if st.session_state.get("imp_pick") not in ids:
+        st.session_state.pop("imp_pick", None)
     pick = st.selectbox(t("imp.pick_import"), ids, key="imp_pick",
-                        format_func=lambda i: f"#{i} · {history.set_index('import_id').loc[i, 'file_name']}")
+                        format_func=lambda i: t("imp.import_label", id=i, file=by_id.loc[i, "file_name"],
+                                                dataset=t(f"ds.{by_id.loc[i, 'dataset']}"),
+                                                inserted=int(by_id.loc[i, "inserted"]), updated=int(by_id.loc[i, "updated"])))
     rejects = query(imports.rejected_rows, int(pick))
     h1, h2 = st.columns(2)
     h1.download_button(t("imp.download_rejects"), frame_to_csv(rejects),
                        file_name=f"rejected_import_{pick}.csv", mime="text/csv", key="imp_hist_rj",
                        disabled=rejects.empty)
-    confirm = h2.checkbox(t("imp.undo_confirm"), key=f"imp_confirm_{pick}")
+    confirm = h2.checkbox(t("imp.undo_confirm_named", label=t("imp.import_label", id=pick, file=by_id.loc[pick, "file_name"],
+                                                            dataset=t(f"ds.{by_id.loc[pick, 'dataset']}"),
+                                                            inserted=int(by_id.loc[pick, "inserted"]),
+                                                            updated=int(by_id.loc[pick, "updated"]))),
+                          key=f"imp_confirm_{pick}")
     if h2.button(t("imp.undo"), disabled=not confirm, key=f"imp_undo_{pick}"):
         try:
             done = write(imports.undo_import, int(pick))
-            st.success(t("imp.undone", id=done.import_id, removed=done.removed, restored=done.restored))
+            st.session_state["imp_flash"] = t("imp.undone", id=done.import_id, removed=done.removed,
+                                              restored=done.restored)
+            st.rerun()  # the history shows the undo at once
         except imports.UndoRefused as exc:
             st.error(t("imp.undo_refused", error=exc))
