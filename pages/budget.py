@@ -131,7 +131,7 @@ cpc = go.Figure([go.Scatter(x=closed["month"], y=closed["budget_per_contact"], n
                  go.Scatter(x=closed["month"], y=closed["cost_per_contact"], name=kpi_label(cat["actual"]), mode="lines+markers",
                             line=dict(color="#2e86c1"))])
 cpc.update_layout(title=t("budget.cpc"), height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"),
-                  yaxis_tickprefix="NT$")
+                  yaxis_tickprefix="NT$", yaxis_rangemode="tozero")  # from 0: a cut axis exaggerates
 st.plotly_chart(cpc, width="stretch")
 st.caption(t("budget.cpc_note"))
 

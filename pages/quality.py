@@ -49,6 +49,7 @@ for i, kid in enumerate(("csat", "nps", "ces_mean"), start=1):
     k = cat[kid]
     scale = 100 if k.unit == "fraction" else 1
     fig.add_trace(go.Scatter(x=trend["bucket"], y=trend[kid].astype(float) * scale, mode="lines+markers",
+                             line=dict(color=present.PALETTE["actual"]),  # colour means status only
                              showlegend=False, hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=1, col=i)
     target = k.target_for(f.team, f.channel)[0]
     if target is not None:

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from kpi import competency, metrics
+from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
 from kpi.present import colon, join_list, value_label
 from ui.data import query
@@ -64,6 +64,7 @@ for i, kid in enumerate(metrics.TREND_KPIS):
     y = [None if pd.isna(v) else float(v) * scale for v in trend[kid]]
     r, c = i // 4 + 1, i % 4 + 1
     fig.add_trace(go.Scatter(x=list(trend["key"]), y=y, mode="lines+markers", name=kpi_label(k), showlegend=False,
+                             line=dict(color=present.PALETTE["actual"]),  # colour means status, so the data is neutral
                              hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=r, col=c)
     limits = metrics.xmr_limits([None if pd.isna(v) else float(v) for v in baseline[kid]])
     if limits is not None:  # a rate cannot leave 0-100 %, nor a count or a time go below 0
@@ -127,7 +128,8 @@ agents = query(metrics.group_status, f.week_start, f.week_end, "agent",
                **{**f.kw, "team": drill_team}, team_of=team_of)
 st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
 agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS)  # what an agent controls
-st.dataframe(styled(agent_values, agent_status, t("col.agent")), key="agent_table")
+st.dataframe(styled(agent_values, agent_status, t("col.agent")), key="agent_table",
+             height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences
 st.subheader(t("weekly.attention"))

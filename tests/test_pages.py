@@ -315,3 +315,11 @@ def test_import_history_reads_in_chinese(app):
     assert set(history["dataset"]) <= {"進線紀錄", "滿意度調查", "客訴案件", "預算與實際"}
     assert set(history["source"]) == {"範例資料"} and set(history["undone_at"]) == {"—"}
     assert not history.astype(str).isin(["None", "contacts", "budget", "sample"]).any().any()
+
+
+def test_trend_lines_are_neutral(app):
+    # Colour means status: the data lines are all the one neutral colour (red only for target lines).
+    at = app()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    data_lines = [tr for tr in spec["data"] if tr.get("mode") == "lines+markers"]
+    assert len(data_lines) == 8 and {tr["line"]["color"] for tr in data_lines} == {"#2e86c1"}
