@@ -29,7 +29,9 @@ st.caption(t("week.range", week=f.week, start=f.week_start, end=f.week_end) + " 
 for col, (key, value) in zip(st.columns(5), [("vol.offered", summary.offered), ("vol.answered", summary.answered),
                                              ("vol.abandoned", summary.abandoned), ("vol.surveys", summary.surveys),
                                              ("vol.complaints", summary.complaints)]):
-    col.metric(t(key), f"{value:,}")
+    col.metric(t(key), "—" if value is None else f"{value:,}")
+if None in (summary.offered, summary.surveys, summary.complaints):
+    st.caption(t("weekly.filter_na"))
 
 # ---- tiles
 st.subheader(t("weekly.tiles"))

@@ -323,3 +323,11 @@ def test_trend_lines_are_neutral(app):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     data_lines = [tr for tr in spec["data"] if tr.get("mode") == "lines+markers"]
     assert len(data_lines) == 8 and {tr["line"]["color"] for tr in data_lines} == {"#2e86c1"}
+
+
+def test_a_filter_that_does_not_apply_says_so_instead_of_zero(app):
+    at = app("pages/weekly.py", queue="billing")
+    volumes = {m.label: m.value for m in at.metric if m.label in VOLUMES}
+    assert volumes["客訴"] == "—" and volumes["進線"] != "—"  # complaints have no queue
+    assert any("不適用" in c.value for c in at.caption)
+    assert "contacts.csv.gz" in app().caption[0].value  # the week's caption names the last contacts import

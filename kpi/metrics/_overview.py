@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
+from ._catalog import load_catalog
 from ._engine import compute_kpis
 
 
@@ -15,11 +16,11 @@ class WeekSummary:
     week_start: date  # Monday
     week_end: date  # Sunday
     iso_week: str  # e.g. 2026-W47
-    offered: int
-    answered: int
-    abandoned: int
-    surveys: int
-    complaints: int
+    offered: int | None  # None: a filter does not apply to the dataset
+    answered: int | None
+    abandoned: int | None
+    surveys: int | None
+    complaints: int | None
     last_import_at: datetime | None
     last_import_file: str | None
 
@@ -43,17 +44,24 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None,
     # The same definitions as everywhere else: the catalog's, through compute_kpis.
     k = compute_kpis(con, week_start, week_start + timedelta(days=6), team=team, channel=channel, queue=queue).iloc[0]
 
-    def count(kpi_id: str) -> int:
+    datasets = load_catalog().datasets
+    filters = {"team": team, "channel": channel, "queue": queue}
+
+    def count(kpi_id: str, dataset: str) -> int | None:
+        # None: a filter names a dimension the dataset lacks (complaints have no queue), so it says nothing there
+        if any(v is not None and f not in datasets[dataset].dimensions for f, v in filters.items()):
+            return None
         return 0 if pd.isna(k[kpi_id]) else int(k[kpi_id])
 
-    with con.cursor() as cur:
-        last = cur.execute(
-            "SELECT finished_at, file_name FROM imports WHERE undone_at IS NULL ORDER BY import_id DESC LIMIT 1").fetchone()
+    with con.cursor() as cur:  # the week is about contacts: the last contacts import, not the budget's
+        last = cur.execute("SELECT finished_at, file_name FROM imports WHERE undone_at IS NULL AND dataset = 'contacts' "
+                           "ORDER BY import_id DESC LIMIT 1").fetchone()
     iso = week_start.isocalendar()
     return WeekSummary(
         week_start=week_start, week_end=week_start + timedelta(days=6), iso_week=f"{iso.year}-W{iso.week:02d}",
-        offered=count("offered"), answered=count("answered"), abandoned=count("abandoned"),
-        surveys=count("survey_responses"), complaints=count("complaints"),
+        offered=count("offered", "contacts"), answered=count("answered", "contacts"),
+        abandoned=count("abandoned", "contacts"), surveys=count("survey_responses", "surveys"),
+        complaints=count("complaints", "complaints"),
         last_import_at=last[0] if last else None, last_import_file=last[1] if last else None,
     )
 
