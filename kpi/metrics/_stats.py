@@ -71,9 +71,3 @@ def two_proportion_z(x1: float, n1: float, x2: float, n2: float) -> float | None
         return None
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     return (x1 / n1 - x2 / n2) / se
-
-
-def significant_change(x1: float, n1: float, x2: float, n2: float, z: float = Z95) -> bool:
-    """True when p1 differs from p2 beyond noise at 95% (two-proportion test)."""
-    value = two_proportion_z(x1, n1, x2, n2)
-    return value is not None and abs(value) > z
