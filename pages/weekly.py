@@ -40,13 +40,20 @@ status_now = query(metrics.kpi_status, f.week_start, f.week_end, **f.kw)
 per_channel = {} if f.channel else query(metrics.group_status, f.week_start, f.week_end, "channel", team=f.team,
                                           queue=f.queue)
 realtime = [ch for ch in cat.settings.get("realtime_channels", ()) if ch in per_channel]
+
+
+def channels_of(k) -> list[str]:
+    """The channels a KPI judged per channel is shown for when no channel is chosen."""
+    return realtime if k.scope == "realtime" else [ch for ch in per_channel if ch in k.channel_targets or ch in realtime]
+
+
 deferred = cat.settings.get("response_target_hours_by_channel") or {}
 shown = metrics.DEFERRED_TILE_KPIS if f.channel in deferred else metrics.TILE_KPIS
 for row in (shown[:4], shown[4:]):
     for col, kid in zip(st.columns(4), row):
         with col:
             kpi_tile(cat[kid], status_now[kid], vs=t("tile.vs_prev"),
-                     by_channel={ch: per_channel[ch][kid] for ch in realtime} if cat[kid].scope else None)
+                     by_channel={ch: per_channel[ch][kid] for ch in channels_of(cat[kid])} if cat[kid].per_channel else None)
 for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the deferred channels' own measures
     rate, backlog = per_channel[ch]["response_within_target_rate"], per_channel[ch]["unanswered_backlog"]
     st.caption(t("tile.deferred", channel=value_label("channel", ch, lang()), hours=f"{deferred[ch]:g}",

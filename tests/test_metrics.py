@@ -305,6 +305,16 @@ def test_a_channel_target_applies_under_that_channel_filter():
     assert metrics.status(asa, 40, channel="chat") == "good" and metrics.status(asa, 40) == "warning"
 
 
+def test_each_channel_is_judged_on_its_own_handle_time_target():
+    aht = metrics.load_catalog()["aht_seconds"]  # targets.yaml: 360 s (a call), chat 600 s, e-mail 540 s; 技術支援組 420 s
+    assert aht.per_channel and aht.target_for(channel="email") == (540, 120) and aht.target_for(channel="phone") == (360, 60)
+    # a channel's target wins over a team's: a technical e-mail is an e-mail; a technical call keeps its team's 420 s
+    assert aht.target_for("技術支援組", "email") == (540, 120) and aht.target_for("技術支援組", "phone") == (420, 60)
+    # 640 s was judged against the call target (280 s over: bad); against e-mail's 540 s it is 100 s over, within a band
+    assert metrics.status(aht, 640, channel="email") == "warning" and metrics.status(aht, 640) == "bad"
+    assert metrics.status(aht, 530, channel="email") == "good"
+
+
 def test_e_mail_has_no_speed_of_answer_but_a_response_target():
     con = db_with(contacts=[contact("e", "2026-11-16 09:00", True, 3600, channel="email")])
     r = one(con, channel="email")

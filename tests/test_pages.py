@@ -281,6 +281,13 @@ def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):
     for ch, name in (("phone", "電話"), ("chat", "文字客服")):
         assert f"{name} **{format_value(sl, by_channel[ch]['service_level'].value)}**" in text
     assert tiles(at)["服務水準"] == "—"
+    # Handle time has a target per channel: the blend shows its value, unjudged, and each channel its own verdict.
+    aht = load_catalog()["aht_seconds"]
+    assert "各管道目標不同，合計不判定；依管道：" in text
+    for ch, name in (("phone", "電話"), ("chat", "文字客服"), ("email", "電子郵件")):
+        v = by_channel[ch]["aht_seconds"]
+        assert v.target == {"phone": 360, "chat": 600, "email": 540}[ch]
+        assert f"{name} **{format_value(aht, v.value)}**" in text and f"目標 {format_value(aht, v.target)}" in text
 
 
 def test_the_weekly_page_on_e_mail_shows_its_response_target_and_backlog(app):

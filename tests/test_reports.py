@@ -177,9 +177,15 @@ def test_month_kpis_in_the_xlsx_are_kpi_status_of_the_calendar_month(con, perf_x
     status = metrics.kpi_status(con, START, END)
     by_channel = metrics.group_status(con, START, END, "channel")
     rows = rows_of(perf_xlsx["KPI"], "KPI")
-    # every KPI with a target; service level, speed of answer and abandonment once per real-time channel (phone, chat)
+    # every KPI with a target; service level, speed of answer and abandonment once per real-time channel (phone, chat);
+    # AHT, with a target per channel in targets.yaml, once per channel (phone, chat, e-mail)
     realtime = ["service_level", "asa_seconds", "abandon_rate"]
-    assert len(rows) == sum(v.target is not None for k, v in status.items() if k not in realtime) + 3 * 2
+    assert len(rows) == sum(v.target is not None for k, v in status.items() if k not in realtime + ["aht_seconds"]) + 3 * 2 + 3
+    assert not [r for r in rows if r["KPI"].value == "平均處理時間"]  # no blend of channels with different targets
+    email_aht = row_where(rows, KPI="平均處理時間（電子郵件）")
+    assert email_aht["實際"].value == pytest.approx(by_channel["email"]["aht_seconds"].value)
+    assert email_aht["目標"].value == 540  # e-mail's own target, not the phone's 360
+    assert row_where(rows, KPI="平均處理時間（電話）")["目標"].value == 360
     phone_sl = row_where(rows, KPI="服務水準（電話）")
     assert phone_sl["實際"].value == pytest.approx(by_channel["phone"]["service_level"].value)
     assert phone_sl["樣本數"].value == by_channel["phone"]["service_level"].n
@@ -216,8 +222,8 @@ def test_the_summary_counts_real_time_measures_per_channel(con, perf):
     statuses = [by_channel[ch][k].status for ch in ("phone", "chat") for k in ("service_level", "asa_seconds", "abandon_rate")]
     assert statuses.count("good") == 5
     status = metrics.kpi_status(con, START, END)
-    n = sum(v.target is not None for k, v in status.items() if k not in ("service_level", "asa_seconds", "abandon_rate"))
-    assert f"有目標的 KPI 共 {n + 6} 項" in summary
+    n = sum(v.target is not None for k, v in status.items() if k not in ("service_level", "asa_seconds", "abandon_rate", "aht_seconds"))
+    assert f"有目標的 KPI 共 {n + 6 + 3} 項" in summary  # and AHT once per channel (phone, chat, e-mail)
     # a monthly report compares with the previous calendar month (was: the 31 days before, 2026-08-31 to 09-30)
     assert "與上個月 2026-09-01 至 2026-09-30 比較" in summary
 

@@ -29,8 +29,9 @@ def status_badge(status: str | None) -> str:
 def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[str, KpiValue] | None = None) -> None:
     """A KPI's value with its target, status colour, n and interval, and change against the previous period.
 
-    A change within noise is shown uncoloured; a maturing value says when it matures; a real-time measure with no
-    single channel shows each channel's value (by_channel) instead of a blended one."""
+    A change within noise is shown uncoloured; a maturing value says when it matures; a KPI judged per channel with
+    no single channel chosen shows each channel's value and status (by_channel) and no status for the blend (a
+    real-time measure has no blended value; AHT's blend shows its value only)."""
     with st.container(border=True):
         delta = fmt_change(kpi, v.change)
         real = v.trend in ("worse", "better")
@@ -39,10 +40,11 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
         st.metric(kpi_label(kpi), fmt(kpi, v.value), delta=delta,
                   delta_color=colour if real and kpi.better in ("higher", "lower") else "off",
                   help=kpi.text("definition", lang(), load_catalog().settings), delta_description=note)
-        if v.value is None and by_channel:
-            st.markdown(t("tile.by_channel") + "  \n" + "  \n".join(
+        if by_channel:  # judged per channel: each channel against its own target, no status for the blend
+            st.markdown((t("tile.by_channel") if v.value is None else t("tile.by_channel_targets")) + "  \n" + "  \n".join(
                 t("tile.channel_line", channel=value_label("channel", ch, lang()), value=fmt(kpi, cv.value),
-                  badge=status_badge(cv.status), n=f"{cv.n:,.0f}" if cv.n is not None else "—")
+                  badge=status_badge(cv.status), target=fmt(kpi, cv.target),
+                  n=f"{cv.n:,.0f}" if cv.n is not None else "—")
                 for ch, cv in by_channel.items() if cv.value is not None))
             return
         target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""

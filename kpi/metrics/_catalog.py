@@ -63,9 +63,18 @@ class Kpi:
             s = s.replace(f"${k}", _setting_text(v, lang))
         return s
 
+    @property
+    def per_channel(self) -> bool:
+        """Judged one channel at a time: a real-time measure, or one with its own target per channel (AHT)."""
+        return self.scope == "realtime" or bool(self.channel_targets)
+
     def target_for(self, team: str | None = None, channel: str | None = None) -> tuple[float | None, float | None]:
-        """(target, band) for a team, else for a channel, else the center's."""
-        t = self.team_targets.get(team or "") or self.channel_targets.get(channel or "") or {}
+        """(target, band): the center's, overridden by the team's, overridden by the channel's.
+
+        A channel's target wins over a team's (an e-mail is not handled like a call, whichever team answers it).
+        A blend of channels (channel None) is held to the center's target; pages and reports show a KPI with
+        targets per channel (per_channel) one channel at a time beside it."""
+        t = {**self.team_targets.get(team or "", {}), **self.channel_targets.get(channel or "", {})}
         return t.get("target", self.target), t.get("band", self.band)
 
 

@@ -45,12 +45,13 @@ def status_text(status: str | None, lang: str) -> str | None:
 def kpi_entries(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterable[str], lang: str,
                 by_channel: Mapping[str, Mapping[str, metrics.KpiValue]] | None = None
                 ) -> list[tuple[str, str, metrics.KpiValue]]:
-    """(KPI id, label, value) as a report states them: a real-time measure once per real-time channel, named with it."""
+    """(KPI id, label, value) as a report states them: a KPI judged per channel (real-time measures, AHT) once per
+    channel of by_channel, named with it."""
     out = []
     for kid in ids:
         k = cat[kid]
         per = [(ch, vals[kid]) for ch, vals in (by_channel or {}).items() if vals[kid].value is not None]
-        if k.scope == "realtime" and per:
+        if k.per_channel and per:
             out += [(kid, paren(k.text("label", lang), value_label("channel", ch, lang), lang), kv) for ch, kv in per]
         else:
             out.append((kid, k.text("label", lang), values[kid]))

@@ -49,7 +49,7 @@ class _Month:
     flagged: pd.DataFrame
     saved: dict[tuple[str, str], Any]
     with_target: list[str]
-    by_channel: dict[Any, dict[str, metrics.KpiValue]]  # real-time measures are reported per channel
+    by_channel: dict[Any, dict[str, metrics.KpiValue]]  # KPIs judged per channel are reported per channel
 
     def label(self, kid: str) -> str:
         return self.cat[kid].text("label", self.lang)
@@ -83,7 +83,8 @@ def _load(con: duckdb.DuckDBPyConnection, month: date, lang: str) -> _Month:
     flagged = rep.lines[rep.lines["needs_improvement_report"]]
     saved = {(r.cost_center, r.line): competency.get_report(con, month.year, r.cost_center, r.line)
              for r in flagged.itertuples(index=False)}
-    return _Month(con, month, end, metrics.previous_range(month, end), lang, load_catalog(), rep, status, flagged, saved,
+    cat = load_catalog()
+    return _Month(con, month, end, metrics.previous_range(month, end), lang, cat, rep, status, flagged, saved,
                   [kid for kid, kv in status.items() if kv.target is not None],
                   metrics.group_status(con, month, end, "channel"))
 
@@ -111,7 +112,7 @@ def _summary(m: _Month) -> Section:
                        lines=join_list(_line_names(m.flagged, lang), lang)))
     else:
         paras.append(t("perf.none_flagged", lang))
-    entries = kpi_entries(m.cat, m.status, m.with_target, lang, m.by_channel)  # real-time measures per channel
+    entries = kpi_entries(m.cat, m.status, m.with_target, lang, m.by_channel)  # KPIs judged per channel, per channel
     counts = {s: sum(kv.status == s for _, _, kv in entries) for s in ("good", "warning", "bad", "uncertain")}
     paras.append(t("perf.kpis", lang, n=len(entries), **counts))
     bad = [label for _, label, kv in entries if kv.status == "bad"]
