@@ -22,7 +22,7 @@ if f is None:
     st.stop()
 
 weeks = {"period.week": 1, "period.4w": 4, "period.13w": 13}
-c1, c2, c3 = st.columns([2, 1, 2])
+c1, c2, c3, c4 = st.columns([2, 1, 2, 2])
 choice = c1.segmented_control(t("period.label"), list(weeks), format_func=t, default="period.week", key="trainer_period")
 span = weeks[choice or "period.week"]
 start, end = f.week_end - timedelta(weeks=span) + timedelta(days=1), f.week_end
@@ -31,26 +31,28 @@ kind = c2.segmented_control(t("trainer.kind"), ["team", "agent"], format_func=la
                             default="team", key="trainer_kind") or "team"
 filters = {"channel": f.channel, "queue": f.queue}
 teams = query(metrics.group_status, start, end, "team", **filters)
-team_names = [k for k in teams if k is not None]
+team_names = [k for k in teams if k is not None and f.team in (None, k)]  # the sidebar's team, when one is chosen
 if not team_names:
     st.info(t("trainer.nobody"))
     st.stop()
+if st.session_state.get("trainer_team") not in team_names:  # the sidebar's team changed: start on it
+    st.session_state.pop("trainer_team", None)
+team = c3.selectbox(t("col.team"), team_names, key="trainer_team")
 if kind == "team":
-    default = team_names.index(f.team) if f.team in team_names else 0
-    who = c3.selectbox(t("trainer.subject"), team_names, index=default, key="trainer_team")
-    values, team, peers = teams[who], who, None
+    who, values, peers = team, teams[team], None
 else:
     team_of = query(metrics.agent_teams, start, end)
-    agents = query(metrics.group_status, start, end, "agent", team=f.team, team_of=team_of, **filters)
-    names = sorted(k for k in agents if k is not None)
+    agents = query(metrics.group_status, start, end, "agent", team=team, team_of=team_of, **filters)
+    names = sorted(k for k in agents if k is not None and team_of.get(k) == team)  # the chosen team's agents only
     if not names:
         st.info(t("trainer.nobody"))
         st.stop()
-    who = c3.selectbox(t("trainer.subject"), names, format_func=lambda a: f"{a} ({team_of.get(a) or t('trainer.no_team')})",
-                       key="trainer_agent")
-    values, team = agents[who], team_of.get(who)
-    # an agent is judged against their own team; one whose team is unknown, against the whole centre
-    peers = teams.get(team) if team in teams else query(metrics.kpi_status, start, end, **filters)
+    if st.session_state.get("trainer_agent") not in names:  # a team change: start on its first agent
+        st.session_state.pop("trainer_agent", None)
+    who = c4.selectbox(t("col.agent"), names, key="trainer_agent")
+    values = agents[who]
+    # an agent is judged against their own team
+    peers = teams[team]
     st.caption(t("trainer.agent_note"))
 st.caption(t("period.range", start=start, end=end))
 

@@ -189,7 +189,7 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
 
 
 def test_trainer_page_for_an_agent_in_english(app):
-    at = app("pages/trainer.py", trainer_kind="agent", trainer_agent="A017", lang="en")
+    at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組", trainer_agent="A017", lang="en")
     assert at.title[0].value == "Competency coaching"
     weak = at.dataframe[0].value
     # A017 is built with long handle times: handle time and its parts, and nothing else, are worse than the team's
@@ -256,6 +256,18 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     assert "新人比例高，處理時間長，晚班人力不足" in cells and "王經理" in cells
     # The action began with "=": neutralised, so no spreadsheet runs it.
     assert "'=HYPERLINK(\"http://x\") 調整排班、加開晚班" in cells
+
+
+def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
+    # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
+    at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")
+    assert at.selectbox(key="trainer_agent").options == [f"A{i:03d}" for i in range(11, 21)]
+    at.selectbox(key="trainer_agent").set_value("A017").run()
+    at.selectbox(key="trainer_team").set_value("會員服務組").run()
+    assert not at.exception
+    # another team: its own agents, starting on the first (A017 is not one of them)
+    assert at.selectbox(key="trainer_agent").options == [f"A{i:03d}" for i in range(21, 31)]
+    assert at.selectbox(key="trainer_agent").value == "A021"
 
 
 def test_trainer_page_with_filters_that_match_nobody(app):
