@@ -6,7 +6,7 @@ import streamlit as st
 
 from kpi import competency, metrics
 from kpi.metrics import load_catalog
-from kpi.present import colon, join_list
+from kpi.present import colon, join_list, person
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
@@ -40,6 +40,7 @@ if st.session_state.get("trainer_team") not in team_names:  # the sidebar's team
 team = c3.selectbox(t("col.team"), team_names, key="trainer_team")
 if kind == "team":
     who, values, peers = team, teams[team], None
+    who_label = who
 else:
     team_of = query(metrics.agent_teams, start, end)
     agents = query(metrics.group_status, start, end, "agent", team=team, team_of=team_of, **filters)
@@ -49,8 +50,9 @@ else:
         st.stop()
     if st.session_state.get("trainer_agent") not in names:  # a team change: start on its first agent
         st.session_state.pop("trainer_agent", None)
-    who = c4.selectbox(t("col.agent"), names, key="trainer_agent")
-    values = agents[who]
+    shown_names = query(metrics.agent_names, start, end)
+    who = c4.selectbox(t("col.agent"), names, key="trainer_agent", format_func=lambda a: person(a, shown_names.get(a)))
+    values, who_label = agents[who], person(who, shown_names.get(who))
     # an agent is judged against their own team
     peers = teams[team]
     st.caption(t("trainer.agent_note"))
@@ -60,7 +62,7 @@ st.caption(t("period.range", start=start, end=end))
 st.subheader(t("trainer.weak"))
 weak = competency.weak_kpis(values, cat, team=team, peers=peers)
 if weak.empty:
-    st.success(t("trainer.none_weak", who=who))
+    st.success(t("trainer.none_weak", who=who_label))
     st.stop()
 st.dataframe(
     {t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],
@@ -114,7 +116,7 @@ st.caption(t("trainer.heatmap_help"))
 
 # ---- export the plan as the team's performance record
 st.subheader(t("trainer.export"))
-plan = competency.coaching_plan(cmap, who, period, values, lg, cat, team=team, peers=peers)
+plan = competency.coaching_plan(cmap, who_label, period, values, lg, cat, team=team, peers=peers)
 st.dataframe(plan, hide_index=True)
 d1, d2 = st.columns(2)
 d1.download_button(t("trainer.download_xlsx"), competency.plan_to_xlsx(plan), file_name=f"coaching_plan_{who}_{end}.xlsx",

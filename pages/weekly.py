@@ -113,32 +113,42 @@ for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service
 
 
 # ---- team and agent tables, coloured by status, team -> agents
-def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str):
-    shown = values.rename(columns={k: kpi_label(cat[k]) for k in values.columns})
+def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str, counts: dict[str, str] | None = None,
+           labels: dict | None = None):
+    """A status table: KPI columns named and formatted in their units, cells coloured by status; counts names the
+    sample-size columns (n, uncoloured), labels the row keys as shown (an agent's id and name)."""
+    counts = counts or {}
+    headers = {k: counts.get(k) or kpi_label(cat[k]) for k in values.columns}
+    shown = values.rename(columns=headers, index=labels or {})
     shown.index.name = label
     colours = statuses.map(lambda s: f"background-color: {STATUS_HEX[s]}" if s else "")
     colours.columns = shown.columns
     colours.index = shown.index
     return shown.style.apply(lambda _: colours, axis=None).format(
-        {kpi_label(cat[k]): (lambda v, k=k: fmt(cat[k], None if pd.isna(v) else v)) for k in values.columns}, na_rep="—")
+        {headers[k]: (lambda v: "—" if pd.isna(v) else f"{v:,.0f}") if k in counts else
+         (lambda v, k=k: fmt(cat[k], None if pd.isna(v) else v)) for k in values.columns}, na_rep="—")
 
 
 st.subheader(t("weekly.teams"))
 teams = query(metrics.group_status, f.week_start, f.week_end, "team", **f.kw)
 team_values, team_status = metrics.status_table(teams)
-picked = st.dataframe(styled(team_values, team_status, t("col.team")), on_select="rerun",
-                      selection_mode="single-row", key="team_table")
-st.caption(t("weekly.pick_team"))
-rows = picked.selection.rows if picked is not None else []
-drill_team = team_values.index[rows[0]] if rows else f.team
+st.dataframe(styled(team_values, team_status, t("col.team")), key="team_table")
 
 team_of = query(metrics.agent_teams, f.week_start, f.week_end)
+names = query(metrics.agent_names, f.week_start, f.week_end)
+# Which team's agents: the sidebar's team, else one chosen here (a picker, not a row selection, so the team table
+# keeps its status colours)
+drill_team = f.team or st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team")
 agents = query(metrics.group_status, f.week_start, f.week_end, "agent",
                **{**f.kw, "team": drill_team}, team_of=team_of)
 st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
-agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS)  # what an agent controls
-st.dataframe(styled(agent_values, agent_status, t("col.agent")), key="agent_table",
-             height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
+agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
+order = agent_status.eq("bad").sum(axis=1).sort_values(ascending=False, kind="stable").index  # most off target first
+agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
+shown = styled(agent_values, agent_status, t("col.agent"), {"csat__n": t("col.responses")},
+               labels={a: present.person(a, names.get(a)) for a in agent_values.index})
+st.dataframe(shown, key="agent_table", height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
+st.caption(t("weekly.agents_note"))
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences
 st.subheader(t("weekly.attention"))
@@ -147,7 +157,8 @@ if not flagged:
     st.success(t("weekly.attention_none"))
 SHOWN = 12
 for item in flagged[:SHOWN]:
-    who = item["key"] if item["key"] in teams else f"{item['key']} ({team_of.get(item['key']) or t('trainer.no_team')})"
+    who = item["key"] if item["key"] in teams else \
+        f"{present.person(item['key'], names.get(item['key']))} ({team_of.get(item['key']) or t('trainer.no_team')})"
     values = teams.get(item["key"]) or agents.get(item["key"])
     parts = [t("weekly.attention_kpi", kpi=kpi_label(cat[k]), value=fmt(cat[k], values[k].value),
                target=fmt(cat[k], values[k].target), gap=g) for k, g in zip(item["kpis"], item["gaps"])]

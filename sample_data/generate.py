@@ -55,6 +55,10 @@ AGENTS_PER_TEAM = 10
 N_AGENTS = len(TEAMS) * AGENTS_PER_TEAM
 AGENT_IDS = np.array([f"A{i + 1:03d}" for i in range(N_AGENTS)])  # A001..A030
 AGENT_TEAM = np.repeat(np.arange(len(TEAMS)), AGENTS_PER_TEAM)
+AGENT_NAMES = np.array(["陳怡君", "林志明", "黃淑芬", "張家豪", "李雅婷", "王俊傑", "吳佩珊", "劉建宏", "蔡宜蓁", "楊承翰",
+                        "許雅雯", "鄭宗翰", "謝佳穎", "郭冠宇", "洪詩涵", "曾柏翰", "邱美玲", "廖育誠", "賴筱婷", "周信宏",
+                        "徐婉婷", "蘇哲維", "葉欣怡", "莊凱文", "呂佳蓉", "江明哲", "何靜宜", "羅士傑", "高郁雯", "潘彥廷"],
+                       dtype=object)  # display names as the platform shows them, A001..A030
 SLOW_AGENT = "A017"  # tech-support agent with ~1.6x the team's handle time
 SLOW_AGENT_FACTOR = 1.6
 AGENT_DAILY_PRESENCE = 5 / 7  # each agent works ~5 days a week
@@ -297,7 +301,7 @@ BUDGET_SEASONAL = {("加班費", "01"): 1.25, ("加班費", "02"): 1.25,  # Luna
 CONTACT_COLUMNS = ["contact_id", "arrived_at", "channel", "queue", "team", "agent_id",
                    "answered", "answered_at", "wait_seconds", "talk_seconds",
                    "hold_seconds", "acw_seconds", "transferred",
-                   "resolved_first_contact", "customer_id"]
+                   "resolved_first_contact", "customer_id", "agent_name"]
 SURVEY_COLUMNS = ["survey_id", "responded_at", "contact_id", "team", "agent_id",
                   "csat", "nps", "ces", "comment"]
 COMPLAINT_COLUMNS = ["案件編號", "開案日期", "開案時間", "結案日期", "結案時間",
@@ -573,6 +577,8 @@ def format_contacts(c: dict) -> pd.DataFrame:
     answered_at_s[~ans] = ""
     agent = AGENT_IDS[np.maximum(c["agent"], 0)].astype(object)
     agent[~ans] = ""
+    name = AGENT_NAMES[np.maximum(c["agent"], 0)].copy()
+    name[~ans] = ""
     return pd.DataFrame({
         "contact_id": contact_ids(c),
         "arrived_at": format_ts(c["arrived"]),
@@ -589,6 +595,7 @@ def format_contacts(c: dict) -> pd.DataFrame:
         "transferred": yn(c["transferred"], ans),
         "resolved_first_contact": yn(c["fcr"] == 1, c["fcr"] >= 0),
         "customer_id": prefixed_ids("CU", c["customer"], 7),
+        "agent_name": name,
     })
 
 

@@ -193,18 +193,14 @@ def test_upload_through_the_file_chooser_in_chinese(writable_server, browser, tm
     page.close()
 
 
-def test_selecting_a_team_row_drills_down_to_its_agents(server, browser):
+def test_choosing_a_team_shows_its_agents(server, browser):
+    # A picker above the agent table, not a row selection: a selected row would lose its status colours.
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
     page.set_default_timeout(90_000)
     page.goto(server)
     page.wait_for_selector('[data-testid="stMetric"]')
     _settle(page)
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    # The grid is drawn on a canvas: the selection box of the second team row sits in the first column,
-    # one header row and one data row down (rows are about 35 px high).
-    page.mouse.click(box["x"] + 16, box["y"] + 35 + 35 + 17)
+    page.locator('[data-testid="stButtonGroup"] button', has_text="技術支援組").first.click()
     page.wait_for_selector("text=技術支援組 的專員")
     _settle(page)
     _no_errors(page)

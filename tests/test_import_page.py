@@ -79,7 +79,7 @@ def test_upload_map_preview_commit_and_undo(db):
     assert next(s for s in at.selectbox if s.label == "資料集").value == "contacts"  # guessed from the headers
     picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
     assert picked["contact_id"] == ["Call ID"] and picked["arrived_at"] == ["Start Time"]
-    assert picked["agent_id"] == ["Agent Name"] and picked["wait_seconds"] == ["Wait (sec)"]
+    assert picked["agent_name"] == ["Agent Name"] and picked["wait_seconds"] == ["Wait (sec)"]
     assert picked["talk_seconds"] == ["Talk Time"] and picked["queue"] == ["Queue"]
 
     next(b for b in at.button if b.label == "預覽").click().run()

@@ -121,6 +121,24 @@ def test_team_table_and_attention_list(app):
     assert any(e.label == "各指標對應的職能行為指標" for e in at.expander)
 
 
+def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_first(app):
+    at = app(drill_team="技術支援組")
+    assert any(h.value == "技術支援組 的專員" for h in at.subheader)
+    agents = at.dataframe[1].value
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        team_of = metrics.agent_teams(con, *W47)
+        g = metrics.group_status(con, *W47, "agent", team="技術支援組", channel="phone", team_of=team_of)
+    # the sample's 技術支援組 is A011-A020; names come from the contacts' agent_name (A017 is 邱美玲)
+    assert len(agents) == 10 and "A017 邱美玲" in agents.index
+    assert agents.loc["A017 邱美玲", "回覆數"] == g["A017"]["csat"].n  # the survey responses behind CSAT
+    assert "放棄率" not in agents.columns and "進線" not in agents.columns  # not an agent's doing
+    bad = [sum(v.status == "bad" for k, v in g[a].items() if k in metrics.AGENT_TABLE_KPIS) for a in g if a]
+    shown_bad = [sum(g[i.split()[0]][k].status == "bad" for k in metrics.AGENT_TABLE_KPIS) for i in agents.index]
+    assert shown_bad == sorted(bad, reverse=True)  # most off target first
+    # the team table is not a row selection (a selected row lost its status colours)
+    assert at.dataframe[0].proto.selection_mode == []
+
+
 PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quality.py": ("服務品質 (T4.3)", "Service quality (T4.3)"),
          "pages/trainer.py": ("職能輔導", "Competency coaching"), "pages/budget.py": ("預算執行 (T2.2)", "Budget execution (T2.2)"),
          "pages/import_data.py": ("匯入資料", "Import data"), "pages/data_status.py": ("資料狀態", "Data status"),
@@ -261,12 +279,13 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")
-    assert at.selectbox(key="trainer_agent").options == [f"A{i:03d}" for i in range(11, 21)]
+    options = at.selectbox(key="trainer_agent").options  # agents by id and name (A011 is 許雅雯)
+    assert [o.split()[0] for o in options] == [f"A{i:03d}" for i in range(11, 21)] and options[0] == "A011 許雅雯"
     at.selectbox(key="trainer_agent").set_value("A017").run()
     at.selectbox(key="trainer_team").set_value("會員服務組").run()
     assert not at.exception
     # another team: its own agents, starting on the first (A017 is not one of them)
-    assert at.selectbox(key="trainer_agent").options == [f"A{i:03d}" for i in range(21, 31)]
+    assert [o.split()[0] for o in at.selectbox(key="trainer_agent").options] == [f"A{i:03d}" for i in range(21, 31)]
     assert at.selectbox(key="trainer_agent").value == "A021"
 
 

@@ -16,7 +16,7 @@ TECH = "技術支援組"
 
 CONTACT_HEADER = ("contact_id,arrived_at,channel,queue,team,agent_id,answered,answered_at,"
                   "wait_seconds,talk_seconds,hold_seconds,acw_seconds,transferred,"
-                  "resolved_first_contact,customer_id")
+                  "resolved_first_contact,customer_id,agent_name")
 SURVEY_HEADER = "survey_id,responded_at,contact_id,team,agent_id,csat,nps,ces,comment"
 COMPLAINT_HEADER = ("案件編號,開案日期,開案時間,結案日期,結案時間,處理時限(小時),類別,管道,"
                     "負責組別,專員,優先等級,重開次數,是否升級")

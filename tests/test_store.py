@@ -5,12 +5,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from kpi import imports, store
+from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +26,7 @@ def test_db_path_is_flag_then_environment_then_default(monkeypatch, tmp_path):
 
 def test_new_file_gets_the_current_schema_version(db):
     with store.open_db(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 4
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 5
 
 
 def test_an_older_file_is_upgraded_without_losing_data(db, write):
@@ -40,6 +41,19 @@ def test_an_older_file_is_upgraded_without_losing_data(db, write):
         assert con.execute("SELECT count(*) FROM contacts_history").fetchone() == (0,)
     r = imports.import_file("contacts", write("c.csv", "contact_id,arrived_at\nold1,2026-01-05 10:00\nnew1,2026-01-06 10:00\n"), db=db)
     assert (r.inserted, r.updated, r.unchanged) == (1, 0, 1)
+
+
+def test_a_version_4_file_gets_the_agent_name_column(db, write):
+    con = duckdb.connect(str(db))
+    store.migrate(con, target=4)
+    for table in ("contacts", "contacts_history"):  # as version 4 of the code made it
+        con.execute(f"ALTER TABLE {table} DROP COLUMN agent_name")
+    con.close()
+    csv = "contact_id,arrived_at,agent_id,agent_name\nc1,2026-11-16 10:00,A017,邱美玲\n"
+    imports.import_file("contacts", write("c.csv", csv), db=db)
+    with store.open_db(db, read_only=True) as con:
+        assert store.schema_version(con) == 5
+        assert metrics.agent_names(con, date(2026, 11, 16), date(2026, 11, 22)) == {"A017": "邱美玲"}
 
 
 def test_a_file_from_newer_code_is_refused(db):

@@ -80,16 +80,17 @@ def test_vendor_english_export_is_contacts_with_abandoned_read_as_not_answered(d
     assert max(v for k, v in scores.items() if k != "contacts") == 0.0
     m = imports.suggest_mapping(VENDOR_HEADERS, "contacts")
     assert m.columns == {"contact_id": ["Call ID"], "arrived_at": ["Start Time"], "queue": ["Queue"],
-                         "agent_id": ["Agent Name"], "answered": ["Abandoned?"], "wait_seconds": ["Wait (sec)"],
+                         "agent_name": ["Agent Name"], "answered": ["Abandoned?"], "wait_seconds": ["Wait (sec)"],
                          "talk_seconds": ["Talk Time"], "hold_seconds": ["Hold Time"], "acw_seconds": ["Wrap-up"],
                          "transferred": ["Transferred?"]}
     f = write("vendor.csv", ",".join(VENDOR_HEADERS) + "\n"
               "v1,2026-11-16 09:00:00,Amy,Billing,12,300,10,30,No,No\n"
               "v2,2026-11-16 09:01:00,,Billing,40,,,,No,Yes\n")
     imports.import_file("contacts", f, m, db=db)
-    # Abandoned? = No means answered; the values are swapped through options.values.
-    assert rows(db, "SELECT contact_id, answered, agent_id, acw_seconds FROM contacts ORDER BY 1") == [
-        ("v1", True, "Amy", 30.0), ("v2", False, None, None)]
+    # Abandoned? = No means answered; the values are swapped through options.values. A file that names its agents
+    # only: the name is their id too.
+    assert rows(db, "SELECT contact_id, answered, agent_id, agent_name, acw_seconds FROM contacts ORDER BY 1") == [
+        ("v1", True, "Amy", "Amy", 30.0), ("v2", False, None, None, None)]
 
 
 @pytest.mark.parametrize("headers, dataset", [

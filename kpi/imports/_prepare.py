@@ -386,6 +386,9 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
         parsed["answered"] = ans.fillna(answered_at.notna()).astype("boolean")
         if "answered" not in supplied:
             supplied.append("answered")
+        if "agent_id" not in parsed and "agent_name" in parsed:  # a file naming its agents only: the name is the id
+            parsed["agent_id"] = parsed["agent_name"]
+            supplied.append("agent_id")
         early = answered_at < arrived
         flag("answered_at", early, "answered_at is before arrived_at", answered_at.astype(str))
         derived_wait = (answered_at - arrived).dt.total_seconds()

@@ -13,7 +13,7 @@ from ._mapping import Mapping, Options, header_key
 # Header words per canonical column, most likely first; the canonical name itself is always understood.
 # Kept per dataset because the same word means different things: 類型 is a budget line type but a complaint category.
 _TEAM = ["team", "group", "team name", "組別", "團隊", "小組", "所屬組別", "負責組別", "部門"]
-_AGENT = ["agent", "agent id", "agent name", "user", "employee id", "handled by", "answered by", "agent login", "專員", "客服人員", "員工編號", "客服專員",
+_AGENT = ["agent", "agent id", "user", "employee id", "handled by", "answered by", "agent login", "專員", "客服人員", "員工編號", "客服專員",
           "專員編號", "人員", "工號", "座席", "坐席", "接聽人員", "處理人員", "負責人"]
 _CHANNEL = ["channel", "media", "media type", "管道", "渠道", "通路", "進線管道", "服務管道"]
 _CONTACT = ["contact id", "call id", "interaction id", "session id", "call ref", "call reference", "reference", "來電編號", "通話編號", "進線編號", "話單編號",
@@ -29,6 +29,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "queue": ["queue", "queue name", "skill", "skill group", "split", "佇列", "技能群組", "技能組", "技能"],
         "team": _TEAM,
         "agent_id": _AGENT,
+        "agent_name": ["agent name", "agent display name", "agent full name", "user name", "full name", "專員姓名",
+                       "客服人員姓名", "人員姓名", "姓名", "專員名稱"],
         "answered": ["answered", "is answered", "connected", "handled", "outcome", "call outcome", "result",
                      "call result", "disposition", "是否接通", "接通", "已接聽", "是否接聽", "通話結果", "結果"],
         "answered_at": ["answer time", "answered time", "接聽時間", "應答時間"],

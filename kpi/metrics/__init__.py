@@ -7,7 +7,7 @@ from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, busin
                         taiwan_calendar)
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, format_value,
                        load_catalog, status)
-from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_teams, bucket_keys,
+from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, bucket_keys,
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
 from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
@@ -22,7 +22,7 @@ from ._weekly import AGENT_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS
 __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
-           "TIME_GRAINS", "KpiValue", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
+           "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
            "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",

@@ -321,6 +321,16 @@ def kpis_jsonable(row: pd.Series, ids: list[str], catalog: Catalog) -> dict[str,
     return out
 
 
+def agent_names(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, str]:
+    """Each agent's display name in the range, where the contacts carry one (the latest name, should it change)."""
+    with con.cursor() as cur:
+        rows = cur.execute(
+            "SELECT agent_id, arg_max(agent_name, arrived_at) FROM contacts WHERE agent_id IS NOT NULL "
+            "AND agent_name IS NOT NULL AND arrived_at >= ? AND arrived_at < ? GROUP BY agent_id",
+            [start, end + timedelta(days=1)]).fetchall()
+    return {a: n for a, n in rows}
+
+
 def agent_teams(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, str]:
     """Each agent's team in the range (the team of most of their answered contacts)."""
     with con.cursor() as cur:

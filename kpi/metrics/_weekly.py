@@ -16,12 +16,19 @@ TREND_KPIS = load_catalog().views["weekly_trend"]
 AGENT_TABLE_KPIS = load_catalog().views["weekly_agent_table"]  # what an agent controls
 
 
-def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(values, statuses): one row per group (index = group key), one column per KPI."""
+def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS,
+                 with_n: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values, statuses): one row per group (index = group key), one column per KPI; a KPI of with_n is followed by
+    its sample size, column "<id>__n" (status None), e.g. the survey responses behind CSAT."""
     keys = [k for k in groups if k is not None]
-    values = pd.DataFrame({kid: [groups[k][kid].value for k in keys] for kid in kpi_ids}, index=keys, dtype="Float64")
-    statuses = pd.DataFrame({kid: [groups[k][kid].status for k in keys] for kid in kpi_ids}, index=keys, dtype=object)
-    return values, statuses
+    values, statuses = {}, {}
+    for kid in kpi_ids:
+        values[kid] = [groups[k][kid].value for k in keys]
+        statuses[kid] = [groups[k][kid].status for k in keys]
+        if kid in with_n:
+            values[f"{kid}__n"] = [groups[k][kid].n for k in keys]
+            statuses[f"{kid}__n"] = [None] * len(keys)
+    return pd.DataFrame(values, index=keys, dtype="Float64"), pd.DataFrame(statuses, index=keys, dtype=object)
 
 
 def attention(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TILE_KPIS,

@@ -70,3 +70,8 @@ def value_label(dimension: str, value: str, lang: str) -> str:
     """A data value as people read it: channel phone -> 電話 / Phone; a value the catalog doesn't name stays as it is."""
     key = f"{dimension}.{value}"
     return t(key, lang) if key in messages() else value
+
+
+def person(agent_id: str, name: str | None) -> str:
+    """An agent as a table row or list names them: "A017 邱美玲" where the data has a name, else the id."""
+    return f"{agent_id} {name}" if name else str(agent_id)

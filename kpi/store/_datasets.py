@@ -70,6 +70,7 @@ CONTACTS = Dataset(
         Column("queue", "text", "Queue / skill the contact was routed to."),
         Column("team", "text", "Team that handled it (or owns the queue)."),
         Column("agent_id", "text", "Agent who answered it."),
+        Column("agent_name", "text", "The agent's display name, as the platform shows it (pages show it beside the id)."),
         Column("answered", "bool", "Reached an agent. Derived from answered_at when absent."),
         Column("answered_at", "timestamp", "When an agent answered."),
         Column("abandoned_at", "timestamp", "When the customer hung up in the queue (only used to derive wait_seconds).", stored=False),

@@ -93,7 +93,13 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
                    yaml VARCHAR NOT NULL, saved_at TIMESTAMP NOT NULL, saved_by VARCHAR)""")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4]  # index + 1 = schema version; append, never edit a released step
+def _v5(con: duckdb.DuckDBPyConnection) -> None:
+    # Agents' display names beside their ids (a file made by _v1 from today's definitions has the column already).
+    for table in ("contacts", "contacts_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS agent_name VARCHAR")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
