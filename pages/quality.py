@@ -19,11 +19,11 @@ if f is None:
     st.info(t("no_data"))
     st.stop()
 
-weeks = {"period.week": 1, "period.4w": 4, "period.13w": 13}
+weeks = {"period.week": None, "period.4w": 4, "period.13w": 13}  # the sidebar's period, or weeks to its end
 choice = st.segmented_control(t("period.label"), list(weeks), format_func=t, default="period.week", key="quality_period")
 span = weeks[choice or "period.week"]
-start, end = f.week_end - timedelta(weeks=span) + timedelta(days=1), f.week_end
-st.caption(t("period.range", start=start, end=end) + f" · {f.week}")
+start, end = metrics.span(f.period, span)
+st.caption(t("period.range", start=start, end=end) + f" · {f.label}")
 status = query(metrics.kpi_status, start, end, **f.kw)
 
 
@@ -43,7 +43,7 @@ def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None) -> g
 st.subheader(t("quality.satisfaction"))
 tiles(("csat", "csat_mean", "nps", "ces_mean", "survey_responses"))
 
-trend = query(metrics.survey_trend, f.week_end - timedelta(weeks=13) + timedelta(days=1), f.week_end, "week", **f.kw)
+trend = query(metrics.survey_trend, f.end - timedelta(weeks=13) + timedelta(days=1), f.end, "week", **f.kw)
 fig = make_subplots(rows=1, cols=3, subplot_titles=[kpi_label(cat[k]) for k in ("csat", "nps", "ces_mean")])
 for i, kid in enumerate(("csat", "nps", "ces_mean"), start=1):
     k = cat[kid]

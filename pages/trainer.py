@@ -1,5 +1,4 @@
 """Trainer page: a team's or agent's weak KPIs -> behaviour indicators, knowledge and skills, coaching actions."""
-from datetime import timedelta
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -21,11 +20,11 @@ if f is None:
     st.info(t("no_data"))
     st.stop()
 
-weeks = {"period.week": 1, "period.4w": 4, "period.13w": 13}
+weeks = {"period.week": None, "period.4w": 4, "period.13w": 13}  # the sidebar's period, or weeks to its end
 c1, c2, c3, c4 = st.columns([2, 1, 2, 2])
 choice = c1.segmented_control(t("period.label"), list(weeks), format_func=t, default="period.week", key="trainer_period")
 span = weeks[choice or "period.week"]
-start, end = f.week_end - timedelta(weeks=span) + timedelta(days=1), f.week_end
+start, end = metrics.span(f.period, span)
 period = f"{start} – {end}"
 kind = c2.segmented_control(t("trainer.kind"), ["team", "agent"], format_func=lambda k: t(f"trainer.kind.{k}"),
                             default="team", key="trainer_kind") or "team"

@@ -1,5 +1,4 @@
 """Weekly supervisor page: how did the teams do last week, who needs attention, and why."""
-from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,9 +20,11 @@ if f is None:
     st.info(t("no_data"))
     st.stop()
 
-summary = query(metrics.week_summary, f.week_start, **f.kw)
-st.caption(t("week.range", week=f.week, start=f.week_start, end=f.week_end) + " · " +
+summary = query(metrics.week_summary, f.start, end=f.end, **f.kw)
+st.caption(t("week.range", week=f.label, start=f.start, end=f.end) + " · " +
            t("last_import", when=f"{summary.last_import_at:%Y-%m-%d %H:%M}", file=summary.last_import_file))
+if not f.period.complete:  # the current week or month: its figures will still move
+    st.warning(t("period.incomplete_note", last=query(metrics.data_cutoffs)["contacts"].date()))
 
 # ---- the week's volumes (all channels and filters as chosen)
 for col, (key, value) in zip(st.columns(5), [("vol.offered", summary.offered), ("vol.answered", summary.answered),
@@ -35,9 +36,9 @@ if None in (summary.offered, summary.surveys, summary.complaints):
 
 # ---- tiles
 st.subheader(t("weekly.tiles"))
-status_now = query(metrics.kpi_status, f.week_start, f.week_end, **f.kw)
+status_now = query(metrics.kpi_status, f.start, f.end, **f.kw)
 # With no channel chosen, service level, speed of answer and abandonment are shown per real-time channel.
-per_channel = {} if f.channel else query(metrics.group_status, f.week_start, f.week_end, "channel", team=f.team,
+per_channel = {} if f.channel else query(metrics.group_status, f.start, f.end, "channel", team=f.team,
                                           queue=f.queue)
 realtime = [ch for ch in cat.settings.get("realtime_channels", ()) if ch in per_channel]
 
@@ -52,7 +53,7 @@ shown = metrics.DEFERRED_TILE_KPIS if f.channel in deferred else metrics.TILE_KP
 for row in (shown[:4], shown[4:]):
     for col, kid in zip(st.columns(4), row):
         with col:
-            kpi_tile(cat[kid], status_now[kid], vs=t("tile.vs_prev"),
+            kpi_tile(cat[kid], status_now[kid], vs=metrics.previous_label(f.period, lang()),
                      by_channel={ch: per_channel[ch][kid] for ch in channels_of(cat[kid])} if cat[kid].per_channel else None)
 for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the deferred channels' own measures
     rate, backlog = per_channel[ch]["response_within_target_rate"], per_channel[ch]["unanswered_backlog"]
@@ -60,11 +61,11 @@ for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the d
                  rate=fmt(cat["response_within_target_rate"], rate.value), backlog=fmt(cat["unanswered_backlog"], backlog.value)))
 
 # ---- 12-week trends with target lines
-st.subheader(t("weekly.trends"))
-trend = query(metrics.compute_kpis, f.week_start - timedelta(weeks=11), f.week_end, "week", **f.kw)
-# The 12 weeks before the chosen one set each KPI's natural process limits (XmR); only a week outside them is news.
-baseline = query(metrics.compute_kpis, f.week_start - timedelta(weeks=12), f.week_start - timedelta(days=1), "week",
-                 **f.kw)
+st.subheader(t("weekly.trends_month") if f.period.kind in ("month", "quarter") else t("weekly.trends"))
+grain, first, last, base_first, base_last = metrics.trend_window(f.period)
+trend = query(metrics.compute_kpis, first, last, grain, **f.kw)
+# The 12 weeks (months) before them set each KPI's natural process limits (XmR); only a value outside them is news.
+baseline = query(metrics.compute_kpis, base_first, base_last, grain, **f.kw)
 fig = make_subplots(rows=2, cols=4, subplot_titles=[kpi_label(cat[k]) for k in metrics.TREND_KPIS],
                     vertical_spacing=0.18, horizontal_spacing=0.06)
 for i, kid in enumerate(metrics.TREND_KPIS):
@@ -98,7 +99,7 @@ st.caption("% · " + t("weekly.minutes") + " (ASA, AHT) · " + t("weekly.limits_
 
 # ---- day-of-week x hour heat maps
 st.subheader(t("weekly.heatmap"))
-hm = query(metrics.compute_kpis, f.week_start, f.week_end, "weekday_hour", **f.kw)
+hm = query(metrics.compute_kpis, f.start, f.end, "weekday_hour", **f.kw)
 days = [t(f"weekday.{d}") for d in range(1, 8)]
 hours = list(range(24))
 cols = st.columns(2)
@@ -130,16 +131,16 @@ def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str, counts: dic
 
 
 st.subheader(t("weekly.teams"))
-teams = query(metrics.group_status, f.week_start, f.week_end, "team", **f.kw)
+teams = query(metrics.group_status, f.start, f.end, "team", **f.kw)
 team_values, team_status = metrics.status_table(teams)
 st.dataframe(styled(team_values, team_status, t("col.team")), key="team_table")
 
-team_of = query(metrics.agent_teams, f.week_start, f.week_end)
-names = query(metrics.agent_names, f.week_start, f.week_end)
+team_of = query(metrics.agent_teams, f.start, f.end)
+names = query(metrics.agent_names, f.start, f.end)
 # Which team's agents: the sidebar's team, else one chosen here (a picker, not a row selection, so the team table
 # keeps its status colours)
 drill_team = f.team or st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team")
-agents = query(metrics.group_status, f.week_start, f.week_end, "agent",
+agents = query(metrics.group_status, f.start, f.end, "agent",
                **{**f.kw, "team": drill_team}, team_of=team_of)
 st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
 agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))

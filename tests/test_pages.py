@@ -139,6 +139,33 @@ def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_f
     assert at.dataframe[0].proto.selection_mode == []
 
 
+def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
+    at = app(period_kind="month")
+    # the sample runs to Sunday 2026-11-22: November is not over, so October is the default month
+    assert at.sidebar.selectbox(key="month").value == "2026-10-01"
+    assert at.caption[0].value.startswith("2026 年 10 月：2026-10-01 至 2026-10-31")
+    assert any(h.value == "近 12 個月趨勢" for h in at.subheader) and not at.warning
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        s = metrics.kpi_status(con, date(2026, 10, 1), date(2026, 10, 31), channel="phone")
+    cat = load_catalog()
+    assert tiles(at)["顧客滿意度"] == format_value(cat["csat"], s["csat"].value)  # the month's value
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["x"][0] == "2025-11" and spec["data"][0]["x"][-1] == "2026-10"
+    nov = app(period_kind="month", month="2026-11-01")
+    assert "2026 年 11 月（未完整）" in [o for o in nov.sidebar.selectbox(key="month").options]
+    assert nov.warning and "此期間尚未結束（資料只到 2026-11-23）" in nov.warning[0].value
+
+
+def test_the_weekly_page_for_any_range(app):
+    at = app(period_kind="range", range=(date(2026, 11, 2), date(2026, 11, 15)))
+    assert at.caption[0].value.startswith("2026-11-02 至 2026-11-15：2026-11-02 至 2026-11-15")
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        s = metrics.kpi_status(con, date(2026, 11, 2), date(2026, 11, 15), channel="phone")
+    assert tiles(at)["顧客滿意度"] == format_value(load_catalog()["csat"], s["csat"].value)
+    csat = next(m for m in at.metric if m.label == "顧客滿意度")  # a change within noise: "較前 14 天、差異在雜訊內"
+    assert s["csat"].trend == "steady" and csat.proto.delta_description.startswith("較前 14 天")
+
+
 PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quality.py": ("服務品質 (T4.3)", "Service quality (T4.3)"),
          "pages/trainer.py": ("職能輔導", "Competency coaching"), "pages/budget.py": ("預算執行 (T2.2)", "Budget execution (T2.2)"),
          "pages/import_data.py": ("匯入資料", "Import data"), "pages/data_status.py": ("資料狀態", "Data status"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import streamlit as st
 
@@ -18,12 +18,23 @@ DEFAULT_CHANNEL = "phone"
 
 @dataclass(frozen=True)
 class Filters:
-    week_start: date  # Monday
-    week_end: date  # Sunday
-    week: str  # 2026-W47
+    period: metrics.Period  # the ISO week, month, quarter or range chosen
     team: str | None
     channel: str | None
     queue: str | None
+
+    @property
+    def start(self) -> date:
+        return self.period.start
+
+    @property
+    def end(self) -> date:
+        return self.period.end
+
+    @property
+    def label(self) -> str:
+        """The period as the reader names it: 2026-W47, 2026 年 11 月, ... with （未完整） while not over."""
+        return self.period.label(lang())
 
     @property
     def kw(self) -> dict[str, str | None]:
@@ -39,16 +50,40 @@ def language_switch() -> None:
         st.session_state["lang"] = "zh-TW"
 
 
-def sidebar_filters() -> Filters | None:
-    """The ISO-week picker and team/channel/queue filters; their values are kept across pages."""
-    weeks = query(metrics.available_weeks)
-    if not weeks:
+def _period_picker() -> metrics.Period | None:
+    """Week (default), month, quarter or any range; a week, month or quarter is chosen from those the data touches."""
+    kind = st.sidebar.segmented_control(t("sidebar.period_kind"), list(metrics.PERIOD_KINDS), default="week",
+                                        format_func=lambda k: t(f"period.kind.{k}"), key="period_kind") or "week"
+    if kind == "range":
+        weeks = query(metrics.periods, "week")
+        if not weeks:
+            return None
+        default = metrics.default_period(weeks)
+        picked = st.sidebar.date_input(t("sidebar.range"), (default.start, default.end), min_value=weeks[-1].start,
+                                       max_value=weeks[0].end, key="range", help=t("sidebar.range_help"))
+        start, end = (tuple(picked) + (None, None))[:2] if isinstance(picked, (tuple, list)) else (picked, None)
+        if start is None:
+            return None
+        return query(metrics.custom_period, start, end or start)  # one day picked so far: that day
+    choices = query(metrics.periods, kind)
+    if not choices:
         return None
-    latest = query(metrics.latest_complete_week) or weeks[0]
-    options = [w.isoformat() for w in weeks]
-    week = st.sidebar.selectbox(t("sidebar.week"), options, index=options.index(latest.isoformat()),
-                                format_func=lambda s: metrics.iso_week_label(date.fromisoformat(s)),
-                                key="week", help=t("sidebar.week_help"))
+    by_start = {p.start.isoformat(): p for p in choices}
+    default = metrics.default_period(choices).start.isoformat()
+    options = list(by_start)
+    if st.session_state.get(kind) not in by_start:  # a value from other data (an undone import): the default
+        st.session_state.pop(kind, None)
+    picked = st.sidebar.selectbox(t(f"sidebar.{kind}"), options, index=options.index(default),
+                                  format_func=lambda s: by_start[s].label(lang()), key=kind,
+                                  help=t("sidebar.week_help") if kind == "week" else None)
+    return by_start[picked]
+
+
+def sidebar_filters() -> Filters | None:
+    """The period picker and team/channel/queue filters; their values are kept across pages."""
+    period = _period_picker()
+    if period is None:
+        return None
     dims = query(metrics.dimension_values)
     chosen = {}
     for dim in ("team", "channel", "queue"):
@@ -61,8 +96,7 @@ def sidebar_filters() -> Filters | None:
     cut = query(metrics.data_cutoffs)
     stamp = {k: "—" if v is None else f"{v:%Y-%m-%d %H:%M}" for k, v in cut.items()}
     st.sidebar.caption(t("sidebar.cutoff", **stamp))
-    start = date.fromisoformat(week)
-    return Filters(start, start + timedelta(days=6), metrics.iso_week_label(start), **chosen)
+    return Filters(period, **chosen)
 
 
 def current_filters() -> Filters | None:

@@ -10,6 +10,7 @@ from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, Catalo
 from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, bucket_keys,
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
 from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
+from ._periods import KINDS as PERIOD_KINDS, Period, custom_period, default_period, periods, previous_label, span, trend_window
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
                         week_summary)
 from ._privacy import mask_pii
@@ -23,7 +24,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
-           "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "available_weeks", "dimension_values",
+           "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
            "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",

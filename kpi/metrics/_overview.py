@@ -36,13 +36,15 @@ def latest_complete_week(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None, *, team: str | None = None,
-                 channel: str | None = None, queue: str | None = None) -> WeekSummary | None:
-    """Contacts offered/answered/abandoned, surveys and complaints received in one ISO week (default: the latest complete one)."""
+                 channel: str | None = None, queue: str | None = None, end: date | None = None) -> WeekSummary | None:
+    """Contacts offered/answered/abandoned, surveys and complaints received in one ISO week (default: the latest
+    complete one), or from week_start to end (a month, quarter or any range)."""
     week_start = week_start or latest_complete_week(con)
     if week_start is None:
         return None
+    end = end or week_start + timedelta(days=6)
     # The same definitions as everywhere else: the catalog's, through compute_kpis.
-    k = compute_kpis(con, week_start, week_start + timedelta(days=6), team=team, channel=channel, queue=queue).iloc[0]
+    k = compute_kpis(con, week_start, end, team=team, channel=channel, queue=queue).iloc[0]
 
     datasets = load_catalog().datasets
     filters = {"team": team, "channel": channel, "queue": queue}
@@ -58,7 +60,7 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None,
                            "ORDER BY import_id DESC LIMIT 1").fetchone()
     iso = week_start.isocalendar()
     return WeekSummary(
-        week_start=week_start, week_end=week_start + timedelta(days=6), iso_week=f"{iso.year}-W{iso.week:02d}",
+        week_start=week_start, week_end=end, iso_week=f"{iso.year}-W{iso.week:02d}",
         offered=count("offered", "contacts"), answered=count("answered", "contacts"),
         abandoned=count("abandoned", "contacts"), surveys=count("survey_responses", "surveys"),
         complaints=count("complaints", "complaints"),
