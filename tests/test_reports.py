@@ -199,6 +199,19 @@ def test_month_kpis_in_the_xlsx_are_kpi_status_of_the_calendar_month(con, perf_x
     assert hours["實際"].value == pytest.approx(status["median_resolution_hours"].value) and hours["實際"].number_format == "0.0"
 
 
+def test_a_monthly_report_shows_the_same_month_last_year_where_data_exists(con, perf, perf_xlsx):
+    # October 2026 beside October 2025 (the sample starts 2025-09-01)
+    rows = rows_of(perf_xlsx["KPI"], "KPI")
+    ly = metrics.kpi_status(con, date(2025, 10, 1), date(2025, 10, 31))
+    ly_channel = metrics.group_status(con, date(2025, 10, 1), date(2025, 10, 31), "channel")
+    assert row_where(rows, KPI="顧客滿意度")["去年同月"].value == pytest.approx(ly["csat"].value)
+    assert row_where(rows, KPI="服務水準（電話）")["去年同月"].value == pytest.approx(ly_channel["phone"]["service_level"].value)
+    assert "「去年同月」欄為 2025-10 的數值" in " ".join(perf.section("kpis").paragraphs)
+    # September 2025 has no September 2024: no such column
+    sep = reports.performance_report(con, date(2025, 9, 1), "zh-TW")
+    assert "去年同月" not in sep.section("kpis").table.columns
+
+
 def test_overtime_is_flagged_with_its_saved_improvement_report(perf, perf_xlsx):
     rows = rows_of(perf_xlsx["改善報告"], "成本中心")
     overtime = row_where(rows, 科目="加班費")
@@ -257,7 +270,8 @@ def test_english_report_has_english_headers(con):
     assert overtime["Fav./unfav."].value == "unfavourable" and overtime["Improvement report"].value == "required (written)"
     assert row_where(rows_of(wb["Improvement reports"], "Cost center"), Line="教育訓練")["Root cause"].value == "No report yet"  # ir.missing, as on the page
     kpis = rows_of(wb["KPIs"], "KPI")
-    assert list(kpis[0]) == ["KPI", "Unit", "Actual", "Target", "Status", "n", "Previous period", "Change"]
+    assert list(kpis[0]) == ["KPI", "Unit", "Actual", "Target", "Status", "n", "Previous period", "Change",
+                             "Same month last year"]
     assert row_where(kpis, KPI="CSAT")["Status"].value in ("On target", "Watch", "Off target")
     for ws in wb.worksheets:
         assert not CJK.search(ws["A1"].value), ws["A1"].value  # section titles

@@ -59,22 +59,30 @@ def kpi_entries(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Itera
 
 
 def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterable[str], lang: str,
-              by_channel: Mapping[str, Mapping[str, metrics.KpiValue]] | None = None
+              by_channel: Mapping[str, Mapping[str, metrics.KpiValue]] | None = None,
+              last_year: tuple[Mapping[str, metrics.KpiValue], Mapping[str, Mapping[str, metrics.KpiValue]]] | None = None
               ) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
-    """KPI, unit, actual, target, status, n, previous, change: one row per KPI, raw values, each row in its unit.
+    """KPI, unit, actual, target, status, n, previous, change (and the same period last year, when last_year holds
+    its values and by-channel values): one row per KPI, raw values, each row in its unit.
 
-    A real-time measure (service level, speed of answer, abandonment) is never blended: one row per real-time
-    channel of by_channel, named with its channel."""
-    h = {k: t(f"col.{k}", lang) for k in ("kpi", "unit", "value", "target", "status", "n", "previous", "change")}
+    A KPI judged per channel (real-time measures, AHT) is never blended: one row per channel of by_channel, named
+    with its channel."""
+    cols = ("kpi", "unit", "value", "target", "status", "n", "previous", "change") + (("last_year",) if last_year else ())
+    h = {k: t(f"col.{k}", lang) for k in cols}
+    before = {label: kv for _, label, kv in kpi_entries(cat, *last_year[:1], ids, lang, last_year[1])} if last_year else {}
     rows, kinds = [], []
     for kid, label, kv in kpi_entries(cat, values, ids, lang, by_channel):
         k = cat[kid]
         rows.append({h["kpi"]: label, h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
                      h["target"]: kv.target, h["status"]: status_text(kv.status, lang), h["n"]: kv.n,
                      h["previous"]: kv.previous, h["change"]: kv.change})
+        if last_year:
+            rows[-1][h["last_year"]] = before[label].value if label in before else None
         kinds.append(UNIT_KIND[k.unit])
     frame = pd.DataFrame(rows, columns=list(h.values()))
     col_kinds = {h["value"]: "row", h["target"]: "row", h["n"]: "count", h["previous"]: "row", h["change"]: "+row"}
+    if last_year:
+        col_kinds[h["last_year"]] = "row"
     return frame, kinds, col_kinds
 
 

@@ -50,6 +50,7 @@ class _Month:
     saved: dict[tuple[str, str], Any]
     with_target: list[str]
     by_channel: dict[Any, dict[str, metrics.KpiValue]]  # KPIs judged per channel are reported per channel
+    last_year: tuple[dict[str, metrics.KpiValue], dict[Any, dict[str, metrics.KpiValue]]] | None  # where data exists
 
     def label(self, kid: str) -> str:
         return self.cat[kid].text("label", self.lang)
@@ -86,7 +87,18 @@ def _load(con: duckdb.DuckDBPyConnection, month: date, lang: str) -> _Month:
     cat = load_catalog()
     return _Month(con, month, end, metrics.previous_range(month, end), lang, cat, rep, status, flagged, saved,
                   [kid for kid, kv in status.items() if kv.target is not None],
-                  metrics.group_status(con, month, end, "channel"))
+                  metrics.group_status(con, month, end, "channel"), _same_month_last_year(con, month))
+
+
+def _same_month_last_year(con: duckdb.DuckDBPyConnection, month: date):
+    """The same calendar month a year before, (values, by channel), when the contacts reach back to its first day."""
+    before = date(month.year - 1, month.month, 1)
+    with con.cursor() as cur:
+        first = cur.execute("SELECT min(arrived_at)::DATE FROM contacts").fetchone()[0]
+    if first is None or first > before:
+        return None
+    end = month_end(before)
+    return metrics.kpi_status(con, before, end), metrics.group_status(con, before, end, "channel")
 
 
 def _line_names(lines: pd.DataFrame, lang: str) -> list[str]:
@@ -223,10 +235,12 @@ def _improvement(m: _Month) -> Section:
 
 
 def _kpis(m: _Month) -> Section:
-    frame, row_kinds, col_kinds = kpi_table(m.cat, m.status, m.with_target, m.lang, m.by_channel)
+    frame, row_kinds, col_kinds = kpi_table(m.cat, m.status, m.with_target, m.lang, m.by_channel, m.last_year)
     ps, pe = m.previous
-    return section("kpis", m.lang, [t("perf.kpi_period", m.lang, start=m.month, end=m.end, ps=ps, pe=pe),
-                                    t("perf.kpi_note", m.lang)], frame, col_kinds, row_kinds)
+    paras = [t("perf.kpi_period", m.lang, start=m.month, end=m.end, ps=ps, pe=pe)]
+    if m.last_year:
+        paras.append(t("perf.kpi_last_year", m.lang, month=f"{m.month.year - 1}-{m.month.month:02d}"))
+    return section("kpis", m.lang, paras + [t("perf.kpi_note", m.lang)], frame, col_kinds, row_kinds)
 
 
 def performance_report(con: duckdb.DuckDBPyConnection, month: date, lang: str = "zh-TW") -> Report:
