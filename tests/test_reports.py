@@ -193,6 +193,30 @@ def test_month_kpis_in_the_xlsx_are_kpi_status_of_the_calendar_month(con, perf_x
     assert hours["實際"].value == pytest.approx(status["median_resolution_hours"].value) and hours["實際"].number_format == "0.0"
 
 
+def test_the_unit_column_says_what_the_numbers_are_in(con, perf_xlsx, perf_pdf):
+    status = metrics.kpi_status(con, START, END)
+    phone = metrics.group_status(con, START, END, "channel")["phone"]
+    rows = rows_of(perf_xlsx["KPI"], "KPI")
+    # phone ASA 12.59 s against 30 s: all under 3 minutes, so the row is in seconds, the numbers as they are
+    asa = row_where(rows, KPI="平均應答速度（電話）")
+    assert asa["單位"].value == "秒" and asa["實際"].value == pytest.approx(phone["asa_seconds"].value)
+    assert asa["目標"].value == 30 and asa["實際"].number_format == "#,##0"
+    # handle time 470.96 s against 360 s: the row is in minutes, 7.849 and 6 (every number of it divided by 60)
+    aht = row_where(rows, KPI="平均處理時間")
+    assert aht["單位"].value == "分鐘" and aht["實際"].value == pytest.approx(status["aht_seconds"].value / 60)
+    assert aht["目標"].value == 6 and aht["實際"].number_format == "0.0" and aht["較前期"].number_format == "+0.0;-0.0;0.0"
+    # complaints per 1,000 answered is a rate, not a score (分)
+    per_1000 = row_where(rows, KPI="每千通客訴數")
+    assert per_1000["單位"].value == "件/千通" and per_1000["實際"].number_format == "0.00"
+    assert row_where(rows, KPI="結案時間中位數")["單位"].value == "小時"
+    text = pdf_text(perf_pdf)
+    assert re.search(r"平均應答速度（電話）\s+秒\s+13 秒\s+30 秒", text)  # 12.59 s -> 13 s
+    assert re.search(r"平均處理時間\s+分鐘\s+7\.8 分鐘\s+6\.0 分鐘", text)  # 470.96 / 60 = 7.849 -> 7.8
+    assert re.search(r"每千通客訴數\s+件/千通\s+14\.37\s+15\.00", text)  # 14.3707
+    assert re.search(r"結案時間中位數\s+小時\s+34\.6 小時\s+48\.0 小時", text)  # 34.5667 h
+    assert not [line for line in text.splitlines() if re.search(r"\d:\d\d", line) and ("秒" in line or "分鐘" in line)]
+
+
 def test_overtime_is_flagged_with_its_saved_improvement_report(perf, perf_xlsx):
     rows = rows_of(perf_xlsx["改善報告"], "成本中心")
     overtime = row_where(rows, 科目="加班費")
@@ -337,7 +361,7 @@ def test_comment_themes_count_each_theme_a_comment_has():
     (0.473, "+fraction", "en", "+47.3%"),
     (0.021, "+pp", "en", "+2.1 pp"),
     (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
-    (185.0, "seconds", "en", "3:05"),
+    (185.0, "seconds", "en", "3 min 05 s"),
     (30.46, "hours", "zh-TW", "30.5 小時"),
     (621364.0, "+ntd", "en", "+621,364"),
     (-1515494.0, "+ntd", "en", "-1,515,494"),

@@ -14,7 +14,7 @@ from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 TARGETS_PATH = Path(__file__).resolve().parents[2] / "targets.yaml"
-UNITS = ("fraction", "seconds", "hours", "count", "score", "nps", "ntd")
+UNITS = ("fraction", "seconds", "hours", "count", "score", "per_1000", "nps", "ntd")
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
 # A setting: a number, a list of names (channels), or a mapping of numbers or of texts (per channel or weekday).
 Setting = float | tuple[str, ...] | dict[str, float | dict[str, str]]

@@ -16,24 +16,30 @@ from ._files import (
                      xlsx_cell,
 )
 from ._format import (
+                     DURATION_SCALES,
                      MISSING,
                      duration,
+                     duration_scale,
                      format_change,
                      format_kind,
                      format_unit,
                      hours,
                      is_missing,
                      money,
+                     money_scale,
                      money_short,
+                     month_label,
                      number,
                      percent,
                      pp,
+                     unit_name,
 )
 from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, t,
                         value_label)
 
 __all__ = ["PALETTE", "budget_vs_actual", "pareto", "print_layout", "trend_line", "variance_bars", "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
-           "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "MISSING", "duration", "format_change",
-           "format_kind", "format_unit", "hours", "is_missing", "money", "money_short", "number", "percent", "pp", "LANGS",
+           "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
+           "duration_scale", "format_change", "format_kind", "format_unit", "hours", "is_missing", "money",
+           "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
            "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "t", "value_label"]
