@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from kpi import metrics, store
+from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,3 +366,39 @@ def test_weekly_durations_carry_their_units_in_tiles_and_tables(app):
     # a target pair reads 7 min 05 s against the target 6 min: the tile's target line
     assert any("目標 6 分鐘" in m.value for m in app().markdown)
 
+
+def test_weekly_trend_axes_state_their_units_and_no_footnote_explains_minutes(app):
+    at = app()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    titles = [spec["layout"][f"yaxis{i if i > 1 else ''}"]["title"]["text"] for i in range(1, 9)]
+    # service level, ASA (11.5-21.7 s a week: seconds), AHT (407-427 s: minutes, 6.8-7.1), abandon, FCR, CSAT, NPS,
+    # complaints per 1,000
+    assert titles == ["%", "秒", "分鐘", "%", "%", "%", "−100～100", "件/千通"]
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        weeks = metrics.compute_kpis(con, date(2026, 8, 31), date(2026, 11, 22), "week", channel="phone")  # W36-W47
+    data = [tr for tr in spec["data"] if tr.get("mode") == "lines+markers"]
+    assert array(data[1]["y"]) == pytest.approx([float(v) for v in weeks["asa_seconds"]])  # seconds as they are
+    assert array(data[2]["y"]) == pytest.approx([float(v) / 60 for v in weeks["aht_seconds"]])  # seconds / 60
+    assert data[2]["customdata"][-1] == _min_sec(float(weeks["aht_seconds"].iloc[-1]), "zh-TW")  # the hover
+    aht_target = next(tr for tr in spec["data"] if tr.get("yaxis") == "y3" and tr.get("line", {}).get("dash") == "dash")
+    assert array(aht_target["y"])[0] == 6.0 and "目標: 6 分鐘" in aht_target["hovertemplate"]  # 360 s
+    captions = " ".join(c.value for c in at.caption)
+    assert "分鐘" not in captions and "ASA" not in captions
+    en = json.loads(app(lang="en").get("plotly_chart")[0].proto.spec)
+    assert [en["layout"][f"yaxis{i}"]["title"]["text"] for i in (2, 3)] == ["s", "min"]
+
+
+def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_language(app):
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        monthly = metrics.monthly(con, 2026)
+    for lang, title, divisor, january in (("zh-TW", "NT$（萬）", 1e4, "2026年1月"), ("en", "NT$ (M)", 1e6, "Jan 2026")):
+        bars, waterfall, cpc = (json.loads(c.proto.spec) for c in app("pages/budget.py", lang=lang).get("plotly_chart"))
+        assert bars["layout"]["yaxis"]["title"]["text"] == waterfall["layout"]["yaxis"]["title"]["text"] == title
+        budget = bars["data"][0]
+        assert budget["x"][0] == january and len(budget["x"]) == 12 and bars["layout"]["xaxis"]["type"] == "category"
+        # January's budget NT$3,146,250: 314.625 on the 萬 axis, 3.14625 on the M one
+        assert array(budget["y"]) == pytest.approx([v / divisor for v in monthly["budget"]])
+        assert budget["customdata"][0] == present.money_short(float(monthly["budget"].iloc[0]), lang)
+        assert cpc["data"][0]["x"][0] == january and "NT$" in cpc["layout"]["yaxis"]["title"]["text"]
+    zh = json.loads(app("pages/budget.py").get("plotly_chart")[0].proto.spec)
+    assert zh["data"][0]["x"][9] == "2026年10月"

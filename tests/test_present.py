@@ -126,8 +126,22 @@ def test_months_are_written_in_the_reader_s_language(month, lang, shown):
     assert present.month_label(month, lang) == shown
 
 
+def test_a_trend_grid_panel_is_in_one_unit_named_on_its_axis():
+    fig = present.trend_grid(["2026-W46", "2026-W47"], [
+        present.TrendPanel("AHT", "seconds", [400.0, None], target=360.0, limits=(-30.0, 500.0)),
+        present.TrendPanel("SL", "fraction", [0.8, 0.7], target=0.8, limits=(0.6, 1.2)),
+    ], "en", cols=2, target_name="Target", limits_name="Limits")
+    assert fig.layout.yaxis.title.text == "min" and fig.layout.yaxis2.title.text == "%"  # 500 s: over 3 minutes
+    aht, low, high, target = fig.data[:4]
+    assert aht.y[0] == pytest.approx(400 / 60) and aht.y[1] is None and aht.customdata == ("6 min 40 s", "—")
+    assert low.y[0] == 0 and high.y[0] == pytest.approx(500 / 60)  # a time is never below 0: -30 s drawn at 0
+    assert target.y[0] == 6 and target.hovertemplate == "Target: 6 min<extra></extra>"  # 360 s
+    sl_high = fig.data[6]
+    assert sl_high.y[0] == 100  # a rate never above 100 %: 1.2 drawn at 1.0
+
+
 def test_budget_and_actual_bars_use_the_palette():
-    fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", title="t")
+    fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", "zh-TW", title="t")
     assert [b.marker.color for b in fig.data] == [present.PALETTE["budget"], present.PALETTE["actual"]]
     assert fig.layout.barmode == "group" and fig.layout.title.text == "t"
 

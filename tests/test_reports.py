@@ -217,6 +217,18 @@ def test_the_unit_column_says_what_the_numbers_are_in(con, perf_xlsx, perf_pdf):
     assert not [line for line in text.splitlines() if re.search(r"\d:\d\d", line) and ("秒" in line or "分鐘" in line)]
 
 
+def test_report_charts_use_the_tiles_money_scale_and_months_in_the_reader_s_language(con, perf):
+    bars = perf.section("monthly").chart.layout
+    assert bars.yaxis.title.text == "NT$（萬）" and perf.section("monthly").chart.data[0].x[0] == "2026年1月"
+    budget = metrics.monthly(con, 2026)["budget"]
+    assert list(perf.section("monthly").chart.data[0].y) == pytest.approx([v / 1e4 for v in budget])  # 314.625 萬 ...
+    en = reports.performance_report(con, MONTH, "en").section("monthly").chart
+    assert en.layout.yaxis.title.text == "NT$ (M)" and en.data[0].x[:2] == ("Jan 2026", "Feb 2026")
+    # a range over 100 days is charted by month: 2026-05 to 2026-10 as 2026年5月 ... 2026年10月
+    trend = reports.service_report(con, date(2026, 5, 1), END).section("trend").chart
+    assert list(trend.data[0].x) == [f"2026年{m}月" for m in range(5, 11)]
+
+
 def test_overtime_is_flagged_with_its_saved_improvement_report(perf, perf_xlsx):
     rows = rows_of(perf_xlsx["改善報告"], "成本中心")
     overtime = row_where(rows, 科目="加班費")
