@@ -108,7 +108,7 @@ series = query(metrics.monthly, year)
 c1, c2 = st.columns(2)
 fig = present.budget_vs_actual(series["month"], series["budget"], series["actual"], kpi_label(cat["budget"]),
                                kpi_label(cat["actual"]), lang(), title=t("budget.monthly"), height=340,
-                               margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
+                               margin=dict(l=10, r=10, t=40, b=10))
 c1.plotly_chart(fig, width="stretch")
 
 cost = lines[lines["line_type"] == "cost"]
@@ -121,7 +121,7 @@ c2.plotly_chart(wf, width="stretch")
 closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
 cpc = present.cost_per_contact_lines(closed["month"], closed["budget_per_contact"], closed["cost_per_contact"],
                                      kpi_label(cat["budget"]), kpi_label(cat["actual"]), lang(), title=t("budget.cpc"),
-                                     height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
+                                     height=300, margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(cpc, width="stretch")
 st.caption(t("budget.cpc_note"))
 

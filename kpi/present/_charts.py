@@ -44,9 +44,11 @@ def _scaled(values: Sequence, divisor: float) -> list[float | None]:
     return [None if is_missing(v) else float(v) / divisor for v in values]
 
 
-def _month_axis(months: Sequence, lang: str) -> tuple[list[str], dict[str, Any]]:
-    """Months ("2026-01") as category labels in the reader's language: plotly's own date ticks are English."""
-    return [month_label(m, lang) for m in months], dict(type="category")
+def _month_axis(months: Sequence, lang: str, layout: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """Months ("2026-01") as category labels in the reader's language (plotly's own date ticks are English); the
+    legend above the plot unless layout places it, so the labels (rotated on a narrow chart) have the room below."""
+    layout.setdefault("legend", dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+    return [month_label(m, lang) for m in months], dict(type="category", automargin=True)
 
 
 def budget_vs_actual(months: Sequence, budget: Sequence, actual: Sequence, budget_name: str, actual_name: str,
@@ -54,7 +56,7 @@ def budget_vs_actual(months: Sequence, budget: Sequence, actual: Sequence, budge
     """Monthly budget and actual NT$ as grouped bars, in 萬 or millions as the tiles show them; layout (title,
     height...) applied in the same call."""
     divisor, title = money_scale(lang)
-    x, xaxis = _month_axis(months, lang)
+    x, xaxis = _month_axis(months, lang, layout)
     fig = go.Figure([go.Bar(x=x, y=_scaled(values, divisor), name=name, marker_color=PALETTE[key],
                             customdata=[money_short(None if is_missing(v) else float(v), lang) for v in values],
                             hovertemplate="%{x}: %{customdata}")
@@ -90,7 +92,7 @@ def budget_waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]
 def cost_per_contact_lines(months: Sequence, budget: Sequence, actual: Sequence, budget_name: str, actual_name: str,
                            lang: str, **layout: Any) -> go.Figure:
     """Cost per contact by month, budgeted (dashed) and actual, on an axis from zero (a cut axis exaggerates)."""
-    x, xaxis = _month_axis(months, lang)
+    x, xaxis = _month_axis(months, lang, layout)
     fig = go.Figure([go.Scatter(x=x, y=_scaled(values, 1), name=name, mode="lines+markers", line=line,
                                 customdata=[None if is_missing(v) else money(float(v), decimals=1) for v in values],
                                 hovertemplate="%{x}: %{customdata}")
