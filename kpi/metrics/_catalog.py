@@ -244,5 +244,5 @@ def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str 
 
 
 def format_value(kpi: Kpi, value: float | None, lang: str = "zh-TW") -> str:
-    """A KPI value as people read it: 81.2%, 3:05 (m:ss), 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
+    """A KPI value as people read it: 81.2%, 3 min 05 s, 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
     return format_unit(value, kpi.unit, lang)
