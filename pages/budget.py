@@ -2,7 +2,6 @@
 from datetime import date
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from kpi import competency, metrics, present, reports
@@ -108,30 +107,21 @@ st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.
 series = query(metrics.monthly, year)
 c1, c2 = st.columns(2)
 fig = present.budget_vs_actual(series["month"], series["budget"], series["actual"], kpi_label(cat["budget"]),
-                               kpi_label(cat["actual"]), title=t("budget.monthly"), barmode="group", height=340,
-                               margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"), yaxis_tickprefix="NT$")
+                               kpi_label(cat["actual"]), lang(), title=t("budget.monthly"), height=340,
+                               margin=dict(l=10, r=10, t=40, b=10))
 c1.plotly_chart(fig, width="stretch")
 
 cost = lines[lines["line_type"] == "cost"]
-wf = go.Figure(go.Waterfall(
-    x=[t("chart.total_budget"), *[f"{r.line}" for r in cost.itertuples()], t("chart.total_actual")],
-    measure=["absolute", *["relative"] * len(cost), "total"],
-    y=[tot["budget_ytd"] or 0, *[0 if pd.isna(v) else v for v in cost["variance_ytd"]], 0],
-    increasing=dict(marker_color="#c0392b"), decreasing=dict(marker_color="#27ae60"), totals=dict(marker_color="#2e86c1")))
-# Start the axis near the budget: the variances are a few percent of it and would vanish on a zero-based axis.
-ends = [v for v in (tot["budget_ytd"], tot["actual_ytd"]) if v]
-low = min(ends) * 0.97 if ends else 0
-wf.update_layout(title=t("budget.waterfall"), height=340, margin=dict(l=10, r=10, t=40, b=10), yaxis_tickprefix="NT$",
-                 showlegend=False, yaxis_range=[low, max(ends) * 1.01] if ends else None)
+wf = present.budget_waterfall((t("chart.total_budget"), tot["budget_ytd"] or 0),
+                              [(r.line, 0 if pd.isna(r.variance_ytd) else r.variance_ytd) for r in cost.itertuples()],
+                              t("chart.total_actual"), lang(), title=t("budget.waterfall"), height=340,
+                              margin=dict(l=10, r=10, t=40, b=10))
 c2.plotly_chart(wf, width="stretch")
 
 closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
-cpc = go.Figure([go.Scatter(x=closed["month"], y=closed["budget_per_contact"], name=kpi_label(cat["budget"]), mode="lines+markers",
-                            line=dict(dash="dash", color="#7f8c8d")),
-                 go.Scatter(x=closed["month"], y=closed["cost_per_contact"], name=kpi_label(cat["actual"]), mode="lines+markers",
-                            line=dict(color="#2e86c1"))])
-cpc.update_layout(title=t("budget.cpc"), height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"),
-                  yaxis_tickprefix="NT$", yaxis_rangemode="tozero")  # from 0: a cut axis exaggerates
+cpc = present.cost_per_contact_lines(closed["month"], closed["budget_per_contact"], closed["cost_per_contact"],
+                                     kpi_label(cat["budget"]), kpi_label(cat["actual"]), lang(), title=t("budget.cpc"),
+                                     height=300, margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(cpc, width="stretch")
 st.caption(t("budget.cpc_note"))
 

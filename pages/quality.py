@@ -3,7 +3,6 @@ from datetime import timedelta
 
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from kpi import metrics, present, reports
 from kpi.metrics import load_catalog
@@ -33,9 +32,11 @@ def tiles(ids: tuple[str, ...]) -> None:
             kpi_tile(cat[kid], status[kid])
 
 
-def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None) -> go.Figure:
+def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_title: str | None = None) -> go.Figure:
     fig = go.Figure(go.Bar(x=x, y=y, marker_color=colour, text=text, textposition="outside"))
-    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), yaxis_title=y_title)
+    # automargin: the axis titles clear the tick labels
+    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(title=x_title, automargin=True), yaxis=dict(title=y_title, automargin=True))
     return fig
 
 
@@ -44,20 +45,10 @@ st.subheader(t("quality.satisfaction"))
 tiles(("csat", "csat_mean", "nps", "ces_mean", "survey_responses"))
 
 trend = query(metrics.survey_trend, f.end - timedelta(weeks=13) + timedelta(days=1), f.end, "week", **f.kw)
-fig = make_subplots(rows=1, cols=3, subplot_titles=[kpi_label(cat[k]) for k in ("csat", "nps", "ces_mean")])
-for i, kid in enumerate(("csat", "nps", "ces_mean"), start=1):
-    k = cat[kid]
-    scale = 100 if k.unit == "fraction" else 1
-    fig.add_trace(go.Scatter(x=trend["bucket"], y=trend[kid].astype(float) * scale, mode="lines+markers",
-                             line=dict(color=present.PALETTE["actual"]),  # colour means status only
-                             showlegend=False, hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=1, col=i)
-    target = k.target_for(f.team, f.channel)[0]
-    if target is not None:
-        fig.add_trace(go.Scatter(x=trend["bucket"], y=[target * scale] * len(trend), mode="lines", showlegend=False,
-                                 line=dict(dash="dash", color="#c0392b", width=1.5),
-                                 hovertemplate=t("weekly.target_line") + ": %{y:.1f}<extra></extra>"), row=1, col=i)
-fig.update_layout(title=t("quality.trend"), height=340, margin=dict(l=10, r=10, t=60, b=10))
-fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
+panels = [present.TrendPanel(kpi_label(cat[k]), cat[k].unit, list(trend[k]), cat[k].target_for(f.team, f.channel)[0])
+          for k in ("csat", "nps", "ces_mean")]
+fig = present.trend_grid(trend["bucket"], panels, lang(), cols=3, target_name=t("weekly.target_line"),
+                         title=t("quality.trend"), height=340, margin=dict(l=10, r=10, t=60, b=10))
 st.plotly_chart(fig, width="stretch")
 
 st.markdown(f"**{t('quality.distributions')}**")
@@ -78,7 +69,8 @@ c1.plotly_chart(go.Figure(go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["
                                     textinfo="value+percent initial")).update_layout(
     title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10)), width="stretch")
 res = query(metrics.resolution_time_distribution, start, end, **f.kw)
-c2.plotly_chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count")), width="stretch")
+c2.plotly_chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
+                   x_title=present.unit_name("h", lang())), width="stretch")  # the bands are hours to resolve
 
 c3, c4 = st.columns(2)
 backlog = query(metrics.open_backlog_by_age, end, **f.kw)
@@ -89,7 +81,8 @@ fig = go.Figure([
            marker_color="#c0392b"),
 ])
 fig.update_layout(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
-                  legend=dict(orientation="h"))
+                  legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
+                  yaxis=dict(title=t("quality.count"), automargin=True))
 c3.plotly_chart(fig, width="stretch")
 
 pareto = query(metrics.category_pareto, start, end, **f.kw)

@@ -108,6 +108,7 @@ st.subheader(t("trainer.heatmap"))
 matrix = competency.task_gap_matrix(cmap, {k: v for k, v in teams.items() if k is not None}, cat)
 heat = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=[f"{c} {cmap.task(c).label(lg)}" for c in matrix.columns],
                             y=list(matrix.index), colorscale="Reds", zmin=0,
+                            colorbar=dict(title=dict(text=t("trainer.col.gap"))),
                             hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>"))
 heat.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(tickangle=-30))
 st.plotly_chart(heat, width="stretch")

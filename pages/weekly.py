@@ -3,7 +3,6 @@
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
@@ -64,37 +63,22 @@ for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the d
 st.subheader(t("weekly.trends_month") if f.period.kind in ("month", "quarter") else t("weekly.trends"))
 grain, first, last, base_first, base_last = metrics.trend_window(f.period)
 trend = query(metrics.compute_kpis, first, last, grain, **f.kw)
-# The 12 weeks (months) before them set each KPI's natural process limits (XmR); only a value outside them is news.
+# The 12 weeks (months) before the chosen one set each KPI's natural process limits (XmR); only a value outside them
+# is news.
 baseline = query(metrics.compute_kpis, base_first, base_last, grain, **f.kw)
-fig = make_subplots(rows=2, cols=4, subplot_titles=[kpi_label(cat[k]) for k in metrics.TREND_KPIS],
-                    vertical_spacing=0.18, horizontal_spacing=0.06)
-for i, kid in enumerate(metrics.TREND_KPIS):
-    k = cat[kid]
-    scale = 100 if k.unit == "fraction" else (1 / 60 if k.unit == "seconds" else 1)
-    y = [None if pd.isna(v) else float(v) * scale for v in trend[kid]]
-    r, c = i // 4 + 1, i % 4 + 1
-    fig.add_trace(go.Scatter(x=list(trend["key"]), y=y, mode="lines+markers", name=kpi_label(k), showlegend=False,
-                             line=dict(color=present.PALETTE["actual"]),  # colour means status, so the data is neutral
-                             hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=r, col=c)
-    limits = metrics.xmr_limits([None if pd.isna(v) else float(v) for v in baseline[kid]])
-    if limits is not None:  # a rate cannot leave 0-100 %, nor a count or a time go below 0
-        low = max(limits.lower, -100 if k.unit == "nps" else 0) if k.unit in ("fraction", "seconds", "count", "score", "nps") else limits.lower
-        high = min(limits.upper, 1) if k.unit == "fraction" else limits.upper
-        for edge in (low, high):
-            fig.add_trace(go.Scatter(x=list(trend["key"]), y=[edge * scale] * len(trend), mode="lines",
-                                     line=dict(dash="dot", color="#7f8c8d", width=1), name=t("weekly.limits"),
-                                     showlegend=False, hovertemplate=t("weekly.limits") + ": %{y:.1f}<extra></extra>"),
-                          row=r, col=c)
-    target = k.target_for(f.team, f.channel)[0]
-    if target is not None:  # a trace, not add_hline: hlines on subplots cost ~15 ms each
-        fig.add_trace(go.Scatter(x=list(trend["key"]), y=[target * scale] * len(trend), mode="lines",
-                                 line=dict(dash="dash", color="#c0392b", width=1.5), name=t("weekly.target_line"),
-                                 showlegend=False, hovertemplate=t("weekly.target_line") + ": %{y:.1f}<extra></extra>"),
-                      row=r, col=c)
-fig.update_layout(height=520, margin=dict(l=10, r=10, t=40, b=10))
-fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
+
+
+def panel(kid: str) -> present.TrendPanel:
+    xmr = metrics.xmr_limits([None if pd.isna(v) else float(v) for v in baseline[kid]])
+    return present.TrendPanel(kpi_label(cat[kid]), cat[kid].unit, list(trend[kid]),
+                              cat[kid].target_for(f.team, f.channel)[0], None if xmr is None else (xmr.lower, xmr.upper))
+
+
+panels = [panel(kid) for kid in metrics.TREND_KPIS]
+fig = present.trend_grid(trend["key"], panels, lang(), cols=4, target_name=t("weekly.target_line"),
+                         limits_name=t("weekly.limits"), height=520, margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(fig, width="stretch")
-st.caption("% · " + t("weekly.minutes") + " (ASA, AHT) · " + t("weekly.limits_help")
+st.caption(t("weekly.limits_help")
            + ("" if f.channel in cat.settings.get("realtime_channels", ()) else " " + t("weekly.no_blend")))
 
 # ---- day-of-week x hour heat maps
@@ -107,6 +91,7 @@ for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service
     title = kpi_label(cat[kid])
     heat = go.Figure(go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
                                 zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
+                                colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),
                                 hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>"))
     heat.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
                        xaxis_title=t("col.hour"), yaxis=dict(autorange="reversed"))

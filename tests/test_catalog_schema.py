@@ -26,7 +26,7 @@ def edited(raw: dict, fn) -> dict:
 
 BROKEN_CATALOG = [
     ("unit", lambda d: d["kpis"]["csat"].update(unit="percent"),
-     "catalog.yaml: kpis.csat.unit: expected one of fraction, seconds, hours, count, score, nps, ntd"),
+     "catalog.yaml: kpis.csat.unit: expected one of fraction, seconds, hours, count, score, per_1000, nps, ntd"),
     ("language", lambda d: d["kpis"]["nps"]["label"].pop("en"), "catalog.yaml: kpis.nps.label: missing field 'en'"),
     ("unknown_field", lambda d: d["kpis"]["nps"].update(taget=30), "catalog.yaml: kpis.nps.taget: unknown field"),
     ("target_type", lambda d: d["kpis"]["nps"].update(target="thirty"),

@@ -37,8 +37,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
               "unchanged", "rejected", "finished_at", "undone_at"),
     "col.": ("cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
              "actual_ytd", "variance_ytd", "variance_pct_ytd", "reforecast", "favourable",  # pages/budget.py's table
-             "kpi", "unit", "value", "target", "status", "n", "previous", "change"),  # the reports' KPI table
-    "unit.": metrics.UNITS,
+             "kpi", "unit", "value", "target", "status", "n", "previous", "change", "last_year"),  # the reports' KPI table
+    "unit.": (*metrics.UNITS, "minutes"),  # "minutes": a duration axis or report row in minutes (present.unit_name)
     "sec.": tuple(dict.fromkeys((*reports.PERFORMANCE_SECTIONS, *reports.SERVICE_SECTIONS))),
     "sheet.": tuple(dict.fromkeys((*reports.PERFORMANCE_SECTIONS, *reports.SERVICE_SECTIONS))),
     "theme.": (*reports.THEMES, "other"),

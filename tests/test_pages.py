@@ -7,11 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from kpi import metrics, store
+from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +54,11 @@ def array(v) -> list:
     if isinstance(v, dict) and "bdata" in v:
         return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
     return list(v)
+
+
+def shown_cells(table) -> pd.DataFrame:
+    """A styled st.dataframe's cells as the reader sees them (the Styler's display values, not the raw numbers)."""
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(table.proto.arrow_data.styler.display_values)
 
 
 def tiles(at: AppTest) -> dict[str, str]:
@@ -117,7 +124,7 @@ def test_team_table_and_attention_list(app):
     line = next(m.value for m in at.markdown if "**技術支援組**" in m.value)
     aht = g["技術支援組"]["aht_seconds"]
     cat = load_catalog()
-    assert f"平均處理時間 {format_value(cat['aht_seconds'], aht.value)}（目標 7:00，超出" in line
+    assert f"平均處理時間 {format_value(cat['aht_seconds'], aht.value)}（目標 7 分鐘，超出" in line
     assert any(e.label == "各指標對應的職能行為指標" for e in at.expander)
 
 
@@ -396,3 +403,67 @@ def test_a_filter_that_does_not_apply_says_so_instead_of_zero(app):
     assert volumes["客訴"] == "—" and volumes["進線"] != "—"  # complaints have no queue
     assert any("不適用" in c.value for c in at.caption)
     assert "contacts.csv.gz" in app().caption[0].value  # the week's caption names the last contacts import
+
+
+def _min_sec(seconds: float, lang: str) -> str:
+    """m min ss s worked out by hand (not through the formatter under test): 425 -> 7 分 05 秒."""
+    m, s = divmod(int(seconds + 0.5), 60)
+    return f"{m} 分 {s:02d} 秒" if lang == "zh-TW" else f"{m} min {s:02d} s"
+
+
+def test_weekly_durations_carry_their_units_in_tiles_and_tables(app):
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        s = metrics.kpi_status(con, *W47, channel="phone")
+        teams = metrics.group_status(con, *W47, "team", channel="phone")
+    asa, aht = s["asa_seconds"].value, s["aht_seconds"].value
+    assert asa < 60 and 60 <= aht < 3600  # the sample week: W47 phone ASA 13.6 s -> 14 s, AHT 425.0 s -> 7 min 05 s
+    for lang, names, sec in (("zh-TW", ("平均應答速度", "平均處理時間"), "秒"),
+                             ("en", ("Average speed of answer", "Average handle time"), "s")):
+        at = app(lang=lang)
+        shown = tiles(at)
+        assert shown[names[0]] == f"{int(asa + 0.5)} {sec}" and shown[names[1]] == _min_sec(aht, lang)
+        team_cells = shown_cells(at.dataframe[0])
+        tech = teams["技術支援組"]  # 10 min 09 s of handle time
+        assert team_cells.loc["技術支援組", names[1]] == _min_sec(tech["aht_seconds"].value, lang)
+        assert team_cells.loc["技術支援組", names[0]] == f"{int(tech['asa_seconds'].value + 0.5)} {sec}"
+        agent_cells = shown_cells(at.dataframe[1])
+        assert agent_cells[names[1]].str.fullmatch(r"\d+ (分 \d\d 秒|min \d\d s|分鐘|min)").all()
+    # a target pair reads 7 min 05 s against the target 6 min: the tile's target line
+    assert any("目標 6 分鐘" in m.value for m in app().markdown)
+
+
+def test_weekly_trend_axes_state_their_units_and_no_footnote_explains_minutes(app):
+    at = app()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    titles = [spec["layout"][f"yaxis{i if i > 1 else ''}"]["title"]["text"] for i in range(1, 9)]
+    # service level, ASA (11.5-21.7 s a week: seconds), AHT (407-427 s: minutes, 6.8-7.1), abandon, FCR, CSAT, NPS,
+    # complaints per 1,000
+    assert titles == ["%", "秒", "分鐘", "%", "%", "%", "−100～100", "件/千通"]
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        weeks = metrics.compute_kpis(con, date(2026, 8, 31), date(2026, 11, 22), "week", channel="phone")  # W36-W47
+    data = [tr for tr in spec["data"] if tr.get("mode") == "lines+markers"]
+    assert array(data[1]["y"]) == pytest.approx([float(v) for v in weeks["asa_seconds"]])  # seconds as they are
+    assert array(data[2]["y"]) == pytest.approx([float(v) / 60 for v in weeks["aht_seconds"]])  # seconds / 60
+    assert data[2]["customdata"][-1] == _min_sec(float(weeks["aht_seconds"].iloc[-1]), "zh-TW")  # the hover
+    aht_target = next(tr for tr in spec["data"] if tr.get("yaxis") == "y3" and tr.get("line", {}).get("dash") == "dash")
+    assert array(aht_target["y"])[0] == 6.0 and "目標: 6 分鐘" in aht_target["hovertemplate"]  # 360 s
+    captions = " ".join(c.value for c in at.caption)
+    assert "分鐘" not in captions and "ASA" not in captions
+    en = json.loads(app(lang="en").get("plotly_chart")[0].proto.spec)
+    assert [en["layout"][f"yaxis{i}"]["title"]["text"] for i in (2, 3)] == ["s", "min"]
+
+
+def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_language(app):
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        monthly = metrics.monthly(con, 2026)
+    for lang, title, divisor, january in (("zh-TW", "NT$（萬）", 1e4, "2026年1月"), ("en", "NT$ (M)", 1e6, "Jan 2026")):
+        bars, waterfall, cpc = (json.loads(c.proto.spec) for c in app("pages/budget.py", lang=lang).get("plotly_chart"))
+        assert bars["layout"]["yaxis"]["title"]["text"] == waterfall["layout"]["yaxis"]["title"]["text"] == title
+        budget = bars["data"][0]
+        assert budget["x"][0] == january and len(budget["x"]) == 12 and bars["layout"]["xaxis"]["type"] == "category"
+        # January's budget NT$3,146,250: 314.625 on the 萬 axis, 3.14625 on the M one
+        assert array(budget["y"]) == pytest.approx([v / divisor for v in monthly["budget"]])
+        assert budget["customdata"][0] == present.money_short(float(monthly["budget"].iloc[0]), lang)
+        assert cpc["data"][0]["x"][0] == january and "NT$" in cpc["layout"]["yaxis"]["title"]["text"]
+    zh = json.loads(app("pages/budget.py").get("plotly_chart")[0].proto.spec)
+    assert zh["data"][0]["x"][9] == "2026年10月"

@@ -16,9 +16,13 @@ from kpi import present
     (-1234.0, "money", "en", "-NT$1,234"),
     (0.4, "+money", "en", "+NT$0"),  # signed: above zero gets a +, even when it rounds to 0
     (1234567.4, "ntd", "en", "1,234,567"),  # in a column headed NT$: the number only
-    (-65.0, "seconds", "en", "-1:05"),  # a negative duration is -m:ss (it used to come out as -2:55)
-    (-0.3, "+seconds", "en", "+0:00"),  # rounds to zero: no minus sign
+    (-65.0, "seconds", "en", "-1 min 05 s"),  # below zero: the sign before the whole duration (it once gave -2:55)
+    (-0.3, "+seconds", "en", "+0 s"),  # rounds to zero: no minus sign
     (30.46, "hours", "en", "30.5 h"),
+    (400 / 60, "min", "zh-TW", "6.7 分鐘"),  # a duration already in minutes (an axis or a report row in one unit)
+    (-3.2, "+s", "en", "-3 s"),
+    (13953 / 3600, "h", "en", "3.9 h"),
+    (12.345, "per_1000", "en", "12.35"),  # complaints per 1,000 answered: a rate, two decimals
     (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
     (date(2026, 10, 9), "date", "en", "2026-10-09"),
     (datetime(2026, 10, 9, 8, 5), "datetime", "en", "2026-10-09 08:05"),
@@ -38,9 +42,35 @@ def test_money_short_is_in_wan_or_millions(value, lang, shown):
     assert present.money_short(value, lang) == shown
 
 
+@pytest.mark.parametrize("seconds, zh, en", [
+    (14, "14 秒", "14 s"),
+    (14.5, "15 秒", "15 s"),  # half up (Python's round() would give 14)
+    (59.4, "59 秒", "59 s"),
+    (59.6, "1 分鐘", "1 min"),  # 60 s after rounding: a whole minute
+    (425, "7 分 05 秒", "7 min 05 s"),  # 7 x 60 + 5
+    (420, "7 分鐘", "7 min"),  # no "00 秒": a target reads 目標 7 分鐘
+    (3599.4, "59 分 59 秒", "59 min 59 s"),
+    (3599.6, "1 小時", "1 h"),  # 3,600 s after rounding
+    (13953, "3 小時 53 分", "3 h 53 min"),  # 232.55 min -> 233 min = 3 h 53 min (e-mail ASA, once "232:33")
+    (3900, "1 小時 05 分", "1 h 05 min"),
+    (-65, "-1 分 05 秒", "-1 min 05 s"),
+    (-0.3, "0 秒", "0 s"),  # rounds to zero: no minus sign
+    (None, "—", "—"),
+    (float("nan"), "—", "—"),
+])
+def test_durations_carry_their_units_on_a_readable_scale(seconds, zh, en):
+    assert present.format_kind(seconds, "seconds", "zh-TW") == zh
+    assert present.format_kind(seconds, "seconds", "en") == en
+
+
 @pytest.mark.parametrize("change, unit, lang, shown", [
     (0.021, "fraction", "en", "+2.1 pp"),
-    (12.4, "seconds", "en", "+0:12"),
+    (12.4, "seconds", "en", "+12 s"),
+    (18.0, "seconds", "zh-TW", "+18 秒"),
+    (-125.0, "seconds", "zh-TW", "-2 分 05 秒"),
+    (5400.0, "seconds", "en", "+1 h 30 min"),
+    (18.46, "hours", "zh-TW", "+18.5 小時"),  # median resolution hours: a change carries its unit too
+    (-1.234, "per_1000", "en", "-1.23"),
     (-1234.0, "count", "en", "-1,234"),
     (0.123, "score", "en", "+0.12"),
     (-5.26, "nps", "en", "-5.3"),  # other units: one decimal, signed
@@ -75,8 +105,43 @@ def test_header_style_and_formula_safety_are_the_writers():
     assert ws["A2"].value == "'+886 2 1234"
 
 
+@pytest.mark.parametrize("values, scale", [
+    ([20, 45.5, None, 30], "s"),  # phone ASA and its 30 s target: seconds
+    ([179.4], "s"),
+    ([180, 90], "min"),  # from 3 minutes: minutes (handle time 6-7 min)
+    ([10799], "min"),
+    ([10800, 14000], "h"),  # from 3 hours: hours (e-mail speed of answer)
+    ([-400, 20], "min"),  # a change below zero counts by its size
+    ([None], "s"),
+])
+def test_one_duration_unit_for_values_shown_together(values, scale):
+    assert present.duration_scale(values) == scale
+
+
+@pytest.mark.parametrize("month, lang, shown", [
+    ("2026-01", "zh-TW", "2026年1月"), ("2026-01", "en", "Jan 2026"), (date(2025, 12, 1), "en", "Dec 2025"),
+    (date(2026, 10, 1), "zh-TW", "2026年10月"),
+])
+def test_months_are_written_in_the_reader_s_language(month, lang, shown):
+    assert present.month_label(month, lang) == shown
+
+
+def test_a_trend_grid_panel_is_in_one_unit_named_on_its_axis():
+    fig = present.trend_grid(["2026-W46", "2026-W47"], [
+        present.TrendPanel("AHT", "seconds", [400.0, None], target=360.0, limits=(-30.0, 500.0)),
+        present.TrendPanel("SL", "fraction", [0.8, 0.7], target=0.8, limits=(0.6, 1.2)),
+    ], "en", cols=2, target_name="Target", limits_name="Limits")
+    assert fig.layout.yaxis.title.text == "min" and fig.layout.yaxis2.title.text == "%"  # 500 s: over 3 minutes
+    aht, low, high, target = fig.data[:4]
+    assert aht.y[0] == pytest.approx(400 / 60) and aht.y[1] is None and aht.customdata == ("6 min 40 s", "—")
+    assert low.y[0] == 0 and high.y[0] == pytest.approx(500 / 60)  # a time is never below 0: -30 s drawn at 0
+    assert target.y[0] == 6 and target.hovertemplate == "Target: 6 min<extra></extra>"  # 360 s
+    sl_high = fig.data[6]
+    assert sl_high.y[0] == 100  # a rate never above 100 %: 1.2 drawn at 1.0
+
+
 def test_budget_and_actual_bars_use_the_palette():
-    fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", title="t")
+    fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", "zh-TW", title="t")
     assert [b.marker.color for b in fig.data] == [present.PALETTE["budget"], present.PALETTE["actual"]]
     assert fig.layout.barmode == "group" and fig.layout.title.text == "t"
 

@@ -183,9 +183,9 @@ def test_month_kpis_in_the_xlsx_are_kpi_status_of_the_calendar_month(con, perf_x
     assert len(rows) == sum(v.target is not None for k, v in status.items() if k not in realtime + ["aht_seconds"]) + 3 * 2 + 3
     assert not [r for r in rows if r["KPI"].value == "平均處理時間"]  # no blend of channels with different targets
     email_aht = row_where(rows, KPI="平均處理時間（電子郵件）")
-    assert email_aht["實際"].value == pytest.approx(by_channel["email"]["aht_seconds"].value)
-    assert email_aht["目標"].value == 540  # e-mail's own target, not the phone's 360
-    assert row_where(rows, KPI="平均處理時間（電話）")["目標"].value == 360
+    assert email_aht["實際"].value == pytest.approx(by_channel["email"]["aht_seconds"].value / 60)  # in minutes
+    assert email_aht["目標"].value == 9  # e-mail's own target, 540 s, not the phone's 360 s
+    assert row_where(rows, KPI="平均處理時間（電話）")["目標"].value == 6
     phone_sl = row_where(rows, KPI="服務水準（電話）")
     assert phone_sl["實際"].value == pytest.approx(by_channel["phone"]["service_level"].value)
     assert phone_sl["樣本數"].value == by_channel["phone"]["service_level"].n
@@ -210,6 +210,42 @@ def test_a_monthly_report_shows_the_same_month_last_year_where_data_exists(con, 
     # September 2025 has no September 2024: no such column
     sep = reports.performance_report(con, date(2025, 9, 1), "zh-TW")
     assert "去年同月" not in sep.section("kpis").table.columns
+
+
+def test_the_unit_column_says_what_the_numbers_are_in(con, perf_xlsx, perf_pdf):
+    status = metrics.kpi_status(con, START, END)
+    phone = metrics.group_status(con, START, END, "channel")["phone"]
+    rows = rows_of(perf_xlsx["KPI"], "KPI")
+    # phone ASA 12.59 s against 30 s: all under 3 minutes, so the row is in seconds, the numbers as they are
+    asa = row_where(rows, KPI="平均應答速度（電話）")
+    assert asa["單位"].value == "秒" and asa["實際"].value == pytest.approx(phone["asa_seconds"].value)
+    assert asa["目標"].value == 30 and asa["實際"].number_format == "#,##0"
+    # phone handle time against 360 s: the row is in minutes, its numbers divided by 60 (6 for the target)
+    aht = row_where(rows, KPI="平均處理時間（電話）")
+    assert aht["單位"].value == "分鐘" and aht["實際"].value == pytest.approx(phone["aht_seconds"].value / 60)
+    assert aht["目標"].value == 6 and aht["實際"].number_format == "0.0" and aht["較前期"].number_format == "+0.0;-0.0;0.0"
+    # complaints per 1,000 answered is a rate, not a score (分)
+    per_1000 = row_where(rows, KPI="每千通客訴數")
+    assert per_1000["單位"].value == "件/千通" and per_1000["實際"].number_format == "0.00"
+    assert row_where(rows, KPI="結案時間中位數")["單位"].value == "小時"
+    text = pdf_text(perf_pdf)
+    assert re.search(r"平均應答速度（電話）\s+秒\s+13 秒\s+30 秒", text)  # 12.59 s -> 13 s
+    assert re.search(rf"平均處理時間（電話）\s+分鐘\s+{phone['aht_seconds'].value / 60:.1f} 分鐘\s+6\.0 分鐘", text)
+    assert re.search(r"每千通客訴數\s+件/千通\s+14\.37\s+15\.00", text)  # 14.3707
+    assert re.search(r"結案時間中位數\s+小時\s+34\.6 小時\s+48\.0 小時", text)  # 34.5667 h
+    assert not [line for line in text.splitlines() if re.search(r"\d:\d\d", line) and ("秒" in line or "分鐘" in line)]
+
+
+def test_report_charts_use_the_tiles_money_scale_and_months_in_the_reader_s_language(con, perf):
+    bars = perf.section("monthly").chart.layout
+    assert bars.yaxis.title.text == "NT$（萬）" and perf.section("monthly").chart.data[0].x[0] == "2026年1月"
+    budget = metrics.monthly(con, 2026)["budget"]
+    assert list(perf.section("monthly").chart.data[0].y) == pytest.approx([v / 1e4 for v in budget])  # 314.625 萬 ...
+    en = reports.performance_report(con, MONTH, "en").section("monthly").chart
+    assert en.layout.yaxis.title.text == "NT$ (M)" and en.data[0].x[:2] == ("Jan 2026", "Feb 2026")
+    # a range over 100 days is charted by month: 2026-05 to 2026-10 as 2026年5月 ... 2026年10月
+    trend = reports.service_report(con, date(2026, 5, 1), END).section("trend").chart
+    assert list(trend.data[0].x) == [f"2026年{m}月" for m in range(5, 11)]
 
 
 def test_overtime_is_flagged_with_its_saved_improvement_report(perf, perf_xlsx):
@@ -357,7 +393,7 @@ def test_comment_themes_count_each_theme_a_comment_has():
     (0.473, "+fraction", "en", "+47.3%"),
     (0.021, "+pp", "en", "+2.1 pp"),
     (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
-    (185.0, "seconds", "en", "3:05"),
+    (185.0, "seconds", "en", "3 min 05 s"),
     (30.46, "hours", "zh-TW", "30.5 小時"),
     (621364.0, "+ntd", "en", "+621,364"),
     (-1515494.0, "+ntd", "en", "-1,515,494"),

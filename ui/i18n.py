@@ -29,7 +29,7 @@ def kpi_label(kpi: Kpi) -> str:
 
 
 def fmt(kpi: Kpi, value: float | None) -> str:
-    """A KPI value formatted for the current language (%, m:ss, NT$...)."""
+    """A KPI value formatted for the current language (%, 7 分 05 秒, NT$...)."""
     return format_value(kpi, value, lang())
 
 

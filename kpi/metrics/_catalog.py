@@ -14,7 +14,7 @@ from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 TARGETS_PATH = Path(__file__).resolve().parents[2] / "targets.yaml"
-UNITS = ("fraction", "seconds", "hours", "count", "score", "nps", "ntd")
+UNITS = ("fraction", "seconds", "hours", "count", "score", "per_1000", "nps", "ntd")
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
 # A setting: a number, a list of names (channels), or a mapping of numbers or of texts (per channel or weekday).
 Setting = float | tuple[str, ...] | dict[str, float | dict[str, str]]
@@ -253,5 +253,5 @@ def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str 
 
 
 def format_value(kpi: Kpi, value: float | None, lang: str = "zh-TW") -> str:
-    """A KPI value as people read it: 81.2%, 3:05 (m:ss), 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
+    """A KPI value as people read it: 81.2%, 3 min 05 s, 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
     return format_unit(value, kpi.unit, lang)

@@ -1,6 +1,17 @@
 """What a person reads, for pages, reports, CLI and exports alike: the message catalog (zh-TW/en), number formats,
 charts, and formula-safe CSV and XLSX files."""
-from ._charts import PALETTE, budget_vs_actual, pareto, print_layout, trend_line, variance_bars
+from ._charts import (
+                      PALETTE,
+                      TrendPanel,
+                      budget_vs_actual,
+                      budget_waterfall,
+                      cost_per_contact_lines,
+                      pareto,
+                      print_layout,
+                      trend_grid,
+                      trend_line,
+                      variance_bars,
+)
 from ._files import (
                      FORMULA_PREFIXES,
                      HEADER_FILL,
@@ -16,24 +27,31 @@ from ._files import (
                      xlsx_cell,
 )
 from ._format import (
+                     DURATION_SCALES,
                      MISSING,
                      duration,
+                     duration_scale,
                      format_change,
                      format_kind,
                      format_unit,
                      hours,
                      is_missing,
                      money,
+                     money_scale,
                      money_short,
+                     month_label,
                      number,
                      percent,
                      pp,
+                     unit_name,
 )
 from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person, t,
                         value_label)
 
-__all__ = ["PALETTE", "budget_vs_actual", "pareto", "print_layout", "trend_line", "variance_bars", "FORMULA_PREFIXES",
+__all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines", "pareto",
+           "print_layout", "trend_grid", "trend_line", "variance_bars", "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
-           "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "MISSING", "duration", "format_change",
-           "format_kind", "format_unit", "hours", "is_missing", "money", "money_short", "number", "percent", "pp", "LANGS",
+           "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
+           "duration_scale", "format_change", "format_kind", "format_unit", "hours", "is_missing", "money",
+           "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
            "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label"]

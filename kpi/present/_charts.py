@@ -1,15 +1,24 @@
 """Plotly figures from plain frames, for the pages and the PDF reports alike (no streamlit here).
 
-One palette: a chart drawn on a page and in a report carries the same colours.
+One palette: a chart drawn on a page and in a report carries the same colours. One unit per axis, named on the
+axis: durations in the seconds, minutes or hours their values call for, NT$ in 萬 (zh-TW) or millions (en) as on the
+tiles, months as 2026年1月 / Jan 2026; hover texts are the values as the formatter writes them, unit and all.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-__all__ = ["PALETTE", "print_layout", "budget_vs_actual", "variance_bars", "trend_line", "pareto"]
+from ._format import (DURATION_SCALES, duration_scale, format_kind, is_missing, money, money_scale, money_short,
+                      month_label, unit_name)
+from ._messages import t
+
+__all__ = ["PALETTE", "TrendPanel", "print_layout", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines",
+           "variance_bars", "trend_line", "trend_grid", "pareto"]
 
 PALETTE = {
     "budget": "#aab7b8",  # plan: a quiet grey
@@ -31,12 +40,66 @@ def print_layout(fig: go.Figure, title: str) -> go.Figure:
     return fig
 
 
+def _scaled(values: Sequence, divisor: float) -> list[float | None]:
+    return [None if is_missing(v) else float(v) / divisor for v in values]
+
+
+def _month_axis(months: Sequence, lang: str, layout: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """Months ("2026-01") as category labels in the reader's language (plotly's own date ticks are English); the
+    legend above the plot unless layout places it, so the labels (rotated on a narrow chart) have the room below."""
+    layout.setdefault("legend", dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+    return [month_label(m, lang) for m in months], dict(type="category", automargin=True)
+
+
 def budget_vs_actual(months: Sequence, budget: Sequence, actual: Sequence, budget_name: str, actual_name: str,
-                     **layout: Any) -> go.Figure:
-    """Monthly budget and actual as grouped bars; layout (title, height...) applied in the same call."""
-    fig = go.Figure([go.Bar(x=months, y=budget, name=budget_name, marker_color=PALETTE["budget"]),
-                     go.Bar(x=months, y=actual, name=actual_name, marker_color=PALETTE["actual"])])
+                     lang: str, **layout: Any) -> go.Figure:
+    """Monthly budget and actual NT$ as grouped bars, in 萬 or millions as the tiles show them; layout (title,
+    height...) applied in the same call."""
+    divisor, title = money_scale(lang)
+    x, xaxis = _month_axis(months, lang, layout)
+    fig = go.Figure([go.Bar(x=x, y=_scaled(values, divisor), name=name, marker_color=PALETTE[key],
+                            customdata=[money_short(None if is_missing(v) else float(v), lang) for v in values],
+                            hovertemplate="%{x}: %{customdata}")
+                     for key, name, values in (("budget", budget_name, budget), ("actual", actual_name, actual))])
     layout.setdefault("barmode", "group")
+    fig.update_layout(xaxis=xaxis, yaxis=dict(title=title, tickformat=",~g", automargin=True))
+    fig.update_layout(**layout)
+    return fig
+
+
+def budget_waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_label: str, lang: str,
+                     **layout: Any) -> go.Figure:
+    """From the budget to the actual: the start total, each line's variance (red over, green under) and the end
+    total, in 萬 or millions. The axis starts near the totals: variances of a few percent vanish on a zero-based one."""
+    divisor, title = money_scale(lang)
+    total = start[1] + sum(v for _, v in steps)
+    fig = go.Figure(go.Waterfall(
+        x=[start[0], *[name for name, _ in steps], end_label],
+        measure=["absolute", *["relative"] * len(steps), "total"],
+        y=[start[1] / divisor, *[v / divisor for _, v in steps], 0],
+        customdata=[money_short(start[1], lang), *[money(v, signed=True) for _, v in steps], money_short(total, lang)],
+        hovertemplate="%{x}: %{customdata}<extra></extra>",
+        increasing=dict(marker_color=PALETTE["bad"]), decreasing=dict(marker_color=PALETTE["good"]),
+        totals=dict(marker_color=PALETTE["actual"])))
+    ends = [v / divisor for v in (start[1], total) if v]
+    fig.update_layout(yaxis=dict(title=title, tickformat=",~g", automargin=True,
+                                 range=[min(ends) * 0.97, max(ends) * 1.01] if ends else None),
+                      showlegend=False)
+    fig.update_layout(**layout)
+    return fig
+
+
+def cost_per_contact_lines(months: Sequence, budget: Sequence, actual: Sequence, budget_name: str, actual_name: str,
+                           lang: str, **layout: Any) -> go.Figure:
+    """Cost per contact by month, budgeted (dashed) and actual, on an axis from zero (a cut axis exaggerates)."""
+    x, xaxis = _month_axis(months, lang, layout)
+    fig = go.Figure([go.Scatter(x=x, y=_scaled(values, 1), name=name, mode="lines+markers", line=line,
+                                customdata=[None if is_missing(v) else money(float(v), decimals=1) for v in values],
+                                hovertemplate="%{x}: %{customdata}")
+                     for name, values, line in ((budget_name, budget, dict(dash="dash", color=PALETTE["guide"])),
+                                                (actual_name, actual, dict(color=PALETTE["actual"])))])
+    fig.update_layout(xaxis=xaxis,
+                      yaxis=dict(title=t("axis.cost_per_contact", lang), rangemode="tozero", automargin=True))
     fig.update_layout(**layout)
     return fig
 
@@ -63,6 +126,66 @@ def trend_line(x: Sequence, y_pct: Sequence[float], name: str, target_pct: float
         fig.add_hline(y=target_pct, line_dash="dash", line_color=PALETTE["bad"], annotation_text=target_name,
                       annotation_position="top left")
     fig.update_layout(yaxis=dict(ticksuffix="%"), showlegend=False)
+    return fig
+
+
+@dataclass(frozen=True)
+class TrendPanel:
+    """One KPI of a trend grid: its name and unit (a KPI unit), a value per bucket, its target, and the natural
+    process limits (lower, upper) of the weeks before, all in the KPI's own unit (fractions 0-1, seconds...)."""
+
+    title: str
+    unit: str
+    values: Sequence[float | None]
+    target: float | None = None
+    limits: tuple[float, float] | None = None
+
+
+# What a value in a unit can be: a rate stays within 0-100 %, a count or a time is never below 0.
+_FLOOR = {"fraction": 0.0, "seconds": 0.0, "hours": 0.0, "count": 0.0, "score": 0.0, "per_1000": 0.0, "nps": -100.0}
+
+
+def _panel_scale(p: TrendPanel) -> tuple[str, float]:
+    """(kind the axis shows, divisor): fractions in %, durations in the one unit their values call for."""
+    if p.unit == "fraction":
+        return "fraction", 0.01
+    if p.unit == "seconds":
+        scale = duration_scale([*p.values, p.target, *(p.limits or ())])
+        return scale, DURATION_SCALES[scale]
+    return p.unit, 1.0
+
+
+def trend_grid(x: Sequence[str], panels: Sequence[TrendPanel], lang: str, *, cols: int, target_name: str,
+               limits_name: str | None = None, **layout: Any) -> go.Figure:
+    """Small multiples of KPIs over the same buckets: each with its target (dashed red) and natural process limits
+    (dotted), its unit on its y axis, the values in the hover as the tiles write them."""
+    x = list(x)
+    rows = -(-len(panels) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[p.title for p in panels], vertical_spacing=0.18,
+                        horizontal_spacing=0.07)
+
+    def line(y: float, name: str, style: dict[str, Any], unit: str, r: int, c: int, divisor: float) -> None:
+        # a trace, not add_hline: hlines on subplots cost ~15 ms each
+        fig.add_trace(go.Scatter(x=x, y=[y / divisor] * len(x), mode="lines", line=style, name=name, showlegend=False,
+                                 hovertemplate=f"{name}: {format_kind(y, unit, lang)}<extra></extra>"), row=r, col=c)
+
+    for i, p in enumerate(panels):
+        r, c = i // cols + 1, i % cols + 1
+        kind, divisor = _panel_scale(p)
+        fig.add_trace(go.Scatter(x=x, y=_scaled(p.values, divisor), mode="lines+markers", name=p.title,
+                                 showlegend=False, line=dict(color=PALETTE["actual"]),  # colour means status, so the data is neutral
+                                 customdata=[format_kind(v, p.unit, lang) for v in p.values],
+                                 hovertemplate="%{x}: %{customdata}<extra></extra>"), row=r, col=c)
+        if p.limits is not None and limits_name:
+            low = max(p.limits[0], _FLOOR[p.unit]) if p.unit in _FLOOR else p.limits[0]
+            high = min(p.limits[1], 1.0) if p.unit == "fraction" else p.limits[1]
+            for edge in (low, high):
+                line(edge, limits_name, dict(dash="dot", color=PALETTE["guide"], width=1), p.unit, r, c, divisor)
+        if p.target is not None:
+            line(p.target, target_name, dict(dash="dash", color=PALETTE["bad"], width=1.5), p.unit, r, c, divisor)
+        fig.update_yaxes(title=dict(text=unit_name(kind, lang), font=dict(size=10)), automargin=True, row=r, col=c)
+    fig.update_xaxes(tickangle=-45, tickfont=dict(size=9))
+    fig.update_layout(**layout)
     return fig
 
 

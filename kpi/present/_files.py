@@ -32,7 +32,9 @@ NUMBER_FORMATS: dict[str, str] = {
     "fraction": "0.0%", "+fraction": "+0.0%;-0.0%;0.0%", "+pp": "+0.0%;-0.0%;0.0%",
     "hours": "0.0", "+hours": "+0.0;-0.0;0.0",
     "seconds": "#,##0", "+seconds": "+#,##0;-#,##0;0",
-    "score": "0.00", "+score": "+0.00;-0.00;0.00",
+    # a duration in one unit (kpi.present.duration_scale): whole seconds, minutes and hours to a tenth
+    "s": "#,##0", "+s": "+#,##0;-#,##0;0", "min": "0.0", "+min": "+0.0;-0.0;0.0", "h": "0.0", "+h": "+0.0;-0.0;0.0",
+    "score": "0.00", "+score": "+0.00;-0.00;0.00", "per_1000": "0.00", "+per_1000": "+0.00;-0.00;0.00",
     "nps": "+0;-0;0", "+nps": "+0;-0;0",
     "int": "0",
     "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm",

@@ -1,22 +1,29 @@
-"""Numbers as people read them, in one place: counts, NT$ (plain and 萬/M), %, percentage points, m:ss, hours, dates.
+"""Numbers as people read them, in one place: counts, NT$ (plain and 萬/M), %, percentage points, durations with
+their units (14 秒, 7 分 05 秒, 3 小時 53 分), hours, months, dates; and the scale of a chart's duration or money axis.
 
-A value's *kind* says how to show it: a KPI unit (fraction, seconds, hours, count, score, nps), "ntd" for an NT$
-amount in a table whose header already says NT$, "money" for one written with NT$, "cost" for NT$ per contact,
-"pp" for a change of a rate, "int", "date", "datetime", "text"; a leading "+" asks for a sign.
+A value's *kind* says how to show it: a KPI unit (fraction, seconds, hours, count, score, per_1000, nps), "ntd" for
+an NT$ amount in a table whose header already says NT$, "money" for one written with NT$, "cost" for NT$ per contact,
+"pp" for a change of a rate, "s", "min", "h" for a duration already in that unit (a table row or a chart axis in
+one unit, see duration_scale), "int", "date", "datetime", "text"; a leading "+" asks for a sign.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from ._messages import t
 
-__all__ = ["MISSING", "is_missing", "number", "money", "money_short", "percent", "pp", "duration", "hours",
-           "format_kind", "format_unit", "format_change"]
+__all__ = ["MISSING", "DURATION_SCALES", "is_missing", "number", "money", "money_short", "money_scale", "percent", "pp",
+           "duration", "duration_scale", "hours", "month_label", "unit_name", "format_kind", "format_unit",
+           "format_change"]
 
 MISSING = "—"
+# A duration shown in one unit (a chart axis, a report row): its kind -> seconds in one of it.
+DURATION_SCALES: dict[str, float] = {"s": 1.0, "min": 60.0, "h": 3600.0}
+_SCALE_UNITS = {"s": "unit.seconds", "min": "unit.minutes", "h": "unit.hours"}
 
 
 def is_missing(value: Any) -> bool:
@@ -54,16 +61,52 @@ def pp(value: float, lang: str) -> str:
     return f"{value * 100:+.1f} {t('unit.pp', lang)}"
 
 
-def duration(seconds: float, signed: bool = False) -> str:
-    """Seconds as m:ss (3:05); -0:12 below zero, +0:12 when signed."""
-    total = int(round(abs(seconds)))
+def _half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))  # 14.5 s -> 15 s (round() would give 14: banker's rounding)
+
+
+def duration(seconds: float, lang: str, signed: bool = False) -> str:
+    """Seconds with their units, on the scale that reads best: 14 秒 / 7 分 05 秒 / 7 分鐘 / 3 小時 53 分
+    (en: 14 s / 7 min 05 s / 7 min / 3 h 53 min). Under a minute whole seconds; under an hour minutes and seconds;
+    from an hour hours and minutes (rounded to the minute). -12 秒 below zero; +12 秒 when signed."""
+    total = _half_up(abs(seconds))
     sign = "-" if seconds < 0 and total else ("+" if signed else "")
-    return f"{sign}{total // 60}:{total % 60:02d}"
+    if total < 60:
+        return sign + t("format.dur_s", lang, s=total)
+    if total < 3600:
+        m, s = divmod(total, 60)
+        return sign + (t("format.dur_ms", lang, m=m, s=s) if s else t("format.dur_m", lang, m=m))
+    h, m = divmod(_half_up(total / 60), 60)
+    return sign + (t("format.dur_hm", lang, h=h, m=m) if m else t("format.dur_h", lang, h=h))
+
+
+def duration_scale(seconds: Iterable[Any]) -> str:
+    """The one unit ("s", "min", "h": a key of DURATION_SCALES) of durations shown together (a chart axis, a report
+    row), from the largest of them: seconds under 3 minutes, minutes under 3 hours, else hours."""
+    largest = max((abs(float(v)) for v in seconds if not is_missing(v)), default=0.0)
+    return "s" if largest < 180 else ("min" if largest < 3 * 3600 else "h")
+
+
+def unit_name(unit: str, lang: str) -> str:
+    """The word of a KPI unit or a duration scale, for a unit column or an axis title: 秒, 分鐘, 小時, %, 件/千通."""
+    return t(_SCALE_UNITS.get(unit, f"unit.{unit}"), lang)
 
 
 def hours(value: float, lang: str, signed: bool = False) -> str:
     """30.5 h / 30.5 小時."""
     return f"{value:{'+' if signed else ''}.1f} {t('unit.hours', lang)}"
+
+
+def money_scale(lang: str) -> tuple[float, str]:
+    """(divisor, axis title) of an NT$ axis on the tiles' scale: 萬 (10,000) in zh-TW, millions in English."""
+    return (1e4 if lang == "zh-TW" else 1e6), t("axis.money", lang)
+
+
+def month_label(month: Any, lang: str) -> str:
+    """A month (a date, or "2026-01") as people read it: 2026年1月 / Jan 2026."""
+    m = pd.Timestamp(f"{month}-01" if isinstance(month, str) and len(month) == 7 else month)
+    name = t("format.month_names", lang).split(",")[m.month - 1]
+    return t("format.month", lang, year=m.year, month=m.month, name=name)
 
 
 def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
@@ -83,7 +126,9 @@ def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
     if base == "fraction":
         return percent(v, signed)
     if base == "seconds":
-        return duration(v, signed)
+        return duration(v, lang, signed)
+    if base in DURATION_SCALES:
+        return f"{number(v, 0 if base == 's' else 1, signed)} {unit_name(base, lang)}"
     if base == "hours":
         return hours(v, lang, signed)
     if base in ("count", "ntd"):
@@ -100,14 +145,14 @@ def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
 
 
 def format_unit(value: Any, unit: str, lang: str = "zh-TW") -> str:
-    """A value in a KPI unit: 81.2%, 3:05, 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
+    """A value in a KPI unit: 81.2%, 3 min 05 s, 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
     return format_kind(value, "money" if unit == "ntd" else unit, lang)
 
 
 def format_change(change: float | None, unit: str, lang: str) -> str | None:
-    """A change in a KPI unit with a sign (+1.2 pp for fractions, +0:12 for seconds), or None."""
+    """A change in a KPI unit with a sign (+1.2 pp for fractions, +12 秒 for seconds, +18.5 小時 for hours), or None."""
     if change is None:
         return None
-    if unit in ("fraction", "seconds", "count", "score"):
+    if unit in ("fraction", "seconds", "hours", "count", "score", "per_1000"):
         return format_kind(change, "pp" if unit == "fraction" else "+" + unit, lang)
     return number(change, 1, signed=True)

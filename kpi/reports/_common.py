@@ -9,7 +9,7 @@ import pandas as pd
 from .. import metrics
 from ..competency import CompetencyMap
 from ..metrics import Catalog
-from ..present import format_kind, is_missing, money, paren, t, value_label
+from ..present import DURATION_SCALES, duration_scale, format_kind, is_missing, money, paren, t, unit_name, value_label
 from ._model import UNIT_KIND, Section
 
 __all__ = ["kpi_table", "meta_lines", "competency_section", "fav", "status_text", "month_end", "ntd", "pct", "section"]
@@ -65,20 +65,24 @@ def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterabl
     """KPI, unit, actual, target, status, n, previous, change (and the same period last year, when last_year holds
     its values and by-channel values): one row per KPI, raw values, each row in its unit.
 
-    A KPI judged per channel (real-time measures, AHT) is never blended: one row per channel of by_channel, named
-    with its channel."""
+    The unit column names the unit the row's numbers are in: a duration row is in the one unit its values call for
+    (seconds, minutes or hours, see kpi.present.duration_scale), its numbers converted to it. A KPI judged per
+    channel (real-time measures, AHT) is never blended: one row per channel of by_channel, named with its channel."""
     cols = ("kpi", "unit", "value", "target", "status", "n", "previous", "change") + (("last_year",) if last_year else ())
     h = {k: t(f"col.{k}", lang) for k in cols}
     before = {label: kv for _, label, kv in kpi_entries(cat, *last_year[:1], ids, lang, last_year[1])} if last_year else {}
     rows, kinds = [], []
     for kid, label, kv in kpi_entries(cat, values, ids, lang, by_channel):
-        k = cat[kid]
-        rows.append({h["kpi"]: label, h["unit"]: t(f"unit.{k.unit}", lang), h["value"]: kv.value,
-                     h["target"]: kv.target, h["status"]: status_text(kv.status, lang), h["n"]: kv.n,
-                     h["previous"]: kv.previous, h["change"]: kv.change})
+        kind = UNIT_KIND[cat[kid].unit]
+        measured = {"value": kv.value, "target": kv.target, "previous": kv.previous, "change": kv.change}
         if last_year:
-            rows[-1][h["last_year"]] = before[label].value if label in before else None
-        kinds.append(UNIT_KIND[k.unit])
+            measured["last_year"] = before[label].value if label in before else None
+        if kind == "seconds":
+            kind = duration_scale(measured.values())
+            measured = {c: None if is_missing(v) else v / DURATION_SCALES[kind] for c, v in measured.items()}
+        rows.append({h["kpi"]: label, h["unit"]: unit_name(kind, lang), **{h[c]: v for c, v in measured.items()},
+                     h["status"]: status_text(kv.status, lang), h["n"]: kv.n})
+        kinds.append(kind)
     frame = pd.DataFrame(rows, columns=list(h.values()))
     col_kinds = {h["value"]: "row", h["target"]: "row", h["n"]: "count", h["previous"]: "row", h["change"]: "+row"}
     if last_year:

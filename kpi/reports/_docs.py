@@ -26,8 +26,8 @@ def datasets_markdown() -> str:
     return "\n".join(out)
 
 
-_UNIT_WORDS = {"fraction": "share 0-1 (shown %)", "seconds": "seconds (shown m:ss)", "hours": "hours", "count": "count",
-               "score": "score", "nps": "-100..100", "ntd": "NT$"}
+_UNIT_WORDS = {"fraction": "share 0-1 (shown %)", "seconds": "seconds (shown as 7 min 05 s)", "hours": "hours",
+               "count": "count", "score": "score", "per_1000": "per 1,000", "nps": "-100..100", "ntd": "NT$"}
 
 
 def kpis_markdown() -> str:

@@ -13,7 +13,7 @@ from ..present import NUMBER_FORMATS
 __all__ = ["Section", "Report", "UNIT_KIND", "signed"]
 
 UNIT_KIND = {"fraction": "fraction", "seconds": "seconds", "hours": "hours", "count": "count", "score": "score",
-             "nps": "nps", "ntd": "ntd"}
+             "per_1000": "per_1000", "nps": "nps", "ntd": "ntd"}
 
 
 def signed(kind: str) -> str:

@@ -175,8 +175,7 @@ def _monthly(m: _Month) -> Section:
              "budget_per_contact": t("col.budget_per_contact", lang)}
     mon["variance"] = mon["actual"] - mon["budget"]
     monthly = mon[list(mcols)].rename(columns=mcols).astype(object)
-    fig = budget_vs_actual(mon["month"], mon["budget"], mon["actual"], m.label("budget"), m.label("actual"),
-                           yaxis=dict(tickformat=",.0f"))
+    fig = budget_vs_actual(mon["month"], mon["budget"], mon["actual"], m.label("budget"), m.label("actual"), lang)
     kinds = {mcols["budget"]: "ntd", mcols["actual"]: "ntd", mcols["variance"]: "+ntd", mcols["answered"]: "count",
              mcols["cost_per_contact"]: "cost", mcols["budget_per_contact"]: "cost"}
     return section("monthly", lang, [t("perf.monthly_note", lang)], monthly, kinds,

@@ -12,7 +12,18 @@ import pandas as pd
 from .. import competency, metrics
 from ..competency import CompetencyMap, load_competency_map
 from ..metrics import Catalog, load_catalog
-from ..present import LANGS, check_lang, format_kind, join_bar, join_list, pareto, print_layout, t, trend_line
+from ..present import (
+    LANGS,
+    check_lang,
+    format_kind,
+    join_bar,
+    join_list,
+    month_label,
+    pareto,
+    print_layout,
+    t,
+    trend_line,
+)
 from ._common import competency_section, kpi_table, meta_lines, section, status_text
 from ._model import UNIT_KIND, Report, Section
 
@@ -168,7 +179,9 @@ def _trend(r: _Range) -> Section:
     table = trend[list(rk)].astype(object).rename(columns=rk)
     table[rk["bucket_start"]] = [max(pd.Timestamp(d).date(), r.start) for d in trend["bucket_start"]]
     target = r.cat["csat"].target_for(r.team)[0]
-    fig = trend_line(trend["bucket"], trend["csat"].astype(float) * 100, r.label("csat"),
+    # months in the reader's language (2026年7月); weeks stay 2026-W40
+    buckets = [month_label(b, lang) for b in trend["bucket"]] if grain == "month" else trend["bucket"]
+    fig = trend_line(buckets, trend["csat"].astype(float) * 100, r.label("csat"),
                      None if target is None else target * 100, t("chart.target", lang))
     grain_text = t(f"grain.{grain}", lang)
     return section("trend", lang, [t("svc.trend_note", lang, grain=grain_text)], table,
