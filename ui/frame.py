@@ -47,6 +47,7 @@ def sidebar_filters() -> Filters | None:
     latest = query(metrics.latest_complete_week) or weeks[0]
     options = [w.isoformat() for w in weeks]
     week = st.sidebar.selectbox(t("sidebar.week"), options, index=options.index(latest.isoformat()),
+                                placeholder=t("select.placeholder"),
                                 format_func=lambda s: metrics.iso_week_label(date.fromisoformat(s)),
                                 key="week", help=t("sidebar.week_help"))
     dims = query(metrics.dimension_values)
@@ -56,6 +57,7 @@ def sidebar_filters() -> Filters | None:
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
         value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
+                                     placeholder=t("select.placeholder"),
                                      format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
     cut = query(metrics.data_cutoffs)

@@ -29,11 +29,12 @@ from ._format import (
                      percent,
                      pp,
 )
-from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person, t,
-                        value_label)
+from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person,
+                        readable_fields, t, value_label)
 
 __all__ = ["PALETTE", "budget_vs_actual", "pareto", "print_layout", "trend_line", "variance_bars", "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
            "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "MISSING", "duration", "format_change",
            "format_kind", "format_unit", "hours", "is_missing", "money", "money_short", "number", "percent", "pp", "LANGS",
-           "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label"]
+           "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t",
+           "value_label", "readable_fields"]
