@@ -149,6 +149,7 @@ def cmd_imports(args: argparse.Namespace) -> int:
 def cmd_rejects(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         frame = imports.rejected_rows(con, args.import_id)
+    frame = frame[["file_name", "row_number", "column_name", "value", "reason", "raw"]]  # the reason in English
     # Formula-safe: this CSV is meant to be opened in a spreadsheet.
     sys.stdout.write(present.frame_to_csv(frame).decode("utf-8-sig").replace("\r\n", "\n"))
     return 0

@@ -34,12 +34,12 @@ def pct(v) -> str:
 
 
 c1, c2 = st.columns(2)
-year = c1.selectbox(t("budget.year"), years, key="budget_year")
+year = c1.selectbox(t("budget.year"), years, key="budget_year", placeholder=t("select.placeholder"))
 last = query(metrics.last_actual_month, year)
 # Only closed months (with actuals): the report of a month without them would compare nothing.
 months = query(metrics.months_with_actuals, year) or [1]
 month = c2.selectbox(t("budget.through"), months, index=len(months) - 1, key="budget_month",
-                     format_func=lambda m: f"{year}-{m:02d}")
+                     format_func=lambda m: f"{year}-{m:02d}", placeholder=t("select.placeholder"))
 report = query(metrics.budget_report, year, date(year, month, 1))
 if last is None:
     st.warning(t("budget.no_actuals", year=year))
@@ -132,7 +132,8 @@ if flagged_lines.empty:
     st.success(t("ir.none_flagged"))
 else:
     keys = [(r.cost_center, r.line) for r in flagged_lines.itertuples()]
-    pick = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line")
+    pick = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line",
+                        placeholder=t("select.placeholder"))
     saved = query(competency.get_report, year, pick[0], pick[1])
     row = flagged_lines[(flagged_lines.cost_center == pick[0]) & (flagged_lines.line == pick[1])].iloc[0]
     st.markdown(f"**{pick[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
@@ -147,6 +148,7 @@ else:
         due = f2.date_input(t("ir.due_date"), value=saved.due_date if saved else date(year, 12, 31))
         effect = f3.number_input(t("ir.effect_input"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
         status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
+                              placeholder=t("select.placeholder"),
                               index=competency.STATUSES.index(saved.status) if saved else 0)
         if st.form_submit_button(t("ir.save"), type="primary"):
             try:
@@ -168,8 +170,7 @@ overview = pd.DataFrame({
 })
 st.dataframe(overview, hide_index=True, key="ir_overview")
 if not saved_all.empty:
-    st.dataframe(saved_all[["cost_center", "line", "status", "owner", "due_date", "root_cause", "action",
-                            "full_year_effect", "updated_at", "updated_by"]], hide_index=True, key="ir_saved")
+    st.dataframe(competency.reports_table(saved_all, lang()), hide_index=True, key="ir_saved")
 
 # ---- the performance report (O2.2.1) of the month, from the same numbers
 st.subheader(t("report.performance"))

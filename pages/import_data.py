@@ -7,15 +7,15 @@ from pathlib import Path
 import streamlit as st
 
 from kpi import imports
-from kpi.present import frame_to_csv
+from kpi.present import MISSING, frame_to_csv, join_list, readable_fields, value_label
 from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Mapping, Options
 from kpi.imports import DATE_ORDERS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
-from ui.i18n import t
-from ui.widgets import import_history_table
+from ui.i18n import lang, t
+from ui.widgets import file_upload, import_history_table
 
 UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"  # raw exports hold personal data: private, and short-lived
 UPLOAD_HOURS = 2
@@ -24,7 +24,7 @@ current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.import"))
 st.caption(t("imp.intro"))
 
-upload = st.file_uploader(t("imp.upload"), type=["csv", "xlsx", "xlsm", "gz"], key="imp_file")
+upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "gz"], key="imp_file")
 if upload is not None:
     data = upload.getvalue()
     sha = hashlib.sha256(data).hexdigest()[:16]
@@ -38,10 +38,13 @@ if upload is not None:
         path.write_bytes(data)
 
     c1, c2, c3 = st.columns(3)
-    encoding = c1.selectbox(t("imp.encoding"), ["auto", "utf-8", "cp950"], key=f"imp_enc_{sha}")
+    encoding = c1.selectbox(t("imp.encoding"), ["auto", "utf-8", "cp950"], key=f"imp_enc_{sha}",
+                            format_func=lambda e: value_label("encoding", e, lang()),
+                            placeholder=t("select.placeholder"))
     try:
         headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
-        sheet = c2.selectbox(t("imp.sheet"), sheets, key=f"imp_sheet_{sha}") if sheets else None
+        sheet = c2.selectbox(t("imp.sheet"), sheets, key=f"imp_sheet_{sha}",
+                             placeholder=t("select.placeholder")) if sheets else None
         if sheet and sheet != sheets[0]:
             headers, _ = imports.file_headers(str(path), Options(encoding=encoding, sheet=sheet), upload.name)
     except FatalImportError as exc:
@@ -51,7 +54,7 @@ if upload is not None:
     guessed, _ = guess_dataset(headers)
     names = list(DATASETS)
     dataset = c3.selectbox(t("imp.dataset"), names, index=names.index(guessed) if guessed else 0,
-                           format_func=lambda d: t(f"ds.{d}"), key=f"imp_ds_{sha}")
+                           format_func=lambda d: t(f"ds.{d}"), key=f"imp_ds_{sha}", placeholder=t("select.placeholder"))
     st.caption(t("imp.dataset_guess", name=t(f"ds.{guessed}")) if guessed else t("imp.dataset_unknown"))
 
     # ---- mapping: pre-filled by header similarity, or a saved one
@@ -59,7 +62,8 @@ if upload is not None:
     base = suggest_mapping(headers, dataset)
     if saved_names:
         s1, s2 = st.columns([3, 1])
-        chosen = s1.selectbox(t("imp.saved"), ["", *saved_names], key=f"imp_saved_{sha}_{dataset}")
+        chosen = s1.selectbox(t("imp.saved"), ["", *saved_names], key=f"imp_saved_{sha}_{dataset}",
+                              format_func=lambda n: n or t("imp.saved_none"), placeholder=t("select.placeholder"))
         if chosen:
             base = query(imports.get_saved_mapping, chosen)
     st.subheader(t("imp.mapping"))
@@ -70,26 +74,32 @@ if upload is not None:
     grid = st.columns(3)
     for i, col in enumerate(list(ds.columns) + wide_extra):
         default = [h for h in base.columns.get(col.name, []) if h in headers]
-        picked = grid[i % 3].multiselect(f"{col.name}{' *' if col.required else ''}", headers, default=default,
-                                         max_selections=2, placeholder=t("imp.not_mapped"), help=col.meaning,
+        label = t("imp.field_label", label=value_label("field", col.name, lang()), id=col.name)
+        picked = grid[i % 3].multiselect(f"{label}{' *' if col.required else ''}", headers, default=default,
+                                         max_selections=2, placeholder=t("imp.not_mapped"),
+                                         help=t(f"field_help.{dataset}.{col.name}"),
                                          key=f"imp_map_{sha}_{dataset}_{col.name}_{len(default)}_{'|'.join(default)}")
         if picked:
             columns[col.name] = picked
     with st.expander(t("imp.options")):
         o1, o2 = st.columns(2)
         date_order = o1.selectbox(t("imp.date_order"), DATE_ORDERS, index=DATE_ORDERS.index(base.options.date_order),
-                                  key=f"imp_do_{sha}")
+                                  key=f"imp_do_{sha}", format_func=lambda d: value_label("date_order", d, lang()),
+                                  placeholder=t("select.placeholder"))
         units = list(DURATION_UNITS)
-        unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(base.options.duration_unit), key=f"imp_du_{sha}")
+        unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(base.options.duration_unit), key=f"imp_du_{sha}",
+                            format_func=lambda u: value_label("duration_unit", u, lang()),
+                            placeholder=t("select.placeholder"))
         # Constants for text columns the file lacks (e.g. a chat platform's export has no channel column).
         defaults = dict(base.options.defaults)
         unmapped = [c.name for c in ds.columns if c.kind == "text" and not c.required and c.name not in columns]
         for col, name in zip(st.columns(max(len(unmapped), 1)), unmapped):
-            value = col.text_input(t("imp.default", column=name), value=defaults.get(name, ""), key=f"imp_def_{sha}_{name}")
+            value = col.text_input(t("imp.default", column=value_label("field", name, lang())),
+                                   value=defaults.get(name, ""), key=f"imp_def_{sha}_{name}")
             if value.strip():
                 defaults[name] = value.strip()
         if base.options.values:
-            st.caption(t("imp.recodes", values=base.options.values))
+            st.caption(t("imp.recodes", values=imports.describe_recodes(base.options.values, dataset, lang())))
     mapping = Mapping(dataset=dataset, columns=columns,
                       options=Options(date_order=date_order, duration_unit=unit, encoding=encoding, sheet=sheet,
                                       defaults=defaults, values=dict(base.options.values)))
@@ -117,13 +127,14 @@ if upload is not None:
         st.info(t("imp.preview_counts", read=pv.rows_read, inserted=pv.inserted, updated=pv.updated,
                   unchanged=pv.unchanged, rejected=pv.rejected))
         st.markdown(f"**{t('imp.preview_rows')}**")
-        st.dataframe(pv.rows, hide_index=True, key="imp_rows")
+        st.dataframe(readable_fields(pv.rows, lang()), hide_index=True, key="imp_rows", placeholder=MISSING)
         if pv.ignored_columns:
-            st.caption(t("imp.ignored", cols=", ".join(pv.ignored_columns)))
+            st.caption(t("imp.ignored", cols=join_list(pv.ignored_columns, lang())))
         if len(pv.rejects):
             st.markdown(f"**{t('imp.rejects')}**")
-            st.dataframe(pv.rejects[["row_number", "column_name", "value", "reason"]], hide_index=True, key="imp_rejects")
-            st.download_button(t("imp.download_rejects"), frame_to_csv(pv.rejects),
+            st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("row_number", "column_name", "value", "reason")),
+                         hide_index=True, key="imp_rejects", placeholder=MISSING)
+            st.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(pv.rejects, lang())),
                                file_name=f"rejected_{upload.name}.csv", mime="text/csv", key=f"imp_rj_{sha}")
         if st.button(t("imp.commit"), type="primary", key=f"imp_commit_{sha}"):
             bar = st.progress(0.0, text=t("imp.committing"))
@@ -152,13 +163,13 @@ if len(history):
     by_id = history.set_index("import_id")
     if st.session_state.get("imp_pick") not in ids:
         st.session_state.pop("imp_pick", None)
-    pick = st.selectbox(t("imp.pick_import"), ids, key="imp_pick",
+    pick = st.selectbox(t("imp.pick_import"), ids, key="imp_pick", placeholder=t("select.placeholder"),
                         format_func=lambda i: t("imp.import_label", id=i, file=by_id.loc[i, "file_name"],
                                                 dataset=t(f"ds.{by_id.loc[i, 'dataset']}"),
                                                 inserted=int(by_id.loc[i, "inserted"]), updated=int(by_id.loc[i, "updated"])))
     rejects = query(imports.rejected_rows, int(pick))
     h1, h2 = st.columns(2)
-    h1.download_button(t("imp.download_rejects"), frame_to_csv(rejects),
+    h1.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(rejects, lang())),
                        file_name=f"rejected_import_{pick}.csv", mime="text/csv", key="imp_hist_rj",
                        disabled=rejects.empty)
     confirm = h2.checkbox(t("imp.undo_confirm_named", label=t("imp.import_label", id=pick, file=by_id.loc[pick, "file_name"],

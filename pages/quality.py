@@ -97,7 +97,7 @@ comments = query(metrics.low_score_comments, start, end, **f.kw)
 if comments.empty:
     st.info(t("quality.no_comments"))
 else:
-    st.dataframe(comments, hide_index=True, column_config={
+    st.dataframe(comments, hide_index=True, placeholder=present.MISSING, column_config={
         "responded_at": st.column_config.DatetimeColumn(t("quality.col.responded_at"), format="YYYY-MM-DD HH:mm"),
         "team": t("col.team"), "agent_id": t("col.agent"), "csat": t("scale.csat"),
         "nps": t("scale.nps"), "ces": t("scale.ces"),

@@ -36,7 +36,7 @@ if not team_names:
     st.stop()
 if st.session_state.get("trainer_team") not in team_names:  # the sidebar's team changed: start on it
     st.session_state.pop("trainer_team", None)
-team = c3.selectbox(t("col.team"), team_names, key="trainer_team")
+team = c3.selectbox(t("col.team"), team_names, key="trainer_team", placeholder=t("select.placeholder"))
 if kind == "team":
     who, values, peers = team, teams[team], None
     who_label = who
@@ -50,7 +50,8 @@ else:
     if st.session_state.get("trainer_agent") not in names:  # a team change: start on its first agent
         st.session_state.pop("trainer_agent", None)
     shown_names = query(metrics.agent_names, start, end)
-    who = c4.selectbox(t("col.agent"), names, key="trainer_agent", format_func=lambda a: person(a, shown_names.get(a)))
+    who = c4.selectbox(t("col.agent"), names, key="trainer_agent", format_func=lambda a: person(a, shown_names.get(a)),
+                       placeholder=t("select.placeholder"))
     values, who_label = agents[who], person(who, shown_names.get(who))
     # an agent is judged against their own team
     peers = teams[team]

@@ -205,3 +205,26 @@ def test_choosing_a_team_shows_its_agents(server, browser):
     _settle(page)
     _no_errors(page)
     page.close()
+
+
+def test_the_upload_box_and_select_boxes_speak_chinese(server, browser):
+    # Streamlit writes "Upload", "200MB per file • CSV, ..." (and in other versions "Drag and drop file here",
+    # "Browse files") in the box, and "Choose an option" in an emptied select box, in English whatever the page's
+    # language: the import page hides the first and names the button in Chinese, and every select box has a
+    # Chinese placeholder.
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)
+    page.goto(server + "/import_data")
+    _settle(page)
+    body = page.inner_text("body")
+    for english in ("Drag and drop", "Browse files", "200MB", "per file", "Upload"):
+        assert english not in body, english
+    words = {w for w in page.locator('[data-testid="stFileUploader"]').inner_text().split() if w}
+    assert words == {"選擇檔案", "upload"}  # its label, and the icon's name (a ligature drawn as the upload arrow)
+    button = page.evaluate("""() => getComputedStyle(document.querySelector(
+        '[data-testid="stFileUploaderDropzone"] button > div > span'), '::after').content""")
+    assert button == '"瀏覽檔案"'
+    assert "每個檔案最大 200 MB" in body  # what may be uploaded, said in our own caption
+    placeholders = page.evaluate("() => [...document.querySelectorAll('input')].map(e => e.placeholder)")
+    assert "請選擇" in placeholders and not any("Choose" in p for p in placeholders)
+    page.close()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kpi import competency, metrics, present, reports
+from kpi import competency, imports, metrics, present, reports, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "dashboard.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("kpi/**/*.py")]
@@ -20,7 +20,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "trainer.vs.": ("target", "team"),
     "better.": ("higher", "lower", "near", "none"),
     "source.": ("sample", "page", "cli"),  # value_label("source", ...) in ui/widgets.py
-    "run_by.": ("dashboard",),
+    "run_by.": ("dashboard", "root"),
     "glossary.col.": competency.GLOSSARY_COLUMNS,
     "weekday.": tuple(str(d) for d in range(1, 8)),
     "sidebar.": ("team", "channel", "queue", "week", "month", "quarter"),
@@ -46,6 +46,17 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "perf.": ("P2.2.1", "P2.2.2", "P2.2.3"),  # f"{prefix}.{code}" over the task's indicators
     "svc.": ("P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"),
     "plan.col.": tuple(competency.PLAN_COLUMNS),
+    # value_label(dimension, value): data values and canonical columns in words
+    "queue.": ("billing", "general", "membership", "tech"),  # the sample's queues
+    "measure.": ("budget", "actual"),
+    "duration_unit.": tuple(imports.DURATION_UNITS),
+    "date_order.": imports.DATE_ORDERS,
+    "encoding.": ("auto", "utf-8", "cp950"),  # pages/import_data.py
+    "field.": tuple(dict.fromkeys(c.name for ds in store.DATASETS.values() for c in (*ds.columns, *ds.extra_columns))),
+    "field_help.": tuple(f"{ds.name}.{c.name}" for ds in store.DATASETS.values() for c in (*ds.columns, *ds.extra_columns)),
+    "kind.": tuple(store.SQL_TYPES),
+    "reject.": imports.REASON_CODES,
+    "rej.col.": imports.READABLE_COLUMNS,
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
 INDIRECT: dict[str, tuple[str, ...]] = {
@@ -54,6 +65,7 @@ INDIRECT: dict[str, tuple[str, ...]] = {
     "pages/trainer.py": ("period.week", "period.4w", "period.13w"),
     "kpi/reports/_performance.py": ("scope.month", "scope.ytd"),
     "kpi/competency/_coaching.py": ("plan.kpi_line", "plan.kpi_line_team"),
+    "kpi/competency/_improvement.py": tuple(competency.TABLE_HEADINGS.values()),
 }
 # Keys built with a variable prefix (f"{prefix}.{code}"): the scanner sees no prefix, so say which file does it.
 VARIABLE_PREFIX = {"kpi/reports/_common.py": 1}
@@ -103,7 +115,8 @@ def test_no_key_in_the_catalog_is_unused():
 
 def test_english_texts_have_no_chinese():
     cjk = re.compile(r"[\u4e00-\u9fff]")
-    bilingual = {"sidebar.language", "sidebar.all"}  # shown the same in both languages on purpose
+    bilingual = {"sidebar.language", "sidebar.all",  # shown the same in both languages on purpose
+                 "reject.unreadable_month", "reject.unreadable_bool"}  # quote the Chinese forms a file may hold
     for key, entry in present.messages().items():
         if key in bilingual:
             continue

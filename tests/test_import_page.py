@@ -77,21 +77,25 @@ def test_upload_map_preview_commit_and_undo(db):
     at.file_uploader(key="imp_file").set_value(("vendor.csv", VENDOR.encode("utf-8"), "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]
     assert next(s for s in at.selectbox if s.label == "資料集").value == "contacts"  # guessed from the headers
+    # each canonical column by its Chinese name (the id shows in English mode only)
     picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
-    assert picked["contact_id"] == ["Call ID"] and picked["arrived_at"] == ["Start Time"]
-    assert picked["agent_name"] == ["Agent Name"] and picked["wait_seconds"] == ["Wait (sec)"]
-    assert picked["talk_seconds"] == ["Talk Time"] and picked["queue"] == ["Queue"]
+    assert picked["進線編號"] == ["Call ID"] and picked["進線時間"] == ["Start Time"]
+    assert picked["專員姓名"] == ["Agent Name"] and picked["等候時間（秒）"] == ["Wait (sec)"]
+    assert picked["通話時間（秒）"] == ["Talk Time"] and picked["佇列"] == ["Queue"]
 
     next(b for b in at.button if b.label == "預覽").click().run()
     assert not at.exception, [e.message for e in at.exception]
     counts = next(i.value for i in at.info if "讀取" in i.value)
     assert counts == "讀取 4 列：將新增 2、更新 0、不變 0、拒收 2"
-    rows = at.dataframe[0].value.set_index("contact_id")
-    assert str(rows.loc["V-1", "arrived_at"]) == "2026-11-20 10:15:00"  # day-first, decided from 25/11
-    assert rows.loc["V-1", "talk_seconds"] == 270.0 and bool(rows.loc["V-1", "answered"]) is True
+    rows = at.dataframe[0].value.set_index("進線編號")
+    assert str(rows.loc["V-1", "進線時間"]) == "2026-11-20 10:15:00"  # day-first, decided from 25/11
+    assert rows.loc["V-1", "通話時間（秒）"] == 270.0 and bool(rows.loc["V-1", "是否接通"]) is True
+    assert rows.loc["V-1", "管道"] == "電話"  # the default channel, in words
     rejects = at.dataframe[1].value
-    assert list(rejects["row_number"]) == [4, 5]
-    assert "could not read" in rejects["reason"].iloc[0] and "negative duration" in rejects["reason"].iloc[1]
+    assert list(rejects.columns) == ["列號", "欄位", "值", "原因"]
+    assert list(rejects["列號"]) == [4, 5] and list(rejects["欄位"]) == ["進線時間", "等候時間（秒）"]
+    assert rejects["原因"].iloc[0].startswith("無法讀取「25/11/2026 25:61:00」（應為日期時間")
+    assert rejects["原因"].iloc[1] == "時間長度為負值「-4」（應為 0 以上）"
 
     next(b for b in at.button if b.label == "寫入資料庫").click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -121,19 +125,19 @@ def test_big5_file_with_chinese_headers_is_pre_filled(db):
     at.file_uploader(key="imp_file").set_value(("匯出.csv", big5.encode("cp950"), "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]
     picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
-    assert picked["contact_id"] == ["來電編號"] and picked["arrived_at"] == ["通話日期", "通話時間"]
-    assert picked["wait_seconds"] == ["等候時間"] and picked["talk_seconds"] == ["通話秒數"]
-    assert picked["answered"] == ["是否接通"] and picked["agent_id"] == ["專員"] and picked["team"] == ["組別"]
+    assert picked["進線編號"] == ["來電編號"] and picked["進線時間"] == ["通話日期", "通話時間"]
+    assert picked["等候時間（秒）"] == ["等候時間"] and picked["通話時間（秒）"] == ["通話秒數"]
+    assert picked["是否接通"] == ["是否接通"] and picked["專員"] == ["專員"] and picked["組別"] == ["組別"]
     next(b for b in at.button if b.label == "預覽").click().run()
     rows = at.dataframe[0].value
-    assert str(rows["arrived_at"].iloc[0]) == "2026-11-20 10:15:00"  # ROC 115 = 2026, date + time joined
+    assert str(rows["進線時間"].iloc[0]) == "2026-11-20 10:15:00"  # ROC 115 = 2026, date + time joined
 
 
 def test_a_constant_for_a_column_the_file_lacks(db):
     chat = "Call ID,Start Time\nC-1,2026-11-20 10:00:00\n"
     at = import_page()
     at.file_uploader(key="imp_file").set_value(("chat.csv", chat.encode("utf-8"), "text/csv")).run()
-    next(ti for ti in at.text_input if ti.label == "channel 固定值").input("chat").run()
+    next(ti for ti in at.text_input if ti.label == "管道 固定值").input("chat").run()
     next(b for b in at.button if b.label == "預覽").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert list(at.dataframe[0].value["channel"]) == ["chat"]
+    assert list(at.dataframe[0].value["管道"]) == ["文字客服"]  # stored as chat, read in words

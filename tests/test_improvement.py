@@ -48,3 +48,21 @@ def test_saving_a_report_moves_the_data_version(con):
     before = store.data_version(con)
     competency.save_report(con, report())
     assert store.data_version(con) != before
+
+
+@pytest.mark.parametrize("lang, headings, row", [
+    ("zh-TW", ["成本中心", "科目", "狀態", "負責人", "完成期限", "根本原因", "改善行動", "性質", "對全年影響", "最後更新", "更新者"],
+     ["客服營運部", "加班費", "進行中", "王經理", "2026-12-31", "新人比例高，處理時間長", "排班調整與新人輔導", "永久性差異",
+      "-NT$120,000", "2026-11-30 14:05", "系統管理員"]),
+    ("en", ["Cost center", "Line", "Status", "Owner", "Due date", "Root cause", "Action", "Nature", "Full-year effect",
+            "Last changed", "Changed by"],
+     ["客服營運部", "加班費", "In progress", "王經理", "2026-12-31", "新人比例高，處理時間長", "排班調整與新人輔導", "Permanent",
+      "-NT$120,000", "2026-11-30 14:05", "System administrator"]),
+])
+def test_saved_reports_read_with_headings_words_and_dates(con, lang, headings, row):
+    competency.save_report(con, report(status="in_progress"), updated_by="root")
+    con.execute("UPDATE improvement_reports SET updated_at = TIMESTAMP '2026-11-30 14:05:31'")
+    table = competency.reports_table(competency.list_reports(con, 2026), lang)
+    # status and nature in words, not open/permanent; the due date as a date, not 2026-12-31 00:00:00; the effect
+    # with its unit; the change to the minute; the OS user root as the administrator it is
+    assert list(table.columns) == headings and table.iloc[0].tolist() == row

@@ -1,10 +1,16 @@
 """Each parsing rule real exports need, on literal values worked out by hand."""
+import json
 from datetime import datetime
 
 import pandas as pd
 import pytest
 
 from kpi import imports
+
+
+def reason(cell: str) -> dict:
+    """A bad cell's reason: its message code and parameters (kept as JSON beside the cell)."""
+    return json.loads(cell)
 
 
 def ts(values, order="auto"):
@@ -59,7 +65,7 @@ def test_unreadable_timestamps_are_errors_and_empty_cells_are_not():
     p = ts(["not a date", "", None, "2026-13-01", "2026-02-30"])
     assert p.values.isna().all()
     assert p.errors.notna().tolist() == [True, False, False, True, True]
-    assert "not a date" in p.errors[0]
+    assert reason(p.errors[0]) == {"code": "unreadable_timestamp", "value": "not a date"}
 
 
 @pytest.mark.parametrize("text, unit, seconds", [
@@ -78,7 +84,8 @@ def test_durations(text, unit, seconds):
 def test_negative_duration_is_an_error():
     p = imports.parse_duration(pd.Series(["-5", "-0:10"], dtype=object))
     assert p.values.isna().all()
-    assert all("negative duration" in e for e in p.errors)
+    assert [reason(e) for e in p.errors] == [{"code": "negative_duration", "value": "-5"},
+                                             {"code": "negative_duration", "value": "-0:10"}]
 
 
 @pytest.mark.parametrize("text, value", [
@@ -91,7 +98,7 @@ def test_booleans(text, value):
 
 def test_unknown_boolean_is_an_error():
     p = imports.parse_bool(pd.Series(["maybe"], dtype=object))
-    assert pd.isna(p.values[0]) and "maybe" in p.errors[0]
+    assert pd.isna(p.values[0]) and reason(p.errors[0]) == {"code": "unreadable_bool", "value": "maybe"}
 
 
 @pytest.mark.parametrize("text, amount", [
@@ -106,8 +113,9 @@ def test_scores_out_of_range_or_fractional_are_errors():
     p = imports.parse_int(pd.Series(["5", "6", "0", "3.5"], dtype=object), 1, 5)
     assert p.values[0] == 5
     assert p.values[1:].isna().all()
-    assert "out of range" in p.errors[1] and "expected 1-5" in p.errors[1]
-    assert "whole number" in p.errors[3]
+    assert reason(p.errors[1]) == {"code": "out_of_range", "value": "6", "lo": 1, "hi": 5}
+    assert imports.reason_text("out_of_range", reason(p.errors[1]), "en") == "out of range: 6 (expected 1-5)"
+    assert reason(p.errors[3]) == {"code": "unreadable_int", "value": "3.5"}
 
 
 @pytest.mark.parametrize("text, month", [

@@ -243,7 +243,7 @@ def test_low_score_comments_newest_first_masked():
     frame = metrics.low_score_comments(survey_db(), *W47)
     # csat <= 2 with a comment: s3 (17 Nov), s2 (16 Nov); s4's comment is blank.
     assert frame.columns.tolist() == ["responded_at", "team", "agent_id", "csat", "nps", "ces", "comment"]
-    assert frame.comment.tolist() == ["等太久，回信到 [Email]", "請回電 [電話]"]
+    assert frame.comment.tolist() == ["等太久，回信到 [電子郵件]", "請回電 [電話]"]
     # Team and agent from the linked contacts c2 and c1; s3 has no ces.
     assert frame.team.tolist() == ["T2", "T1"] and frame.agent_id.tolist() == ["A2", "A1"]
     assert frame.csat.tolist() == [2, 1] and pd.isna(frame.ces.iloc[0])
@@ -256,7 +256,7 @@ def test_low_score_comments_threshold_limit_and_filters():
     assert metrics.low_score_comments(con, *W47, max_csat=3).comment.tolist()[0] == "普通"  # s5 is the newest
     assert len(metrics.low_score_comments(con, *W47, limit=1)) == 1
     assert metrics.low_score_comments(con, *W47, team="T1").comment.tolist() == ["請回電 [電話]"]
-    assert metrics.low_score_comments(con, *W47, channel="chat").comment.tolist() == ["等太久，回信到 [Email]"]
+    assert metrics.low_score_comments(con, *W47, channel="chat").comment.tolist() == ["等太久，回信到 [電子郵件]"]
 
 
 # --- mask_pii ---------------------------------------------------------------------------------------------------------
@@ -276,8 +276,8 @@ def test_low_score_comments_threshold_limit_and_filters():
     ("03-123-4567", "[電話]"),
     ("(037)123456", "[電話]"),
     ("+886 2 2345 6789", "[電話]"),
-    ("結果請回覆到 ebwteid24@example.com.tw", "結果請回覆到 [Email]"),
-    ("信箱 Amy.Lin+cs@mail.example.org，謝謝", "信箱 [Email]，謝謝"),
+    ("結果請回覆到 ebwteid24@example.com.tw", "結果請回覆到 [電子郵件]"),
+    ("信箱 Amy.Lin+cs@mail.example.org，謝謝", "信箱 [電子郵件]，謝謝"),
     ("身分證字號 H273134219 可以查詢", "身分證字號 [身分證] 可以查詢"),
     ("我的身分證是R215105395，請查明", "我的身分證是[身分證]，請查明"),
     ("居留證 A800000014", "居留證 [身分證]"),  # new format: letter + 8/9 + 8 digits
@@ -287,7 +287,7 @@ def test_low_score_comments_threshold_limit_and_filters():
     ("卡號4111-1111-1111-1111", "卡號[卡號]"),
     ("卡號 4111111111111111", "卡號 [卡號]"),
     ("AMEX 3782 822463 10005", "AMEX [卡號]"),
-    ("打 0912345678 或寄 a@b.co", "打 [電話] 或寄 [Email]"),
+    ("打 0912345678 或寄 a@b.co", "打 [電話] 或寄 [電子郵件]"),
 ])
 def test_mask_pii_masks(text, masked):
     assert mask_pii(text) == masked
@@ -333,7 +333,7 @@ def test_sample_low_score_comments_leave_no_personal_data(sample, start):
     assert len(frame) == raw
     assert not frame.comment.str.contains(LEFT_UNMASKED).any()
     # The generator puts personal data in about 1% of low-score comments: 6 since 1 Sep 2026, 25 in the whole file.
-    tokens = frame.comment.str.count(r"\[(?:電話|Email|身分證)\]").sum()
+    tokens = frame.comment.str.count(r"\[(?:電話|電子郵件|身分證)\]").sum()
     assert tokens == (6 if start == date(2026, 9, 1) else 25)
 
 

@@ -5,12 +5,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from helpers import db_with
 from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ def test_db_path_is_flag_then_environment_then_default(monkeypatch, tmp_path):
 
 def test_new_file_gets_the_current_schema_version(db):
     with store.open_db(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 5
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 6
 
 
 def test_an_older_file_is_upgraded_without_losing_data(db, write):
@@ -52,7 +53,7 @@ def test_a_version_4_file_gets_the_agent_name_column(db, write):
     csv = "contact_id,arrived_at,agent_id,agent_name\nc1,2026-11-16 10:00,A017,邱美玲\n"
     imports.import_file("contacts", write("c.csv", csv), db=db)
     with store.open_db(db, read_only=True) as con:
-        assert store.schema_version(con) == 5
+        assert store.schema_version(con) == store.SCHEMA_VERSION  # upgraded to the current version
         assert metrics.agent_names(con, date(2026, 11, 16), date(2026, 11, 22)) == {"A017": "邱美玲"}
 
 
@@ -110,3 +111,29 @@ def test_data_version_moves_with_each_import(db, write):
     with store.open_db(db, read_only=True) as con:
         v1 = store.data_version(con)
     assert v0[0] == 0 and v1[0] == 1 and v1 != v0
+
+
+def test_dataset_status_gives_rows_dates_and_the_last_import_in_effect():
+    con = db_with(contacts=[{"contact_id": "a", "arrived_at": "2026-11-16 23:59:00", "channel": "phone", "answered": True},
+                            {"contact_id": "b", "arrived_at": "2026-11-02 08:00:00", "channel": "phone", "answered": True},
+                            {"contact_id": "c", "arrived_at": "2026-11-20 10:00:00", "channel": "chat", "answered": False}],
+                  budget=[{"period": "2026-01-01", "cost_center": "X", "line": "電信費", "line_type": "cost", "budget": 1.0},
+                          {"period": "2026-03-01", "cost_center": "X", "line": "電信費", "line_type": "cost", "budget": 2.0}])
+    history = [(1, "contacts", "c1.csv", "2026-11-21 09:00:00", None), (2, "contacts", "c2.csv", "2026-11-22 09:00:00", None),
+               (3, "contacts", "c3.csv", "2026-11-23 09:00:00", "2026-11-23 10:00:00"),  # undone: not in effect
+               (4, "budget", "b.xlsx", "2026-02-01 12:30:00", None)]
+    for i, ds, f, done, undone in history:
+        con.execute("INSERT INTO imports (import_id, dataset, file_name, source, started_at, finished_at, rows_read, inserted,"
+                    " updated, unchanged, rejected, undone_at) VALUES (?, ?, ?, 'cli', ?, ?, 1, 1, 0, 0, 0, ?)",
+                    [i, ds, f, done, done, undone])
+    got = {s.dataset: s for s in store.dataset_status(con)}
+    # contacts: 3 rows from 2 Nov to 20 Nov (a timestamp counts as its day); import 3 was undone, so 2 is the last
+    c = got["contacts"]
+    assert (c.rows, c.first, c.last, c.period_kind) == (3, date(2026, 11, 2), date(2026, 11, 20), "timestamp")
+    assert (c.last_import_at, c.last_import_file) == (datetime(2026, 11, 22, 9, 0), "c2.csv")
+    # budget: two months, January to March, shown as months
+    b = got["budget"]
+    assert (b.rows, b.first, b.last, b.period_kind, b.last_import_file) == (2, date(2026, 1, 1), date(2026, 3, 1), "month", "b.xlsx")
+    # nothing imported: no rows, no dates, no import
+    s = got["surveys"]
+    assert (s.rows, s.first, s.last, s.last_import_at, s.last_import_file) == (0, None, None, None, None)

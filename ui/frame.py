@@ -74,7 +74,7 @@ def _period_picker() -> metrics.Period | None:
     if st.session_state.get(kind) not in by_start:  # a value from other data (an undone import): the default
         st.session_state.pop(kind, None)
     picked = st.sidebar.selectbox(t(f"sidebar.{kind}"), options, index=options.index(default),
-                                  format_func=lambda s: by_start[s].label(lang()), key=kind,
+                                  placeholder=t("select.placeholder"), format_func=lambda s: by_start[s].label(lang()), key=kind,
                                   help=t("sidebar.week_help") if kind == "week" else None)
     return by_start[picked]
 
@@ -91,6 +91,7 @@ def sidebar_filters() -> Filters | None:
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
         value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
+                                     placeholder=t("select.placeholder"),
                                      format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
     cut = query(metrics.data_cutoffs)

@@ -64,7 +64,7 @@ def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = F
     cmap = competency_map()
     link = cmap.link(kpi_id)
     lg = lang()
-    with st.expander(f"{t('competency.title')} · {', '.join(link.indicators)}", expanded=expanded):
+    with st.expander(f"{t('competency.title')} · {join_list(link.indicators, lg)}", expanded=expanded):
         for ind in competency.indicators_for_kpi(cmap, kpi_id):
             task = cmap.task(ind.task)
             st.markdown(f"**{ind.code}** {ind.label(lg)}  \n:gray[{task.code} {task.label(lg)}]")
@@ -120,3 +120,22 @@ def import_history_table(history, key: str) -> None:
 
 _HIST_KEYS = {f"hist.{c}" for c in ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted",
                                      "updated", "unchanged", "rejected", "finished_at", "undone_at")}
+
+
+def file_upload(label: str, types: list[str], key: str):
+    """st.file_uploader in the reader's language. Streamlit writes its own English in the box ("Upload",
+    "200MB per file • CSV, ...") and offers no way to translate it: a rule scoped to this box hides that text and
+    names the button in our words, and a caption below says what may be uploaded."""
+    import json
+
+    from .i18n import t
+
+    with st.container(key=f"{key}_box"):
+        box = f".st-key-{key}_box [data-testid='stFileUploaderDropzone']"
+        st.html(f"<style>{box} [data-testid='stFileUploaderDropzoneInstructions'],"
+                f"{box} button [data-testid='stMarkdownContainer'] {{display: none;}}"
+                f"{box} button > div > span::after {{content: {json.dumps(t('imp.browse'), ensure_ascii=False)};}}"
+                "</style>")
+        upload = st.file_uploader(label, type=types, key=key)
+        st.caption(t("imp.upload_hint", size=st.get_option("server.maxUploadSize")))
+    return upload

@@ -8,6 +8,8 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from ..present import MISSING, format_kind, is_missing, t, value_label
+
 NATURES = ("permanent", "timing")  # a permanent gap stays for the year; a timing gap reverses in later months
 STATUSES = ("open", "in_progress", "done")
 FIELDS = ("year", "cost_center", "line", "through", "root_cause", "nature", "action", "owner", "due_date",
@@ -70,6 +72,29 @@ def list_reports(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame:
     return con.cursor().execute(
         f"SELECT report_id, {', '.join(FIELDS)}, created_at, updated_at, updated_by FROM improvement_reports "
         "WHERE year = ? ORDER BY updated_at DESC", [year]).df()
+
+
+# The saved reports' table as a person reads it: column -> the message heading it.
+TABLE_HEADINGS = {"cost_center": "col.cost_center", "line": "col.line", "status": "ir.status", "owner": "ir.owner",
+                  "due_date": "ir.due_date", "root_cause": "ir.root_cause", "action": "ir.action", "nature": "ir.nature",
+                  "full_year_effect": "ir.effect", "updated_at": "ir.updated_at", "updated_by": "ir.updated_by"}
+
+
+def reports_table(reports: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Saved reports (list_reports) as a person reads them in lang: headings in words, status and nature in words,
+    the due date as a date, the full-year effect in NT$, the last change to the minute."""
+    out = pd.DataFrame({
+        "cost_center": reports["cost_center"], "line": reports["line"],
+        "status": [t(f"ir.status.{s}", lang) for s in reports["status"]],
+        "owner": reports["owner"],
+        "due_date": [format_kind(d, "date", lang) for d in reports["due_date"]],
+        "root_cause": reports["root_cause"], "action": reports["action"],
+        "nature": [t(f"ir.nature.{n}", lang) for n in reports["nature"]],
+        "full_year_effect": [format_kind(v, "money", lang) for v in reports["full_year_effect"]],
+        "updated_at": [format_kind(v, "datetime", lang) for v in reports["updated_at"]],
+        "updated_by": [MISSING if is_missing(v) else value_label("run_by", v, lang) for v in reports["updated_by"]],
+    }, columns=list(TABLE_HEADINGS))
+    return out.rename(columns={c: t(key, lang) for c, key in TABLE_HEADINGS.items()})
 
 
 def get_report(con: duckdb.DuckDBPyConnection, year: int, cost_center: str, line: str) -> ImprovementReport | None:

@@ -3,12 +3,13 @@ saved mappings, and the guess of dataset and mapping from a file's headers."""
 from ._mapping import FatalImportError, Mapping, Options, Progress, header_key, load_mapping, parse_mapping
 from ._prepare import Prepared, prepare
 from ._read import read_source
+from ._reasons import READABLE_COLUMNS, REASON_CODES, readable_rejects, reason_text
 from ._write import (SAMPLE_DIR, ImportResult, import_file, import_history, load_sample_data, rejected_count,
                      rejected_rows, sample_files, stage_and_compare, stored_form, updated_value, write)
 from ._parse import (DATE_ORDERS, DURATION_UNITS, TAIPEI_UTC_OFFSET_MINUTES, clean_text, parse_amount, parse_bool,
                      parse_column, parse_duration, parse_hours, parse_int, parse_month_text, parse_timestamp)
-from ._preview import (PreviewResult, UndoRefused, UndoResult, file_headers, get_saved_mapping, preview, save_mapping,
-                       saved_mappings, undo_import)
+from ._preview import (PreviewResult, UndoRefused, UndoResult, describe_recodes, file_headers, get_saved_mapping, preview,
+                       save_mapping, saved_mappings, undo_import)
 from ._suggest import guess_dataset, is_month_header, suggest_mapping
 
 __all__ = ["SAMPLE_DIR", "FatalImportError", "ImportResult", "Mapping", "Options", "Prepared", "Progress",
@@ -18,4 +19,5 @@ __all__ = ["SAMPLE_DIR", "FatalImportError", "ImportResult", "Mapping", "Options
            "parse_column", "clean_text", "parse_amount", "parse_bool", "parse_duration", "parse_hours",
            "parse_int", "parse_month_text", "parse_timestamp", "PreviewResult", "UndoRefused", "UndoResult", "file_headers", "get_saved_mapping",
            "preview", "save_mapping", "saved_mappings", "undo_import", "guess_dataset", "is_month_header",
-           "suggest_mapping"]
+           "suggest_mapping", "READABLE_COLUMNS", "REASON_CODES", "readable_rejects", "reason_text",
+           "describe_recodes"]

@@ -1,4 +1,5 @@
-"""Vectorised parsers for the values real exports contain: each takes text cells and returns values plus a reason per bad cell."""
+"""Vectorised parsers for the values real exports contain: each takes text cells and returns values plus a reason per
+bad cell (a message code with parameters, see _reasons.py)."""
 from __future__ import annotations
 
 import re
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ._reasons import encode
 
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
 DURATION_UNITS = {"s": 1.0, "ms": 0.001, "min": 60.0}
@@ -17,7 +20,8 @@ FALSE_WORDS = {"n", "no", "false", "f", "0", "0.0", "否", "無", "不是"}
 
 @dataclass
 class Parsed:
-    """Parsed values (NA where empty or bad) and, per row, why the cell could not be read (NA when fine)."""
+    """Parsed values (NA where empty or bad) and, per row, why the cell could not be read (an encoded reason; NA when
+    fine)."""
 
     values: pd.Series
     errors: pd.Series
@@ -34,10 +38,10 @@ def _no_errors(index: pd.Index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype="string")
 
 
-def _errors_where(bad: pd.Series, raw: pd.Series, expected: str) -> pd.Series:
+def _errors_where(bad: pd.Series, raw: pd.Series, code: str, **params) -> pd.Series:
     errors = _no_errors(raw.index)
-    if bad.any():  # messages only for the bad cells: most columns have none
-        errors[bad] = "could not read " + raw[bad].fillna("").map(repr) + f" ({expected})"
+    if bad.any():  # reasons only for the bad cells: most columns have none
+        errors[bad] = [encode(code, value=v, **params) for v in raw[bad].fillna("")]
     return errors
 
 
@@ -56,7 +60,6 @@ _TS_RE = re.compile(
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
-TS_EXPECTED = "expected a date/time such as 2026-11-26 14:30:00, 26/11/2026 14:30, 11/26/2026, 115/11/26 or 26-Nov-2026"
 
 
 def _normalise_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -104,7 +107,7 @@ def parse_timestamp(raw: pd.Series, date_order: str = "auto") -> Parsed:
     if named.any():
         values = values.fillna(_parse_month_name_dates(s[named]))
     bad = s.notna() & values.isna()
-    return Parsed(values, _errors_where(bad, s, TS_EXPECTED))
+    return Parsed(values, _errors_where(bad, s, "unreadable_timestamp"))
 
 
 _MONTH_NAME_RE = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
@@ -186,7 +189,6 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str) -> pd.Series:
 
 _MONTH_NAMES = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-MONTH_EXPECTED = "expected a month such as 2026-11, 2026/11, 2026年11月, 115/11 or Nov 2026"
 
 
 def parse_month_text(text: str) -> pd.Timestamp | None:
@@ -220,7 +222,7 @@ def parse_month(raw: pd.Series) -> Parsed:
     lookup = {u: parse_month_text(u) for u in s.dropna().unique()}
     values = pd.Series(s.map(lookup), index=s.index).astype("datetime64[us]")
     bad = s.notna() & values.isna()
-    return Parsed(values, _errors_where(bad, s, MONTH_EXPECTED))
+    return Parsed(values, _errors_where(bad, s, "unreadable_month"))
 
 
 _HMS_RE = re.compile(r"^(?P<neg>-)?(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d{1,2}(?:\.\d+)?)$")
@@ -243,9 +245,9 @@ def parse_duration(raw: pd.Series, unit: str = "s") -> Parsed:
     values = number.fillna(from_hms).astype("float64")
     unreadable = s.notna() & values.isna()
     negative = values < 0
-    errors = _errors_where(unreadable, s, f"expected seconds as a number (unit: {unit}) or hh:mm:ss")
+    errors = _errors_where(unreadable, s, "unreadable_duration", unit=unit)
     if negative.any():
-        errors[negative] = "negative duration " + s[negative].map(repr) + " (expected 0 or more)"
+        errors[negative] = [encode("negative_duration", value=v) for v in s[negative]]
     return Parsed(values.mask(negative | unreadable), errors.astype("string"))
 
 
@@ -255,8 +257,9 @@ def parse_hours(raw: pd.Series) -> Parsed:
     values = pd.to_numeric(s.str.normalize("NFKC").str.replace(",", "", regex=False), errors="coerce").astype("float64")
     unreadable = s.notna() & values.isna()
     negative = values < 0
-    errors = _errors_where(unreadable, s, "expected a number of hours")
-    errors = errors.mask(negative, "negative hours " + s.fillna("").map(repr) + " (expected 0 or more)")
+    errors = _errors_where(unreadable, s, "unreadable_hours")
+    if negative.any():
+        errors[negative] = [encode("negative_hours", value=v) for v in s[negative]]
     return Parsed(values.mask(negative | unreadable), errors.astype("string"))
 
 
@@ -268,7 +271,7 @@ def parse_bool(raw: pd.Series) -> Parsed:
     values[low.isin(TRUE_WORDS).fillna(False)] = True
     values[low.isin(FALSE_WORDS).fillna(False)] = False
     bad = s.notna() & values.isna()
-    return Parsed(values, _errors_where(bad, s, "expected Y/N, Yes/No, TRUE/FALSE, 1/0 or 是/否"))
+    return Parsed(values, _errors_where(bad, s, "unreadable_bool"))
 
 
 _AMOUNT_STRIP_RE = r"(?i)NT\$|NTD|TWD|\$|元|,|\s"
@@ -283,7 +286,7 @@ def parse_amount(raw: pd.Series) -> Parsed:
     values = pd.to_numeric(norm, errors="coerce").astype("float64")
     values = values.where(~negative, -values)
     bad = s.notna() & values.isna()
-    return Parsed(values, _errors_where(bad, s, "expected an amount such as 1,234,567 or NT$1,234"))
+    return Parsed(values, _errors_where(bad, s, "unreadable_amount"))
 
 
 def parse_int(raw: pd.Series, lo: float | None = None, hi: float | None = None) -> Parsed:
@@ -292,14 +295,15 @@ def parse_int(raw: pd.Series, lo: float | None = None, hi: float | None = None) 
     number = pd.to_numeric(s.str.normalize("NFKC").str.replace(",", "", regex=False), errors="coerce")
     not_whole = number.notna() & (number != np.floor(number))
     unreadable = (s.notna() & number.isna()) | not_whole
-    errors = _errors_where(unreadable, s, "expected a whole number")
+    errors = _errors_where(unreadable, s, "unreadable_int")
     out_of_range = pd.Series(False, index=s.index)
     if lo is not None:
         out_of_range |= (number < lo).fillna(False)
     if hi is not None:
         out_of_range |= (number > hi).fillna(False)
-    span = f"{lo:g}-{hi:g}" if hi is not None else f"{lo:g} or more"
-    errors = errors.mask(out_of_range, "out of range: " + s.fillna("") + f" (expected {span})")
+    if out_of_range.any():
+        errors[out_of_range] = [encode("out_of_range", value=v, lo=lo, hi=hi) if hi is not None
+                                else encode("below_minimum", value=v, lo=lo) for v in s[out_of_range]]
     values = number.mask(unreadable | out_of_range).astype("Int64")
     return Parsed(values, errors.astype("string"))
 
@@ -311,7 +315,7 @@ def parse_enum(raw: pd.Series, choices: tuple[str, ...]) -> Parsed:
     ok = low.isin(choices).fillna(False)
     values = low.where(ok)
     bad = s.notna() & ~ok
-    return Parsed(values, _errors_where(bad, s, f"expected one of: {', '.join(choices)}"))
+    return Parsed(values, _errors_where(bad, s, "unreadable_enum", choices=list(choices)))
 
 
 def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duration_unit: str = "s",

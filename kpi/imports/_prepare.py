@@ -17,6 +17,7 @@ from . import _parse as parsing
 from ..store import BUDGET, Dataset, get_dataset
 from ._mapping import FatalImportError, Mapping, Options, Progress, _silent, header_key
 from ._read import read_source
+from ._reasons import encode, split_reasons
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Prepared:
     rows_read: int
     stage: pd.DataFrame  # valid rows, stored columns that the file supplies
     supplied: list[str]
-    rejects: pd.DataFrame  # row_number, column_name, value, reason, raw
+    rejects: pd.DataFrame  # row_number, column_name, value, reason (English), raw, reason_code, reason_params
     ignored_columns: list[str]
     options: dict[str, Any]
     customer_source: list[str] = field(default_factory=list)
@@ -254,7 +255,7 @@ def _check_required(job: _Job) -> None:
             already = pd.Series(False, index=index)
             for p in job.problems:
                 already[p["__i"][p["column_name"] == c.name]] = True
-            errs[absent & ~already] = f"missing required value (expected {c.kind})"
+            errs[absent & ~already] = encode("missing_required", kind=c.kind)
             job.note(c.name, pd.Series(None, index=index, dtype=object), errs)
 
 
@@ -289,7 +290,7 @@ def _drop_duplicate_keys(values: pd.DataFrame, key: list[str], row_numbers: pd.S
     problems = pd.DataFrame({
         "__i": keys_dup.index, "column_name": key[0],
         "value": keys_dup[key[0]].astype(object).values,
-        "reason": [f"duplicate {key[0]} {v!r} in the file (first on row {row_numbers[f]})"
+        "reason": [encode("duplicate_key", column=key[0], value=v, first_row=int(row_numbers[f]))
                    for v, f in zip(keys_dup[key[0]], firsts)],
     })
     return values[~dup], problems
@@ -310,8 +311,8 @@ def _rejects(job: _Job, problems: pd.DataFrame) -> pd.DataFrame:
     raw_json = {i: json.dumps({str(k): v for k, v in r.items()}, ensure_ascii=False, default=str)
                 for i, r in zip(raws.index, raws.to_dict("records"))}
     problems["raw"] = [raw_json[i] for i in src_i]
-    return problems.sort_values(["row_number"], kind="stable")[["row_number", "column_name", "value", "reason", "raw",
-                                                                 "__src"]]
+    return split_reasons(problems.sort_values(["row_number"], kind="stable")[
+        ["row_number", "column_name", "value", "reason", "raw", "__src"]])
 
 
 def _stage(job: _Job, values: pd.DataFrame, rejects: pd.DataFrame, sha: str) -> Prepared:
@@ -355,7 +356,7 @@ def _pivot_budget(values: pd.DataFrame, source_row: pd.Series) -> tuple[pd.DataF
     dup_problems = pd.DataFrame({
         "__i": values.index[dup], "column_name": "line",
         "value": values.loc[dup, "line"].astype(object).values,
-        "reason": [f"duplicate budget line {line!r} ({cc}, {measure}, {period:%Y-%m}) in the file"
+        "reason": [encode("duplicate_budget_line", line=line, cost_center=cc, measure=measure, period=f"{period:%Y-%m}")
                    for line, cc, measure, period in zip(values.loc[dup, "line"], values.loc[dup, "cost_center"],
                                                         values.loc[dup, "__measure"], values.loc[dup, "period"])],
     }) if dup.any() else pd.DataFrame(columns=["__i", "column_name", "value", "reason"])
@@ -374,9 +375,9 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
     """Columns derived from others, and checks that span columns."""
     idx = work.index
 
-    def flag(col: str, bad: pd.Series, reason: str, value: pd.Series | None = None) -> None:
+    def flag(col: str, bad: pd.Series, code: str, value: pd.Series | None = None) -> None:
         errs = pd.Series(pd.NA, index=idx, dtype="string")
-        errs[bad.fillna(False)] = reason
+        errs[bad.fillna(False)] = encode(code)
         note(col, value if value is not None else pd.Series(None, index=idx, dtype=object), errs)
 
     if ds.name == "contacts":
@@ -390,12 +391,12 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
             parsed["agent_id"] = parsed["agent_name"]
             supplied.append("agent_id")
         early = answered_at < arrived
-        flag("answered_at", early, "answered_at is before arrived_at", answered_at.astype(str))
+        flag("answered_at", early, "answered_before_arrived", answered_at.astype(str))
         derived_wait = (answered_at - arrived).dt.total_seconds()
         if "abandoned_at" in parsed:
             abandoned_at = parsed.pop("abandoned_at")
             derived_wait = derived_wait.fillna((abandoned_at - arrived).dt.total_seconds())
-            flag("abandoned_at", abandoned_at < arrived, "abandoned_at is before arrived_at", abandoned_at.astype(str))
+            flag("abandoned_at", abandoned_at < arrived, "abandoned_before_arrived", abandoned_at.astype(str))
             supplied.remove("abandoned_at")
         if "wait_seconds" in parsed:
             parsed["wait_seconds"] = parsed["wait_seconds"].fillna(derived_wait)
@@ -412,6 +413,6 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
             if "resolved_at" not in supplied:
                 supplied.append("resolved_at")
         parsed["resolved_at"] = resolved
-        flag("resolved_at", resolved < opened, "resolved before opened (resolved_at is before opened_at)", resolved.astype(str))
+        flag("resolved_at", resolved < opened, "resolved_before_opened", resolved.astype(str))
         if "due_at" in parsed:
-            flag("due_at", parsed["due_at"] < opened, "due before opened (due_at is before opened_at)", parsed["due_at"].astype(str))
+            flag("due_at", parsed["due_at"] < opened, "due_before_opened", parsed["due_at"].astype(str))

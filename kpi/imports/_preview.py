@@ -8,8 +8,10 @@ import duckdb
 import pandas as pd
 import yaml
 
+from ..present import join_list, t, value_label
 from ..store import get_dataset
 from ._mapping import FatalImportError, Mapping, Options, parse_mapping
+from ._parse import parse_bool
 from ._prepare import Prepared, prepare
 from ._read import read_source
 from ._write import (ImportResult, import_file, import_history, rejected_count, rejected_rows, stage_and_compare,
@@ -17,7 +19,7 @@ from ._write import (ImportResult, import_file, import_history, rejected_count, 
 
 __all__ = ["PreviewResult", "UndoRefused", "UndoResult", "import_file", "import_history", "prepare", "preview",
            "rejected_rows", "undo_import", "write", "ImportResult", "file_headers", "save_mapping", "saved_mappings",
-           "get_saved_mapping"]
+           "get_saved_mapping", "describe_recodes"]
 
 
 @dataclass
@@ -172,3 +174,20 @@ def get_saved_mapping(con: duckdb.DuckDBPyConnection, name: str) -> Mapping:
     if not row:
         raise KeyError(name)
     return parse_mapping(yaml.safe_load(row[0]), f"saved mapping {name!r}")
+
+
+def describe_recodes(values: dict[str, dict[str, str]], dataset: str, lang: str) -> str:
+    """A mapping's value recodes in one line of lang: per column, how many spellings it recodes and to which values,
+    in words (yes/no for a yes/no column). The spellings themselves are in the mapping file."""
+    ds = get_dataset(dataset)
+    parts = []
+    for column, pairs in values.items():
+        targets = list(dict.fromkeys(pairs.values()))
+        if column in ds.names and ds.column(column).kind == "bool":
+            read = parse_bool(pd.Series(targets, dtype=object)).values
+            words = dict.fromkeys(t("report.yes" if v else "report.no", lang) for v in read if not pd.isna(v))
+        else:
+            words = dict.fromkeys(value_label(column, v, lang) for v in targets)
+        parts.append(t("imp.recode", lang, column=value_label("field", column, lang), n=len(pairs),
+                       targets=join_list(words, lang)))
+    return join_list(parts, lang)

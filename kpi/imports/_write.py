@@ -20,6 +20,7 @@ from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._prepare import Prepared, prepare
+from ._reasons import stored_reason_text
 
 
 def _hash_ids(values: pd.Series, key: bytes) -> pd.Series:
@@ -156,10 +157,11 @@ def _insert_rejects(cur: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, impor
     if not len(rejects):
         return
     rj = rejects.assign(import_id=import_id, file_name=file_name)[
-        ["import_id", "file_name", "row_number", "column_name", "value", "reason", "raw"]].astype(
-        {"row_number": "int64", "column_name": object, "value": object, "reason": object, "raw": object})
+        ["import_id", "file_name", "row_number", "column_name", "value", "reason", "raw", "reason_code",
+         "reason_params"]].astype({"row_number": "int64", "column_name": object, "value": object, "reason": object,
+                                   "raw": object, "reason_code": object, "reason_params": object})
     cur.register("_rejects_df", rj)
-    cur.execute("INSERT INTO rejected_rows SELECT * FROM _rejects_df")
+    cur.execute("INSERT INTO rejected_rows BY NAME SELECT * FROM _rejects_df")
     cur.unregister("_rejects_df")
 
 
@@ -216,7 +218,11 @@ def import_history(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFr
 
 
 def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFrame:
-    """The rejected rows of one import with their reasons."""
-    return con.cursor().execute(
-        "SELECT file_name, row_number, column_name, value, reason, raw FROM rejected_rows WHERE import_id = ?"
-        " ORDER BY row_number, column_name", [import_id]).df()
+    """The rejected rows of one import: reason in English (through the message catalog), and its code and parameters
+    for readable_rejects() to put in another language."""
+    frame = con.cursor().execute(
+        "SELECT file_name, row_number, column_name, value, reason, raw, reason_code, reason_params FROM rejected_rows"
+        " WHERE import_id = ? ORDER BY row_number, column_name", [import_id]).df()
+    frame["reason"] = [stored_reason_text(code, params, text, "en")
+                       for code, params, text in zip(frame["reason_code"], frame["reason_params"], frame["reason"])]
+    return frame

@@ -2,7 +2,7 @@
 
 Each kind of personal data becomes one fixed token; the rest of the text stays exactly as it was:
 
-- `[Email]`: an e-mail address.
+- `[電子郵件]`: an e-mail address (every token is Chinese: the comments are read on zh-TW pages and reports).
 - `[卡號]`: a card-like number: 13-19 digits in a row, in groups of four (4111 1111 1111 1111) or Amex's 4-6-5.
 - `[身分證]`: a Taiwan national ID (A123456789) or resident certificate number, new (A812345678) or old (AB12345678).
 - `[電話]`: a mobile number (0912-345-678, 0912 345 678, +886 912 345 678) or a landline ((02)2345-6789,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-TOKENS = {"email": "[Email]", "card": "[卡號]", "national_id": "[身分證]", "phone": "[電話]"}
+TOKENS = {"email": "[電子郵件]", "card": "[卡號]", "national_id": "[身分證]", "phone": "[電話]"}
 
 # Full-width forms -> ASCII, one character for one, so match positions in the copy are positions in the original.
 _ASCII_VIEW = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
@@ -44,7 +44,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 
 def mask_pii(text: str | None) -> str:
-    """text with phone numbers, e-mail addresses, national IDs and card numbers replaced by [電話], [Email], [身分證], [卡號]."""
+    """text with phone numbers, e-mail addresses, national IDs and card numbers replaced by [電話], [電子郵件], [身分證], [卡號]."""
     if not text:
         return ""
     for kind, pattern in _PATTERNS:

@@ -45,8 +45,8 @@ from ._format import (
                      pp,
                      unit_name,
 )
-from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person, t,
-                        value_label)
+from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person,
+                        readable_fields, t, value_label)
 
 __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines", "pareto",
            "print_layout", "trend_grid", "trend_line", "variance_bars", "FORMULA_PREFIXES",
@@ -54,4 +54,5 @@ __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cos
            "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
            "duration_scale", "format_change", "format_kind", "format_unit", "hours", "is_missing", "money",
            "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
-           "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label"]
+           "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label",
+           "readable_fields"]

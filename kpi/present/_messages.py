@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 __all__ = ["LANGS", "MESSAGES_PATH", "MessageError", "check_lang", "messages", "t", "join_list", "colon", "paren",
-           "join_bar"]
+           "join_bar", "value_label", "person", "readable_fields"]
 
 LANGS: tuple[str, ...] = ("zh-TW", "en")
 MESSAGES_PATH = Path(__file__).resolve().parent / "messages.yaml"
@@ -75,3 +76,13 @@ def value_label(dimension: str, value: str, lang: str) -> str:
 def person(agent_id: str, name: str | None) -> str:
     """An agent as a table row or list names them: "A017 邱美玲" where the data has a name, else the id."""
     return f"{agent_id} {name}" if name else str(agent_id)
+
+
+def readable_fields(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Rows of a dataset's canonical columns as people read them: each column by its name in lang (arrived_at ->
+    進線時間) and its coded values in words (channel phone -> 電話); other values as they are."""
+    out = frame.copy()
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].map(lambda v, c=c: value_label(c, v, lang) if isinstance(v, str) else v)
+    return out.rename(columns={c: value_label("field", str(c), lang) for c in out.columns})

@@ -6,6 +6,8 @@ import re
 import secrets
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -99,7 +101,14 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS agent_name VARCHAR")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]  # index + 1 = schema version; append, never edit a released step
+def _v6(con: duckdb.DuckDBPyConnection) -> None:
+    # A rejected row's reason as a message code with parameters (JSON), so each reader gets it in their language;
+    # reason keeps the English words. Rows rejected before this have no code: their reason is shown as written.
+    con.execute("ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS reason_code VARCHAR")
+    con.execute("ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS reason_params VARCHAR")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -205,3 +214,28 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows stored per dataset."""
     return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in DATASETS}
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    """What the database holds of one dataset."""
+
+    dataset: str
+    rows: int
+    first: date | None  # the earliest date of its data (its time column), None when empty
+    last: date | None  # the latest
+    period_kind: str  # the time column's kind: "timestamp" (a day) or "month" (budget months, stored as first days)
+    last_import_at: datetime | None  # when its latest import still in effect (not undone) finished
+    last_import_file: str | None
+
+
+def dataset_status(con: duckdb.DuckDBPyConnection) -> list[DatasetStatus]:
+    """Per dataset: rows stored, the dates its data covers, and its latest import that is not undone."""
+    out = []
+    for ds in DATASETS.values():
+        tc = ds.time_column
+        rows, first, last = con.execute(f"SELECT count(*), min({tc})::DATE, max({tc})::DATE FROM {ds.name}").fetchone()
+        latest = con.execute("SELECT finished_at, file_name FROM imports WHERE dataset = ? AND undone_at IS NULL "
+                             "AND finished_at IS NOT NULL ORDER BY import_id DESC LIMIT 1", [ds.name]).fetchone()
+        out.append(DatasetStatus(ds.name, rows, first, last, ds.column(tc).kind, *(latest or (None, None))))
+    return out

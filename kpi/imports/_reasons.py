@@ -1,0 +1,79 @@
+"""Why a row was rejected, as a message code with parameters: kept so (in the database too), and read in the
+reader's language through the message catalog (reject.<code>), the CLI in English."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from ..present import join_list, t, value_label
+
+# Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml).
+REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "negative_duration",
+                "unreadable_hours", "negative_hours", "unreadable_bool", "unreadable_amount", "unreadable_int",
+                "out_of_range", "below_minimum", "unreadable_enum", "missing_required", "answered_before_arrived",
+                "abandoned_before_arrived", "resolved_before_opened", "due_before_opened", "duplicate_key",
+                "duplicate_budget_line")
+# The columns of a rejects frame a person reads, in this order; each is the message rej.col.<column>.
+READABLE_COLUMNS = ("file_name", "row_number", "column_name", "value", "reason", "raw")
+
+
+def encode(code: str, **params: Any) -> str:
+    """A reason as one text cell (what the parsers put beside a bad cell): {"code": ..., params...} as JSON."""
+    if code not in REASON_CODES:
+        raise ValueError(f"unknown reject reason {code!r}")
+    return json.dumps({"code": code, **params}, ensure_ascii=False, default=str)
+
+
+def decode(cell: str) -> tuple[str, dict[str, Any]]:
+    """(code, params) of an encoded reason."""
+    params = json.loads(cell)
+    return params.pop("code"), params
+
+
+def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> str:
+    """A reason in lang: the message reject.<code> filled with its parameters, and the words some of them stand for
+    (a column's name, a duration unit, a value kind, budget or actual) in that language."""
+    p = dict(json.loads(params) if isinstance(params, str) else params or {})
+    if "column" in p:
+        p["column_label"] = value_label("field", p["column"], lang)
+    if "unit" in p:
+        p["unit_label"] = value_label("duration_unit", p["unit"], lang)
+    if "kind" in p:
+        p["kind_label"] = t(f"kind.{p['kind']}", lang)
+    if "measure" in p:
+        p["measure_label"] = value_label("measure", p["measure"], lang)
+    if "choices" in p:
+        p["choices"] = join_list(p["choices"], lang)
+    return t(f"reject.{code}", lang, **p)
+
+
+def stored_reason_text(code: Any, params: Any, text: str, lang: str) -> str:
+    """A stored reason in lang; one stored before codes were kept (no code) stays as it was written."""
+    return text if code is None or pd.isna(code) else reason_text(code, params, lang)
+
+
+def split_reasons(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Encoded reasons as reason_code and reason_params (JSON), with reason in English beside them (the CLI's
+    words, and the database's for anyone reading it with SQL)."""
+    decoded = [decode(r) for r in rejects["reason"]]
+    out = rejects.copy()
+    out["reason_code"] = [c for c, _ in decoded]
+    out["reason_params"] = [json.dumps(p, ensure_ascii=False, default=str) for _, p in decoded]
+    out["reason"] = [reason_text(c, p, "en") for c, p in decoded]
+    return out
+
+
+def readable_rejects(rejects: pd.DataFrame, lang: str, columns: tuple[str, ...] = READABLE_COLUMNS) -> pd.DataFrame:
+    """Rejected rows as a person reads them in lang: the columns asked for (those present), headed in lang, the
+    canonical column by its name and the reason in words. A reason stored before codes were kept stays as written."""
+    shown = [c for c in columns if c in rejects]
+    out = rejects[shown].copy()
+    if "column_name" in out:
+        out["column_name"] = [value_label("field", str(c), lang) for c in out["column_name"]]
+    if "reason" in out:
+        codes = rejects["reason_code"] if "reason_code" in rejects else pd.Series(None, index=rejects.index)
+        params = rejects["reason_params"] if "reason_params" in rejects else pd.Series(None, index=rejects.index)
+        out["reason"] = [stored_reason_text(c, p, text, lang) for c, p, text in zip(codes, params, rejects["reason"])]
+    return out.rename(columns={c: t(f"rej.col.{c}", lang) for c in shown})
