@@ -37,7 +37,6 @@ ALLOWED = {
     "ISO", "XmR", "AI",  # ISO week, the XmR chart, 運用 AI in the standard's text
     "BAS1499",  # the competency standard's code (its indicators P1.2.1 and tasks T2.2 are one letter and digits)
     "English", "Language",  # the language switch: 語言 Language / English
-    "ASA", "AHT",  # the weekly trend footnote that explains minutes; units and axes are another change's
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 LEGIT = [
