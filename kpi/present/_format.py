@@ -2,7 +2,8 @@
 
 A value's *kind* says how to show it: a KPI unit (fraction, seconds, hours, count, score, nps), "ntd" for an NT$
 amount in a table whose header already says NT$, "money" for one written with NT$, "cost" for NT$ per contact,
-"pp" for a change of a rate, "int", "date", "datetime", "text"; a leading "+" asks for a sign.
+"pp" for a change of a rate, "decimal" for a plain number to one decimal, "int", "date", "datetime", "text"; a leading
+"+" asks for a sign.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 from ._messages import t
 
 __all__ = ["MISSING", "is_missing", "number", "money", "money_short", "percent", "pp", "duration", "hours",
-           "format_kind", "format_unit", "format_change"]
+           "format_kind", "unit_kind", "format_unit", "format_change"]
 
 MISSING = "—"
 
@@ -96,12 +97,19 @@ def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
         return f"{v:+.0f}"
     if base == "int":
         return f"{v:.0f}"
+    if base == "decimal":
+        return number(v, 1, signed)
     return number(v, 2, signed)
+
+
+def unit_kind(unit: str) -> str:
+    """The kind a value in a KPI unit is shown as: an amount with NT$ written, any other unit as itself."""
+    return "money" if unit == "ntd" else unit
 
 
 def format_unit(value: Any, unit: str, lang: str = "zh-TW") -> str:
     """A value in a KPI unit: 81.2%, 3:05, 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
-    return format_kind(value, "money" if unit == "ntd" else unit, lang)
+    return format_kind(value, unit_kind(unit), lang)
 
 
 def format_change(change: float | None, unit: str, lang: str) -> str | None:
