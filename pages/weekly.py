@@ -1,4 +1,5 @@
 """Weekly supervisor page: how did the teams do last week, who needs attention, and why."""
+from dataclasses import replace
 from datetime import timedelta
 
 import pandas as pd
@@ -12,7 +13,7 @@ from kpi.present import colon, join_list, value_label
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import STATUS_HEX, competency_map, kpi_tile, status_badge
+from ui.widgets import competency_map, kpi_tile, page_table, show_table, status_badge
 
 cat = load_catalog()
 f = current_filters()
@@ -106,21 +107,21 @@ for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service
 
 
 # ---- team and agent tables, coloured by status, team -> agents
-def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str):
-    shown = values.rename(columns={k: kpi_label(cat[k]) for k in values.columns})
+def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name: str, filters):
+    """The page's table of KPI values by group, under the KPIs' names, for the grid, print and downloads."""
+    kpis = {k: kpi_label(cat[k]) for k in values.columns}
+    shown = values.rename(columns=kpis)
     shown.index.name = label
-    colours = statuses.map(lambda s: f"background-color: {STATUS_HEX[s]}" if s else "")
-    colours.columns = shown.columns
-    colours.index = shown.index
-    return shown.style.apply(lambda _: colours, axis=None).format(
-        {kpi_label(cat[k]): (lambda v, k=k: fmt(cat[k], None if pd.isna(v) else v)) for k in values.columns}, na_rep="—")
+    return page_table(shown, [t("page.weekly"), name], t("week.range", week=f.week, start=f.week_start, end=f.week_end),
+                      f.week, filters, kinds={kpis[k]: present.unit_kind(cat[k].unit) for k in kpis},
+                      statuses=statuses.rename(columns=kpis).set_axis(shown.index))
 
 
 st.subheader(t("weekly.teams"))
 teams = query(metrics.group_status, f.week_start, f.week_end, "team", **f.kw)
 team_values, team_status = metrics.status_table(teams)
-picked = st.dataframe(styled(team_values, team_status, t("col.team")), on_select="rerun",
-                      selection_mode="single-row", key="team_table")
+picked = show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table",
+                    on_select="rerun", selection_mode="single-row")
 st.caption(t("weekly.pick_team"))
 rows = picked.selection.rows if picked is not None else []
 drill_team = team_values.index[rows[0]] if rows else f.team
@@ -130,8 +131,8 @@ agents = query(metrics.group_status, f.week_start, f.week_end, "agent",
                **{**f.kw, "team": drill_team}, team_of=team_of)
 st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
 agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS)  # what an agent controls
-st.dataframe(styled(agent_values, agent_status, t("col.agent")), key="agent_table",
-             height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
+show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team)),
+           "agent_table", height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences
 st.subheader(t("weekly.attention"))

@@ -1,17 +1,23 @@
 """A page's table out of the page: Excel and CSV downloads with readable headers, units and formatted values, named for
-what they hold; a static table for print. Unit tests on a two-row table worked out by hand."""
+what they hold; a static table for print. Unit tests on a two-row table worked out by hand, then the weekly page."""
 from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+import streamlit as st
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
 
-from kpi import present
+from kpi import metrics, present, store
 
+ROOT = Path(__file__).resolve().parent.parent
+W47 = (date(2026, 11, 16), date(2026, 11, 22))
 DURATION_ZH = '[<0.000694444][s] "秒";[<0.0416666][m] "分" ss "秒";[h] "小時" mm "分"'
 DURATION_EN = '[<0.000694444][s] "s";[<0.0416666][m] "min" ss "s";[h] "h" mm "min"'
 
@@ -126,3 +132,79 @@ def test_plain_numbers_keep_their_sign_only_when_asked():
     rows = [r[0] for r in read_csv(present.frame_to_csv(frame, plain_numbers=True))[1:]]
     assert rows == ["+66", "-21,391", "-5.3%", "'+886 2 1234", "'=1+1", "'-1+2"]
     assert read_csv(present.frame_to_csv(frame))[1][0] == "'+66"  # the coaching plan's and rejects' CSVs: as before
+
+
+# ---- the weekly page: the buttons under each table, what they hold, and the print view
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """Every download a run offers, built on click (deferred): file id -> (file name, build)."""
+    offered = {}
+    add = MediaFileManager.add_deferred
+
+    def record(self, build, mimetype, coordinates, file_name=None, **kw):
+        file_id = add(self, build, mimetype, coordinates, file_name, **kw)
+        offered[file_id] = (file_name, build)
+        return file_id
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return offered
+
+
+@pytest.fixture
+def weekly(sample_db, monkeypatch, downloads):
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+
+    def run(**state) -> tuple[AppTest, dict[str, tuple[str, bytes]]]:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+        for k, v in state.items():
+            at.session_state[k] = v
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        files = {}
+        for b in at.get("download_button"):
+            name, build = downloads[b.proto.deferred_file_id]
+            files[b.proto.id.rsplit("-", 1)[-1]] = (b.proto.label, name, build())
+        return at, files
+    return run
+
+
+def test_weekly_tables_offer_excel_and_csv_named_for_week_and_filters(weekly):
+    _, files = weekly()
+    assert {k: v[:2] for k, v in files.items()} == {
+        "team_table_xlsx": ("下載 Excel", "每週績效_組別績效_2026-W47_電話.xlsx"),
+        "team_table_csv": ("下載 CSV", "每週績效_組別績效_2026-W47_電話.csv"),
+        "agent_table_xlsx": ("下載 Excel", "每週績效_專員績效_2026-W47_電話.xlsx"),
+        "agent_table_csv": ("下載 CSV", "每週績效_專員績效_2026-W47_電話.csv")}
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        g = metrics.group_status(con, *W47, "team", channel="phone")
+    csat = g["技術支援組"]["csat"].value
+    rows = {r[0]: r for r in read_csv(files["team_table_csv"][2])}
+    assert rows["組別"][9] == "顧客滿意度" and rows["技術支援組"][9] == f"{csat * 100:.1f}%"
+    ws = openpyxl.load_workbook(io.BytesIO(files["team_table_xlsx"][2])).active
+    assert ws["A1"].value.splitlines()[:3] == ["每週績效｜組別績效", "2026-W47：2026-11-16 至 2026-11-22",
+                                             "篩選條件：組別：全部、管道：電話、佇列：全部"]
+    row = next(r for r in ws.iter_rows(min_row=3) if r[0].value == "技術支援組")
+    assert row[9].value == pytest.approx(csat) and row[9].number_format == "0.0%"
+
+
+def test_a_team_filter_and_english_name_the_files_in_english(weekly):
+    _, files = weekly(team="技術支援組", lang="en")
+    assert files["agent_table_csv"][:2] == ("Download CSV", "Weekly-performance_Agents_2026-W47_技術支援組_Phone.csv")
+    assert read_csv(files["agent_table_csv"][2])[0][:3] == ["Agent", "Contacts answered", "Average handle time"]
+
+
+def test_print_view_draws_every_row_as_a_static_table(weekly):
+    at, files = weekly(print_view=True)
+    assert len(at.dataframe) == 0  # no canvas grid: it would print only what is scrolled into view
+    tables = [h.proto.body for h in at.get("html") if h.proto.body.startswith('<table class="kpi-table">')]
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        agents = [a for a in metrics.group_status(con, *W47, "agent", channel="phone") if a is not None]
+    assert len(tables) == 2 and tables[1].count("<tr>") == 1 + len(agents) == 31  # header + 30 agents
+    assert all(f'<td class="nw">{a}</td>' in tables[1] for a in agents)
+    assert "team_table_xlsx" in files  # the downloads stay
