@@ -11,7 +11,7 @@ from kpi.present import colon, join_list
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
-from ui.widgets import XLSX_MIME, competency_map, page_table, print_view, show_table
+from ui.widgets import competency_map, page_table, show_table, table_downloads
 
 cat = load_catalog()
 cmap = competency_map()
@@ -117,14 +117,7 @@ st.caption(t("trainer.heatmap_help"))
 # ---- export the plan as the team's performance record
 st.subheader(t("trainer.export"))
 plan = competency.coaching_plan(cmap, who, period, values, lg, cat, team=team, peers=peers)
-plan_name = [t("page.trainer"), t("plan.sheet"), who, f"{start}–{end}"]
-if print_view():
-    st.html(present.table_to_html(present.Table(plan), lang()))
-else:
-    st.dataframe(plan, hide_index=True)
-# The plan is the performance record (O3.3.1) with its own workbook: title row, wide wrapped text columns.
-row = st.container(horizontal=True)
-row.download_button(t("export.xlsx"), lambda: competency.plan_to_xlsx(plan), key="plan_xlsx", on_click="ignore",
-                    file_name=present.export_file_name(plan_name, "xlsx"), mime=XLSX_MIME, icon=":material/download:")
-row.download_button(t("export.csv"), lambda: competency.plan_to_csv(plan), key="plan_csv", on_click="ignore",
-                    file_name=present.export_file_name(plan_name, "csv"), mime="text/csv", icon=":material/download:")
+# The plan is the performance record (O3.3.1), with its own workbook: a title row, wide wrapped text columns.
+plan_table = present.Table(plan, name=(t("page.trainer"), t("plan.sheet"), who, f"{start}–{end}"))
+show_table(plan_table, "plan", downloads=False, hide_index=True)
+table_downloads(plan_table, "plan", xlsx=lambda: competency.plan_to_xlsx(plan), csv=lambda: competency.plan_to_csv(plan))

@@ -1,7 +1,7 @@
 """Shared pieces every page uses: the KPI tile, the competency widget, and a table with its downloads."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -171,13 +171,15 @@ def show_table(table: present.Table, key: str, downloads: bool = True, column_co
     return shown
 
 
-def table_downloads(table: present.Table, key: str) -> None:
-    """下載 Excel / 下載 CSV under a table: built when clicked, named for what the table holds (每週績效_組別績效_2026-W47_電話.xlsx)."""
+def table_downloads(table: present.Table, key: str, xlsx: Callable[[], bytes] | None = None,
+                    csv: Callable[[], bytes] | None = None) -> None:
+    """下載 Excel / 下載 CSV under a table, named for what it holds (每週績效_組別績效_2026-W47_電話.xlsx) and built
+    when clicked (a rerun pays nothing); xlsx and csv replace kpi.present's builders for a table with its own."""
     lg = lang()
     row = st.container(horizontal=True)
-    row.download_button(t("export.xlsx"), lambda: present.table_to_xlsx(table, lg), key=f"{key}_xlsx",
-                       file_name=present.export_file_name(table.name, "xlsx"), mime=XLSX_MIME,
-                       help=t("export.xlsx_help"), on_click="ignore", icon=":material/download:")
-    row.download_button(t("export.csv"), lambda: present.table_to_csv(table, lg), key=f"{key}_csv",
-                       file_name=present.export_file_name(table.name, "csv"), mime="text/csv",
-                       help=t("export.csv_help"), on_click="ignore", icon=":material/download:")
+    row.download_button(t("export.xlsx"), xlsx or (lambda: present.table_to_xlsx(table, lg)), key=f"{key}_xlsx",
+                        file_name=present.export_file_name(table.name, "xlsx"), mime=XLSX_MIME,
+                        help=t("export.xlsx_help"), on_click="ignore", icon=":material/download:")
+    row.download_button(t("export.csv"), csv or (lambda: present.table_to_csv(table, lg)), key=f"{key}_csv",
+                        file_name=present.export_file_name(table.name, "csv"), mime="text/csv",
+                        help=t("export.csv_help"), on_click="ignore", icon=":material/download:")
