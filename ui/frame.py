@@ -132,7 +132,7 @@ def print_style() -> None:
 
 
 def print_switch() -> bool:
-    """The sidebar's print view switch: static tables and an A4-wide page, for the browser's print."""
+    """The sidebar's print view switch: static tables and a page as wide as A4 landscape, for the browser's print."""
     on = st.sidebar.toggle(t("sidebar.print_view"), key="print_view", help=t("sidebar.print_help"))
     if on:
         st.html(PRINT_VIEW_CSS)

@@ -145,7 +145,7 @@ def styled(table: present.Table):
     cells in their status colours."""
     lg = lang()
     style = table.frame.style.format({c: (lambda v, k=table.kind(c): present.cell_text(v, k, lg))
-                                      for c in table.frame.columns if table.kind(c) != "text"}, na_rep=present.MISSING)
+                                      for c in table.frame.columns}, na_rep=present.MISSING)
     if table.statuses is not None:
         css = table.statuses.map(present.status_css)
         css.index, css.columns = table.frame.index, table.frame.columns
