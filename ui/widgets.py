@@ -139,3 +139,13 @@ def file_upload(label: str, types: list[str], key: str):
         upload = st.file_uploader(label, type=types, key=key)
         st.caption(t("imp.upload_hint", size=st.get_option("server.maxUploadSize")))
     return upload
+
+
+def database_problem(exc) -> None:
+    """A database file the dashboard can't use (kpi.store.StoreError): what is wrong and what to do, in the reader's
+    language, with the file and DuckDB's own line for whoever looks after it."""
+    from .i18n import t
+
+    st.error(t(f"db.{exc.code}", path=exc.path or "—"))
+    with st.expander(t("db.detail")):
+        st.code(str(exc), language=None)
