@@ -202,3 +202,13 @@ def table_downloads(table: present.Table, key: str, xlsx: Callable[[], bytes] | 
     row.download_button(t("export.csv"), csv or (lambda: present.table_to_csv(table, lg)), key=f"{key}_csv",
                         file_name=present.export_file_name(table.name, "csv"), mime="text/csv",
                         help=t("export.csv_help"), on_click="ignore", icon=":material/download:")
+
+
+def database_problem(exc) -> None:
+    """A database file the dashboard can't use (kpi.store.StoreError): what is wrong and what to do, in the reader's
+    language, with the file and DuckDB's own line for whoever looks after it."""
+    from .i18n import t
+
+    st.error(t(f"db.{exc.code}", path=exc.path or "—"))
+    with st.expander(t("db.detail")):
+        st.code(str(exc), language=None)
