@@ -188,3 +188,34 @@ def test_a_full_disk_says_so_and_leaves_the_database_as_it_was(tmp_path, write):
         with store.open_db(db, read_only=True) as con:
             assert store.row_counts(con) == counts  # nothing half-imported
         assert kpi("check", "--db", str(db)).stdout == before.stdout
+
+
+def test_kill_9_during_a_large_import_leaves_it_absent_or_complete(tmp_path, write):
+    db = tmp_path / "kpi.duckdb"
+    imports.import_file("contacts", write("c.csv", CSV), db=db)
+    with store.open_db(db, read_only=True) as con:
+        before = store.row_counts(con)["contacts"]
+    n = 400_000
+    big = write("big.csv", "contact_id,arrived_at,channel,answered,wait_seconds,talk_seconds\n" +
+                "".join(f"k{i:07d},2026-11-{16 + i % 7} {i % 24:02d}:{i % 60:02d}:00,phone,Y,{i % 97},{i % 613}\n"
+                        for i in range(n)))
+    outcomes = set()
+    for delay in (1.0, 2.5, 4.0):  # early (reading), middle (preparing), late (writing or committing)
+        proc = subprocess.Popen([sys.executable, "-m", "kpi", "ingest", "contacts", str(big), "--db", str(db)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # SIGKILL: no cleanup runs
+            proc.wait()
+        with store.open_db(db, read_only=True) as con:
+            rows = store.row_counts(con)["contacts"]
+            imported = con.execute("SELECT count(*) FROM imports WHERE file_name = 'big.csv' AND undone_at IS NULL"
+                                   ).fetchone()[0]
+        # all or nothing: either the file's rows are all there with its import, or none and no import
+        assert (rows, imported) in ((before, 0), (before + n, 1)), (delay, rows, imported)
+        outcomes.add(imported)
+        assert kpi("check", "--db", str(db)).returncode == 0
+        if imported:
+            break
+    assert outcomes  # at least one kill landed (an import finishing first would show as imported == 1)
