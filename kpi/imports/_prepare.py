@@ -15,7 +15,9 @@ import pandas as pd
 
 from . import _parse as parsing
 from ..store import BUDGET, Dataset, get_dataset
-from ._mapping import FatalImportError, Mapping, Options, Progress, _silent, header_key
+from ..present import clip
+from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, header_key, header_list,
+                       shared_header)
 from ._read import read_source
 from ._reasons import encode, split_reasons
 
@@ -43,6 +45,11 @@ def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: s
     by_key: dict[str, str] = {}
     for h in frame.columns:
         by_key.setdefault(header_key(h), h)
+    shared = shared_header(mapping.columns)
+    if shared:
+        a, b, header = shared
+        raise FatalImportError(f"{name}: the mapping gives the header {clip(header)!r} to both {a} and {b}; "
+                               "a header feeds one column")
     resolved: dict[str, list[str]] = {}
     for canon, sources in mapping.columns.items():
         found = []
@@ -50,14 +57,18 @@ def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: s
             h = by_key.get(header_key(src))
             if h is None:
                 raise FatalImportError(
-                    f"{name}: the mapping says {canon}: {src!r}, but the file has no such column; "
-                    f"its columns are: {', '.join(map(str, frame.columns))}"
+                    f"{name}: the mapping says {canon}: {clip(src)!r}, but the file has no such column; "
+                    f"its columns are: {header_list(frame.columns)}"
                 )
             found.append(h)
         resolved[canon] = found
+    mapped = {h for hs in resolved.values() for h in hs}
     for c in list(ds.columns) + list(ds.extra_columns):
-        if c.name not in resolved and header_key(c.name) in by_key:
-            resolved[c.name] = [by_key[header_key(c.name)]]
+        # A header the mapping gives to one column does not also feed the column it is named after
+        # (talk_seconds: wait_seconds would otherwise fill wait_seconds too).
+        h = by_key.get(header_key(c.name))
+        if c.name not in resolved and h is not None and h not in mapped:
+            resolved[c.name] = [h]
     return resolved
 
 
@@ -88,7 +99,7 @@ def _melt_budget(frame: pd.DataFrame, cols: dict[str, list[str]], options: Optio
     if not month_cols:
         raise FatalImportError(
             f"{name}: required column 'period' is missing, and no month columns (e.g. 2026-01) were found "
-            f"for a months-as-columns sheet; columns are: {', '.join(map(str, frame.columns))}"
+            f"for a months-as-columns sheet; columns are: {header_list(frame.columns)}"
         )
     id_cols = {k: v for k, v in cols.items() if k in ("cost_center", "line", "line_type", "measure")}
     ids = pd.DataFrame({k: _joined(frame, v) for k, v in id_cols.items()}, index=frame.index)
@@ -195,12 +206,12 @@ def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> _
     defaults.update(opts.defaults)
     unknown_defaults = set(opts.defaults) - set(ds.names)
     if unknown_defaults:
-        raise FatalImportError(f"{name}: options.defaults names {sorted(unknown_defaults)[0]!r}, not a column of {ds.name}")
+        raise FatalImportError(f"{name}: options.defaults names {clip(sorted(unknown_defaults)[0])!r}, not a column of {ds.name}")
     missing = [c.name for c in ds.columns if c.required and c.name not in cols and c.name not in defaults]
     if missing:
         raise FatalImportError(
             f"{name}: required column {missing[0]!r} is missing for {ds.name}; the file's columns are: "
-            f"{', '.join(map(str, frame.columns))} (map it with --mapping)"
+            f"{header_list(frame.columns)} (map it with --mapping)"
         )
     return _Job(ds=ds, name=name, frame=frame, file_cols=file_cols, cols=cols, opts=opts, defaults=defaults,
                 wide=wide, work=work, source_row=source_row)

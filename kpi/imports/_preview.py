@@ -6,11 +6,10 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
-import yaml
 
-from ..present import join_list, t, value_label
+from ..present import clip, join_list, t, value_label
 from ..store import get_dataset
-from ._mapping import FatalImportError, Mapping, Options, parse_mapping
+from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._prepare import Prepared, prepare
 from ._read import read_source
@@ -173,7 +172,8 @@ def get_saved_mapping(con: duckdb.DuckDBPyConnection, name: str) -> Mapping:
     row = con.cursor().execute("SELECT yaml FROM saved_mappings WHERE name = ?", [name]).fetchone()
     if not row:
         raise KeyError(name)
-    return parse_mapping(yaml.safe_load(row[0]), f"saved mapping {name!r}")
+    source = f"saved mapping {clip(name)!r}"
+    return parse_mapping(mapping_document(row[0], source), source)
 
 
 def describe_recodes(values: dict[str, dict[str, str]], dataset: str, lang: str) -> str:

@@ -45,6 +45,7 @@ from ._format import (
                      pp,
                      unit_name,
 )
+from ._inputs import ECHO_CHARS, YAML_NODES, YamlError, clip, load_yaml
 from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person,
                         readable_fields, t, value_label)
 
@@ -55,4 +56,4 @@ __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cos
            "duration_scale", "format_change", "format_kind", "format_unit", "hours", "is_missing", "money",
            "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
            "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label",
-           "readable_fields"]
+           "readable_fields", "ECHO_CHARS", "YAML_NODES", "YamlError", "clip", "load_yaml"]
