@@ -12,7 +12,7 @@ from ..store import get_dataset
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._prepare import Prepared, prepare
-from ._read import read_source
+from ._read import open_source
 from ._write import (ImportResult, import_file, import_history, rejected_count, rejected_rows, stage_and_compare,
                      stored_form, write)
 
@@ -145,8 +145,8 @@ def file_headers(path: str, options: Options | None = None, display_name: str | 
         try:
             sheets = [str(s) for s in pd.ExcelFile(path, engine="calamine").sheet_names]
         except Exception as exc:  # any reader failure: the same message as the import gives
-            raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({exc})") from None
-    frame = read_source(path, options, display_name)
+            raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({clip(exc)})") from None
+    frame = next(open_source(path, options, display_name).batches())  # the file checked, one batch read
     return [str(c) for c in frame.columns], sheets
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..present import join_list, t, value_label
+from ..present import clip, join_list, t, value_label
 
 # Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml).
 REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "negative_duration",
@@ -23,6 +23,8 @@ def encode(code: str, **params: Any) -> str:
     """A reason as one text cell (what the parsers put beside a bad cell): {"code": ..., params...} as JSON."""
     if code not in REASON_CODES:
         raise ValueError(f"unknown reject reason {code!r}")
+    # A cell's text is cut to present.ECHO_CHARS: the reason is shown, printed and stored for display.
+    params = {k: clip(v) if isinstance(v, str) else v for k, v in params.items()}
     return json.dumps({"code": code, **params}, ensure_ascii=False, default=str)
 
 
