@@ -169,8 +169,9 @@ def test_a_header_with_more_columns_than_the_limit_is_refused_echoing_200_charac
     message = str(err.value)
     assert message.startswith("wide.csv: the header has 30 columns, more than the limit of 20 (options.max_fields): "
                               "column number 0,column number 1,")
-    # The header line (469 characters) is cut to 200 and says how much was left out.
-    assert message.endswith(f"{header[:200]}… (+{len(header) - 200})")
+    # The header line (30 names of 15-16 characters and 29 commas: 499) is cut to 192 characters and the mark of the
+    # 307 left out: 200 in all.
+    assert message.endswith(f": {header[:192]}… (+307)")
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -239,7 +240,8 @@ def test_a_rejected_megabyte_value_is_cut_to_200_characters_where_it_is_shown_an
     f = write("c.csv", f"contact_id,arrived_at,wait_seconds\nc1,2026-11-16 09:00,{big}\n")
     assert cli.main(["ingest", "contacts", str(f), "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    shown = "9" * 200 + "… (+999,801)"
+    # 1,000,001 characters: the mark "… (+1,000,001)" is at most 14 long, so 186 are kept and 999,815 left out.
+    shown = "9" * 186 + "… (+999,815)"
     assert f"rejected row 2, wait_seconds: could not read '{shown}'" in out and len(out) < 1000
     (value, reason, params, raw), = rows(db, "SELECT value, reason, reason_params, raw FROM rejected_rows")
     assert value == shown and shown in reason and len(reason) < 400
@@ -248,18 +250,47 @@ def test_a_rejected_megabyte_value_is_cut_to_200_characters_where_it_is_shown_an
     assert len(capsys.readouterr().out) < 2000
 
 
+def test_rejects_stored_before_values_were_cut_are_cut_when_read(db, write, capsys):
+    imports.import_file("contacts", write("ok.csv", HEADER + "c1,2026-11-16 09:00\n"), db=db)
+    big = "7" * 300_000
+    from kpi import store
+    with store.open_db(db) as con:  # as an import made before this change left it
+        con.execute("INSERT INTO rejected_rows VALUES (1, 'old.csv', 2, 'wait_seconds', ?, ?, ?, "
+                    "'unreadable_duration', ?)", [big, f"could not read {big!r}", json.dumps({"wait_seconds": big}),
+                                                  json.dumps({"value": big, "unit": "s"})])
+    assert cli.main(["rejects", "1", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    shown = "7" * 188 + "… (+299,812)"  # 300,000 = 188 kept + 299,812 left out; 188 + 12 = 200
+    assert len(out) < 1000 and out.count(shown) == 3  # value, reason and raw
+    with store.open_db(db, read_only=True) as con:
+        frame = imports.rejected_rows(con, 1)
+    assert imports.readable_rejects(frame, "zh-TW")["原因"][0] == f"無法讀取「{shown}」（應為數字，單位秒，或 時:分:秒）"
+
+
+def test_unmapped_columns_are_listed_cut_to_200_characters(db, write, capsys):
+    f = write("c.csv", "contact_id,arrived_at," + ",".join(f"extra column {i}" for i in range(100)) + "\n"
+              "c1,2026-11-16 09:00" + ",x" * 100 + "\n")
+    assert cli.main(["ingest", "contacts", str(f), "--db", str(db)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("columns not imported"))
+    assert line.startswith("columns not imported (not mapped): extra column 0, extra column 1,")
+    # 100 names of 14-15 characters and 99 ", ": 1,688 characters, 190 kept and 1,498 left out.
+    assert line.endswith("… (+1,498)")
+
+
 def test_a_header_line_echoed_in_a_fatal_message_is_cut(write):
     f = write("c.csv", "x" * 50_000 + "\n1\n")
     with pytest.raises(imports.FatalImportError) as err:
         imports.prepare("contacts", f)
     assert str(err.value) == ("c.csv: required column 'contact_id' is missing for contacts; the file's columns are: "
-                              f"{'x' * 200}… (+49,800) (map it with --mapping)")
+                              f"{'x' * 189}… (+49,811) (map it with --mapping)")
 
 
 def test_clip_keeps_short_text_and_says_how_much_it_cut():
     assert present.clip("abc") == "abc" and present.clip("a" * 200) == "a" * 200
-    assert present.clip("a" * 201) == "a" * 200 + "… (+1)"
-    assert present.clip(12345, limit=3) == "123… (+2)"
+    # 201 characters: the mark is at most "… (+201)", 8 long; 192 are kept and 9 left out.
+    assert present.clip("a" * 201) == "a" * 192 + "… (+9)"
+    assert present.clip(1234567890123, limit=10) == "123… (+10)"
+    assert present.clip(present.clip("b" * 5000)) == present.clip("b" * 5000)  # cutting twice changes nothing
 
 
 # ---- a file read in batches gives what it would give read at once

@@ -19,7 +19,7 @@ from ..present import clip
 from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, header_key, header_list,
                        shared_header)
 from ._read import Source, open_source
-from ._reasons import encode, split_reasons
+from ._reasons import encode, raw_json, split_reasons
 
 
 @dataclass
@@ -372,8 +372,7 @@ def _raw_json(job: _Job, frame: pd.DataFrame, src: Any) -> dict[int, str]:
     headers = _read_headers(job)
     wanted = sorted(set(np.asarray(src).tolist()) & set(frame.index.tolist()))
     raws = frame.loc[wanted, headers]
-    return {i: json.dumps({str(k): None if v is None else clip(v) for k, v in r.items()}, ensure_ascii=False,
-                          default=str) for i, r in zip(raws.index, raws.to_dict("records"))}
+    return {i: raw_json(r) for i, r in zip(raws.index, raws.to_dict("records"))}
 
 
 def _raw_rows(job: _Job, source: Source, problems: pd.DataFrame) -> dict[int, str]:

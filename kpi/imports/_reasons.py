@@ -37,7 +37,9 @@ def decode(cell: str) -> tuple[str, dict[str, Any]]:
 def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> str:
     """A reason in lang: the message reject.<code> filled with its parameters, and the words some of them stand for
     (a column's name, a duration unit, a value kind, budget or actual) in that language."""
-    p = dict(json.loads(params) if isinstance(params, str) else params or {})
+    # Cut here too: a reason stored before values were cut may hold a megabyte.
+    p = {k: clip(v) if isinstance(v, str) else v
+         for k, v in (json.loads(params) if isinstance(params, str) else params or {}).items()}
     if "column" in p:
         p["column_label"] = value_label("field", p["column"], lang)
     if "unit" in p:
@@ -49,6 +51,12 @@ def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> st
     if "choices" in p:
         p["choices"] = join_list(p["choices"], lang)
     return t(f"reject.{code}", lang, **p)
+
+
+def raw_json(cells: dict[Any, Any]) -> str:
+    """A rejected row's read cells as the JSON kept beside it (raw), each cut to present.ECHO_CHARS."""
+    return json.dumps({str(k): None if v is None else clip(v) for k, v in cells.items()}, ensure_ascii=False,
+                      default=str)
 
 
 def stored_reason_text(code: Any, params: Any, text: str, lang: str) -> str:

@@ -16,11 +16,12 @@ import duckdb
 import pandas as pd
 import yaml
 
+from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._prepare import Prepared, prepare
-from ._reasons import stored_reason_text
+from ._reasons import raw_json, stored_reason_text
 
 
 def _hash_ids(values: pd.Series, key: bytes) -> pd.Series:
@@ -224,4 +225,7 @@ def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFram
         " WHERE import_id = ? ORDER BY row_number, column_name", [import_id]).df()
     frame["reason"] = [stored_reason_text(code, params, text, "en")
                        for code, params, text in zip(frame["reason_code"], frame["reason_params"], frame["reason"])]
+    # Rows rejected before values were cut to present.ECHO_CHARS are cut as they are read.
+    frame["value"] = [v if v is None or pd.isna(v) else clip(v) for v in frame["value"]]
+    frame["raw"] = [r if r is None or len(r) <= ECHO_CHARS else raw_json(json.loads(r)) for r in frame["raw"]]
     return frame

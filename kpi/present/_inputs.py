@@ -18,11 +18,13 @@ YAML_DEPTH = 50  # nesting levels; ours use 6
 
 
 def clip(value: Any, limit: int = ECHO_CHARS) -> str:
-    """A value as text of at most `limit` characters; a longer one keeps its start and ends with … (+N more)."""
+    """A value as text of at most `limit` characters: a longer one keeps its start and says how many characters it
+    left out (… (+999,815)). Cutting a cut text changes nothing."""
     text = str(value)
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… (+{len(text) - limit:,})"
+    kept = max(limit - len(f"… (+{len(text):,})"), 0)  # the mark is at most this long
+    return f"{text[:kept]}… (+{len(text) - kept:,})"
 
 
 class YamlError(ValueError):
