@@ -64,6 +64,15 @@ def test_a_bad_mapping_file_is_refused_with_a_message_naming_the_file_and_the_ke
     assert not db.exists()  # refused before the database was opened
 
 
+def test_unquoted_yes_no_and_numbers_in_a_mapping_are_still_read(db, write):
+    # YAML reads yes/no as true/false and 2026 as a number: the checks accept them as the text they were before.
+    m = write("vendor.yaml", "dataset: contacts\ncolumns: {contact_id: 2026, arrived_at: arrived_at, answered: 接通}\n"
+              "options:\n  defaults: {queue: 7}\n  values:\n    answered: {是: yes, 否: no}\n")
+    f = write("c.csv", "2026,arrived_at,接通\nc1,2026-11-16 09:00,是\nc2,2026-11-16 09:01,否\n")
+    imports.import_file("contacts", f, m, db=db)
+    assert rows(db, "SELECT contact_id, answered, queue FROM contacts ORDER BY 1") == [("c1", True, "7"), ("c2", False, "7")]
+
+
 def test_a_big5_mapping_file_is_refused_naming_the_file(db, write):
     m = write("vendor.yaml", "dataset: contacts\ncolumns: {contact_id: 來電編號}\n", "cp950")
     with pytest.raises(imports.FatalImportError) as err:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import datetime
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -84,8 +85,9 @@ def _kind(value: Any) -> str:
 
 
 def _scalar(value: Any) -> bool:
-    """A value a mapping may give for a header, a constant or a recoded value: text or a number."""
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    """A value a mapping may give for a header, a constant or a recoded value: text, a number, true/false (YAML reads
+    an unquoted yes as true; it is then read as the text True) or a date; never a list or a mapping."""
+    return isinstance(value, (str, int, float, datetime.date))
 
 
 def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
@@ -109,10 +111,9 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
     known = ({c.name for c in (*get_dataset(dataset).columns, *get_dataset(dataset).extra_columns)}
              if dataset else None)
 
-    def check_column(where: str, name: Any) -> str:
+    def check_column(where: str, name: Any) -> None:
         if known is not None and name not in known:
             raise bad(f"{where}.{clip(name)}", f"not a column of {dataset}; expected one of: {', '.join(sorted(known))}")
-        return str(name)
 
     columns: dict[str, list[str]] = {}
     raw_cols = doc.get("columns") or {}
@@ -180,10 +181,10 @@ _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
         isinstance(v, int) and not isinstance(v, bool) and v >= 0) else
         "expected a sheet name, or a sheet number counted from 0",
     "defaults": lambda v: None if isinstance(v, dict) and all(map(_scalar, v.values())) else
-        "expected canonical column: constant (text or a number)",
+        "expected canonical column: constant (text or a number, not a list or a mapping)",
     "values": lambda v: None if isinstance(v, dict) and all(
         isinstance(m, dict) and all(_scalar(a) and _scalar(b) for a, b in m.items()) for m in v.values()) else
-        "expected canonical column: {source value: stored value} (text or numbers)",
+        "expected canonical column: {source value: stored value} (text or numbers, not lists or mappings)",
     "measure": _one_of(("budget", "actual")),
     "max_mib": _whole,
     "max_line_kib": _whole,
