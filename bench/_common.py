@@ -52,8 +52,26 @@ def rss_mib() -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process (ru_maxrss is in KiB on Linux), since start or the last reset."""
+    """Peak resident set size of this process since it started (ru_maxrss is in KiB on Linux; no reset)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start a new peak: Linux resets VmHWM to the current RSS when 5 is written to clear_refs."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:  # not Linux, or not allowed: the peak is then the process's since start
+        pass
+
+
+def peak_rss_since_reset_mib() -> float:
+    """Peak resident set size (VmHWM) since the last reset_peak_rss(), in MiB; ru_maxrss where /proc has none."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return peak_rss_mib()
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")),
+                peak_rss_mib())
 
 
 def sized_parser(description: str, size: str, default: int, smoke: int, what: str) -> argparse.ArgumentParser:

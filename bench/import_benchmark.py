@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from _common import run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
+from _common import (run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, peak_rss_since_reset_mib,
+                     reset_peak_rss, rss_mib, work_dir)
 
 from kpi import imports, open_db
 
@@ -34,13 +35,20 @@ SMOKE_ROWS = 20_000
 
 
 class Phases:
-    """The import's progress callback: when each step began, to split the import's time without touching it."""
+    """The import's progress callback: when each step began, to split the import's time without touching it, and
+    the peak memory of its prepare (file read and parsed, no database open) and of its write."""
 
     def __init__(self) -> None:
         self.marks: list[tuple[float, str]] = []
+        self.peaks: dict[str, float] = {}
 
     def __call__(self, fraction: float, step: str) -> None:
         self.marks.append((time.perf_counter(), step))
+        if step == "opening the database":
+            self.peaks["prepare"] = peak_rss_since_reset_mib()
+            reset_peak_rss()
+        elif step == "written":
+            self.peaks["write"] = peak_rss_since_reset_mib()
 
     def first(self, predicate) -> float | None:
         return next((t for t, step in self.marks if predicate(step)), None)
@@ -111,6 +119,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"machine         {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} before the import"
               " (other processes share the cores: compare runs made at a low load)")
         rss_before, peak_before = rss_mib(), peak_rss_mib()
+        reset_peak_rss()  # from here the peak is the import's (Linux: VmHWM, reset through clear_refs)
         phases = Phases()
         t0 = time.perf_counter()
         result = imports.import_file("contacts", csv, db=db, source="benchmark", progress=phases)
@@ -133,9 +142,9 @@ def run(args: argparse.Namespace) -> None:
               f"(bare pandas.read_csv of the file, text cells: {floor:.2f} s)")
         if split:
             prepare, write = split["read"] + split["parse"], split["open"] + split["write"] + split["close"]
-            print(f"  prepare       {prepare:.2f}  (read CSV {split['read']:.2f} = "
-                  f"{split['read'] / floor:.1f}x the floor"
-                  f" + parse/validate {split['parse']:.2f}; no database open)")
+            print(f"  prepare       {prepare:.2f}  (check the file {split['read']:.2f}: size, line lengths, "
+                  f"encoding, SHA-256, and its first batch read; read + parse/validate in batches "
+                  f"{split['parse']:.2f}; no database open)")
             print(f"  write         {write:.2f}  (open/create database {split['open']:.2f} + write transaction "
                   f"{split['write']:.2f} + close {split['close']:.2f})")
             print(f"rows/second     {rows / total:,.0f} overall  (prepare {rows / prepare:,.0f}, "
@@ -145,6 +154,12 @@ def run(args: argparse.Namespace) -> None:
                   f"changed: {[s for _, s in phases.marks]})")
         print(f"memory          RSS before import {rss_before:,.0f} MiB; peak RSS (ru_maxrss) {peak_after:,.0f} MiB "
               f"(peak before import {peak_before:,.0f} MiB)")
+        if phases.peaks:
+            peak = max(phases.peaks.values())
+            print(f"peak memory     {peak:,.0f} MiB = {peak * 2**20 / 1e9:.2f} GB during the import (process RSS, "
+                  f"the {rss_before:,.0f} MiB before it included): prepare {phases.peaks.get('prepare', 0):,.0f} MiB, "
+                  f"write {phases.peaks.get('write', 0):,.0f} MiB; {(peak - rss_before) * 2**20 / rows:,.0f} "
+                  "bytes per row above the RSS before")
         print(f"database        {db.stat().st_size / 2**20:,.0f} MiB" + (f", kept in {work}" if args.keep else ""))
 
 

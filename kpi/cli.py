@@ -162,7 +162,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     result = imports.import_file(args.dataset, args.file, args.mapping, db=_db(args), wait=_wait(args))
     print(result.summary())
     if result.ignored_columns:
-        print(f"columns not imported (not mapped): {', '.join(result.ignored_columns)}")
+        print(f"columns not imported (not mapped): {present.clip(', '.join(result.ignored_columns))}")
     shown = result.rejects.head(args.show_rejects)
     for r in shown.itertuples(index=False):
         print(f"  rejected row {r.row_number}, {r.column_name}: {r.reason}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from kpi import imports
-from kpi.present import MISSING, frame_to_csv, join_list, readable_fields, value_label
+from kpi.present import MISSING, clip, frame_to_csv, join_list, readable_fields, value_label
 from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Mapping, Options
 from kpi.imports import DATE_ORDERS, DURATION_UNITS
@@ -129,7 +129,7 @@ if upload is not None:
         st.markdown(f"**{t('imp.preview_rows')}**")
         st.dataframe(readable_fields(pv.rows, lang()), hide_index=True, key="imp_rows", placeholder=MISSING)
         if pv.ignored_columns:
-            st.caption(t("imp.ignored", cols=join_list(pv.ignored_columns, lang())))
+            st.caption(t("imp.ignored", cols=clip(join_list(pv.ignored_columns, lang()))))
         if len(pv.rejects):
             st.markdown(f"**{t('imp.rejects')}**")
             st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("row_number", "column_name", "value", "reason")),

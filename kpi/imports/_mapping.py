@@ -1,6 +1,8 @@
 """How a file's headers and values map onto a dataset's columns: the mapping file, its options, header matching."""
 from __future__ import annotations
 
+import codecs
+import datetime
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -10,7 +12,8 @@ from typing import Any, Callable
 import yaml
 
 from . import _parse as parsing
-from ..store import get_dataset
+from ..present import YamlError, clip, load_yaml
+from ..store import DATASETS, get_dataset
 
 
 class FatalImportError(Exception):
@@ -41,6 +44,11 @@ class Options:
     defaults: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     measure: str | None = None  # budget, months-as-columns layout without a measure column
+    # Bounds on what a file may make the import read (docs/importing.md "Limits"): its size as text (after gunzip),
+    # the longest line, the number of columns.
+    max_mib: int = 1024
+    max_line_kib: int = 1024
+    max_fields: int = 1000
 
 
 @dataclass
@@ -52,76 +60,179 @@ class Mapping:
     def to_yaml(self) -> str:
         """The mapping in the file format the CLI reads."""
         cols = {k: (v[0] if len(v) == 1 else v) for k, v in self.columns.items()}
-        opts = {k: v for k, v in self.options.__dict__.items() if v not in (None, {}, "auto", "s")}
+        default = Options()
+        opts = {k: v for k, v in self.options.__dict__.items() if v != getattr(default, k)}
         doc: dict[str, Any] = {"dataset": self.dataset, "columns": cols}
         if opts:
             doc["options"] = opts
         return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-_OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure"}
+_OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "max_mib",
+                "max_line_kib", "max_fields"}
+MAPPING_MAX_BYTES = 1 << 20  # a mapping file is a page of text; anything bigger is a mistake (or an attack)
+
+
+def _kind(value: Any) -> str:
+    """A YAML value's kind, in the words of a mapping message."""
+    if isinstance(value, bool):
+        return f"true/false ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return repr(clip(value))
+    return {dict: "a mapping", list: "a list", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _scalar(value: Any) -> bool:
+    """A value a mapping may give for a header, a constant or a recoded value: text, a number, true/false (YAML reads
+    an unquoted yes as true; it is then read as the text True) or a date; never a list or a mapping."""
+    return isinstance(value, (str, int, float, datetime.date))
 
 
 def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
-    """A mapping from its YAML document, with errors that name the file and the key."""
+    """A mapping from its YAML document, every key and option checked, with errors that name the file and the key."""
     def bad(where: str, what: str) -> FatalImportError:
         return FatalImportError(f"{source}: {where}: {what}")
 
     if not isinstance(doc, dict):
-        raise bad("top level", "expected keys dataset, columns, options")
-    unknown = set(doc) - {"dataset", "columns", "options"}
+        raise bad("top level", f"expected keys dataset, columns, options, got {_kind(doc)}")
+    unknown = set(map(str, doc)) - {"dataset", "columns", "options"}
     if unknown:
-        raise bad(", ".join(sorted(unknown)), "unknown key (expected dataset, columns, options)")
+        raise bad(clip(sorted(unknown)[0]), "unknown key (expected dataset, columns, options)")
     dataset = doc.get("dataset")
     if dataset is not None:
+        if not isinstance(dataset, str):
+            raise bad("dataset", f"expected a dataset name ({', '.join(DATASETS)}), got {_kind(dataset)}")
         try:
-            get_dataset(str(dataset))
-        except ValueError as exc:
-            raise bad("dataset", str(exc)) from None
+            get_dataset(dataset)
+        except ValueError:
+            raise bad("dataset", f"unknown dataset {clip(dataset)!r} (expected one of {', '.join(DATASETS)})") from None
+    known = ({c.name for c in (*get_dataset(dataset).columns, *get_dataset(dataset).extra_columns)}
+             if dataset else None)
+
+    def check_column(where: str, name: Any) -> None:
+        if known is not None and name not in known:
+            raise bad(f"{where}.{clip(name)}", f"not a column of {dataset}; expected one of: {', '.join(sorted(known))}")
+
     columns: dict[str, list[str]] = {}
     raw_cols = doc.get("columns") or {}
     if not isinstance(raw_cols, dict):
-        raise bad("columns", "expected canonical column: source header")
-    known = set(get_dataset(dataset).names) | {c.name for c in get_dataset(dataset).extra_columns} if dataset else None
+        raise bad("columns", f"expected canonical column: source header, got {_kind(raw_cols)}")
     for canon, src in raw_cols.items():
-        if known is not None and canon not in known:
-            raise bad(f"columns.{canon}", f"not a column of {dataset}; expected one of: {', '.join(sorted(known))}")
-        if isinstance(src, str) or isinstance(src, (int, float)):
+        check_column("columns", canon)
+        if _scalar(src):
             columns[str(canon)] = [str(src)]
-        elif isinstance(src, list) and src and all(isinstance(x, (str, int, float)) for x in src):
+        elif isinstance(src, list) and src and all(_scalar(x) for x in src):
             columns[str(canon)] = [str(x) for x in src]
         else:
-            raise bad(f"columns.{canon}", "expected a source header or a list of them")
+            raise bad(f"columns.{clip(canon)}", f"expected a source header or a list of them, got {_kind(src)}")
+    shared = shared_header(columns)
+    if shared:
+        a, b, header = shared
+        raise bad(f"columns.{a} and columns.{b}", f"both read the header {clip(header)!r}; a header feeds one column")
     raw_opts = doc.get("options") or {}
     if not isinstance(raw_opts, dict):
-        raise bad("options", "expected a mapping of options")
-    extra = set(raw_opts) - _OPTION_KEYS
+        raise bad("options", f"expected a mapping of options, got {_kind(raw_opts)}")
+    extra = set(map(str, raw_opts)) - _OPTION_KEYS
     if extra:
-        raise bad(f"options.{sorted(extra)[0]}", f"unknown option (expected one of: {', '.join(sorted(_OPTION_KEYS))})")
-    opts = Options(**{k: v for k, v in raw_opts.items()})
-    if opts.date_order not in parsing.DATE_ORDERS:
-        raise bad("options.date_order", f"expected one of {', '.join(parsing.DATE_ORDERS)}, got {opts.date_order!r}")
-    if opts.duration_unit not in parsing.DURATION_UNITS:
-        raise bad("options.duration_unit", f"expected one of {', '.join(parsing.DURATION_UNITS)}, got {opts.duration_unit!r}")
-    if not isinstance(opts.defaults, dict):
-        raise bad("options.defaults", "expected canonical column: constant")
-    if not isinstance(opts.values, dict) or not all(isinstance(v, dict) for v in opts.values.values()):
-        raise bad("options.values", "expected canonical column: {source value: stored value}")
+        raise bad(f"options.{clip(sorted(extra)[0])}", f"unknown option (expected one of: {', '.join(sorted(_OPTION_KEYS))})")
+    opts = Options()
+    for key, value in raw_opts.items():
+        if value is None:  # an option written without a value keeps its default
+            continue
+        problem = _OPTION_CHECKS[key](value)
+        if problem:
+            raise bad(f"options.{key}", f"{problem}, got {_kind(value)}")
+        setattr(opts, key, value)
+    for key, table in (("defaults", opts.defaults), ("values", opts.values)):
+        for column, value in table.items():
+            check_column(f"options.{key}", column)
     opts.defaults = {str(k): str(v) for k, v in opts.defaults.items()}
     opts.values = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in opts.values.items()}
-    return Mapping(dataset=str(dataset) if dataset else None, columns=columns, options=opts)
+    return Mapping(dataset=dataset, columns=columns, options=opts)
+
+
+def _one_of(choices: Any) -> Callable[[Any], str | None]:
+    return lambda v: None if isinstance(v, str) and v in choices else f"expected one of {', '.join(choices)}"
+
+
+def _encoding(value: Any) -> str | None:
+    expected = "expected an encoding name such as utf-8 or cp950 (Big5)"
+    if not isinstance(value, str):
+        return expected
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return f"unknown encoding; {expected}"
+    return None
+
+
+def _whole(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return None if ok else "expected a whole number, 1 or more"
+
+
+_OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "date_order": _one_of(parsing.DATE_ORDERS),
+    "duration_unit": _one_of(tuple(parsing.DURATION_UNITS)),
+    "encoding": _encoding,
+    "sheet": lambda v: None if (isinstance(v, str) and v.strip()) or (
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0) else
+        "expected a sheet name, or a sheet number counted from 0",
+    "defaults": lambda v: None if isinstance(v, dict) and all(map(_scalar, v.values())) else
+        "expected canonical column: constant (text or a number, not a list or a mapping)",
+    "values": lambda v: None if isinstance(v, dict) and all(
+        isinstance(m, dict) and all(_scalar(a) and _scalar(b) for a, b in m.items()) for m in v.values()) else
+        "expected canonical column: {source value: stored value} (text or numbers, not lists or mappings)",
+    "measure": _one_of(("budget", "actual")),
+    "max_mib": _whole,
+    "max_line_kib": _whole,
+    "max_fields": _whole,
+}
+
+
+def shared_header(columns: dict[str, list[str]]) -> tuple[str, str, str] | None:
+    """(column, other column, header) when two canonical columns read the same header (compared as header_key),
+    else None: every contact would get the same value for both (a wait of 0 s when answered_at reads arrived_at's)."""
+    owner: dict[str, str] = {}
+    for canon, sources in columns.items():
+        for src in sources:
+            first = owner.setdefault(header_key(src), canon)
+            if first != canon:
+                return first, canon, src
+    return None
 
 
 def load_mapping(path: str | os.PathLike) -> Mapping:
-    """Read a mapping YAML file."""
+    """Read a mapping YAML file (UTF-8); every problem is one message naming the file."""
     p = Path(path)
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        if p.stat().st_size > MAPPING_MAX_BYTES:
+            raise FatalImportError(f"{p}: a mapping file of {p.stat().st_size:,} bytes; the limit is "
+                                   f"{MAPPING_MAX_BYTES:,} (a mapping is a page of text)")
+        text = p.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise FatalImportError(f"{p}: cannot read the mapping file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise FatalImportError(f"{p}: the mapping file is not UTF-8 text (at byte {exc.start + 1:,}); "
+                               "save it as UTF-8") from None
+    return parse_mapping(mapping_document(text, str(p)), str(p))
+
+
+def mapping_document(text: str, source: str) -> Any:
+    """A mapping's YAML text as a document: safe types only, no repeated key, aliases bounded (present.load_yaml)."""
+    try:
+        return load_yaml(text)
+    except YamlError as exc:
+        raise FatalImportError(f"{source}: {exc.path}: {exc.problem}") from None
     except yaml.YAMLError as exc:
-        raise FatalImportError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_mapping(doc, str(p))
+        raise FatalImportError(f"{source}: not valid YAML ({clip(str(exc).splitlines()[0])})") from None
+
+
+def header_list(headers: Any) -> str:
+    """A file's headers as a message lists them, cut to present.ECHO_CHARS (a header line may be a megabyte)."""
+    return clip(", ".join(map(str, headers)))
 
 
 def header_key(name: Any) -> str:

@@ -77,20 +77,37 @@ def _normalise_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return s.str.strip(), roc
 
 
-def decide_day_first(first: pd.Series, second: pd.Series, date_order: str) -> bool:
-    """Day-first if the data proves it (a first field above 12), month-first if the data proves that; else date_order."""
-    if (first > 12).any():
-        return True
-    if (second > 12).any():
-        return False
-    return date_order == "dmy"
+@dataclass
+class DayOrder:
+    """What a column's cells prove about its day order, over every batch of a file read so far: its decision is the
+    file's, not one batch's."""
+
+    day_first: bool = False  # a date's first field was above 12 (26/11/2026)
+    month_first: bool = False  # a date's second field was above 12 (11/26/2026)
+
+    def decide(self, date_order: str) -> bool:
+        """Day-first if the data proves it, month-first if the data proves that; else date_order."""
+        if self.day_first:
+            return True
+        if self.month_first:
+            return False
+        return date_order == "dmy"
+
+
+def decide_day_first(first: pd.Series, second: pd.Series, date_order: str, seen: DayOrder | None = None) -> bool:
+    """Day-first if the data proves it (a first field above 12), month-first if the data proves that; else date_order.
+    With seen, the proof of earlier batches of the file counts too (and these cells' is added to it)."""
+    seen = seen if seen is not None else DayOrder()
+    seen.day_first |= bool((first > 12).any())
+    seen.month_first |= bool((second > 12).any())
+    return seen.decide(date_order)
 
 
 # Cells already written 2026-11-26 14:30:05 (what most platforms export) with every field in range.
 _ISO_SECONDS_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 
 
-def parse_timestamp(raw: pd.Series, date_order: str = "auto") -> Parsed:
+def parse_timestamp(raw: pd.Series, date_order: str = "auto", day_order: DayOrder | None = None) -> Parsed:
     """Timestamps in ISO, slash or dash forms, ROC years, 年月日, AM/PM and 上午/下午, UTC offsets (to Taipei time)."""
     s = clean_text(raw)
     # Fast path: the plain ISO form parsed with a fixed format. Cells it can't read (other forms, impossible dates,
@@ -102,7 +119,7 @@ def parse_timestamp(raw: pd.Series, date_order: str = "auto") -> Parsed:
         values = values.fillna(fast.where(fast.dt.year.between(1900, 2200)))
     rest = s.notna() & values.isna()
     if rest.any():
-        values = values.fillna(_parse_timestamp_forms(s[rest], date_order))
+        values = values.fillna(_parse_timestamp_forms(s[rest], date_order, day_order))
     named = s.notna() & values.isna() & s.str.contains(_MONTH_NAME_RE).fillna(False).astype(bool)
     if named.any():
         values = values.fillna(_parse_month_name_dates(s[named]))
@@ -128,7 +145,7 @@ def _parse_month_name_dates(s: pd.Series) -> pd.Series:
     return s.map(lookup).astype("datetime64[us]")
 
 
-def _parse_timestamp_forms(s: pd.Series, date_order: str) -> pd.Series:
+def _parse_timestamp_forms(s: pd.Series, date_order: str, day_order: DayOrder | None = None) -> pd.Series:
     """The general timestamp parser over cleaned cells: values, NaT where unreadable."""
     norm, roc_marked = _normalise_dates(s)
     parts = norm.str.extract(_TS_RE)
@@ -141,7 +158,7 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str) -> pd.Series:
     year_first = matched & ((len_a >= 3) | roc_marked | ((date_order == "ymd") & (parts["c"].str.len() <= 2)))
     roc = year_first & ((len_a <= 3) | roc_marked)
     year_last = matched & ~year_first
-    day_first = decide_day_first(a[year_last], b[year_last], date_order)
+    day_first = decide_day_first(a[year_last], b[year_last], date_order, day_order)
     year = pd.Series(np.nan, index=s.index)
     month = pd.Series(np.nan, index=s.index)
     day = pd.Series(np.nan, index=s.index)
@@ -319,12 +336,14 @@ def parse_enum(raw: pd.Series, choices: tuple[str, ...]) -> Parsed:
 
 
 def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duration_unit: str = "s",
-                 lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = ()) -> Parsed:
-    """Parse a column of the given kind (see kpi.datasets.SQL_TYPES)."""
+                 lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (),
+                 day_order: DayOrder | None = None) -> Parsed:
+    """Parse a column of the given kind (see kpi.datasets.SQL_TYPES); day_order carries a timestamp column's proof
+    of its day order from one batch of a file to the next."""
     if kind == "text":
         return Parsed(clean_text(raw), _no_errors(raw.index))
     if kind == "timestamp":
-        return parse_timestamp(raw, date_order)
+        return parse_timestamp(raw, date_order, day_order)
     if kind == "month":
         return parse_month(raw)
     if kind == "duration":

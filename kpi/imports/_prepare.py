@@ -1,8 +1,8 @@
-"""A file on its way in, before the database is touched: resolve columns -> parse -> derive and check ->
-drop rejected and duplicate rows -> the stage to write, with every rejected row and why."""
+"""A file on its way in, before the database is touched: per batch of rows, resolve columns -> parse -> derive and
+check -> drop rejected rows; then over all batches, drop duplicate keys -> the stage to write, with every rejected row
+and why."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,9 +15,11 @@ import pandas as pd
 
 from . import _parse as parsing
 from ..store import BUDGET, Dataset, get_dataset
-from ._mapping import FatalImportError, Mapping, Options, Progress, _silent, header_key
-from ._read import read_source
-from ._reasons import encode, split_reasons
+from ..present import clip
+from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, header_key, header_list,
+                       shared_header)
+from ._read import Source, open_source
+from ._reasons import encode, raw_json, split_reasons
 
 
 @dataclass
@@ -43,6 +45,11 @@ def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: s
     by_key: dict[str, str] = {}
     for h in frame.columns:
         by_key.setdefault(header_key(h), h)
+    shared = shared_header(mapping.columns)
+    if shared:
+        a, b, header = shared
+        raise FatalImportError(f"{name}: the mapping gives the header {clip(header)!r} to both {a} and {b}; "
+                               "a header feeds one column")
     resolved: dict[str, list[str]] = {}
     for canon, sources in mapping.columns.items():
         found = []
@@ -50,14 +57,18 @@ def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: s
             h = by_key.get(header_key(src))
             if h is None:
                 raise FatalImportError(
-                    f"{name}: the mapping says {canon}: {src!r}, but the file has no such column; "
-                    f"its columns are: {', '.join(map(str, frame.columns))}"
+                    f"{name}: the mapping says {canon}: {clip(src)!r}, but the file has no such column; "
+                    f"its columns are: {header_list(frame.columns)}"
                 )
             found.append(h)
         resolved[canon] = found
+    mapped = {h for hs in resolved.values() for h in hs}
     for c in list(ds.columns) + list(ds.extra_columns):
-        if c.name not in resolved and header_key(c.name) in by_key:
-            resolved[c.name] = [by_key[header_key(c.name)]]
+        # A header the mapping gives to one column does not also feed the column it is named after
+        # (talk_seconds: wait_seconds would otherwise fill wait_seconds too).
+        h = by_key.get(header_key(c.name))
+        if c.name not in resolved and h is not None and h not in mapped:
+            resolved[c.name] = [h]
     return resolved
 
 
@@ -88,7 +99,7 @@ def _melt_budget(frame: pd.DataFrame, cols: dict[str, list[str]], options: Optio
     if not month_cols:
         raise FatalImportError(
             f"{name}: required column 'period' is missing, and no month columns (e.g. 2026-01) were found "
-            f"for a months-as-columns sheet; columns are: {', '.join(map(str, frame.columns))}"
+            f"for a months-as-columns sheet; columns are: {header_list(frame.columns)}"
         )
     id_cols = {k: v for k, v in cols.items() if k in ("cost_center", "line", "line_type", "measure")}
     ids = pd.DataFrame({k: _joined(frame, v) for k, v in id_cols.items()}, index=frame.index)
@@ -108,10 +119,12 @@ _PROBLEM_COLUMNS = ["__i", "column_name", "value", "reason"]
 
 @dataclass
 class _Job:
-    """One file on its way through prepare: its working rows, each column as parsed, and the problems found so far.
+    """One batch of a file's rows on its way through prepare: its working rows, each column as parsed, and the
+    problems found so far.
 
-    Working rows are the file's rows, or one row per month of a months-as-columns budget sheet (wide); source_row
-    gives each working row's row in the file, and problems point at working rows (__i)."""
+    Working rows are the batch's rows, or one row per month of a months-as-columns budget sheet (wide); source_row
+    gives each working row's position in the file (its row number less 2), and problems point at working rows
+    (__i)."""
 
     ds: Dataset
     name: str
@@ -123,14 +136,10 @@ class _Job:
     wide: bool
     work: pd.DataFrame
     source_row: pd.Series
+    day_orders: dict[str, parsing.DayOrder]  # a timestamp column's day order, decided over every batch
     parsed: dict[str, pd.Series] = field(default_factory=dict)
     problems: list[pd.DataFrame] = field(default_factory=list)
     supplied: list[str] = field(default_factory=list)
-
-    @property
-    def row_numbers(self) -> pd.Series:
-        """The file's row number of each read row (the header is row 1; read_source keeps positions)."""
-        return pd.Series(self.frame.index + 2, index=self.frame.index)
 
     @property
     def used_headers(self) -> set[str]:
@@ -148,26 +157,77 @@ class _Job:
                                                "reason": errors[bad].astype(object).values}))
 
 
+@dataclass
+class _Part:
+    """A batch prepared: its valid rows as parsed (__src: position in the file), its rejected rows located."""
+
+    values: pd.DataFrame
+    rejects: pd.DataFrame  # _located()
+    supplied: list[str]
+    measures: set[str]
+    rows: int
+
+
 def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = None, display_name: str | None = None,
             progress: Progress | None = None) -> Prepared:
-    """Read, map, parse and validate a file; raise FatalImportError for a file that can't be imported at all."""
+    """Read, map, parse and validate a file, a batch of rows at a time (the text cells of one batch are held, the
+    parsed valid rows of all); raise FatalImportError for a file that can't be imported at all."""
     tell = progress or _silent
     mapping = mapping or Mapping()
     name = display_name or Path(path).name
     ds = _dataset(dataset, mapping, name)
     tell(0.0, "reading")
-    frame = read_source(path, mapping.options, name)
-    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    job = _resolve(ds, frame, mapping, name)
-    _parse_columns(job, tell)
+    source = open_source(path, mapping.options, name)
+    day_orders = {c.name: parsing.DayOrder() for c in ds.columns if c.kind == "timestamp"}
+    parts: list[_Part] = []
+    used: list[dict[str, bool]] = []  # each batch's day orders as it was parsed
+    shown = 0.0
+    for frame in source.batches():
+        fraction = 0.05 + 0.85 * min(len(parts) * source.batch_rows / max(source.lines, 1), 1.0)
+        if fraction >= shown + 0.04 or not parts:  # a few dozen calls at most, whatever the file's size
+            tell(fraction, f"parsing rows from {frame.index[0] + 2 if len(frame) else 2:,}")
+            shown = fraction
+        job, part = _prepare_batch(ds, frame, mapping, name, day_orders)
+        parts.append(part)
+        used.append({c: o.decide(mapping.options.date_order) for c, o in day_orders.items()})
+    # A batch parsed before a later one proved its column's day order (26/11 in a file that began with 03/11) is
+    # parsed again, so that a whole column follows one order as if the file were read at once.
+    final = {c: o.decide(mapping.options.date_order) for c, o in day_orders.items()}
+    again = {i for i, u in enumerate(used) if u != final}
+    if again:
+        for i, frame in enumerate(source.batches()):
+            if i in again:
+                job, parts[i] = _prepare_batch(ds, frame, mapping, name, day_orders)
     tell(0.9, "checking")
-    _check_required(job)
-    _derive_and_check(ds, job.parsed, job.supplied, job.cols, job.work, job.opts, job.note)
-    values, problems = _dedupe(job)
-    rejects = _rejects(job, problems)
-    prepared = _stage(job, values, rejects, sha)
+    values, duplicates = _dedupe(job, parts)
+    rejects = [p.rejects for p in parts] + [_located(duplicates, _raw_rows(job, source, duplicates))]
+    rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
+    prepared = _stage(job, parts, values, split_reasons(rejects.sort_values("row_number", kind="stable")),
+                      source.sha256)
     tell(1.0, "parsed")
     return prepared
+
+
+def _prepare_batch(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str,
+                   day_orders: dict[str, parsing.DayOrder]) -> tuple[_Job, _Part]:
+    """One batch resolved, parsed and checked, row by row (what spans rows, duplicate keys, waits for them all)."""
+    job = _resolve(ds, frame, mapping, name, day_orders)
+    _parse_columns(job)
+    _check_required(job)
+    _derive_and_check(ds, job.parsed, job.supplied, job.cols, job.work, job.opts, job.note)
+    problems = (pd.concat(job.problems, ignore_index=True) if job.problems
+                else pd.DataFrame(columns=_PROBLEM_COLUMNS))
+    rejected_idx = list(set(problems["__i"].tolist()))
+    valid = ~job.work.index.isin(rejected_idx)
+    if job.wide:
+        # A sheet row is rejected as a whole: none of its months land (not only the bad cell's).
+        valid &= ~job.source_row.isin(set(job.source_row.loc[rejected_idx].tolist())).to_numpy()
+    values = pd.DataFrame(job.parsed, index=job.work.index)[valid].assign(__src=job.source_row[valid].to_numpy())
+    src = job.source_row.loc[problems["__i"].astype("int64")].to_numpy() if len(problems) else np.array([], "int64")
+    problems = problems.drop(columns="__i").assign(__src=src)
+    measures = set(job.parsed["__measure"].dropna().unique()) if job.wide else set()
+    return job, _Part(values=values, rejects=_located(problems, _raw_json(job, job.frame, src)),
+                      supplied=list(job.supplied), measures=measures, rows=len(job.frame))
 
 
 def _dataset(dataset: str, mapping: Mapping, name: str) -> Dataset:
@@ -179,7 +239,8 @@ def _dataset(dataset: str, mapping: Mapping, name: str) -> Dataset:
         raise FatalImportError(f"{name}: {exc}") from None
 
 
-def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> _Job:
+def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str,
+             day_orders: dict[str, parsing.DayOrder]) -> _Job:
     """The file's headers resolved to columns, months-as-columns melted, and the file refused when it lacks a
     required column (with no default) or its defaults name no column."""
     opts = mapping.options
@@ -195,24 +256,23 @@ def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> _
     defaults.update(opts.defaults)
     unknown_defaults = set(opts.defaults) - set(ds.names)
     if unknown_defaults:
-        raise FatalImportError(f"{name}: options.defaults names {sorted(unknown_defaults)[0]!r}, not a column of {ds.name}")
+        raise FatalImportError(f"{name}: options.defaults names {clip(sorted(unknown_defaults)[0])!r}, not a column of {ds.name}")
     missing = [c.name for c in ds.columns if c.required and c.name not in cols and c.name not in defaults]
     if missing:
         raise FatalImportError(
             f"{name}: required column {missing[0]!r} is missing for {ds.name}; the file's columns are: "
-            f"{', '.join(map(str, frame.columns))} (map it with --mapping)"
+            f"{header_list(frame.columns)} (map it with --mapping)"
         )
     return _Job(ds=ds, name=name, frame=frame, file_cols=file_cols, cols=cols, opts=opts, defaults=defaults,
-                wide=wide, work=work, source_row=source_row)
+                wide=wide, work=work, source_row=source_row, day_orders=day_orders)
 
 
-def _parse_columns(job: _Job, tell: Progress) -> None:
+def _parse_columns(job: _Job) -> None:
     """Each column the file supplies (or a default fills) parsed by its kind; bad cells noted as problems."""
     ds, opts = job.ds, job.opts
-    # Reading the file takes about as long as parsing all its columns, and the columns take about the same time each.
-    to_parse = [c.name for c in ds.columns if c.name in job.cols or c.name in job.defaults]
-    for i, c in enumerate(c for c in ds.columns if c.name in to_parse):
-        tell(0.45 + 0.45 * i / len(to_parse), f"parsing {c.name}")
+    for c in ds.columns:
+        if c.name not in job.cols and c.name not in job.defaults:
+            continue
         if c.name in job.cols:
             raw = _joined(job.work, job.cols[c.name])
         else:
@@ -221,7 +281,7 @@ def _parse_columns(job: _Job, tell: Progress) -> None:
         if c.name in job.defaults:
             raw = parsing.clean_text(raw).fillna(job.defaults[c.name])
         result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=opts.duration_unit,
-                                      lo=c.lo, hi=c.hi, choices=c.choices)
+                                      lo=c.lo, hi=c.hi, choices=c.choices, day_order=job.day_orders.get(c.name))
         job.parsed[c.name] = result.values
         job.note(c.name, raw, result.errors)
         job.supplied.append(c.name)
@@ -259,75 +319,97 @@ def _check_required(job: _Job) -> None:
             job.note(c.name, pd.Series(None, index=index, dtype=object), errs)
 
 
-def _dedupe(job: _Job) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(valid rows without the repeats of a key, every problem): a row with a problem is left out whole, and a
-    later row with the key of an earlier one is a problem of its own."""
-    problems = (pd.concat(job.problems, ignore_index=True) if job.problems
-                else pd.DataFrame(columns=_PROBLEM_COLUMNS))
-    rejected_idx = set(problems["__i"].tolist())
-    valid = ~job.work.index.isin(list(rejected_idx))
-    values = pd.DataFrame(job.parsed, index=job.work.index)
+def _dedupe(job: _Job, parts: list[_Part]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the valid rows of every batch without the repeats of a key, a problem for each repeat): a later row with the
+    key of an earlier one is a problem of its own. The problems carry __src, the row's position in the file."""
+    values = _concat([p.values for p in parts])
+    for p in parts:  # held once: as one frame from here on
+        p.values = p.values.iloc[0:0]
     if job.wide:
-        # A sheet row is rejected as a whole: none of its months land (not only the bad cell's).
-        bad_rows = set(job.source_row.loc[list(rejected_idx)].tolist())
-        valid &= ~job.source_row.isin(list(bad_rows)).to_numpy()
-        values, dup_problems = _pivot_budget(values[valid], job.source_row[valid])
-    else:
-        values, dup_problems = _drop_duplicate_keys(values[valid], list(job.ds.key), job.row_numbers)
-    if len(dup_problems):
-        problems = pd.concat([problems, dup_problems], ignore_index=True)
-    return values, problems
+        return _pivot_budget(values)
+    return _drop_duplicate_keys(values, list(job.ds.key))
 
 
-def _drop_duplicate_keys(values: pd.DataFrame, key: list[str], row_numbers: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batches' rows one after the other; a column some batch lacks (a wait derived from no timestamp in it)
+    is empty there, of the type the others give it."""
+    dtypes: dict[str, Any] = {}
+    for f in frames:
+        for c, d in f.dtypes.items():
+            dtypes.setdefault(c, d)
+    frames = [f if len(f.columns) == len(dtypes) else f.reindex(columns=list(dtypes)).astype(dtypes) for f in frames]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+
+
+def _drop_duplicate_keys(values: pd.DataFrame, key: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The first row of each key, and a problem for each later one naming the row of the first."""
     dup = values.duplicated(subset=key, keep="first")
     if not dup.any():
-        return values, pd.DataFrame(columns=_PROBLEM_COLUMNS)
-    first_row = values[~dup].reset_index().set_index(key)["index"]
+        return values, pd.DataFrame(columns=_LOCATED_COLUMNS)
+    first_src = values[~dup].set_index(key)["__src"]
     keys_dup = values.loc[dup, key]
-    firsts = [first_row.loc[tuple(r) if len(key) > 1 else r[0]] for r in keys_dup.itertuples(index=False)]
+    firsts = [first_src.loc[tuple(r) if len(key) > 1 else r[0]] for r in keys_dup.itertuples(index=False)]
     problems = pd.DataFrame({
-        "__i": keys_dup.index, "column_name": key[0],
+        "__src": values.loc[dup, "__src"].to_numpy(), "column_name": key[0],
         "value": keys_dup[key[0]].astype(object).values,
-        "reason": [encode("duplicate_key", column=key[0], value=v, first_row=int(row_numbers[f]))
+        "reason": [encode("duplicate_key", column=key[0], value=v, first_row=int(f) + 2)
                    for v, f in zip(keys_dup[key[0]], firsts)],
     })
     return values[~dup], problems
 
 
-def _rejects(job: _Job, problems: pd.DataFrame) -> pd.DataFrame:
-    """Problems by the file's row number a user can find, with the row's read cells as JSON (raw); __src is the
-    read row's position."""
-    row_numbers = job.row_numbers
-    src_i = (job.source_row.loc[problems["__i"].astype("int64")].to_numpy() if len(problems)
-             else np.array([], dtype="int64"))
-    problems["__src"] = src_i
-    problems["row_number"] = row_numbers.loc[src_i].to_numpy() if len(src_i) else np.array([], dtype="int64")
-    # Only the columns the import reads: an unmapped column may hold personal data nobody asked to keep.
-    frame = job.frame
-    read_headers = [h for h in frame.columns if h in job.used_headers or job.is_month_header(h)]
-    raws = frame.loc[sorted(set(src_i.tolist())), read_headers] if len(src_i) else frame.iloc[0:0][read_headers]
-    raw_json = {i: json.dumps({str(k): v for k, v in r.items()}, ensure_ascii=False, default=str)
-                for i, r in zip(raws.index, raws.to_dict("records"))}
-    problems["raw"] = [raw_json[i] for i in src_i]
-    return split_reasons(problems.sort_values(["row_number"], kind="stable")[
-        ["row_number", "column_name", "value", "reason", "raw", "__src"]])
+_LOCATED_COLUMNS = ["__src", "column_name", "value", "reason"]
 
 
-def _stage(job: _Job, values: pd.DataFrame, rejects: pd.DataFrame, sha: str) -> Prepared:
+def _read_headers(job: _Job) -> list[str]:
+    """The headers whose cells a rejected row keeps: only the columns the import reads (an unmapped column may hold
+    personal data nobody asked to keep)."""
+    return [h for h in job.frame.columns if h in job.used_headers or job.is_month_header(h)]
+
+
+def _raw_json(job: _Job, frame: pd.DataFrame, src: Any) -> dict[int, str]:
+    """Position -> the row's read cells as JSON, each cut to present.ECHO_CHARS, for the positions src of frame."""
+    headers = _read_headers(job)
+    wanted = sorted(set(np.asarray(src).tolist()) & set(frame.index.tolist()))
+    raws = frame.loc[wanted, headers]
+    return {i: raw_json(r) for i, r in zip(raws.index, raws.to_dict("records"))}
+
+
+def _raw_rows(job: _Job, source: Source, problems: pd.DataFrame) -> dict[int, str]:
+    """The read cells of rows found bad only once every batch was read (repeated keys), read again from the file:
+    the batches are gone by then, and repeats are few."""
+    if not len(problems):
+        return {}
+    raw: dict[int, str] = {}
+    for frame in source.batches():
+        raw.update(_raw_json(job, frame, problems["__src"]))
+    return raw
+
+
+def _located(problems: pd.DataFrame, raw: dict[int, str]) -> pd.DataFrame:
+    """Problems by the file's row number a user can find (position + 2: the header is row 1), the value cut to
+    present.ECHO_CHARS, and the row's read cells (raw)."""
+    src = problems["__src"].astype("int64")
+    return pd.DataFrame({
+        "row_number": (src + 2).to_numpy(), "column_name": problems["column_name"].to_numpy(),
+        "value": [None if pd.isna(v) else clip(v) for v in problems["value"]], "reason": problems["reason"].to_numpy(),
+        "raw": [raw[i] for i in src], "__src": src.to_numpy()})
+
+
+def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.DataFrame, sha: str) -> Prepared:
     """The valid rows' stored columns, and how an update treats each of them."""
-    ds, supplied = job.ds, job.supplied
+    ds = job.ds
+    supplied = list(dict.fromkeys(c for p in parts for c in p.supplied))  # a wait derived in some batches only
     if job.wide:
         # A duplicate found at the pivot rejects its whole sheet row too.
         bad_src = set(rejects["__src"].tolist())
-        values = values[~values["__src"].isin(list(bad_src))].drop(columns="__src")
+        values = values[~values["__src"].isin(list(bad_src))]
         supplied = ["period", "cost_center", "line", "line_type"] + sorted(
-            {"budget" if m == "budget" else "actual" for m in job.parsed["__measure"].dropna().unique()})
+            {"budget" if m == "budget" else "actual" for p in parts for m in p.measures})
     stored = [c.name for c in ds.stored_columns if c.name in supplied]
     ignored = [str(h) for h in job.frame.columns if h not in job.used_headers
                and not (job.wide and parsing.parse_month_text(str(h)))]
-    return Prepared(dataset=ds, file_name=job.name, file_sha256=sha, rows_read=len(job.frame),
+    return Prepared(dataset=ds, file_name=job.name, file_sha256=sha, rows_read=sum(p.rows for p in parts),
                     stage=values[stored].reset_index(drop=True), supplied=stored, rules=_update_rules(job, stored),
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
                     options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})}},
@@ -349,17 +431,16 @@ def _update_rules(job: _Job, stored: list[str]) -> dict[str, str]:
     return rules
 
 
-def _pivot_budget(values: pd.DataFrame, source_row: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _pivot_budget(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     key = ["period", "cost_center", "line"]
-    values = values.assign(__src=source_row.values)
     dup = values.duplicated(subset=key + ["__measure"], keep="first")
     dup_problems = pd.DataFrame({
-        "__i": values.index[dup], "column_name": "line",
+        "__src": values.loc[dup, "__src"].to_numpy(), "column_name": "line",
         "value": values.loc[dup, "line"].astype(object).values,
         "reason": [encode("duplicate_budget_line", line=line, cost_center=cc, measure=measure, period=f"{period:%Y-%m}")
                    for line, cc, measure, period in zip(values.loc[dup, "line"], values.loc[dup, "cost_center"],
                                                         values.loc[dup, "__measure"], values.loc[dup, "period"])],
-    }) if dup.any() else pd.DataFrame(columns=["__i", "column_name", "value", "reason"])
+    }) if dup.any() else pd.DataFrame(columns=_LOCATED_COLUMNS)
     values = values[~dup]
     line_type = values.groupby(key, sort=False)["line_type"].first()
     src = values.groupby(key, sort=False)["__src"].min()

@@ -6,14 +6,13 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
-import yaml
 
-from ..present import join_list, t, value_label
+from ..present import clip, join_list, t, value_label
 from ..store import get_dataset, rollback
-from ._mapping import FatalImportError, Mapping, Options, parse_mapping
+from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._prepare import Prepared, prepare
-from ._read import read_source
+from ._read import open_source
 from ._write import (ImportResult, import_file, import_history, rejected_count, rejected_rows, stage_and_compare,
                      stored_form, write)
 
@@ -146,8 +145,8 @@ def file_headers(path: str, options: Options | None = None, display_name: str | 
         try:
             sheets = [str(s) for s in pd.ExcelFile(path, engine="calamine").sheet_names]
         except Exception as exc:  # any reader failure: the same message as the import gives
-            raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({exc})") from None
-    frame = read_source(path, options, display_name)
+            raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({clip(exc)})") from None
+    frame = next(open_source(path, options, display_name).batches())  # the file checked, one batch read
     return [str(c) for c in frame.columns], sheets
 
 
@@ -173,7 +172,8 @@ def get_saved_mapping(con: duckdb.DuckDBPyConnection, name: str) -> Mapping:
     row = con.cursor().execute("SELECT yaml FROM saved_mappings WHERE name = ?", [name]).fetchone()
     if not row:
         raise KeyError(name)
-    return parse_mapping(yaml.safe_load(row[0]), f"saved mapping {name!r}")
+    source = f"saved mapping {clip(name)!r}"
+    return parse_mapping(mapping_document(row[0], source), source)
 
 
 def describe_recodes(values: dict[str, dict[str, str]], dataset: str, lang: str) -> str:

@@ -1,36 +1,25 @@
-"""Reading an export: CSV (UTF-8, with BOM, Big5/CP950, .gz) or XLSX, as text cells with the file's own headers."""
+"""Reading an export: CSV (UTF-8, with BOM, Big5/CP950, .gz) or XLSX, checked against its limits first, then as
+text cells with the file's own headers, a batch of rows at a time."""
 from __future__ import annotations
 
+import codecs
+import contextlib
 import gzip
-import io
+import hashlib
 import os
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
+from ..present import clip
 from ._mapping import FatalImportError, Options
-
-
-def _decode(data: bytes, encoding: str, name: str) -> str:
-    if encoding and encoding != "auto":
-        try:
-            return data.decode(encoding).lstrip("\ufeff")
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise FatalImportError(f"{name}: cannot decode as {encoding} ({exc})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Big5 as Windows in Taiwan writes it (cp950), the usual encoding of an Excel "CSV" save.
-        return data.decode("cp950")
-    except UnicodeDecodeError:
-        raise FatalImportError(
-            f"{name}: not UTF-8 and not Big5/CP950 text; save it as CSV UTF-8, or set options.encoding"
-        ) from None
 
 
 def _cell_text(v: Any) -> str | None:
@@ -72,52 +61,233 @@ def _header_text(v: Any) -> str:
     return "" if v is None else str(v).strip()
 
 
-def read_source(path: str | os.PathLike, options: Options, display_name: str | None = None) -> pd.DataFrame:
-    """The file's rows as text cells (None when empty), with its headers as they are written."""
+BLOCK_BYTES = 1 << 20  # read (and gunzipped) a block at a time: the checks hold one block, never the file
+BATCH_BYTES = 8 << 20  # text per batch of rows parsed at once: memory follows the batch, not the file
+BATCH_ROWS = (1_000, 100_000)  # fewest and most rows in a batch
+
+
+@dataclass
+class Source:
+    """A file that passed its checks (size, line length, columns, encoding), read in batches of rows."""
+
+    path: Path
+    name: str
+    options: Options
+    sha256: str  # of the file as it is on disk
+    excel: bool
+    encoding: str = "utf-8-sig"  # CSV: as the checks found (or options.encoding)
+    sep: str = ","
+    lines: int = 0  # CSV: lines, for the batch size and progress
+    text_bytes: int = 0  # CSV: size after gunzip
+
+    @property
+    def batch_rows(self) -> int:
+        """Rows per batch: about BATCH_BYTES of text, by the file's mean line length."""
+        if not self.lines:
+            return BATCH_ROWS[1]
+        mean = max(self.text_bytes / self.lines, 1.0)
+        return int(min(max(BATCH_BYTES / mean, BATCH_ROWS[0]), BATCH_ROWS[1]))
+
+    def batches(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """The rows as text cells (None when empty), in file order, `rows` at a time (at least one frame, empty for a
+        file of headers only); index i is the file's row i + 2 (blank rows are counted, then dropped)."""
+        rows = rows or self.batch_rows
+        if self.excel:
+            sheet = _read_sheet(self)
+            for start in range(0, max(len(sheet), 1), rows):
+                yield sheet.iloc[start:start + rows]
+            return
+        try:
+            with _open_bytes(self.path, self.name) as f:
+                # Blank lines are read (and dropped below) so that index i stays the file's row i + 2 in messages.
+                reader = pd.read_csv(f, sep=self.sep, dtype=str, keep_default_na=False, na_filter=False,
+                                     skip_blank_lines=False, encoding=self.encoding, chunksize=rows)
+                for frame in reader:
+                    frame.columns = [str(c).strip() for c in frame.columns]
+                    yield frame.astype("object").where(frame != "", None).dropna(how="all")
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise FatalImportError(f"{self.name}: not a readable CSV ({clip(str(exc).splitlines()[0])})") from None
+
+
+def open_source(path: str | os.PathLike, options: Options, display_name: str | None = None) -> Source:
+    """The file checked before anything is parsed, one block at a time: its size as text (after gunzip) within
+    options.max_mib, every line within options.max_line_kib, the header within options.max_fields columns, and the
+    text decodable (UTF-8, else Big5/CP950, or options.encoding); a FatalImportError naming the file and the limit
+    otherwise."""
     p = Path(path)
     name = display_name or p.name
     suffixes = [s.lower() for s in p.suffixes]
-    if not p.exists():
+    if not p.is_file():
         raise FatalImportError(f"{name}: no such file")
     if suffixes and suffixes[-1] in (".xlsx", ".xlsm", ".xls"):
+        return Source(p, name, options, _sha256(p, name), excel=True)
+    encodings = [options.encoding] if options.encoding and options.encoding != "auto" else ["utf-8-sig", "cp950"]
+    for encoding in encodings:
         try:
-            import python_calamine  # noqa: F401  (fast reader; openpyxl is the fallback)
-            engine = "calamine"
-        except ImportError:
-            engine = "openpyxl"
-        try:
-            book = pd.ExcelFile(p, engine=engine)
-        except Exception as exc:  # any reader failure means the same to the user: unreadable workbook
-            raise FatalImportError(f"{name}: not a readable Excel workbook ({exc})") from None
-        sheet = options.sheet if options.sheet is not None else 0
-        if isinstance(sheet, str) and sheet not in book.sheet_names:
-            raise FatalImportError(f"{name}: no sheet named {sheet!r}; the sheets are: {', '.join(book.sheet_names)}")
-        # keep_default_na=False: a cell reading N/A or NULL is a value to check, not an empty cell (as for CSV).
-        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, keep_default_na=False, na_filter=False)
-        if frame.empty:
-            raise FatalImportError(f"{name}: sheet {sheet!r} is empty")
-        headers = _unique_headers([_header_text(v) for v in frame.iloc[0]])
-        body = frame.iloc[1:].map(_cell_text)
-        body.columns = headers
-        body.index = body.index - 1  # index i is the sheet's row i + 2, whatever blank rows are dropped
-        body = body.dropna(how="all")  # blank rows of a sheet are formatting, not data
-        return body.astype("object")
+            sha, size, lines = _scan(p, name, options, encoding)
+        except UnicodeDecodeError as exc:
+            if len(encodings) == 1:
+                raise FatalImportError(f"{name}: cannot decode as {encoding} ({exc.reason} at byte {exc.start + 1:,}); "
+                                       "set options.encoding to the file's encoding") from None
+            continue
+        header = _first_line(p, name, encoding, options)
+        if not header.strip():
+            raise FatalImportError(f"{name}: the file is empty (expected a header row)")
+        sep = max([",", ";", "\t", "|"], key=header.count)
+        if header.count(sep) + 1 > options.max_fields:
+            raise FatalImportError(f"{name}: the header has {header.count(sep) + 1:,} columns, more than the limit of "
+                                   f"{options.max_fields:,} (options.max_fields): {clip(header)}")
+        return Source(p, name, options, sha, excel=False, encoding=encoding, sep=sep, lines=lines, text_bytes=size)
+    raise FatalImportError(f"{name}: not UTF-8 and not Big5/CP950 text; save it as CSV UTF-8, or set options.encoding")
+
+
+def read_source(path: str | os.PathLike, options: Options, display_name: str | None = None) -> pd.DataFrame:
+    """The file's rows as text cells (None when empty), with its headers as they are written: all batches at once,
+    for small files (an import reads open_source(...).batches())."""
+    return pd.concat(list(open_source(path, options, display_name).batches()))
+
+
+class _Hashing:
+    """A binary file that hashes what is read from it."""
+
+    def __init__(self, raw: BinaryIO, sha: Any) -> None:
+        self.raw, self.sha = raw, sha
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.sha.update(data)
+        return data
+
+
+def _sha256(p: Path, name: str) -> str:
+    sha = hashlib.sha256()
     try:
-        data = p.read_bytes()
-        if suffixes and suffixes[-1] == ".gz":
-            data = gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise FatalImportError(f"{name}: cannot read the file ({exc})") from None
-    text = _decode(data, options.encoding, name)
-    first_line = text[:text.find("\n")] if "\n" in text else text  # without copying the rest of the file
-    sep = max([",", ";", "\t", "|"], key=first_line.count)
-    if not first_line.strip():
-        raise FatalImportError(f"{name}: the file is empty (expected a header row)")
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(BLOCK_BYTES), b""):
+                sha.update(block)
+    except OSError as exc:
+        raise FatalImportError(f"{name}: cannot read the file ({exc.strerror})") from None
+    return sha.hexdigest()
+
+
+@contextlib.contextmanager
+def _open_bytes(p: Path, name: str, sha: Any = None) -> Iterator[BinaryIO]:
+    """The file's bytes, gunzipped for .gz, hashing the file as it is on disk into sha; its read and decompression
+    errors (a damaged or truncated .gz, an unreadable disk) as one FatalImportError."""
+    gz = p.suffix.lower() == ".gz"
     try:
-        # Blank lines are read (and dropped below) so that index i stays the file's row i + 2 in messages.
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise FatalImportError(f"{name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.astype("object").where(frame != "", None).dropna(how="all")
+        with open(p, "rb") as raw:
+            source = _Hashing(raw, sha) if sha is not None else raw
+            yield gzip.GzipFile(fileobj=source, mode="rb") if gz else source
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise FatalImportError(f"{name}: the compressed file is damaged or cut short ({clip(exc)}); "
+                               "compress or export it again") from None
+    except OSError as exc:
+        raise FatalImportError(f"{name}: cannot read the file ({clip(exc.strerror or exc)})") from None
+
+
+def _scan(p: Path, name: str, options: Options, encoding: str) -> tuple[str, int, int]:
+    """(sha256 of the file, its size as text, its line breaks), checking the caps and the encoding block by block:
+    a 1 MB gzip that expands to 1 GB stops at the limit, holding one block."""
+    sha = hashlib.sha256()
+    max_bytes, max_line = options.max_mib << 20, options.max_line_kib << 10
+    decoder = codecs.getincrementaldecoder(encoding)()
+    ascii_safe = "a,\n".encode(encoding) == b"a,\n"  # UTF-8, Big5: an ASCII byte is a character on its own
+    size = lines = run = 0  # run: length of the line still open at the end of the last block
+    with _open_bytes(p, name, sha) as f:
+        while block := f.read(BLOCK_BYTES):
+            if not (ascii_safe and block.isascii() and not decoder.getstate()[0]):  # most blocks: no decoding
+                _decodes(decoder, block, size)
+            run, long_at = _line_runs(block, run, max_line)
+            if long_at is not None:
+                line = lines + block[:long_at].count(b"\n") + 1
+                raise FatalImportError(f"{name}: line {line:,} is longer than the limit of {options.max_line_kib:,} "
+                                       "KiB (options.max_line_kib); is it a CSV file?")
+            size += len(block)
+            lines += block.count(b"\n")
+            if size > max_bytes:
+                gz = " once decompressed" if p.suffix.lower() == ".gz" else ""
+                raise FatalImportError(f"{name}: more than {options.max_mib:,} MiB of text{gz}, the limit "
+                                       "(options.max_mib); split the file or raise the limit")
+        _decodes(decoder, b"", size, final=True)
+    return sha.hexdigest(), size, lines + (run > 0)
+
+
+def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, offset: int, final: bool = False) -> None:
+    """Decode a block (and forget the text); a UnicodeDecodeError's start is made the byte's offset in the file."""
+    pending = len(decoder.getstate()[0])  # bytes of a character the last block left unfinished
+    try:
+        decoder.decode(block, final)
+    except UnicodeDecodeError as exc:
+        exc.start += offset - pending
+        raise
+
+
+def _line_runs(block: bytes, run: int, limit: int) -> tuple[int, int | None]:
+    """(length of the line left open at the block's end, the offset in the block where a line longer than limit
+    starts, or None); run is the open line's length before the block."""
+    codes = np.frombuffer(block, dtype=np.uint8)
+    breaks = np.flatnonzero((codes == 10) | (codes == 13))
+    if not len(breaks):
+        run += len(block)
+        return run, (0 if run > limit else None)
+    if run + breaks[0] > limit:
+        return 0, 0
+    gaps = np.diff(breaks) - 1
+    over = np.flatnonzero(gaps > limit)
+    if len(over):
+        return 0, int(breaks[over[0]]) + 1
+    run = len(block) - int(breaks[-1]) - 1
+    return run, (int(breaks[-1]) + 1 if run > limit else None)
+
+
+def _first_line(p: Path, name: str, encoding: str, options: Options) -> str:
+    with _open_bytes(p, name) as f:
+        line = f.readline((options.max_line_kib << 10) + 2)
+    return line.decode(encoding, errors="replace").rstrip("\r\n")
+
+
+def _read_sheet(source: Source) -> pd.DataFrame:
+    """An Excel sheet as text cells, checked like a CSV: its unzipped size within max_mib (as the workbook declares
+    it, read before any cell), its header within max_fields."""
+    name, options = source.name, source.options
+    try:
+        if zipfile.is_zipfile(source.path):  # .xlsx, .xlsm; an old .xls is read as it is
+            with zipfile.ZipFile(source.path) as z:
+                unzipped = sum(i.file_size for i in z.infolist())
+        else:
+            unzipped = source.path.stat().st_size
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})") from None
+    if unzipped > options.max_mib << 20:
+        raise FatalImportError(f"{name}: the workbook unzips to {unzipped / 2**20:,.0f} MiB, more than the limit of "
+                               f"{options.max_mib:,} MiB (options.max_mib)")
+    try:
+        import python_calamine  # noqa: F401  (fast reader; openpyxl is the fallback)
+        engine = "calamine"
+    except ImportError:
+        engine = "openpyxl"
+    try:
+        book = pd.ExcelFile(source.path, engine=engine)
+    except Exception as exc:  # any reader failure means the same to the user: unreadable workbook
+        raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})") from None
+    sheet = options.sheet if options.sheet is not None else 0
+    sheets = ", ".join(map(str, book.sheet_names))
+    if isinstance(sheet, str) and sheet not in book.sheet_names:
+        raise FatalImportError(f"{name}: no sheet named {clip(sheet)!r}; the sheets are: {clip(sheets)}")
+    if isinstance(sheet, int) and not 0 <= sheet < len(book.sheet_names):
+        raise FatalImportError(f"{name}: no sheet {sheet} (sheets are counted from 0); the workbook has "
+                               f"{len(book.sheet_names)}: {clip(sheets)}")
+    # keep_default_na=False: a cell reading N/A or NULL is a value to check, not an empty cell (as for CSV).
+    frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, keep_default_na=False, na_filter=False)
+    if frame.empty:
+        raise FatalImportError(f"{name}: sheet {clip(sheet)!r} is empty")
+    if frame.shape[1] > options.max_fields:
+        raise FatalImportError(f"{name}: sheet {clip(sheet)!r} has {frame.shape[1]:,} columns, more than the limit of "
+                               f"{options.max_fields:,} (options.max_fields)")
+    headers = _unique_headers([_header_text(v) for v in frame.iloc[0]])
+    body = frame.iloc[1:].map(_cell_text)
+    body.columns = headers
+    body.index = body.index - 1  # index i is the sheet's row i + 2, whatever blank rows are dropped
+    body = body.dropna(how="all")  # blank rows of a sheet are formatting, not data
+    return body.astype("object")

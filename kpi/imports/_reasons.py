@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..present import join_list, t, value_label
+from ..present import clip, join_list, t, value_label
 
 # Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml).
 REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "negative_duration",
@@ -23,6 +23,8 @@ def encode(code: str, **params: Any) -> str:
     """A reason as one text cell (what the parsers put beside a bad cell): {"code": ..., params...} as JSON."""
     if code not in REASON_CODES:
         raise ValueError(f"unknown reject reason {code!r}")
+    # A cell's text is cut to present.ECHO_CHARS: the reason is shown, printed and stored for display.
+    params = {k: clip(v) if isinstance(v, str) else v for k, v in params.items()}
     return json.dumps({"code": code, **params}, ensure_ascii=False, default=str)
 
 
@@ -35,7 +37,9 @@ def decode(cell: str) -> tuple[str, dict[str, Any]]:
 def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> str:
     """A reason in lang: the message reject.<code> filled with its parameters, and the words some of them stand for
     (a column's name, a duration unit, a value kind, budget or actual) in that language."""
-    p = dict(json.loads(params) if isinstance(params, str) else params or {})
+    # Cut here too: a reason stored before values were cut may hold a megabyte.
+    p = {k: clip(v) if isinstance(v, str) else v
+         for k, v in (json.loads(params) if isinstance(params, str) else params or {}).items()}
     if "column" in p:
         p["column_label"] = value_label("field", p["column"], lang)
     if "unit" in p:
@@ -47,6 +51,12 @@ def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> st
     if "choices" in p:
         p["choices"] = join_list(p["choices"], lang)
     return t(f"reject.{code}", lang, **p)
+
+
+def raw_json(cells: dict[Any, Any]) -> str:
+    """A rejected row's read cells as the JSON kept beside it (raw), each cut to present.ECHO_CHARS."""
+    return json.dumps({str(k): None if v is None else clip(v) for k, v in cells.items()}, ensure_ascii=False,
+                      default=str)
 
 
 def stored_reason_text(code: Any, params: Any, text: str, lang: str) -> str:

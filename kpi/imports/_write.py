@@ -10,27 +10,26 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pandas as pd
 import yaml
 
+from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key, rollback
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._prepare import Prepared, prepare
-from ._reasons import stored_reason_text
+from ._reasons import raw_json, stored_reason_text
 
 
 def _hash_ids(values: pd.Series, key: bytes) -> pd.Series:
-    def one(v: Any) -> Any:
-        if not isinstance(v, str):
-            return v
-        return hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-    # Each distinct id is hashed once: customers contact the center again and again.
-    hashed = {v: one(v) for v in values.dropna().unique() if isinstance(v, str)}
-    return values.map(lambda v: hashed[v] if isinstance(v, str) else v)
+    # Each distinct id is hashed once (customers contact the center again and again), and the result is built from
+    # the distinct hashes and each row's code: no Python string per row.
+    codes, distinct = pd.factorize(values)
+    hashed = pd.array([hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:32] for v in distinct],
+                      dtype="string")
+    return pd.Series(hashed.take(codes, allow_fill=True), index=values.index, dtype="string")
 
 
 @dataclass
@@ -57,7 +56,7 @@ class ImportResult:
 
 def stored_form(con: duckdb.DuckDBPyConnection, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stage and the rejects as the database will hold them: customer ids replaced by their keyed hash."""
-    stage = prep.stage.copy()
+    stage = prep.stage.copy(deep=False)  # the hashed column replaces the stage's own, which stays as it was
     rejects = prep.rejects.copy()
     if "customer_id" in stage:
         secret = pseudonym_key(con)
@@ -80,14 +79,14 @@ def updated_value(column: str, rules: dict[str, str] | None) -> str:
 
 def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[str], stage: pd.DataFrame,
                       rules: dict[str, str] | None = None) -> tuple[int, int]:
-    """Load the stage into temp table _stage and compare it with the stored rows by key: (matched, updated)."""
+    """Show the stage as temp view _stage (the frame itself, cast to the stored types: DuckDB reads it where it is,
+    without a copy) and compare it with the stored rows by key: (matched, updated)."""
     # The one definition of "updated" that write() and kpi.imports.preview() share: a matched row where a column
     # the file supplies IS DISTINCT FROM the stored value. The keys of those rows are left in temp table _changed.
     key_cols = list(ds.key)
     casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
     cur.register("_stage_df", stage)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {casts} FROM _stage_df")
-    cur.unregister("_stage_df")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT {casts} FROM _stage_df")
     on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
     differs = " OR ".join(f"t.{c} IS DISTINCT FROM {updated_value(c, rules)}" for c in cols if c not in key_cols) or "FALSE"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join('s.' + k for k in key_cols)} "
@@ -138,7 +137,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         rejected = rejected_count(rejects)
         cur.execute("UPDATE imports SET inserted = ?, updated = ?, unchanged = ?, rejected = ?, finished_at = ? "
                     "WHERE import_id = ?", [inserted, updated, matched - updated, rejected, datetime.now(), import_id])
-        cur.execute("DROP TABLE _stage")
+        cur.execute("DROP VIEW _stage")
         cur.execute("DROP TABLE _changed")
         tell(0.85, "committing")
         cur.execute("COMMIT")
@@ -225,4 +224,7 @@ def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFram
         " WHERE import_id = ? ORDER BY row_number, column_name", [import_id]).df()
     frame["reason"] = [stored_reason_text(code, params, text, "en")
                        for code, params, text in zip(frame["reason_code"], frame["reason_params"], frame["reason"])]
+    # Rows rejected before values were cut to present.ECHO_CHARS are cut as they are read.
+    frame["value"] = [v if v is None or pd.isna(v) else clip(v) for v in frame["value"]]
+    frame["raw"] = [r if r is None or len(r) <= ECHO_CHARS else raw_json(json.loads(r)) for r in frame["raw"]]
     return frame

@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
-import yaml
+from .. import present
 
 
 class SchemaError(ValueError):
@@ -77,34 +77,12 @@ def join(parent: str, part: str | int) -> str:
 
 
 def load_yaml(source: str) -> Any:
-    """The document, refusing a mapping with a repeated key (PyYAML would silently keep the last one)."""
-    loader = _Loader(source)
-    try:  # composed once: the duplicate check and the values read the same nodes
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_duplicate_keys(node, "")
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: same values, faster
-
-
-def _check_duplicate_keys(node: yaml.Node, path: str) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if name is not None:
-                if name in seen:
-                    raise SchemaError(path, f"duplicate key {name!r} (line {key_node.start_mark.line + 1})")
-                seen.add(name)
-            _check_duplicate_keys(value_node, join(path, str(name)))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, child in enumerate(node.value):
-            _check_duplicate_keys(child, join(path, i))
+    """The document, refusing a mapping with a repeated key (PyYAML would silently keep the last one) and an alias
+    bomb (kpi.present.load_yaml)."""
+    try:
+        return present.load_yaml(source)
+    except present.YamlError as exc:
+        raise SchemaError(exc.path, exc.problem) from None
 
 
 def parse(tp: Any, value: Any, path: str = "", *, mapping_key: str | None = None) -> Any:

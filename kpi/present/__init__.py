@@ -48,6 +48,7 @@ from ._format import (
                      unit_name,
                      unit_kind,
 )
+from ._inputs import ECHO_CHARS, YAML_NODES, YamlError, clip, load_yaml
 from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person,
                         readable_fields, t, value_label)
 
@@ -59,4 +60,5 @@ __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cos
            "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
            "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label",
            "readable_fields", "unit_kind", "STATUS_HEX", "Table", "cell_text", "excel_format", "export_file_name",
-           "status_css", "table_text", "table_to_csv", "table_to_html", "table_to_xlsx"]
+           "status_css", "table_text", "table_to_csv", "table_to_html", "table_to_xlsx", "ECHO_CHARS", "YAML_NODES",
+           "YamlError", "clip", "load_yaml"]
