@@ -1,0 +1,425 @@
+"""Browser benchmark: what a visitor waits for in Chromium, page by page, beside a one-tile app served the same way.
+
+    python bench/browser_benchmark.py                       # every page, median of 5
+    python bench/browser_benchmark.py --runs 9 --pages weekly,budget
+    python bench/browser_benchmark.py --smoke               # 1 run; the floor, weekly and data status: the check, for CI
+
+Each figure is wall-clock seconds seen from the test's side of Chromium (Debian's /usr/bin/chromium driven by
+Playwright), with the dashboard served by `streamlit run` on this machine:
+
+- new visit: a new browser context (empty cache, no cookies), goto -> the page's first meaningful element visible
+  ("first") -> idle: the run's script_finished message received, the running indicator gone, nothing stale, every
+  chart and table drawn, two animation frames later ("idle").
+- filter change: on that idle page, pick a week in the sidebar that no earlier change of this run picked (so its
+  queries are not cached yet) -> idle again.
+- after import: 20 new contacts imported into the latest complete week through kpi.imports.import_file while the
+  server runs (as `python -m kpi ingest` from cron would), then a new visit -> idle: the data version changed.
+- first visit ever: a new server on a path with no database; the new visit waits for the sample load (the bundled
+  sample_data/) and then the weekly page. Also when its progress bar first showed.
+
+The floor is a one-tile Streamlit app (one st.metric) started by the same command from the same folder (so the same
+.streamlit/config.toml), measured before each page in every run so that both see the same load; pages are given as a
+multiple of it. The breakdown of a new visit: server = new_session -> script_finished on the websocket; payload =
+bytes the websocket received; browser = script_finished -> idle.
+
+The check (a failure exits with status 1): no page shows an exception; the floor shows its tile; the weekly page's
+five volumes are week_summary's for the week it shows (on a new visit, after a filter change, after an import and on
+the first visit ever); the data-status page's row counts are row_counts' (also after an import); the first visit ever
+shows its progress bar before the page. The machine is shared: compare ratios measured in one run. No test asserts a
+time. Without Chromium or Playwright the script says so and exits 0, except under CI=true (exit 1).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from _common import ROOT, CheckFailed, work_dir
+
+from kpi import imports, metrics, store
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1500, "height": 1000}
+FLOOR_VALUE = "80.0%"
+FLOOR_APP = f'import streamlit as st\n\nst.metric("service level", "{FLOOR_VALUE}")\n'
+METRIC = '[data-testid="stMetric"]'
+# url path and the first element a reader looks for on that page
+PAGES = {
+    "weekly": ("", METRIC),
+    "quality": ("quality", METRIC),
+    "budget": ("budget", METRIC),
+    "trainer": ("trainer", '[data-testid="stDataFrame"], [data-testid="stAlert"]'),
+    "import_data": ("import_data", '[data-testid="stFileUploader"]'),
+    "data_status": ("data_status", METRIC),
+    "glossary": ("glossary", '[data-testid="stTable"]'),
+}
+SMOKE_PAGES = ("weekly", "data_status")
+RUNS, SMOKE_RUNS, FIRST_RUNS = 5, 1, 2
+IMPORTED = 20  # contacts per import
+TIMEOUT_MS = 180_000
+# Idle: nothing running, nothing stale, every chart and table drawn.
+DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-stale="true"]')
+    && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))
+    && [...document.querySelectorAll('[data-testid="stEChartsChart"]')].every(e => e.querySelector('canvas, svg'))
+    && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(e => e.querySelector('canvas, svg'))
+    && [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(e => e.querySelector('canvas'))"""
+TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+# ---------------------------------------------------------------- servers
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(script: Path, db: Path, log: Path) -> Iterator[str]:
+    """`streamlit run script` from the repository folder with KPI_DB=db, on a free port; yields its URL."""
+    port = _free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env={**os.environ, "KPI_DB": str(db)}, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise CheckFailed(f"{script.name} did not start (see {log})") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---------------------------------------------------------------- one browser session
+
+@dataclass
+class Timing:
+    first: float
+    idle: float
+    server: float | None = None  # new_session -> script_finished
+    kib: float = 0.0  # websocket bytes received
+    browser: float | None = None  # script_finished -> idle
+
+
+class Visit:
+    """A new browser context on one URL, with the Streamlit messages it receives counted as they arrive."""
+
+    def __init__(self, browser, url: str):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._msg = ForwardMsg
+        self.ctx = browser.new_context(viewport=VIEWPORT)
+        self.page = self.ctx.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.url = url
+        self.finished = 0
+        self.received = 0
+        self.session_at: float | None = None
+        self.finished_at: float | None = None
+        self.page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        self.received += len(payload)
+        msg = self._msg()
+        msg.ParseFromString(payload)
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            self.session_at = time.perf_counter()
+        elif kind == "script_finished" and msg.script_finished != msg.FINISHED_EARLY_FOR_RERUN:
+            self.finished += 1
+            self.finished_at = time.perf_counter()
+
+    def settle(self, runs_before: int) -> None:
+        """Until a run that started after `runs_before` finished runs has finished and the page has drawn it."""
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while self.finished <= runs_before:
+            if time.monotonic() > deadline:
+                raise CheckFailed(f"{self.page.url}: no script run finished within {TIMEOUT_MS / 1000:.0f} s")
+            self.page.wait_for_timeout(10)
+        self.page.wait_for_function(DRAWN, polling=20)
+        self.page.evaluate(TWO_FRAMES)
+
+    def open(self, first_selector: str) -> Timing:
+        t0 = time.perf_counter()
+        self.page.goto(self.url)
+        self.page.wait_for_selector(first_selector, state="visible")
+        first = time.perf_counter() - t0
+        self.settle(0)
+        return self._timing(t0, first, 0)
+
+    def change_week(self, label: str) -> Timing:
+        """Pick `label` in the sidebar's week box; the time runs from the click on the option."""
+        box = self.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.locator("input")
+        box.click()
+        box.fill(label)
+        option = self.page.get_by_role("option", name=label, exact=True)
+        option.wait_for()
+        before, received = self.finished, self.received
+        t0 = time.perf_counter()
+        option.click()
+        self.settle(before)
+        idle = time.perf_counter() - t0
+        if box.input_value() != label:
+            raise CheckFailed(f"{self.page.url}: the week box shows {box.input_value()!r} after picking {label!r}")
+        return Timing(first=idle, idle=idle, kib=(self.received - received) / 1024)
+
+    def _timing(self, t0: float, first: float, received_before: int) -> Timing:
+        idle = time.perf_counter() - t0
+        server = self.finished_at - self.session_at if self.session_at and self.finished_at else None
+        browser = t0 + idle - self.finished_at if self.finished_at else None
+        return Timing(first, idle, server, (self.received - received_before) / 1024, browser)
+
+    def metric_values(self) -> list[str]:
+        return self.page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+
+    def no_exception(self) -> None:
+        errors = self.page.locator('[data-testid="stException"]').all_inner_texts()
+        if errors:
+            raise CheckFailed(f"{self.page.url} shows an exception: {errors[0][:300]}")
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
+# ---------------------------------------------------------------- what the pages must show
+
+class Expected:
+    """The kpi functions' figures on the database the server reads."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        with store.open_db(db, read_only=True) as con:
+            self.weeks = metrics.available_weeks(con)
+            self.latest = metrics.latest_complete_week(con)
+        self._unused = [w for w in self.weeks if w != self.latest]
+
+    def next_week(self) -> date:
+        """A week no filter change of this run has picked yet (its queries are not cached), newest first."""
+        if not self._unused:
+            self._unused = [w for w in self.weeks if w != self.latest]
+        return self._unused.pop(0)
+
+    def volumes(self, week: date) -> list[str]:
+        with store.open_db(self.db, read_only=True) as con:
+            s = metrics.week_summary(con, week, channel="phone")  # the sidebar's default channel
+        return [f"{v:,}" for v in (s.offered, s.answered, s.abandoned, s.surveys, s.complaints)]
+
+    def row_counts(self) -> list[str]:
+        with store.open_db(self.db, read_only=True) as con:
+            return [f"{n:,}" for n in store.row_counts(con).values()]
+
+
+def check_shows(name: str, visit: Visit, expected: Expected, week: date | None) -> None:
+    visit.no_exception()
+    if name == "weekly":
+        want, shown = expected.volumes(week or expected.latest), visit.metric_values()[:5]
+        if shown != want:
+            raise CheckFailed(f"weekly page ({week or expected.latest}) shows volumes {shown}, week_summary gives {want}")
+    elif name == "data_status":
+        want, shown = expected.row_counts(), visit.metric_values()
+        if shown != want:
+            raise CheckFailed(f"data status shows row counts {shown}, row_counts gives {want}")
+
+
+def contacts_file(path: Path, week: date, batch: int) -> Path:
+    """IMPORTED answered phone contacts on the Wednesday of `week`, with ids no other batch uses."""
+    day = datetime.combine(week + timedelta(days=2), datetime.min.time()) + timedelta(hours=10)
+    rows = ["contact_id,arrived_at,channel,queue,team,agent_id,answered,answered_at,wait_seconds,talk_seconds,"
+            "hold_seconds,acw_seconds,transferred,resolved_first_contact,customer_id"]
+    for i in range(IMPORTED):
+        at = day + timedelta(minutes=3 * i)
+        rows.append(f"BENCH-{batch}-{i},{at:%Y-%m-%d %H:%M:%S},phone,billing,帳務服務組,A001,Y,"
+                    f"{at + timedelta(seconds=12):%Y-%m-%d %H:%M:%S},12,240,0,30,N,Y,CU-BENCH-{i}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- the run
+
+@dataclass
+class Figures:
+    visits: list[Timing] = field(default_factory=list)
+    changes: list[Timing] = field(default_factory=list)
+    imports: list[Timing] = field(default_factory=list)
+
+
+def median(values: list[float | None]) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def first_visits(browser, work: Path, runs: int) -> tuple[Path, list[tuple[float | None, Timing]]]:
+    """New servers on paths with no database: the sample load and the weekly page. Returns the last database."""
+    results = []
+    db = work / "first-0.duckdb"
+    for i in range(runs):
+        db = work / f"first-{i}.duckdb"
+        with served(ROOT / "dashboard.py", db, work / f"first-{i}.log") as url:
+            visit = Visit(browser, url)
+            t0 = time.perf_counter()
+            visit.page.goto(url)
+            visit.page.wait_for_selector(f'[data-testid="stProgress"], {METRIC}', state="visible")
+            progress = time.perf_counter() - t0 if visit.page.locator('[data-testid="stProgress"]').count() else None
+            visit.page.wait_for_selector(METRIC, state="visible")
+            first = time.perf_counter() - t0
+            visit.settle(0)
+            timing = visit._timing(t0, first, 0)
+            check_shows("weekly", visit, Expected(db), None)
+            visit.close()
+        results.append((progress, timing))
+    return db, results
+
+
+def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list[str], runs: int) -> tuple[list[Timing], dict[str, Figures]]:
+    expected = Expected(db)
+    floor: list[Timing] = []
+    figures = {name: Figures() for name in pages}
+
+    def floor_visit() -> None:
+        visit = Visit(browser, floor_url)
+        floor.append(visit.open(METRIC))
+        if visit.metric_values() != [FLOOR_VALUE]:
+            raise CheckFailed(f"the floor app shows {visit.metric_values()}, not [{FLOOR_VALUE!r}]")
+        visit.close()
+
+    # One visit per page first: the server's first visit of a page fills its caches and is not counted.
+    for name in pages:
+        Visit(browser, f"{url}/{PAGES[name][0]}").open(PAGES[name][1])
+    floor_visit()
+    batch = 0
+    for _ in range(runs):
+        for name in pages:
+            path, first = PAGES[name]
+            floor_visit()
+            visit = Visit(browser, f"{url}/{path}")
+            figures[name].visits.append(visit.open(first))
+            check_shows(name, visit, expected, None)
+            week = expected.next_week()
+            figures[name].changes.append(visit.change_week(metrics.iso_week_label(week)))
+            check_shows(name, visit, expected, week)
+            visit.close()
+        for name in pages:
+            path, first = PAGES[name]
+            batch += 1
+            imports.import_file("contacts", contacts_file(work / f"bench-{batch}.csv", expected.latest, batch), db=db,
+                                source="cli", run_by="browser_benchmark")
+            visit = Visit(browser, f"{url}/{path}")
+            figures[name].imports.append(visit.open(first))
+            check_shows(name, visit, expected, None)
+            visit.close()
+    return floor, figures
+
+
+def _s(v: float | None, width: int = 8) -> str:
+    return f"{'—':>{width}}" if v is None else f"{v:>{width}.2f}"
+
+
+def report(floor: list[Timing], figures: dict[str, Figures], first: list[tuple[float | None, Timing]]) -> None:
+    f_first, f_idle = median([t.first for t in floor]), median([t.idle for t in floor])
+    print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'after import s':>16}"
+          f"{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
+    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>16}"
+          f"{_s(median([t.server for t in floor]), 10)}{median([t.kib for t in floor]):>8.0f}"
+          f"{_s(median([t.browser for t in floor]), 11)}")
+    for name, fig in figures.items():
+        idle = median([t.idle for t in fig.visits])
+        print(f"{name:<22}{_s(median([t.first for t in fig.visits]))}{_s(idle)}{idle / f_idle:>8.2f}x"
+              f"{_s(median([t.idle for t in fig.changes]), 10)}{_s(median([t.idle for t in fig.imports]), 16)}"
+              f"{_s(median([t.server for t in fig.visits]), 10)}{median([t.kib for t in fig.visits]):>8.0f}"
+              f"{_s(median([t.browser for t in fig.visits]), 11)}")
+    for progress, t in first:
+        print(f"{'first visit ever':<22}{_s(t.first)}{_s(t.idle)}{t.idle / f_idle:>8.2f}x   progress bar after "
+              f"{_s(progress, 0)} s; server {_s(t.server, 0)} s (sample load and page)")
+    print(f"\nfirst/idle: medians of {len(next(iter(figures.values())).visits)} new visits per page, "
+          f"{len(floor)} of the floor; x floor = idle / the floor's idle")
+
+
+def run(args: argparse.Namespace) -> None:
+    from playwright.sync_api import sync_playwright
+
+    pages = list(SMOKE_PAGES) if args.smoke else args.pages
+    runs = SMOKE_RUNS if args.smoke else args.runs
+    print(f"machine         {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} before the runs"
+          " (other processes share the cores: compare ratios measured in one run)")
+    started = time.perf_counter()
+    with work_dir(None, "kpi-browser-bench-") as work, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        print(f"browser         Chromium {browser.version}; viewport {VIEWPORT['width']}x{VIEWPORT['height']}")
+        sample, first = first_visits(browser, work, 1 if args.smoke else FIRST_RUNS)
+        db = work / "sample.duckdb"
+        shutil.copy(sample, db)
+        floor_app = work / "floor.py"
+        floor_app.write_text(FLOOR_APP, encoding="utf-8")
+        with served(floor_app, db, work / "floor.log") as floor_url, \
+                served(ROOT / "dashboard.py", db, work / "dashboard.log") as url:
+            floor, figures = measure(browser, floor_url, url, db, work, pages, runs)
+        browser.close()
+    report(floor, figures, first)
+    print(f"load average    {os.getloadavg()[0]:.1f} after the runs; {time.perf_counter() - started:.0f} s in all")
+    if any(progress is None for progress, _ in first):
+        raise CheckFailed("the first visit ever showed no progress bar before the page")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=RUNS, help=f"new visits, filter changes and imports per page (default {RUNS})")
+    ap.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {', '.join(PAGES)} (default all)")
+    ap.add_argument("--smoke", action="store_true",
+                    help=f"{SMOKE_RUNS} run of {', '.join(SMOKE_PAGES)} and one first visit ever: the check, for CI")
+    args = ap.parse_args(argv)
+    args.pages = [p.strip() for p in args.pages.split(",") if p.strip()]
+    if unknown := [p for p in args.pages if p not in PAGES]:
+        ap.error(f"unknown page(s) {unknown}; pages are {', '.join(PAGES)}")
+    if args.runs < 1:
+        ap.error(f"--runs must be at least 1, got {args.runs}")
+    try:
+        import playwright.sync_api  # noqa: F401
+        missing = None if Path(CHROMIUM).exists() else f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+    except ImportError:
+        missing = "playwright is not installed (requirements-dev.txt)"
+    if missing:
+        if os.environ.get("CI") == "true":
+            print(f"FAILED          CI=true but {missing}", file=sys.stderr)
+            return 1
+        print(f"skipped         {missing}")
+        return 0
+    try:
+        run(args)
+    except CheckFailed as exc:
+        print(f"FAILED          {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
