@@ -314,10 +314,11 @@ def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list
 
     # One visit per page first: the server's first visit of a page fills its caches and is not counted.
     for name in pages:
-        Visit(browser, f"{url}/{PAGES[name][0]}").open(PAGES[name][1])
+        visit = Visit(browser, f"{url}/{PAGES[name][0]}")
+        visit.open(PAGES[name][1])
+        visit.close()
     floor_visit()
-    batch = 0
-    for _ in range(runs):
+    for _ in range(runs):  # new visits and filter changes on the warm server, each page beside a floor visit
         for name in pages:
             path, first = PAGES[name]
             floor_visit()
@@ -328,6 +329,8 @@ def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list
             figures[name].changes.append(visit.change_week(metrics.iso_week_label(week)))
             check_shows(name, visit, expected, week)
             visit.close()
+    batch = 0
+    for _ in range(runs):  # last: an import changes the data version, so every cached query misses afterwards
         for name in pages:
             path, first = PAGES[name]
             batch += 1
