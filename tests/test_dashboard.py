@@ -101,3 +101,31 @@ def test_an_empty_database_is_filled_with_the_sample_data(app, db, last_week_sam
     assert counts == {"contacts": 5_298, "surveys": 765, "complaints": 4_408, "budget": 144}
     assert volume_tiles(at)["進線"] == f"{expected.offered:,}"
     assert expected.iso_week == "2026-W47"
+
+
+def test_the_first_start_shows_how_far_the_sample_load_is(db, monkeypatch):
+    monkeypatch.setenv("KPI_DB", str(db))
+    import streamlit as st
+    st.cache_resource.clear()
+
+    def stopped_a_quarter_in(db=None, sample_dir=None, progress=None, **kw):
+        progress(0.25, "contacts")
+        raise RuntimeError("stopped here, to see the bar as a visitor sees it during the load")
+
+    monkeypatch.setattr(imports, "load_sample_data", stopped_a_quarter_in)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    bar = at.get("progress")[0].proto
+    assert (bar.value, bar.text) == (25, "首次啟動：正在載入範例資料，進線紀錄（第 1 個，共 4 個）")
+
+
+def test_the_data_version_is_read_again_only_when_the_file_changes(db, write, monkeypatch):
+    from ui import data
+
+    imports.import_file("contacts", write("c.csv", WEEK), db=db)
+    opened = []
+    real = store.open_db
+    monkeypatch.setattr(store, "open_db", lambda *a, **kw: opened.append(a) or real(*a, **kw))
+    first, again = data.data_version(str(db)), data.data_version(str(db))
+    assert first == again and len(opened) == 1  # the second run only looked at the file's size and time
+    imports.import_file("contacts", write("d.csv", "contact_id,arrived_at\nn1,2026-11-20 11:00\n"), db=db)
+    assert data.data_version(str(db))[0] == first[0] + 1 and len(opened) == 2

@@ -162,7 +162,7 @@ def test_a_read_only_disk_is_read_by_the_dashboard_and_the_read_commands(sample_
         # every page of the dashboard on the read-only file
         monkeypatch.setenv("KPI_DB", str(db))
         from ui import data
-        data.ensure_database.clear()
+        data._prepared.clear()
         for page in ("pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py",
                      "pages/import_data.py", "pages/data_status.py", "pages/glossary.py"):
             at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
@@ -170,7 +170,7 @@ def test_a_read_only_disk_is_read_by_the_dashboard_and_the_read_commands(sample_
             at.run()
             assert not at.exception, (page, [e.message for e in at.exception])
             assert not at.error, (page, [e.value for e in at.error])
-        data.ensure_database.clear()
+        data._prepared.clear()
 
 
 def test_a_full_disk_says_so_and_leaves_the_database_as_it_was(tmp_path, write):

@@ -174,6 +174,25 @@ def test_prepare_and_write_report_progress_on_their_own(db, write):
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
 
 
+def test_the_sample_load_reports_how_far_the_whole_load_is(db, tmp_path):
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    (folder / "manifest.yaml").write_text("- {dataset: contacts, file: c.csv}\n- {dataset: surveys, file: s.csv}\n")
+    contacts = "contact_id,arrived_at\na,2026-11-16 10:00\nb,2026-11-16 11:00\n"  # 60 bytes
+    surveys = "survey_id,responded_at,csat\ns1,2026-11-17 10:00,5\n"  # 50 bytes
+    (folder / "c.csv").write_text(contacts)
+    (folder / "s.csv").write_text(surveys)
+    heard = []
+    results = imports.load_sample_data(db, folder, progress=lambda fraction, dataset: heard.append((fraction, dataset)))
+    assert [r.inserted for r in results] == [2, 1]
+    fractions = [f for f, _ in heard]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == pytest.approx(1.0)
+    # each file weighs its size: the contacts fill 0 to 60/110 of the bar, the surveys the rest
+    assert max(f for f, ds in heard if ds == "contacts") == pytest.approx(60 / 110)
+    assert min(f for f, ds in heard if ds == "surveys") == pytest.approx(60 / 110)
+    assert [ds for _, ds in heard] == sorted((ds for _, ds in heard), key=["contacts", "surveys"].index)
+
+
 def test_mappings_saved_by_name_come_back_as_the_cli_yaml(tmp_path):
     from kpi import imports
     from kpi.imports import Mapping, Options, load_mapping

@@ -137,3 +137,13 @@ def test_dataset_status_gives_rows_dates_and_the_last_import_in_effect():
     # nothing imported: no rows, no dates, no import
     s = got["surveys"]
     assert (s.rows, s.first, s.last, s.last_import_at, s.last_import_file) == (0, None, None, None, None)
+def test_the_file_stamp_moves_with_a_write_and_not_with_a_read(db, write):
+    with store.open_db(db):
+        pass
+    before = store.file_stamp(db)
+    with store.open_db(db, read_only=True) as con:
+        store.row_counts(con)
+    assert store.file_stamp(db) == before  # a reader leaves the file as it was
+    imports.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
+    assert store.file_stamp(db) != before
+    assert store.file_stamp(db.with_name("missing.duckdb")) == (None, None)

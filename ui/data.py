@@ -1,6 +1,7 @@
 """How pages reach the database: briefly, read-only, and cached by the database's last import."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -8,31 +9,68 @@ import streamlit as st
 
 from kpi import imports, store
 
+from .i18n import t
+
 
 def db_path() -> str:
     """The database the dashboard reads ($KPI_DB, else data/kpi.duckdb)."""
     return str(store.resolve_db_path())
 
 
-@st.cache_resource(show_spinner="Preparing the database (first start loads the sample data)…")
+@st.cache_resource
+def _prepared() -> tuple[threading.Lock, set[str]]:
+    """The files this process has made ready (a resource: st.cache_resource.clear() forgets them, as tests need)."""
+    return threading.Lock(), set()
+
+
 def ensure_database(path: str) -> str:
     """Create the file and load sample_data/ when there is none or it holds no data; once per process and file.
 
-    An existing file is only ever opened read-only here: the dashboard shows a read-only file or disk as it is."""
-    if Path(path).exists():
-        with store.open_db(path, read_only=True) as con:
-            empty = sum(store.row_counts(con).values()) == 0
-    else:
-        empty = True
-    if empty:
-        imports.load_sample_data(path)
+    An existing file is only ever opened read-only here: the dashboard shows a read-only file or disk as it is. The
+    first start's sample load shows its progress (a bar drawn by a cached function would be replayed on every later
+    call, so this one is not cached; the set of prepared files is)."""
+    lock, ready = _prepared()
+    if path in ready:
+        return path
+    with lock:  # a second visitor during the first start waits for the same load
+        if path not in ready:
+            if Path(path).exists():
+                with store.open_db(path, read_only=True) as con:
+                    empty = sum(store.row_counts(con).values()) == 0
+            else:
+                empty = True
+            if empty:
+                _load_sample(path)
+            ready.add(path)
     return path
 
 
+def _load_sample(path: str) -> None:
+    names = [ds for ds, _, _ in imports.sample_files()]
+    bar = st.progress(0.0, text=t("sample.loading", dataset=t(f"ds.{names[0]}"), n=1, total=len(names)))
+
+    def show(fraction: float, dataset: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=t("sample.loading", dataset=t(f"ds.{dataset}"),
+                                                          n=names.index(dataset) + 1, total=len(names)))
+    imports.load_sample_data(path, progress=show)
+    bar.empty()
+
+
+_VERSIONS: dict[str, tuple[tuple, tuple[int, str]]] = {}  # path -> (file stamp, data version read under it)
+
+
 def data_version(path: str) -> tuple[int, str]:
-    """Changes with every import, undo or saved report; cached results are keyed on it, so new data shows on the next rerun."""
+    """Changes with every import, undo or saved report; cached results are keyed on it, so new data shows on the next rerun.
+
+    Read from the file only when the file's stamp moved: opening DuckDB took 20-100 ms of every page run."""
+    stamp = store.file_stamp(path)
+    known = _VERSIONS.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
     with store.open_db(path, read_only=True) as con:
-        return store.data_version(con)
+        version = store.data_version(con)
+    _VERSIONS[path] = (stamp, version)  # a write after the stamp was taken moves it again: read anew next time
+    return version
 
 
 def begin_run() -> None:

@@ -204,9 +204,20 @@ def sample_files(sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[tuple[str, 
 
 
 def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.PathLike = SAMPLE_DIR,
-                     wait: float = DEFAULT_WAIT_SECONDS) -> list[ImportResult]:
-    """Import every bundled sample file through the ordinary import."""
-    return [import_file(ds, f, m, db=db, source="sample", wait=wait) for ds, f, m in sample_files(sample_dir)]
+                     wait: float = DEFAULT_WAIT_SECONDS, progress: Progress | None = None) -> list[ImportResult]:
+    """Import every bundled sample file through the ordinary import.
+
+    progress(fraction, dataset) hears how far the whole load is (0-1, each file weighted by its size) and which
+    dataset is being imported."""
+    files = sample_files(sample_dir)
+    sizes = [max(f.stat().st_size, 1) for _, f, _ in files]
+    done, results = 0, []
+    for (ds, f, m), size in zip(files, sizes):
+        lo, hi = done / sum(sizes), (done + size) / sum(sizes)
+        named = None if progress is None else (lambda fraction, _step, ds=ds: progress(fraction, ds))
+        results.append(import_file(ds, f, m, db=db, source="sample", wait=wait, progress=_scaled(named, lo, hi)))
+        done += size
+    return results
 
 
 def import_history(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:
