@@ -129,3 +129,22 @@ def test_the_data_version_is_read_again_only_when_the_file_changes(db, write, mo
     assert first == again and len(opened) == 1  # the second run only looked at the file's size and time
     imports.import_file("contacts", write("d.csv", "contact_id,arrived_at\nn1,2026-11-20 11:00\n"), db=db)
     assert data.data_version(str(db))[0] == first[0] + 1 and len(opened) == 2
+
+
+def test_after_an_import_the_warmer_recomputes_what_pages_asked_so_the_next_visit_reads_nothing(app, db, write,
+                                                                                                monkeypatch):
+    from ui import data
+
+    monkeypatch.setattr(data.Warmer, "POLL", 3600.0)  # no look of its own during the test: check() is called here
+    imports.import_file("contacts", write("c.csv", WEEK), db=db)
+    app()  # a visit: the weekly page's queries are remembered
+    warmer = data._warmer(str(db))
+    assert warmer.check() == 0  # nothing changed since that visit
+    imports.import_file("contacts", write("d.csv", "contact_id,arrived_at\nn1,2026-11-20 11:00\n"), db=db)
+    assert warmer.check() > 0
+    opened = []
+    real = store.open_db
+    monkeypatch.setattr(store, "open_db", lambda *a, **kw: opened.append(a) or real(*a, **kw))
+    at = app()
+    assert opened == []  # every query of the next visit was ready, and the warmer had read the new data version
+    assert volume_tiles(at)["進線"] == "4"  # W47's w1, w2, w3 and the new n1

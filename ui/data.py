@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -102,7 +103,73 @@ def _cached(name: str, path: str, version: tuple[int, str], args: tuple, kwargs:
 def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) from a kpi module, cached until the data changes."""
     path = ensure_database(db_path())
-    return _cached(f"{fn.__module__}.{fn.__qualname__}", path, _version(path), args, tuple(sorted(kwargs.items())), fn)
+    call = (f"{fn.__module__}.{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
+    _warmer(path).used(call, fn)
+    return _cached(call[0], path, _version(path), call[1], call[2], fn)
+
+
+class Warmer:
+    """After the data changes (an import, also `python -m kpi ingest` from cron; an undo; a saved report), recomputes
+    the queries pages made last, newest first, so the next visitors find them cached instead of each waiting for
+    all of a page's queries. A thread looks at the file's stamp every POLL seconds (a stat; the file is opened only
+    when the stamp moved). The first visitor after a change may still run some queries: a query being computed for
+    one caller makes the others wait for it (Streamlit's per-key lock), it never runs twice."""
+
+    POLL = 2.0
+    KEEP = 150  # queries remembered: a few pages in a few filter states
+
+    def __init__(self, path: str, start: bool = True):
+        self.path = path
+        self._recent: OrderedDict[str, tuple[tuple, Callable]] = OrderedDict()  # by repr: arguments may be dicts
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.version: tuple[int, str] | None = None
+        if start:
+            threading.Thread(target=self._watch, name="kpi-cache-warmer", daemon=True).start()
+
+    def used(self, call: tuple, fn: Callable) -> None:
+        key = repr(call)
+        with self._lock:
+            self._recent[key] = (call, fn)
+            self._recent.move_to_end(key)
+            while len(self._recent) > self.KEEP:
+                self._recent.popitem(last=False)
+
+    def check(self) -> int:
+        """One look at the file: when its data version moved, recompute the remembered queries; how many were."""
+        try:
+            version = data_version(self.path)
+        except Exception:  # noqa: BLE001  (a file being replaced or locked: look again next time)
+            return 0
+        if self.version is None or version == self.version:
+            self.version = version
+            return 0
+        self.version = version
+        with self._lock:
+            calls = list(reversed(self._recent.values()))
+        done = 0
+        for (name, args, kwargs), fn in calls:
+            if self._stop.is_set() or data_version(self.path) != version:
+                break  # stopped, or changed again: the next look warms for the newer data
+            try:
+                _cached(name, self.path, version, args, kwargs, fn)
+                done += 1
+            except Exception:  # noqa: BLE001  (a query that fails now fails for its visitor too, who sees why)
+                pass
+        return done
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.POLL):
+            self.check()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda warmer: warmer.stop())
+def _warmer(path: str) -> Warmer:
+    """One warmer per database file and process."""
+    return Warmer(path)
 
 
 def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
