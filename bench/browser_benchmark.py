@@ -11,7 +11,8 @@ Playwright), with the dashboard served by `streamlit run` on this machine:
   ("first") -> idle: the run's script_finished message received, the running indicator gone, nothing stale, every
   chart and table drawn, two animation frames later ("idle").
 - filter change: on that idle page, pick a week in the sidebar that no earlier change of this run picked (so its
-  queries are not cached yet) -> idle again.
+  queries are not cached yet) -> idle again ("filter"); then back to the week shown before, whose queries are
+  cached ("back").
 - after import: 20 new contacts imported into the latest complete week through kpi.imports.import_file while the
   server runs (as `python -m kpi ingest` from cron would), then a new visit -> idle: the data version changed.
 - first visit ever: a new server on a path with no database; the new visit waits for the sample load (the bundled
@@ -269,7 +270,8 @@ def contacts_file(path: Path, week: date, batch: int) -> Path:
 @dataclass
 class Figures:
     visits: list[Timing] = field(default_factory=list)
-    changes: list[Timing] = field(default_factory=list)
+    changes: list[Timing] = field(default_factory=list)  # to a week not shown before: its queries run
+    returns: list[Timing] = field(default_factory=list)  # back to the week shown before: its queries are cached
     imports: list[Timing] = field(default_factory=list)
 
 
@@ -328,6 +330,8 @@ def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list
             week = expected.next_week()
             figures[name].changes.append(visit.change_week(metrics.iso_week_label(week)))
             check_shows(name, visit, expected, week)
+            figures[name].returns.append(visit.change_week(metrics.iso_week_label(expected.latest)))
+            check_shows(name, visit, expected, None)
             visit.close()
     batch = 0
     for _ in range(runs):  # last: an import changes the data version, so every cached query misses afterwards
@@ -349,22 +353,24 @@ def _s(v: float | None, width: int = 8) -> str:
 
 def report(floor: list[Timing], figures: dict[str, Figures], first: list[tuple[float | None, Timing]]) -> None:
     f_first, f_idle = median([t.first for t in floor]), median([t.idle for t in floor])
-    print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'after import s':>16}"
+    print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'back s':>8}{'after import s':>16}"
           f"{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
-    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>16}"
+    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>8}{'':>16}"
           f"{_s(median([t.server for t in floor]), 10)}{median([t.kib for t in floor]):>8.0f}"
           f"{_s(median([t.browser for t in floor]), 11)}")
     for name, fig in figures.items():
         idle = median([t.idle for t in fig.visits])
         print(f"{name:<22}{_s(median([t.first for t in fig.visits]))}{_s(idle)}{idle / f_idle:>8.2f}x"
-              f"{_s(median([t.idle for t in fig.changes]), 10)}{_s(median([t.idle for t in fig.imports]), 16)}"
+              f"{_s(median([t.idle for t in fig.changes]), 10)}{_s(median([t.idle for t in fig.returns]))}"
+              f"{_s(median([t.idle for t in fig.imports]), 16)}"
               f"{_s(median([t.server for t in fig.visits]), 10)}{median([t.kib for t in fig.visits]):>8.0f}"
               f"{_s(median([t.browser for t in fig.visits]), 11)}")
     for progress, t in first:
         print(f"{'first visit ever':<22}{_s(t.first)}{_s(t.idle)}{t.idle / f_idle:>8.2f}x   progress bar after "
               f"{_s(progress, 0)} s; server {_s(t.server, 0)} s (sample load and page)")
     print(f"\nfirst/idle: medians of {len(next(iter(figures.values())).visits)} new visits per page, "
-          f"{len(floor)} of the floor; x floor = idle / the floor's idle")
+          f"{len(floor)} of the floor; x floor = idle / the floor's idle. filter: to a week not shown before; back: to "
+          "the week shown before (cached)")
 
 
 def run(args: argparse.Namespace) -> None:
