@@ -14,11 +14,14 @@ Playwright), with the dashboard served by `streamlit run` on this machine:
   queries are not cached yet) -> idle again ("filter"); then back to the week shown before, whose queries are
   cached ("back").
 - after import: 20 new contacts imported into the latest complete week through kpi.imports.import_file while the
-  server runs (as `python -m kpi ingest` from cron would), then a new visit -> idle: the data version changed.
+  server runs (as `python -m kpi ingest` from cron would), then at once a new visit -> idle: the data version changed,
+  every cached query misses. "warmed": one more import, then WARM_WAIT seconds in which the server's warmer
+  (ui.data.Warmer) recomputes what pages asked for lately, then one new visit per page.
 - first visit ever: a new server on a path with no database; the new visit waits for the sample load (the bundled
   sample_data/) and then the weekly page. Also when its progress bar first showed.
 
-The floor is a one-tile Streamlit app (one st.metric) started by the same command from the same folder (so the same
+The dashboard is measured on the server of the (last) first visit ever, which has just loaded the sample data. The
+floor is a one-tile Streamlit app (one st.metric) started by the same command from the same folder (so the same
 .streamlit/config.toml), measured before each page in every run so that both see the same load; pages are given as a
 multiple of it. The breakdown of a new visit: server = new_session -> script_finished on the websocket; payload =
 bytes the websocket received; browser = script_finished -> idle.
@@ -34,7 +37,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -70,6 +72,7 @@ PAGES = {
 SMOKE_PAGES = ("weekly", "data_status")
 RUNS, SMOKE_RUNS, FIRST_RUNS = 5, 1, 2
 IMPORTED = 20  # contacts per import
+WARM_WAIT = 30.0  # seconds between an import and the "warmed" visits: the server's warmer recomputes meanwhile
 TIMEOUT_MS = 180_000
 # Idle: nothing running, nothing stale, every chart and table drawn.
 DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
@@ -273,6 +276,7 @@ class Figures:
     changes: list[Timing] = field(default_factory=list)  # to a week not shown before: its queries run
     returns: list[Timing] = field(default_factory=list)  # back to the week shown before: its queries are cached
     imports: list[Timing] = field(default_factory=list)
+    warmed: list[Timing] = field(default_factory=list)  # WARM_WAIT s after an import: the warmer had time
 
 
 def median(values: list[float | None]) -> float | None:
@@ -280,29 +284,25 @@ def median(values: list[float | None]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def first_visits(browser, work: Path, runs: int) -> tuple[Path, list[tuple[float | None, Timing]]]:
-    """New servers on paths with no database: the sample load and the weekly page. Returns the last database."""
-    results = []
-    db = work / "first-0.duckdb"
-    for i in range(runs):
-        db = work / f"first-{i}.duckdb"
-        with served(ROOT / "dashboard.py", db, work / f"first-{i}.log") as url:
-            visit = Visit(browser, url)
-            t0 = time.perf_counter()
-            visit.page.goto(url)
-            visit.page.wait_for_selector(f'[data-testid="stProgress"], {METRIC}', state="visible")
-            progress = time.perf_counter() - t0 if visit.page.locator('[data-testid="stProgress"]').count() else None
-            visit.page.wait_for_selector(METRIC, state="visible")
-            first = time.perf_counter() - t0
-            visit.settle(0)
-            timing = visit._timing(t0, first, 0)
-            check_shows("weekly", visit, Expected(db), None)
-            visit.close()
-        results.append((progress, timing))
-    return db, results
+def first_visit(browser, url: str, db: Path) -> tuple[float | None, Timing]:
+    """A new visit to a server started on a path with no database: the sample load, then the weekly page. Returns
+    when the progress bar first showed (None: it did not) and the visit's timing."""
+    visit = Visit(browser, url)
+    t0 = time.perf_counter()
+    visit.page.goto(url)
+    visit.page.wait_for_selector(f'[data-testid="stProgress"], {METRIC}', state="visible")
+    progress = time.perf_counter() - t0 if visit.page.locator('[data-testid="stProgress"]').count() else None
+    visit.page.wait_for_selector(METRIC, state="visible")
+    first = time.perf_counter() - t0
+    visit.settle(0)
+    timing = visit._timing(t0, first, 0)
+    check_shows("weekly", visit, Expected(db), None)
+    visit.close()
+    return progress, timing
 
 
-def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list[str], runs: int) -> tuple[list[Timing], dict[str, Figures]]:
+def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list[str], runs: int,
+            warm_wait: float) -> tuple[list[Timing], dict[str, Figures]]:
     expected = Expected(db)
     floor: list[Timing] = []
     figures = {name: Figures() for name in pages}
@@ -344,6 +344,17 @@ def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list
             figures[name].imports.append(visit.open(first))
             check_shows(name, visit, expected, None)
             visit.close()
+    if warm_wait:  # as after a nightly import: the server's warmer has recomputed what pages asked for lately
+        batch += 1
+        imports.import_file("contacts", contacts_file(work / f"bench-{batch}.csv", expected.latest, batch), db=db,
+                            source="cli", run_by="browser_benchmark")
+        time.sleep(warm_wait)
+        for name in pages:
+            path, first = PAGES[name]
+            visit = Visit(browser, f"{url}/{path}")
+            figures[name].warmed.append(visit.open(first))
+            check_shows(name, visit, expected, None)
+            visit.close()
     return floor, figures
 
 
@@ -354,15 +365,15 @@ def _s(v: float | None, width: int = 8) -> str:
 def report(floor: list[Timing], figures: dict[str, Figures], first: list[tuple[float | None, Timing]]) -> None:
     f_first, f_idle = median([t.first for t in floor]), median([t.idle for t in floor])
     print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'back s':>8}{'after import s':>16}"
-          f"{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
-    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>8}{'':>16}"
+          f"{'warmed s':>10}{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
+    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>8}{'':>16}{'':>10}"
           f"{_s(median([t.server for t in floor]), 10)}{median([t.kib for t in floor]):>8.0f}"
           f"{_s(median([t.browser for t in floor]), 11)}")
     for name, fig in figures.items():
         idle = median([t.idle for t in fig.visits])
         print(f"{name:<22}{_s(median([t.first for t in fig.visits]))}{_s(idle)}{idle / f_idle:>8.2f}x"
               f"{_s(median([t.idle for t in fig.changes]), 10)}{_s(median([t.idle for t in fig.returns]))}"
-              f"{_s(median([t.idle for t in fig.imports]), 16)}"
+              f"{_s(median([t.idle for t in fig.imports]), 16)}{_s(median([t.idle for t in fig.warmed]), 10)}"
               f"{_s(median([t.server for t in fig.visits]), 10)}{median([t.kib for t in fig.visits]):>8.0f}"
               f"{_s(median([t.browser for t in fig.visits]), 11)}")
     for progress, t in first:
@@ -370,7 +381,8 @@ def report(floor: list[Timing], figures: dict[str, Figures], first: list[tuple[f
               f"{_s(progress, 0)} s; server {_s(t.server, 0)} s (sample load and page)")
     print(f"\nfirst/idle: medians of {len(next(iter(figures.values())).visits)} new visits per page, "
           f"{len(floor)} of the floor; x floor = idle / the floor's idle. filter: to a week not shown before; back: to "
-          "the week shown before (cached)")
+          "the week shown before (cached); after import: a new visit right after an import; warmed: one new visit "
+          f"{WARM_WAIT:.0f} s after an import (not in --smoke)")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -384,14 +396,17 @@ def run(args: argparse.Namespace) -> None:
     with work_dir(None, "kpi-browser-bench-") as work, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         print(f"browser         Chromium {browser.version}; viewport {VIEWPORT['width']}x{VIEWPORT['height']}")
-        sample, first = first_visits(browser, work, 1 if args.smoke else FIRST_RUNS)
-        db = work / "sample.duckdb"
-        shutil.copy(sample, db)
         floor_app = work / "floor.py"
         floor_app.write_text(FLOOR_APP, encoding="utf-8")
-        with served(floor_app, db, work / "floor.log") as floor_url, \
-                served(ROOT / "dashboard.py", db, work / "dashboard.log") as url:
-            floor, figures = measure(browser, floor_url, url, db, work, pages, runs)
+        first, last = [], (1 if args.smoke else FIRST_RUNS) - 1
+        for i in range(last + 1):
+            db = work / f"sample-{i}.duckdb"  # no file yet: the first visit ever loads the sample data into it
+            with served(ROOT / "dashboard.py", db, work / f"dashboard-{i}.log") as url:
+                first.append(first_visit(browser, url, db))
+                if i == last:  # the last server, now on the sample data, goes on
+                    with served(floor_app, db, work / "floor.log") as floor_url:
+                        floor, figures = measure(browser, floor_url, url, db, work, pages, runs,
+                                                 0 if args.smoke else WARM_WAIT)
         browser.close()
     report(floor, figures, first)
     print(f"load average    {os.getloadavg()[0]:.1f} after the runs; {time.perf_counter() - started:.0f} s in all")

@@ -110,17 +110,18 @@ def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 
 class Warmer:
     """After the data changes (an import, also `python -m kpi ingest` from cron; an undo; a saved report), recomputes
-    the queries pages made last, newest first, so the next visitors find them cached instead of each waiting for
-    all of a page's queries. A thread looks at the file's stamp every POLL seconds (a stat; the file is opened only
-    when the stamp moved). The first visitor after a change may still run some queries: a query being computed for
-    one caller makes the others wait for it (Streamlit's per-key lock), it never runs twice."""
+    the queries pages made lately, the most used first (the pages' default views), so the next visitors find them
+    cached instead of each waiting for all of a page's queries. A thread looks at the file's stamp every POLL seconds
+    (a stat; the file is opened only when the stamp moved). The first visitor after a change may still run some
+    queries: a query being computed for one caller makes the others wait for it (Streamlit's per-key lock), it never
+    runs twice."""
 
     POLL = 2.0
     KEEP = 150  # queries remembered: a few pages in a few filter states
 
     def __init__(self, path: str, start: bool = True):
         self.path = path
-        self._recent: OrderedDict[str, tuple[tuple, Callable]] = OrderedDict()  # by repr: arguments may be dicts
+        self._recent: OrderedDict[str, tuple[tuple, Callable, int]] = OrderedDict()  # repr(call) -> call, fn, uses
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.version: tuple[int, str] | None = None
@@ -130,8 +131,8 @@ class Warmer:
     def used(self, call: tuple, fn: Callable) -> None:
         key = repr(call)
         with self._lock:
-            self._recent[key] = (call, fn)
-            self._recent.move_to_end(key)
+            uses = self._recent.pop(key, (None, None, 0))[2]
+            self._recent[key] = (call, fn, uses + 1)  # now the most recent
             while len(self._recent) > self.KEEP:
                 self._recent.popitem(last=False)
 
@@ -145,10 +146,10 @@ class Warmer:
             self.version = version
             return 0
         self.version = version
-        with self._lock:
-            calls = list(reversed(self._recent.values()))
+        with self._lock:  # the most used first (a page's default view), then the most recent
+            calls = sorted(reversed(self._recent.values()), key=lambda c: -c[2])
         done = 0
-        for (name, args, kwargs), fn in calls:
+        for (name, args, kwargs), fn, _ in calls:
             if self._stop.is_set() or data_version(self.path) != version:
                 break  # stopped, or changed again: the next look warms for the newer data
             try:
