@@ -2,7 +2,7 @@
 
     python bench/browser_benchmark.py                       # every page, median of 5
     python bench/browser_benchmark.py --runs 9 --pages weekly,budget
-    python bench/browser_benchmark.py --smoke               # 1 run; the floor, weekly and data status: the check, for CI
+    python bench/browser_benchmark.py --smoke               # 1 run of weekly and data status: the check, for CI
 
 Each figure is wall-clock seconds seen from the test's side of Chromium (Debian's /usr/bin/chromium driven by
 Playwright), with the dashboard served by `streamlit run` on this machine:
@@ -23,8 +23,10 @@ Playwright), with the dashboard served by `streamlit run` on this machine:
 The dashboard is measured on the server of the (last) first visit ever, which has just loaded the sample data. The
 floor is a one-tile Streamlit app (one st.metric) started by the same command from the same folder (so the same
 .streamlit/config.toml), measured before each page in every run so that both see the same load; pages are given as a
-multiple of it. The breakdown of a new visit: server = new_session -> script_finished on the websocket; payload =
-bytes the websocket received; browser = script_finished -> idle.
+multiple of it. Beside it, the frame: a small app with the dashboard's sidebar and navigation (the widgets every
+page draws besides its content) and one tile, the least a page of this dashboard can cost. The breakdown of a new
+visit: server = new_session -> script_finished as the page received them (the script's run and the messages' way);
+payload = bytes the websocket received; browser = script_finished -> idle.
 
 The check (a failure exits with status 1): no page shows an exception; the floor shows its tile; the weekly page's
 five volumes are week_summary's for the week it shows (on a new visit, after a filter change, after an import and on
@@ -58,6 +60,28 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 VIEWPORT = {"width": 1500, "height": 1000}
 FLOOR_VALUE = "80.0%"
 FLOOR_APP = f'import streamlit as st\n\nst.metric("service level", "{FLOOR_VALUE}")\n'
+# The dashboard's frame with one tile: what every page draws besides its content (dashboard.py, ui/frame.py): grouped
+# navigation with icons, the language switch, the week/team/channel/queue boxes and the cut-off caption.
+FRAME_APP = f"""import streamlit as st
+
+st.set_page_config(page_title="KPI", layout="wide")
+st.sidebar.segmented_control("語言 Language", ["zh-TW", "en"], default="zh-TW", key="lang")
+st.sidebar.selectbox("週次", [f"2026-W{{w:02d}}" for w in range(47, 0, -1)], key="week", help="ISO 週")
+for label in ("組別", "管道", "佇列"):
+    st.sidebar.selectbox(label, ["全部", "a", "b", "c"], key=label)
+st.sidebar.caption("資料截止：2026-11-23 10:11")
+
+
+def tile():
+    st.title("每週績效")
+    st.metric("service level", "{FLOOR_VALUE}")
+
+
+pages = [st.Page(tile, title="每週績效", icon=":material/dashboard:", default=True)]
+pages += [st.Page(lambda: st.title(str(i)), title=f"page {{i}}", icon=":material/menu_book:", url_path=f"p{{i}}")
+          for i in range(6)]
+st.navigation({{"主管": pages[:2], "財務": pages[2:3], "訓練": pages[3:4], "資料": pages[4:]}}).run()
+"""
 METRIC = '[data-testid="stMetric"]'
 # url path and the first element a reader looks for on that page
 PAGES = {
@@ -248,7 +272,8 @@ def check_shows(name: str, visit: Visit, expected: Expected, week: date | None) 
     if name == "weekly":
         want, shown = expected.volumes(week or expected.latest), visit.metric_values()[:5]
         if shown != want:
-            raise CheckFailed(f"weekly page ({week or expected.latest}) shows volumes {shown}, week_summary gives {want}")
+            raise CheckFailed(f"weekly page ({week or expected.latest}) shows volumes {shown}, "
+                              f"week_summary gives {want}")
     elif name == "data_status":
         want, shown = expected.row_counts(), visit.metric_values()
         if shown != want:
@@ -301,18 +326,20 @@ def first_visit(browser, url: str, db: Path) -> tuple[float | None, Timing]:
     return progress, timing
 
 
-def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list[str], runs: int,
-            warm_wait: float) -> tuple[list[Timing], dict[str, Figures]]:
+def measure(browser, floor_url: str, frame_url: str, url: str, db: Path, work: Path, pages: list[str], runs: int,
+            warm_wait: float) -> tuple[list[Timing], list[Timing], dict[str, Figures]]:
     expected = Expected(db)
     floor: list[Timing] = []
+    frame: list[Timing] = []
     figures = {name: Figures() for name in pages}
 
-    def floor_visit() -> None:
-        visit = Visit(browser, floor_url)
-        floor.append(visit.open(METRIC))
-        if visit.metric_values() != [FLOOR_VALUE]:
-            raise CheckFailed(f"the floor app shows {visit.metric_values()}, not [{FLOOR_VALUE!r}]")
-        visit.close()
+    def floor_visit() -> None:  # and the frame's
+        for what, app, timings in (("floor", floor_url, floor), ("frame", frame_url, frame)):
+            visit = Visit(browser, app)
+            timings.append(visit.open(METRIC))
+            if visit.metric_values() != [FLOOR_VALUE]:
+                raise CheckFailed(f"the {what} app shows {visit.metric_values()}, not [{FLOOR_VALUE!r}]")
+            visit.close()
 
     # One visit per page first: the server's first visit of a page fills its caches and is not counted.
     for name in pages:
@@ -355,20 +382,25 @@ def measure(browser, floor_url: str, url: str, db: Path, work: Path, pages: list
             figures[name].warmed.append(visit.open(first))
             check_shows(name, visit, expected, None)
             visit.close()
-    return floor, figures
+    return floor, frame, figures
 
 
 def _s(v: float | None, width: int = 8) -> str:
     return f"{'—':>{width}}" if v is None else f"{v:>{width}.2f}"
 
 
-def report(floor: list[Timing], figures: dict[str, Figures], first: list[tuple[float | None, Timing]]) -> None:
+def report(floor: list[Timing], frame: list[Timing], figures: dict[str, Figures],
+           first: list[tuple[float | None, Timing]]) -> None:
     f_first, f_idle = median([t.first for t in floor]), median([t.idle for t in floor])
     print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'back s':>8}{'after import s':>16}"
           f"{'warmed s':>10}{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
     print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>8}{'':>16}{'':>10}"
           f"{_s(median([t.server for t in floor]), 10)}{median([t.kib for t in floor]):>8.0f}"
           f"{_s(median([t.browser for t in floor]), 11)}")
+    frame_idle = median([t.idle for t in frame])
+    print(f"{'frame and one tile':<22}{_s(median([t.first for t in frame]))}{_s(frame_idle)}"
+          f"{frame_idle / f_idle:>8.2f}x{'':>10}{'':>8}{'':>16}{'':>10}{_s(median([t.server for t in frame]), 10)}"
+          f"{median([t.kib for t in frame]):>8.0f}{_s(median([t.browser for t in frame]), 11)}")
     for name, fig in figures.items():
         idle = median([t.idle for t in fig.visits])
         print(f"{name:<22}{_s(median([t.first for t in fig.visits]))}{_s(idle)}{idle / f_idle:>8.2f}x"
@@ -380,7 +412,8 @@ def report(floor: list[Timing], figures: dict[str, Figures], first: list[tuple[f
         print(f"{'first visit ever':<22}{_s(t.first)}{_s(t.idle)}{t.idle / f_idle:>8.2f}x   progress bar after "
               f"{_s(progress, 0)} s; server {_s(t.server, 0)} s (sample load and page)")
     print(f"\nfirst/idle: medians of {len(next(iter(figures.values())).visits)} new visits per page, "
-          f"{len(floor)} of the floor; x floor = idle / the floor's idle. filter: to a week not shown before; back: to "
+          f"{len(floor)} of the floor and of the frame (the dashboard's sidebar and navigation, one tile); "
+          "x floor = idle / the floor's idle. filter: to a week not shown before; back: to "
           "the week shown before (cached); after import: a new visit right after an import; warmed: one new visit "
           f"{WARM_WAIT:.0f} s after an import (not in --smoke)")
 
@@ -396,19 +429,21 @@ def run(args: argparse.Namespace) -> None:
     with work_dir(None, "kpi-browser-bench-") as work, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         print(f"browser         Chromium {browser.version}; viewport {VIEWPORT['width']}x{VIEWPORT['height']}")
-        floor_app = work / "floor.py"
+        floor_app, frame_app = work / "floor.py", work / "frame.py"
         floor_app.write_text(FLOOR_APP, encoding="utf-8")
+        frame_app.write_text(FRAME_APP, encoding="utf-8")
         first, last = [], (1 if args.smoke else FIRST_RUNS) - 1
         for i in range(last + 1):
             db = work / f"sample-{i}.duckdb"  # no file yet: the first visit ever loads the sample data into it
             with served(ROOT / "dashboard.py", db, work / f"dashboard-{i}.log") as url:
                 first.append(first_visit(browser, url, db))
                 if i == last:  # the last server, now on the sample data, goes on
-                    with served(floor_app, db, work / "floor.log") as floor_url:
-                        floor, figures = measure(browser, floor_url, url, db, work, pages, runs,
-                                                 0 if args.smoke else WARM_WAIT)
+                    with served(floor_app, db, work / "floor.log") as floor_url, \
+                            served(frame_app, db, work / "frame.log") as frame_url:
+                        floor, frame, figures = measure(browser, floor_url, frame_url, url, db, work, pages, runs,
+                                                        0 if args.smoke else WARM_WAIT)
         browser.close()
-    report(floor, figures, first)
+    report(floor, frame, figures, first)
     print(f"load average    {os.getloadavg()[0]:.1f} after the runs; {time.perf_counter() - started:.0f} s in all")
     if any(progress is None for progress, _ in first):
         raise CheckFailed("the first visit ever showed no progress bar before the page")
@@ -416,7 +451,8 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=RUNS, help=f"new visits, filter changes and imports per page (default {RUNS})")
+    ap.add_argument("--runs", type=int, default=RUNS,
+                    help=f"new visits, filter changes and imports per page (default {RUNS})")
     ap.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {', '.join(PAGES)} (default all)")
     ap.add_argument("--smoke", action="store_true",
                     help=f"{SMOKE_RUNS} run of {', '.join(SMOKE_PAGES)} and one first visit ever: the check, for CI")
@@ -428,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--runs must be at least 1, got {args.runs}")
     try:
         import playwright.sync_api  # noqa: F401
-        missing = None if Path(CHROMIUM).exists() else f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+        missing = (None if Path(CHROMIUM).exists()
+                   else f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
     except ImportError:
         missing = "playwright is not installed (requirements-dev.txt)"
     if missing:

@@ -61,9 +61,8 @@ _VERSIONS: dict[str, tuple[tuple, tuple[int, str]]] = {}  # path -> (file stamp,
 
 
 def data_version(path: str) -> tuple[int, str]:
-    """Changes with every import, undo or saved report; cached results are keyed on it, so new data shows on the next rerun.
-
-    Read from the file only when the file's stamp moved: opening DuckDB took 20-100 ms of every page run."""
+    """Changes with every import, undo or saved report; cached results are keyed on it, so new data shows on the next
+    rerun. Read from the file only when the file's stamp moved: opening DuckDB took 20-100 ms of every page run."""
     stamp = store.file_stamp(path)
     known = _VERSIONS.get(path)
     if known is not None and known[0] == stamp:
