@@ -41,6 +41,7 @@ class Options:
     defaults: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     measure: str | None = None  # budget, months-as-columns layout without a measure column
+    decimal: str = "auto"  # the decimal mark of numbers: ".", ",", or auto (guessed from the file, see _prepare)
 
 
 @dataclass
@@ -59,7 +60,8 @@ class Mapping:
         return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-_OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure"}
+_OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "decimal"}
+DECIMAL_OPTIONS = ("auto", ".", ",")
 
 
 def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
@@ -103,6 +105,8 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
         raise bad("options.date_order", f"expected one of {', '.join(parsing.DATE_ORDERS)}, got {opts.date_order!r}")
     if opts.duration_unit not in parsing.DURATION_UNITS:
         raise bad("options.duration_unit", f"expected one of {', '.join(parsing.DURATION_UNITS)}, got {opts.duration_unit!r}")
+    if opts.decimal not in DECIMAL_OPTIONS:
+        raise bad("options.decimal", f"expected one of {', '.join(repr(d) for d in DECIMAL_OPTIONS)}, got {opts.decimal!r}")
     if not isinstance(opts.defaults, dict):
         raise bad("options.defaults", "expected canonical column: constant")
     if not isinstance(opts.values, dict) or not all(isinstance(v, dict) for v in opts.values.values()):

@@ -126,6 +126,7 @@ class _Job:
     parsed: dict[str, pd.Series] = field(default_factory=dict)
     problems: list[pd.DataFrame] = field(default_factory=list)
     supplied: list[str] = field(default_factory=list)
+    decimal: str = "."  # the decimal mark of the file's numbers (the mapping's, or guessed: _decimal_mark)
 
     @property
     def row_numbers(self) -> pd.Series:
@@ -209,6 +210,7 @@ def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> _
 def _parse_columns(job: _Job, tell: Progress) -> None:
     """Each column the file supplies (or a default fills) parsed by its kind; bad cells noted as problems."""
     ds, opts = job.ds, job.opts
+    job.decimal = _decimal_mark(job)
     # Reading the file takes about as long as parsing all its columns, and the columns take about the same time each.
     to_parse = [c.name for c in ds.columns if c.name in job.cols or c.name in job.defaults]
     for i, c in enumerate(c for c in ds.columns if c.name in to_parse):
@@ -220,8 +222,9 @@ def _parse_columns(job: _Job, tell: Progress) -> None:
         raw = _apply_values(raw, opts.values.get(c.name, {}))
         if c.name in job.defaults:
             raw = parsing.clean_text(raw).fillna(job.defaults[c.name])
+        lo, hi = c.bounds
         result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=opts.duration_unit,
-                                      lo=c.lo, hi=c.hi, choices=c.choices)
+                                      lo=lo, hi=hi, choices=c.choices, decimal=job.decimal)
         job.parsed[c.name] = result.values
         job.note(c.name, raw, result.errors)
         job.supplied.append(c.name)
@@ -232,7 +235,7 @@ def _parse_columns(job: _Job, tell: Progress) -> None:
 def _parse_months(job: _Job) -> None:
     """A months-as-columns sheet's amounts (the problem names the month) and its budget/actual measure."""
     work = job.work
-    amount = parsing.parse_amount(work["__amount"].astype(object))
+    amount = parsing.parse_amount(work["__amount"].astype(object), *job.ds.column("budget").bounds, job.decimal)
     bad = amount.errors.notna()
     if bad.any():
         job.problems.append(pd.DataFrame({
@@ -243,6 +246,32 @@ def _parse_months(job: _Job) -> None:
     job.note("measure", work["measure"].astype(object), measure.errors)
     job.parsed["__measure"] = measure.values
     job.parsed["__amount"] = amount.values
+
+
+_NUMERIC_KINDS = ("duration", "hours", "amount", "int")
+# Cells that can be read one way only: 300,5 / 0,25 / 1.234,56 have a decimal comma; 300.5 / 1,234.56 a point.
+_COMMA_PROOF = r"[+-]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d+,(?:\d{1,2}|\d{4,}))"
+_POINT_PROOF = r"[+-]?(?:\d{1,3}(?:,\d{3})+\.\d+|\d+\.(?:\d{1,2}|\d{4,}))"
+
+
+def _decimal_mark(job: _Job) -> str:
+    """The decimal mark of the file's numbers: options.decimal, else a point, unless the file is a CSV separated by
+    semicolons (or tabs, or bars), as Excel writes it where the comma is the decimal mark, and its number cells show a
+    decimal comma (300,5 or 1.234,56) and none a decimal point. 1,234 alone proves nothing: it stays 1234."""
+    if job.opts.decimal != "auto":
+        return job.opts.decimal
+    if job.frame.attrs.get("delimiter", ",") == ",":
+        return "."
+    columns = [_joined(job.work, job.cols[c.name]) for c in job.ds.columns
+               if c.kind in _NUMERIC_KINDS and c.name in job.cols]
+    if job.wide:
+        columns.append(job.work["__amount"].astype(object))
+    comma = point = False
+    for raw in columns:
+        cells = parsing.clean_text(raw).dropna().str.replace(r"[^\d,.+-]", "", regex=True)
+        comma = comma or bool(cells.str.fullmatch(_COMMA_PROOF).any())
+        point = point or bool(cells.str.fullmatch(_POINT_PROOF).any())
+    return "," if comma and not point else "."
 
 
 def _check_required(job: _Job) -> None:
@@ -330,7 +359,8 @@ def _stage(job: _Job, values: pd.DataFrame, rejects: pd.DataFrame, sha: str) -> 
     return Prepared(dataset=ds, file_name=job.name, file_sha256=sha, rows_read=len(job.frame),
                     stage=values[stored].reset_index(drop=True), supplied=stored, rules=_update_rules(job, stored),
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
-                    options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})}},
+                    options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})},
+                             "decimal": job.decimal},
                     customer_source=job.cols.get("customer_id", []))
 
 
@@ -398,6 +428,14 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
             derived_wait = derived_wait.fillna((abandoned_at - arrived).dt.total_seconds())
             flag("abandoned_at", abandoned_at < arrived, "abandoned_before_arrived", abandoned_at.astype(str))
             supplied.remove("abandoned_at")
+        # A wait worked out from timestamps keeps to the column's range like a written one.
+        hi = ds.column("wait_seconds").bounds[1]
+        too_long = (derived_wait > hi).fillna(False)
+        if too_long.any():
+            note("wait_seconds", derived_wait.map("{:.0f}".format), pd.Series(
+                [encode("too_long", value=f"{v:.0f}", hi=hi, kind="duration") if bad else pd.NA
+                 for v, bad in zip(derived_wait, too_long)], index=idx, dtype="string"))
+            derived_wait = derived_wait.mask(too_long)
         if "wait_seconds" in parsed:
             parsed["wait_seconds"] = parsed["wait_seconds"].fillna(derived_wait)
         elif derived_wait.notna().any():

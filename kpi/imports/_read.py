@@ -120,4 +120,6 @@ def read_source(path: str | os.PathLike, options: Options, display_name: str | N
     except (pd.errors.ParserError, ValueError) as exc:
         raise FatalImportError(f"{name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.astype("object").where(frame != "", None).dropna(how="all")
+    frame = frame.astype("object").where(frame != "", None).dropna(how="all")
+    frame.attrs["delimiter"] = sep  # a semicolon or tab file may write decimal commas (_prepare guesses)
+    return frame
