@@ -84,6 +84,8 @@ PARAMS = {
     "duplicate_budget_line": {"line": "電信費", "cost_center": "CENTER", "measure": "budget", "period": "2026-01"},
     "too_long": {"value": "1e12", "hi": 604800.0, "kind": "duration"},
     "amount_out_of_range": {"value": "inf", "hi": 1e13, "kind": "amount"},
+    "wrong_field_count": {"fields": 5, "expected": 4}, "spreadsheet_error": {"value": "#N/A"},
+    "formula_without_value": {"value": "=SUM(B2:B9)"},
 }
 
 

@@ -140,11 +140,13 @@ class _Job:
     def is_month_header(self, h: Any) -> bool:
         return self.wide and h not in self.used_headers and parsing.parse_month_text(str(h)) is not None
 
-    def note(self, col: str, raw: pd.Series, errors: pd.Series) -> None:
-        """Record the rows where errors holds a reason, with the raw value a user would see."""
+    def note(self, col: str | pd.Series, raw: pd.Series, errors: pd.Series) -> None:
+        """Record the rows where errors holds a reason, with the raw value a user would see; col names the column
+        (per row for a months-as-columns sheet's month)."""
         bad = errors.notna()
         if bad.any():
-            self.problems.append(pd.DataFrame({"__i": errors.index[bad], "column_name": col,
+            self.problems.append(pd.DataFrame({"__i": errors.index[bad],
+                                               "column_name": col if isinstance(col, str) else col[bad].astype(str).values,
                                                "value": parsing.clean_text(raw)[bad].astype(object).values,
                                                "reason": errors[bad].astype(object).values}))
 
@@ -164,6 +166,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     tell(0.9, "checking")
     _check_required(job)
     _derive_and_check(ds, job.parsed, job.supplied, job.cols, job.work, job.opts, job.note)
+    _check_field_counts(job)
     values, problems = _dedupe(job)
     rejects = _rejects(job, problems)
     prepared = _stage(job, values, rejects, sha)
@@ -207,6 +210,44 @@ def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> _
                 wide=wide, work=work, source_row=source_row)
 
 
+# What a spreadsheet shows in a cell whose formula failed (and a CSV save of it writes).
+SPREADSHEET_ERRORS = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                      "#GETTING_DATA")
+
+
+def _unreadable_cells(job: _Job, col: str | pd.Series, cells: pd.Series, header_of_row: pd.Series | str) -> pd.Series:
+    """Where a working row's cell holds no value at all: a spreadsheet error (#N/A, #DIV/0!, ...) or a formula saved
+    without its value (read_source lists those by file row and header). Noted as problems of col, so the parser sees
+    those cells empty and adds no second reason."""
+    reasons = pd.Series(pd.NA, index=cells.index, dtype="string")
+    shown = pd.Series(None, index=cells.index, dtype=object)
+    error = cells.isin(SPREADSHEET_ERRORS)
+    if error.any():
+        reasons[error] = [encode("spreadsheet_error", value=v) for v in cells[error]]
+        shown[error] = cells[error]
+    formulas = job.frame.attrs.get("formulas") or {}
+    if formulas:
+        headers = header_of_row if isinstance(header_of_row, pd.Series) else pd.Series(header_of_row, index=cells.index)
+        for i, (row, h) in enumerate(zip(job.source_row.loc[cells.index], headers)):
+            formula = formulas.get((row, h))
+            if formula is not None and pd.isna(reasons.iloc[i]):
+                reasons.iloc[i] = encode("formula_without_value", value=formula)
+                shown.iloc[i] = formula
+    if reasons.notna().any():
+        job.note(col, shown, reasons)
+    return reasons.notna()
+
+
+def _unreadable_in_column(job: _Job, col: str) -> pd.Series:
+    """_unreadable_cells of each file column that feeds a canonical column, per working row."""
+    bad = pd.Series(False, index=job.work.index)
+    for h in job.file_cols.get(col, []):
+        cells = job.frame[h] if not job.wide else pd.Series(job.frame[h].loc[job.source_row].to_numpy(),
+                                                            index=job.work.index)
+        bad |= _unreadable_cells(job, col, cells, h)
+    return bad
+
+
 def _parse_columns(job: _Job, tell: Progress) -> None:
     """Each column the file supplies (or a default fills) parsed by its kind; bad cells noted as problems."""
     ds, opts = job.ds, job.opts
@@ -217,6 +258,7 @@ def _parse_columns(job: _Job, tell: Progress) -> None:
         tell(0.45 + 0.45 * i / len(to_parse), f"parsing {c.name}")
         if c.name in job.cols:
             raw = _joined(job.work, job.cols[c.name])
+            raw = raw.mask(_unreadable_in_column(job, c.name))
         else:
             raw = pd.Series(None, index=job.work.index, dtype=object)
         raw = _apply_values(raw, opts.values.get(c.name, {}))
@@ -235,7 +277,9 @@ def _parse_columns(job: _Job, tell: Progress) -> None:
 def _parse_months(job: _Job) -> None:
     """A months-as-columns sheet's amounts (the problem names the month) and its budget/actual measure."""
     work = job.work
-    amount = parsing.parse_amount(work["__amount"].astype(object), *job.ds.column("budget").bounds, job.decimal)
+    unreadable = _unreadable_cells(job, work["period"], work["__amount"], work["period"])
+    amount = parsing.parse_amount(work["__amount"].astype(object).mask(unreadable), *job.ds.column("budget").bounds,
+                                  job.decimal)
     bad = amount.errors.notna()
     if bad.any():
         job.problems.append(pd.DataFrame({
@@ -286,6 +330,21 @@ def _check_required(job: _Job) -> None:
                 already[p["__i"][p["column_name"] == c.name]] = True
             errs[absent & ~already] = encode("missing_required", kind=c.kind)
             job.note(c.name, pd.Series(None, index=index, dtype=object), errs)
+
+
+def _check_field_counts(job: _Job) -> None:
+    """A CSV row with more or fewer fields than the header (an unquoted comma in a cell, a truncated last line) is
+    rejected as a whole, with that one reason: its cells sit under the wrong headers, so what they say is no reason."""
+    fields = job.frame.attrs.get("fields") or {}
+    if not fields:
+        return
+    expected = len(job.frame.columns)
+    ragged = job.source_row.isin(list(fields))
+    job.problems = [p[~ragged.loc[p["__i"]].to_numpy()] for p in job.problems]
+    first = job.source_row[ragged].drop_duplicates()  # one reason per file row (a sheet row is several work rows)
+    job.problems.append(pd.DataFrame({
+        "__i": first.index, "column_name": "", "value": None,
+        "reason": [encode("wrong_field_count", fields=fields[r], expected=expected) for r in first]}))
 
 
 def _dedupe(job: _Job) -> tuple[pd.DataFrame, pd.DataFrame]:
