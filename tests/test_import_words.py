@@ -86,6 +86,8 @@ PARAMS = {
     "amount_out_of_range": {"value": "inf", "hi": 1e13, "kind": "amount"},
     "wrong_field_count": {"fields": 5, "expected": 4}, "spreadsheet_error": {"value": "#N/A"},
     "formula_without_value": {"value": "=SUM(B2:B9)"},
+    "total_mismatch": {"label": "小計", "period": "2026-10", "measure": "budget", "total_amount": 55.0,
+                       "lines_amount": 50.0},
 }
 
 
@@ -106,6 +108,8 @@ def test_every_reason_reads_in_both_languages():
     # a range's end carries its unit: 604,800 s is 168 hours; money in NT$
     assert zh["too_long"] == "時間長度超出範圍：「1e12」（應不超過 168 小時）"
     assert en["too_long"] == "duration out of range: '1e12' (expected at most 168 h)"
+    assert zh["total_mismatch"] == ("合計列「小計」與其涵蓋的各科目加總不符：2026-10 預算合計列為 NT$55，"
+                                    "各科目加總為 NT$50（合計列不匯入）")
     assert en["amount_out_of_range"] == "amount 'inf' out of range (expected within ±NT$10,000,000,000,000)"
 
 

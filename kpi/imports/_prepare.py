@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -126,6 +128,7 @@ class _Job:
     parsed: dict[str, pd.Series] = field(default_factory=dict)
     problems: list[pd.DataFrame] = field(default_factory=list)
     supplied: list[str] = field(default_factory=list)
+    skipped: set = field(default_factory=set)  # working rows left out without a problem (a budget total that adds up)
     decimal: str = "."  # the decimal mark of the file's numbers (the mapping's, or guessed: _decimal_mark)
 
     @property
@@ -167,6 +170,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     _check_required(job)
     _derive_and_check(ds, job.parsed, job.supplied, job.cols, job.work, job.opts, job.note)
     _check_field_counts(job)
+    _check_totals(job)
     values, problems = _dedupe(job)
     rejects = _rejects(job, problems)
     prepared = _stage(job, values, rejects, sha)
@@ -347,17 +351,100 @@ def _check_field_counts(job: _Job) -> None:
         "reason": [encode("wrong_field_count", fields=fields[r], expected=expected) for r in first]}))
 
 
+# Words that make a budget sheet's row a total of the line rows above it, and their level: a total covers the lines
+# back to the previous total of its level or higher (a 小計 its group, a 合計 back to the previous 合計, a 總計 all).
+_TOTAL_WORDS = {"小計": 1, "小计": 1, "subtotal": 1, "sub total": 1, "合計": 2, "合计": 2, "total": 2,
+                "總計": 3, "总计": 3, "grand total": 3, "grandtotal": 3}
+_CHINESE_TOTALS = ("小計", "小计", "合計", "合计", "總計", "总计")
+# Half a dollar: a sheet may show its totals rounded to the dollar.
+TOTAL_TOLERANCE = 0.5
+
+
+def total_level(text: Any) -> int:
+    """How a budget sheet's cell marks its row as a total: 1 subtotal (小計, Subtotal), 2 total (合計, Total), 3 grand
+    total (總計, Grand total), 0 not a total. The word stands alone, or with a label: 營運部 小計, 小計：營運部, Ops
+    subtotal, Grand Total:."""
+    if not isinstance(text, str):
+        return 0
+    t = " ".join(re.sub(r"[:：\-–_()（）\[\]【】]", " ", unicodedata.normalize("NFKC", text).lower()).split())
+    for word in _CHINESE_TOTALS:
+        if t.startswith(word) or t.endswith(word):
+            return _TOTAL_WORDS[word]
+    for word in sorted(_TOTAL_WORDS, key=len, reverse=True):  # "grand total" and "sub total" before "total"
+        if word.isascii() and (t == word or t.endswith(" " + word)):
+            return _TOTAL_WORDS[word]
+    return 0
+
+
+def _amount_rows(job: _Job) -> pd.DataFrame:
+    """The budget file's amounts one per row: src (file row), period, measure (budget/actual; NA where a sheet row
+    does not say), line_type, amount."""
+    p = job.parsed
+    if job.wide:
+        return pd.DataFrame({"src": job.source_row, "period": p["period"], "measure": p["__measure"],
+                             "line_type": p["line_type"], "amount": p["__amount"]})
+    parts = [pd.DataFrame({"src": job.source_row, "period": p["period"], "measure": m, "line_type": p["line_type"],
+                           "amount": p[m]}) for m in ("budget", "actual") if m in p]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=["src", "period", "measure", "line_type", "amount"])
+
+
+def _check_totals(job: _Job) -> None:
+    """Total and subtotal rows of a budget sheet (合計, 小計, 總計, Total, ...) are not budget lines: each is left out
+    and checked against the sum of the line rows it covers (all of them, or those of one line type), per month and
+    measure; a total that does not add up is a reject naming its row, month and both amounts. Other problems of a
+    total row (its blank 項目, its line) are no reason: it is not stored."""
+    if job.ds.name != "budget":
+        return
+    level = pd.Series(0, index=job.work.index)
+    label = pd.Series(None, index=job.work.index, dtype=object)
+    for col in ("line", "cost_center"):
+        if col in job.cols:  # cells the file wrote, not the default
+            text = parsing.clean_text(_joined(job.work, job.cols[col]))
+            lv = text.map({u: total_level(u) for u in text.dropna().unique()}).fillna(0).astype(int)
+            label = label.where(label.notna() | (lv == 0), text)
+            level = np.maximum(level, lv)
+    if not (level > 0).any():
+        return
+    row_level = level.groupby(job.source_row.to_numpy()).max()
+    totals = row_level[row_level > 0]
+    total_work = job.source_row.isin(list(totals.index))
+    job.problems = [p[~total_work.loc[p["__i"]].to_numpy()] for p in job.problems]
+    job.skipped |= set(job.work.index[total_work])
+    amounts = _amount_rows(job).dropna(subset=["amount", "period"])
+    mismatches = []
+    for src, lv in totals.items():
+        before = row_level[(row_level.index < src) & (row_level >= lv)]
+        start = before.index.max() if len(before) else -1
+        covered = row_level.index[(row_level.index > start) & (row_level.index < src) & (row_level == 0)]
+        lines = amounts[amounts["src"].isin(list(covered))]
+        for i, t in amounts[amounts["src"] == src].iterrows():
+            same = lines[lines["period"] == t["period"]]
+            measures = [t["measure"]] if pd.notna(t["measure"]) else sorted(same["measure"].dropna().unique()) or ["budget"]
+            sums = [part["amount"].sum() for m in measures for part in
+                    (same[same["measure"] == m], *(g for _, g in same[same["measure"] == m].groupby("line_type")))]
+            if not any(abs(x - t["amount"]) <= TOTAL_TOLERANCE for x in sums):
+                mismatches.append((i, t, measures[0], sums[0]))
+    if mismatches:
+        idx = [i for i, *_ in mismatches]
+        job.problems.append(pd.DataFrame({
+            "__i": idx,
+            "column_name": [str(job.work.at[i, "period"]) if job.wide else m for i, _, m, _ in mismatches],
+            "value": [f"{t['amount']:g}" for _, t, _, _ in mismatches],
+            "reason": [encode("total_mismatch", label=label[i], period=f"{t['period']:%Y-%m}", measure=m,
+                              total_amount=float(t["amount"]), lines_amount=float(x)) for i, t, m, x in mismatches]}))
+
+
 def _dedupe(job: _Job) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(valid rows without the repeats of a key, every problem): a row with a problem is left out whole, and a
     later row with the key of an earlier one is a problem of its own."""
     problems = (pd.concat(job.problems, ignore_index=True) if job.problems
                 else pd.DataFrame(columns=_PROBLEM_COLUMNS))
     rejected_idx = set(problems["__i"].tolist())
-    valid = ~job.work.index.isin(list(rejected_idx))
+    valid = ~job.work.index.isin(list(rejected_idx | job.skipped))
     values = pd.DataFrame(job.parsed, index=job.work.index)
     if job.wide:
         # A sheet row is rejected as a whole: none of its months land (not only the bad cell's).
-        bad_rows = set(job.source_row.loc[list(rejected_idx)].tolist())
+        bad_rows = set(job.source_row.loc[list(rejected_idx | job.skipped)].tolist())
         valid &= ~job.source_row.isin(list(bad_rows)).to_numpy()
         values, dup_problems = _pivot_budget(values[valid], job.source_row[valid])
     else:

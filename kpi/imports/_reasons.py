@@ -16,7 +16,7 @@ REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration
                 "out_of_range", "below_minimum", "unreadable_enum", "missing_required", "answered_before_arrived",
                 "abandoned_before_arrived", "resolved_before_opened", "due_before_opened", "duplicate_key",
                 "duplicate_budget_line", "too_long", "amount_out_of_range", "wrong_field_count",
-                "spreadsheet_error", "formula_without_value")
+                "spreadsheet_error", "formula_without_value", "total_mismatch")
 # The columns of a rejects frame a person reads, in this order; each is the message rej.col.<column>.
 READABLE_COLUMNS = ("file_name", "row_number", "column_name", "value", "reason", "raw")
 
@@ -48,6 +48,9 @@ def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> st
         p["measure_label"] = value_label("measure", p["measure"], lang)
     if "choices" in p:
         p["choices"] = join_list(p["choices"], lang)
+    for amount in ("total_amount", "lines_amount"):
+        if amount in p:
+            p[amount] = money(p[amount])
     for end in ("lo", "hi"):
         if end in p:
             p[f"{end}_label"] = _limit_label(p[end], p.get("kind"), lang)
