@@ -78,6 +78,15 @@ def _normalise_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return s.str.strip(), roc
 
 
+# Two-digit years as Python's strptime %y reads them: 00-68 are 2000-2068, 69-99 are 1969-1999 (12/31/99 is 1999).
+TWO_DIGIT_PIVOT = 68
+
+
+def full_year(yy):
+    """A two-digit year (a number or an array of them) as a four-digit one, by TWO_DIGIT_PIVOT."""
+    return yy + np.where(np.asarray(yy) <= TWO_DIGIT_PIVOT, 2000, 1900)
+
+
 def decide_day_first(first: pd.Series, second: pd.Series, date_order: str) -> bool:
     """Day-first if the data proves it (a first field above 12), month-first if the data proves that; else date_order."""
     if (first > 12).any():
@@ -125,6 +134,11 @@ def _parse_month_name_dates(s: pd.Series) -> pd.Series:
         # A month name makes the order unambiguous; a time zone is converted to Taipei time like the other forms.
         if v is not pd.NaT and v.tzinfo is not None:
             v = v.tz_convert("Asia/Taipei").tz_localize(None)
+        if v is not pd.NaT and not re.search(r"\d{3,4}", re.sub(r"\d{1,2}:\d{2}(:\d{2})?", "", text)):
+            try:  # a 2-digit year by our pivot, not dateutil's
+                v = v.replace(year=int(full_year(v.year % 100)))
+            except ValueError:  # 29 February of a year that has none
+                v = pd.NaT
         lookup[text] = v if v is pd.NaT or 1900 <= v.year <= 2200 else pd.NaT
     return s.map(lookup).astype("datetime64[us]")
 
@@ -138,8 +152,11 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str) -> pd.Series:
     b = pd.to_numeric(parts["b"], errors="coerce")
     c = pd.to_numeric(parts["c"], errors="coerce")
     len_a = parts["a"].str.len()
-    # Year first: 4 digits (western), 3 digits or 民國 (ROC), or date_order ymd with a 2-digit year.
-    year_first = matched & ((len_a >= 3) | roc_marked | ((date_order == "ymd") & (parts["c"].str.len() <= 2)))
+    two_digit_c = parts["c"].str.len() <= 2
+    # Year first: 4 digits (western), 3 digits or 民國 (ROC), a first field no day can be (99/12/31: ROC 99), or
+    # date_order ymd with a 2-digit year. A year written first in 2 or 3 digits is an ROC year: 99 is 2010.
+    year_first = matched & ((len_a >= 3) | roc_marked | ((a > 31) & two_digit_c)
+                            | ((date_order == "ymd") & two_digit_c))
     roc = year_first & ((len_a <= 3) | roc_marked)
     year_last = matched & ~year_first
     day_first = decide_day_first(a[year_last], b[year_last], date_order)
@@ -149,7 +166,7 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str) -> pd.Series:
     year[year_first] = a[year_first] + np.where(roc[year_first], 1911, 0)
     month[year_first] = b[year_first]
     day[year_first] = c[year_first]
-    year[year_last] = c[year_last] + np.where(parts["c"][year_last].str.len() <= 2, 2000, 0)
+    year[year_last] = c[year_last].where(~two_digit_c[year_last], full_year(c[year_last]))
     month[year_last] = (b if day_first else a)[year_last]
     day[year_last] = (a if day_first else b)[year_last]
     hour = pd.to_numeric(parts["H"], errors="coerce").fillna(0)
@@ -211,7 +228,7 @@ def parse_month_text(text: str) -> pd.Timestamp | None:
             if not m or m.group(1).lower() not in _MONTH_NAMES:
                 return None
             mo = _MONTH_NAMES[m.group(1).lower()]
-            y = int(m.group(2)) + (2000 if len(m.group(2)) == 2 else 0)
+            y = int(m.group(2)) if len(m.group(2)) == 4 else int(full_year(int(m.group(2))))
     if not (1 <= mo <= 12 and 1900 <= y <= 2200):
         return None
     return pd.Timestamp(year=y, month=mo, day=1)
