@@ -574,9 +574,11 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
             derived_wait = derived_wait.fillna((abandoned_at - arrived).dt.total_seconds())
             flag("abandoned_at", abandoned_at < arrived, "abandoned_before_arrived", abandoned_at.astype(str))
             supplied.remove("abandoned_at")
-        # A wait worked out from timestamps keeps to the column's range like a written one.
+        # A wait worked out from timestamps (where the file writes none) keeps to the column's range like a written one.
         hi = ds.column("wait_seconds").bounds[1]
         too_long = (derived_wait > hi).fillna(False)
+        if "wait_seconds" in supplied:
+            too_long &= parsed["wait_seconds"].isna()
         if too_long.any():
             note("wait_seconds", derived_wait.map("{:.0f}".format), pd.Series(
                 [encode("too_long", value=f"{v:.0f}", hi=hi, kind="duration") if bad else pd.NA
