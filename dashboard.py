@@ -1,17 +1,23 @@
 """Entry point: `streamlit run dashboard.py`. The frame shared by every page: language, filters, navigation."""
 import streamlit as st
 
+from kpi.store import StoreError
 from ui.data import begin_run, end_run
-from ui.frame import language_switch, navigation, sidebar_filters
+from ui.frame import language_switch, navigation, print_style, print_switch, sidebar_filters
+from ui.widgets import database_problem
 
 st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs", page_icon="📞", layout="wide")
 
 language_switch()
+print_style()
 page = navigation()
-begin_run()
-st.session_state["_filters"] = sidebar_filters()
 try:
+    begin_run()
+    st.session_state["_filters"] = sidebar_filters()
+    print_switch()
     page.run()
+except StoreError as exc:  # a damaged, foreign, read-only, full or busy database file: say so, never a traceback
+    database_problem(exc)
 finally:
-    del st.session_state["_filters"]  # valid for this run only
+    st.session_state.pop("_filters", None)  # valid for this run only
     end_run()

@@ -130,7 +130,8 @@ def check_quality(s: Shown) -> str:  # its period defaults to the sidebar's week
 def check_budget(s: Shown) -> str:
     year, month = s.at.selectbox(key="budget_year").value, s.at.selectbox(key="budget_month").value
     report = s.call(metrics.budget_report, year, date(year, month, 1))
-    table = s.at.dataframe[0].value
+    ytd, outlook = s.at.dataframe[0].value, s.at.dataframe[1].value  # the lines in two grids that fit the page
+    table = pd.concat([ytd, outlook.drop(columns=ytd.columns, errors="ignore")], axis=1)
     money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd", "variance_ytd",
              "full_year_budget", "latest_estimate", "run_rate"]
     for col in money:

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from . import imports, metrics, present, store
@@ -38,7 +39,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", parents=[common], help="schema version, row counts, last import")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("check", parents=[common],
+                       help="verify the database file: read every row of every table (block checksums); exit 2 on damage")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("backup", parents=[common], help="write a consistent, checked copy of the database into DIR")
+    p.add_argument("dir", help="folder for the copy (kpi-YYYYMMDD-HHMMSS.duckdb)")
+    p.set_defaults(func=cmd_backup)
     return parser
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    result = store.check_database(_db(args))
+    for name, n in result.tables.items():
+        print(f"  {name:<28}{n:>12,} rows ok")
+    for name, what in result.damaged.items():
+        if name != "file":
+            print(f"  {name:<28}DAMAGED: {what}")
+    if result.ok:
+        print(f"{result.path}: ok (schema version {result.schema_version}, {len(result.tables)} tables read through)")
+        return 0
+    if "file" in result.damaged:  # not even opened: the one line says what it is
+        print(f"error: {result.damaged['file']}", file=sys.stderr)
+    else:
+        print(f"error: {result.path}: damaged ({', '.join(result.damaged)}); restore it from a backup "
+              "(docs/operations.md)", file=sys.stderr)
+    return 2
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    target = store.backup_database(_db(args), args.dir)
+    print(f"{target}: {target.stat().st_size:,} bytes, checked (restore: docs/operations.md)")
+    return 0
 
 
 def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -275,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (imports.FatalImportError, store.DatabaseBusy, FileNotFoundError, ValueError) as exc:
+    except (imports.FatalImportError, store.StoreError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:  # a database error no open_db block translated: still one line, never a traceback
+        print(f"error: {store.explain(exc, _db(args))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a report or rejects file that can't be written: full disk, no permission
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}; nothing more was written", file=sys.stderr)
         return 2

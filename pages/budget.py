@@ -6,10 +6,11 @@ import streamlit as st
 
 from kpi import competency, metrics, present, reports
 from kpi.metrics import format_value, load_catalog
+from kpi.present import colon
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import STATUS_HEX, competency_widget, report_downloads
+from ui.widgets import competency_widget, page_table, report_downloads, show_table, table_downloads
 
 cat = load_catalog()
 current_filters()  # the shared sidebar, also when this page runs alone
@@ -50,16 +51,18 @@ tot = report.total
 cols = st.columns(4)
 with cols[0].container(border=True):
     st.metric(f"{t('budget.month')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_month"]),
-              delta=ntd(tot["variance_month"]) if tot["variance_month"] is not None else None, delta_color="inverse",
-              delta_description=f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_month'])}")
+              delta=ntd(tot["variance_month"]) if tot["variance_month"] is not None else None, delta_color="inverse")
+    st.caption(f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_month'])}")  # a caption wraps; a delta note is cut
 with cols[1].container(border=True):
     st.metric(f"{t('budget.ytd')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_ytd"]),
               delta=f"{ntd(tot['variance_ytd'])} ({pct(tot['variance_pct_ytd'])})" if tot["variance_ytd"] is not None else None,
-              delta_color="inverse", delta_description=f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_ytd'])}")
+              delta_color="inverse")
+    st.caption(f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_ytd'])}")
 with cols[2].container(border=True):
     st.metric(kpi_label(cat["latest_estimate"]), ntd_short(tot["latest_estimate"]),
               delta=ntd(tot["latest_estimate"] - tot["full_year_budget"]) if tot["latest_estimate"] is not None else None,
-              delta_color="inverse", delta_description=f"{kpi_label(cat['full_year_budget'])} {ntd_short(tot['full_year_budget'])}")
+              delta_color="inverse")
+    st.caption(f"{kpi_label(cat['full_year_budget'])} {ntd_short(tot['full_year_budget'])}")
 with cols[3].container(border=True):
     st.metric(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),
               help=cat["run_rate"].text("definition", lang(), cat.settings))
@@ -86,19 +89,22 @@ outlook = ("full_year_budget", "latest_estimate", "run_rate")
 renamed = {c: kpi_label(cat[c]) if c in outlook else t(f"col.{c}")
            for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "reforecast", "favourable"]}
 renamed["needs_improvement_report"] = t("col.flag")
-
-
-def paint(frame: pd.DataFrame) -> pd.DataFrame:
-    css = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    for c in cell_status.columns:
-        css[renamed[c]] = [f"background-color: {STATUS_HEX[x]}" if x else "" for x in cell_status[c]]
-    css[t("col.flag")] = ["font-weight: bold; color: #c0392b" if f else "" for f in flagged]
-    return css
-
-
-shown = table.rename(columns=renamed)
-st.dataframe(shown.style.apply(paint, axis=None).format({renamed[c]: ntd for c in money} | {t("col.variance_pct_ytd"): pct}),
-             hide_index=True, key="budget_lines")
+statuses = cell_status.reindex(columns=table.columns).astype(object)
+statuses = statuses.where(statuses.notna(), None)
+statuses["needs_improvement_report"] = ["flag" if x else None for x in flagged]
+as_of = (f"{t('budget.through')}{colon(lang())}{year}-{month:02d}", f"{year}-{month:02d}")
+lines_table = page_table(table.rename(columns=renamed), [t("page.budget"), t("budget.lines")], *as_of,
+                         kinds={renamed[c]: "money" for c in money} | {renamed["variance_pct_ytd"]: "fraction"},
+                         statuses=statuses.rename(columns=renamed))
+# Two grids, so that every column shows at 1,500 px without scrolling sideways; one download holds them all.
+ytd_columns = ["cost_center", "line", *money[:6], "variance_pct_ytd"]
+outlook_columns = ["cost_center", "line", "line_type", *money[6:], "reforecast", "favourable", "needs_improvement_report"]
+st.markdown(f"**{t('budget.lines_ytd')}**")
+show_table(lines_table.select([renamed[c] for c in ytd_columns]), "budget_lines", downloads=False, hide_index=True)
+st.markdown(f"**{t('budget.lines_outlook')}**")
+show_table(lines_table.select([renamed[c] for c in outlook_columns]), "budget_outlook", downloads=False,
+           hide_index=True)
+table_downloads(lines_table, "budget_lines")
 settings = cat.settings
 st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.0%}",
              amount=ntd(settings["improvement_report_min_amount"])))
@@ -164,13 +170,15 @@ saved_all = query(competency.list_reports, year)
 status_by_line = {(r.cost_center, r.line): r.status for r in saved_all.itertuples()}
 overview = pd.DataFrame({
     t("col.cost_center"): flagged_lines["cost_center"], t("col.line"): flagged_lines["line"],
-    t("col.variance_ytd"): [ntd(v) for v in flagged_lines["variance_ytd"]],
+    t("col.variance_ytd"): flagged_lines["variance_ytd"],
     t("ir.status"): [t(f"ir.status.{status_by_line[k]}") if k in status_by_line else t("ir.missing")
                      for k in zip(flagged_lines["cost_center"], flagged_lines["line"])],
 })
-st.dataframe(overview, hide_index=True, key="ir_overview")
+show_table(page_table(overview, [t("page.budget"), t("ir.list")], *as_of, kinds={t("col.variance_ytd"): "money"}),
+           "ir_overview", hide_index=True)
 if not saved_all.empty:
-    st.dataframe(competency.reports_table(saved_all, lang()), hide_index=True, key="ir_saved")
+    show_table(page_table(competency.reports_table(saved_all, lang()), [t("page.budget"), t("ir.title")], str(year),
+                          str(year)), "ir_saved", hide_index=True)
 
 # ---- the performance report (O2.2.1) of the month, from the same numbers
 st.subheader(t("report.performance"))

@@ -4,9 +4,11 @@ import streamlit as st
 from kpi import competency
 from ui.frame import current_filters
 from ui.i18n import lang, t
-from ui.widgets import competency_map
+from ui.widgets import competency_map, page_table, table_downloads
 
 current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.glossary"))
 st.caption(t("glossary.intro"))
-st.table(competency.glossary(competency_map(), lang()).set_index(t("glossary.col.kpi")))  # static: wraps, prints
+glossary = competency.glossary(competency_map(), lang()).set_index(t("glossary.col.kpi"))
+st.table(glossary)  # static: wraps, prints
+table_downloads(page_table(glossary, [t("page.glossary")], None, ""), "glossary")

@@ -9,7 +9,7 @@ from kpi.metrics import load_catalog
 from ui.data import query, read
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import competency_map, kpi_tile, report_downloads
+from ui.widgets import competency_map, kpi_tile, page_table, report_downloads, show_table
 
 cat = load_catalog()
 f = current_filters()
@@ -97,11 +97,13 @@ comments = query(metrics.low_score_comments, start, end, **f.kw)
 if comments.empty:
     st.info(t("quality.no_comments"))
 else:
-    st.dataframe(comments, hide_index=True, placeholder=present.MISSING, column_config={
-        "responded_at": st.column_config.DatetimeColumn(t("quality.col.responded_at"), format="YYYY-MM-DD HH:mm"),
-        "team": t("col.team"), "agent_id": t("col.agent"), "csat": t("scale.csat"),
-        "nps": t("scale.nps"), "ces": t("scale.ces"),
-        "comment": st.column_config.TextColumn(t("quality.col.comment"), width="large")})
+    labels = {"responded_at": t("quality.col.responded_at"), "team": t("col.team"), "agent_id": t("col.agent"),
+              "csat": t("scale.csat"), "nps": t("scale.nps"), "ces": t("scale.ces"), "comment": t("quality.col.comment")}
+    show_table(page_table(comments, [t("page.quality"), t("quality.comments_short")],
+                          t("period.range", start=start, end=end), f"{start}–{end}", f, kinds={"responded_at": "datetime", "csat": "int", "nps": "int", "ces": "int"},
+                          labels=labels),
+               "quality_comments", hide_index=True,
+               column_config={"comment": st.column_config.TextColumn(labels["comment"], width="large")})
 
 # ---- the standard's behaviour indicators this page evidences
 st.subheader(t("quality.competency"))

@@ -1,15 +1,16 @@
 """Trainer page: a team's or agent's weak KPIs -> behaviour indicators, knowledge and skills, coaching actions."""
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from kpi import competency, metrics
+from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
 from kpi.present import colon, join_list, person
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
-from ui.widgets import competency_map
+from ui.widgets import competency_map, page_table, show_table, table_downloads
 
 cat = load_catalog()
 cmap = competency_map()
@@ -64,19 +65,22 @@ weak = competency.weak_kpis(values, cat, team=team, peers=peers)
 if weak.empty:
     st.success(t("trainer.none_weak", who=who_label))
     st.stop()
-st.dataframe(
-    {t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],
-     t("col.value"): [fmt(cat[k], v) for k, v in zip(weak["id"], weak["value"])],
-     t("trainer.col.reference"): [t(f"trainer.vs.{w}", value=fmt(cat[k], v))
-                                  for k, v, w in zip(weak["id"], weak["reference"], weak["compared_with"])],
-     t("col.n"): ["—" if n is None or n != n else f"{n:,.0f}" for n in weak["n"]],
-     t("col.interval"): [t("tile.interval_short", low=fmt(cat[k], iv[0]), high=fmt(cat[k], iv[1]))
-                         if isinstance(iv, tuple) else "—" for k, iv in zip(weak["id"], weak["interval"])],
-     t("trainer.col.status"): [t(f"status.{s}") for s in weak["status"]],
-     t("trainer.col.gap"): [round(float(g), 1) for g in weak["gap_bands"]],
-     t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
-     t("trainer.col.worsening"): list(weak["worsening"])},
-    hide_index=True)
+weak_frame = pd.DataFrame({
+    t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],
+    t("col.value"): [fmt(cat[k], v) for k, v in zip(weak["id"], weak["value"])],
+    t("trainer.col.reference"): [t(f"trainer.vs.{w}", value=fmt(cat[k], v))
+                                 for k, v, w in zip(weak["id"], weak["reference"], weak["compared_with"])],
+    t("col.n"): [None if n is None or n != n else n for n in weak["n"]],
+    t("col.interval"): [t("tile.interval_short", low=fmt(cat[k], iv[0]), high=fmt(cat[k], iv[1]))
+                        if isinstance(iv, tuple) else "—" for k, iv in zip(weak["id"], weak["interval"])],
+    t("trainer.col.status"): [t(f"status.{s}") for s in weak["status"]],
+    t("trainer.col.gap"): [float(g) for g in weak["gap_bands"]],
+    t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
+    t("trainer.col.worsening"): [bool(w) for w in weak["worsening"]]})
+show_table(page_table(weak_frame, [t("page.trainer"), t("trainer.weak"), who], t("period.range", start=start, end=end),
+                      f"{start}–{end}", f, kinds={t("col.n"): "count", t("trainer.col.gap"): "decimal",
+                                                  t("trainer.col.worsening"): "bool"}),
+           "trainer_weak", hide_index=True)
 
 # ---- ranked behaviour indicators with what to coach
 st.subheader(t("trainer.ranked"))
@@ -118,9 +122,7 @@ st.caption(t("trainer.heatmap_help"))
 # ---- export the plan as the team's performance record
 st.subheader(t("trainer.export"))
 plan = competency.coaching_plan(cmap, who_label, period, values, lg, cat, team=team, peers=peers)
-st.dataframe(plan, hide_index=True)
-d1, d2 = st.columns(2)
-d1.download_button(t("trainer.download_xlsx"), competency.plan_to_xlsx(plan), file_name=f"coaching_plan_{who}_{end}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="plan_xlsx")
-d2.download_button(t("trainer.download_csv"), competency.plan_to_csv(plan), file_name=f"coaching_plan_{who}_{end}.csv",
-                   mime="text/csv", key="plan_csv")
+# The plan is the performance record (O3.3.1), with its own workbook: a title row, wide wrapped text columns.
+plan_table = present.Table(plan, name=(t("page.trainer"), t("plan.sheet"), who, f"{start}–{end}"))
+show_table(plan_table, "plan", downloads=False, hide_index=True)
+table_downloads(plan_table, "plan", xlsx=lambda: competency.plan_to_xlsx(plan), csv=lambda: competency.plan_to_csv(plan))

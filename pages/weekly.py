@@ -1,4 +1,6 @@
 """Weekly supervisor page: how did the teams do last week, who needs attention, and why."""
+from dataclasses import replace
+
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -10,7 +12,7 @@ from kpi.present import colon, join_list, value_label
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import STATUS_HEX, competency_map, kpi_tile, status_badge
+from ui.widgets import competency_map, kpi_tile, page_table, show_table, status_badge
 
 cat = load_catalog()
 f = current_filters()
@@ -99,26 +101,23 @@ for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service
 
 
 # ---- team and agent tables, coloured by status, team -> agents
-def styled(values: pd.DataFrame, statuses: pd.DataFrame, label: str, counts: dict[str, str] | None = None,
-           labels: dict | None = None):
-    """A status table: KPI columns named and formatted in their units, cells coloured by status; counts names the
-    sample-size columns (n, uncoloured), labels the row keys as shown (an agent's id and name)."""
+def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name: str, filters,
+                 counts: dict[str, str] | None = None, labels: dict | None = None):
+    """The page's table of KPI values by group, under the KPIs' names, for the grid, print and downloads; counts
+    names the sample-size columns (n, uncoloured), labels the row keys as shown (an agent's id and name)."""
     counts = counts or {}
     headers = {k: counts.get(k) or kpi_label(cat[k]) for k in values.columns}
     shown = values.rename(columns=headers, index=labels or {})
     shown.index.name = label
-    colours = statuses.map(lambda s: f"background-color: {STATUS_HEX[s]}" if s else "")
-    colours.columns = shown.columns
-    colours.index = shown.index
-    return shown.style.apply(lambda _: colours, axis=None).format(
-        {headers[k]: (lambda v: "—" if pd.isna(v) else f"{v:,.0f}") if k in counts else
-         (lambda v, k=k: fmt(cat[k], None if pd.isna(v) else v)) for k in values.columns}, na_rep="—")
+    kinds = {headers[k]: "count" if k in counts else present.unit_kind(cat[k].unit) for k in values.columns}
+    return page_table(shown, [t("page.weekly"), name], t("week.range", week=f.label, start=f.start, end=f.end),
+                      f.period.key, filters, kinds=kinds, statuses=statuses.rename(columns=headers).set_axis(shown.index))
 
 
 st.subheader(t("weekly.teams"))
 teams = query(metrics.group_status, f.start, f.end, "team", **f.kw)
 team_values, team_status = metrics.status_table(teams)
-st.dataframe(styled(team_values, team_status, t("col.team")), key="team_table")
+show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
 
 team_of = query(metrics.agent_teams, f.start, f.end)
 names = query(metrics.agent_names, f.start, f.end)
@@ -131,9 +130,9 @@ st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly
 agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
 order = agent_status.eq("bad").sum(axis=1).sort_values(ascending=False, kind="stable").index  # most off target first
 agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
-shown = styled(agent_values, agent_status, t("col.agent"), {"csat__n": t("col.responses")},
-               labels={a: present.person(a, names.get(a)) for a in agent_values.index})
-st.dataframe(shown, key="agent_table", height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
+show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
+                        {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),
+           "agent_table", height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
 st.caption(t("weekly.agents_note"))
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences

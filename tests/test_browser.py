@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -227,4 +228,95 @@ def test_the_upload_box_and_select_boxes_speak_chinese(server, browser):
     assert "每個檔案最大 200 MB" in body  # what may be uploaded, said in our own caption
     placeholders = page.evaluate("() => [...document.querySelectorAll('input')].map(e => e.placeholder)")
     assert "請選擇" in placeholders and not any("Choose" in p for p in placeholders)
+W47 = (date(2026, 11, 16), date(2026, 11, 22))
+
+
+def _open(server, browser, path_index: int = 0, lang: str = "zh-TW"):
+    """A new visit at 1,500 x 2,400 px, switched to lang, on the page at path_index of the navigation."""
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    _settle(page)
+    if lang == "en":
+        page.locator('[data-testid="stSidebar"] button:has-text("English")').click()
+        _settle(page)
+    if path_index:
+        page.locator('[data-testid="stSidebarNav"] a').nth(path_index).click()
+        _settle(page)
+    return page
+
+
+def _printed_text(page, pdf: Path) -> str:
+    """The page as the browser prints it (print media; A4 in the orientation the stylesheet asks, as Chromium's print
+    dialog does), read back with pdftotext."""
+    if not shutil.which("pdftotext"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no pdftotext: .ci/run must apt-get install poppler-utils")
+        pytest.skip("no pdftotext (apt-get install poppler-utils)")
+    page.emulate_media(media="print")
+    page.pdf(path=str(pdf), format="A4", prefer_css_page_size=True, print_background=True)
+    page.emulate_media(media="screen")
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_print_view_prints_every_row_and_column_without_the_sidebar(server, browser, sample_db, tmp_path):
+    from kpi import metrics, store
+    from kpi.metrics import load_catalog
+
+    cat = load_catalog()
+    with store.open_db(sample_db, read_only=True) as con:
+        agents = [a for a in metrics.group_status(con, *W47, "agent", channel="phone") if a is not None]
+        lines = metrics.budget_report(con, 2026).lines
+    page = _open(server, browser)
+    page.locator('[data-testid="stSidebar"] label:has-text("列印檢視")').click()
+    _settle(page)
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0  # static tables: a canvas prints what is in view
+    text = _printed_text(page, tmp_path / "weekly.pdf")
+    assert len(agents) == 30 and all(a in text for a in agents)  # every agent row
+    assert all(cat[k].label["zh-TW"] in text for k in metrics.AGENT_TABLE_KPIS)  # every column
+    for sidebar in ("語言 Language", "資料截止", "列印檢視", "週次"):
+        assert sidebar not in text
+    assert "下載 Excel" not in text  # nor the buttons
+
+    page.locator('[data-testid="stSidebarNav"] a').nth(2).click()  # the budget page, still in the print view
+    _settle(page)
+    text = _printed_text(page, tmp_path / "budget.pdf")
+    page.screenshot(path=str(SHOTS / "budget.print_view.zh-TW.png"))
+    for header in ("最新預估", "年化實際數", "有利/不利", "改善報告", "累計差異率", "當月預算"):
+        assert header in text
+    for r in lines.itertuples():  # every line with its latest estimate and run rate as the page writes them
+        assert r.line in text and f"NT${r.latest_estimate:,.0f}" in text and f"NT${r.run_rate:,.0f}" in text
+    assert text.count("需改善報告") == int(lines["needs_improvement_report"].sum()) == 3
+    assert "語言 Language" not in text
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_budget_page_at_1500_px_shows_every_column_and_whole_tile_numbers(server, browser, lang):
+    page = _open(server, browser, 2, lang)
+    page.screenshot(path=str(SHOTS / f"budget.1500.{lang}.png"))
+    grids = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')]
+        .map(s => [s.scrollWidth, s.clientWidth])""")
+    assert len(grids) >= 3 and all(sw <= cw for sw, cw in grids), grids  # no sideways scrolling in any grid
+    cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMetric"], [data-testid="stMetric"] *')]
+        .filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText)""")
+    assert cut == []  # no number or note cut with an ellipsis
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert len(values) == 5 and all(v.startswith("NT$") for v in values)
+    page.close()
+
+
+def test_a_tables_csv_download_is_named_for_the_week_and_reads_in_excel(server, browser, tmp_path):
+    page = _open(server, browser)
+    with page.expect_download() as caught:
+        page.locator('[data-testid="stDownloadButton"] button:has-text("下載 CSV")').first.click()
+    download = caught.value
+    assert download.suggested_filename == "每週績效_組別績效_2026-W47_電話.csv"
+    data = Path(download.path()).read_bytes()
+    assert data.startswith("\ufeff組別,進線量,接通量,服務水準".encode("utf-8"))
+    page.locator('[data-testid="stDataFrame"]').first.hover()  # the grid's toolbar shows on hover
+    page.wait_for_selector('[data-testid="stElementToolbar"] button')
+    tools = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stElementToolbar"] button')]
+        .map(b => b.getAttribute('aria-label') || b.innerText)""")
+    assert tools and not any("Download" in x for x in tools)  # its raw CSV download is off (client.disableDataExport)
     page.close()

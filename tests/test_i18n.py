@@ -26,6 +26,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "sidebar.": ("team", "channel", "queue", "week", "month", "quarter"),
     "ds.": ("contacts", "surveys", "complaints", "budget"),
     "trainer.kind.": ("team", "agent"),
+    "db.": ("damaged", "foreign", "read_only", "full", "busy", "other"),  # ui.widgets.database_problem, StoreError.code
     "period.kind.": metrics.PERIOD_KINDS,
     "tile.vs_prev_": ("week", "month", "quarter"),
     "quality.stage.": metrics.FUNNEL_STAGES,

@@ -261,9 +261,11 @@ def test_budget_page_totals_equal_the_budget_report(app):
     assert tiles_shown["年初至今 · 實際"] == f"NT${report.total['actual_ytd'] / 1e4:,.1f} 萬"
     assert tiles_shown["當月 · 實際"] == f"NT${report.total['actual_month'] / 1e4:,.1f} 萬"
     assert tiles_shown["最新預估"] == f"NT${report.total['latest_estimate'] / 1e4:,.1f} 萬"
-    lines = at.dataframe[0].value.set_index("科目")
-    assert "⚑" in lines.loc["加班費", "改善報告"] and lines.loc["人員薪資", "改善報告"] == ""
+    # The lines in two grids that each fit the page: the month and year to date, then the outlook with the flags.
+    lines, outlook = (at.dataframe[i].value.set_index("科目") for i in (0, 1))
     assert lines.loc["加班費", "累計差異"] == report.lines.set_index("line").loc["加班費", "variance_ytd"]
+    assert "⚑" in outlook.loc["加班費", "改善報告"] and outlook.loc["人員薪資", "改善報告"] == ""
+    assert outlook.loc["加班費", "最新預估"] == report.lines.set_index("line").loc["加班費", "latest_estimate"]
 
 
 def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeypatch):

@@ -37,6 +37,7 @@ ALLOWED = {
     "ISO", "XmR", "AI",  # ISO week, the XmR chart, 運用 AI in the standard's text
     "BAS1499",  # the competency standard's code (its indicators P1.2.1 and tasks T2.2 are one letter and digits)
     "English", "Language",  # the language switch: 語言 Language / English
+    "Ctrl",  # 用瀏覽器列印（Ctrl+P）: a key's name as printed on the keyboard
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 LEGIT = [
@@ -47,7 +48,7 @@ LEGIT = [
 
 
 def _strings(msg: Message, skip=frozenset({"id", "form_id", "type", "icon", "mime", "url", "spec", "data", "default",
-                                           "value", "format", "tag", "columns", "theme"})):
+                                           "value", "format", "tag", "columns", "theme", "deferred_file_id"})):
     """Every text field of an element's message (label, body, help, placeholder, options, delta ...), nested too."""
     for fd, v in msg.ListFields():
         if fd.name in skip:

@@ -1,6 +1,7 @@
 """How pages reach the database: briefly, read-only, and cached by the database's last import."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
@@ -15,9 +16,14 @@ def db_path() -> str:
 
 @st.cache_resource(show_spinner="Preparing the database (first start loads the sample data)…")
 def ensure_database(path: str) -> str:
-    """Create or upgrade the file, and load sample_data/ when it holds no data; once per process and file."""
-    with store.open_db(path) as con:
-        empty = sum(store.row_counts(con).values()) == 0
+    """Create the file and load sample_data/ when there is none or it holds no data; once per process and file.
+
+    An existing file is only ever opened read-only here: the dashboard shows a read-only file or disk as it is."""
+    if Path(path).exists():
+        with store.open_db(path, read_only=True) as con:
+            empty = sum(store.row_counts(con).values()) == 0
+    else:
+        empty = True
     if empty:
         imports.load_sample_data(path)
     return path

@@ -7,7 +7,7 @@ from datetime import date
 import streamlit as st
 
 from kpi import metrics
-from kpi.present import value_label
+from kpi.present import colon, join_list, value_label
 
 from .data import query
 from .i18n import LANGS, lang, t
@@ -40,6 +40,16 @@ class Filters:
     def kw(self) -> dict[str, str | None]:
         """The filters as keyword arguments of the kpi functions."""
         return {"team": self.team, "channel": self.channel, "queue": self.queue}
+
+    def labels(self) -> list[str]:
+        """The filters that are set, as a reader reads them (for a download's file name): 技術支援組, 電話."""
+        return [value_label(d, v, lang()) for d, v in self.kw.items() if v is not None]
+
+    def line(self) -> str:
+        """Every filter with its value, in words (for a download's title row)."""
+        parts = [f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else value_label(d, v, lang())}"
+                 for d, v in self.kw.items()]
+        return t("export.filters", filters=join_list(parts, lang()))
 
 
 def language_switch() -> None:
@@ -107,8 +117,61 @@ def current_filters() -> Filters | None:
     """
     if "_filters" not in st.session_state:
         language_switch()
-        return sidebar_filters()
+        found = sidebar_filters()
+        print_switch()
+        return found
     return st.session_state["_filters"]
+
+
+# A browser's print of any page: no sidebar or app chrome, no buttons or upload box, the page as wide as the paper,
+# no break inside a tile or chart. st.dataframe draws on a canvas and prints only what is scrolled into view, so the
+# print view (below) swaps the grids for static tables (kpi.present.table_to_html) and lays the page out as wide as the
+# paper less its margins (A4 landscape: 277 mm, room for the budget's money columns): charts are drawn at that width.
+_TABLE_CSS = """
+table.kpi-table {border-collapse: collapse; width: 100%; font-size: 0.75rem; line-height: 1.3; margin-bottom: 0.5rem}
+table.kpi-table th, table.kpi-table td {border: 1px solid #d5d8dc; padding: 2px 5px; vertical-align: top}
+table.kpi-table th {background: #f0f2f6; font-weight: 600; text-align: left}
+table.kpi-table td.num, table.kpi-table td.nw {white-space: nowrap}
+table.kpi-table .num {text-align: right}
+"""
+# A tile's note wraps below its number instead of being cut (print and print view).
+_TILE_NOTES_CSS = """
+[data-testid="stMetric"] div:has(> [data-testid="stMetricDelta"]) {flex-wrap: wrap}
+[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important}
+"""
+_PRINT_CSS = """
+@page {size: A4 landscape; margin: 10mm}
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsed"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stStatusWidget"], [data-testid="stBottom"],
+[data-testid="stDownloadButton"], [data-testid="stButton"], [data-testid="stFormSubmitButton"],
+[data-testid="stFileUploader"], [data-testid="stElementToolbar"], [data-testid="stTooltipIcon"],
+[data-testid="stExpander"] summary [data-testid="stIconMaterial"] {display: none !important}
+html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
+  height: auto !important; overflow: visible !important; position: static !important}
+[data-testid="stMainBlockContainer"] {max-width: none !important; width: 100% !important; padding: 0 !important}
+[data-testid="stHorizontalBlock"], [data-testid="stMetric"], [data-testid="stPlotlyChart"], [data-testid="stExpander"],
+table.kpi-table tr {break-inside: avoid}
+h1, h2, h3 {break-after: avoid}
+table.kpi-table thead {display: table-header-group}
+* {-webkit-print-color-adjust: exact; print-color-adjust: exact}
+"""
+PRINT_CSS = f"<style>{_TABLE_CSS}@media print {{{_PRINT_CSS}{_TILE_NOTES_CSS}}}</style>"
+PRINT_VIEW_CSS = ("<style>[data-testid=\"stMainBlockContainer\"] {max-width: calc(277mm + 2rem) !important; "
+                  f"padding-left: 1rem !important; padding-right: 1rem !important}}{_TILE_NOTES_CSS}</style>")
+
+
+def print_style() -> None:
+    """The print stylesheet, once per run of the entry script."""
+    st.html(PRINT_CSS)
+
+
+def print_switch() -> bool:
+    """The sidebar's print view switch: static tables and a page as wide as A4 landscape, for the browser's print."""
+    on = st.sidebar.toggle(t("sidebar.print_view"), key="print_view", help=t("sidebar.print_help"))
+    if on:
+        st.html(PRINT_VIEW_CSS)
+    return on
 
 
 def navigation() -> st.navigation:

@@ -1,17 +1,21 @@
-"""Shared pieces every page uses: the KPI tile and the competency widget."""
+"""Shared pieces every page uses: the KPI tile, the competency widget, and a table with its downloads."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+import pandas as pd
 import streamlit as st
 
-from kpi import competency
+from kpi import competency, present
 from kpi.metrics import Kpi, KpiValue, load_catalog
 from kpi.present import colon, join_list, value_label
 
+from .frame import Filters
 from .i18n import fmt, fmt_change, kpi_label, lang, t
 
 STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", "uncertain": "gray", "maturing": "gray",
                 "no_value": "gray", None: "gray"}
-STATUS_HEX = {"good": "#d7f0dd", "warning": "#fde9c8", "bad": "#f9d4d2", "uncertain": "#ececec", None: "#ffffff"}
 
 
 @st.cache_resource
@@ -114,8 +118,10 @@ def import_history_table(history, key: str) -> None:
     for column in ("finished_at", "undone_at"):  # a date as a date; no "None" while not undone
         if column in shown:
             shown[column] = shown[column].map(lambda v: "—" if v is None or v != v else f"{v:%Y-%m-%d %H:%M:%S}")
-    config = {c: t(f"hist.{c}") for c in shown.columns if f"hist.{c}" in _HIST_KEYS}
-    st.dataframe(shown, hide_index=True, column_config=config, key=key)
+    labels = {c: t(f"hist.{c}") for c in shown.columns if f"hist.{c}" in _HIST_KEYS}
+    show_table(page_table(shown, [t("data.history")], None, f"{datetime.now():%Y-%m-%d}", kinds={
+        "import_id": "int", **{c: "count" for c in ("rows_read", "inserted", "updated", "unchanged", "rejected")}},
+        labels=labels), key, hide_index=True)
 
 
 _HIST_KEYS = {f"hist.{c}" for c in ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted",
@@ -139,3 +145,70 @@ def file_upload(label: str, types: list[str], key: str):
         upload = st.file_uploader(label, type=types, key=key)
         st.caption(t("imp.upload_hint", size=st.get_option("server.maxUploadSize")))
     return upload
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def page_table(frame: pd.DataFrame, what: Sequence[str], period: str | None, period_short: str,
+               filters: Filters | None = None, **kw) -> present.Table:
+    """A page's table, named for its downloads: what (page, table), the period, the filters in effect.
+
+    kw: kinds, statuses, labels (see kpi.present.Table)."""
+    context = [x for x in (period, filters.line() if filters else None) if x]
+    context.append(t("meta.generated", at=f"{datetime.now():%Y-%m-%d %H:%M}"))
+    return present.Table(frame, title=present.join_bar(what, lang()), context=tuple(context),
+                         name=(*what, period_short, *(filters.labels() if filters else [])), **kw)
+
+
+def styled(table: present.Table):
+    """The table for st.dataframe: raw values (the grid sorts numbers as numbers) shown as the downloads write them,
+    cells in their status colours."""
+    lg = lang()
+    style = table.frame.style.format({c: (lambda v, k=table.kind(c): present.cell_text(v, k, lg))
+                                      for c in table.frame.columns}, na_rep=present.MISSING)
+    if table.statuses is not None:
+        css = table.statuses.map(present.status_css)
+        css.index, css.columns = table.frame.index, table.frame.columns
+        style = style.apply(lambda _: css, axis=None)
+    return style
+
+
+def print_view() -> bool:
+    """Whether the sidebar's print view is on."""
+    return bool(st.session_state.get("print_view"))
+
+
+def show_table(table: present.Table, key: str, downloads: bool = True, column_config: Mapping | None = None, **kw):
+    """A page's table: the grid (in the print view a static table with every row and column), then its Excel and CSV
+    downloads. Returns what st.dataframe returns (a selection), None in the print view. kw go to st.dataframe."""
+    if print_view():
+        st.html(present.table_to_html(table, lang()))
+        shown = None
+    else:
+        shown = st.dataframe(styled(table), key=key, column_config={**table.labels, **(column_config or {})}, **kw)
+    if downloads:
+        table_downloads(table, key)
+    return shown
+
+
+def table_downloads(table: present.Table, key: str, xlsx: Callable[[], bytes] | None = None,
+                    csv: Callable[[], bytes] | None = None) -> None:
+    """下載 Excel / 下載 CSV under a table, named for what it holds (每週績效_組別績效_2026-W47_電話.xlsx) and built
+    when clicked (a rerun pays nothing); xlsx and csv replace kpi.present's builders for a table with its own."""
+    lg = lang()
+    row = st.container(horizontal=True)
+    row.download_button(t("export.xlsx"), xlsx or (lambda: present.table_to_xlsx(table, lg)), key=f"{key}_xlsx",
+                        file_name=present.export_file_name(table.name, "xlsx"), mime=XLSX_MIME,
+                        help=t("export.xlsx_help"), on_click="ignore", icon=":material/download:")
+    row.download_button(t("export.csv"), csv or (lambda: present.table_to_csv(table, lg)), key=f"{key}_csv",
+                        file_name=present.export_file_name(table.name, "csv"), mime="text/csv",
+                        help=t("export.csv_help"), on_click="ignore", icon=":material/download:")
+
+
+def database_problem(exc) -> None:
+    """A database file the dashboard can't use (kpi.store.StoreError): what is wrong and what to do, in the reader's
+    language, with the file and DuckDB's own line for whoever looks after it."""
+    from .i18n import t
+
+    st.error(t(f"db.{exc.code}", path=exc.path or "—"))
+    with st.expander(t("db.detail")):
+        st.code(str(exc), language=None)

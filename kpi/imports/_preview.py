@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 
 from ..present import join_list, t, value_label
-from ..store import get_dataset
+from ..store import get_dataset, rollback
 from ._mapping import FatalImportError, Mapping, Options, parse_mapping
 from ._parse import parse_bool
 from ._prepare import Prepared, prepare
@@ -52,7 +52,7 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
         # The temp tables live only in this connection's memory and the transaction is rolled back: nothing lands.
         matched, updated = stage_and_compare(cur, prep.dataset, prep.supplied, stage, prep.rules)
     finally:
-        cur.execute("ROLLBACK")
+        rollback(cur)
         cur.close()
     return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
                          rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
@@ -89,7 +89,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
         result = _undo(cur, int(import_id))
         cur.execute("COMMIT")
     except BaseException:
-        cur.execute("ROLLBACK")
+        rollback(cur)  # never hides the error that ended the transaction
         raise
     finally:
         cur.close()

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from ..store import SQL_TYPES, Dataset
-from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key
+from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key, rollback
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._prepare import Prepared, prepare
 from ._reasons import stored_reason_text
@@ -143,7 +143,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         tell(0.85, "committing")
         cur.execute("COMMIT")
     except BaseException:
-        cur.execute("ROLLBACK")
+        rollback(cur)  # never hides the error that ended the transaction
         raise
     finally:
         cur.close()

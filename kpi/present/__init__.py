@@ -1,5 +1,5 @@
 """What a person reads, for pages, reports, CLI and exports alike: the message catalog (zh-TW/en), number formats,
-charts, and formula-safe CSV and XLSX files."""
+charts, formula-safe CSV and XLSX files, and a page's tables as downloads and print tables."""
 from ._charts import (
                       PALETTE,
                       TrendPanel,
@@ -12,6 +12,8 @@ from ._charts import (
                       trend_line,
                       variance_bars,
 )
+from ._export import (STATUS_HEX, Table, cell_text, excel_format, export_file_name, status_css, table_text,
+                      table_to_csv, table_to_html, table_to_xlsx)
 from ._files import (
                      FORMULA_PREFIXES,
                      HEADER_FILL,
@@ -44,6 +46,7 @@ from ._format import (
                      percent,
                      pp,
                      unit_name,
+                     unit_kind,
 )
 from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person,
                         readable_fields, t, value_label)
@@ -55,4 +58,5 @@ __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cos
            "duration_scale", "format_change", "format_kind", "format_unit", "hours", "is_missing", "money",
            "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
            "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label",
-           "readable_fields"]
+           "readable_fields", "unit_kind", "STATUS_HEX", "Table", "cell_text", "excel_format", "export_file_name",
+           "status_css", "table_text", "table_to_csv", "table_to_html", "table_to_xlsx"]

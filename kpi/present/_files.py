@@ -5,6 +5,7 @@ import datetime as dt
 import io
 import math
 import numbers
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -36,7 +37,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "s": "#,##0", "+s": "+#,##0;-#,##0;0", "min": "0.0", "+min": "+0.0;-0.0;0.0", "h": "0.0", "+h": "+0.0;-0.0;0.0",
     "score": "0.00", "+score": "+0.00;-0.00;0.00", "per_1000": "0.00", "+per_1000": "+0.00;-0.00;0.00",
     "nps": "+0;-0;0", "+nps": "+0;-0;0",
-    "int": "0",
+    "int": "0", "decimal": "0.0", "+decimal": "+0.0;-0.0;0.0",
     "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm",
 }
 
@@ -76,9 +77,22 @@ def xlsx_cell(value: Any) -> Any:
     return value
 
 
-def frame_to_csv(df: pd.DataFrame) -> bytes:
-    """The frame as CSV bytes: UTF-8 with BOM (Excel in Taiwan then reads it as UTF-8), CRLF, formula-safe cells."""
-    out = pd.DataFrame([[xlsx_cell(v) for v in row] for row in df.itertuples(index=False, name=None)],
+# A signed number as our formats write it (+66, -21,391, -5.3%): a spreadsheet reads it as a number, never a formula.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d,]*(\.\d+)?%?")
+
+
+def _cell(value: Any, plain_numbers: bool) -> Any:
+    """xlsx_cell, except that with plain_numbers a formatted number keeps its bare sign (a table's own values; not
+    for text people typed, where +886... is a phone number to keep as text)."""
+    if plain_numbers and isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return xlsx_cell(value)
+
+
+def frame_to_csv(df: pd.DataFrame, plain_numbers: bool = False) -> bytes:
+    """The frame as CSV bytes: UTF-8 with BOM (Excel in Taiwan then reads it as UTF-8), CRLF, formula-safe cells
+    (see _cell for plain_numbers)."""
+    out = pd.DataFrame([[_cell(v, plain_numbers) for v in row] for row in df.itertuples(index=False, name=None)],
                        columns=[xlsx_cell(c) for c in df.columns], dtype=object)
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
@@ -123,11 +137,25 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return buf.getvalue()
 
 
+def _css_style(cell: Any, css: str) -> None:
+    """The few declarations a status style uses (background-color, color, font-weight: bold) onto a cell."""
+    rules = dict(part.split(":", 1) for part in css.split(";") if ":" in part)
+    rules = {k.strip(): v.strip().lstrip("#") for k, v in rules.items()}
+    if "background-color" in rules:
+        cell.fill = PatternFill("solid", fgColor=rules["background-color"].upper())
+    if "color" in rules or rules.get("font-weight") == "bold":
+        cell.font = Font(bold=rules.get("font-weight") == "bold", color=rules.get("color", "000000").upper())
+
+
 def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Sheet1",
-                  widths: Mapping[str, float] | None = None, number_formats: Mapping[str, str] | None = None) -> bytes:
+                  widths: Mapping[str, float] | None = None, number_formats: Mapping[str, str] | None = None,
+                  styles: pd.DataFrame | None = None, plain_numbers: bool = False) -> bytes:
     """The frame as an xlsx: optional merged title row, bold header, wrapped text, numbers as numbers, formula-safe.
 
-    ``widths`` and ``number_formats`` (e.g. "0.00") are keyed by column name; widths default to the content's.
+    ``widths`` and ``number_formats`` (e.g. "0.00") are keyed by column name; widths default to the content's. A title
+    may run over several lines. ``styles``, the frame's shape, holds a CSS declaration per cell (as a pandas Styler
+    takes it: background-color, color, font-weight: bold), so a workbook keeps a page's status colours. See _cell for
+    plain_numbers.
     """
     wb = Workbook()
     ws = wb.active
@@ -139,7 +167,7 @@ def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Shee
         ws.cell(row=1, column=1).alignment = Alignment(wrap_text=True, vertical="center")
         if ncols > 1:
             ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-        ws.row_dimensions[1].height = 36
+        ws.row_dimensions[1].height = max(36, 17 * (title.count("\n") + 1))
         row = 2
     header_row = row
     style_header(ws, header_row, [str(name) for name in df.columns])
@@ -148,13 +176,15 @@ def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Shee
     columns: list[list[Any]] = [[] for _ in df.columns]
     for i, values in enumerate(df.itertuples(index=False, name=None), start=header_row + 1):
         for j, v in enumerate(values, start=1):
-            v = xlsx_cell(v)
+            v = _cell(v, plain_numbers)
             if v == "":
                 v = None
             c = ws.cell(row=i, column=j, value=v)
             c.alignment = top
-            if formats[j - 1] and isinstance(v, (int, float)) and not isinstance(v, bool):
+            if formats[j - 1] and isinstance(v, (int, float, dt.date)) and not isinstance(v, bool):
                 c.number_format = formats[j - 1]
+            if styles is not None and styles.iat[i - header_row - 1, j - 1]:
+                _css_style(c, styles.iat[i - header_row - 1, j - 1])
             columns[j - 1].append(v)
     for j, name in enumerate(df.columns, start=1):
         width = (widths or {}).get(str(name)) or column_width(str(name), [str(v) for v in columns[j - 1] if v is not None])

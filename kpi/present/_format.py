@@ -4,7 +4,8 @@ their units (14 秒, 7 分 05 秒, 3 小時 53 分), hours, months, dates; and t
 A value's *kind* says how to show it: a KPI unit (fraction, seconds, hours, count, score, per_1000, nps), "ntd" for
 an NT$ amount in a table whose header already says NT$, "money" for one written with NT$, "cost" for NT$ per contact,
 "pp" for a change of a rate, "s", "min", "h" for a duration already in that unit (a table row or a chart axis in
-one unit, see duration_scale), "int", "date", "datetime", "text"; a leading "+" asks for a sign.
+one unit, see duration_scale), "decimal" for a plain number to one decimal, "int", "date", "datetime", "text"; a
+leading "+" asks for a sign.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pandas as pd
 from ._messages import t
 
 __all__ = ["MISSING", "DURATION_SCALES", "is_missing", "number", "money", "money_short", "money_scale", "percent", "pp",
-           "duration", "duration_scale", "hours", "month_label", "unit_name", "format_kind", "format_unit",
+           "duration", "duration_scale", "hours", "month_label", "unit_name", "format_kind", "unit_kind", "format_unit",
            "format_change"]
 
 MISSING = "—"
@@ -156,12 +157,19 @@ def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
         return f"{v:+.0f}"
     if base == "int":
         return f"{v:.0f}"
+    if base == "decimal":
+        return number(v, 1, signed)
     return number(v, 2, signed)
+
+
+def unit_kind(unit: str) -> str:
+    """The kind a value in a KPI unit is shown as: an amount with NT$ written, any other unit as itself."""
+    return "money" if unit == "ntd" else unit
 
 
 def format_unit(value: Any, unit: str, lang: str = "zh-TW") -> str:
     """A value in a KPI unit: 81.2%, 3 min 05 s, 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
-    return format_kind(value, "money" if unit == "ntd" else unit, lang)
+    return format_kind(value, unit_kind(unit), lang)
 
 
 def format_change(change: float | None, unit: str, lang: str) -> str | None:

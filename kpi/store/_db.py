@@ -20,8 +20,68 @@ DEFAULT_DB = REPO_ROOT / "data" / "kpi.duckdb"
 DEFAULT_WAIT_SECONDS = 30.0
 
 
-class DatabaseBusy(RuntimeError):
+class StoreError(RuntimeError):
+    """The database file can't be used as asked: one line naming the file, what is wrong and what to do.
+
+    Nothing was changed. Raised for every DuckDB I/O, permission, space and corruption error (see explain); code says
+    which (damaged, foreign, read_only, full, busy, other) so a page can say it in the reader's language."""
+
+    def __init__(self, message: str, code: str = "other", path: str | os.PathLike | None = None):
+        super().__init__(message)
+        self.code, self.path = code, None if path is None else str(path)
+
+
+class DatabaseBusy(StoreError):
     """Another process holds the database file and did not let go in time."""
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None):
+        super().__init__(message, "busy", path)
+
+
+# DuckDB must never try to download or load an extension: a foreign file (SQLite) would make it try.
+NO_EXTENSIONS = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+
+_DAMAGE = re.compile(r"not a valid DuckDB database|Could not read enough bytes|[Cc]orrupt|checksum|"
+                     r"[Ee]xtension .*(not found|sqlite)|sqlite_scanner|Invalid Input Error: .*header|"
+                     r"does not (?:look like|appear to be)|truncated|serializ", re.S)
+_READ_ONLY = re.compile(r"Permission denied|Read-only file system|read[- ]only", re.I)
+_FULL = re.compile(r"No space left on device|disk is full|could not (?:write|extend)|Disk quota", re.I)
+
+
+def explain(exc: BaseException, path: str | os.PathLike) -> StoreError:
+    """A DuckDB or OS error on the database file as one line a person can act on (the original kept as __cause__)."""
+    if isinstance(exc, StoreError):
+        return exc
+    text = str(exc)
+    if _FULL.search(text):
+        code, what = "full", "the disk is full; nothing was changed. Free some space and run it again"
+    elif _DAMAGE.search(text):
+        code = "damaged"
+        what = ("not a usable DuckDB database (damaged, truncated or another kind of file); nothing was changed. "
+                "Restore it from a backup (python -m kpi backup DIR writes one; see docs/operations.md), "
+                "or point --db / KPI_DB at another file")
+    elif _READ_ONLY.search(text):
+        code, what = "read_only", ("can't be written (a read-only file, folder or disk); nothing was changed. Make it writable, "
+                "or read it only (the dashboard and the read commands need no write access)")
+    else:
+        code, what = "other", f"DuckDB could not use it ({_first_line(text)}); nothing was changed. Run python -m kpi check --db FILE"
+    err = StoreError(f"{path}: {what}", code, path)
+    err.__cause__ = exc
+    return err
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "no detail"
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction after an error; a failing rollback (no transaction left after an I/O error)
+    must not hide that error, so it is ignored."""
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
@@ -139,7 +199,7 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int = SCHEMA_VERSION) -> int
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
     return max(current, target)
 
@@ -152,18 +212,18 @@ def _connect_with_retry(path: Path, read_only: bool, wait: float) -> duckdb.Duck
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            return duckdb.connect(str(path), read_only=read_only, config=NO_EXTENSIONS)
+        except (duckdb.Error, OSError) as exc:
             # Worth waiting for: a lock held by another process, or (in this process) another thread's
             # connection opened with the other read_only setting. Anything else is final.
-            if not (_LOCK_RE.search(str(exc)) or "different configuration" in str(exc)):
-                raise
+            if not (_LOCK_RE.search(str(exc)) or "different configuration" in str(exc)) or _DAMAGE.search(str(exc)):
+                raise explain(exc, path) from exc
             if time.monotonic() >= deadline:
                 holder = re.search(r"\(PID (\d+)\)", str(exc))
                 who = f"process {holder.group(1)}" if holder else "another process"
                 raise DatabaseBusy(
                     f"{path}: the database is in use by {who} and stayed locked for {wait:g} s; "
-                    "nothing was changed. Try again, or raise --wait."
+                    "nothing was changed. Try again, or raise --wait.", path
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
@@ -181,18 +241,39 @@ def open_db(
     if read_only and not path.exists():
         raise FileNotFoundError(f"{path}: no database here; run `python -m kpi init --db {path}` first")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise explain(exc, path) from exc
     con = _connect_with_retry(path, read_only, wait)
     try:
-        if not read_only:
-            migrate(con)
-        elif schema_version(con) < SCHEMA_VERSION:
-            # An old file opened read-only: upgrade it once through a short writable connection.
-            con.close()
-            with open_db(path, read_only=False, wait=wait):
-                pass
-            con = _connect_with_retry(path, True, wait)
-        yield con
+        try:
+            version = schema_version(con)
+            if version == 0 and (not read_only and con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]):
+                raise StoreError(f"{path}: a DuckDB file, but not this dashboard's database (it holds other tables); "
+                                 "nothing was changed. Point --db / KPI_DB at the right file", "foreign", path)
+            if not read_only:
+                migrate(con)
+            elif version < SCHEMA_VERSION:
+                if version == 0:  # someone else's DuckDB file, or an empty one: a reader never writes our schema in
+                    raise StoreError(f"{path}: a DuckDB file, but not this dashboard's database (it has no KPI schema); "
+                                     "nothing was changed. Point --db / KPI_DB at the right file, or create one with "
+                                     f"python -m kpi init --db {path}", "foreign", path)
+                # An old file opened read-only: upgrade it once through a short writable connection.
+                con.close()
+                with open_db(path, read_only=False, wait=wait):
+                    pass
+                con = _connect_with_retry(path, True, wait)
+        except duckdb.Error as exc:
+            raise explain(exc, path) from exc
+        try:
+            yield con
+        except duckdb.Error as exc:  # an I/O, space or corruption error while working with the file
+            if isinstance(exc, (duckdb.IOException, duckdb.TransactionException, duckdb.FatalException,
+                                duckdb.InternalException, duckdb.PermissionException)) or _DAMAGE.search(str(exc)) \
+                    or _FULL.search(str(exc)):
+                raise explain(exc, path) from exc
+            raise
     finally:
         con.close()
 
@@ -239,3 +320,87 @@ def dataset_status(con: duckdb.DuckDBPyConnection) -> list[DatasetStatus]:
                              "AND finished_at IS NOT NULL ORDER BY import_id DESC LIMIT 1", [ds.name]).fetchone()
         out.append(DatasetStatus(ds.name, rows, first, last, ds.column(tc).kind, *(latest or (None, None))))
     return out
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a full verification of the file found: every table read through, row by row (DuckDB checks each block's
+    checksum as it reads it), and the schema version."""
+
+    path: Path
+    schema_version: int | None
+    tables: dict[str, int]  # table -> rows, for the tables read through
+    damaged: dict[str, str]  # table (or "file") -> the first line of what went wrong
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged
+
+
+def check_database(db: str | os.PathLike | None = None) -> CheckResult:
+    """Read every column of every row of every table of the file, read-only; damage is reported, never raised."""
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no database here")
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=NO_EXTENSIONS)
+    except duckdb.Error as exc:
+        return CheckResult(path, None, {}, {"file": explain(exc, path).args[0]})
+    tables, damaged, version = {}, {}, None
+    try:
+        version = schema_version(con)
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                                           "current_database() ORDER BY table_name").fetchall()]
+        for name in names:
+            try:  # hash(t) reads every column of every row: each block it touches is checksummed
+                n, _ = con.execute(f'SELECT count(*), sum(hash(t)) FROM "{name}" t').fetchone()
+                tables[name] = n
+            except duckdb.Error as exc:
+                damaged[name] = _first_line(str(exc))
+    except duckdb.Error as exc:  # its catalog can't be read: the file as a whole
+        damaged["file"] = explain(exc, path).args[0]
+    finally:
+        con.close()
+    return CheckResult(path, version, tables, damaged)
+
+
+def backup_database(db: str | os.PathLike | None, directory: str | os.PathLike,
+                    now: datetime | None = None) -> Path:
+    """A consistent copy of the file in directory (kpi-YYYYMMDD-HHMMSS.duckdb), checked before it is reported.
+
+    The source is attached read-only, so a dashboard may keep reading it; an import running at the same time waits.
+    Restore (docs/operations.md): stop the dashboard, check the copy, copy it over the database file."""
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no database here")
+    out_dir = Path(directory)
+    target = out_dir / f"kpi-{(now or datetime.now()):%Y%m%d-%H%M%S}.duckdb"
+    if target.exists():
+        raise StoreError(f"{target}: a backup of that name exists already; nothing was written", "other", target)
+    partial = target.with_suffix(".partial")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        con = duckdb.connect(":memory:", config=NO_EXTENSIONS)
+        try:
+            con.execute(f"ATTACH '{_sql_path(path)}' AS src (READ_ONLY)")
+            con.execute(f"ATTACH '{_sql_path(partial)}' AS dst")
+            con.execute("COPY FROM DATABASE src TO dst")
+            con.execute("DETACH dst")
+        finally:
+            con.close()
+    except (duckdb.Error, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        wal = partial.with_name(partial.name + ".wal")
+        wal.unlink(missing_ok=True)
+        raise explain(exc, path if "src" in str(exc) else target) from exc
+    result = check_database(partial)
+    if not result.ok or result.tables != check_database(path).tables:
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"{target}: the copy did not read back the same rows; nothing was kept", "other", target)
+    partial.rename(target)
+    return target
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
