@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from datetime import date
 from pathlib import Path
@@ -147,6 +148,22 @@ def _wait(args: argparse.Namespace) -> float:
     return getattr(args, "wait", store.DEFAULT_WAIT_SECONDS)
 
 
+def _finite(value: Any) -> Any:
+    """value with every number that is not finite (inf, -inf, NaN) as None, in dicts and lists too."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _print_json(doc: Any) -> None:
+    """JSON as every command prints it: valid JSON, never Infinity or NaN (a value that is not finite is null)."""
+    print(json.dumps(_finite(doc), ensure_ascii=False, indent=2, allow_nan=False))
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     db = _db(args)
     with store.open_db(db, wait=_wait(args)) as con:
@@ -220,7 +237,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
                  **metrics.stats_jsonable(r, ids, cat, args.end, settings)} for r in frame.to_dict("records")]
         doc = ({"from": args.start.isoformat(), "to": args.end.isoformat(), **{k: v for k, v in rows[0].items() if k != "key"}}
                if args.by is None else {"by": args.by, "rows": rows})
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        _print_json(doc)
         return 0
     if args.by is None:
         row = frame.iloc[0]
@@ -250,7 +267,7 @@ def cmd_budget(args: argparse.Namespace) -> int:
                "lines": [{k: (v if isinstance(v, (bool, str)) or v is None else metrics.to_jsonable(v)) for k, v in r.items()}
                          for r in report.lines.to_dict("records")],
                "cost_per_contact": metrics.to_jsonable(report.cost_per_contact)}
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        _print_json(doc)
         return 0
     print(f"{report.year} through {through or '(no actuals yet)'}")
     shown = report.lines[["cost_center", "line", "line_type", "budget_ytd", "actual_ytd", "variance_ytd",

@@ -10,7 +10,7 @@ from kpi import imports
 from kpi.present import MISSING, clip, frame_to_csv, join_list, readable_fields, value_label
 from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Mapping, Options
-from kpi.imports import DATE_ORDERS, DURATION_UNITS
+from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
@@ -19,6 +19,12 @@ from ui.widgets import file_upload, import_history_table
 
 UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"  # raw exports hold personal data: private, and short-lived
 UPLOAD_HOURS = 2
+
+
+def _decimal_label(mark: str) -> str:
+    """A decimal-mark option as the select shows it."""
+    return t("imp.decimal_auto") if mark == "auto" else t("imp.decimal_point") if mark == "." else t("imp.decimal_comma")
+
 
 current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.import"))
@@ -82,7 +88,7 @@ if upload is not None:
         if picked:
             columns[col.name] = picked
     with st.expander(t("imp.options")):
-        o1, o2 = st.columns(2)
+        o1, o2, o3 = st.columns(3)
         date_order = o1.selectbox(t("imp.date_order"), DATE_ORDERS, index=DATE_ORDERS.index(base.options.date_order),
                                   key=f"imp_do_{sha}", format_func=lambda d: value_label("date_order", d, lang()),
                                   placeholder=t("select.placeholder"))
@@ -90,6 +96,8 @@ if upload is not None:
         unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(base.options.duration_unit), key=f"imp_du_{sha}",
                             format_func=lambda u: value_label("duration_unit", u, lang()),
                             placeholder=t("select.placeholder"))
+        decimal = o3.selectbox(t("imp.decimal"), DECIMAL_OPTIONS, index=DECIMAL_OPTIONS.index(base.options.decimal),
+                               key=f"imp_dec_{sha}", format_func=_decimal_label, placeholder=t("select.placeholder"))
         # Constants for text columns the file lacks (e.g. a chat platform's export has no channel column).
         defaults = dict(base.options.defaults)
         unmapped = [c.name for c in ds.columns if c.kind == "text" and not c.required and c.name not in columns]
@@ -102,7 +110,7 @@ if upload is not None:
             st.caption(t("imp.recodes", values=imports.describe_recodes(base.options.values, dataset, lang())))
     mapping = Mapping(dataset=dataset, columns=columns,
                       options=Options(date_order=date_order, duration_unit=unit, encoding=encoding, sheet=sheet,
-                                      defaults=defaults, values=dict(base.options.values)))
+                                      defaults=defaults, values=dict(base.options.values), decimal=decimal))
 
     m1, m2, m3 = st.columns([2, 1, 1])
     name = m1.text_input(t("imp.save_name"), key=f"imp_name_{sha}")

@@ -30,6 +30,7 @@ def _bomb(key: str) -> str:
      "options.sheet: expected a sheet name, or a sheet number counted from 0, got a list"),
     ("dataset: contacts\noptions: {sheet: -1}\n", "options.sheet: expected a sheet name, or a sheet number"),
     ("dataset: contacts\noptions: {duration_unit: [s]}\n", "options.duration_unit: expected one of s, ms, min, got a list"),
+    ("dataset: contacts\noptions: {decimal: ';'}\n", "options.decimal: expected one of 'auto', '.', ',', got ';'"),
     ("dataset: contacts\noptions: {encoding: 950}\n",
      "options.encoding: expected an encoding name such as utf-8 or cp950 (Big5), got a number (950)"),
     ("dataset: contacts\noptions: {encoding: big-five}\n", "options.encoding: unknown encoding; expected an encoding"),
@@ -42,7 +43,8 @@ def _bomb(key: str) -> str:
      "options.values.colour: not a column of contacts; expected one of: abandoned_at, acw_seconds, agent_id"),
     ("dataset: contacts\noptions: {defaults: {colour: red}}\n", "options.defaults.colour: not a column of contacts"),
     ("dataset: contacts\noptions: {delimiter: ';'}\n",
-     "options.delimiter: unknown option (expected one of: date_order, defaults, duration_unit, encoding, max_fields"),
+     "options.delimiter: unknown option (expected one of: date_order, decimal, defaults, duration_unit, encoding, "
+     "max_fields"),
     ("dataset: contacts\nsheet: 0\n", "sheet: unknown key (expected dataset, columns, options)"),
     ("dataset: [contacts]\n", "dataset: expected a dataset name (contacts, surveys, complaints, budget), got a list"),
     ("dataset: calls\n", "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget)"),
@@ -354,3 +356,61 @@ def test_a_batched_import_writes_the_same_rows_and_rejects(db, write, two_row_ba
         ("a", "2026-11-03", None), ("b", "2026-11-04", None), ("c", "2026-11-25", 30.0)]
     assert rows(db, "SELECT row_number, reason_code FROM rejected_rows ORDER BY 1") == [
         (5, "unreadable_duration"), (7, "duplicate_key")]
+
+
+def test_the_decimal_mark_is_decided_over_every_batch(write, two_row_batches):
+    # A semicolon file: 1.000 (row 2) proves nothing and is read with a point (1.0) until row 4, a batch later, shows
+    # a decimal comma (300,5); row 2's batch is then read again with the comma: 1.000 is a thousand.
+    comma = write("comma.csv", "period;cost_center;line;budget\n2026-01;OPS;wages;1.000\n2026-02;OPS;wages;2\n"
+                               "2026-03;OPS;wages;300,5\n")
+    p = imports.prepare("budget", comma)
+    assert p.stage["budget"].tolist() == [1000.0, 2.0, 300.5] and p.options["decimal"] == ","
+    # Here row 2 shows a comma, and row 4 a point (1.5): the file's mark is the point, so 300,5 is unreadable (not
+    # 3005), in the batch read before the point was seen too.
+    point = write("point.csv", "period;cost_center;line;budget\n2026-01;OPS;wages;300,5\n2026-02;OPS;wages;2\n"
+                               "2026-03;OPS;wages;1.5\n")
+    p = imports.prepare("budget", point)
+    assert p.stage["budget"].tolist() == [2.0, 1.5] and p.options["decimal"] == "."
+    assert p.rejects[["row_number", "reason_code"]].values.tolist() == [[2, "unreadable_amount"]]
+
+
+def test_rows_with_the_wrong_number_of_fields_are_found_in_any_batch(write, two_row_batches, monkeypatch):
+    f = write("c.csv", "contact_id,arrived_at,agent_name\n"
+                       'a,2026-11-16 09:00,"Wang\nDa"\n'      # row 2 (two lines: a quoted line break), batch 1
+                       "b,2026-11-16 09:01,x,extra\n"         # row 3: one field too many
+                       "c,2026-11-16 09:02\n"                 # row 4, batch 2: one too few
+                       'd,2026-11-16 09:03,"Lin, Mei"\n')     # row 5: a quoted comma is no field of its own
+    batched = imports.prepare("contacts", f)
+    assert batched.rejects[["row_number", "reason_code"]].values.tolist() == [
+        [3, "wrong_field_count"], [4, "wrong_field_count"]]
+    assert [json.loads(r) for r in batched.rejects["reason_params"]] == [
+        {"fields": 4, "expected": 3}, {"fields": 2, "expected": 3}]
+    assert batched.stage[["contact_id", "agent_name"]].values.tolist() == [["a", "Wang\nDa"], ["d", "Lin, Mei"]]
+    from kpi.imports import _read
+    monkeypatch.setattr(_read, "BATCH_ROWS", (1_000, 100_000))
+    whole = imports.prepare("contacts", f)
+    pd.testing.assert_frame_equal(batched.stage, whole.stage)
+    pd.testing.assert_frame_equal(batched.rejects, whole.rejects)
+
+
+def test_a_quote_never_closed_stops_at_the_line_limit(write):
+    # The quote opened on row 3 would take every line after it into one cell: it stops at max_line_kib (1 KiB here),
+    # holding that much, and the message names the row.
+    body = 'a,2026-11-16 09:00\n"b,2026-11-16 09:01\n' + "c,2026-11-16 09:02\n" * 200  # 19 characters a line
+    mapping = imports.parse_mapping({"dataset": "contacts", "options": {"max_line_kib": 1}})
+    with pytest.raises(imports.FatalImportError) as err:
+        imports.prepare("contacts", write("c.csv", HEADER + body), mapping)
+    assert str(err.value) == ("c.csv: row 3 is longer than the limit of 1 KiB (options.max_line_kib); does a quote "
+                              "open there and never close?")
+
+
+def test_a_workbook_read_in_batches_finds_its_error_cells_and_formulas_in_every_batch(tmp_path, two_row_batches):
+    wb = openpyxl.Workbook()
+    for r in (["contact_id", "arrived_at", "wait_seconds"], ["a", "2026-11-16 09:00", 1], ["b", "2026-11-16 09:00", 2],
+              ["c", "2026-11-16 09:00", "#N/A"], ["d", "2026-11-16 09:00", "=C2+C3"], ["e", "2026-11-16 09:00", 5]):
+        wb.active.append(r)
+    wb.save(tmp_path / "c.xlsx")
+    p = imports.prepare("contacts", tmp_path / "c.xlsx")
+    assert p.rejects[["row_number", "value", "reason_code"]].values.tolist() == [
+        [4, "#N/A", "spreadsheet_error"], [5, "=C2+C3", "formula_without_value"]]
+    assert p.stage["contact_id"].tolist() == ["a", "b", "e"]

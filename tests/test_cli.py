@@ -123,3 +123,9 @@ def test_the_installed_kpi_command_runs(db):
     done = subprocess.run([str(script), "init", "--db", str(db)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{db}: schema version {store.SCHEMA_VERSION}\n"
+
+
+def test_json_is_printed_without_infinity_or_nan(capsys):
+    # Every command prints JSON through one function: a value that is not finite is null, so the output always parses.
+    cli._print_json({"aht_seconds": float("inf"), "rows": [{"v": float("nan")}, {"v": -float("inf")}], "n": 3})
+    assert json.loads(capsys.readouterr().out) == {"aht_seconds": None, "rows": [{"v": None}, {"v": None}], "n": 3}

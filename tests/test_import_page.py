@@ -141,3 +141,18 @@ def test_a_constant_for_a_column_the_file_lacks(db):
     next(b for b in at.button if b.label == "預覽").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert list(at.dataframe[0].value["管道"]) == ["文字客服"]  # stored as chat, read in words
+
+
+def test_the_decimal_mark_is_guessed_and_can_be_chosen(db):
+    # A semicolon file with a decimal comma (12,5): guessed, so 12.5 s; with the point chosen, 12,5 is unreadable.
+    semi = "Call ID;Start Time;Wait (sec)\nD-1;2026-11-20 10:00:00;12,5\n"
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("semi.csv", semi.encode("utf-8"), "text/csv")).run()
+    decimal = next(s for s in at.selectbox if s.label == "小數點符號")
+    assert decimal.value == "auto" and decimal.format_func(",") == "逗號（1.234,5）"
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert list(at.dataframe[0].value["等候時間（秒）"]) == [12.5]
+    decimal.set_value(".").run()
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 1 列：將新增 0、更新 0、不變 0、拒收 1"

@@ -82,6 +82,12 @@ PARAMS = {
     "resolved_before_opened": {}, "due_before_opened": {},
     "duplicate_key": {"column": "survey_id", "value": "s1", "first_row": 2},
     "duplicate_budget_line": {"line": "電信費", "cost_center": "CENTER", "measure": "budget", "period": "2026-01"},
+    "too_long": {"value": "1e12", "hi": 604800.0, "kind": "duration"},
+    "amount_out_of_range": {"value": "inf", "hi": 1e13, "kind": "amount"},
+    "wrong_field_count": {"fields": 5, "expected": 4}, "spreadsheet_error": {"value": "#N/A"},
+    "formula_without_value": {"value": "=SUM(B2:B9)"},
+    "total_mismatch": {"label": "小計", "period": "2026-10", "measure": "budget", "total_amount": 55.0,
+                       "lines_amount": 50.0},
 }
 
 
@@ -99,6 +105,12 @@ def test_every_reason_reads_in_both_languages():
     assert zh["duplicate_key"] == "檔案中問卷編號「s1」重複（第一次出現在第 2 列）"
     assert zh["duplicate_budget_line"] == "檔案中預算科目「電信費」重複（CENTER、預算、2026-01）"
     assert en["duplicate_budget_line"] == "duplicate budget line '電信費' (CENTER, budget, 2026-01) in the file"
+    # a range's end carries its unit: 604,800 s is 168 hours; money in NT$
+    assert zh["too_long"] == "時間長度超出範圍：「1e12」（應不超過 168 小時）"
+    assert en["too_long"] == "duration out of range: '1e12' (expected at most 168 h)"
+    assert zh["total_mismatch"] == ("合計列「小計」與其涵蓋的各科目加總不符：2026-10 預算合計列為 NT$55，"
+                                    "各科目加總為 NT$50（合計列不匯入）")
+    assert en["amount_out_of_range"] == "amount 'inf' out of range (expected within ±NT$10,000,000,000,000)"
 
 
 def test_value_recodes_are_summed_up_in_words():

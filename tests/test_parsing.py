@@ -124,3 +124,72 @@ def test_scores_out_of_range_or_fractional_are_errors():
 ])
 def test_months(text, month):
     assert imports.parse_month_text(text) == pd.Timestamp(month)
+
+
+# ----------------------------------------------------------------------------------------------- ranges, decimal marks
+
+def codes(p) -> list:
+    """Each cell's reason code, None where the cell is fine."""
+    return [None if pd.isna(e) else reason(e)["code"] for e in p.errors]
+
+
+def test_durations_beyond_seven_days_or_not_finite_are_rejected_with_the_limit():
+    # 604,800 s = 7 days is the last duration accepted; inf, Infinity and 1e400 (beyond float) are beyond it too.
+    p = imports.parse_duration(pd.Series(["604800", "604801", "1e12", "inf", "Infinity", "1e400", "-inf"], dtype=object))
+    assert p.values.tolist()[0] == 604800.0 and p.values[1:].isna().all()
+    assert codes(p) == [None, "too_long", "too_long", "too_long", "too_long", "too_long", "negative_duration"]
+    assert reason(p.errors[2]) == {"code": "too_long", "value": "1e12", "hi": 604800.0, "kind": "duration"}
+    # in ms the limit holds after the unit: 604,800,001 ms is 604,800.001 s
+    assert codes(imports.parse_duration(pd.Series(["604800001"], dtype=object), "ms")) == ["too_long"]
+
+
+@pytest.mark.parametrize("text", ["1:99", "0:60", "1:60:00", "2:00:75"])
+def test_minutes_and_seconds_of_60_or_more_are_not_a_duration(text):
+    p = imports.parse_duration(pd.Series([text], dtype=object))
+    assert pd.isna(p.values[0]) and codes(p) == ["unreadable_duration"]
+
+
+def test_minutes_may_pass_60_when_no_hours_are_written():
+    assert imports.parse_duration(pd.Series(["90:30"], dtype=object)).values[0] == 5430.0  # 90 min 30 s
+
+
+def test_hours_follow_the_column_range():
+    # complaints' hours columns allow a year (8,784 h); the kind's default is 7 days (168 h)
+    p = imports.parse_hours(pd.Series(["8784", "8784.5", "inf", "-1"], dtype=object), 0, 8784)
+    assert p.values.tolist()[:1] == [8784.0] and codes(p) == [None, "too_long", "too_long", "negative_hours"]
+    assert codes(imports.parse_hours(pd.Series(["168", "169"], dtype=object))) == [None, "too_long"]
+
+
+def test_amounts_beyond_ten_trillion_or_not_finite_are_rejected():
+    p = imports.parse_amount(pd.Series(["10,000,000,000,000", "1e14", "-1e14", "inf", "1e309", "nan"], dtype=object))
+    assert p.values[0] == 1e13 and p.values[1:].isna().all()
+    assert codes(p) == [None] + ["amount_out_of_range"] * 4 + ["unreadable_amount"]
+
+
+def test_counts_beyond_the_integer_type_are_out_of_range_not_a_crash():
+    # reopened_count is an INTEGER column: 3,000,000,000 does not fit (2,147,483,647 does)
+    p = imports.parse_int(pd.Series(["2147483647", "3000000000", "inf", "-1"], dtype=object), 0)
+    assert p.values[0] == 2147483647 and p.values[1:].isna().all()
+    assert codes(p) == [None, "out_of_range", "out_of_range", "out_of_range"]
+    assert imports.reason_text("out_of_range", reason(p.errors[1]), "en") == "out of range: 3000000000 (expected 0-2,147,483,647)"
+
+
+@pytest.mark.parametrize("text, decimal, value", [
+    ("300,5", ",", 300.5), ("1.234,56", ",", 1234.56), ("1.234.567", ",", 1234567.0), ("0,25", ",", 0.25),
+    ("1,234.56", ".", 1234.56), ("1,234", ".", 1234.0), ("1,234", ",", 1.234), ("NT$1.234,5", ",", 1234.5),
+])
+def test_amounts_read_with_the_file_s_decimal_mark(text, decimal, value):
+    assert imports.parse_amount(pd.Series([text], dtype=object), decimal=decimal).values[0] == value
+
+
+@pytest.mark.parametrize("text, decimal", [("300,5", "."), ("1,23,4", "."), ("1.234,56", "."), ("1.5", ","),
+                                           ("12.34.5", ",")])
+def test_a_separator_out_of_place_is_unreadable_not_another_number(text, decimal):
+    # 300,5 in a file with decimal points was read as 3005; a point in a decimal-comma file groups thousands only
+    p = imports.parse_amount(pd.Series([text], dtype=object), decimal=decimal)
+    assert pd.isna(p.values[0]) and codes(p) == ["unreadable_amount"]
+
+
+def test_durations_and_hours_with_a_decimal_comma():
+    assert imports.parse_duration(pd.Series(["12,5", "1:02,5"], dtype=object), decimal=",").values.tolist() == [12.5, 62.5]
+    assert imports.parse_hours(pd.Series(["2,25"], dtype=object), decimal=",").values[0] == 2.25

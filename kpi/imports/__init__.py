@@ -1,6 +1,7 @@
 """Files in: read (CSV/XLSX, any encoding) -> mapping -> parse -> check -> write in one transaction; preview, undo,
 saved mappings, and the guess of dataset and mapping from a file's headers."""
-from ._mapping import FatalImportError, Mapping, Options, Progress, header_key, load_mapping, parse_mapping
+from ._mapping import (DECIMAL_OPTIONS, FatalImportError, Mapping, Options, Progress, header_key, load_mapping,
+                       parse_mapping)
 from ._prepare import Prepared, prepare
 from ._read import read_source
 from ._reasons import READABLE_COLUMNS, REASON_CODES, readable_rejects, reason_text
@@ -12,7 +13,7 @@ from ._preview import (PreviewResult, UndoRefused, UndoResult, describe_recodes,
                        save_mapping, saved_mappings, undo_import)
 from ._suggest import guess_dataset, is_month_header, suggest_mapping
 
-__all__ = ["SAMPLE_DIR", "FatalImportError", "ImportResult", "Mapping", "Options", "Prepared", "Progress",
+__all__ = ["SAMPLE_DIR", "DECIMAL_OPTIONS", "FatalImportError", "ImportResult", "Mapping", "Options", "Prepared", "Progress",
            "header_key", "import_file", "import_history", "load_mapping", "load_sample_data", "parse_mapping",
            "prepare", "read_source", "rejected_count", "rejected_rows", "sample_files", "stage_and_compare",
            "stored_form", "updated_value", "write", "DATE_ORDERS", "DURATION_UNITS", "TAIPEI_UTC_OFFSET_MINUTES",

@@ -44,6 +44,7 @@ class Options:
     defaults: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     measure: str | None = None  # budget, months-as-columns layout without a measure column
+    decimal: str = "auto"  # the decimal mark of numbers: ".", ",", or auto (guessed from the file, see _prepare)
     # Bounds on what a file may make the import read (docs/importing.md "Limits"): its size as text (after gunzip),
     # the longest line, the number of columns.
     max_mib: int = 1024
@@ -68,8 +69,9 @@ class Mapping:
         return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-_OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "max_mib",
-                "max_line_kib", "max_fields"}
+_OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "decimal",
+                "max_mib", "max_line_kib", "max_fields"}
+DECIMAL_OPTIONS = ("auto", ".", ",")
 MAPPING_MAX_BYTES = 1 << 20  # a mapping file is a page of text; anything bigger is a mistake (or an attack)
 
 
@@ -153,8 +155,9 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
     return Mapping(dataset=dataset, columns=columns, options=opts)
 
 
-def _one_of(choices: Any) -> Callable[[Any], str | None]:
-    return lambda v: None if isinstance(v, str) and v in choices else f"expected one of {', '.join(choices)}"
+def _one_of(choices: Any, quoted: bool = False) -> Callable[[Any], str | None]:
+    listed = ", ".join(repr(c) if quoted else c for c in choices)  # quoted: marks such as "." read as themselves
+    return lambda v: None if isinstance(v, str) and v in choices else f"expected one of {listed}"
 
 
 def _encoding(value: Any) -> str | None:
@@ -186,6 +189,7 @@ _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
         isinstance(m, dict) and all(_scalar(a) and _scalar(b) for a, b in m.items()) for m in v.values()) else
         "expected canonical column: {source value: stored value} (text or numbers, not lists or mappings)",
     "measure": _one_of(("budget", "actual")),
+    "decimal": _one_of(DECIMAL_OPTIONS, quoted=True),
     "max_mib": _whole,
     "max_line_kib": _whole,
     "max_fields": _whole,

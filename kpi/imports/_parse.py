@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..store import KIND_RANGES
 from ._reasons import encode
 
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
@@ -77,6 +78,15 @@ def _normalise_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return s.str.strip(), roc
 
 
+# Two-digit years as Python's strptime %y reads them: 00-68 are 2000-2068, 69-99 are 1969-1999 (12/31/99 is 1999).
+TWO_DIGIT_PIVOT = 68
+
+
+def full_year(yy):
+    """A two-digit year (a number or an array of them) as a four-digit one, by TWO_DIGIT_PIVOT."""
+    return yy + np.where(np.asarray(yy) <= TWO_DIGIT_PIVOT, 2000, 1900)
+
+
 @dataclass
 class DayOrder:
     """What a column's cells prove about its day order, over every batch of a file read so far: its decision is the
@@ -141,6 +151,11 @@ def _parse_month_name_dates(s: pd.Series) -> pd.Series:
         # A month name makes the order unambiguous; a time zone is converted to Taipei time like the other forms.
         if v is not pd.NaT and v.tzinfo is not None:
             v = v.tz_convert("Asia/Taipei").tz_localize(None)
+        if v is not pd.NaT and not re.search(r"\d{3,4}", re.sub(r"\d{1,2}:\d{2}(:\d{2})?", "", text)):
+            try:  # a 2-digit year by our pivot, not dateutil's
+                v = v.replace(year=int(full_year(v.year % 100)))
+            except ValueError:  # 29 February of a year that has none
+                v = pd.NaT
         lookup[text] = v if v is pd.NaT or 1900 <= v.year <= 2200 else pd.NaT
     return s.map(lookup).astype("datetime64[us]")
 
@@ -154,8 +169,11 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str, day_order: DayOrder | 
     b = pd.to_numeric(parts["b"], errors="coerce")
     c = pd.to_numeric(parts["c"], errors="coerce")
     len_a = parts["a"].str.len()
-    # Year first: 4 digits (western), 3 digits or 民國 (ROC), or date_order ymd with a 2-digit year.
-    year_first = matched & ((len_a >= 3) | roc_marked | ((date_order == "ymd") & (parts["c"].str.len() <= 2)))
+    two_digit_c = parts["c"].str.len() <= 2
+    # Year first: 4 digits (western), 3 digits or 民國 (ROC), a first field no day can be (99/12/31: ROC 99), or
+    # date_order ymd with a 2-digit year. A year written first in 2 or 3 digits is an ROC year: 99 is 2010.
+    year_first = matched & ((len_a >= 3) | roc_marked | ((a > 31) & two_digit_c)
+                            | ((date_order == "ymd") & two_digit_c))
     roc = year_first & ((len_a <= 3) | roc_marked)
     year_last = matched & ~year_first
     day_first = decide_day_first(a[year_last], b[year_last], date_order, day_order)
@@ -165,7 +183,7 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str, day_order: DayOrder | 
     year[year_first] = a[year_first] + np.where(roc[year_first], 1911, 0)
     month[year_first] = b[year_first]
     day[year_first] = c[year_first]
-    year[year_last] = c[year_last] + np.where(parts["c"][year_last].str.len() <= 2, 2000, 0)
+    year[year_last] = c[year_last].where(~two_digit_c[year_last], full_year(c[year_last]))
     month[year_last] = (b if day_first else a)[year_last]
     day[year_last] = (a if day_first else b)[year_last]
     hour = pd.to_numeric(parts["H"], errors="coerce").fillna(0)
@@ -227,7 +245,7 @@ def parse_month_text(text: str) -> pd.Timestamp | None:
             if not m or m.group(1).lower() not in _MONTH_NAMES:
                 return None
             mo = _MONTH_NAMES[m.group(1).lower()]
-            y = int(m.group(2)) + (2000 if len(m.group(2)) == 2 else 0)
+            y = int(m.group(2)) if len(m.group(2)) == 4 else int(full_year(int(m.group(2))))
     if not (1 <= mo <= 12 and 1900 <= y <= 2200):
         return None
     return pd.Timestamp(year=y, month=mo, day=1)
@@ -244,40 +262,109 @@ def parse_month(raw: pd.Series) -> Parsed:
 
 _HMS_RE = re.compile(r"^(?P<neg>-)?(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d{1,2}(?:\.\d+)?)$")
 
+# A number whose thousands are grouped: the separator only between groups of three digits, before the decimal mark.
+_GROUPED_RE = {".": r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?",
+               ",": r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?(?:[eE][+-]?\d+)?"}
+DECIMAL_MARKS = (".", ",")
 
-def parse_duration(raw: pd.Series, unit: str = "s") -> Parsed:
-    """Durations in seconds: numbers in the declared unit (s, ms, min), or hh:mm:ss / mm:ss text; never negative."""
+
+def _number_text(s: pd.Series, decimal: str) -> pd.Series:
+    """Cells as numbers in Python's notation: thousands separators dropped where they group threes (1,234 or, with a
+    decimal comma, 1.234), the decimal mark a point. A cell with a separator elsewhere (300,5 in a file with a decimal
+    point) becomes NA: read as unreadable rather than as another number (3005)."""
+    sep = "," if decimal == "." else "."
+    has_sep = s.str.contains(sep, regex=False).fillna(False).astype(bool)
+    if has_sep.any():  # only the cells that have one: most numbers in exports carry no separator
+        c = s[has_sep]
+        s = s.mask(has_sep, c.where(c.str.fullmatch(_GROUPED_RE[decimal]).fillna(False).astype(bool))
+                   .str.replace(sep, "", regex=False))
+    if decimal == ",":
+        s = s.str.replace(",", ".", regex=False)
+    return s
+
+
+# Cells that can be read one way only: 300,5 / 0,25 / 1.234,56 have a decimal comma; 300.5 / 1,234.56 a point.
+_COMMA_PROOF = r"[+-]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d+,(?:\d{1,2}|\d{4,}))"
+_POINT_PROOF = r"[+-]?(?:\d{1,3}(?:,\d{3})+\.\d+|\d+\.(?:\d{1,2}|\d{4,}))"
+
+
+@dataclass
+class DecimalMark:
+    """The decimal mark of a file's numbers: the one fixed (by the mapping, or by a comma-separated file or a workbook,
+    which write points), else guessed from what the number cells of every batch read so far prove: a comma when some
+    cell shows a decimal comma (300,5 or 1.234,56) and none a decimal point (300.5 or 1,234.56), as Excel saves a
+    semicolon file where the comma is the decimal mark. 1,234 alone proves nothing: it stays 1234."""
+
+    fixed: str = "auto"  # ".", ",", or auto (guessed)
+    comma: bool = False  # a cell only a decimal comma reads was seen
+    point: bool = False  # a cell only a decimal point reads was seen
+
+    def see(self, raw: pd.Series) -> None:
+        """Add what these cells prove (nothing to add once a point was seen: the mark is the point)."""
+        if self.fixed != "auto" or self.point:
+            return
+        cells = clean_text(raw).dropna().str.replace(r"[^\d,.+-]", "", regex=True)
+        self.comma |= bool(cells.str.fullmatch(_COMMA_PROOF).any())
+        self.point |= bool(cells.str.fullmatch(_POINT_PROOF).any())
+
+    def decide(self) -> str:
+        if self.fixed != "auto":
+            return self.fixed
+        return "," if self.comma and not self.point else "."
+
+
+def _to_float(s: pd.Series) -> pd.Series:
+    """Number text as float64 (NaN where it is not a number, inf where it is beyond float's range)."""
+    return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+def _range_errors(errors: pd.Series, values: pd.Series, raw: pd.Series, lo: float, hi: float,
+                  below: tuple[str, dict], above: tuple[str, dict]) -> pd.Series:
+    """Reasons (code, parameters) for the values below lo and above hi (-inf and inf too), put in errors; returns
+    where they are."""
+    out = pd.Series(False, index=values.index)
+    for where, (code, params) in (((values < lo).fillna(False), below), ((values > hi).fillna(False), above)):
+        if where.any():
+            errors[where] = [encode(code, value=v, **params) for v in raw[where]]
+            out |= where
+    return out
+
+
+def parse_duration(raw: pd.Series, unit: str = "s", lo: float | None = None, hi: float | None = None,
+                   decimal: str = ".") -> Parsed:
+    """Durations in seconds: numbers in the declared unit (s, ms, min), or hh:mm:ss / mm:ss text (minutes and seconds
+    under 60 after the first field); within [lo, hi] seconds (default 0 to 7 days)."""
     if unit not in DURATION_UNITS:
         raise ValueError(f"duration_unit must be one of {', '.join(DURATION_UNITS)}, got {unit!r}")
+    lo, hi = _bounds("duration", lo, hi)
     s = clean_text(raw)
-    norm = _nfkc(s).str.replace(",", "", regex=False)
-    number = pd.to_numeric(norm, errors="coerce") * DURATION_UNITS[unit]
-    hms = norm[norm.notna() & number.isna()].str.extract(_HMS_RE)  # hh:mm:ss only where it isn't a number
-    from_hms = (
-        pd.to_numeric(hms["h"], errors="coerce").fillna(0) * 3600
-        + pd.to_numeric(hms["m"], errors="coerce") * 60
-        + pd.to_numeric(hms["s"], errors="coerce")
-    )
+    norm = _nfkc(s)
+    number = _to_float(_number_text(norm, decimal)) * DURATION_UNITS[unit]
+    hms_text = norm[norm.notna() & number.isna()]  # hh:mm:ss only where it isn't a number
+    if decimal == ",":
+        hms_text = hms_text.str.replace(",", ".", regex=False)
+    hms = hms_text.str.extract(_HMS_RE)
+    h, m, sec = (pd.to_numeric(hms[f], errors="coerce").astype("float64") for f in ("h", "m", "s"))
+    # 1:99 is not a duration: seconds, and minutes after hours, are under 60.
+    fields_ok = (sec < 60) & ((m < 60) | h.isna())
+    from_hms = (h.fillna(0) * 3600 + m * 60 + sec).where(fields_ok)
     from_hms = from_hms.where(hms["neg"].isna(), -from_hms)
     values = number.fillna(from_hms).astype("float64")
     unreadable = s.notna() & values.isna()
-    negative = values < 0
     errors = _errors_where(unreadable, s, "unreadable_duration", unit=unit)
-    if negative.any():
-        errors[negative] = [encode("negative_duration", value=v) for v in s[negative]]
-    return Parsed(values.mask(negative | unreadable), errors.astype("string"))
+    bad = _range_errors(errors, values, s, lo, hi, ("negative_duration", {}), ("too_long", {"hi": hi, "kind": "duration"}))
+    return Parsed(values.mask(bad | unreadable), errors.astype("string"))
 
 
-def parse_hours(raw: pd.Series) -> Parsed:
-    """Hours as a plain number (decimals allowed), never negative."""
+def parse_hours(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".") -> Parsed:
+    """Hours as a plain number (decimals allowed), within [lo, hi] (default 0 to 7 days)."""
+    lo, hi = _bounds("hours", lo, hi)
     s = clean_text(raw)
-    values = pd.to_numeric(s.str.normalize("NFKC").str.replace(",", "", regex=False), errors="coerce").astype("float64")
+    values = _to_float(_number_text(s.str.normalize("NFKC"), decimal))
     unreadable = s.notna() & values.isna()
-    negative = values < 0
     errors = _errors_where(unreadable, s, "unreadable_hours")
-    if negative.any():
-        errors[negative] = [encode("negative_hours", value=v) for v in s[negative]]
-    return Parsed(values.mask(negative | unreadable), errors.astype("string"))
+    bad = _range_errors(errors, values, s, lo, hi, ("negative_hours", {}), ("too_long", {"hi": hi, "kind": "hours"}))
+    return Parsed(values.mask(bad | unreadable), errors.astype("string"))
 
 
 def parse_bool(raw: pd.Series) -> Parsed:
@@ -291,38 +378,44 @@ def parse_bool(raw: pd.Series) -> Parsed:
     return Parsed(values, _errors_where(bad, s, "unreadable_bool"))
 
 
-_AMOUNT_STRIP_RE = r"(?i)NT\$|NTD|TWD|\$|元|,|\s"
+_AMOUNT_STRIP_RE = r"(?i)NT\$|NTD|TWD|\$|元|\s"
 
 
-def parse_amount(raw: pd.Series) -> Parsed:
-    """Money: thousands separators, NT$ / NTD / 元, and (1,234) for negatives."""
+def parse_amount(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".") -> Parsed:
+    """Money: thousands separators, NT$ / NTD / 元, and (1,234) for negatives; within [lo, hi] (default +/-10^13)."""
+    lo, hi = _bounds("amount", lo, hi)
     s = clean_text(raw)
     norm = s.str.normalize("NFKC").str.replace(_AMOUNT_STRIP_RE, "", regex=True)
     negative = norm.str.match(r"^\(.*\)$").fillna(False)
     norm = norm.str.strip("()")
-    values = pd.to_numeric(norm, errors="coerce").astype("float64")
+    values = _to_float(_number_text(norm, decimal))
     values = values.where(~negative, -values)
-    bad = s.notna() & values.isna()
-    return Parsed(values, _errors_where(bad, s, "unreadable_amount"))
+    unreadable = s.notna() & values.isna()
+    errors = _errors_where(unreadable, s, "unreadable_amount")
+    limit = ("amount_out_of_range", {"hi": hi, "kind": "amount"})
+    bad = _range_errors(errors, values, s, lo, hi, limit, limit)
+    return Parsed(values.mask(bad | unreadable), errors.astype("string"))
 
 
-def parse_int(raw: pd.Series, lo: float | None = None, hi: float | None = None) -> Parsed:
-    """Whole numbers, optionally within [lo, hi]."""
+def parse_int(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".") -> Parsed:
+    """Whole numbers within [lo, hi] (default: the INTEGER type's range)."""
+    lo, hi = _bounds("int", lo, hi)
     s = clean_text(raw)
-    number = pd.to_numeric(s.str.normalize("NFKC").str.replace(",", "", regex=False), errors="coerce")
-    not_whole = number.notna() & (number != np.floor(number))
+    number = _to_float(_number_text(s.str.normalize("NFKC"), decimal))
+    not_whole = number.notna() & np.isfinite(number) & (number != np.floor(number))
     unreadable = (s.notna() & number.isna()) | not_whole
     errors = _errors_where(unreadable, s, "unreadable_int")
-    out_of_range = pd.Series(False, index=s.index)
-    if lo is not None:
-        out_of_range |= (number < lo).fillna(False)
-    if hi is not None:
-        out_of_range |= (number > hi).fillna(False)
+    out_of_range = ((number < lo) | (number > hi)).fillna(False)
     if out_of_range.any():
-        errors[out_of_range] = [encode("out_of_range", value=v, lo=lo, hi=hi) if hi is not None
-                                else encode("below_minimum", value=v, lo=lo) for v in s[out_of_range]]
+        errors[out_of_range] = [encode("out_of_range", value=v, lo=lo, hi=hi) for v in s[out_of_range]]
     values = number.mask(unreadable | out_of_range).astype("Int64")
     return Parsed(values, errors.astype("string"))
+
+
+def _bounds(kind: str, lo: float | None, hi: float | None) -> tuple[float, float]:
+    """A column's range, its kind's (kpi.store.KIND_RANGES) where it gives none."""
+    default_lo, default_hi = KIND_RANGES[kind]
+    return (default_lo if lo is None else lo), (default_hi if hi is None else hi)
 
 
 def parse_enum(raw: pd.Series, choices: tuple[str, ...]) -> Parsed:
@@ -337,9 +430,10 @@ def parse_enum(raw: pd.Series, choices: tuple[str, ...]) -> Parsed:
 
 def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duration_unit: str = "s",
                  lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (),
-                 day_order: DayOrder | None = None) -> Parsed:
-    """Parse a column of the given kind (see kpi.datasets.SQL_TYPES); day_order carries a timestamp column's proof
-    of its day order from one batch of a file to the next."""
+                 decimal: str = ".", day_order: DayOrder | None = None) -> Parsed:
+    """Parse a column of the given kind (see kpi.store.SQL_TYPES); numbers within [lo, hi] (a column's bounds) with
+    the decimal mark given; day_order carries a timestamp column's proof of its day order from one batch of a file to
+    the next."""
     if kind == "text":
         return Parsed(clean_text(raw), _no_errors(raw.index))
     if kind == "timestamp":
@@ -347,15 +441,15 @@ def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duratio
     if kind == "month":
         return parse_month(raw)
     if kind == "duration":
-        return parse_duration(raw, duration_unit)
+        return parse_duration(raw, duration_unit, lo, hi, decimal)
     if kind == "hours":
-        return parse_hours(raw)
+        return parse_hours(raw, lo, hi, decimal)
     if kind == "bool":
         return parse_bool(raw)
     if kind == "amount":
-        return parse_amount(raw)
+        return parse_amount(raw, lo, hi, decimal)
     if kind == "int":
-        return parse_int(raw, lo, hi)
+        return parse_int(raw, lo, hi, decimal)
     if kind == "enum":
         return parse_enum(raw, choices)
     raise ValueError(f"unknown column kind {kind!r}")

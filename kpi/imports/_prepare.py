@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ from ..store import BUDGET, Dataset, get_dataset
 from ..present import clip
 from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, header_key, header_list,
                        shared_header)
-from ._read import Source, open_source
+from ._read import Batch, Source, open_source
 from ._reasons import encode, raw_json, split_reasons
 
 
@@ -118,6 +120,19 @@ _PROBLEM_COLUMNS = ["__i", "column_name", "value", "reason"]
 
 
 @dataclass
+class _FileWide:
+    """What the batches read so far prove, for what is decided over the whole file, never by one batch: each timestamp
+    column's day order, and the decimal mark. A batch parsed before the proof was complete is parsed again (prepare)."""
+
+    date_order: str
+    day_orders: dict[str, parsing.DayOrder]
+    decimal: parsing.DecimalMark
+
+    def decisions(self) -> tuple[dict[str, bool], str]:
+        return {c: o.decide(self.date_order) for c, o in self.day_orders.items()}, self.decimal.decide()
+
+
+@dataclass
 class _Job:
     """One batch of a file's rows on its way through prepare: its working rows, each column as parsed, and the
     problems found so far.
@@ -136,10 +151,13 @@ class _Job:
     wide: bool
     work: pd.DataFrame
     source_row: pd.Series
-    day_orders: dict[str, parsing.DayOrder]  # a timestamp column's day order, decided over every batch
+    file: _FileWide
+    fields: dict[int, int] = field(default_factory=dict)  # Batch.fields: rows with the wrong number of fields
+    formulas: dict[tuple[int, str], str] = field(default_factory=dict)  # Batch.formulas
     parsed: dict[str, pd.Series] = field(default_factory=dict)
     problems: list[pd.DataFrame] = field(default_factory=list)
     supplied: list[str] = field(default_factory=list)
+    decimal: str = "."  # the decimal mark of the file's numbers (the mapping's, or guessed: _decimal_mark)
 
     @property
     def used_headers(self) -> set[str]:
@@ -148,11 +166,13 @@ class _Job:
     def is_month_header(self, h: Any) -> bool:
         return self.wide and h not in self.used_headers and parsing.parse_month_text(str(h)) is not None
 
-    def note(self, col: str, raw: pd.Series, errors: pd.Series) -> None:
-        """Record the rows where errors holds a reason, with the raw value a user would see."""
+    def note(self, col: str | pd.Series, raw: pd.Series, errors: pd.Series) -> None:
+        """Record the rows where errors holds a reason, with the raw value a user would see; col names the column
+        (per row for a months-as-columns sheet's month)."""
         bad = errors.notna()
         if bad.any():
-            self.problems.append(pd.DataFrame({"__i": errors.index[bad], "column_name": col,
+            self.problems.append(pd.DataFrame({"__i": errors.index[bad],
+                                               "column_name": col if isinstance(col, str) else col[bad].astype(str).values,
                                                "value": parsing.clean_text(raw)[bad].astype(object).values,
                                                "reason": errors[bad].astype(object).values}))
 
@@ -166,6 +186,7 @@ class _Part:
     supplied: list[str]
     measures: set[str]
     rows: int
+    totals: pd.DataFrame | None = None  # budget: _budget_amounts()
 
 
 def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = None, display_name: str | None = None,
@@ -178,43 +199,50 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     ds = _dataset(dataset, mapping, name)
     tell(0.0, "reading")
     source = open_source(path, mapping.options, name)
-    day_orders = {c.name: parsing.DayOrder() for c in ds.columns if c.kind == "timestamp"}
+    opts = mapping.options
+    # Comma-separated files and workbooks write decimal points; a semicolon (tab, bar) file may write commas.
+    fixed = opts.decimal if opts.decimal != "auto" or source.sep != "," else "."
+    file = _FileWide(opts.date_order, {c.name: parsing.DayOrder() for c in ds.columns if c.kind == "timestamp"},
+                     parsing.DecimalMark(fixed))
     parts: list[_Part] = []
-    used: list[dict[str, bool]] = []  # each batch's day orders as it was parsed
+    used: list[tuple[dict[str, bool], str]] = []  # the file-wide decisions each batch was parsed with
     shown = 0.0
-    for frame in source.batches():
+    for batch in source.batches():
         fraction = 0.05 + 0.85 * min(len(parts) * source.batch_rows / max(source.lines, 1), 1.0)
         if fraction >= shown + 0.04 or not parts:  # a few dozen calls at most, whatever the file's size
-            tell(fraction, f"parsing rows from {frame.index[0] + 2 if len(frame) else 2:,}")
+            tell(fraction, f"parsing rows from {batch.frame.index[0] + 2 if len(batch.frame) else 2:,}")
             shown = fraction
-        job, part = _prepare_batch(ds, frame, mapping, name, day_orders)
+        job, part = _prepare_batch(ds, batch, mapping, name, file)
         parts.append(part)
-        used.append({c: o.decide(mapping.options.date_order) for c, o in day_orders.items()})
-    # A batch parsed before a later one proved its column's day order (26/11 in a file that began with 03/11) is
-    # parsed again, so that a whole column follows one order as if the file were read at once.
-    final = {c: o.decide(mapping.options.date_order) for c, o in day_orders.items()}
-    again = {i for i, u in enumerate(used) if u != final}
+        used.append(file.decisions())
+    # A batch parsed before a later one proved its column's day order (26/11 in a file that began with 03/11) or the
+    # file's decimal mark (1.5 after 300,5) is parsed again, so that the whole file follows one decision as if it were
+    # read at once.
+    again = {i for i, u in enumerate(used) if u != file.decisions()}
     if again:
-        for i, frame in enumerate(source.batches()):
+        for i, batch in enumerate(source.batches()):
             if i in again:
-                job, parts[i] = _prepare_batch(ds, frame, mapping, name, day_orders)
+                job, parts[i] = _prepare_batch(ds, batch, mapping, name, file)
     tell(0.9, "checking")
+    totals = _check_totals(parts)
     values, duplicates = _dedupe(job, parts)
-    rejects = [p.rejects for p in parts] + [_located(duplicates, _raw_rows(job, source, duplicates))]
+    late = pd.concat([p for p in (totals, duplicates) if len(p)] or [duplicates], ignore_index=True)
+    rejects = [p.rejects for p in parts] + [_located(late, _raw_rows(job, source, late))]
     rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
     prepared = _stage(job, parts, values, split_reasons(rejects.sort_values("row_number", kind="stable")),
-                      source.sha256)
+                      source.sha256, file.decimal.decide())
     tell(1.0, "parsed")
     return prepared
 
 
-def _prepare_batch(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str,
-                   day_orders: dict[str, parsing.DayOrder]) -> tuple[_Job, _Part]:
-    """One batch resolved, parsed and checked, row by row (what spans rows, duplicate keys, waits for them all)."""
-    job = _resolve(ds, frame, mapping, name, day_orders)
+def _prepare_batch(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _FileWide) -> tuple[_Job, _Part]:
+    """One batch resolved, parsed and checked, row by row (what spans rows, duplicate keys and budget totals, waits
+    for them all)."""
+    job = _resolve(ds, batch, mapping, name, file)
     _parse_columns(job)
     _check_required(job)
     _derive_and_check(ds, job.parsed, job.supplied, job.cols, job.work, job.opts, job.note)
+    _check_field_counts(job)
     problems = (pd.concat(job.problems, ignore_index=True) if job.problems
                 else pd.DataFrame(columns=_PROBLEM_COLUMNS))
     rejected_idx = list(set(problems["__i"].tolist()))
@@ -227,7 +255,8 @@ def _prepare_batch(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str
     problems = problems.drop(columns="__i").assign(__src=src)
     measures = set(job.parsed["__measure"].dropna().unique()) if job.wide else set()
     return job, _Part(values=values, rejects=_located(problems, _raw_json(job, job.frame, src)),
-                      supplied=list(job.supplied), measures=measures, rows=len(job.frame))
+                      supplied=list(job.supplied), measures=measures, rows=len(job.frame),
+                      totals=_budget_amounts(job) if ds is BUDGET else None)
 
 
 def _dataset(dataset: str, mapping: Mapping, name: str) -> Dataset:
@@ -239,11 +268,10 @@ def _dataset(dataset: str, mapping: Mapping, name: str) -> Dataset:
         raise FatalImportError(f"{name}: {exc}") from None
 
 
-def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str,
-             day_orders: dict[str, parsing.DayOrder]) -> _Job:
+def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _FileWide) -> _Job:
     """The file's headers resolved to columns, months-as-columns melted, and the file refused when it lacks a
     required column (with no default) or its defaults name no column."""
-    opts = mapping.options
+    opts, frame = mapping.options, batch.frame
     file_cols = _resolve_columns(ds, frame, mapping, name)
     wide = ds is BUDGET and "period" not in file_cols
     if wide:
@@ -264,24 +292,66 @@ def _resolve(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str,
             f"{header_list(frame.columns)} (map it with --mapping)"
         )
     return _Job(ds=ds, name=name, frame=frame, file_cols=file_cols, cols=cols, opts=opts, defaults=defaults,
-                wide=wide, work=work, source_row=source_row, day_orders=day_orders)
+                wide=wide, work=work, source_row=source_row, file=file, fields=batch.fields, formulas=batch.formulas)
+
+
+# What a spreadsheet shows in a cell whose formula failed (and a CSV save of it writes).
+SPREADSHEET_ERRORS = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                      "#GETTING_DATA")
+
+
+def _unreadable_cells(job: _Job, col: str | pd.Series, cells: pd.Series, header_of_row: pd.Series | str) -> pd.Series:
+    """Where a working row's cell holds no value at all: a spreadsheet error (#N/A, #DIV/0!, ...) or a formula saved
+    without its value (the batch lists those by position and header). Noted as problems of col, so the parser sees
+    those cells empty and adds no second reason."""
+    reasons = pd.Series(pd.NA, index=cells.index, dtype="string")
+    shown = pd.Series(None, index=cells.index, dtype=object)
+    error = cells.isin(SPREADSHEET_ERRORS)
+    if error.any():
+        reasons[error] = [encode("spreadsheet_error", value=v) for v in cells[error]]
+        shown[error] = cells[error]
+    formulas = job.formulas
+    if formulas:
+        headers = header_of_row if isinstance(header_of_row, pd.Series) else pd.Series(header_of_row, index=cells.index)
+        for i, (row, h) in enumerate(zip(job.source_row.loc[cells.index], headers)):
+            formula = formulas.get((row, h))
+            if formula is not None and pd.isna(reasons.iloc[i]):
+                reasons.iloc[i] = encode("formula_without_value", value=formula)
+                shown.iloc[i] = formula
+    if reasons.notna().any():
+        job.note(col, shown, reasons)
+    return reasons.notna()
+
+
+def _unreadable_in_column(job: _Job, col: str) -> pd.Series:
+    """_unreadable_cells of each file column that feeds a canonical column, per working row."""
+    bad = pd.Series(False, index=job.work.index)
+    for h in job.file_cols.get(col, []):
+        cells = job.frame[h] if not job.wide else pd.Series(job.frame[h].loc[job.source_row].to_numpy(),
+                                                            index=job.work.index)
+        bad |= _unreadable_cells(job, col, cells, h)
+    return bad
 
 
 def _parse_columns(job: _Job) -> None:
     """Each column the file supplies (or a default fills) parsed by its kind; bad cells noted as problems."""
     ds, opts = job.ds, job.opts
+    job.decimal = _decimal_mark(job)
     for c in ds.columns:
         if c.name not in job.cols and c.name not in job.defaults:
             continue
         if c.name in job.cols:
             raw = _joined(job.work, job.cols[c.name])
+            raw = raw.mask(_unreadable_in_column(job, c.name))
         else:
             raw = pd.Series(None, index=job.work.index, dtype=object)
         raw = _apply_values(raw, opts.values.get(c.name, {}))
         if c.name in job.defaults:
             raw = parsing.clean_text(raw).fillna(job.defaults[c.name])
+        lo, hi = c.bounds
         result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=opts.duration_unit,
-                                      lo=c.lo, hi=c.hi, choices=c.choices, day_order=job.day_orders.get(c.name))
+                                      lo=lo, hi=hi, choices=c.choices, decimal=job.decimal,
+                                      day_order=job.file.day_orders.get(c.name))
         job.parsed[c.name] = result.values
         job.note(c.name, raw, result.errors)
         job.supplied.append(c.name)
@@ -292,7 +362,9 @@ def _parse_columns(job: _Job) -> None:
 def _parse_months(job: _Job) -> None:
     """A months-as-columns sheet's amounts (the problem names the month) and its budget/actual measure."""
     work = job.work
-    amount = parsing.parse_amount(work["__amount"].astype(object))
+    unreadable = _unreadable_cells(job, work["period"], work["__amount"], work["period"])
+    amount = parsing.parse_amount(work["__amount"].astype(object).mask(unreadable), *job.ds.column("budget").bounds,
+                                  job.decimal)
     bad = amount.errors.notna()
     if bad.any():
         job.problems.append(pd.DataFrame({
@@ -303,6 +375,22 @@ def _parse_months(job: _Job) -> None:
     job.note("measure", work["measure"].astype(object), measure.errors)
     job.parsed["__measure"] = measure.values
     job.parsed["__amount"] = amount.values
+
+
+_NUMERIC_KINDS = ("duration", "hours", "amount", "int")
+
+
+def _decimal_mark(job: _Job) -> str:
+    """The decimal mark of the file's numbers (parsing.DecimalMark): the mapping's, else guessed from the number cells
+    of every batch read so far, this one's included."""
+    mark = job.file.decimal
+    if mark.fixed == "auto":
+        for c in job.ds.columns:
+            if c.kind in _NUMERIC_KINDS and c.name in job.cols:
+                mark.see(_joined(job.work, job.cols[c.name]))
+        if job.wide:
+            mark.see(job.work["__amount"].astype(object))
+    return mark.decide()
 
 
 def _check_required(job: _Job) -> None:
@@ -317,6 +405,110 @@ def _check_required(job: _Job) -> None:
                 already[p["__i"][p["column_name"] == c.name]] = True
             errs[absent & ~already] = encode("missing_required", kind=c.kind)
             job.note(c.name, pd.Series(None, index=index, dtype=object), errs)
+
+
+def _check_field_counts(job: _Job) -> None:
+    """A CSV row with more or fewer fields than the header (an unquoted comma in a cell, a truncated last line) is
+    rejected as a whole, with that one reason: its cells sit under the wrong headers, so what they say is no reason."""
+    fields = job.fields
+    if not fields:
+        return
+    expected = len(job.frame.columns)
+    ragged = job.source_row.isin(list(fields))
+    job.problems = [p[~ragged.loc[p["__i"]].to_numpy()] for p in job.problems]
+    first = job.source_row[ragged].drop_duplicates()  # one reason per file row (a sheet row is several work rows)
+    job.problems.append(pd.DataFrame({
+        "__i": first.index, "column_name": "", "value": None,
+        "reason": [encode("wrong_field_count", fields=fields[r], expected=expected) for r in first]}))
+
+
+# Words that make a budget sheet's row a total of the line rows above it, and their level: a total covers the lines
+# back to the previous total of its level or higher (a 小計 its group, a 合計 back to the previous 合計, a 總計 all).
+_TOTAL_WORDS = {"小計": 1, "小计": 1, "subtotal": 1, "sub total": 1, "合計": 2, "合计": 2, "total": 2,
+                "總計": 3, "总计": 3, "grand total": 3, "grandtotal": 3}
+_CHINESE_TOTALS = ("小計", "小计", "合計", "合计", "總計", "总计")
+# Half a dollar: a sheet may show its totals rounded to the dollar.
+TOTAL_TOLERANCE = 0.5
+
+
+def total_level(text: Any) -> int:
+    """How a budget sheet's cell marks its row as a total: 1 subtotal (小計, Subtotal), 2 total (合計, Total), 3 grand
+    total (總計, Grand total), 0 not a total. The word stands alone, or with a label: 營運部 小計, 小計：營運部, Ops
+    subtotal, Grand Total:."""
+    if not isinstance(text, str):
+        return 0
+    t = " ".join(re.sub(r"[:：\-–_()（）\[\]【】]", " ", unicodedata.normalize("NFKC", text).lower()).split())
+    for word in _CHINESE_TOTALS:
+        if t.startswith(word) or t.endswith(word):
+            return _TOTAL_WORDS[word]
+    for word in sorted(_TOTAL_WORDS, key=len, reverse=True):  # "grand total" and "sub total" before "total"
+        if word.isascii() and (t == word or t.endswith(" " + word)):
+            return _TOTAL_WORDS[word]
+    return 0
+
+
+def _budget_amounts(job: _Job) -> pd.DataFrame:
+    """A budget batch's amounts, one per row, for _check_totals: src (position in the file), level and label (of a
+    total row: total_level and the text that says so), column (the month header, or budget/actual), period, measure
+    (NA where a sheet row does not say), line_type, amount. Rows without an amount or month are left out, unless they
+    are totals."""
+    level = pd.Series(0, index=job.work.index)
+    label = pd.Series(None, index=job.work.index, dtype=object)
+    for col in ("line", "cost_center"):
+        if col in job.cols:  # cells the file wrote, not the default
+            text = parsing.clean_text(_joined(job.work, job.cols[col]))
+            lv = text.map({u: total_level(u) for u in text.dropna().unique()}).fillna(0).astype(int)
+            label = label.where(label.notna() | (lv == 0), text)
+            level = np.maximum(level, lv)
+    p = job.parsed
+    if job.wide:
+        parts = [pd.DataFrame({"column": job.work["period"].astype(str), "period": p["period"],
+                               "measure": p["__measure"], "amount": p["__amount"]})]
+    else:
+        parts = [pd.DataFrame({"column": m, "period": p["period"], "measure": m, "amount": p[m]})
+                 for m in ("budget", "actual") if m in p]
+    rows = pd.concat([f.assign(src=job.source_row, level=level, label=label, line_type=p["line_type"]) for f in parts]
+                     or [pd.DataFrame(columns=["src", "level", "label", "column", "period", "measure", "line_type",
+                                               "amount"])])
+    return rows[(rows["level"] > 0) | (rows["amount"].notna() & rows["period"].notna())]
+
+
+def _check_totals(parts: list[_Part]) -> pd.DataFrame:
+    """Total and subtotal rows of a budget sheet (合計, 小計, 總計, Total, ...) are not budget lines: each is left out
+    of every batch's rows and rejects, and checked against the sum of the line rows it covers (all of them, or those of
+    one line type; in any batch), per month and measure. Returns a problem (by __src) for each total that does not add
+    up, naming its row, month and both amounts. Other problems of a total row (its blank 項目, its line) are no
+    reason: it is not stored."""
+    rows = [p.totals for p in parts if p.totals is not None and len(p.totals)]
+    rows = pd.concat(rows, ignore_index=True) if rows else None
+    if rows is None or not (rows["level"] > 0).any():
+        return pd.DataFrame(columns=_LOCATED_COLUMNS)
+    level = rows[rows["level"] > 0].groupby("src")["level"].max()
+    totals = set(level.index.tolist())
+    for p in parts:
+        p.values = p.values[~p.values["__src"].isin(totals)]
+        p.rejects = p.rejects[~p.rejects["__src"].isin(totals)]
+    amounts = rows.dropna(subset=["amount", "period"])
+    line_rows = amounts[~amounts["src"].isin(totals)]
+    mismatches = []
+    for src, lv in level.items():
+        before = level[(level.index < src) & (level >= lv)]
+        start = before.index.max() if len(before) else -1
+        lines = line_rows[(line_rows["src"] > start) & (line_rows["src"] < src)]
+        for _, t in amounts[amounts["src"] == src].iterrows():
+            same = lines[lines["period"] == t["period"]]
+            measures = [t["measure"]] if pd.notna(t["measure"]) else sorted(same["measure"].dropna().unique()) or ["budget"]
+            sums = [part["amount"].sum() for m in measures for part in
+                    (same[same["measure"] == m], *(g for _, g in same[same["measure"] == m].groupby("line_type")))]
+            if not any(abs(x - t["amount"]) <= TOTAL_TOLERANCE for x in sums):
+                mismatches.append((t, measures[0], sums[0]))
+    return pd.DataFrame({
+        "__src": [int(t["src"]) for t, _, _ in mismatches],
+        "column_name": [t["column"] for t, _, _ in mismatches],
+        "value": [f"{t['amount']:g}" for t, _, _ in mismatches],
+        "reason": [encode("total_mismatch", label=t["label"], period=f"{t['period']:%Y-%m}", measure=m,
+                          total_amount=float(t["amount"]), lines_amount=float(x)) for t, m, x in mismatches]},
+        columns=_LOCATED_COLUMNS)
 
 
 def _dedupe(job: _Job, parts: list[_Part]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -381,8 +573,8 @@ def _raw_rows(job: _Job, source: Source, problems: pd.DataFrame) -> dict[int, st
     if not len(problems):
         return {}
     raw: dict[int, str] = {}
-    for frame in source.batches():
-        raw.update(_raw_json(job, frame, problems["__src"]))
+    for batch in source.batches():
+        raw.update(_raw_json(job, batch.frame, problems["__src"]))
     return raw
 
 
@@ -396,7 +588,8 @@ def _located(problems: pd.DataFrame, raw: dict[int, str]) -> pd.DataFrame:
         "raw": [raw[i] for i in src], "__src": src.to_numpy()})
 
 
-def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.DataFrame, sha: str) -> Prepared:
+def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.DataFrame, sha: str,
+           decimal: str) -> Prepared:
     """The valid rows' stored columns, and how an update treats each of them."""
     ds = job.ds
     supplied = list(dict.fromkeys(c for p in parts for c in p.supplied))  # a wait derived in some batches only
@@ -412,7 +605,8 @@ def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.Data
     return Prepared(dataset=ds, file_name=job.name, file_sha256=sha, rows_read=sum(p.rows for p in parts),
                     stage=values[stored].reset_index(drop=True), supplied=stored, rules=_update_rules(job, stored),
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
-                    options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})}},
+                    options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})},
+                             "decimal": decimal},
                     customer_source=job.cols.get("customer_id", []))
 
 
@@ -479,6 +673,16 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
             derived_wait = derived_wait.fillna((abandoned_at - arrived).dt.total_seconds())
             flag("abandoned_at", abandoned_at < arrived, "abandoned_before_arrived", abandoned_at.astype(str))
             supplied.remove("abandoned_at")
+        # A wait worked out from timestamps (where the file writes none) keeps to the column's range like a written one.
+        hi = ds.column("wait_seconds").bounds[1]
+        too_long = (derived_wait > hi).fillna(False)
+        if "wait_seconds" in supplied:
+            too_long &= parsed["wait_seconds"].isna()
+        if too_long.any():
+            note("wait_seconds", derived_wait.map("{:.0f}".format), pd.Series(
+                [encode("too_long", value=f"{v:.0f}", hi=hi, kind="duration") if bad else pd.NA
+                 for v, bad in zip(derived_wait, too_long)], index=idx, dtype="string"))
+            derived_wait = derived_wait.mask(too_long)
         if "wait_seconds" in parsed:
             parsed["wait_seconds"] = parsed["wait_seconds"].fillna(derived_wait)
         elif derived_wait.notna().any():

@@ -146,8 +146,8 @@ def file_headers(path: str, options: Options | None = None, display_name: str | 
             sheets = [str(s) for s in pd.ExcelFile(path, engine="calamine").sheet_names]
         except Exception as exc:  # any reader failure: the same message as the import gives
             raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({clip(exc)})") from None
-    frame = next(open_source(path, options, display_name).batches())  # the file checked, one batch read
-    return [str(c) for c in frame.columns], sheets
+    batch = next(open_source(path, options, display_name).batches())  # the file checked, one batch read
+    return [str(c) for c in batch.frame.columns], sheets
 
 
 def save_mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: Mapping, saved_by: str | None = None) -> None:

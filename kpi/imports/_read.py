@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import gzip
 import hashlib
+import io
 import os
+import posixpath
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -67,6 +72,18 @@ BATCH_ROWS = (1_000, 100_000)  # fewest and most rows in a batch
 
 
 @dataclass
+class Batch:
+    """A batch of a file's rows as text cells (index i is the file's row i + 2), with what reading them found that the
+    cells cannot show."""
+
+    frame: pd.DataFrame
+    # CSV: position -> number of fields, for the rows with more or fewer fields than the header (cut to its columns)
+    fields: dict[int, int] = field(default_factory=dict)
+    # XLSX: (position, header) -> "=formula", for the formulas saved without a value (the whole sheet's)
+    formulas: dict[tuple[int, str], str] = field(default_factory=dict)
+
+
+@dataclass
 class Source:
     """A file that passed its checks (size, line length, columns, encoding), read in batches of rows."""
 
@@ -76,7 +93,7 @@ class Source:
     sha256: str  # of the file as it is on disk
     excel: bool
     encoding: str = "utf-8-sig"  # CSV: as the checks found (or options.encoding)
-    sep: str = ","
+    sep: str = ","  # CSV: taken from the header line; a semicolon or tab file may write decimal commas (_prepare)
     lines: int = 0  # CSV: lines, for the batch size and progress
     text_bytes: int = 0  # CSV: size after gunzip
 
@@ -88,25 +105,111 @@ class Source:
         mean = max(self.text_bytes / self.lines, 1.0)
         return int(min(max(BATCH_BYTES / mean, BATCH_ROWS[0]), BATCH_ROWS[1]))
 
-    def batches(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
-        """The rows as text cells (None when empty), in file order, `rows` at a time (at least one frame, empty for a
+    def batches(self, rows: int | None = None) -> Iterator[Batch]:
+        """The rows as text cells (None when empty), in file order, `rows` at a time (at least one batch, empty for a
         file of headers only); index i is the file's row i + 2 (blank rows are counted, then dropped)."""
         rows = rows or self.batch_rows
         if self.excel:
-            sheet = _read_sheet(self)
+            sheet, formulas = _read_sheet(self)
             for start in range(0, max(len(sheet), 1), rows):
-                yield sheet.iloc[start:start + rows]
+                yield Batch(sheet.iloc[start:start + rows], formulas=formulas)
             return
+        with _open_bytes(self.path, self.name) as f:
+            records = _Records(io.TextIOWrapper(f, encoding=self.encoding, newline=""), self.sep,
+                               self.options.max_line_kib << 10, self.name)
+            text, _ = records.take(1)
+            # A BOM is no part of the first header (utf-8-sig drops it; options.encoding utf-8 keeps it).
+            header = next(csv.reader([text.lstrip("\ufeff")], delimiter=self.sep, strict=False), [])
+            headers = _unique_headers([h.strip() for h in header])
+            start = 0  # position of the batch's first row
+            while True:
+                text, counts = records.take(rows)
+                if counts or not start:
+                    yield self._batch(text, counts, headers, start)
+                if len(counts) < rows:
+                    return
+                start += len(counts)
+
+    def _batch(self, text: str, counts: list[int], headers: list[str], start: int) -> Batch:
+        """A batch's records read as cells under the header's columns. A row with more or fewer fields than the header
+        is read whole (as many columns as the widest row, so none shifts into the index) and cut to the header's
+        columns; Batch.fields lists it."""
+        width = len(headers)
+        if not counts:
+            return Batch(pd.DataFrame(columns=headers, dtype=object))
         try:
-            with _open_bytes(self.path, self.name) as f:
-                # Blank lines are read (and dropped below) so that index i stays the file's row i + 2 in messages.
-                reader = pd.read_csv(f, sep=self.sep, dtype=str, keep_default_na=False, na_filter=False,
-                                     skip_blank_lines=False, encoding=self.encoding, chunksize=rows)
-                for frame in reader:
-                    frame.columns = [str(c).strip() for c in frame.columns]
-                    yield frame.astype("object").where(frame != "", None).dropna(how="all")
+            # Blank lines are read (and dropped below) so that index i stays the file's row i + 2 in messages.
+            frame = pd.read_csv(io.StringIO(text), sep=self.sep, header=None, names=range(max(max(counts), width)),
+                                dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False)
         except (pd.errors.ParserError, ValueError) as exc:
             raise FatalImportError(f"{self.name}: not a readable CSV ({clip(str(exc).splitlines()[0])})") from None
+        if len(frame) != len(counts):  # pandas cut the records otherwise than the csv module did
+            raise FatalImportError(f"{self.name}: not a readable CSV (its rows from row {start + 2:,} could not be "
+                                   "told apart; check its quotes)")
+        frame = frame.iloc[:, :width]
+        frame.columns = headers
+        frame.index = pd.RangeIndex(start, start + len(frame))
+        fields = {start + i: n for i, n in enumerate(counts) if n and n != width}
+        return Batch(frame.astype("object").where(frame != "", None).dropna(how="all"), fields=fields)
+
+
+class _Records:
+    """A CSV text cut into records, a number at a time, each with its number of fields (0 for a blank line): a record
+    is a line, or several where a quoted cell holds line breaks. The lines of one batch are held, never the file's."""
+
+    def __init__(self, text: TextIO, sep: str, limit: int, name: str) -> None:
+        self.text, self.sep, self.limit, self.name = text, sep, limit, name
+        self.pending: list[str] = []  # lines read and not yet taken
+        self.taken = 0  # records taken so far (the header is the first)
+        # A quoted cell may be as long as a line may (options.max_line_kib); the csv module's own limit is 128 KiB.
+        csv.field_size_limit(max(csv.field_size_limit(), limit))
+
+    def take(self, n: int) -> tuple[str, list[int]]:
+        """(the text of the next n records, or of those left, their numbers of fields)."""
+        while len(self.pending) < n and (more := self.text.readlines(BLOCK_BYTES)):
+            self.pending.extend(more)
+        lines = self.pending[:n]
+        text = "".join(lines)
+        if '"' in text:  # a quote may hold a separator or a line break: the csv module counts
+            return self._take_quoted(n)
+        del self.pending[:n]
+        self.taken += len(lines)
+        return text, [line.count(self.sep) + 1 if line.strip() else 0 for line in lines]
+
+    def _take_quoted(self, n: int) -> tuple[str, list[int]]:
+        used = size = 0  # lines used; characters of the record being read
+
+        def lines() -> Iterator[str]:
+            nonlocal used, size
+            while True:
+                if used == len(self.pending):  # a record goes on past the lines read: read on
+                    line = self.text.readline()
+                    if not line:
+                        return
+                    self.pending.append(line)
+                line = self.pending[used]
+                used += 1
+                size += len(line)
+                if size > self.limit:  # a quote opened and never closed would swallow the rest of the file
+                    raise FatalImportError(
+                        f"{self.name}: row {self.taken + len(counts) + 1:,} is longer than the limit of "
+                        f"{self.limit >> 10:,} KiB (options.max_line_kib); does a quote open there and never close?")
+                yield line
+
+        counts: list[int] = []
+        try:
+            for record in csv.reader(lines(), delimiter=self.sep, strict=False):
+                counts.append(len(record) if any(f.strip() for f in record) or len(record) > 1 else 0)
+                size = 0
+                if len(counts) == n:
+                    break
+        except csv.Error as exc:
+            raise FatalImportError(f"{self.name}: not a readable CSV (row {self.taken + len(counts) + 1:,}: "
+                                   f"{clip(exc)})") from None
+        text = "".join(self.pending[:used])
+        del self.pending[:used]
+        self.taken += len(counts)
+        return text, counts
 
 
 def open_source(path: str | os.PathLike, options: Options, display_name: str | None = None) -> Source:
@@ -144,7 +247,7 @@ def open_source(path: str | os.PathLike, options: Options, display_name: str | N
 def read_source(path: str | os.PathLike, options: Options, display_name: str | None = None) -> pd.DataFrame:
     """The file's rows as text cells (None when empty), with its headers as they are written: all batches at once,
     for small files (an import reads open_source(...).batches())."""
-    return pd.concat(list(open_source(path, options, display_name).batches()))
+    return pd.concat([batch.frame for batch in open_source(path, options, display_name).batches()])
 
 
 class _Hashing:
@@ -247,9 +350,10 @@ def _first_line(p: Path, name: str, encoding: str, options: Options) -> str:
     return line.decode(encoding, errors="replace").rstrip("\r\n")
 
 
-def _read_sheet(source: Source) -> pd.DataFrame:
+def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str]]:
     """An Excel sheet as text cells, checked like a CSV: its unzipped size within max_mib (as the workbook declares
-    it, read before any cell), its header within max_fields."""
+    it, read before any cell), its header within max_fields; with its error cells written as their text and its
+    formulas saved without a value (_unreadable_cells)."""
     name, options = source.name, source.options
     try:
         if zipfile.is_zipfile(source.path):  # .xlsx, .xlsm; an old .xls is read as it is
@@ -289,5 +393,80 @@ def _read_sheet(source: Source) -> pd.DataFrame:
     body = frame.iloc[1:].map(_cell_text)
     body.columns = headers
     body.index = body.index - 1  # index i is the sheet's row i + 2, whatever blank rows are dropped
+    formulas = _unreadable_cells(source.path, sheet if isinstance(sheet, str) else book.sheet_names[sheet], body)
     body = body.dropna(how="all")  # blank rows of a sheet are formatting, not data
-    return body.astype("object")
+    return body.astype("object"), formulas
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+# Cells the reader (calamine) gives as empty that are not: an error value (t="e"), or a formula saved with no value
+# (<f>..</f> then no <v> or an empty one: a workbook written by a program that does not calculate).
+_FLAGGED_RE = re.compile(rb't="e"|</f>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>|<f[^>]*/>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>')
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip member of the worksheet called sheet_name."""
+    rel_id = next((s.get(f"{_REL_NS}id") for s in ElementTree.fromstring(book.read("xl/workbook.xml")).iter(
+        f"{_SHEET_NS}sheet") if s.get("name") == sheet_name), None)
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels if r.get("Id") == rel_id), None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def _has_flagged_cells(stream) -> bool:
+    """Whether a worksheet's XML holds an error or formula cell without a value, read in chunks (a large sheet is
+    never held whole)."""
+    tail = b""
+    while chunk := stream.read(1 << 20):
+        if _FLAGGED_RE.search(tail + chunk):
+            return True
+        tail = chunk[-200:]
+    return False
+
+
+def _unreadable_cells(path: Path, sheet_name: str, body: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """Spreadsheet error cells (#N/A, #DIV/0!, ...) written into body as their text, the way a CSV save writes them;
+    and the formulas saved without a value, as {(row index, header): "=formula"}. body's row i is sheet row i + 2."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            part = _sheet_part(book, sheet_name)
+            if part is None:
+                return {}
+            with book.open(part) as stream:
+                if not _has_flagged_cells(stream):
+                    return {}
+            formulas: dict[tuple[int, str], str] = {}
+            with book.open(part) as stream:
+                for _, cell in ElementTree.iterparse(stream):
+                    if cell.tag != f"{_SHEET_NS}c":
+                        continue
+                    f, v = cell.find(f"{_SHEET_NS}f"), cell.find(f"{_SHEET_NS}v")
+                    no_value = v is None or not (v.text or "").strip()
+                    if cell.get("t") == "e" or (f is not None and no_value):
+                        row, col = _cell_position(cell.get("r", ""))
+                        if row - 2 in body.index and col < len(body.columns):
+                            h = body.columns[col]
+                            if cell.get("t") == "e" and not no_value:
+                                body.loc[row - 2, h] = v.text.strip()
+                            elif f is not None:
+                                formulas[(row - 2, h)] = "=" + (f.text or "")
+                                body.loc[row - 2, h] = formulas[(row - 2, h)]
+                    cell.clear()
+            return formulas
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):  # not an OOXML workbook calamine read: none found
+        return {}
+
+
+def _cell_position(ref: str) -> tuple[int, int]:
+    """A1-style reference -> (sheet row, 0-based column)."""
+    m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
+    if not m:
+        return 0, 0
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col - 1
+

@@ -7,14 +7,16 @@ from typing import Any
 
 import pandas as pd
 
-from ..present import clip, join_list, t, value_label
+from ..present import clip, duration, join_list, money, number, t, unit_name, value_label
 
-# Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml).
+# Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml). below_minimum is no
+# longer given (an int's range always has both ends now) but rows rejected with it are still read.
 REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "negative_duration",
                 "unreadable_hours", "negative_hours", "unreadable_bool", "unreadable_amount", "unreadable_int",
                 "out_of_range", "below_minimum", "unreadable_enum", "missing_required", "answered_before_arrived",
                 "abandoned_before_arrived", "resolved_before_opened", "due_before_opened", "duplicate_key",
-                "duplicate_budget_line")
+                "duplicate_budget_line", "too_long", "amount_out_of_range", "wrong_field_count",
+                "spreadsheet_error", "formula_without_value", "total_mismatch")
 # The columns of a rejects frame a person reads, in this order; each is the message rej.col.<column>.
 READABLE_COLUMNS = ("file_name", "row_number", "column_name", "value", "reason", "raw")
 
@@ -50,7 +52,27 @@ def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> st
         p["measure_label"] = value_label("measure", p["measure"], lang)
     if "choices" in p:
         p["choices"] = join_list(p["choices"], lang)
+    for amount in ("total_amount", "lines_amount"):
+        if amount in p:
+            p[amount] = money(p[amount])
+    for end in ("lo", "hi"):
+        if end in p:
+            p[f"{end}_label"] = _limit_label(p[end], p.get("kind"), lang)
+    if "hi" in p:
+        p["limit"] = p["hi_label"]
     return t(f"reject.{code}", lang, **p)
+
+
+def _limit_label(value: float, kind: str | None, lang: str) -> str:
+    """A range's end with its unit: 168 小時 for a duration, 8,784 小時 for hours, NT$10,000,000,000,000 for money,
+    2,147,483,647 for a whole number."""
+    if kind == "duration":
+        return duration(value, lang)
+    if kind == "hours":
+        return f"{number(value)} {unit_name('hours', lang)}"
+    if kind == "amount":
+        return money(value)
+    return number(value) if float(value).is_integer() else f"{value:,g}"
 
 
 def raw_json(cells: dict[Any, Any]) -> str:

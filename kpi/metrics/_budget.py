@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..store import checked_sql
 from ._catalog import load_catalog
 
 LINE_COLUMNS = [
@@ -31,8 +32,8 @@ class BudgetReport:
 
 def last_actual_month(con: duckdb.DuckDBPyConnection, year: int) -> date | None:
     """The last month of the year that has an actual."""
-    row = con.cursor().execute(
-        "SELECT max(period) FROM budget WHERE actual IS NOT NULL AND year(period) = ?", [year]).fetchone()
+    row = con.cursor().execute(checked_sql(
+        "SELECT max(period) FROM budget WHERE actual IS NOT NULL AND year(period) = ?"), [year]).fetchone()
     return row[0] if row and row[0] else None
 
 
@@ -70,14 +71,14 @@ def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elap
 
 def _recurring_lines(cur: duckdb.DuckDBPyConnection, year: int, through_month: int) -> set[tuple[str, str]]:
     """Lines whose monthly variance has had the same sign in each of the last RECURRING_MONTHS booked months."""
-    rows = cur.execute(
+    rows = cur.execute(checked_sql(
         """WITH m AS (
              SELECT cost_center, line, period, sum(actual) - sum(budget) AS variance,
                row_number() OVER (PARTITION BY cost_center, line ORDER BY period DESC) AS back
              FROM budget WHERE year(period) = $y AND month(period) <= $m AND actual IS NOT NULL AND budget IS NOT NULL
              GROUP BY cost_center, line, period)
            SELECT cost_center, line FROM m WHERE back <= $k GROUP BY cost_center, line
-           HAVING count(*) = $k AND (bool_and(variance > 0) OR bool_and(variance < 0))""",
+           HAVING count(*) = $k AND (bool_and(variance > 0) OR bool_and(variance < 0))"""),
         {"y": year, "m": through_month, "k": RECURRING_MONTHS}).fetchall()
     return {(cc, line) for cc, line in rows}
 
@@ -92,18 +93,18 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     months = through.month if through else 0
     # Months elapsed for the run rate: those with actuals up to `through` (a year whose data starts in
     # September has 4 elapsed months in December, not 12).
-    elapsed = cur.execute("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? AND month(period) <= ? "
-                          "AND actual IS NOT NULL", [year, months]).fetchone()[0]
+    elapsed = cur.execute(checked_sql("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? AND month(period) <= ? "
+                                      "AND actual IS NOT NULL"), [year, months]).fetchone()[0]
     # Year to date runs over the months Jan..through that have an actual, so budget and actual cover the same
     # months (a month not booked yet doesn't count as an underspend); the month figures are the through month alone.
-    lines = cur.execute(
+    lines = cur.execute(checked_sql(
         """SELECT cost_center, line, any_value(line_type) AS line_type,
              sum(budget) FILTER (WHERE month(period) <= $m AND actual IS NOT NULL) AS budget_ytd,
              sum(actual) FILTER (WHERE month(period) <= $m) AS actual_ytd,
              sum(budget) FILTER (WHERE month(period) = $m) AS budget_month,
              sum(actual) FILTER (WHERE month(period) = $m) AS actual_month,
              sum(budget) AS full_year
-           FROM budget WHERE year(period) = $y GROUP BY cost_center, line ORDER BY cost_center, line""",
+           FROM budget WHERE year(period) = $y GROUP BY cost_center, line ORDER BY cost_center, line"""),
         {"m": months, "y": year}).df()
     recurring = _recurring_lines(cur, year, months)
     rows = []
@@ -143,8 +144,8 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
 
 def months_with_actuals(con: duckdb.DuckDBPyConnection, year: int) -> list[int]:
     """Months (1-12) of the year that have actuals."""
-    return [int(m) for (m,) in con.cursor().execute(
-        "SELECT DISTINCT month(period) FROM budget WHERE year(period) = ? AND actual IS NOT NULL ORDER BY 1", [year]).fetchall()]
+    return [int(m) for (m,) in con.cursor().execute(checked_sql(
+        "SELECT DISTINCT month(period) FROM budget WHERE year(period) = ? AND actual IS NOT NULL ORDER BY 1"), [year]).fetchall()]
 
 
 def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") -> pd.DataFrame:
@@ -153,7 +154,7 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") 
     Budgeted cost per contact divides the month's budget by the contacts the center actually answered that month,
     so a month without actuals (not closed yet) has none.
     """
-    return con.cursor().execute(
+    return con.cursor().execute(checked_sql(
         """WITH b AS (
              SELECT period, sum(budget) AS budget, sum(actual) AS actual FROM budget
              WHERE year(period) = $y AND line_type = $t GROUP BY period),
@@ -163,7 +164,7 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") 
            SELECT strftime(b.period, '%Y-%m') AS month, b.budget, b.actual, coalesce(c.answered, 0) AS answered,
              CASE WHEN c.answered > 0 THEN b.actual / c.answered END AS cost_per_contact,
              CASE WHEN c.answered > 0 AND b.actual IS NOT NULL THEN b.budget / c.answered END AS budget_per_contact
-           FROM b LEFT JOIN c USING (period) ORDER BY b.period""",
+           FROM b LEFT JOIN c USING (period) ORDER BY b.period"""),
         {"y": year, "t": line_type}).df()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from ..present import LANGS, format_unit, join_list, value_label
+from ..store import checked_sql
 from ._calendar import DEADLINE_SQL
 from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
 
@@ -111,9 +112,10 @@ class Dataset:
 
     @property
     def rows(self) -> str:
-        """SQL of the dataset's rows with __t (its time) and the declared columns."""
+        """SQL of the dataset's rows with __t (its time) and the declared columns; numbers outside their column's range
+        read as unknown (checked_sql)."""
         extra = "".join(f", {sql} AS {name}" for name, sql in self.columns.items())
-        rows = f"SELECT *, {self.time} AS __t{extra} FROM ({self.source})"
+        rows = f"SELECT *, {self.time} AS __t{extra} FROM ({checked_sql(self.source)})"
         if self.deadline_from:
             rows = DEADLINE_SQL.format(at=self.deadline_from, source=rows, calendar="__business_calendar")
         return rows

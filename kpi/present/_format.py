@@ -9,6 +9,7 @@ leading "+" asks for a sign.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -28,17 +29,27 @@ _SCALE_UNITS = {"s": "unit.seconds", "min": "unit.minutes", "h": "unit.hours"}
 
 
 def is_missing(value: Any) -> bool:
-    """None, NA, NaT or NaN."""
+    """None, NA, NaT, NaN, or an infinity: nothing a person can read as a number."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    return isinstance(value, float) and math.isnan(value)
+    return isinstance(value, float) and not math.isfinite(value)
 
 
+def _or_missing(fmt):
+    """A formatter that shows — for a missing or infinite value instead of raising (int(inf)) or writing inf."""
+    @functools.wraps(fmt)
+    def guarded(value, *args, **kwargs):
+        return MISSING if is_missing(value) else fmt(value, *args, **kwargs)
+    return guarded
+
+
+@_or_missing
 def number(value: float, decimals: int = 0, signed: bool = False) -> str:
     """1,234 / 4.21 / +1,234 (signed)."""
     return f"{value:{'+' if signed else ''},.{decimals}f}"
 
 
+@_or_missing
 def money(value: float, signed: bool = False, decimals: int = 0) -> str:
     """NT$1,234,567; -NT$1,234 below zero; +NT$1,234 above zero when signed."""
     sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
@@ -52,11 +63,13 @@ def money_short(value: float | None, lang: str) -> str:
     return t("format.money_short", lang, tenk=value / 1e4, million=value / 1e6)
 
 
+@_or_missing
 def percent(value: float, signed: bool = False) -> str:
     """A fraction 0-1 as 81.2% (+47.3% when signed)."""
     return f"{value * 100:{'+' if signed else ''}.1f}%"
 
 
+@_or_missing
 def pp(value: float, lang: str) -> str:
     """A change of a fraction in percentage points: +2.1 pp / -2.1 個百分點."""
     return f"{value * 100:+.1f} {t('unit.pp', lang)}"
@@ -66,6 +79,7 @@ def _half_up(x: float) -> int:
     return int(math.floor(x + 0.5))  # 14.5 s -> 15 s (round() would give 14: banker's rounding)
 
 
+@_or_missing
 def duration(seconds: float, lang: str, signed: bool = False) -> str:
     """Seconds with their units, on the scale that reads best: 14 秒 / 7 分 05 秒 / 7 分鐘 / 3 小時 53 分
     (en: 14 s / 7 min 05 s / 7 min / 3 h 53 min). Under a minute whole seconds; under an hour minutes and seconds;
@@ -93,6 +107,7 @@ def unit_name(unit: str, lang: str) -> str:
     return t(_SCALE_UNITS.get(unit, f"unit.{unit}"), lang)
 
 
+@_or_missing
 def hours(value: float, lang: str, signed: bool = False) -> str:
     """30.5 h / 30.5 小時."""
     return f"{value:{'+' if signed else ''}.1f} {t('unit.hours', lang)}"

@@ -17,6 +17,17 @@ SQL_TYPES = {
 }
 
 
+# The range a number of each kind must lie in (inclusive) unless its column declares its own: durations up to 7 days
+# (in seconds), hours up to 7 days, money within +/-10^13 NT$, whole numbers within the INTEGER type. A value outside
+# it (inf, 1e12 s, 3,000,000,000 reopenings) is rejected on import and read as unknown (NULL) by pages and reports.
+KIND_RANGES: dict[str, tuple[float, float]] = {
+    "duration": (0.0, 7 * 86400.0),
+    "hours": (0.0, 7 * 24.0),
+    "amount": (-1e13, 1e13),
+    "int": (-2.0 ** 31, 2.0 ** 31 - 1),
+}
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -24,11 +35,17 @@ class Column:
     meaning: str
     required: bool = False
     unit: str = ""
-    lo: float | None = None  # inclusive bounds for int scores
+    lo: float | None = None  # inclusive bounds, where the column's differ from its kind's (KIND_RANGES)
     hi: float | None = None
     choices: tuple[str, ...] = ()
     default: str | None = None
     stored: bool = True  # False: accepted on input, folded into another column before storing
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The inclusive range of a numeric column: its own lo/hi, else its kind's; (None, None) for other kinds."""
+        lo, hi = KIND_RANGES.get(self.kind, (None, None))
+        return (lo if self.lo is None else self.lo), (hi if self.hi is None else self.hi)
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,9 @@ CONTACTS = Dataset(
         Column("answered", "bool", "Reached an agent. Derived from answered_at when absent."),
         Column("answered_at", "timestamp", "When an agent answered."),
         Column("abandoned_at", "timestamp", "When the customer hung up in the queue (only used to derive wait_seconds).", stored=False),
-        Column("wait_seconds", "duration", "Queue time until answer or abandon. Derived from the timestamps when absent.", unit="s"),
+        # An e-mail may wait days for its answer: a year, not the 7 days of a handling time.
+        Column("wait_seconds", "duration", "Queue time until answer or abandon. Derived from the timestamps when absent.",
+               unit="s", hi=366 * 86400.0),
         Column("talk_seconds", "duration", "Talk (or chat/e-mail handling) time.", unit="s"),
         Column("hold_seconds", "duration", "Time on hold.", unit="s"),
         Column("acw_seconds", "duration", "After-call work (wrap-up) time.", unit="s"),
@@ -114,9 +133,11 @@ COMPLAINTS = Dataset(
         Column("complaint_id", "text", "Case id.", required=True),
         Column("opened_at", "timestamp", "When the case was opened.", required=True),
         Column("resolved_at", "timestamp", "When it was resolved; empty while open."),
-        Column("resolution_hours", "hours", "Hours from opened to resolved (used when resolved_at is absent).", unit="h", stored=False),
+        Column("resolution_hours", "hours", "Hours from opened to resolved (used when resolved_at is absent).", unit="h",
+               hi=366 * 24.0, stored=False),
         Column("due_at", "timestamp", "When it is due."),
-        Column("sla_hours", "hours", "Hours allowed to resolve (due = opened + sla_hours when due_at is absent).", unit="h"),
+        Column("sla_hours", "hours", "Hours allowed to resolve (due = opened + sla_hours when due_at is absent).", unit="h",
+               hi=366 * 24.0),
         Column("category", "text", "Complaint category."),
         Column("channel", "text", "Channel the complaint came through."),
         Column("team", "text", "Team responsible."),
@@ -146,6 +167,30 @@ BUDGET = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (CONTACTS, SURVEYS, COMPLAINTS, BUDGET)}
+
+
+def _checked_tables() -> str:
+    """Each dataset's table as a CTE of the same name, every number outside its column's range read as NULL."""
+    ctes = []
+    for ds in DATASETS.values():
+        checks = [f"CASE WHEN {c.name} BETWEEN {c.bounds[0]!r} AND {c.bounds[1]!r} THEN {c.name} END AS {c.name}"
+                  for c in ds.stored_columns if c.bounds[0] is not None]
+        if checks:
+            ctes.append(f"{ds.name} AS NOT MATERIALIZED (SELECT * REPLACE ({', '.join(checks)}) FROM {ds.name})")
+    return ", ".join(ctes)
+
+
+_CHECKED_TABLES = _checked_tables()
+
+
+def checked_sql(sql: str) -> str:
+    """sql reading the datasets' tables as pages and reports can trust them: a number outside its column's range (inf,
+    NaN, 1e308, put there by other means than an import, which rejects them) is NULL, unknown, instead of poisoning
+    every sum it enters. Costs nothing measurable: the checks run only on the rows and columns a query reads."""
+    body = sql.lstrip()
+    if body[:4].upper() == "WITH" and body[4:5].isspace():
+        return f"WITH {_CHECKED_TABLES}, {body[5:]}"
+    return f"WITH {_CHECKED_TABLES} {body}"
 
 
 def get_dataset(name: str) -> Dataset:
