@@ -70,7 +70,7 @@ def load_database(csv: str, db: str) -> tuple[int, float, float]:
                                           [csv]).description]
         expected = ["contact_id", "arrived_at", "channel", "queue", "team", "agent_id", "answered", "answered_at",
                     "wait_seconds", "talk_seconds", "hold_seconds", "acw_seconds", "transferred",
-                    "resolved_first_contact", "customer_id"]
+                    "resolved_first_contact", "customer_id", "agent_name"]
         if cols != expected:
             raise SystemExit(f"unexpected generator columns: {cols}")
         con.execute(f"""
@@ -81,7 +81,7 @@ def load_database(csv: str, db: str) -> tuple[int, float, float]:
                    CAST(hold_seconds AS DOUBLE) AS hold_seconds, CAST(acw_seconds AS DOUBLE) AS acw_seconds,
                    {yn.format(c='transferred')} AS transferred,
                    {yn.format(c='resolved_first_contact')} AS resolved_first_contact,
-                   customer_id, 1 AS import_id, 1 AS created_import_id
+                   customer_id, agent_name, 1 AS import_id, 1 AS created_import_id
             FROM read_csv(?, header = true, all_varchar = true)""", [csv])
         n, null_answered = con.execute("SELECT count(*), count(*) FILTER (WHERE answered IS NULL) FROM contacts").fetchone()
         if null_answered:  # the import would derive these from answered_at; the generator always writes Y/N
