@@ -157,7 +157,7 @@ def check_trainer(s: Shown) -> str:  # defaults: one week, a team
 def check_data_status(s: Shown) -> str:
     counts = s.call(store.row_counts)
     want = [f"{n:,}" for n in counts.values()]
-    if [v for _, v in s.metrics()] != want:
+    if [v.split()[0] for _, v in s.metrics()] != want:  # "20,000 筆": the count with its unit
         raise CheckFailed(f"row counts shown {s.metrics()}, row_counts gives {want}")
     return f"{len(want)} row counts = row_counts"
 
