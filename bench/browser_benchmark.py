@@ -275,7 +275,7 @@ def check_shows(name: str, visit: Visit, expected: Expected, week: date | None) 
             raise CheckFailed(f"weekly page ({week or expected.latest}) shows volumes {shown}, "
                               f"week_summary gives {want}")
     elif name == "data_status":
-        want, shown = expected.row_counts(), visit.metric_values()
+        want, shown = expected.row_counts(), [v.split()[0] for v in visit.metric_values()]  # "300,000 筆"
         if shown != want:
             raise CheckFailed(f"data status shows row counts {shown}, row_counts gives {want}")
 
