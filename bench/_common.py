@@ -92,6 +92,11 @@ def run_checked(ap: argparse.ArgumentParser, argv: list[str] | None, run) -> int
         setattr(args, args._size, args._smoke)
     if getattr(args, args._size) < 1:
         ap.error(f"--{args._size} must be at least 1, got {getattr(args, args._size)}")
+    return checked(run, args)
+
+
+def checked(run, args: argparse.Namespace) -> int:
+    """run(args); a failed check prints FAILED and gives exit code 1."""
     try:
         run(args)
     except CheckFailed as exc:

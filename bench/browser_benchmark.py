@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from _common import ROOT, CheckFailed, work_dir
+from _common import ROOT, CheckFailed, checked, work_dir
 
 from kpi import imports, metrics, store
 
@@ -474,12 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"skipped         {missing}")
         return 0
-    try:
-        run(args)
-    except CheckFailed as exc:
-        print(f"FAILED          {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return checked(run, args)
 
 
 if __name__ == "__main__":
