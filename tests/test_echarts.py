@@ -7,15 +7,7 @@ from plotly.subplots import make_subplots
 
 from kpi import present
 from kpi.present import echarts_option
-
-
-def values(series: dict) -> list:
-    """A series' y values: plain, {"value": y, ...}, or [x, y, hover text] items."""
-    out = []
-    for d in series["data"]:
-        d = d["value"] if isinstance(d, dict) else d
-        out.append(d[1] if isinstance(d, list) else d)
-    return out
+from helpers import chart_values as values
 
 
 def test_subplots_become_grids_with_their_titles_and_lines_on_shared_categories():

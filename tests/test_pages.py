@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
+from helpers import chart_values as values
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -50,15 +51,6 @@ VOLUMES = {"進線", "接通", "放棄", "問卷回覆", "客訴", "Offered", "A
 def charts(at: AppTest) -> list[dict]:
     """The ECharts options the page drew (pages draw their plotly figures with ECharts: kpi.present.echarts_option)."""
     return [json.loads(c.proto.spec) for c in at.get("echarts_chart")]
-
-
-def values(series: dict) -> list:
-    """A series' y values: plain, {"value": y, ...}, or [x, y, hover text] items."""
-    out = []
-    for d in series["data"]:
-        d = d["value"] if isinstance(d, dict) else d
-        out.append(d[1] if isinstance(d, list) else d)
-    return out
 
 
 def hovers(series: dict) -> list[str]:
