@@ -321,7 +321,10 @@ def test_a_tables_csv_download_is_named_for_the_week_and_reads_in_excel(server, 
     assert data.startswith("\ufeff組別,進線量,接通量,服務水準".encode("utf-8"))
     page.locator('[data-testid="stDataFrame"]').first.hover()  # the grid's toolbar shows on hover
     page.wait_for_selector('[data-testid="stElementToolbar"] button')
-    tools = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stElementToolbar"] button')]
+    # the grids' toolbars (a chart's offers its picture as PNG, which is no data export)
+    tools = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stElementContainer"]')]
+        .filter(c => c.querySelector('[data-testid="stDataFrame"]'))
+        .flatMap(c => [...c.querySelectorAll('[data-testid="stElementToolbar"] button')])
         .map(b => b.getAttribute('aria-label') || b.innerText)""")
     assert tools and not any("Download" in x for x in tools)  # its raw CSV download is off (client.disableDataExport)
     page.close()
