@@ -61,15 +61,18 @@ VIEWPORT = {"width": 1500, "height": 1000}
 FLOOR_VALUE = "80.0%"
 FLOOR_APP = f'import streamlit as st\n\nst.metric("service level", "{FLOOR_VALUE}")\n'
 # The dashboard's frame with one tile: what every page draws besides its content (dashboard.py, ui/frame.py): grouped
-# navigation with icons, the language switch, the week/team/channel/queue boxes and the cut-off caption.
+# navigation with icons, the language and period switches, the week/team/channel/queue boxes, the cut-off caption and
+# the print view switch.
 FRAME_APP = f"""import streamlit as st
 
 st.set_page_config(page_title="KPI", layout="wide")
 st.sidebar.segmented_control("語言 Language", ["zh-TW", "en"], default="zh-TW", key="lang")
+st.sidebar.segmented_control("期間", ["週", "月", "季", "自訂"], default="週", key="period_kind")
 st.sidebar.selectbox("週次", [f"2026-W{{w:02d}}" for w in range(47, 0, -1)], key="week", help="ISO 週")
 for label in ("組別", "管道", "佇列"):
     st.sidebar.selectbox(label, ["全部", "a", "b", "c"], key=label)
 st.sidebar.caption("資料截止：2026-11-23 10:11")
+st.sidebar.toggle("列印檢視", key="print_view", help="A4")
 
 
 def tile():
@@ -249,12 +252,16 @@ class Expected:
         with store.open_db(db, read_only=True) as con:
             self.weeks = metrics.available_weeks(con)
             self.latest = metrics.latest_complete_week(con)
-        self._unused = [w for w in self.weeks if w != self.latest]
+        self._unused = self._complete_before()
+
+    def _complete_before(self) -> list[date]:
+        # complete weeks before the one shown by default (an incomplete week's label carries a note)
+        return [w for w in self.weeks if w < self.latest]
 
     def next_week(self) -> date:
         """A week no filter change of this run has picked yet (its queries are not cached), newest first."""
         if not self._unused:
-            self._unused = [w for w in self.weeks if w != self.latest]
+            self._unused = self._complete_before()
         return self._unused.pop(0)
 
     def volumes(self, week: date) -> list[str]:

@@ -10,7 +10,7 @@ from kpi.present import colon
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import competency_widget, page_table, report_downloads, show_table, table_downloads
+from ui.widgets import chart, competency_widget, page_table, report_downloads, show_table, table_downloads
 
 cat = load_catalog()
 current_filters()  # the shared sidebar, also when this page runs alone
@@ -115,20 +115,20 @@ c1, c2 = st.columns(2)
 fig = present.budget_vs_actual(series["month"], series["budget"], series["actual"], kpi_label(cat["budget"]),
                                kpi_label(cat["actual"]), lang(), title=t("budget.monthly"), height=340,
                                margin=dict(l=10, r=10, t=40, b=10))
-c1.plotly_chart(fig, width="stretch")
+chart(fig, c1)
 
 cost = lines[lines["line_type"] == "cost"]
 wf = present.budget_waterfall((t("chart.total_budget"), tot["budget_ytd"] or 0),
                               [(r.line, 0 if pd.isna(r.variance_ytd) else r.variance_ytd) for r in cost.itertuples()],
                               t("chart.total_actual"), lang(), title=t("budget.waterfall"), height=340,
                               margin=dict(l=10, r=10, t=40, b=10))
-c2.plotly_chart(wf, width="stretch")
+chart(wf, c2)
 
 closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
 cpc = present.cost_per_contact_lines(closed["month"], closed["budget_per_contact"], closed["cost_per_contact"],
                                      kpi_label(cat["budget"]), kpi_label(cat["actual"]), lang(), title=t("budget.cpc"),
                                      height=300, margin=dict(l=10, r=10, t=40, b=10))
-st.plotly_chart(cpc, width="stretch")
+chart(cpc)
 st.caption(t("budget.cpc_note"))
 
 # ---- improvement reports for the flagged lines (P2.2.3)

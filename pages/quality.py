@@ -9,7 +9,7 @@ from kpi.metrics import load_catalog
 from ui.data import query, read
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import competency_map, kpi_tile, page_table, report_downloads, show_table
+from ui.widgets import chart, competency_map, kpi_tile, page_table, report_downloads, show_table
 
 cat = load_catalog()
 f = current_filters()
@@ -49,14 +49,13 @@ panels = [present.TrendPanel(kpi_label(cat[k]), cat[k].unit, list(trend[k]), cat
           for k in ("csat", "nps", "ces_mean")]
 fig = present.trend_grid(trend["bucket"], panels, lang(), cols=3, target_name=t("weekly.target_line"),
                          title=t("quality.trend"), height=340, margin=dict(l=10, r=10, t=60, b=10))
-st.plotly_chart(fig, width="stretch")
+chart(fig)
 
 st.markdown(f"**{t('quality.distributions')}**")
 for col, score in zip(st.columns(3), ("csat", "nps", "ces")):
     dist = query(metrics.score_distribution, start, end, score, **f.kw)
     colours = ["#c0392b" if (score == "nps" and s <= 6) or (score == "csat" and s <= 2) else "#2e86c1" for s in dist["score"]]
-    col.plotly_chart(bar(dist["score"].astype(str), dist["responses"], t(f"scale.{score}"), t("quality.responses"),
-                         colours), width="stretch")
+    chart(bar(dist["score"].astype(str), dist["responses"], t(f"scale.{score}"), t("quality.responses"), colours), col)
 
 # ---- complaints (P4.3.2)
 st.subheader(t("quality.complaints"))
@@ -65,12 +64,12 @@ tiles(("reopen_rate", "escalation_rate", "open_complaints", "open_complaints_pas
 
 c1, c2 = st.columns(2)
 funnel = query(metrics.complaint_funnel, start, end, **f.kw)
-c1.plotly_chart(go.Figure(go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
-                                    textinfo="value+percent initial")).update_layout(
-    title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10)), width="stretch")
+chart(go.Figure(go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
+                          textinfo="value+percent initial")).update_layout(
+    title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10)), c1)
 res = query(metrics.resolution_time_distribution, start, end, **f.kw)
-c2.plotly_chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
-                   x_title=present.unit_name("h", lang())), width="stretch")  # the bands are hours to resolve
+chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
+          x_title=present.unit_name("h", lang())), c2)  # the bands are hours to resolve
 
 c3, c4 = st.columns(2)
 backlog = query(metrics.open_backlog_by_age, end, **f.kw)
@@ -83,13 +82,13 @@ fig = go.Figure([
 fig.update_layout(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
                   legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
                   yaxis=dict(title=t("quality.count"), automargin=True))
-c3.plotly_chart(fig, width="stretch")
+chart(fig, c3)
 
 pareto = query(metrics.category_pareto, start, end, **f.kw)
 fig = present.pareto(pareto["category"], pareto["complaints"], pareto["cumulative_share"].astype(float) * 100,
                      pareto["vital_few"], t("quality.count"), t("col.cumulative"), title=t("quality.pareto"), height=320,
                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
-c4.plotly_chart(fig, width="stretch")
+chart(fig, c4)
 
 # ---- what customers said (P4.3.3)
 st.subheader(t("quality.comments"))

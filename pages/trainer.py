@@ -10,7 +10,7 @@ from kpi.present import colon, join_list, person
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
-from ui.widgets import competency_map, page_table, show_table, table_downloads
+from ui.widgets import chart, competency_map, page_table, show_table, table_downloads
 
 cat = load_catalog()
 cmap = competency_map()
@@ -116,7 +116,7 @@ heat = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=[f"{c} {cmap.task(c).label(lg
                             colorbar=dict(title=dict(text=t("trainer.col.gap"))),
                             hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>"))
 heat.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(tickangle=-30))
-st.plotly_chart(heat, width="stretch")
+chart(heat)
 st.caption(t("trainer.heatmap_help"))
 
 # ---- export the plan as the team's performance record

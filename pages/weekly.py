@@ -12,7 +12,7 @@ from kpi.present import colon, join_list, value_label
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import competency_map, kpi_tile, page_table, show_table, status_badge
+from ui.widgets import chart, competency_map, kpi_tile, page_table, show_table, status_badge
 
 cat = load_catalog()
 f = current_filters()
@@ -79,7 +79,7 @@ def panel(kid: str) -> present.TrendPanel:
 panels = [panel(kid) for kid in metrics.TREND_KPIS]
 fig = present.trend_grid(trend["key"], panels, lang(), cols=4, target_name=t("weekly.target_line"),
                          limits_name=t("weekly.limits"), height=520, margin=dict(l=10, r=10, t=40, b=10))
-st.plotly_chart(fig, width="stretch")
+chart(fig)
 st.caption(t("weekly.limits_help")
            + ("" if f.channel in cat.settings.get("realtime_channels", ()) else " " + t("weekly.no_blend")))
 
@@ -97,7 +97,7 @@ for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service
                                 hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>"))
     heat.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
                        xaxis_title=t("col.hour"), yaxis=dict(autorange="reversed"))
-    col.plotly_chart(heat, width="stretch")
+    chart(heat, col)
 
 
 # ---- team and agent tables, coloured by status, team -> agents

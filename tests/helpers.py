@@ -1,4 +1,5 @@
-"""Small helpers the tests share: literal rows into an in-memory database, and reading a database file back."""
+"""Small helpers the tests share: literal rows into an in-memory database, reading a database file back, and the
+values of a chart's series as pages draw them."""
 from __future__ import annotations
 
 import duckdb
@@ -35,3 +36,12 @@ def snapshot(db) -> dict[str, list[str]]:
         return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
     finally:
         con.close()
+
+
+def chart_values(series: dict) -> list:
+    """An ECharts series' y values: plain, {"value": y, ...}, or [x, y, hover text] items (kpi.present.echarts_option)."""
+    out = []
+    for d in series["data"]:
+        d = d["value"] if isinstance(d, dict) else d
+        out.append(d[1] if isinstance(d, list) else d)
+    return out

@@ -110,18 +110,23 @@ def _settle(page) -> None:
     for _ in range(2):  # twice: the running indicator can be absent for a moment before a run starts
         page.wait_for_timeout(500)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
-    if page.query_selector(".js-plotly-plot"):
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+    # Charts are drawn by ECharts on a canvas (kpi.present.echarts_option): wait until every one has it.
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stEChartsChart"]')]
+        .every(e => e.querySelector('canvas'))""", timeout=30_000)
     page.wait_for_timeout(700)
 
 
 def _no_errors(page) -> None:
     errors = page.query_selector_all('[data-testid="stException"], [data-testid="stAlertContentError"]')
     assert not errors, [e.inner_text()[:400] for e in errors]
-    # No empty chart: every plotly figure has a trace with data points.
-    empty = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd =>
-        !(gd._fullData || []).some(d => ['x', 'y', 'z'].some(k => d[k] && d[k].length > 0))).length""")
-    assert empty == 0, f"{empty} empty chart(s) on {page.url}"
+    # No chart left blank: every ECharts canvas has a size and painted pixels (the series' values are checked through
+    # AppTest in test_pages.py: a canvas holds no DOM to read them from).
+    blank = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stEChartsChart"] canvas')].filter(c => {
+        if (!c.width || !c.height) return true;
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) return false;
+        return true; }).length""")
+    assert blank == 0, f"{blank} blank chart(s) on {page.url}"
 
 
 @pytest.mark.parametrize("lang", ["zh-TW", "en"])
@@ -154,10 +159,10 @@ def test_weekly_page_shows_numbers_charts_and_chinese_glyphs(server, browser):
     page.wait_for_selector('[data-testid="stMetric"]')
     _settle(page)
     assert page.locator('[data-testid="stMetric"]').count() >= 13  # 5 volumes + 8 KPI tiles
-    # Trends and two heat maps, each drawn (an empty chart has no traces).
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=30_000)
-    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 8
-    assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 2
+    # Trends and two heat maps, each drawn on its canvas (_no_errors below: none of them blank).
+    page.wait_for_function("""() => document.querySelectorAll('[data-testid="stEChartsChart"] canvas').length >= 3""",
+                           timeout=30_000)
+    _no_errors(page)
     body = page.inner_text("body")
     assert "服務水準" in body and "2026-W47" in body and "需要關注" in body
     # The CJK font is installed: the title renders wider than the same number of boxes would suggest is not
@@ -316,7 +321,10 @@ def test_a_tables_csv_download_is_named_for_the_week_and_reads_in_excel(server, 
     assert data.startswith("\ufeff組別,進線量,接通量,服務水準".encode("utf-8"))
     page.locator('[data-testid="stDataFrame"]').first.hover()  # the grid's toolbar shows on hover
     page.wait_for_selector('[data-testid="stElementToolbar"] button')
-    tools = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stElementToolbar"] button')]
+    # the grids' toolbars (a chart's offers its picture as PNG, which is no data export)
+    tools = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stElementContainer"]')]
+        .filter(c => c.querySelector('[data-testid="stDataFrame"]'))
+        .flatMap(c => [...c.querySelectorAll('[data-testid="stElementToolbar"] button')])
         .map(b => b.getAttribute('aria-label') || b.innerText)""")
     assert tools and not any("Download" in x for x in tools)  # its raw CSV download is off (client.disableDataExport)
     page.close()

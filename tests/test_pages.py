@@ -1,12 +1,10 @@
 """Every page renders on the sample data, reacts to the sidebar, and shows what the kpi functions compute."""
 from __future__ import annotations
 
-import base64
 import json
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
@@ -15,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
+from helpers import chart_values as values
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -49,11 +48,18 @@ def app(sample_db, monkeypatch):
 VOLUMES = {"進線", "接通", "放棄", "問卷回覆", "客訴", "Offered", "Answered", "Abandoned", "Surveys received", "Complaints received"}
 
 
-def array(v) -> list:
-    """A plotly array as a list: plotly 7 sends numbers as typed base64 ({"dtype", "bdata"})."""
-    if isinstance(v, dict) and "bdata" in v:
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
-    return list(v)
+def charts(at: AppTest) -> list[dict]:
+    """The ECharts options the page drew (pages draw their plotly figures with ECharts: kpi.present.echarts_option)."""
+    return [json.loads(c.proto.spec) for c in at.get("echarts_chart")]
+
+
+def hovers(series: dict) -> list[str]:
+    """Each point's hover text, as plotly's hovertemplate writes it."""
+    return [(d["value"] if isinstance(d, dict) else d)[2] for d in series["data"]]
+
+
+def dash(series: dict) -> str:
+    return series["lineStyle"]["type"]  # solid, dashed (targets), dotted (limits)
 
 
 def shown_cells(table) -> pd.DataFrame:
@@ -97,19 +103,20 @@ def test_changing_the_week_team_or_language_changes_what_is_shown(app):
 
 def test_weekly_charts_have_twelve_weeks_with_target_lines(app):
     at = app()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    first = spec["data"][0]
-    assert first["x"][0] == "2026-W36" and first["x"][-1] == "2026-W47" and len(first["x"]) == 12
-    targets = [tr for tr in spec["data"] if tr.get("line", {}).get("dash") == "dash"]
-    assert len(targets) == 8 and array(targets[0]["y"])[0] == 80.0  # service level target 80 %
+    spec = charts(at)[0]
+    weeks = spec["xAxis"][0]["data"]
+    assert weeks[0] == "2026-W36" and weeks[-1] == "2026-W47" and len(weeks) == 12
+    assert len(spec["grid"]) == 8  # one small chart per trend KPI
+    targets = [s for s in spec["series"] if dash(s) == "dashed"]
+    assert len(targets) == 8 and values(targets[0])[0] == 80.0  # service level target 80 %
     # XmR limits from the 12 weeks before W47 (W35-W46), worked out from the same weekly values
-    limits = [tr for tr in spec["data"] if tr.get("line", {}).get("dash") == "dot"]
+    limits = [s for s in spec["series"] if dash(s) == "dotted"]
     assert len(limits) == 2 * 8
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         base = metrics.compute_kpis(con, date(2026, 8, 24), date(2026, 11, 15), "week", channel="phone")
     assert len(base) == 12
     lim = metrics.xmr_limits([float(v) for v in base["service_level"]])
-    assert array(limits[0]["y"])[0] == pytest.approx(lim.lower * 100) and array(limits[1]["y"])[0] == pytest.approx(lim.upper * 100)
+    assert values(limits[0])[0] == pytest.approx(lim.lower * 100) and values(limits[1])[0] == pytest.approx(lim.upper * 100)
 
 
 def test_team_table_and_attention_list(app):
@@ -156,8 +163,8 @@ def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
         s = metrics.kpi_status(con, date(2026, 10, 1), date(2026, 10, 31), channel="phone")
     cat = load_catalog()
     assert tiles(at)["顧客滿意度"] == format_value(cat["csat"], s["csat"].value)  # the month's value
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["data"][0]["x"][0] == "2025-11" and spec["data"][0]["x"][-1] == "2026-10"
+    months = charts(at)[0]["xAxis"][0]["data"]
+    assert months[0] == "2025-11" and months[-1] == "2026-10"
     nov = app(period_kind="month", month="2026-11-01")
     assert "2026 年 11 月（未完整）" in [o for o in nov.sidebar.selectbox(key="month").options]
     assert nov.warning and "此期間尚未結束（資料只到 2026-11-23）" in nov.warning[0].value
@@ -198,9 +205,9 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
         comments = metrics.low_score_comments(con, *W47, channel="phone")
     for kid in ("csat", "nps", "ces_mean", "complaints", "complaint_sla_rate", "open_complaints_past_due"):
         assert got[cat[kid].label["zh-TW"]] == format_value(cat[kid], s[kid].value, "zh-TW")
-    traces = [tr for c in at.get("plotly_chart") for tr in json.loads(c.proto.spec)["data"]]
-    bars = [tr for tr in traces if tr.get("type") == "bar" and array(tr["x"]) == list(pareto["category"])]
-    assert bars and array(bars[0]["y"]) == list(pareto["complaints"])
+    bars = [s for c in charts(at) for s in c["series"]
+            if s["type"] == "bar" and c["xAxis"][s["xAxisIndex"]]["data"] == list(pareto["category"])]
+    assert bars and values(bars[0]) == list(pareto["complaints"])
     shown = at.dataframe[0].value
     assert list(shown["comment"]) == list(comments["comment"])
 
@@ -394,9 +401,8 @@ def test_import_history_reads_in_chinese(app):
 def test_trend_lines_are_neutral(app):
     # Colour means status: the data lines are all the one neutral colour (red only for target lines).
     at = app()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    data_lines = [tr for tr in spec["data"] if tr.get("mode") == "lines+markers"]
-    assert len(data_lines) == 8 and {tr["line"]["color"] for tr in data_lines} == {"#2e86c1"}
+    data_lines = [s for s in charts(at)[0]["series"] if s["showSymbol"]]
+    assert len(data_lines) == 8 and {s["lineStyle"]["color"] for s in data_lines} == {"#2e86c1"}
 
 
 def test_a_filter_that_does_not_apply_says_so_instead_of_zero(app):
@@ -436,36 +442,36 @@ def test_weekly_durations_carry_their_units_in_tiles_and_tables(app):
 
 def test_weekly_trend_axes_state_their_units_and_no_footnote_explains_minutes(app):
     at = app()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    titles = [spec["layout"][f"yaxis{i if i > 1 else ''}"]["title"]["text"] for i in range(1, 9)]
+    spec = charts(at)[0]
+    titles = [axis["name"] for axis in spec["yAxis"]]
     # service level, ASA (11.5-21.7 s a week: seconds), AHT (407-427 s: minutes, 6.8-7.1), abandon, FCR, CSAT, NPS,
     # complaints per 1,000
     assert titles == ["%", "秒", "分鐘", "%", "%", "%", "−100～100", "件/千通"]
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         weeks = metrics.compute_kpis(con, date(2026, 8, 31), date(2026, 11, 22), "week", channel="phone")  # W36-W47
-    data = [tr for tr in spec["data"] if tr.get("mode") == "lines+markers"]
-    assert array(data[1]["y"]) == pytest.approx([float(v) for v in weeks["asa_seconds"]])  # seconds as they are
-    assert array(data[2]["y"]) == pytest.approx([float(v) / 60 for v in weeks["aht_seconds"]])  # seconds / 60
-    assert data[2]["customdata"][-1] == _min_sec(float(weeks["aht_seconds"].iloc[-1]), "zh-TW")  # the hover
-    aht_target = next(tr for tr in spec["data"] if tr.get("yaxis") == "y3" and tr.get("line", {}).get("dash") == "dash")
-    assert array(aht_target["y"])[0] == 6.0 and "目標: 6 分鐘" in aht_target["hovertemplate"]  # 360 s
+    data = [s for s in spec["series"] if s["showSymbol"]]
+    assert values(data[1]) == pytest.approx([float(v) for v in weeks["asa_seconds"]])  # seconds as they are
+    assert values(data[2]) == pytest.approx([float(v) / 60 for v in weeks["aht_seconds"]])  # seconds / 60
+    assert hovers(data[2])[-1] == "2026-W47: " + _min_sec(float(weeks["aht_seconds"].iloc[-1]), "zh-TW")  # the hover
+    aht_target = next(s for s in spec["series"] if s["yAxisIndex"] == 2 and dash(s) == "dashed")
+    assert values(aht_target)[0] == 6.0 and hovers(aht_target)[0] == "目標: 6 分鐘"  # 360 s
     captions = " ".join(c.value for c in at.caption)
     assert "分鐘" not in captions and "ASA" not in captions
-    en = json.loads(app(lang="en").get("plotly_chart")[0].proto.spec)
-    assert [en["layout"][f"yaxis{i}"]["title"]["text"] for i in (2, 3)] == ["s", "min"]
+    en = charts(app(lang="en"))[0]
+    assert [en["yAxis"][i]["name"] for i in (1, 2)] == ["s", "min"]
 
 
 def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_language(app):
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         monthly = metrics.monthly(con, 2026)
     for lang, title, divisor, january in (("zh-TW", "NT$（萬）", 1e4, "2026年1月"), ("en", "NT$ (M)", 1e6, "Jan 2026")):
-        bars, waterfall, cpc = (json.loads(c.proto.spec) for c in app("pages/budget.py", lang=lang).get("plotly_chart"))
-        assert bars["layout"]["yaxis"]["title"]["text"] == waterfall["layout"]["yaxis"]["title"]["text"] == title
-        budget = bars["data"][0]
-        assert budget["x"][0] == january and len(budget["x"]) == 12 and bars["layout"]["xaxis"]["type"] == "category"
+        bars, waterfall, cpc = charts(app("pages/budget.py", lang=lang))
+        assert bars["yAxis"][0]["name"] == waterfall["yAxis"][0]["name"] == title
+        months, budget = bars["xAxis"][0]["data"], bars["series"][0]
+        assert months[0] == january and len(months) == 12 and bars["xAxis"][0]["type"] == "category"
         # January's budget NT$3,146,250: 314.625 on the 萬 axis, 3.14625 on the M one
-        assert array(budget["y"]) == pytest.approx([v / divisor for v in monthly["budget"]])
-        assert budget["customdata"][0] == present.money_short(float(monthly["budget"].iloc[0]), lang)
-        assert cpc["data"][0]["x"][0] == january and "NT$" in cpc["layout"]["yaxis"]["title"]["text"]
-    zh = json.loads(app("pages/budget.py").get("plotly_chart")[0].proto.spec)
-    assert zh["data"][0]["x"][9] == "2026年10月"
+        assert values(budget) == pytest.approx([v / divisor for v in monthly["budget"]])
+        assert hovers(budget)[0] == f"{january}: " + present.money_short(float(monthly["budget"].iloc[0]), lang)
+        assert cpc["xAxis"][0]["data"][0] == january and "NT$" in cpc["yAxis"][0]["name"]
+    zh = charts(app("pages/budget.py"))[0]
+    assert zh["xAxis"][0]["data"][9] == "2026年10月"

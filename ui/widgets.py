@@ -9,7 +9,7 @@ import streamlit as st
 
 from kpi import competency, present
 from kpi.metrics import Kpi, KpiValue, load_catalog
-from kpi.present import colon, join_list, value_label
+from kpi.present import colon, echarts_option, figure_height, join_list, value_label
 
 from .frame import Filters
 from .i18n import fmt, fmt_change, kpi_label, lang, t
@@ -22,6 +22,14 @@ STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", "uncertain":
 def competency_map() -> competency.CompetencyMap:
     """The validated competency map, loaded once per process."""
     return competency.load_competency_map()
+
+
+def chart(fig, where=None) -> None:
+    """A plotly figure drawn by ECharts, the width of `where` (a column; default the page).
+
+    Figures are built once, in plotly, for pages and PDF reports alike; a page draws them with ECharts because
+    Streamlit's plotly.js bundle costs seconds in a new browser session (docs/benchmarks.md)."""
+    (where or st).echarts_chart(echarts_option(fig), height=figure_height(fig), width="stretch")
 
 
 def status_badge(status: str | None) -> str:

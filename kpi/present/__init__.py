@@ -14,6 +14,7 @@ from ._charts import (
 )
 from ._export import (STATUS_HEX, Table, cell_text, excel_format, export_file_name, status_css, table_text,
                       table_to_csv, table_to_html, table_to_xlsx)
+from ._echarts import NotConvertible, echarts_option, figure_height
 from ._files import (
                      FORMULA_PREFIXES,
                      HEADER_FILL,
@@ -53,7 +54,8 @@ from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, j
                         readable_fields, t, value_label)
 
 __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines", "pareto",
-           "print_layout", "trend_grid", "trend_line", "variance_bars", "FORMULA_PREFIXES",
+           "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height",
+           "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
            "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
            "duration_scale", "format_change", "format_kind", "format_unit", "hours", "is_missing", "money",

@@ -1,0 +1,108 @@
+"""Pages draw their plotly figures with ECharts (kpi.present.echarts_option): the same values, lines and colours."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import pytest
+from plotly.subplots import make_subplots
+
+from kpi import present
+from kpi.present import echarts_option
+from helpers import chart_values as values
+
+
+def test_subplots_become_grids_with_their_titles_and_lines_on_shared_categories():
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["服務水準", "放棄率"])
+    fig.add_trace(go.Scatter(x=["W1", "W2", "W3"], y=[80.0, None, 75.5], mode="lines+markers",
+                             line=dict(color="#2e86c1"), hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=1, col=1)
+    # a target line over two of the weeks only: on the shared category axis it has no value for W3
+    fig.add_trace(go.Scatter(x=["W1", "W2"], y=[80, 80], mode="lines", line=dict(dash="dash", color="#c0392b")), row=1, col=1)
+    fig.add_trace(go.Scatter(x=["W1", "W2", "W3"], y=[4.0, 5.0, 6.0], mode="lines", line=dict(dash="dot")), row=1, col=2)
+    fig.update_layout(height=400)
+    option = echarts_option(fig)
+    assert len(option["grid"]) == 2 and [a["data"] for a in option["xAxis"]] == [["W1", "W2", "W3"]] * 2
+    data, target, right = option["series"]
+    assert values(data) == [80.0, None, 75.5] and data["showSymbol"] and data["lineStyle"]["color"] == "#2e86c1"
+    # the hovertemplate filled for each point, as plotly shows it; items placed by their category
+    assert [d[2] for d in data["data"]] == ["W1: 80.0", "W2: ", "W3: 75.5"] and data["tooltip"] == {"formatter": "{@[2]}"}
+    assert data["encode"] == {"x": 0, "y": 1} and option["tooltip"]["trigger"] == "item"
+    assert values(target) == [80, 80, None] and target["lineStyle"]["type"] == "dashed" and not target["showSymbol"]
+    assert (right["xAxisIndex"], right["yAxisIndex"], right["lineStyle"]["type"]) == (1, 1, "dotted")
+    assert [t["text"] for t in option["title"]] == ["服務水準", "放棄率"]
+    assert option["animation"] is False and present.figure_height(fig) == 400
+
+
+def test_bars_keep_their_colours_stacks_and_labels():
+    fig = go.Figure([go.Bar(x=[1, 2, 3], y=[5, 0, 7], marker_color=["#c0392b", "#2e86c1", "#2e86c1"], name="未逾期"),
+                     go.Bar(x=[1, 2, 3], y=[1, 2, 3], name="已逾期", text=["a", "b", "c"], textposition="outside")])
+    fig.update_layout(barmode="stack", legend=dict(orientation="h"), yaxis_tickprefix="NT$", yaxis_title="件數")
+    option = echarts_option(fig)
+    first, second = option["series"]
+    assert option["xAxis"][0]["data"] == ["1", "2", "3"]  # categories as text, as plotly labels them
+    assert values(first) == [5, 0, 7] and [d["itemStyle"]["color"] for d in first["data"]] == ["#c0392b", "#2e86c1", "#2e86c1"]
+    assert first["stack"] == second["stack"]
+    assert [d["label"]["formatter"] for d in second["data"]] == ["a", "b", "c"]
+    assert option["legend"]["bottom"] == 0  # horizontal legend below, as plotly's orientation="h"
+    y = option["yAxis"][0]
+    assert y["axisLabel"]["formatter"] == "NT${value}" and y["name"] == "件數" and y["scale"] is False  # bars stand on 0
+
+
+def test_heat_map_cells_scale_and_tooltip():
+    fig = go.Figure(go.Heatmap(z=[[1.0, None], [3.26, 4.0]], x=[8, 9], y=["週一", "週二"], colorscale="Blues", zmin=0,
+                               zmax=10, hovertemplate="%{y} %{x}:00 · %{z:.1f}%<extra></extra>"))
+    fig.update_layout(yaxis=dict(autorange="reversed"))
+    option = echarts_option(fig)
+    series = option["series"][0]
+    # [x, y, value, hover text]; the empty cell is left out
+    assert series["data"] == [["8", "週一", 1.0, "週一 8:00 · 1.0%"], ["8", "週二", 3.26, "週二 8:00 · 3.3%"],
+                              ["9", "週二", 4.0, "週二 9:00 · 4.0%"]]
+    assert series["tooltip"]["formatter"] == "{@[3]}" and option["visualMap"][0]["dimension"] == 2
+    assert option["xAxis"][0]["data"] == ["8", "9"] and option["yAxis"][0] == {"type": "category", "gridIndex": 0,
+                                                                             "data": ["週一", "週二"], "inverse": True}
+    scale = option["visualMap"][0]
+    assert (scale["min"], scale["max"]) == (0, 10) and scale["inRange"]["color"][0] == "rgb(247,251,255)"  # Blues' lightest
+
+
+def test_funnel_names_its_stages_with_the_share_of_the_first():
+    fig = go.Figure(go.Funnel(y=["開立", "已結案", "時限內結案"], x=[55, 43, 41], textinfo="value+percent initial"))
+    series = echarts_option(fig)["series"][0]
+    assert [d["label"]["formatter"] for d in series["data"]] == ["開立  55 (100%)", "已結案  43 (78%)", "時限內結案  41 (75%)"]
+    assert series["sort"] == "none" and series["itemStyle"]["color"] == present.PALETTE["actual"]
+
+
+def test_waterfall_steps_stand_on_the_running_total():
+    fig = go.Figure(go.Waterfall(x=["預算", "人事", "電信", "實際"], measure=["absolute", "relative", "relative", "total"],
+                                 y=[100, 5, -3, 0], customdata=["NT$100", "+NT$5", "-NT$3", "NT$102"],
+                                 hovertemplate="%{x}: %{customdata}<extra></extra>", increasing=dict(marker_color="#c0392b"),
+                                 decreasing=dict(marker_color="#27ae60"), totals=dict(marker_color="#2e86c1")))
+    fig.update_layout(yaxis_range=[90, 110])
+    base, shown = echarts_option(fig)["series"]
+    # 100; +5 from 100 to 105; -3 from 105 down to 102; the total 102
+    assert values(base) == [0, 100, 102, 0] and base["itemStyle"]["color"] == "transparent"
+    assert values(shown) == [100, 5, 3, 102]
+    assert [d["itemStyle"]["color"] for d in shown["data"]] == ["#2e86c1", "#c0392b", "#27ae60", "#2e86c1"]
+    assert [d["value"][2] for d in shown["data"]] == ["預算: NT$100", "人事: +NT$5", "電信: -NT$3", "實際: NT$102"]
+
+
+def test_a_reference_line_on_the_second_axis_is_marked_on_its_series():
+    fig = present.pareto(["A", "B"], [3, 1], [75.0, 100.0], [True, False], "件數", "累積占比", height=300)
+    option = echarts_option(fig)
+    bars, cumulative = option["series"]
+    assert cumulative["yAxisIndex"] == 1 and option["yAxis"][1]["position"] == "right"
+    assert cumulative["markLine"]["data"] == [{"yAxis": 80, "lineStyle": {"type": "dotted", "color": present.PALETTE["guide"]}}]
+    assert option["yAxis"][1]["axisLabel"]["formatter"] == "{value}%" and option["yAxis"][1]["interval"] == 20
+
+
+def test_a_chart_it_cannot_draw_is_refused():
+    with pytest.raises(present.NotConvertible):
+        echarts_option(go.Figure(go.Pie(labels=["a"], values=[1])))
+
+
+def test_month_bars_keep_their_axis_title_the_legend_above_and_the_money_in_the_hover():
+    fig = present.budget_vs_actual(["2026-01", "2026-02"], [3_146_250, 3_146_250], [3_184_436, None], "預算", "實際",
+                                   "zh-TW", title="每月預算與實際")
+    option = echarts_option(fig)
+    assert option["xAxis"][0]["data"] == ["2026年1月", "2026年2月"] and option["yAxis"][0]["name"] == "NT$（萬）"
+    assert option["legend"] == {"top": 0, "right": 0, "type": "scroll"}  # above the plot, beside the title
+    budget, actual = option["series"]
+    assert values(budget) == [314.625, 314.625]  # NT$3,146,250 in 萬
+    assert budget["data"][0][2] == "2026年1月: NT$314.6 萬" and values(actual) == [318.4436, None]
