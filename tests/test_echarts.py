@@ -106,3 +106,14 @@ def test_month_bars_keep_their_axis_title_the_legend_above_and_the_money_in_the_
     budget, actual = option["series"]
     assert values(budget) == [314.625, 314.625]  # NT$3,146,250 in 萬
     assert budget["data"][0][2] == "2026年1月: NT$314.6 萬" and values(actual) == [318.4436, None]
+
+
+def test_category_labels_that_would_overlap_are_turned_and_short_ones_stay_level():
+    """The budget waterfall's ten cost lines (four Chinese characters each, about 650 px side by side) overlapped in a
+    half-page chart; five short labels fit."""
+    lines = ["人員薪資", "加班費", "委外服務", "電信費", "主管薪資", "場地設施", "教育訓練", "軟體授權"]
+    fig = present.budget_waterfall(("累計預算", 3129e4), [(n, 1e4) for n in lines], "累計實際", "zh-TW")
+    label = echarts_option(fig)["xAxis"][0]["axisLabel"]
+    assert label == {"interval": 0, "rotate": 30}
+    short = echarts_option(go.Figure(go.Bar(x=["一", "二", "三", "四", "五"], y=[1, 2, 3, 4, 5])))
+    assert "rotate" not in short["xAxis"][0]["axisLabel"]

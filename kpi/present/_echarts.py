@@ -125,9 +125,10 @@ def _colours(scale: Any) -> list[str]:
 def _crowded(labels: list[str], share: float) -> bool:
     """Would category labels overlap side by side? Plotly turns them then; ECharts would drop every other one.
 
-    About 6.5 px per half-width character, two for a Chinese one, in a chart about 500 px wide (half a page)."""
-    width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for lab in labels for ch in lab)
-    return len(labels) > 4 and width * 6.5 > share * 500
+    About 7 px per half-width character, two for a Chinese one, and a gap between labels, in a plotting area about
+    440 px wide (half a page at 1,500 px, less the value axis)."""
+    width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for lab in labels for ch in lab) + 2 * len(labels)
+    return len(labels) > 4 and width * 7 > share * 440
 
 
 # ---------------------------------------------------------------- the translation
