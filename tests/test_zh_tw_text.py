@@ -73,13 +73,15 @@ def _cells(frame: pd.DataFrame, placeholder: str) -> list[str]:
 
 def _dataframe(node) -> list[tuple[str, str]]:
     """A table's headers and cells as the grid draws them: column_config labels, Styler display values, a missing
-    value as the placeholder (Streamlit's own is "None")."""
+    value as the placeholder (Streamlit's own is "None"), also where the Styler gives it a text: the grid draws a null
+    cell's placeholder, never its display value (the trainer page's n column showed "None" so)."""
     proto = node.proto
     config = json.loads(proto.columns or "{}")
     frame = node.value
     if proto.arrow_data.HasField("styler") and proto.arrow_data.styler.display_values:
         from streamlit import dataframe_util
-        frame = dataframe_util.convert_arrow_bytes_to_pandas_df(proto.arrow_data.styler.display_values)
+        shown = dataframe_util.convert_arrow_bytes_to_pandas_df(proto.arrow_data.styler.display_values)
+        frame = shown.astype(object).where(~frame.isna().to_numpy(), None)
     texts = []
     for c in frame.columns:
         conf = config.get(str(c))

@@ -192,7 +192,9 @@ def show_table(table: present.Table, key: str, downloads: bool = True, column_co
         st.html(present.table_to_html(table, lang()))
         shown = None
     else:
-        shown = st.dataframe(styled(table), key=key, column_config={**table.labels, **(column_config or {})}, **kw)
+        # a missing value reads "—" (the grid would write "None" over a null cell, whatever the Styler says)
+        shown = st.dataframe(styled(table), key=key, column_config={**table.labels, **(column_config or {})},
+                             placeholder=present.MISSING, **kw)
     if downloads:
         table_downloads(table, key)
     return shown
