@@ -12,6 +12,7 @@ from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Mapping, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
+from ui.auth import actor
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
@@ -147,7 +148,7 @@ if upload is not None:
         if st.button(t("imp.commit"), type="primary", key=f"imp_commit_{sha}"):
             bar = st.progress(0.0, text=t("imp.committing"))
             try:
-                result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by="dashboard",
+                result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by=actor(),
                                              display_name=upload.name,
                                              progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
                 refresh_version()
@@ -187,7 +188,7 @@ if len(history):
                           key=f"imp_confirm_{pick}")
     if h2.button(t("imp.undo"), disabled=not confirm, key=f"imp_undo_{pick}"):
         try:
-            done = write(imports.undo_import, int(pick))
+            done = write(imports.undo_import, int(pick), by=actor())
             st.session_state["imp_flash"] = t("imp.undone", id=done.import_id, removed=done.removed,
                                               restored=done.restored)
             st.rerun()  # the history shows the undo at once

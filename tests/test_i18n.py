@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from kpi import competency, imports, metrics, present, reports, store
+from kpi import auth, competency, imports, metrics, present, reports, store
+from kpi.access import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "dashboard.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("kpi/**/*.py")]
@@ -58,6 +59,14 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "kind.": tuple(store.SQL_TYPES),
     "reject.": imports.REASON_CODES,
     "rej.col.": imports.READABLE_COLUMNS,
+    "role.": tuple(ROLES),
+    "auth.": ("disabled", "throttled"),  # ui/auth.py: a failed sign-in's reason (bad and locked have their own words)
+    "auth.method.": auth.METHODS,
+    "audit.reason.": auth.FAILURES,
+    "audit.action.": auth.ACTIONS,
+    "audit.what.": auth.ACTIONS,
+    "audit.source.": auth.SOURCES,
+    "audit.col.": auth.AUDIT_COLUMNS,
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
 INDIRECT: dict[str, tuple[str, ...]] = {
@@ -69,7 +78,7 @@ INDIRECT: dict[str, tuple[str, ...]] = {
     "kpi/competency/_improvement.py": tuple(competency.TABLE_HEADINGS.values()),
 }
 # Keys built with a variable prefix (f"{prefix}.{code}"): the scanner sees no prefix, so say which file does it.
-VARIABLE_PREFIX = {"kpi/reports/_common.py": 1}
+VARIABLE_PREFIX = {"kpi/reports/_common.py": 1, "kpi/auth/_audit.py": 1}
 
 
 def _scan() -> tuple[set[str], dict[str, set[str]]]:

@@ -174,9 +174,9 @@ def print_switch() -> bool:
     return on
 
 
-def navigation() -> st.navigation:
-    """Pages grouped by who uses them, titled in the chosen language."""
-    return st.navigation({
+def navigation(position: str = "sidebar") -> st.navigation:
+    """Pages grouped by who uses them, titled in the chosen language; position "hidden" lists none (before a sign-in)."""
+    return st.navigation(position=position, pages={
         t("nav.supervisor"): [
             st.Page("pages/weekly.py", title=t("page.weekly"), icon=":material/dashboard:", default=True),
             st.Page("pages/quality.py", title=t("page.quality"), icon=":material/sentiment_satisfied:"),
