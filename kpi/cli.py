@@ -7,6 +7,7 @@ import math
 import sys
 from datetime import date
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -219,7 +220,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
         print("no users: the dashboard runs in single-user mode (no sign-in, this computer only)")
         return 0
     rows = [{"name": u.name, "role": u.role,
-             "teams": ", ".join(u.teams) if u.teams is not None and len(u.teams) else
+             "teams": ", ".join(u.teams) if isinstance(u.teams, Iterable) and len(u.teams) else
                       "(every team)" if u.role in ("admin", "finance") else "",
              "agent": u.agent_id or "",
              "state": "disabled" if not pd.isna(u.disabled_at) else

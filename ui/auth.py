@@ -93,15 +93,22 @@ def actor() -> str:
     return current_scope().user or "dashboard"
 
 
-def _local_visitor() -> bool:
-    """Whether the browser runs on this computer (Streamlit reports no address for localhost)."""
+def _client_ip() -> str | None:
     ip = st.context.ip_address
+    return ip if isinstance(ip, str) else None  # None: localhost, or no browser behind the session (AppTest)
+
+
+def _local_visitor() -> bool:
+    """Whether the browser runs on this computer (Streamlit reports no address for localhost). Behind a reverse proxy
+    on this computer every visitor looks local: the README shares the dashboard only once users exist."""
+    ip = _client_ip()
     if not ip:
         return True
     try:
-        return ipaddress.ip_address(ip.split("%")[0]).is_loopback
+        address = ipaddress.ip_address(ip.split("%")[0])
     except ValueError:
         return False
+    return (getattr(address, "ipv4_mapped", None) or address).is_loopback  # ::ffff:127.0.0.1 too
 
 
 def sign_in_gate() -> bool:
