@@ -12,11 +12,12 @@ st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs
 keep_files_private()  # the database's write-ahead log, uploads and backups: their owner's only
 language_switch()
 print_style()
-signed_in = sign_in_gate()  # False: the sign-in form (or why nothing can be shown) is drawn instead of any page
+gate = sign_in_gate()  # closed: the sign-in form (or why nothing can be shown) is drawn instead of any page
 # Listed even before a sign-in (hidden), so a page's URL still names its page: the form first, then that page.
-page = navigation(position="sidebar" if signed_in else "hidden")
+page = navigation(position="sidebar" if gate.open else "hidden")
+gate.draw()
 try:
-    if signed_in:
+    if gate.open:
         begin_run()
         st.session_state["_filters"] = sidebar_filters()
         print_switch()

@@ -56,12 +56,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(db: Path):
+def _start(db: Path, *options: str, env: dict[str, str] | None = None, address: str | None = "127.0.0.1"):
+    """The app on db at a free port; options go to `streamlit run`, env adds variables, address None keeps the one
+    .streamlit/config.toml sets."""
     port = _free_port()
-    env = {**os.environ, "KPI_DB": str(db)}
+    env = {**os.environ, "KPI_DB": str(db), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-                             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+                             "--server.headless", "true", "--server.port", str(port),
+                             *(("--server.address", address) if address else ()),
+                             "--browser.gatherUsageStats", "false", *options], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

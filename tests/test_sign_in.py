@@ -25,7 +25,9 @@ GATE = """
 import streamlit as st
 import ui.auth
 {patch}
-if ui.auth.sign_in_gate():
+gate = ui.auth.sign_in_gate()
+gate.draw()
+if gate.open:
     st.title("KPI")
     st.metric("進線", "3,710")
     {after}

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 
@@ -111,37 +112,42 @@ def _local_visitor() -> bool:
     return (getattr(address, "ipv4_mapped", None) or address).is_loopback  # ::ffff:127.0.0.1 too
 
 
-def sign_in_gate() -> bool:
-    """Whether a page may be drawn: someone is signed in, or no sign-in is needed (no user defined, and the visitor
-    is on this computer). Otherwise what to do instead is drawn (the sign-in form, the "ask your administrator" page,
-    or why nothing can be shown) and False returned: the caller draws no page."""
+@dataclass(frozen=True)
+class Gate:
+    """Whether a page may be drawn, and what to draw for the sign-in (the form, the "ask your administrator" page, why
+    nothing can be shown, or the sidebar's name, role and sign-out). draw() comes after st.navigation: widgets drawn
+    before it change their ids between a session's first and second run, which lost the first click."""
+
+    open: bool
+    draw: Callable[[], None]
+
+
+def sign_in_gate() -> Gate:
+    """Open when someone is signed in, or no sign-in is needed (no user defined, and the visitor is on this computer);
+    otherwise closed, and its draw() shows what to do instead of a page."""
     from .widgets import database_problem
 
     path = db_path()
     try:
         mode = Mode(_has_users(path), _providers())
         if not mode.required:
-            st.session_state.pop(SESSION_KEY, None)
             if not _local_visitor():  # served on the network with nobody defined: nobody may look
-                st.title(t("auth.title"))
-                st.error(t("auth.local_only"))
-                return False
-            st.sidebar.caption(t("auth.banner"))
-            return True
+                return Gate(False, lambda: _refusal(t("auth.local_only")))
+            return Gate(True, lambda: st.sidebar.caption(t("auth.banner")))
         rules = settings()
         scope = _session_scope(mode, rules, path)
-        if scope is None:
-            _sign_in_form(mode, rules)
-            return False
     except store.StoreError as exc:  # can't tell who may look: show nothing but why
-        database_problem(exc)
-        return False
+        return Gate(False, partial(database_problem, exc))
     except auth.AccessConfigError as exc:
-        st.title(t("auth.title"))
-        st.error(t("auth.config_error", error=exc))
-        return False
-    _sidebar_account(scope)
-    return True
+        return Gate(False, partial(_refusal, t("auth.config_error", error=exc)))
+    if scope is None:
+        return Gate(False, lambda: _sign_in_form(mode, rules))
+    return Gate(True, lambda: _sidebar_account(scope))
+
+
+def _refusal(message: str) -> None:
+    st.title(t("auth.title"))
+    st.error(message)
 
 
 def _session_scope(mode: Mode, rules: auth.AuthSettings, path: str) -> Scope | None:
