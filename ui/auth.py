@@ -16,7 +16,7 @@ from kpi import auth, store
 from kpi.access import Scope
 
 from .access import SESSION_KEY, current_scope
-from .data import db_path, write
+from .data import db_path, has_users, write
 from .i18n import t
 
 _SEEN = "_auth_seen"  # when the signed-in session last ran a page (idle expiry)
@@ -37,36 +37,19 @@ class Mode:
         return self.users or bool(self.providers)
 
 
-_USERS: dict[str, tuple[tuple, bool]] = {}  # database -> (file stamp, whether it has users)
 _ACCOUNTS: dict[tuple[str, str], tuple[tuple, Scope | None]] = {}  # (database, user) -> (file stamp, scope)
 
 
-def _stamped(cache: dict, key, path: str, read: Callable):
-    """read() once per change of the database file (a stat costs microseconds, opening the file 20-100 ms)."""
-    stamp = store.file_stamp(path)
-    known = cache.get(key)
-    if known is not None and known[0] == stamp:
-        return known[1]
-    value = read()
-    cache[key] = (stamp, value)
-    return value
-
-
-def _has_users(path: str) -> bool:
-    if not Path(path).exists():
-        return False
-
-    def read() -> bool:
-        with store.open_db(path, read_only=True) as con:
-            return auth.has_users(con)
-    return _stamped(_USERS, path, path, read)
-
-
 def _account(path: str, name: str) -> Scope | None:
-    def read() -> Scope | None:
+    """The signed-in user's Scope as the database has it, read again only when the file changed (a stat costs
+    microseconds, opening the file 20-100 ms)."""
+    stamp = store.file_stamp(path)
+    known = _ACCOUNTS.get((path, name))
+    if known is None or known[0] != stamp:
         with store.open_db(path, read_only=True) as con:
-            return auth.account_scope(con, name)
-    return _stamped(_ACCOUNTS, (path, name), path, read)
+            known = (stamp, auth.account_scope(con, name))
+        _ACCOUNTS[(path, name)] = known
+    return known[1]
 
 
 def _providers() -> tuple[str, ...]:
@@ -129,7 +112,7 @@ def sign_in_gate() -> Gate:
 
     path = db_path()
     try:
-        mode = Mode(_has_users(path), _providers())
+        mode = Mode(has_users(path), _providers())
         if not mode.required:
             if not _local_visitor():  # served on the network with nobody defined: nobody may look
                 return Gate(False, lambda: _refusal(t("auth.local_only")))
@@ -267,7 +250,11 @@ def audited(build: Callable[[], bytes], file_name: str) -> Callable[[], bytes]:
 
     def run() -> bytes:
         data = build()
-        with store.open_db(path) as con:
-            auth.record(con, user, "export", file_name, {"file": file_name}, "page")
+        try:
+            with store.open_db(path) as con:
+                auth.record(con, user, "export", file_name, {"file": file_name}, "page")
+        except store.StoreError as exc:
+            if exc.code != "read_only":  # a read-only database (docs/operations.md) has no log to write: still serve
+                raise
         return data
     return run
