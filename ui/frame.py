@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from kpi import metrics
+from kpi.access import Scope
 from kpi.present import colon, join_list, value_label
 
 from .access import current_scope
@@ -199,13 +200,15 @@ PAGES = (
 )
 
 
+def pages_for(scope: Scope) -> list[tuple[str, str, str, str, str | None]]:
+    """The PAGES entries a scope's role may open, in order."""
+    return [p for p in PAGES if p[4] is None or scope.can(p[4])]
+
+
 def navigation() -> st.navigation:
     """The pages the user's role may open, grouped by who uses them, titled in the chosen language; the first is the
     default. A page left out is not reachable by its URL either (Streamlit serves only the pages listed here)."""
-    scope = current_scope()
     groups: dict[str, list] = {}
-    for group, path, title, icon, needs in PAGES:
-        if needs is None or scope.can(needs):
-            groups.setdefault(t(group), []).append(
-                st.Page(path, title=t(title), icon=icon, default=not groups))
+    for group, path, title, icon, _ in pages_for(current_scope()):
+        groups.setdefault(t(group), []).append(st.Page(path, title=t(title), icon=icon, default=not groups))
     return st.navigation(groups)
