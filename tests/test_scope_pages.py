@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import metrics, store
 from kpi.access import ROLES, Scope
 from test_table_exports import downloads  # noqa: F401  (the fixture: every download a run offers)
+from ui.access import OWN
 from ui.frame import PAGES, pages_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,12 +76,13 @@ def texts(at: AppTest) -> str:
 def test_the_navigation_lists_only_the_pages_a_role_may_open():
     def names(role, teams=None):
         return [path.removeprefix("pages/").removesuffix(".py") for _, path, *_ in pages_for(Scope(role, teams))]
-    assert names("admin") == [p[1][6:-3] for p in PAGES]
+    assert names("admin") == [p[1][6:-3] for p in PAGES if p[1] != "pages/mine.py"]  # an admin has no agent id
     assert names("supervisor", frozenset({TECH})) == ["weekly", "quality", "trainer", "glossary"]
     assert names("finance") == ["weekly", "quality", "budget", "glossary"]
     assert names("trainer", frozenset({TECH})) == ["trainer", "glossary"]
-    assert names("agent", frozenset({TECH})) == ["glossary"]
-    assert {p[4] for p in PAGES} - {None} <= set(ROLES["admin"])  # every page needs something a role declares
+    assert names("agent", frozenset({TECH})) == ["glossary"]  # an account linked to no agent: nothing of its own
+    assert [p[1] for p in pages_for(Scope("agent", frozenset({TECH}), "A017"))] == ["pages/mine.py", "pages/glossary.py"]
+    assert {p[4] for p in PAGES} - {None, OWN} <= set(ROLES["admin"])  # every page needs something a role declares
 
 
 def test_a_supervisor_sees_only_their_team_on_the_weekly_page_and_its_downloads(app):
@@ -162,3 +164,13 @@ def test_a_session_scope_that_is_not_a_scope_shows_no_number(app):
     at, _ = app("admin")  # only a Scope counts
     assert [e.value for e in at.error] == ["這個工作階段的使用者資料無法辨識，因此不顯示任何數字；請重新整理頁面後再登入一次。"]
     assert not at.metric and not at.dataframe
+
+
+def test_an_agent_sees_their_own_numbers_beside_their_team_and_the_centre_only(app):
+    # phone contacts answered in W47 (plain SQL): A017 88, 技術支援組 1113, the centre 3504
+    at, files = app(Scope("agent", frozenset({TECH}), "A017", user="chiu"))
+    assert [t.value for t in at.title] == ["我的績效"]  # their default page
+    table = at.dataframe[0].value
+    assert list(table.index) == ["A017 邱美玲", TECH, "全中心"] and table["接通量"].tolist() == [88, 1113, 3504]
+    assert set(AGENT_ID.findall(texts(at))) <= {"A017"}
+    assert [r[0] for r in read_csv(files["mine_table_csv"][1])[1:]] == ["A017 邱美玲", TECH, "全中心"]

@@ -9,6 +9,14 @@ from kpi.access import Scope
 from .i18n import t
 
 SESSION_KEY = "scope"  # set by the sign-in (ui's auth part) for the session's user
+OWN = "own"  # what the page of one's own numbers needs: a user linked to an agent id (kpi.access.Scope.agent_id)
+
+
+def allows(scope: Scope, what: str | None) -> bool:
+    """Whether a scope may `what`: a key of kpi.access.ROLES, OWN, or None (anyone)."""
+    if what is None:
+        return True
+    return scope.agent_id is not None if what == OWN else scope.can(what)
 
 
 def current_scope() -> Scope:
@@ -25,8 +33,8 @@ def current_scope() -> Scope:
 
 
 def can(what: str) -> bool:
-    """Whether the session's role may `what` (a key of kpi.access.ROLES)."""
-    return current_scope().can(what)
+    """Whether the session's user may `what` (a key of kpi.access.ROLES, or OWN)."""
+    return allows(current_scope(), what)
 
 
 def refused(what: str) -> None:

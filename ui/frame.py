@@ -10,7 +10,7 @@ from kpi import metrics
 from kpi.access import Scope
 from kpi.present import colon, join_list, value_label
 
-from .access import current_scope
+from .access import OWN, allows, current_scope
 from .data import query
 from .i18n import LANGS, lang, t
 
@@ -188,12 +188,14 @@ def print_switch() -> bool:
     return on
 
 
-# Each page, the group it is listed under and what a role needs to open it (a key of kpi.access.ROLES; None: anyone).
+# Each page, the group it is listed under and what a user needs to open it (a key of kpi.access.ROLES, OWN: linked to
+# an agent id; None: anyone).
 PAGES = (
     ("nav.supervisor", "pages/weekly.py", "page.weekly", ":material/dashboard:", "supervise"),
     ("nav.supervisor", "pages/quality.py", "page.quality", ":material/sentiment_satisfied:", "supervise"),
     ("nav.finance", "pages/budget.py", "page.budget", ":material/payments:", "budget"),
     ("nav.trainer", "pages/trainer.py", "page.trainer", ":material/school:", "coach"),
+    ("nav.mine", "pages/mine.py", "page.mine", ":material/person:", OWN),
     ("nav.data", "pages/import_data.py", "page.import", ":material/upload_file:", "imports"),
     ("nav.data", "pages/data_status.py", "page.data", ":material/database:", "imports"),
     ("nav.data", "pages/glossary.py", "page.glossary", ":material/menu_book:", None),
@@ -202,7 +204,7 @@ PAGES = (
 
 def pages_for(scope: Scope) -> list[tuple[str, str, str, str, str | None]]:
     """The PAGES entries a scope's role may open, in order."""
-    return [p for p in PAGES if p[4] is None or scope.can(p[4])]
+    return [p for p in PAGES if allows(scope, p[4])]
 
 
 def navigation() -> st.navigation:
