@@ -135,3 +135,14 @@ def test_finance_sees_no_agent_row_and_no_comment(finance, browser):  # noqa: F8
     assert "顧客意見不在您的角色可檢視範圍內，因此未顯示。" in body and not AGENT_ID.findall(body)
     assert _downloads(page, "下載 CSV") == []  # the comments table is the page's only table
     page.close()
+
+
+def test_a_crafted_address_never_widens_a_supervisors_view(supervisor, browser):  # noqa: F811
+    page = _visit(browser, supervisor + "/budget")  # a page the navigation does not list
+    body = page.inner_text("body")
+    assert "預算執行" not in page.locator("h1").first.inner_text() and "NT$" not in body
+    page.close()
+    page = _visit(browser, supervisor + "/?team=帳務服務組&scope=admin")  # query parameters the app never reads
+    body = page.inner_text("body")
+    assert not any(team in body for team in OTHERS) and _nav(page)[-1] == "指標說明" and len(_nav(page)) == 4
+    page.close()
