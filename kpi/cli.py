@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from . import imports, metrics, present, store
+from .access import Scope
 
 
 def _common() -> argparse.ArgumentParser:
@@ -144,6 +145,11 @@ def _db(args: argparse.Namespace) -> Path:
     return store.resolve_db_path(getattr(args, "db", None))
 
 
+def _scope(args: argparse.Namespace) -> Scope:
+    """Whose view the command prints: the file's owner runs the CLI and sees everything (kpi.access)."""
+    return Scope.everything()
+
+
 def _wait(args: argparse.Namespace) -> float:
     return getattr(args, "wait", store.DEFAULT_WAIT_SECONDS)
 
@@ -230,7 +236,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         settings = {**cat.settings, "__cutoffs": metrics.data_cutoffs(con)}
         frame = metrics.compute_kpis(con, args.start, args.end, args.by, team=args.team, channel=args.channel,
-                                     queue=args.queue, catalog=cat, settings=settings, stats=True)
+                                     queue=args.queue, catalog=cat, settings=settings, stats=True, scope=_scope(args))
     ids = [c for c in frame.columns if c in cat.kpis]
     if args.json:
         rows = [{"key": r["key"], "kpis": metrics.kpis_jsonable(r, ids, cat),
@@ -259,7 +265,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
 def cmd_budget(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
-        report = metrics.budget_report(con, args.year, args.through)
+        report = metrics.budget_report(con, args.year, args.through, scope=_scope(args))
     through = f"{report.through:%Y-%m}" if report.through else None
     if args.json:
         doc = {"year": report.year, "through": through,
@@ -294,9 +300,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     reports.output_format(out)  # a wrong suffix fails before any work
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         if args.report == "performance":
-            report = reports.performance_report(con, args.month, args.lang)
+            report = reports.performance_report(con, args.month, args.lang, scope=_scope(args))
         else:
-            report = reports.service_report(con, args.start, args.end, args.lang, team=args.team)
+            report = reports.service_report(con, args.start, args.end, args.lang, team=args.team, scope=_scope(args))
     # rendered after the database is closed: a PDF with charts takes seconds
     path = reports.write_report(report, out)
     print(f"{path}: {path.stat().st_size:,} bytes")

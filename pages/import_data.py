@@ -12,6 +12,7 @@ from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Mapping, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
+from ui.access import require
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
@@ -27,6 +28,7 @@ def _decimal_label(mark: str) -> str:
 
 
 current_filters()  # the shared sidebar, also when this page runs alone
+require("imports")
 st.title(t("page.import"))
 st.caption(t("imp.intro"))
 
