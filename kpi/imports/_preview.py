@@ -14,7 +14,7 @@ from ._parse import parse_bool
 from ._prepare import Prepared, prepare
 from ._read import open_source
 from ._write import (ImportResult, import_file, import_history, rejected_count, rejected_rows, stage_and_compare,
-                     stored_form, write)
+                     stored_form, superseded_note, write)
 
 __all__ = ["PreviewResult", "UndoRefused", "UndoResult", "import_file", "import_history", "prepare", "preview",
            "rejected_rows", "undo_import", "write", "ImportResult", "file_headers", "save_mapping", "saved_mappings",
@@ -35,11 +35,13 @@ class PreviewResult:
     rejected: int
     rejects: pd.DataFrame
     ignored_columns: list[str]
+    superseded: int = 0  # rows that would be left out for a later version of the same record (options.dedupe)
 
     def summary(self) -> str:
         """One line of counts, worded like ImportResult.summary."""
         return (f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, would insert {self.inserted:,}, "
-                f"update {self.updated:,}, leave unchanged {self.unchanged:,}, reject {self.rejected:,}")
+                f"update {self.updated:,}, leave unchanged {self.unchanged:,}, reject {self.rejected:,}"
+                f"{superseded_note(self.superseded)}")
 
 
 def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> PreviewResult:
@@ -56,7 +58,7 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
     return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
                          rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
                          unchanged=matched - updated, rejected=rejected_count(rejects), rejects=rejects,
-                         ignored_columns=list(prep.ignored_columns))
+                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded)
 
 
 class UndoRefused(Exception):
