@@ -190,7 +190,7 @@ def test_a_five9_call_log_is_recognised_applied_and_can_be_mapped_by_hand(db):
     assert got["等候時間（秒）"] == ["QUEUE WAIT TIME"] and got["是否接通"] == []
     assert next(s for s in at.selectbox if s.label == "時間長度單位").value == "hms"
     assert "由其他欄位推算：是否接通：「AGENT NAME」有值為是" in [c.value for c in at.caption]
-    assert preview_counts(at) == "讀取 13 列：將新增 12、更新 0、不變 0、拒收 1"
+    assert preview_counts(at) == "讀取 17 列：將新增 16、更新 0、不變 0、拒收 1"
     stored = at.dataframe[0].value.set_index("進線編號")
     assert stored.loc["300001", "通話時間（秒）"] == 240.0 and bool(stored.loc["300003", "是否接通"]) is False
     rejects = at.dataframe[1].value
@@ -205,7 +205,7 @@ def test_a_five9_call_log_is_recognised_applied_and_can_be_mapped_by_hand(db):
     at.toggle(key=toggle).set_value(True).run()
     preview_counts(at)
     next(b for b in at.button if b.label == "寫入資料庫").click().run()
-    assert any("完成：讀取 13、新增 12" in s.value for s in at.success)
+    assert any("完成：讀取 17、新增 16" in s.value for s in at.success)
     with store.open_db(db, read_only=True) as con:
         options = con.execute("SELECT options FROM imports ORDER BY import_id DESC LIMIT 1").fetchone()[0]
     assert '"mapping": "preset five9 v1"' in options

@@ -119,7 +119,8 @@ def test_presets_command_lists_name_version_dataset_vendor_and_export(kpi):
 def kpis(db: Path, channel: str | None = None) -> dict:
     with store.open_db(db, read_only=True) as con:
         r = metrics.compute_kpis(con, *W47, channel=channel).iloc[0]
-    keys = ("offered", "answered", "abandoned", "service_level", "asa_seconds", "aht_seconds", "transfer_rate")
+    keys = ("offered", "answered", "abandoned", "service_level", "asa_seconds", "aht_seconds", "transfer_rate",
+            "outbound")
     return {k: None if pd.isna(r[k]) else round(float(r[k]), 4) for k in keys}
 
 
@@ -127,15 +128,20 @@ def test_a_five9_call_log_imports_with_no_mapping_file(kpi, db):
     code, out, err = kpi("ingest", "contacts", FIVE9, "--db", db)
     assert code == 0, err
     assert out.splitlines()[0] == "using preset five9 (v1): Five9 Call Log report (Call Log Reports > Call Log), CSV"
-    assert "five9.csv -> contacts: read 13, inserted 12, updated 0, unchanged 0, rejected 1 (import #1)" in out
+    assert "five9.csv -> contacts: read 17, inserted 16, updated 0, unchanged 0, rejected 1 (import #1)" in out
     assert "rejected row 14, talk_seconds: could not read '4:99' (expected hh:mm:ss" in out  # 99 seconds
-    # 12 calls in the week: 8 reached an agent, 4 did not (300003 after 3 s: a short abandon).
-    # Within 20 s: 10, 5, 15, 20 and 8 s (25, 40, 65 not): 5 of 12 - 1 short abandon = 0.4545.
+    # 12 inbound calls: 8 reached an agent, 4 did not (300003 after 3 s: a short abandon); and a queue callback
+    # (300017, answered), two outbound calls (Autodial, Manual) and an internal transfer leg (300016).
+    # Offered: 12 inbound + 1 callback = 13; answered 8 + 1 = 9; abandoned 4 (inbound only).
+    # Within 20 s: 10, 5, 15, 20 and 8 s (25, 40, 65 not): 5 of 12 - 1 short abandon = 0.4545 (inbound only).
     # ASA (10 + 25 + 5 + 40 + 15 + 20 + 65 + 8) / 8 = 23.5 s.
-    # AHT talk + hold + ACW: 330 + 225 + 540 + 180 + 420 + 240 + 360 + 120 = 2415 / 8 = 301.875 s.
-    # Transfers: 300004 (1) and 300009 (2) of 8 answered.
-    assert kpis(db) == {"offered": 12, "answered": 8, "abandoned": 4, "service_level": 0.4545, "asa_seconds": 23.5,
-                        "aht_seconds": 301.875, "transfer_rate": 0.25}
+    # AHT talk + hold + ACW of the 8 inbound: 330 + 225 + 540 + 180 + 420 + 240 + 360 + 120 = 2415, the transfer leg's
+    # 120 + 60 and the callback's 160 + 20: 2775 / 10 = 277.5 s (no outbound call).
+    # Transfers: 300004 (1) and 300009 (2) of 9 answered offered contacts.
+    assert kpis(db) == {"offered": 13, "answered": 9, "abandoned": 4, "service_level": 0.4545, "asa_seconds": 23.5,
+                        "aht_seconds": 277.5, "transfer_rate": 0.2222, "outbound": 2}
+    assert rows(db, "SELECT direction, count(*) FROM contacts GROUP BY 1 ORDER BY 1") == [
+        ("callback", 1), ("inbound", 12), ("outbound", 2), ("transfer", 1)]  # CALL TYPE
     # The TIMESTAMP form "Mon, 16 Nov 2026 09:00:05"; [None] is no agent; the queue is the campaign; a call is phone.
     assert rows(db, "SELECT arrived_at::VARCHAR, agent_id, agent_name, queue, channel FROM contacts "
                     "WHERE contact_id IN ('300001', '300003') ORDER BY 1") == [
@@ -155,11 +161,11 @@ def test_a_nice_cxone_detail_download_imports_with_no_mapping_file(kpi, db):
     # Within 20 s: 12, 18, 4 (30, 22 not): 3 / (7 - 1) = 0.5. ASA (12 + 30 + 18 + 4 + 22) / 5 = 17.2 s.
     # AHT Agent_Time + Hold_Time: 300 + 300 + 180 + 450 + 210 = 1440 / 5 = 288 s.
     assert kpis(db, "phone") == {"offered": 7, "answered": 5, "abandoned": 2, "service_level": 0.5,
-                                 "asa_seconds": 17.2, "aht_seconds": 288.0, "transfer_rate": 0.0}
+                                 "asa_seconds": 17.2, "aht_seconds": 288.0, "transfer_rate": 0.0, "outbound": 0}
     # All channels: 11 offered, 8 answered (2 chats, 1 e-mail); 3 abandoned (the e-mail does not abandon); no blended
     # service level; AHT (1440 + 600 + 500 + 400) / 8 = 367.5 s.
     assert kpis(db) == {"offered": 11, "answered": 8, "abandoned": 3, "service_level": None, "asa_seconds": None,
-                        "aht_seconds": 367.5, "transfer_rate": 0.0}
+                        "aht_seconds": 367.5, "transfer_rate": 0.0, "outbound": 0}
     assert rows(db, "SELECT channel, count(*) FROM contacts GROUP BY 1 ORDER BY 1") == [
         ("chat", 3), ("email", 1), ("phone", 7)]
     assert rows(db, "SELECT arrived_at::VARCHAR, team, agent_id FROM contacts WHERE contact_id = '610000005'") == [
