@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from kpi import cli, imports, metrics, store
 from helpers import rows
@@ -219,3 +220,10 @@ def test_the_page_mapping_keeps_the_presets_options_and_drops_a_derive_the_user_
     per_column = imports.edited(imports.Mapping(options=imports.Options(duration_unit={"talk_seconds": "ms"})), {},
                                 duration_unit="min")
     assert per_column.options.duration_unit == {"talk_seconds": "ms", "default": "min"}
+
+
+def test_a_presets_mapping_downloaded_from_the_page_reads_back_the_same():
+    # The page offers the mapping it shows as the YAML --mapping takes: derived columns, units and dedupe included.
+    for p in imports.load_presets().values():
+        back = imports.parse_mapping(yaml.safe_load(p.mapping.to_yaml()), "download.yaml")
+        assert (back.dataset, back.columns, back.options) == (p.dataset, p.mapping.columns, p.mapping.options), p.name
