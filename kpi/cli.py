@@ -83,9 +83,17 @@ def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("ingest", parents=[common], help="import one CSV/XLSX file")
     p.add_argument("dataset", help="contacts, surveys, complaints or budget")
     p.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Big5/CP950; .gz too) or XLSX")
-    p.add_argument("--mapping", metavar="MAP.yaml", help="header mapping and parsing options")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--mapping", metavar="MAP.yaml", help="header mapping and parsing options")
+    how.add_argument("--preset", metavar="NAME",
+                     help="read the file as this platform's export (python -m kpi presets lists them); "
+                          "without --mapping or --preset, a preset the headers match is used")
     p.add_argument("--show-rejects", type=int, default=10, metavar="N", help="rejected rows to print (default 10)")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("presets", parents=[common], help="list the presets: the platform exports ingest recognises")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("imports", parents=[common], help="list past imports")
     p.add_argument("--limit", type=int, default=20)
@@ -182,7 +190,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    result = imports.import_file(args.dataset, args.file, args.mapping, db=_db(args), wait=_wait(args))
+    mapping, preset = imports.choose_mapping(args.dataset, args.file, args.mapping, args.preset)
+    if preset is not None:
+        print(f"using preset {preset.name} (v{preset.version}): {preset.vendor} {preset.export}")
+    result = imports.import_file(args.dataset, args.file, mapping, db=_db(args), wait=_wait(args))
     print(result.summary())
     if result.ignored_columns:
         print(f"columns not imported (not mapped): {present.clip(', '.join(result.ignored_columns))}")
@@ -192,6 +203,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     more = len(result.rejects) - len(shown)
     if more > 0:
         print(f"  ... {more} more; all of them: python -m kpi rejects {result.import_id} --db {_db(args)}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    table = imports.preset_table()
+    if args.json:
+        _print_json(table)
+        return 0
+    shown = pd.DataFrame(table, columns=["name", "version", "dataset", "vendor", "export"])
+    print(shown.to_string(index=False) if len(shown) else "no presets")
     return 0
 
 

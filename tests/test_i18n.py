@@ -59,6 +59,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "field_help.": tuple(f"{ds.name}.{c.name}" for ds in store.DATASETS.values() for c in (*ds.columns, *ds.extra_columns)),
     "kind.": tuple(store.SQL_TYPES),
     "reject.": imports.REASON_CODES,
+    "imp.derive.": tuple(imports.DERIVE_RULES),  # imports.describe_derived
+    "preset.": tuple(imports.load_presets()),  # the export each shipped preset reads, in words (detected_line)
     "rej.col.": imports.READABLE_COLUMNS,
     "role.": tuple(ROLES),  # ui.access: the role's name in a refusal
     "access.refused.": (*ROLES["admin"], "own"),  # ui.access.require(what), OutOfScope.what: what a user may lack
