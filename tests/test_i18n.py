@@ -57,6 +57,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "field_help.": tuple(f"{ds.name}.{c.name}" for ds in store.DATASETS.values() for c in (*ds.columns, *ds.extra_columns)),
     "kind.": tuple(store.SQL_TYPES),
     "reject.": imports.REASON_CODES,
+    "amount_unit.": ("auto", *imports.AMOUNT_UNITS),  # pages/import_data.py
     "rej.col.": imports.READABLE_COLUMNS,
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
