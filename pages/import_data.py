@@ -51,8 +51,16 @@ if upload is not None:
                             placeholder=t("select.placeholder"))
     try:
         headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
-        # A budget workbook is read whole (a sheet per cost center), as the CLI reads it; other files one sheet.
-        picked = c2.selectbox(t("imp.sheet"), [ALL_SHEETS, *sheets], index=0 if guess_dataset(headers)[0] == "budget" else 1,
+        # A budget workbook is read whole (a sheet per cost center), as the CLI reads it; other files one sheet. A first
+        # sheet that says nothing (a notes sheet) is no reason to think otherwise.
+        first_guess = guess_dataset(headers)[0]
+        if first_guess is None and len(sheets) > 1:
+            try:
+                first_guess = guess_dataset(imports.file_headers(str(path), Options(encoding=encoding, sheets="all"),
+                                                                 upload.name)[0])[0]
+            except FatalImportError:  # no sheet holds a header row: the first sheet is picked, and says so below
+                pass
+        picked = c2.selectbox(t("imp.sheet"), [ALL_SHEETS, *sheets], index=0 if first_guess == "budget" else 1,
                               key=f"imp_sheet_{sha}", placeholder=t("select.placeholder"),
                               format_func=lambda s: t("imp.sheets_all") if s == ALL_SHEETS else s) if sheets else None
         sheet = None if picked == ALL_SHEETS else picked
@@ -182,6 +190,8 @@ if upload is not None:
                 st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
                              unchanged=result.unchanged, rejected=result.rejected, id=result.import_id,
                              file=upload.name, dataset=t(f"ds.{dataset}")))
+                if result.warnings is not None and len(result.warnings):
+                    st.warning(t("imp.warnings", n=len(result.warnings)))
             except FatalImportError as exc:
                 st.error(t("imp.fatal", error=exc))
 

@@ -206,3 +206,53 @@ def test_month_headers_are_recognised_with_or_without_their_year():
     assert all(map(imports.is_month_header, ["1月", "01月份", "一月", "十二月", "Jan", "January", "M01", "1月預算",
                                              "Jan Actual", "1月(千元)", "2026-01", "2026年1月實際", "Nov-26"]))
     assert not any(map(imports.is_month_header, ["科目", "月", "13月", "預算", "合計", "M13"]))
+
+
+def test_the_command_line_prints_each_warning_with_its_sheet_and_row(db, tmp_path, capsys):
+    path = book(tmp_path / "b.xlsx", {
+        "營運部": [["2026年度預算（單位：千元）"], ["科目", "1月", "2月"], ["薪資", 10, 10], ["合計", 10, 11]],
+        "管理部": [["2026年度預算（單位：千元）"], ["科目", "1月", "2月"], ["薪資", 5, 5]],
+        "說明": [["請勿更改格式"]],
+    })
+    assert cli.main(["ingest", "budget", str(path), "--db", str(db)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "  warning: sheet '說明' has no header row (months or column names): not imported; list it in options.sheets to "
+        "import it",
+        "  warning: sheet '營運部', row 4, 2026-02: total row '合計' does not match the lines it covers: 2026-02 budget "
+        "says NT$11,000, the lines add up to NT$10,000 (total rows are not imported; the lines are: check them)"]
+    # the import keeps its warnings
+    kept = rows(db, "SELECT json_extract(options, '$.warnings[1]')::VARCHAR FROM imports")[0][0]
+    assert '"row":4,"sheet":"營運部","column":"2026-02","code":"total_mismatch"' in kept.replace(" ", "")
+
+
+def test_a_csv_saved_from_a_finance_sheet_reads_its_title_lines(db, write):
+    # Excel pads the title line with separators; the year and the unit come from it; 1,234 千元 is NT$1,234,000
+    f = write("預算.csv", "2026年度預算（單位：千元）,,,\n,,,\n科目,1月,2月,3月\n人員薪資,\"1,234\",1234,(10)\n"
+                        "合計,1234,1234,(10)\n")
+    result = imports.import_file("budget", f, db=db)
+    assert (result.rows_read, result.inserted, result.rejected, len(result.warnings)) == (2, 3, 0, 0)
+    assert rows(db, "SELECT period::VARCHAR, budget FROM budget ORDER BY 1") == [
+        ("2026-01-01", 1_234_000.0), ("2026-02-01", 1_234_000.0), ("2026-03-01", -10_000.0)]
+    # no title: the year must be given
+    with pytest.raises(imports.FatalImportError, match=r"^b\.csv: the month columns \(1月, 2月, \.\.\.\) have no year, "
+                                                       r"and no title line above them gives one .*set options\.year"):
+        imports.import_file("budget", write("b.csv", "科目,1月,2月\n薪資,1,2\n"), db=db)
+
+
+def test_a_contacts_export_with_report_title_and_filter_lines_above_its_header(db, write):
+    # a vendor's report: two title/filter lines, then the header in line 3; a bad row is named by its line (5)
+    f = write("calls.csv", "Call Log Report\nDate range: 2026-11-16 - 2026-11-22,Skill: All\n"
+                           "contact_id,arrived_at,wait_seconds\nx1,2026-11-16 09:00:05,12\nx2,2026-11-16 09:01,-3\n")
+    result = imports.import_file("contacts", f, db=db)
+    assert result.inserted == 1 and result.rejects[["row_number", "reason_code"]].values.tolist() == [
+        [5, "negative_duration"]]
+
+
+def test_two_blocks_of_the_same_months_are_not_a_year_from_july(db, tmp_path):
+    # 1月 2月 1月 2月 under one header row: the second block is no 2027; each line's repeat is a duplicate line
+    path = book(tmp_path / "b.xlsx", {"2026": [["科目", "1月", "2月", "1月", "2月"], ["薪資", 1, 2, 3, 4]]})
+    result = imports.import_file("budget", path, db=db)
+    assert result.rejects.reason_code.unique().tolist() == ["duplicate_budget_line"]
+    assert rows(db, "SELECT count(*), min(period)::VARCHAR, max(period)::VARCHAR FROM budget") == [
+        (0, None, None)]

@@ -112,11 +112,11 @@ def _melt_budget(frame: pd.DataFrame, cols: dict[str, list[str]], options: Optio
     month_cols = [h for h, (month, _) in months.items() if month is not None]
     if missing_year:
         examples = [h for h in frame.columns if workbook.yearless_month(h) is not None][:3]
-        raise FatalImportError(
-            f"{name}: the month columns ({clip(', '.join(map(str, examples)))}, ...) of sheet {clip(missing_year[0])!r} "
-            "have no year, and "
-            "neither a title above them (such as 2026年度預算) nor the sheet's name gives one; set options.year "
-            "(e.g. year: 2026)")
+        where = (f"of sheet {clip(missing_year[0])!r} have no year, and neither a title above them (such as "
+                 "2026年度預算) nor the sheet's name gives one" if missing_year[0] else
+                 "have no year, and no title line above them gives one (such as 2026年度預算)")
+        raise FatalImportError(f"{name}: the month columns ({clip(', '.join(map(str, examples)))}, ...) {where}; "
+                               "set options.year (e.g. year: 2026)")
     if not month_cols:
         raise FatalImportError(
             f"{name}: required column 'period' is missing, and no month columns (e.g. 2026-01) were found "

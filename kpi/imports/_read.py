@@ -110,6 +110,9 @@ class Source:
     notes: list[tuple[str, str, dict]] = field(default_factory=list)
     missing_year: list[str] = field(default_factory=list)
     several: bool = False  # XLSX: more than one sheet's rows were read (a row is then named with its sheet)
+    # CSV: the title lines above the header row (their records, skipped), and what they say (year, unit)
+    skip: int = 0
+    title: list[str] = field(default_factory=list)
 
     @property
     def batch_rows(self) -> int:
@@ -131,15 +134,29 @@ class Source:
         with _open_bytes(self.path, self.name) as f:
             records = _Records(io.TextIOWrapper(f, encoding=self.encoding, newline=""), self.sep,
                                self.options.max_line_kib << 10, self.name)
+            if self.skip:  # title lines above the header (a CSV saved from a finance workbook)
+                records.take(self.skip)
             text, _ = records.take(1)
             # A BOM is no part of the first header (utf-8-sig drops it; options.encoding utf-8 keeps it).
             header = next(csv.reader([text.lstrip("\ufeff")], delimiter=self.sep, strict=False), [])
-            headers = _unique_headers([h.strip() for h in header])
-            start = 0  # position of the batch's first row
+            cells = [h.strip() for h in header]
+            year = self.options.year or next((y for y in map(workbook.year_in, self.title) if y), None)
+            headers, yearless = _give_years(cells, year)
+            self.missing_year = [""] if yearless else []
+            headers = _unique_headers(headers)
+            unit = self.options.amount_unit or next(
+                (u for u in map(workbook.unit_in, self.title + cells) if u), None) or "one"
+            scale = workbook.AMOUNT_UNITS[unit]
+            start, first = self.skip, True  # position of the batch's first row
             while True:
                 text, counts = records.take(rows)
-                if counts or not start:
-                    yield self._batch(text, counts, headers, start)
+                if counts or first:
+                    batch = self._batch(text, counts, headers, start)
+                    if scale != 1:  # a CSV saved from a sheet in 千元
+                        batch.info = pd.DataFrame({"sheet": None, "scale": scale, "measure": None, "cost_center": None},
+                                                  index=batch.frame.index)
+                    yield batch
+                    first = False
                 if len(counts) < rows:
                     return
                 start += len(counts)
@@ -248,14 +265,18 @@ def open_source(path: str | os.PathLike, options: Options, display_name: str | N
                 raise FatalImportError(f"{name}: cannot decode as {encoding} ({exc.reason} at byte {exc.start + 1:,}); "
                                        "set options.encoding to the file's encoding") from None
             continue
-        header = _first_line(p, name, encoding, options)
-        if not header.strip():
+        head = _first_lines(p, name, encoding, options)
+        if not head or not head[0].strip():
             raise FatalImportError(f"{name}: the file is empty (expected a header row)")
-        sep = max([",", ";", "\t", "|"], key=header.count)
+        # The separator is taken from the first line that has one: a title line above the header may have none.
+        sep = max([",", ";", "\t", "|"], key=next((x for x in head if any(c in x for c in ",;\t|")), head[0]).count)
+        skip, title = _title_lines(head, sep, mapped)
+        header = head[skip] if skip < len(head) else head[0]
         if header.count(sep) + 1 > options.max_fields:
             raise FatalImportError(f"{name}: the header has {header.count(sep) + 1:,} columns, more than the limit of "
                                    f"{options.max_fields:,} (options.max_fields): {clip(header)}")
-        return Source(p, name, options, sha, excel=False, encoding=encoding, sep=sep, lines=lines, text_bytes=size)
+        return Source(p, name, options, sha, excel=False, encoding=encoding, sep=sep, lines=lines, text_bytes=size,
+                      mapped=tuple(mapped), skip=skip, title=title)
     raise FatalImportError(f"{name}: not UTF-8 and not Big5/CP950 text; save it as CSV UTF-8, or set options.encoding")
 
 
@@ -359,10 +380,36 @@ def _line_runs(block: bytes, run: int, limit: int) -> tuple[int, int | None]:
     return run, (int(breaks[-1]) + 1 if run > limit else None)
 
 
-def _first_line(p: Path, name: str, encoding: str, options: Options) -> str:
+def _first_lines(p: Path, name: str, encoding: str, options: Options) -> list[str]:
+    """The file's first lines (as many as a header may be under title lines), each within max_line_kib."""
+    out = []
     with _open_bytes(p, name) as f:
-        line = f.readline((options.max_line_kib << 10) + 2)
-    return line.decode(encoding, errors="replace").rstrip("\r\n")
+        for _ in range(workbook.HEADER_SCAN_ROWS):
+            line = f.readline((options.max_line_kib << 10) + 2)
+            if not line:
+                break
+            out.append(line.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n"))
+    return out
+
+
+_NUMBER_TEXT = re.compile(r"[-+(]?(?:NT\$)?\d[\d,]*(?:\.\d+)?\)?")  # one way to match: no backtracking
+
+
+def _title_lines(head: list[str], sep: str, mapped: tuple[str, ...]) -> tuple[int, list[str]]:
+    """(how many title lines stand above a CSV's header row, their cells' text): the header row is found as in a sheet
+    (_workbook.header_row), among the lines before any quote left open; none above it when no line looks like one."""
+    records = []
+    for line in head:
+        try:
+            record = next(csv.reader([line], delimiter=sep, strict=False), [])
+        except csv.Error:  # a cell longer than csv's own limit: no title line; the batches say what is wrong
+            return 0, []
+        records.append([None if not c.strip() else 0.0 if _NUMBER_TEXT.fullmatch(c.strip()) else c.strip()
+                        for c in record])
+        if line.count('"') % 2:  # a quoted line break: the records after it can't be told apart here
+            break
+    h = workbook.header_row(records, _KNOWN_WORDS, {header_key(m) for m in mapped}, _norm, header_key) or 0
+    return h, [c for r in records[:h] for c in r if isinstance(c, str)]
 
 
 SHEET_STRIDE = 1 << 21  # positions of several sheets' rows: sheet k's row r is k * SHEET_STRIDE + r - 2 (a sheet has
@@ -584,20 +631,23 @@ def _headers(rows: list[list[Any]], h: int) -> tuple[list[str], int]:
 def _give_years(headers: list[str], year: int | None) -> tuple[list[str], bool]:
     """Month headers without a year (1月..12月, Jan..Dec, M01..M12) as YYYY-MM (keeping a measure word: 2026-01 預算),
     when two or more of them make a months-as-columns sheet: the first in the given year, and a month lower than the
-    one before starts the next year (7月..12月, 1月..6月 of a year from July). (headers, True) when they are there
-    but no year was found."""
+    one before starts the next year (7月..12月, 1月..6月 of a year from July), unless a month is there twice (two
+    blocks of 1月..12月: all in the year, and each line's second month is a duplicate). (headers, True) when they are
+    there but no year was found."""
     found = [workbook.yearless_month(x) for x in headers]
     if sum(f is not None for f in found) < 2:
         return headers, False
     if year is None:
         return headers, True
+    months = [(m, (w or "").lower()) for m, w in filter(None, found)]
+    wraps = len(set(months)) == len(months)  # a month twice (two blocks of 1月..12月) is no year from July
     out, previous = [], 0
     for x, f in zip(headers, found):
         if f is None:
             out.append(x)
             continue
         month, measure = f
-        year += month < previous
+        year += wraps and month < previous
         previous = month
         out.append(f"{year}-{month:02d}" + (f" {measure}" if measure else ""))
     return out, False

@@ -33,9 +33,16 @@ _MONTH_ONLY = re.compile(
 _SEPARATORS = " \t-_/·.:：、"
 
 
+# Longer cells are no header, title or measure word (and a megabyte cell is read no further)
+_WORDS_MAX = 200
+
+
 def _text(value: Any) -> str:
-    """A cell's text, NFKC-normalised (full-width digits and brackets), stripped; "" for a blank or non-text cell."""
-    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else ""
+    """A cell's text, NFKC-normalised (full-width digits and brackets), stripped; "" for a blank or non-text cell and
+    for one longer than a title could be."""
+    if not isinstance(value, str) or len(value) > _WORDS_MAX:
+        return ""
+    return unicodedata.normalize("NFKC", value).strip()
 
 
 def measure_of(text: Any) -> str | None:
