@@ -84,8 +84,8 @@ class Batch:
     fields: dict[int, int] = field(default_factory=dict)
     # XLSX: (position, header) -> "=formula", for the formulas saved without a value (the whole sheet's)
     formulas: dict[tuple[int, str], str] = field(default_factory=dict)
-    # XLSX: per row (the frame's index), what its sheet says beside its cells (_workbook_rows): sheet, scale, measure,
-    # cost_center; None for a CSV
+    # per row (the frame's index), what its sheet says beside its cells (_sheet_table): sheet, scale, measure,
+    # cost_center; None for a CSV in NT$
     info: pd.DataFrame | None = None
 
 
