@@ -199,10 +199,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"columns not imported (not mapped): {present.clip(', '.join(result.ignored_columns))}")
     shown = result.rejects.head(args.show_rejects)
     for r in shown.itertuples(index=False):
-        print(f"  rejected row {r.row_number}, {r.column_name}: {r.reason}")
+        print(f"  rejected {_where(r)}, {r.column_name}: {r.reason}")
     more = len(result.rejects) - len(shown)
     if more > 0:
         print(f"  ... {more} more; all of them: python -m kpi rejects {result.import_id} --db {_db(args)}")
+    for w in (result.warnings if result.warnings is not None else result.rejects.iloc[0:0]).itertuples(index=False):
+        print(f"  warning: {w.reason}" if pd.isna(w.row_number) else f"  warning: {_where(w)}, {w.column_name}: {w.reason}")
     return 0
 
 
@@ -214,6 +216,13 @@ def cmd_presets(args: argparse.Namespace) -> int:
     shown = pd.DataFrame(table, columns=["name", "version", "dataset", "vendor", "export"])
     print(shown.to_string(index=False) if len(shown) else "no presets")
     return 0
+
+
+def _where(r: Any) -> str:
+    """Where a rejected row or a warning is: row 7, or sheet '營運部' row 7 when several sheets were read."""
+    sheet = getattr(r, "sheet", None)
+    row = None if pd.isna(r.row_number) else f"row {r.row_number}"
+    return ", ".join(x for x in (None if sheet is None or pd.isna(sheet) else f"sheet {sheet!r}", row) if x)
 
 
 def cmd_imports(args: argparse.Namespace) -> int:

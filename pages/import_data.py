@@ -21,6 +21,8 @@ from ui.widgets import file_upload, import_history_table
 
 UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"  # raw exports hold personal data: private, and short-lived
 UPLOAD_HOURS = 2
+ALL_SHEETS = "\0all"  # the sheet select's first choice: every sheet of the workbook (options.sheets: all)
+AMOUNT_UNITS = ("auto", *imports.AMOUNT_UNITS)
 
 
 def _decimal_label(mark: str) -> str:
@@ -52,10 +54,23 @@ if upload is not None:
                             placeholder=t("select.placeholder"))
     try:
         headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
-        sheet = c2.selectbox(t("imp.sheet"), sheets, key=f"imp_sheet_{sha}",
-                             placeholder=t("select.placeholder")) if sheets else None
-        if sheet and sheet != sheets[0]:
-            headers, _ = imports.file_headers(str(path), Options(encoding=encoding, sheet=sheet), upload.name)
+        # A budget workbook is read whole (a sheet per cost center), as the CLI reads it; other files one sheet. A first
+        # sheet that says nothing (a notes sheet) is no reason to think otherwise.
+        first_guess = guess_dataset(headers)[0]
+        if first_guess is None and len(sheets) > 1:
+            try:
+                first_guess = guess_dataset(imports.file_headers(str(path), Options(encoding=encoding, sheets="all"),
+                                                                 upload.name)[0])[0]
+            except FatalImportError:  # no sheet holds a header row: the first sheet is picked, and says so below
+                pass
+        picked = c2.selectbox(t("imp.sheet"), [ALL_SHEETS, *sheets], index=0 if first_guess == "budget" else 1,
+                              key=f"imp_sheet_{sha}", placeholder=t("select.placeholder"),
+                              format_func=lambda s: t("imp.sheets_all") if s == ALL_SHEETS else s) if sheets else None
+        sheet = None if picked == ALL_SHEETS else picked
+        all_sheets = "all" if picked == ALL_SHEETS else None
+        if picked is not None and picked != sheets[0]:
+            headers, _ = imports.file_headers(str(path), Options(encoding=encoding, sheet=sheet, sheets=all_sheets),
+                                              upload.name)
     except FatalImportError as exc:
         st.error(t("imp.fatal", error=exc))
         st.stop()
@@ -119,11 +134,24 @@ if upload is not None:
                                    value=defaults.get(name, ""), key=f"imp_def_{sha}_{name}")
             if value.strip():
                 defaults[name] = value.strip()
+        year, amount_unit = base.options.year, base.options.amount_unit
+        if dataset == "budget":  # month headers without a year (1月) and amounts in 千元
+            b1, b2 = st.columns(2)
+            year = b1.number_input(t("imp.year"), min_value=0, max_value=2200, value=year or 0, step=1,
+                                   key=f"imp_year_{sha}") or None
+            amount_unit = b2.selectbox(t("imp.amount_unit"), AMOUNT_UNITS, index=AMOUNT_UNITS.index(amount_unit or "auto"),
+                                       key=f"imp_unit_{sha}", format_func=lambda u: t(f"amount_unit.{u}"),
+                                       placeholder=t("select.placeholder"))
+            amount_unit = None if amount_unit == "auto" else amount_unit
+            if year is not None and year < 1900:
+                st.error(t("imp.year_range"))
+                year = None
         if base.options.values:
             st.caption(t("imp.recodes", values=imports.describe_recodes(base.options.values, dataset, lang())))
     # The base's other options (recodes, derived columns, dedupe) come along; a column picked above is no longer derived.
     mapping = imports.edited(replace(base, dataset=dataset), columns, date_order=date_order, duration_unit=unit,
-                             encoding=encoding, sheet=sheet, defaults=defaults, decimal=decimal)
+                             encoding=encoding, sheet=sheet, sheets=all_sheets if sheets else None, year=year,
+                             amount_unit=amount_unit, defaults=defaults, decimal=decimal)
     if mapping.options.derive:
         st.caption(t("imp.derived", items=imports.describe_derived(mapping.options, lang())))
     if mapping.options.dedupe:
@@ -153,13 +181,18 @@ if upload is not None:
                   unchanged=pv.unchanged, rejected=pv.rejected))
         if pv.superseded:
             st.caption(t("imp.superseded", n=pv.superseded))
+        if pv.warnings is not None and len(pv.warnings):  # totals that do not add up, sheets left out
+            st.warning(t("imp.warnings", n=len(pv.warnings)))
+            st.dataframe(imports.readable_rejects(pv.warnings, lang(), ("sheet", "row_number", "column_name", "reason")),
+                         hide_index=True, key="imp_warnings", placeholder=MISSING)
         st.markdown(f"**{t('imp.preview_rows')}**")
         st.dataframe(readable_fields(pv.rows, lang()), hide_index=True, key="imp_rows", placeholder=MISSING)
         if pv.ignored_columns:
             st.caption(t("imp.ignored", cols=clip(join_list(pv.ignored_columns, lang()))))
         if len(pv.rejects):
             st.markdown(f"**{t('imp.rejects')}**")
-            st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("row_number", "column_name", "value", "reason")),
+            st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("sheet", "row_number", "column_name", "value",
+                                                                       "reason")),
                          hide_index=True, key="imp_rejects", placeholder=MISSING)
             st.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(pv.rejects, lang())),
                                file_name=f"rejected_{upload.name}.csv", mime="text/csv", key=f"imp_rj_{sha}")
@@ -178,6 +211,8 @@ if upload is not None:
                              file=upload.name, dataset=t(f"ds.{dataset}")))
                 if result.superseded:
                     st.caption(t("imp.superseded", n=result.superseded))
+                if result.warnings is not None and len(result.warnings):
+                    st.warning(t("imp.warnings", n=len(result.warnings)))
             except FatalImportError as exc:
                 st.error(t("imp.fatal", error=exc))
 

@@ -4,7 +4,8 @@ from ._mapping import (DECIMAL_OPTIONS, DERIVE_RULES, FatalImportError, Mapping,
                        parse_mapping)
 from ._prepare import Prepared, prepare
 from ._read import read_source
-from ._reasons import READABLE_COLUMNS, REASON_CODES, readable_rejects, reason_text
+from ._reasons import READABLE_COLUMNS, REASON_CODES, WARNING_CODES, readable_rejects, reason_text
+from ._workbook import AMOUNT_UNITS
 from ._write import (SAMPLE_DIR, ImportResult, import_file, import_history, load_sample_data, rejected_count,
                      rejected_rows, sample_files, stage_and_compare, stored_form, updated_value, write)
 from ._parse import (DATE_ORDERS, DURATION_UNITS, TAIPEI_UTC_OFFSET_MINUTES, clean_text, parse_amount, parse_bool,
@@ -24,4 +25,5 @@ __all__ = ["SAMPLE_DIR", "DECIMAL_OPTIONS", "DERIVE_RULES", "FatalImportError", 
            "preview", "save_mapping", "saved_mappings", "undo_import", "guess_dataset", "is_month_header",
            "suggest_mapping", "READABLE_COLUMNS", "REASON_CODES", "readable_rejects", "reason_text",
            "describe_recodes", "describe_derived", "PRESET_DIR", "Preset", "applied", "choose_mapping", "default_unit", "detect_preset",
-           "detected_line", "edited", "expectation", "get_preset", "load_presets", "parse_preset", "preset_table"]
+           "detected_line", "edited", "expectation", "get_preset", "load_presets", "parse_preset", "preset_table",
+           "WARNING_CODES", "AMOUNT_UNITS"]

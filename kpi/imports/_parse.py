@@ -385,8 +385,10 @@ def parse_bool(raw: pd.Series) -> Parsed:
 _AMOUNT_STRIP_RE = r"(?i)NT\$|NTD|TWD|\$|元|\s"
 
 
-def parse_amount(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".") -> Parsed:
-    """Money: thousands separators, NT$ / NTD / 元, and (1,234) for negatives; within [lo, hi] (default +/-10^13)."""
+def parse_amount(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".",
+                 scale: pd.Series | float | None = None) -> Parsed:
+    """Money: thousands separators, NT$ / NTD / 元, and (1,234) for negatives, times scale (a sheet in 千元: 1,000,
+    per cell or for all); within [lo, hi] NT$ (default +/-10^13)."""
     lo, hi = _bounds("amount", lo, hi)
     s = clean_text(raw)
     norm = s.str.normalize("NFKC").str.replace(_AMOUNT_STRIP_RE, "", regex=True)
@@ -394,6 +396,8 @@ def parse_amount(raw: pd.Series, lo: float | None = None, hi: float | None = Non
     norm = norm.str.strip("()")
     values = _to_float(_number_text(norm, decimal))
     values = values.where(~negative, -values)
+    if scale is not None:
+        values = values * scale
     unreadable = s.notna() & values.isna()
     errors = _errors_where(unreadable, s, "unreadable_amount")
     limit = ("amount_out_of_range", {"hi": hi, "kind": "amount"})
@@ -449,10 +453,11 @@ def _word_key(word: str) -> str:
 def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duration_unit: str = "s",
                  lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (),
                  words: tuple[tuple[str, str], ...] = (), column: str | None = None,
-                 decimal: str = ".", day_order: DayOrder | None = None) -> Parsed:
+                 decimal: str = ".", day_order: DayOrder | None = None,
+                 scale: pd.Series | float | None = None) -> Parsed:
     """Parse a column of the given kind (see kpi.store.SQL_TYPES); numbers within [lo, hi] (a column's bounds) with
     the decimal mark given; day_order carries a timestamp column's proof of its day order from one batch of a file to
-    the next."""
+    the next; scale multiplies amounts (a sheet's unit)."""
     if kind == "text":
         return Parsed(clean_text(raw), _no_errors(raw.index))
     if kind == "timestamp":
@@ -466,7 +471,7 @@ def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duratio
     if kind == "bool":
         return parse_bool(raw)
     if kind == "amount":
-        return parse_amount(raw, lo, hi, decimal)
+        return parse_amount(raw, lo, hi, decimal, scale)
     if kind == "int":
         return parse_int(raw, lo, hi, decimal)
     if kind == "enum":

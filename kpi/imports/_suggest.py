@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from . import _parse as parsing
+from . import _workbook as workbook
 from ..store import BUDGET, DATASETS, Dataset, get_dataset
 from ._mapping import Mapping, Options, header_key
 
@@ -143,15 +143,9 @@ def _is_cjk(text: str) -> bool:
 
 
 def is_month_header(header: str) -> bool:
-    """True for a header that names a month (2026-01, 115/01, 2026年1月, 1月, Jan-26): a months-as-columns budget."""
-    t = unicodedata.normalize("NFKC", str(header)).strip().lower()
-    if not t:
-        return False
-    if parsing.parse_month_text(t) is not None:
-        return True
-    if re.fullmatch(r"(0?[1-9]|1[0-2])\s*月份?", t):
-        return True
-    return bool(re.fullmatch(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?", t))
+    """True for a header that names a month (2026-01, 115/01, 2026年1月, 1月, 一月, Jan-26, Jan, 2026-01 預算): a
+    months-as-columns budget."""
+    return workbook.is_month_header(header)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class ImportResult:
     rejects: pd.DataFrame
     ignored_columns: list[str]
     superseded: int = 0  # rows left out for a later version of the same record in the file (options.dedupe)
+    warnings: pd.DataFrame | None = None  # Prepared.warnings
 
     def summary(self) -> str:
         """One line of counts."""
@@ -120,7 +121,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
             "INSERT INTO imports (import_id, dataset, file_name, file_sha256, source, run_by, started_at, rows_read,"
             " inserted, updated, unchanged, rejected, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?)",
             [import_id, ds.name, prep.file_name, prep.file_sha256, source, run_by, started_at, prep.rows_read,
-             json.dumps(prep.options, ensure_ascii=False, default=str)],
+             json.dumps({**prep.options, **_warnings_kept(prep.warnings)}, ensure_ascii=False, default=str)],
         )
         _insert_rejects(cur, rejects, import_id, prep.file_name)
         cols = prep.supplied
@@ -155,13 +156,26 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
     tell(1.0, "written")
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
-                        rejects=rejects, ignored_columns=prep.ignored_columns, superseded=prep.superseded)
+                        rejects=rejects, ignored_columns=prep.ignored_columns, superseded=prep.superseded,
+                        warnings=prep.warnings)
+
+
+def _warnings_kept(warnings: pd.DataFrame) -> dict:
+    """An import's warnings as its history keeps them (in imports.options): row, sheet, column, code and parameters."""
+    if warnings is None or not len(warnings):
+        return {}
+    return {"warnings": [{"row": None if pd.isna(w.row_number) else int(w.row_number), "sheet": w.sheet,
+                          "column": w.column_name, "code": w.reason_code, "params": json.loads(w.reason_params)}
+                         for w in warnings.itertuples(index=False)]}
 
 
 def _insert_rejects(cur: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, import_id: int, file_name: str) -> None:
     if not len(rejects):
         return
-    rj = rejects.assign(import_id=import_id, file_name=file_name)[
+    if "sheet" in rejects and rejects["sheet"].notna().any():  # several sheets read: the file and the sheet
+        names = [file_name if pd.isna(s) else f"{file_name} [{s}]" for s in rejects["sheet"]]
+        rejects = rejects.assign(file_name=names)
+    rj = rejects.assign(import_id=import_id, **({} if "file_name" in rejects else {"file_name": file_name}))[
         ["import_id", "file_name", "row_number", "column_name", "value", "reason", "raw", "reason_code",
          "reason_params"]].astype({"row_number": "int64", "column_name": object, "value": object, "reason": object,
                                    "raw": object, "reason_code": object, "reason_params": object})
