@@ -170,13 +170,14 @@ def cmd_init(args: argparse.Namespace) -> int:
         version = store.schema_version(con)
     print(f"{db}: schema version {version}")
     if args.sample:
-        for result in imports.load_sample_data(db, wait=_wait(args)):
+        for result in imports.load_sample_data(db, wait=_wait(args), centre_zone=metrics.centre_zone()):
             print(result.summary())
     return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    result = imports.import_file(args.dataset, args.file, args.mapping, db=_db(args), wait=_wait(args))
+    result = imports.import_file(args.dataset, args.file, args.mapping, db=_db(args), wait=_wait(args),
+                                 centre_zone=metrics.centre_zone())
     print(result.summary())
     if result.ignored_columns:
         print(f"columns not imported (not mapped): {present.clip(', '.join(result.ignored_columns))}")

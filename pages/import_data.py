@@ -12,6 +12,7 @@ from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Mapping, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
+from kpi.metrics import centre_zone
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
@@ -98,6 +99,8 @@ if upload is not None:
                             placeholder=t("select.placeholder"))
         decimal = o3.selectbox(t("imp.decimal"), DECIMAL_OPTIONS, index=DECIMAL_OPTIONS.index(base.options.decimal),
                                key=f"imp_dec_{sha}", format_func=_decimal_label, placeholder=t("select.placeholder"))
+        zone = st.text_input(t("imp.timezone"), value=base.options.timezone or "", key=f"imp_tz_{sha}",
+                             placeholder=t("imp.timezone_centre"), help=t("imp.timezone_help")).strip()
         # Constants for text columns the file lacks (e.g. a chat platform's export has no channel column).
         defaults = dict(base.options.defaults)
         unmapped = [c.name for c in ds.columns if c.kind == "text" and not c.required and c.name not in columns]
@@ -110,7 +113,8 @@ if upload is not None:
             st.caption(t("imp.recodes", values=imports.describe_recodes(base.options.values, dataset, lang())))
     mapping = Mapping(dataset=dataset, columns=columns,
                       options=Options(date_order=date_order, duration_unit=unit, encoding=encoding, sheet=sheet,
-                                      defaults=defaults, values=dict(base.options.values), decimal=decimal))
+                                      defaults=defaults, values=dict(base.options.values), decimal=decimal,
+                                      timezone=zone or None))
 
     m1, m2, m3 = st.columns([2, 1, 1])
     name = m1.text_input(t("imp.save_name"), key=f"imp_name_{sha}")
@@ -124,7 +128,7 @@ if upload is not None:
     fingerprint = (sha, mapping.to_yaml())
     if st.button(t("imp.preview"), type="secondary", key=f"imp_preview_{sha}"):
         try:
-            prep = imports.prepare(dataset, path, mapping, upload.name)
+            prep = imports.prepare(dataset, path, mapping, upload.name, centre_zone=centre_zone())
             st.session_state["imp_preview"] = (fingerprint, read(imports.preview, prep))
         except FatalImportError as exc:
             st.session_state.pop("imp_preview", None)
@@ -148,7 +152,7 @@ if upload is not None:
             bar = st.progress(0.0, text=t("imp.committing"))
             try:
                 result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by="dashboard",
-                                             display_name=upload.name,
+                                             display_name=upload.name, centre_zone=centre_zone(),
                                              progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
                 refresh_version()
                 st.session_state.pop("imp_preview", None)

@@ -122,11 +122,13 @@ _PROBLEM_COLUMNS = ["__i", "column_name", "value", "reason"]
 @dataclass
 class _FileWide:
     """What the batches read so far prove, for what is decided over the whole file, never by one batch: each timestamp
-    column's day order, and the decimal mark. A batch parsed before the proof was complete is parsed again (prepare)."""
+    column's day order, and the decimal mark. A batch parsed before the proof was complete is parsed again (prepare).
+    And the centre's time zone, whose wall-clock time the file's timestamps are stored in."""
 
     date_order: str
     day_orders: dict[str, parsing.DayOrder]
     decimal: parsing.DecimalMark
+    centre_zone: str = parsing.DEFAULT_CENTRE_ZONE
 
     def decisions(self) -> tuple[dict[str, bool], str]:
         return {c: o.decide(self.date_order) for c, o in self.day_orders.items()}, self.decimal.decide()
@@ -190,20 +192,24 @@ class _Part:
 
 
 def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = None, display_name: str | None = None,
-            progress: Progress | None = None) -> Prepared:
+            progress: Progress | None = None, centre_zone: str = parsing.DEFAULT_CENTRE_ZONE) -> Prepared:
     """Read, map, parse and validate a file, a batch of rows at a time (the text cells of one batch are held, the
-    parsed valid rows of all); raise FatalImportError for a file that can't be imported at all."""
+    parsed valid rows of all); raise FatalImportError for a file that can't be imported at all. Timestamps are stored
+    as centre_zone's wall-clock time (targets.yaml's settings.timezone, kpi.metrics.centre_zone)."""
     tell = progress or _silent
     mapping = mapping or Mapping()
     name = display_name or Path(path).name
     ds = _dataset(dataset, mapping, name)
+    for what, zone in (("options.timezone", mapping.options.timezone), ("the centre's time zone", centre_zone)):
+        if zone is not None and parsing.time_zone(zone) is None:
+            raise FatalImportError(f"{name}: {what}: {parsing.ZONE_EXPECTED}, got {clip(str(zone))!r}")
     tell(0.0, "reading")
     source = open_source(path, mapping.options, name)
     opts = mapping.options
     # Comma-separated files and workbooks write decimal points; a semicolon (tab, bar) file may write commas.
     fixed = opts.decimal if opts.decimal != "auto" or source.sep != "," else "."
     file = _FileWide(opts.date_order, {c.name: parsing.DayOrder() for c in ds.columns if c.kind == "timestamp"},
-                     parsing.DecimalMark(fixed))
+                     parsing.DecimalMark(fixed), centre_zone)
     parts: list[_Part] = []
     used: list[tuple[dict[str, bool], str]] = []  # the file-wide decisions each batch was parsed with
     shown = 0.0
@@ -230,7 +236,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     rejects = [p.rejects for p in parts] + [_located(late, _raw_rows(job, source, late))]
     rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
     prepared = _stage(job, parts, values, split_reasons(rejects.sort_values("row_number", kind="stable")),
-                      source.sha256, file.decimal.decide())
+                      source.sha256, file.decimal.decide(), centre_zone)
     tell(1.0, "parsed")
     return prepared
 
@@ -351,7 +357,8 @@ def _parse_columns(job: _Job) -> None:
         lo, hi = c.bounds
         result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=opts.duration_unit,
                                       lo=lo, hi=hi, choices=c.choices, decimal=job.decimal,
-                                      day_order=job.file.day_orders.get(c.name))
+                                      day_order=job.file.day_orders.get(c.name), source_zone=opts.timezone,
+                                      centre_zone=job.file.centre_zone)
         job.parsed[c.name] = result.values
         job.note(c.name, raw, result.errors)
         job.supplied.append(c.name)
@@ -589,7 +596,7 @@ def _located(problems: pd.DataFrame, raw: dict[int, str]) -> pd.DataFrame:
 
 
 def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.DataFrame, sha: str,
-           decimal: str) -> Prepared:
+           decimal: str, centre_zone: str) -> Prepared:
     """The valid rows' stored columns, and how an update treats each of them."""
     ds = job.ds
     supplied = list(dict.fromkeys(c for p in parts for c in p.supplied))  # a wait derived in some batches only
@@ -606,7 +613,7 @@ def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.Data
                     stage=values[stored].reset_index(drop=True), supplied=stored, rules=_update_rules(job, stored),
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
                     options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})},
-                             "decimal": decimal},
+                             "decimal": decimal, "centre_timezone": centre_zone},
                     customer_source=job.cols.get("customer_id", []))
 
 
