@@ -156,3 +156,20 @@ def test_the_decimal_mark_is_guessed_and_can_be_chosen(db):
     decimal.set_value(".").run()
     next(b for b in at.button if b.label == "預覽").click().run()
     assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 1 列：將新增 0、更新 0、不變 0、拒收 1"
+
+
+def test_formula_looking_cells_are_rejected_rows_not_a_traceback(db):
+    # the corpus file: =1+2, =NOW(), =TRUE(), -, =SUM(...) where a number, a time or yes/no is wanted; text elsewhere
+    formulas = (ROOT / "tests" / "corpus" / "contacts_formulas.csv").read_bytes()
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("formulas.csv", formulas, "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 8 列：將新增 3、更新 0、不變 0、拒收 5"
+    rejects = at.dataframe[1].value
+    assert list(rejects["列號"]) == [2, 3, 4, 5, 5, 7]
+    assert list(rejects["值"]) == ["=1+2", "=NOW()", "=TRUE()", "-", "=SUM(A1:A3)", "=SUM(1,2)"]
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("完成：讀取 8、新增 3" in s.value for s in at.success)
