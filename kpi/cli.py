@@ -79,9 +79,9 @@ def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", action="store_true", help="load sample_data/ into it")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("ingest", parents=[common], help="import one CSV/XLSX file")
+    p = sub.add_parser("ingest", parents=[common], help="import one CSV, XLSX, JSON or JSON-lines file")
     p.add_argument("dataset", help="contacts, surveys, complaints or budget")
-    p.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Big5/CP950; .gz too) or XLSX")
+    p.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Big5/CP950), XLSX, .json or .jsonl/.ndjson; .gz too")
     p.add_argument("--mapping", metavar="MAP.yaml", help="header mapping and parsing options")
     p.add_argument("--show-rejects", type=int, default=10, metavar="N", help="rejected rows to print (default 10)")
     p.set_defaults(func=cmd_ingest)

@@ -31,7 +31,7 @@ current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.import"))
 st.caption(t("imp.intro"))
 
-upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "gz"], key="imp_file")
+upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "json", "jsonl", "ndjson", "gz"], key="imp_file")
 if upload is not None:
     data = upload.getvalue()
     sha = hashlib.sha256(data).hexdigest()[:16]

@@ -88,6 +88,7 @@ PARAMS = {
     "formula_without_value": {"value": "=SUM(B2:B9)"},
     "total_mismatch": {"label": "小計", "period": "2026-10", "measure": "budget", "total_amount": 55.0,
                        "lines_amount": 50.0},
+    "invalid_json": {"line": 3, "char": 43, "problem": "Expecting ',' delimiter"}, "not_a_record": {},
 }
 
 
@@ -111,6 +112,10 @@ def test_every_reason_reads_in_both_languages():
     assert zh["total_mismatch"] == ("合計列「小計」與其涵蓋的各科目加總不符：2026-10 預算合計列為 NT$55，"
                                     "各科目加總為 NT$50（合計列不匯入）")
     assert en["amount_out_of_range"] == "amount 'inf' out of range (expected within ±NT$10,000,000,000,000)"
+    # json's own words (English) only in English; the place in the file in both
+    assert zh["invalid_json"] == "不是有效的 JSON：從第 3 行第 43 個字元起無法解讀（整筆資料不匯入）"
+    assert en["invalid_json"] == ("not valid JSON: unreadable from line 3, column 43 (Expecting ',' delimiter; the record "
+                                  "is not imported)")
 
 
 def test_value_recodes_are_summed_up_in_words():

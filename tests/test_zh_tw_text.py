@@ -44,7 +44,7 @@ WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 LEGIT = [
     re.compile(r"[\w.\-\u4e00-\u9fff]+\.(?:csv|xlsx|xlsm|gz|yaml)\b"),  # file names (data)
     re.compile(r":[a-z]+(?:-[a-z]+)*\["),  # Streamlit markdown directives, :red-badge[...], :gray[...]
-    re.compile(r"\.(?:xlsx|xlsm|gz)\b"),  # the upload caption's file suffixes
+    re.compile(r"\.(?:xlsx|xlsm|gz|json|jsonl|ndjson)\b"),  # the upload caption's file suffixes
 ]
 
 

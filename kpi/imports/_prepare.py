@@ -74,6 +74,18 @@ def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: s
     return resolved
 
 
+def _absent_fields(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """A JSON file's records with the fields the mapping names that none of them holds, empty (a file of abandoned
+    contacts has no Agent.Username), as long as they hold some field the mapping names: else the file is not what the
+    mapping reads, and _resolve_columns says so."""
+    known = {header_key(h) for h in frame.columns}
+    named = list(dict.fromkeys(src for sources in mapping.columns.values() for src in sources))
+    absent = [src for src in named if header_key(src) not in known]
+    if not absent or len(absent) == len(named):
+        return frame
+    return frame.assign(**{src: None for src in absent})
+
+
 def _joined(frame: pd.DataFrame, headers: list[str]) -> pd.Series:
     if len(headers) == 1:
         return frame[headers[0]]
@@ -156,6 +168,7 @@ class _Job:
     file: _FileWide
     fields: dict[int, int] = field(default_factory=dict)  # Batch.fields: rows with the wrong number of fields
     formulas: dict[tuple[int, str], str] = field(default_factory=dict)  # Batch.formulas
+    broken: dict[int, tuple[str, str]] = field(default_factory=dict)  # Batch.broken: JSON records that are none
     parsed: dict[str, pd.Series] = field(default_factory=dict)
     problems: list[pd.DataFrame] = field(default_factory=list)
     supplied: list[str] = field(default_factory=list)
@@ -278,6 +291,8 @@ def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _File
     """The file's headers resolved to columns, months-as-columns melted, and the file refused when it lacks a
     required column (with no default) or its defaults name no column."""
     opts, frame = mapping.options, batch.frame
+    if batch.sparse:
+        frame = _absent_fields(frame, mapping)
     file_cols = _resolve_columns(ds, frame, mapping, name)
     wide = ds is BUDGET and "period" not in file_cols
     if wide:
@@ -298,7 +313,8 @@ def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _File
             f"{header_list(frame.columns)} (map it with --mapping)"
         )
     return _Job(ds=ds, name=name, frame=frame, file_cols=file_cols, cols=cols, opts=opts, defaults=defaults,
-                wide=wide, work=work, source_row=source_row, file=file, fields=batch.fields, formulas=batch.formulas)
+                wide=wide, work=work, source_row=source_row, file=file, fields=batch.fields, formulas=batch.formulas,
+                broken=batch.broken)
 
 
 # What a spreadsheet shows in a cell whose formula failed (and a CSV save of it writes).
@@ -416,17 +432,19 @@ def _check_required(job: _Job) -> None:
 
 def _check_field_counts(job: _Job) -> None:
     """A CSV row with more or fewer fields than the header (an unquoted comma in a cell, a truncated last line) is
-    rejected as a whole, with that one reason: its cells sit under the wrong headers, so what they say is no reason."""
-    fields = job.fields
-    if not fields:
-        return
+    rejected as a whole, with that one reason: its cells sit under the wrong headers, so what they say is no reason.
+    So is a JSON record that is not valid JSON, or not an object (its text is the value shown)."""
     expected = len(job.frame.columns)
-    ragged = job.source_row.isin(list(fields))
+    whole = {r: (encode("wrong_field_count", fields=n, expected=expected), None) for r, n in job.fields.items()}
+    whole.update(job.broken)
+    if not whole:
+        return
+    ragged = job.source_row.isin(list(whole))
     job.problems = [p[~ragged.loc[p["__i"]].to_numpy()] for p in job.problems]
     first = job.source_row[ragged].drop_duplicates()  # one reason per file row (a sheet row is several work rows)
     job.problems.append(pd.DataFrame({
-        "__i": first.index, "column_name": "", "value": None,
-        "reason": [encode("wrong_field_count", fields=fields[r], expected=expected) for r in first]}))
+        "__i": first.index, "column_name": "", "value": [whole[r][1] for r in first],
+        "reason": [whole[r][0] for r in first]}))
 
 
 # Words that make a budget sheet's row a total of the line rows above it, and their level: a total covers the lines
