@@ -120,6 +120,16 @@ def test_records_run_together_without_line_breaks_are_records(write):
             [2, '{"ContactId": "b", "InitiationTimestamp": }', "invalid_json"]]
 
 
+def test_windows_line_breaks_are_line_breaks(write):
+    # a line cut short in a file saved with CR LF: the record's text without the CR, the next line read
+    text = '{"ContactId": "a", "InitiationTimestamp": "2026-11-16T01:00:00Z"}\r\n{"ContactId": "b",\r\n' \
+           '{"ContactId": "c", "InitiationTimestamp": "2026-11-16T02:00:00Z"}\r\n'
+    mapping = imports.parse_mapping({"columns": {"contact_id": "ContactId", "arrived_at": "InitiationTimestamp"}})
+    prep = imports.prepare("contacts", write("crlf.jsonl", text), mapping)
+    assert prep.stage["contact_id"].tolist() == ["a", "c"]
+    assert prep.rejects[["row_number", "value"]].values.tolist() == [[2, '{"ContactId": "b",']]
+
+
 # Genesys Cloud conversation details: an object holding the records beside a count; participants is a list
 # (customer first, then the agent), each with sessions and segments.
 GENESYS = {"conversations": [

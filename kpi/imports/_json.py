@@ -202,7 +202,7 @@ def _lines(text: _Text) -> Iterator[_Record]:
             bad = text.skip_record(exc.pos)
             if line != start_line:  # json read on into the next line: the record was cut where its line ends
                 line, col = start_line, start_col + len(bad)
-            yield _Record(reason=encode("invalid_json", line=line, char=col, problem=exc.msg), text=clip(bad))
+            yield _Record(reason=encode("invalid_json", line=line, char=col, problem=exc.msg), text=clip(bad.rstrip()))
         else:
             yield _record(value)
         text.record += 1
