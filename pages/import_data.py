@@ -14,6 +14,7 @@ from kpi.imports import FatalImportError, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
 from ui.access import require
+from kpi.metrics import centre_zone
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
@@ -35,7 +36,7 @@ require("imports")
 st.title(t("page.import"))
 st.caption(t("imp.intro"))
 
-upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "gz"], key="imp_file")
+upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "json", "jsonl", "ndjson", "gz"], key="imp_file")
 if upload is not None:
     data = upload.getvalue()
     sha = hashlib.sha256(data).hexdigest()[:16]
@@ -126,6 +127,8 @@ if upload is not None:
                             placeholder=t("select.placeholder"))
         decimal = o3.selectbox(t("imp.decimal"), DECIMAL_OPTIONS, index=DECIMAL_OPTIONS.index(base.options.decimal),
                                key=f"imp_dec_{sha}", format_func=_decimal_label, placeholder=t("select.placeholder"))
+        zone = st.text_input(t("imp.timezone"), value=base.options.timezone or "", key=f"imp_tz_{sha}",
+                             placeholder=t("imp.timezone_centre"), help=t("imp.timezone_help")).strip()
         # Constants for text columns the file lacks (e.g. a chat platform's export has no channel column).
         defaults = dict(base.options.defaults)
         unmapped = [c.name for c in ds.columns if c.kind == "text" and not c.required and c.name not in columns]
@@ -151,7 +154,7 @@ if upload is not None:
     # The base's other options (recodes, derived columns, dedupe) come along; a column picked above is no longer derived.
     mapping = imports.edited(replace(base, dataset=dataset), columns, date_order=date_order, duration_unit=unit,
                              encoding=encoding, sheet=sheet, sheets=all_sheets if sheets else None, year=year,
-                             amount_unit=amount_unit, defaults=defaults, decimal=decimal)
+                             amount_unit=amount_unit, defaults=defaults, decimal=decimal, timezone=zone or None)
     if mapping.options.derive:
         st.caption(t("imp.derived", items=imports.describe_derived(mapping.options, lang())))
     if mapping.options.dedupe:
@@ -169,7 +172,7 @@ if upload is not None:
     fingerprint = (sha, mapping.to_yaml())
     if st.button(t("imp.preview"), type="secondary", key=f"imp_preview_{sha}"):
         try:
-            prep = imports.prepare(dataset, path, mapping, upload.name)
+            prep = imports.prepare(dataset, path, mapping, upload.name, centre_zone=centre_zone())
             st.session_state["imp_preview"] = (fingerprint, read(imports.preview, prep))
         except FatalImportError as exc:
             st.session_state.pop("imp_preview", None)
@@ -200,7 +203,7 @@ if upload is not None:
             bar = st.progress(0.0, text=t("imp.committing"))
             try:
                 result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by="dashboard",
-                                             display_name=upload.name,
+                                             display_name=upload.name, centre_zone=centre_zone(),
                                              progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
                 refresh_version()
                 st.session_state.pop("imp_preview", None)

@@ -92,6 +92,7 @@ PARAMS = {
     "unknown_choice": {"value": "sideways", "column": "direction",
                        "words": {"inbound": ["inbound", "IB"], "outbound": ["outbound", "外撥"]}},
     "sheet_summary": {"sheet": "彙總"}, "sheet_empty": {"sheet": "工作表2"}, "sheet_no_header": {"sheet": "說明"},
+    "invalid_json": {"line": 3, "char": 43, "problem": "Expecting ',' delimiter"}, "not_a_record": {},
 }
 
 
@@ -122,6 +123,10 @@ def test_every_reason_reads_in_both_languages():
     assert zh["unknown_choice"] == "無法辨識聯絡方向「sideways」（應為下列之一：進線（inbound、IB）、外撥（outbound、外撥））"
     assert en["unknown_choice"] == ("unknown direction 'sideways' (expected one of: Inbound (inbound, IB), "
                                     "Outbound (outbound, 外撥))")
+    # json's own words (English) only in English; the place in the file in both
+    assert zh["invalid_json"] == "不是有效的 JSON：從第 3 行第 43 個字元起無法解讀（整筆資料不匯入）"
+    assert en["invalid_json"] == ("not valid JSON: unreadable from line 3, column 43 (Expecting ',' delimiter; the record "
+                                  "is not imported)")
 
 
 def test_value_recodes_are_summed_up_in_words():

@@ -49,6 +49,7 @@ class Options:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     measure: str | None = None  # budget, months-as-columns layout without a measure column
     decimal: str = "auto"  # the decimal mark of numbers: ".", ",", or auto (guessed from the file, see _prepare)
+    timezone: str | None = None  # the zone of timestamps written without an offset (None: the centre's)
     # Bounds on what a file may make the import read (docs/importing.md "Limits"): its size as text (after gunzip),
     # the longest line, the number of columns.
     max_mib: int = 1024
@@ -85,7 +86,7 @@ class Mapping:
 
 
 _OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "decimal",
-                "max_mib", "max_line_kib", "max_fields", "sheets", "year", "amount_unit"}
+                "timezone", "max_mib", "max_line_kib", "max_fields", "sheets", "year", "amount_unit"}
 _OPTION_KEYS |= {"derive", "dedupe"}  # what presets need (docs/importing.md "Derived columns"), for any mapping
 # How a derived column is worked out from the file's fields, and the kind of column each rule gives: present (the field
 # has a value), absent (it has none), not (a true/false field negated), in (the field is one of these values, any case),
@@ -281,6 +282,7 @@ _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
         "expected canonical column: {source value: stored value} (text or numbers, not lists or mappings)",
     "measure": _one_of(("budget", "actual")),
     "decimal": _one_of(DECIMAL_OPTIONS, quoted=True),
+    "timezone": lambda v: None if parsing.time_zone(v) else parsing.ZONE_EXPECTED,
     "max_mib": _whole,
     "max_line_kib": _whole,
     "max_fields": _whole,

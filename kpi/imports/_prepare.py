@@ -102,6 +102,16 @@ def _option_fields(frame: pd.DataFrame, mapping: Mapping, name: str) -> dict[str
                     f"column; its columns are: {header_list(frame.columns)}")
         found[column] = [by_key[header_key(f)] for f in fields]
     return found
+def _absent_fields(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """A JSON file's records with the fields the mapping names that none of them holds, empty (a file of abandoned
+    contacts has no Agent.Username), as long as they hold some field the mapping names: else the file is not what the
+    mapping reads, and _resolve_columns says so."""
+    known = {header_key(h) for h in frame.columns}
+    named = list(dict.fromkeys(src for sources in mapping.columns.values() for src in sources))
+    absent = [src for src in named if header_key(src) not in known]
+    if not absent or len(absent) == len(named):
+        return frame
+    return frame.assign(**{src: None for src in absent})
 
 
 def _joined(frame: pd.DataFrame, headers: list[str]) -> pd.Series:
@@ -181,11 +191,13 @@ _PROBLEM_COLUMNS = ["__i", "column_name", "value", "reason"]
 @dataclass
 class _FileWide:
     """What the batches read so far prove, for what is decided over the whole file, never by one batch: each timestamp
-    column's day order, and the decimal mark. A batch parsed before the proof was complete is parsed again (prepare)."""
+    column's day order, and the decimal mark. A batch parsed before the proof was complete is parsed again (prepare).
+    And the centre's time zone, whose wall-clock time the file's timestamps are stored in."""
 
     date_order: str
     day_orders: dict[str, parsing.DayOrder]
     decimal: parsing.DecimalMark
+    centre_zone: str = parsing.DEFAULT_CENTRE_ZONE
 
     def decisions(self) -> tuple[dict[str, bool], str]:
         return {c: o.decide(self.date_order) for c, o in self.day_orders.items()}, self.decimal.decide()
@@ -216,6 +228,7 @@ class _Job:
     formulas: dict[tuple[int, str], str] = field(default_factory=dict)  # Batch.formulas
     scale: pd.Series | None = None  # budget: per working row, the factor of its sheet's amount unit (千元: 1,000)
     sheets: list[str] = field(default_factory=list)  # several sheets read: Source.sheet_names
+    broken: dict[int, tuple[str, str]] = field(default_factory=dict)  # Batch.broken: JSON records that are none
     parsed: dict[str, pd.Series] = field(default_factory=dict)
     problems: list[pd.DataFrame] = field(default_factory=list)
     supplied: list[str] = field(default_factory=list)
@@ -252,13 +265,17 @@ class _Part:
 
 
 def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = None, display_name: str | None = None,
-            progress: Progress | None = None) -> Prepared:
+            progress: Progress | None = None, centre_zone: str = parsing.DEFAULT_CENTRE_ZONE) -> Prepared:
     """Read, map, parse and validate a file, a batch of rows at a time (the text cells of one batch are held, the
-    parsed valid rows of all); raise FatalImportError for a file that can't be imported at all."""
+    parsed valid rows of all); raise FatalImportError for a file that can't be imported at all. Timestamps are stored
+    as centre_zone's wall-clock time (targets.yaml's settings.timezone, kpi.metrics.centre_zone)."""
     tell = progress or _silent
     mapping = mapping or Mapping()
     name = display_name or Path(path).name
     ds = _dataset(dataset, mapping, name)
+    for what, zone in (("options.timezone", mapping.options.timezone), ("the centre's time zone", centre_zone)):
+        if zone is not None and parsing.time_zone(zone) is None:
+            raise FatalImportError(f"{name}: {what}: {parsing.ZONE_EXPECTED}, got {clip(str(zone))!r}")
     tell(0.0, "reading")
     source = open_source(path, mapping.options, name, tuple(h for hs in mapping.columns.values() for h in hs))
     if ds is BUDGET and source.excel and mapping.options.sheet is None and mapping.options.sheets is None:
@@ -272,7 +289,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     # Comma-separated files and workbooks write decimal points; a semicolon (tab, bar) file may write commas.
     fixed = opts.decimal if opts.decimal != "auto" or source.sep != "," else "."
     file = _FileWide(opts.date_order, {c.name: parsing.DayOrder() for c in ds.columns if c.kind == "timestamp"},
-                     parsing.DecimalMark(fixed))
+                     parsing.DecimalMark(fixed), centre_zone)
     # The timestamp fields that derived durations and dedupe read decide their day order over the file too.
     for column, rule in {**opts.derive, **({"dedupe": {"latest": ""}} if opts.dedupe else {})}.items():
         if next(iter(rule)) in ("seconds_between", "latest"):
@@ -304,7 +321,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     rejects = [p.rejects for p in parts] + [_located(duplicates, _raw_rows(job, source, duplicates), job.sheets)]
     rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
     prepared = _stage(job, parts, values, split_reasons(rejects.sort_values("row_number", kind="stable")),
-                      source.sha256, file.decimal.decide())
+                      source.sha256, file.decimal.decide(), centre_zone)
     prepared.warnings = _warnings(totals, source, job.sheets)
     if mapping.source:
         prepared.options["mapping"] = mapping.source
@@ -375,6 +392,8 @@ def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _File
     required column (with no default) or its defaults name no column. A budget workbook's rows take what their sheet
     says (Batch.info): the cost center its name gives where no column does, the factor of its amount unit."""
     opts, frame, info = mapping.options, batch.frame, batch.info if ds is BUDGET else None
+    if batch.sparse:
+        frame = _absent_fields(frame, mapping)
     file_cols = _resolve_columns(ds, frame, mapping, name)
     derived = _option_fields(frame, mapping, name)
     wide = ds is BUDGET and "period" not in file_cols
@@ -408,7 +427,8 @@ def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _File
         )
     return _Job(ds=ds, name=name, frame=frame, file_cols=file_cols, cols=cols, opts=opts, defaults=defaults,
                 wide=wide, work=work, source_row=source_row, file=file, derived=derived, fields=batch.fields,
-                formulas=batch.formulas, scale=scale, sheets=source.sheet_names if source.several else [])
+                formulas=batch.formulas, scale=scale, sheets=source.sheet_names if source.several else [],
+                broken=batch.broken)
 
 
 # What a spreadsheet shows in a cell whose formula failed (and a CSV save of it writes).
@@ -471,7 +491,8 @@ def _parse_columns(job: _Job) -> None:
         lo, hi = c.bounds
         result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=unit,
                                       lo=lo, hi=hi, choices=c.choices, words=c.words, column=c.name,
-                                      decimal=decimal, day_order=job.file.day_orders.get(c.name), scale=job.scale)
+                                      decimal=decimal, day_order=job.file.day_orders.get(c.name), scale=job.scale,
+                                      source_zone=opts.timezone, centre_zone=job.file.centre_zone)
         job.parsed[c.name] = result.values
         job.note(c.name, raw, result.errors)
         job.supplied.append(c.name)
@@ -578,17 +599,19 @@ def _check_required(job: _Job) -> None:
 
 def _check_field_counts(job: _Job) -> None:
     """A CSV row with more or fewer fields than the header (an unquoted comma in a cell, a truncated last line) is
-    rejected as a whole, with that one reason: its cells sit under the wrong headers, so what they say is no reason."""
-    fields = job.fields
-    if not fields:
-        return
+    rejected as a whole, with that one reason: its cells sit under the wrong headers, so what they say is no reason.
+    So is a JSON record that is not valid JSON, or not an object (its text is the value shown)."""
     expected = len(job.frame.columns)
-    ragged = job.source_row.isin(list(fields))
+    whole = {r: (encode("wrong_field_count", fields=n, expected=expected), None) for r, n in job.fields.items()}
+    whole.update(job.broken)
+    if not whole:
+        return
+    ragged = job.source_row.isin(list(whole))
     job.problems = [p[~ragged.loc[p["__i"]].to_numpy()] for p in job.problems]
     first = job.source_row[ragged].drop_duplicates()  # one reason per file row (a sheet row is several work rows)
     job.problems.append(pd.DataFrame({
-        "__i": first.index, "column_name": "", "value": None,
-        "reason": [encode("wrong_field_count", fields=fields[r], expected=expected) for r in first]}))
+        "__i": first.index, "column_name": "", "value": [whole[r][1] for r in first],
+        "reason": [whole[r][0] for r in first]}))
 
 
 # Half a dollar: a sheet may show its totals rounded to the dollar.
@@ -759,7 +782,7 @@ def _located(problems: pd.DataFrame, raw: dict[int, str], sheets: list[str]) -> 
 
 
 def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.DataFrame, sha: str,
-           decimal: str) -> Prepared:
+           decimal: str, centre_zone: str) -> Prepared:
     """The valid rows' stored columns, and how an update treats each of them."""
     ds = job.ds
     supplied = list(dict.fromkeys(c for p in parts for c in p.supplied))  # a wait derived in some batches only
@@ -776,7 +799,7 @@ def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.Data
                     stage=values[stored].reset_index(drop=True), supplied=stored, rules=_update_rules(job, stored),
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
                     options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})},
-                             "decimal": decimal},
+                             "decimal": decimal, "centre_timezone": centre_zone},
                     customer_source=job.cols.get("customer_id", []))
 
 

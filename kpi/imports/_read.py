@@ -1,5 +1,5 @@
-"""Reading an export: CSV (UTF-8, with BOM, Big5/CP950, .gz) or XLSX, checked against its limits first, then as
-text cells with the file's own headers, a batch of rows at a time."""
+"""Reading an export: CSV (UTF-8, with BOM, Big5/CP950, .gz), XLSX or JSON (_json), checked against its limits first,
+then as text cells with the file's own headers, a batch of rows at a time."""
 from __future__ import annotations
 
 import codecs
@@ -76,8 +76,8 @@ BATCH_ROWS = (1_000, 100_000)  # fewest and most rows in a batch
 
 @dataclass
 class Batch:
-    """A batch of a file's rows as text cells (index i is the file's row i + 2), with what reading them found that the
-    cells cannot show."""
+    """A batch of a file's rows as text cells (index i is the file's row i + 2; a JSON file's record i + 2), with what
+    reading them found that the cells cannot show."""
 
     frame: pd.DataFrame
     # CSV: position -> number of fields, for the rows with more or fewer fields than the header (cut to its columns)
@@ -87,6 +87,9 @@ class Batch:
     # per row (the frame's index), what its sheet says beside its cells (_sheet_table): sheet, scale, measure,
     # cost_center; None for a CSV in NT$
     info: pd.DataFrame | None = None
+    # JSON: position -> (reason, text) for the records that are not valid JSON or not an object (a row of empty cells)
+    broken: dict[int, tuple[str, str]] = field(default_factory=dict)
+    sparse: bool = False  # JSON: a field may be missing from a record, and from every record of a file
 
 
 @dataclass
@@ -100,7 +103,7 @@ class Source:
     excel: bool
     encoding: str = "utf-8-sig"  # CSV: as the checks found (or options.encoding)
     sep: str = ","  # CSV: taken from the header line; a semicolon or tab file may write decimal commas (_prepare)
-    lines: int = 0  # CSV: lines, for the batch size and progress
+    lines: int = 0  # CSV: lines, for the batch size and progress (JSON: records)
     text_bytes: int = 0  # CSV: size after gunzip
     mapped: tuple[str, ...] = ()  # the headers the mapping names: a row holding them all is the header row
     # XLSX, several sheets read (options.sheets): the sheets, position // SHEET_STRIDE indexing them; else empty
@@ -113,6 +116,8 @@ class Source:
     # CSV: the title lines above the header row (their records, skipped), and what they say (year, unit)
     skip: int = 0
     title: list[str] = field(default_factory=list)
+    layout: str = ""  # JSON: how its records are laid out (_json); "" for CSV and XLSX
+    headers: list[str] = field(default_factory=list)  # JSON: its records' fields as dotted paths
 
     @property
     def batch_rows(self) -> int:
@@ -126,6 +131,10 @@ class Source:
         """The rows as text cells (None when empty), in file order, `rows` at a time (at least one batch, empty for a
         file of headers only); index i is the file's row i + 2 (blank rows are counted, then dropped)."""
         rows = rows or self.batch_rows
+        if self.layout:
+            from ._json import batches  # _json reads with this module's pieces
+            yield from batches(self, rows)
+            return
         if self.excel:
             sheet, formulas, info = _read_sheet(self)
             for start in range(0, max(len(sheet), 1), rows):
@@ -256,6 +265,9 @@ def open_source(path: str | os.PathLike, options: Options, display_name: str | N
         raise FatalImportError(f"{name}: no such file")
     if suffixes and suffixes[-1] in (".xlsx", ".xlsm", ".xls"):
         return Source(p, name, options, _sha256(p, name), excel=True, mapped=tuple(mapped))
+    from ._json import json_kind, open_json
+    if json_kind(p):
+        return open_json(p, name, options)
     encodings = [options.encoding] if options.encoding and options.encoding != "auto" else ["utf-8-sig", "cp950"]
     for encoding in encodings:
         try:
@@ -345,11 +357,16 @@ def _scan(p: Path, name: str, options: Options, encoding: str) -> tuple[str, int
             size += len(block)
             lines += block.count(b"\n")
             if size > max_bytes:
-                gz = " once decompressed" if p.suffix.lower() == ".gz" else ""
-                raise FatalImportError(f"{name}: more than {options.max_mib:,} MiB of text{gz}, the limit "
-                                       "(options.max_mib); split the file or raise the limit")
+                raise too_big(name, options, p.suffix.lower() == ".gz")
         _decodes(decoder, b"", size, final=True)
     return sha.hexdigest(), size, lines + (run > 0)
+
+
+def too_big(name: str, options: Options, gz: bool) -> FatalImportError:
+    """The message of a file over options.max_mib of text."""
+    once = " once decompressed" if gz else ""
+    return FatalImportError(f"{name}: more than {options.max_mib:,} MiB of text{once}, the limit (options.max_mib); "
+                            "split the file or raise the limit")
 
 
 def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, offset: int, final: bool = False) -> None:

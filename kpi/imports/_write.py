@@ -19,6 +19,7 @@ from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key, rollback
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
+from ._parse import DEFAULT_CENTRE_ZONE
 from ._prepare import Prepared, prepare
 from ._reasons import raw_json, stored_reason_text
 
@@ -202,11 +203,12 @@ def _who() -> str:
 def import_file(dataset: str, path: str | os.PathLike, mapping: Mapping | str | os.PathLike | None = None, *,
                 db: str | os.PathLike | None = None, source: str = "cli", run_by: str | None = None,
                 wait: float = DEFAULT_WAIT_SECONDS, display_name: str | None = None,
-                progress: Progress | None = None) -> ImportResult:
-    """Import one file: everything is parsed before the database is opened, so the write lock is held only briefly."""
+                progress: Progress | None = None, centre_zone: str = DEFAULT_CENTRE_ZONE) -> ImportResult:
+    """Import one file: everything is parsed before the database is opened, so the write lock is held only briefly.
+    Timestamps are stored as centre_zone's wall-clock time (kpi.metrics.centre_zone reads it from targets.yaml)."""
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    prep = prepare(dataset, path, mapping, display_name, progress=_scaled(progress, 0.0, 0.7))
+    prep = prepare(dataset, path, mapping, display_name, progress=_scaled(progress, 0.0, 0.7), centre_zone=centre_zone)
     if progress is not None:
         progress(0.72, "opening the database")
     with open_db(db, wait=wait) as con:
@@ -224,7 +226,8 @@ def sample_files(sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[tuple[str, 
 
 
 def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.PathLike = SAMPLE_DIR,
-                     wait: float = DEFAULT_WAIT_SECONDS, progress: Progress | None = None) -> list[ImportResult]:
+                     wait: float = DEFAULT_WAIT_SECONDS, progress: Progress | None = None,
+                     centre_zone: str = DEFAULT_CENTRE_ZONE) -> list[ImportResult]:
     """Import every bundled sample file through the ordinary import.
 
     progress(fraction, dataset) hears how far the whole load is (0-1, each file weighted by its size) and which
@@ -235,7 +238,8 @@ def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.P
     for (ds, f, m), size in zip(files, sizes):
         lo, hi = done / sum(sizes), (done + size) / sum(sizes)
         named = None if progress is None else (lambda fraction, _step, ds=ds: progress(fraction, ds))
-        results.append(import_file(ds, f, m, db=db, source="sample", wait=wait, progress=_scaled(named, lo, hi)))
+        results.append(import_file(ds, f, m, db=db, source="sample", wait=wait, progress=_scaled(named, lo, hi),
+                                   centre_zone=centre_zone))
         done += size
     return results
 
