@@ -101,5 +101,5 @@ def test_view_lists_and_score_ranges_come_from_the_catalog():
     assert metrics.SURVEY_KPIS == ("survey_responses", "csat", "csat_mean", "nps", "ces_mean")
     assert metrics.COMPLAINT_KPIS[0] == "complaints" and len(metrics.COMPLAINT_KPIS) == 9
     assert metrics.SCORES == {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
-    assert metrics.DIMENSIONS == ("team", "agent", "channel", "queue", "category")
+    assert metrics.DIMENSIONS == ("team", "agent", "channel", "queue", "direction", "category")
     assert metrics.SOURCES["backlog"].dimensions == metrics.SOURCES["complaints"].dimensions

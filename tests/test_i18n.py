@@ -50,6 +50,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     # value_label(dimension, value): data values and canonical columns in words
     "queue.": ("billing", "general", "membership", "tech"),  # the sample's queues
     "measure.": ("budget", "actual"),
+    "direction.": store.CONTACTS.column("direction").choices,
     "duration_unit.": tuple(imports.DURATION_UNITS),
     "date_order.": imports.DATE_ORDERS,
     "encoding.": ("auto", "utf-8", "cp950"),  # pages/import_data.py

@@ -88,6 +88,8 @@ PARAMS = {
     "formula_without_value": {"value": "=SUM(B2:B9)"},
     "total_mismatch": {"label": "小計", "period": "2026-10", "measure": "budget", "total_amount": 55.0,
                        "lines_amount": 50.0},
+    "unknown_choice": {"value": "sideways", "column": "direction",
+                       "words": {"inbound": ["inbound", "IB"], "outbound": ["outbound", "外撥"]}},
 }
 
 
@@ -111,6 +113,10 @@ def test_every_reason_reads_in_both_languages():
     assert zh["total_mismatch"] == ("合計列「小計」與其涵蓋的各科目加總不符：2026-10 預算合計列為 NT$55，"
                                     "各科目加總為 NT$50（合計列不匯入）")
     assert en["amount_out_of_range"] == "amount 'inf' out of range (expected within ±NT$10,000,000,000,000)"
+    # each choice by its name in the reader's language, with the spellings read as it
+    assert zh["unknown_choice"] == "無法辨識聯絡方向「sideways」（應為下列之一：進線（inbound、IB）、外撥（outbound、外撥））"
+    assert en["unknown_choice"] == ("unknown direction 'sideways' (expected one of: Inbound (inbound, IB), "
+                                    "Outbound (outbound, 外撥))")
 
 
 def test_value_recodes_are_summed_up_in_words():

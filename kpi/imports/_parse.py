@@ -3,6 +3,7 @@ bad cell (a message code with parameters, see _reasons.py)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -418,18 +419,33 @@ def _bounds(kind: str, lo: float | None, hi: float | None) -> tuple[float, float
     return (default_lo if lo is None else lo), (default_hi if hi is None else hi)
 
 
-def parse_enum(raw: pd.Series, choices: tuple[str, ...]) -> Parsed:
-    """One of a fixed set of words, compared ignoring case."""
+def parse_enum(raw: pd.Series, choices: tuple[str, ...], words: tuple[tuple[str, str], ...] = (),
+               column: str | None = None) -> Parsed:
+    """One of a fixed set of words, compared ignoring case; with words (a column's other spellings of its choices,
+    kpi.store.Column.words), those too, compared ignoring case, width, spaces, hyphens and underscores: IB, 外撥,
+    Call-back. A bad cell's reason then lists every choice with its spellings, under the column's name."""
     s = clean_text(raw)
-    low = s.str.lower()
-    ok = low.isin(choices).fillna(False)
-    values = low.where(ok)
-    bad = s.notna() & ~ok
-    return Parsed(values, _errors_where(bad, s, "unreadable_enum", choices=list(choices)))
+    if not words:
+        low = s.str.lower()
+        ok = low.isin(choices).fillna(False)
+        values = low.where(ok)
+        bad = s.notna() & ~ok
+        return Parsed(values, _errors_where(bad, s, "unreadable_enum", choices=list(choices)))
+    lookup = {_word_key(w): c for w, c in (*((c, c) for c in choices), *words)}
+    found = {u: lookup.get(_word_key(u)) for u in s.dropna().unique()}  # each spelling once, however many rows
+    values = s.map(found).astype("string")
+    bad = s.notna() & values.isna()
+    spellings = {c: [c, *(w for w, to in words if to == c)] for c in choices}
+    return Parsed(values, _errors_where(bad, s, "unknown_choice", column=column, words=spellings))
+
+
+def _word_key(word: str) -> str:
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", word).casefold())
 
 
 def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duration_unit: str = "s",
                  lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (),
+                 words: tuple[tuple[str, str], ...] = (), column: str | None = None,
                  decimal: str = ".", day_order: DayOrder | None = None) -> Parsed:
     """Parse a column of the given kind (see kpi.store.SQL_TYPES); numbers within [lo, hi] (a column's bounds) with
     the decimal mark given; day_order carries a timestamp column's proof of its day order from one batch of a file to
@@ -451,5 +467,5 @@ def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duratio
     if kind == "int":
         return parse_int(raw, lo, hi, decimal)
     if kind == "enum":
-        return parse_enum(raw, choices)
+        return parse_enum(raw, choices, words, column)
     raise ValueError(f"unknown column kind {kind!r}")

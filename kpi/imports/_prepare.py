@@ -350,8 +350,8 @@ def _parse_columns(job: _Job) -> None:
             raw = parsing.clean_text(raw).fillna(job.defaults[c.name])
         lo, hi = c.bounds
         result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=opts.duration_unit,
-                                      lo=lo, hi=hi, choices=c.choices, decimal=job.decimal,
-                                      day_order=job.file.day_orders.get(c.name))
+                                      lo=lo, hi=hi, choices=c.choices, words=c.words, column=c.name,
+                                      decimal=job.decimal, day_order=job.file.day_orders.get(c.name))
         job.parsed[c.name] = result.values
         job.note(c.name, raw, result.errors)
         job.supplied.append(c.name)

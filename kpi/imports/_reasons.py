@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..present import clip, duration, join_list, money, number, t, unit_name, value_label
+from ..present import clip, duration, join_list, money, number, paren, t, unit_name, value_label
 
 # Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml). below_minimum is no
 # longer given (an int's range always has both ends now) but rows rejected with it are still read.
@@ -16,7 +16,7 @@ REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration
                 "out_of_range", "below_minimum", "unreadable_enum", "missing_required", "answered_before_arrived",
                 "abandoned_before_arrived", "resolved_before_opened", "due_before_opened", "duplicate_key",
                 "duplicate_budget_line", "too_long", "amount_out_of_range", "wrong_field_count",
-                "spreadsheet_error", "formula_without_value", "total_mismatch")
+                "spreadsheet_error", "formula_without_value", "total_mismatch", "unknown_choice")
 # The columns of a rejects frame a person reads, in this order; each is the message rej.col.<column>.
 READABLE_COLUMNS = ("file_name", "row_number", "column_name", "value", "reason", "raw")
 
@@ -52,6 +52,9 @@ def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> st
         p["measure_label"] = value_label("measure", p["measure"], lang)
     if "choices" in p:
         p["choices"] = join_list(p["choices"], lang)
+    if "words" in p:  # each choice in words, with the spellings read as it: 外撥（outbound、out、OB、外撥、撥出）
+        p["choices"] = join_list((paren(value_label(p["column"], c, lang), join_list(ws, lang), lang)
+                                  for c, ws in p["words"].items()), lang)
     for amount in ("total_amount", "lines_amount"):
         if amount in p:
             p[amount] = money(p[amount])

@@ -26,6 +26,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                        "datetime", "date time", "timestamp", "call date/time", "進線時間",
                        "來電時間", "撥入時間", "開始時間", "通話開始時間", "進線日期時間", "來電日期時間"],
         "channel": _CHANNEL,
+        "direction": ["direction", "call direction", "contact direction", "inbound/outbound", "聯絡方向", "通話方向",
+                      "進出線", "進外撥", "撥打方向", "方向"],
         "queue": ["queue", "queue name", "skill", "skill group", "split", "佇列", "技能群組", "技能組", "技能"],
         "team": _TEAM,
         "agent_id": _AGENT,

@@ -133,13 +133,24 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     if through:
         start = date(year, 1, 1)
         end = date(year + (through.month == 12), through.month % 12 + 1, 1)
-        answered = cur.execute("SELECT count(*) FILTER (WHERE answered) FROM contacts WHERE arrived_at >= ? AND arrived_at < ?",
+        answered = cur.execute(f"SELECT {_answered()} FROM {_contacts()} WHERE arrived_at >= ? AND arrived_at < ?",
                                [start, end]).fetchone()[0]
         cost = total("cost")["actual_ytd"]
         cpc = cost / answered if answered and cost is not None else None
     cur.close()
     return BudgetReport(year=year, through=through, lines=frame, total=total("cost"), revenue_total=total("revenue"),
                         cost_per_contact=cpc, answered_ytd=answered)
+
+
+def _answered() -> str:
+    """The catalog's count of answered contacts (KPI answered: inbound contacts and callbacks), over _contacts()."""
+    return load_catalog()["answered"].sql
+
+
+def _contacts() -> str:
+    """The contacts table with the catalog's columns that say which contacts are offered (the direction's)."""
+    columns = load_catalog().datasets["contacts"].columns
+    return "(SELECT *, " + ", ".join(f"{columns[c]} AS {c}" for c in ("__direction", "__offered")) + " FROM contacts)"
 
 
 def months_with_actuals(con: duckdb.DuckDBPyConnection, year: int) -> list[int]:
@@ -155,12 +166,12 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") 
     so a month without actuals (not closed yet) has none.
     """
     return con.cursor().execute(checked_sql(
-        """WITH b AS (
+        f"""WITH b AS (
              SELECT period, sum(budget) AS budget, sum(actual) AS actual FROM budget
              WHERE year(period) = $y AND line_type = $t GROUP BY period),
            c AS (
-             SELECT date_trunc('month', arrived_at)::DATE AS period, count(*) FILTER (WHERE answered) AS answered
-             FROM contacts WHERE year(arrived_at) = $y GROUP BY ALL)
+             SELECT date_trunc('month', arrived_at)::DATE AS period, {_answered()} AS answered
+             FROM {_contacts()} WHERE year(arrived_at) = $y GROUP BY ALL)
            SELECT strftime(b.period, '%Y-%m') AS month, b.budget, b.actual, coalesce(c.answered, 0) AS answered,
              CASE WHEN c.answered > 0 THEN b.actual / c.answered END AS cost_per_contact,
              CASE WHEN c.answered > 0 AND b.actual IS NOT NULL THEN b.budget / c.answered END AS budget_per_contact

@@ -162,7 +162,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
                  stats: bool = False) -> pd.DataFrame:
     """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
 
-    by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue or category.
+    by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue, direction or
+    category.
     Ratios are sums over the group; a zero denominator or an empty group gives NA, never 0. A real-time measure
     (service level, speed of answer, abandonment) has no value for a group holding two real-time channels; a queue
     measure none at agent grain; a maturing complaint measure none until its range has matured (see _mask).

@@ -168,7 +168,15 @@ def _v6(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS reason_params VARCHAR")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6]  # index + 1 = schema version; append, never edit a released step
+def _v7(con: duckdb.DuckDBPyConnection) -> None:
+    # Contacts' direction (inbound, outbound, transfer, callback): every contact stored before it was counted as an
+    # inbound one, so it is inbound. A file made by _v1 from today's definitions has the column already.
+    for table in ("contacts", "contacts_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS direction VARCHAR")
+        con.execute(f"UPDATE {table} SET direction = 'inbound' WHERE direction IS NULL")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
