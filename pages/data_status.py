@@ -2,12 +2,14 @@
 import streamlit as st
 
 from kpi import imports, store
+from ui.access import require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import t
 from ui.widgets import import_history_table
 
 current_filters()  # the shared sidebar, also when this page runs alone
+require("imports")
 st.title(t("page.data"))
 # No server path here: a supervisor has no use for it (`python -m kpi status` prints it for whoever runs the server).
 status = query(store.dataset_status)

@@ -2,6 +2,7 @@
 import hashlib
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -9,9 +10,10 @@ import streamlit as st
 from kpi import imports
 from kpi.present import MISSING, clip, frame_to_csv, join_list, readable_fields, value_label
 from kpi.store import DATASETS
-from kpi.imports import FatalImportError, Mapping, Options
+from kpi.imports import FatalImportError, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
+from ui.access import require
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
@@ -27,6 +29,7 @@ def _decimal_label(mark: str) -> str:
 
 
 current_filters()  # the shared sidebar, also when this page runs alone
+require("imports")
 st.title(t("page.import"))
 st.caption(t("imp.intro"))
 
@@ -57,15 +60,24 @@ if upload is not None:
         st.error(t("imp.fatal", error=exc))
         st.stop()
 
-    guessed, _ = guess_dataset(headers)
+    # A platform's export the headers match (a preset) says its dataset; otherwise the header words guess it.
+    presets = imports.load_presets()
+    recognised, _ = imports.detect_preset(headers)
+    guessed = presets[recognised].dataset if recognised else guess_dataset(headers)[0]
     names = list(DATASETS)
     dataset = c3.selectbox(t("imp.dataset"), names, index=names.index(guessed) if guessed else 0,
                            format_func=lambda d: t(f"ds.{d}"), key=f"imp_ds_{sha}", placeholder=t("select.placeholder"))
     st.caption(t("imp.dataset_guess", name=t(f"ds.{guessed}")) if guessed else t("imp.dataset_unknown"))
 
-    # ---- mapping: pre-filled by header similarity, or a saved one
+    # ---- mapping: the recognised preset's, else pre-filled by header similarity; or a saved one
+    found, _ = imports.detect_preset(headers, dataset)
+    preset = presets[found] if found else None
+    use_preset = False
+    if preset is not None:
+        st.info(imports.detected_line(preset, lang()))
+        use_preset = st.toggle(t("imp.preset_use"), value=True, key=f"imp_preset_{sha}_{dataset}")
     saved_names = query(imports.saved_mappings, dataset)
-    base = suggest_mapping(headers, dataset)
+    base = imports.applied(preset, headers) if use_preset else suggest_mapping(headers, dataset)
     if saved_names:
         s1, s2 = st.columns([3, 1])
         chosen = s1.selectbox(t("imp.saved"), ["", *saved_names], key=f"imp_saved_{sha}_{dataset}",
@@ -93,7 +105,8 @@ if upload is not None:
                                   key=f"imp_do_{sha}", format_func=lambda d: value_label("date_order", d, lang()),
                                   placeholder=t("select.placeholder"))
         units = list(DURATION_UNITS)
-        unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(base.options.duration_unit), key=f"imp_du_{sha}",
+        unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(imports.default_unit(base.options)),
+                            key=f"imp_du_{sha}_{imports.default_unit(base.options)}",
                             format_func=lambda u: value_label("duration_unit", u, lang()),
                             placeholder=t("select.placeholder"))
         decimal = o3.selectbox(t("imp.decimal"), DECIMAL_OPTIONS, index=DECIMAL_OPTIONS.index(base.options.decimal),
@@ -108,9 +121,13 @@ if upload is not None:
                 defaults[name] = value.strip()
         if base.options.values:
             st.caption(t("imp.recodes", values=imports.describe_recodes(base.options.values, dataset, lang())))
-    mapping = Mapping(dataset=dataset, columns=columns,
-                      options=Options(date_order=date_order, duration_unit=unit, encoding=encoding, sheet=sheet,
-                                      defaults=defaults, values=dict(base.options.values), decimal=decimal))
+    # The base's other options (recodes, derived columns, dedupe) come along; a column picked above is no longer derived.
+    mapping = imports.edited(replace(base, dataset=dataset), columns, date_order=date_order, duration_unit=unit,
+                             encoding=encoding, sheet=sheet, defaults=defaults, decimal=decimal)
+    if mapping.options.derive:
+        st.caption(t("imp.derived", items=imports.describe_derived(mapping.options, lang())))
+    if mapping.options.dedupe:
+        st.caption(t("imp.dedupe", field=mapping.options.dedupe["latest"]))
 
     m1, m2, m3 = st.columns([2, 1, 1])
     name = m1.text_input(t("imp.save_name"), key=f"imp_name_{sha}")
@@ -134,6 +151,8 @@ if upload is not None:
         pv = shown[1]
         st.info(t("imp.preview_counts", read=pv.rows_read, inserted=pv.inserted, updated=pv.updated,
                   unchanged=pv.unchanged, rejected=pv.rejected))
+        if pv.superseded:
+            st.caption(t("imp.superseded", n=pv.superseded))
         st.markdown(f"**{t('imp.preview_rows')}**")
         st.dataframe(readable_fields(pv.rows, lang()), hide_index=True, key="imp_rows", placeholder=MISSING)
         if pv.ignored_columns:
@@ -157,6 +176,8 @@ if upload is not None:
                 st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
                              unchanged=result.unchanged, rejected=result.rejected, id=result.import_id,
                              file=upload.name, dataset=t(f"ds.{dataset}")))
+                if result.superseded:
+                    st.caption(t("imp.superseded", n=result.superseded))
             except FatalImportError as exc:
                 st.error(t("imp.fatal", error=exc))
 

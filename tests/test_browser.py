@@ -56,10 +56,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(db: Path):
+def _start(db: Path, script: Path = ROOT / "dashboard.py"):
     port = _free_port()
     env = {**os.environ, "KPI_DB": str(db)}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script),
                              "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

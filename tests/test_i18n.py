@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from kpi import competency, imports, metrics, present, reports, store
+from kpi.access import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "dashboard.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("kpi/**/*.py")]
@@ -58,7 +59,11 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "field_help.": tuple(f"{ds.name}.{c.name}" for ds in store.DATASETS.values() for c in (*ds.columns, *ds.extra_columns)),
     "kind.": tuple(store.SQL_TYPES),
     "reject.": imports.REASON_CODES,
+    "imp.derive.": tuple(imports.DERIVE_RULES),  # imports.describe_derived
+    "preset.": tuple(imports.load_presets()),  # the export each shipped preset reads, in words (detected_line)
     "rej.col.": imports.READABLE_COLUMNS,
+    "role.": tuple(ROLES),  # ui.access: the role's name in a refusal
+    "access.refused.": (*ROLES["admin"], "own"),  # ui.access.require(what), OutOfScope.what: what a user may lack
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
 INDIRECT: dict[str, tuple[str, ...]] = {
@@ -68,6 +73,8 @@ INDIRECT: dict[str, tuple[str, ...]] = {
     "kpi/reports/_performance.py": ("scope.month", "scope.ytd"),
     "kpi/competency/_coaching.py": ("plan.kpi_line", "plan.kpi_line_team"),
     "kpi/competency/_improvement.py": tuple(competency.TABLE_HEADINGS.values()),
+    "ui/frame.py": ("nav.supervisor", "nav.finance", "nav.trainer", "nav.mine", "nav.data", "page.weekly", "page.quality",
+                    "page.budget", "page.trainer", "page.import", "page.data", "page.glossary"),  # PAGES
 }
 # Keys built with a variable prefix (f"{prefix}.{code}"): the scanner sees no prefix, so say which file does it.
 VARIABLE_PREFIX = {"kpi/reports/_common.py": 1}

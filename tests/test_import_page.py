@@ -1,6 +1,7 @@
 """The import page: upload, mapping pre-filled, preview with parsed values and rejects, commit, undo."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -156,3 +157,99 @@ def test_the_decimal_mark_is_guessed_and_can_be_chosen(db):
     decimal.set_value(".").run()
     next(b for b in at.button if b.label == "預覽").click().run()
     assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 1 列：將新增 0、更新 0、不變 0、拒收 1"
+
+
+FIXTURES = ROOT / "tests" / "fixtures" / "presets"
+
+
+def upload(at: AppTest, path: Path) -> AppTest:
+    at.file_uploader(key="imp_file").set_value((path.name, path.read_bytes(), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def picks(at: AppTest) -> dict[str, list[str]]:
+    return {m.label.rstrip(" *"): m.value for m in at.multiselect}
+
+
+def preview_counts(at: AppTest) -> str:
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return next(i.value for i in at.info if i.value.startswith("讀取"))
+
+
+def test_a_five9_call_log_is_recognised_applied_and_can_be_mapped_by_hand(db):
+    five9 = FIXTURES / "five9.csv"
+    toggle = f"imp_preset_{hashlib.sha256(five9.read_bytes()).hexdigest()[:16]}_contacts"
+    at = upload(import_page(), five9)
+    assert at.info[0].value == "偵測到 Five9 通話紀錄報表匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "contacts"
+    # The preset's mapping in the selects; its hh:mm:ss unit; answered worked out from the agent's name.
+    got = picks(at)
+    assert got["進線編號"] == ["CALL ID"] and got["進線時間"] == ["TIMESTAMP"] and got["佇列"] == ["CAMPAIGN"]
+    assert got["等候時間（秒）"] == ["QUEUE WAIT TIME"] and got["是否接通"] == []
+    assert next(s for s in at.selectbox if s.label == "時間長度單位").value == "hms"
+    assert "由其他欄位推算：是否接通：「AGENT NAME」有值為是" in [c.value for c in at.caption]
+    assert preview_counts(at) == "讀取 17 列：將新增 16、更新 0、不變 0、拒收 1"
+    stored = at.dataframe[0].value.set_index("進線編號")
+    assert stored.loc["300001", "通話時間（秒）"] == 240.0 and bool(stored.loc["300003", "是否接通"]) is False
+    rejects = at.dataframe[1].value
+    assert list(rejects["原因"]) == ["無法讀取「4:99」（應為 時:分:秒 或 分:秒，例如 00:04:30）"]
+
+    # Switched off: the columns suggested from the header words, no derived column, durations as plain seconds.
+    at.toggle(key=toggle).set_value(False).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any(c.value.startswith("由其他欄位推算") for c in at.caption)
+    assert next(s for s in at.selectbox if s.label == "時間長度單位").value == "s"
+
+    at.toggle(key=toggle).set_value(True).run()
+    preview_counts(at)
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert any("完成：讀取 17、新增 16" in s.value for s in at.success)
+    with store.open_db(db, read_only=True) as con:
+        options = con.execute("SELECT options FROM imports ORDER BY import_id DESC LIMIT 1").fetchone()[0]
+    assert '"mapping": "preset five9 v1"' in options
+
+
+def use_presets(tmp_path: Path, monkeypatch) -> None:
+    from kpi.imports import _presets
+
+    for f in [*imports.PRESET_DIR.glob("*.yaml"), *(FIXTURES / "page").glob("*.yaml")]:
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.setattr(_presets, "PRESET_DIR", tmp_path)
+
+
+def test_a_surveys_export_is_recognised_and_its_repeats_superseded(db, tmp_path, monkeypatch):
+    use_presets(tmp_path, monkeypatch)
+    responses = ("回覆編號,提交時間,來電編號,整體滿意度,最後修改時間\n"
+                 "R1,2026-11-20 10:00,V-1,3,2026-11-20 10:05\n"
+                 "R2,2026-11-20 11:00,,5,2026-11-20 11:01\n"
+                 "R1,2026-11-20 10:00,V-1,4,2026-11-20 12:30\n"   # R1 edited later: this version is kept
+                 "R3,2026-11-21 09:00,,9,2026-11-21 09:00\n")     # a score out of 1-5: rejected
+    (tmp_path / "回覆.csv").write_text(responses, encoding="utf-8")
+    at = upload(import_page(), tmp_path / "回覆.csv")
+    assert at.info[0].value == "偵測到 測試問卷平台 的匯出格式（預設格式第 3 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "surveys"
+    assert picks(at)["滿意度分數（1–5）"] == ["整體滿意度"]
+    assert "同一筆紀錄在檔案中出現多次時，保留「最後修改時間」最新的版本，較舊的版本不匯入。" in [c.value for c in at.caption]
+    # 4 rows: R1 twice (the later kept), R2; R3 rejected; the older R1 superseded, not a reject.
+    assert preview_counts(at) == "讀取 4 列：將新增 2、更新 0、不變 0、拒收 1"
+    assert "另有 1 列是檔案中同一筆紀錄的較舊版本，未匯入（保留最新版本，不算拒收）。" in [c.value for c in at.caption]
+    stored = at.dataframe[0].value.set_index("問卷編號")
+    assert stored.loc["R1", "滿意度分數（1–5）"] == 4
+
+
+def test_a_complaints_export_is_recognised_with_a_derived_column(db, tmp_path, monkeypatch):
+    use_presets(tmp_path, monkeypatch)
+    cases = ("案件編號,立案時間,結案時間,案件類別,處理層級\n"
+             "C-1,2026-11-16 09:00,2026-11-17 09:00,帳務,專員\n"
+             "C-2,2026-11-16 10:00,,服務態度,主管\n"
+             "C-3,2026-11-17 11:00,2026-11-18 15:00,網路,經理\n")
+    (tmp_path / "客訴.csv").write_text(cases, encoding="utf-8")
+    at = upload(import_page(), tmp_path / "客訴.csv")
+    assert at.info[0].value == "偵測到 測試客訴系統 的匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "complaints"
+    assert "由其他欄位推算：是否升級：「處理層級」為 主管、經理 時為是" in [c.value for c in at.caption]
+    assert preview_counts(at) == "讀取 3 列：將新增 3、更新 0、不變 0、拒收 0"
+    stored = at.dataframe[0].value.set_index("客訴編號")
+    assert [bool(stored.loc[c, "是否升級"]) for c in ("C-1", "C-2", "C-3")] == [False, True, True]

@@ -74,7 +74,8 @@ def test_a_reason_stored_before_codes_were_kept_reads_as_it_was_written(db):
 # Parameters as the parsers and checks give them, for every code: each must read in both languages.
 PARAMS = {
     "unreadable_timestamp": {"value": "x"}, "unreadable_month": {"value": "x"},
-    "unreadable_duration": {"value": "x", "unit": "ms"}, "negative_duration": {"value": "-1"},
+    "unreadable_duration": {"value": "x", "unit": "ms"}, "unreadable_hms": {"value": "270"},
+    "negative_duration": {"value": "-1"},
     "unreadable_hours": {"value": "x"}, "negative_hours": {"value": "-1"}, "unreadable_bool": {"value": "x"},
     "unreadable_amount": {"value": "x"}, "unreadable_int": {"value": "x"}, "out_of_range": {"value": "6", "lo": 1, "hi": 5},
     "below_minimum": {"value": "-1", "lo": 0}, "unreadable_enum": {"value": "x", "choices": ["cost", "revenue"]},
@@ -100,6 +101,7 @@ def test_every_reason_reads_in_both_languages():
     # the words some parameters stand for are put in the reader's language
     assert zh["unreadable_duration"] == "無法讀取「x」（應為數字，單位毫秒，或 時:分:秒）"
     assert en["unreadable_duration"] == "could not read 'x' (expected seconds as a number (unit: ms) or hh:mm:ss)"
+    assert zh["unreadable_hms"] == "無法讀取「270」（應為 時:分:秒 或 分:秒，例如 00:04:30）"
     assert zh["out_of_range"] == "超出範圍：6（應介於 1 至 5）" and en["below_minimum"] == "out of range: -1 (expected 0 or more)"
     assert zh["missing_required"] == "必填欄位空白（應為日期時間）"
     assert en["missing_required"] == "missing required value (expected a date and time)"
@@ -123,6 +125,17 @@ def test_value_recodes_are_summed_up_in_words():
     values = {"answered": {"answered": "Y", "connected": "Y", "放棄": "N"}, "channel": {"電話": "phone", "線上文字": "chat"}}
     assert imports.describe_recodes(values, "contacts", "zh-TW") == "是否接通（3 種寫法 → 是、否）、管道（2 種寫法 → 電話、文字客服）"
     assert imports.describe_recodes(values, "contacts", "en") == "Answered (3 spellings -> yes, no), Channel (2 spellings -> Phone, Chat)"
+    # A spelling recoded to nothing (Five9's "[None]" agent) reads as blank.
+    assert imports.describe_recodes({"agent_id": {"[None]": ""}}, "contacts", "zh-TW") == "專員（1 種寫法 → 空白）"
+
+
+def test_derived_columns_are_described_in_words():
+    options = imports.Options(derive={"answered": {"not": "Abandon"}, "escalated": {"in": {"Level": ["主管", "經理"]}},
+                                      "wait_seconds": {"seconds_between": ["Queued", "Connected"]}})
+    assert imports.describe_derived(options, "zh-TW") == ("是否接通：「Abandon」的相反、是否升級：「Level」為 主管、經理 時為是、"
+                                                          "等候時間（秒）：「Queued」到「Connected」的秒數")
+    assert imports.describe_derived(options, "en") == ("Answered: the opposite of Abandon, Escalated: yes when Level is "
+                                                       "主管, 經理, Wait (s): seconds from Queued to Connected")
 
 
 def test_a_preview_reads_with_column_names_and_coded_values_in_words():

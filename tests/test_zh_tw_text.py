@@ -19,10 +19,13 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import element_tree as et
 
 from kpi import competency, metrics, store
+from kpi.access import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py", "pages/import_data.py",
-         "pages/data_status.py", "pages/glossary.py"]
+PAGES = ["pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py", "pages/mine.py",
+         "pages/import_data.py", "pages/data_status.py", "pages/glossary.py"]
+# Who reads each page here: everyone (no user defined), but an agent's own page needs an agent signed in.
+SCOPES = {"pages/mine.py": Scope("agent", frozenset({"技術支援組"}), "A017")}
 
 # Codes a zh-TW reader must never meet: datasets, canonical columns, KPI ids, the sample's channels and queues, and the
 # words the issue found (Python's missing values, raw option values, the OS user and source of the sample import).
@@ -169,6 +172,8 @@ def page(db, monkeypatch):
 
     def run(path: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+        if path in SCOPES:
+            at.session_state["scope"] = SCOPES[path]
         at.switch_page(path)
         at.run()
         assert not at.exception, [e.message for e in at.exception]

@@ -38,7 +38,7 @@ def _silent(fraction: float, step: str) -> None:
 @dataclass
 class Options:
     date_order: str = "auto"
-    duration_unit: str = "s"
+    duration_unit: str | dict[str, str] = "s"  # one unit, or per column: {default: s, talk_seconds: ms}
     encoding: str = "auto"
     sheet: str | int | None = None
     defaults: dict[str, str] = field(default_factory=dict)
@@ -50,6 +50,16 @@ class Options:
     max_mib: int = 1024
     max_line_kib: int = 1024
     max_fields: int = 1000
+    # Canonical columns worked out from other fields when the export has none: column -> {rule: field(s)} (DERIVE_RULES)
+    derive: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Among rows with the same key, the one with the latest value of a field is kept: {latest: field}
+    dedupe: dict[str, str] = field(default_factory=dict)
+
+    def unit_for(self, column: str) -> str:
+        """The duration unit of a column: the one unit, or the column's own, else the default (s)."""
+        if isinstance(self.duration_unit, str):
+            return self.duration_unit
+        return self.duration_unit.get(column, self.duration_unit.get("default", "s"))
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Mapping:
     dataset: str | None = None
     columns: dict[str, list[str]] = field(default_factory=dict)
     options: Options = field(default_factory=Options)
+    source: str | None = None  # where it came from (a file, "preset five9 v1"), for messages and the import history
 
     def to_yaml(self) -> str:
         """The mapping in the file format the CLI reads."""
@@ -71,6 +82,11 @@ class Mapping:
 
 _OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "decimal",
                 "max_mib", "max_line_kib", "max_fields"}
+_OPTION_KEYS |= {"derive", "dedupe"}  # what presets need (docs/importing.md "Derived columns"), for any mapping
+# How a derived column is worked out from the file's fields, and the kind of column each rule gives: present (the field
+# has a value), absent (it has none), not (a true/false field negated), in (the field is one of these values, any case),
+# seconds_between (from one timestamp field to another).
+DERIVE_RULES = {"present": "bool", "absent": "bool", "not": "bool", "in": "bool", "seconds_between": "duration"}
 DECIMAL_OPTIONS = ("auto", ".", ",")
 MAPPING_MAX_BYTES = 1 << 20  # a mapping file is a page of text; anything bigger is a mistake (or an attack)
 
@@ -147,12 +163,81 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
         if problem:
             raise bad(f"options.{key}", f"{problem}, got {_kind(value)}")
         setattr(opts, key, value)
-    for key, table in (("defaults", opts.defaults), ("values", opts.values)):
+    for key, table in (("defaults", opts.defaults), ("values", opts.values), ("derive", opts.derive)):
         for column, value in table.items():
             check_column(f"options.{key}", column)
     opts.defaults = {str(k): str(v) for k, v in opts.defaults.items()}
     opts.values = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in opts.values.items()}
-    return Mapping(dataset=dataset, columns=columns, options=opts)
+    opts.derive = {str(k): _derive_rule(v) for k, v in opts.derive.items()}
+    opts.dedupe = {str(k): str(v) for k, v in opts.dedupe.items()}
+    ds = get_dataset(dataset) if dataset else None
+    for column, rule in opts.derive.items():
+        if column in columns:
+            raise bad(f"columns.{column} and options.derive.{column}",
+                      "both give the column; it is read from the file or derived, not both")
+        kind = DERIVE_RULES[next(iter(rule))]
+        if ds is not None and ds.column(column).kind != kind:
+            raise bad(f"options.derive.{column}", f"{next(iter(rule))} gives {_KIND_WORDS[kind]}, but {column} is "
+                      f"{_KIND_WORDS.get(ds.column(column).kind, ds.column(column).kind)}")
+    if isinstance(opts.duration_unit, dict):
+        opts.duration_unit = {str(k): v for k, v in opts.duration_unit.items()}
+        durations = {c.name for c in ds.columns if c.kind == "duration"} if ds is not None else None
+        for column in opts.duration_unit:
+            if column != "default" and durations is not None and column not in durations:
+                raise bad(f"options.duration_unit.{clip(column)}", "not a duration column of "
+                          f"{dataset}; expected default or one of: {', '.join(sorted(durations))}")
+    return Mapping(dataset=dataset, columns=columns, options=opts, source=source)
+
+
+_KIND_WORDS = {"bool": "a true/false column", "duration": "a duration column"}
+
+
+def _derive_rule(value: dict[str, Any]) -> dict[str, Any]:
+    """A checked derive rule (_derive_problem found none) with its fields as text: {present: F}, {in: {F: [v, ...]}},
+    {seconds_between: [F1, F2]}."""
+    rule, arg = next(iter(value.items()))
+    if rule == "in":
+        field_name, values = next(iter(arg.items()))
+        return {"in": {str(field_name): [str(v) for v in (values if isinstance(values, list) else [values])]}}
+    if rule == "seconds_between":
+        return {rule: [str(a) for a in arg]}
+    return {rule: str(arg)}
+
+
+def derive_fields(rule: dict[str, Any]) -> list[str]:
+    """The source fields a derive rule reads."""
+    name, arg = next(iter(rule.items()))
+    if name == "in":
+        return list(arg)
+    return list(arg) if isinstance(arg, list) else [arg]
+
+
+def _derive_problem(value: Any) -> str | None:
+    expected = ("expected canonical column: {rule: field}, the rule one of "
+                f"{', '.join(DERIVE_RULES)} (in: {{field: [values]}}, seconds_between: [start field, end field])")
+    if not isinstance(value, dict):
+        return expected
+    for rule in value.values():
+        if not isinstance(rule, dict) or len(rule) != 1:
+            return expected
+        name, arg = next(iter(rule.items()))
+        ok = {"in": lambda a: isinstance(a, dict) and len(a) == 1 and all(
+                  _scalar(k) and (_scalar(v) or (isinstance(v, list) and v and all(map(_scalar, v))))
+                  for k, v in a.items()),
+              "seconds_between": lambda a: isinstance(a, list) and len(a) == 2 and all(map(_scalar, a))}
+        if name not in DERIVE_RULES or not ok.get(name, _scalar)(arg):
+            return expected
+    return None
+
+
+def _duration_unit_problem(value: Any) -> str | None:
+    units = tuple(parsing.DURATION_UNITS)
+    expected = f"expected one of {', '.join(units)}, or per column {{default: s, talk_seconds: ms}}"
+    if isinstance(value, str):
+        return None if value in units else expected
+    if isinstance(value, dict) and value and all(isinstance(u, str) and u in units for u in value.values()):
+        return None
+    return expected
 
 
 def _one_of(choices: Any, quoted: bool = False) -> Callable[[Any], str | None]:
@@ -178,7 +263,7 @@ def _whole(value: Any) -> str | None:
 
 _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "date_order": _one_of(parsing.DATE_ORDERS),
-    "duration_unit": _one_of(tuple(parsing.DURATION_UNITS)),
+    "duration_unit": _duration_unit_problem,
     "encoding": _encoding,
     "sheet": lambda v: None if (isinstance(v, str) and v.strip()) or (
         isinstance(v, int) and not isinstance(v, bool) and v >= 0) else
@@ -193,6 +278,9 @@ _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "max_mib": _whole,
     "max_line_kib": _whole,
     "max_fields": _whole,
+    "derive": _derive_problem,
+    "dedupe": lambda v: None if isinstance(v, dict) and set(v) == {"latest"} and _scalar(v["latest"]) else
+        "expected {latest: field}: among rows with the same key, the one with the latest value of the field is kept",
 }
 
 
@@ -210,6 +298,11 @@ def shared_header(columns: dict[str, list[str]]) -> tuple[str, str, str] | None:
 
 def load_mapping(path: str | os.PathLike) -> Mapping:
     """Read a mapping YAML file (UTF-8); every problem is one message naming the file."""
+    return parse_mapping(mapping_document(mapping_text(path), str(path)), str(path))
+
+
+def mapping_text(path: str | os.PathLike) -> str:
+    """A mapping (or preset) file's text: UTF-8, at most MAPPING_MAX_BYTES; every problem is one message naming it."""
     p = Path(path)
     try:
         if p.stat().st_size > MAPPING_MAX_BYTES:
@@ -221,7 +314,7 @@ def load_mapping(path: str | os.PathLike) -> Mapping:
     except UnicodeDecodeError as exc:
         raise FatalImportError(f"{p}: the mapping file is not UTF-8 text (at byte {exc.start + 1:,}); "
                                "save it as UTF-8") from None
-    return parse_mapping(mapping_document(text, str(p)), str(p))
+    return text
 
 
 def mapping_document(text: str, source: str) -> Any:

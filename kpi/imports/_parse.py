@@ -13,7 +13,9 @@ from ..store import KIND_RANGES
 from ._reasons import encode
 
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
-DURATION_UNITS = {"s": 1.0, "ms": 0.001, "min": 60.0}
+# Seconds per unit of a duration written as a number; hms: only hh:mm:ss (or mm:ss) text, a bare number is no duration
+# (NaN: every number is unreadable in it).
+DURATION_UNITS = {"s": 1.0, "ms": 0.001, "min": 60.0, "hms": float("nan")}
 TAIPEI_UTC_OFFSET_MINUTES = 8 * 60
 
 TRUE_WORDS = {"y", "yes", "true", "t", "1", "1.0", "是", "有", "對"}
@@ -334,7 +336,7 @@ def _range_errors(errors: pd.Series, values: pd.Series, raw: pd.Series, lo: floa
 def parse_duration(raw: pd.Series, unit: str = "s", lo: float | None = None, hi: float | None = None,
                    decimal: str = ".") -> Parsed:
     """Durations in seconds: numbers in the declared unit (s, ms, min), or hh:mm:ss / mm:ss text (minutes and seconds
-    under 60 after the first field); within [lo, hi] seconds (default 0 to 7 days)."""
+    under 60 after the first field; with unit hms nothing else); within [lo, hi] seconds (default 0 to 7 days)."""
     if unit not in DURATION_UNITS:
         raise ValueError(f"duration_unit must be one of {', '.join(DURATION_UNITS)}, got {unit!r}")
     lo, hi = _bounds("duration", lo, hi)
@@ -352,7 +354,8 @@ def parse_duration(raw: pd.Series, unit: str = "s", lo: float | None = None, hi:
     from_hms = from_hms.where(hms["neg"].isna(), -from_hms)
     values = number.fillna(from_hms).astype("float64")
     unreadable = s.notna() & values.isna()
-    errors = _errors_where(unreadable, s, "unreadable_duration", unit=unit)
+    errors = (_errors_where(unreadable, s, "unreadable_hms") if unit == "hms" else
+              _errors_where(unreadable, s, "unreadable_duration", unit=unit))
     bad = _range_errors(errors, values, s, lo, hi, ("negative_duration", {}), ("too_long", {"hi": hi, "kind": "duration"}))
     return Parsed(values.mask(bad | unreadable), errors.astype("string"))
 

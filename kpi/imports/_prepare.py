@@ -18,7 +18,7 @@ import pandas as pd
 from . import _parse as parsing
 from ..store import BUDGET, Dataset, get_dataset
 from ..present import clip
-from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, header_key, header_list,
+from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, derive_fields, header_key, header_list,
                        shared_header)
 from ._read import Batch, Source, open_source
 from ._reasons import encode, raw_json, split_reasons
@@ -40,6 +40,7 @@ class Prepared:
     customer_source: list[str] = field(default_factory=list)
     started_at: datetime = field(default_factory=datetime.now)
     rules: dict[str, str] = field(default_factory=dict)  # column -> set | insert_only | keep_when_null on update
+    superseded: int = 0  # valid rows left out for a later version of the same key in the file (options.dedupe)
 
 
 def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> dict[str, list[str]]:
@@ -64,14 +65,36 @@ def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: s
                 )
             found.append(h)
         resolved[canon] = found
-    mapped = {h for hs in resolved.values() for h in hs}
+    mapped = {h for hs in resolved.values() for h in hs} | {h for hs in _option_fields(frame, mapping, name).values()
+                                                             for h in hs}
     for c in list(ds.columns) + list(ds.extra_columns):
         # A header the mapping gives to one column does not also feed the column it is named after
-        # (talk_seconds: wait_seconds would otherwise fill wait_seconds too).
+        # (talk_seconds: wait_seconds would otherwise fill wait_seconds too); nor does one a derived column replaces.
         h = by_key.get(header_key(c.name))
-        if c.name not in resolved and h is not None and h not in mapped:
+        if c.name not in resolved and c.name not in mapping.options.derive and h is not None and h not in mapped:
             resolved[c.name] = [h]
     return resolved
+
+
+def _option_fields(frame: pd.DataFrame, mapping: Mapping, name: str) -> dict[str, list[str]]:
+    """The file's headers that options.derive (per derived column) and options.dedupe (under the key "dedupe") read;
+    a field the file lacks is fatal, naming the mapping (or preset), the field and the file's headers."""
+    by_key: dict[str, str] = {}
+    for h in frame.columns:
+        by_key.setdefault(header_key(h), h)
+    wanted = {column: derive_fields(rule) for column, rule in mapping.options.derive.items()}
+    if mapping.options.dedupe:
+        wanted["dedupe"] = [mapping.options.dedupe["latest"]]
+    found: dict[str, list[str]] = {}
+    for column, fields in wanted.items():
+        where = "options.dedupe.latest" if column == "dedupe" else f"options.derive.{column}"
+        for f in fields:
+            if header_key(f) not in by_key:
+                raise FatalImportError(
+                    f"{name}: {mapping.source or 'the mapping'}: {where} reads {clip(f)!r}, but the file has no such "
+                    f"column; its columns are: {header_list(frame.columns)}")
+        found[column] = [by_key[header_key(f)] for f in fields]
+    return found
 
 
 def _joined(frame: pd.DataFrame, headers: list[str]) -> pd.Series:
@@ -152,6 +175,7 @@ class _Job:
     work: pd.DataFrame
     source_row: pd.Series
     file: _FileWide
+    derived: dict[str, list[str]] = field(default_factory=dict)  # derived column (or "dedupe") -> the headers it reads
     fields: dict[int, int] = field(default_factory=dict)  # Batch.fields: rows with the wrong number of fields
     formulas: dict[tuple[int, str], str] = field(default_factory=dict)  # Batch.formulas
     parsed: dict[str, pd.Series] = field(default_factory=dict)
@@ -161,7 +185,7 @@ class _Job:
 
     @property
     def used_headers(self) -> set[str]:
-        return {h for hs in self.file_cols.values() for h in hs}
+        return {h for hs in (*self.file_cols.values(), *self.derived.values()) for h in hs}
 
     def is_month_header(self, h: Any) -> bool:
         return self.wide and h not in self.used_headers and parsing.parse_month_text(str(h)) is not None
@@ -204,6 +228,10 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     fixed = opts.decimal if opts.decimal != "auto" or source.sep != "," else "."
     file = _FileWide(opts.date_order, {c.name: parsing.DayOrder() for c in ds.columns if c.kind == "timestamp"},
                      parsing.DecimalMark(fixed))
+    # The timestamp fields that derived durations and dedupe read decide their day order over the file too.
+    for column, rule in {**opts.derive, **({"dedupe": {"latest": ""}} if opts.dedupe else {})}.items():
+        if next(iter(rule)) in ("seconds_between", "latest"):
+            file.day_orders.update({f"{column}#{i}": parsing.DayOrder() for i in range(2)})
     parts: list[_Part] = []
     used: list[tuple[dict[str, bool], str]] = []  # the file-wide decisions each batch was parsed with
     shown = 0.0
@@ -225,12 +253,16 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
                 job, parts[i] = _prepare_batch(ds, batch, mapping, name, file)
     tell(0.9, "checking")
     totals = _check_totals(parts)
-    values, duplicates = _dedupe(job, parts)
+    values, duplicates, superseded = _dedupe(job, parts)
     late = pd.concat([p for p in (totals, duplicates) if len(p)] or [duplicates], ignore_index=True)
     rejects = [p.rejects for p in parts] + [_located(late, _raw_rows(job, source, late))]
     rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
     prepared = _stage(job, parts, values, split_reasons(rejects.sort_values("row_number", kind="stable")),
                       source.sha256, file.decimal.decide())
+    if mapping.source:
+        prepared.options["mapping"] = mapping.source
+    if opts.dedupe:
+        prepared.superseded = prepared.options["superseded"] = superseded
     tell(1.0, "parsed")
     return prepared
 
@@ -273,7 +305,11 @@ def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _File
     required column (with no default) or its defaults name no column."""
     opts, frame = mapping.options, batch.frame
     file_cols = _resolve_columns(ds, frame, mapping, name)
+    derived = _option_fields(frame, mapping, name)
     wide = ds is BUDGET and "period" not in file_cols
+    if wide and derived:
+        raise FatalImportError(f"{name}: options.derive and options.dedupe are for files with a row per record, not "
+                               "for a budget sheet with the months as columns")
     if wide:
         work, cols = _melt_budget(frame, file_cols, opts, name)
         source_row = work["__row"]
@@ -285,14 +321,16 @@ def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _File
     unknown_defaults = set(opts.defaults) - set(ds.names)
     if unknown_defaults:
         raise FatalImportError(f"{name}: options.defaults names {clip(sorted(unknown_defaults)[0])!r}, not a column of {ds.name}")
-    missing = [c.name for c in ds.columns if c.required and c.name not in cols and c.name not in defaults]
+    missing = [c.name for c in ds.columns
+               if c.required and c.name not in cols and c.name not in defaults and c.name not in derived]
     if missing:
         raise FatalImportError(
             f"{name}: required column {missing[0]!r} is missing for {ds.name}; the file's columns are: "
             f"{header_list(frame.columns)} (map it with --mapping)"
         )
     return _Job(ds=ds, name=name, frame=frame, file_cols=file_cols, cols=cols, opts=opts, defaults=defaults,
-                wide=wide, work=work, source_row=source_row, file=file, fields=batch.fields, formulas=batch.formulas)
+                wide=wide, work=work, source_row=source_row, file=file, derived=derived, fields=batch.fields,
+                formulas=batch.formulas)
 
 
 # What a spreadsheet shows in a cell whose formula failed (and a CSV save of it writes).
@@ -338,25 +376,78 @@ def _parse_columns(job: _Job) -> None:
     ds, opts = job.ds, job.opts
     job.decimal = _decimal_mark(job)
     for c in ds.columns:
-        if c.name not in job.cols and c.name not in job.defaults:
+        if c.name not in job.cols and c.name not in job.defaults and c.name not in job.derived:
             continue
+        unit, decimal = opts.unit_for(c.name), job.decimal
         if c.name in job.cols:
             raw = _joined(job.work, job.cols[c.name])
             raw = raw.mask(_unreadable_in_column(job, c.name))
+        elif c.name in job.derived:
+            raw = _derived(job, c.name)
+            unit, decimal = "s", "."  # seconds_between writes seconds with a point
         else:
             raw = pd.Series(None, index=job.work.index, dtype=object)
         raw = _apply_values(raw, opts.values.get(c.name, {}))
         if c.name in job.defaults:
             raw = parsing.clean_text(raw).fillna(job.defaults[c.name])
         lo, hi = c.bounds
-        result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=opts.duration_unit,
+        result = parsing.parse_column(raw, c.kind, date_order=opts.date_order, duration_unit=unit,
                                       lo=lo, hi=hi, choices=c.choices, words=c.words, column=c.name,
-                                      decimal=job.decimal, day_order=job.file.day_orders.get(c.name))
+                                      decimal=decimal, day_order=job.file.day_orders.get(c.name))
         job.parsed[c.name] = result.values
         job.note(c.name, raw, result.errors)
         job.supplied.append(c.name)
     if job.wide:
         _parse_months(job)
+    if "dedupe" in job.derived:
+        _parse_latest(job)
+
+
+def _source_cells(job: _Job, column: str, header: str) -> pd.Series:
+    """A field's cells that a derived column (or dedupe) reads, as text; a spreadsheet error or a formula without its
+    value is a problem of that column, and empty here."""
+    cells = job.frame[header]
+    return parsing.clean_text(cells).mask(_unreadable_cells(job, column, cells, header))
+
+
+def _derived(job: _Job, column: str) -> pd.Series:
+    """A derived column's cells as text (true/false, or seconds), parsed and checked afterwards like a mapped column's
+    (options.derive, _mapping.DERIVE_RULES)."""
+    rule, arg = next(iter(job.opts.derive[column].items()))
+    cells = [_source_cells(job, column, h) for h in job.derived[column]]
+    if rule == "seconds_between":
+        start, end = (_source_timestamps(job, column, i, c) for i, c in enumerate(cells))
+        seconds = (end - start).dt.total_seconds()
+        return seconds.map(lambda v: f"{v:.3f}".rstrip("0").rstrip("."), na_action="ignore").astype(object)
+    text = cells[0]
+    if rule == "not":
+        read = parsing.parse_bool(text).values
+        # A cell that is no true/false stays as written, for the parser to reject with its value.
+        return text.astype(object).mask(read.notna(), read.map({True: "false", False: "true"}).astype(object))
+    if rule == "in":
+        wanted = {header_key(v) for v in next(iter(arg.values()))}
+        hit = text.map(lambda v: header_key(v) in wanted, na_action="ignore").fillna(False).astype(bool)
+    else:
+        hit = text.notna() if rule == "present" else text.isna()
+    return pd.Series(np.where(hit, "true", "false"), index=text.index, dtype=object)
+
+
+def _source_timestamps(job: _Job, column: str, i: int, cells: pd.Series) -> pd.Series:
+    """A timestamp field a derived duration reads, parsed (its day order decided over the whole file, like a mapped
+    column's); an unreadable cell is a problem of the derived column."""
+    parsed = parsing.parse_timestamp(cells, job.opts.date_order, job.file.day_orders[f"{column}#{i}"])
+    job.note(column, cells, parsed.errors)
+    return parsed.values
+
+
+def _parse_latest(job: _Job) -> None:
+    """The field options.dedupe compares, as timestamps (__latest): an unreadable cell rejects its row, naming the
+    field; an empty one counts as the earliest."""
+    header = job.derived["dedupe"][0]
+    cells = _source_cells(job, header, header)
+    parsed = parsing.parse_timestamp(cells, job.opts.date_order, job.file.day_orders["dedupe#0"])
+    job.note(header, cells, parsed.errors)
+    job.parsed["__latest"] = parsed.values
 
 
 def _parse_months(job: _Job) -> None:
@@ -511,15 +602,30 @@ def _check_totals(parts: list[_Part]) -> pd.DataFrame:
         columns=_LOCATED_COLUMNS)
 
 
-def _dedupe(job: _Job, parts: list[_Part]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the valid rows of every batch without the repeats of a key, a problem for each repeat): a later row with the
-    key of an earlier one is a problem of its own. The problems carry __src, the row's position in the file."""
+def _dedupe(job: _Job, parts: list[_Part]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(the valid rows of every batch without the repeats of a key, a problem for each repeat, how many rows were
+    superseded): a later row with the key of an earlier one is a problem of its own, unless options.dedupe says which
+    version of a key to keep (_keep_latest). The problems carry __src, the row's position in the file."""
     values = _concat([p.values for p in parts])
     for p in parts:  # held once: as one frame from here on
         p.values = p.values.iloc[0:0]
     if job.wide:
-        return _pivot_budget(values)
-    return _drop_duplicate_keys(values, list(job.ds.key))
+        return (*_pivot_budget(values), 0)
+    key = list(job.ds.key)
+    superseded = 0
+    if "__latest" in values:
+        values, superseded = _keep_latest(values, key)
+    return (*_drop_duplicate_keys(values, key), superseded)
+
+
+def _keep_latest(values: pd.DataFrame, key: list[str]) -> tuple[pd.DataFrame, int]:
+    """Of the valid rows with the same key, the one with the latest __latest (options.dedupe), the later in the file on
+    a tie (a platform that streams records at least once writes a repeat after the first); an empty __latest is the
+    earliest. The others are superseded versions of the record, not rejects: (the rows kept in file order, how many
+    were left out)."""
+    ordered = values.sort_values(["__latest", "__src"], na_position="first", kind="stable")
+    keep = ~ordered.duplicated(subset=key, keep="last")
+    return ordered[keep].sort_values("__src", kind="stable"), int((~keep).sum())
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -616,9 +722,10 @@ def _update_rules(job: _Job, stored: list[str]) -> dict[str, str]:
     "keep_when_null" for budget cells of a months-as-columns sheet, where an empty cell is no news."""
     rules = {c: "set" for c in stored}
     for c in stored:
-        if c not in job.cols and c in job.defaults:
+        if c not in job.cols and c not in job.derived and c in job.defaults:
             rules[c] = "insert_only"
-    if job.ds.name == "contacts" and "answered" not in job.cols and "answered_at" not in job.cols:
+    given = {*job.cols, *job.derived}
+    if job.ds.name == "contacts" and "answered" not in given and "answered_at" not in given:
         rules["answered"] = "insert_only"
     if job.wide:
         rules.update({c: "keep_when_null" for c in ("budget", "actual") if c in rules})

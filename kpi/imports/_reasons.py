@@ -11,7 +11,7 @@ from ..present import clip, duration, join_list, money, number, paren, t, unit_n
 
 # Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml). below_minimum is no
 # longer given (an int's range always has both ends now) but rows rejected with it are still read.
-REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "negative_duration",
+REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "unreadable_hms", "negative_duration",
                 "unreadable_hours", "negative_hours", "unreadable_bool", "unreadable_amount", "unreadable_int",
                 "out_of_range", "below_minimum", "unreadable_enum", "missing_required", "answered_before_arrived",
                 "abandoned_before_arrived", "resolved_before_opened", "due_before_opened", "duplicate_key",

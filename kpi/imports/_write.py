@@ -46,12 +46,18 @@ class ImportResult:
     rejected: int
     rejects: pd.DataFrame
     ignored_columns: list[str]
+    superseded: int = 0  # rows left out for a later version of the same record in the file (options.dedupe)
 
     def summary(self) -> str:
         """One line of counts."""
         return (f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, inserted {self.inserted:,}, "
-                f"updated {self.updated:,}, unchanged {self.unchanged:,}, rejected {self.rejected:,} "
-                f"(import #{self.import_id})")
+                f"updated {self.updated:,}, unchanged {self.unchanged:,}, rejected {self.rejected:,}"
+                f"{superseded_note(self.superseded)} (import #{self.import_id})")
+
+
+def superseded_note(superseded: int) -> str:
+    """The part of a summary line that counts superseded rows: nothing when there are none."""
+    return f", superseded {superseded:,} (older versions of a record in the file)" if superseded else ""
 
 
 def stored_form(con: duckdb.DuckDBPyConnection, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -149,7 +155,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
     tell(1.0, "written")
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
-                        rejects=rejects, ignored_columns=prep.ignored_columns)
+                        rejects=rejects, ignored_columns=prep.ignored_columns, superseded=prep.superseded)
 
 
 def _insert_rejects(cur: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, import_id: int, file_name: str) -> None:
