@@ -90,7 +90,8 @@ def test_of_several_matching_presets_the_most_specific_wins(tmp_path):
     ("p", PRESET.format(name="p", detect="[]"), "p.yaml: preset.detect: expected a list of the headers that recognise"),
     ("p", PRESET.format(name="p", detect="[Id]").replace("  vendor: Test\n", ""), "p.yaml: preset.vendor: missing"),
     ("p", PRESET.format(name="p", detect="[Id]").replace("  vendor: Test\n", "  vendor: Test\n  colour: red\n"),
-     "p.yaml: preset.colour: unknown key (expected name, version, vendor, export, docs, detect)"),
+     "p.yaml: preset.colour: unknown key (expected name, version, vendor, export, docs, detect, and optionally "
+     "find)"),
     ("p", PRESET.format(name="p", detect="[Id]").replace("dataset: contacts\n", ""), "p.yaml: dataset: missing"),
     ("p", "dataset: contacts\n", "p.yaml: preset: expected the preset block"),
     # The mapping part is checked as a mapping file is.

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
 from kpi import imports, metrics
@@ -67,3 +68,88 @@ def test_freshdesk_tickets_as_email_contacts_give_the_response_within_target(db)
     # Monday 09:00; answered 09:30) yes; 103 6.5 h no; 112 unanswered, due Friday 12:00 (1 h Thursday + 3 h): a miss.
     assert k["response_within_target_rate"] == pytest.approx(4 / 6)
     assert k["unanswered_backlog"] == 1
+
+
+# --------------------------------------------------------------------------------------------------- surveycake
+
+SURVEYCAKE_HEADERS = ["序號", "填答時間", "1. 請問您對本次客服人員的服務滿意度？", "2. 您有多大可能推薦我們給親友？（0-10 分）",
+                      "3. 其他建議或意見"]
+SURVEYCAKE_ROWS = [
+    [1, "2026-11-15 23:50:00", "非常滿意", 10, None],  # the Sunday before the week
+    [2, "2026-11-16 09:12:33", "非常滿意", 10, "很快就解決了"],
+    [3, "2026-11-16 14:03:10", "滿意", 9, None],
+    [4, "2026-11-17 10:45:00", 5, 9, None],  # a scale written as its number
+    [5, "2026-11-17 16:20:00", "普通", 8, "等候有點久"],
+    [6, "2026-11-18 11:11:11", "滿意", 7, None],
+    [7, "2026-11-19 09:30:00", "不滿意", 6, "轉接太多次"],
+    [8, "2026-11-19 15:45:00", "非常滿意", None, None],  # the recommendation question skipped
+    [9, "2026-11-20 13:00:00", "滿意", 3, None],
+    [10, "2026-11-21 10:10:10", "非常不滿意", 5, "問題沒有解決"],
+    [11, "2026-11-22 20:00:00", "非常滿意", 9, None],
+    [12, "2026-11-23 00:10:00", "滿意", 10, None],  # the Monday after
+]
+
+
+def surveycake_xlsx(path: Path, headers: list[str] = SURVEYCAKE_HEADERS) -> Path:
+    """A SurveyCake download as the preset reads it: 序號, 填答時間, then a column per question headed by its text."""
+    wb = openpyxl.Workbook()
+    wb.active.append(headers)
+    for r in SURVEYCAKE_ROWS:
+        wb.active.append(r)
+    wb.save(path)
+    return path
+
+
+def test_surveycake_responses_give_csat_and_nps_from_the_questions_found_by_their_words(db, tmp_path):
+    preset, result = ingest("surveys", surveycake_xlsx(tmp_path / "客服滿意度調查.xlsx"), db)
+    assert preset.name == "surveycake"
+    assert (result.rows_read, result.inserted, len(result.rejects)) == (12, 12, 0)
+    assert rows(db, "SELECT survey_id, csat, nps, comment FROM surveys WHERE survey_id IN ('4', '7', '8') ORDER BY 1") \
+        == [("4", 5, 9, None), ("7", 2, 6, "轉接太多次"), ("8", 5, None, None)]
+    k = week_kpis(db)
+    assert k["survey_responses"] == 10  # 2 to 11
+    # csat 5: 2 4 8 11; 4: 3 6 9; 3: 5; 2: 7; 1: 10. 7 of 10 gave 4 or 5; the mean (4 x 5 + 3 x 4 + 3 + 2 + 1) / 10.
+    assert k["csat"] == pytest.approx(0.7)
+    assert k["csat_mean"] == pytest.approx(3.8)
+    # Recommendation of the 9 who answered it: 10 9 9 9 promoters, 8 7 passive, 6 3 5 detractors: 100 x (4 - 3) / 9.
+    assert k["nps"] == pytest.approx(100 / 9)
+
+
+def test_two_satisfaction_questions_stop_the_import_naming_both(db, tmp_path):
+    headers = SURVEYCAKE_HEADERS[:4] + ["3. 您對等候時間的滿意度？"]
+    path = surveycake_xlsx(tmp_path / "two.xlsx", headers)
+    with pytest.raises(imports.FatalImportError) as err:
+        imports.choose_mapping("surveys", path)
+    assert str(err.value) == (
+        "two.xlsx: preset surveycake reads csat from the header holding 滿意, and 2 do: 1. 請問您對本次客服人員的服務滿意度？, "
+        "3. 您對等候時間的滿意度？; give a mapping file (--mapping) that names the one to read")
+    # The import page fills the selects with what is certain and leaves csat for the user to pick.
+    mapping = imports.applied(imports.load_presets()["surveycake"], headers)
+    assert "csat" not in mapping.columns and mapping.columns["nps"] == [headers[3]]
+
+
+FIND_PRESET = """preset:
+  name: p
+  version: 1
+  vendor: Test
+  export: "a survey"
+  docs: ["https://example.com/fields"]
+  detect: [Id]
+  find: {find}
+dataset: surveys
+columns: {{survey_id: Id, responded_at: At}}
+"""
+
+
+@pytest.mark.parametrize("find, message", [
+    ("{csat: 滿意}", "preset.find: expected column: [words its header holds], got a mapping"),
+    ("{csat: []}", "preset.find: expected column: [words its header holds], got a mapping"),
+    ("{score: [滿意]}", "preset.find.score: not a column of surveys; expected one of: agent_id, ces, comment, "
+                       "contact_id, csat, nps, responded_at, survey_id, team"),
+    ("{survey_id: [編號]}", "preset.find.survey_id: the column is read from columns (or derived) already"),
+])
+def test_a_bad_find_block_is_refused_naming_the_key(tmp_path, find, message):
+    (tmp_path / "p.yaml").write_text(FIND_PRESET.format(find=find), encoding="utf-8")
+    with pytest.raises(imports.FatalImportError) as err:
+        imports.load_presets(tmp_path)
+    assert str(err.value).startswith(str(tmp_path / "p.yaml")) and message in str(err.value)
