@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..present import clip, messages, t
-from ._mapping import (FatalImportError, Mapping, Options, _kind, header_key, load_mapping, mapping_document,
-                       mapping_text, parse_mapping)
+from ._mapping import (FatalImportError, Mapping, Options, _kind, close_header, header_key, load_mapping,
+                       mapping_document, mapping_text, parse_mapping)
 from ._preview import file_headers
 from ..store import get_dataset
 
@@ -154,8 +154,19 @@ def detect_preset(headers: list[str], dataset: str | None = None,
 
 
 def expectation(preset: Preset, headers: list[str]) -> str:
-    """What a preset expects of a file's headers and what they lack: five9 expects CALL ID, ...; missing: SKILL."""
-    return f"{preset.name} expects {', '.join(preset.detect)}; missing: {', '.join(preset.missing(headers))}"
+    """What a preset expects of a file's headers and what they lack, with the file's header closest to each one it
+    lacks when it holds most of them (a column renamed in a newer export): five9 expects CALL ID, ...; missing: SKILL
+    (the file has 'SKILL NAME')."""
+    expected = [*preset.detect, *(h for hs in preset.mapping.columns.values() for h in hs)]
+    lacks = preset.missing(headers)
+    # A file holding most of the preset's headers is its export with a column renamed: say which header is the nearest.
+    # Another platform's export has none of them: its nearest headers would only mislead.
+    near = len(lacks) * 2 <= len(preset.detect)
+    missing = []
+    for d in lacks:
+        to = close_header(d, headers, taken=expected) if near else None
+        missing.append(f"{d} (the file has {clip(to)!r})" if to else d)
+    return f"{preset.name} expects {', '.join(preset.detect)}; missing: {', '.join(missing)}"
 
 
 def choose_mapping(dataset: str, path: str | os.PathLike, mapping: str | os.PathLike | None = None,
@@ -184,6 +195,16 @@ def choose_mapping(dataset: str, path: str | os.PathLike, mapping: str | os.Path
         chosen = load_presets(folder)[other]
         raise FatalImportError(f"{name}: looks like a {chosen.vendor} {chosen.export} (preset {chosen.name}), which "
                                f"holds {chosen.dataset}, not {dataset}; import it as {chosen.dataset}, or give --mapping")
+    # Without the canonical headers either, a file holding most of a preset's headers is that export with a column
+    # renamed (a newer version of it): say which, rather than that its canonical columns are missing.
+    have = {header_key(h) for h in headers}
+    canonical = all(c.name in have for c in get_dataset(dataset).columns if c.required)
+    near = [p for p in load_presets(folder).values()
+            if p.dataset == dataset and len(p.missing(headers)) * 2 <= len(p.detect)]
+    if near and not canonical:
+        chosen = min(near, key=lambda p: (len(p.missing(headers)) / len(p.detect), p.name))
+        raise FatalImportError(f"{name}: almost a {chosen.vendor} {chosen.export}, but not quite: "
+                               f"{expectation(chosen, headers)}; give --mapping, or export the missing columns")
     return None, None
 
 

@@ -16,7 +16,7 @@ REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration
                 "out_of_range", "below_minimum", "unreadable_enum", "missing_required", "answered_before_arrived",
                 "abandoned_before_arrived", "resolved_before_opened", "due_before_opened", "duplicate_key",
                 "duplicate_budget_line", "too_long", "amount_out_of_range", "wrong_field_count",
-                "spreadsheet_error", "formula_without_value", "total_mismatch", "unknown_choice")
+                "spreadsheet_error", "formula_without_value", "total_mismatch", "unknown_choice", "total_row")
 # The columns of a rejects frame a person reads, in this order; each is the message rej.col.<column>.
 READABLE_COLUMNS = ("file_name", "row_number", "column_name", "value", "reason", "raw")
 
