@@ -80,9 +80,9 @@ def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", action="store_true", help="load sample_data/ into it")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("ingest", parents=[common], help="import one CSV/XLSX file")
+    p = sub.add_parser("ingest", parents=[common], help="import one CSV, XLSX, JSON or JSON-lines file")
     p.add_argument("dataset", help="contacts, surveys, complaints or budget")
-    p.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Big5/CP950; .gz too) or XLSX")
+    p.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Big5/CP950), XLSX, .json or .jsonl/.ndjson; .gz too")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--mapping", metavar="MAP.yaml", help="header mapping and parsing options")
     how.add_argument("--preset", metavar="NAME",
@@ -184,7 +184,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         version = store.schema_version(con)
     print(f"{db}: schema version {version}")
     if args.sample:
-        for result in imports.load_sample_data(db, wait=_wait(args)):
+        for result in imports.load_sample_data(db, wait=_wait(args), centre_zone=metrics.centre_zone()):
             print(result.summary())
     return 0
 
@@ -193,16 +193,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     mapping, preset = imports.choose_mapping(args.dataset, args.file, args.mapping, args.preset)
     if preset is not None:
         print(f"using preset {preset.name} (v{preset.version}): {preset.vendor} {preset.export}")
-    result = imports.import_file(args.dataset, args.file, mapping, db=_db(args), wait=_wait(args))
+    result = imports.import_file(args.dataset, args.file, mapping, db=_db(args), wait=_wait(args),
+                                 centre_zone=metrics.centre_zone())
     print(result.summary())
     if result.ignored_columns:
         print(f"columns not imported (not mapped): {present.clip(', '.join(result.ignored_columns))}")
     shown = result.rejects.head(args.show_rejects)
     for r in shown.itertuples(index=False):
-        print(f"  rejected row {r.row_number}, {r.column_name}: {r.reason}")
+        print(f"  rejected {_where(r)}, {r.column_name}: {r.reason}")
     more = len(result.rejects) - len(shown)
     if more > 0:
         print(f"  ... {more} more; all of them: python -m kpi rejects {result.import_id} --db {_db(args)}")
+    for w in (result.warnings if result.warnings is not None else result.rejects.iloc[0:0]).itertuples(index=False):
+        print(f"  warning: {w.reason}" if pd.isna(w.row_number) else f"  warning: {_where(w)}, {w.column_name}: {w.reason}")
     return 0
 
 
@@ -214,6 +217,13 @@ def cmd_presets(args: argparse.Namespace) -> int:
     shown = pd.DataFrame(table, columns=["name", "version", "dataset", "vendor", "export"])
     print(shown.to_string(index=False) if len(shown) else "no presets")
     return 0
+
+
+def _where(r: Any) -> str:
+    """Where a rejected row or a warning is: row 7, or sheet '營運部' row 7 when several sheets were read."""
+    sheet = getattr(r, "sheet", None)
+    row = None if pd.isna(r.row_number) else f"row {r.row_number}"
+    return ", ".join(x for x in (None if sheet is None or pd.isna(sheet) else f"sheet {sheet!r}", row) if x)
 
 
 def cmd_imports(args: argparse.Namespace) -> int:

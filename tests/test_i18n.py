@@ -61,6 +61,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "reject.": imports.REASON_CODES,
     "imp.derive.": tuple(imports.DERIVE_RULES),  # imports.describe_derived
     "preset.": tuple(imports.load_presets()),  # the export each shipped preset reads, in words (detected_line)
+    "amount_unit.": ("auto", *imports.AMOUNT_UNITS),  # pages/import_data.py
     "rej.col.": imports.READABLE_COLUMNS,
     "role.": tuple(ROLES),  # ui.access: the role's name in a refusal
     "access.refused.": (*ROLES["admin"], "own"),  # ui.access.require(what), OutOfScope.what: what a user may lack

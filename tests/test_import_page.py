@@ -9,9 +9,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from helpers import workbook
 from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # A vendor's export: other headers, day-first dates (25/11 proves it), hh:mm:ss talk time, Yes/No answered.
 # Two rows in 2026-W47; the third has an unreadable time and the fourth a negative wait: both rejected.
@@ -253,6 +255,80 @@ def test_a_complaints_export_is_recognised_with_a_derived_column(db, tmp_path, m
     assert preview_counts(at) == "讀取 3 列：將新增 3、更新 0、不變 0、拒收 0"
     stored = at.dataframe[0].value.set_index("客訴編號")
     assert [bool(stored.loc[c, "是否升級"]) for c in ("C-1", "C-2", "C-3")] == [False, True, True]
+def test_a_finance_workbook_of_two_sheets_is_read_whole_previewed_with_its_warning_and_committed(db, tmp_path):
+    # Two cost-center sheets under a title (2026, 千元); 營運部's 合計 is 1 千元 off in March: a warning, not a reject.
+    path = workbook(tmp_path / "預算.xlsx", {
+        "營運部": [["2026年度預算（單位：千元）"], ["科目", "1月", "2月", "3月"], ["人員薪資", 1234, 1234, 1234],
+                   ["電信費", 56, 56, 56], ["合計", 1290, 1290, 1291]],
+        "管理部": [["2026年度預算（單位：千元）"], ["科目", "1月", "2月", "3月"], ["主管薪資", 432, 432, 432]],
+    }, merged={"營運部": ["A1:D1"], "管理部": ["A1:D1"]})
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("預算.xlsx", path.read_bytes(), XLSX)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "budget"
+    sheet = next(s for s in at.selectbox if s.label == "工作表")
+    assert sheet.format_func(sheet.value) == "（全部工作表）"  # a budget workbook is read whole
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    # 4 sheet rows (3 lines and the total); 3 lines x 3 months
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 4 列：將新增 9、更新 0、不變 0、拒收 0"
+    assert at.warning[0].value == "1 則提醒：資料照常匯入，請核對下列各項"
+    warned = next(d.value for d in at.dataframe if "原因" in d.value.columns)
+    assert list(warned.columns) == ["工作表", "列號", "欄位", "原因"]
+    assert warned.iloc[0, :3].tolist() == ["營運部", 5, "2026-03"]
+    assert "合計列為 NT$1,291,000，各科目加總為 NT$1,290,000" in warned.iloc[0, 3]
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT cost_center, sum(budget) FROM budget GROUP BY ALL ORDER BY ALL").fetchall() == [
+            ("營運部", 3_870_000.0), ("管理部", 1_296_000.0)]  # (1,234 + 56) x 3 and 432 x 3 千元
+# Contact records as JSON lines: nested fields, UTC times with and without their Z, a line cut short.
+RECORDS = ('{"ContactId": "j1", "InitiationTimestamp": "2026-11-20T01:00:00Z", '
+           '"Agent": {"Username": "A001", "ConnectedToAgentTimestamp": "2026-11-20T01:00:12Z"}, "Queue": {"Name": "billing"}}\n'
+           '{"ContactId": "j2", "InitiationTimestamp": "2026-11-20 17:30:00", "Queue": {"Name": "billing"}}\n'
+           '{"ContactId": "j3", "InitiationTimestamp": "2026-11-20T02:\n')
+
+
+def test_a_json_lines_export_with_its_dotted_fields_and_time_zone(db):
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("ctr.jsonl", RECORDS.encode("utf-8"), "application/x-ndjson")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "contacts"
+    picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
+    assert picked["進線編號"] == ["ContactId"] and picked["進線時間"] == ["InitiationTimestamp"]
+    assert picked["接通時間"] == ["Agent.ConnectedToAgentTimestamp"] and picked["佇列"] == ["Queue.Name"]
+    # the export writes times without an offset in UTC: 17:30 UTC is 01:30 the next day in Taipei
+    next(ti for ti in at.text_input if ti.label == "未標示時區的時間所屬時區").input("UTC").run()
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 3 列：將新增 2、更新 0、不變 0、拒收 1"
+    rows = at.dataframe[0].value.set_index("進線編號")
+    assert str(rows.loc["j1", "進線時間"]) == "2026-11-20 09:00:00" and rows.loc["j1", "等候時間（秒）"] == 12.0
+    assert str(rows.loc["j2", "進線時間"]) == "2026-11-21 01:30:00"
+    rejects = at.dataframe[1].value
+    assert list(rejects["列號"]) == [3]  # the third record, cut where its line ends (column 59)
+    assert rejects["原因"].iloc[0] == "不是有效的 JSON：從第 3 行第 59 個字元起無法解讀（整筆資料不匯入）"
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("完成：讀取 3、新增 2" in s.value for s in at.success)
+
+
+def test_formula_looking_cells_are_rejected_rows_not_a_traceback(db):
+    # the corpus file: =1+2, =NOW(), =TRUE(), -, =SUM(...) where a number, a time or yes/no is wanted; text elsewhere
+    formulas = (ROOT / "tests" / "corpus" / "contacts_formulas.csv").read_bytes()
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("formulas.csv", formulas, "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 8 列：將新增 3、更新 0、不變 0、拒收 5"
+    rejects = at.dataframe[1].value
+    assert list(rejects["列號"]) == [2, 3, 4, 5, 5, 7]
+    assert list(rejects["值"]) == ["=1+2", "=NOW()", "=TRUE()", "-", "=SUM(A1:A3)", "=SUM(1,2)"]
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("完成：讀取 8、新增 3" in s.value for s in at.success)
+
 
 
 def test_a_surveycake_download_is_recognised_its_questions_found_by_their_words(db, tmp_path):

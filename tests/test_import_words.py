@@ -91,6 +91,8 @@ PARAMS = {
                        "lines_amount": 50.0},
     "unknown_choice": {"value": "sideways", "column": "direction",
                        "words": {"inbound": ["inbound", "IB"], "outbound": ["outbound", "外撥"]}},
+    "sheet_summary": {"sheet": "彙總"}, "sheet_empty": {"sheet": "工作表2"}, "sheet_no_header": {"sheet": "說明"},
+    "invalid_json": {"line": 3, "char": 43, "problem": "Expecting ',' delimiter"}, "not_a_record": {},
 }
 
 
@@ -113,12 +115,18 @@ def test_every_reason_reads_in_both_languages():
     assert zh["too_long"] == "時間長度超出範圍：「1e12」（應不超過 168 小時）"
     assert en["too_long"] == "duration out of range: '1e12' (expected at most 168 h)"
     assert zh["total_mismatch"] == ("合計列「小計」與其涵蓋的各科目加總不符：2026-10 預算合計列為 NT$55，"
-                                    "各科目加總為 NT$50（合計列不匯入）")
+                                    "各科目加總為 NT$50（合計列不匯入，各科目照常匯入；請核對）")
+    assert zh["sheet_no_header"] == ("工作表「說明」找不到標題列（月份或欄位名稱），未匯入；要匯入請在對應檔的 options.sheets "
+                                     "列出它")
     assert en["amount_out_of_range"] == "amount 'inf' out of range (expected within ±NT$10,000,000,000,000)"
     # each choice by its name in the reader's language, with the spellings read as it
     assert zh["unknown_choice"] == "無法辨識聯絡方向「sideways」（應為下列之一：進線（inbound、IB）、外撥（outbound、外撥））"
     assert en["unknown_choice"] == ("unknown direction 'sideways' (expected one of: Inbound (inbound, IB), "
                                     "Outbound (outbound, 外撥))")
+    # json's own words (English) only in English; the place in the file in both
+    assert zh["invalid_json"] == "不是有效的 JSON：從第 3 行第 43 個字元起無法解讀（整筆資料不匯入）"
+    assert en["invalid_json"] == ("not valid JSON: unreadable from line 3, column 43 (Expecting ',' delimiter; the record "
+                                  "is not imported)")
 
 
 def test_value_recodes_are_summed_up_in_words():

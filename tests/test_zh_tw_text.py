@@ -36,6 +36,7 @@ CODES = ({*store.DATASETS} | {c.name for ds in store.DATASETS.values() for c in 
 ALLOWED = {
     "KPI", "NT",  # 相關 KPI; NT$ amounts
     "CSV", "Excel", "PDF", "YAML", "UTF", "Big5", "CP950", "Windows", "gzip", "MB",  # formats, encodings, upload limit
+    "JSON", "IANA", "UTC",  # a format; time zones by their IANA names, such as UTC
     "Nov",  # 26-Nov-2026, one of the date forms a file may hold (a rejected row's reason lists them)
     "ISO", "XmR", "AI",  # ISO week, the XmR chart, 運用 AI in the standard's text
     "BAS1499",  # the competency standard's code (its indicators P1.2.1 and tasks T2.2 are one letter and digits)
@@ -46,7 +47,7 @@ WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 LEGIT = [
     re.compile(r"[\w.\-\u4e00-\u9fff]+\.(?:csv|xlsx|xlsm|gz|yaml)\b"),  # file names (data)
     re.compile(r":[a-z]+(?:-[a-z]+)*\["),  # Streamlit markdown directives, :red-badge[...], :gray[...]
-    re.compile(r"\.(?:xlsx|xlsm|gz)\b"),  # the upload caption's file suffixes
+    re.compile(r"\.(?:xlsx|xlsm|gz|json|jsonl|ndjson)\b"),  # the upload caption's file suffixes
 ]
 
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from kpi import imports, store
+from kpi import imports, metrics, store
 
 from .access import current_scope
 from .i18n import t
@@ -56,7 +56,7 @@ def _load_sample(path: str) -> None:
     def show(fraction: float, dataset: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=t("sample.loading", dataset=t(f"ds.{dataset}"),
                                                           n=names.index(dataset) + 1, total=len(names)))
-    imports.load_sample_data(path, progress=show)
+    imports.load_sample_data(path, progress=show, centre_zone=metrics.centre_zone())
     bar.empty()
 
 

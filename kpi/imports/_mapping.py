@@ -13,6 +13,7 @@ from typing import Any, Callable
 import yaml
 
 from . import _parse as parsing
+from ._workbook import AMOUNT_UNITS
 from ..present import YamlError, clip, load_yaml
 from ..store import DATASETS, get_dataset
 
@@ -42,10 +43,14 @@ class Options:
     duration_unit: str | dict[str, str] = "s"  # one unit, or per column: {default: s, talk_seconds: ms}
     encoding: str = "auto"
     sheet: str | int | None = None
+    sheets: str | list[str | int] | None = None  # several sheets of a workbook in one import: "all" or a list
+    year: int | None = None  # the year of month headers written without one (1月, Jan), before a title or sheet name
+    amount_unit: str | None = None  # one | thousand | ten_thousand | million; else as the sheet states it (千元)
     defaults: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     measure: str | None = None  # budget, months-as-columns layout without a measure column
     decimal: str = "auto"  # the decimal mark of numbers: ".", ",", or auto (guessed from the file, see _prepare)
+    timezone: str | None = None  # the zone of timestamps written without an offset (None: the centre's)
     # Bounds on what a file may make the import read (docs/importing.md "Limits"): its size as text (after gunzip),
     # the longest line, the number of columns.
     max_mib: int = 1024
@@ -82,7 +87,7 @@ class Mapping:
 
 
 _OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "decimal",
-                "max_mib", "max_line_kib", "max_fields"}
+                "timezone", "max_mib", "max_line_kib", "max_fields", "sheets", "year", "amount_unit"}
 _OPTION_KEYS |= {"derive", "dedupe"}  # what presets need (docs/importing.md "Derived columns"), for any mapping
 # How a derived column is worked out from the file's fields, and the kind of column each rule gives: present (the field
 # has a value), absent (it has none), not (a true/false field negated), in (the field is one of these values, any case),
@@ -167,6 +172,8 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
     for key, table in (("defaults", opts.defaults), ("values", opts.values), ("derive", opts.derive)):
         for column, value in table.items():
             check_column(f"options.{key}", column)
+    if opts.sheet is not None and opts.sheets is not None:
+        raise bad("options.sheets", "give sheet (one sheet) or sheets (several), not both")
     opts.defaults = {str(k): str(v) for k, v in opts.defaults.items()}
     opts.values = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in opts.values.items()}
     opts.derive = {str(k): _derive_rule(v) for k, v in opts.derive.items()}
@@ -276,12 +283,19 @@ _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
         "expected canonical column: {source value: stored value} (text or numbers, not lists or mappings)",
     "measure": _one_of(("budget", "actual")),
     "decimal": _one_of(DECIMAL_OPTIONS, quoted=True),
+    "timezone": lambda v: None if parsing.time_zone(v) else parsing.ZONE_EXPECTED,
     "max_mib": _whole,
     "max_line_kib": _whole,
     "max_fields": _whole,
     "derive": _derive_problem,
     "dedupe": lambda v: None if isinstance(v, dict) and set(v) == {"latest"} and _scalar(v["latest"]) else
         "expected {latest: field}: among rows with the same key, the one with the latest value of the field is kept",
+    "sheets": lambda v: None if v == "all" or (isinstance(v, list) and v and all(
+        (isinstance(s, str) and s.strip()) or (isinstance(s, int) and not isinstance(s, bool) and s >= 0) for s in v))
+        else "expected all, or a list of sheet names or numbers counted from 0",
+    "year": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200 else
+        "expected a year such as 2026",
+    "amount_unit": _one_of(tuple(AMOUNT_UNITS)),
 }
 
 

@@ -36,6 +36,7 @@ class PreviewResult:
     rejects: pd.DataFrame
     ignored_columns: list[str]
     superseded: int = 0  # rows that would be left out for a later version of the same record (options.dedupe)
+    warnings: pd.DataFrame | None = None  # Prepared.warnings
 
     def summary(self) -> str:
         """One line of counts, worded like ImportResult.summary."""
@@ -58,7 +59,7 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
     return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
                          rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
                          unchanged=matched - updated, rejected=rejected_count(rejects), rejects=rejects,
-                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded)
+                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded, warnings=prep.warnings)
 
 
 class UndoRefused(Exception):

@@ -6,8 +6,8 @@ from ._budget import (LINE_COLUMNS, BudgetReport, budget_report, last_actual_mon
                       variance_status, years)
 from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, business_seconds, calendar_table, parse_opening,
                         taiwan_calendar)
-from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, format_value,
-                       load_catalog, status)
+from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, centre_zone,
+                       format_value, load_catalog, status)
 from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, bucket_keys,
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
 from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
@@ -24,7 +24,7 @@ from ._weekly import AGENT_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS
 
 __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
-           "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
+           "centre_zone", "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
            "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
