@@ -33,6 +33,57 @@ def week_kpis(db: Path, **filters) -> dict:
         con.close()
 
 
+# --------------------------------------------------------------------------------------------------- zendesk_talk
+
+def test_zendesk_talk_calls_give_the_weeks_contact_kpis(db):
+    preset, result = ingest("contacts", FIXTURES / "zendesk_talk.json", db)
+    assert preset.name == "zendesk_talk"
+    # 14 records: call 9008 twice (its first copy, before wrap-up, has no wrap_up_time); the later updated_at is kept.
+    assert (result.rows_read, result.inserted, len(result.rejects)) == (14, 13, 0)
+    assert rows(db, "SELECT acw_seconds FROM contacts WHERE contact_id = '9008'") == [(30.0,)]
+    # UTC to Taipei: 9011 at 2026-11-15T16:10Z is Monday 00:10, in the week; 9012 at 2026-11-22T16:30Z is the next
+    # Monday 00:30, out of it; 9008 at 2026-11-16T17:30Z is Tuesday 01:30.
+    assert rows(db, "SELECT contact_id, arrived_at::VARCHAR FROM contacts WHERE contact_id IN ('9008', '9011', '9012')"
+                    " ORDER BY 1") == [("9008", "2026-11-17 01:30:00"), ("9011", "2026-11-16 00:10:00"),
+                                       ("9012", "2026-11-23 00:30:00")]
+    k = week_kpis(db)
+    # Inbound in the week: 9011 9001 9002 9003 9004 9005 9007 9008 9009 9010 9013 = 11 (9006 is outbound).
+    assert k["offered"] == 11
+    # Answered (an agent_id): 9011 9001 9002 9007 (abandoned on hold, after an agent took it) 9008 9010 9013 = 7.
+    assert k["answered"] == 7
+    # Not answered: 9003 (queue, 48 s) 9004 (queue, 3 s) 9005 (IVR, 0 s) 9009 (voicemail, 25 s); 9004 and 9005 waited
+    # under 5 s: short abandons.
+    assert (k["abandoned"], k["short_abandoned"]) == (4, 2)
+    # Answered within 20 s: 9011 (9) 9001 (12) 9007 (18) 9008 (6) 9010 (20) = 5, over 11 - 2 short = 9.
+    assert k["service_level"] == pytest.approx(5 / 9)
+    assert k["abandon_rate"] == pytest.approx(2 / 9)
+    # Waits of the answered: 9 + 12 + 35 + 18 + 6 + 20 + 60 = 160 s over 7.
+    assert k["asa_seconds"] == pytest.approx(160 / 7)
+    # Talk + hold + wrap-up of the answered: 120 + 315 + 240 + 150 + 330 + 240 + 570 = 1,965 s over 7 (the outbound
+    # 9006 is no inbound contact handled).
+    assert k["aht_seconds"] == pytest.approx(1965 / 7)
+
+
+# ------------------------------------------------------------------------------------------------ zendesk_tickets
+
+def test_zendesk_ratings_give_zendesks_own_satisfaction_score_as_csat(db):
+    preset, result = ingest("surveys", FIXTURES / "zendesk_tickets.json", db)
+    assert preset.name == "zendesk_tickets"
+    # 14 records: rating 7005 twice (bad, then changed to good: the later updated_at is kept); 7013 is still
+    # "offered", no response: rejected, its score named.
+    assert (result.rows_read, result.inserted) == (14, 12)
+    assert [(r.column_name, r.value) for r in result.rejects.itertuples()] == [("csat", "offered")]
+    assert rows(db, "SELECT csat, comment FROM surveys WHERE survey_id = '7005'") == [(5, "後來有回電，解決了")]
+    k = week_kpis(db)
+    # In the week (Taipei): 7012 (2026-11-15T16:01Z = Monday 00:01) 7001 7002 7003 7004 7005 7006 7007 7008 7009
+    # (Saturday 16:30Z = Sunday 00:30) = 10; 7010 (Sunday 23:59 before) and 7011 (Monday 00:05 after) are out.
+    assert k["survey_responses"] == 10
+    # good: 7012 7001 7002 7004 7005 7006 7008 7009 = 8, bad: 7003 7007 = 2. Zendesk's score good / (good + bad) =
+    # 8 / 10, the same as the share of csat 4-5.
+    assert k["csat"] == pytest.approx(0.8)
+    assert k["csat_mean"] == pytest.approx((8 * 5 + 2 * 1) / 10)
+
+
 # ---------------------------------------------------------------------------------------------------- freshdesk
 
 def test_freshdesk_tickets_as_complaints_give_the_resolution_figures(db):
