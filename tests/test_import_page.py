@@ -328,3 +328,20 @@ def test_formula_looking_cells_are_rejected_rows_not_a_traceback(db):
     next(b for b in at.button if b.label == "寫入資料庫").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("完成：讀取 8、新增 3" in s.value for s in at.success)
+
+
+
+def test_a_surveycake_download_is_recognised_its_questions_found_by_their_words(db, tmp_path):
+    from test_presets_helpdesk import SURVEYCAKE_HEADERS, surveycake_xlsx
+
+    path = surveycake_xlsx(tmp_path / "客服滿意度調查.xlsx")
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value((path.name, path.read_bytes(), "application/vnd.ms-excel")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.info[0].value == "偵測到 SurveyCake 問卷填答明細（Excel）匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "surveys"
+    # The question columns found by their words fill the selects like the named ones.
+    got = picks(at)
+    assert got["問卷編號"] == ["序號"] and got["滿意度分數（1–5）"] == [SURVEYCAKE_HEADERS[2]]
+    assert got["推薦分數（0–10）"] == [SURVEYCAKE_HEADERS[3]] and got["意見"] == [SURVEYCAKE_HEADERS[4]]
+    assert preview_counts(at) == "讀取 12 列：將新增 12、更新 0、不變 0、拒收 0"

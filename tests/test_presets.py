@@ -50,7 +50,7 @@ def test_a_file_is_recognised_by_all_of_a_presets_headers_in_any_case():
     assert imports.detect_preset(headers(FIVE9)) == ("five9", "five9 v1: all 9 of its headers are in the file")
     assert imports.detect_preset(headers(NICE))[0] == "nice_cxone"
     assert imports.detect_preset(headers(NICE), "contacts")[0] == "nice_cxone"
-    assert imports.detect_preset(headers(NICE), "surveys") == (None, "no preset for surveys")
+    assert imports.detect_preset(headers(NICE), "budget") == (None, "no preset for budget")
     # Headers compared as header_key: case and spaces do not matter.
     assert imports.detect_preset([h.lower().replace(" ", "") for h in headers(FIVE9)])[0] == "five9"
     # One detect header short: no match, and the nearest miss says what it lacks.
@@ -90,7 +90,8 @@ def test_of_several_matching_presets_the_most_specific_wins(tmp_path):
     ("p", PRESET.format(name="p", detect="[]"), "p.yaml: preset.detect: expected a list of the headers that recognise"),
     ("p", PRESET.format(name="p", detect="[Id]").replace("  vendor: Test\n", ""), "p.yaml: preset.vendor: missing"),
     ("p", PRESET.format(name="p", detect="[Id]").replace("  vendor: Test\n", "  vendor: Test\n  colour: red\n"),
-     "p.yaml: preset.colour: unknown key (expected name, version, vendor, export, docs, detect)"),
+     "p.yaml: preset.colour: unknown key (expected name, version, vendor, export, docs, detect, and optionally "
+     "find)"),
     ("p", PRESET.format(name="p", detect="[Id]").replace("dataset: contacts\n", ""), "p.yaml: dataset: missing"),
     ("p", "dataset: contacts\n", "p.yaml: preset: expected the preset block"),
     # The mapping part is checked as a mapping file is.
@@ -188,7 +189,9 @@ def test_a_forced_preset_reads_the_file_and_an_unknown_one_is_named(kpi, db):
     code, out, _ = kpi("ingest", "contacts", NICE, "--preset", "nice_cxone", "--db", db)
     assert code == 0 and out.startswith("using preset nice_cxone (v1)")
     code, _, err = kpi("ingest", "contacts", NICE, "--preset", "genesys", "--db", db)
-    assert code == 2 and err.startswith("error: --preset genesys: no such preset (known: five9, nice_cxone")
+    known = ", ".join(imports.load_presets())  # every shipped preset, by name
+    assert code == 2 and err.startswith(f"error: --preset genesys: no such preset (known: {known};")
+    assert "five9" in known and "nice_cxone" in known
 
 
 def test_the_dataset_must_agree_with_the_presets(kpi, db, capsys):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import difflib
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -372,6 +373,19 @@ def mapping_document(text: str, source: str) -> Any:
 def header_list(headers: Any) -> str:
     """A file's headers as a message lists them, cut to present.ECHO_CHARS (a header line may be a megabyte)."""
     return clip(", ".join(map(str, headers)))
+
+
+def close_header(wanted: str, headers: Any, taken: Any = ()) -> str | None:
+    """The file's header closest to one it lacks, as a column renamed in a newer version of an export is ('Due by
+    Time' -> 'Resolution due by time'), compared as header_key, among the headers not in taken (those that stand for
+    other columns); None when none is close."""
+    skip = {header_key(t) for t in taken}
+    keys: dict[str, str] = {}
+    for h in headers:
+        if header_key(h) not in skip:
+            keys.setdefault(header_key(h), str(h))
+    found = difflib.get_close_matches(header_key(wanted), list(keys), n=1, cutoff=0.6)
+    return keys[found[0]] if found else None
 
 
 def header_key(name: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +17,8 @@ import pandas as pd
 from . import _parse as parsing
 from ..store import BUDGET, Dataset, get_dataset
 from ..present import clip
-from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, derive_fields, header_key, header_list,
-                       shared_header)
+from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, close_header, derive_fields, header_key,
+                       header_list, shared_header)
 from ._suggest import suggest_mapping
 from ._read import SHEET_STRIDE, Batch, Source, open_source, row_of
 from ._reasons import encode, raw_json, split_reasons
@@ -66,9 +67,10 @@ def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: s
         for src in sources:
             h = by_key.get(header_key(src))
             if h is None:
+                near = close_header(src, frame.columns, taken=[x for xs in mapping.columns.values() for x in xs])
                 raise FatalImportError(
-                    f"{name}: the mapping says {canon}: {clip(src)!r}, but the file has no such column; "
-                    f"its columns are: {header_list(frame.columns)}"
+                    f"{name}: the mapping says {canon}: {clip(src)!r}, but the file has no such column"
+                    f"{f' (is it {clip(near)!r}, renamed?)' if near else ''}; its columns are: {header_list(frame.columns)}"
                 )
             found.append(h)
         resolved[canon] = found
@@ -362,6 +364,7 @@ def _prepare_batch(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file:
     _check_required(job)
     _derive_and_check(ds, job.parsed, job.supplied, job.cols, job.work, job.opts, job.note)
     _check_field_counts(job)
+    _check_total_rows(job)
     problems = (pd.concat(job.problems, ignore_index=True) if job.problems
                 else pd.DataFrame(columns=_PROBLEM_COLUMNS))
     rejected_idx = list(set(problems["__i"].tolist()))
@@ -642,6 +645,25 @@ def _check_field_counts(job: _Job) -> None:
     job.problems.append(pd.DataFrame({
         "__i": first.index, "column_name": "", "value": [whole[r][1] for r in first],
         "reason": [whole[r][0] for r in first]}))
+
+
+def _check_total_rows(job: _Job) -> None:
+    """A report's totals row (its first cell Total, Totals:, 合計, 總計, Grand total, as a vendor's report writes it
+    under its rows) is no record: rejected as a whole, with that one reason, whatever its other cells would say. Budget
+    sheets check their total rows against the lines instead (_check_totals)."""
+    if job.ds is BUDGET or job.frame.empty:
+        return
+    filled = job.frame.notna()
+    first = job.frame.bfill(axis=1).iloc[:, 0]  # each row's first non-empty cell
+    plural = first.map(lambda v: re.sub(r"(?i)totals\b", "total", v) if isinstance(v, str) else v)
+    total = (first.map(total_level) + plural.map(total_level)).gt(0) & filled.any(axis=1)
+    if not total.any():
+        return
+    job.problems = [p[~total.loc[p["__i"]].to_numpy()] for p in job.problems]
+    job.problems.append(pd.DataFrame({
+        "__i": total.index[total], "column_name": filled[total].idxmax(axis=1).astype(str).values,
+        "value": first[total].astype(object).values,
+        "reason": [encode("total_row", label=v) for v in first[total]]}))
 
 
 # Half a dollar: a sheet may show its totals rounded to the dollar.
