@@ -1,7 +1,9 @@
 """Entry point: `streamlit run dashboard.py`. The frame shared by every page: language, filters, navigation."""
 import streamlit as st
 
+from kpi.metrics import OutOfScope
 from kpi.store import StoreError, keep_files_private
+from ui.access import refused
 from ui.auth import sign_in_gate
 from ui.data import begin_run, end_run
 from ui.frame import language_switch, navigation, print_style, print_switch, sidebar_filters
@@ -24,6 +26,8 @@ try:
         page.run()
 except StoreError as exc:  # a damaged, foreign, read-only, full or busy database file: say so, never a traceback
     database_problem(exc)
+except OutOfScope as exc:  # kpi refused what the user's role does not reach: say so, never a traceback
+    refused(exc.what)
 finally:
     st.session_state.pop("_filters", None)  # valid for this run only
     end_run()

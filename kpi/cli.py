@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from . import auth, imports, metrics, present, store
-from .access import ROLES
+from .access import ROLES, Scope
 
 
 def _common() -> argparse.ArgumentParser:
@@ -82,12 +82,20 @@ def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", action="store_true", help="load sample_data/ into it")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("ingest", parents=[common], help="import one CSV/XLSX file")
+    p = sub.add_parser("ingest", parents=[common], help="import one CSV, XLSX, JSON or JSON-lines file")
     p.add_argument("dataset", help="contacts, surveys, complaints or budget")
-    p.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Big5/CP950; .gz too) or XLSX")
-    p.add_argument("--mapping", metavar="MAP.yaml", help="header mapping and parsing options")
+    p.add_argument("file", help="CSV (UTF-8, UTF-8 with BOM, Big5/CP950), XLSX, .json or .jsonl/.ndjson; .gz too")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--mapping", metavar="MAP.yaml", help="header mapping and parsing options")
+    how.add_argument("--preset", metavar="NAME",
+                     help="read the file as this platform's export (python -m kpi presets lists them); "
+                          "without --mapping or --preset, a preset the headers match is used")
     p.add_argument("--show-rejects", type=int, default=10, metavar="N", help="rejected rows to print (default 10)")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("presets", parents=[common], help="list the presets: the platform exports ingest recognises")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("imports", parents=[common], help="list past imports")
     p.add_argument("--limit", type=int, default=20)
@@ -285,6 +293,11 @@ def _db(args: argparse.Namespace) -> Path:
     return store.resolve_db_path(getattr(args, "db", None))
 
 
+def _scope(args: argparse.Namespace) -> Scope:
+    """Whose view the command prints: the file's owner runs the CLI and sees everything (kpi.access)."""
+    return Scope.everything()
+
+
 def _wait(args: argparse.Namespace) -> float:
     return getattr(args, "wait", store.DEFAULT_WAIT_SECONDS)
 
@@ -311,23 +324,46 @@ def cmd_init(args: argparse.Namespace) -> int:
         version = store.schema_version(con)
     print(f"{db}: schema version {version}")
     if args.sample:
-        for result in imports.load_sample_data(db, wait=_wait(args)):
+        for result in imports.load_sample_data(db, wait=_wait(args), centre_zone=metrics.centre_zone()):
             print(result.summary())
     return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    result = imports.import_file(args.dataset, args.file, args.mapping, db=_db(args), wait=_wait(args))
+    mapping, preset = imports.choose_mapping(args.dataset, args.file, args.mapping, args.preset)
+    if preset is not None:
+        print(f"using preset {preset.name} (v{preset.version}): {preset.vendor} {preset.export}")
+    result = imports.import_file(args.dataset, args.file, mapping, db=_db(args), wait=_wait(args),
+                                 centre_zone=metrics.centre_zone())
     print(result.summary())
     if result.ignored_columns:
         print(f"columns not imported (not mapped): {present.clip(', '.join(result.ignored_columns))}")
     shown = result.rejects.head(args.show_rejects)
     for r in shown.itertuples(index=False):
-        print(f"  rejected row {r.row_number}, {r.column_name}: {r.reason}")
+        print(f"  rejected {_where(r)}, {r.column_name}: {r.reason}")
     more = len(result.rejects) - len(shown)
     if more > 0:
         print(f"  ... {more} more; all of them: python -m kpi rejects {result.import_id} --db {_db(args)}")
+    for w in (result.warnings if result.warnings is not None else result.rejects.iloc[0:0]).itertuples(index=False):
+        print(f"  warning: {w.reason}" if pd.isna(w.row_number) else f"  warning: {_where(w)}, {w.column_name}: {w.reason}")
     return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    table = imports.preset_table()
+    if args.json:
+        _print_json(table)
+        return 0
+    shown = pd.DataFrame(table, columns=["name", "version", "dataset", "vendor", "export"])
+    print(shown.to_string(index=False) if len(shown) else "no presets")
+    return 0
+
+
+def _where(r: Any) -> str:
+    """Where a rejected row or a warning is: row 7, or sheet '營運部' row 7 when several sheets were read."""
+    sheet = getattr(r, "sheet", None)
+    row = None if pd.isna(r.row_number) else f"row {r.row_number}"
+    return ", ".join(x for x in (None if sheet is None or pd.isna(sheet) else f"sheet {sheet!r}", row) if x)
 
 
 def cmd_imports(args: argparse.Namespace) -> int:
@@ -371,7 +407,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         settings = {**cat.settings, "__cutoffs": metrics.data_cutoffs(con)}
         frame = metrics.compute_kpis(con, args.start, args.end, args.by, team=args.team, channel=args.channel,
-                                     queue=args.queue, catalog=cat, settings=settings, stats=True)
+                                     queue=args.queue, catalog=cat, settings=settings, stats=True, scope=_scope(args))
     ids = [c for c in frame.columns if c in cat.kpis]
     if args.json:
         rows = [{"key": r["key"], "kpis": metrics.kpis_jsonable(r, ids, cat),
@@ -400,7 +436,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
 def cmd_budget(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
-        report = metrics.budget_report(con, args.year, args.through)
+        report = metrics.budget_report(con, args.year, args.through, scope=_scope(args))
     through = f"{report.through:%Y-%m}" if report.through else None
     if args.json:
         doc = {"year": report.year, "through": through,
@@ -435,9 +471,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     reports.output_format(out)  # a wrong suffix fails before any work
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         if args.report == "performance":
-            report = reports.performance_report(con, args.month, args.lang)
+            report = reports.performance_report(con, args.month, args.lang, scope=_scope(args))
         else:
-            report = reports.service_report(con, args.start, args.end, args.lang, team=args.team)
+            report = reports.service_report(con, args.start, args.end, args.lang, team=args.team, scope=_scope(args))
     # rendered after the database is closed: a PDF with charts takes seconds
     path = reports.write_report(report, out)
     print(f"{path}: {path.stat().st_size:,} bytes")

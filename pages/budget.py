@@ -7,6 +7,7 @@ import streamlit as st
 from kpi import competency, metrics, present, reports
 from kpi.metrics import format_value, load_catalog
 from kpi.present import colon
+from ui.access import require
 from ui.auth import actor
 from ui.data import query, read, write
 from ui.frame import current_filters
@@ -15,6 +16,7 @@ from ui.widgets import chart, competency_widget, page_table, report_downloads, s
 
 cat = load_catalog()
 current_filters()  # the shared sidebar, also when this page runs alone
+require("budget")
 st.title(t("page.budget"))
 years = query(metrics.years)
 if not years:

@@ -4,13 +4,14 @@ import streamlit as st
 from datetime import datetime
 
 from kpi import auth, imports, store
-from ui.access import current_scope
+from ui.access import current_scope, require
 from ui.data import query, read
 from ui.frame import current_filters
 from ui.i18n import lang, t
 from ui.widgets import import_history_table, page_table, show_table
 
 current_filters()  # the shared sidebar, also when this page runs alone
+require("imports")
 st.title(t("page.data"))
 # No server path here: a supervisor has no use for it (`python -m kpi status` prints it for whoever runs the server).
 status = query(store.dataset_status)

@@ -2,6 +2,7 @@
 import hashlib
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -9,10 +10,12 @@ import streamlit as st
 from kpi import imports
 from kpi.present import MISSING, clip, frame_to_csv, join_list, readable_fields, value_label
 from kpi.store import DATASETS
-from kpi.imports import FatalImportError, Mapping, Options
+from kpi.imports import FatalImportError, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
+from ui.access import require
 from ui.auth import actor
+from kpi.metrics import centre_zone
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
@@ -20,6 +23,8 @@ from ui.widgets import file_upload, import_history_table
 
 UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"  # raw exports hold personal data: private, and short-lived
 UPLOAD_HOURS = 2
+ALL_SHEETS = "\0all"  # the sheet select's first choice: every sheet of the workbook (options.sheets: all)
+AMOUNT_UNITS = ("auto", *imports.AMOUNT_UNITS)
 
 
 def _decimal_label(mark: str) -> str:
@@ -28,10 +33,11 @@ def _decimal_label(mark: str) -> str:
 
 
 current_filters()  # the shared sidebar, also when this page runs alone
+require("imports")
 st.title(t("page.import"))
 st.caption(t("imp.intro"))
 
-upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "gz"], key="imp_file")
+upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "json", "jsonl", "ndjson", "gz"], key="imp_file")
 if upload is not None:
     data = upload.getvalue()
     sha = hashlib.sha256(data).hexdigest()[:16]
@@ -50,23 +56,45 @@ if upload is not None:
                             placeholder=t("select.placeholder"))
     try:
         headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
-        sheet = c2.selectbox(t("imp.sheet"), sheets, key=f"imp_sheet_{sha}",
-                             placeholder=t("select.placeholder")) if sheets else None
-        if sheet and sheet != sheets[0]:
-            headers, _ = imports.file_headers(str(path), Options(encoding=encoding, sheet=sheet), upload.name)
+        # A budget workbook is read whole (a sheet per cost center), as the CLI reads it; other files one sheet. A first
+        # sheet that says nothing (a notes sheet) is no reason to think otherwise.
+        first_guess = guess_dataset(headers)[0]
+        if first_guess is None and len(sheets) > 1:
+            try:
+                first_guess = guess_dataset(imports.file_headers(str(path), Options(encoding=encoding, sheets="all"),
+                                                                 upload.name)[0])[0]
+            except FatalImportError:  # no sheet holds a header row: the first sheet is picked, and says so below
+                pass
+        picked = c2.selectbox(t("imp.sheet"), [ALL_SHEETS, *sheets], index=0 if first_guess == "budget" else 1,
+                              key=f"imp_sheet_{sha}", placeholder=t("select.placeholder"),
+                              format_func=lambda s: t("imp.sheets_all") if s == ALL_SHEETS else s) if sheets else None
+        sheet = None if picked == ALL_SHEETS else picked
+        all_sheets = "all" if picked == ALL_SHEETS else None
+        if picked is not None and picked != sheets[0]:
+            headers, _ = imports.file_headers(str(path), Options(encoding=encoding, sheet=sheet, sheets=all_sheets),
+                                              upload.name)
     except FatalImportError as exc:
         st.error(t("imp.fatal", error=exc))
         st.stop()
 
-    guessed, _ = guess_dataset(headers)
+    # A platform's export the headers match (a preset) says its dataset; otherwise the header words guess it.
+    presets = imports.load_presets()
+    recognised, _ = imports.detect_preset(headers)
+    guessed = presets[recognised].dataset if recognised else guess_dataset(headers)[0]
     names = list(DATASETS)
     dataset = c3.selectbox(t("imp.dataset"), names, index=names.index(guessed) if guessed else 0,
                            format_func=lambda d: t(f"ds.{d}"), key=f"imp_ds_{sha}", placeholder=t("select.placeholder"))
     st.caption(t("imp.dataset_guess", name=t(f"ds.{guessed}")) if guessed else t("imp.dataset_unknown"))
 
-    # ---- mapping: pre-filled by header similarity, or a saved one
+    # ---- mapping: the recognised preset's, else pre-filled by header similarity; or a saved one
+    found, _ = imports.detect_preset(headers, dataset)
+    preset = presets[found] if found else None
+    use_preset = False
+    if preset is not None:
+        st.info(imports.detected_line(preset, lang()))
+        use_preset = st.toggle(t("imp.preset_use"), value=True, key=f"imp_preset_{sha}_{dataset}")
     saved_names = query(imports.saved_mappings, dataset)
-    base = suggest_mapping(headers, dataset)
+    base = imports.applied(preset, headers) if use_preset else suggest_mapping(headers, dataset)
     if saved_names:
         s1, s2 = st.columns([3, 1])
         chosen = s1.selectbox(t("imp.saved"), ["", *saved_names], key=f"imp_saved_{sha}_{dataset}",
@@ -94,11 +122,14 @@ if upload is not None:
                                   key=f"imp_do_{sha}", format_func=lambda d: value_label("date_order", d, lang()),
                                   placeholder=t("select.placeholder"))
         units = list(DURATION_UNITS)
-        unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(base.options.duration_unit), key=f"imp_du_{sha}",
+        unit = o2.selectbox(t("imp.duration_unit"), units, index=units.index(imports.default_unit(base.options)),
+                            key=f"imp_du_{sha}_{imports.default_unit(base.options)}",
                             format_func=lambda u: value_label("duration_unit", u, lang()),
                             placeholder=t("select.placeholder"))
         decimal = o3.selectbox(t("imp.decimal"), DECIMAL_OPTIONS, index=DECIMAL_OPTIONS.index(base.options.decimal),
                                key=f"imp_dec_{sha}", format_func=_decimal_label, placeholder=t("select.placeholder"))
+        zone = st.text_input(t("imp.timezone"), value=base.options.timezone or "", key=f"imp_tz_{sha}",
+                             placeholder=t("imp.timezone_centre"), help=t("imp.timezone_help")).strip()
         # Constants for text columns the file lacks (e.g. a chat platform's export has no channel column).
         defaults = dict(base.options.defaults)
         unmapped = [c.name for c in ds.columns if c.kind == "text" and not c.required and c.name not in columns]
@@ -107,11 +138,28 @@ if upload is not None:
                                    value=defaults.get(name, ""), key=f"imp_def_{sha}_{name}")
             if value.strip():
                 defaults[name] = value.strip()
+        year, amount_unit = base.options.year, base.options.amount_unit
+        if dataset == "budget":  # month headers without a year (1月) and amounts in 千元
+            b1, b2 = st.columns(2)
+            year = b1.number_input(t("imp.year"), min_value=0, max_value=2200, value=year or 0, step=1,
+                                   key=f"imp_year_{sha}") or None
+            amount_unit = b2.selectbox(t("imp.amount_unit"), AMOUNT_UNITS, index=AMOUNT_UNITS.index(amount_unit or "auto"),
+                                       key=f"imp_unit_{sha}", format_func=lambda u: t(f"amount_unit.{u}"),
+                                       placeholder=t("select.placeholder"))
+            amount_unit = None if amount_unit == "auto" else amount_unit
+            if year is not None and year < 1900:
+                st.error(t("imp.year_range"))
+                year = None
         if base.options.values:
             st.caption(t("imp.recodes", values=imports.describe_recodes(base.options.values, dataset, lang())))
-    mapping = Mapping(dataset=dataset, columns=columns,
-                      options=Options(date_order=date_order, duration_unit=unit, encoding=encoding, sheet=sheet,
-                                      defaults=defaults, values=dict(base.options.values), decimal=decimal))
+    # The base's other options (recodes, derived columns, dedupe) come along; a column picked above is no longer derived.
+    mapping = imports.edited(replace(base, dataset=dataset), columns, date_order=date_order, duration_unit=unit,
+                             encoding=encoding, sheet=sheet, sheets=all_sheets if sheets else None, year=year,
+                             amount_unit=amount_unit, defaults=defaults, decimal=decimal, timezone=zone or None)
+    if mapping.options.derive:
+        st.caption(t("imp.derived", items=imports.describe_derived(mapping.options, lang())))
+    if mapping.options.dedupe:
+        st.caption(t("imp.dedupe", field=mapping.options.dedupe["latest"]))
 
     m1, m2, m3 = st.columns([2, 1, 1])
     name = m1.text_input(t("imp.save_name"), key=f"imp_name_{sha}")
@@ -125,7 +173,7 @@ if upload is not None:
     fingerprint = (sha, mapping.to_yaml())
     if st.button(t("imp.preview"), type="secondary", key=f"imp_preview_{sha}"):
         try:
-            prep = imports.prepare(dataset, path, mapping, upload.name)
+            prep = imports.prepare(dataset, path, mapping, upload.name, centre_zone=centre_zone())
             st.session_state["imp_preview"] = (fingerprint, read(imports.preview, prep))
         except FatalImportError as exc:
             st.session_state.pop("imp_preview", None)
@@ -135,13 +183,20 @@ if upload is not None:
         pv = shown[1]
         st.info(t("imp.preview_counts", read=pv.rows_read, inserted=pv.inserted, updated=pv.updated,
                   unchanged=pv.unchanged, rejected=pv.rejected))
+        if pv.superseded:
+            st.caption(t("imp.superseded", n=pv.superseded))
+        if pv.warnings is not None and len(pv.warnings):  # totals that do not add up, sheets left out
+            st.warning(t("imp.warnings", n=len(pv.warnings)))
+            st.dataframe(imports.readable_rejects(pv.warnings, lang(), ("sheet", "row_number", "column_name", "reason")),
+                         hide_index=True, key="imp_warnings", placeholder=MISSING)
         st.markdown(f"**{t('imp.preview_rows')}**")
         st.dataframe(readable_fields(pv.rows, lang()), hide_index=True, key="imp_rows", placeholder=MISSING)
         if pv.ignored_columns:
             st.caption(t("imp.ignored", cols=clip(join_list(pv.ignored_columns, lang()))))
         if len(pv.rejects):
             st.markdown(f"**{t('imp.rejects')}**")
-            st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("row_number", "column_name", "value", "reason")),
+            st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("sheet", "row_number", "column_name", "value",
+                                                                       "reason")),
                          hide_index=True, key="imp_rejects", placeholder=MISSING)
             st.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(pv.rejects, lang())),
                                file_name=f"rejected_{upload.name}.csv", mime="text/csv", key=f"imp_rj_{sha}")
@@ -149,7 +204,7 @@ if upload is not None:
             bar = st.progress(0.0, text=t("imp.committing"))
             try:
                 result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by=actor(),
-                                             display_name=upload.name,
+                                             display_name=upload.name, centre_zone=centre_zone(),
                                              progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
                 refresh_version()
                 st.session_state.pop("imp_preview", None)
@@ -158,6 +213,10 @@ if upload is not None:
                 st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
                              unchanged=result.unchanged, rejected=result.rejected, id=result.import_id,
                              file=upload.name, dataset=t(f"ds.{dataset}")))
+                if result.superseded:
+                    st.caption(t("imp.superseded", n=result.superseded))
+                if result.warnings is not None and len(result.warnings):
+                    st.warning(t("imp.warnings", n=len(result.warnings)))
             except FatalImportError as exc:
                 st.error(t("imp.fatal", error=exc))
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from kpi import metrics, present, reports
 from kpi.metrics import load_catalog
+from ui.access import can, require
 from ui.data import query, read
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
@@ -13,6 +14,7 @@ from ui.widgets import chart, competency_map, kpi_tile, page_table, report_downl
 
 cat = load_catalog()
 f = current_filters()
+require("supervise")
 st.title(t("page.quality"))
 if f is None:
     st.info(t("no_data"))
@@ -93,7 +95,9 @@ chart(fig, c4)
 # ---- what customers said (P4.3.3)
 st.subheader(t("quality.comments"))
 comments = query(metrics.low_score_comments, start, end, **f.kw)
-if comments.empty:
+if not can("comments"):  # left out for this role, not "none"
+    st.info(t("access.no_comments"))
+elif comments.empty:
     st.info(t("quality.no_comments"))
 else:
     labels = {"responded_at": t("quality.col.responded_at"), "team": t("col.team"), "agent_id": t("col.agent"),

@@ -7,6 +7,7 @@ import streamlit as st
 from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
 from kpi.present import colon, join_list, person
+from ui.access import require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
@@ -15,6 +16,7 @@ from ui.widgets import chart, competency_map, page_table, show_table, table_down
 cat = load_catalog()
 cmap = competency_map()
 f = current_filters()
+require("coach")
 st.title(t("page.trainer"))
 st.caption(t("trainer.intro"))
 if f is None:

@@ -9,6 +9,7 @@ import streamlit as st
 from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
 from kpi.present import colon, join_list, value_label
+from ui.access import can, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
@@ -16,6 +17,7 @@ from ui.widgets import chart, competency_map, kpi_tile, page_table, show_table, 
 
 cat = load_catalog()
 f = current_filters()
+require("supervise")
 st.title(t("page.weekly"))
 if f is None:
     st.info(t("no_data"))
@@ -119,21 +121,25 @@ teams = query(metrics.group_status, f.start, f.end, "team", **f.kw)
 team_values, team_status = metrics.status_table(teams)
 show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
 
-team_of = query(metrics.agent_teams, f.start, f.end)
-names = query(metrics.agent_names, f.start, f.end)
-# Which team's agents: the sidebar's team, else one chosen here (a picker, not a row selection, so the team table
-# keeps its status colours)
-drill_team = f.team or st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team")
-agents = query(metrics.group_status, f.start, f.end, "agent",
-               **{**f.kw, "team": drill_team}, team_of=team_of)
-st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
-agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
-order = agent_status.eq("bad").sum(axis=1).sort_values(ascending=False, kind="stable").index  # most off target first
-agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
-show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
-                        {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),
-           "agent_table", height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
-st.caption(t("weekly.agents_note"))
+agents: dict = {}
+if can("agent_rows"):
+    team_of = query(metrics.agent_teams, f.start, f.end)
+    names = query(metrics.agent_names, f.start, f.end)
+    # Which team's agents: the sidebar's team, else one chosen here (a picker, not a row selection, so the team table
+    # keeps its status colours)
+    drill_team = f.team or st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team")
+    agents = query(metrics.group_status, f.start, f.end, "agent",
+                   **{**f.kw, "team": drill_team}, team_of=team_of)
+    st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
+    agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
+    order = agent_status.eq("bad").sum(axis=1).sort_values(ascending=False, kind="stable").index  # most off target first
+    agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
+    show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
+                            {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),
+               "agent_table", height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
+    st.caption(t("weekly.agents_note"))
+else:  # finance: team level only
+    st.caption(t("access.no_agent_rows"))
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences
 st.subheader(t("weekly.attention"))

@@ -1,8 +1,11 @@
-"""Small helpers the tests share: literal rows into an in-memory database, reading a database file back, and the
-values of a chart's series as pages draw them."""
+"""Small helpers the tests share: literal rows into an in-memory database, reading a database file back, the values
+of a chart's series as pages draw them, and a workbook from literal rows."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
+import openpyxl
 
 from kpi import store
 
@@ -45,3 +48,17 @@ def chart_values(series: dict) -> list:
         d = d["value"] if isinstance(d, dict) else d
         out.append(d[1] if isinstance(d, list) else d)
     return out
+
+
+def workbook(path: Path, sheets: dict[str, list[list]], merged: dict[str, list[str]] | None = None) -> Path:
+    """An xlsx of these sheets (name -> rows, written from A1), with these merged ranges per sheet (A1:M1)."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, sheet_rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in sheet_rows:
+            ws.append(r)
+        for ref in (merged or {}).get(name, []):
+            ws.merge_cells(ref)
+    wb.save(path)
+    return path

@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from helpers import db_with
@@ -33,6 +34,23 @@ def events(con) -> list[tuple]:
     """(user, action, target, detail) of every audit event, oldest first."""
     return [(u, a, t, json.loads(d) if d else None) for u, a, t, d in con.execute(
         "SELECT user_name, action, target, detail FROM audit_log ORDER BY event_id").fetchall()]
+
+
+@pytest.mark.parametrize("version", [6, 7])  # before the direction column (schema 7), and with it
+def test_a_file_of_an_older_schema_gets_the_accounts_and_audit_tables_keeping_its_data(db, version):
+    old = duckdb.connect(str(db))
+    store.migrate(old, target=version)
+    old.execute("INSERT INTO contacts (contact_id, arrived_at, channel, direction, answered, import_id, "
+                "created_import_id) VALUES ('old1', '2026-11-16 09:00', 'phone', 'outbound', true, 1, 1)")
+    old.close()
+    with store.open_db(db) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 8
+        assert con.execute("SELECT contact_id, direction FROM contacts").fetchall() == [("old1", "outbound")]
+        assert not auth.has_users(con)
+        auth.add_user(con, "mei", "supervisor", PASSWORD, RULES, teams=["技術支援組"], by="root")
+        assert auth.sign_in(con, "mei", PASSWORD, RULES, T0).scope == Scope("supervisor", frozenset({"技術支援組"}),
+                                                                            None, "mei")
+        assert [e[1] for e in events(con)] == ["user_added", "sign_in"]
 
 
 def test_a_password_is_kept_only_as_an_argon2_hash(con):

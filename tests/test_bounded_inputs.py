@@ -12,6 +12,7 @@ import pytest
 
 from kpi import cli, imports, present
 from helpers import rows
+from helpers import workbook as _workbook
 
 OK_CSV = "contact_id,arrived_at,Time\nc1,2026-11-16 09:00,2026-11-16 09:00:20\n"
 
@@ -29,7 +30,8 @@ def _bomb(key: str) -> str:
     ("dataset: contacts\noptions: {sheet: [0, 1]}\n",
      "options.sheet: expected a sheet name, or a sheet number counted from 0, got a list"),
     ("dataset: contacts\noptions: {sheet: -1}\n", "options.sheet: expected a sheet name, or a sheet number"),
-    ("dataset: contacts\noptions: {duration_unit: [s]}\n", "options.duration_unit: expected one of s, ms, min, got a list"),
+    ("dataset: contacts\noptions: {duration_unit: [s]}\n",
+     "options.duration_unit: expected one of s, ms, min, hms, or per column {default: s, talk_seconds: ms}, got a list"),
     ("dataset: contacts\noptions: {decimal: ';'}\n", "options.decimal: expected one of 'auto', '.', ',', got ';'"),
     ("dataset: contacts\noptions: {encoding: 950}\n",
      "options.encoding: expected an encoding name such as utf-8 or cp950 (Big5), got a number (950)"),
@@ -43,8 +45,8 @@ def _bomb(key: str) -> str:
      "options.values.colour: not a column of contacts; expected one of: abandoned_at, acw_seconds, agent_id"),
     ("dataset: contacts\noptions: {defaults: {colour: red}}\n", "options.defaults.colour: not a column of contacts"),
     ("dataset: contacts\noptions: {delimiter: ';'}\n",
-     "options.delimiter: unknown option (expected one of: date_order, decimal, defaults, duration_unit, encoding, "
-     "max_fields"),
+     "options.delimiter: unknown option (expected one of: amount_unit, date_order, decimal, dedupe, defaults, derive, "
+     "duration_unit, encoding, max_fields"),
     ("dataset: contacts\nsheet: 0\n", "sheet: unknown key (expected dataset, columns, options)"),
     ("dataset: [contacts]\n", "dataset: expected a dataset name (contacts, surveys, complaints, budget), got a list"),
     ("dataset: calls\n", "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget)"),
@@ -213,17 +215,6 @@ def test_the_file_hash_is_of_the_bytes_on_disk(write, tmp_path):
     import hashlib
     f = _gzip(tmp_path / "c.csv.gz", [(HEADER + "c1,2026-11-16 09:00\n").encode()])
     assert imports.prepare("contacts", f).file_sha256 == hashlib.sha256(f.read_bytes()).hexdigest()
-
-
-def _workbook(path, sheets):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows_ in sheets.items():
-        ws = wb.create_sheet(title)
-        for r in rows_:
-            ws.append(r)
-    wb.save(path)
-    return path
 
 
 def test_a_sheet_number_beyond_the_workbook_names_the_file_and_its_sheets(db, tmp_path):

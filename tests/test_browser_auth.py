@@ -16,6 +16,7 @@ import pytest
 
 from oidc_provider import OidcProvider
 from test_browser import PAGES, ROOT, SHOTS, _no_errors, _settle, _start, browser, playwright  # noqa: F401  (fixtures)
+from test_browser_scope import AGENT_ID, OTHERS, TECH, TECH_AGENTS, _downloads, _nav, _select_options
 
 from kpi import auth, store
 
@@ -91,6 +92,32 @@ def test_sign_in_opens_the_page_asked_for_and_sign_out_ends_the_session(signed_s
     page.reload()  # a new visit after the sign-out: still the form
     _settle(page)
     assert page.locator("h1").first.inner_text() == "登入"
+    page.close()
+
+
+def test_a_signed_in_supervisor_sees_only_their_teams_pages_filters_and_rows(signed_server, browser):
+    """The sign-in puts the user's Scope where ui.access reads it: the scope enforcement applies to signed-in users."""
+    page = _visit(browser, f"{signed_server}/mine")  # listed for nobody before a sign-in, yet the form is shown
+    assert page.locator("h1").first.inner_text() == "登入" and page.locator('[data-testid="stMetric"]').count() == 0
+    page.goto(signed_server)
+    _settle(page)
+    _sign_in(page, "mei", PASSWORD)
+    page.wait_for_selector("text=已登入：")
+    _settle(page)
+    assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "職能輔導", "指標說明"]  # no budget, import or data status
+    assert _select_options(page, "組別") == [TECH]
+    body = page.inner_text("body")
+    assert "每週績效" in page.locator("h1").first.inner_text() and not any(team in body for team in OTHERS)
+    assert AGENT_ID.findall(body) and set(AGENT_ID.findall(body)) <= TECH_AGENTS
+    (teams, agents, *_) = _downloads(page, "下載 CSV")
+    assert [r[0] for r in teams[1:]] == [TECH] and {r[0].split()[0] for r in agents[1:]} == TECH_AGENTS
+    _no_errors(page)
+    page.goto(f"{signed_server}/budget")  # a new session by its address: the form, then not the budget
+    _settle(page)
+    _sign_in(page, "mei", PASSWORD)
+    page.wait_for_selector("text=已登入：")
+    _settle(page)
+    assert "預算執行" not in page.locator("h1").first.inner_text() and "NT$" not in page.inner_text("body")
     page.close()
 
 

@@ -46,6 +46,11 @@ BROKEN_CATALOG = [
 
 
 BROKEN_TARGETS = [
+    ("time_zone", lambda d: d["settings"].update(timezone="Taipei"),
+     "targets.yaml: settings.timezone: expected a time zone name such as UTC, Asia/Taipei or America/New_York, "
+     "got 'Taipei'"),
+    ("time_zone_type", lambda d: d["settings"].update(timezone=8),
+     "targets.yaml: settings.timezone: expected a string, got integer"),
     ("not_a_kpi", lambda d: d["targets"].update(nsp={"target": 30}), "targets.yaml: targets.nsp: not a KPI of the catalog"),
     ("setting_type", lambda d: d["settings"].update(service_level_seconds="20 s"),
      "targets.yaml: settings.service_level_seconds: expected a number, got string"),
@@ -96,10 +101,19 @@ def test_targets_settings_override_the_catalogs_parameters(tmp_path: Path):
     assert metrics.load_catalog().settings["business_hours"] == {"email": {"mon-fri": "09:00-18:00"}}
 
 
+def test_the_centres_time_zone_is_a_setting_taipei_unless_targets_say_otherwise(tmp_path: Path):
+    assert metrics.centre_zone() == "Asia/Taipei"
+    (tmp_path / "ny").mkdir()
+    assert metrics.centre_zone(load(tmp_path / "ny", targets=edited(
+        RAW_TARGETS, lambda d: d["settings"].update(timezone="America/New_York")))) == "America/New_York"
+    assert metrics.centre_zone(load(tmp_path, targets=edited(
+        RAW_TARGETS, lambda d: d["settings"].pop("timezone")))) == "Asia/Taipei"  # the catalog's default
+
+
 def test_view_lists_and_score_ranges_come_from_the_catalog():
     assert metrics.TILE_KPIS == tuple(RAW_CATALOG["views"]["weekly_tiles"])
     assert metrics.SURVEY_KPIS == ("survey_responses", "csat", "csat_mean", "nps", "ces_mean")
     assert metrics.COMPLAINT_KPIS[0] == "complaints" and len(metrics.COMPLAINT_KPIS) == 9
     assert metrics.SCORES == {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
-    assert metrics.DIMENSIONS == ("team", "agent", "channel", "queue", "category")
+    assert metrics.DIMENSIONS == ("team", "agent", "channel", "queue", "direction", "category")
     assert metrics.SOURCES["backlog"].dimensions == metrics.SOURCES["complaints"].dimensions

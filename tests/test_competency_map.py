@@ -32,7 +32,7 @@ REFERENCE = Path(os.environ.get(
 KPI_IDS: dict[str, list[str]] = {
     "contacts": ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",
                  "asa_seconds", "aht_seconds", "talk_seconds_mean", "hold_seconds_mean", "acw_seconds_mean",
-                 "transfer_rate", "fcr_rate", "response_within_target_rate", "unanswered_backlog"],
+                 "transfer_rate", "fcr_rate", "response_within_target_rate", "unanswered_backlog", "outbound"],
     "surveys": ["survey_responses", "csat", "csat_mean", "nps", "ces_mean"],
     "complaints": ["complaints", "complaints_per_1000", "complaint_resolution_rate", "complaints_resolved_within_days",
                    "complaint_sla_rate",
@@ -297,7 +297,7 @@ def test_tasks_and_indicators_agree(cmap: CompetencyMap):
 
 
 def test_every_kpi_is_linked_and_nothing_else(cmap: CompetencyMap):
-    assert len(ALL_KPIS) == 38
+    assert len(ALL_KPIS) == 39
     assert set(cmap.kpi_ids) == set(ALL_KPIS)
 
 
@@ -414,7 +414,7 @@ def test_kpi_catalog_check(tmp_path: Path):
         load_competency_map(kpi_ids=ALL_KPIS + ["brand_new_kpi"])
     with pytest.raises(CompetencyMapError, match=r"^kpi_links\.nps: KPI 'nps' is not in the KPI catalog"):
         load_competency_map(kpi_ids=[k for k in ALL_KPIS if k != "nps"])
-    assert len(load_competency_map(MAP_PATH).kpi_links) == 38  # no catalog: no catalog check
+    assert len(load_competency_map(MAP_PATH).kpi_links) == 39  # no catalog: no catalog check
 
 
 # --------------------------------------------------------------------------- validation errors

@@ -14,18 +14,21 @@ import pytest
 import yaml
 
 from kpi import imports
-from helpers import rows, snapshot
+from helpers import rows, snapshot, workbook
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 
 
 def case_id(case: dict) -> str:
-    return case["file"] + ("+mapping" if "mapping" in case else "")
+    return case["file"] + ("+mapping" if "mapping" in case else "") + (f"+{case['preset']}" if "preset" in case else "")
 
 
 def source(case: dict, tmp_path: Path) -> Path:
-    """The case's file: a CSV of the corpus, or the xlsx its `sheet` describes."""
+    """The case's file: a CSV of the corpus, or the xlsx its `sheet` (or `sheets`, with their `merged` ranges)
+    describes."""
+    if "sheets" in case:
+        return workbook(tmp_path / case["file"], case["sheets"], case.get("merged"))
     if "sheet" not in case:
         return CORPUS / case["file"]
     wb = openpyxl.Workbook()
@@ -34,6 +37,13 @@ def source(case: dict, tmp_path: Path) -> Path:
     path = tmp_path / case["file"]
     wb.save(path)
     return path
+
+
+def where(r) -> int | str:
+    """A row as a case keys it: its number, or sheet!number when several sheets were read (a whole sheet: its name)."""
+    if not isinstance(r.sheet, str):
+        return r.row_number
+    return r.sheet if pd.isna(r.row_number) else f"{r.sheet}!{r.row_number}"
 
 
 @pytest.mark.parametrize("rows_per_batch", [None, 1], ids=["at once", "row by row"])
@@ -46,20 +56,32 @@ def test_each_bad_file_gets_its_outcome(case, db, tmp_path, write, monkeypatch, 
         monkeypatch.setattr(_read, "BATCH_ROWS", (rows_per_batch, rows_per_batch))
     imports.import_file("contacts", write("seed.csv", "contact_id,arrived_at\nseed,2026-11-16 09:00\n"), db=db)
     before = snapshot(db)
-    mapping = imports.parse_mapping({"dataset": case["dataset"], **case["mapping"]}) if "mapping" in case else None
     path = source(case, tmp_path)
+
+    def run() -> imports.ImportResult:
+        # As `python -m kpi ingest`: the case's mapping, else its preset (--preset), else the one the file matches.
+        if "mapping" in case:
+            mapping = imports.parse_mapping({"dataset": case["dataset"], **case["mapping"]})
+        else:
+            mapping, _ = imports.choose_mapping(case["dataset"], path, preset=case.get("preset"))
+        return imports.import_file(case["dataset"], path, mapping, db=db)
+
     if "fatal" in case:
         with pytest.raises(imports.FatalImportError) as err:
-            imports.import_file(case["dataset"], path, mapping, db=db)
+            run()
         assert str(err.value).startswith(path.name) and case["fatal"] in str(err.value)
         assert "\n" not in str(err.value)
         assert snapshot(db) == before
         return
-    result = imports.import_file(case["dataset"], path, mapping, db=db)
+    result = run()
     got = {}
     for r in result.rejects.itertuples():
-        got.setdefault(r.row_number, []).append(r.reason_code)
+        got.setdefault(where(r), []).append(r.reason_code)
     assert {row: sorted(codes) for row, codes in got.items()} == {row: sorted(c) for row, c in case["rejects"].items()}
+    warned = {}
+    for w in result.warnings.itertuples():
+        warned.setdefault(where(w), []).append(w.reason_code)
+    assert {k: sorted(codes) for k, codes in warned.items()} == {k: sorted(c) for k, c in case.get("warnings", {}).items()}
     table = case["dataset"]
     stored = rows(db, f"SELECT count(*) FROM {table} WHERE import_id = {result.import_id}")[0][0]
     assert stored == case["stored"]
@@ -68,15 +90,18 @@ def test_each_bad_file_gets_its_outcome(case, db, tmp_path, write, monkeypatch, 
         assert [list(r) for r in rows(db, sql)] == case["check"]["rows"]
     # every reason reads in both languages; a row's reason names no column but shows no "None" either
     for lang in ("zh-TW", "en"):
-        shown = imports.readable_rejects(result.rejects, lang, ("column_name", "reason"))
-        assert not shown.astype(str).isin(["None", "nan", "<NA>"]).any().any()
+        for frame in (result.rejects, result.warnings):
+            shown = imports.readable_rejects(frame, lang, ("column_name", "reason"))
+            assert not shown.astype(str).isin(["None", "nan", "<NA>"]).any().any()
 
 
 def test_every_new_reason_code_is_in_the_corpus():
-    # The codes issue 13 added each have a file that must get them.
-    seen = {code for case in CASES for codes in case.get("rejects", {}).values() for code in codes}
+    # The codes issue 13 added each have a file that must get them (total_mismatch as a warning since issue 14).
+    seen = {code for case in CASES for key in ("rejects", "warnings") for codes in case.get(key, {}).values()
+            for code in codes}
     assert {"too_long", "amount_out_of_range", "out_of_range", "wrong_field_count", "spreadsheet_error",
             "formula_without_value", "total_mismatch"} <= seen
+    assert "total_row" in seen  # issue 14: a report's totals row
 
 
 # ------------------------------------------------------------------------------------------- parsers on random text

@@ -51,6 +51,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     # value_label(dimension, value): data values and canonical columns in words
     "queue.": ("billing", "general", "membership", "tech"),  # the sample's queues
     "measure.": ("budget", "actual"),
+    "direction.": store.CONTACTS.column("direction").choices,
     "duration_unit.": tuple(imports.DURATION_UNITS),
     "date_order.": imports.DATE_ORDERS,
     "encoding.": ("auto", "utf-8", "cp950"),  # pages/import_data.py
@@ -58,8 +59,13 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "field_help.": tuple(f"{ds.name}.{c.name}" for ds in store.DATASETS.values() for c in (*ds.columns, *ds.extra_columns)),
     "kind.": tuple(store.SQL_TYPES),
     "reject.": imports.REASON_CODES,
+    "imp.derive.": tuple(imports.DERIVE_RULES),  # imports.describe_derived
+    "imp.derive.when.": imports.CONDITIONS,  # a case rule's conditions
+    "preset.": tuple(imports.load_presets()),  # the export each shipped preset reads, in words (detected_line)
+    "amount_unit.": ("auto", *imports.AMOUNT_UNITS),  # pages/import_data.py
     "rej.col.": imports.READABLE_COLUMNS,
-    "role.": tuple(ROLES),
+    "role.": tuple(ROLES),  # ui.access: the role's name in a refusal; ui.auth: the sidebar's signed-in line
+    "access.refused.": (*ROLES["admin"], "own"),  # ui.access.require(what), OutOfScope.what: what a user may lack
     "auth.": ("disabled", "throttled"),  # ui/auth.py: a failed sign-in's reason (bad and locked have their own words)
     "auth.method.": auth.METHODS,
     "audit.reason.": auth.FAILURES,
@@ -76,6 +82,8 @@ INDIRECT: dict[str, tuple[str, ...]] = {
     "kpi/reports/_performance.py": ("scope.month", "scope.ytd"),
     "kpi/competency/_coaching.py": ("plan.kpi_line", "plan.kpi_line_team"),
     "kpi/competency/_improvement.py": tuple(competency.TABLE_HEADINGS.values()),
+    "ui/frame.py": ("nav.supervisor", "nav.finance", "nav.trainer", "nav.mine", "nav.data", "page.weekly", "page.quality",
+                    "page.budget", "page.trainer", "page.import", "page.data", "page.glossary"),  # PAGES
 }
 # Keys built with a variable prefix (f"{prefix}.{code}"): the scanner sees no prefix, so say which file does it.
 VARIABLE_PREFIX = {"kpi/reports/_common.py": 1, "kpi/auth/_audit.py": 1}

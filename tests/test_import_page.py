@@ -1,6 +1,7 @@
 """The import page: upload, mapping pre-filled, preview with parsed values and rejects, commit, undo."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -8,9 +9,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from helpers import workbook
 from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # A vendor's export: other headers, day-first dates (25/11 proves it), hh:mm:ss talk time, Yes/No answered.
 # Two rows in 2026-W47; the third has an unreadable time and the fourth a negative wait: both rejected.
@@ -156,3 +159,189 @@ def test_the_decimal_mark_is_guessed_and_can_be_chosen(db):
     decimal.set_value(".").run()
     next(b for b in at.button if b.label == "預覽").click().run()
     assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 1 列：將新增 0、更新 0、不變 0、拒收 1"
+
+
+FIXTURES = ROOT / "tests" / "fixtures" / "presets"
+
+
+def upload(at: AppTest, path: Path) -> AppTest:
+    at.file_uploader(key="imp_file").set_value((path.name, path.read_bytes(), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def picks(at: AppTest) -> dict[str, list[str]]:
+    return {m.label.rstrip(" *"): m.value for m in at.multiselect}
+
+
+def preview_counts(at: AppTest) -> str:
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return next(i.value for i in at.info if i.value.startswith("讀取"))
+
+
+def test_a_five9_call_log_is_recognised_applied_and_can_be_mapped_by_hand(db):
+    five9 = FIXTURES / "five9.csv"
+    toggle = f"imp_preset_{hashlib.sha256(five9.read_bytes()).hexdigest()[:16]}_contacts"
+    at = upload(import_page(), five9)
+    assert at.info[0].value == "偵測到 Five9 通話紀錄報表匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "contacts"
+    # The preset's mapping in the selects; its hh:mm:ss unit; answered worked out from the agent's name.
+    got = picks(at)
+    assert got["進線編號"] == ["CALL ID"] and got["進線時間"] == ["TIMESTAMP"] and got["佇列"] == ["CAMPAIGN"]
+    assert got["等候時間（秒）"] == ["QUEUE WAIT TIME"] and got["是否接通"] == []
+    assert next(s for s in at.selectbox if s.label == "時間長度單位").value == "hms"
+    assert "由其他欄位推算：是否接通：「AGENT NAME」有值為是" in [c.value for c in at.caption]
+    assert preview_counts(at) == "讀取 17 列：將新增 16、更新 0、不變 0、拒收 1"
+    stored = at.dataframe[0].value.set_index("進線編號")
+    assert stored.loc["300001", "通話時間（秒）"] == 240.0 and bool(stored.loc["300003", "是否接通"]) is False
+    rejects = at.dataframe[1].value
+    assert list(rejects["原因"]) == ["無法讀取「4:99」（應為 時:分:秒 或 分:秒，例如 00:04:30）"]
+
+    # Switched off: the columns suggested from the header words, no derived column, durations as plain seconds.
+    at.toggle(key=toggle).set_value(False).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any(c.value.startswith("由其他欄位推算") for c in at.caption)
+    assert next(s for s in at.selectbox if s.label == "時間長度單位").value == "s"
+
+    at.toggle(key=toggle).set_value(True).run()
+    preview_counts(at)
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert any("完成：讀取 17、新增 16" in s.value for s in at.success)
+    with store.open_db(db, read_only=True) as con:
+        options = con.execute("SELECT options FROM imports ORDER BY import_id DESC LIMIT 1").fetchone()[0]
+    assert '"mapping": "preset five9 v1"' in options
+
+
+def use_presets(tmp_path: Path, monkeypatch) -> None:
+    from kpi.imports import _presets
+
+    for f in [*imports.PRESET_DIR.glob("*.yaml"), *(FIXTURES / "page").glob("*.yaml")]:
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.setattr(_presets, "PRESET_DIR", tmp_path)
+
+
+def test_a_surveys_export_is_recognised_and_its_repeats_superseded(db, tmp_path, monkeypatch):
+    use_presets(tmp_path, monkeypatch)
+    responses = ("回覆編號,提交時間,來電編號,整體滿意度,最後修改時間\n"
+                 "R1,2026-11-20 10:00,V-1,3,2026-11-20 10:05\n"
+                 "R2,2026-11-20 11:00,,5,2026-11-20 11:01\n"
+                 "R1,2026-11-20 10:00,V-1,4,2026-11-20 12:30\n"   # R1 edited later: this version is kept
+                 "R3,2026-11-21 09:00,,9,2026-11-21 09:00\n")     # a score out of 1-5: rejected
+    (tmp_path / "回覆.csv").write_text(responses, encoding="utf-8")
+    at = upload(import_page(), tmp_path / "回覆.csv")
+    assert at.info[0].value == "偵測到 測試問卷平台 的匯出格式（預設格式第 3 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "surveys"
+    assert picks(at)["滿意度分數（1–5）"] == ["整體滿意度"]
+    assert "同一筆紀錄在檔案中出現多次時，保留「最後修改時間」最新的版本，較舊的版本不匯入。" in [c.value for c in at.caption]
+    # 4 rows: R1 twice (the later kept), R2; R3 rejected; the older R1 superseded, not a reject.
+    assert preview_counts(at) == "讀取 4 列：將新增 2、更新 0、不變 0、拒收 1"
+    assert "另有 1 列是檔案中同一筆紀錄的較舊版本，未匯入（保留最新版本，不算拒收）。" in [c.value for c in at.caption]
+    stored = at.dataframe[0].value.set_index("問卷編號")
+    assert stored.loc["R1", "滿意度分數（1–5）"] == 4
+
+
+def test_a_complaints_export_is_recognised_with_a_derived_column(db, tmp_path, monkeypatch):
+    use_presets(tmp_path, monkeypatch)
+    cases = ("案件編號,立案時間,結案時間,案件類別,處理層級\n"
+             "C-1,2026-11-16 09:00,2026-11-17 09:00,帳務,專員\n"
+             "C-2,2026-11-16 10:00,,服務態度,主管\n"
+             "C-3,2026-11-17 11:00,2026-11-18 15:00,網路,經理\n")
+    (tmp_path / "客訴.csv").write_text(cases, encoding="utf-8")
+    at = upload(import_page(), tmp_path / "客訴.csv")
+    assert at.info[0].value == "偵測到 測試客訴系統 的匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "complaints"
+    assert "由其他欄位推算：是否升級：「處理層級」為 主管、經理 時為是" in [c.value for c in at.caption]
+    assert preview_counts(at) == "讀取 3 列：將新增 3、更新 0、不變 0、拒收 0"
+    stored = at.dataframe[0].value.set_index("客訴編號")
+    assert [bool(stored.loc[c, "是否升級"]) for c in ("C-1", "C-2", "C-3")] == [False, True, True]
+def test_a_finance_workbook_of_two_sheets_is_read_whole_previewed_with_its_warning_and_committed(db, tmp_path):
+    # Two cost-center sheets under a title (2026, 千元); 營運部's 合計 is 1 千元 off in March: a warning, not a reject.
+    path = workbook(tmp_path / "預算.xlsx", {
+        "營運部": [["2026年度預算（單位：千元）"], ["科目", "1月", "2月", "3月"], ["人員薪資", 1234, 1234, 1234],
+                   ["電信費", 56, 56, 56], ["合計", 1290, 1290, 1291]],
+        "管理部": [["2026年度預算（單位：千元）"], ["科目", "1月", "2月", "3月"], ["主管薪資", 432, 432, 432]],
+    }, merged={"營運部": ["A1:D1"], "管理部": ["A1:D1"]})
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("預算.xlsx", path.read_bytes(), XLSX)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "budget"
+    sheet = next(s for s in at.selectbox if s.label == "工作表")
+    assert sheet.format_func(sheet.value) == "（全部工作表）"  # a budget workbook is read whole
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    # 4 sheet rows (3 lines and the total); 3 lines x 3 months
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 4 列：將新增 9、更新 0、不變 0、拒收 0"
+    assert at.warning[0].value == "1 則提醒：資料照常匯入，請核對下列各項"
+    warned = next(d.value for d in at.dataframe if "原因" in d.value.columns)
+    assert list(warned.columns) == ["工作表", "列號", "欄位", "原因"]
+    assert warned.iloc[0, :3].tolist() == ["營運部", 5, "2026-03"]
+    assert "合計列為 NT$1,291,000，各科目加總為 NT$1,290,000" in warned.iloc[0, 3]
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT cost_center, sum(budget) FROM budget GROUP BY ALL ORDER BY ALL").fetchall() == [
+            ("營運部", 3_870_000.0), ("管理部", 1_296_000.0)]  # (1,234 + 56) x 3 and 432 x 3 千元
+# Contact records as JSON lines: nested fields, UTC times with and without their Z, a line cut short.
+RECORDS = ('{"ContactId": "j1", "InitiationTimestamp": "2026-11-20T01:00:00Z", '
+           '"Agent": {"Username": "A001", "ConnectedToAgentTimestamp": "2026-11-20T01:00:12Z"}, "Queue": {"Name": "billing"}}\n'
+           '{"ContactId": "j2", "InitiationTimestamp": "2026-11-20 17:30:00", "Queue": {"Name": "billing"}}\n'
+           '{"ContactId": "j3", "InitiationTimestamp": "2026-11-20T02:\n')
+
+
+def test_a_json_lines_export_with_its_dotted_fields_and_time_zone(db):
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("ctr.jsonl", RECORDS.encode("utf-8"), "application/x-ndjson")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "contacts"
+    picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
+    assert picked["進線編號"] == ["ContactId"] and picked["進線時間"] == ["InitiationTimestamp"]
+    assert picked["接通時間"] == ["Agent.ConnectedToAgentTimestamp"] and picked["佇列"] == ["Queue.Name"]
+    # the export writes times without an offset in UTC: 17:30 UTC is 01:30 the next day in Taipei
+    next(ti for ti in at.text_input if ti.label == "未標示時區的時間所屬時區").input("UTC").run()
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 3 列：將新增 2、更新 0、不變 0、拒收 1"
+    rows = at.dataframe[0].value.set_index("進線編號")
+    assert str(rows.loc["j1", "進線時間"]) == "2026-11-20 09:00:00" and rows.loc["j1", "等候時間（秒）"] == 12.0
+    assert str(rows.loc["j2", "進線時間"]) == "2026-11-21 01:30:00"
+    rejects = at.dataframe[1].value
+    assert list(rejects["列號"]) == [3]  # the third record, cut where its line ends (column 59)
+    assert rejects["原因"].iloc[0] == "不是有效的 JSON：從第 3 行第 59 個字元起無法解讀（整筆資料不匯入）"
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("完成：讀取 3、新增 2" in s.value for s in at.success)
+
+
+def test_formula_looking_cells_are_rejected_rows_not_a_traceback(db):
+    # the corpus file: =1+2, =NOW(), =TRUE(), -, =SUM(...) where a number, a time or yes/no is wanted; text elsewhere
+    formulas = (ROOT / "tests" / "corpus" / "contacts_formulas.csv").read_bytes()
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("formulas.csv", formulas, "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(i.value for i in at.info if "讀取" in i.value) == "讀取 8 列：將新增 3、更新 0、不變 0、拒收 5"
+    rejects = at.dataframe[1].value
+    assert list(rejects["列號"]) == [2, 3, 4, 5, 5, 7]
+    assert list(rejects["值"]) == ["=1+2", "=NOW()", "=TRUE()", "-", "=SUM(A1:A3)", "=SUM(1,2)"]
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("完成：讀取 8、新增 3" in s.value for s in at.success)
+
+
+
+def test_a_surveycake_download_is_recognised_its_questions_found_by_their_words(db, tmp_path):
+    from test_presets_helpdesk import SURVEYCAKE_HEADERS, surveycake_xlsx
+
+    path = surveycake_xlsx(tmp_path / "客服滿意度調查.xlsx")
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value((path.name, path.read_bytes(), "application/vnd.ms-excel")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.info[0].value == "偵測到 SurveyCake 問卷填答明細（Excel）匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "surveys"
+    # The question columns found by their words fill the selects like the named ones.
+    got = picks(at)
+    assert got["問卷編號"] == ["序號"] and got["滿意度分數（1–5）"] == [SURVEYCAKE_HEADERS[2]]
+    assert got["推薦分數（0–10）"] == [SURVEYCAKE_HEADERS[3]] and got["意見"] == [SURVEYCAKE_HEADERS[4]]
+    assert preview_counts(at) == "讀取 12 列：將新增 12、更新 0、不變 0、拒收 0"

@@ -74,7 +74,8 @@ def test_a_reason_stored_before_codes_were_kept_reads_as_it_was_written(db):
 # Parameters as the parsers and checks give them, for every code: each must read in both languages.
 PARAMS = {
     "unreadable_timestamp": {"value": "x"}, "unreadable_month": {"value": "x"},
-    "unreadable_duration": {"value": "x", "unit": "ms"}, "negative_duration": {"value": "-1"},
+    "unreadable_duration": {"value": "x", "unit": "ms"}, "unreadable_hms": {"value": "270"},
+    "negative_duration": {"value": "-1"},
     "unreadable_hours": {"value": "x"}, "negative_hours": {"value": "-1"}, "unreadable_bool": {"value": "x"},
     "unreadable_amount": {"value": "x"}, "unreadable_int": {"value": "x"}, "out_of_range": {"value": "6", "lo": 1, "hi": 5},
     "below_minimum": {"value": "-1", "lo": 0}, "unreadable_enum": {"value": "x", "choices": ["cost", "revenue"]},
@@ -88,6 +89,11 @@ PARAMS = {
     "formula_without_value": {"value": "=SUM(B2:B9)"},
     "total_mismatch": {"label": "小計", "period": "2026-10", "measure": "budget", "total_amount": 55.0,
                        "lines_amount": 50.0},
+    "unknown_choice": {"value": "sideways", "column": "direction",
+                       "words": {"inbound": ["inbound", "IB"], "outbound": ["outbound", "外撥"]}},
+    "sheet_summary": {"sheet": "彙總"}, "sheet_empty": {"sheet": "工作表2"}, "sheet_no_header": {"sheet": "說明"},
+    "invalid_json": {"line": 3, "char": 43, "problem": "Expecting ',' delimiter"}, "not_a_record": {},
+    "total_row": {"label": "合計"},
 }
 
 
@@ -98,6 +104,7 @@ def test_every_reason_reads_in_both_languages():
     # the words some parameters stand for are put in the reader's language
     assert zh["unreadable_duration"] == "無法讀取「x」（應為數字，單位毫秒，或 時:分:秒）"
     assert en["unreadable_duration"] == "could not read 'x' (expected seconds as a number (unit: ms) or hh:mm:ss)"
+    assert zh["unreadable_hms"] == "無法讀取「270」（應為 時:分:秒 或 分:秒，例如 00:04:30）"
     assert zh["out_of_range"] == "超出範圍：6（應介於 1 至 5）" and en["below_minimum"] == "out of range: -1 (expected 0 or more)"
     assert zh["missing_required"] == "必填欄位空白（應為日期時間）"
     assert en["missing_required"] == "missing required value (expected a date and time)"
@@ -109,14 +116,37 @@ def test_every_reason_reads_in_both_languages():
     assert zh["too_long"] == "時間長度超出範圍：「1e12」（應不超過 168 小時）"
     assert en["too_long"] == "duration out of range: '1e12' (expected at most 168 h)"
     assert zh["total_mismatch"] == ("合計列「小計」與其涵蓋的各科目加總不符：2026-10 預算合計列為 NT$55，"
-                                    "各科目加總為 NT$50（合計列不匯入）")
+                                    "各科目加總為 NT$50（合計列不匯入，各科目照常匯入；請核對）")
+    assert zh["sheet_no_header"] == ("工作表「說明」找不到標題列（月份或欄位名稱），未匯入；要匯入請在對應檔的 options.sheets "
+                                     "列出它")
     assert en["amount_out_of_range"] == "amount 'inf' out of range (expected within ±NT$10,000,000,000,000)"
+    # each choice by its name in the reader's language, with the spellings read as it
+    assert zh["unknown_choice"] == "無法辨識聯絡方向「sideways」（應為下列之一：進線（inbound、IB）、外撥（outbound、外撥））"
+    assert en["unknown_choice"] == ("unknown direction 'sideways' (expected one of: Inbound (inbound, IB), "
+                                    "Outbound (outbound, 外撥))")
+    # json's own words (English) only in English; the place in the file in both
+    assert zh["invalid_json"] == "不是有效的 JSON：從第 3 行第 43 個字元起無法解讀（整筆資料不匯入）"
+    assert en["invalid_json"] == ("not valid JSON: unreadable from line 3, column 43 (Expecting ',' delimiter; the record "
+                                  "is not imported)")
+    assert zh["total_row"] == "報表的合計列（「合計」），不是一筆紀錄，不匯入"
+    assert en["total_row"] == "a totals row of the report ('合計'), not a record; not imported"
 
 
 def test_value_recodes_are_summed_up_in_words():
     values = {"answered": {"answered": "Y", "connected": "Y", "放棄": "N"}, "channel": {"電話": "phone", "線上文字": "chat"}}
     assert imports.describe_recodes(values, "contacts", "zh-TW") == "是否接通（3 種寫法 → 是、否）、管道（2 種寫法 → 電話、文字客服）"
     assert imports.describe_recodes(values, "contacts", "en") == "Answered (3 spellings -> yes, no), Channel (2 spellings -> Phone, Chat)"
+    # A spelling recoded to nothing (Five9's "[None]" agent) reads as blank.
+    assert imports.describe_recodes({"agent_id": {"[None]": ""}}, "contacts", "zh-TW") == "專員（1 種寫法 → 空白）"
+
+
+def test_derived_columns_are_described_in_words():
+    options = imports.Options(derive={"answered": {"not": "Abandon"}, "escalated": {"in": {"Level": ["主管", "經理"]}},
+                                      "wait_seconds": {"seconds_between": ["Queued", "Connected"]}})
+    assert imports.describe_derived(options, "zh-TW") == ("是否接通：「Abandon」的相反、是否升級：「Level」為 主管、經理 時為是、"
+                                                          "等候時間（秒）：「Queued」到「Connected」的秒數")
+    assert imports.describe_derived(options, "en") == ("Answered: the opposite of Abandon, Escalated: yes when Level is "
+                                                       "主管, 經理, Wait (s): seconds from Queued to Connected")
 
 
 def test_a_preview_reads_with_column_names_and_coded_values_in_words():

@@ -19,10 +19,13 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import element_tree as et
 
 from kpi import competency, metrics, store
+from kpi.access import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py", "pages/import_data.py",
-         "pages/data_status.py", "pages/glossary.py"]
+PAGES = ["pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py", "pages/mine.py",
+         "pages/import_data.py", "pages/data_status.py", "pages/glossary.py"]
+# Who reads each page here: everyone (no user defined), but an agent's own page needs an agent signed in.
+SCOPES = {"pages/mine.py": Scope("agent", frozenset({"技術支援組"}), "A017")}
 
 # Codes a zh-TW reader must never meet: datasets, canonical columns, KPI ids, the sample's channels and queues, and the
 # words the issue found (Python's missing values, raw option values, the OS user and source of the sample import).
@@ -33,6 +36,7 @@ CODES = ({*store.DATASETS} | {c.name for ds in store.DATASETS.values() for c in 
 ALLOWED = {
     "KPI", "NT",  # 相關 KPI; NT$ amounts
     "CSV", "Excel", "PDF", "YAML", "UTF", "Big5", "CP950", "Windows", "gzip", "MB",  # formats, encodings, upload limit
+    "JSON", "IANA", "UTC",  # a format; time zones by their IANA names, such as UTC
     "Nov",  # 26-Nov-2026, one of the date forms a file may hold (a rejected row's reason lists them)
     "ISO", "XmR", "AI",  # ISO week, the XmR chart, 運用 AI in the standard's text
     "BAS1499",  # the competency standard's code (its indicators P1.2.1 and tasks T2.2 are one letter and digits)
@@ -43,7 +47,7 @@ WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 LEGIT = [
     re.compile(r"[\w.\-\u4e00-\u9fff]+\.(?:csv|xlsx|xlsm|gz|yaml)\b"),  # file names (data)
     re.compile(r":[a-z]+(?:-[a-z]+)*\["),  # Streamlit markdown directives, :red-badge[...], :gray[...]
-    re.compile(r"\.(?:xlsx|xlsm|gz)\b"),  # the upload caption's file suffixes
+    re.compile(r"\.(?:xlsx|xlsm|gz|json|jsonl|ndjson)\b"),  # the upload caption's file suffixes
 ]
 
 
@@ -169,6 +173,8 @@ def page(db, monkeypatch):
 
     def run(path: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+        if path in SCOPES:
+            at.session_state["scope"] = SCOPES[path]
         at.switch_page(path)
         at.run()
         assert not at.exception, [e.message for e in at.exception]

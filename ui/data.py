@@ -1,6 +1,8 @@
-"""How pages reach the database: briefly, read-only, and cached by the database's last import."""
+"""How pages reach the database: briefly, read-only, cached by the database's last import, and always within the
+signed-in user's scope (ui.access): a kpi function that takes `scope` gets the session's."""
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -8,8 +10,9 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from kpi import auth, imports, store
+from kpi import auth, imports, metrics, store
 
+from .access import current_scope
 from .i18n import t
 
 
@@ -53,7 +56,7 @@ def _load_sample(path: str) -> None:
     def show(fraction: float, dataset: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=t("sample.loading", dataset=t(f"ds.{dataset}"),
                                                           n=names.index(dataset) + 1, total=len(names)))
-    imports.load_sample_data(path, progress=show)
+    imports.load_sample_data(path, progress=show, centre_zone=metrics.centre_zone())
     bar.empty()
 
 
@@ -109,8 +112,17 @@ def _cached(name: str, path: str, version: tuple[int, str], args: tuple, kwargs:
         return _fn(con, *args, **dict(kwargs))
 
 
+def _scoped(fn: Callable, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """kwargs with the session's scope for a function that takes one. Always the session's: a page can't widen it."""
+    if "scope" in inspect.signature(fn).parameters:
+        return {**kwargs, "scope": current_scope()}
+    return kwargs
+
+
 def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """fn(connection, *args, **kwargs) from a kpi module, cached until the data changes."""
+    """fn(connection, *args, **kwargs) from a kpi module, within the session's scope, cached until the data changes
+    (the scope is part of the cache key: one user's results never serve another's)."""
+    kwargs = _scoped(fn, kwargs)
     path = ensure_database(db_path())
     call = (f"{fn.__module__}.{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
     _warmer(path).used(call, fn)
@@ -183,7 +195,9 @@ def _warmer(path: str) -> Warmer:
 
 
 def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """fn(connection, *args, **kwargs) on a briefly opened writable connection; cached reads see it on the next run."""
+    """fn(connection, *args, **kwargs) on a briefly opened writable connection, within the session's scope; cached
+    reads see it on the next run."""
+    kwargs = _scoped(fn, kwargs)
     with store.open_db(ensure_database(db_path())) as con:
         result = fn(con, *args, **kwargs)
         if "_data_version" in st.session_state:  # later queries of this run see the change
@@ -192,7 +206,9 @@ def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 
 
 def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """fn(connection, *args, **kwargs) on a briefly opened read-only connection, not cached (for one-off reads)."""
+    """fn(connection, *args, **kwargs) on a briefly opened read-only connection within the session's scope, not cached
+    (for one-off reads: a report)."""
+    kwargs = _scoped(fn, kwargs)
     with store.open_db(ensure_database(db_path()), read_only=True) as con:
         return fn(con, *args, **kwargs)
 

@@ -7,8 +7,10 @@ from datetime import date
 import streamlit as st
 
 from kpi import metrics
+from kpi.access import Scope
 from kpi.present import colon, join_list, value_label
 
+from .access import OWN, allows, current_scope
 from .data import query
 from .i18n import LANGS, lang, t
 
@@ -89,15 +91,27 @@ def _period_picker() -> metrics.Period | None:
     return by_start[picked]
 
 
+def _options(dim: str, values: list[str]) -> list[str]:
+    """A filter's choices: "all" and the values within the user's scope. A supervisor of one team has that team only
+    ("all" would mean the same rows under a wider name); an agent's "all" is the centre they compare with."""
+    scope = current_scope()
+    if dim == "team" and scope.teams is not None and scope.role != "agent" and len(values) == 1:
+        return values
+    return [ALL, *values]
+
+
 def sidebar_filters() -> Filters | None:
-    """The period picker and team/channel/queue filters; their values are kept across pages."""
+    """The period picker and team/channel/queue filters, offering only what the user's scope reaches; their values are
+    kept across pages."""
     period = _period_picker()
     if period is None:
         return None
     dims = query(metrics.dimension_values)
     chosen = {}
     for dim in ("team", "channel", "queue"):
-        options = [ALL, *dims[dim]]
+        options = _options(dim, dims[dim])
+        if st.session_state.get(dim) not in options:  # a value from other data or another user's reach: the default
+            st.session_state.pop(dim, None)
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
         value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
@@ -174,16 +188,31 @@ def print_switch() -> bool:
     return on
 
 
+# Each page, the group it is listed under and what a user needs to open it (a key of kpi.access.ROLES, OWN: linked to
+# an agent id; None: anyone).
+PAGES = (
+    ("nav.supervisor", "pages/weekly.py", "page.weekly", ":material/dashboard:", "supervise"),
+    ("nav.supervisor", "pages/quality.py", "page.quality", ":material/sentiment_satisfied:", "supervise"),
+    ("nav.finance", "pages/budget.py", "page.budget", ":material/payments:", "budget"),
+    ("nav.trainer", "pages/trainer.py", "page.trainer", ":material/school:", "coach"),
+    ("nav.mine", "pages/mine.py", "page.mine", ":material/person:", OWN),
+    ("nav.data", "pages/import_data.py", "page.import", ":material/upload_file:", "imports"),
+    ("nav.data", "pages/data_status.py", "page.data", ":material/database:", "imports"),
+    ("nav.data", "pages/glossary.py", "page.glossary", ":material/menu_book:", None),
+)
+
+
+def pages_for(scope: Scope) -> list[tuple[str, str, str, str, str | None]]:
+    """The PAGES entries a scope's role may open, in order."""
+    return [p for p in PAGES if allows(scope, p[4])]
+
+
 def navigation(position: str = "sidebar") -> st.navigation:
-    """Pages grouped by who uses them, titled in the chosen language; position "hidden" lists none (before a sign-in)."""
-    return st.navigation(position=position, pages={
-        t("nav.supervisor"): [
-            st.Page("pages/weekly.py", title=t("page.weekly"), icon=":material/dashboard:", default=True),
-            st.Page("pages/quality.py", title=t("page.quality"), icon=":material/sentiment_satisfied:"),
-        ],
-        t("nav.finance"): [st.Page("pages/budget.py", title=t("page.budget"), icon=":material/payments:")],
-        t("nav.trainer"): [st.Page("pages/trainer.py", title=t("page.trainer"), icon=":material/school:")],
-        t("nav.data"): [st.Page("pages/import_data.py", title=t("page.import"), icon=":material/upload_file:"),
-                        st.Page("pages/data_status.py", title=t("page.data"), icon=":material/database:"),
-                        st.Page("pages/glossary.py", title=t("page.glossary"), icon=":material/menu_book:")],
-    })
+    """The pages the user's role may open, grouped by who uses them, titled in the chosen language; the first is the
+    default. A page left out is not reachable by its URL either (Streamlit serves only the pages listed here).
+    Position "hidden" (before a sign-in, when no page runs) lists every page unseen, so that a page's URL still names
+    its page: the sign-in form first, then that page if the user's role may open it."""
+    groups: dict[str, list] = {}
+    for group, path, title, icon, _ in PAGES if position == "hidden" else pages_for(current_scope()):
+        groups.setdefault(t(group), []).append(st.Page(path, title=t(title), icon=icon, default=not groups))
+    return st.navigation(groups, position=position)

@@ -11,6 +11,7 @@ from kpi import competency, present
 from kpi.metrics import Kpi, KpiValue, load_catalog
 from kpi.present import colon, echarts_option, figure_height, join_list, value_label
 
+from .access import current_scope
 from .frame import Filters
 from .i18n import fmt, fmt_change, kpi_label, lang, t
 
@@ -161,10 +162,14 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def page_table(frame: pd.DataFrame, what: Sequence[str], period: str | None, period_short: str,
                filters: Filters | None = None, **kw) -> present.Table:
-    """A page's table, named for its downloads: what (page, table), the period, the filters in effect.
+    """A page's table, named for its downloads: what (page, table), the period, the filters in effect, and the teams
+    the user's scope reaches when it does not reach them all (a download says whose rows it holds).
 
     kw: kinds, statuses, labels (see kpi.present.Table)."""
     context = [x for x in (period, filters.line() if filters else None) if x]
+    scope = current_scope()
+    if scope.teams is not None:
+        context.append(t("export.scope", teams=join_list(sorted(scope.teams), lang())))
     context.append(t("meta.generated", at=f"{datetime.now():%Y-%m-%d %H:%M}"))
     return present.Table(frame, title=present.join_bar(what, lang()), context=tuple(context),
                          name=(*what, period_short, *(filters.labels() if filters else [])), **kw)

@@ -8,7 +8,9 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from ..access import Scope
 from ..auth import record
+from ..metrics import require
 from ..present import MISSING, format_kind, is_missing, t, value_label
 from ..store import rollback
 
@@ -50,8 +52,10 @@ def _check(r: ImprovementReport) -> None:
 
 
 def save_report(con: duckdb.DuckDBPyConnection, report: ImprovementReport, updated_by: str | None = None,
-                source: str = "page") -> int:
-    """Insert or update the report of its year x cost center x line, with its audit record; returns its id."""
+                source: str = "page", *, scope: Scope | None = None) -> int:
+    """Insert or update the report of its year x cost center x line, with its audit record; returns its id. Refused
+    to a role without the budget."""
+    require(scope, "budget")
     _check(report)
     who = updated_by or _who()
     now = datetime.now()
@@ -82,8 +86,9 @@ def save_report(con: duckdb.DuckDBPyConnection, report: ImprovementReport, updat
     return int(rid)
 
 
-def list_reports(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame:
+def list_reports(con: duckdb.DuckDBPyConnection, year: int, *, scope: Scope | None = None) -> pd.DataFrame:
     """The year's improvement reports, newest change first."""
+    require(scope, "budget")
     return con.cursor().execute(
         f"SELECT report_id, {', '.join(FIELDS)}, created_at, updated_at, updated_by FROM improvement_reports "
         "WHERE year = ? ORDER BY updated_at DESC", [year]).df()
@@ -112,8 +117,10 @@ def reports_table(reports: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.rename(columns={c: t(key, lang) for c, key in TABLE_HEADINGS.items()})
 
 
-def get_report(con: duckdb.DuckDBPyConnection, year: int, cost_center: str, line: str) -> ImprovementReport | None:
+def get_report(con: duckdb.DuckDBPyConnection, year: int, cost_center: str, line: str, *,
+               scope: Scope | None = None) -> ImprovementReport | None:
     """The saved report of one line, if any."""
+    require(scope, "budget")
     frame = con.cursor().execute(
         f"SELECT {', '.join(FIELDS)} FROM improvement_reports WHERE year = ? AND cost_center = ? AND line = ?",
         [year, cost_center, line]).df()

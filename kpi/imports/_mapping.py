@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import difflib
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any, Callable
 import yaml
 
 from . import _parse as parsing
+from ._workbook import AMOUNT_UNITS
 from ..present import YamlError, clip, load_yaml
 from ..store import DATASETS, get_dataset
 
@@ -38,18 +40,32 @@ def _silent(fraction: float, step: str) -> None:
 @dataclass
 class Options:
     date_order: str = "auto"
-    duration_unit: str = "s"
+    duration_unit: str | dict[str, str] = "s"  # one unit, or per column: {default: s, talk_seconds: ms}
     encoding: str = "auto"
     sheet: str | int | None = None
+    sheets: str | list[str | int] | None = None  # several sheets of a workbook in one import: "all" or a list
+    year: int | None = None  # the year of month headers written without one (1月, Jan), before a title or sheet name
+    amount_unit: str | None = None  # one | thousand | ten_thousand | million; else as the sheet states it (千元)
     defaults: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     measure: str | None = None  # budget, months-as-columns layout without a measure column
     decimal: str = "auto"  # the decimal mark of numbers: ".", ",", or auto (guessed from the file, see _prepare)
+    timezone: str | None = None  # the zone of timestamps written without an offset (None: the centre's)
     # Bounds on what a file may make the import read (docs/importing.md "Limits"): its size as text (after gunzip),
     # the longest line, the number of columns.
     max_mib: int = 1024
     max_line_kib: int = 1024
     max_fields: int = 1000
+    # Canonical columns worked out from other fields when the export has none: column -> {rule: field(s)} (DERIVE_RULES)
+    derive: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Among rows with the same key, the one with the latest value of a field is kept: {latest: field}
+    dedupe: dict[str, str] = field(default_factory=dict)
+
+    def unit_for(self, column: str) -> str:
+        """The duration unit of a column: the one unit, or the column's own, else the default (s)."""
+        if isinstance(self.duration_unit, str):
+            return self.duration_unit
+        return self.duration_unit.get(column, self.duration_unit.get("default", "s"))
 
 
 @dataclass
@@ -57,6 +73,7 @@ class Mapping:
     dataset: str | None = None
     columns: dict[str, list[str]] = field(default_factory=dict)
     options: Options = field(default_factory=Options)
+    source: str | None = None  # where it came from (a file, "preset five9 v1"), for messages and the import history
 
     def to_yaml(self) -> str:
         """The mapping in the file format the CLI reads."""
@@ -70,7 +87,15 @@ class Mapping:
 
 
 _OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "decimal",
-                "max_mib", "max_line_kib", "max_fields"}
+                "timezone", "max_mib", "max_line_kib", "max_fields", "sheets", "year", "amount_unit"}
+_OPTION_KEYS |= {"derive", "dedupe"}  # what presets need (docs/importing.md "Derived columns"), for any mapping
+# How a derived column is worked out from the file's fields, and the kind of column each rule gives: present (the field
+# has a value), absent (it has none), not (a true/false field negated), in (the field is one of these values, any case),
+# seconds_between (from one timestamp field to another), epoch_seconds (a time written as seconds since 1970-01-01
+# UTC, as Avaya CMS writes SEGSTART), case (the value of the first of several conditions that holds: any column).
+DERIVE_RULES = {"present": "bool", "absent": "bool", "not": "bool", "in": "bool", "seconds_between": "duration",
+                "epoch_seconds": "timestamp", "case": None}
+CONDITIONS = ("present", "absent", "not", "in")  # the rules that hold or not: a case's conditions
 DECIMAL_OPTIONS = ("auto", ".", ",")
 MAPPING_MAX_BYTES = 1 << 20  # a mapping file is a page of text; anything bigger is a mistake (or an attack)
 
@@ -147,12 +172,108 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
         if problem:
             raise bad(f"options.{key}", f"{problem}, got {_kind(value)}")
         setattr(opts, key, value)
-    for key, table in (("defaults", opts.defaults), ("values", opts.values)):
+    for key, table in (("defaults", opts.defaults), ("values", opts.values), ("derive", opts.derive)):
         for column, value in table.items():
             check_column(f"options.{key}", column)
+    if opts.sheet is not None and opts.sheets is not None:
+        raise bad("options.sheets", "give sheet (one sheet) or sheets (several), not both")
     opts.defaults = {str(k): str(v) for k, v in opts.defaults.items()}
     opts.values = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in opts.values.items()}
-    return Mapping(dataset=dataset, columns=columns, options=opts)
+    opts.derive = {str(k): _derive_rule(v) for k, v in opts.derive.items()}
+    opts.dedupe = {str(k): str(v) for k, v in opts.dedupe.items()}
+    ds = get_dataset(dataset) if dataset else None
+    for column, rule in opts.derive.items():
+        if column in columns:
+            raise bad(f"columns.{column} and options.derive.{column}",
+                      "both give the column; it is read from the file or derived, not both")
+        kind = DERIVE_RULES[next(iter(rule))]
+        if ds is not None and kind is not None and ds.column(column).kind != kind:
+            raise bad(f"options.derive.{column}", f"{next(iter(rule))} gives {_KIND_WORDS[kind]}, but {column} is "
+                      f"{_KIND_WORDS.get(ds.column(column).kind, ds.column(column).kind)}")
+    if isinstance(opts.duration_unit, dict):
+        opts.duration_unit = {str(k): v for k, v in opts.duration_unit.items()}
+        durations = {c.name for c in ds.columns if c.kind == "duration"} if ds is not None else None
+        for column in opts.duration_unit:
+            if column != "default" and durations is not None and column not in durations:
+                raise bad(f"options.duration_unit.{clip(column)}", "not a duration column of "
+                          f"{dataset}; expected default or one of: {', '.join(sorted(durations))}")
+    return Mapping(dataset=dataset, columns=columns, options=opts, source=source)
+
+
+_KIND_WORDS = {"bool": "a true/false column", "duration": "a duration column", "timestamp": "a date-time column"}
+
+
+def _derive_rule(value: dict[str, Any]) -> dict[str, Any]:
+    """A checked derive rule (_derive_problem found none) with its fields and values as text: {present: F},
+    {in: {F: [v, ...]}}, {seconds_between: [F1, F2]}, {case: [{when: RULE, then: v}, ..., {else: v}]}."""
+    rule, arg = next(iter(value.items()))
+    if rule == "in":
+        field_name, values = next(iter(arg.items()))
+        return {"in": {str(field_name): [str(v) for v in (values if isinstance(values, list) else [values])]}}
+    if rule == "seconds_between":
+        return {rule: [str(a) for a in arg]}
+    if rule == "case":
+        return {rule: [{"when": _derive_rule(c["when"]), "then": str(c["then"])} if "when" in c else
+                       {"else": str(c["else"])} for c in arg]}
+    return {rule: str(arg)}
+
+
+def derive_fields(rule: dict[str, Any]) -> list[str]:
+    """The source fields a derive rule reads (each once, in the order the rule names them)."""
+    name, arg = next(iter(rule.items()))
+    if name == "in":
+        return list(arg)
+    if name == "case":
+        return list(dict.fromkeys(f for c in arg if "when" in c for f in derive_fields(c["when"])))
+    return list(arg) if isinstance(arg, list) else [arg]
+
+
+def _derive_problem(value: Any) -> str | None:
+    expected = ("expected canonical column: {rule: field}, the rule one of "
+                f"{', '.join(DERIVE_RULES)} (in: {{field: [values]}}, seconds_between: [start field, end field], "
+                "case: [{when: {rule: field}, then: value}, ..., {else: value}])")
+    if not isinstance(value, dict):
+        return expected
+    return expected if not all(_rule_ok(rule, DERIVE_RULES) for rule in value.values()) else None
+
+
+def _rule_ok(rule: Any, rules: Any) -> bool:
+    """One derive rule well formed, its name one of rules (a case's conditions: CONDITIONS)."""
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return False
+    name, arg = next(iter(rule.items()))
+    ok = {"in": lambda a: isinstance(a, dict) and len(a) == 1 and all(
+              _scalar(k) and (_scalar(v) or (isinstance(v, list) and v and all(map(_scalar, v))))
+              for k, v in a.items()),
+          "seconds_between": lambda a: isinstance(a, list) and len(a) == 2 and all(map(_scalar, a)),
+          "case": _case_ok}
+    return name in rules and ok.get(name, _scalar)(arg)
+
+
+def _case_ok(cases: Any) -> bool:
+    """[{when: condition, then: value}, ...] with an optional last {else: value}."""
+    if not isinstance(cases, list) or not cases:
+        return False
+    for i, c in enumerate(cases):
+        last = i == len(cases) - 1
+        if not isinstance(c, dict) or not (set(c) == {"when", "then"} or (last and set(c) == {"else"})):
+            return False
+        if "else" in c:
+            if not _scalar(c["else"]):
+                return False
+        elif not (_rule_ok(c["when"], CONDITIONS) and _scalar(c["then"])):
+            return False
+    return True
+
+
+def _duration_unit_problem(value: Any) -> str | None:
+    units = tuple(parsing.DURATION_UNITS)
+    expected = f"expected one of {', '.join(units)}, or per column {{default: s, talk_seconds: ms}}"
+    if isinstance(value, str):
+        return None if value in units else expected
+    if isinstance(value, dict) and value and all(isinstance(u, str) and u in units for u in value.values()):
+        return None
+    return expected
 
 
 def _one_of(choices: Any, quoted: bool = False) -> Callable[[Any], str | None]:
@@ -178,7 +299,7 @@ def _whole(value: Any) -> str | None:
 
 _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "date_order": _one_of(parsing.DATE_ORDERS),
-    "duration_unit": _one_of(tuple(parsing.DURATION_UNITS)),
+    "duration_unit": _duration_unit_problem,
     "encoding": _encoding,
     "sheet": lambda v: None if (isinstance(v, str) and v.strip()) or (
         isinstance(v, int) and not isinstance(v, bool) and v >= 0) else
@@ -190,9 +311,19 @@ _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
         "expected canonical column: {source value: stored value} (text or numbers, not lists or mappings)",
     "measure": _one_of(("budget", "actual")),
     "decimal": _one_of(DECIMAL_OPTIONS, quoted=True),
+    "timezone": lambda v: None if parsing.time_zone(v) else parsing.ZONE_EXPECTED,
     "max_mib": _whole,
     "max_line_kib": _whole,
     "max_fields": _whole,
+    "derive": _derive_problem,
+    "dedupe": lambda v: None if isinstance(v, dict) and set(v) == {"latest"} and _scalar(v["latest"]) else
+        "expected {latest: field}: among rows with the same key, the one with the latest value of the field is kept",
+    "sheets": lambda v: None if v == "all" or (isinstance(v, list) and v and all(
+        (isinstance(s, str) and s.strip()) or (isinstance(s, int) and not isinstance(s, bool) and s >= 0) for s in v))
+        else "expected all, or a list of sheet names or numbers counted from 0",
+    "year": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200 else
+        "expected a year such as 2026",
+    "amount_unit": _one_of(tuple(AMOUNT_UNITS)),
 }
 
 
@@ -210,6 +341,11 @@ def shared_header(columns: dict[str, list[str]]) -> tuple[str, str, str] | None:
 
 def load_mapping(path: str | os.PathLike) -> Mapping:
     """Read a mapping YAML file (UTF-8); every problem is one message naming the file."""
+    return parse_mapping(mapping_document(mapping_text(path), str(path)), str(path))
+
+
+def mapping_text(path: str | os.PathLike) -> str:
+    """A mapping (or preset) file's text: UTF-8, at most MAPPING_MAX_BYTES; every problem is one message naming it."""
     p = Path(path)
     try:
         if p.stat().st_size > MAPPING_MAX_BYTES:
@@ -221,7 +357,7 @@ def load_mapping(path: str | os.PathLike) -> Mapping:
     except UnicodeDecodeError as exc:
         raise FatalImportError(f"{p}: the mapping file is not UTF-8 text (at byte {exc.start + 1:,}); "
                                "save it as UTF-8") from None
-    return parse_mapping(mapping_document(text, str(p)), str(p))
+    return text
 
 
 def mapping_document(text: str, source: str) -> Any:
@@ -237,6 +373,19 @@ def mapping_document(text: str, source: str) -> Any:
 def header_list(headers: Any) -> str:
     """A file's headers as a message lists them, cut to present.ECHO_CHARS (a header line may be a megabyte)."""
     return clip(", ".join(map(str, headers)))
+
+
+def close_header(wanted: str, headers: Any, taken: Any = ()) -> str | None:
+    """The file's header closest to one it lacks, as a column renamed in a newer version of an export is ('Due by
+    Time' -> 'Resolution due by time'), compared as header_key, among the headers not in taken (those that stand for
+    other columns); None when none is close."""
+    skip = {header_key(t) for t in taken}
+    keys: dict[str, str] = {}
+    for h in headers:
+        if header_key(h) not in skip:
+            keys.setdefault(header_key(h), str(h))
+    found = difflib.get_close_matches(header_key(wanted), list(keys), n=1, cutoff=0.6)
+    return keys[found[0]] if found else None
 
 
 def header_key(name: Any) -> str:

@@ -3,7 +3,10 @@ bad cell (a message code with parameters, see _reasons.py)."""
 from __future__ import annotations
 
 import re
+import unicodedata
+import zoneinfo
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -12,8 +15,12 @@ from ..store import KIND_RANGES
 from ._reasons import encode
 
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
-DURATION_UNITS = {"s": 1.0, "ms": 0.001, "min": 60.0}
-TAIPEI_UTC_OFFSET_MINUTES = 8 * 60
+# Seconds per unit of a duration written as a number; hms: only hh:mm:ss (or mm:ss) text, a bare number is no duration
+# (NaN: every number is unreadable in it).
+DURATION_UNITS = {"s": 1.0, "ms": 0.001, "min": 60.0, "hms": float("nan")}
+# The centre's zone when targets.yaml's settings give none: timestamps are stored as wall-clock time there.
+DEFAULT_CENTRE_ZONE = "Asia/Taipei"
+ZONE_EXPECTED = "expected a time zone name such as UTC, Asia/Taipei or America/New_York"
 
 TRUE_WORDS = {"y", "yes", "true", "t", "1", "1.0", "是", "有", "對"}
 FALSE_WORDS = {"n", "no", "false", "f", "0", "0.0", "否", "無", "不是"}
@@ -117,51 +124,94 @@ def decide_day_first(first: pd.Series, second: pd.Series, date_order: str, seen:
 _ISO_SECONDS_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 
 
-def parse_timestamp(raw: pd.Series, date_order: str = "auto", day_order: DayOrder | None = None) -> Parsed:
-    """Timestamps in ISO, slash or dash forms, ROC years, 年月日, AM/PM and 上午/下午, UTC offsets (to Taipei time)."""
+def parse_timestamp(raw: pd.Series, date_order: str = "auto", day_order: DayOrder | None = None,
+                    source_zone: str | None = None, centre_zone: str = DEFAULT_CENTRE_ZONE) -> Parsed:
+    """Timestamps in ISO, slash or dash forms, ROC years, 年月日, AM/PM and 上午/下午, as the centre's wall-clock time:
+    one with an offset (Z, +00:00, +0800) is converted from it; one without is in source_zone (default: the centre's)."""
     s = clean_text(raw)
     # Fast path: the plain ISO form parsed with a fixed format. Cells it can't read (other forms, impossible dates,
     # years outside 1900-2200) go through the general parser below, so the result is the same as without it.
     iso = s.str.fullmatch(_ISO_SECONDS_RE).fillna(False).astype(bool)
     values = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    offsets = pd.Series(np.nan, index=s.index)  # minutes east of UTC the cell states; NaN when it states none
     if iso.any():
         fast = pd.to_datetime(s[iso], format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[us]")
         values = values.fillna(fast.where(fast.dt.year.between(1900, 2200)))
     rest = s.notna() & values.isna()
     if rest.any():
-        values = values.fillna(_parse_timestamp_forms(s[rest], date_order, day_order))
+        forms, stated = _parse_timestamp_forms(s[rest], date_order, day_order)
+        values, offsets = values.fillna(forms), offsets.fillna(stated)
     named = s.notna() & values.isna() & s.str.contains(_MONTH_NAME_RE).fillna(False).astype(bool)
     if named.any():
-        values = values.fillna(_parse_month_name_dates(s[named]))
+        forms, stated = _parse_month_name_dates(s[named])
+        values, offsets = values.fillna(forms), offsets.fillna(stated)
+    values = to_centre_time(values, offsets, source_zone or centre_zone, centre_zone)
     bad = s.notna() & values.isna()
     return Parsed(values, _errors_where(bad, s, "unreadable_timestamp"))
+
+
+def time_zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The IANA zone of that name (UTC, Asia/Taipei, America/New_York), None when there is none."""
+    try:
+        return zoneinfo.ZoneInfo(name) if isinstance(name, str) and name.strip() == name and name else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def to_centre_time(values: pd.Series, offsets: pd.Series, source_zone: str, centre_zone: str) -> pd.Series:
+    """Wall-clock times as written, as the centre's wall-clock time: one with an offset (minutes east of UTC) from
+    that offset, one without from source_zone, by each zone's rules on that date (a US zone is 4 hours behind UTC in
+    July, 5 in January). A wall time a clock change repeats is read as its first occurrence; one it skips, as if the
+    clock had not changed yet (as Python's datetime does)."""
+    centre = time_zone(centre_zone)
+    stated = offsets.notna() & values.notna()
+    naive = offsets.isna() & values.notna()
+    out = values.copy()
+    if stated.any():
+        utc = values[stated] - pd.to_timedelta(offsets[stated], unit="min")
+        out[stated] = utc.dt.tz_localize("UTC").dt.tz_convert(centre).dt.tz_localize(None).astype("datetime64[us]")
+    if naive.any() and time_zone(source_zone) != centre:
+        source = time_zone(source_zone)
+        wall = values[naive]
+        local = wall.dt.tz_localize(source, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="NaT")
+        converted = local.dt.tz_convert(centre).dt.tz_localize(None).astype("datetime64[us]")
+        skipped = converted.isna()
+        if skipped.any():  # the hour a clock skips (rare): read as datetime reads it, fold 0
+            converted[skipped] = [datetime.fromtimestamp(datetime.combine(t.date(), t.time(), source).timestamp(),
+                                                         centre).replace(tzinfo=None) for t in wall[skipped]]
+        out[naive] = converted
+    return out
 
 
 _MONTH_NAME_RE = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
 
 
-def _parse_month_name_dates(s: pd.Series) -> pd.Series:
-    """Dates with English month names (16-Nov-2026 2:05 PM, Nov 16, 2026): each distinct cell parsed once."""
-    lookup = {}
+def _parse_month_name_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates with English month names (16-Nov-2026 2:05 PM, Nov 16, 2026): each distinct cell parsed once; (wall-clock
+    times as written, the offsets the cells state in minutes east of UTC)."""
+    lookup, stated = {}, {}
     for text in s.unique():
         try:
             v = pd.to_datetime(text, format="mixed", dayfirst=True)
         except (ValueError, OverflowError):
             v = pd.NaT
-        # A month name makes the order unambiguous; a time zone is converted to Taipei time like the other forms.
+        # A month name makes the order unambiguous; a time zone is kept as its offset, converted like the other forms.
         if v is not pd.NaT and v.tzinfo is not None:
-            v = v.tz_convert("Asia/Taipei").tz_localize(None)
+            stated[text] = v.utcoffset().total_seconds() / 60
+            v = v.tz_localize(None)
         if v is not pd.NaT and not re.search(r"\d{3,4}", re.sub(r"\d{1,2}:\d{2}(:\d{2})?", "", text)):
             try:  # a 2-digit year by our pivot, not dateutil's
                 v = v.replace(year=int(full_year(v.year % 100)))
             except ValueError:  # 29 February of a year that has none
                 v = pd.NaT
         lookup[text] = v if v is pd.NaT or 1900 <= v.year <= 2200 else pd.NaT
-    return s.map(lookup).astype("datetime64[us]")
+    return s.map(lookup).astype("datetime64[us]"), s.map(stated).astype("float64")
 
 
-def _parse_timestamp_forms(s: pd.Series, date_order: str, day_order: DayOrder | None = None) -> pd.Series:
-    """The general timestamp parser over cleaned cells: values, NaT where unreadable."""
+def _parse_timestamp_forms(s: pd.Series, date_order: str,
+                           day_order: DayOrder | None = None) -> tuple[pd.Series, pd.Series]:
+    """The general timestamp parser over cleaned cells: (wall-clock times as written, NaT where unreadable; the
+    offsets the cells state in minutes east of UTC, NaN where none)."""
     norm, roc_marked = _normalise_dates(s)
     parts = norm.str.extract(_TS_RE)
     matched = parts["a"].notna()
@@ -205,6 +255,7 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str, day_order: DayOrder | 
     )
     ok = matched & in_range & ~bad_ampm
     values = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    offsets = pd.Series(np.nan, index=s.index)
     if ok.any():
         f = fields[ok].astype("int64")
         values[ok] = pd.to_datetime(
@@ -216,10 +267,9 @@ def _parse_timestamp_forms(s: pd.Series, date_order: str, day_order: DayOrder | 
         has_tz = tz.notna()
         if has_tz.any():
             t = tz[has_tz].str.replace(":", "", regex=False)
-            offset = t.map(lambda z: 0 if z.upper() == "Z" else (1 if z[0] == "+" else -1) * (int(z[1:3]) * 60 + int(z[3:5])))
-            shift = pd.to_timedelta(TAIPEI_UTC_OFFSET_MINUTES - offset.astype("int64"), unit="min")
-            values[has_tz[has_tz].index] = values[has_tz[has_tz].index] + shift
-    return values
+            offsets[t.index] = t.map(lambda z: 0 if z.upper() == "Z" else
+                                     (1 if z[0] == "+" else -1) * (int(z[1:3]) * 60 + int(z[3:5]))).astype("float64")
+    return values, offsets
 
 
 _MONTH_NAMES = {m: i for i, m in enumerate(
@@ -333,7 +383,7 @@ def _range_errors(errors: pd.Series, values: pd.Series, raw: pd.Series, lo: floa
 def parse_duration(raw: pd.Series, unit: str = "s", lo: float | None = None, hi: float | None = None,
                    decimal: str = ".") -> Parsed:
     """Durations in seconds: numbers in the declared unit (s, ms, min), or hh:mm:ss / mm:ss text (minutes and seconds
-    under 60 after the first field); within [lo, hi] seconds (default 0 to 7 days)."""
+    under 60 after the first field; with unit hms nothing else); within [lo, hi] seconds (default 0 to 7 days)."""
     if unit not in DURATION_UNITS:
         raise ValueError(f"duration_unit must be one of {', '.join(DURATION_UNITS)}, got {unit!r}")
     lo, hi = _bounds("duration", lo, hi)
@@ -351,7 +401,8 @@ def parse_duration(raw: pd.Series, unit: str = "s", lo: float | None = None, hi:
     from_hms = from_hms.where(hms["neg"].isna(), -from_hms)
     values = number.fillna(from_hms).astype("float64")
     unreadable = s.notna() & values.isna()
-    errors = _errors_where(unreadable, s, "unreadable_duration", unit=unit)
+    errors = (_errors_where(unreadable, s, "unreadable_hms") if unit == "hms" else
+              _errors_where(unreadable, s, "unreadable_duration", unit=unit))
     bad = _range_errors(errors, values, s, lo, hi, ("negative_duration", {}), ("too_long", {"hi": hi, "kind": "duration"}))
     return Parsed(values.mask(bad | unreadable), errors.astype("string"))
 
@@ -381,8 +432,10 @@ def parse_bool(raw: pd.Series) -> Parsed:
 _AMOUNT_STRIP_RE = r"(?i)NT\$|NTD|TWD|\$|元|\s"
 
 
-def parse_amount(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".") -> Parsed:
-    """Money: thousands separators, NT$ / NTD / 元, and (1,234) for negatives; within [lo, hi] (default +/-10^13)."""
+def parse_amount(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".",
+                 scale: pd.Series | float | None = None) -> Parsed:
+    """Money: thousands separators, NT$ / NTD / 元, and (1,234) for negatives, times scale (a sheet in 千元: 1,000,
+    per cell or for all); within [lo, hi] NT$ (default +/-10^13)."""
     lo, hi = _bounds("amount", lo, hi)
     s = clean_text(raw)
     norm = s.str.normalize("NFKC").str.replace(_AMOUNT_STRIP_RE, "", regex=True)
@@ -390,6 +443,8 @@ def parse_amount(raw: pd.Series, lo: float | None = None, hi: float | None = Non
     norm = norm.str.strip("()")
     values = _to_float(_number_text(norm, decimal))
     values = values.where(~negative, -values)
+    if scale is not None:
+        values = values * scale
     unreadable = s.notna() & values.isna()
     errors = _errors_where(unreadable, s, "unreadable_amount")
     limit = ("amount_out_of_range", {"hi": hi, "kind": "amount"})
@@ -418,26 +473,44 @@ def _bounds(kind: str, lo: float | None, hi: float | None) -> tuple[float, float
     return (default_lo if lo is None else lo), (default_hi if hi is None else hi)
 
 
-def parse_enum(raw: pd.Series, choices: tuple[str, ...]) -> Parsed:
-    """One of a fixed set of words, compared ignoring case."""
+def parse_enum(raw: pd.Series, choices: tuple[str, ...], words: tuple[tuple[str, str], ...] = (),
+               column: str | None = None) -> Parsed:
+    """One of a fixed set of words, compared ignoring case; with words (a column's other spellings of its choices,
+    kpi.store.Column.words), those too, compared ignoring case, width, spaces, hyphens and underscores: IB, 外撥,
+    Call-back. A bad cell's reason then lists every choice with its spellings, under the column's name."""
     s = clean_text(raw)
-    low = s.str.lower()
-    ok = low.isin(choices).fillna(False)
-    values = low.where(ok)
-    bad = s.notna() & ~ok
-    return Parsed(values, _errors_where(bad, s, "unreadable_enum", choices=list(choices)))
+    if not words:
+        low = s.str.lower()
+        ok = low.isin(choices).fillna(False)
+        values = low.where(ok)
+        bad = s.notna() & ~ok
+        return Parsed(values, _errors_where(bad, s, "unreadable_enum", choices=list(choices)))
+    lookup = {_word_key(w): c for w, c in (*((c, c) for c in choices), *words)}
+    found = {u: lookup.get(_word_key(u)) for u in s.dropna().unique()}  # each spelling once, however many rows
+    values = s.map(found).astype("string")
+    bad = s.notna() & values.isna()
+    spellings = {c: [c, *(w for w, to in words if to == c)] for c in choices}
+    return Parsed(values, _errors_where(bad, s, "unknown_choice", column=column, words=spellings))
+
+
+def _word_key(word: str) -> str:
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", word).casefold())
 
 
 def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duration_unit: str = "s",
                  lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (),
-                 decimal: str = ".", day_order: DayOrder | None = None) -> Parsed:
+                 words: tuple[tuple[str, str], ...] = (), column: str | None = None,
+                 decimal: str = ".", day_order: DayOrder | None = None,
+                 scale: pd.Series | float | None = None, source_zone: str | None = None,
+                 centre_zone: str = DEFAULT_CENTRE_ZONE) -> Parsed:
     """Parse a column of the given kind (see kpi.store.SQL_TYPES); numbers within [lo, hi] (a column's bounds) with
     the decimal mark given; day_order carries a timestamp column's proof of its day order from one batch of a file to
-    the next."""
+    the next; scale multiplies amounts (a sheet's unit); timestamps are stored as centre_zone's wall-clock time (see
+    parse_timestamp)."""
     if kind == "text":
         return Parsed(clean_text(raw), _no_errors(raw.index))
     if kind == "timestamp":
-        return parse_timestamp(raw, date_order, day_order)
+        return parse_timestamp(raw, date_order, day_order, source_zone, centre_zone)
     if kind == "month":
         return parse_month(raw)
     if kind == "duration":
@@ -447,9 +520,9 @@ def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duratio
     if kind == "bool":
         return parse_bool(raw)
     if kind == "amount":
-        return parse_amount(raw, lo, hi, decimal)
+        return parse_amount(raw, lo, hi, decimal, scale)
     if kind == "int":
         return parse_int(raw, lo, hi, decimal)
     if kind == "enum":
-        return parse_enum(raw, choices)
+        return parse_enum(raw, choices, words, column)
     raise ValueError(f"unknown column kind {kind!r}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -15,11 +16,11 @@ from ._parse import parse_bool
 from ._prepare import Prepared, prepare
 from ._read import open_source
 from ._write import (ImportResult, import_file, import_history, rejected_count, rejected_rows, stage_and_compare,
-                     stored_form, write)
+                     stored_form, superseded_note, write)
 
 __all__ = ["PreviewResult", "UndoRefused", "UndoResult", "import_file", "import_history", "prepare", "preview",
            "rejected_rows", "undo_import", "write", "ImportResult", "file_headers", "save_mapping", "saved_mappings",
-           "get_saved_mapping", "describe_recodes"]
+           "get_saved_mapping", "describe_recodes", "describe_derived"]
 
 
 @dataclass
@@ -36,11 +37,14 @@ class PreviewResult:
     rejected: int
     rejects: pd.DataFrame
     ignored_columns: list[str]
+    superseded: int = 0  # rows that would be left out for a later version of the same record (options.dedupe)
+    warnings: pd.DataFrame | None = None  # Prepared.warnings
 
     def summary(self) -> str:
         """One line of counts, worded like ImportResult.summary."""
         return (f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, would insert {self.inserted:,}, "
-                f"update {self.updated:,}, leave unchanged {self.unchanged:,}, reject {self.rejected:,}")
+                f"update {self.updated:,}, leave unchanged {self.unchanged:,}, reject {self.rejected:,}"
+                f"{superseded_note(self.superseded)}")
 
 
 def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> PreviewResult:
@@ -57,7 +61,7 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
     return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
                          rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
                          unchanged=matched - updated, rejected=rejected_count(rejects), rejects=rejects,
-                         ignored_columns=list(prep.ignored_columns))
+                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded, warnings=prep.warnings)
 
 
 class UndoRefused(Exception):
@@ -193,7 +197,39 @@ def describe_recodes(values: dict[str, dict[str, str]], dataset: str, lang: str)
             read = parse_bool(pd.Series(targets, dtype=object)).values
             words = dict.fromkeys(t("report.yes" if v else "report.no", lang) for v in read if not pd.isna(v))
         else:
-            words = dict.fromkeys(value_label(column, v, lang) for v in targets)
+            words = dict.fromkeys(value_label(column, v, lang) if v.strip() else t("imp.recode_blank", lang)
+                                  for v in targets)
         parts.append(t("imp.recode", lang, column=value_label("field", column, lang), n=len(pairs),
                        targets=join_list(words, lang)))
     return join_list(parts, lang)
+
+
+def describe_derived(options: Options, lang: str) -> str:
+    """A mapping's derived columns in lang, for the import page: 是否接通：「AGENT NAME」有值為是."""
+    parts = []
+    for column, rule in options.derive.items():
+        name, arg = next(iter(rule.items()))
+        if name == "seconds_between":
+            fields = {"start": arg[0], "end": arg[1]}
+        elif name == "case":  # 進線方向：「ORIGLOGIN」空白時為進線；「SEGMENT」為 1 時為外撥；其他為轉接
+            fields = {"cases": "；".join(_case_part(column, c, lang) for c in arg) if lang == "zh-TW" else
+                      "; ".join(_case_part(column, c, lang) for c in arg)}
+        else:
+            fields = _rule_fields(name, arg, lang)
+        parts.append(t(f"imp.derive.{name}", lang, column=value_label("field", column, lang), **fields))
+    return join_list(parts, lang)
+
+
+def _rule_fields(name: str, arg: Any, lang: str) -> dict[str, str]:
+    if name == "in":
+        return {"field": next(iter(arg)), "values": join_list(next(iter(arg.values())), lang)}
+    return {"field": arg}
+
+
+def _case_part(column: str, case: dict[str, Any], lang: str) -> str:
+    """One branch of a case rule in words, its value as the column's values read (outbound -> 外撥)."""
+    if "else" in case:
+        return t("imp.derive.else", lang, value=value_label(column, case["else"], lang))
+    (name, arg), = case["when"].items()
+    return t(f"imp.derive.when.{name}", lang, value=value_label(column, case["then"], lang),
+             **_rule_fields(name, arg, lang))

@@ -1,5 +1,5 @@
-"""Reading an export: CSV (UTF-8, with BOM, Big5/CP950, .gz) or XLSX, checked against its limits first, then as
-text cells with the file's own headers, a batch of rows at a time."""
+"""Reading an export: CSV (UTF-8, with BOM, Big5/CP950, .gz), XLSX or JSON (_json), checked against its limits first,
+then as text cells with the file's own headers, a batch of rows at a time."""
 from __future__ import annotations
 
 import codecs
@@ -23,8 +23,11 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 
+from . import _workbook as workbook
 from ..present import clip
-from ._mapping import FatalImportError, Options
+from ..store import DATASETS
+from ._mapping import FatalImportError, Options, header_key
+from ._suggest import INVERSE_SYNONYMS, SYNONYMS, _norm
 
 
 def _cell_text(v: Any) -> str | None:
@@ -73,14 +76,20 @@ BATCH_ROWS = (1_000, 100_000)  # fewest and most rows in a batch
 
 @dataclass
 class Batch:
-    """A batch of a file's rows as text cells (index i is the file's row i + 2), with what reading them found that the
-    cells cannot show."""
+    """A batch of a file's rows as text cells (index i is the file's row i + 2; a JSON file's record i + 2), with what
+    reading them found that the cells cannot show."""
 
     frame: pd.DataFrame
     # CSV: position -> number of fields, for the rows with more or fewer fields than the header (cut to its columns)
     fields: dict[int, int] = field(default_factory=dict)
     # XLSX: (position, header) -> "=formula", for the formulas saved without a value (the whole sheet's)
     formulas: dict[tuple[int, str], str] = field(default_factory=dict)
+    # per row (the frame's index), what its sheet says beside its cells (_sheet_table): sheet, scale, measure,
+    # cost_center; None for a CSV in NT$
+    info: pd.DataFrame | None = None
+    # JSON: position -> (reason, text) for the records that are not valid JSON or not an object (a row of empty cells)
+    broken: dict[int, tuple[str, str]] = field(default_factory=dict)
+    sparse: bool = False  # JSON: a field may be missing from a record, and from every record of a file
 
 
 @dataclass
@@ -94,8 +103,21 @@ class Source:
     excel: bool
     encoding: str = "utf-8-sig"  # CSV: as the checks found (or options.encoding)
     sep: str = ","  # CSV: taken from the header line; a semicolon or tab file may write decimal commas (_prepare)
-    lines: int = 0  # CSV: lines, for the batch size and progress
+    lines: int = 0  # CSV: lines, for the batch size and progress (JSON: records)
     text_bytes: int = 0  # CSV: size after gunzip
+    mapped: tuple[str, ...] = ()  # the headers the mapping names: a row holding them all is the header row
+    # XLSX, several sheets read (options.sheets): the sheets, position // SHEET_STRIDE indexing them; else empty
+    sheet_names: list[str] = field(default_factory=list)
+    # XLSX: (sheet, reason code, params) for what reading found that no row shows (a sheet skipped), and the sheets whose
+    # months name no year
+    notes: list[tuple[str, str, dict]] = field(default_factory=list)
+    missing_year: list[str] = field(default_factory=list)
+    several: bool = False  # XLSX: more than one sheet's rows were read (a row is then named with its sheet)
+    # CSV: the title lines above the header row (their records, skipped), and what they say (year, unit)
+    skip: int = 0
+    title: list[str] = field(default_factory=list)
+    layout: str = ""  # JSON: how its records are laid out (_json); "" for CSV and XLSX
+    headers: list[str] = field(default_factory=list)  # JSON: its records' fields as dotted paths
 
     @property
     def batch_rows(self) -> int:
@@ -109,23 +131,41 @@ class Source:
         """The rows as text cells (None when empty), in file order, `rows` at a time (at least one batch, empty for a
         file of headers only); index i is the file's row i + 2 (blank rows are counted, then dropped)."""
         rows = rows or self.batch_rows
+        if self.layout:
+            from ._json import batches  # _json reads with this module's pieces
+            yield from batches(self, rows)
+            return
         if self.excel:
-            sheet, formulas = _read_sheet(self)
+            sheet, formulas, info = _read_sheet(self)
             for start in range(0, max(len(sheet), 1), rows):
-                yield Batch(sheet.iloc[start:start + rows], formulas=formulas)
+                yield Batch(sheet.iloc[start:start + rows], formulas=formulas, info=info.iloc[start:start + rows])
             return
         with _open_bytes(self.path, self.name) as f:
             records = _Records(io.TextIOWrapper(f, encoding=self.encoding, newline=""), self.sep,
                                self.options.max_line_kib << 10, self.name)
+            if self.skip:  # title lines above the header (a CSV saved from a finance workbook)
+                records.take(self.skip)
             text, _ = records.take(1)
             # A BOM is no part of the first header (utf-8-sig drops it; options.encoding utf-8 keeps it).
             header = next(csv.reader([text.lstrip("\ufeff")], delimiter=self.sep, strict=False), [])
-            headers = _unique_headers([h.strip() for h in header])
-            start = 0  # position of the batch's first row
+            cells = [h.strip() for h in header]
+            year = self.options.year or next((y for y in map(workbook.year_in, self.title) if y), None)
+            headers, yearless = _give_years(cells, year)
+            self.missing_year = [""] if yearless else []
+            headers = _unique_headers(headers)
+            unit = self.options.amount_unit or next(
+                (u for u in map(workbook.unit_in, self.title + cells) if u), None) or "one"
+            scale = workbook.AMOUNT_UNITS[unit]
+            start, first = self.skip, True  # position of the batch's first row
             while True:
                 text, counts = records.take(rows)
-                if counts or not start:
-                    yield self._batch(text, counts, headers, start)
+                if counts or first:
+                    batch = self._batch(text, counts, headers, start)
+                    if scale != 1:  # a CSV saved from a sheet in 千元
+                        batch.info = pd.DataFrame({"sheet": None, "scale": scale, "measure": None, "cost_center": None},
+                                                  index=batch.frame.index)
+                    yield batch
+                    first = False
                 if len(counts) < rows:
                     return
                 start += len(counts)
@@ -212,7 +252,8 @@ class _Records:
         return text, counts
 
 
-def open_source(path: str | os.PathLike, options: Options, display_name: str | None = None) -> Source:
+def open_source(path: str | os.PathLike, options: Options, display_name: str | None = None,
+                mapped: tuple[str, ...] = ()) -> Source:
     """The file checked before anything is parsed, one block at a time: its size as text (after gunzip) within
     options.max_mib, every line within options.max_line_kib, the header within options.max_fields columns, and the
     text decodable (UTF-8, else Big5/CP950, or options.encoding); a FatalImportError naming the file and the limit
@@ -223,7 +264,10 @@ def open_source(path: str | os.PathLike, options: Options, display_name: str | N
     if not p.is_file():
         raise FatalImportError(f"{name}: no such file")
     if suffixes and suffixes[-1] in (".xlsx", ".xlsm", ".xls"):
-        return Source(p, name, options, _sha256(p, name), excel=True)
+        return Source(p, name, options, _sha256(p, name), excel=True, mapped=tuple(mapped))
+    from ._json import json_kind, open_json
+    if json_kind(p):
+        return open_json(p, name, options)
     encodings = [options.encoding] if options.encoding and options.encoding != "auto" else ["utf-8-sig", "cp950"]
     for encoding in encodings:
         try:
@@ -233,14 +277,18 @@ def open_source(path: str | os.PathLike, options: Options, display_name: str | N
                 raise FatalImportError(f"{name}: cannot decode as {encoding} ({exc.reason} at byte {exc.start + 1:,}); "
                                        "set options.encoding to the file's encoding") from None
             continue
-        header = _first_line(p, name, encoding, options)
-        if not header.strip():
+        head = _first_lines(p, name, encoding, options)
+        if not head or not head[0].strip():
             raise FatalImportError(f"{name}: the file is empty (expected a header row)")
-        sep = max([",", ";", "\t", "|"], key=header.count)
+        # The separator is taken from the first line that has one: a title line above the header may have none.
+        sep = max([",", ";", "\t", "|"], key=next((x for x in head if any(c in x for c in ",;\t|")), head[0]).count)
+        skip, title = _title_lines(head, sep, mapped)
+        header = head[skip] if skip < len(head) else head[0]
         if header.count(sep) + 1 > options.max_fields:
             raise FatalImportError(f"{name}: the header has {header.count(sep) + 1:,} columns, more than the limit of "
                                    f"{options.max_fields:,} (options.max_fields): {clip(header)}")
-        return Source(p, name, options, sha, excel=False, encoding=encoding, sep=sep, lines=lines, text_bytes=size)
+        return Source(p, name, options, sha, excel=False, encoding=encoding, sep=sep, lines=lines, text_bytes=size,
+                      mapped=tuple(mapped), skip=skip, title=title)
     raise FatalImportError(f"{name}: not UTF-8 and not Big5/CP950 text; save it as CSV UTF-8, or set options.encoding")
 
 
@@ -309,11 +357,16 @@ def _scan(p: Path, name: str, options: Options, encoding: str) -> tuple[str, int
             size += len(block)
             lines += block.count(b"\n")
             if size > max_bytes:
-                gz = " once decompressed" if p.suffix.lower() == ".gz" else ""
-                raise FatalImportError(f"{name}: more than {options.max_mib:,} MiB of text{gz}, the limit "
-                                       "(options.max_mib); split the file or raise the limit")
+                raise too_big(name, options, p.suffix.lower() == ".gz")
         _decodes(decoder, b"", size, final=True)
     return sha.hexdigest(), size, lines + (run > 0)
+
+
+def too_big(name: str, options: Options, gz: bool) -> FatalImportError:
+    """The message of a file over options.max_mib of text."""
+    once = " once decompressed" if gz else ""
+    return FatalImportError(f"{name}: more than {options.max_mib:,} MiB of text{once}, the limit (options.max_mib); "
+                            "split the file or raise the limit")
 
 
 def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, offset: int, final: bool = False) -> None:
@@ -344,16 +397,53 @@ def _line_runs(block: bytes, run: int, limit: int) -> tuple[int, int | None]:
     return run, (int(breaks[-1]) + 1 if run > limit else None)
 
 
-def _first_line(p: Path, name: str, encoding: str, options: Options) -> str:
+def _first_lines(p: Path, name: str, encoding: str, options: Options) -> list[str]:
+    """The file's first lines (as many as a header may be under title lines), each within max_line_kib."""
+    out = []
     with _open_bytes(p, name) as f:
-        line = f.readline((options.max_line_kib << 10) + 2)
-    return line.decode(encoding, errors="replace").rstrip("\r\n")
+        for _ in range(workbook.HEADER_SCAN_ROWS):
+            line = f.readline((options.max_line_kib << 10) + 2)
+            if not line:
+                break
+            out.append(line.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n"))
+    return out
 
 
-def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str]]:
-    """An Excel sheet as text cells, checked like a CSV: its unzipped size within max_mib (as the workbook declares
-    it, read before any cell), its header within max_fields; with its error cells written as their text and its
-    formulas saved without a value (_unreadable_cells)."""
+_NUMBER_TEXT = re.compile(r"[-+(]?(?:NT\$)?\d[\d,]*(?:\.\d+)?\)?")  # one way to match: no backtracking
+
+
+def _title_lines(head: list[str], sep: str, mapped: tuple[str, ...]) -> tuple[int, list[str]]:
+    """(how many title lines stand above a CSV's header row, their cells' text): the header row is found as in a sheet
+    (_workbook.header_row), among the lines before any quote left open; none above it when no line looks like one."""
+    records = []
+    for line in head:
+        try:
+            record = next(csv.reader([line], delimiter=sep, strict=False), [])
+        except csv.Error:  # a cell longer than csv's own limit: no title line; the batches say what is wrong
+            return 0, []
+        records.append([None if not c.strip() else 0.0 if _NUMBER_TEXT.fullmatch(c.strip()) else c.strip()
+                        for c in record])
+        if line.count('"') % 2:  # a quoted line break: the records after it can't be told apart here
+            break
+    h = workbook.header_row(records, _KNOWN_WORDS, {header_key(m) for m in mapped}, _norm, header_key) or 0
+    return h, [c for r in records[:h] for c in r if isinstance(c, str)]
+
+
+SHEET_STRIDE = 1 << 21  # positions of several sheets' rows: sheet k's row r is k * SHEET_STRIDE + r - 2 (a sheet has
+# at most 1,048,576 rows), so that every row of a workbook has a position of its own
+
+
+def row_of(position: int) -> int:
+    """The row number a spreadsheet shows for a position (the first data row under a header in row 1 is 2)."""
+    return int(position) % SHEET_STRIDE + 2
+
+
+def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str], pd.DataFrame]:
+    """A workbook's sheet (options.sheet), or several (options.sheets), as text cells, checked like a CSV: its unzipped
+    size within max_mib (as the workbook declares it, read before any cell), each header within max_fields; with
+    error cells written as their text and formulas saved without a value (_unreadable_cells); the header row found
+    under title rows (_workbook.header_row), merged cells filled, month headers without a year given theirs; and per
+    row what its sheet says (_sheet_table)."""
     name, options = source.name, source.options
     try:
         if zipfile.is_zipfile(source.path):  # .xlsx, .xlsm; an old .xls is read as it is
@@ -375,27 +465,209 @@ def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str
         book = pd.ExcelFile(source.path, engine=engine)
     except Exception as exc:  # any reader failure means the same to the user: unreadable workbook
         raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})") from None
-    sheet = options.sheet if options.sheet is not None else 0
-    sheets = ", ".join(map(str, book.sheet_names))
-    if isinstance(sheet, str) and sheet not in book.sheet_names:
+    names = [str(n) for n in book.sheet_names]
+    source.notes, source.missing_year, source.several = [], [], False
+    if options.sheets is None:
+        source.sheet_names = []
+        return _sheet_table(source, book, _sheet_name(options.sheet if options.sheet is not None else 0, names, name),
+                            0, several=False)
+    picked = names if options.sheets == "all" else [_sheet_name(s, names, name) for s in options.sheets]
+    source.sheet_names = picked
+    tables = []
+    for k, sheet in enumerate(picked):
+        if options.sheets == "all" and workbook.is_summary_sheet(sheet):
+            source.notes.append((sheet, "sheet_summary", {"sheet": sheet}))
+            continue
+        table = _sheet_table(source, book, sheet, k * SHEET_STRIDE, several=True)
+        if table is not None:
+            tables.append(table)
+    if not tables:
+        raise FatalImportError(f"{name}: no sheet holds a header row (months, or the columns' names) to import; the "
+                               f"sheets are: {clip(', '.join(names))}")
+    source.several = len(tables) > 1
+    body = pd.concat([t[0] for t in tables])
+    info = pd.concat([t[2] for t in tables])
+    return body.astype("object"), {k: v for t in tables for k, v in t[1].items()}, info
+
+
+def _sheet_name(sheet: str | int, names: list[str], name: str) -> str:
+    """A sheet asked for by name or number, as its name; a FatalImportError naming the sheets when there is none."""
+    sheets = ", ".join(names)
+    if isinstance(sheet, str) and sheet not in names:
         raise FatalImportError(f"{name}: no sheet named {clip(sheet)!r}; the sheets are: {clip(sheets)}")
-    if isinstance(sheet, int) and not 0 <= sheet < len(book.sheet_names):
+    if isinstance(sheet, int) and not 0 <= sheet < len(names) and str(sheet) in names:
+        return str(sheet)  # sheets: [2026] in YAML is a number: the sheet named 2026
+    if isinstance(sheet, int) and not 0 <= sheet < len(names):
         raise FatalImportError(f"{name}: no sheet {sheet} (sheets are counted from 0); the workbook has "
-                               f"{len(book.sheet_names)}: {clip(sheets)}")
+                               f"{len(names)}: {clip(sheets)}")
+    return sheet if isinstance(sheet, str) else names[sheet]
+
+
+def _known_words() -> set[str]:
+    """Every header word the import understands (the datasets' column names and the page's header words), as
+    _suggest._norm gives them: two of them make a row the header row."""
+    words = {c.name for ds in DATASETS.values() for c in (*ds.columns, *ds.extra_columns)}
+    for table in (SYNONYMS, INVERSE_SYNONYMS):
+        words |= {w for columns in table.values() for ws in columns.values() for w in ws}
+    return {_norm(w) for w in words if _norm(w)}
+
+
+def _sheet_table(source: Source, book: pd.ExcelFile, sheet: str, offset: int, several: bool
+                 ) -> tuple[pd.DataFrame, dict[tuple[int, str], str], pd.DataFrame] | None:
+    """One sheet as (text cells, formulas without a value, what each row's sheet says); None for a sheet of several
+    that holds nothing to import (noted in source.notes). Position i of a row is its sheet row i + 2 - offset."""
+    name, options = source.name, source.options
     # keep_default_na=False: a cell reading N/A or NULL is a value to check, not an empty cell (as for CSV).
-    frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, keep_default_na=False, na_filter=False)
-    if frame.empty:
+    grid = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, keep_default_na=False, na_filter=False)
+    if grid.empty:
+        if several:
+            source.notes.append((sheet, "sheet_empty", {"sheet": sheet}))
+            return None
         raise FatalImportError(f"{name}: sheet {clip(sheet)!r} is empty")
-    if frame.shape[1] > options.max_fields:
-        raise FatalImportError(f"{name}: sheet {clip(sheet)!r} has {frame.shape[1]:,} columns, more than the limit of "
+    if grid.shape[1] > options.max_fields:
+        raise FatalImportError(f"{name}: sheet {clip(sheet)!r} has {grid.shape[1]:,} columns, more than the limit of "
                                f"{options.max_fields:,} (options.max_fields)")
-    headers = _unique_headers([_header_text(v) for v in frame.iloc[0]])
-    body = frame.iloc[1:].map(_cell_text)
-    body.columns = headers
-    body.index = body.index - 1  # index i is the sheet's row i + 2, whatever blank rows are dropped
-    formulas = _unreadable_cells(source.path, sheet if isinstance(sheet, str) else book.sheet_names[sheet], body)
-    body = body.dropna(how="all")  # blank rows of a sheet are formatting, not data
-    return body.astype("object"), formulas
+    top = _typed_rows(grid.iloc[:workbook.HEADER_SCAN_ROWS])
+    h = workbook.header_row(top, _KNOWN_WORDS, {header_key(m) for m in source.mapped}, _norm, header_key)
+    if h is None:
+        if several and options.sheets == "all":
+            source.notes.append((sheet, "sheet_no_header", {"sheet": sheet}))
+            return None
+        h = 0
+    _fill_merged(grid, _merged_ranges(source.path, sheet), h)
+    top = _typed_rows(grid.iloc[:h + 2])
+    above = [v for r in top[:h] for v in r if v is not None]
+    year_of_sheet, measure_of_sheet, cost_center_of_sheet = workbook.sheet_name_parts(sheet)
+    year = options.year or next((y for y in map(workbook.year_in, above) if y), None) or year_of_sheet
+    unit = options.amount_unit or next((u for u in map(workbook.unit_in, above + top[h]) if u), None) or "one"
+    headers, skip = _headers(top, h)
+    headers, yearless = _give_years(headers, year)
+    if yearless:
+        source.missing_year.append(sheet)
+    body = grid.iloc[h + 1 + skip:].map(_cell_text)
+    body.columns = _unique_headers(headers)
+    body.index = body.index - 1 + offset  # index i is the sheet's row i + 2 (+ offset), whatever blank rows are dropped
+    formulas = _unreadable_cells(source.path, sheet, body, offset)
+    # A row holding a measure word alone (預算, 實際) heads the rows below it: a block of budget or actual lines.
+    alone = body.notna().sum(axis=1) == 1
+    label = pd.Series(None, index=body.index, dtype=object)
+    if alone.any():
+        label[alone] = body[alone].bfill(axis=1).iloc[:, 0].map(workbook.measure_of)
+    sections = label.notna()
+    info = pd.DataFrame({"sheet": sheet if several else None, "scale": workbook.AMOUNT_UNITS[unit],
+                         "measure": label.ffill().fillna(measure_of_sheet).astype(object),
+                         "cost_center": cost_center_of_sheet if several else None}, index=body.index)
+    keep = body.notna().any(axis=1) & ~sections  # blank rows of a sheet are formatting, not data
+    return body[keep].astype("object"), formulas, info[keep]
+
+
+def _typed_rows(frame: pd.DataFrame) -> list[list[Any]]:
+    """A few rows of a sheet as lists of their cells as the reader gives them (numbers, dates, text), None when blank."""
+    return [[None if _blank(v) else v for v in r] for r in frame.values.tolist()]
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and np.isnan(v))
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
+
+
+def _merged_ranges(path: Path, sheet_name: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The sheet's merged ranges as ((first row, first column), (last row, last column)), 0-based, read from its XML
+    in chunks (the reader gives a merged cell's value to its top-left cell only, and calamine would parse the whole
+    sheet again to say which cells are merged); none for a workbook that is not OOXML (.xls)."""
+    found: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    try:
+        with zipfile.ZipFile(path) as book:
+            part = _sheet_part(book, sheet_name)
+            if part is None:
+                return []
+            with book.open(part) as stream:
+                tail = b""
+                while True:
+                    chunk = stream.read(1 << 20)
+                    text = tail + chunk
+                    # a tag cut by the chunk's end is read with the next chunk
+                    cut = max(text.rfind(b"<"), 0) if chunk else len(text)
+                    for first, last in _MERGE_RE.findall(text[:cut]):
+                        (r0, c0), (r1, c1) = _cell_position(first.decode()), _cell_position(last.decode())
+                        found.append(((r0 - 1, c0), (r1 - 1, c1)))
+                    tail = text[cut:]
+                    if not chunk:
+                        break
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return []
+    return found
+
+
+def _fill_merged(grid: pd.DataFrame, ranges: list, header: int) -> None:
+    """A merged cell's value where the merge shows it, since a reader gives it to the top-left cell only: across the
+    header row (a month over its 預算 and 實際 columns) and down the rows a merge spans below it (a cost center beside
+    its lines). A number is never copied: an amount belongs to one cell."""
+    height, width = grid.shape
+    for (r0, c0), (r1, c1) in ranges:
+        if r0 >= height or c0 >= width:
+            continue
+        value = grid.iat[r0, c0]
+        if _blank(value) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            continue
+        if r0 <= header + 1 and r1 == r0:  # the header (or the row of measure words under it): across
+            span = [r0]
+        elif r0 > header and r1 > r0:  # the body: down the rows it spans, in each of its columns
+            span = range(r0, min(r1, height - 1) + 1)
+        else:
+            continue
+        for r in span:
+            for c in range(c0, min(c1, width - 1) + 1):
+                if _blank(grid.iat[r, c]):
+                    grid.iat[r, c] = value
+
+
+def _headers(rows: list[list[Any]], h: int) -> tuple[list[str], int]:
+    """The header row's texts, and how many rows under it are header too (0 or 1): a row of measure words (預算, 實際)
+    under two or more month headers and no number, as a two-row header writes 1月 over 預算 | 實際. A blank header
+    cell over a measure word takes the month on its left."""
+    headers = [_header_text(v) for v in rows[h]]
+    if h + 1 >= len(rows) or any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rows[h + 1]):
+        return headers, 0
+    combined, last, paired = [], "", 0
+    for x, word in zip(headers, rows[h + 1]):
+        month = workbook.is_month_header(x)
+        if not month and not x and last and workbook.measure_of(word):
+            x, month = last, True
+        last = x if month else ""
+        if month and workbook.measure_of(word):
+            combined.append(f"{x} {str(word).strip()}")
+            paired += 1
+        else:
+            combined.append(x)
+    return (combined, 1) if paired >= 2 else (headers, 0)
+
+
+def _give_years(headers: list[str], year: int | None) -> tuple[list[str], bool]:
+    """Month headers without a year (1月..12月, Jan..Dec, M01..M12) as YYYY-MM (keeping a measure word: 2026-01 預算),
+    when two or more of them make a months-as-columns sheet: the first in the given year, and a month lower than the
+    one before starts the next year (7月..12月, 1月..6月 of a year from July), unless a month is there twice (two
+    blocks of 1月..12月: all in the year, and each line's second month is a duplicate). (headers, True) when they are
+    there but no year was found."""
+    found = [workbook.yearless_month(x) for x in headers]
+    if sum(f is not None for f in found) < 2:
+        return headers, False
+    if year is None:
+        return headers, True
+    months = [(m, (w or "").lower()) for m, w in filter(None, found)]
+    wraps = len(set(months)) == len(months)  # a month twice (two blocks of 1月..12月) is no year from July
+    out, previous = [], 0
+    for x, f in zip(headers, found):
+        if f is None:
+            out.append(x)
+            continue
+        month, measure = f
+        year += wraps and month < previous
+        previous = month
+        out.append(f"{year}-{month:02d}" + (f" {measure}" if measure else ""))
+    return out, False
 
 
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -427,9 +699,10 @@ def _has_flagged_cells(stream) -> bool:
     return False
 
 
-def _unreadable_cells(path: Path, sheet_name: str, body: pd.DataFrame) -> dict[tuple[int, str], str]:
+def _unreadable_cells(path: Path, sheet_name: str, body: pd.DataFrame, offset: int = 0) -> dict[tuple[int, str], str]:
     """Spreadsheet error cells (#N/A, #DIV/0!, ...) written into body as their text, the way a CSV save writes them;
-    and the formulas saved without a value, as {(row index, header): "=formula"}. body's row i is sheet row i + 2."""
+    and the formulas saved without a value, as {(row index, header): "=formula"}. body's row i is sheet row
+    i + 2 - offset."""
     try:
         with zipfile.ZipFile(path) as book:
             part = _sheet_part(book, sheet_name)
@@ -447,6 +720,7 @@ def _unreadable_cells(path: Path, sheet_name: str, body: pd.DataFrame) -> dict[t
                     no_value = v is None or not (v.text or "").strip()
                     if cell.get("t") == "e" or (f is not None and no_value):
                         row, col = _cell_position(cell.get("r", ""))
+                        row += offset
                         if row - 2 in body.index and col < len(body.columns):
                             h = body.columns[col]
                             if cell.get("t") == "e" and not no_value:
@@ -470,3 +744,6 @@ def _cell_position(ref: str) -> tuple[int, int]:
         col = col * 26 + ord(ch) - 64
     return int(m.group(2)), col - 1
 
+
+
+_KNOWN_WORDS = _known_words()

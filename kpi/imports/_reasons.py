@@ -7,18 +7,22 @@ from typing import Any
 
 import pandas as pd
 
-from ..present import clip, duration, join_list, money, number, t, unit_name, value_label
+from ..present import clip, duration, join_list, money, number, paren, t, unit_name, value_label
 
 # Every reason an import gives; each is the message reject.<code> (kpi/present/messages.yaml). below_minimum is no
 # longer given (an int's range always has both ends now) but rows rejected with it are still read.
-REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "negative_duration",
+REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration", "unreadable_hms", "negative_duration",
                 "unreadable_hours", "negative_hours", "unreadable_bool", "unreadable_amount", "unreadable_int",
                 "out_of_range", "below_minimum", "unreadable_enum", "missing_required", "answered_before_arrived",
                 "abandoned_before_arrived", "resolved_before_opened", "due_before_opened", "duplicate_key",
                 "duplicate_budget_line", "too_long", "amount_out_of_range", "wrong_field_count",
-                "spreadsheet_error", "formula_without_value", "total_mismatch")
+                "spreadsheet_error", "formula_without_value", "total_mismatch", "unknown_choice", "sheet_summary",
+                "sheet_empty", "sheet_no_header", "invalid_json", "not_a_record", "total_row")
+# Of these, the ones an import gives as warnings (Prepared.warnings), never as the reason a row is rejected: the rows
+# are stored (or, for a total, never were data), but a person should look.
+WARNING_CODES = ("total_mismatch", "sheet_summary", "sheet_empty", "sheet_no_header")
 # The columns of a rejects frame a person reads, in this order; each is the message rej.col.<column>.
-READABLE_COLUMNS = ("file_name", "row_number", "column_name", "value", "reason", "raw")
+READABLE_COLUMNS = ("file_name", "sheet", "row_number", "column_name", "value", "reason", "raw")
 
 
 def encode(code: str, **params: Any) -> str:
@@ -52,6 +56,9 @@ def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> st
         p["measure_label"] = value_label("measure", p["measure"], lang)
     if "choices" in p:
         p["choices"] = join_list(p["choices"], lang)
+    if "words" in p:  # each choice in words, with the spellings read as it: 外撥（outbound、out、OB、外撥、撥出）
+        p["choices"] = join_list((paren(value_label(p["column"], c, lang), join_list(ws, lang), lang)
+                                  for c, ws in p["words"].items()), lang)
     for amount in ("total_amount", "lines_amount"):
         if amount in p:
             p[amount] = money(p[amount])
@@ -100,10 +107,11 @@ def split_reasons(rejects: pd.DataFrame) -> pd.DataFrame:
 def readable_rejects(rejects: pd.DataFrame, lang: str, columns: tuple[str, ...] = READABLE_COLUMNS) -> pd.DataFrame:
     """Rejected rows as a person reads them in lang: the columns asked for (those present), headed in lang, the
     canonical column by its name and the reason in words. A reason stored before codes were kept stays as written."""
-    shown = [c for c in columns if c in rejects]
+    # sheet: only when several sheets were read (a row is then named by its sheet too)
+    shown = [c for c in columns if c in rejects and not (c == "sheet" and rejects[c].isna().all())]
     out = rejects[shown].copy()
     if "column_name" in out:
-        out["column_name"] = [value_label("field", str(c), lang) for c in out["column_name"]]
+        out["column_name"] = [value_label("field", str(c), lang) if isinstance(c, str) else "" for c in out["column_name"]]
     if "reason" in out:
         codes = rejects["reason_code"] if "reason_code" in rejects else pd.Series(None, index=rejects.index)
         params = rejects["reason_params"] if "reason_params" in rejects else pd.Series(None, index=rejects.index)

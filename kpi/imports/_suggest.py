@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from . import _parse as parsing
+from . import _workbook as workbook
 from ..store import BUDGET, DATASETS, Dataset, get_dataset
 from ._mapping import Mapping, Options, header_key
 
@@ -23,9 +23,11 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     "contacts": {
         "contact_id": _CONTACT,
         "arrived_at": ["arrival time", "arrived", "start time", "call start", "call start time", "start", "date/time",
-                       "datetime", "date time", "timestamp", "call date/time", "進線時間",
+                       "datetime", "date time", "timestamp", "call date/time", "initiation timestamp", "進線時間",
                        "來電時間", "撥入時間", "開始時間", "通話開始時間", "進線日期時間", "來電日期時間"],
         "channel": _CHANNEL,
+        "direction": ["direction", "call direction", "contact direction", "inbound/outbound", "聯絡方向", "通話方向",
+                      "進出線", "進外撥", "撥打方向", "方向"],
         "queue": ["queue", "queue name", "skill", "skill group", "split", "佇列", "技能群組", "技能組", "技能"],
         "team": _TEAM,
         "agent_id": _AGENT,
@@ -33,7 +35,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                        "客服人員姓名", "人員姓名", "姓名", "專員名稱"],
         "answered": ["answered", "is answered", "connected", "handled", "outcome", "call outcome", "result",
                      "call result", "disposition", "是否接通", "接通", "已接聽", "是否接聽", "通話結果", "結果"],
-        "answered_at": ["answer time", "answered time", "接聽時間", "應答時間"],
+        "answered_at": ["answer time", "answered time", "connected to agent", "接聽時間", "應答時間"],
         "abandoned_at": ["abandon time", "abandoned time", "放棄時間", "掛斷時間"],
         "wait_seconds": ["wait", "waited", "wait time", "waiting time", "queue time", "queue duration",
                          "speed of answer", "asa", "等候時間",
@@ -41,7 +43,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "talk_seconds": ["talk", "talk time", "talk duration", "call duration", "duration", "通話時間", "通話秒數",
                          "通話時長", "談話時間"],
         "hold_seconds": ["hold", "hold time", "hold duration", "保留時間", "保留秒數", "保留"],
-        "acw_seconds": ["acw", "after call work", "wrap", "wrap up", "wrap up time", "話後處理", "話後處理時間",
+        "acw_seconds": ["acw", "after call work", "after contact work", "wrap", "wrap up", "wrap up time", "話後處理", "話後處理時間",
                         "話後整理", "後續處理時間"],
         "transferred": ["transferred", "transfer", "is transferred", "轉接", "是否轉接", "轉出"],
         "resolved_first_contact": ["fcr", "first contact resolution", "resolved first contact", "resolved",
@@ -141,15 +143,9 @@ def _is_cjk(text: str) -> bool:
 
 
 def is_month_header(header: str) -> bool:
-    """True for a header that names a month (2026-01, 115/01, 2026年1月, 1月, Jan-26): a months-as-columns budget."""
-    t = unicodedata.normalize("NFKC", str(header)).strip().lower()
-    if not t:
-        return False
-    if parsing.parse_month_text(t) is not None:
-        return True
-    if re.fullmatch(r"(0?[1-9]|1[0-2])\s*月份?", t):
-        return True
-    return bool(re.fullmatch(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?", t))
+    """True for a header that names a month (2026-01, 115/01, 2026年1月, 1月, 一月, Jan-26, Jan, 2026-01 預算): a
+    months-as-columns budget."""
+    return workbook.is_month_header(header)
 
 
 @dataclass(frozen=True)
@@ -160,9 +156,22 @@ class _Match:
     inverse: bool = False
 
 
+_PATH_RE = re.compile(r"[^\s.]+(?:\.[^\s.]+)+")  # a JSON field's dotted path: Agent.ConnectedToAgentTimestamp
+
+
 def _word_score(header: str, word: str, rank: int) -> float:
-    """How well one header matches one synonym (0 when it doesn't)."""
-    h_forms = {_norm(header), _norm(header, keep_brackets=True)}
+    """How well one header matches one synonym (0 when it doesn't); a dotted path (a JSON field) by its whole path,
+    else by its last two names, else by its last (Queue.Duration: queue duration before duration)."""
+    score = _forms_score({_norm(header), _norm(header, keep_brackets=True)}, word, rank)
+    if _PATH_RE.fullmatch(header):
+        names = header.split(".")
+        for n, penalty in ((2, 0.01), (1, 0.02)):
+            if part := _norm("".join(names[-n:])):
+                score = max(score, _forms_score({part}, word, rank) - penalty)
+    return score
+
+
+def _forms_score(h_forms: set[str], word: str, rank: int) -> float:
     w = _norm(word)
     if not w:
         return 0.0

@@ -20,6 +20,7 @@ from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key, rollback
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
+from ._parse import DEFAULT_CENTRE_ZONE
 from ._prepare import Prepared, prepare
 from ._reasons import raw_json, stored_reason_text
 
@@ -47,12 +48,19 @@ class ImportResult:
     rejected: int
     rejects: pd.DataFrame
     ignored_columns: list[str]
+    superseded: int = 0  # rows left out for a later version of the same record in the file (options.dedupe)
+    warnings: pd.DataFrame | None = None  # Prepared.warnings
 
     def summary(self) -> str:
         """One line of counts."""
         return (f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, inserted {self.inserted:,}, "
-                f"updated {self.updated:,}, unchanged {self.unchanged:,}, rejected {self.rejected:,} "
-                f"(import #{self.import_id})")
+                f"updated {self.updated:,}, unchanged {self.unchanged:,}, rejected {self.rejected:,}"
+                f"{superseded_note(self.superseded)} (import #{self.import_id})")
+
+
+def superseded_note(superseded: int) -> str:
+    """The part of a summary line that counts superseded rows: nothing when there are none."""
+    return f", superseded {superseded:,} (older versions of a record in the file)" if superseded else ""
 
 
 def stored_form(con: duckdb.DuckDBPyConnection, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,7 +123,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
             "INSERT INTO imports (import_id, dataset, file_name, file_sha256, source, run_by, started_at, rows_read,"
             " inserted, updated, unchanged, rejected, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?)",
             [import_id, ds.name, prep.file_name, prep.file_sha256, source, run_by, started_at, prep.rows_read,
-             json.dumps(prep.options, ensure_ascii=False, default=str)],
+             json.dumps({**prep.options, **_warnings_kept(prep.warnings)}, ensure_ascii=False, default=str)],
         )
         _insert_rejects(cur, rejects, import_id, prep.file_name)
         cols = prep.supplied
@@ -153,13 +161,26 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
     tell(1.0, "written")
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
-                        rejects=rejects, ignored_columns=prep.ignored_columns)
+                        rejects=rejects, ignored_columns=prep.ignored_columns, superseded=prep.superseded,
+                        warnings=prep.warnings)
+
+
+def _warnings_kept(warnings: pd.DataFrame) -> dict:
+    """An import's warnings as its history keeps them (in imports.options): row, sheet, column, code and parameters."""
+    if warnings is None or not len(warnings):
+        return {}
+    return {"warnings": [{"row": None if pd.isna(w.row_number) else int(w.row_number), "sheet": w.sheet,
+                          "column": w.column_name, "code": w.reason_code, "params": json.loads(w.reason_params)}
+                         for w in warnings.itertuples(index=False)]}
 
 
 def _insert_rejects(cur: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, import_id: int, file_name: str) -> None:
     if not len(rejects):
         return
-    rj = rejects.assign(import_id=import_id, file_name=file_name)[
+    if "sheet" in rejects and rejects["sheet"].notna().any():  # several sheets read: the file and the sheet
+        names = [file_name if pd.isna(s) else f"{file_name} [{s}]" for s in rejects["sheet"]]
+        rejects = rejects.assign(file_name=names)
+    rj = rejects.assign(import_id=import_id, **({} if "file_name" in rejects else {"file_name": file_name}))[
         ["import_id", "file_name", "row_number", "column_name", "value", "reason", "raw", "reason_code",
          "reason_params"]].astype({"row_number": "int64", "column_name": object, "value": object, "reason": object,
                                    "raw": object, "reason_code": object, "reason_params": object})
@@ -186,11 +207,12 @@ def _who() -> str:
 def import_file(dataset: str, path: str | os.PathLike, mapping: Mapping | str | os.PathLike | None = None, *,
                 db: str | os.PathLike | None = None, source: str = "cli", run_by: str | None = None,
                 wait: float = DEFAULT_WAIT_SECONDS, display_name: str | None = None,
-                progress: Progress | None = None) -> ImportResult:
-    """Import one file: everything is parsed before the database is opened, so the write lock is held only briefly."""
+                progress: Progress | None = None, centre_zone: str = DEFAULT_CENTRE_ZONE) -> ImportResult:
+    """Import one file: everything is parsed before the database is opened, so the write lock is held only briefly.
+    Timestamps are stored as centre_zone's wall-clock time (kpi.metrics.centre_zone reads it from targets.yaml)."""
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    prep = prepare(dataset, path, mapping, display_name, progress=_scaled(progress, 0.0, 0.7))
+    prep = prepare(dataset, path, mapping, display_name, progress=_scaled(progress, 0.0, 0.7), centre_zone=centre_zone)
     if progress is not None:
         progress(0.72, "opening the database")
     with open_db(db, wait=wait) as con:
@@ -208,7 +230,8 @@ def sample_files(sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[tuple[str, 
 
 
 def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.PathLike = SAMPLE_DIR,
-                     wait: float = DEFAULT_WAIT_SECONDS, progress: Progress | None = None) -> list[ImportResult]:
+                     wait: float = DEFAULT_WAIT_SECONDS, progress: Progress | None = None,
+                     centre_zone: str = DEFAULT_CENTRE_ZONE) -> list[ImportResult]:
     """Import every bundled sample file through the ordinary import.
 
     progress(fraction, dataset) hears how far the whole load is (0-1, each file weighted by its size) and which
@@ -219,7 +242,8 @@ def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.P
     for (ds, f, m), size in zip(files, sizes):
         lo, hi = done / sum(sizes), (done + size) / sum(sizes)
         named = None if progress is None else (lambda fraction, _step, ds=ds: progress(fraction, ds))
-        results.append(import_file(ds, f, m, db=db, source="sample", wait=wait, progress=_scaled(named, lo, hi)))
+        results.append(import_file(ds, f, m, db=db, source="sample", wait=wait, progress=_scaled(named, lo, hi),
+                                   centre_zone=centre_zone))
         done += size
     return results
 

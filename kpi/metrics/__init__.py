@@ -1,12 +1,13 @@
 """The KPI catalog (catalog.yaml + targets.yaml) and everything computed from it: the engine at any grain, status
-against target, the weekly views, service quality (surveys, complaints), and the budget report."""
+against target, the weekly views, service quality (surveys, complaints), and the budget report. Every query takes the
+user's scope (kpi.access.Scope; `_scope.py` narrows rows in SQL)."""
 from . import _schema as schema  # the one YAML validator, shared with the competency map
 from ._budget import (LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals,
                       variance_status, years)
 from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, business_seconds, calendar_table, parse_opening,
                         taiwan_calendar)
-from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, format_value,
-                       load_catalog, status)
+from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, centre_zone,
+                       format_value, load_catalog, status)
 from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, bucket_keys,
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
 from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
@@ -14,6 +15,7 @@ from ._periods import KINDS as PERIOD_KINDS, Period, custom_period, default_peri
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
                         week_summary)
 from ._privacy import mask_pii
+from ._scope import OutOfScope, may_see_comments, require
 from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RESOLUTION_BANDS, SCORES, SURVEY_KPIS, category_pareto,
                        complaint_funnel, low_score_comments, open_backlog_by_age, resolution_time_distribution,
                        score_distribution, survey_trend)
@@ -22,7 +24,7 @@ from ._weekly import AGENT_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS
 
 __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
-           "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
+           "centre_zone", "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
            "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
@@ -31,4 +33,4 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "survey_trend", "AGENT_TABLE_KPIS", "DEFERRED_TILE_KPIS", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid", "XmrLimits", "nps_interval", 
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
            "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",
-           "matures_on", "stats_jsonable"]
+           "matures_on", "stats_jsonable", "OutOfScope", "may_see_comments", "require"]

@@ -8,8 +8,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..access import Scope
 from ..store import checked_sql
 from ._catalog import load_catalog
+from ._scope import require
 
 LINE_COLUMNS = [
     "cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd",
@@ -30,8 +32,9 @@ class BudgetReport:
     answered_ytd: int
 
 
-def last_actual_month(con: duckdb.DuckDBPyConnection, year: int) -> date | None:
-    """The last month of the year that has an actual."""
+def last_actual_month(con: duckdb.DuckDBPyConnection, year: int, *, scope: Scope | None = None) -> date | None:
+    """The last month of the year that has an actual (refused to a role without the budget)."""
+    require(scope, "budget")
     row = con.cursor().execute(checked_sql(
         "SELECT max(period) FROM budget WHERE actual IS NOT NULL AND year(period) = ?"), [year]).fetchone()
     return row[0] if row and row[0] else None
@@ -84,8 +87,10 @@ def _recurring_lines(cur: duckdb.DuckDBPyConnection, year: int, through_month: i
 
 
 def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | None = None,
-                  settings: dict[str, Any] | None = None) -> BudgetReport:
-    """Budget, actual, variance (actual - budget), variance % of |budget|, favourable (by line type), outlook."""
+                  settings: dict[str, Any] | None = None, *, scope: Scope | None = None) -> BudgetReport:
+    """Budget, actual, variance (actual - budget), variance % of |budget|, favourable (by line type), outlook.
+    Refused to a role without the budget (a centre's budget is not split by team)."""
+    require(scope, "budget")
     settings = {**load_catalog().settings, **(settings or {})}
     min_pct, min_amount = settings["improvement_report_min_pct"], settings["improvement_report_min_amount"]
     through = (through.replace(day=1) if through else None) or last_actual_month(con, year)
@@ -133,7 +138,7 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     if through:
         start = date(year, 1, 1)
         end = date(year + (through.month == 12), through.month % 12 + 1, 1)
-        answered = cur.execute("SELECT count(*) FILTER (WHERE answered) FROM contacts WHERE arrived_at >= ? AND arrived_at < ?",
+        answered = cur.execute(f"SELECT {_answered()} FROM {_contacts()} WHERE arrived_at >= ? AND arrived_at < ?",
                                [start, end]).fetchone()[0]
         cost = total("cost")["actual_ytd"]
         cpc = cost / answered if answered and cost is not None else None
@@ -142,25 +147,39 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
                         cost_per_contact=cpc, answered_ytd=answered)
 
 
-def months_with_actuals(con: duckdb.DuckDBPyConnection, year: int) -> list[int]:
+def _answered() -> str:
+    """The catalog's count of answered contacts (KPI answered: inbound contacts and callbacks), over _contacts()."""
+    return load_catalog()["answered"].sql
+
+
+def _contacts() -> str:
+    """The contacts table with the catalog's columns that say which contacts are offered (the direction's)."""
+    columns = load_catalog().datasets["contacts"].columns
+    return "(SELECT *, " + ", ".join(f"{columns[c]} AS {c}" for c in ("__direction", "__offered")) + " FROM contacts)"
+
+
+def months_with_actuals(con: duckdb.DuckDBPyConnection, year: int, *, scope: Scope | None = None) -> list[int]:
     """Months (1-12) of the year that have actuals."""
+    require(scope, "budget")
     return [int(m) for (m,) in con.cursor().execute(checked_sql(
         "SELECT DISTINCT month(period) FROM budget WHERE year(period) = ? AND actual IS NOT NULL ORDER BY 1"), [year]).fetchall()]
 
 
-def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") -> pd.DataFrame:
+def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost", *,
+            scope: Scope | None = None) -> pd.DataFrame:
     """Per month of the year: budget, actual (months with actuals), contacts answered, cost per contact actual and budgeted.
 
     Budgeted cost per contact divides the month's budget by the contacts the center actually answered that month,
     so a month without actuals (not closed yet) has none.
     """
+    require(scope, "budget")
     return con.cursor().execute(checked_sql(
-        """WITH b AS (
+        f"""WITH b AS (
              SELECT period, sum(budget) AS budget, sum(actual) AS actual FROM budget
              WHERE year(period) = $y AND line_type = $t GROUP BY period),
            c AS (
-             SELECT date_trunc('month', arrived_at)::DATE AS period, count(*) FILTER (WHERE answered) AS answered
-             FROM contacts WHERE year(arrived_at) = $y GROUP BY ALL)
+             SELECT date_trunc('month', arrived_at)::DATE AS period, {_answered()} AS answered
+             FROM {_contacts()} WHERE year(arrived_at) = $y GROUP BY ALL)
            SELECT strftime(b.period, '%Y-%m') AS month, b.budget, b.actual, coalesce(c.answered, 0) AS answered,
              CASE WHEN c.answered > 0 THEN b.actual / c.answered END AS cost_per_contact,
              CASE WHEN c.answered > 0 AND b.actual IS NOT NULL THEN b.budget / c.answered END AS budget_per_contact
@@ -168,8 +187,9 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost") 
         {"y": year, "t": line_type}).df()
 
 
-def years(con: duckdb.DuckDBPyConnection) -> list[int]:
+def years(con: duckdb.DuckDBPyConnection, *, scope: Scope | None = None) -> list[int]:
     """Years that have budget rows, newest first."""
+    require(scope, "budget")
     return [int(y) for (y,) in con.cursor().execute(
         "SELECT DISTINCT year(period) FROM budget ORDER BY 1 DESC").fetchall()]
 

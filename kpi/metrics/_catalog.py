@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+from ..imports import DEFAULT_CENTRE_ZONE, ZONE_EXPECTED, time_zone
 from ..present import LANGS, format_unit, join_list, value_label
 from ..store import checked_sql
 from ._calendar import DEADLINE_SQL
@@ -19,6 +20,9 @@ UNITS = ("fraction", "seconds", "hours", "count", "score", "per_1000", "nps", "n
 DATASETS = ("contacts", "surveys", "complaints", "backlog", "derived", "budget")
 # A setting: a number, a list of names (channels), or a mapping of numbers or of texts (per channel or weekday).
 Setting = float | tuple[str, ...] | dict[str, float | dict[str, str]]
+# Settings of another type, by name: the centre's time zone (imported timestamps are stored as its wall-clock time).
+TimeZoneName = Annotated[str, Rule(check=lambda v: None if time_zone(v) else f"{ZONE_EXPECTED}, got {v!r}")]
+Settings = Annotated[dict[str, Setting], Rule(key_types=(("timezone", TimeZoneName),))]
 # Bound by the engine for each query, not set in targets.yaml: the range, and the dataset's cut-off (latest timestamp).
 ENGINE_PARAMETERS = {"start", "end", "cutoff", "deferred_channels"}
 
@@ -127,7 +131,7 @@ class _CatalogFile:
     views: dict[str, Annotated[tuple[str, ...], Rule(non_empty=True)]]
     scores: dict[str, Annotated[tuple[int, ...], Rule(length=(2, 2), items="numbers (lowest, highest)")]]
     kpis: Annotated[dict[str, Kpi], Rule(non_empty=True)]
-    parameters: dict[str, Setting] = field(default_factory=dict)
+    parameters: Settings = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class _Target(_Override):
 
 @dataclass(frozen=True)
 class _TargetsFile:
-    settings: dict[str, Setting] = field(default_factory=dict)
+    settings: Settings = field(default_factory=dict)
     targets: dict[str, _Target] = field(default_factory=dict)
 
 
@@ -237,6 +241,12 @@ def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS
         raise CatalogError(f"{targets_path.name}: settings.{sorted(missing)[0]}: used by the catalog but not set")
     return Catalog(kpis=kpis, settings=settings, datasets=datasets, views=dict(doc.views),
                    scores={s: (lo, hi) for s, (lo, hi) in doc.scores.items()})
+
+
+def centre_zone(catalog: Catalog | None = None) -> str:
+    """The centre's time zone (targets.yaml settings.timezone, default Asia/Taipei): imports store timestamps as its
+    wall-clock time."""
+    return (catalog or load_catalog()).settings.get("timezone", DEFAULT_CENTRE_ZONE)
 
 
 def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str | None = None) -> str | None:

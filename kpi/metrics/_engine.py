@@ -9,8 +9,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..access import Scope
 from ._calendar import calendar_table, taiwan_calendar
 from ._catalog import Catalog, Dataset, Kpi, load_catalog
+from ._scope import require, row_clauses, scope_values
 
 TIME_GRAINS = ("day", "week", "month")
 CYCLES = ("weekday_hour",)  # key "1-09" = Monday 09:00-09:59 (ISO weekday 1-7)
@@ -90,15 +92,18 @@ def _where(dims: dict[str, str], filters: dict[str, str | None]) -> tuple[list[s
 
 
 def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
-                   by: str | None, filters: dict[str, str | None], settings: dict[str, Any]) -> pd.DataFrame | None:
-    """One pass over one dataset: every KPI of it, per group. None when the grouping or a filter doesn't apply."""
+                   by: str | None, filters: dict[str, str | None], settings: dict[str, Any],
+                   scope: Scope | None = None) -> pd.DataFrame | None:
+    """One pass over one dataset: every KPI of it, per group, of the rows within the scope. None when the grouping
+    or a filter doesn't apply."""
     dims = ds.dimensions
     if by in DIMENSIONS and by not in dims:
         return None
     clauses, applies = _where(dims, filters)
     if not applies:
         return None
-    values: dict[str, Any] = {**settings, **{k: v for k, v in filters.items() if v is not None},
+    clauses += row_clauses(scope, dims, by, filters.get("team"))
+    values: dict[str, Any] = {**settings, **{k: v for k, v in filters.items() if v is not None}, **scope_values(scope),
                               "start": start, "end": end + timedelta(days=1),
                               "cutoff": settings["__cutoffs"].get(ds.rows_of or ds.name),
                               "deferred_channels": sorted(settings.get("response_target_hours_by_channel") or {})}
@@ -159,17 +164,22 @@ def _register_calendar(cur: duckdb.DuckDBPyConnection, start: date, end: date, s
 def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
                  team: str | None = None, channel: str | None = None, queue: str | None = None,
                  catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
-                 stats: bool = False) -> pd.DataFrame:
+                 stats: bool = False, scope: Scope | None = None) -> pd.DataFrame:
     """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
 
-    by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue or category.
+    by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue, direction or
+    category.
     Ratios are sums over the group; a zero denominator or an empty group gives NA, never 0. A real-time measure
     (service level, speed of answer, abandonment) has no value for a group holding two real-time channels; a queue
     measure none at agent grain; a maturing complaint measure none until its range has matured (see _mask).
     stats=True adds each ratio's `<id>__num`, `<id>__den` (its n) and `<id>__ss` columns, for intervals and tests.
+    scope: only the rows the user may see (kpi.metrics._scope); None: every row. Agent grain is refused to a role
+    without agent-level rows (OutOfScope).
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    if by == "agent":
+        require(scope, "agent_rows")
     catalog = catalog or load_catalog()
     settings = {**catalog.settings, **(settings or {})}
     settings.setdefault("__cutoffs", data_cutoffs(con))
@@ -181,7 +191,7 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         _register_calendar(cur, start, end, settings)
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
             kpis = catalog.of(dataset)
-            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings)
+            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings, scope)
             if frame is None:
                 not_applicable += [k.id for k in kpis]
             else:
@@ -321,20 +331,22 @@ def kpis_jsonable(row: pd.Series, ids: list[str], catalog: Catalog) -> dict[str,
     return out
 
 
-def agent_names(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, str]:
+def _agent_rows(con: duckdb.DuckDBPyConnection, select: str, start: date, end: date, scope: Scope | None,
+                *clauses: str) -> list[tuple]:
+    """(agent_id, select) per agent of the contacts in the range within the scope (refused to a role without agent rows)."""
+    where = ["agent_id IS NOT NULL", "arrived_at >= $start", "arrived_at < $end", *clauses,
+             *row_clauses(scope, SOURCES["contacts"].dimensions, "agent")]
+    sql = f"SELECT agent_id, {select} FROM contacts WHERE {' AND '.join(where)} GROUP BY agent_id"
+    values = {"start": start, "end": end + timedelta(days=1), **scope_values(scope)}
+    with con.cursor() as cur:
+        return cur.execute(sql, _params(sql, values)).fetchall()
+
+
+def agent_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope: Scope | None = None) -> dict[str, str]:
     """Each agent's display name in the range, where the contacts carry one (the latest name, should it change)."""
-    with con.cursor() as cur:
-        rows = cur.execute(
-            "SELECT agent_id, arg_max(agent_name, arrived_at) FROM contacts WHERE agent_id IS NOT NULL "
-            "AND agent_name IS NOT NULL AND arrived_at >= ? AND arrived_at < ? GROUP BY agent_id",
-            [start, end + timedelta(days=1)]).fetchall()
-    return {a: n for a, n in rows}
+    return dict(_agent_rows(con, "arg_max(agent_name, arrived_at)", start, end, scope, "agent_name IS NOT NULL"))
 
 
-def agent_teams(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, str]:
+def agent_teams(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope: Scope | None = None) -> dict[str, str]:
     """Each agent's team in the range (the team of most of their answered contacts)."""
-    with con.cursor() as cur:
-        rows = cur.execute(
-            "SELECT agent_id, mode(team) FROM contacts WHERE agent_id IS NOT NULL AND arrived_at >= ? AND arrived_at < ? "
-            "GROUP BY agent_id", [start, end + timedelta(days=1)]).fetchall()
-    return {a: t for a, t in rows}
+    return dict(_agent_rows(con, "mode(team)", start, end, scope))

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..access import Scope
 from ._catalog import Catalog, Kpi, load_catalog, status
 from ._engine import compute_kpis, data_cutoffs, matures_on
 from ._stats import Z95, two_proportion_z, wilson_interval, xmr_limits
@@ -142,11 +143,13 @@ def _with_cutoffs(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str,
 
 
 def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
-               channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None) -> dict[str, KpiValue]:
-    """Each KPI's value, target, status, n, interval and change against the previous period of the same length."""
+               channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
+               scope: Scope | None = None) -> dict[str, KpiValue]:
+    """Each KPI's value, target, status, n, interval and change against the previous period of the same length,
+    over the rows within the scope."""
     catalog = catalog or load_catalog()
     settings = _with_cutoffs(con, catalog)
-    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True)
+    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope)
     now = compute_kpis(con, start, end, **kw).iloc[0].to_dict()
     before = compute_kpis(con, *previous_range(start, end), **kw).iloc[0].to_dict()
     history = _history(con, start, end, kw)
@@ -168,14 +171,15 @@ def _history(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[st
 
 def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,
                  channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
-                 team_of: dict[Any, str] | None = None) -> dict[Any, dict[str, KpiValue]]:
-    """kpi_status for every group of a dimension (team, agent, ...): value, target, status, n, change vs before.
+                 team_of: dict[Any, str] | None = None, scope: Scope | None = None) -> dict[Any, dict[str, KpiValue]]:
+    """kpi_status for every group of a dimension (team, agent, ...) within the scope: value, target, status, n,
+    change vs before.
 
     team_of maps a group key to its team so per-team targets apply (a team key is its own team).
     """
     catalog = catalog or load_catalog()
     settings = _with_cutoffs(con, catalog)
-    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True)
+    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope)
     now = {r["key"]: r for r in compute_kpis(con, start, end, by, **kw).to_dict("records")}
     before = {r["key"]: r for r in compute_kpis(con, *previous_range(start, end), by, **kw).to_dict("records")}
     out: dict[Any, dict[str, KpiValue]] = {}

@@ -7,8 +7,10 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
+from ..access import Scope
 from ._catalog import load_catalog
-from ._engine import compute_kpis
+from ._engine import SOURCES, _params, compute_kpis
+from ._scope import row_clauses, scope_values
 
 
 @dataclass(frozen=True)
@@ -36,15 +38,16 @@ def latest_complete_week(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None, *, team: str | None = None,
-                 channel: str | None = None, queue: str | None = None, end: date | None = None) -> WeekSummary | None:
+                 channel: str | None = None, queue: str | None = None, end: date | None = None,
+                 scope: Scope | None = None) -> WeekSummary | None:
     """Contacts offered/answered/abandoned, surveys and complaints received in one ISO week (default: the latest
-    complete one), or from week_start to end (a month, quarter or any range)."""
+    complete one), or from week_start to end (a month, quarter or any range), of the rows within the scope."""
     week_start = week_start or latest_complete_week(con)
     if week_start is None:
         return None
     end = end or week_start + timedelta(days=6)
     # The same definitions as everywhere else: the catalog's, through compute_kpis.
-    k = compute_kpis(con, week_start, end, team=team, channel=channel, queue=queue).iloc[0]
+    k = compute_kpis(con, week_start, end, team=team, channel=channel, queue=queue, scope=scope).iloc[0]
 
     datasets = load_catalog().datasets
     filters = {"team": team, "channel": channel, "queue": queue}
@@ -76,11 +79,16 @@ def available_weeks(con: duckdb.DuckDBPyConnection) -> list[date]:
     return [r[0] for r in rows]
 
 
-def dimension_values(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """The teams, channels and queues present in the contacts, for filter lists."""
+def dimension_values(con: duckdb.DuckDBPyConnection, *, scope: Scope | None = None) -> dict[str, list[str]]:
+    """The teams, channels and queues present in the contacts within the scope, for filter lists (an agent's team list
+    is their own team; their channels and queues are the centre's, whose aggregates they compare with)."""
+    out = {}
     with con.cursor() as cur:
-        return {dim: [v for (v,) in cur.execute(f"SELECT DISTINCT {dim} FROM contacts WHERE {dim} IS NOT NULL ORDER BY 1").fetchall()]
-                for dim in ("team", "channel", "queue")}
+        for dim in ("team", "channel", "queue"):
+            where = " AND ".join([f"{dim} IS NOT NULL", *row_clauses(scope, SOURCES["contacts"].dimensions, dim)])
+            sql = f"SELECT DISTINCT {dim} FROM contacts WHERE {where} ORDER BY 1"
+            out[dim] = [v for (v,) in cur.execute(sql, _params(sql, scope_values(scope))).fetchall()]
+    return out
 
 
 def iso_week_label(monday: date) -> str:

@@ -15,9 +15,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..access import Scope
 from ._catalog import load_catalog
 from ._engine import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
 from ._privacy import mask_pii
+from ._scope import may_see_comments, row_clauses, scope_values
 
 SCORES = load_catalog().scores  # every possible value of each score, inclusive (catalog.yaml `scores`)
 SURVEY_KPIS = load_catalog().views["survey"]
@@ -29,12 +31,14 @@ AGE_BANDS = (("≤1", 0, 1), ("1-3", 1, 3), ("3-7", 3, 7), ("7-14", 7, 14), (">1
 PARETO_LINE = 0.8
 
 
-def _rows(dataset: str, time_clauses: list[str], filters: dict[str, str | None]) -> str:
-    """SQL of a dataset's rows that pass the time clauses and filters; a filter the dataset lacks leaves no rows.
+def _rows(dataset: str, time_clauses: list[str], filters: dict[str, str | None], scope: Scope | None) -> str:
+    """SQL of a dataset's rows within the scope that pass the time clauses and filters; a filter the dataset lacks
+    leaves no rows.
 
     A snapshot dataset (backlog) gives its rows as of the bound $as_of, with that moment as __as_of."""
     ds = SOURCES[dataset]
     clauses, applies = _where(ds.dimensions, filters)
+    clauses += row_clauses(scope, ds.dimensions, None, filters.get("team"))
     where = [*time_clauses, *clauses] if applies else ["false"]
     rows = ds.rows
     if ds.snapshot is not None:
@@ -51,10 +55,10 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> 
         cur.close()
 
 
-def _values(start: date | None, end: date, filters: dict[str, str | None],
+def _values(start: date | None, end: date, filters: dict[str, str | None], scope: Scope | None,
             settings: dict[str, Any] | None = None) -> dict[str, Any]:
     return {**load_catalog().settings, **(settings or {}), **{k: v for k, v in filters.items() if v is not None},
-            "start": start, "end": end + timedelta(days=1)}
+            **scope_values(scope), "start": start, "end": end + timedelta(days=1)}
 
 
 def _band_case(expr: str, bands: tuple[tuple[str, float, float | None], ...]) -> tuple[str, dict[str, float]]:
@@ -76,27 +80,29 @@ def _banded(bands: tuple[tuple[str, float, float | None], ...], unit: str, count
 
 
 def score_distribution(con: duckdb.DuckDBPyConnection, start: date, end: date, score: str = "csat", *,
-                       team: str | None = None, channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+                       team: str | None = None, channel: str | None = None, queue: str | None = None,
+                       scope: Scope | None = None) -> pd.DataFrame:
     """Responses and their share for every possible value of one score (csat 1-5, nps 0-10, ces 1-7), 0 where none."""
     if score not in SCORES:
         raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
     filters = {"team": team, "channel": channel, "queue": queue}
-    rows = _rows("surveys", ["__t >= $start", "__t < $end"], filters)
+    rows = _rows("surveys", ["__t >= $start", "__t < $end"], filters, scope)
     sql = (f"WITH g AS (SELECT {score} AS v, count(*) AS n FROM ({rows}) WHERE {score} IS NOT NULL GROUP BY 1) "
            "SELECT r.range::INTEGER AS score, coalesce(g.n, 0) AS responses, "
            "coalesce(g.n, 0) / nullif(sum(coalesce(g.n, 0)) OVER (), 0) AS share "
            "FROM range($lo, $hi) r LEFT JOIN g ON g.v = r.range ORDER BY r.range")
     lo, hi = SCORES[score]
-    frame = _query(con, sql, {**_values(start, end, filters), "lo": lo, "hi": hi + 1})
+    frame = _query(con, sql, {**_values(start, end, filters, scope), "lo": lo, "hi": hi + 1})
     return frame.astype({"share": "Float64"})
 
 
 def survey_trend(con: duckdb.DuckDBPyConnection, start: date, end: date, grain: str = "week", *,
-                 team: str | None = None, channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+                 team: str | None = None, channel: str | None = None, queue: str | None = None,
+                 scope: Scope | None = None) -> pd.DataFrame:
     """Per day/week/month bucket: survey_responses, csat, csat_mean, nps and ces_mean exactly as compute_kpis gives them."""
     if grain not in TIME_GRAINS:
         raise ValueError(f"grain must be one of {', '.join(TIME_GRAINS)}, got {grain!r}")
-    kpis = compute_kpis(con, start, end, grain, team=team, channel=channel, queue=queue)
+    kpis = compute_kpis(con, start, end, grain, team=team, channel=channel, queue=queue, scope=scope)
     out = kpis[["key", *SURVEY_KPIS]].rename(columns={"key": "bucket"})
     first_day = {key: first for key, first, _ in bucket_keys(start, end, grain)}
     out.insert(1, "bucket_start", pd.to_datetime(out["bucket"].map(first_day)))
@@ -105,14 +111,14 @@ def survey_trend(con: duckdb.DuckDBPyConnection, start: date, end: date, grain: 
 
 def complaint_funnel(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
                      channel: str | None = None, queue: str | None = None,
-                     settings: dict[str, Any] | None = None) -> pd.DataFrame:
+                     settings: dict[str, Any] | None = None, scope: Scope | None = None) -> pd.DataFrame:
     """Complaints opened in the range, of those resolved (as the data stands), of those resolved by their due time."""
     cat = load_catalog()
     filters = {"team": team, "channel": channel, "queue": queue}
-    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters)
+    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters, scope)
     sql = (f"SELECT {cat['complaints'].sql} AS opened, {cat['complaint_resolution_rate'].num} AS resolved, "
            f"{cat['complaint_sla_rate'].num} AS resolved_in_time FROM ({rows})")
-    counts = _query(con, sql, _values(start, end, filters, settings)).iloc[0]
+    counts = _query(con, sql, _values(start, end, filters, scope, settings)).iloc[0]
     complaints = [int(counts[s]) for s in FUNNEL_STAGES]
     opened = complaints[0]
     return pd.DataFrame({
@@ -123,27 +129,28 @@ def complaint_funnel(con: duckdb.DuckDBPyConnection, start: date, end: date, *, 
 
 
 def resolution_time_distribution(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
-                                 channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+                                 channel: str | None = None, queue: str | None = None,
+                                 scope: Scope | None = None) -> pd.DataFrame:
     """Resolved complaints opened in the range by hours to resolve, in bands ≤4, 4-8, 8-24, 24-48, 48-72, 72-120, >120."""
     filters = {"team": team, "channel": channel, "queue": queue}
-    rows = _rows("complaints", ["__t >= $start", "__t < $end", "resolved_at IS NOT NULL"], filters)
+    rows = _rows("complaints", ["__t >= $start", "__t < $end", "resolved_at IS NOT NULL"], filters, scope)
     case, edges = _band_case("epoch(resolved_at - opened_at) / 3600.0", RESOLUTION_BANDS)
     sql = (f"WITH g AS (SELECT {case} AS __band, count(*) AS n FROM ({rows}) GROUP BY 1) "
            "SELECT r.range AS __band, coalesce(g.n, 0) AS complaints, "
            "coalesce(g.n, 0) / nullif(sum(coalesce(g.n, 0)) OVER (), 0) AS share "
            "FROM range($bands) r LEFT JOIN g ON g.__band = r.range ORDER BY r.range")
-    counts = _query(con, sql, {**_values(start, end, filters), **edges, "bands": len(RESOLUTION_BANDS)})
+    counts = _query(con, sql, {**_values(start, end, filters, scope), **edges, "bands": len(RESOLUTION_BANDS)})
     return _banded(RESOLUTION_BANDS, "hours", counts.astype({"share": "Float64"}))
 
 
 def open_backlog_by_age(con: duckdb.DuckDBPyConnection, as_of_end: date, *, team: str | None = None,
                         channel: str | None = None, queue: str | None = None,
-                        settings: dict[str, Any] | None = None) -> pd.DataFrame:
+                        settings: dict[str, Any] | None = None, scope: Scope | None = None) -> pd.DataFrame:
     """Complaints open at the end of the day as_of_end, by days since opened (≤1, 1-3, 3-7, 7-14, >14), and how many are past due."""
     cat = load_catalog()
     filters = {"team": team, "channel": channel, "queue": queue}
     # The same rows and expressions as the open_complaints KPIs: __as_of is the midnight after as_of_end.
-    rows = _rows("backlog", [], filters)
+    rows = _rows("backlog", [], filters, scope)
     case, edges = _band_case("epoch(__as_of - __t) / 86400.0", AGE_BANDS)
     sql = (f"WITH g AS (SELECT {case} AS __band, {cat['open_complaints'].sql} AS n, "
            f"{cat['open_complaints_past_due'].sql} AS past_due FROM ({rows}) GROUP BY 1) "
@@ -151,36 +158,42 @@ def open_backlog_by_age(con: duckdb.DuckDBPyConnection, as_of_end: date, *, team
            "coalesce(g.past_due, 0) AS open_complaints_past_due "
            "FROM range($bands) r LEFT JOIN g ON g.__band = r.range ORDER BY r.range")
     as_of = datetime.combine(as_of_end + timedelta(days=1), time())
-    values = {**_values(None, as_of_end, filters, settings), **edges, "bands": len(AGE_BANDS), "as_of": as_of}
+    values = {**_values(None, as_of_end, filters, scope, settings), **edges, "bands": len(AGE_BANDS), "as_of": as_of}
     return _banded(AGE_BANDS, "days", _query(con, sql, values))
 
 
 def category_pareto(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
-                    channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
+                    channel: str | None = None, queue: str | None = None,
+                    scope: Scope | None = None) -> pd.DataFrame:
     """Complaints opened in the range by category, most first, with share, cumulative share and the vital few up to 80%."""
     cat = load_catalog()
     filters = {"team": team, "channel": channel, "queue": queue}
-    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters)
+    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters, scope)
     order = "complaints DESC, category NULLS LAST"
     sql = (f"WITH g AS (SELECT category, {cat['complaints'].sql} AS complaints FROM ({rows}) GROUP BY category), "
            f"c AS (SELECT *, sum(complaints) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS running, "
            "sum(complaints) OVER () AS total FROM g) "
            "SELECT category, complaints, complaints / total AS share, running / total AS cumulative_share, "
            f"running - complaints < $line * total AS vital_few FROM c ORDER BY {order}")
-    frame = _query(con, sql, {**_values(start, end, filters), "line": PARETO_LINE})
+    frame = _query(con, sql, {**_values(start, end, filters, scope), "line": PARETO_LINE})
     frame["category"] = pd.Series([None if pd.isna(c) else c for c in frame["category"]], dtype=object)  # as compute_kpis keys
     return frame.astype({"share": "Float64", "cumulative_share": "Float64", "vital_few": bool})
 
 
 def low_score_comments(con: duckdb.DuckDBPyConnection, start: date, end: date, max_csat: int = 2, limit: int = 200, *,
-                       team: str | None = None, channel: str | None = None, queue: str | None = None) -> pd.DataFrame:
-    """Newest comments of surveys with csat <= max_csat, personal data masked (responded_at, team, agent_id, scores, comment)."""
+                       team: str | None = None, channel: str | None = None, queue: str | None = None,
+                       scope: Scope | None = None) -> pd.DataFrame:
+    """Newest comments of surveys with csat <= max_csat, personal data masked (responded_at, team, agent_id, scores, comment);
+    none for a role without comments."""
     if int(limit) < 0:
         raise ValueError(f"limit must be >= 0, got {limit!r}")
     filters = {"team": team, "channel": channel, "queue": queue}
-    rows = _rows("surveys", ["__t >= $start", "__t < $end", "csat <= $max_csat", "trim(comment) <> ''"], filters)
+    # Left out, not refused, for a role without comments: the page and the report say so.
+    shown = [] if may_see_comments(scope) else ["false"]
+    rows = _rows("surveys", ["__t >= $start", "__t < $end", "csat <= $max_csat", "trim(comment) <> ''", *shown], filters,
+                 scope)
     sql = (f"SELECT responded_at, team, agent_id, csat, nps, ces, comment FROM ({rows}) "
            "ORDER BY responded_at DESC, survey_id DESC LIMIT $limit")
-    frame = _query(con, sql, {**_values(start, end, filters), "max_csat": int(max_csat), "limit": int(limit)})
+    frame = _query(con, sql, {**_values(start, end, filters, scope), "max_csat": int(max_csat), "limit": int(limit)})
     frame["comment"] = frame["comment"].map(mask_pii)
     return frame.astype({"csat": "Int64", "nps": "Int64", "ces": "Int64"})

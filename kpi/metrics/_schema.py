@@ -39,6 +39,9 @@ class Rule:
     minimum: int | None = None
     length: tuple[int, int] | None = None  # a list's smallest and largest length
     items: str | None = None  # what a list holds, for its length message ("coaching actions")
+    # A mapping whose values named here have their own type: ((key, type), ...) (settings.timezone is a text).
+    key_types: tuple[tuple[str, Any], ...] = ()
+    check: Any = None  # a string's own check: value -> the problem, or None when it is fine
 
 
 def code(what: str, pattern: str) -> Rule:
@@ -188,11 +191,12 @@ def _mapping(kv: tuple[Any, Any], rule: Rule, value: Any, path: str) -> dict[str
             if k not in value:
                 raise SchemaError(path, f"missing field '{k}'")
     out = {}
+    own = dict(rule.key_types)
     for k, v in value.items():
         if not isinstance(k, str):
             raise SchemaError(path, f"keys must be strings, got {type_name(k)} {k!r}")
         parse(key_type, k, path)
-        out[k] = parse(value_type, v, join(path, k), mapping_key=k)
+        out[k] = parse(own.get(k, value_type), v, join(path, k), mapping_key=k)
     return out
 
 
@@ -233,6 +237,9 @@ def _str(rule: Rule, value: Any, path: str) -> str:
         raise SchemaError(path, "has leading/trailing whitespace or a line break")
     if rule.one_of is not None and value not in rule.one_of:
         raise SchemaError(path, f"expected one of {', '.join(rule.one_of)}")
+    problem = rule.check(value) if rule.check is not None else None
+    if problem:
+        raise SchemaError(path, problem)
     return value
 
 

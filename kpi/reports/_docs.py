@@ -1,7 +1,7 @@
 """Reference docs generated from the declarations, so they can't drift from the code."""
 from __future__ import annotations
 
-from ..store import DATASETS, SQL_TYPES
+from ..store import DATASETS, SQL_TYPES, Column
 
 _KIND_WORDS = {
     "text": "text", "timestamp": "date-time", "month": "month", "bool": "yes/no", "duration": "duration",
@@ -24,9 +24,18 @@ def datasets_markdown() -> str:
             name = f"`{c.name}`" + (" *" if c.required else "")
             lo, hi = c.bounds
             span = "" if lo is None else f"{lo:,.0f} – {hi:,.0f}"
-            out.append(f"| {name} | {kind} | {stored} | {c.unit} | {span} | {c.default or ''} | {c.meaning} |")
+            out.append(f"| {name} | {kind} | {stored} | {c.unit} | {span} | {c.default or ''} | {c.meaning}{_words(c)} |")
         out.append("")
     return "\n".join(out)
+
+
+def _words(c: Column) -> str:
+    """The other spellings an import reads as each choice: " Also read: in, IB, ... as inbound; ..."."""
+    if not c.words:
+        return ""
+    spellings = {choice: [w for w, to in c.words if to == choice] for choice in c.choices}
+    return " Also read (ignoring case): " + "; ".join(f"{', '.join(ws)} as {choice}" for choice, ws in spellings.items()
+                                                      if ws) + "."
 
 
 _UNIT_WORDS = {"fraction": "share 0-1 (shown %)", "seconds": "seconds (shown as 7 min 05 s)", "hours": "hours",

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from .. import competency, metrics
+from ..access import Scope
 from ..competency import load_competency_map
 from ..metrics import Catalog, load_catalog
 from ..present import (
@@ -51,6 +52,7 @@ class _Month:
     with_target: list[str]
     by_channel: dict[Any, dict[str, metrics.KpiValue]]  # KPIs judged per channel are reported per channel
     last_year: tuple[dict[str, metrics.KpiValue], dict[Any, dict[str, metrics.KpiValue]]] | None  # where data exists
+    scope: Scope | None = None  # the reader's: a role without the budget is refused the report
 
     def label(self, kid: str) -> str:
         return self.cat[kid].text("label", self.lang)
@@ -77,20 +79,21 @@ def _check_actuals(con: duckdb.DuckDBPyConnection, month: date) -> None:
         raise ValueError(f"--month {month:%Y-%m}: the budget has no actuals for that month ({hint})")
 
 
-def _load(con: duckdb.DuckDBPyConnection, month: date, lang: str) -> _Month:
-    rep = metrics.budget_report(con, month.year, month)
+def _load(con: duckdb.DuckDBPyConnection, month: date, lang: str, scope: Scope | None) -> _Month:
+    rep = metrics.budget_report(con, month.year, month, scope=scope)
     end = month_end(month)
-    status = metrics.kpi_status(con, month, end)
+    status = metrics.kpi_status(con, month, end, scope=scope)
     flagged = rep.lines[rep.lines["needs_improvement_report"]]
-    saved = {(r.cost_center, r.line): competency.get_report(con, month.year, r.cost_center, r.line)
+    saved = {(r.cost_center, r.line): competency.get_report(con, month.year, r.cost_center, r.line, scope=scope)
              for r in flagged.itertuples(index=False)}
     cat = load_catalog()
     return _Month(con, month, end, metrics.previous_range(month, end), lang, cat, rep, status, flagged, saved,
                   [kid for kid, kv in status.items() if kv.target is not None],
-                  metrics.group_status(con, month, end, "channel"), _same_month_last_year(con, month))
+                  metrics.group_status(con, month, end, "channel", scope=scope), _same_month_last_year(con, month, scope),
+                  scope)
 
 
-def _same_month_last_year(con: duckdb.DuckDBPyConnection, month: date):
+def _same_month_last_year(con: duckdb.DuckDBPyConnection, month: date, scope: Scope | None):
     """The same calendar month a year before, (values, by channel), when the contacts reach back to its first day."""
     before = date(month.year - 1, month.month, 1)
     with con.cursor() as cur:
@@ -98,7 +101,8 @@ def _same_month_last_year(con: duckdb.DuckDBPyConnection, month: date):
     if first is None or first > before:
         return None
     end = month_end(before)
-    return metrics.kpi_status(con, before, end), metrics.group_status(con, before, end, "channel")
+    return (metrics.kpi_status(con, before, end, scope=scope),
+            metrics.group_status(con, before, end, "channel", scope=scope))
 
 
 def _line_names(lines: pd.DataFrame, lang: str) -> list[str]:
@@ -167,7 +171,7 @@ def _totals(m: _Month) -> Section:
 def _monthly(m: _Month) -> Section:
     """Monthly budget vs actual (cost lines), actuals only up to the report month."""
     lang = m.lang
-    mon = metrics.monthly(m.con, m.month.year)
+    mon = metrics.monthly(m.con, m.month.year, scope=m.scope)
     later = mon["month"] > f"{m.month:%Y-%m}"
     mon.loc[later, ["actual", "cost_per_contact"]] = None
     mon.loc[later, "answered"] = None
@@ -242,14 +246,17 @@ def _kpis(m: _Month) -> Section:
     return section("kpis", m.lang, paras + [t("perf.kpi_note", m.lang)], frame, col_kinds, row_kinds)
 
 
-def performance_report(con: duckdb.DuckDBPyConnection, month: date, lang: str = "zh-TW") -> Report:
-    """The performance report (O2.2.1) of a month: budget execution year to date with improvement reports, KPIs vs targets."""
+def performance_report(con: duckdb.DuckDBPyConnection, month: date, lang: str = "zh-TW", *,
+                       scope: Scope | None = None) -> Report:
+    """The performance report (O2.2.1) of a month: budget execution year to date with improvement reports, KPIs vs
+    targets (those of the rows within the scope). Refused to a role without the budget."""
     check_lang(lang)
+    metrics.require(scope, "budget")
     month = month.replace(day=1)
     _check_actuals(con, month)
     cmap = load_competency_map()
     generated_at = datetime.now()
-    m = _load(con, month, lang)
+    m = _load(con, month, lang, scope)
     sections = [_summary(m), _totals(m), _monthly(m), _lines(m), _improvement(m), _kpis(m),
                 competency_section(cmap, "perf", PERFORMANCE_OUTPUT, PERFORMANCE_TASK, lang)]
     return Report("performance", lang, t("report.title.performance", lang), f"{month:%Y-%m}",

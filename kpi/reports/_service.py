@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from .. import competency, metrics
+from ..access import Scope
 from ..competency import CompetencyMap, load_competency_map
 from ..metrics import Catalog, load_catalog
 from ..present import (
@@ -85,6 +86,7 @@ class _Range:
     pareto: pd.DataFrame
     plan: pd.DataFrame
     comments: pd.DataFrame
+    scope: Scope | None  # whose rows: every section reads only them; comments left out for a role without them
 
     @property
     def vital(self) -> pd.DataFrame:
@@ -104,18 +106,25 @@ class _Range:
         ps, pe = self.previous
         return t("svc.period", self.lang, start=self.start, end=self.end, days=(self.end - self.start).days + 1, ps=ps, pe=pe)
 
+    def no_comments(self) -> str:
+        """Why the report holds no comment: none in the period, or none for the reader's role."""
+        if metrics.may_see_comments(self.scope):
+            return t("svc.no_comments", self.lang)
+        return t("svc.comments_left_out", self.lang)
+
     def plan_columns(self, *keys: str) -> list[str]:
         return [competency.PLAN_COLUMNS[k][LANGS.index(self.lang)] for k in keys]
 
 
-def _load(con: duckdb.DuckDBPyConnection, start: date, end: date, team: str | None, lang: str) -> _Range:
+def _load(con: duckdb.DuckDBPyConnection, start: date, end: date, team: str | None, lang: str,
+          scope: Scope | None) -> _Range:
     cat, cmap = load_catalog(), load_competency_map()
-    status = metrics.kpi_status(con, start, end, team=team)
+    status = metrics.kpi_status(con, start, end, team=team, scope=scope)
     plan = competency.coaching_plan(cmap, team or "center", f"{start} – {end}", status, lang, top=TOP_RECOMMENDATIONS,
                                     team=team)
     return _Range(con, start, end, team, lang, cat, cmap, status, metrics.previous_range(start, end),
-                  metrics.category_pareto(con, start, end, team=team), plan,
-                  metrics.low_score_comments(con, start, end, limit=1_000_000, team=team))
+                  metrics.category_pareto(con, start, end, team=team, scope=scope), plan,
+                  metrics.low_score_comments(con, start, end, limit=1_000_000, team=team, scope=scope), scope)
 
 
 def _summary(r: _Range) -> Section:
@@ -146,7 +155,7 @@ def _satisfaction(r: _Range) -> Section:
 def _distributions(r: _Range) -> Section:
     lang, dists = r.lang, []
     for score in ("csat", "nps", "ces"):
-        d = metrics.score_distribution(r.con, r.start, r.end, score, team=r.team)
+        d = metrics.score_distribution(r.con, r.start, r.end, score, team=r.team, scope=r.scope)
         d.insert(0, "scale", t(f"scale.{score}", lang))
         dists.append(d)
     dk = {"scale": t("col.scale", lang), "score": t("col.score", lang), "responses": t("col.responses", lang),
@@ -157,7 +166,7 @@ def _distributions(r: _Range) -> Section:
 
 def _by_team(r: _Range) -> Section:
     lang = r.lang
-    by_team = metrics.group_status(r.con, r.start, r.end, "team", team=r.team)
+    by_team = metrics.group_status(r.con, r.start, r.end, "team", team=r.team, scope=r.scope)
     tk = {"team": t("col.team", lang), **{kid: r.label(kid) for kid in SURVEY_KPIS},
           "status": t("report.kpi_status", lang, kpi=r.label("csat"), status=t("col.status", lang))}
     rows = []
@@ -173,7 +182,7 @@ def _by_team(r: _Range) -> Section:
 def _trend(r: _Range) -> Section:
     lang = r.lang
     grain = "week" if (r.end - r.start).days <= 100 else "month"
-    trend = metrics.survey_trend(r.con, r.start, r.end, grain, team=r.team)
+    trend = metrics.survey_trend(r.con, r.start, r.end, grain, team=r.team, scope=r.scope)
     rk = {"bucket": t("col.bucket", lang), "bucket_start": t("col.bucket_start", lang),
           **{kid: r.label(kid) for kid in SURVEY_KPIS}}
     table = trend[list(rk)].astype(object).rename(columns=rk)
@@ -197,7 +206,7 @@ def _complaints(r: _Range) -> Section:
 
 def _backlog(r: _Range) -> Section:
     lang = r.lang
-    backlog = metrics.open_backlog_by_age(r.con, r.end, team=r.team)
+    backlog = metrics.open_backlog_by_age(r.con, r.end, team=r.team, scope=r.scope)
     bk = {"band": t("col.age_days", lang), **{k: r.label(k) for k in ("open_complaints", "open_complaints_past_due")}}
     table = backlog.assign(band=backlog["band"].astype(str))[list(bk)].astype(object).rename(columns=bk)
     return section("backlog", lang, [t("svc.backlog_note", lang, end=r.end)], table,
@@ -230,7 +239,7 @@ def _problems(r: _Range) -> Section:
     if len(r.vital):
         paras.append(t("svc.problems_vital", lang, cats=r.vital_text(),
                        share=format_kind(float(r.vital["share"].sum()), "fraction")))
-    paras.append(t("svc.problems_comments", lang, n=len(r.comments)) if len(r.comments) else t("svc.no_comments", lang))
+    paras.append(t("svc.problems_comments", lang, n=len(r.comments)) if len(r.comments) else r.no_comments())
     return section("problems", lang, paras, themes.rename(columns=hk), {hk["comments"]: "count", hk["share"]: "fraction"})
 
 
@@ -240,8 +249,7 @@ def _comments(r: _Range) -> Section:
           "csat": t("scale.csat", lang), "nps": t("scale.nps", lang), "ces": t("scale.ces", lang),
           "comment": t("col.comment", lang)}
     sample = r.comments.head(COMMENT_SAMPLE).astype(object).rename(columns=ck)
-    note = (t("svc.comments_note", lang, n=len(sample), total=len(r.comments)) if len(r.comments)
-            else t("svc.no_comments", lang))
+    note = t("svc.comments_note", lang, n=len(sample), total=len(r.comments)) if len(r.comments) else r.no_comments()
     return section("comments", lang, [note], sample,
                    {ck["responded_at"]: "datetime", ck["csat"]: "int", ck["nps"]: "int", ck["ces"]: "int"})
 
@@ -253,20 +261,28 @@ def _recommendations(r: _Range) -> Section:
     return section("recommendations", r.lang, paras, r.plan[keep].astype(object), {keep[0]: "int"})
 
 
+def _whole(scope: Scope | None, lang: str) -> str:
+    """What a report with no team chosen covers: the whole centre, or the teams the scope reaches."""
+    if scope is None or scope.teams is None or scope.role == "agent":
+        return t("meta.scope_center", lang)
+    return t("meta.scope_team", lang, team=join_list(sorted(scope.teams), lang))
+
+
 def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang: str = "zh-TW", *,
-                   team: str | None = None) -> Report:
-    """The customer service report (O4.3.1) of a range: satisfaction, complaints, process problems, recommendations."""
+                   team: str | None = None, scope: Scope | None = None) -> Report:
+    """The customer service report (O4.3.1) of a range: satisfaction, complaints, process problems, recommendations;
+    of the rows within the scope (a supervisor's report holds their teams only; finance's no comment)."""
     check_lang(lang)
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     generated_at = datetime.now()
-    r = _load(con, start, end, team, lang)
+    r = _load(con, start, end, team, lang, scope)
     builders = (_summary, _satisfaction, _distributions, _by_team, _trend, _complaints, _backlog, _pareto, _problems,
                 _comments, _recommendations)
     sections = [b(r) for b in builders]
     sections.append(competency_section(r.cmap, "svc", SERVICE_OUTPUT, SERVICE_TASK, lang))
     period = f"{start} – {end}"
     meta = meta_lines(r.cmap, SERVICE_OUTPUT, SERVICE_TASK, lang, generated_at)
-    meta.insert(1, t("meta.scope_team", lang, team=team) if team else t("meta.scope_center", lang))
+    meta.insert(1, t("meta.scope_team", lang, team=team) if team else _whole(scope, lang))
     return Report("service", lang, t("report.title.service", lang), join_bar([period, team], lang) if team else period,
                   meta, sections, generated_at)

@@ -38,6 +38,9 @@ class Column:
     lo: float | None = None  # inclusive bounds, where the column's differ from its kind's (KIND_RANGES)
     hi: float | None = None
     choices: tuple[str, ...] = ()
+    # Other spellings an import reads as one of the choices: (word, choice) pairs, compared ignoring case, width,
+    # spaces, hyphens and underscores (IB and 進線 are inbound).
+    words: tuple[tuple[str, str], ...] = ()
     default: str | None = None
     stored: bool = True  # False: accepted on input, folded into another column before storing
 
@@ -74,6 +77,18 @@ class Dataset:
         return [c for c in self.columns if c.stored]
 
 
+# A contact's direction, and the other words exports use for each (Five9 and Connect write INBOUND, Taiwanese
+# platforms 進線 / 外撥).
+DIRECTIONS = ("inbound", "outbound", "transfer", "callback")
+DIRECTION_WORDS = (
+    ("in", "inbound"), ("IB", "inbound"), ("incoming", "inbound"), ("進線", "inbound"), ("來電", "inbound"),
+    ("撥入", "inbound"),
+    ("out", "outbound"), ("OB", "outbound"), ("outgoing", "outbound"), ("外撥", "outbound"), ("撥出", "outbound"),
+    ("去電", "outbound"),
+    ("transferred", "transfer"), ("xfer", "transfer"), ("轉接", "transfer"),
+    ("回撥", "callback"), ("回電", "callback"),
+)
+
 CONTACTS = Dataset(
     name="contacts",
     label_zh="進線紀錄",
@@ -84,6 +99,12 @@ CONTACTS = Dataset(
         Column("contact_id", "text", "Platform's id of the contact.", required=True),
         Column("arrived_at", "timestamp", "When the contact entered the queue (local time).", required=True),
         Column("channel", "text", "phone, chat, email, ...", default="phone"),
+        Column("direction", "enum",
+               "Who started it: inbound (the customer), outbound (the center; in no inbound measure), transfer (a "
+               "transferred contact's leg to the next agent or queue; not offered again, its original row keeps "
+               "transferred = true) or callback (a call back the customer asked for). The KPI definitions say which "
+               "directions each measure counts.",
+               choices=DIRECTIONS, words=DIRECTION_WORDS, default="inbound"),
         Column("queue", "text", "Queue / skill the contact was routed to."),
         Column("team", "text", "Team that handled it (or owns the queue)."),
         Column("agent_id", "text", "Agent who answered it."),

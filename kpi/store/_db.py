@@ -175,6 +175,14 @@ def _v6(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _v7(con: duckdb.DuckDBPyConnection) -> None:
+    # Contacts' direction (inbound, outbound, transfer, callback): every contact stored before it was counted as an
+    # inbound one, so it is inbound. A file made by _v1 from today's definitions has the column already.
+    for table in ("contacts", "contacts_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS direction VARCHAR")
+        con.execute(f"UPDATE {table} SET direction = 'inbound' WHERE direction IS NULL")
+
+
+def _v8(con: duckdb.DuckDBPyConnection) -> None:
     # Who may sign in (issue 15): local accounts (argon2 hashes, never the password), failed sign-ins per name typed
     # (known or not, so a lock-out says nothing about which names exist), and the audit log of who did what.
     con.execute("""CREATE TABLE users (
@@ -189,7 +197,7 @@ def _v7(con: duckdb.DuckDBPyConnection) -> None:
           target VARCHAR, detail VARCHAR, source VARCHAR NOT NULL)""")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]  # index + 1 = schema version; append, never edit a released step
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,176 @@
+"""Pages within the signed-in user's scope (issue 15 item 4), through AppTest with st.session_state["scope"] set as
+the sign-in sets it: the navigation, every filter, table, chart and download of a supervisor of 技術支援組 hold that
+team only; finance sees no agent row and no comment; a page the role may not open says so and shows nothing.
+
+Counts worked out by hand on the sample (plain SQL on the contacts table, see tests/test_scope.py): in 2026-W47 the
+技術支援組 took 1176 phone contacts, by agents A011-A020; the week's three teams are 帳務服務組, 技術支援組, 會員服務組.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from kpi import metrics, store
+from kpi.access import ROLES, Scope
+from test_table_exports import downloads  # noqa: F401  (the fixture: every download a run offers)
+from ui.access import OWN
+from ui.frame import PAGES, pages_for
+
+ROOT = Path(__file__).resolve().parent.parent
+W47 = (date(2026, 11, 16), date(2026, 11, 22))
+TECH, OTHER, THIRD = "技術支援組", "帳務服務組", "會員服務組"
+TECH_AGENTS = {f"A{i:03d}" for i in range(11, 21)}
+SUPERVISOR = Scope("supervisor", frozenset({TECH}), user="lin")
+FINANCE = Scope("finance", user="chen")
+AGENT_ID = re.compile(r"\bA\d{3}\b")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app(sample_copy, monkeypatch, downloads):  # noqa: F811
+    monkeypatch.setenv("KPI_DB", str(sample_copy))  # a download writes its audit event
+
+    def run(scope, page: str | None = None, **state) -> tuple[AppTest, dict[str, tuple[str, bytes]]]:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+        at.session_state["scope"] = scope
+        for k, v in state.items():
+            at.session_state[k] = v
+        if page:
+            at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        files = {}
+        for b in at.get("download_button"):
+            name, build = downloads[b.proto.deferred_file_id]
+            files[b.proto.id.rsplit("-", 1)[-1]] = (name, build())
+        return at, files
+    return run
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def first_column(data: bytes) -> list[str]:
+    return [r[0] for r in read_csv(data)[1:]]
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("markdown", "caption", "info", "subheader", "title") for e in at.get(kind))
+
+
+def test_the_navigation_lists_only_the_pages_a_role_may_open():
+    def names(role, teams=None):
+        return [path.removeprefix("pages/").removesuffix(".py") for _, path, *_ in pages_for(Scope(role, teams))]
+    assert names("admin") == [p[1][6:-3] for p in PAGES if p[1] != "pages/mine.py"]  # an admin has no agent id
+    assert names("supervisor", frozenset({TECH})) == ["weekly", "quality", "trainer", "glossary"]
+    assert names("finance") == ["weekly", "quality", "budget", "glossary"]
+    assert names("trainer", frozenset({TECH})) == ["trainer", "glossary"]
+    assert names("agent", frozenset({TECH})) == ["glossary"]  # an account linked to no agent: nothing of its own
+    assert [p[1] for p in pages_for(Scope("agent", frozenset({TECH}), "A017"))] == ["pages/mine.py", "pages/glossary.py"]
+    assert {p[4] for p in PAGES} - {None, OWN} <= set(ROLES["admin"])  # every page needs something a role declares
+
+
+def test_a_supervisor_sees_only_their_team_on_the_weekly_page_and_its_downloads(app):
+    at, files = app(SUPERVISOR)
+    team = at.selectbox(key="team")
+    assert team.options == [TECH] and team.value == TECH  # no "all": one team is all they reach
+    assert {m.label: m.value for m in at.metric}["進線"] == "1,176"
+    team_table, agent_table = at.dataframe
+    assert list(team_table.value.index) == [TECH]
+    assert {label.split()[0] for label in agent_table.value.index} == TECH_AGENTS
+    heat = [json.loads(c.proto.spec) for c in at.get("echarts_chart")][1]  # offered by weekday x hour
+    assert sum(point[2] for point in heat["series"][0]["data"]) == 1176
+    assert set(AGENT_ID.findall(texts(at))) <= TECH_AGENTS  # the needs-attention list
+    assert first_column(files["team_table_csv"][1]) == [TECH]
+    assert {a.split()[0] for a in first_column(files["agent_table_csv"][1])} == TECH_AGENTS
+    ws = openpyxl.load_workbook(io.BytesIO(files["agent_table_xlsx"][1])).active
+    assert "可檢視範圍：技術支援組" in ws["A1"].value.splitlines()
+    assert files["team_table_csv"][0] == "每週績效_組別績效_2026-W47_技術支援組_電話.csv"
+
+
+def test_a_crafted_team_in_the_session_never_widens_a_supervisors_view(app):
+    at, files = app(SUPERVISOR, team=OTHER)
+    assert at.selectbox(key="team").value == TECH
+    assert list(at.dataframe[0].value.index) == [TECH]
+    assert OTHER not in texts(at) and first_column(files["team_table_csv"][1]) == [TECH]
+
+
+def test_a_supervisors_quality_page_holds_their_teams_comments_only(app, sample_db):
+    at, files = app(SUPERVISOR, page="pages/quality.py")
+    with store.open_db(sample_db, read_only=True) as con:
+        theirs = metrics.low_score_comments(con, *W47, channel="phone", scope=SUPERVISOR)
+        everyone = metrics.low_score_comments(con, *W47, channel="phone")
+    assert 0 < len(theirs) < len(everyone)  # the page would show more without the scope
+    comments = at.dataframe[0].value
+    assert len(comments) == len(theirs) and set(comments["team"]) == {TECH}
+    assert set(comments["agent_id"]) <= TECH_AGENTS
+    rows = read_csv(files["quality_comments_csv"][1])
+    assert rows[0][1] == "組別" and {r[1] for r in rows[1:]} == {TECH}
+
+
+def test_a_supervisors_coaching_page_lists_their_team_and_agents_only(app):
+    at, files = app(SUPERVISOR, page="pages/trainer.py")
+    assert at.selectbox(key="trainer_team").options == [TECH]
+    heat = [json.loads(c.proto.spec) for c in at.get("echarts_chart")][0]
+    assert heat["yAxis"][0]["data"] == [TECH]
+    assert {r[0] for r in read_csv(files["plan_csv"][1])[1:]} <= {TECH}
+    at, files = app(SUPERVISOR, page="pages/trainer.py", trainer_kind="agent")
+    assert {o.split()[0] for o in at.selectbox(key="trainer_agent").options} == TECH_AGENTS  # "A011 許雅雯"
+
+
+@pytest.mark.parametrize("page, says", [
+    ("pages/budget.py", "「主管」角色無法檢視預算；請由左側選單選擇可用的頁面，或洽系統管理者。"),
+    ("pages/import_data.py", "只有系統管理者可以匯入資料與檢視資料狀態；「主管」角色請由左側選單選擇可用的頁面。"),
+    ("pages/data_status.py", "只有系統管理者可以匯入資料與檢視資料狀態；「主管」角色請由左側選單選擇可用的頁面。")])
+def test_a_page_the_role_may_not_open_says_so_and_shows_nothing(app, page, says):
+    # as a URL typed by hand would: the navigation does not list it, and the page itself refuses
+    at, files = app(SUPERVISOR, page=page)
+    assert [t.value for t in at.title] == ["無權限檢視"] and [i.value for i in at.info] == [says]
+    assert not at.metric and not at.dataframe and not files and not at.get("file_uploader")
+
+
+def test_finance_sees_team_level_numbers_and_no_agent_row(app):
+    at, files = app(FINANCE)
+    assert at.selectbox(key="team").options == ["全部", OTHER, TECH, THIRD]
+    assert len(at.dataframe) == 1 and list(at.dataframe[0].value.index) == [OTHER, TECH, THIRD]
+    assert not AGENT_ID.findall(texts(at))  # nor in the needs-attention list
+    assert "專員明細不在您的角色可檢視範圍內，這裡只顯示組別層級的數字。" in texts(at)
+    assert set(files) == {"team_table_xlsx", "team_table_csv"}
+    assert not AGENT_ID.findall(files["team_table_csv"][1].decode("utf-8-sig"))
+
+
+def test_finance_sees_no_comment_on_the_quality_page(app):
+    at, files = app(FINANCE, page="pages/quality.py")
+    assert not at.dataframe and not any(k.startswith("quality_comments") for k in files)
+    assert [i.value for i in at.info] == ["顧客意見不在您的角色可檢視範圍內，因此未顯示。"]
+
+
+def test_a_session_scope_that_is_not_a_scope_shows_no_number(app):
+    at, _ = app("admin")  # only a Scope counts
+    assert [e.value for e in at.error] == ["這個工作階段的使用者資料無法辨識，因此不顯示任何數字；請重新整理頁面後再登入一次。"]
+    assert not at.metric and not at.dataframe
+
+
+def test_an_agent_sees_their_own_numbers_beside_their_team_and_the_centre_only(app):
+    # phone contacts answered in W47 (plain SQL): A017 88, 技術支援組 1113, the centre 3504
+    at, files = app(Scope("agent", frozenset({TECH}), "A017", user="chiu"))
+    assert [t.value for t in at.title] == ["我的績效"]  # their default page
+    table = at.dataframe[0].value
+    assert list(table.index) == ["A017 邱美玲", TECH, "全中心"] and table["接通量"].tolist() == [88, 1113, 3504]
+    assert set(AGENT_ID.findall(texts(at))) <= {"A017"}
+    assert [r[0] for r in read_csv(files["mine_table_csv"][1])[1:]] == ["A017 邱美玲", TECH, "全中心"]
