@@ -45,7 +45,8 @@ def test_amazon_connect_records_import_with_the_latest_of_each_repeated_record(k
     out = ingest(kpi, CONNECT, db)
     assert out[0] == ("using preset amazon_connect (v1): Amazon Connect contact record stream (Kinesis Data Firehose to "
                       "S3), JSON lines")
-    # 16 records: c02 delivered three times; the two older copies are superseded, not rejected.
+    # 16 records on 15 lines (two run together on one, as Firehose writes them): c02 delivered three times; the two
+    # older copies are superseded, not rejected.
     assert "read 16, inserted 14, updated 0, unchanged 0, rejected 0" in out[1] and "superseded 2" in out[1]
     assert kpis(db, "phone") == CONNECT_KPIS
     # c02's copies had ACW 20 (first in the file), 45 (LastUpdateTimestamp 02:04:20, the latest) and 0 (last in the
