@@ -93,6 +93,7 @@ PARAMS = {
                        "words": {"inbound": ["inbound", "IB"], "outbound": ["outbound", "外撥"]}},
     "sheet_summary": {"sheet": "彙總"}, "sheet_empty": {"sheet": "工作表2"}, "sheet_no_header": {"sheet": "說明"},
     "invalid_json": {"line": 3, "char": 43, "problem": "Expecting ',' delimiter"}, "not_a_record": {},
+    "total_row": {"label": "合計"},
 }
 
 
@@ -127,6 +128,8 @@ def test_every_reason_reads_in_both_languages():
     assert zh["invalid_json"] == "不是有效的 JSON：從第 3 行第 43 個字元起無法解讀（整筆資料不匯入）"
     assert en["invalid_json"] == ("not valid JSON: unreadable from line 3, column 43 (Expecting ',' delimiter; the record "
                                   "is not imported)")
+    assert zh["total_row"] == "報表的合計列（「合計」），不是一筆紀錄，不匯入"
+    assert en["total_row"] == "a totals row of the report ('合計'), not a record; not imported"
 
 
 def test_value_recodes_are_summed_up_in_words():
