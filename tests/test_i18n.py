@@ -60,6 +60,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "kind.": tuple(store.SQL_TYPES),
     "reject.": imports.REASON_CODES,
     "imp.derive.": tuple(imports.DERIVE_RULES),  # imports.describe_derived
+    "imp.derive.when.": imports.CONDITIONS,  # a case rule's conditions
     "preset.": tuple(imports.load_presets()),  # the export each shipped preset reads, in words (detected_line)
     "amount_unit.": ("auto", *imports.AMOUNT_UNITS),  # pages/import_data.py
     "rej.col.": imports.READABLE_COLUMNS,

@@ -89,7 +89,20 @@ def test_a_derive_field_the_file_lacks_is_fatal_naming_the_mapping_the_field_and
 
 @pytest.mark.parametrize("options, message", [
     ("  derive: {answered: {present: [A, B]}}\n", "options.derive: expected canonical column: {rule: field}"),
-    ("  derive: {answered: {maybe: A}}\n", "the rule one of present, absent, not, in, seconds_between"),
+    ("  derive: {answered: {maybe: A}}\n",
+     "the rule one of present, absent, not, in, seconds_between, epoch_seconds, case"),
+    ("  derive: {arrived_at: {epoch_seconds: [A, B]}}\n", "options.derive: expected canonical column"),
+    ("  derive: {answered: {epoch_seconds: A}}\n",
+     "options.derive.answered: epoch_seconds gives a date-time column, but answered is a true/false column"),
+    # A case's branches: {when: condition, then: value}, an else only last; conditions are the true/false rules.
+    ("  derive: {direction: {case: []}}\n", "options.derive: expected canonical column"),
+    ("  derive: {direction: {case: [{else: outbound}, {when: {present: A}, then: inbound}]}}\n",
+     "options.derive: expected canonical column"),
+    ("  derive: {direction: {case: [{when: {seconds_between: [A, B]}, then: inbound}]}}\n",
+     "options.derive: expected canonical column"),
+    ("  derive: {direction: {case: [{when: {present: A}, then: [inbound]}]}}\n",
+     "options.derive: expected canonical column"),
+    ("  derive: {direction: {case: [{when: {present: A}}]}}\n", "options.derive: expected canonical column"),
     ("  derive: {answered: {in: {A: {x: y}}}}\n", "options.derive: expected canonical column"),
     ("  derive: {wait_seconds: {seconds_between: [A]}}\n", "options.derive: expected canonical column"),
     ("  derive: {colour: {present: A}}\n", "options.derive.colour: not a column of contacts"),
@@ -108,6 +121,49 @@ def test_a_bad_derive_dedupe_or_unit_option_is_refused_naming_the_key(db, write,
     with pytest.raises(imports.FatalImportError, match="m.yaml: ") as e:
         imports.import_file("contacts", f, mapping(write, options), db=db)
     assert message in str(e.value)
+
+
+def test_a_time_written_as_seconds_since_1970_is_read_as_utc(db, write):
+    # Avaya CMS writes SEGSTART as seconds since 1970-01-01 UTC: 1794790800 is 2026-11-16 01:00:00 UTC, 09:00 in
+    # Taipei; 1794847500 is 16:45 UTC, already Tuesday 17 November (00:45) in Taipei.
+    f = write("c.csv", "Id,SEGSTART\na,1794790800\nb,1794847500\nc,2026-11-18 10:30:00\nd,-5\ne,soon\n")
+    m = mapping(write, "  derive: {arrived_at: {epoch_seconds: SEGSTART}}\n", "contact_id: Id")
+    r = imports.import_file("contacts", f, m, db=db)
+    # A cell already written as a date and time (an export that converted it) is read as one, like a mapped column.
+    assert rows(db, "SELECT contact_id, arrived_at::VARCHAR FROM contacts ORDER BY 1") == [
+        ("a", "2026-11-16 09:00:00"), ("b", "2026-11-17 00:45:00"), ("c", "2026-11-18 10:30:00")]
+    # Seconds before 1970, or no time at all: rejected with the value as written.
+    assert [(row, col, value) for row, col, value in r.rejects[["row_number", "column_name", "value"]].itertuples(
+        index=False)] == [(5, "arrived_at", "-5"), (6, "arrived_at", "soon")]
+
+
+def test_a_case_gives_the_value_of_the_first_condition_that_holds(db, write):
+    # Avaya CMS: a segment no agent originated is inbound; an agent's first segment an outbound call; an agent's later
+    # segment the transfer leg.
+    f = write("c.csv", "Id,Start,ORIGLOGIN,SEGMENT,Abandoned\n"
+              "a,2026-11-16 09:00,,1,NO\nb,2026-11-16 09:01,1002,1,NO\nc,2026-11-16 09:02,1001,2,YES\n"
+              "d,2026-11-16 09:03,,2,no\n")
+    m = mapping(write, "  derive:\n    direction:\n      case:\n        - {when: {absent: ORIGLOGIN}, then: inbound}\n"
+                "        - {when: {in: {SEGMENT: [1]}}, then: outbound}\n        - {else: transfer}\n"
+                "    transferred:\n      case:\n        - {when: {not: Abandoned}, then: 'N'}\n")
+    r = imports.import_file("contacts", f, m, db=db)
+    assert r.rejected == 0
+    # transferred: N where Abandoned reads no (a, b, d); no branch holds for c and there is no else: empty.
+    assert rows(db, "SELECT contact_id, direction, transferred FROM contacts ORDER BY 1") == [
+        ("a", "inbound", False), ("b", "outbound", False), ("c", "transfer", None), ("d", "inbound", False)]
+    assert imports.describe_derived(imports.load_mapping(m).options, "zh-TW") == (
+        "聯絡方向：「ORIGLOGIN」空白時為進線；「SEGMENT」為 1 時為外撥；其他為轉接、是否轉接：「Abandoned」為否時為N")
+    assert imports.describe_derived(imports.load_mapping(m).options, "en").startswith(
+        "Direction: Inbound when ORIGLOGIN is empty; Outbound when SEGMENT is 1; Transfer otherwise")
+
+
+def test_a_case_value_is_checked_like_a_mapped_one(db, write):
+    f = write("c.csv", "Id,Start,Kind\na,2026-11-16 09:00,x\nb,2026-11-16 09:01,y\n")
+    m = mapping(write, "  derive:\n    direction:\n      case:\n        - {when: {in: {Kind: [x]}}, then: sideways}\n"
+                "        - {else: outbound}\n")
+    r = imports.import_file("contacts", f, m, db=db)
+    assert rows(db, "SELECT contact_id, direction FROM contacts") == [("b", "outbound")]
+    assert list(r.rejects["column_name"]) == ["direction"] and "'sideways'" in r.rejects["reason"][0]
 
 
 def test_a_column_read_and_derived_at_once_is_refused(db, write):

@@ -91,8 +91,11 @@ _OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", 
 _OPTION_KEYS |= {"derive", "dedupe"}  # what presets need (docs/importing.md "Derived columns"), for any mapping
 # How a derived column is worked out from the file's fields, and the kind of column each rule gives: present (the field
 # has a value), absent (it has none), not (a true/false field negated), in (the field is one of these values, any case),
-# seconds_between (from one timestamp field to another).
-DERIVE_RULES = {"present": "bool", "absent": "bool", "not": "bool", "in": "bool", "seconds_between": "duration"}
+# seconds_between (from one timestamp field to another), epoch_seconds (a time written as seconds since 1970-01-01
+# UTC, as Avaya CMS writes SEGSTART), case (the value of the first of several conditions that holds: any column).
+DERIVE_RULES = {"present": "bool", "absent": "bool", "not": "bool", "in": "bool", "seconds_between": "duration",
+                "epoch_seconds": "timestamp", "case": None}
+CONDITIONS = ("present", "absent", "not", "in")  # the rules that hold or not: a case's conditions
 DECIMAL_OPTIONS = ("auto", ".", ",")
 MAPPING_MAX_BYTES = 1 << 20  # a mapping file is a page of text; anything bigger is a mistake (or an attack)
 
@@ -184,7 +187,7 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
             raise bad(f"columns.{column} and options.derive.{column}",
                       "both give the column; it is read from the file or derived, not both")
         kind = DERIVE_RULES[next(iter(rule))]
-        if ds is not None and ds.column(column).kind != kind:
+        if ds is not None and kind is not None and ds.column(column).kind != kind:
             raise bad(f"options.derive.{column}", f"{next(iter(rule))} gives {_KIND_WORDS[kind]}, but {column} is "
                       f"{_KIND_WORDS.get(ds.column(column).kind, ds.column(column).kind)}")
     if isinstance(opts.duration_unit, dict):
@@ -197,45 +200,70 @@ def parse_mapping(doc: Any, source: str = "mapping") -> Mapping:
     return Mapping(dataset=dataset, columns=columns, options=opts, source=source)
 
 
-_KIND_WORDS = {"bool": "a true/false column", "duration": "a duration column"}
+_KIND_WORDS = {"bool": "a true/false column", "duration": "a duration column", "timestamp": "a date-time column"}
 
 
 def _derive_rule(value: dict[str, Any]) -> dict[str, Any]:
-    """A checked derive rule (_derive_problem found none) with its fields as text: {present: F}, {in: {F: [v, ...]}},
-    {seconds_between: [F1, F2]}."""
+    """A checked derive rule (_derive_problem found none) with its fields and values as text: {present: F},
+    {in: {F: [v, ...]}}, {seconds_between: [F1, F2]}, {case: [{when: RULE, then: v}, ..., {else: v}]}."""
     rule, arg = next(iter(value.items()))
     if rule == "in":
         field_name, values = next(iter(arg.items()))
         return {"in": {str(field_name): [str(v) for v in (values if isinstance(values, list) else [values])]}}
     if rule == "seconds_between":
         return {rule: [str(a) for a in arg]}
+    if rule == "case":
+        return {rule: [{"when": _derive_rule(c["when"]), "then": str(c["then"])} if "when" in c else
+                       {"else": str(c["else"])} for c in arg]}
     return {rule: str(arg)}
 
 
 def derive_fields(rule: dict[str, Any]) -> list[str]:
-    """The source fields a derive rule reads."""
+    """The source fields a derive rule reads (each once, in the order the rule names them)."""
     name, arg = next(iter(rule.items()))
     if name == "in":
         return list(arg)
+    if name == "case":
+        return list(dict.fromkeys(f for c in arg if "when" in c for f in derive_fields(c["when"])))
     return list(arg) if isinstance(arg, list) else [arg]
 
 
 def _derive_problem(value: Any) -> str | None:
     expected = ("expected canonical column: {rule: field}, the rule one of "
-                f"{', '.join(DERIVE_RULES)} (in: {{field: [values]}}, seconds_between: [start field, end field])")
+                f"{', '.join(DERIVE_RULES)} (in: {{field: [values]}}, seconds_between: [start field, end field], "
+                "case: [{when: {rule: field}, then: value}, ..., {else: value}])")
     if not isinstance(value, dict):
         return expected
-    for rule in value.values():
-        if not isinstance(rule, dict) or len(rule) != 1:
-            return expected
-        name, arg = next(iter(rule.items()))
-        ok = {"in": lambda a: isinstance(a, dict) and len(a) == 1 and all(
-                  _scalar(k) and (_scalar(v) or (isinstance(v, list) and v and all(map(_scalar, v))))
-                  for k, v in a.items()),
-              "seconds_between": lambda a: isinstance(a, list) and len(a) == 2 and all(map(_scalar, a))}
-        if name not in DERIVE_RULES or not ok.get(name, _scalar)(arg):
-            return expected
-    return None
+    return expected if not all(_rule_ok(rule, DERIVE_RULES) for rule in value.values()) else None
+
+
+def _rule_ok(rule: Any, rules: Any) -> bool:
+    """One derive rule well formed, its name one of rules (a case's conditions: CONDITIONS)."""
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return False
+    name, arg = next(iter(rule.items()))
+    ok = {"in": lambda a: isinstance(a, dict) and len(a) == 1 and all(
+              _scalar(k) and (_scalar(v) or (isinstance(v, list) and v and all(map(_scalar, v))))
+              for k, v in a.items()),
+          "seconds_between": lambda a: isinstance(a, list) and len(a) == 2 and all(map(_scalar, a)),
+          "case": _case_ok}
+    return name in rules and ok.get(name, _scalar)(arg)
+
+
+def _case_ok(cases: Any) -> bool:
+    """[{when: condition, then: value}, ...] with an optional last {else: value}."""
+    if not isinstance(cases, list) or not cases:
+        return False
+    for i, c in enumerate(cases):
+        last = i == len(cases) - 1
+        if not isinstance(c, dict) or not (set(c) == {"when", "then"} or (last and set(c) == {"else"})):
+            return False
+        if "else" in c:
+            if not _scalar(c["else"]):
+                return False
+        elif not (_rule_ok(c["when"], CONDITIONS) and _scalar(c["then"])):
+            return False
+    return True
 
 
 def _duration_unit_problem(value: Any) -> str | None:

@@ -513,8 +513,8 @@ def _source_cells(job: _Job, column: str, header: str) -> pd.Series:
 
 
 def _derived(job: _Job, column: str) -> pd.Series:
-    """A derived column's cells as text (true/false, or seconds), parsed and checked afterwards like a mapped column's
-    (options.derive, _mapping.DERIVE_RULES)."""
+    """A derived column's cells as text (true/false, seconds, a UTC time, or a case's value), parsed and checked
+    afterwards like a mapped column's (options.derive, _mapping.DERIVE_RULES)."""
     rule, arg = next(iter(job.opts.derive[column].items()))
     cells = [_source_cells(job, column, h) for h in job.derived[column]]
     if rule == "seconds_between":
@@ -522,16 +522,46 @@ def _derived(job: _Job, column: str) -> pd.Series:
         seconds = (end - start).dt.total_seconds()
         return seconds.map(lambda v: f"{v:.3f}".rstrip("0").rstrip("."), na_action="ignore").astype(object)
     text = cells[0]
+    if rule == "epoch_seconds":
+        return _from_epoch(text)
+    if rule == "case":
+        by_field = dict(zip(derive_fields(job.opts.derive[column]), cells))
+        out = pd.Series(None, index=text.index, dtype=object)
+        open_ = pd.Series(True, index=text.index)  # rows no earlier condition has taken
+        for c in arg:
+            if "else" in c:
+                return out.mask(open_, c["else"])
+            (cond, field_arg), = c["when"].items()
+            hit = _holds(cond, field_arg, by_field[derive_fields(c["when"])[0]])
+            out, open_ = out.mask(open_ & hit, c["then"]), open_ & ~hit
+        return out
     if rule == "not":
         read = parsing.parse_bool(text).values
         # A cell that is no true/false stays as written, for the parser to reject with its value.
         return text.astype(object).mask(read.notna(), read.map({True: "false", False: "true"}).astype(object))
+    return pd.Series(np.where(_holds(rule, arg, text), "true", "false"), index=text.index, dtype=object)
+
+
+def _holds(rule: str, arg: Any, text: pd.Series) -> pd.Series:
+    """Where a condition (present, absent, in; in a case also not: the field reads false) holds, as True/False."""
     if rule == "in":
         wanted = {header_key(v) for v in next(iter(arg.values()))}
-        hit = text.map(lambda v: header_key(v) in wanted, na_action="ignore").fillna(False).astype(bool)
-    else:
-        hit = text.notna() if rule == "present" else text.isna()
-    return pd.Series(np.where(hit, "true", "false"), index=text.index, dtype=object)
+        return text.map(lambda v: header_key(v) in wanted, na_action="ignore").fillna(False).astype(bool)
+    if rule == "not":
+        return parsing.parse_bool(text).values.eq(False).fillna(False).astype(bool)
+    return text.notna() if rule == "present" else text.isna()
+
+
+def _from_epoch(text: pd.Series) -> pd.Series:
+    """Seconds since 1970-01-01 UTC as an ISO time with its Z (the timestamp parser then brings it to the centre's
+    zone); a cell that is no such number stays as written, for the parser to reject with its value."""
+    seconds = pd.to_numeric(text, errors="coerce")
+    ok = seconds.notna() & (seconds >= 0) & (seconds < _YEAR_10000)
+    iso = pd.to_datetime(seconds.where(ok), unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text.astype(object).mask(ok, iso.astype(object))
+
+
+_YEAR_10000 = 253_402_300_800  # seconds since 1970 at 10000-01-01: no time is later
 
 
 def _source_timestamps(job: _Job, column: str, i: int, cells: pd.Series) -> pd.Series:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -204,9 +205,25 @@ def describe_derived(options: Options, lang: str) -> str:
         name, arg = next(iter(rule.items()))
         if name == "seconds_between":
             fields = {"start": arg[0], "end": arg[1]}
-        elif name == "in":
-            fields = {"field": next(iter(arg)), "values": join_list(next(iter(arg.values())), lang)}
+        elif name == "case":  # 進線方向：「ORIGLOGIN」空白時為進線；「SEGMENT」為 1 時為外撥；其他為轉接
+            fields = {"cases": "；".join(_case_part(column, c, lang) for c in arg) if lang == "zh-TW" else
+                      "; ".join(_case_part(column, c, lang) for c in arg)}
         else:
-            fields = {"field": arg}
+            fields = _rule_fields(name, arg, lang)
         parts.append(t(f"imp.derive.{name}", lang, column=value_label("field", column, lang), **fields))
     return join_list(parts, lang)
+
+
+def _rule_fields(name: str, arg: Any, lang: str) -> dict[str, str]:
+    if name == "in":
+        return {"field": next(iter(arg)), "values": join_list(next(iter(arg.values())), lang)}
+    return {"field": arg}
+
+
+def _case_part(column: str, case: dict[str, Any], lang: str) -> str:
+    """One branch of a case rule in words, its value as the column's values read (outbound -> 外撥)."""
+    if "else" in case:
+        return t("imp.derive.else", lang, value=value_label(column, case["else"], lang))
+    (name, arg), = case["when"].items()
+    return t(f"imp.derive.when.{name}", lang, value=value_label(column, case["then"], lang),
+             **_rule_fields(name, arg, lang))
