@@ -35,7 +35,7 @@ from kpi.store import open_db
 
 CONTACT_KPIS = ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",
                 "asa_seconds", "aht_seconds", "talk_seconds_mean", "hold_seconds_mean", "acw_seconds_mean",
-                "transfer_rate", "fcr_rate", "response_within_target_rate", "unanswered_backlog"]
+                "transfer_rate", "fcr_rate", "response_within_target_rate", "unanswered_backlog", "outbound"]
 REALTIME_KPIS = ("service_level", "abandon_rate", "asa_seconds")  # one real-time channel at a time, never blended
 # Which KPIs must have values in each checked run (the rest may rightly have none there: e.g. service level with
 # phone and chat together, or e-mail's response target on the phone channel).
@@ -81,7 +81,7 @@ def load_database(csv: str, db: str) -> tuple[int, float, float]:
                    CAST(hold_seconds AS DOUBLE) AS hold_seconds, CAST(acw_seconds AS DOUBLE) AS acw_seconds,
                    {yn.format(c='transferred')} AS transferred,
                    {yn.format(c='resolved_first_contact')} AS resolved_first_contact,
-                   customer_id, agent_name, 1 AS import_id, 1 AS created_import_id
+                   customer_id, agent_name, 'inbound' AS direction, 1 AS import_id, 1 AS created_import_id
             FROM read_csv(?, header = true, all_varchar = true)""", [csv])
         n, null_answered = con.execute("SELECT count(*), count(*) FILTER (WHERE answered IS NULL) FROM contacts").fetchone()
         if null_answered:  # the import would derive these from answered_at; the generator always writes Y/N
@@ -111,8 +111,14 @@ def pandas_contact_kpis(df: pd.DataFrame, start: date, end: date, settings: dict
         d = d[(d["channel"] == channel).fillna(False)]
     t = d["arrived_at"]
     week = t.dt.normalize() - pd.to_timedelta(t.dt.day_of_week, unit="D")  # the Monday of the ISO week
-    parts = _contact_parts(d, settings, cutoff)
-    g = parts.groupby(week.rename("week")).sum().astype("float64")
+    # Inbound contacts are the offered ones; outbound ones are only counted. The generator writes no callbacks or
+    # transfer legs, whose own rules (docs/importing.md "Direction") this reference does not model: refuse them.
+    if d["direction"].isin(["callback", "transfer"]).any():
+        raise CheckFailed("the pandas reference models inbound and outbound contacts only")
+    inbound = (d["direction"] == "inbound").to_numpy()
+    parts = _contact_parts(d[inbound], settings, cutoff).astype("float64").reindex(d.index, fill_value=0.0)
+    parts["outbound"] = (d["direction"] == "outbound").astype("float64")
+    g = parts.groupby(week.rename("week")).sum()
 
     def ratio(num: str, den: str) -> pd.Series:
         return (g[num] / g[den]).where(g[den] != 0)
@@ -128,6 +134,7 @@ def pandas_contact_kpis(df: pd.DataFrame, start: date, end: date, settings: dict
         "acw_seconds_mean": ratio("acw_num", "aht_den"),
         "transfer_rate": ratio("transfer_num", "answered"), "fcr_rate": ratio("fcr_num", "fcr_den"),
         "response_within_target_rate": ratio("met", "due"), "unanswered_backlog": g["backlog"],
+        "outbound": g["outbound"],
     })
     realtime = set(settings["realtime_channels"])
     if channel is not None:
@@ -285,7 +292,8 @@ def run(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         with open_db(db, read_only=True) as con:
             df = con.execute("SELECT arrived_at, channel, answered, answered_at, wait_seconds, talk_seconds,"
-                             " hold_seconds, acw_seconds, transferred, resolved_first_contact FROM contacts").df()
+                             " hold_seconds, acw_seconds, transferred, resolved_first_contact, direction"
+                             " FROM contacts").df()
             per_channel = {ch: metrics.compute_kpis(con, first_day, last_day, "week", channel=ch, catalog=catalog)
                            for ch in CHECKS if ch}
         pandas_load_s = time.perf_counter() - t0

@@ -345,3 +345,27 @@ def test_a_surveycake_download_is_recognised_its_questions_found_by_their_words(
     assert got["問卷編號"] == ["序號"] and got["滿意度分數（1–5）"] == [SURVEYCAKE_HEADERS[2]]
     assert got["推薦分數（0–10）"] == [SURVEYCAKE_HEADERS[3]] and got["意見"] == [SURVEYCAKE_HEADERS[4]]
     assert preview_counts(at) == "讀取 12 列：將新增 12、更新 0、不變 0、拒收 0"
+def test_amazon_connect_records_are_recognised_with_their_zone_derived_columns_and_repeats(db):
+    at = upload(import_page(), FIXTURES / "amazon_connect.jsonl")
+    assert at.info[0].value == "偵測到 Amazon Connect 聯絡紀錄串流匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    got = picks(at)
+    assert got["進線編號"] == ["ContactId"] and got["等候時間（秒）"] == ["Queue.Duration"]
+    assert next(ti for ti in at.text_input if ti.label == "未標示時區的時間所屬時區").value == "UTC"
+    captions = [c.value for c in at.caption]
+    assert ("由其他欄位推算：是否接通：「Agent.ConnectedToAgentTimestamp」有值為是、是否轉接：「NextContactId」有值為是"
+            in captions)
+    # 16 records, c02 three times: the latest of its copies kept, the two others superseded (tests/test_presets_...).
+    assert preview_counts(at) == "讀取 16 列：將新增 14、更新 0、不變 0、拒收 0"
+    assert "另有 2 列是檔案中同一筆紀錄的較舊版本，未匯入（保留最新版本，不算拒收）。" in [c.value for c in at.caption]
+    stored = at.dataframe[0].value.set_index("進線編號")
+    assert str(stored.loc["c0000006-0000-4000-8000-000000000006", "進線時間"]) == "2026-11-17 01:30:00"  # 17:30 UTC
+
+
+def test_avaya_cms_records_show_their_time_and_direction_rules_in_words(db):
+    at = upload(import_page(), FIXTURES / "avaya_cms.csv")
+    assert at.info[0].value == "偵測到 Avaya CMS 通話紀錄匯出格式（預設格式第 1 版），已套用於下方的欄位對應。"
+    assert ("由其他欄位推算：進線時間：「SEGSTART」自 1970-01-01（UTC）起的秒數換算的時間、是否接通：「DISPOSITION」為 2 時為是、"
+            "聯絡方向：「ORIGLOGIN」空白時為進線；「SEGMENT」為 1 時為外撥；其他為轉接") in [c.value for c in at.caption]
+    assert preview_counts(at) == "讀取 11 列：將新增 11、更新 0、不變 0、拒收 0"
+    stored = at.dataframe[0].value.set_index("進線編號")
+    assert str(stored.loc["900005 1", "進線時間"]) == "2026-11-17 00:45:00"  # 1794847500 s = 16:45 UTC

@@ -43,9 +43,10 @@ CONNECT_KPIS = {"offered": 10, "answered": 7, "abandoned": 3, "service_level": 0
 
 def test_amazon_connect_records_import_with_the_latest_of_each_repeated_record(kpi, db):
     out = ingest(kpi, CONNECT, db)
-    assert out[0] == ("using preset amazon_connect (v1): Amazon Connect Contact records streamed to S3 (Kinesis Data "
-                      "Firehose), JSON lines")
-    # 16 records: c02 delivered three times; the two older copies are superseded, not rejected.
+    assert out[0] == ("using preset amazon_connect (v1): Amazon Connect contact record stream (Kinesis Data Firehose to "
+                      "S3), JSON lines")
+    # 16 records on 15 lines (two run together on one, as Firehose writes them): c02 delivered three times; the two
+    # older copies are superseded, not rejected.
     assert "read 16, inserted 14, updated 0, unchanged 0, rejected 0" in out[1] and "superseded 2" in out[1]
     assert kpis(db, "phone") == CONNECT_KPIS
     # c02's copies had ACW 20 (first in the file), 45 (LastUpdateTimestamp 02:04:20, the latest) and 0 (last in the
@@ -66,7 +67,7 @@ def test_amazon_connect_records_import_with_the_latest_of_each_repeated_record(k
 
 def test_the_connect_contact_search_download_gives_the_same_kpis(kpi, db):
     out = ingest(kpi, CONNECT_CSV, db)
-    assert out[0].startswith("using preset amazon_connect_csv (v1): Amazon Connect Contact search results")
+    assert out[0].startswith("using preset amazon_connect_csv (v1): Amazon Connect contact search download, CSV")
     assert "read 14, inserted 14, updated 0, unchanged 0, rejected 0" in out[1]
     assert kpis(db, "phone") == CONNECT_KPIS
     assert rows(db, "SELECT arrived_at::VARCHAR, direction, talk_seconds FROM contacts WHERE contact_id LIKE "
@@ -84,7 +85,7 @@ CSV_CASES = [
     # = 13.1 s. AHT (270 + 240 + 540 + 230 + 165 + 300) / 6 = 1745 / 6 = 290.8333 s. Transferred g05 of 6: 0.1667.
     # Abandoned YES is not answered (read as answered directly it was inverted); durations in ms; the words recoded.
     pytest.param(
-        GENESYS, "genesys_cloud (v1): Genesys Cloud Performance workspace, Interactions view, Export (CSV)", 12,
+        GENESYS, "genesys_cloud (v1): Genesys Cloud Interactions view export (Performance workspace), CSV", 12,
         {"offered": 9, "answered": 6, "abandoned": 3, "service_level": 0.5714, "asa_seconds": 13.1,
          "aht_seconds": 290.8333, "transfer_rate": 0.1667, "outbound": 1},
         "SELECT right(contact_id, 2), answered, wait_seconds, hold_seconds, direction, channel FROM contacts "
@@ -102,7 +103,7 @@ CSV_CASES = [
     # 15, 20 (not 22) = 4 / 7 = 0.5714. ASA (10 + 22 + 8 + 15 + 20) / 5 = 15 s. AHT (330 + 300 + 220 + 240 + 300 +
     # 420) / 6 = 1810 / 6 = 301.6667 s. No transfer flag in these tables: the rate reads 0.
     pytest.param(
-        UCCX, "cisco_uccx (v1): Cisco Unified CCX Contact call detail from db_cra", 11,
+        UCCX, "cisco_uccx (v1): Cisco Unified CCX contact call detail extract from db_cra", 11,
         {"offered": 8, "answered": 5, "abandoned": 3, "service_level": 0.5714, "asa_seconds": 15.0,
          "aht_seconds": 301.6667, "transfer_rate": 0.0, "outbound": 1},
         "SELECT contact_id, arrived_at::VARCHAR, direction, agent_id, agent_name FROM contacts WHERE "
@@ -122,7 +123,7 @@ CSV_CASES = [
     # Offered 8, answered 5, abandoned 3 (one short). Within 20 s: 14, 6, 12, 20 (not 30) = 4 / 7 = 0.5714.
     # ASA (14 + 30 + 6 + 12 + 20) / 5 = 16.4 s. AHT (300 + 240 + 165 + 100 + 360 + 480) / 6 = 1645 / 6 = 274.1667 s.
     pytest.param(
-        AVAYA, "avaya_cms (v1): Avaya CMS Call records", 11,
+        AVAYA, "avaya_cms (v1): Avaya CMS call record export (External Call History", 11,
         {"offered": 8, "answered": 5, "abandoned": 3, "service_level": 0.5714, "asa_seconds": 16.4,
          "aht_seconds": 274.1667, "transfer_rate": 0.0, "outbound": 1},
         "SELECT contact_id, arrived_at::VARCHAR, direction, answered, queue FROM contacts WHERE "
@@ -146,14 +147,19 @@ def test_a_csv_export_imports_with_no_mapping_file_and_gives_its_kpis(kpi, db, p
 
 @pytest.mark.parametrize("path, preset, message", [
     # Five9's ABANDONED is Genesys's Abandoned (headers compare ignoring case): the other four are missing.
-    (FIVE9, "genesys_cloud", "five9.csv: not a Genesys Cloud Performance workspace, Interactions view, Export (CSV): "
+    (FIVE9, "genesys_cloud", "five9.csv: not a Genesys Cloud Interactions view export (Performance workspace), CSV: "
                              "genesys_cloud expects Conversation ID, Media Type, Users - Interacted, Abandoned, "
                              "Total Talk; missing: Conversation ID, Media Type, Users - Interacted, Total Talk"),
-    (GENESYS, "cisco_uccx", "genesys_cloud.csv: not a Cisco Unified CCX Contact call detail from db_cra "
+    (GENESYS, "cisco_uccx", "genesys_cloud.csv: not a Cisco Unified CCX contact call detail extract from db_cra "
                             "(ContactCallDetail with its queue and agent rows), CSV: cisco_uccx expects sessionID, "
                             "sessionSeqNum, contactType, contactDisposition, startDateTime; missing: sessionID, "
                             "sessionSeqNum, contactType, contactDisposition, startDateTime"),
-    (CONNECT_CSV, "amazon_connect", "amazon_connect_csv.csv: not a Amazon Connect Contact records streamed to S3"),
+    # The download's Contact ID, Channel, Initiation method and Initiation timestamp are the records' ContactId, ...
+    # once case and spaces are ignored: two of the six are missing.
+    (CONNECT_CSV, "amazon_connect", "amazon_connect_csv.csv: not an Amazon Connect contact record stream (Kinesis Data Firehose to S3), "
+                                    "JSON lines: amazon_connect expects ContactId, Channel, InitiationMethod, "
+                                    "InitiationTimestamp, LastUpdateTimestamp, AWSContactTraceRecordFormatVersion; "
+                                    "missing: LastUpdateTimestamp, AWSContactTraceRecordFormatVersion"),
 ])
 def test_a_file_forced_into_the_wrong_preset_is_refused_naming_what_it_lacks(kpi, db, path, preset, message):
     code, out, err = kpi("ingest", "contacts", path, "--preset", preset, "--db", db)

@@ -184,7 +184,7 @@ def choose_mapping(dataset: str, path: str | os.PathLike, mapping: str | os.Path
         if chosen.dataset != dataset:
             raise FatalImportError(f"{name}: preset {chosen.name} is for {chosen.dataset}, not {dataset}")
         if chosen.missing(headers):
-            raise FatalImportError(f"{name}: not a {chosen.vendor} {chosen.export}: {expectation(chosen, headers)}")
+            raise FatalImportError(f"{name}: not {_a(chosen.vendor)} {chosen.export}: {expectation(chosen, headers)}")
         return _for_file(chosen, headers, name), chosen
     found, _ = detect_preset(headers, dataset, folder)
     if found is not None:
@@ -193,7 +193,7 @@ def choose_mapping(dataset: str, path: str | os.PathLike, mapping: str | os.Path
     other, _ = detect_preset(headers, None, folder)
     if other is not None:
         chosen = load_presets(folder)[other]
-        raise FatalImportError(f"{name}: looks like a {chosen.vendor} {chosen.export} (preset {chosen.name}), which "
+        raise FatalImportError(f"{name}: looks like {_a(chosen.vendor)} {chosen.export} (preset {chosen.name}), which "
                                f"holds {chosen.dataset}, not {dataset}; import it as {chosen.dataset}, or give --mapping")
     # Without the canonical headers either, a file holding most of a preset's headers is that export with a column
     # renamed (a newer version of it): say which, rather than that its canonical columns are missing.
@@ -258,6 +258,11 @@ def edited(base: Mapping, columns: dict[str, list[str]], **options: Any) -> Mapp
 def default_unit(options: Options) -> str:
     """The duration unit a mapping applies to columns it names no unit for."""
     return options.unit_for("default")
+
+
+def _a(vendor: str) -> str:
+    """The vendor with its article: a Five9 ..., an Amazon Connect ..."""
+    return f"{'an' if vendor[:1].lower() in 'aeiou' else 'a'} {vendor}"
 
 
 def detected_line(preset: Preset, lang: str) -> str:
