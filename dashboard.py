@@ -2,22 +2,28 @@
 import streamlit as st
 
 from kpi.metrics import OutOfScope
-from kpi.store import StoreError
+from kpi.store import StoreError, keep_files_private
 from ui.access import refused
+from ui.auth import sign_in_gate
 from ui.data import begin_run, end_run
 from ui.frame import language_switch, navigation, print_style, print_switch, sidebar_filters
 from ui.widgets import database_problem
 
 st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs", page_icon="📞", layout="wide")
 
+keep_files_private()  # the database's write-ahead log, uploads and backups: their owner's only
 language_switch()
 print_style()
-page = navigation()
+gate = sign_in_gate()  # closed: the sign-in form (or why nothing can be shown) is drawn instead of any page
+# Listed even before a sign-in (hidden), so a page's URL still names its page: the form first, then that page.
+page = navigation(position="sidebar" if gate.open else "hidden")
+gate.draw()
 try:
-    begin_run()
-    st.session_state["_filters"] = sidebar_filters()
-    print_switch()
-    page.run()
+    if gate.open:
+        begin_run()
+        st.session_state["_filters"] = sidebar_filters()
+        print_switch()
+        page.run()
 except StoreError as exc:  # a damaged, foreign, read-only, full or busy database file: say so, never a traceback
     database_problem(exc)
 except OutOfScope as exc:  # kpi refused what the user's role does not reach: say so, never a traceback

@@ -7,13 +7,14 @@ import math
 import sys
 from datetime import date
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from . import imports, metrics, present, store
-from .access import Scope
+from . import auth, imports, metrics, present, store
+from .access import ROLES, Scope
 
 
 def _common() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_commands(sub, common)
     _add_kpi_commands(sub, common)
     _add_report_commands(sub, common)
+    _add_access_commands(sub, common)
     p = sub.add_parser("docs", parents=[common], help="print generated reference docs (markdown)")
     p.add_argument("topic", choices=["datasets", "kpis"])
     p.set_defaults(func=cmd_docs)
@@ -142,6 +144,144 @@ def _add_report_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     r.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     r.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
     r.set_defaults(func=cmd_report)
+
+
+def _add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("users", parents=[common], help="local accounts: the first one turns sign-in on for every page")
+    users = p.add_subparsers(dest="users_command", required=True)
+    roles = list(ROLES)
+    r = users.add_parser("add", parents=[common], help="create an account")
+    r.add_argument("name")
+    _role_arguments(r, roles)
+    r.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
+    r.set_defaults(func=cmd_users_add)
+    r = users.add_parser("list", parents=[common], help="every account with its role, teams and state")
+    r.set_defaults(func=cmd_users_list)
+    r = users.add_parser("set-role", parents=[common], help="give an account another role, teams or agent id")
+    r.add_argument("name")
+    _role_arguments(r, roles)
+    r.set_defaults(func=cmd_users_set_role)
+    for name, disabled, text in (("disable", True, "stop an account signing in (its open sessions end)"),
+                                 ("enable", False, "let a disabled account sign in again")):
+        r = users.add_parser(name, parents=[common], help=text)
+        r.add_argument("name")
+        r.set_defaults(func=cmd_users_disable, disabled=disabled)
+    r = users.add_parser("reset-password", parents=[common], help="set a new password (also lifts a lock-out)")
+    r.add_argument("name")
+    r.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
+    r.set_defaults(func=cmd_users_reset_password)
+
+    p = sub.add_parser("audit", parents=[common], help="the audit log: sign-ins, imports, undos, reports, downloads, "
+                                                       "account changes; newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--user", help="only this user's events")
+    p.add_argument("--action", choices=auth.ACTIONS, help="only this kind of event")
+    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+
+
+def _role_arguments(p: argparse.ArgumentParser, roles: list[str]) -> None:
+    p.add_argument("--role", required=True, choices=roles)
+    p.add_argument("--team", action="append", metavar="TEAM", help="a team they see (repeat for more); "
+                   "supervisors and trainers need one, admin and finance see every team")
+    p.add_argument("--agent-id", metavar="ID", help="an agent's own agent id (role agent)")
+
+
+def _password(args: argparse.Namespace) -> str:
+    """The new password: one line of standard input with --password-stdin, else typed twice at a terminal. Never
+    echoed, printed or logged."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to type a password at: pipe it in with --password-stdin")
+    import getpass
+    first = getpass.getpass("new password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ; nothing was changed")
+    return first
+
+
+def _warn_unknown_teams(con: duckdb.DuckDBPyConnection, teams: list[str] | None) -> None:
+    known = {r[0] for r in con.execute("SELECT DISTINCT team FROM contacts WHERE team IS NOT NULL").fetchall()}
+    for team in teams or []:
+        if known and team.strip() not in known:
+            print(f"warning: no contacts of team {team!r} in the database (yet); check the spelling "
+                  f"(teams in the data: {', '.join(sorted(known))})", file=sys.stderr)
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    password = _password(args)
+    with store.open_db(_db(args), wait=_wait(args)) as con:
+        auth.add_user(con, args.name, args.role, password, _settings(args), teams=args.team, agent_id=args.agent_id,
+                      by=auth.os_user())
+        _warn_unknown_teams(con, args.team)
+        first = len(auth.list_users(con)) == 1
+    print(f"user {args.name.strip()} added ({args.role})" + ("; the dashboard now asks everyone to sign in" if first else ""))
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+        users = auth.list_users(con)
+    if users.empty:
+        print("no users: the dashboard runs in single-user mode (no sign-in, this computer only)")
+        return 0
+    rows = [{"name": u.name, "role": u.role,
+             "teams": ", ".join(u.teams) if isinstance(u.teams, Iterable) and len(u.teams) else
+                      "(every team)" if u.role in ("admin", "finance") else "",
+             "agent": u.agent_id or "",
+             "state": "disabled" if not pd.isna(u.disabled_at) else
+                      f"locked until {u.locked_until:%Y-%m-%d %H:%M}" if not pd.isna(u.locked_until) else "active",
+             "created": f"{u.created_at:%Y-%m-%d %H:%M}"} for u in users.itertuples()]
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> int:
+    with store.open_db(_db(args), wait=_wait(args)) as con:
+        auth.set_role(con, args.name, args.role, args.team, args.agent_id, by=auth.os_user())
+        _warn_unknown_teams(con, args.team)
+    print(f"user {args.name.strip()} is now {args.role}")
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    with store.open_db(_db(args), wait=_wait(args)) as con:
+        auth.set_disabled(con, args.name, args.disabled, by=auth.os_user())
+    print(f"user {args.name.strip()} {'disabled' if args.disabled else 'enabled'}")
+    return 0
+
+
+def cmd_users_reset_password(args: argparse.Namespace) -> int:
+    password = _password(args)
+    with store.open_db(_db(args), wait=_wait(args)) as con:
+        auth.reset_password(con, args.name, password, _settings(args), by=auth.os_user())
+    print(f"password of {args.name.strip()} reset (and any lock-out lifted)")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+        log = auth.audit_log(con, args.limit, user=args.user, action=args.action)
+    if args.json:
+        _print_json([{"event_id": int(r.event_id), "at": r.happened_at.isoformat(timespec="seconds"),
+                      "user": r.user_name if isinstance(r.user_name, str) else None, "action": r.action,
+                      "target": r.target if isinstance(r.target, str) else None,
+                      "detail": json.loads(r.detail) if isinstance(r.detail, str) else None, "source": r.source}
+                     for r in log.itertuples()])
+        return 0
+    if log.empty:
+        print("no events yet")
+        return 0
+    shown = auth.readable_audit(log, args.lang)
+    shown.columns = [present.t(f"audit.col.{c}", args.lang) for c in auth.AUDIT_COLUMNS]
+    print(shown.to_string(index=False))
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> auth.AuthSettings:
+    return auth.load_settings(db=_db(args))
 
 
 def _month(text: str) -> date:
@@ -343,6 +483,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; fatal problems print one line to stderr and exit non-zero."""
     args = build_parser().parse_args(argv)
+    store.keep_files_private()
     try:
         return args.func(args)
     except (imports.FatalImportError, store.StoreError, FileNotFoundError, ValueError) as exc:

@@ -8,6 +8,7 @@ from kpi import competency, metrics, present, reports
 from kpi.metrics import format_value, load_catalog
 from kpi.present import colon
 from ui.access import require
+from ui.auth import actor
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
@@ -162,7 +163,8 @@ else:
             try:
                 write(competency.save_report, competency.ImprovementReport(
                     year=year, cost_center=pick[0], line=pick[1], through=date(year, month, 1), root_cause=root,
-                    nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status))
+                    nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status),
+                    updated_by=actor())
                 st.success(t("ir.saved", line=pick[1]))
             except competency.ReportError as exc:
                 st.error(t("ir.error", error=exc))

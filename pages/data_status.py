@@ -1,12 +1,14 @@
 """Data status: what the database holds of each dataset, the dates it covers, and what was imported when."""
 import streamlit as st
 
-from kpi import imports, store
-from ui.access import require
-from ui.data import query
+from datetime import datetime
+
+from kpi import auth, imports, store
+from ui.access import current_scope, require
+from ui.data import query, read
 from ui.frame import current_filters
-from ui.i18n import t
-from ui.widgets import import_history_table
+from ui.i18n import lang, t
+from ui.widgets import import_history_table, page_table, show_table
 
 current_filters()  # the shared sidebar, also when this page runs alone
 require("imports")
@@ -22,3 +24,11 @@ for col, s in zip(st.columns(len(status)), status):
                    if s.last_import_at else t("data.never_imported"))
 st.subheader(t("data.history"))
 import_history_table(query(imports.import_history, 200), key="status_history")
+
+if current_scope().can("users"):  # who signed in and did what: for administrators
+    st.subheader(t("audit.title"))
+    log = read(auth.audit_log, 500)  # not cached: a sign-in changes it, the data version does not move
+    st.caption(t("audit.caption", n=len(log)))
+    shown = auth.readable_audit(log, lang())
+    show_table(page_table(shown, [t("page.data"), t("audit.title")], None, f"{datetime.now():%Y-%m-%d}",
+                          labels={c: t(f"audit.col.{c}") for c in auth.AUDIT_COLUMNS}), key="audit_log", hide_index=True)

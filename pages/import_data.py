@@ -14,6 +14,7 @@ from kpi.imports import FatalImportError, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
 from kpi.imports import guess_dataset, suggest_mapping
 from ui.access import require
+from ui.auth import actor
 from kpi.metrics import centre_zone
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
@@ -202,7 +203,7 @@ if upload is not None:
         if st.button(t("imp.commit"), type="primary", key=f"imp_commit_{sha}"):
             bar = st.progress(0.0, text=t("imp.committing"))
             try:
-                result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by="dashboard",
+                result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by=actor(),
                                              display_name=upload.name, centre_zone=centre_zone(),
                                              progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
                 refresh_version()
@@ -246,7 +247,7 @@ if len(history):
                           key=f"imp_confirm_{pick}")
     if h2.button(t("imp.undo"), disabled=not confirm, key=f"imp_undo_{pick}"):
         try:
-            done = write(imports.undo_import, int(pick))
+            done = write(imports.undo_import, int(pick), by=actor())
             st.session_state["imp_flash"] = t("imp.undone", id=done.import_id, removed=done.removed,
                                               restored=done.restored)
             st.rerun()  # the history shows the undo at once

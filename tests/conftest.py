@@ -88,6 +88,15 @@ def sample_db(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def sample_copy(sample_db, tmp_path_factory) -> Path:
+    """The sample for one test module that writes to it, if only by a download (a download writes its audit event,
+    which would show in other modules' audit log and data status)."""
+    path = tmp_path_factory.mktemp("sample_copy") / "sample.duckdb"
+    shutil.copy(sample_db, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def cmap():
     """The competency map as the app loads it."""

@@ -56,12 +56,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(db: Path, script: Path = ROOT / "dashboard.py"):
+def _start(db: Path, *options: str, script: Path = ROOT / "dashboard.py", env: dict[str, str] | None = None,
+           address: str | None = "127.0.0.1"):
+    """The app (script, else dashboard.py) on db at a free port; options go to `streamlit run`, env adds variables,
+    address None keeps the one .streamlit/config.toml sets."""
     port = _free_port()
-    env = {**os.environ, "KPI_DB": str(db)}
+    env = {**os.environ, "KPI_DB": str(db), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script),
-                             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+                             "--server.headless", "true", "--server.port", str(port),
+                             *(("--server.address", address) if address else ()),
+                             "--browser.gatherUsageStats", "false", *options], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -78,8 +82,8 @@ def _start(db: Path, script: Path = ROOT / "dashboard.py"):
 
 
 @pytest.fixture(scope="module")
-def server(sample_db):
-    proc, url = _start(sample_db)
+def server(sample_copy):
+    proc, url = _start(sample_copy)  # a download writes its audit event
     yield url
     proc.terminate()
     proc.wait(timeout=20)

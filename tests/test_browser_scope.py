@@ -40,20 +40,20 @@ def _serve_as(db: Path, folder: Path, role: str, teams: frozenset[str] | None):
     entry = folder / "app.py"
     entry.write_text(_ENTRY.format(root=str(ROOT), role=role, teams=teams, dashboard=str(ROOT / "dashboard.py")),
                      encoding="utf-8")
-    return _start(db, entry)
+    return _start(db, script=entry)
 
 
 @pytest.fixture(scope="module")
-def supervisor(sample_db, tmp_path_factory):
-    proc, url = _serve_as(sample_db, tmp_path_factory.mktemp("supervisor"), "supervisor", frozenset({TECH}))
+def supervisor(sample_copy, tmp_path_factory):
+    proc, url = _serve_as(sample_copy, tmp_path_factory.mktemp("supervisor"), "supervisor", frozenset({TECH}))
     yield url
     proc.terminate()
     proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
-def finance(sample_db, tmp_path_factory):
-    proc, url = _serve_as(sample_db, tmp_path_factory.mktemp("finance"), "finance", None)
+def finance(sample_copy, tmp_path_factory):
+    proc, url = _serve_as(sample_copy, tmp_path_factory.mktemp("finance"), "finance", None)
     yield url
     proc.terminate()
     proc.wait(timeout=20)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kpi import competency, imports, metrics, present, reports, store
+from kpi import auth, competency, imports, metrics, present, reports, store
 from kpi.access import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,8 +64,15 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "preset.": tuple(imports.load_presets()),  # the export each shipped preset reads, in words (detected_line)
     "amount_unit.": ("auto", *imports.AMOUNT_UNITS),  # pages/import_data.py
     "rej.col.": imports.READABLE_COLUMNS,
-    "role.": tuple(ROLES),  # ui.access: the role's name in a refusal
+    "role.": tuple(ROLES),  # ui.access: the role's name in a refusal; ui.auth: the sidebar's signed-in line
     "access.refused.": (*ROLES["admin"], "own"),  # ui.access.require(what), OutOfScope.what: what a user may lack
+    "auth.": ("disabled", "throttled"),  # ui/auth.py: a failed sign-in's reason (bad and locked have their own words)
+    "auth.method.": auth.METHODS,
+    "audit.reason.": auth.FAILURES,
+    "audit.action.": auth.ACTIONS,
+    "audit.what.": auth.ACTIONS,
+    "audit.source.": auth.SOURCES,
+    "audit.col.": auth.AUDIT_COLUMNS,
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
 INDIRECT: dict[str, tuple[str, ...]] = {
@@ -79,7 +86,7 @@ INDIRECT: dict[str, tuple[str, ...]] = {
                     "page.budget", "page.trainer", "page.import", "page.data", "page.glossary"),  # PAGES
 }
 # Keys built with a variable prefix (f"{prefix}.{code}"): the scanner sees no prefix, so say which file does it.
-VARIABLE_PREFIX = {"kpi/reports/_common.py": 1}
+VARIABLE_PREFIX = {"kpi/reports/_common.py": 1, "kpi/auth/_audit.py": 1}
 
 
 def _scan() -> tuple[set[str], dict[str, set[str]]]:

@@ -41,8 +41,8 @@ def _fresh_caches():
 
 
 @pytest.fixture
-def app(sample_db, monkeypatch, downloads):  # noqa: F811
-    monkeypatch.setenv("KPI_DB", str(sample_db))
+def app(sample_copy, monkeypatch, downloads):  # noqa: F811
+    monkeypatch.setenv("KPI_DB", str(sample_copy))  # a download writes its audit event
 
     def run(scope, page: str | None = None, **state) -> tuple[AppTest, dict[str, tuple[str, bytes]]]:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)

@@ -157,8 +157,8 @@ def downloads(monkeypatch) -> dict:
 
 
 @pytest.fixture
-def weekly(sample_db, monkeypatch, downloads):
-    monkeypatch.setenv("KPI_DB", str(sample_db))
+def weekly(sample_copy, monkeypatch, downloads):
+    monkeypatch.setenv("KPI_DB", str(sample_copy))  # a download writes its audit event
 
     def run(**state) -> tuple[AppTest, dict[str, tuple[str, bytes]]]:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)

@@ -8,7 +8,7 @@ from kpi.access import Scope
 
 from .i18n import t
 
-SESSION_KEY = "scope"  # set by the sign-in (ui's auth part) for the session's user
+SESSION_KEY = "scope"  # set by the sign-in (ui.auth) for the session's user
 OWN = "own"  # what the page of one's own numbers needs: a user linked to an agent id (kpi.access.Scope.agent_id)
 
 
@@ -21,8 +21,8 @@ def allows(scope: Scope, what: str | None) -> bool:
 
 def current_scope() -> Scope:
     """The session's Scope; Scope.everything() while no user is signed in because none is defined (one person on
-    this computer). Only a Scope object counts: anything else under the key (a widget or a crafted value) is refused,
-    never read as more."""
+    this computer: ui.auth shows the sign-in form instead of any page once a user exists). Only a Scope object
+    counts: anything else under the key (a widget or a crafted value) is refused, never read as more."""
     scope = st.session_state.get(SESSION_KEY)
     if scope is None:
         return Scope.everything()

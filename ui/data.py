@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from kpi import imports, metrics, store
+from kpi import auth, imports, metrics, store
 
 from .access import current_scope
 from .i18n import t
@@ -61,6 +61,7 @@ def _load_sample(path: str) -> None:
 
 
 _VERSIONS: dict[str, tuple[tuple, tuple[int, str]]] = {}  # path -> (file stamp, data version read under it)
+_USERS: dict[str, bool] = {}  # path -> whether it has accounts, read with its data version
 
 
 def data_version(path: str) -> tuple[int, str]:
@@ -72,8 +73,17 @@ def data_version(path: str) -> tuple[int, str]:
         return known[1]
     with store.open_db(path, read_only=True) as con:
         version = store.data_version(con)
+        _USERS[path] = auth.has_users(con)  # every run's sign-in asks: read in the same open, not one of its own
     _VERSIONS[path] = (stamp, version)  # a write after the stamp was taken moves it again: read anew next time
     return version
+
+
+def has_users(path: str) -> bool:
+    """Whether the database holds accounts (then every page needs a sign-in); read only when the file changed."""
+    if not Path(path).exists():
+        return False
+    data_version(path)
+    return _USERS[path]
 
 
 def begin_run() -> None:

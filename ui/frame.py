@@ -207,10 +207,12 @@ def pages_for(scope: Scope) -> list[tuple[str, str, str, str, str | None]]:
     return [p for p in PAGES if allows(scope, p[4])]
 
 
-def navigation() -> st.navigation:
+def navigation(position: str = "sidebar") -> st.navigation:
     """The pages the user's role may open, grouped by who uses them, titled in the chosen language; the first is the
-    default. A page left out is not reachable by its URL either (Streamlit serves only the pages listed here)."""
+    default. A page left out is not reachable by its URL either (Streamlit serves only the pages listed here).
+    Position "hidden" (before a sign-in, when no page runs) lists every page unseen, so that a page's URL still names
+    its page: the sign-in form first, then that page if the user's role may open it."""
     groups: dict[str, list] = {}
-    for group, path, title, icon, _ in pages_for(current_scope()):
+    for group, path, title, icon, _ in PAGES if position == "hidden" else pages_for(current_scope()):
         groups.setdefault(t(group), []).append(st.Page(path, title=t(title), icon=icon, default=not groups))
-    return st.navigation(groups)
+    return st.navigation(groups, position=position)

@@ -108,10 +108,13 @@ def report_downloads(key: str, build, file_stem: str) -> None:
                 st.error(t("report.failed", error=exc))
                 stored = None
     if stored and stored[0] == key:
+        from .auth import audited
+
         c1, c2 = st.columns(2)
-        c1.download_button(t("report.pdf"), stored[1], file_name=f"{file_stem}.pdf", mime="application/pdf",
-                           key=f"pdf_{key}")
-        c2.download_button(t("report.xlsx"), stored[2], file_name=f"{file_stem}.xlsx", key=f"xlsx_{key}",
+        c1.download_button(t("report.pdf"), audited(lambda: stored[1], f"{file_stem}.pdf"), file_name=f"{file_stem}.pdf",
+                           mime="application/pdf", key=f"pdf_{key}", on_click="ignore")
+        c2.download_button(t("report.xlsx"), audited(lambda: stored[2], f"{file_stem}.xlsx"),
+                           file_name=f"{file_stem}.xlsx", key=f"xlsx_{key}", on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -209,13 +212,17 @@ def table_downloads(table: present.Table, key: str, xlsx: Callable[[], bytes] | 
                     csv: Callable[[], bytes] | None = None) -> None:
     """下載 Excel / 下載 CSV under a table, named for what it holds (每週績效_組別績效_2026-W47_電話.xlsx) and built
     when clicked (a rerun pays nothing); xlsx and csv replace kpi.present's builders for a table with its own."""
+    from .auth import audited
+
     lg = lang()
     row = st.container(horizontal=True)
-    row.download_button(t("export.xlsx"), xlsx or (lambda: present.table_to_xlsx(table, lg)), key=f"{key}_xlsx",
-                        file_name=present.export_file_name(table.name, "xlsx"), mime=XLSX_MIME,
+    name = present.export_file_name(table.name, "xlsx")
+    row.download_button(t("export.xlsx"), audited(xlsx or (lambda: present.table_to_xlsx(table, lg)), name),
+                        key=f"{key}_xlsx", file_name=name, mime=XLSX_MIME,
                         help=t("export.xlsx_help"), on_click="ignore", icon=":material/download:")
-    row.download_button(t("export.csv"), csv or (lambda: present.table_to_csv(table, lg)), key=f"{key}_csv",
-                        file_name=present.export_file_name(table.name, "csv"), mime="text/csv",
+    name = present.export_file_name(table.name, "csv")
+    row.download_button(t("export.csv"), audited(csv or (lambda: present.table_to_csv(table, lg)), name),
+                        key=f"{key}_csv", file_name=name, mime="text/csv",
                         help=t("export.csv_help"), on_click="ignore", icon=":material/download:")
 
 

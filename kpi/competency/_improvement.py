@@ -9,8 +9,10 @@ import duckdb
 import pandas as pd
 
 from ..access import Scope
+from ..auth import record
 from ..metrics import require
 from ..present import MISSING, format_kind, is_missing, t, value_label
+from ..store import rollback
 
 NATURES = ("permanent", "timing")  # a permanent gap stays for the year; a timing gap reverses in later months
 STATUSES = ("open", "in_progress", "done")
@@ -49,25 +51,38 @@ def _check(r: ImprovementReport) -> None:
         raise ReportError("due_date: expected a date")
 
 
-def save_report(con: duckdb.DuckDBPyConnection, report: ImprovementReport, updated_by: str | None = None, *,
-                scope: Scope | None = None) -> int:
-    """Insert or update the report of its year x cost center x line; returns its id. Refused to a role without the budget."""
+def save_report(con: duckdb.DuckDBPyConnection, report: ImprovementReport, updated_by: str | None = None,
+                source: str = "page", *, scope: Scope | None = None) -> int:
+    """Insert or update the report of its year x cost center x line, with its audit record; returns its id. Refused
+    to a role without the budget."""
     require(scope, "budget")
     _check(report)
     who = updated_by or _who()
     now = datetime.now()
     cur = con.cursor()
-    row = cur.execute("SELECT report_id FROM improvement_reports WHERE year = ? AND cost_center = ? AND line = ?",
-                      [report.year, report.cost_center, report.line]).fetchone()
-    values = [getattr(report, f) for f in FIELDS]
-    if row:
-        sets = ", ".join(f"{f} = ?" for f in FIELDS)
-        cur.execute(f"UPDATE improvement_reports SET {sets}, updated_at = ?, updated_by = ? WHERE report_id = ?",
-                    [*values, now, who, row[0]])
-        return int(row[0])
-    rid = cur.execute("SELECT nextval('improvement_report_id_seq')").fetchone()[0]
-    cur.execute(f"INSERT INTO improvement_reports (report_id, {', '.join(FIELDS)}, created_at, updated_at, updated_by) "
-                f"VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?, ?)", [rid, *values, now, now, who])
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        row = cur.execute("SELECT report_id FROM improvement_reports WHERE year = ? AND cost_center = ? AND line = ?",
+                          [report.year, report.cost_center, report.line]).fetchone()
+        values = [getattr(report, f) for f in FIELDS]
+        if row:
+            rid = row[0]
+            sets = ", ".join(f"{f} = ?" for f in FIELDS)
+            cur.execute(f"UPDATE improvement_reports SET {sets}, updated_at = ?, updated_by = ? WHERE report_id = ?",
+                        [*values, now, who, rid])
+        else:
+            rid = cur.execute("SELECT nextval('improvement_report_id_seq')").fetchone()[0]
+            cur.execute(f"INSERT INTO improvement_reports (report_id, {', '.join(FIELDS)}, created_at, updated_at, "
+                        f"updated_by) VALUES (?, {', '.join('?' * len(FIELDS))}, ?, ?, ?)", [rid, *values, now, now, who])
+        record(cur, who, "improvement_report", f"{report.year} {report.cost_center} {report.line}",
+               {"year": report.year, "cost_center": report.cost_center, "line": report.line, "status": report.status},
+               source, now)
+        cur.execute("COMMIT")
+    except BaseException:
+        rollback(cur)
+        raise
+    finally:
+        cur.close()
     return int(rid)
 
 

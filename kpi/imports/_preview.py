@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..auth import os_user, record
 from ..present import clip, join_list, t, value_label
 from ..store import get_dataset, rollback
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
@@ -84,12 +85,17 @@ class UndoResult:
                 f"restored {self.restored:,}")
 
 
-def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
-    """Undo one import in one transaction: remove the rows it inserted, restore the rows it updated; or UndoRefused."""
+def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, by: str | None = None,
+                source: str = "page") -> UndoResult:
+    """Undo one import in one transaction: remove the rows it inserted, restore the rows it updated, and say who did
+    it in the audit log (by, else the operating system's user); or UndoRefused."""
     cur = con.cursor()
     cur.execute("BEGIN TRANSACTION")
     try:
         result = _undo(cur, int(import_id))
+        record(cur, by or os_user(), "undo", f"#{result.import_id}", {
+            "import_id": result.import_id, "dataset": result.dataset, "file": result.file_name,
+            "removed": result.removed, "restored": result.restored}, source)
         cur.execute("COMMIT")
     except BaseException:
         rollback(cur)  # never hides the error that ended the transaction

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import yaml
 
+from ..auth import record
 from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key, rollback
@@ -145,6 +146,9 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         rejected = rejected_count(rejects)
         cur.execute("UPDATE imports SET inserted = ?, updated = ?, unchanged = ?, rejected = ?, finished_at = ? "
                     "WHERE import_id = ?", [inserted, updated, matched - updated, rejected, datetime.now(), import_id])
+        record(cur, run_by, "import", f"#{import_id}", {  # in the same transaction: no import without its record
+            "import_id": import_id, "dataset": ds.name, "file": prep.file_name, "rows_read": prep.rows_read,
+            "inserted": inserted, "updated": updated, "rejected": rejected}, source)
         cur.execute("DROP VIEW _stage")
         cur.execute("DROP TABLE _changed")
         tell(0.85, "committing")

@@ -3,11 +3,11 @@ from ._datasets import (BUDGET, COMPLAINTS, CONTACTS, DATASETS, KIND_RANGES, SQL
                         checked_sql, get_dataset)
 from ._db import (DEFAULT_DB, DEFAULT_WAIT_SECONDS, NO_EXTENSIONS, REPO_ROOT, SCHEMA_VERSION, DatabaseBusy, DatasetStatus,
                   CheckResult, StoreError, backup_database, check_database, data_version, explain, file_stamp, rollback,
-                  dataset_status, migrate, open_db, pseudonym_key, resolve_db_path, row_counts, schema_version)
+                  dataset_status, keep_files_private, migrate, open_db, pseudonym_key, resolve_db_path, row_counts, schema_version)
 
 __all__ = ["BUDGET", "COMPLAINTS", "CONTACTS", "DATASETS", "KIND_RANGES", "SQL_TYPES", "SURVEYS", "Column", "Dataset",
            "checked_sql", "get_dataset",
            "DEFAULT_DB", "DEFAULT_WAIT_SECONDS", "NO_EXTENSIONS", "REPO_ROOT", "SCHEMA_VERSION", "DatabaseBusy", "StoreError",
            "explain", "rollback", "CheckResult", "backup_database", "check_database", "data_version", "file_stamp",
-           "migrate", "open_db", "pseudonym_key", "resolve_db_path", "row_counts", "schema_version", "DatasetStatus",
+           "keep_files_private", "migrate", "open_db", "pseudonym_key", "resolve_db_path", "row_counts", "schema_version", "DatasetStatus",
            "dataset_status"]

@@ -84,6 +84,12 @@ def rollback(cur: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
+def keep_files_private() -> None:
+    """From now on this process creates files and folders readable by their owner only (umask 077): the database, its
+    write-ahead log, backups, uploads and reports hold personal data. Called by the CLI and the dashboard at start."""
+    os.umask(os.umask(0o077) | 0o077)
+
+
 def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
     """--db PATH, else the KPI_DB environment variable, else data/kpi.duckdb in the repository."""
     if db:
@@ -176,7 +182,22 @@ def _v7(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"UPDATE {table} SET direction = 'inbound' WHERE direction IS NULL")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]  # index + 1 = schema version; append, never edit a released step
+def _v8(con: duckdb.DuckDBPyConnection) -> None:
+    # Who may sign in (issue 15): local accounts (argon2 hashes, never the password), failed sign-ins per name typed
+    # (known or not, so a lock-out says nothing about which names exist), and the audit log of who did what.
+    con.execute("""CREATE TABLE users (
+          name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, teams VARCHAR[], agent_id VARCHAR,
+          password_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL,
+          disabled_at TIMESTAMP)""")
+    con.execute("""CREATE TABLE sign_in_failures (name VARCHAR PRIMARY KEY, failures INTEGER NOT NULL,
+                   last_failure_at TIMESTAMP NOT NULL, locked_until TIMESTAMP)""")
+    con.execute("CREATE SEQUENCE audit_id_seq START 1")
+    con.execute("""CREATE TABLE audit_log (
+          event_id BIGINT PRIMARY KEY, happened_at TIMESTAMP NOT NULL, user_name VARCHAR, action VARCHAR NOT NULL,
+          target VARCHAR, detail VARCHAR, source VARCHAR NOT NULL)""")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -250,10 +271,16 @@ def open_db(
         raise FileNotFoundError(f"{path}: no database here; run `python -m kpi init --db {path}` first")
     if not read_only:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise explain(exc, path) from exc
+    created = not read_only and not path.exists()
     con = _connect_with_retry(path, read_only, wait)
+    if created:  # a new file is its owner's only, whatever the process's umask (its WAL follows keep_files_private)
+        try:
+            path.chmod(0o600)
+        except OSError:
+            pass
     try:
         try:
             version = schema_version(con)
