@@ -212,8 +212,7 @@ def describe_derived(options: Options, lang: str) -> str:
         if name == "seconds_between":
             fields = {"start": arg[0], "end": arg[1]}
         elif name == "case":  # 進線方向：「ORIGLOGIN」空白時為進線；「SEGMENT」為 1 時為外撥；其他為轉接
-            fields = {"cases": "；".join(_case_part(column, c, lang) for c in arg) if lang == "zh-TW" else
-                      "; ".join(_case_part(column, c, lang) for c in arg)}
+            fields = {"cases": t("punct.semicolon", lang).join(_case_part(column, c, lang) for c in arg)}
         else:
             fields = _rule_fields(name, arg, lang)
         parts.append(t(f"imp.derive.{name}", lang, column=value_label("field", column, lang), **fields))
