@@ -12,11 +12,13 @@ from ui.widgets import database_problem
 st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs", page_icon="📞", layout="wide")
 
 keep_files_private()  # the database's write-ahead log, uploads and backups: their owner's only
-language_switch()
 print_style()
 gate = sign_in_gate()  # closed: the sign-in form (or why nothing can be shown) is drawn instead of any page
 # Listed even before a sign-in (hidden), so a page's URL still names its page: the form first, then that page.
 page = navigation(position="sidebar" if gate.open else "hidden")
+# Every widget after st.navigation: one drawn before it has another id on a session's first run than on the next, so
+# the first click on it was lost (the language stayed Chinese). The titles above read the language the last run chose.
+language_switch()
 gate.draw()
 try:
     if gate.open:

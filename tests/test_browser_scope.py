@@ -28,17 +28,17 @@ import runpy, sys
 sys.path.insert(0, {root!r})
 import streamlit as st
 from kpi.access import Scope
-st.session_state.setdefault("scope", Scope({role!r}, {teams!r}, user="browser-test"))
+st.session_state.setdefault("scope", Scope({role!r}, {teams!r}, {agent_id!r}, user="browser-test"))
 runpy.run_path({dashboard!r}, run_name="__main__")
 """
 
 
-def _serve_as(db: Path, folder: Path, role: str, teams: frozenset[str] | None):
+def _serve_as(db: Path, folder: Path, role: str, teams: frozenset[str] | None, agent_id: str | None = None):
     """The dashboard served with this scope in every session; (process, url)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pages").symlink_to(ROOT / "pages")  # st.Page paths are relative to the entry script
     entry = folder / "app.py"
-    entry.write_text(_ENTRY.format(root=str(ROOT), role=role, teams=teams, dashboard=str(ROOT / "dashboard.py")),
+    entry.write_text(_ENTRY.format(root=str(ROOT), role=role, teams=teams, agent_id=agent_id, dashboard=str(ROOT / "dashboard.py")),
                      encoding="utf-8")
     return _start(db, script=entry)
 
@@ -54,6 +54,14 @@ def supervisor(sample_copy, tmp_path_factory):
 @pytest.fixture(scope="module")
 def finance(sample_copy, tmp_path_factory):
     proc, url = _serve_as(sample_copy, tmp_path_factory.mktemp("finance"), "finance", None)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def agent(sample_copy, tmp_path_factory):
+    proc, url = _serve_as(sample_copy, tmp_path_factory.mktemp("agent"), "agent", frozenset({TECH}), "A017")
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -145,4 +153,25 @@ def test_a_crafted_address_never_widens_a_supervisors_view(supervisor, browser):
     page = _visit(browser, supervisor + "/?team=帳務服務組&scope=admin")  # query parameters the app never reads
     body = page.inner_text("body")
     assert not any(team in body for team in OTHERS) and _nav(page)[-1] == "指標說明" and len(_nav(page)) == 4
+    page.close()
+
+
+def test_an_agent_sees_their_own_numbers_beside_their_team_and_the_centre_in_both_languages(agent, browser):  # noqa: F811
+    from test_browser import SHOTS
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = _visit(browser, agent)
+    assert _nav(page) == ["我的績效", "指標說明"]
+    for lang, title, centre in (("zh-TW", "我的績效", "全中心"), ("en", "My performance", None)):
+        if lang == "en":
+            page.locator('[data-testid="stSidebar"] button:has-text("English")').click()
+            _settle(page)
+        _no_errors(page)
+        assert title in page.locator("h1").first.inner_text()
+        page.screenshot(path=str(SHOTS / f"mine.{lang}.png"))
+        body = page.inner_text("body")
+        assert set(AGENT_ID.findall(body)) <= {"A017"} and not any(team in body for team in OTHERS)
+        if lang == "zh-TW":  # the table is a canvas: read its rows from the download, as the agent would
+            (table,) = _downloads(page, "下載 CSV")
+            assert [r[0] for r in table[1:]] == ["A017 邱美玲", TECH, centre]
+            _settle(page)  # a download reruns the page
     page.close()
