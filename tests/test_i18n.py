@@ -73,6 +73,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "audit.what.": auth.ACTIONS,
     "audit.source.": auth.SOURCES,
     "audit.col.": auth.AUDIT_COLUMNS,
+    "erlang.error.": metrics.ERLANG_ERRORS,  # ErlangError.code
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
 INDIRECT: dict[str, tuple[str, ...]] = {
