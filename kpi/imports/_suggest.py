@@ -89,6 +89,21 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "actual": ["actual amount", "實際", "實際金額", "實際數"],
         "measure": ["measure", "預算/實際", "預實", "數據別", "項目"],
     },
+    "agent_states": {
+        "agent_id": _AGENT,
+        "state": ["state", "status", "agent state", "agent status", "reason code", "狀態", "專員狀態", "座席狀態"],
+        "started_at": ["start", "start time", "started", "state start", "from", "開始時間", "開始", "起始時間"],
+        "ended_at": ["end", "end time", "ended", "state end", "to", "結束時間", "結束", "終止時間"],
+        "team": _TEAM,
+        "agent_name": ["agent name", "name", "專員姓名", "姓名", "客服人員姓名"],
+    },
+    "schedule": {
+        "agent_id": _AGENT,
+        "activity": ["activity", "scheduled activity", "activity code", "排班活動", "活動", "班別活動"],
+        "starts_at": ["start", "start time", "starts", "開始時間", "開始", "排班開始"],
+        "ends_at": ["end", "end time", "ends", "結束時間", "結束", "排班結束"],
+        "team": _TEAM,
+    },
 }
 
 # A yes/no header that says the opposite of the column: mapped with its values swapped.

@@ -12,6 +12,8 @@ from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAI
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
 from ._erlang import (ERROR_CODES as ERLANG_ERRORS, ErlangError, Staffing, asa_seconds, erlang_b, erlang_staffing, fte,
                       occupancy, required_agents, service_level, traffic, wait_probability)
+from ._workforce import (HANDLING_STATES, INTERVAL_MINUTES, PRODUCTIVE_STATES, StaffingWeek, WhatIf, WorkforceSummary,
+                         has_workforce_data, staffed_agents, staffing_week, workforce_summary)
 from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
 from ._periods import KINDS as PERIOD_KINDS, Period, custom_period, default_period, periods, previous_label, span, trend_window
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
@@ -37,4 +39,6 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",
            "matures_on", "stats_jsonable", "OutOfScope", "may_see_comments", "require",
            "ERLANG_ERRORS", "ErlangError", "Staffing", "asa_seconds", "erlang_b", "erlang_staffing", "fte", "occupancy",
-           "required_agents", "service_level", "traffic", "wait_probability"]
+           "required_agents", "service_level", "traffic", "wait_probability", "HANDLING_STATES", "INTERVAL_MINUTES",
+           "PRODUCTIVE_STATES", "StaffingWeek", "WhatIf", "WorkforceSummary", "has_workforce_data", "staffed_agents",
+           "staffing_week", "workforce_summary"]
