@@ -132,6 +132,20 @@ def _add_kpi_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     p.set_defaults(func=cmd_erlang)
 
+    p = sub.add_parser("staffing", parents=[common],
+                       help="a week per interval: Erlang C's required agents beside the agents staffed (agent_states)")
+    p.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
+    p.add_argument("--interval", type=int, choices=metrics.INTERVAL_MINUTES, default=30, help="minutes (default 30)")
+    p.add_argument("--channel", default="phone", help="a real-time channel (default phone)")
+    p.add_argument("--team")
+    p.add_argument("--volume-pct", type=float, default=0.0, help="what-if: contacts +/- this many percent")
+    p.add_argument("--aht-change", type=float, default=0.0, metavar="SECONDS", help="what-if: AHT +/- seconds")
+    p.add_argument("--shrinkage", type=float, metavar="FRACTION", help="what-if: shrinkage (default: the week's measured)")
+    p.add_argument("--sl", type=float, metavar="FRACTION", help="what-if: service-level target (default: targets.yaml)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
+    p.set_defaults(func=cmd_staffing)
+
     p = sub.add_parser("budget", parents=[common], help="budget against actual for a year")
     p.add_argument("--year", required=True, type=int)
     p.add_argument("--through", type=lambda s: date.fromisoformat(s + "-01"), metavar="YYYY-MM",
@@ -470,6 +484,34 @@ def cmd_erlang(args: argparse.Namespace) -> int:
     print(present.t("erlang.out.occupancy", lang, value=present.percent(s.occupancy)))
     print(present.t("erlang.out.wait_probability", lang, value=present.percent(s.wait_probability)))
     print(present.t("erlang.out.fte", lang, shrinkage=present.percent(args.shrinkage), fte=s.fte))
+    return 0
+
+
+def _iso_week(text: str) -> date:
+    """The Monday of an ISO week written 2026-W47."""
+    try:
+        year, week = text.upper().split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise ValueError(f"--week {text!r}: expected an ISO week such as 2026-W47") from None
+
+
+def cmd_staffing(args: argparse.Namespace) -> int:
+    what_if = metrics.WhatIf(args.volume_pct, args.aht_change, args.shrinkage, args.sl)
+    monday = _iso_week(args.week)
+    try:
+        with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+            week = metrics.staffing_week(con, monday, args.interval, channel=args.channel, team=args.team,
+                                         what_if=what_if, scope=_scope(args))
+    except metrics.ErlangError as exc:
+        print(f"error: {exc.text(args.lang)}", file=sys.stderr)
+        return 2
+    doc = metrics.staffing_jsonable(week)
+    if args.json:
+        _print_json(doc)
+        return 0
+    for line in metrics.staffing_lines(week, args.lang):
+        print(line)
     return 0
 
 

@@ -134,3 +134,35 @@ def test_schedule_import(db, write):
     r = imports.import_file("schedule", path, None, db=db)
     assert (r.inserted, r.rejected) == (2, 0)
     assert rows(db, "SELECT activity FROM schedule ORDER BY starts_at") == [("available",), ("break",)]
+
+
+def test_the_sample_agents_are_on_a_contact_whenever_they_answer_one(sample_db):
+    # Every answered contact of the sample's 8 workforce weeks (2026-09-28 .. 2026-11-22) with some talk time falls in
+    # an on_contact state of its own agent: the states are built from the contacts.
+    missing = rows(sample_db, """
+        SELECT count(*) FROM contacts c WHERE answered AND agent_id IS NOT NULL AND talk_seconds >= 1
+          AND answered_at >= '2026-09-28' AND answered_at < '2026-11-23'
+          AND NOT EXISTS (SELECT 1 FROM agent_states s WHERE s.agent_id = c.agent_id AND s.state = 'on_contact'
+                          AND s.started_at <= c.answered_at AND s.ended_at > c.answered_at)""")
+    assert missing == [(0,)]
+    assert rows(sample_db, "SELECT min(started_at)::DATE::VARCHAR, max(ended_at)::DATE::VARCHAR FROM agent_states") == [
+        ("2026-09-28", "2026-11-23")]  # an e-mail answered late on the 22nd ends after midnight
+
+
+def test_cli_staffing_json_on_the_sample(sample_db, capsys):
+    from kpi import cli
+    assert cli.main(["staffing", "--week", "2026-W47", "--interval", "60", "--db", str(sample_db), "--json"]) == 0
+    import json
+    doc = json.loads(capsys.readouterr().out)
+    first = doc["intervals"][0]
+    # Monday 08:00-09:00: 31 phone calls at 475.9 s -> A = 4.10 Erlangs -> 7 agents for 80% in 20 s; 15 staffed
+    assert (doc["week"], first["start"], first["offered"], first["required"], first["staffed"]) == (
+        "2026-W47", "2026-11-16 08:00", 31, 7, 15.0)
+    assert first["required"] == metrics.erlang_staffing(31, 3600, first["aht_seconds"], 0.8, 20).agents
+    assert doc["paid_from"] == "schedule" and doc["peak_fte"] >= doc["peak_required"]
+
+
+def test_cli_staffing_bad_week_is_one_line(capsys):
+    from kpi import cli
+    assert cli.main(["staffing", "--week", "47", "--json"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --week '47': expected an ISO week such as 2026-W47"

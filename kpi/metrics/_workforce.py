@@ -11,13 +11,19 @@ import duckdb
 import pandas as pd
 
 from ..access import Scope
+from ..present import colon, duration, hours, percent, t, value_label
 from ._catalog import Catalog, load_catalog
 from ._engine import compute_kpis, data_cutoffs
 from ._erlang import ErlangError, erlang_staffing, fte, service_level, traffic
 from ._scope import row_clauses, scope_values
 
 __all__ = ["PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
-           "staffed_agents", "workforce_summary", "staffing_week", "has_workforce_data"]
+           "staffed_agents", "workforce_summary", "staffing_week", "has_workforce_data", "staffing_jsonable",
+           "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS"]
+
+# The grid's columns after its interval_start, in the order the page, the CLI and the JSON show them.
+GRID_COLUMNS = ("offered", "aht_seconds", "service_level", "required", "staffed", "gap", "predicted_sl",
+                "what_if_required", "what_if_fte")
 
 # Logged in and able to take or handling a contact: what staffed agents, occupancy and shrinkage count.
 PRODUCTIVE_STATES = ("available", "on_contact", "after_call_work")
@@ -218,3 +224,64 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
                         peak_fte=fte(int(wi.max()), shrinkage) if len(wi) else 0,
                         required_agent_hours=hours, scheduled_fte_hours=hours / (1 - shrinkage),
                         has_states=present["agent_states"], has_schedule=present["schedule"], what_if=what_if)
+
+
+def staffing_jsonable(week: StaffingWeek) -> dict[str, Any]:
+    """What `python -m kpi staffing --json` prints: the week, its targets and measures, and every interval."""
+    s = week.summary
+    wi = week.what_if
+    intervals = []
+    for r in week.grid.to_dict("records"):
+        intervals.append({"start": f"{r['interval_start']:%Y-%m-%d %H:%M}",
+                          **{c: (None if pd.isna(r[c]) else (int(r[c]) if c in ("offered", "required", "what_if_required",
+                                                                                 "what_if_fte") else float(r[c])))
+                             for c in GRID_COLUMNS}})
+    iso = week.week_start.isocalendar()
+    return {"week": f"{iso.year}-W{iso.week:02d}", "interval_minutes": week.interval_minutes, "channel": week.channel,
+            "sl_target": week.sl_target, "threshold_seconds": week.threshold_seconds,
+            "occupancy": s.occupancy, "occupancy_hours": s.occupancy_hours, "adherence": s.adherence,
+            "scheduled_hours": s.scheduled_hours, "shrinkage_measured": s.shrinkage, "paid_hours": s.paid_hours,
+            "paid_from": s.paid_from,
+            "what_if": {"volume_pct": wi.volume_pct, "aht_change_seconds": wi.aht_seconds, "shrinkage": week.shrinkage,
+                        "sl_target": wi.sl_target if wi.sl_target is not None else week.sl_target},
+            "peak_required": week.peak_required, "peak_fte": week.peak_fte,
+            "required_agent_hours": week.required_agent_hours, "scheduled_fte_hours": week.scheduled_fte_hours,
+            "has_agent_states": week.has_states, "has_schedule": week.has_schedule, "intervals": intervals}
+
+
+def staffing_measures(week: StaffingWeek, lang: str) -> list[tuple[str, str]]:
+    """(label, value with its n) of occupancy, adherence and shrinkage for the week, as the page and the CLI say them."""
+    s = week.summary
+    return [(t("staffing.occupancy", lang), t("staffing.with_hours", lang, value=percent(s.occupancy),
+                                             hours=hours(s.occupancy_hours, lang))),
+            (t("staffing.adherence", lang), t("staffing.with_hours", lang, value=percent(s.adherence),
+                                             hours=hours(s.scheduled_hours, lang))),
+            (t("staffing.shrinkage", lang), t("staffing.with_hours", lang, value=percent(s.shrinkage),
+                                             hours=hours(s.paid_hours, lang)))]
+
+
+def staffing_plan_text(week: StaffingWeek, lang: str) -> str:
+    """The what-if's answer in one sentence: peak agents and FTE, and the week's agent-hours to schedule."""
+    return t("staffing.plan", lang, agents=week.peak_required, fte=week.peak_fte, shrinkage=percent(week.shrinkage),
+             hours=hours(week.required_agent_hours, lang), fte_hours=hours(week.scheduled_fte_hours, lang))
+
+
+def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
+    """The CLI's readable text: the week, its measures, the plan, and each interval with contacts."""
+    iso = week.week_start.isocalendar()
+    out = [t("staffing.cli_head", lang, week=f"{iso.year}-W{iso.week:02d}", minutes=week.interval_minutes,
+             channel=value_label("channel", week.channel, lang),
+             target=percent(week.sl_target), seconds=f"{week.threshold_seconds:g}")]
+    if not week.has_states:
+        out.append(t("staffing.no_states", lang))
+    out += [f"  {label}{colon(lang)}{value}" for label, value in staffing_measures(week, lang)]
+    out.append(staffing_plan_text(week, lang))
+    for r in week.grid.itertuples(index=False):
+        if pd.isna(r.offered) or r.offered == 0:
+            continue
+        out.append("  " + t("staffing.cli_row", lang, start=f"{t(f'weekday.{r.interval_start.isoweekday()}', lang)} {r.interval_start:%m-%d %H:%M}", offered=int(r.offered),
+                             aht=duration(r.aht_seconds, lang), required="—" if pd.isna(r.required) else int(r.required),
+                             staffed="—" if pd.isna(r.staffed) else f"{r.staffed:.1f}",
+                             sl=percent(None if pd.isna(r.service_level) else r.service_level),
+                             predicted=percent(None if pd.isna(r.predicted_sl) else r.predicted_sl)))
+    return out
