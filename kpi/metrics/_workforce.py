@@ -19,7 +19,7 @@ from ._scope import row_clauses, scope_values
 
 __all__ = ["PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
            "staffed_agents", "workforce_summary", "staffing_week", "has_workforce_data", "staffing_jsonable",
-           "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS"]
+           "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table"]
 
 # The grid's columns after its interval_start, in the order the page, the CLI and the JSON show them.
 GRID_COLUMNS = ("offered", "aht_seconds", "service_level", "required", "staffed", "gap", "predicted_sl",
@@ -279,9 +279,39 @@ def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
     for r in week.grid.itertuples(index=False):
         if pd.isna(r.offered) or r.offered == 0:
             continue
-        out.append("  " + t("staffing.cli_row", lang, start=f"{t(f'weekday.{r.interval_start.isoweekday()}', lang)} {r.interval_start:%m-%d %H:%M}", offered=int(r.offered),
+        out.append("  " + t("staffing.cli_row", lang, start=interval_label(r.interval_start, lang), offered=int(r.offered),
                              aht=duration(r.aht_seconds, lang), required="—" if pd.isna(r.required) else int(r.required),
                              staffed="—" if pd.isna(r.staffed) else f"{r.staffed:.1f}",
                              sl=percent(None if pd.isna(r.service_level) else r.service_level),
                              predicted=percent(None if pd.isna(r.predicted_sl) else r.predicted_sl)))
     return out
+
+
+def interval_label(start: Any, lang: str) -> str:
+    """An interval as the grid and the chart name it: 週一 11-16 09:30 / Mon 11-16 09:30."""
+    return f"{t(f'weekday.{start.isoweekday()}', lang)} {start:%m-%d %H:%M}"
+
+
+def gap_status(gap: Any) -> str | None:
+    """A gap's status colour: good when staffed meets the need, warning when short by up to one agent, bad beyond."""
+    if gap is None or pd.isna(gap):
+        return None
+    return "good" if gap >= 0 else ("warning" if gap >= -1 else "bad")
+
+
+def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None) -> tuple[pd.DataFrame, dict[str, str],
+                                                                                             pd.DataFrame]:
+    """(frame, kinds, statuses) of the page's grid: one row per interval with contacts or staff, headed in lang; the
+    gap column in its status colour."""
+    cat = catalog or load_catalog()
+    g = week.grid
+    heads = {c: t(f"staffing.col.{c}", lang) if c not in ("offered", "aht_seconds", "service_level")
+             else cat[c].text("label", lang) for c in GRID_COLUMNS}
+    index = pd.Index([interval_label(d, lang) for d in g["interval_start"]], name=t("staffing.col.time", lang))
+    frame = pd.DataFrame({heads[c]: g[c].to_numpy() for c in GRID_COLUMNS}, index=index)
+    kinds = {heads["offered"]: "count", heads["aht_seconds"]: "seconds", heads["service_level"]: "fraction",
+             heads["required"]: "count", heads["staffed"]: "decimal", heads["gap"]: "+decimal",
+             heads["predicted_sl"]: "fraction", heads["what_if_required"]: "count", heads["what_if_fte"]: "count"}
+    statuses = pd.DataFrame(None, index=frame.index, columns=frame.columns, dtype=object)
+    statuses[heads["gap"]] = [gap_status(v) for v in g["gap"]]
+    return frame, kinds, statuses
