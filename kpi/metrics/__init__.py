@@ -12,7 +12,7 @@ from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAI
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
 from ._erlang import (ERROR_CODES as ERLANG_ERRORS, ErlangError, Staffing, asa_seconds, erlang_b, erlang_staffing, fte,
                       occupancy, required_agents, service_level, traffic, wait_probability)
-from ._workforce import (GRID_COLUMNS as STAFFING_COLUMNS, staffing_jsonable, staffing_lines, staffing_measures,
+from ._workforce import (STAFFING_MEASURES, GRID_COLUMNS as STAFFING_COLUMNS, staffing_jsonable, staffing_lines, staffing_measures,
                          staffing_plan_text, interval_label, gap_status, staffing_table, HANDLING_STATES, INTERVAL_MINUTES, PRODUCTIVE_STATES, StaffingWeek, WhatIf, WorkforceSummary,
                          has_workforce_data, staffed_agents, staffing_week, workforce_summary)
 from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
@@ -42,5 +42,5 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "ERLANG_ERRORS", "ErlangError", "Staffing", "asa_seconds", "erlang_b", "erlang_staffing", "fte", "occupancy",
            "required_agents", "service_level", "traffic", "wait_probability", "HANDLING_STATES", "INTERVAL_MINUTES",
            "PRODUCTIVE_STATES", "StaffingWeek", "WhatIf", "WorkforceSummary", "has_workforce_data", "staffed_agents",
-           "staffing_week", "workforce_summary", "STAFFING_COLUMNS", "staffing_jsonable", "staffing_lines",
+           "staffing_week", "workforce_summary", "STAFFING_MEASURES", "STAFFING_COLUMNS", "staffing_jsonable", "staffing_lines",
            "staffing_measures", "staffing_plan_text", "interval_label", "gap_status", "staffing_table"]

@@ -17,7 +17,7 @@ from ._engine import compute_kpis, data_cutoffs
 from ._erlang import ErlangError, erlang_staffing, fte, service_level, traffic
 from ._scope import row_clauses, scope_values
 
-__all__ = ["PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
+__all__ = ["STAFFING_MEASURES", "PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
            "staffed_agents", "workforce_summary", "staffing_week", "has_workforce_data", "staffing_jsonable",
            "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table"]
 
@@ -29,6 +29,8 @@ GRID_COLUMNS = ("offered", "aht_seconds", "service_level", "required", "staffed"
 PRODUCTIVE_STATES = ("available", "on_contact", "after_call_work")
 HANDLING_STATES = ("on_contact", "after_call_work")
 INTERVAL_MINUTES = (30, 60)
+# The staffing page's measures, by the ids competency_map.yaml's measure_links use (they are not catalog KPIs).
+STAFFING_MEASURES = ("required_agents", "staffed_agents", "occupancy", "schedule_adherence", "shrinkage")
 
 
 def _scoped(scope: Scope | None, team: str | None, alias: str = "") -> tuple[str, dict[str, Any]]:
