@@ -65,8 +65,10 @@ st.subheader(t("staffing.whatif"))
 c1, c2, c3, c4 = st.columns(4)
 volume = c1.number_input(t("staffing.whatif.volume"), -50, 200, 0, 5, key="wi_volume")
 aht = c2.number_input(t("staffing.whatif.aht"), -300, 600, 0, 10, key="wi_aht")
-shrinkage = c3.number_input(t("staffing.whatif.shrinkage"), 0, 80, int(round(week.shrinkage * 100)), 1, key="wi_shrinkage")
-target = c4.number_input(t("staffing.whatif.sl"), 50, 99, int(round(week.sl_target * 100)), 1, key="wi_sl")
+shrinkage = c3.number_input(t("staffing.whatif.shrinkage"), 0, 80, min(80, int(round(week.shrinkage * 100))), 1,
+                            key="wi_shrinkage")
+target = c4.number_input(t("staffing.whatif.sl"), 50, 99, min(99, max(50, int(round(week.sl_target * 100)))), 1,
+                         key="wi_sl")
 what_if = metrics.WhatIf(float(volume), float(aht), shrinkage / 100, target / 100)
 tried = query(metrics.staffing_week, monday, minutes, channel=channel, team=f.team, what_if=what_if)
 st.markdown(metrics.staffing_plan_text(tried, lang()))

@@ -116,7 +116,7 @@ def test_the_first_start_shows_how_far_the_sample_load_is(db, monkeypatch):
     monkeypatch.setattr(imports, "load_sample_data", stopped_a_quarter_in)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     bar = at.get("progress")[0].proto
-    assert (bar.value, bar.text) == (25, "首次啟動：正在載入範例資料，進線紀錄（第 1 個，共 4 個）")
+    assert (bar.value, bar.text) == (25, "首次啟動：正在載入範例資料，進線紀錄（第 1 個，共 6 個）")
 
 
 def test_the_data_version_is_read_again_only_when_the_file_changes(db, write, monkeypatch):

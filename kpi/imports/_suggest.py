@@ -92,16 +92,17 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     "agent_states": {
         "agent_id": _AGENT,
         "state": ["state", "status", "agent state", "agent status", "reason code", "狀態", "專員狀態", "座席狀態"],
-        "started_at": ["start", "start time", "started", "state start", "from", "開始時間", "開始", "起始時間"],
-        "ended_at": ["end", "end time", "ended", "state end", "to", "結束時間", "結束", "終止時間"],
+        # No bare start/end: a call log's Start Time is a contact's arrival, not a state's start.
+        "started_at": ["state start", "state start time", "status start", "狀態開始", "狀態開始時間"],
+        "ended_at": ["state end", "state end time", "status end", "狀態結束", "狀態結束時間"],
         "team": _TEAM,
         "agent_name": ["agent name", "name", "專員姓名", "姓名", "客服人員姓名"],
     },
     "schedule": {
         "agent_id": _AGENT,
         "activity": ["activity", "scheduled activity", "activity code", "排班活動", "活動", "班別活動"],
-        "starts_at": ["start", "start time", "starts", "開始時間", "開始", "排班開始"],
-        "ends_at": ["end", "end time", "ends", "結束時間", "結束", "排班結束"],
+        "starts_at": ["shift start", "activity start", "排班開始", "班別開始", "活動開始"],
+        "ends_at": ["shift end", "activity end", "排班結束", "班別結束", "活動結束"],
         "team": _TEAM,
     },
 }
@@ -310,7 +311,8 @@ def guess_dataset(headers: list[str]) -> tuple[str | None, dict[str, float]]:
         chosen, months = _assign(headers, name)
         found = {m.column for m in chosen}
         # A file must show what it is about: its id or its time (or, for budget, month columns).
-        anchors = set(ds.key) | {ds.time_column}
+        # (An agent column alone says nothing: most exports have one; the workforce data's key needs its time too.)
+        anchors = (set(ds.key) | {ds.time_column}) - {"agent_id"}
         if not (found & anchors or months):
             scores[name] = 0.0
             continue
