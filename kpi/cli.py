@@ -119,6 +119,33 @@ def _add_kpi_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     p.set_defaults(func=cmd_kpis)
 
+    p = sub.add_parser("erlang", parents=[common], help="Erlang C: agents one interval needs for a service-level target")
+    p.add_argument("--calls", type=float, required=True, help="contacts offered in the interval")
+    p.add_argument("--interval-minutes", type=float, default=30, help="interval length in minutes (default 30)")
+    p.add_argument("--aht", type=float, required=True, metavar="SECONDS", help="average handle time in seconds")
+    p.add_argument("--sl", type=float, required=True, metavar="FRACTION", help="service-level target, e.g. 0.8")
+    p.add_argument("--seconds", type=float, required=True, help="answered within this many seconds, e.g. 20")
+    p.add_argument("--shrinkage", type=float, default=0.0, metavar="FRACTION", help="share of paid time not on the phones")
+    p.add_argument("--max-asa", type=float, metavar="SECONDS", help="also keep the average speed of answer at most this")
+    p.add_argument("--max-occupancy", type=float, metavar="FRACTION", help="also keep occupancy at most this, e.g. 0.85")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
+    p.set_defaults(func=cmd_erlang)
+
+    p = sub.add_parser("staffing", parents=[common],
+                       help="a week per interval: Erlang C's required agents beside the agents staffed (agent_states)")
+    p.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
+    p.add_argument("--interval", type=int, choices=metrics.INTERVAL_MINUTES, default=30, help="minutes (default 30)")
+    p.add_argument("--channel", default="phone", help="a real-time channel (default phone)")
+    p.add_argument("--team")
+    p.add_argument("--volume-pct", type=float, default=0.0, help="what-if: contacts +/- this many percent")
+    p.add_argument("--aht-change", type=float, default=0.0, metavar="SECONDS", help="what-if: AHT +/- seconds")
+    p.add_argument("--shrinkage", type=float, metavar="FRACTION", help="what-if: shrinkage (default: the week's measured)")
+    p.add_argument("--sl", type=float, metavar="FRACTION", help="what-if: service-level target (default: targets.yaml)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
+    p.set_defaults(func=cmd_staffing)
+
     p = sub.add_parser("budget", parents=[common], help="budget against actual for a year")
     p.add_argument("--year", required=True, type=int)
     p.add_argument("--through", type=lambda s: date.fromisoformat(s + "-01"), metavar="YYYY-MM",
@@ -431,6 +458,60 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     shown = table.apply(lambda col: col.map(lambda v: metrics.format_value(cat[col.name], None if pd.isna(v) else v, args.lang)))
     shown.columns = [cat[c].text("label", args.lang) for c in shown.columns]
     print(shown.T.to_string())
+    return 0
+
+
+def cmd_erlang(args: argparse.Namespace) -> int:
+    try:
+        s = metrics.erlang_staffing(args.calls, args.interval_minutes * 60, args.aht, args.sl, args.seconds,
+                                    args.shrinkage, args.max_asa, args.max_occupancy)
+    except metrics.ErlangError as exc:
+        print(f"error: {exc.text(args.lang)}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(s.jsonable())
+        return 0
+    lang = args.lang
+    print(present.t("erlang.out.input", lang, calls=args.calls, minutes=args.interval_minutes,
+                    aht=present.duration(args.aht, lang), sl=present.percent(args.sl), seconds=args.seconds))
+    print(present.t("erlang.out.traffic", lang, traffic=s.traffic))
+    if s.agents == 0:
+        print(present.t("erlang.out.no_traffic", lang))
+        return 0
+    print(present.t("erlang.out.agents", lang, agents=s.agents))
+    print(present.t("erlang.out.service_level", lang, value=present.percent(s.service_level)))
+    print(present.t("erlang.out.asa", lang, value=present.t("erlang.seconds", lang, s=s.asa_seconds)))
+    print(present.t("erlang.out.occupancy", lang, value=present.percent(s.occupancy)))
+    print(present.t("erlang.out.wait_probability", lang, value=present.percent(s.wait_probability)))
+    print(present.t("erlang.out.fte", lang, shrinkage=present.percent(args.shrinkage), fte=s.fte))
+    return 0
+
+
+def _iso_week(text: str) -> date:
+    """The Monday of an ISO week written 2026-W47."""
+    try:
+        year, week = text.upper().split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise ValueError(f"--week {text!r}: expected an ISO week such as 2026-W47") from None
+
+
+def cmd_staffing(args: argparse.Namespace) -> int:
+    what_if = metrics.WhatIf(args.volume_pct, args.aht_change, args.shrinkage, args.sl)
+    monday = _iso_week(args.week)
+    try:
+        with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+            week = metrics.staffing_week(con, monday, args.interval, channel=args.channel, team=args.team,
+                                         what_if=what_if, scope=_scope(args))
+    except metrics.ErlangError as exc:
+        print(f"error: {exc.text(args.lang)}", file=sys.stderr)
+        return 2
+    doc = metrics.staffing_jsonable(week)
+    if args.json:
+        _print_json(doc)
+        return 0
+    for line in metrics.staffing_lines(week, args.lang):
+        print(line)
     return 0
 
 

@@ -109,6 +109,9 @@ for r in ranked.head(5).to_dict("records"):
         st.markdown(f"**{t('competency.coaching')}**")
         actions = {"zh-TW": r["coaching_zh"], "en": r["coaching_en"]}[lg]
         st.markdown("\n".join(f"- {a}" for a in actions[:6]))
+        if measures := cmap.measures_for(ind.code):  # the staffing page's measures evidence it too (P2.1.2)
+            st.caption(t("trainer.staffing_measures", page=t("page.staffing"), measures=join_list(
+                (t(f"staffing.measure.{m.kpi_id}") for m in measures), lg)))
 
 # ---- team x task heat map
 st.subheader(t("trainer.heatmap"))

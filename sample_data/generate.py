@@ -2,7 +2,7 @@
 """Deterministic sample data for the contact-center KPI dashboard.
 
     python sample_data/generate.py [--out DIR] [--contacts N] [--seed S]
-                                   [--only contacts,surveys,complaints,budget]
+                                   [--only contacts,surveys,complaints,budget,agent_states,schedule]
                                    [--no-gzip]
 
 Writes contacts.csv.gz, surveys.csv, complaints.csv (+ mapping), budget.xlsx
@@ -44,7 +44,7 @@ DEFAULT_SEED = 20251122
 
 # Random streams (first element after the seed) -- one per dataset so that
 # e.g. --only surveys gives the same surveys as a full run.
-STREAM_GLOBAL, STREAM_CONTACTS, STREAM_SURVEYS, STREAM_COMPLAINTS, STREAM_BUDGET = range(5)
+STREAM_GLOBAL, STREAM_CONTACTS, STREAM_SURVEYS, STREAM_COMPLAINTS, STREAM_BUDGET, STREAM_WORKFORCE = range(6)
 
 # --------------------------------------------------------------------------
 # Organisation
@@ -345,7 +345,8 @@ options:
     measure: {預算: budget, 實際: actual}
 """
 
-DATASETS = ["contacts", "surveys", "complaints", "budget"]
+DATASETS = ["contacts", "surveys", "complaints", "budget", "agent_states", "schedule"]
+WORKFORCE = ("agent_states", "schedule")
 
 
 # ==========================================================================
@@ -915,6 +916,154 @@ def write_budget(path: Path, seed: int) -> int:
 # ==========================================================================
 # Main
 # ==========================================================================
+# ==========================================================================
+# Workforce: agent states and the schedule, built from the contacts file
+# ==========================================================================
+WORKFORCE_WEEKS = 8  # only the last 8 weeks: a year of states would make the sample load slow
+WORKFORCE_FIRST_DAY = LAST_DAY - np.timedelta64(7 * WORKFORCE_WEEKS - 1, "D")  # Monday 2026-09-28
+HALF_HOUR = 1800
+
+
+def _workforce_contacts(contacts_path: Path) -> pd.DataFrame:
+    """Answered contacts of the workforce weeks: agent, team, name and the seconds (from the first workforce day) each
+    one's handling starts, its talk + hold ends, and its after-call work ends."""
+    cols = ["agent_id", "agent_name", "team", "answered_at", "talk_seconds", "hold_seconds", "acw_seconds"]
+    df = pd.read_csv(contacts_path, usecols=cols, dtype={"agent_id": str, "agent_name": str, "team": str})
+    df = df[df["agent_id"].notna() & df["answered_at"].notna()]
+    at = pd.to_datetime(df["answered_at"])
+    first = pd.Timestamp(WORKFORCE_FIRST_DAY)
+    df = df[(at >= first) & (at < pd.Timestamp(LAST_DAY + np.timedelta64(1, "D")))].copy()
+    df["start"] = ((pd.to_datetime(df["answered_at"]) - first).dt.total_seconds()).astype(np.int64)
+    df["talk_end"] = df["start"] + (df["talk_seconds"].fillna(0) + df["hold_seconds"].fillna(0)).round().astype(np.int64)
+    df["acw_end"] = df["talk_end"] + df["acw_seconds"].fillna(0).round().astype(np.int64)
+    return df.sort_values(["agent_id", "start"], kind="stable")
+
+
+def _agent_day_schedule(day0: int, first: int, last: int, agent: int, weekday: int, rng) -> list[tuple[str, int, int]]:
+    """An agent's scheduled activities for one day: a shift around their contacts (whole half hours), lunch, a short
+    break, a weekly training hour and the Friday team meeting, each inside the shift."""
+    start = day0 + (first - day0) // HALF_HOUR * HALF_HOUR
+    end = day0 + -(-(last - day0) // HALF_HOUR) * HALF_HOUR
+    end = max(end, start + 4 * 3600)
+    fixed = []  # (activity, from, to) in seconds of the day
+    if end - start >= 6 * 3600:
+        lunch = day0 + (12 * 3600 if agent % 2 == 0 else 12 * 3600 + HALF_HOUR)
+        fixed.append(("break", lunch, lunch + 3600))
+        brk = day0 + 15 * 3600 + (agent % 4) * 900
+        fixed.append(("break", brk, brk + 900))
+    if weekday == agent % 5:
+        fixed.append(("training", day0 + 10 * 3600, day0 + 11 * 3600))
+    if weekday == 4:
+        fixed.append(("meeting", day0 + 17 * 3600, day0 + 17 * 3600 + HALF_HOUR))
+    fixed = sorted((a, f, t) for a, f, t in fixed if f >= start and t <= end)
+    fixed.sort(key=lambda x: x[1])
+    out, at = [], start
+    for activity, f, t in fixed:
+        if f < at:  # overlaps the previous fixed activity: dropped
+            continue
+        if f > at:
+            out.append(("available", at, f))
+        out.append((activity, f, t))
+        at = t
+    if at < end:
+        out.append(("available", at, end))
+    return out
+
+
+def _agent_day_states(work: pd.DataFrame, sched: list[tuple[str, int, int]], rng) -> list[tuple[str, int, int]]:
+    """What the agent did: on_contact while handling a contact (overlapping chats as one stretch), after-call work
+    after it (cut short by the next contact), and between contacts what the schedule says, returning from lunch a few
+    minutes late now and then."""
+    busy = []  # (state, from, to), no overlaps
+    for s, te, ae in zip(work["start"], work["talk_end"], work["acw_end"]):
+        if busy and s < busy[-1][2]:  # still busy with the previous contact: one longer stretch
+            prev = busy.pop()
+            if prev[0] == "after_call_work":  # the next contact cuts the wrap-up short
+                if s > prev[1]:
+                    busy.append(("after_call_work", prev[1], s))
+                busy.append(("on_contact", s, max(te, s)))
+            else:
+                busy.append(("on_contact", prev[1], max(prev[2], te)))
+            te = busy[-1][2]
+        else:
+            busy.append(("on_contact", s, te))
+        if ae > te:
+            busy.append(("after_call_work", te, ae))
+    late = {}
+    for activity, f, t in sched:
+        if activity == "break" and t - f == 3600 and rng.random() < 0.25:
+            late[f] = int(rng.integers(60, 600))  # back from lunch 1-10 minutes late
+    out, at = [], sched[0][1]
+    for state, f, t in busy:
+        if f > at:
+            out.extend(_fill(sched, late, at, f))
+        out.append((state, max(f, at), t))
+        at = max(at, t)
+    if at < sched[-1][2]:
+        out.extend(_fill(sched, late, at, sched[-1][2]))
+    merged = []
+    for state, f, t in out:
+        if t <= f:
+            continue
+        if merged and merged[-1][0] == state and merged[-1][2] == f:
+            merged[-1] = (state, merged[-1][1], t)
+        else:
+            merged.append((state, f, t))
+    return merged
+
+
+def _fill(sched, late, f: int, t: int) -> list[tuple[str, int, int]]:
+    """Between contacts, [f, t): the scheduled activity at each moment (a late lunch return keeps the break)."""
+    out = []
+    for activity, a, b in sched:
+        if activity == "break" and a in late:
+            b = b + late[a]
+        lo, hi = max(a, f), min(b, t)
+        if lo < hi:
+            out.append((activity, lo, hi))
+    covered = []  # a late return overlaps the next activity: the break wins where both claim a moment
+    for activity, lo, hi in sorted(out, key=lambda x: (x[1], x[0] != "break")):
+        if covered and lo < covered[-1][2]:
+            lo = covered[-1][2]
+        if lo < hi:
+            covered.append((activity, lo, hi))
+    return covered
+
+
+def write_workforce(out: Path, contacts_file: str, seed: int) -> dict:
+    """agent_states.csv.gz and schedule.csv for the last WORKFORCE_WEEKS weeks, from the contacts file in out."""
+    contacts = _workforce_contacts(out / contacts_file)
+    first = pd.Timestamp(WORKFORCE_FIRST_DAY)
+    state_rows, sched_rows = [], []
+    for agent_id, work in contacts.groupby("agent_id", sort=True):
+        agent = int(agent_id[1:]) - 1
+        name, team = work["agent_name"].iloc[0], work["team"].iloc[0]
+        day = (work["start"] // 86400).to_numpy()
+        for d in np.unique(day):
+            rng = rng_for(seed, STREAM_WORKFORCE, agent, int(d))
+            w = work[day == d]
+            day0 = int(d) * 86400
+            weekday = int((WORKFORCE_FIRST_DAY + np.timedelta64(int(d), "D")).astype("datetime64[D]").view("int64") + 3) % 7
+            sched = _agent_day_schedule(day0, int(w["start"].min()), int(w["acw_end"].max()), agent, weekday, rng)
+            sched_rows += [(agent_id, team, a, f, t) for a, f, t in sched]
+            state_rows += [(agent_id, name, team, st, f, t) for st, f, t in _agent_day_states(w, sched, rng)]
+
+    def ts(seconds) -> pd.Series:
+        return (first + pd.to_timedelta(pd.Series(seconds, dtype="int64"), unit="s")).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+    states = pd.DataFrame(state_rows, columns=["agent_id", "agent_name", "team", "state", "f", "t"])
+    states = states.assign(started_at=ts(states["f"]), ended_at=ts(states["t"]))[
+        ["agent_id", "agent_name", "team", "state", "started_at", "ended_at"]]
+    fh, raw = deterministic_gzip(out / "agent_states.csv.gz")
+    fh.write(states.to_csv(index=False, lineterminator="\n").encode())
+    fh.close()
+    raw.close()
+    sched = pd.DataFrame(sched_rows, columns=["agent_id", "team", "activity", "f", "t"])
+    sched = sched.assign(starts_at=ts(sched["f"]), ends_at=ts(sched["t"]))[["agent_id", "team", "activity", "starts_at", "ends_at"]]
+    write_text(out / "schedule.csv", sched.to_csv(index=False, lineterminator="\n"), "utf-8")
+    return {"agent_states": ("agent_states.csv.gz", len(states)), "schedule": ("schedule.csv", len(sched))}
+
+
 def write_text(path: Path, text: str, encoding: str) -> None:
     path.write_bytes(text.encode(encoding))
 
@@ -964,12 +1113,16 @@ def generate(out: Path, n_contacts: int, seed: int, only: set[str], gzip_contact
         n = write_budget(out / "budget.xlsx", seed)
         write_text(out / "budget.mapping.yaml", BUDGET_MAPPING, "utf-8")
         results["budget"] = ("budget.xlsx", n)
+    if only & set(WORKFORCE):
+        results.update(write_workforce(out, contacts_file, seed))
     if only == set(DATASETS):
         manifest = (
             f"- {{dataset: contacts, file: {contacts_file}}}\n"
             "- {dataset: surveys, file: surveys.csv}\n"
             "- {dataset: complaints, file: complaints.csv, mapping: complaints.mapping.yaml}\n"
             "- {dataset: budget, file: budget.xlsx, mapping: budget.mapping.yaml}\n"
+            "- {dataset: agent_states, file: agent_states.csv.gz}\n"
+            "- {dataset: schedule, file: schedule.csv}\n"
         )
         write_text(out / "manifest.yaml", manifest, "utf-8")
     return results
@@ -983,7 +1136,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"number of contacts (default {DEFAULT_CONTACTS:,})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--only", action="append", default=None,
-                   help="dataset(s) to write: contacts, surveys, complaints, budget "
+                   help="dataset(s) to write: contacts, surveys, complaints, budget, agent_states, schedule (these two "
+                        "from the contacts file in --out) "
                         "(repeat or comma-separate; default all)")
     p.add_argument("--no-gzip", action="store_true", help="write contacts.csv uncompressed")
     args = p.parse_args(argv)

@@ -48,8 +48,8 @@ def _bomb(key: str) -> str:
      "options.delimiter: unknown option (expected one of: amount_unit, date_order, decimal, dedupe, defaults, derive, "
      "duration_unit, encoding, max_fields"),
     ("dataset: contacts\nsheet: 0\n", "sheet: unknown key (expected dataset, columns, options)"),
-    ("dataset: [contacts]\n", "dataset: expected a dataset name (contacts, surveys, complaints, budget), got a list"),
-    ("dataset: calls\n", "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget)"),
+    ("dataset: [contacts]\n", "dataset: expected a dataset name (contacts, surveys, complaints, budget, agent_states, schedule), got a list"),
+    ("dataset: calls\n", "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget, agent_states, schedule)"),
     ("- dataset: contacts\n", "top level: expected keys dataset, columns, options, got a list"),
     ("dataset: contacts\ncolumns: {arrived_at: Time, answered_at: time}\n",
      "columns.arrived_at and columns.answered_at: both read the header 'time'; a header feeds one column"),

@@ -42,6 +42,7 @@ def playwright():
 PAGES = [
     ("", "每週績效", "Weekly performance", "weekly"),
     ("quality", "服務品質", "Service quality", "quality"),
+    ("staffing", "人力配置", "Staffing", "staffing"),
     ("budget", "預算執行", "Budget execution", "budget"),
     ("trainer", "職能輔導", "Competency coaching", "trainer"),
     ("import_data", "匯入資料", "Import data", "import_data"),

@@ -568,3 +568,22 @@ def test_no_kpi_module_imports_streamlit():
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert "streamlit" not in imported, path
+
+
+def test_staffing_measures_point_at_setting_capacity(cmap: CompetencyMap):
+    from kpi import metrics
+
+    # The staffing page's measures are not catalog KPIs: measure_links ties each to P2.1.2 (訂定產能) of task T2.1.
+    linked = cmap.measures_for("P2.1.2")
+    assert [m.kpi_id for m in linked] == list(metrics.STAFFING_MEASURES)
+    assert all(m.tasks == ("T2.1",) and len(m.coaching) >= 2 for m in linked)
+    assert cmap.measures_for("P4.3.1") == ()
+
+
+def test_a_measure_link_to_no_page_measure_is_refused(tmp_path):
+    text = DEFAULT_PATH.read_text(encoding="utf-8").replace("\n  shrinkage:\n    tasks: [T2.1]",
+                                                                         "\n  shrinkag:\n    tasks: [T2.1]")
+    bad = tmp_path / "map.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(CompetencyMapError, match="'shrinkag' is not a page measure"):
+        load_competency_map(bad)

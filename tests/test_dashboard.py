@@ -98,7 +98,8 @@ def test_an_empty_database_is_filled_with_the_sample_data(app, db, last_week_sam
     assert all(n > 0 for n in counts.values()), counts
     # Every row of the shortened files (5,298 contacts and 765 surveys arrived from 16 Nov on), all 4,408 complaints
     # and the whole budget workbook, 9 lines x 16 months: the app imported each file of the manifest.
-    assert counts == {"contacts": 5_298, "surveys": 765, "complaints": 4_408, "budget": 144}
+    assert counts == {"contacts": 5_298, "surveys": 765, "complaints": 4_408, "budget": 144, "agent_states": 84_221,
+                      "schedule": 6_742}
     assert volume_tiles(at)["進線"] == f"{expected.offered:,}"
     assert expected.iso_week == "2026-W47"
 
@@ -115,7 +116,7 @@ def test_the_first_start_shows_how_far_the_sample_load_is(db, monkeypatch):
     monkeypatch.setattr(imports, "load_sample_data", stopped_a_quarter_in)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     bar = at.get("progress")[0].proto
-    assert (bar.value, bar.text) == (25, "首次啟動：正在載入範例資料，進線紀錄（第 1 個，共 4 個）")
+    assert (bar.value, bar.text) == (25, "首次啟動：正在載入範例資料，進線紀錄（第 1 個，共 6 個）")
 
 
 def test_the_data_version_is_read_again_only_when_the_file_changes(db, write, monkeypatch):

@@ -25,7 +25,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "glossary.col.": competency.GLOSSARY_COLUMNS,
     "weekday.": tuple(str(d) for d in range(1, 8)),
     "sidebar.": ("team", "channel", "queue", "week", "month", "quarter"),
-    "ds.": ("contacts", "surveys", "complaints", "budget"),
+    "ds.": tuple(store.DATASETS),
     "trainer.kind.": ("team", "agent"),
     "db.": ("damaged", "foreign", "read_only", "full", "busy", "other"),  # ui.widgets.database_problem, StoreError.code
     "period.kind.": metrics.PERIOD_KINDS,
@@ -52,6 +52,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "queue.": ("billing", "general", "membership", "tech"),  # the sample's queues
     "measure.": ("budget", "actual"),
     "direction.": store.CONTACTS.column("direction").choices,
+    "state.": store.AGENT_STATES.column("state").choices,
+    "activity.": store.SCHEDULE.column("activity").choices,
     "duration_unit.": tuple(imports.DURATION_UNITS),
     "date_order.": imports.DATE_ORDERS,
     "encoding.": ("auto", "utf-8", "cp950"),  # pages/import_data.py
@@ -73,6 +75,9 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "audit.what.": auth.ACTIONS,
     "audit.source.": auth.SOURCES,
     "audit.col.": auth.AUDIT_COLUMNS,
+    "erlang.error.": metrics.ERLANG_ERRORS,  # ErlangError.code
+    "staffing.measure.": metrics.STAFFING_MEASURES,  # pages/trainer.py, competency_map.yaml measure_links
+    "staffing.col.": tuple(c for c in metrics.STAFFING_COLUMNS if c not in ("offered", "aht_seconds", "service_level")),
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
 INDIRECT: dict[str, tuple[str, ...]] = {

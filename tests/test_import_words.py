@@ -93,7 +93,7 @@ PARAMS = {
                        "words": {"inbound": ["inbound", "IB"], "outbound": ["outbound", "外撥"]}},
     "sheet_summary": {"sheet": "彙總"}, "sheet_empty": {"sheet": "工作表2"}, "sheet_no_header": {"sheet": "說明"},
     "invalid_json": {"line": 3, "char": 43, "problem": "Expecting ',' delimiter"}, "not_a_record": {},
-    "total_row": {"label": "合計"},
+    "total_row": {"label": "合計"}, "ended_before_started": {}, "overlapping_state": {"until": "2026-11-16 09:30:00"},
 }
 
 

@@ -393,7 +393,7 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
 def test_import_history_reads_in_chinese(app):
     at = app("pages/data_status.py")
     history = at.dataframe[0].value
-    assert set(history["dataset"]) <= {"進線紀錄", "滿意度調查", "客訴案件", "預算與實際"}
+    assert set(history["dataset"]) <= {"進線紀錄", "滿意度調查", "客訴案件", "預算與實際", "專員狀態", "排班表"}
     assert set(history["source"]) == {"範例資料"} and set(history["undone_at"]) == {"—"}
     assert not history.astype(str).isin(["None", "contacts", "budget", "sample"]).any().any()
 

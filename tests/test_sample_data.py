@@ -184,7 +184,7 @@ def test_budget_layout_and_overtime(budget):
 
 def test_mappings_and_manifest():
     manifest = yaml.safe_load((SAMPLE / "manifest.yaml").read_text(encoding="utf-8"))
-    assert [m["dataset"] for m in manifest] == ["contacts", "surveys", "complaints", "budget"]
+    assert [m["dataset"] for m in manifest] == ["contacts", "surveys", "complaints", "budget", "agent_states", "schedule"]
     for m in manifest:
         assert (SAMPLE / m["file"]).is_file()
         if "mapping" in m:
@@ -204,9 +204,10 @@ def test_generator_reproduces_committed_files(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, spec.name, generate)  # its dataclasses look their module up there
     spec.loader.exec_module(generate)
     assert generate.main(["--out", str(tmp_path)]) == 0
-    with gzip.open(tmp_path / "contacts.csv.gz") as a, gzip.open(SAMPLE / "contacts.csv.gz") as b:
-        assert a.read() == b.read()
-    for name in ("surveys.csv", "complaints.csv", "manifest.yaml",
+    for name in ("contacts.csv.gz", "agent_states.csv.gz"):
+        with gzip.open(tmp_path / name) as a, gzip.open(SAMPLE / name) as b:
+            assert a.read() == b.read(), name
+    for name in ("surveys.csv", "complaints.csv", "manifest.yaml", "schedule.csv",
                  "complaints.mapping.yaml", "budget.mapping.yaml"):
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_excel(tmp_path / "budget.xlsx", engine="openpyxl"),

@@ -77,8 +77,8 @@ def test_the_navigation_lists_only_the_pages_a_role_may_open():
     def names(role, teams=None):
         return [path.removeprefix("pages/").removesuffix(".py") for _, path, *_ in pages_for(Scope(role, teams))]
     assert names("admin") == [p[1][6:-3] for p in PAGES if p[1] != "pages/mine.py"]  # an admin has no agent id
-    assert names("supervisor", frozenset({TECH})) == ["weekly", "quality", "trainer", "glossary"]
-    assert names("finance") == ["weekly", "quality", "budget", "glossary"]
+    assert names("supervisor", frozenset({TECH})) == ["weekly", "quality", "staffing", "trainer", "glossary"]
+    assert names("finance") == ["weekly", "quality", "staffing", "budget", "glossary"]
     assert names("trainer", frozenset({TECH})) == ["trainer", "glossary"]
     assert names("agent", frozenset({TECH})) == ["glossary"]  # an account linked to no agent: nothing of its own
     assert [p[1] for p in pages_for(Scope("agent", frozenset({TECH}), "A017"))] == ["pages/mine.py", "pages/glossary.py"]

@@ -22,7 +22,7 @@ from kpi import competency, metrics, store
 from kpi.access import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/trainer.py", "pages/mine.py",
+PAGES = ["pages/weekly.py", "pages/quality.py", "pages/staffing.py", "pages/budget.py", "pages/trainer.py", "pages/mine.py",
          "pages/import_data.py", "pages/data_status.py", "pages/glossary.py"]
 # Who reads each page here: everyone (no user defined), but an agent's own page needs an agent signed in.
 SCOPES = {"pages/mine.py": Scope("agent", frozenset({"技術支援組"}), "A017")}
@@ -42,6 +42,7 @@ ALLOWED = {
     "BAS1499",  # the competency standard's code (its indicators P1.2.1 and tasks T2.2 are one letter and digits)
     "English", "Language",  # the language switch: 語言 Language / English
     "Ctrl",  # 用瀏覽器列印（Ctrl+P）: a key's name as printed on the keyboard
+    "Erlang",  # the staffing page's model, Erlang C, by the name Taiwanese workforce texts give it too
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 LEGIT = [

@@ -193,6 +193,7 @@ def print_switch() -> bool:
 PAGES = (
     ("nav.supervisor", "pages/weekly.py", "page.weekly", ":material/dashboard:", "supervise"),
     ("nav.supervisor", "pages/quality.py", "page.quality", ":material/sentiment_satisfied:", "supervise"),
+    ("nav.supervisor", "pages/staffing.py", "page.staffing", ":material/groups:", "supervise"),
     ("nav.finance", "pages/budget.py", "page.budget", ":material/payments:", "budget"),
     ("nav.trainer", "pages/trainer.py", "page.trainer", ":material/school:", "coach"),
     ("nav.mine", "pages/mine.py", "page.mine", ":material/person:", OWN),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, Union
 import pandas as pd
 import yaml
 
-from ..metrics import Catalog, load_catalog, schema
+from ..metrics import STAFFING_MEASURES, Catalog, load_catalog, schema
 from ..present import LANGS
 
 if TYPE_CHECKING:
@@ -255,6 +255,8 @@ class CompetencyMap:
     skills: tuple[Skill, ...]
     attitudes: tuple[Attitude, ...]
     kpi_links: tuple[KpiLink, ...]
+    # Page measures that are not catalog KPIs (the staffing page's), linked the same way: keyed by the measure's id.
+    measure_links: tuple[KpiLink, ...] = ()
     source: Path | None = field(default=None, compare=False)
     _items: dict[str, Item] = field(init=False, repr=False, compare=False)
     _links: dict[str, KpiLink] = field(init=False, repr=False, compare=False)
@@ -289,6 +291,10 @@ class CompetencyMap:
             return self._links[kpi_id]
         except KeyError:
             raise KeyError(f"KPI {kpi_id!r} has no link in the competency map") from None
+
+    def measures_for(self, indicator: str) -> tuple[KpiLink, ...]:
+        """The page measures (measure_links) that give evidence on an indicator, in the map's order."""
+        return tuple(link for link in self.measure_links if indicator in link.indicators)
 
     @property
     def kpi_ids(self) -> tuple[str, ...]:
@@ -354,6 +360,7 @@ class _MapFile:
     skills: Annotated[tuple[Skill, ...], NON_EMPTY]
     attitudes: Annotated[tuple[Attitude, ...], NON_EMPTY]
     kpi_links: Annotated[dict[KpiId, KpiLink], NON_EMPTY]
+    measure_links: dict[KpiId, KpiLink] = field(default_factory=dict)
 
 
 _SECTIONS = (("duties", "duty"), ("tasks", "task"), ("outputs", "output"), ("indicators", "indicator"),
@@ -398,8 +405,14 @@ def _build(doc: _MapFile, kpi_ids: list[str] | None) -> CompetencyMap:
         _check_link(doc, at, link, schema.join("kpi_links", link.kpi_id))
     if kpi_ids is not None:
         _check_catalog(doc.kpi_links, kpi_ids)
+    for link in doc.measure_links.values():
+        if link.kpi_id not in STAFFING_MEASURES:
+            raise _fail(schema.join("measure_links", link.kpi_id),
+                        f"{link.kpi_id!r} is not a page measure; expected one of {', '.join(STAFFING_MEASURES)}")
+        _check_link(doc, at, link, schema.join("measure_links", link.kpi_id))
     sections = {key: getattr(doc, key) for key, _ in _SECTIONS}
-    return CompetencyMap(standard=doc.standard, **sections, kpi_links=tuple(doc.kpi_links.values()))
+    return CompetencyMap(standard=doc.standard, **sections, kpi_links=tuple(doc.kpi_links.values()),
+                         measure_links=tuple(doc.measure_links.values()))
 
 
 def _index(items: tuple[Any, ...], key: str, kind: str) -> dict[str, int]:

@@ -947,3 +947,18 @@ def _derive_and_check(ds: Dataset, parsed: dict[str, pd.Series], supplied: list[
         flag("resolved_at", resolved < opened, "resolved_before_opened", resolved.astype(str))
         if "due_at" in parsed:
             flag("due_at", parsed["due_at"] < opened, "due_before_opened", parsed["due_at"].astype(str))
+    elif ds.name in ("agent_states", "schedule"):
+        start_col, end_col = ("started_at", "ended_at") if ds.name == "agent_states" else ("starts_at", "ends_at")
+        start, end = parsed[start_col], parsed[end_col]
+        backwards = end < start
+        flag(end_col, backwards, "ended_before_started", end.astype(str))
+        # An agent is in one state (has one activity) at a time: a row starting before the agent's earlier rows in
+        # the file have ended is rejected, the earlier one kept.
+        rows = pd.DataFrame({"agent": parsed["agent_id"], "start": start, "end": end})[~backwards.fillna(True)].dropna()
+        rows = rows.sort_values(["agent", "start"], kind="stable")
+        until = rows.groupby("agent", sort=False)["end"].cummax().groupby(rows["agent"], sort=False).shift()
+        overlap = rows.index[(rows["start"] < until).to_numpy()]
+        if len(overlap):
+            errs = pd.Series(pd.NA, index=idx, dtype="string")
+            errs[overlap] = [encode("overlapping_state", until=str(u)) for u in until[overlap]]
+            note(start_col, start.astype(str), errs)

@@ -89,6 +89,22 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "actual": ["actual amount", "實際", "實際金額", "實際數"],
         "measure": ["measure", "預算/實際", "預實", "數據別", "項目"],
     },
+    "agent_states": {
+        "agent_id": _AGENT,
+        "state": ["state", "status", "agent state", "agent status", "reason code", "狀態", "專員狀態", "座席狀態"],
+        # No bare start/end: a call log's Start Time is a contact's arrival, not a state's start.
+        "started_at": ["state start", "state start time", "status start", "狀態開始", "狀態開始時間"],
+        "ended_at": ["state end", "state end time", "status end", "狀態結束", "狀態結束時間"],
+        "team": _TEAM,
+        "agent_name": ["agent name", "name", "專員姓名", "姓名", "客服人員姓名"],
+    },
+    "schedule": {
+        "agent_id": _AGENT,
+        "activity": ["activity", "scheduled activity", "activity code", "排班活動", "活動", "班別活動"],
+        "starts_at": ["shift start", "activity start", "排班開始", "班別開始", "活動開始"],
+        "ends_at": ["shift end", "activity end", "排班結束", "班別結束", "活動結束"],
+        "team": _TEAM,
+    },
 }
 
 # A yes/no header that says the opposite of the column: mapped with its values swapped.
@@ -295,7 +311,8 @@ def guess_dataset(headers: list[str]) -> tuple[str | None, dict[str, float]]:
         chosen, months = _assign(headers, name)
         found = {m.column for m in chosen}
         # A file must show what it is about: its id or its time (or, for budget, month columns).
-        anchors = set(ds.key) | {ds.time_column}
+        # (An agent column alone says nothing: most exports have one; the workforce data's key needs its time too.)
+        anchors = (set(ds.key) | {ds.time_column}) - {"agent_id"}
         if not (found & anchors or months):
             scores[name] = 0.0
             continue

@@ -10,6 +10,11 @@ from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, Catalo
                        format_value, load_catalog, status)
 from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, bucket_keys,
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
+from ._erlang import (ERROR_CODES as ERLANG_ERRORS, ErlangError, Staffing, asa_seconds, erlang_b, erlang_staffing, fte,
+                      occupancy, required_agents, service_level, traffic, wait_probability)
+from ._workforce import (STAFFING_MEASURES, GRID_COLUMNS as STAFFING_COLUMNS, staffing_jsonable, staffing_lines, staffing_measures,
+                         staffing_plan_text, interval_label, gap_status, staffing_table, HANDLING_STATES, INTERVAL_MINUTES, PRODUCTIVE_STATES, StaffingWeek, WhatIf, WorkforceSummary,
+                         has_workforce_data, staffed_agents, staffing_week, workforce_summary)
 from ._judge import KpiValue, group_status, judge, kpi_status, previous_range, stats_jsonable
 from ._periods import KINDS as PERIOD_KINDS, Period, custom_period, default_period, periods, previous_label, span, trend_window
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
@@ -33,4 +38,9 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "survey_trend", "AGENT_TABLE_KPIS", "DEFERRED_TILE_KPIS", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "status_table", "weekday_hour_grid", "XmrLimits", "nps_interval", 
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
            "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",
-           "matures_on", "stats_jsonable", "OutOfScope", "may_see_comments", "require"]
+           "matures_on", "stats_jsonable", "OutOfScope", "may_see_comments", "require",
+           "ERLANG_ERRORS", "ErlangError", "Staffing", "asa_seconds", "erlang_b", "erlang_staffing", "fte", "occupancy",
+           "required_agents", "service_level", "traffic", "wait_probability", "HANDLING_STATES", "INTERVAL_MINUTES",
+           "PRODUCTIVE_STATES", "StaffingWeek", "WhatIf", "WorkforceSummary", "has_workforce_data", "staffed_agents",
+           "staffing_week", "workforce_summary", "STAFFING_MEASURES", "STAFFING_COLUMNS", "staffing_jsonable", "staffing_lines",
+           "staffing_measures", "staffing_plan_text", "interval_label", "gap_status", "staffing_table"]

@@ -15,7 +15,9 @@ from ._catalog import Catalog, Dataset, Kpi, load_catalog
 from ._scope import require, row_clauses, scope_values
 
 TIME_GRAINS = ("day", "week", "month")
-CYCLES = ("weekday_hour",)  # key "1-09" = Monday 09:00-09:59 (ISO weekday 1-7)
+# weekday_hour: key "1-09" = Monday 09:00-09:59 (ISO weekday 1-7); interval_30 / interval_60: key "2026-11-16 09:30",
+# each half hour or hour of the range (the staffing page's intervals)
+CYCLES = ("weekday_hour", "interval_30", "interval_60")
 FILTERS = ("team", "channel", "queue")
 # Where each dataset's rows come from, its time column, dimensions and extra columns: catalog.yaml `datasets`.
 SOURCES: dict[str, Dataset] = load_catalog().datasets
@@ -27,6 +29,8 @@ _TIME_KEY = {
     "week": "strftime(__t, '%G-W%V')",  # ISO week, Monday first, ISO year
     "month": "strftime(__t, '%Y-%m')",
     "weekday_hour": "strftime(__t, '%u-%H')",
+    "interval_30": "strftime(time_bucket(INTERVAL 30 MINUTE, __t), '%Y-%m-%d %H:%M')",
+    "interval_60": "strftime(date_trunc('hour', __t), '%Y-%m-%d %H:%M')",
 }
 
 

@@ -1,4 +1,4 @@
-"""The four datasets and their canonical columns: the one declaration that the schema, the import and the docs read."""
+"""The datasets and their canonical columns: the one declaration that the schema, the import and the docs read."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -187,7 +187,62 @@ BUDGET = Dataset(
     extra_columns=(Column("measure", "enum", "Wide layout only: budget or actual.", choices=("budget", "actual"), stored=False),),
 )
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (CONTACTS, SURVEYS, COMPLAINTS, BUDGET)}
+# What an agent is doing (agent_states.state) or is scheduled to do (schedule.activity), and the words workforce and
+# phone platforms export for each (Genesys, Five9, Connect, NICE and Taiwanese platforms).
+AGENT_STATES_CHOICES = ("available", "on_contact", "after_call_work", "break", "training", "meeting", "offline")
+STATE_WORDS = (
+    ("ready", "available"), ("idle", "available"), ("waiting", "available"), ("open", "available"),
+    ("on queue", "available"), ("phone", "available"), ("可接聽", "available"), ("待機", "available"),
+    ("就緒", "available"), ("閒置", "available"), ("上線", "available"),
+    ("talking", "on_contact"), ("on call", "on_contact"), ("busy", "on_contact"), ("interacting", "on_contact"),
+    ("handling", "on_contact"), ("hold", "on_contact"),
+    ("通話", "on_contact"), ("通話中", "on_contact"), ("處理中", "on_contact"),
+    ("acw", "after_call_work"), ("wrap", "after_call_work"), ("wrap up", "after_call_work"), 
+    ("not ready acw", "after_call_work"), ("話後處理", "after_call_work"),
+    ("整理", "after_call_work"), ("事後處理", "after_call_work"),
+    ("lunch", "break"), ("rest", "break"), ("休息", "break"), ("用餐", "break"), ("午休", "break"),
+    ("train", "training"), ("coaching", "training"), ("訓練", "training"), ("教育訓練", "training"), ("輔導", "training"),
+    ("會議", "meeting"), ("team meeting", "meeting"), ("開會", "meeting"),
+    ("logged out", "offline"), ("logout", "offline"), ("log off", "offline"), ("離線", "offline"), ("登出", "offline"),
+)
+
+AGENT_STATES = Dataset(
+    name="agent_states",
+    label_zh="專員狀態",
+    key=("agent_id", "started_at"),
+    time_column="started_at",
+    meaning=("One row per stretch of time an agent spent in one state, as the phone or workforce platform's agent "
+             "state (status) report exports it. Optional: staffing, occupancy, adherence and shrinkage read it."),
+    columns=(
+        Column("agent_id", "text", "Agent.", required=True),
+        Column("state", "enum",
+               "available (ready for a contact), on_contact, after_call_work, break, training, meeting or offline.",
+               required=True, choices=AGENT_STATES_CHOICES, words=STATE_WORDS),
+        Column("started_at", "timestamp", "When the state began (local time).", required=True),
+        Column("ended_at", "timestamp", "When it ended; not before it began.", required=True),
+        Column("team", "text", "The agent's team."),
+        Column("agent_name", "text", "The agent's display name."),
+    ),
+)
+
+SCHEDULE = Dataset(
+    name="schedule",
+    label_zh="排班表",
+    key=("agent_id", "starts_at"),
+    time_column="starts_at",
+    meaning=("One row per scheduled activity of an agent (the workforce-management schedule). Optional: adherence "
+             "and shrinkage read it; available means scheduled to take contacts."),
+    columns=(
+        Column("agent_id", "text", "Agent.", required=True),
+        Column("activity", "enum", "What the agent is scheduled to do: available (take contacts), break, training, "
+               "meeting or offline.", required=True, choices=AGENT_STATES_CHOICES, words=STATE_WORDS),
+        Column("starts_at", "timestamp", "When the activity starts (local time).", required=True),
+        Column("ends_at", "timestamp", "When it ends; not before it starts.", required=True),
+        Column("team", "text", "The agent's team."),
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (CONTACTS, SURVEYS, COMPLAINTS, BUDGET, AGENT_STATES, SCHEDULE)}
 
 
 def _checked_tables() -> str:

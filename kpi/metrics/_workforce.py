@@ -1,0 +1,319 @@
+"""Workforce measures from agent_states and schedule (T2.1 P2.1.2): staffed agents per interval, occupancy, schedule
+adherence, shrinkage; and the staffing week: Erlang C's required agents beside the agents staffed, per interval."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ..access import Scope
+from ..present import colon, duration, hours, percent, t, value_label
+from ._catalog import Catalog, load_catalog
+from ._engine import compute_kpis, data_cutoffs
+from ._erlang import ErlangError, erlang_staffing, fte, service_level, traffic
+from ._scope import row_clauses, scope_values
+
+__all__ = ["STAFFING_MEASURES", "PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
+           "staffed_agents", "workforce_summary", "staffing_week", "has_workforce_data", "staffing_jsonable",
+           "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table"]
+
+# The grid's columns after its interval_start, in the order the page, the CLI and the JSON show them.
+GRID_COLUMNS = ("offered", "aht_seconds", "service_level", "required", "staffed", "gap", "predicted_sl",
+                "what_if_required", "what_if_fte")
+
+# Logged in and able to take or handling a contact: what staffed agents, occupancy and shrinkage count.
+PRODUCTIVE_STATES = ("available", "on_contact", "after_call_work")
+HANDLING_STATES = ("on_contact", "after_call_work")
+INTERVAL_MINUTES = (30, 60)
+# The staffing page's measures, by the ids competency_map.yaml's measure_links use (they are not catalog KPIs).
+STAFFING_MEASURES = ("required_agents", "staffed_agents", "occupancy", "schedule_adherence", "shrinkage")
+
+
+def _scoped(scope: Scope | None, team: str | None, alias: str = "") -> tuple[str, dict[str, Any]]:
+    """The WHERE conditions (and their values) keeping a workforce table's rows to the team filter and the scope."""
+    clauses = row_clauses(scope, {"team": f"{alias}team", "agent": f"{alias}agent_id"}, None, team)
+    values: dict[str, Any] = {**scope_values(scope)} if clauses else {}
+    if team is not None:
+        clauses.append(f"{alias}team = $team")
+        values["team"] = team
+    return "".join(f" AND {c}" for c in clauses), values
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pd.DataFrame:
+    cur = con.cursor()  # a cursor per call: a shared connection is not thread-safe
+    return cur.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql}).df()
+
+
+def has_workforce_data(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
+    """Whether agent_states and schedule hold any row."""
+    return {name: bool(con.cursor().execute(f"SELECT count(*) > 0 FROM {name}").fetchone()[0])
+            for name in ("agent_states", "schedule")}
+
+
+def staffed_agents(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, interval_minutes: int = 30, *,
+                   team: str | None = None, scope: Scope | None = None) -> pd.DataFrame:
+    """Per interval of [start, end) that has any: interval_start, staffed = agent-seconds available, on a contact or in
+    after-call work / the interval's seconds (the average number of agents staffed)."""
+    if interval_minutes not in INTERVAL_MINUTES:
+        raise ValueError(f"interval must be one of {INTERVAL_MINUTES} minutes, got {interval_minutes}")
+    where, values = _scoped(scope, team)
+    sql = f"""
+        WITH s AS (SELECT greatest(started_at, $start) AS a, least(ended_at, $end) AS b FROM agent_states
+                   WHERE started_at < $end AND ended_at > $start AND state IN {PRODUCTIVE_STATES}{where}),
+        cut AS (SELECT a, b, unnest(generate_series(time_bucket(to_minutes($m), a), b - INTERVAL 1 MICROSECOND,
+                                                    to_minutes($m))) AS i FROM s WHERE b > a)
+        SELECT i AS interval_start,
+               sum(epoch(least(b, i + to_minutes($m)) - greatest(a, i))) / ($m * 60) AS staffed
+        FROM cut GROUP BY i ORDER BY i"""
+    return _run(con, sql, {**values, "start": start, "end": end, "m": interval_minutes})
+
+
+@dataclass(frozen=True)
+class WorkforceSummary:
+    """Occupancy, adherence and shrinkage over a range, each with the hours behind it (its n)."""
+    occupancy: float | None  # (on_contact + after_call_work) / (on_contact + after_call_work + available)
+    occupancy_hours: float  # the denominator, hours
+    adherence: float | None  # hours in the scheduled activity / scheduled hours
+    scheduled_hours: float
+    shrinkage: float | None  # (paid - available for contacts) / paid
+    paid_hours: float
+    productive_hours: float  # available + on_contact + after_call_work
+    paid_from: str  # "schedule" or "logged_in" (no schedule in the range)
+
+
+def workforce_summary(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, *, team: str | None = None,
+                      scope: Scope | None = None) -> WorkforceSummary:
+    """Occupancy, schedule adherence and shrinkage over [start, end) (DOMAIN "Staffing"). Paid time is the scheduled
+    time (every activity but offline), or the logged-in time (every state but offline) where there is no schedule."""
+    where, values = _scoped(scope, team)
+    values = {**values, "start": start, "end": end}
+    clip = "epoch(least({e}, $end) - greatest({s}, $start))"
+    states = _run(con, f"""
+        SELECT state, sum({clip.format(s='started_at', e='ended_at')}) AS seconds FROM agent_states
+        WHERE started_at < $end AND ended_at > $start AND ended_at > started_at{where} GROUP BY state""", values)
+    by_state = dict(zip(states["state"], states["seconds"].astype(float)))
+    scheduled = _run(con, f"""
+        SELECT coalesce(sum({clip.format(s='starts_at', e='ends_at')}), 0) AS seconds FROM schedule
+        WHERE starts_at < $end AND ends_at > $start AND ends_at > starts_at AND activity <> 'offline'{where}""",
+                     values)["seconds"].iloc[0]
+    sched_where = _scoped(scope, team, "sc.")[0]
+    # Time in the scheduled activity: taking contacts (available) is kept by any productive state.
+    matched = _run(con, f"""
+        SELECT coalesce(sum(epoch(least(st.ended_at, sc.ends_at, $end) - greatest(st.started_at, sc.starts_at, $start))), 0)
+               AS seconds
+        FROM schedule sc JOIN agent_states st ON st.agent_id = sc.agent_id
+             AND st.started_at < sc.ends_at AND st.ended_at > sc.starts_at
+        WHERE sc.starts_at < $end AND sc.ends_at > $start AND sc.activity <> 'offline'
+              AND st.started_at < $end AND st.ended_at > $start
+              AND (st.state = sc.activity OR (sc.activity = 'available' AND st.state IN {PRODUCTIVE_STATES})){sched_where}""",
+                   values)["seconds"].iloc[0]
+    handling = sum(by_state.get(s, 0.0) for s in HANDLING_STATES)
+    productive = handling + by_state.get("available", 0.0)
+    logged_in = sum(v for s, v in by_state.items() if s != "offline")
+    scheduled = float(scheduled or 0)
+    paid, paid_from = (scheduled, "schedule") if scheduled > 0 else (logged_in, "logged_in")
+    return WorkforceSummary(
+        occupancy=handling / productive if productive else None, occupancy_hours=productive / 3600,
+        adherence=float(matched) / scheduled if scheduled else None, scheduled_hours=scheduled / 3600,
+        shrinkage=(paid - productive) / paid if paid else None, paid_hours=paid / 3600,
+        productive_hours=productive / 3600, paid_from=paid_from)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Changes to try on the week: volume in percent (+10 = 10% more), AHT in seconds, shrinkage (None: the week's
+    measured shrinkage), service-level target (None: the target in targets.yaml)."""
+    volume_pct: float = 0.0
+    aht_seconds: float = 0.0
+    shrinkage: float | None = None
+    sl_target: float | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self != WhatIf()
+
+
+@dataclass(frozen=True)
+class StaffingWeek:
+    """A week per interval: offered, AHT, service level achieved; Erlang C's required agents at the target and the
+    service level it predicts for the agents staffed; the what-if's required agents and FTE."""
+    week_start: date
+    interval_minutes: int
+    channel: str
+    sl_target: float  # the channel's target (targets.yaml); the what-if may try another
+    threshold_seconds: float
+    grid: pd.DataFrame  # one row per interval with contacts or staff (columns: see staffing_week)
+    summary: WorkforceSummary
+    shrinkage: float  # the one FTE uses: the what-if's, else the week's measured, else 0
+    peak_required: int
+    peak_fte: int
+    required_agent_hours: float  # sum over intervals of required agents x interval hours
+    scheduled_fte_hours: float  # those hours grossed up for shrinkage: the hours to schedule
+    has_states: bool
+    has_schedule: bool
+    what_if: WhatIf = field(default_factory=WhatIf)
+
+
+def _sl_target(cat: Catalog, settings: dict[str, Any], channel: str, team: str | None) -> tuple[float, float]:
+    target = cat["service_level"].target_for(team, channel)[0]
+    seconds = (settings.get("service_level_seconds_by_channel") or {}).get(channel, settings.get("service_level_seconds", 20))
+    return float(target), float(seconds)
+
+
+def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_minutes: int = 30, *,
+                  channel: str = "phone", team: str | None = None, what_if: WhatIf | None = None,
+                  catalog: Catalog | None = None, scope: Scope | None = None) -> StaffingWeek:
+    """The staffing page and `python -m kpi staffing`: for the ISO week starting week_start, per interval, offered,
+    aht_seconds, service_level (achieved), required (Erlang C at the channel's target), staffed (from agent_states),
+    gap (staffed - required), predicted_sl (Erlang C for the staffed number; None when staffed <= traffic), and
+    what_if_required / what_if_fte under what_if."""
+    if interval_minutes not in INTERVAL_MINUTES:
+        raise ValueError(f"interval must be one of {INTERVAL_MINUTES} minutes, got {interval_minutes}")
+    cat = catalog or load_catalog()
+    what_if = what_if or WhatIf()
+    settings = {**cat.settings, "__cutoffs": data_cutoffs(con)}
+    sl_target, seconds = _sl_target(cat, settings, channel, team)
+    end_day = week_start + timedelta(days=6)
+    frame = compute_kpis(con, week_start, end_day, f"interval_{interval_minutes}", team=team, channel=channel,
+                         catalog=cat, settings=settings, scope=scope)
+    frame = frame[frame["key"].notna()]
+    contacts = pd.DataFrame({"interval_start": pd.to_datetime(frame["key"]),
+                             "offered": frame["offered"].astype("Float64"),
+                             "aht_seconds": frame["aht_seconds"].astype("Float64"),
+                             "service_level": frame["service_level"].astype("Float64")})
+    start, end = datetime.combine(week_start, datetime.min.time()), datetime.combine(end_day + timedelta(days=1), datetime.min.time())
+    staffed = staffed_agents(con, start, end, interval_minutes, team=team, scope=scope)
+    grid = contacts.merge(staffed, on="interval_start", how="outer").sort_values("interval_start").reset_index(drop=True)
+    summary = workforce_summary(con, start, end, team=team, scope=scope)
+    present = has_workforce_data(con)
+    shrinkage = what_if.shrinkage if what_if.shrinkage is not None else (summary.shrinkage or 0.0)
+    if not 0 <= shrinkage < 1:
+        raise ErlangError("shrinkage_range", shrinkage=shrinkage)
+    target = what_if.sl_target if what_if.sl_target is not None else sl_target
+    seconds_each = interval_minutes * 60
+    rows = []
+    for r in grid.itertuples(index=False):
+        offered = 0.0 if pd.isna(r.offered) else float(r.offered)
+        aht = None if pd.isna(r.aht_seconds) or r.aht_seconds <= 0 else float(r.aht_seconds)
+        req = pred = wi_req = None
+        if aht is not None:
+            req = erlang_staffing(offered, seconds_each, aht, sl_target, seconds).agents
+            a = traffic(offered, aht, seconds_each)
+            if not pd.isna(r.staffed) and r.staffed > a and offered > 0:
+                # staffed is an average over the interval: Erlang C takes whole agents, so the whole ones present
+                n = math.floor(r.staffed + 1e-9)
+                pred = service_level(n, a, aht, seconds) if n > a else None
+            wi_aht = aht + what_if.aht_seconds
+            wi_req = erlang_staffing(offered * (1 + what_if.volume_pct / 100), seconds_each, wi_aht, target,
+                                     seconds).agents if wi_aht > 0 else None
+        elif offered == 0:
+            req = wi_req = 0
+        rows.append((req, pred, wi_req))
+    grid["required"] = pd.array([x[0] for x in rows], dtype="Int64")
+    grid["predicted_sl"] = pd.array([x[1] for x in rows], dtype="Float64")
+    grid["what_if_required"] = pd.array([x[2] for x in rows], dtype="Int64")
+    grid["gap"] = grid["staffed"].astype("Float64") - grid["required"].astype("Float64")
+    grid["what_if_fte"] = pd.array([None if pd.isna(n) else fte(int(n), shrinkage) for n in grid["what_if_required"]],
+                                   dtype="Int64")
+    wi = grid["what_if_required"].dropna()
+    hours = float(wi.sum()) * interval_minutes / 60
+    return StaffingWeek(week_start, interval_minutes, channel, sl_target, seconds, grid, summary, shrinkage,
+                        peak_required=int(wi.max()) if len(wi) else 0,
+                        peak_fte=fte(int(wi.max()), shrinkage) if len(wi) else 0,
+                        required_agent_hours=hours, scheduled_fte_hours=hours / (1 - shrinkage),
+                        has_states=present["agent_states"], has_schedule=present["schedule"], what_if=what_if)
+
+
+def staffing_jsonable(week: StaffingWeek) -> dict[str, Any]:
+    """What `python -m kpi staffing --json` prints: the week, its targets and measures, and every interval."""
+    s = week.summary
+    wi = week.what_if
+    intervals = []
+    for r in week.grid.to_dict("records"):
+        intervals.append({"start": f"{r['interval_start']:%Y-%m-%d %H:%M}",
+                          **{c: (None if pd.isna(r[c]) else (int(r[c]) if c in ("offered", "required", "what_if_required",
+                                                                                 "what_if_fte") else float(r[c])))
+                             for c in GRID_COLUMNS}})
+    iso = week.week_start.isocalendar()
+    return {"week": f"{iso.year}-W{iso.week:02d}", "interval_minutes": week.interval_minutes, "channel": week.channel,
+            "sl_target": week.sl_target, "threshold_seconds": week.threshold_seconds,
+            "occupancy": s.occupancy, "occupancy_hours": s.occupancy_hours, "adherence": s.adherence,
+            "scheduled_hours": s.scheduled_hours, "shrinkage_measured": s.shrinkage, "paid_hours": s.paid_hours,
+            "paid_from": s.paid_from,
+            "what_if": {"volume_pct": wi.volume_pct, "aht_change_seconds": wi.aht_seconds, "shrinkage": week.shrinkage,
+                        "sl_target": wi.sl_target if wi.sl_target is not None else week.sl_target},
+            "peak_required": week.peak_required, "peak_fte": week.peak_fte,
+            "required_agent_hours": week.required_agent_hours, "scheduled_fte_hours": week.scheduled_fte_hours,
+            "has_agent_states": week.has_states, "has_schedule": week.has_schedule, "intervals": intervals}
+
+
+def staffing_measures(week: StaffingWeek, lang: str) -> list[tuple[str, str]]:
+    """(label, value with its n) of occupancy, adherence and shrinkage for the week, as the page and the CLI say them."""
+    s = week.summary
+    return [(t("staffing.occupancy", lang), t("staffing.with_hours", lang, value=percent(s.occupancy),
+                                             hours=hours(s.occupancy_hours, lang))),
+            (t("staffing.adherence", lang), t("staffing.with_hours", lang, value=percent(s.adherence),
+                                             hours=hours(s.scheduled_hours, lang))),
+            (t("staffing.shrinkage", lang), t("staffing.with_hours", lang, value=percent(s.shrinkage),
+                                             hours=hours(s.paid_hours, lang)))]
+
+
+def staffing_plan_text(week: StaffingWeek, lang: str) -> str:
+    """The what-if's answer in one sentence: peak agents and FTE, and the week's agent-hours to schedule."""
+    return t("staffing.plan", lang, agents=week.peak_required, fte=week.peak_fte, shrinkage=percent(week.shrinkage),
+             hours=hours(week.required_agent_hours, lang), fte_hours=hours(week.scheduled_fte_hours, lang))
+
+
+def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
+    """The CLI's readable text: the week, its measures, the plan, and each interval with contacts."""
+    iso = week.week_start.isocalendar()
+    out = [t("staffing.cli_head", lang, week=f"{iso.year}-W{iso.week:02d}", minutes=week.interval_minutes,
+             channel=value_label("channel", week.channel, lang),
+             target=percent(week.sl_target), seconds=f"{week.threshold_seconds:g}")]
+    if not week.has_states:
+        out.append(t("staffing.no_states", lang))
+    out += [f"  {label}{colon(lang)}{value}" for label, value in staffing_measures(week, lang)]
+    out.append(staffing_plan_text(week, lang))
+    for r in week.grid.itertuples(index=False):
+        if pd.isna(r.offered) or r.offered == 0:
+            continue
+        out.append("  " + t("staffing.cli_row", lang, start=interval_label(r.interval_start, lang), offered=int(r.offered),
+                             aht=duration(r.aht_seconds, lang), required="—" if pd.isna(r.required) else int(r.required),
+                             staffed="—" if pd.isna(r.staffed) else f"{r.staffed:.1f}",
+                             sl=percent(None if pd.isna(r.service_level) else r.service_level),
+                             predicted=percent(None if pd.isna(r.predicted_sl) else r.predicted_sl)))
+    return out
+
+
+def interval_label(start: Any, lang: str) -> str:
+    """An interval as the grid and the chart name it: 週一 11-16 09:30 / Mon 11-16 09:30."""
+    return f"{t(f'weekday.{start.isoweekday()}', lang)} {start:%m-%d %H:%M}"
+
+
+def gap_status(gap: Any) -> str | None:
+    """A gap's status colour: good when staffed meets the need, warning when short by up to one agent, bad beyond."""
+    if gap is None or pd.isna(gap):
+        return None
+    return "good" if gap >= 0 else ("warning" if gap >= -1 else "bad")
+
+
+def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None) -> tuple[pd.DataFrame, dict[str, str],
+                                                                                             pd.DataFrame]:
+    """(frame, kinds, statuses) of the page's grid: one row per interval with contacts or staff, headed in lang; the
+    gap column in its status colour."""
+    cat = catalog or load_catalog()
+    g = week.grid
+    heads = {c: t(f"staffing.col.{c}", lang) if c not in ("offered", "aht_seconds", "service_level")
+             else cat[c].text("label", lang) for c in GRID_COLUMNS}
+    index = pd.Index([interval_label(d, lang) for d in g["interval_start"]], name=t("staffing.col.time", lang))
+    frame = pd.DataFrame({heads[c]: g[c].to_numpy() for c in GRID_COLUMNS}, index=index)
+    kinds = {heads["offered"]: "count", heads["aht_seconds"]: "seconds", heads["service_level"]: "fraction",
+             heads["required"]: "count", heads["staffed"]: "decimal", heads["gap"]: "+decimal",
+             heads["predicted_sl"]: "fraction", heads["what_if_required"]: "count", heads["what_if_fte"]: "count"}
+    statuses = pd.DataFrame(None, index=frame.index, columns=frame.columns, dtype=object)
+    statuses[heads["gap"]] = [gap_status(v) for v in g["gap"]]
+    return frame, kinds, statuses

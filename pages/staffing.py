@@ -1,0 +1,83 @@
+"""Staffing (T2.1 P2.1.2): per interval of the week, Erlang C's required agents beside the agents staffed, and a
+what-if for the agents and hours a change of volume, handle time, shrinkage or target would need."""
+from datetime import timedelta
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from kpi import metrics, present
+from kpi.metrics import load_catalog
+from kpi.present import value_label
+from ui.access import require
+from ui.data import query
+from ui.frame import current_filters
+from ui.i18n import lang, t
+from ui.widgets import chart, page_table, show_table
+
+cat = load_catalog()
+f = current_filters()
+require("supervise")
+st.title(t("page.staffing"))
+if f is None:
+    st.info(t("no_data"))
+    st.stop()
+
+channel = f.channel or "phone"
+if channel not in (cat.settings.get("realtime_channels") or ()):
+    st.info(t("staffing.not_realtime"))
+    st.stop()
+monday = f.end - timedelta(days=f.end.weekday())  # the chosen week (of a month or quarter: its last week)
+minutes = st.segmented_control(t("staffing.interval"), metrics.INTERVAL_MINUTES, default=30, key="staffing_interval",
+                               format_func=lambda m: t("staffing.minutes", m=m)) or 30
+
+week = query(metrics.staffing_week, monday, minutes, channel=channel, team=f.team)
+st.caption(metrics.iso_week_label(monday) + " · " + t("staffing.intro", channel=value_label("channel", channel, lang()),
+                                                      target=present.percent(week.sl_target),
+                                                      seconds=f"{week.threshold_seconds:g}"))
+if not week.has_states:
+    st.info(t("staffing.no_states"))
+
+# ---- the week's occupancy, adherence and shrinkage, each with the hours behind it
+if week.has_states:
+    for col, (label, value) in zip(st.columns(3), metrics.staffing_measures(week, lang())):
+        col.metric(label, value)
+    st.caption(t("staffing.measures_help") + (" " + t("staffing.paid_logged_in") if week.summary.paid_from == "logged_in"
+                                               else ""))
+
+# ---- required against staffed, interval by interval
+grid = week.grid
+if not grid["offered"].fillna(0).gt(0).any():
+    st.info(t("staffing.no_contacts"))
+    st.stop()
+st.subheader(t("staffing.chart"))
+x = [metrics.interval_label(d, lang()) for d in grid["interval_start"]]
+fig = go.Figure(go.Scatter(x=x, y=list(grid["required"].astype("Float64").fillna(0)), name=t("staffing.col.required"),
+                           mode="lines", line=dict(color="#c0392b", shape="hv")))
+if week.has_states:
+    fig.add_trace(go.Scatter(x=x, y=list(grid["staffed"].astype("Float64").fillna(0).round(1)),
+                             name=t("staffing.col.staffed"), mode="lines", line=dict(color="#2e86c1", shape="hv")))
+fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis_title=t("staffing.agents"),
+                  legend=dict(orientation="h", y=1.12))
+chart(fig)
+
+# ---- what-if: volume, handle time, shrinkage and target -> agents and hours
+st.subheader(t("staffing.whatif"))
+c1, c2, c3, c4 = st.columns(4)
+volume = c1.number_input(t("staffing.whatif.volume"), -50, 200, 0, 5, key="wi_volume")
+aht = c2.number_input(t("staffing.whatif.aht"), -300, 600, 0, 10, key="wi_aht")
+shrinkage = c3.number_input(t("staffing.whatif.shrinkage"), 0, 80, min(80, int(round(week.shrinkage * 100))), 1,
+                            key="wi_shrinkage")
+target = c4.number_input(t("staffing.whatif.sl"), 50, 99, min(99, max(50, int(round(week.sl_target * 100)))), 1,
+                         key="wi_sl")
+what_if = metrics.WhatIf(float(volume), float(aht), shrinkage / 100, target / 100)
+tried = query(metrics.staffing_week, monday, minutes, channel=channel, team=f.team, what_if=what_if)
+st.markdown(metrics.staffing_plan_text(tried, lang()))
+
+# ---- the grid: each interval, the gap in its status colour
+st.subheader(t("staffing.grid"))
+frame, kinds, statuses = metrics.staffing_table(tried, lang(), cat)
+table = page_table(frame, [t("page.staffing"), t("staffing.grid")], metrics.iso_week_label(monday),
+                   metrics.iso_week_label(monday), f, kinds=kinds, statuses=statuses)
+show_table(table, "staffing_grid")
+if week.has_states:
+    st.caption(t("staffing.gap_help"))

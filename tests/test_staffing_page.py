@@ -1,0 +1,81 @@
+"""The staffing page (pages/staffing.py) on the sample, through AppTest: what it shows is what kpi.metrics gives."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from kpi import imports, metrics, store
+
+ROOT = Path(__file__).resolve().parent.parent
+W47 = date(2026, 11, 16)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def run(db, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page("pages/staffing.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _week(db, **kw) -> metrics.StaffingWeek:
+    with store.open_db(db, read_only=True) as con:
+        return metrics.staffing_week(con, W47, 30, **kw)
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch, lang):
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+    at = run(sample_db, lang=lang)
+    week = _week(sample_db)
+    assert at.title[0].value == ("人力配置" if lang == "zh-TW" else "Staffing")
+    assert {m.label: m.value for m in at.metric} == dict(metrics.staffing_measures(week, lang))
+    spec = json.loads(at.get("echarts_chart")[0].proto.spec)
+    assert len(spec["series"]) == 2 and all(len(s["data"]) == len(week.grid) for s in spec["series"])  # required, staffed
+    grid = at.dataframe[0].value
+    assert len(grid) == len(week.grid)
+    required = metrics.staffing_table(week, lang)[0].columns[3]
+    assert list(grid[required]) == list(week.grid["required"])
+    # the what-if box starts at the week's own shrinkage and target: its plan is the week's
+    plans = [m.value for m in at.markdown if m.value == metrics.staffing_plan_text(
+        _week(sample_db, what_if=metrics.WhatIf(0.0, 0.0, round(week.shrinkage * 100) / 100, 0.8)), lang)]
+    assert plans
+
+
+def test_the_what_if_box_recomputes_agents_and_hours(sample_db, monkeypatch):
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+    at = run(sample_db)
+    at.number_input(key="wi_volume").set_value(20).run()
+    at.number_input(key="wi_shrinkage").set_value(30).run()
+    tried = _week(sample_db, what_if=metrics.WhatIf(20.0, 0.0, 0.3, 0.8))
+    assert any(m.value == metrics.staffing_plan_text(tried, "zh-TW") for m in at.markdown)
+    base = _week(sample_db)
+    assert tried.peak_required > base.peak_required  # 20% more calls need more agents at the peak
+
+
+def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypatch, write):
+    db = tmp_path / "contacts_only.duckdb"
+    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,channel,answered_at,talk_seconds,acw_seconds\n"
+                                                   "c1,2026-11-16 09:00:00,phone,2026-11-16 09:00:05,150,30\n"
+                                                   "c2,2026-11-16 09:10:00,phone,2026-11-16 09:10:30,150,30\n"), db=db)
+    monkeypatch.setenv("KPI_DB", str(db))
+    st.cache_data.clear()
+    at = run(db)
+    assert any(i.value.startswith("尚未匯入「專員狀態」資料") for i in at.info)
+    spec = json.loads(at.get("echarts_chart")[0].proto.spec)
+    # only Erlang C's line: 2 calls x 180 s in 30 min = 0.2 Erlangs -> 1 agent (80% within 20 s)
+    assert len(spec["series"]) == 1 and [v for v in spec["series"][0]["data"] if v] == [1]
+    assert at.metric.len == 0  # no occupancy, adherence or shrinkage without states
