@@ -157,6 +157,7 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
                 return None
             tell(0.3, "parsing rows from 2")
             _parse_sql(con, ds, job, columns, headers, staged.columns)
+            rows_read = con.execute("SELECT count(*) FROM stage").fetchone()[0]
             fallback_rows, parts = _python_rows(con, ds, source, mapping, name, file, headers, tell)
             tell(0.9, "checking")
             dtypes = {c: d for c, d in part.values.dtypes.items() if c in staged.columns}
@@ -164,7 +165,7 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
                 dtypes.update({c: d for c, d in p.values.dtypes.items() if c in staged.columns})
                 _append(con, p.values, staged.columns)
             duplicates = _duplicates(con, ds, staged.columns, dtypes)
-            rows_read = con.execute("SELECT count(*) FROM stage").fetchone()[0] + fallback_rows
+            rows_read += fallback_rows
             con.execute("DROP TABLE raw")
             if len(duplicates):
                 con.register("_dup_df", duplicates[["__src"]])
