@@ -271,7 +271,7 @@ def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, header
     first = _ident(headers[0])  # a totals row (Total, 合計) is known by its first cell: _check_total_rows
     oks.append(f"({first} IS NOT NULL AND NOT regexp_matches({first}, {_sql_text(_TOTAL_RISK)}) "
                f"AND NOT contains(lower({first}), 'total'))")
-    ok = " AND ".join(oks)
+    ok = f"coalesce({' AND '.join(oks)}, FALSE)"  # NULL (a date try_strptime can't read) is no proof
     typed = ", ".join(f"CAST({values[c]} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in stored)
     con.execute(f"CREATE TABLE stage AS SELECT rowid AS __src, {ok} AS __ok, {typed} FROM raw")
     con.execute("CREATE TEMP TABLE _slow AS SELECT __src FROM stage WHERE NOT __ok")
