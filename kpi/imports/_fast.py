@@ -27,16 +27,17 @@ from ._reasons import split_reasons
 ENABLED = True
 DATASETS = ("contacts", "surveys")  # whose cross-column rules _derived_sql knows
 KINDS = ("text", "timestamp", "duration", "int", "bool", "enum")
+FALLBACK_STEP = "parsing the rows DuckDB could not read"  # the progress step that says the fast path was taken
 MEMORY_LIMIT = "512MB"  # the fast path's DuckDB: beyond it, it spills to its temp directory
 
 # Characters str.strip() removes (Unicode whitespace), which clean_text strips and SQL would keep: a cell starting or
 # ending with one goes to the Python path.
-_EDGE_SPACE = r"^[\s\pZ\x{0B}\x{1C}-\x{1F}\x{85}]|[\s\pZ\x{0B}\x{1C}-\x{1F}\x{85}]$"
+_SPACE = r"[\s\pZ\x{0B}\x{1C}-\x{1F}\x{85}]"
+_EDGE_SPACE = rf"(?:^|\x01){_SPACE}|{_SPACE}(?:\x01|$)"  # at either end of a cell, the cells joined by \x01
 # Characters NFKC may turn into the letters of "total" or into 計/计 (a totals row, _check_total_rows), and those
 # characters themselves: a first cell holding one goes to the Python path.
 _TOTAL_RISK = (r"[\x{2070}-\x{209F}\x{2100}-\x{214F}\x{2460}-\x{24FF}\x{3200}-\x{33FF}\x{F900}-\x{FAFF}\x{FB00}-\x{FB4F}"
                r"\x{FE30}-\x{FE4F}\x{FF00}-\x{FFEF}\x{1D400}-\x{1D7FF}計计]")
-_ISO = r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"  # = _parse._ISO_SECONDS_RE
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Staged:
     def frame(self, limit: int | None = None) -> pd.DataFrame:
         """The rows (the first `limit`) as the Python path's stage frame: in file order, with its types."""
         with duckdb.connect(str(self.path), read_only=True) as con:
-            frame = con.execute(f"SELECT {', '.join(self.columns)} FROM stage ORDER BY __src"
+            frame = con.execute(f"SELECT {', '.join(self.columns)} FROM stage WHERE __ok ORDER BY __src"
                                 + (f" LIMIT {int(limit)}" if limit is not None else "")).df()
         for c, dtype in self.dtypes.items():
             frame[c] = frame[c].astype(object).where(frame[c].notna(), None).astype(dtype) \
@@ -67,13 +68,13 @@ class Staged:
         hashes = None
         select = ", ".join(self.columns)
         if hashed and key is not None:
-            ids = [r[0] for r in con.execute(f"SELECT DISTINCT {hashed} FROM _prep.stage WHERE {hashed} IS NOT NULL").fetchall()]
+            ids = [r[0] for r in con.execute(f"SELECT DISTINCT {hashed} FROM _prep.stage WHERE __ok AND {hashed} IS NOT NULL").fetchall()]
             hashes = pd.DataFrame({"id": pd.array(ids, dtype=object), "hashed": pd.array(
                 [hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:32] for v in ids], dtype=object)})
             select = ", ".join(f"h.hashed AS {c}" if c == hashed else f"s.{c}" for c in self.columns)
-            sql = f"SELECT {select} FROM _prep.stage s LEFT JOIN _hashes_df h ON s.{hashed} = h.id"
+            sql = f"SELECT {select} FROM _prep.stage s LEFT JOIN _hashes_df h ON s.{hashed} = h.id WHERE s.__ok"
         else:
-            sql = f"SELECT {select} FROM _prep.stage"
+            sql = f"SELECT {select} FROM _prep.stage WHERE __ok"
         return StagedRows(sql, self.rows, hashes, self, hashed if hashes is not None else None)
 
 
@@ -157,7 +158,8 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
                 return None
             tell(0.3, "parsing rows from 2")
             _parse_sql(con, ds, job, columns, headers, staged.columns)
-            rows_read = con.execute("SELECT count(*) FROM stage").fetchone()[0]
+            rows_read = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
+            tell(0.6, FALLBACK_STEP)
             fallback_rows, parts = _python_rows(con, ds, source, mapping, name, file, headers, tell)
             tell(0.9, "checking")
             dtypes = {c: d for c, d in part.values.dtypes.items() if c in staged.columns}
@@ -169,8 +171,8 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
             con.execute("DROP TABLE raw")
             if len(duplicates):
                 con.register("_dup_df", duplicates[["__src"]])
-                con.execute("DELETE FROM stage WHERE __src IN (SELECT __src FROM _dup_df)")
-            staged.rows = con.execute("SELECT count(*) FROM stage").fetchone()[0]
+                con.execute("UPDATE stage SET __ok = FALSE WHERE __src IN (SELECT __src FROM _dup_df)")
+            staged.rows = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
             staged.dtypes = dtypes
             con.execute("CHECKPOINT")
     except BaseException:
@@ -207,9 +209,15 @@ def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str]
     return n if n == source.lines - 1 else None
 
 
-def _cell_ok(cell: str) -> str:
-    return (f"({cell} IS NULL OR (NOT regexp_matches({cell}, {_sql_text(_EDGE_SPACE)}) AND {cell} NOT IN "
-            f"({', '.join(_sql_text(e) for e in _spreadsheet_errors())})))")
+def _cells_ok(cells: list[str]) -> list[str]:
+    """No cell starts or ends with a space (one regex over the cells joined by \x01: a call per row, not per cell),
+    and none is a spreadsheet error (#N/A). The other kinds' patterns admit neither."""
+    if not cells:
+        return []
+    joined = f"concat_ws(chr(1), {', '.join(cells)})"
+    errors = ", ".join(_sql_text(e) for e in _spreadsheet_errors())
+    return [f"NOT regexp_matches({joined}, {_sql_text(_EDGE_SPACE)})",
+            *(f"({c} IS NULL OR {c} NOT IN ({errors}))" for c in cells)]
 
 
 def _spreadsheet_errors() -> tuple[str, ...]:
@@ -223,8 +231,9 @@ def _column_sql(c, text: str) -> tuple[str, str]:
     if c.kind == "text":
         return text, "TRUE"
     if c.kind == "timestamp":
+        # written back the same, the cell is the ISO form with every field in range (_ISO, cheaper than its regex)
         v = f"try_strptime({text}, '%Y-%m-%d %H:%M:%S')"
-        return v, f"(regexp_full_match({text}, {_sql_text(_ISO)}) AND year({v}) BETWEEN 1900 AND 2200)"
+        return v, f"(strftime({v}, '%Y-%m-%d %H:%M:%S') = {text} AND year({v}) BETWEEN 1900 AND 2200)"
     if c.kind == "duration":
         v = f"TRY_CAST({text} AS DOUBLE)"
         return v, f"(regexp_full_match({text}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?') AND {v} BETWEEN {lo!r} AND {hi!r})"
@@ -255,8 +264,7 @@ def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, header
     _slow (the positions of the other rows)."""
     values: dict[str, str] = {}
     oks: list[str] = []
-    used = list(dict.fromkeys(h for c in columns if c.name in job.cols for h in job.cols[c.name]))
-    oks += [_cell_ok(_ident(h)) for h in used]
+    oks += _cells_ok([_ident(job.cols[c.name][0]) for c in columns if c.name in job.cols and c.kind == "text"])
     for c in columns:
         text = _ident(job.cols[c.name][0]) if c.name in job.cols else None
         if c.name in job.defaults:
@@ -273,10 +281,10 @@ def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, header
                f"AND NOT contains(lower({first}), 'total'))")
     ok = f"coalesce({' AND '.join(oks)}, FALSE)"  # NULL (a date try_strptime can't read) is no proof
     typed = ", ".join(f"CAST({values[c]} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in stored)
+    # __ok stays: the other rows are left out by it (a DELETE would rewrite the table), and the Python path's valid
+    # rows are added with it true.
     con.execute(f"CREATE TABLE stage AS SELECT rowid AS __src, {ok} AS __ok, {typed} FROM raw")
     con.execute("CREATE TEMP TABLE _slow AS SELECT __src FROM stage WHERE NOT __ok")
-    con.execute("DELETE FROM stage WHERE NOT __ok")
-    con.execute("ALTER TABLE stage DROP COLUMN __ok")
 
 
 def _derived_sql(ds: Dataset, values: dict[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -333,7 +341,7 @@ def _append(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, stored: list[s
     if not len(values):
         return
     con.register("_part_df", values[[*stored, "__src"]])
-    con.execute(f"INSERT INTO stage BY NAME SELECT {', '.join(stored)}, __src FROM _part_df")
+    con.execute(f"INSERT INTO stage BY NAME SELECT {', '.join(stored)}, __src, TRUE AS __ok FROM _part_df")
     con.unregister("_part_df")
 
 
@@ -345,8 +353,8 @@ def _duplicates(con, ds: Dataset, stored: list[str], dtypes) -> pd.DataFrame:
     key = list(ds.key)
     on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
     rows = con.execute(
-        f"SELECT s.* FROM stage s SEMI JOIN (SELECT {', '.join(key)} FROM stage GROUP BY ALL HAVING count(*) > 1) d "
-        f"ON {on} ORDER BY s.__src").df()
+        f"SELECT s.* EXCLUDE (__ok) FROM stage s SEMI JOIN (SELECT {', '.join(key)} FROM stage WHERE __ok GROUP BY ALL "
+        f"HAVING count(*) > 1) d ON {on} WHERE s.__ok ORDER BY s.__src").df()
     if not len(rows):
         return pd.DataFrame(columns=prep._LOCATED_COLUMNS)
     for c in key:
