@@ -235,11 +235,14 @@ def _column_sql(c, text: str) -> tuple[str, str]:
         v = f"try_strptime({text}, '%Y-%m-%d %H:%M:%S')"
         return v, f"(strftime({v}, '%Y-%m-%d %H:%M:%S') = {text} AND year({v}) BETWEEN 1900 AND 2200)"
     if c.kind == "duration":
+        # a whole number written back the same (cheaper than a regex), else digits with a point
         v = f"TRY_CAST({text} AS DOUBLE)"
-        return v, f"(regexp_full_match({text}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?') AND {v} BETWEEN {lo!r} AND {hi!r})"
+        plain = (f"(CAST(TRY_CAST({text} AS BIGINT) AS VARCHAR) = {text} "
+                 f"OR regexp_full_match({text}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?'))")
+        return v, f"({plain} AND {v} BETWEEN {lo!r} AND {hi!r})"
     if c.kind == "int":
         v = f"TRY_CAST({text} AS INTEGER)"
-        return v, f"(regexp_full_match({text}, '-?[0-9]{{1,9}}') AND {v} BETWEEN {lo!r} AND {hi!r})"
+        return v, f"(CAST({v} AS VARCHAR) = {text} AND {v} BETWEEN {lo!r} AND {hi!r})"  # written back the same
     if c.kind == "bool":
         ascii_words = lambda ws: [w for w in ws if w.isascii()]
         other = [w for w in (*parsing.TRUE_WORDS, *parsing.FALSE_WORDS) if not w.isascii()]
