@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import shutil
 import tempfile
 import weakref
@@ -60,21 +61,28 @@ class Staged:
                 if str(dtype) in ("string", "str", "boolean", "Int64") else frame[c].astype(dtype)
         return frame
 
+    @property
+    def alias(self) -> str:
+        """The name it is attached under: its own, so that two imports on one connection (two people on the import
+        page) never meet."""
+        return "_prep_" + hashlib.sha1(str(self.path).encode()).hexdigest()[:12]
+
     def relation(self, con: duckdb.DuckDBPyConnection, hashed: str | None, key: bytes | None) -> "StagedRows":
         """The rows for write()/preview() on the database's connection: the file attached as _prep (read-only), and
         the column `hashed` (customer_id) replaced by its keyed hash, each distinct value hashed once."""
-        detach(con)
-        con.execute(f"ATTACH '{self.path}' AS _prep (READ_ONLY)")
+        alias = self.alias
+        detach(con, alias)
+        con.execute(f"ATTACH {_sql_text(str(self.path))} AS {alias} (READ_ONLY)")
         hashes = None
         select = ", ".join(self.columns)
         if hashed and key is not None:
-            ids = [r[0] for r in con.execute(f"SELECT DISTINCT {hashed} FROM _prep.stage WHERE __ok AND {hashed} IS NOT NULL").fetchall()]
+            ids = [r[0] for r in con.execute(f"SELECT DISTINCT {hashed} FROM {alias}.stage WHERE __ok AND {hashed} IS NOT NULL").fetchall()]
             hashes = pd.DataFrame({"id": pd.array(ids, dtype=object), "hashed": pd.array(
                 [hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:32] for v in ids], dtype=object)})
             select = ", ".join(f"h.hashed AS {c}" if c == hashed else f"s.{c}" for c in self.columns)
-            sql = f"SELECT {select} FROM _prep.stage s LEFT JOIN _hashes_df h ON s.{hashed} = h.id WHERE s.__ok"
+            sql = f"SELECT {select} FROM {alias}.stage s LEFT JOIN _hashes_df h ON s.{hashed} = h.id WHERE s.__ok"
         else:
-            sql = f"SELECT {select} FROM _prep.stage WHERE __ok"
+            sql = f"SELECT {select} FROM {alias}.stage WHERE __ok"
         return StagedRows(sql, self.rows, hashes, self, hashed if hashes is not None else None)
 
 
@@ -99,10 +107,10 @@ class StagedRows:
         return frame
 
 
-def detach(con: duckdb.DuckDBPyConnection) -> None:
-    """Let go of an attached stage (before another is attached, and once written)."""
-    if con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = '_prep'").fetchone()[0]:
-        con.execute("DETACH _prep")
+def detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Let go of an attached stage (before it is attached again, and once written)."""
+    if con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [alias]).fetchone()[0]:
+        con.execute(f"DETACH {alias}")
 
 
 def _sql_text(v: str) -> str:
@@ -210,14 +218,13 @@ def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str]
 
 
 def _cells_ok(cells: list[str]) -> list[str]:
-    """No cell starts or ends with a space (one regex over the cells joined by \x01: a call per row, not per cell),
-    and none is a spreadsheet error (#N/A). The other kinds' patterns admit neither."""
+    """No cell starts or ends with a space, and none is a spreadsheet error (#N/A): one regex over the cells joined by
+    \\x01, a call per row rather than per cell. The other kinds' patterns admit neither."""
     if not cells:
         return []
-    joined = f"concat_ws(chr(1), {', '.join(cells)})"
-    errors = ", ".join(_sql_text(e) for e in _spreadsheet_errors())
-    return [f"NOT regexp_matches({joined}, {_sql_text(_EDGE_SPACE)})",
-            *(f"({c} IS NULL OR {c} NOT IN ({errors}))" for c in cells)]
+    errors = "|".join(re.escape(e) for e in _spreadsheet_errors())
+    pattern = rf"{_EDGE_SPACE}|(?:^|\x01)(?:{errors})(?:\x01|$)"
+    return [f"NOT regexp_matches(concat_ws(chr(1), {', '.join(cells)}), {_sql_text(pattern)})"]
 
 
 def _spreadsheet_errors() -> tuple[str, ...]:
@@ -225,68 +232,75 @@ def _spreadsheet_errors() -> tuple[str, ...]:
     return SPREADSHEET_ERRORS
 
 
-def _column_sql(c, text: str) -> tuple[str, str]:
-    """(value, ok) SQL of a column's text `text`: ok where the Python parser would read the same value."""
+def _ascii(text: str) -> str:
+    return f"strlen({text}) = length({text})"  # bytes = characters
+
+
+def _column_sql(c, text: str, v: str) -> tuple[str, str]:
+    """(value, ok) SQL of a column's text `text`, ok reading the value as the column v: ok where the Python parser
+    would read the same value from that text."""
     lo, hi = c.bounds
     if c.kind == "text":
         return text, "TRUE"
     if c.kind == "timestamp":
-        # written back the same, the cell is the ISO form with every field in range (_ISO, cheaper than its regex)
-        v = f"try_strptime({text}, '%Y-%m-%d %H:%M:%S')"
-        return v, f"(strftime({v}, '%Y-%m-%d %H:%M:%S') = {text} AND year({v}) BETWEEN 1900 AND 2200)"
+        # written back the same, the cell is the ISO form with every field in range (_parse._ISO_SECONDS_RE)
+        return (f"try_strptime({text}, '%Y-%m-%d %H:%M:%S')",
+                f"(strftime({v}, '%Y-%m-%d %H:%M:%S') = {text} AND year({v}) BETWEEN 1900 AND 2200)")
     if c.kind == "duration":
         # a whole number written back the same (cheaper than a regex), else digits with a point
-        v = f"TRY_CAST({text} AS DOUBLE)"
         plain = (f"(CAST(TRY_CAST({text} AS BIGINT) AS VARCHAR) = {text} "
                  f"OR regexp_full_match({text}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?'))")
-        return v, f"({plain} AND {v} BETWEEN {lo!r} AND {hi!r})"
+        return f"TRY_CAST({text} AS DOUBLE)", f"({plain} AND {v} BETWEEN {lo!r} AND {hi!r})"
     if c.kind == "int":
-        v = f"TRY_CAST({text} AS INTEGER)"
-        return v, f"(CAST({v} AS VARCHAR) = {text} AND {v} BETWEEN {lo!r} AND {hi!r})"  # written back the same
+        return f"TRY_CAST({text} AS INTEGER)", f"(CAST({v} AS VARCHAR) = {text} AND {v} BETWEEN {lo!r} AND {hi!r})"
     if c.kind == "bool":
+        # the words exactly, ignoring the case of ASCII letters: no other character lower-cases to one of them
         ascii_words = lambda ws: [w for w in ws if w.isascii()]
-        other = [w for w in (*parsing.TRUE_WORDS, *parsing.FALSE_WORDS) if not w.isascii()]
-        v = (f"CASE WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.TRUE_WORDS)))}) "
-             f"OR {text} IN ({', '.join(_sql_text(w) for w in other if w in parsing.TRUE_WORDS)}) THEN TRUE "
-             f"WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.FALSE_WORDS)))}) "
-             f"OR {text} IN ({', '.join(_sql_text(w) for w in other if w in parsing.FALSE_WORDS)}) THEN FALSE END")
-        return v, f"((regexp_full_match({text}, '[A-Za-z0-9.]+') OR {text} IN ({', '.join(map(_sql_text, other))})) AND {v} IS NOT NULL)"
+        other = lambda ws: [w for w in ws if not w.isascii()]
+        value = (f"CASE WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.TRUE_WORDS)))}) "
+                 f"OR {text} IN ({', '.join(map(_sql_text, other(parsing.TRUE_WORDS)))}) THEN TRUE "
+                 f"WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.FALSE_WORDS)))}) "
+                 f"OR {text} IN ({', '.join(map(_sql_text, other(parsing.FALSE_WORDS)))}) THEN FALSE END")
+        return value, f"{v} IS NOT NULL"
     if c.kind == "enum":
         if not c.words:
-            v = f"lower({text})"
-            return v, f"(regexp_full_match({text}, '[\\x21-\\x7e]+') AND {v} IN ({', '.join(map(_sql_text, c.choices))}))"
+            return f"lower({text})", f"({_ascii(text)} AND {v} IN ({', '.join(map(_sql_text, c.choices))}))"
         lookup = {parsing._word_key(w): to for w, to in (*((x, x) for x in c.choices), *c.words)}
         plain = {k: to for k, to in lookup.items() if k.isascii() and k.isalnum()}
-        v = f"CASE lower({text}) {' '.join(f'WHEN {_sql_text(k)} THEN {_sql_text(to)}' for k, to in plain.items())} END"
-        return v, f"(regexp_full_match({text}, '[A-Za-z0-9]+') AND {v} IS NOT NULL)"
+        value = f"CASE lower({text}) {' '.join(f'WHEN {_sql_text(k)} THEN {_sql_text(to)}' for k, to in plain.items())} END"
+        return value, f"({_ascii(text)} AND {v} IS NOT NULL)"
     raise ValueError(c.kind)
 
 
 def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, headers: list[str], stored: list[str]) -> None:
-    """Table stage (the rows every cell of which SQL reads as the Python path would, with __src) and temp table
-    _slow (the positions of the other rows)."""
+    """Table stage (every row with __src, its position in the file, and __ok: SQL reads each of its cells as the
+    Python path would; the values of the others are no use) and temp table _slow (the positions of the others)."""
     values: dict[str, str] = {}
-    oks: list[str] = []
-    oks += _cells_ok([_ident(job.cols[c.name][0]) for c in columns if c.name in job.cols and c.kind == "text"])
+    inner: list[str] = []  # each value computed once, in a subquery, and used by name
+    oks = _cells_ok([_ident(job.cols[c.name][0]) for c in columns if c.name in job.cols and c.kind == "text"])
     for c in columns:
         text = _ident(job.cols[c.name][0]) if c.name in job.cols else None
         if c.name in job.defaults:
             text = f"coalesce({text}, {_sql_text(job.defaults[c.name])})" if text else _sql_text(job.defaults[c.name])
-        v, ok = _column_sql(c, text)
+        v = _ident(f"__v_{c.name}")
+        value, ok = _column_sql(c, text, v)
+        inner.append(f"{value} AS {v}")
         values[c.name] = v
-        oks.append(f"({text} IS NULL OR {ok})")
+        if ok != "TRUE":
+            oks.append(f"({text} IS NULL OR {ok})")
         if c.required:
             oks.append(f"{text} IS NOT NULL")
     values, more = _derived_sql(ds, values)
     oks += more
     first = _ident(headers[0])  # a totals row (Total, 合計) is known by its first cell: _check_total_rows
-    oks.append(f"({first} IS NOT NULL AND NOT regexp_matches({first}, {_sql_text(_TOTAL_RISK)}) "
-               f"AND NOT contains(lower({first}), 'total'))")
+    oks.append(f"({first} IS NOT NULL AND ({_ascii(first)} OR NOT regexp_matches({first}, {_sql_text(_TOTAL_RISK)}))"
+               f" AND NOT contains(lower({first}), 'total'))")
     ok = f"coalesce({' AND '.join(oks)}, FALSE)"  # NULL (a date try_strptime can't read) is no proof
     typed = ", ".join(f"CAST({values[c]} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in stored)
     # __ok stays: the other rows are left out by it (a DELETE would rewrite the table), and the Python path's valid
     # rows are added with it true.
-    con.execute(f"CREATE TABLE stage AS SELECT rowid AS __src, {ok} AS __ok, {typed} FROM raw")
+    con.execute(f"CREATE TABLE stage AS SELECT __src, {ok} AS __ok, {typed} "
+                f"FROM (SELECT rowid AS __src, *, {', '.join(inner)} FROM raw)")
     con.execute("CREATE TEMP TABLE _slow AS SELECT __src FROM stage WHERE NOT __ok")
 
 

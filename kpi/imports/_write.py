@@ -170,7 +170,8 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         raise
     finally:
         cur.close()
-        detach(con)
+        if prep.staged is not None:
+            detach(con, prep.staged.alias)
     tell(1.0, "written")
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
