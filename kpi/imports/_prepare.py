@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _fast
 from . import _parse as parsing
 from ..store import BUDGET, Dataset, get_dataset
 from ..present import clip
@@ -37,7 +38,7 @@ class Prepared:
     file_name: str
     file_sha256: str
     rows_read: int
-    stage: pd.DataFrame  # valid rows, stored columns that the file supplies
+    stage_frame: pd.DataFrame | None  # valid rows, stored columns that the file supplies (None: in staged; see stage)
     supplied: list[str]
     rejects: pd.DataFrame  # row_number, column_name, value, reason (English), raw, reason_code, reason_params
     ignored_columns: list[str]
@@ -49,6 +50,14 @@ class Prepared:
     started_at: datetime = field(default_factory=datetime.now)
     rules: dict[str, str] = field(default_factory=dict)  # column -> set | insert_only | keep_when_null on update
     superseded: int = 0  # valid rows left out for a later version of the same key in the file (options.dedupe)
+    staged: Any = None  # _fast.Staged: the valid rows in a DuckDB file of their own (the fast path), else None
+
+    @property
+    def stage(self) -> pd.DataFrame:
+        """The valid rows as a frame (read from the staged file, once, when the fast path kept them there)."""
+        if self.stage_frame is None:
+            self.stage_frame = self.staged.frame()
+        return self.stage_frame
 
 
 def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> dict[str, list[str]]:
@@ -296,6 +305,10 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     for column, rule in {**opts.derive, **({"dedupe": {"latest": ""}} if opts.dedupe else {})}.items():
         if next(iter(rule)) in ("seconds_between", "latest"):
             file.day_orders.update({f"{column}#{i}": parsing.DayOrder() for i in range(2)})
+    if not header_words and _fast.usable(ds, source, mapping, fixed, centre_zone):
+        prepared = _fast.prepare_fast(ds, source, mapping, name, file, tell)
+        if prepared is not None:  # else the file needs the Python path whole
+            return _finished(prepared, _check_totals([]), source, [], mapping, 0, tell)
     parts: list[_Part] = []
     used: list[tuple[dict[str, bool], str]] = []  # the file-wide decisions each batch was parsed with
     shown = 0.0
@@ -324,10 +337,16 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
     prepared = _stage(job, parts, values, split_reasons(rejects.sort_values("row_number", kind="stable")),
                       source.sha256, file.decimal.decide(), centre_zone)
-    prepared.warnings = _warnings(totals, source, job.sheets)
+    return _finished(prepared, totals, source, job.sheets, mapping, superseded, tell)
+
+
+def _finished(prepared: Prepared, totals: pd.DataFrame, source: Source, sheets: list[str], mapping: Mapping,
+              superseded: int, tell: Progress) -> Prepared:
+    """What prepare adds once the rows are parsed, by either path: warnings, the mapping's name, superseded rows."""
+    prepared.warnings = _warnings(totals, source, sheets)
     if mapping.source:
         prepared.options["mapping"] = mapping.source
-    if opts.dedupe:
+    if mapping.options.dedupe:
         prepared.superseded = prepared.options["superseded"] = superseded
     tell(1.0, "parsed")
     return prepared
@@ -848,7 +867,7 @@ def _stage(job: _Job, parts: list[_Part], values: pd.DataFrame, rejects: pd.Data
     ignored = [str(h) for h in job.frame.columns if h not in job.used_headers
                and not (job.wide and workbook.month_header(h)[0] is not None)]
     return Prepared(dataset=ds, file_name=job.name, file_sha256=sha, rows_read=sum(p.rows for p in parts),
-                    stage=values[stored].reset_index(drop=True), supplied=stored, rules=_update_rules(job, stored),
+                    stage_frame=values[stored].reset_index(drop=True), supplied=stored, rules=_update_rules(job, stored),
                     rejects=rejects.drop(columns="__src").reset_index(drop=True), ignored_columns=ignored,
                     options={"columns": job.cols, **{k: v for k, v in job.opts.__dict__.items() if v not in (None, {})},
                              "decimal": decimal, "centre_timezone": centre_zone},

@@ -13,6 +13,7 @@ from ..present import clip, join_list, t, value_label
 from ..store import get_dataset, rollback
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
+from ._fast import detach
 from ._prepare import Prepared, prepare
 from ._read import open_source
 from ._write import (ImportResult, import_file, import_history, rejected_count, rejected_rows, stage_and_compare,
@@ -58,6 +59,8 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
     finally:
         rollback(cur)
         cur.close()
+        if prep.staged is not None:
+            detach(con, prep.staged.alias)
     return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
                          rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
                          unchanged=matched - updated, rejected=rejected_count(rejects), rejects=rejects,

@@ -19,6 +19,7 @@ from ..auth import record
 from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key, rollback
+from ._fast import StagedRows, detach
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._parse import DEFAULT_CENTRE_ZONE
 from ._prepare import Prepared, prepare
@@ -65,8 +66,14 @@ def superseded_note(superseded: int) -> str:
 
 def stored_form(con: duckdb.DuckDBPyConnection, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stage and the rejects as the database will hold them: customer ids replaced by their keyed hash."""
-    stage = prep.stage.copy(deep=False)  # the hashed column replaces the stage's own, which stays as it was
     rejects = prep.rejects.copy()
+    if prep.staged is not None:  # the fast path's rows stay in their file: an SELECT over it (_fast.StagedRows)
+        hashed = "customer_id" if "customer_id" in prep.supplied else None
+        secret = pseudonym_key(con) if hashed else None
+        if hashed and prep.customer_source and len(rejects):
+            rejects["raw"] = [_mask_raw(r, prep.customer_source, secret) for r in rejects["raw"]]
+        return prep.staged.relation(con, hashed, secret), rejects
+    stage = prep.stage.copy(deep=False)  # the hashed column replaces the stage's own, which stays as it was
     if "customer_id" in stage:
         secret = pseudonym_key(con)
         stage["customer_id"] = _hash_ids(stage["customer_id"], secret)
@@ -94,7 +101,12 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     # the file supplies IS DISTINCT FROM the stored value. The keys of those rows are left in temp table _changed.
     key_cols = list(ds.key)
     casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
-    cur.register("_stage_df", stage)
+    if isinstance(stage, StagedRows):  # the fast path's rows, read where they are
+        if stage.hashes is not None:
+            cur.register("_hashes_df", stage.hashes)
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage_df AS {stage.sql}")
+    else:
+        cur.register("_stage_df", stage)
     cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT {casts} FROM _stage_df")
     on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
     differs = " OR ".join(f"t.{c} IS DISTINCT FROM {updated_value(c, rules)}" for c in cols if c not in key_cols) or "FALSE"
@@ -111,7 +123,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
     tell = progress or _silent
     ds = prep.dataset
     key_cols = list(ds.key)
-    tell(0.0, "pseudonymising" if "customer_id" in prep.stage else "writing")
+    tell(0.0, "pseudonymising" if "customer_id" in prep.supplied else "writing")
     stage, rejects = stored_form(con, prep)
     run_by = run_by or _who()
     started_at = prep.started_at
@@ -158,6 +170,8 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         raise
     finally:
         cur.close()
+        if prep.staged is not None:
+            detach(con, prep.staged.alias)
     tell(1.0, "written")
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,

@@ -1,0 +1,379 @@
+"""The fast path of a CSV import: DuckDB reads the file as text and parses, in SQL, the cells it reads exactly as the
+Python parsers would (ISO timestamps, plain numbers, yes/no and choice words); a row with any other cell goes through
+the Python path (_prepare), so rejects, their reasons and row numbers, dedupe and the stored values stay the same.
+
+The parsed rows are kept in a DuckDB file of their own (Staged), never as one pandas frame: write() reads them from
+there (memory follows DuckDB's buffer, not the file)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import _parse as parsing
+from ..store import SQL_TYPES, Dataset
+from ._mapping import Mapping, Progress
+from ._read import Batch, Source
+from ._reasons import split_reasons
+
+# Off in tests that compare the fast path with the Python path; nothing else switches it.
+ENABLED = True
+DATASETS = ("contacts", "surveys")  # whose cross-column rules _derived_sql knows
+KINDS = ("text", "timestamp", "duration", "int", "bool", "enum")
+FALLBACK_STEP = "parsing the rows DuckDB could not read"  # the progress step that says the fast path was taken
+MEMORY_LIMIT = "512MB"  # the fast path's DuckDB: beyond it, it spills to its temp directory
+
+# Characters str.strip() removes (Unicode whitespace), which clean_text strips and SQL would keep: a cell starting or
+# ending with one goes to the Python path.
+_SPACE = r"[\s\pZ\x{0B}\x{1C}-\x{1F}\x{85}]"
+_EDGE_SPACE = rf"(?:^|\x01){_SPACE}|{_SPACE}(?:\x01|$)"  # at either end of a cell, the cells joined by \x01
+# Characters NFKC may turn into the letters of "total" or into 計/计 (a totals row, _check_total_rows), and those
+# characters themselves: a first cell holding one goes to the Python path.
+_TOTAL_RISK = (r"[\x{2070}-\x{209F}\x{2100}-\x{214F}\x{2460}-\x{24FF}\x{3200}-\x{33FF}\x{F900}-\x{FAFF}\x{FB00}-\x{FB4F}"
+               r"\x{FE30}-\x{FE4F}\x{FF00}-\x{FFEF}\x{1D400}-\x{1D7FF}計计]")
+
+
+@dataclass
+class Staged:
+    """A prepared import's valid rows in a DuckDB file of their own (table stage: the stored columns, with __src, the
+    row's position in the file), and the pandas types the Python path gives them (for Prepared.stage)."""
+
+    path: Path
+    rows: int
+    columns: list[str]
+    dtypes: dict[str, object] = field(default_factory=dict)
+
+    def frame(self, limit: int | None = None) -> pd.DataFrame:
+        """The rows (the first `limit`) as the Python path's stage frame: in file order, with its types."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            frame = con.execute(f"SELECT {', '.join(self.columns)} FROM stage WHERE __ok ORDER BY __src"
+                                + (f" LIMIT {int(limit)}" if limit is not None else "")).df()
+        for c, dtype in self.dtypes.items():
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), None).astype(dtype) \
+                if str(dtype) in ("string", "str", "boolean", "Int64") else frame[c].astype(dtype)
+        return frame
+
+    @property
+    def alias(self) -> str:
+        """The name it is attached under: its own, so that two imports on one connection (two people on the import
+        page) never meet."""
+        return "_prep_" + hashlib.sha1(str(self.path).encode()).hexdigest()[:12]
+
+    def relation(self, con: duckdb.DuckDBPyConnection, hashed: str | None, key: bytes | None) -> "StagedRows":
+        """The rows for write()/preview() on the database's connection: the file attached as _prep (read-only), and
+        the column `hashed` (customer_id) replaced by its keyed hash, each distinct value hashed once."""
+        alias = self.alias
+        detach(con, alias)
+        con.execute(f"ATTACH {_sql_text(str(self.path))} AS {alias} (READ_ONLY)")
+        hashes = None
+        select = ", ".join(self.columns)
+        if hashed and key is not None:
+            ids = [r[0] for r in con.execute(f"SELECT DISTINCT {hashed} FROM {alias}.stage WHERE __ok AND {hashed} IS NOT NULL").fetchall()]
+            hashes = pd.DataFrame({"id": pd.array(ids, dtype=object), "hashed": pd.array(
+                [hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:32] for v in ids], dtype=object)})
+            select = ", ".join(f"h.hashed AS {c}" if c == hashed else f"s.{c}" for c in self.columns)
+            sql = f"SELECT {select} FROM {alias}.stage s LEFT JOIN _hashes_df h ON s.{hashed} = h.id WHERE s.__ok"
+        else:
+            sql = f"SELECT {select} FROM {alias}.stage WHERE __ok"
+        return StagedRows(sql, self.rows, hashes, self, hashed if hashes is not None else None)
+
+
+@dataclass
+class StagedRows:
+    """What stage_and_compare reads instead of a frame: an SELECT over the attached stage (and the hashes it joins)."""
+
+    sql: str
+    rows: int
+    hashes: pd.DataFrame | None
+    staged: Staged
+    hashed: str | None = None
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def head(self, n: int) -> pd.DataFrame:
+        """The first n rows as stored (the hashed column hashed), as stored_form's frame would show them."""
+        frame = self.staged.frame(n)
+        if self.hashes is not None:
+            frame[self.hashed] = frame[self.hashed].map(dict(zip(self.hashes["id"], self.hashes["hashed"]))).astype("string")
+        return frame
+
+
+def detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Let go of an attached stage (before it is attached again, and once written)."""
+    if con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [alias]).fetchone()[0]:
+        con.execute(f"DETACH {alias}")
+
+
+def _sql_text(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def _ident(h: str) -> str:
+    return '"' + h.replace('"', '""') + '"'
+
+
+def usable(ds: Dataset, source: Source, mapping: Mapping, decimal_fixed: str, centre_zone: str) -> bool:
+    """Whether a file can take the fast path at all: a UTF-8 CSV (or .csv.gz) with its header on row 1, a dataset
+    whose rules _derived_sql knows, one header per column, durations in seconds, numbers with a decimal point, times
+    in the centre's zone, and no option that reads across fields (values, derive, dedupe)."""
+    opts = mapping.options
+    if not ENABLED or ds.name not in DATASETS or source.excel or source.layout or source.skip:
+        return False
+    if source.encoding != "utf-8-sig" or decimal_fixed != "." or opts.values or opts.derive or opts.dedupe:
+        return False
+    if any(len(hs) != 1 for hs in mapping.columns.values()):
+        return False
+    if opts.timezone is not None and parsing.time_zone(opts.timezone) != parsing.time_zone(centre_zone):
+        return False
+    return True
+
+
+def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file, tell: Progress):
+    """The fast path (usable() said the file may take it): a Prepared whose rows are Staged, or None when the file
+    turns out to need the Python path whole (DuckDB reads its rows otherwise than the import would)."""
+    from . import _prepare as prep  # the Python path, which this one hands rows to
+
+    first = next(source.batches(rows=1))
+    headers = list(first.frame.columns)
+    empty = Batch(first.frame.iloc[0:0])
+    job, part = prep._prepare_batch(ds, empty, mapping, name, file, source)  # header errors as the Python path's
+    cols = job.cols
+    columns = [c for c in ds.columns if c.name in cols or c.name in job.defaults]
+    if any(c.kind not in KINDS for c in columns) or "abandoned_at" in cols:
+        return None
+    if any(c.kind == "duration" and job.opts.unit_for(c.name) != "s" for c in columns):
+        return None
+    if ds.name == "contacts" and "answered_at" in cols and "wait_seconds" not in cols:
+        return None  # a wait derived where the file gives none is supplied batch by batch: the Python path's
+    work = Path(tempfile.mkdtemp(prefix="kpi-import-"))
+    staged = Staged(work / "stage.duckdb", 0, _stored(ds, part))
+    finalizer = weakref.finalize(staged, shutil.rmtree, work, True)
+    try:
+        with duckdb.connect(str(staged.path), config={"memory_limit": MEMORY_LIMIT,
+                                                     "temp_directory": str(work / "spill")}) as con:
+            read = _read_raw(con, source, headers)
+            if read is None:
+                finalizer()
+                return None
+            tell(0.3, "parsing rows from 2")
+            _parse_sql(con, ds, job, columns, headers, staged.columns)
+            rows_read = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
+            tell(0.6, FALLBACK_STEP)
+            fallback_rows, parts = _python_rows(con, ds, source, mapping, name, file, headers, tell)
+            tell(0.9, "checking")
+            dtypes = {c: d for c, d in part.values.dtypes.items() if c in staged.columns}
+            for p in parts:
+                dtypes.update({c: d for c, d in p.values.dtypes.items() if c in staged.columns})
+                _append(con, p.values, staged.columns)
+            duplicates = _duplicates(con, ds, staged.columns, dtypes)
+            rows_read += fallback_rows
+            con.execute("DROP TABLE raw")
+            if len(duplicates):
+                con.register("_dup_df", duplicates[["__src"]])
+                con.execute("UPDATE stage SET __ok = FALSE WHERE __src IN (SELECT __src FROM _dup_df)")
+            staged.rows = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
+            staged.dtypes = dtypes
+            con.execute("CHECKPOINT")
+    except BaseException:
+        finalizer()
+        raise
+    rejects = [p.rejects for p in parts] + [prep._located(duplicates, prep._raw_rows(job, source, duplicates), job.sheets)]
+    rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
+    empty_values = part.values.iloc[0:0]
+    prepared = prep._stage(job, [part, *parts], empty_values, split_reasons(rejects.sort_values("row_number", kind="stable")),
+                           source.sha256, file.decimal.decide(), file.centre_zone)
+    prepared.rows_read = rows_read
+    prepared.staged = staged
+    prepared.stage_frame = None
+    return prepared
+
+
+def _stored(ds: Dataset, part) -> list[str]:
+    return [c.name for c in ds.stored_columns if c.name in part.supplied]
+
+
+def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str]) -> int | None:
+    """The file's rows as text into temp table raw (rowid = position in the file), or None when DuckDB can't read it
+    strictly or its rows are not one per line (a quoted line break, a blank line: positions would differ)."""
+    spec = "{" + ", ".join(f"{_sql_text(h)}: 'VARCHAR'" for h in headers) + "}"
+    gz = "gzip" if source.path.suffix.lower() == ".gz" else "none"
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_text(str(source.path))}, columns={spec}, header=true,"
+            f" auto_detect=false, delim={_sql_text(source.sep)}, quote='\"', escape='\"', strict_mode=true,"
+            f" null_padding=false, compression='{gz}', max_line_size={(source.options.max_line_kib << 10) + 2})")
+    except duckdb.Error:
+        return None
+    n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    return n if n == source.lines - 1 else None
+
+
+def _cells_ok(cells: list[str]) -> list[str]:
+    """No cell starts or ends with a space, and none is a spreadsheet error (#N/A): one regex over the cells joined by
+    \\x01, a call per row rather than per cell. The other kinds' patterns admit neither."""
+    if not cells:
+        return []
+    errors = "|".join(re.escape(e) for e in _spreadsheet_errors())
+    pattern = rf"{_EDGE_SPACE}|(?:^|\x01)(?:{errors})(?:\x01|$)"
+    return [f"NOT regexp_matches(concat_ws(chr(1), {', '.join(cells)}), {_sql_text(pattern)})"]
+
+
+def _spreadsheet_errors() -> tuple[str, ...]:
+    from ._prepare import SPREADSHEET_ERRORS
+    return SPREADSHEET_ERRORS
+
+
+def _ascii(text: str) -> str:
+    return f"strlen({text}) = length({text})"  # bytes = characters
+
+
+def _column_sql(c, text: str, v: str) -> tuple[str, str]:
+    """(value, ok) SQL of a column's text `text`, ok reading the value as the column v: ok where the Python parser
+    would read the same value from that text."""
+    lo, hi = c.bounds
+    if c.kind == "text":
+        return text, "TRUE"
+    if c.kind == "timestamp":
+        # written back the same, the cell is the ISO form with every field in range (_parse._ISO_SECONDS_RE)
+        return (f"try_strptime({text}, '%Y-%m-%d %H:%M:%S')",
+                f"(strftime({v}, '%Y-%m-%d %H:%M:%S') = {text} AND year({v}) BETWEEN 1900 AND 2200)")
+    if c.kind == "duration":
+        # a whole number written back the same (cheaper than a regex), else digits with a point
+        plain = (f"(CAST(TRY_CAST({text} AS BIGINT) AS VARCHAR) = {text} "
+                 f"OR regexp_full_match({text}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?'))")
+        return f"TRY_CAST({text} AS DOUBLE)", f"({plain} AND {v} BETWEEN {lo!r} AND {hi!r})"
+    if c.kind == "int":
+        return f"TRY_CAST({text} AS INTEGER)", f"(CAST({v} AS VARCHAR) = {text} AND {v} BETWEEN {lo!r} AND {hi!r})"
+    if c.kind == "bool":
+        # the words exactly, ignoring the case of ASCII letters: no other character lower-cases to one of them
+        ascii_words = lambda ws: [w for w in ws if w.isascii()]
+        other = lambda ws: [w for w in ws if not w.isascii()]
+        value = (f"CASE WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.TRUE_WORDS)))}) "
+                 f"OR {text} IN ({', '.join(map(_sql_text, other(parsing.TRUE_WORDS)))}) THEN TRUE "
+                 f"WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.FALSE_WORDS)))}) "
+                 f"OR {text} IN ({', '.join(map(_sql_text, other(parsing.FALSE_WORDS)))}) THEN FALSE END")
+        return value, f"{v} IS NOT NULL"
+    if c.kind == "enum":
+        if not c.words:
+            return f"lower({text})", f"({_ascii(text)} AND {v} IN ({', '.join(map(_sql_text, c.choices))}))"
+        lookup = {parsing._word_key(w): to for w, to in (*((x, x) for x in c.choices), *c.words)}
+        plain = {k: to for k, to in lookup.items() if k.isascii() and k.isalnum()}
+        value = f"CASE lower({text}) {' '.join(f'WHEN {_sql_text(k)} THEN {_sql_text(to)}' for k, to in plain.items())} END"
+        return value, f"({_ascii(text)} AND {v} IS NOT NULL)"
+    raise ValueError(c.kind)
+
+
+def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, headers: list[str], stored: list[str]) -> None:
+    """Table stage (every row with __src, its position in the file, and __ok: SQL reads each of its cells as the
+    Python path would; the values of the others are no use) and temp table _slow (the positions of the others)."""
+    values: dict[str, str] = {}
+    inner: list[str] = []  # each value computed once, in a subquery, and used by name
+    oks = _cells_ok([_ident(job.cols[c.name][0]) for c in columns if c.name in job.cols and c.kind == "text"])
+    for c in columns:
+        text = _ident(job.cols[c.name][0]) if c.name in job.cols else None
+        if c.name in job.defaults:
+            text = f"coalesce({text}, {_sql_text(job.defaults[c.name])})" if text else _sql_text(job.defaults[c.name])
+        v = _ident(f"__v_{c.name}")
+        value, ok = _column_sql(c, text, v)
+        inner.append(f"{value} AS {v}")
+        values[c.name] = v
+        if ok != "TRUE":
+            oks.append(f"({text} IS NULL OR {ok})")
+        if c.required:
+            oks.append(f"{text} IS NOT NULL")
+    values, more = _derived_sql(ds, values)
+    oks += more
+    first = _ident(headers[0])  # a totals row (Total, 合計) is known by its first cell: _check_total_rows
+    oks.append(f"({first} IS NOT NULL AND ({_ascii(first)} OR NOT regexp_matches({first}, {_sql_text(_TOTAL_RISK)}))"
+               f" AND NOT contains(lower({first}), 'total'))")
+    ok = f"coalesce({' AND '.join(oks)}, FALSE)"  # NULL (a date try_strptime can't read) is no proof
+    typed = ", ".join(f"CAST({values[c]} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in stored)
+    # __ok stays: the other rows are left out by it (a DELETE would rewrite the table), and the Python path's valid
+    # rows are added with it true.
+    con.execute(f"CREATE TABLE stage AS SELECT __src, {ok} AS __ok, {typed} "
+                f"FROM (SELECT rowid AS __src, *, {', '.join(inner)} FROM raw)")
+    con.execute("CREATE TEMP TABLE _slow AS SELECT __src FROM stage WHERE NOT __ok")
+
+
+def _derived_sql(ds: Dataset, values: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The cross-column rules of _prepare._derive_and_check in SQL: values (of every stored column) and the conditions
+    under which a row needs none of its checks (else it takes the Python path)."""
+    oks: list[str] = []
+    if ds.name == "contacts":
+        arrived, answered_at = values["arrived_at"], values.get("answered_at", "NULL::TIMESTAMP")
+        values["answered"] = f"coalesce({values['answered']}, {answered_at} IS NOT NULL)" if "answered" in values \
+            else f"({answered_at} IS NOT NULL)"
+        if "agent_id" not in values and "agent_name" in values:
+            values["agent_id"] = values["agent_name"]
+        oks.append(f"NOT coalesce({answered_at} < {arrived}, FALSE)")
+        if "wait_seconds" in values and "answered_at" in values:
+            derived = f"((epoch_us({answered_at}) - epoch_us({arrived})) / 1e6)"
+            hi = ds.column("wait_seconds").bounds[1]
+            oks.append(f"({values['wait_seconds']} IS NOT NULL OR {derived} IS NULL OR {derived} <= {hi!r})")
+            values["wait_seconds"] = f"coalesce({values['wait_seconds']}, {derived})"
+    return values, oks
+
+
+def _python_rows(con, ds, source, mapping, name, file, headers, tell):
+    """The rows SQL left, through the Python path a batch at a time (parsed again, as prepare does, when a later
+    batch changes a decision taken over the whole file): (how many rows, their parts)."""
+    from . import _prepare as prep
+
+    total = con.execute("SELECT count(*) FROM _slow").fetchone()[0]
+    size = source.batch_rows
+    select = ", ".join(f"r.{_ident(h)}" for h in headers)
+
+    def batches():
+        for start in range(0, total, size):
+            frame = con.execute(f"SELECT s.__src, {select} FROM _slow s JOIN raw r ON r.rowid = s.__src "
+                                f"ORDER BY s.__src LIMIT {size} OFFSET {start}").df()
+            index = pd.Index(frame.pop("__src").astype("int64"))
+            frame.columns = headers
+            frame.index = index
+            yield Batch(frame.astype(object).where(frame.notna(), None).dropna(how="all"))
+
+    parts, used = [], []
+    for batch in batches():
+        parts.append(prep._prepare_batch(ds, batch, mapping, name, file, source)[1])
+        used.append(file.decisions())
+    again = {i for i, u in enumerate(used) if u != file.decisions()}
+    if again:
+        for i, batch in enumerate(batches()):
+            if i in again:
+                parts[i] = prep._prepare_batch(ds, batch, mapping, name, file, source)[1]
+    return sum(p.rows for p in parts), parts
+
+
+def _append(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, stored: list[str]) -> None:
+    """A Python batch's valid rows into the stage."""
+    if not len(values):
+        return
+    con.register("_part_df", values[[*stored, "__src"]])
+    con.execute(f"INSERT INTO stage BY NAME SELECT {', '.join(stored)}, __src, TRUE AS __ok FROM _part_df")
+    con.unregister("_part_df")
+
+
+def _duplicates(con, ds: Dataset, stored: list[str], dtypes) -> pd.DataFrame:
+    """A problem for each later row of a repeated key (as _drop_duplicate_keys finds them), from the rows that share
+    a key with another: few, so these go through the Python path's own function."""
+    from . import _prepare as prep
+
+    key = list(ds.key)
+    on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
+    rows = con.execute(
+        f"SELECT s.* EXCLUDE (__ok) FROM stage s SEMI JOIN (SELECT {', '.join(key)} FROM stage WHERE __ok GROUP BY ALL "
+        f"HAVING count(*) > 1) d ON {on} WHERE s.__ok ORDER BY s.__src").df()
+    if not len(rows):
+        return pd.DataFrame(columns=prep._LOCATED_COLUMNS)
+    for c in key:
+        rows[c] = rows[c].astype(object).where(rows[c].notna(), None).astype(dtypes.get(c, object))
+    return prep._drop_duplicate_keys(rows, key)[1]

@@ -1,0 +1,174 @@
+"""The fast path (DuckDB parses the cells it can) and the Python path give the same import: the same stored rows, the
+same rejects with the same reasons, row numbers and columns, the same counts."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from kpi import imports, open_db
+from kpi.imports import _fast
+
+HEADER = ("contact_id,arrived_at,channel,direction,team,agent_id,answered,answered_at,wait_seconds,talk_seconds,"
+          "transferred,customer_id\n")
+# Rows 2-22 of a contacts file: good rows the SQL reads, good rows only the Python parsers read, and each kind of bad
+# value. The comment gives the row number and what the Python path makes of it.
+MIXED = HEADER + (
+    "c01,2026-11-16 09:00:00,phone,inbound,T1,A1,Y,2026-11-16 09:00:12,12,100,N,CU1\n"    # 2 fine (SQL)
+    "c02,2026-11-16 09:01:00,,,T1,,N,,3,,,CU2\n"                                           # 3 fine: defaults
+    "c03,115/11/16 09:02:00,chat,IB,T1,A2,是,,40,,否,CU1\n"                               # 4 fine: ROC year (Python)
+    "c04,2026/11/16 下午 2:05,phone,inbound,T2,A3,Yes,,7,00:04:30,N,CU3\n"                # 5 fine: 下午, hh:mm:ss
+    "c05,yesterday,phone,inbound,T2,A3,Y,,7,10,N,CU3\n"                                   # 6 unreadable_timestamp
+    "c06,2026-02-30 10:00:00,phone,inbound,T2,A3,Y,,7,10,N,CU3\n"                          # 7 unreadable_timestamp
+    "c07,2026-11-16 10:00:00,phone,inbound,T2,A3,Y,,abc,10,N,CU3\n"                        # 8 unreadable_duration
+    "c08,2026-11-16 10:00:00,phone,inbound,T2,A3,Y,,-5,10,N,CU3\n"                         # 9 negative_duration
+    "c09,2026-11-16 10:00:00,phone,inbound,T2,A3,Y,,99999999,10,N,CU3\n"                   # 10 too_long
+    "c10,2026-11-16 10:00:00,phone,inbound,T2,A3,maybe,,7,10,N,CU3\n"                      # 11 unreadable_bool
+    "c11,2026-11-16 10:00:00,fax,inbound,T2,A3,Y,,7,10,N,CU3\n"                            # 12 fine: channel is text
+    "c12,2026-11-16 10:00:00,phone,sideways,T2,A3,Y,,7,10,N,CU3\n"                         # 13 unknown_choice
+    ",2026-11-16 10:00:00,phone,inbound,T2,A3,Y,,7,10,N,CU3\n"                             # 14 missing_required
+    "c14,2026-11-16 10:00:00,phone,inbound,T2,A3,Y,2026-11-16 09:59:00,7,10,N,CU3\n"       # 15 answered_before_arrived
+    "c01,2026-11-16 11:00:00,phone,inbound,T2,A3,Y,,7,10,N,CU3\n"                          # 16 duplicate_key (row 2)
+    "Total,,,,,,,,300,,,\n"                                                                # 17 total_row
+    "c17,2026-11-16 10:00:00,phone,inbound,T2,#N/A,Y,,7,10,N,CU3\n"                        # 18 spreadsheet_error
+    " c18 ,２０２６-11-16 10:00:00,PHONE,Outbound,T2,A3,y,,７,10,n,CU3\n"                  # 19 fine: spaces, full width
+    ",,,,,,,,,,,\n"                                                                        # 20 empty: not read
+    "c20,2026-11-16 10:00:00,phone,inbound,T2,A3,N,,,10,N,CU3\n"                           # 21 fine: no wait
+    "c21,2026-11-16 10:00:00,phone,inbound,T2,A3,Y,2026-11-16 10:00:30,,10,N,CU3\n")       # 22 fine: wait derived
+
+
+def both(dataset: str, path, mapping=None, monkeypatch=None):
+    """(the fast path's Prepared, the Python path's) for one file."""
+    fast = imports.prepare(dataset, path, mapping)
+    monkeypatch.setattr(_fast, "ENABLED", False)
+    slow = imports.prepare(dataset, path, mapping)
+    monkeypatch.setattr(_fast, "ENABLED", True)
+    return fast, slow
+
+
+def assert_same(fast, slow) -> None:
+    assert slow.staged is None
+    pd.testing.assert_frame_equal(fast.stage, slow.stage)
+    pd.testing.assert_frame_equal(fast.rejects, slow.rejects)
+    pd.testing.assert_frame_equal(fast.warnings, slow.warnings)
+    assert (fast.rows_read, fast.supplied, fast.rules, fast.options, fast.ignored_columns) == (
+        slow.rows_read, slow.supplied, slow.rules, slow.options, slow.ignored_columns)
+
+
+def test_mixed_good_and_bad_rows_give_the_same_stage_and_rejects(write, monkeypatch):
+    fast, slow = both("contacts", write("mixed.csv", MIXED), monkeypatch=monkeypatch)
+    assert fast.staged is not None  # the fast path was taken, its odd rows handed to the Python parsers
+    assert_same(fast, slow)
+    # 21 rows less the empty row 20; twelve rejected, as the comments above say
+    assert fast.rows_read == 20
+    assert [(r.row_number, r.column_name, r.reason_code) for r in fast.rejects.itertuples()] == [
+        (6, "arrived_at", "unreadable_timestamp"), (7, "arrived_at", "unreadable_timestamp"),
+        (8, "wait_seconds", "unreadable_duration"), (9, "wait_seconds", "negative_duration"),
+        (10, "wait_seconds", "too_long"), (11, "answered", "unreadable_bool"),
+        (13, "direction", "unknown_choice"), (14, "contact_id", "missing_required"),
+        (15, "answered_at", "answered_before_arrived"), (16, "contact_id", "duplicate_key"),
+        (17, "contact_id", "total_row"), (18, "agent_id", "spreadsheet_error")]
+    assert json.loads(fast.rejects.loc[fast.rejects["row_number"] == 16, "reason_params"].iloc[0])["first_row"] == 2
+    stage = fast.stage.set_index("contact_id")
+    # c03: ROC 115 = 2026; c04: 下午 2:05 = 14:05, talk 00:04:30 = 270 s; c18 trimmed, full-width digits read;
+    # c21: no wait written, answered 30 s after arrival.
+    assert str(stage.loc["c03", "arrived_at"]) == "2026-11-16 09:02:00" and stage.loc["c03", "direction"] == "inbound"
+    assert str(stage.loc["c04", "arrived_at"]) == "2026-11-16 14:05:00" and stage.loc["c04", "talk_seconds"] == 270.0
+    assert (str(stage.loc["c18", "arrived_at"]), stage.loc["c18", "wait_seconds"], stage.loc["c18", "direction"]) == (
+        "2026-11-16 10:00:00", 7.0, "outbound")
+    assert stage.loc["c21", "wait_seconds"] == 30.0 and pd.isna(stage.loc["c20", "wait_seconds"])
+    assert list(stage.index) == ["c01", "c02", "c03", "c04", "c11", "c18", "c20", "c21"]
+
+
+def test_mixed_rows_land_in_the_database_the_same(write, tmp_path, monkeypatch):
+    f = write("mixed.csv", MIXED)
+    stored = {}
+    for fast in (True, False):
+        monkeypatch.setattr(_fast, "ENABLED", fast)
+        db = tmp_path / f"{fast}.duckdb"
+        r = imports.import_file("contacts", f, db=db, run_by="t")
+        assert (r.rows_read, r.inserted, r.rejected) == (20, 8, 12)
+        with open_db(db, read_only=True) as con:
+            table = con.execute("SELECT * EXCLUDE (import_id, created_import_id) FROM contacts ORDER BY contact_id").df()
+            rejects = con.execute("SELECT * EXCLUDE (import_id) FROM rejected_rows ORDER BY row_number, column_name").df()
+        stored[fast] = (table, rejects)
+    fast_table, slow_table = stored[True][0], stored[False][0]
+    pd.testing.assert_frame_equal(fast_table.drop(columns="customer_id"), slow_table.drop(columns="customer_id"))
+    # the same customers are the same hash within each database: c01 and c03 are CU1
+    for table in (fast_table, slow_table):
+        ids = table.set_index("contact_id")["customer_id"]
+        assert ids["c01"] == ids["c03"] != ids["c02"]
+    # a rejected row's cells keep the customer id hashed too, with its database's key
+    fast_rejects, slow_rejects = (stored[f][1].assign(raw=[json.dumps({**json.loads(r), "customer_id": None})
+                                                          for r in stored[f][1]["raw"]]) for f in (True, False))
+    pd.testing.assert_frame_equal(fast_rejects, slow_rejects)
+    assert json.loads(stored[True][1]["raw"][0])["customer_id"] not in ("CU3", None)
+
+
+def test_preview_of_the_fast_path_shows_what_the_python_path_does(write, tmp_path, monkeypatch):
+    f = write("mixed.csv", MIXED)
+    db = tmp_path / "p.duckdb"
+    imports.import_file("contacts", write("first.csv", HEADER + "c01,2026-11-16 09:00:00,phone,inbound,T1,A1,Y,,5,1,N,CU1\n"),
+                        db=db)
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    with open_db(db) as con:
+        a, b = imports.preview(con, fast, rows=5), imports.preview(con, slow, rows=5)
+    # c01 is stored with wait 5: the file's 12 updates it; seven new rows
+    assert (a.inserted, a.updated, a.unchanged, a.rejected) == (b.inserted, b.updated, b.unchanged, b.rejected) == (7, 1, 0, 12)
+    pd.testing.assert_frame_equal(a.rows, b.rows)
+
+
+def test_big5_file_takes_the_python_path_with_the_same_result(write, monkeypatch):
+    f = write("big5.csv", "contact_id,arrived_at,team,wait_seconds,answered\nX1,2026-11-16 09:00:00,客服一組,20,是\n"
+              "X2,2026-11-16 09:05:00,客服二組,abc,否\n", "cp950")
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert fast.staged is None  # DuckDB reads no Big5: the whole file goes through pandas
+    assert_same(fast, slow)
+    assert fast.stage["team"].tolist() == ["客服一組"] and fast.rejects["row_number"].tolist() == [3]
+
+
+def test_a_column_only_python_reads_sends_every_row_there_with_the_same_result(write, monkeypatch):
+    # talk_seconds in hh:mm:ss on every row: no row is SQL's, and the result is the Python path's
+    f = write("hms.csv", "contact_id,arrived_at,talk_seconds\n" + "".join(
+        f"k{i},2026-11-16 09:{i:02d}:00,00:0{i % 10}:30\n" for i in range(30)) + "k30,2026-11-16 10:00:00,1:99\n")
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert fast.staged is not None and fast.staged.rows == 30
+    assert_same(fast, slow)
+    assert fast.stage["talk_seconds"].tolist()[:3] == [30.0, 90.0, 150.0]  # 00:00:30, 00:01:30, 00:02:30
+    assert [(r.row_number, r.reason_code) for r in fast.rejects.itertuples()] == [(32, "unreadable_duration")]
+
+
+def test_quoted_line_breaks_send_the_file_to_the_python_path(write, monkeypatch):
+    # A quoted cell over two lines: DuckDB's row positions would no longer be the file's lines, so the whole file is
+    # the Python path's (row numbers in messages stay right)
+    f = write("q.csv", 'contact_id,arrived_at,agent_name,wait_seconds\na,2026-11-16 09:00:00,"Wang\nDa",5\n'
+              "b,2026-11-16 09:00:00,Lin,x\n")
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert fast.staged is None
+    assert_same(fast, slow)
+    assert fast.rejects["row_number"].tolist() == [3]  # b is the third record (a spreadsheet shows a/Wang Da in one row)
+
+
+def test_surveys_with_bad_scores_give_the_same_result(write, monkeypatch):
+    f = write("s.csv", "survey_id,responded_at,csat,nps,ces\n"
+              "s1,2026-11-16 10:00:00,5,9,2\n"     # 2 fine (SQL)
+              "s2,2026-11-16 10:00:00,6,8,1\n"     # 3 csat above 5
+              "s3,2026-11-16 10:00:00,4.5,8,1\n"   # 4 not a whole number
+              "s4,2026-11-16 10:00:00,３,10,1\n"   # 5 fine: full-width 3 (Python)
+              "s1,2026-11-16 11:00:00,1,0,7\n")    # 6 repeated id
+    fast, slow = both("surveys", f, monkeypatch=monkeypatch)
+    assert fast.staged is not None
+    assert_same(fast, slow)
+    assert fast.stage["csat"].tolist() == [5, 3]
+    assert [(r.row_number, r.column_name, r.reason_code) for r in fast.rejects.itertuples()] == [
+        (3, "csat", "out_of_range"), (4, "csat", "unreadable_int"), (6, "survey_id", "duplicate_key")]
+
+
+@pytest.mark.parametrize("sample", ["contacts.csv.gz", "surveys.csv"])
+def test_sample_files_give_the_same_stage(sample, monkeypatch):
+    path = imports.SAMPLE_DIR / sample
+    dataset = sample.split(".")[0]
+    fast, slow = both(dataset, path, monkeypatch=monkeypatch)
+    assert fast.staged is not None
+    assert_same(fast, slow)
