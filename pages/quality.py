@@ -105,8 +105,7 @@ else:
     show_table(page_table(comments, [t("page.quality"), t("quality.comments_short")],
                           t("period.range", start=start, end=end), f"{start}–{end}", f, kinds={"responded_at": "datetime", "csat": "int", "nps": "int", "ces": "int"},
                           labels=labels),
-               "quality_comments", hide_index=True,
-               column_config={"comment": st.column_config.TextColumn(labels["comment"], width="large")})
+               "quality_comments", hide_index=True)
 
 # ---- the standard's behaviour indicators this page evidences
 st.subheader(t("quality.competency"))

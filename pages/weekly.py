@@ -136,7 +136,7 @@ if can("agent_rows"):
     agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
     show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
                             {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),
-               "agent_table", height=35 * (len(agent_values) + 1) + 3)  # every agent, no inner scrolling
+               "agent_table")
     st.caption(t("weekly.agents_note"))
 else:  # finance: team level only
     st.caption(t("access.no_agent_rows"))

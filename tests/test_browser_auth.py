@@ -66,7 +66,7 @@ def test_an_anonymous_visitor_of_every_page_url_sees_the_sign_in_form_and_no_num
                                                                                    path, zh, en, shot):
     page = _visit(browser, f"{signed_server}/{path}")
     assert page.locator("h1").first.inner_text() == "登入"
-    for hidden in ("stMetric", "stDataFrame", "stEChartsChart", "stSidebarNav", "stSelectbox", "stDownloadButton"):
+    for hidden in ("stMetric", "stTable", "stDataFrame", "stEChartsChart", "stSidebarNav", "stSelectbox", "stDownloadButton"):
         assert page.locator(f'[data-testid="{hidden}"]').count() == 0, hidden
     body = page.inner_text("body")
     assert zh not in body and "%" not in body and "NT$" not in body

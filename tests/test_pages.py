@@ -63,7 +63,7 @@ def dash(series: dict) -> str:
 
 
 def shown_cells(table) -> pd.DataFrame:
-    """A styled st.dataframe's cells as the reader sees them (the Styler's display values, not the raw numbers)."""
+    """A styled st.table's cells as the reader sees them (the Styler's display values, not the raw numbers)."""
     return dataframe_util.convert_arrow_bytes_to_pandas_df(table.proto.arrow_data.styler.display_values)
 
 
@@ -121,7 +121,7 @@ def test_weekly_charts_have_twelve_weeks_with_target_lines(app):
 
 def test_team_table_and_attention_list(app):
     at = app()
-    teams = at.dataframe[0].value
+    teams = at.table[0].value
     assert set(teams.index) == {"帳務服務組", "技術支援組", "會員服務組"}
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         g = metrics.group_status(con, *W47, "team", channel="phone")
@@ -138,7 +138,7 @@ def test_team_table_and_attention_list(app):
 def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_first(app):
     at = app(drill_team="技術支援組")
     assert any(h.value == "技術支援組 的專員" for h in at.subheader)
-    agents = at.dataframe[1].value
+    agents = at.table[1].value
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         team_of = metrics.agent_teams(con, *W47)
         g = metrics.group_status(con, *W47, "agent", team="技術支援組", channel="phone", team_of=team_of)
@@ -149,8 +149,8 @@ def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_f
     bad = [sum(v.status == "bad" for k, v in g[a].items() if k in metrics.AGENT_TABLE_KPIS) for a in g if a]
     shown_bad = [sum(g[i.split()[0]][k].status == "bad" for k in metrics.AGENT_TABLE_KPIS) for i in agents.index]
     assert shown_bad == sorted(bad, reverse=True)  # most off target first
-    # the team table is not a row selection (a selected row lost its status colours)
-    assert at.dataframe[0].proto.selection_mode == []
+    # static tables, no canvas grid: nothing to select (a selected row lost its status colours)
+    assert len(at.dataframe) == 0
 
 
 def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
@@ -208,8 +208,8 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
     bars = [s for c in charts(at) for s in c["series"]
             if s["type"] == "bar" and c["xAxis"][s["xAxisIndex"]]["data"] == list(pareto["category"])]
     assert bars and values(bars[0]) == list(pareto["complaints"])
-    shown = at.dataframe[0].value
-    assert list(shown["comment"]) == list(comments["comment"])
+    shown = at.table[0].value
+    assert list(shown["意見"]) == list(comments["comment"])
 
 
 def test_quality_period_choice_widens_the_range(app):
@@ -237,7 +237,7 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
     first_kpi = ranked.iloc[0]["kpis"][0]
     label = load_catalog()[first_kpi].label["zh-TW"]
     assert any(m.value.startswith(f"最大差距：{label} ") and "目標" in m.value for m in at.markdown)
-    plan = at.dataframe[-1].value
+    plan = at.table[-1].value
     assert list(plan["行為指標代碼"]) == list(ranked["indicator"][:5])
     # The exported workbook is built from the same plan, with each indicator's full text.
     frame = competency.coaching_plan(cmap, "技術支援組", "2026-11-16 – 2026-11-22", values, "zh-TW", team="技術支援組")
@@ -250,7 +250,7 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
 def test_trainer_page_for_an_agent_in_english(app):
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組", trainer_agent="A017", lang="en")
     assert at.title[0].value == "Competency coaching"
-    weak = at.dataframe[0].value
+    weak = at.table[0].value
     # A017 is built with long handle times: handle time and its parts, and nothing else, are worse than the team's
     assert weak["KPI"].iloc[0] == "Average handle time"
     assert set(weak["KPI"]) <= {"Average handle time", "Average talk time", "Average hold time", "Average after-call work"}
@@ -269,7 +269,7 @@ def test_budget_page_totals_equal_the_budget_report(app):
     assert tiles_shown["當月 · 實際"] == f"NT${report.total['actual_month'] / 1e4:,.1f} 萬"
     assert tiles_shown["最新預估"] == f"NT${report.total['latest_estimate'] / 1e4:,.1f} 萬"
     # The lines in two grids that each fit the page: the month and year to date, then the outlook with the flags.
-    lines, outlook = (at.dataframe[i].value.set_index("科目") for i in (0, 1))
+    lines, outlook = (at.table[i].value.set_index("科目") for i in (0, 1))
     assert lines.loc["加班費", "累計差異"] == report.lines.set_index("line").loc["加班費", "variance_ytd"]
     assert "⚑" in outlook.loc["加班費", "改善報告"] and outlook.loc["人員薪資", "改善報告"] == ""
     assert outlook.loc["加班費", "最新預估"] == report.lines.set_index("line").loc["加班費", "latest_estimate"]
@@ -297,7 +297,7 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     with store.open_db(db, read_only=True) as con:
         saved = competency.get_report(con, 2026, "客服營運部", "加班費")
     assert saved.owner == "王經理" and saved.nature == "permanent" and saved.status == "open"
-    overview = next(d.value for d in at.dataframe if list(d.value.columns) == ["成本中心", "科目", "累計差異", "狀態"])
+    overview = next(d.value for d in at.table if list(d.value.columns) == ["成本中心", "科目", "累計差異", "狀態"])
     overview = overview.set_index("科目")
     assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚無改善報告"
 
@@ -392,9 +392,9 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
 
 def test_import_history_reads_in_chinese(app):
     at = app("pages/data_status.py")
-    history = at.dataframe[0].value
-    assert set(history["dataset"]) <= {"進線紀錄", "滿意度調查", "客訴案件", "預算與實際", "專員狀態", "排班表"}
-    assert set(history["source"]) == {"範例資料"} and set(history["undone_at"]) == {"—"}
+    history = at.table[0].value  # under the readers' headers
+    assert set(history["資料集"]) <= {"進線紀錄", "滿意度調查", "客訴案件", "預算與實際", "專員狀態", "排班表"}
+    assert set(history["來源"]) == {"範例資料"} and set(history["復原時間"]) == {"—"}
     assert not history.astype(str).isin(["None", "contacts", "budget", "sample"]).any().any()
 
 
@@ -430,11 +430,11 @@ def test_weekly_durations_carry_their_units_in_tiles_and_tables(app):
         at = app(lang=lang)
         shown = tiles(at)
         assert shown[names[0]] == f"{int(asa + 0.5)} {sec}" and shown[names[1]] == _min_sec(aht, lang)
-        team_cells = shown_cells(at.dataframe[0])
+        team_cells = shown_cells(at.table[0])
         tech = teams["技術支援組"]  # 10 min 09 s of handle time
         assert team_cells.loc["技術支援組", names[1]] == _min_sec(tech["aht_seconds"].value, lang)
         assert team_cells.loc["技術支援組", names[0]] == f"{int(tech['asa_seconds'].value + 0.5)} {sec}"
-        agent_cells = shown_cells(at.dataframe[1])
+        agent_cells = shown_cells(at.table[1])
         assert agent_cells[names[1]].str.fullmatch(r"\d+ (分 \d\d 秒|min \d\d s|分鐘|min)").all()
     # a target pair reads 7 min 05 s against the target 6 min: the tile's target line
     assert any("目標 6 分鐘" in m.value for m in app().markdown)

@@ -45,7 +45,7 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     assert {m.label: m.value for m in at.metric} == dict(metrics.staffing_measures(week, lang))
     spec = json.loads(at.get("echarts_chart")[0].proto.spec)
     assert len(spec["series"]) == 2 and all(len(s["data"]) == len(week.grid) for s in spec["series"])  # required, staffed
-    grid = at.dataframe[0].value
+    grid = at.table[0].value
     assert len(grid) == len(week.grid)
     required = metrics.staffing_table(week, lang)[0].columns[3]
     assert list(grid[required]) == list(week.grid["required"])

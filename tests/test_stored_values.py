@@ -77,7 +77,7 @@ def render(db: Path, page: str, monkeypatch, **state) -> AppTest:
 def shown(at: AppTest) -> dict:
     """What a page shows in numbers: its tiles, and its tables' cells."""
     return {"tiles": [(m.label, m.value, m.delta) for m in at.metric],
-            "tables": [df.value.astype(str).values.tolist() for df in at.dataframe]}
+            "tables": [df.value.astype(str).values.tolist() for df in [*at.table, *at.dataframe]]}
 
 
 PAGES = ["pages/weekly.py", "pages/quality.py", "pages/trainer.py", "pages/budget.py", "pages/import_data.py",

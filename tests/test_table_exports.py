@@ -208,3 +208,12 @@ def test_print_view_draws_every_row_as_a_static_table(weekly):
     assert len(tables) == 2 and tables[1].count("<tr>") == 1 + len(agents) == 31  # header + 30 agents
     assert all(f'<td class="nw">{a} ' in tables[1] for a in agents)  # "A017 邱美玲": the id and the name
     assert "team_table_xlsx" in files  # the downloads stay
+
+
+def test_a_static_tables_text_cells_show_as_written_and_numbers_as_formatted():
+    # st.table reads every cell as Markdown: a comment "1. *late* a_b" would become a list item in italics
+    assert present.cell_markdown("1. *late* a_b", "text", "zh-TW") == r"1\. \*late\* a\_b"
+    assert present.cell_markdown(date(2026, 11, 16), "date", "zh-TW") == r"2026\-11\-16"
+    assert present.cell_markdown(0.8123, "fraction", "zh-TW") == "81.2%"  # a number is not escaped
+    assert present.cell_markdown(1234, "count", "en") == "1,234"
+    assert present.cell_markdown(None, "text", "zh-TW") == "—"

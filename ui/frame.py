@@ -138,8 +138,8 @@ def current_filters() -> Filters | None:
 
 
 # A browser's print of any page: no sidebar or app chrome, no buttons or upload box, the page as wide as the paper,
-# no break inside a tile or chart. st.dataframe draws on a canvas and prints only what is scrolled into view, so the
-# print view (below) swaps the grids for static tables (kpi.present.table_to_html) and lays the page out as wide as the
+# no break inside a tile or chart. A long table scrolls inside its box on screen and would print only what is in view, so
+# the print view (below) draws every table whole (kpi.present.table_to_html) and lays the page out as wide as the
 # paper less its margins (A4 landscape: 277 mm, room for the budget's money columns): charts are drawn at that width.
 _TABLE_CSS = """
 table.kpi-table {border-collapse: collapse; width: 100%; font-size: 0.75rem; line-height: 1.3; margin-bottom: 0.5rem}

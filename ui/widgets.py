@@ -176,14 +176,16 @@ def page_table(frame: pd.DataFrame, what: Sequence[str], period: str | None, per
 
 
 def styled(table: present.Table):
-    """The table for st.dataframe: raw values (the grid sorts numbers as numbers) shown as the downloads write them,
-    cells in their status colours."""
+    """The table for st.table: raw values shown as the downloads write them (a text escaped: st.table reads its cells
+    as Markdown), under the readers' headers, cells in their status colours."""
     lg = lang()
-    style = table.frame.style.format({c: (lambda v, k=table.kind(c): present.cell_text(v, k, lg))
-                                      for c in table.frame.columns}, na_rep=present.MISSING)
+    frame = table.frame.rename(columns=table.labels)
+    kinds = {table.header(c): table.kind(c) for c in table.frame.columns}
+    style = frame.style.format({c: (lambda v, k=kinds[c]: present.cell_markdown(v, k, lg)) for c in frame.columns},
+                               na_rep=present.MISSING).format_index(lambda v: present.cell_markdown(v, "text", lg))
     if table.statuses is not None:
         css = table.statuses.map(present.status_css)
-        css.index, css.columns = table.frame.index, table.frame.columns
+        css.index, css.columns = frame.index, frame.columns
         style = style.apply(lambda _: css, axis=None)
     return style
 
@@ -193,19 +195,21 @@ def print_view() -> bool:
     return bool(st.session_state.get("print_view"))
 
 
-def show_table(table: present.Table, key: str, downloads: bool = True, column_config: Mapping | None = None, **kw):
-    """A page's table: the grid (in the print view a static table with every row and column), then its Excel and CSV
-    downloads. Returns what st.dataframe returns (a selection), None in the print view. kw go to st.dataframe."""
+# A longer table scrolls inside this height (its header stays in view) rather than pushing the page down.
+LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
+
+
+def show_table(table: present.Table, key: str, downloads: bool = True, hide_index: bool = False) -> None:
+    """A page's table: a static table (every column; a long one scrolls), then its Excel and CSV downloads; in the print
+    view a static table with every row. Not st.dataframe: its canvas grid costs a new visit about 0.7 MB of scripts
+    and its drawing (docs/benchmarks.md), and nothing on these pages needs its sorting or selection."""
     if print_view():
         st.html(present.table_to_html(table, lang()))
-        shown = None
     else:
-        # a missing value reads "—" (the grid would write "None" over a null cell, whatever the Styler says)
-        shown = st.dataframe(styled(table), key=key, column_config={**table.labels, **(column_config or {})},
-                             placeholder=present.MISSING, **kw)
+        st.table(styled(table), hide_index=hide_index,
+                 height=LONG_TABLE_HEIGHT if len(table.frame) > LONG_TABLE_ROWS else "content")
     if downloads:
         table_downloads(table, key)
-    return shown
 
 
 def table_downloads(table: present.Table, key: str, xlsx: Callable[[], bytes] | None = None,
