@@ -209,7 +209,7 @@ def measure(db: str, runs: int) -> None:
         week_floor = best_ms(lambda: con.execute(WEEK_FLOOR_SQL, {"start": weeks[1], "end": weeks[1] + timedelta(7),
                                                                   "team": teams[0]}).fetchall())
     print(f"machine         {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} before the runs")
-    print(f"floor           bare DuckDB aggregate of one week and team: {week_floor:.0f} ms (best of 3)")
+    print(f"floor           bare DuckDB aggregate of one week and team: {week_floor:.1f} ms (best of 3)")
 
     pages = sorted(p.relative_to(ROOT).as_posix() for p in PAGES_DIR.glob("*.py"))
     if len(weeks) < len(pages) + 2:
