@@ -72,7 +72,6 @@ AGENT_DAILY_PRESENCE = 5 / 7  # each agent works ~5 days a week
 MIN_AGENTS_ON_DUTY = 4
 
 
-
 def set_agents(n_agents: int) -> None:
     """Staff the three teams with about n_agents agents (a multiple of 3; 30 by default) for a bigger centre.
 
