@@ -21,11 +21,15 @@ class CheckFailed(Exception):
     """The benchmark's result differs from its independent recomputation: the script exits with status 1."""
 
 
-def generate(out: Path, contacts: int, *, seed: int | None = None, only_contacts: bool = True) -> Path:
-    """Run sample_data/generate.py into `out` as its own process; returns `out`. Contacts only: an uncompressed CSV."""
+def generate(out: Path, contacts: int, *, seed: int | None = None, only_contacts: bool = True,
+             chunk_rows: int | None = None, agents: int | None = None) -> Path:
+    """Run sample_data/generate.py into `out` as its own process; returns `out`. Contacts only: an uncompressed CSV,
+    or with chunk_rows contacts-0001.csv, ... of about that many rows each; agents: the centre's staff (default 30)."""
     cmd = [sys.executable, str(GENERATOR), "--out", str(out), "--contacts", str(contacts)]
     if only_contacts:
-        cmd += ["--only", "contacts", "--no-gzip"]
+        cmd += ["--only", "contacts"] + (["--chunk-rows", str(chunk_rows)] if chunk_rows else ["--no-gzip"])
+    if agents is not None:
+        cmd += ["--agents", str(agents)]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
