@@ -10,7 +10,8 @@ import duckdb
 import pandas as pd
 
 from ..access import Scope
-from ._calendar import calendar_table, taiwan_calendar
+from ..store import checked_sql
+from ._calendar import DEADLINE_SQL, calendar_table, taiwan_calendar
 from ._catalog import Catalog, Dataset, Kpi, load_catalog
 from ._scope import require, row_clauses, scope_values
 
@@ -22,12 +23,28 @@ SOURCES: dict[str, Dataset] = load_catalog().datasets
 DIMENSIONS = tuple(dict.fromkeys(d for ds in SOURCES.values() for d in ds.dimensions))  # team, agent, ..., category
 GROUPINGS = TIME_GRAINS + DIMENSIONS + CYCLES
 
-_TIME_KEY = {
-    "day": "strftime(__t, '%Y-%m-%d')",
-    "week": "strftime(__t, '%G-W%V')",  # ISO week, Monday first, ISO year
-    "month": "strftime(__t, '%Y-%m')",
-    "weekday_hour": "strftime(__t, '%u-%H')",
+# Groups are formed on native values (a truncated timestamp, weekday x 100 + hour) and the few keys are formatted
+# after aggregation (format_keys): formatting every row's key costs more than the aggregate itself.
+_NATIVE_KEY = {
+    "day": "date_trunc('day', __t)",
+    "week": "date_trunc('week', __t)",  # the Monday of the ISO week
+    "month": "date_trunc('month', __t)",
+    "weekday_hour": "isodow(__t) * 100 + hour(__t)",  # ISO weekday 1-7, hour 0-23
 }
+
+
+def format_keys(keys: pd.Series, by: str | None) -> pd.Series:
+    """Native group keys as the result spells them: 2026-11-16, 2026-W47 (ISO week, ISO year), 2026-11, 1-09."""
+    if by in ("day", "week", "month"):
+        t = pd.to_datetime(keys)
+        if by == "week":
+            iso = t.dt.isocalendar()
+            return pd.Series([f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"])], index=keys.index, dtype=object)
+        return pd.Series(t.dt.strftime("%Y-%m-%d" if by == "day" else "%Y-%m"), index=keys.index).astype(object)
+    if by == "weekday_hour":
+        k = keys.astype("int64")
+        return pd.Series([f"{d}-{h:02d}" for d, h in zip(k // 100, k % 100)], index=keys.index, dtype=object)
+    return keys.astype(object)
 
 
 def bucket_keys(start: date, end: date, grain: str) -> list[tuple[str, date, date]]:
@@ -111,13 +128,44 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
         if by in CYCLES:
             return None  # a backlog is a snapshot at an end time, not spread over hours of the week
         return _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values)
-    key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
-    where = " AND ".join(["__t >= $start", "__t < $end", *clauses])
+    key = _NATIVE_KEY.get(by) or (dims[by] if by else "NULL")
     aggregates = _aggregates(kpis)
     if "__realtime" in ds.columns:  # how many real-time channels a group holds: two or more are never blended
-        aggregates.append("count(DISTINCT channel) FILTER (WHERE __realtime) AS __realtime_channels")
-    sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({ds.rows}) WHERE {where} GROUP BY ALL"
-    return cur.execute(sql, _params(sql, values)).df()
+        aggregates += ["min(channel) FILTER (WHERE __realtime) AS __rt_min", "max(channel) FILTER (WHERE __realtime) AS __rt_max"]
+    rows = _rows_sql(cur, ds, kpis, clauses)
+    where = " AND ".join(clauses) or "true"
+    sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
+    return _keyed(cur.execute(sql, _params(sql, values)).df(), by)
+
+
+def _keyed(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """The aggregated frame with its keys formatted, and the real-time channel count from the channels' min and max."""
+    frame["key"] = format_keys(frame["key"], by)
+    if "__rt_min" in frame:
+        lo, hi = frame.pop("__rt_min"), frame.pop("__rt_max")
+        frame["__realtime_channels"] = lo.notna().astype("int64") + (lo.notna() & (lo != hi)).astype("int64")
+    return frame
+
+
+def _rows_sql(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], clauses: list[str]) -> str:
+    """SQL of the dataset's rows in [$start, $end) with only the columns the KPIs, the declared columns, the dimensions
+    and the conditions use; deadlines (DEADLINE_SQL) joined to the deferred channels' rows only."""
+    source = checked_sql(ds.source)
+    used = " ".join([s for k in kpis for s in (k.sql, k.num, k.den, k.ss) if s] + list(ds.columns.values())
+                    + list(ds.dimensions.values()) + clauses + [ds.time, ds.deadline_from or "", "channel"])
+    names = set(re.findall(r"[A-Za-z_]\w*", used))
+    stored = [d[0] for d in cur.execute(f"SELECT * FROM ({source}) LIMIT 0").description]
+    cols = ", ".join(c for c in stored if c in names)
+    extra = "".join(f", {sql} AS {name}" for name, sql in ds.columns.items())
+    base = (f"SELECT {cols}, {ds.time} AS __t{extra} FROM ({source}) "
+            f"WHERE {ds.time} >= $start AND {ds.time} < $end")
+    if not ds.deadline_from or "__deadline" not in names:
+        return base
+    deferred = "list_contains($deferred_channels, channel)"
+    timed = DEADLINE_SQL.format(at=ds.deadline_from, source=f"SELECT * FROM ({base}) WHERE {deferred}",
+                                calendar="__business_calendar")
+    return (f"SELECT *, NULL::TIMESTAMP AS __deadline FROM ({base}) WHERE NOT coalesce({deferred}, false) "
+            f"UNION ALL BY NAME ({timed})")
 
 
 def _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values) -> pd.DataFrame:
