@@ -34,3 +34,9 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
            "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",
            "matures_on", "stats_jsonable", "OutOfScope", "may_see_comments", "require"]
+
+# Rollups are kept at import by kpi.store with the SQL kpi.metrics._rollup builds; a writable open builds a missing one.
+from ..store import set_rollup_builder as _set_rollup_builder
+from ._rollup import ensure as _ensure_rollups
+
+_set_rollup_builder(_ensure_rollups)

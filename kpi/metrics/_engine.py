@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +13,7 @@ from ..access import Scope
 from ..store import checked_sql
 from ._calendar import DEADLINE_SQL, calendar_table, taiwan_calendar
 from ._catalog import Catalog, Dataset, Kpi, load_catalog
+from . import _rollup
 from ._scope import require, row_clauses, scope_values
 
 TIME_GRAINS = ("day", "week", "month")
@@ -110,7 +111,7 @@ def _where(dims: dict[str, str], filters: dict[str, str | None]) -> tuple[list[s
 
 def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
                    by: str | None, filters: dict[str, str | None], settings: dict[str, Any],
-                   scope: Scope | None = None) -> pd.DataFrame | None:
+                   scope: Scope | None = None, rollup: str | None = None) -> pd.DataFrame | None:
     """One pass over one dataset: every KPI of it, per group, of the rows within the scope. None when the grouping
     or a filter doesn't apply."""
     dims = ds.dimensions
@@ -135,7 +136,28 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     rows = _rows_sql(cur, ds, kpis, clauses)
     where = " AND ".join(clauses) or "true"
     sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
+    table = _rollup.usable(cur, ds.name, rollup) if rollup and _rollup.additive(kpis) else None
+    if table is not None:
+        sql = _from_rollup(cur, table, sql, key, where, aggregates, values)
     return _keyed(cur.execute(sql, _params(sql, values)).df(), by)
+
+
+def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: str, where: str,
+                 aggregates: list[str], values: dict[str, Any]) -> str:
+    """The same aggregate answered from the rollup's hourly sums, and from raw rows for the hours from the first one
+    whose cut-off measures are not settled (values["split"]; the raw SQL then reads [split, end))."""
+    start, end = datetime.combine(values["start"], time()), datetime.combine(values["end"], time())
+    split = _rollup.first_unsettled(cur, table, start, end, values["cutoff"]) or end
+    values["split"] = max(split, start)
+    names = [a.rsplit(" AS ", 1)[1] for a in aggregates]
+    merged = ", ".join(f"min({n}) AS {n}" if n == "__rt_min" else f"max({n}) AS {n}" if n == "__rt_max"
+                       else f"sum({n}) AS {n}" for n in names)
+    rolled = (f"SELECT {key} AS key, {merged} FROM (SELECT *, __hour AS __t FROM {table} "
+              f"WHERE __hour >= $start AND __hour < $split) WHERE {where} GROUP BY ALL")
+    if values["split"] >= end:
+        return rolled
+    raw = raw_sql.replace("$start", "$split")
+    return f"SELECT key, {merged} FROM ({rolled} UNION ALL BY NAME {raw}) GROUP BY ALL"
 
 
 def _keyed(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
@@ -147,7 +169,8 @@ def _keyed(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
     return frame
 
 
-def _rows_sql(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], clauses: list[str]) -> str:
+def _rows_sql(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], clauses: list[str],
+              calendar: str = "__business_calendar") -> str:
     """SQL of the dataset's rows in [$start, $end) with only the columns the KPIs, the declared columns, the dimensions
     and the conditions use; deadlines (DEADLINE_SQL) joined to the deferred channels' rows only."""
     source = checked_sql(ds.source)
@@ -163,7 +186,7 @@ def _rows_sql(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], clau
         return base
     deferred = "list_contains($deferred_channels, channel)"
     timed = DEADLINE_SQL.format(at=ds.deadline_from, source=f"SELECT * FROM ({base}) WHERE {deferred}",
-                                calendar="__business_calendar")
+                                calendar=calendar)
     return (f"SELECT *, NULL::TIMESTAMP AS __deadline FROM ({base}) WHERE NOT coalesce({deferred}, false) "
             f"UNION ALL BY NAME ({timed})")
 
@@ -212,7 +235,7 @@ def _register_calendar(cur: duckdb.DuckDBPyConnection, start: date, end: date, s
 def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
                  team: str | None = None, channel: str | None = None, queue: str | None = None,
                  catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
-                 stats: bool = False, scope: Scope | None = None) -> pd.DataFrame:
+                 stats: bool = False, scope: Scope | None = None, rollup: bool = True) -> pd.DataFrame:
     """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
 
     by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue, direction or
@@ -223,6 +246,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     stats=True adds each ratio's `<id>__num`, `<id>__den` (its n) and `<id>__ss` columns, for intervals and tests.
     scope: only the rows the user may see (kpi.metrics._scope); None: every row. Agent grain is refused to a role
     without agent-level rows (OutOfScope).
+    rollup: answer a dataset from its rollup (kpi.metrics._rollup) when it was built with these settings (the same
+    numbers); False: always from raw rows.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -239,7 +264,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         _register_calendar(cur, start, end, settings)
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
             kpis = catalog.of(dataset)
-            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings, scope)
+            fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
+            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings, scope, fp)
             if frame is None:
                 not_applicable += [k.id for k in kpis]
             else:
