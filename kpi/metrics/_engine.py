@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ..access import Scope
@@ -286,23 +287,29 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
 
 
 def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi], stats: bool = False) -> pd.DataFrame:
-    """One dataset's aggregates as KPI values by group key (with the group's row count __n, and with stats the sums)."""
-    out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
+    """One dataset's aggregates as KPI values by group key (with the group's row count __n, and with stats the sums).
+    Vectorised on the few aggregated rows: arrays first, one frame at the end."""
+    def floats(col: str) -> np.ndarray:
+        return frame[col].to_numpy(dtype="float64", na_value=np.nan) if col in frame else np.full(len(frame), np.nan)
+
+    cols: dict[str, Any] = {"key": frame["key"].astype(object), "__n": frame["__n"].to_numpy()}
     if "__realtime_channels" in frame:
-        out["__realtime_channels"] = frame["__realtime_channels"]
-    n = frame["__n"]
-    for k in kpis:
-        if k.sql:
-            v = frame.get(k.id, pd.Series(dtype="float64")).astype("Float64")
-        else:
-            num = frame[f"{k.id}__num"].astype("Float64")
-            den = frame[f"{k.id}__den"].astype("Float64")
-            v = (num / den).mask(den == 0)
-            if stats:
-                out[f"{k.id}__num"], out[f"{k.id}__den"] = num, den
-        if stats and k.ss:
-            out[f"{k.id}__ss"] = frame[f"{k.id}__ss"].astype("Float64")
-        out[k.id] = v if k.unit == "count" else v.mask(n == 0)
+        cols["__realtime_channels"] = frame["__realtime_channels"].to_numpy()
+    empty = floats("__n") == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in kpis:
+            if k.sql:
+                v = floats(k.id)
+            else:
+                num, den = floats(f"{k.id}__num"), floats(f"{k.id}__den")
+                v = np.where(den == 0, np.nan, num / den)
+                if stats:
+                    cols[f"{k.id}__num"], cols[f"{k.id}__den"] = num, den
+            if stats and k.ss:
+                cols[f"{k.id}__ss"] = floats(f"{k.id}__ss")
+            cols[k.id] = v if k.unit == "count" else np.where(empty, np.nan, v)
+    out = pd.DataFrame({c: pd.array(v, dtype="Float64") if isinstance(v, np.ndarray) and v.dtype == "float64" else v
+                        for c, v in cols.items()})
     return out.set_index("key")
 
 
@@ -361,14 +368,15 @@ def _result_index(parts: list[pd.DataFrame], start: date, end: date, by: str | N
 
 def _aligned(parts: list[pd.DataFrame], index: pd.Index, catalog: Catalog) -> pd.DataFrame:
     """The datasets' KPI values side by side on one index."""
-    result = pd.DataFrame(index=index)
-    present = pd.Series(False, index=index)
+    present = np.zeros(len(index), dtype=bool)
+    frames = []
     for p in parts:
-        p = p[~p.index.duplicated()]
-        aligned = p.reindex(index)
-        present |= aligned["__n"].fillna(0) > 0
-        for col in p.columns.drop("__n"):
-            result[col] = aligned[col]
+        aligned = p[~p.index.duplicated()].reindex(index)
+        present |= (aligned["__n"].fillna(0) > 0).to_numpy()
+        frames.append(aligned.drop(columns="__n"))
+    result = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=index)
+    result = result.loc[:, ~result.columns.duplicated(keep="last")]
+    present = pd.Series(present, index=index)
     # Counts are 0 where the group has data in some dataset, NA where the whole group is empty.
     for k in catalog.kpis.values():
         if k.id in result and k.unit == "count":

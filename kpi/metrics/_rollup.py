@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import holidays
 
-from ..store import ROLLUPS_DDL, rollback
+from ..store import ROLLUPS_DDL, raw_stamp, rollback
 from ._catalog import Catalog, Kpi, load_catalog
 
 ROLLUP_DATASETS = {"contacts": "rollup_contacts"}  # datasets whose source reads their own table only
@@ -30,6 +31,10 @@ _NOT_ADDITIVE = re.compile(r"\b(median|avg|mean|quantile\w*|mode|min|max|arg_\w+
                            r"first|last|any_value|approx\w*|bit_\w+|bool_\w+|product|entropy|kurtosis|skewness)\s*\(|"
                            r"\bDISTINCT\b", re.I)
 _CUTOFF_CMP = re.compile(r"(\w+)\s*[<>]=?\s*\$cutoff|\$cutoff\s*[<>]=?\s*(\w+)")
+
+
+# The code that writes the rollup's SQL: a rollup built by another version of it is rebuilt, never trusted.
+_CODE = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("_[er]*.py")))).hexdigest()
 
 
 def additive(kpis: list[Kpi]) -> bool:
@@ -43,7 +48,7 @@ def fingerprint(catalog: Catalog, settings: dict[str, Any], dataset: str) -> str
     doc = {"settings": {k: v for k, v in settings.items() if not k.startswith("__")},
            "rows": [ds.source, ds.time, ds.dimensions, ds.columns, ds.deadline_from],
            "kpis": [[k.id, k.sql, k.num, k.den, k.ss] for k in catalog.of(dataset)],
-           "holidays": getattr(holidays, "__version__", "")}
+           "holidays": getattr(holidays, "__version__", ""), "code": _CODE}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -60,10 +65,11 @@ def usable(cur: duckdb.DuckDBPyConnection, dataset: str, fp: str) -> str | None:
     if table is None:
         return None
     try:
-        row = cur.execute("SELECT table_name FROM rollups WHERE dataset = ? AND fingerprint = ?", [dataset, fp]).fetchone()
+        row = cur.execute("SELECT table_name, raw_stamp FROM rollups WHERE dataset = ? AND fingerprint = ?",
+                          [dataset, fp]).fetchone()
     except duckdb.CatalogException:  # no rollups table yet (an old file read without upgrading)
         return None
-    return row[0] if row else None
+    return row[0] if row and row[1] == raw_stamp(cur, dataset) else None
 
 
 def ensure(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None) -> None:
@@ -74,7 +80,7 @@ def ensure(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None) -> No
         cur.execute(ROLLUPS_DDL)
         for dataset in ROLLUP_DATASETS:
             fp = fingerprint(catalog, catalog.settings, dataset)
-            if usable(cur, dataset, fp) is None or not _table_exists(cur, ROLLUP_DATASETS[dataset]):
+            if usable(cur, dataset, fp) is None or not _table_exists(cur, ROLLUP_DATASETS[dataset]):  # missing, other settings, stale
                 build(cur, catalog, dataset)
     finally:
         cur.close()
@@ -118,9 +124,9 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
         cur.unregister("__calendar_df")
         cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.execute(f"CREATE TABLE {table} AS {select}", {**params, "start": covers_from, "end": covers_to})
-        cur.execute("INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        cur.execute("INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [dataset, table, ds.time, fingerprint(catalog, settings, dataset), select,
-                     json.dumps(params, default=str), covers_from, covers_to, datetime.now()])
+                     json.dumps(params, default=str), covers_from, covers_to, datetime.now(), raw_stamp(cur, dataset)])
         cur.execute("COMMIT")
     except BaseException:
         rollback(cur)

@@ -18,7 +18,7 @@ import duckdb
 ROLLUPS_DDL = """CREATE TABLE IF NOT EXISTS rollups (
   dataset VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, time_column VARCHAR NOT NULL,
   fingerprint VARCHAR NOT NULL, select_sql VARCHAR NOT NULL, params VARCHAR NOT NULL,
-  covers_from TIMESTAMP, covers_to TIMESTAMP, built_at TIMESTAMP NOT NULL)"""
+  covers_from TIMESTAMP, covers_to TIMESTAMP, built_at TIMESTAMP NOT NULL, raw_stamp VARCHAR)"""
 
 _builder: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 
@@ -71,6 +71,14 @@ def refresh_rollups(cur: duckdb.DuckDBPyConnection, dataset: str, span: tuple[da
     cur.execute(f"DELETE FROM {table} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
     values = {**json.loads(params), "start": start, "end": end}
     cur.execute(f"INSERT INTO {table} BY NAME {select_sql}", _used(select_sql, values))
+    cur.execute("UPDATE rollups SET raw_stamp = ? WHERE dataset = ?", [raw_stamp(cur, dataset), dataset])
+
+
+def raw_stamp(cur: duckdb.DuckDBPyConnection, dataset: str) -> str:
+    """The raw table's row count and latest import: a rollup whose stamp differs (rows written by other means than an
+    import, e.g. SQL) is not used."""
+    n, last = cur.execute(f"SELECT count(*), max(import_id) FROM {dataset}").fetchone()
+    return f"{n}/{last}"
 
 
 def drop_rollup(cur: duckdb.DuckDBPyConnection, dataset: str) -> None:
