@@ -10,8 +10,10 @@ kpi.store.open_db, and the generated CSV is loaded with DuckDB's read_csv, Y/N t
 import_id = created_import_id = 1. The pandas version works on a DataFrame already in memory (its load is not
 timed) and must give the same numbers as DuckDB (within 1e-9), or the script exits with status 1.
 
-Times are also given as a ratio to a floor measured in the same process on the same database: a bare DuckDB
-GROUP BY ISO week counting the rows. The machine is shared, so absolute times drift; compare ratios, which drift
+Times are given as a ratio to a floor measured in the same process on the same database: one bare DuckDB aggregate
+on the raw table computing the same numbers by ISO week (floor_query, written by hand; its values are checked too),
+beside compute_kpis from raw rows (rollup=False) and served from the rollup, for the whole range and one week.
+--keep DIR reuses DIR's database when there is one (no new generation or load). The machine is shared, so absolute times drift; compare ratios, which drift
 too (docs/benchmarks.md). Nothing asserts a time.
 """
 from __future__ import annotations
@@ -227,11 +229,78 @@ def check_same(duck: pd.DataFrame, pand: pd.DataFrame, required: list[str]) -> f
     return worst
 
 
-def floor_query(con, start: date, end: date) -> list:
-    """The least any weekly KPI query costs: one pass over the same rows, counted by ISO week, nothing else."""
-    return con.execute("SELECT strftime(arrived_at, '%G-W%V') AS key, count(*) FROM contacts"
-                       " WHERE arrived_at >= ? AND arrived_at < ? GROUP BY ALL",
-                       [start, end + timedelta(days=1)]).fetchall()
+def floor_query(con, start: date, end: date, settings: dict) -> pd.DataFrame:
+    """The floor: one bare DuckDB aggregate on the raw contacts table computing the same numbers by ISO week, written
+    by hand (no catalog, no engine): each KPI's numerator and denominator, grouped on date_trunc('week'). E-mail
+    deadlines are joined to the e-mail rows only (kpi's calendar table and DEADLINE_SQL, as a person would reuse them).
+    Its values are checked against pandas too."""
+    hours = settings.get("response_target_hours_by_channel") or {}
+    cals = {ch: metrics.taiwan_calendar((settings.get("business_hours") or {}).get(ch) or {"mon-fri": "09:00-18:00"},
+                                        range(start.year - 1, end.year + 2)) for ch in hours}
+    cur = con.cursor()
+    cur.register("cal", metrics.calendar_table(cals, hours, start, end))
+    sl = " ".join(f"WHEN '{c}' THEN {float(v)}" for c, v in (settings.get("service_level_seconds_by_channel") or {}).items())
+    rt = ", ".join(f"'{c}'" for c in settings["realtime_channels"])
+    deferred = ", ".join(f"'{c}'" for c in hours) or "NULL"
+    short = float(settings["short_abandon_seconds"])
+    raw = ("SELECT arrived_at, channel, answered, answered_at, wait_seconds, talk_seconds, hold_seconds, acw_seconds,"
+           " transferred, resolved_first_contact, direction FROM contacts WHERE arrived_at >= $start AND arrived_at < $end")
+    deadline = metrics.DEADLINE_SQL.format(at="arrived_at", source=f"SELECT * FROM ({raw}) WHERE channel IN ({deferred})",
+                                           calendar="cal")
+    rows = (f"SELECT *, NULL::TIMESTAMP AS __deadline FROM ({raw}) WHERE channel NOT IN ({deferred}) OR channel IS NULL"
+            f" UNION ALL BY NAME ({deadline})")
+    inb = "direction = 'inbound'"
+    real = f"{inb} AND channel IN ({rt})"
+    h = "answered AND talk_seconds IS NOT NULL"
+    handle = "coalesce(talk_seconds, 0) + coalesce(hold_seconds, 0) + coalesce(acw_seconds, 0)"
+    short_ab = f"{real} AND NOT answered AND wait_seconds < {short}"
+    sql = f"""SELECT date_trunc('week', arrived_at) AS week,
+      count(*) FILTER (WHERE {inb}) AS offered, count(*) FILTER (WHERE answered AND {inb}) AS answered,
+      count(*) FILTER (WHERE NOT answered AND {real}) AS abandoned, count(*) FILTER (WHERE {short_ab}) AS short_abandoned,
+      count(*) FILTER (WHERE {real} AND answered AND wait_seconds <= CASE channel {sl} ELSE {float(settings['service_level_seconds'])} END) AS sl_num,
+      count(*) FILTER (WHERE {real}) - count(*) FILTER (WHERE {short_ab}) AS sl_den,
+      count(*) FILTER (WHERE {real} AND NOT answered AND NOT coalesce(wait_seconds < {short}, false)) AS ab_num,
+      sum(wait_seconds) FILTER (WHERE {real} AND answered) AS asa_num,
+      count(wait_seconds) FILTER (WHERE {real} AND answered) AS asa_den,
+      sum({handle}) FILTER (WHERE {h} AND {inb}) AS aht_num, count(*) FILTER (WHERE {h} AND {inb}) AS aht_den,
+      sum(coalesce(talk_seconds, 0)) FILTER (WHERE {h} AND {inb}) AS talk_num,
+      sum(coalesce(hold_seconds, 0)) FILTER (WHERE {h} AND {inb}) AS hold_num,
+      sum(coalesce(acw_seconds, 0)) FILTER (WHERE {h} AND {inb}) AS acw_num,
+      count(*) FILTER (WHERE answered AND {inb} AND transferred) AS transfer_num,
+      count(*) FILTER (WHERE answered AND {inb} AND resolved_first_contact) AS fcr_num,
+      count(resolved_first_contact) FILTER (WHERE answered AND {inb}) AS fcr_den,
+      count(*) FILTER (WHERE {inb} AND __deadline <= $cutoff AND answered_at <= __deadline) AS met,
+      count(*) FILTER (WHERE {inb} AND __deadline <= $cutoff) AS due,
+      count(*) FILTER (WHERE {inb} AND channel IN ({deferred}) AND (answered_at IS NULL OR answered_at > $cutoff)) AS backlog,
+      count(*) FILTER (WHERE direction = 'outbound') AS outbound,
+      count(DISTINCT channel) FILTER (WHERE {real}) AS rt_channels
+    FROM ({rows}) GROUP BY ALL"""
+    cutoff = con.execute("SELECT greatest(max(arrived_at), max(answered_at)) FROM contacts").fetchone()[0]
+    try:
+        return cur.execute(sql, {"start": start, "end": end + timedelta(days=1), "cutoff": cutoff}).df()
+    finally:
+        cur.close()
+
+
+def floor_kpis(g: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """The floor's sums as KPI values by ISO week (the few-row post-processing, not timed), for the check."""
+    g = g.set_index("week").astype("float64")
+
+    def ratio(num, den):
+        return (num / den).where(den != 0)
+    out = pd.DataFrame({
+        "offered": g["offered"], "answered": g["answered"], "abandoned": g["abandoned"],
+        "short_abandoned": g["short_abandoned"], "service_level": ratio(g["sl_num"], g["sl_den"]),
+        "abandon_rate": ratio(g["ab_num"], g["sl_den"]), "asa_seconds": ratio(g["asa_num"], g["asa_den"]),
+        "aht_seconds": ratio(g["aht_num"], g["aht_den"]), "talk_seconds_mean": ratio(g["talk_num"], g["aht_den"]),
+        "hold_seconds_mean": ratio(g["hold_num"], g["aht_den"]), "acw_seconds_mean": ratio(g["acw_num"], g["aht_den"]),
+        "transfer_rate": ratio(g["transfer_num"], g["answered"]), "fcr_rate": ratio(g["fcr_num"], g["fcr_den"]),
+        "response_within_target_rate": ratio(g["met"], g["due"]), "unanswered_backlog": g["backlog"],
+        "outbound": g["outbound"]})
+    for k in REALTIME_KPIS:
+        out[k] = out[k].where(g["rt_channels"] <= 1)
+    out.index = [iso_week_key(pd.Timestamp(m)) for m in out.index]
+    return out.reindex([k for k, _, _ in metrics.bucket_keys(start, end, "week")])
 
 
 def best_of(runs: int, fn):
@@ -253,23 +322,29 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     with work_dir(args.keep, "kpi-bench-") as work:
         db = work / "kpi_bench.duckdb"
-        for p in (db, Path(str(db) + ".wal")):
-            p.unlink(missing_ok=True)
-
+        if args.keep and db.exists():  # a kept database is reused as it is: no new generation or load
+            print(f"database    {db} reused (--keep): {db.stat().st_size / 2**20:,.0f} MiB file")
+        else:
+            for p in (db, Path(str(db) + ".wal")):
+                p.unlink(missing_ok=True)
+            t0 = time.perf_counter()
+            csv = generate(work, args.contacts, seed=args.seed) / "contacts.csv"
+            print(f"generated   {args.contacts:,} contacts, {csv.stat().st_size / 2**20:,.0f} MiB CSV "
+                  f"({time.perf_counter() - t0:.0f} s)")
+            # Loading runs in its own process, so the peaks below are those of the KPI work alone.
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                n, load_s, load_peak = pool.submit(load_database, str(csv), str(db)).result()
+            if not args.keep:
+                csv.unlink()  # not needed any more; frees the disk before the timings
+            print(f"database    {n:,} contacts loaded with DuckDB read_csv straight into the contacts table (schema from"
+                  f" kpi.store.open_db; Y/N -> BOOLEAN; import_id = created_import_id = 1; customer_id not hashed;"
+                  f" not through kpi.imports.import_file) in {load_s:.0f} s, {db.stat().st_size / 2**20:,.0f} MiB file,"
+                  f" peak RSS of that process {load_peak:,.0f} MiB")
         t0 = time.perf_counter()
-        csv = generate(work, args.contacts, seed=args.seed) / "contacts.csv"
-        print(f"generated   {args.contacts:,} contacts, {csv.stat().st_size / 2**20:,.0f} MiB CSV "
-              f"({time.perf_counter() - t0:.0f} s)")
-
-        # Loading runs in its own process, so the peaks below are those of the KPI work alone.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            n, load_s, load_peak = pool.submit(load_database, str(csv), str(db)).result()
-        if not args.keep:
-            csv.unlink()  # not needed any more; frees the disk before the timings
-        print(f"database    {n:,} contacts loaded with DuckDB read_csv straight into the contacts table (schema from"
-              f" kpi.store.open_db; Y/N -> BOOLEAN; import_id = created_import_id = 1; customer_id not hashed;"
-              f" not through kpi.imports.import_file) in {load_s:.0f} s, {db.stat().st_size / 2**20:,.0f} MiB file,"
-              f" peak RSS of that process {load_peak:,.0f} MiB")
+        with open_db(db) as con:  # a writable open builds the rollup when it is missing or outdated
+            rollup_rows = con.execute("SELECT count(*) FROM rollup_contacts").fetchone()[0]
+        print(f"rollup      {rollup_rows:,} rows (hour x team x agent x channel x queue x direction), built or checked"
+              f" in {time.perf_counter() - t0:.1f} s")
 
         catalog = load_catalog()
         print(f"machine     {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} before the timings"
@@ -282,10 +357,18 @@ def run(args: argparse.Namespace) -> None:
             first_day, last_day = con.execute("SELECT min(arrived_at)::DATE, max(arrived_at)::DATE FROM contacts").fetchone()
             weeks = len(metrics.bucket_keys(first_day, last_day, "week"))
             by_channel = dict(con.execute("SELECT channel, count(*) FROM contacts GROUP BY ALL").fetchall())
-            floor_best, floor_times, _ = best_of(RUNS, lambda: floor_query(con, first_day, last_day))
             resettable = reset_peak_rss()
-            duck_best, duck_times, duck = best_of(
-                RUNS, lambda: metrics.compute_kpis(con, first_day, last_day, "week", catalog=catalog))
+            week_end = last_day - timedelta(days=last_day.weekday() + 1)  # the last complete ISO week
+            spans = {"whole range by week": (first_day, last_day), "one week": (week_end - timedelta(days=6), week_end)}
+            timings = {}
+            for span, (a, b) in spans.items():
+                floor = best_of(RUNS, lambda: floor_query(con, a, b, catalog.settings))
+                raw = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog, rollup=False))
+                rolled = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog))
+                timings[span] = (floor, raw, rolled)
+            duck_best, duck_times, duck = timings["whole range by week"][1]
+            rolled_frame = timings["whole range by week"][2][2]
+            floor_frame = floor_kpis(timings["whole range by week"][0][2], first_day, last_day)
         peaks["duckdb"] = peak_rss_mib()
 
         reset_peak_rss()
@@ -310,22 +393,24 @@ def run(args: argparse.Namespace) -> None:
         print("service     level thresholds: " + ", ".join(
             f"{c} {float(thresholds.get(c, settings['service_level_seconds'])):g} s ({n:,} contacts)"
             for c, n in sorted(by_channel.items(), key=lambda cn: str(cn[0]))))
-        worst = check_same(duck, pand, CHECKS[None])
+        worst = max(check_same(duck, pand, CHECKS[None]), check_same(rolled_frame, pand, CHECKS[None]),
+                    check_same(floor_frame.rename_axis("key").reset_index(), pand, CHECKS[None]))
         for ch, frame in per_channel.items():  # real-time measures on phone, the response target on e-mail
             worst = max(worst, check_same(frame, pandas_contact_kpis(df, first_day, last_day, settings, ch), CHECKS[ch]))
-        print(f"check       pandas == DuckDB for all {len(CONTACT_KPIS)} contact KPIs x {weeks} weeks, all channels, "
-              f"phone and e-mail (largest difference {worst:.1e}, tolerance {TOLERANCE:g})")
+        print(f"check       pandas == floor == engine (raw rows) == engine (rollup) for all {len(CONTACT_KPIS)} contact"
+              f" KPIs x {weeks} weeks; phone and e-mail too (largest difference {worst:.1e}, tolerance {TOLERANCE:g})")
         print()
-        rows = [("bare DuckDB: count(*) by ISO week (the floor)", floor_best, floor_times, None),
-                ("kpi.metrics.compute_kpis(con, first, last, 'week'), DuckDB", duck_best, duck_times, peaks["duckdb"]),
-                (f"the same {len(CONTACT_KPIS)} contact KPIs in plain pandas, DataFrame in memory", pd_best, pd_times, peaks["pandas"])]
-        print(f"| {'by ISO week over the whole range':<62} | best of {RUNS} | x floor | runs (s)          "
-              "| peak RSS during |")
-        print(f"|{'-' * 64}|-----------|---------|-------------------|-----------------|")
-        for what, best, times, peak in rows:
-            runs = " ".join(f"{t:.3f}" for t in times)
-            peak_s = f"{peak:>11,.0f} MiB" if peak is not None else f"{'':>15}"
-            print(f"| {what:<62} | {best:7.3f} s | {best / floor_best:6.1f}x | {runs:<17} | {peak_s} |")
+        print(f"| {'query':<76} | best of {RUNS} | x floor | runs (s)          |")
+        print(f"|{'-' * 78}|-----------|---------|-------------------|")
+        for span, (floor, raw, rolled) in timings.items():
+            for what, (best, times, _) in ((f"{span}: floor, one bare DuckDB aggregate of the same numbers", floor),
+                                           (f"{span}: compute_kpis from raw rows (rollup=False)", raw),
+                                           (f"{span}: compute_kpis served from the rollup", rolled)):
+                print(f"| {what:<76} | {best:7.3f} s | {best / floor[0]:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
+        print(f"| {f'the same {len(CONTACT_KPIS)} contact KPIs in plain pandas, DataFrame in memory (whole range)':<76} "
+              f"| {pd_best:7.3f} s | {pd_best / timings['whole range by week'][0][0]:6.2f}x "
+              f"| {' '.join(f'{t:.3f}' for t in pd_times):<17} |")
+        print(f"peaks       DuckDB work {peaks['duckdb']:,.0f} MiB, pandas {peaks['pandas']:,.0f} MiB (peak RSS)")
         print()
         print(f"pandas      DataFrame of 10 columns loaded from DuckDB in {pandas_load_s:.1f} s (not timed above): "
               f"{df_mib:,.0f} MiB, process RSS {rss_with_df:,.0f} MiB with it")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..auth import os_user, record
 from ..present import clip, join_list, t, value_label
-from ..store import get_dataset, rollback
+from ..store import get_dataset, import_span, refresh_rollups, rollback
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._fast import detach
@@ -135,6 +135,7 @@ def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
         raise UndoRefused(
             f"import #{import_id} ({file_name}) can't be undone: later import{'s' if len(later) > 1 else ''} {names} "
             f"changed {rows:,} of its {ds.name} rows; undo {'them' if len(later) > 1 else 'it'} first")
+    span = import_span(cur, ds.name, import_id)  # the hours its rows occupy, before they go
     removed = cur.execute(f"DELETE FROM {table} WHERE created_import_id = $id AND import_id = $id",
                           {"id": import_id}).fetchone()[0]
     cols = [c.name for c in ds.stored_columns if c.name not in ds.key] + ["import_id", "created_import_id"]
@@ -144,6 +145,7 @@ def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
                            {"id": import_id}).fetchone()[0]
     # The versions just restored are current again; kept in history they could be restored a second time.
     cur.execute(f"DELETE FROM {history} WHERE replaced_by_import_id = $id", {"id": import_id})
+    refresh_rollups(cur, ds.name, span)
     now = datetime.now()
     cur.execute("UPDATE imports SET undone_at = ? WHERE import_id = ?", [now, import_id])
     return UndoResult(import_id=import_id, dataset=ds.name, file_name=file_name, removed=int(removed),

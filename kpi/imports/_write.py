@@ -18,7 +18,7 @@ import yaml
 from ..auth import record
 from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
-from ..store import DEFAULT_WAIT_SECONDS, open_db, pseudonym_key, rollback
+from ..store import DEFAULT_WAIT_SECONDS, import_span, open_db, pseudonym_key, refresh_rollups, rollback
 from ._fast import StagedRows, detach
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._parse import DEFAULT_CENTRE_ZONE
@@ -154,6 +154,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
         tell(0.55, "inserting")
         cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
                     f"FROM _stage s WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})")
+        refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the hours it touched, same transaction
         inserted = len(stage) - matched
         rejected = rejected_count(rejects)
         cur.execute("UPDATE imports SET inserted = ?, updated = ?, unchanged = ?, rejected = ?, finished_at = ? "

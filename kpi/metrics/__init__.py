@@ -44,3 +44,9 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month",
            "PRODUCTIVE_STATES", "StaffingWeek", "WhatIf", "WorkforceSummary", "has_workforce_data", "staffed_agents",
            "staffing_week", "workforce_summary", "STAFFING_MEASURES", "STAFFING_COLUMNS", "staffing_jsonable", "staffing_lines",
            "staffing_measures", "staffing_plan_text", "interval_label", "gap_status", "staffing_table"]
+
+# Rollups are kept at import by kpi.store with the SQL kpi.metrics._rollup builds; a writable open builds a missing one.
+from ..store import set_rollup_builder as _set_rollup_builder
+from ._rollup import ensure as _ensure_rollups
+
+_set_rollup_builder(_ensure_rollups)

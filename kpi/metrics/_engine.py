@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ..access import Scope
-from ._calendar import calendar_table, taiwan_calendar
+from ..store import checked_sql
+from ._calendar import DEADLINE_SQL, calendar_table, taiwan_calendar
 from ._catalog import Catalog, Dataset, Kpi, load_catalog
+from . import _rollup
 from ._scope import require, row_clauses, scope_values
 
 TIME_GRAINS = ("day", "week", "month")
@@ -24,14 +27,34 @@ SOURCES: dict[str, Dataset] = load_catalog().datasets
 DIMENSIONS = tuple(dict.fromkeys(d for ds in SOURCES.values() for d in ds.dimensions))  # team, agent, ..., category
 GROUPINGS = TIME_GRAINS + DIMENSIONS + CYCLES
 
-_TIME_KEY = {
-    "day": "strftime(__t, '%Y-%m-%d')",
-    "week": "strftime(__t, '%G-W%V')",  # ISO week, Monday first, ISO year
-    "month": "strftime(__t, '%Y-%m')",
-    "weekday_hour": "strftime(__t, '%u-%H')",
-    "interval_30": "strftime(time_bucket(INTERVAL 30 MINUTE, __t), '%Y-%m-%d %H:%M')",
-    "interval_60": "strftime(date_trunc('hour', __t), '%Y-%m-%d %H:%M')",
+# Groups are formed on native values (a truncated timestamp, weekday x 100 + hour) and the few keys are formatted
+# after aggregation (format_keys): formatting every row's key costs more than the aggregate itself.
+_NATIVE_KEY = {
+    "day": "date_trunc('day', __t)",
+    "week": "date_trunc('week', __t)",  # the Monday of the ISO week
+    "month": "date_trunc('month', __t)",
+    "weekday_hour": "isodow(__t) * 100 + hour(__t)",  # ISO weekday 1-7, hour 0-23
+    "interval_30": "time_bucket(INTERVAL 30 MINUTE, __t)",
+    "interval_60": "date_trunc('hour', __t)",
 }
+# Grains finer than the rollup's hour: always from raw rows.
+_FINER_THAN_HOUR = ("interval_30",)
+
+
+def format_keys(keys: pd.Series, by: str | None) -> pd.Series:
+    """Native group keys as the result spells them: 2026-11-16, 2026-W47 (ISO week, ISO year), 2026-11, 1-09."""
+    if by in ("day", "week", "month"):
+        t = pd.to_datetime(keys)
+        if by == "week":
+            iso = t.dt.isocalendar()
+            return pd.Series([f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"])], index=keys.index, dtype=object)
+        return pd.Series(t.dt.strftime("%Y-%m-%d" if by == "day" else "%Y-%m"), index=keys.index).astype(object)
+    if by in ("interval_30", "interval_60"):
+        return pd.Series(pd.to_datetime(keys).dt.strftime("%Y-%m-%d %H:%M"), index=keys.index).astype(object)
+    if by == "weekday_hour":
+        k = keys.astype("int64")
+        return pd.Series([f"{d}-{h:02d}" for d, h in zip(k // 100, k % 100)], index=keys.index, dtype=object)
+    return keys.astype(object)
 
 
 def bucket_keys(start: date, end: date, grain: str) -> list[tuple[str, date, date]]:
@@ -97,7 +120,7 @@ def _where(dims: dict[str, str], filters: dict[str, str | None]) -> tuple[list[s
 
 def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
                    by: str | None, filters: dict[str, str | None], settings: dict[str, Any],
-                   scope: Scope | None = None) -> pd.DataFrame | None:
+                   scope: Scope | None = None, rollup: str | None = None) -> pd.DataFrame | None:
     """One pass over one dataset: every KPI of it, per group, of the rows within the scope. None when the grouping
     or a filter doesn't apply."""
     dims = ds.dimensions
@@ -115,13 +138,67 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
         if by in CYCLES:
             return None  # a backlog is a snapshot at an end time, not spread over hours of the week
         return _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values)
-    key = _TIME_KEY.get(by) or (dims[by] if by else "NULL")
-    where = " AND ".join(["__t >= $start", "__t < $end", *clauses])
+    key = _NATIVE_KEY.get(by) or (dims[by] if by else "NULL")
     aggregates = _aggregates(kpis)
     if "__realtime" in ds.columns:  # how many real-time channels a group holds: two or more are never blended
-        aggregates.append("count(DISTINCT channel) FILTER (WHERE __realtime) AS __realtime_channels")
-    sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({ds.rows}) WHERE {where} GROUP BY ALL"
-    return cur.execute(sql, _params(sql, values)).df()
+        aggregates += ["min(channel) FILTER (WHERE __realtime) AS __rt_min", "max(channel) FILTER (WHERE __realtime) AS __rt_max"]
+    rows = _rows_sql(cur, ds, kpis, clauses)
+    where = " AND ".join(clauses) or "true"
+    sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
+    table = (_rollup.usable(cur, ds.name, rollup)
+             if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
+    if table is not None:
+        sql = _from_rollup(cur, table, sql, key, where, aggregates, values)
+    return _keyed(cur.execute(sql, _params(sql, values)).df(), by)
+
+
+def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: str, where: str,
+                 aggregates: list[str], values: dict[str, Any]) -> str:
+    """The same aggregate answered from the rollup's hourly sums, and from raw rows for the hours from the first one
+    whose cut-off measures are not settled (values["split"]; the raw SQL then reads [split, end))."""
+    start, end = datetime.combine(values["start"], time()), datetime.combine(values["end"], time())
+    split = _rollup.first_unsettled(cur, table, start, end, values["cutoff"]) or end
+    values["split"] = max(split, start)
+    names = [a.rsplit(" AS ", 1)[1] for a in aggregates]
+    merged = ", ".join(f"min({n}) AS {n}" if n == "__rt_min" else f"max({n}) AS {n}" if n == "__rt_max"
+                       else f"sum({n}) AS {n}" for n in names)
+    rolled = (f"SELECT {key} AS key, {merged} FROM (SELECT *, __hour AS __t FROM {table} "
+              f"WHERE __hour >= $start AND __hour < $split) WHERE {where} GROUP BY ALL")
+    if values["split"] >= end:
+        return rolled
+    raw = raw_sql.replace("$start", "$split")
+    return f"SELECT key, {merged} FROM ({rolled} UNION ALL BY NAME {raw}) GROUP BY ALL"
+
+
+def _keyed(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """The aggregated frame with its keys formatted, and the real-time channel count from the channels' min and max."""
+    frame["key"] = format_keys(frame["key"], by)
+    if "__rt_min" in frame:
+        lo, hi = frame.pop("__rt_min"), frame.pop("__rt_max")
+        frame["__realtime_channels"] = lo.notna().astype("int64") + (lo.notna() & (lo != hi)).astype("int64")
+    return frame
+
+
+def _rows_sql(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], clauses: list[str],
+              calendar: str = "__business_calendar") -> str:
+    """SQL of the dataset's rows in [$start, $end) with only the columns the KPIs, the declared columns, the dimensions
+    and the conditions use; deadlines (DEADLINE_SQL) joined to the deferred channels' rows only."""
+    source = checked_sql(ds.source)
+    used = " ".join([s for k in kpis for s in (k.sql, k.num, k.den, k.ss) if s] + list(ds.columns.values())
+                    + list(ds.dimensions.values()) + clauses + [ds.time, ds.deadline_from or "", "channel"])
+    names = set(re.findall(r"[A-Za-z_]\w*", used))
+    stored = [d[0] for d in cur.execute(f"SELECT * FROM ({source}) LIMIT 0").description]
+    cols = ", ".join(c for c in stored if c in names)
+    extra = "".join(f", {sql} AS {name}" for name, sql in ds.columns.items())
+    base = (f"SELECT {cols}, {ds.time} AS __t{extra} FROM ({source}) "
+            f"WHERE {ds.time} >= $start AND {ds.time} < $end")
+    if not ds.deadline_from or "__deadline" not in names:
+        return base
+    deferred = "list_contains($deferred_channels, channel)"
+    timed = DEADLINE_SQL.format(at=ds.deadline_from, source=f"SELECT * FROM ({base}) WHERE {deferred}",
+                                calendar=calendar)
+    return (f"SELECT *, NULL::TIMESTAMP AS __deadline FROM ({base}) WHERE NOT coalesce({deferred}, false) "
+            f"UNION ALL BY NAME ({timed})")
 
 
 def _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values) -> pd.DataFrame:
@@ -168,7 +245,7 @@ def _register_calendar(cur: duckdb.DuckDBPyConnection, start: date, end: date, s
 def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
                  team: str | None = None, channel: str | None = None, queue: str | None = None,
                  catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
-                 stats: bool = False, scope: Scope | None = None) -> pd.DataFrame:
+                 stats: bool = False, scope: Scope | None = None, rollup: bool = True) -> pd.DataFrame:
     """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
 
     by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue, direction or
@@ -179,6 +256,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     stats=True adds each ratio's `<id>__num`, `<id>__den` (its n) and `<id>__ss` columns, for intervals and tests.
     scope: only the rows the user may see (kpi.metrics._scope); None: every row. Agent grain is refused to a role
     without agent-level rows (OutOfScope).
+    rollup: answer a dataset from its rollup (kpi.metrics._rollup) when it was built with these settings (the same
+    numbers); False: always from raw rows.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -195,7 +274,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         _register_calendar(cur, start, end, settings)
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
             kpis = catalog.of(dataset)
-            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings, scope)
+            fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
+            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings, scope, fp)
             if frame is None:
                 not_applicable += [k.id for k in kpis]
             else:
@@ -216,23 +296,29 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
 
 
 def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi], stats: bool = False) -> pd.DataFrame:
-    """One dataset's aggregates as KPI values by group key (with the group's row count __n, and with stats the sums)."""
-    out = pd.DataFrame({"key": frame["key"].astype(object), "__n": frame["__n"]})
+    """One dataset's aggregates as KPI values by group key (with the group's row count __n, and with stats the sums).
+    Vectorised on the few aggregated rows: arrays first, one frame at the end."""
+    def floats(col: str) -> np.ndarray:
+        return frame[col].to_numpy(dtype="float64", na_value=np.nan) if col in frame else np.full(len(frame), np.nan)
+
+    cols: dict[str, Any] = {"key": frame["key"].astype(object), "__n": frame["__n"].to_numpy()}
     if "__realtime_channels" in frame:
-        out["__realtime_channels"] = frame["__realtime_channels"]
-    n = frame["__n"]
-    for k in kpis:
-        if k.sql:
-            v = frame.get(k.id, pd.Series(dtype="float64")).astype("Float64")
-        else:
-            num = frame[f"{k.id}__num"].astype("Float64")
-            den = frame[f"{k.id}__den"].astype("Float64")
-            v = (num / den).mask(den == 0)
-            if stats:
-                out[f"{k.id}__num"], out[f"{k.id}__den"] = num, den
-        if stats and k.ss:
-            out[f"{k.id}__ss"] = frame[f"{k.id}__ss"].astype("Float64")
-        out[k.id] = v if k.unit == "count" else v.mask(n == 0)
+        cols["__realtime_channels"] = frame["__realtime_channels"].to_numpy()
+    empty = floats("__n") == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in kpis:
+            if k.sql:
+                v = floats(k.id)
+            else:
+                num, den = floats(f"{k.id}__num"), floats(f"{k.id}__den")
+                v = np.where(den == 0, np.nan, num / den)
+                if stats:
+                    cols[f"{k.id}__num"], cols[f"{k.id}__den"] = num, den
+            if stats and k.ss:
+                cols[f"{k.id}__ss"] = floats(f"{k.id}__ss")
+            cols[k.id] = v if k.unit == "count" else np.where(empty, np.nan, v)
+    out = pd.DataFrame({c: pd.array(v, dtype="Float64") if isinstance(v, np.ndarray) and v.dtype == "float64" else v
+                        for c, v in cols.items()})
     return out.set_index("key")
 
 
@@ -291,14 +377,15 @@ def _result_index(parts: list[pd.DataFrame], start: date, end: date, by: str | N
 
 def _aligned(parts: list[pd.DataFrame], index: pd.Index, catalog: Catalog) -> pd.DataFrame:
     """The datasets' KPI values side by side on one index."""
-    result = pd.DataFrame(index=index)
-    present = pd.Series(False, index=index)
+    present = np.zeros(len(index), dtype=bool)
+    frames = []
     for p in parts:
-        p = p[~p.index.duplicated()]
-        aligned = p.reindex(index)
-        present |= aligned["__n"].fillna(0) > 0
-        for col in p.columns.drop("__n"):
-            result[col] = aligned[col]
+        aligned = p[~p.index.duplicated()].reindex(index)
+        present |= (aligned["__n"].fillna(0) > 0).to_numpy()
+        frames.append(aligned.drop(columns="__n"))
+    result = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=index)
+    result = result.loc[:, ~result.columns.duplicated(keep="last")]
+    present = pd.Series(present, index=index)
     # Counts are 0 where the group has data in some dataset, NA where the whole group is empty.
     for k in catalog.kpis.values():
         if k.id in result and k.unit == "count":

@@ -4,10 +4,13 @@ from ._datasets import (AGENT_STATES, SCHEDULE, BUDGET, COMPLAINTS, CONTACTS, DA
 from ._db import (DEFAULT_DB, DEFAULT_WAIT_SECONDS, NO_EXTENSIONS, REPO_ROOT, SCHEMA_VERSION, DatabaseBusy, DatasetStatus,
                   CheckResult, StoreError, backup_database, check_database, data_version, explain, file_stamp, rollback,
                   dataset_status, keep_files_private, migrate, open_db, pseudonym_key, resolve_db_path, row_counts, schema_version)
+from ._rollup import (ROLLUPS_DDL, drop_rollup, ensure_rollups, import_span, raw_stamp, refresh_rollups,
+                      set_rollup_builder)
 
 __all__ = ["AGENT_STATES", "SCHEDULE", "BUDGET", "COMPLAINTS", "CONTACTS", "DATASETS", "KIND_RANGES", "SQL_TYPES", "SURVEYS", "Column", "Dataset",
            "checked_sql", "get_dataset",
            "DEFAULT_DB", "DEFAULT_WAIT_SECONDS", "NO_EXTENSIONS", "REPO_ROOT", "SCHEMA_VERSION", "DatabaseBusy", "StoreError",
            "explain", "rollback", "CheckResult", "backup_database", "check_database", "data_version", "file_stamp",
            "keep_files_private", "migrate", "open_db", "pseudonym_key", "resolve_db_path", "row_counts", "schema_version", "DatasetStatus",
-           "dataset_status"]
+           "dataset_status", "ROLLUPS_DDL", "drop_rollup", "ensure_rollups", "import_span", "refresh_rollups", "raw_stamp",
+           "set_rollup_builder"]

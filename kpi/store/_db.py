@@ -14,6 +14,7 @@ from typing import Iterator
 import duckdb
 
 from ._datasets import DATASETS, SQL_TYPES, Dataset
+from ._rollup import ensure_rollups
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_ROOT / "data" / "kpi.duckdb"
@@ -299,6 +300,7 @@ def open_db(
                                  "nothing was changed. Point --db / KPI_DB at the right file", "foreign", path)
             if not read_only:
                 migrate(con)
+                ensure_rollups(con)
             elif version < SCHEMA_VERSION:
                 if version == 0:  # someone else's DuckDB file, or an empty one: a reader never writes our schema in
                     raise StoreError(f"{path}: a DuckDB file, but not this dashboard's database (it has no KPI schema); "
