@@ -25,7 +25,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "glossary.col.": competency.GLOSSARY_COLUMNS,
     "weekday.": tuple(str(d) for d in range(1, 8)),
     "sidebar.": ("team", "channel", "queue", "week", "month", "quarter"),
-    "ds.": ("contacts", "surveys", "complaints", "budget"),
+    "ds.": ("contacts", "surveys", "complaints", "budget", "budget_drivers"),
     "trainer.kind.": ("team", "agent"),
     "db.": ("damaged", "foreign", "read_only", "full", "busy", "other"),  # ui.widgets.database_problem, StoreError.code
     "period.kind.": metrics.PERIOD_KINDS,
@@ -52,6 +52,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "queue.": ("billing", "general", "membership", "tech"),  # the sample's queues
     "measure.": ("budget", "actual"),
     "direction.": store.CONTACTS.column("direction").choices,
+    "pay.": store.PAY_TYPES,  # value_label("pay", ...): a drivers row's pay type
     "duration_unit.": tuple(imports.DURATION_UNITS),
     "date_order.": imports.DATE_ORDERS,
     "encoding.": ("auto", "utf-8", "cp950"),  # pages/import_data.py

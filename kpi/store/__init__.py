@@ -1,11 +1,11 @@
 """The DuckDB file and what it holds: the four datasets' columns, the schema and its migrations, locking."""
-from ._datasets import (BUDGET, COMPLAINTS, CONTACTS, DATASETS, KIND_RANGES, SQL_TYPES, SURVEYS, Column, Dataset,
+from ._datasets import (BUDGET, BUDGET_DRIVERS, COMPANIONS, PAY_TYPES, COMPLAINTS, CONTACTS, DATASETS, KIND_RANGES, SQL_TYPES, SURVEYS, Column, Dataset,
                         checked_sql, get_dataset)
 from ._db import (DEFAULT_DB, DEFAULT_WAIT_SECONDS, NO_EXTENSIONS, REPO_ROOT, SCHEMA_VERSION, DatabaseBusy, DatasetStatus,
                   CheckResult, StoreError, backup_database, check_database, data_version, explain, file_stamp, rollback,
                   dataset_status, keep_files_private, migrate, open_db, pseudonym_key, resolve_db_path, row_counts, schema_version)
 
-__all__ = ["BUDGET", "COMPLAINTS", "CONTACTS", "DATASETS", "KIND_RANGES", "SQL_TYPES", "SURVEYS", "Column", "Dataset",
+__all__ = ["BUDGET", "BUDGET_DRIVERS", "COMPANIONS", "PAY_TYPES", "COMPLAINTS", "CONTACTS", "DATASETS", "KIND_RANGES", "SQL_TYPES", "SURVEYS", "Column", "Dataset",
            "checked_sql", "get_dataset",
            "DEFAULT_DB", "DEFAULT_WAIT_SECONDS", "NO_EXTENSIONS", "REPO_ROOT", "SCHEMA_VERSION", "DatabaseBusy", "StoreError",
            "explain", "rollback", "CheckResult", "backup_database", "check_database", "data_version", "file_stamp",

@@ -197,7 +197,16 @@ def _v8(con: duckdb.DuckDBPyConnection) -> None:
           target VARCHAR, detail VARCHAR, source VARCHAR NOT NULL)""")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]  # index + 1 = schema version; append, never edit a released step
+def _v9(con: duckdb.DuckDBPyConnection) -> None:
+    # Budget drivers (issue 16): a labour line's planned contacts, hours and rate, and its actual hours, for the flexed
+    # budget and the variance split. A file made by _v1/_v2 from today's definitions has the tables already.
+    ds = DATASETS["budget_drivers"]
+    con.execute(_table_ddl(ds, ds.name, with_key=True).replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+    con.execute(_table_ddl(ds, f"{ds.name}_history", with_key=False, extra="replaced_by_import_id INTEGER NOT NULL")
+                .replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
