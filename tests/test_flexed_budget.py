@@ -9,7 +9,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from kpi import cli, metrics, store
+from kpi import cli, imports, metrics, store
+from helpers import workbook
 
 
 def test_the_issue_example_splits_into_volume_efficiency_and_rate():
@@ -136,3 +137,49 @@ def test_budgeted_cost_per_contact_divides_by_the_budgeted_contacts():
     assert m.loc["2026-01", "budget_per_contact"] == 200  # 200,000 / 1,000 budgeted (not / 0 answered)
     assert m.loc["2026-02", "budget_per_contact"] == 160  # 160,000 / 1,000 budgeted (not / 3 answered)
     assert m.loc["2026-03", "budgeted_contacts"] == 1000 and m.loc["2026-03", "budget_per_contact"] != m.loc["2026-03", "budget_per_contact"]  # no actual: none (NaN)
+
+
+BUDGET_SHEET = [["科目", "1月", "2月"], ["加班費", 200_000, 160_000]]
+DRIVERS_SHEET = [["月份", "科目", "工時別", "預算來電量", "預算工時", "預算時薪", "實際來電量", "實際工時"],
+                 ["2026-01", "加班費", "加班", 1000, 500, 400, 1200, 660],
+                 ["2026-02", "加班費", "OT", 1000, 400, "NT$400", 900, "三百"]]  # row 3: unreadable hours
+
+
+def test_a_workbook_drivers_sheet_lands_with_the_budget_and_undo_removes_both(tmp_path):
+    path = workbook(tmp_path / "預算.xlsx", {"2026預算": BUDGET_SHEET, "驅動因子": DRIVERS_SHEET})
+    db = tmp_path / "kpi.duckdb"
+    result = imports.import_file("budget", path, db=db)
+    drivers = result.companions[0]
+    assert (result.inserted, drivers.dataset, drivers.inserted, drivers.rejected) == (2, "budget_drivers", 1, 1)
+    reject = drivers.rejects.iloc[0]
+    # named by file and sheet, row and column, with what was expected
+    assert (drivers.file_name, reject.row_number, reject.column_name) == ("預算.xlsx [驅動因子]", 3, "actual_hours")
+    assert "expected a number of hours" in reject.reason
+    with store.open_db(db) as con:
+        row = con.execute("SELECT period, cost_center, pay, budget_contacts, budget_hours, budget_rate, actual_hours, "
+                          "import_id FROM budget_drivers").fetchall()
+        assert row == [(date(2026, 1, 1), "CENTER", "overtime", 1000, 500.0, 400.0, 660.0, result.import_id)]
+        assert con.execute("SELECT count(*) FROM rejected_rows WHERE file_name = '預算.xlsx [驅動因子]'").fetchone() == (1,)
+        # Both datasets went in under one import; its undo takes both out.
+        imports.undo_import(con, result.import_id)
+        assert con.execute("SELECT (SELECT count(*) FROM budget), (SELECT count(*) FROM budget_drivers)").fetchone() == (0, 0)
+
+
+def test_a_drivers_sheet_named_in_the_mapping(tmp_path):
+    path = workbook(tmp_path / "b.xlsx", {"預算": BUDGET_SHEET, "Plan": DRIVERS_SHEET[:2]})
+    mapping = imports.Mapping(options=imports.Options(year=2026, drivers_sheet="Plan"))
+    result = imports.import_file("budget", path, mapping, db=tmp_path / "kpi.duckdb")
+    assert [(c.dataset, c.inserted) for c in result.companions] == [("budget_drivers", 1)]
+    with pytest.raises(imports.FatalImportError, match="no sheet named 'Nope'"):
+        imports.import_file("budget", path, imports.Mapping(options=imports.Options(year=2026, drivers_sheet="Nope")),
+                            db=tmp_path / "kpi.duckdb")
+
+
+def test_the_sample_overtime_overspend_is_explained_by_the_bridge(sample_db):
+    with store.open_db(sample_db, read_only=True) as con:
+        report = metrics.budget_report(con, 2026)
+    line = report.lines.set_index("line").loc["加班費"]
+    s = report.splits[("客服營運部", "加班費")]
+    assert line.variance_ytd == float(s.volume + s.efficiency + s.rate) == 621_364
+    # most of it volume and efficiency, some rate
+    assert s.volume > 0 and s.efficiency > 0 and 0 < s.rate < (s.volume + s.efficiency) / 4

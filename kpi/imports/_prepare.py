@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import _parse as parsing
-from ..store import BUDGET, Dataset, get_dataset
+from ..store import BUDGET, BUDGET_DRIVERS, Dataset, get_dataset
 from ..present import clip
 from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, close_header, derive_fields, header_key,
                        header_list, shared_header)
@@ -49,6 +49,9 @@ class Prepared:
     started_at: datetime = field(default_factory=datetime.now)
     rules: dict[str, str] = field(default_factory=dict)  # column -> set | insert_only | keep_when_null on update
     superseded: int = 0  # valid rows left out for a later version of the same key in the file (options.dedupe)
+    # other datasets the file carries, written in the same transaction under the same import (a budget workbook's
+    # drivers sheet, as budget_drivers)
+    companions: list["Prepared"] = field(default_factory=list)
 
 
 def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> dict[str, list[str]]:
@@ -286,7 +289,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
         source.options = mapping.options
     # A budget file without columns in its mapping: its headers are matched by the words the import page knows
     # (科目, 成本中心, 預算/實際), as a finance workbook is imported with no mapping at all.
-    header_words = ds is BUDGET and not mapping.columns
+    header_words = ds in (BUDGET, BUDGET_DRIVERS) and not mapping.columns
     opts = mapping.options
     # Comma-separated files and workbooks write decimal points; a semicolon (tab, bar) file may write commas.
     fixed = opts.decimal if opts.decimal != "auto" or source.sep != "," else "."
@@ -301,7 +304,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     shown = 0.0
     for batch in source.batches():
         if header_words:
-            mapping, header_words = _with_header_words(mapping, list(batch.frame.columns)), False
+            mapping, header_words = _with_header_words(mapping, list(batch.frame.columns), ds.name), False
         fraction = 0.05 + 0.85 * min(len(parts) * source.batch_rows / max(source.lines, 1), 1.0)
         if fraction >= shown + 0.04 or not parts:  # a few dozen calls at most, whatever the file's size
             tell(fraction, f"parsing rows from {batch.frame.index[0] + 2 if len(batch.frame) else 2:,}")
@@ -329,16 +332,24 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
         prepared.options["mapping"] = mapping.source
     if opts.dedupe:
         prepared.superseded = prepared.options["superseded"] = superseded
+    if ds is BUDGET and source.excel and source.drivers_sheet:
+        # The drivers sheet lands with the budget (one import, one undo); its rows are named by the sheet.
+        sheet = source.drivers_sheet
+        prepared.options["drivers_sheet"] = sheet
+        drivers = Mapping(dataset=BUDGET_DRIVERS.name, options=Options(sheet=sheet, max_mib=opts.max_mib,
+                                                                       max_fields=opts.max_fields))
+        prepared.companions.append(prepare(BUDGET_DRIVERS.name, path, drivers, f"{name} [{sheet}]",
+                                           centre_zone=centre_zone))
     tell(1.0, "parsed")
     return prepared
 
 
-def _with_header_words(mapping: Mapping, headers: list[str]) -> Mapping:
+def _with_header_words(mapping: Mapping, headers: list[str], dataset: str = "budget") -> Mapping:
     """The mapping with the columns the page's header words give (suggest_mapping), and their value recodes (成本,
     收入, 預算, 實際) under the mapping's own."""
-    guess = suggest_mapping(headers, "budget")
+    guess = suggest_mapping(headers, dataset)
     values = {**guess.options.values, **mapping.options.values}
-    return replace(mapping, dataset="budget", columns=guess.columns, options=replace(mapping.options, values=values))
+    return replace(mapping, dataset=dataset, columns=guess.columns, options=replace(mapping.options, values=values))
 
 
 def _warnings(totals: pd.DataFrame, source: Source, sheets: list[str]) -> pd.DataFrame:

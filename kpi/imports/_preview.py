@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..auth import os_user, record
 from ..present import clip, join_list, t, value_label
-from ..store import get_dataset, rollback
+from ..store import COMPANIONS, Dataset, get_dataset, rollback
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._prepare import Prepared, prepare
@@ -112,7 +112,21 @@ def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
     dataset, file_name, undone_at = row
     if undone_at is not None:
         raise UndoRefused(f"import #{import_id} ({file_name}) was already undone at {undone_at:%Y-%m-%d %H:%M:%S}")
+    removed = restored = 0
+    # A budget workbook's import wrote its drivers too (kpi.store.COMPANIONS); a refusal for any of them rolls the
+    # whole undo back (undo_import's transaction).
+    for ds in [get_dataset(dataset), *map(get_dataset, COMPANIONS.get(dataset, ()))]:
+        gone, back = _undo_rows(cur, ds, import_id, file_name)
+        removed, restored = removed + gone, restored + back
     ds = get_dataset(dataset)
+    now = datetime.now()
+    cur.execute("UPDATE imports SET undone_at = ? WHERE import_id = ?", [now, import_id])
+    return UndoResult(import_id=import_id, dataset=ds.name, file_name=file_name, removed=int(removed),
+                      restored=int(restored), undone_at=now)
+
+
+def _undo_rows(cur: duckdb.DuckDBPyConnection, ds: Dataset, import_id: int, file_name: str) -> tuple[int, int]:
+    """Undo one import's rows of one dataset (UndoRefused when a later import changed one): (removed, restored)."""
     table, history = ds.name, f"{ds.name}_history"
     keys = ", ".join(ds.key)
     on = " AND ".join(f"a.{k} = b.{k}" for k in ds.key)
@@ -141,10 +155,7 @@ def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
                            {"id": import_id}).fetchone()[0]
     # The versions just restored are current again; kept in history they could be restored a second time.
     cur.execute(f"DELETE FROM {history} WHERE replaced_by_import_id = $id", {"id": import_id})
-    now = datetime.now()
-    cur.execute("UPDATE imports SET undone_at = ? WHERE import_id = ?", [now, import_id])
-    return UndoResult(import_id=import_id, dataset=ds.name, file_name=file_name, removed=int(removed),
-                      restored=int(restored), undone_at=now)
+    return int(removed), int(restored)
 
 
 def file_headers(path: str, options: Options | None = None, display_name: str | None = None) -> tuple[list[str], list[str]]:
