@@ -33,11 +33,15 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "quality.stage.": metrics.FUNNEL_STAGES,
     "scale.": ("csat", "nps", "ces"),
     "line_type.": ("cost", "revenue"),
+    "bridge.step.": ("volume", "efficiency", "rate"),  # kpi/reports/_bridge.py: the waterfall's steps
+    "bridge.": tuple(f"{part}.{way}" for part in ("volume", "efficiency", "rate") for way in ("up", "down", "unknown")),
+    "bridge.effect.": ("cost", "saving"),
+    "bridge.head.": ("over", "under"),
     "ir.nature.": competency.NATURES,
     "ir.status.": competency.STATUSES,
     "hist.": ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted", "updated",
               "unchanged", "rejected", "finished_at", "undone_at"),
-    "col.": ("cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
+    "col.": (*reports.BRIDGE_COLUMNS, "cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
              "actual_ytd", "variance_ytd", "variance_pct_ytd", "reforecast", "favourable",  # pages/budget.py's table
              "kpi", "unit", "value", "target", "status", "n", "previous", "change", "last_year"),  # the reports' KPI table
     "unit.": (*metrics.UNITS, "minutes"),  # "minutes": a duration axis or report row in minutes (present.unit_name)
