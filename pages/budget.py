@@ -149,13 +149,14 @@ else:
     # a $ pair would start Markdown's formula mode
     st.markdown("\n".join(f"- {s}".replace("$", "\\$") for s in reports.bridge_sentences(report, lang())))
     bridge = reports.bridge_table(report, lang())
-    headed = {c: t(f"col.{c}") for c in reports.BRIDGE_COLUMNS}
+    headed = reports.bridge_headers(lang())
     show_table(page_table(bridge.rename(columns=headed), [t("page.budget"), t("budget.bridge")], *as_of,
                           kinds={headed[c]: "money" for c in reports.BRIDGE_COLUMNS[2:]}), "budget_bridge",
                hide_index=True)
     st.caption(t("budget.bridge_note"))
     if (lines["line_type"] == "cost").sum() > len(report.splits):
         st.caption(t("budget.bridge_missing"))
+competency_widget("flexed_budget")
 
 # ---- improvement reports for the flagged lines (P2.2.3)
 st.subheader(t("ir.title"))

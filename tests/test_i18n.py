@@ -41,7 +41,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "ir.status.": competency.STATUSES,
     "hist.": ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted", "updated",
               "unchanged", "rejected", "finished_at", "undone_at"),
-    "col.": (*reports.BRIDGE_COLUMNS, "cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
+    "col.": ("cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
              "actual_ytd", "variance_ytd", "variance_pct_ytd", "reforecast", "favourable",  # pages/budget.py's table
              "kpi", "unit", "value", "target", "status", "n", "previous", "change", "last_year"),  # the reports' KPI table
     "unit.": (*metrics.UNITS, "minutes"),  # "minutes": a duration axis or report row in minutes (present.unit_name)

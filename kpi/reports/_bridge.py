@@ -10,11 +10,18 @@ from .. import metrics
 from ..metrics import load_catalog
 from ..present import budget_waterfall, money_short, percent, t
 
-__all__ = ["BRIDGE_COLUMNS", "bridge_chart", "bridge_sentence", "bridge_sentences", "bridge_table"]
+__all__ = ["BRIDGE_COLUMNS", "bridge_chart", "bridge_headers", "bridge_sentence", "bridge_sentences", "bridge_table"]
 
-# The table's columns (raw values), each headed by the message col.<name>
-BRIDGE_COLUMNS = ("cost_center", "line", "budget_ytd", "bridge_volume", "bridge_efficiency", "bridge_rate", "actual_ytd",
-                  "flexed_budget")
+# The table's columns (raw values): the budget table's own (headed by the message col.<name>), then KPIs of the catalog
+BRIDGE_COLUMNS = ("cost_center", "line", "budget_ytd", "volume_variance", "efficiency_variance", "rate_variance",
+                  "actual_ytd", "flexed_budget")
+_TABLE_COLUMNS = ("cost_center", "line", "budget_ytd", "actual_ytd")
+
+
+def bridge_headers(lang: str) -> dict[str, str]:
+    """BRIDGE_COLUMNS headed in lang: 成本中心, 科目, 累計預算, 來電量差異 (the KPI's name), ..."""
+    cat = load_catalog()
+    return {c: t(f"col.{c}", lang) if c in _TABLE_COLUMNS else cat[c].text("label", lang) for c in BRIDGE_COLUMNS}
 
 
 def _parts(split: metrics.VarianceSplit) -> list[float]:

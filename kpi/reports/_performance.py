@@ -26,7 +26,7 @@ from ..present import (
     t,
     variance_bars,
 )
-from ._bridge import BRIDGE_COLUMNS, bridge_chart, bridge_sentences, bridge_table
+from ._bridge import BRIDGE_COLUMNS, bridge_chart, bridge_headers, bridge_sentences, bridge_table
 from ._common import competency_section, fav, kpi_entries, kpi_table, meta_lines, month_end, ntd, pct, section
 from ._model import Report, Section
 
@@ -221,8 +221,8 @@ def _bridge(m: _Month) -> Section:
     if not rep.splits:
         return section("bridge", lang, [t("budget.bridge_none", lang)])
     table = bridge_table(rep, lang)
-    heads = {c: t(f"col.{c}", lang) for c in BRIDGE_COLUMNS}
-    kinds = {heads[c]: "+ntd" if c.startswith("bridge_") else "ntd" for c in BRIDGE_COLUMNS[2:]}
+    heads = bridge_headers(lang)
+    kinds = {heads[c]: "+ntd" if c.endswith("_variance") else "ntd" for c in BRIDGE_COLUMNS[2:]}
     several = len(rep.splits) > 1 and rep.total_split is not None
     name, split = (t("bridge.total", lang), rep.total_split) if several else (next(iter(rep.splits))[1],
                                                                                next(iter(rep.splits.values())))
