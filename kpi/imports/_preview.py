@@ -1,7 +1,7 @@
 """Imports as the import page sees them: what a file would change before it is written, the history, and undo."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class PreviewResult:
     ignored_columns: list[str]
     superseded: int = 0  # rows that would be left out for a later version of the same record (options.dedupe)
     warnings: pd.DataFrame | None = None  # Prepared.warnings
+    companions: list["PreviewResult"] = field(default_factory=list)  # other datasets the file carries (budget drivers)
 
     def summary(self) -> str:
         """One line of counts, worded like ImportResult.summary."""
@@ -61,7 +62,8 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
     return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
                          rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
                          unchanged=matched - updated, rejected=rejected_count(rejects), rejects=rejects,
-                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded, warnings=prep.warnings)
+                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded, warnings=prep.warnings,
+                         companions=[preview(con, other, rows) for other in prep.companions])
 
 
 class UndoRefused(Exception):
