@@ -46,6 +46,7 @@ def _bomb(key: str) -> str:
     ("dataset: contacts\noptions: {defaults: {colour: red}}\n", "options.defaults.colour: not a column of contacts"),
     ("dataset: contacts\noptions: {delimiter: ';'}\n",
      "options.delimiter: unknown option (expected one of: amount_unit, date_order, decimal, dedupe, defaults, derive, "
+     "drivers_sheet, "
      "duration_unit, encoding, max_fields"),
     ("dataset: contacts\nsheet: 0\n", "sheet: unknown key (expected dataset, columns, options)"),
     ("dataset: [contacts]\n", "dataset: expected a dataset name (contacts, surveys, complaints, budget), got a list"),

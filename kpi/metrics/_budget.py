@@ -347,6 +347,8 @@ def monthly_splits(con: duckdb.DuckDBPyConnection, year: int, through_month: int
 def _line_splits(cur: duckdb.DuckDBPyConnection, year: int, through_month: int) -> dict[tuple[str, str], VarianceSplit]:
     """Year to date per line: the months' splits summed, for a line whose every month counted in its variance_ytd (an
     actual up to through_month) has one; the parts then sum to variance_ytd exactly."""
+    if not cur.execute("SELECT count(*) FROM budget_drivers WHERE year(period) = ?", [year]).fetchone()[0]:
+        return {}  # no drivers: nothing to split, and no month of contacts to count
     months = monthly_splits(cur, year, through_month)
     counted = dict(((cc, line), n) for cc, line, n in cur.execute(checked_sql(
         "SELECT cost_center, line, count(*) FROM budget WHERE year(period) = ? AND month(period) <= ? "
