@@ -49,8 +49,10 @@ def _bomb(key: str) -> str:
      "drivers_sheet, "
      "duration_unit, encoding, max_fields"),
     ("dataset: contacts\nsheet: 0\n", "sheet: unknown key (expected dataset, columns, options)"),
-    ("dataset: [contacts]\n", "dataset: expected a dataset name (contacts, surveys, complaints, budget), got a list"),
-    ("dataset: calls\n", "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget)"),
+    ("dataset: [contacts]\n",
+     "dataset: expected a dataset name (contacts, surveys, complaints, budget, budget_drivers), got a list"),
+    ("dataset: calls\n",
+     "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget, budget_drivers)"),
     ("- dataset: contacts\n", "top level: expected keys dataset, columns, options, got a list"),
     ("dataset: contacts\ncolumns: {arrived_at: Time, answered_at: time}\n",
      "columns.arrived_at and columns.answered_at: both read the header 'time'; a header feeds one column"),
