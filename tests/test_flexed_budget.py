@@ -183,3 +183,18 @@ def test_the_sample_overtime_overspend_is_explained_by_the_bridge(sample_db):
     assert line.variance_ytd == float(s.volume + s.efficiency + s.rate) == 621_364
     # most of it volume and efficiency, some rate
     assert s.volume > 0 and s.efficiency > 0 and 0 < s.rate < (s.volume + s.efficiency) / 4
+
+
+def test_long_budget_rows_carry_their_drivers_beside_the_amounts(tmp_path, write):
+    # One row per month and line; the telecom row has no driver value: no drivers row for it.
+    path = write("budget.csv", "月份,成本中心,科目,預算,實際,預算來電量,預算工時,預算時薪,實際工時\n"
+                               "2026-01,OPS,加班費,200000,270600,1000,500,400,660\n"
+                               "2026-01,OPS,電信費,100,90,,,,\n"
+                               "2026-02,OPS,加班費,160000,850,1000,400,400,-2\n")  # row 4: negative hours
+    result = imports.import_file("budget", path, db=tmp_path / "kpi.duckdb")
+    drivers = result.companions[0]
+    assert (result.inserted, result.ignored_columns) == (3, [])  # the driver columns went to the drivers
+    assert (drivers.inserted, drivers.rejected, drivers.rejects.iloc[0].row_number) == (1, 1, 4)
+    with store.open_db(tmp_path / "kpi.duckdb", read_only=True) as con:
+        assert con.execute("SELECT period, line, budget_contacts, budget_hours, budget_rate, actual_hours "
+                           "FROM budget_drivers").fetchall() == [(date(2026, 1, 1), "加班費", 1000, 500.0, 400.0, 660.0)]

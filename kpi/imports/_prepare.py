@@ -340,8 +340,27 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
                                                                        max_fields=opts.max_fields))
         prepared.companions.append(prepare(BUDGET_DRIVERS.name, path, drivers, f"{name} [{sheet}]",
                                            centre_zone=centre_zone))
+    elif ds is BUDGET and not job.wide and _driver_headers(list(job.frame.columns)):
+        # Long rows (a row per month and line) that carry drivers beside the amounts: the same rows, read again as
+        # budget drivers; a row with no driver value (a telecom line) is no drivers row.
+        drivers = Mapping(dataset=BUDGET_DRIVERS.name, options=replace(
+            opts, values={}, defaults={}, derive={}, dedupe={}, measure=None, drivers_sheet=None))
+        other = prepare(BUDGET_DRIVERS.name, path, drivers, name, centre_zone=centre_zone)
+        given = [c for c in other.supplied if c in _DRIVER_VALUES]
+        other.stage = other.stage[other.stage[given].notna().any(axis=1)]
+        prepared.companions.append(other)
+        prepared.ignored_columns = [h for h in prepared.ignored_columns if h in other.ignored_columns]
     tell(1.0, "parsed")
     return prepared
+
+
+# A budget_drivers column that carries a driver (not the key, nor the pay type)
+_DRIVER_VALUES = tuple(c.name for c in BUDGET_DRIVERS.columns if c.name not in (*BUDGET_DRIVERS.key, "pay"))
+
+
+def _driver_headers(headers: list[str]) -> list[str]:
+    """The driver columns the page's header words find among a budget file's headers (預算來電量, 預算時薪, ...)."""
+    return [c for c in suggest_mapping(headers, BUDGET_DRIVERS.name).columns if c in _DRIVER_VALUES]
 
 
 def _with_header_words(mapping: Mapping, headers: list[str], dataset: str = "budget") -> Mapping:
