@@ -522,8 +522,11 @@ def cmd_budget(args: argparse.Namespace) -> int:
     if args.json:
         doc = {"year": report.year, "through": through,
                "total": {k: metrics.to_jsonable(v) if not isinstance(v, bool) else v for k, v in report.total.items()},
-               "lines": [{k: (v if isinstance(v, (bool, str)) or v is None else metrics.to_jsonable(v)) for k, v in r.items()}
+               "lines": [{**{k: (v if isinstance(v, (bool, str)) or v is None else metrics.to_jsonable(v))
+                            for k, v in r.items()},
+                          "variance_split": _split_json(report.splits.get((r["cost_center"], r["line"])))}
                          for r in report.lines.to_dict("records")],
+               "total_variance_split": _split_json(report.total_split),
                "cost_per_contact": metrics.to_jsonable(report.cost_per_contact)}
         _print_json(doc)
         return 0
@@ -543,6 +546,11 @@ def cmd_budget(args: argparse.Namespace) -> int:
         print(f"cost per contact answered YTD: {present.money(report.cost_per_contact, decimals=1)} "
               f"({present.number(report.answered_ytd)} answered)")
     return 0
+
+
+def _split_json(split: "metrics.VarianceSplit | None") -> dict[str, float] | None:
+    """A line's year-to-date variance split as JSON: volume, efficiency, rate, flexed_budget (None without drivers)."""
+    return None if split is None else split.jsonable()
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -134,6 +134,30 @@ cpc = present.cost_per_contact_lines(closed["month"], closed["budget_per_contact
 chart(cpc)
 st.caption(t("budget.cpc_note"))
 
+# ---- the labour variance bridge (flexed budget, P2.2.2): budget -> volume -> efficiency -> rate -> actual
+st.subheader(t("budget.bridge"))
+if not report.splits:
+    st.info(t("budget.bridge_none"))
+else:
+    named = [(line, split) for (_, line), split in report.splits.items()]
+    if len(named) > 1 and report.total_split is not None:
+        named.append((t("bridge.total"), report.total_split))
+    for k, col in enumerate(st.columns(len(named))):
+        chart(reports.bridge_chart(named[k][0], named[k][1], lang(), height=320, margin=dict(l=10, r=10, t=40, b=10)),
+              col)
+    st.markdown(f"**{t('budget.bridge_sentences')}**")
+    # a $ pair would start Markdown's formula mode
+    st.markdown("\n".join(f"- {s}".replace("$", "\\$") for s in reports.bridge_sentences(report, lang())))
+    bridge = reports.bridge_table(report, lang())
+    headed = reports.bridge_headers(lang())
+    show_table(page_table(bridge.rename(columns=headed), [t("page.budget"), t("budget.bridge")], *as_of,
+                          kinds={headed[c]: "money" for c in reports.BRIDGE_COLUMNS[2:]}), "budget_bridge",
+               hide_index=True)
+    st.caption(t("budget.bridge_note"))
+    if (lines["line_type"] == "cost").sum() > len(report.splits):
+        st.caption(t("budget.bridge_missing"))
+competency_widget("flexed_budget")
+
 # ---- improvement reports for the flagged lines (P2.2.3)
 st.subheader(t("ir.title"))
 flagged_lines = lines[lines["needs_improvement_report"]]

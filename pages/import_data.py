@@ -139,7 +139,14 @@ if upload is not None:
             if value.strip():
                 defaults[name] = value.strip()
         year, amount_unit = base.options.year, base.options.amount_unit
+        drivers_sheet = base.options.drivers_sheet
         if dataset == "budget":  # month headers without a year (1月) and amounts in 千元
+            if sheets:  # a workbook's drivers sheet (contacts, hours and rates per labour line) lands with the budget
+                choices = [None, *sheets]
+                drivers_sheet = st.selectbox(t("imp.drivers_sheet"), choices,
+                                             index=choices.index(drivers_sheet) if drivers_sheet in choices else 0,
+                                             key=f"imp_drivers_{sha}", format_func=lambda s: s or t("imp.drivers_auto"),
+                                             help=t("imp.drivers_help"))
             b1, b2 = st.columns(2)
             year = b1.number_input(t("imp.year"), min_value=0, max_value=2200, value=year or 0, step=1,
                                    key=f"imp_year_{sha}") or None
@@ -155,7 +162,8 @@ if upload is not None:
     # The base's other options (recodes, derived columns, dedupe) come along; a column picked above is no longer derived.
     mapping = imports.edited(replace(base, dataset=dataset), columns, date_order=date_order, duration_unit=unit,
                              encoding=encoding, sheet=sheet, sheets=all_sheets if sheets else None, year=year,
-                             amount_unit=amount_unit, defaults=defaults, decimal=decimal, timezone=zone or None)
+                             amount_unit=amount_unit, defaults=defaults, decimal=decimal, timezone=zone or None,
+                             drivers_sheet=drivers_sheet)
     if mapping.options.derive:
         st.caption(t("imp.derived", items=imports.describe_derived(mapping.options, lang())))
     if mapping.options.dedupe:
@@ -185,6 +193,13 @@ if upload is not None:
                   unchanged=pv.unchanged, rejected=pv.rejected))
         if pv.superseded:
             st.caption(t("imp.superseded", n=pv.superseded))
+        for other in pv.companions:  # the drivers sheet, imported with the budget
+            st.info(t("imp.preview_companion", dataset=t(f"ds.{other.dataset}"), read=other.rows_read,
+                      inserted=other.inserted, updated=other.updated, unchanged=other.unchanged, rejected=other.rejected))
+            if len(other.rejects):
+                st.dataframe(imports.readable_rejects(other.rejects, lang(), ("row_number", "column_name", "value",
+                                                                              "reason")),
+                             hide_index=True, key=f"imp_rejects_{other.dataset}", placeholder=MISSING)
         if pv.warnings is not None and len(pv.warnings):  # totals that do not add up, sheets left out
             st.warning(t("imp.warnings", n=len(pv.warnings)))
             st.dataframe(imports.readable_rejects(pv.warnings, lang(), ("sheet", "row_number", "column_name", "reason")),
@@ -213,6 +228,10 @@ if upload is not None:
                 st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
                              unchanged=result.unchanged, rejected=result.rejected, id=result.import_id,
                              file=upload.name, dataset=t(f"ds.{dataset}")))
+                for other in result.companions:
+                    st.success(t("imp.done", read=other.rows_read, inserted=other.inserted, updated=other.updated,
+                                 unchanged=other.unchanged, rejected=other.rejected, id=other.import_id,
+                                 file=other.file_name, dataset=t(f"ds.{other.dataset}")))
                 if result.superseded:
                     st.caption(t("imp.superseded", n=result.superseded))
                 if result.warnings is not None and len(result.warnings):

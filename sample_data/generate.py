@@ -337,6 +337,40 @@ COMPLAINT_COLUMNS = ["案件編號", "開案日期", "開案時間", "結案日�
                      "處理時限(小時)", "類別", "管道", "負責組別", "專員",
                      "優先等級", "重開次數", "是否升級"]
 BUDGET_SHEET = "預算與實際"
+DRIVERS_SHEET = "驅動因子"
+DRIVERS_HEADER = ["月份", "成本中心", "科目", "工時別", "預算來電量", "預算AHT", "預算占用率", "預算耗損率", "預算工時",
+                  "預算FTE", "預算時薪", "實際工時", "實際FTE"]
+# The labour lines' drivers for 2026 (issue 16): the budget planned 17,500 answered contacts a month at an AHT of
+# 450 s; the sample's contacts answer 16,500-21,000 a month at ~474 s. Regular pay: 5,150 paid hours of 30 FTE at a
+# loaded NT$300/h (= the budget's NT$1,545,000). Overtime: NT$400/h (勞基法 §24: 1.34 x the regular rate, rounded), its
+# hours the budget / 400 (390.625 h in the Lunar New Year months). Actual overtime was paid at NT$413-419/h on average
+# (more hours past the first two of a day, at 1.67): a rate variance beside the larger volume and efficiency ones.
+DRIVERS_CONTACTS = 17_500
+DRIVERS_REGULAR = {"pay": "正常", "rate": 300, "fte": 30, "aht": 450, "occupancy": 0.65, "shrinkage": 0.35}
+DRIVERS_OVERTIME_RATE = 400
+DRIVERS_OVERTIME_PAID = [418, 417, 414, 415, 416, 419, 418, 414, 415, 416]  # NT$/h actually paid, Jan-Oct 2026
+DRIVERS_REGULAR_HOURS = [5150, 5162, 5148, 5151, 5160, 5149, 5152, 5150, 5155, 5161]  # actual regular hours
+
+
+def drivers_rows(rows: list[list]) -> list[list]:
+    """The drivers sheet: one row per 2026 month x labour line (人員薪資 regular, 加班費 overtime), consistent with the
+    budget sheet's rows (its budgets are hours x rate; actual hours are what the actual cost paid at the month's rate)."""
+    amounts = {(r[1], r[3]): dict(zip(BUDGET_MONTHS, r[4:])) for r in rows}
+
+    def hours(amount: int, rate: int) -> float | int:
+        return amount // rate if amount % rate == 0 else amount / rate
+    out = []
+    for k, month in enumerate(m for m in BUDGET_MONTHS if m >= "2026"):
+        closed = month <= LAST_CLOSED_MONTH
+        reg = DRIVERS_REGULAR
+        out.append([month, "客服營運部", "人員薪資", reg["pay"], DRIVERS_CONTACTS, reg["aht"], reg["occupancy"],
+                    reg["shrinkage"], hours(amounts[("人員薪資", "預算")][month], reg["rate"]), reg["fte"], reg["rate"],
+                    DRIVERS_REGULAR_HOURS[k] if closed else None, reg["fte"] if closed else None])
+        actual = amounts[("加班費", "實際")][month]
+        out.append([month, "客服營運部", "加班費", "加班", DRIVERS_CONTACTS, None, None, None,
+                    hours(amounts[("加班費", "預算")][month], DRIVERS_OVERTIME_RATE), None, DRIVERS_OVERTIME_RATE,
+                    round(actual / DRIVERS_OVERTIME_PAID[k], 1) if closed else None, None])
+    return out
 FIXED_ZIP_TIME = (2026, 11, 23, 0, 0, 0)  # xlsx member timestamps (determinism)
 
 COMPLAINTS_MAPPING = """\
@@ -989,6 +1023,14 @@ def write_budget(path: Path, seed: int) -> int:
     ws.column_dimensions["A"].width = 12
     ws.column_dimensions["B"].width = 18
     ws.freeze_panes = "E2"
+    drivers = wb.create_sheet(DRIVERS_SHEET)
+    drivers.append(DRIVERS_HEADER)
+    for cell in drivers[1]:
+        cell.font = Font(bold=True)
+    for row in drivers_rows(rows):
+        drivers.append(row)
+    for r in drivers.iter_rows(min_row=2):
+        r[0].number_format = "@"  # months as text, as the budget sheet's headers
     fixed = pd.Timestamp("2026-11-23 09:00:00").to_pydatetime()
     wb.properties.creator = "財務部"
     wb.properties.created = fixed

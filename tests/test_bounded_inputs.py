@@ -46,10 +46,13 @@ def _bomb(key: str) -> str:
     ("dataset: contacts\noptions: {defaults: {colour: red}}\n", "options.defaults.colour: not a column of contacts"),
     ("dataset: contacts\noptions: {delimiter: ';'}\n",
      "options.delimiter: unknown option (expected one of: amount_unit, date_order, decimal, dedupe, defaults, derive, "
+     "drivers_sheet, "
      "duration_unit, encoding, max_fields"),
     ("dataset: contacts\nsheet: 0\n", "sheet: unknown key (expected dataset, columns, options)"),
-    ("dataset: [contacts]\n", "dataset: expected a dataset name (contacts, surveys, complaints, budget, agent_states, schedule), got a list"),
-    ("dataset: calls\n", "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget, agent_states, schedule)"),
+    ("dataset: [contacts]\n",
+     "dataset: expected a dataset name (contacts, surveys, complaints, budget, budget_drivers, agent_states, schedule), got a list"),
+    ("dataset: calls\n",
+     "dataset: unknown dataset 'calls' (expected one of contacts, surveys, complaints, budget, budget_drivers, agent_states, schedule)"),
     ("- dataset: contacts\n", "top level: expected keys dataset, columns, options, got a list"),
     ("dataset: contacts\ncolumns: {arrived_at: Time, answered_at: time}\n",
      "columns.arrived_at and columns.answered_at: both read the header 'time'; a header feeds one column"),

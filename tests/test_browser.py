@@ -313,6 +313,14 @@ def test_budget_page_at_1500_px_shows_every_column_and_whole_tile_numbers(server
     assert cut == []  # no number or note cut with an ellipsis
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert len(values) == 5 and all(v.startswith("NT$") for v in values)
+    # The labour variance bridge: its three waterfalls (人員薪資, 加班費, their total) drawn beside the page's three
+    # charts, none blank, and the overtime line's sentence in the reader's language.
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    heading, sentence = (("人工成本差異分析", "加班費超支 NT$62.1 萬（+47.3%），其中來電量較預算多") if lang == "zh-TW" else
+                         ("Labour variance bridge", "加班費: over budget by NT$0.62M (+47.3%); contacts"))
+    assert heading in text and sentence in text
+    assert page.locator('[data-testid="stEChartsChart"] canvas').count() >= 6
+    _no_errors(page)
     page.close()
 
 

@@ -39,7 +39,8 @@ KPI_IDS: dict[str, list[str]] = {
                    "median_resolution_hours", "reopen_rate", "escalation_rate", "open_complaints",
                    "open_complaints_past_due"],
     "budget": ["budget", "actual", "variance", "variance_pct", "full_year_budget", "latest_estimate",
-               "run_rate", "cost_per_contact"],
+               "run_rate", "cost_per_contact", "flexed_budget", "volume_variance", "efficiency_variance",
+               "rate_variance"],
 }
 ALL_KPIS = [k for ids in KPI_IDS.values() for k in ids]
 SATISFACTION = ["csat", "csat_mean", "nps", "ces_mean", "survey_responses"]
@@ -297,7 +298,7 @@ def test_tasks_and_indicators_agree(cmap: CompetencyMap):
 
 
 def test_every_kpi_is_linked_and_nothing_else(cmap: CompetencyMap):
-    assert len(ALL_KPIS) == 39
+    assert len(ALL_KPIS) == 43
     assert set(cmap.kpi_ids) == set(ALL_KPIS)
 
 
@@ -414,7 +415,7 @@ def test_kpi_catalog_check(tmp_path: Path):
         load_competency_map(kpi_ids=ALL_KPIS + ["brand_new_kpi"])
     with pytest.raises(CompetencyMapError, match=r"^kpi_links\.nps: KPI 'nps' is not in the KPI catalog"):
         load_competency_map(kpi_ids=[k for k in ALL_KPIS if k != "nps"])
-    assert len(load_competency_map(MAP_PATH).kpi_links) == 39  # no catalog: no catalog check
+    assert len(load_competency_map(MAP_PATH).kpi_links) == 43  # no catalog: no catalog check
 
 
 # --------------------------------------------------------------------------- validation errors

@@ -98,8 +98,8 @@ def test_an_empty_database_is_filled_with_the_sample_data(app, db, last_week_sam
     assert all(n > 0 for n in counts.values()), counts
     # Every row of the shortened files (5,298 contacts and 765 surveys arrived from 16 Nov on), all 4,408 complaints
     # and the whole budget workbook, 9 lines x 16 months: the app imported each file of the manifest.
-    assert counts == {"contacts": 5_298, "surveys": 765, "complaints": 4_408, "budget": 144, "agent_states": 84_221,
-                      "schedule": 6_742}
+    assert counts == {"contacts": 5_298, "surveys": 765, "complaints": 4_408, "budget": 144, "budget_drivers": 24,
+                      "agent_states": 84_221, "schedule": 6_742}
     assert volume_tiles(at)["進線"] == f"{expected.offered:,}"
     assert expected.iso_week == "2026-W47"
 

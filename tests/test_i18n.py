@@ -33,6 +33,10 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "quality.stage.": metrics.FUNNEL_STAGES,
     "scale.": ("csat", "nps", "ces"),
     "line_type.": ("cost", "revenue"),
+    "bridge.step.": ("volume", "efficiency", "rate"),  # kpi/reports/_bridge.py: the waterfall's steps
+    "bridge.": tuple(f"{part}.{way}" for part in ("volume", "efficiency", "rate") for way in ("up", "down", "unknown")),
+    "bridge.effect.": ("cost", "saving"),
+    "bridge.head.": ("over", "under"),
     "ir.nature.": competency.NATURES,
     "ir.status.": competency.STATUSES,
     "hist.": ("import_id", "dataset", "file_name", "source", "run_by", "rows_read", "inserted", "updated",
@@ -54,6 +58,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "direction.": store.CONTACTS.column("direction").choices,
     "state.": store.AGENT_STATES.column("state").choices,
     "activity.": store.SCHEDULE.column("activity").choices,
+    "pay.": store.PAY_TYPES,  # value_label("pay", ...): a drivers row's pay type
     "duration_unit.": tuple(imports.DURATION_UNITS),
     "date_order.": imports.DATE_ORDERS,
     "encoding.": ("auto", "utf-8", "cp950"),  # pages/import_data.py

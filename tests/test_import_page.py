@@ -369,3 +369,27 @@ def test_avaya_cms_records_show_their_time_and_direction_rules_in_words(db):
     assert preview_counts(at) == "讀取 11 列：將新增 11、更新 0、不變 0、拒收 0"
     stored = at.dataframe[0].value.set_index("進線編號")
     assert str(stored.loc["900005 1", "進線時間"]) == "2026-11-17 00:45:00"  # 1794847500 s = 16:45 UTC
+
+
+def test_a_budget_workbook_s_drivers_sheet_is_previewed_and_committed_with_it(db, tmp_path):
+    # The drivers sheet is known by its name (營運假設); its second row has a rate that is no number.
+    path = workbook(tmp_path / "預算.xlsx", {
+        "2026預算": [["科目", "1月", "2月"], ["加班費", 200_000, 160_000]],
+        "營運假設": [["月份", "科目", "工時別", "預算來電量", "預算工時", "預算時薪", "實際工時"],
+                     ["2026-01", "加班費", "加班", 1000, 500, 400, 660], ["2026-02", "加班費", "加班", 1000, 400, "四百", 2]]})
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("預算.xlsx", path.read_bytes(), XLSX)).run()
+    assert next(s for s in at.selectbox if s.label == "資料集").value == "budget"
+    drivers = next(s for s in at.selectbox if s.label == "驅動因子工作表")
+    assert drivers.value is None and drivers.format_func(drivers.value) == "（依工作表名稱：驅動因子、營運假設）"
+    assert drivers.options[1:] == ["2026預算", "營運假設"]  # or any sheet, picked by hand
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "預算驅動因子：讀取 2 列，將新增 1、更新 0、不變 0、拒收 1" in [i.value for i in at.info]
+    rejected = next(d.value for d in at.dataframe if "原因" in d.value.columns and len(d.value) == 1)
+    assert rejected.iloc[0, :2].tolist() == [3, "預算時薪（NT$／小時）"]  # the row and the column, in words
+    next(b for b in at.button if b.label == "寫入資料庫").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("預算驅動因子" in s.value and "新增 1" in s.value for s in at.success)
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT line, pay, budget_rate FROM budget_drivers").fetchall() == [("加班費", "overtime", 400.0)]

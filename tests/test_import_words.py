@@ -77,7 +77,7 @@ PARAMS = {
     "unreadable_duration": {"value": "x", "unit": "ms"}, "unreadable_hms": {"value": "270"},
     "negative_duration": {"value": "-1"},
     "unreadable_hours": {"value": "x"}, "negative_hours": {"value": "-1"}, "unreadable_bool": {"value": "x"},
-    "unreadable_amount": {"value": "x"}, "unreadable_int": {"value": "x"}, "out_of_range": {"value": "6", "lo": 1, "hi": 5},
+    "unreadable_amount": {"value": "x"}, "unreadable_int": {"value": "x"}, "unreadable_number": {"value": "x"}, "unreadable_fraction": {"value": "x"}, "out_of_range": {"value": "6", "lo": 1, "hi": 5},
     "below_minimum": {"value": "-1", "lo": 0}, "unreadable_enum": {"value": "x", "choices": ["cost", "revenue"]},
     "missing_required": {"kind": "timestamp"}, "answered_before_arrived": {}, "abandoned_before_arrived": {},
     "resolved_before_opened": {}, "due_before_opened": {},

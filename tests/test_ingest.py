@@ -278,9 +278,9 @@ def test_ingesting_every_sample_file_again_changes_no_row_count(sample_db, tmp_p
     with store.open_db(db, read_only=True) as con:
         assert store.row_counts(con) == before
     # 300,000 contacts, 42,674 surveys, 4,408 complaints and 9 lines x 16 months of budget in the sample.
-    # and 8 weeks of agent states (84,221) and schedule (6,742).
-    assert before == {"contacts": 300_000, "surveys": 42_674, "complaints": 4_408, "budget": 144, "agent_states": 84_221,
-                      "schedule": 6_742}
+    # and 8 weeks of agent states (84,221) and schedule (6,742); the budget's drivers: 2026 x (人員薪資, 加班費).
+    assert before == {"contacts": 300_000, "surveys": 42_674, "complaints": 4_408, "budget": 144, "budget_drivers": 24,
+                      "agent_states": 84_221, "schedule": 6_742}
 
 
 def test_a_budget_line_twice_in_a_months_as_columns_sheet_is_rejected(db, tmp_path):

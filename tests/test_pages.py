@@ -465,7 +465,7 @@ def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_langua
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         monthly = metrics.monthly(con, 2026)
     for lang, title, divisor, january in (("zh-TW", "NT$（萬）", 1e4, "2026年1月"), ("en", "NT$ (M)", 1e6, "Jan 2026")):
-        bars, waterfall, cpc = charts(app("pages/budget.py", lang=lang))
+        bars, waterfall, cpc = charts(app("pages/budget.py", lang=lang))[:3]
         assert bars["yAxis"][0]["name"] == waterfall["yAxis"][0]["name"] == title
         months, budget = bars["xAxis"][0]["data"], bars["series"][0]
         assert months[0] == january and len(months) == 12 and bars["xAxis"][0]["type"] == "category"
@@ -475,3 +475,25 @@ def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_langua
         assert cpc["xAxis"][0]["data"][0] == january and "NT$" in cpc["yAxis"][0]["name"]
     zh = charts(app("pages/budget.py"))[0]
     assert zh["xAxis"][0]["data"][9] == "2026年10月"
+
+
+def test_budget_page_bridges_each_labour_line_in_both_languages(app):
+    from kpi import reports
+
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        report = metrics.budget_report(con, 2026)
+    ot = report.splits[("客服營運部", "加班費")]
+    for lang, steps, over in (("zh-TW", ["預算", "來電量", "效率", "時薪", "實際"], "加班費超支 NT$62.1 萬（+47.3%）"),
+                              ("en", ["Budget", "Volume", "Efficiency", "Rate", "Actual"],
+                               "加班費: over budget by NT$0.62M (+47.3%)")):
+        at = app("pages/budget.py", lang=lang)
+        assert not at.exception
+        bridges = [c for c in charts(at) if c["xAxis"][0]["data"] == steps]
+        assert len(bridges) == 3  # 人員薪資, 加班費 and their total: no empty chart
+        assert all(any(values(s)) for b in bridges for s in b["series"])
+        text = " ".join(m.value for m in at.markdown)
+        assert over.replace("$", "\\$") in text  # the sentence, with its parts in the same words
+        assert reports.bridge_sentence("加班費", ot, lang).replace("$", "\\$") in text
+        table = next(d.value for d in at.dataframe if len(d.value.columns) == len(reports.BRIDGE_COLUMNS))
+        row = table.iloc[1]  # 加班費: budget + volume + efficiency + rate = actual, as stored
+        assert row.iloc[2] + row.iloc[3] + row.iloc[4] + row.iloc[5] == row.iloc[6] == 1_933_864

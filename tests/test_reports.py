@@ -153,6 +153,19 @@ def test_overtime_ytd_variance_in_the_xlsx_is_budget_reports(con, perf_xlsx):
     assert row["有利/不利"].value == "不利" and row["改善報告"].value == "需要（已提出）"
 
 
+def test_the_bridge_sheet_splits_each_labour_line_s_variance(con, perf_xlsx):
+    report = metrics.budget_report(con, 2026, MONTH)
+    rows = rows_of(perf_xlsx["差異分析"], "成本中心")
+    for line, split in (("加班費", report.splits[("客服營運部", "加班費")]), ("人工成本合計", report.total_split)):
+        row = row_where(rows, 科目=line)
+        parts = [row[h].value for h in ("來電量差異", "效率差異", "時薪差異")]
+        assert parts == [float(split.volume), float(split.efficiency), float(split.rate)]
+        assert row["累計預算"].value + sum(parts) == row["累計實際"].value  # budget -> volume -> efficiency -> rate -> actual
+        assert row["彈性預算"].value == float(split.flexed_budget) and row["來電量差異"].number_format == "+#,##0;-#,##0;0"
+    overtime = row_where(rows_of(perf_xlsx["各科目"], "成本中心"), 科目="加班費")["累計差異"].value
+    assert sum(row_where(rows, 科目="加班費")[h].value for h in ("來電量差異", "效率差異", "時薪差異")) == overtime == 621_364
+
+
 def test_favourable_follows_the_line_type(perf_xlsx):
     rows = rows_of(perf_xlsx["各科目"], "成本中心")
     # training: a cost line under budget is favourable; internal billing: a revenue line under budget is not
@@ -297,7 +310,8 @@ def test_every_text_cell_is_formula_safe(text):
 
 def test_english_report_has_english_headers(con):
     wb = openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(reports.performance_report(con, MONTH, "en"))))
-    assert wb.sheetnames == ["Summary", "Budget totals", "Monthly", "Lines", "Improvement reports", "KPIs", "Competency"]
+    assert wb.sheetnames == ["Summary", "Budget totals", "Monthly", "Lines", "Variance bridge", "Improvement reports", "KPIs",
+                             "Competency"]
     lines = rows_of(wb["Lines"], "Cost center")
     assert list(lines[0]) == ["Cost center", "Line", "Type", "Budget (month)", "Actual (month)", "Variance (month)",
                               "Budget (YTD)", "Actual (YTD)", "Variance (YTD)", "Variance % (YTD)", "Fav./unfav.",
@@ -422,6 +436,15 @@ def test_performance_pdf_has_the_figures_and_intact_chinese(con, perf, perf_pdf)
     assert perf_pdf.startswith(b"%PDF") and re.search(r"第 1 頁，共 \d+ 頁", text)
 
 
+def test_performance_pdf_has_the_bridge_sentence_of_each_labour_line(con, perf_pdf):
+    text = re.sub(r"\s+", "", pdf_text(perf_pdf))
+    report = metrics.budget_report(con, 2026, MONTH)
+    sentence = reports.bridge_sentence("加班費", report.splits[("客服營運部", "加班費")], "zh-TW")
+    assert sentence.startswith("加班費超支 NT$62.1 萬（+47.3%），其中來電量較預算多")
+    assert re.sub(r"\s+", "", sentence) in text
+    assert "人工成本合計超支" in text
+
+
 def test_service_pdf_has_the_figures_and_intact_chinese(con, svc_pdf):
     text = pdf_text(svc_pdf)
     for s in ("客戶服務報告", "顧客滿意度", "客訴類別柏拉圖", "問題未解決", "P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"):
@@ -437,7 +460,7 @@ def test_pdfs_carry_their_charts(perf_pdf, svc_pdf, tmp_path):
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but charts can't be drawn: {reason}")
         pytest.skip(f"charts are left out of the PDF with a note here: {reason}")
-    assert pdf_images(perf_pdf, tmp_path) == 2  # monthly budget vs actual, variance % by line
+    assert pdf_images(perf_pdf, tmp_path) == 3  # monthly budget vs actual, variance % by line, the labour bridge
     assert pdf_images(svc_pdf, tmp_path) == 2  # CSAT trend, complaint Pareto
     assert "圖表未產生" not in pdf_text(perf_pdf)
 
@@ -446,7 +469,7 @@ def test_without_chromium_the_pdf_leaves_charts_out_with_a_note(perf, no_chromiu
     _need_font()
     data = reports.to_pdf(perf)
     text = pdf_text(data)
-    assert text.count("圖表未產生") == 2 and "chromium" in text
+    assert text.count("圖表未產生") == 3 and "chromium" in text  # monthly, variance % by line, the labour bridge
     assert pdf_images(data, tmp_path) == 0 and "加班費" in text
 
 

@@ -115,7 +115,8 @@ def test_guess_dataset_from_english_and_chinese_headers(headers, dataset):
 ])
 def test_unrelated_headers_guess_none(headers):
     name, scores = imports.guess_dataset(headers)
-    assert name is None and set(scores) == {"contacts", "surveys", "complaints", "budget", "agent_states", "schedule"}
+    assert name is None and set(scores) == {"contacts", "surveys", "complaints", "budget", "budget_drivers", "agent_states",
+                                            "schedule"}
 
 
 def test_each_header_is_used_once_and_a_lone_time_header_stays_a_duration():

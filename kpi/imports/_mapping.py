@@ -46,6 +46,7 @@ class Options:
     sheets: str | list[str | int] | None = None  # several sheets of a workbook in one import: "all" or a list
     year: int | None = None  # the year of month headers written without one (1月, Jan), before a title or sheet name
     amount_unit: str | None = None  # one | thousand | ten_thousand | million; else as the sheet states it (千元)
+    drivers_sheet: str | None = None  # budget: the sheet of budget drivers (else one whose name says so: 驅動因子)
     defaults: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     measure: str | None = None  # budget, months-as-columns layout without a measure column
@@ -87,7 +88,8 @@ class Mapping:
 
 
 _OPTION_KEYS = {"date_order", "duration_unit", "encoding", "sheet", "defaults", "values", "measure", "decimal",
-                "timezone", "max_mib", "max_line_kib", "max_fields", "sheets", "year", "amount_unit"}
+                "timezone", "max_mib", "max_line_kib", "max_fields", "sheets", "year", "amount_unit",
+                "drivers_sheet"}
 _OPTION_KEYS |= {"derive", "dedupe"}  # what presets need (docs/importing.md "Derived columns"), for any mapping
 # How a derived column is worked out from the file's fields, and the kind of column each rule gives: present (the field
 # has a value), absent (it has none), not (a true/false field negated), in (the field is one of these values, any case),
@@ -324,6 +326,7 @@ _OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "year": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200 else
         "expected a year such as 2026",
     "amount_unit": _one_of(tuple(AMOUNT_UNITS)),
+    "drivers_sheet": lambda v: None if isinstance(v, str) and v.strip() else "expected the name of the drivers sheet",
 }
 
 

@@ -467,6 +467,22 @@ def parse_int(raw: pd.Series, lo: float | None = None, hi: float | None = None, 
     return Parsed(values, errors.astype("string"))
 
 
+def parse_number(raw: pd.Series, lo: float | None = None, hi: float | None = None, decimal: str = ".",
+                 kind: str = "number") -> Parsed:
+    """A plain decimal number (FTE, 12.5) within [lo, hi]; for kind fraction a share, 0.85 or 85% (read as 0.85)."""
+    lo, hi = _bounds(kind, lo, hi)
+    s = clean_text(raw)
+    norm = s.str.normalize("NFKC").str.strip()
+    percent = norm.str.endswith("%").fillna(False).astype(bool) if kind == "fraction" else pd.Series(False, index=s.index)
+    values = _to_float(_number_text(norm.str.rstrip("%").str.strip(), decimal))
+    values = values.where(~percent, values / 100)
+    unreadable = s.notna() & values.isna()
+    errors = _errors_where(unreadable, s, f"unreadable_{kind}")
+    bad = _range_errors(errors, values, s, lo, hi, ("out_of_range", {"lo": lo, "hi": hi}),
+                        ("out_of_range", {"lo": lo, "hi": hi}))
+    return Parsed(values.mask(bad | unreadable), errors.astype("string"))
+
+
 def _bounds(kind: str, lo: float | None, hi: float | None) -> tuple[float, float]:
     """A column's range, its kind's (kpi.store.KIND_RANGES) where it gives none."""
     default_lo, default_hi = KIND_RANGES[kind]
@@ -525,4 +541,6 @@ def parse_column(raw: pd.Series, kind: str, *, date_order: str = "auto", duratio
         return parse_int(raw, lo, hi, decimal)
     if kind == "enum":
         return parse_enum(raw, choices, words, column)
+    if kind in ("number", "fraction"):
+        return parse_number(raw, lo, hi, decimal, kind)
     raise ValueError(f"unknown column kind {kind!r}")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import _fast
 from . import _parse as parsing
-from ..store import BUDGET, Dataset, get_dataset
+from ..store import BUDGET, BUDGET_DRIVERS, Dataset, get_dataset
 from ..present import clip
 from ._mapping import (FatalImportError, Mapping, Options, Progress, _silent, close_header, derive_fields, header_key,
                        header_list, shared_header)
@@ -58,6 +58,9 @@ class Prepared:
         if self.stage_frame is None:
             self.stage_frame = self.staged.frame()
         return self.stage_frame
+    # other datasets the file carries, written in the same transaction under the same import (a budget workbook's
+    # drivers sheet, as budget_drivers)
+    companions: list["Prepared"] = field(default_factory=list)
 
 
 def _resolve_columns(ds: Dataset, frame: pd.DataFrame, mapping: Mapping, name: str) -> dict[str, list[str]]:
@@ -295,7 +298,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
         source.options = mapping.options
     # A budget file without columns in its mapping: its headers are matched by the words the import page knows
     # (科目, 成本中心, 預算/實際), as a finance workbook is imported with no mapping at all.
-    header_words = ds is BUDGET and not mapping.columns
+    header_words = ds in (BUDGET, BUDGET_DRIVERS) and not mapping.columns
     opts = mapping.options
     # Comma-separated files and workbooks write decimal points; a semicolon (tab, bar) file may write commas.
     fixed = opts.decimal if opts.decimal != "auto" or source.sep != "," else "."
@@ -314,7 +317,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     shown = 0.0
     for batch in source.batches():
         if header_words:
-            mapping, header_words = _with_header_words(mapping, list(batch.frame.columns)), False
+            mapping, header_words = _with_header_words(mapping, list(batch.frame.columns), ds.name), False
         fraction = 0.05 + 0.85 * min(len(parts) * source.batch_rows / max(source.lines, 1), 1.0)
         if fraction >= shown + 0.04 or not parts:  # a few dozen calls at most, whatever the file's size
             tell(fraction, f"parsing rows from {batch.frame.index[0] + 2 if len(batch.frame) else 2:,}")
@@ -348,16 +351,43 @@ def _finished(prepared: Prepared, totals: pd.DataFrame, source: Source, sheets: 
         prepared.options["mapping"] = mapping.source
     if mapping.options.dedupe:
         prepared.superseded = prepared.options["superseded"] = superseded
+    if ds is BUDGET and source.excel and source.drivers_sheet:
+        # The drivers sheet lands with the budget (one import, one undo); its rows are named by the sheet.
+        sheet = source.drivers_sheet
+        prepared.options["drivers_sheet"] = sheet
+        drivers = Mapping(dataset=BUDGET_DRIVERS.name, options=Options(sheet=sheet, max_mib=opts.max_mib,
+                                                                       max_fields=opts.max_fields))
+        prepared.companions.append(prepare(BUDGET_DRIVERS.name, path, drivers, f"{name} [{sheet}]",
+                                           centre_zone=centre_zone))
+    elif ds is BUDGET and not job.wide and _driver_headers(list(job.frame.columns)):
+        # Long rows (a row per month and line) that carry drivers beside the amounts: the same rows, read again as
+        # budget drivers; a row with no driver value (a telecom line) is no drivers row.
+        drivers = Mapping(dataset=BUDGET_DRIVERS.name, options=replace(
+            opts, values={}, defaults={}, derive={}, dedupe={}, measure=None, drivers_sheet=None))
+        other = prepare(BUDGET_DRIVERS.name, path, drivers, name, centre_zone=centre_zone)
+        given = [c for c in other.supplied if c in _DRIVER_VALUES]
+        other.stage = other.stage[other.stage[given].notna().any(axis=1)]
+        prepared.companions.append(other)
+        prepared.ignored_columns = [h for h in prepared.ignored_columns if h in other.ignored_columns]
     tell(1.0, "parsed")
     return prepared
 
 
-def _with_header_words(mapping: Mapping, headers: list[str]) -> Mapping:
+# A budget_drivers column that carries a driver (not the key, nor the pay type)
+_DRIVER_VALUES = tuple(c.name for c in BUDGET_DRIVERS.columns if c.name not in (*BUDGET_DRIVERS.key, "pay"))
+
+
+def _driver_headers(headers: list[str]) -> list[str]:
+    """The driver columns the page's header words find among a budget file's headers (預算來電量, 預算時薪, ...)."""
+    return [c for c in suggest_mapping(headers, BUDGET_DRIVERS.name).columns if c in _DRIVER_VALUES]
+
+
+def _with_header_words(mapping: Mapping, headers: list[str], dataset: str = "budget") -> Mapping:
     """The mapping with the columns the page's header words give (suggest_mapping), and their value recodes (成本,
     收入, 預算, 實際) under the mapping's own."""
-    guess = suggest_mapping(headers, "budget")
+    guess = suggest_mapping(headers, dataset)
     values = {**guess.options.values, **mapping.options.values}
-    return replace(mapping, dataset="budget", columns=guess.columns, options=replace(mapping.options, values=values))
+    return replace(mapping, dataset=dataset, columns=guess.columns, options=replace(mapping.options, values=values))
 
 
 def _warnings(totals: pd.DataFrame, source: Source, sheets: list[str]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Imports as the import page sees them: what a file would change before it is written, the history, and undo."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..auth import os_user, record
 from ..present import clip, join_list, t, value_label
-from ..store import get_dataset, import_span, refresh_rollups, rollback
+from ..store import COMPANIONS, Dataset, get_dataset, import_span, refresh_rollups, rollback
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._fast import detach
@@ -40,6 +40,7 @@ class PreviewResult:
     ignored_columns: list[str]
     superseded: int = 0  # rows that would be left out for a later version of the same record (options.dedupe)
     warnings: pd.DataFrame | None = None  # Prepared.warnings
+    companions: list["PreviewResult"] = field(default_factory=list)  # other datasets the file carries (budget drivers)
 
     def summary(self) -> str:
         """One line of counts, worded like ImportResult.summary."""
@@ -64,7 +65,8 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
     return PreviewResult(dataset=prep.dataset.name, file_name=prep.file_name, rows_read=prep.rows_read,
                          rows=stage.head(rows).reset_index(drop=True), inserted=len(stage) - matched, updated=updated,
                          unchanged=matched - updated, rejected=rejected_count(rejects), rejects=rejects,
-                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded, warnings=prep.warnings)
+                         ignored_columns=list(prep.ignored_columns), superseded=prep.superseded, warnings=prep.warnings,
+                         companions=[preview(con, other, rows) for other in prep.companions])
 
 
 class UndoRefused(Exception):
@@ -115,7 +117,21 @@ def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
     dataset, file_name, undone_at = row
     if undone_at is not None:
         raise UndoRefused(f"import #{import_id} ({file_name}) was already undone at {undone_at:%Y-%m-%d %H:%M:%S}")
+    removed = restored = 0
+    # A budget workbook's import wrote its drivers too (kpi.store.COMPANIONS); a refusal for any of them rolls the
+    # whole undo back (undo_import's transaction).
+    for ds in [get_dataset(dataset), *map(get_dataset, COMPANIONS.get(dataset, ()))]:
+        gone, back = _undo_rows(cur, ds, import_id, file_name)
+        removed, restored = removed + gone, restored + back
     ds = get_dataset(dataset)
+    now = datetime.now()
+    cur.execute("UPDATE imports SET undone_at = ? WHERE import_id = ?", [now, import_id])
+    return UndoResult(import_id=import_id, dataset=ds.name, file_name=file_name, removed=int(removed),
+                      restored=int(restored), undone_at=now)
+
+
+def _undo_rows(cur: duckdb.DuckDBPyConnection, ds: Dataset, import_id: int, file_name: str) -> tuple[int, int]:
+    """Undo one import's rows of one dataset (UndoRefused when a later import changed one): (removed, restored)."""
     table, history = ds.name, f"{ds.name}_history"
     keys = ", ".join(ds.key)
     on = " AND ".join(f"a.{k} = b.{k}" for k in ds.key)
@@ -146,10 +162,7 @@ def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
     # The versions just restored are current again; kept in history they could be restored a second time.
     cur.execute(f"DELETE FROM {history} WHERE replaced_by_import_id = $id", {"id": import_id})
     refresh_rollups(cur, ds.name, span)
-    now = datetime.now()
-    cur.execute("UPDATE imports SET undone_at = ? WHERE import_id = ?", [now, import_id])
-    return UndoResult(import_id=import_id, dataset=ds.name, file_name=file_name, removed=int(removed),
-                      restored=int(restored), undone_at=now)
+    return int(removed), int(restored)
 
 
 def file_headers(path: str, options: Options | None = None, display_name: str | None = None) -> tuple[list[str], list[str]]:

@@ -113,6 +113,7 @@ class Source:
     notes: list[tuple[str, str, dict]] = field(default_factory=list)
     missing_year: list[str] = field(default_factory=list)
     several: bool = False  # XLSX: more than one sheet's rows were read (a row is then named with its sheet)
+    drivers_sheet: str | None = None  # XLSX: the budget drivers sheet (options.drivers_sheet, or its name says so)
     # CSV: the title lines above the header row (their records, skipped), and what they say (year, unit)
     skip: int = 0
     title: list[str] = field(default_factory=list)
@@ -467,6 +468,8 @@ def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str
         raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})") from None
     names = [str(n) for n in book.sheet_names]
     source.notes, source.missing_year, source.several = [], [], False
+    source.drivers_sheet = (_sheet_name(options.drivers_sheet, names, name) if options.drivers_sheet is not None else
+                            next((n for n in names if workbook.is_drivers_sheet(n)), None))
     if options.sheets is None:
         source.sheet_names = []
         return _sheet_table(source, book, _sheet_name(options.sheet if options.sheet is not None else 0, names, name),
@@ -478,6 +481,8 @@ def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str
         if options.sheets == "all" and workbook.is_summary_sheet(sheet):
             source.notes.append((sheet, "sheet_summary", {"sheet": sheet}))
             continue
+        if options.sheets == "all" and sheet == source.drivers_sheet:
+            continue  # read on its own, as the budget drivers (kpi.imports._prepare)
         table = _sheet_table(source, book, sheet, k * SHEET_STRIDE, several=True)
         if table is not None:
             tables.append(table)

@@ -18,7 +18,7 @@ REASON_CODES = ("unreadable_timestamp", "unreadable_month", "unreadable_duration
                 "duplicate_budget_line", "too_long", "amount_out_of_range", "wrong_field_count",
                 "spreadsheet_error", "formula_without_value", "total_mismatch", "unknown_choice", "sheet_summary",
                 "sheet_empty", "sheet_no_header", "invalid_json", "not_a_record", "total_row", "ended_before_started",
-                "overlapping_state")
+                "overlapping_state", "unreadable_number", "unreadable_fraction")
 # Of these, the ones an import gives as warnings (Prepared.warnings), never as the reason a row is rejected: the rows
 # are stored (or, for a total, never were data), but a person should look.
 WARNING_CODES = ("total_mismatch", "sheet_summary", "sheet_empty", "sheet_no_header")

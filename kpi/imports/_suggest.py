@@ -105,6 +105,25 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "ends_at": ["shift end", "activity end", "排班結束", "班別結束", "活動結束"],
         "team": _TEAM,
     },
+    "budget_drivers": {
+        "period": ["month", "period", "月份", "期間", "年月"],
+        "cost_center": ["cost center", "cost centre", "department", "成本中心", "部門"],
+        "line": ["line", "budget line", "account", "labour line", "labor line", "科目", "預算科目", "會計科目", "費用項目"],
+        "pay": ["pay", "pay type", "hours type", "工時別", "工時類別", "薪別"],
+        "budget_contacts": ["budgeted contacts", "budget contacts", "planned contacts", "forecast contacts", "預算來電量",
+                            "預估來電量", "預算進線量", "預算服務量"],
+        "budget_hours_per_contact": ["budgeted hours per contact", "hours per contact", "standard hours per contact",
+                                     "預算每通工時", "每通工時", "每通標準工時"],
+        "budget_aht_seconds": ["budgeted aht", "budget aht", "aht", "預算aht", "預算平均處理時間", "預算處理時間"],
+        "budget_occupancy": ["budgeted occupancy", "occupancy", "預算占用率", "預算佔用率", "占用率", "佔用率"],
+        "budget_shrinkage": ["budgeted shrinkage", "shrinkage", "預算耗損率", "耗損率", "預算缺勤率"],
+        "budget_hours": ["budgeted hours", "budget hours", "budgeted paid hours", "預算工時", "預算給付工時"],
+        "budget_fte": ["budgeted fte", "budget fte", "預算fte", "預算人力"],
+        "budget_rate": ["budgeted rate", "budget rate", "budgeted hourly rate", "hourly rate", "預算時薪", "時薪"],
+        "actual_contacts": ["actual contacts", "handled contacts", "實際來電量", "實際進線量", "實際服務量"],
+        "actual_hours": ["actual hours", "actual paid hours", "實際工時", "實際給付工時"],
+        "actual_fte": ["actual fte", "實際fte", "實際人力"],
+    },
 }
 
 # A yes/no header that says the opposite of the column: mapped with its values swapped.

@@ -190,6 +190,17 @@ def is_summary_sheet(name: str) -> bool:
     return bool(total_level(t)) or any(w in t for w in _SUMMARY_WORDS)
 
 
+# Words in a sheet's name that make it a budget workbook's drivers sheet (contacts, hours and rates per labour line)
+_DRIVERS_WORDS = ("驅動因子", "驅動", "營運假設", "預算假設", "driver", "assumption")
+
+
+def is_drivers_sheet(name: str) -> bool:
+    """A sheet of budget drivers (驅動因子, 營運假設, Drivers, Assumptions): imported as budget_drivers beside the
+    budget."""
+    t = _text(name).lower()
+    return any(w in t for w in _DRIVERS_WORDS)
+
+
 HEADER_SCAN_ROWS = 30  # a header under more title rows than this is no header a person would find either
 
 

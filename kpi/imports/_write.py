@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -51,12 +51,14 @@ class ImportResult:
     ignored_columns: list[str]
     superseded: int = 0  # rows left out for a later version of the same record in the file (options.dedupe)
     warnings: pd.DataFrame | None = None  # Prepared.warnings
+    companions: list["ImportResult"] = field(default_factory=list)  # other datasets the file carried (budget drivers)
 
     def summary(self) -> str:
-        """One line of counts."""
-        return (f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, inserted {self.inserted:,}, "
-                f"updated {self.updated:,}, unchanged {self.unchanged:,}, rejected {self.rejected:,}"
-                f"{superseded_note(self.superseded)} (import #{self.import_id})")
+        """One line of counts (and one per other dataset the file carried)."""
+        return "\n".join([f"{self.file_name} -> {self.dataset}: read {self.rows_read:,}, inserted {self.inserted:,}, "
+                          f"updated {self.updated:,}, unchanged {self.unchanged:,}, rejected {self.rejected:,}"
+                          f"{superseded_note(self.superseded)} (import #{self.import_id})"]
+                         + [c.summary() for c in self.companions])
 
 
 def superseded_note(superseded: int) -> str:
@@ -138,32 +140,30 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
              json.dumps({**prep.options, **_warnings_kept(prep.warnings)}, ensure_ascii=False, default=str)],
         )
         _insert_rejects(cur, rejects, import_id, prep.file_name)
-        cols = prep.supplied
         tell(0.3, "comparing with stored rows")
-        matched, updated = stage_and_compare(cur, ds, cols, stage, prep.rules)
-        on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
-        data_cols = [c for c in cols if c not in key_cols]
-        tell(0.45, "updating")
-        on_changed = " AND ".join(f"t.{k} = c.{k}" for k in key_cols)
-        cur.execute(f"INSERT INTO {ds.name}_history BY NAME SELECT t.*, {import_id} AS replaced_by_import_id "
-                    f"FROM {ds.name} t JOIN _changed c ON {on_changed}")
-        if data_cols and updated:
-            sets = ", ".join(f"{c} = {updated_value(c, prep.rules)}" for c in data_cols)
-            cur.execute(f"UPDATE {ds.name} t SET {sets}, import_id = {import_id} FROM _stage s "
-                        f"WHERE {on} AND EXISTS (SELECT 1 FROM _changed c WHERE {' AND '.join(f'c.{k} = s.{k}' for k in key_cols)})")
-        tell(0.55, "inserting")
-        cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
-                    f"FROM _stage s WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})")
-        refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the hours it touched, same transaction
-        inserted = len(stage) - matched
+        inserted, updated, matched = _write_rows(cur, prep, stage, import_id, tell)
         rejected = rejected_count(rejects)
+        companions = []
+        for other in prep.companions:  # a budget workbook's drivers: same transaction, same import id
+            other_stage, other_rejects = stored_form(con, other)
+            _insert_rejects(cur, other_rejects, import_id, other.file_name)
+            counts = dict(zip(("inserted", "updated", "matched"), _write_rows(cur, other, other_stage, import_id)))
+            companions.append(ImportResult(
+                import_id=import_id, dataset=other.dataset.name, file_name=other.file_name, rows_read=other.rows_read,
+                inserted=counts["inserted"], updated=counts["updated"], unchanged=counts["matched"] - counts["updated"],
+                rejected=rejected_count(other_rejects), rejects=other_rejects, ignored_columns=other.ignored_columns,
+                warnings=other.warnings))
+        if companions:
+            kept = {c.dataset: {k: getattr(c, k) for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")}
+                    for c in companions}
+            cur.execute("UPDATE imports SET options = ? WHERE import_id = ?", [json.dumps(
+                {**prep.options, **_warnings_kept(prep.warnings), "companions": kept}, ensure_ascii=False, default=str),
+                import_id])
         cur.execute("UPDATE imports SET inserted = ?, updated = ?, unchanged = ?, rejected = ?, finished_at = ? "
                     "WHERE import_id = ?", [inserted, updated, matched - updated, rejected, datetime.now(), import_id])
         record(cur, run_by, "import", f"#{import_id}", {  # in the same transaction: no import without its record
             "import_id": import_id, "dataset": ds.name, "file": prep.file_name, "rows_read": prep.rows_read,
             "inserted": inserted, "updated": updated, "rejected": rejected}, source)
-        cur.execute("DROP VIEW _stage")
-        cur.execute("DROP TABLE _changed")
         tell(0.85, "committing")
         cur.execute("COMMIT")
     except BaseException:
@@ -177,7 +177,33 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
     return ImportResult(import_id=import_id, dataset=ds.name, file_name=prep.file_name, rows_read=prep.rows_read,
                         inserted=inserted, updated=updated, unchanged=matched - updated, rejected=rejected,
                         rejects=rejects, ignored_columns=prep.ignored_columns, superseded=prep.superseded,
-                        warnings=prep.warnings)
+                        warnings=prep.warnings, companions=companions)
+
+
+def _write_rows(cur: duckdb.DuckDBPyConnection, prep: Prepared, stage: pd.DataFrame, import_id: int,
+                tell: Progress = _silent) -> tuple[int, int, int]:
+    """A prepared dataset's valid rows into its table, inside the caller's transaction: the versions it replaces into
+    its history, changed rows updated, new rows inserted. Returns (inserted, updated, matched)."""
+    ds = prep.dataset
+    key_cols = list(ds.key)
+    matched, updated = stage_and_compare(cur, ds, prep.supplied, stage, prep.rules)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
+    data_cols = [c for c in prep.supplied if c not in key_cols]
+    tell(0.45, "updating")
+    on_changed = " AND ".join(f"t.{k} = c.{k}" for k in key_cols)
+    cur.execute(f"INSERT INTO {ds.name}_history BY NAME SELECT t.*, {import_id} AS replaced_by_import_id "
+                f"FROM {ds.name} t JOIN _changed c ON {on_changed}")
+    if data_cols and updated:
+        sets = ", ".join(f"{c} = {updated_value(c, prep.rules)}" for c in data_cols)
+        cur.execute(f"UPDATE {ds.name} t SET {sets}, import_id = {import_id} FROM _stage s "
+                    f"WHERE {on} AND EXISTS (SELECT 1 FROM _changed c WHERE {' AND '.join(f'c.{k} = s.{k}' for k in key_cols)})")
+    tell(0.55, "inserting")
+    cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
+                f"FROM _stage s WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})")
+    refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the hours it touched, same transaction
+    cur.execute("DROP VIEW _stage")
+    cur.execute("DROP TABLE _changed")
+    return len(stage) - matched, updated, matched
 
 
 def _warnings_kept(warnings: pd.DataFrame) -> dict:

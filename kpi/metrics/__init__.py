@@ -2,8 +2,8 @@
 against target, the weekly views, service quality (surveys, complaints), and the budget report. Every query takes the
 user's scope (kpi.access.Scope; `_scope.py` narrows rows in SQL)."""
 from . import _schema as schema  # the one YAML validator, shared with the competency map
-from ._budget import (LINE_COLUMNS, BudgetReport, budget_report, last_actual_month, monthly, months_with_actuals,
-                      variance_status, years)
+from ._budget import (LINE_COLUMNS, BudgetReport, VarianceSplit, budget_report, budgeted_hourly_rate, last_actual_month,
+                      monthly, monthly_splits, months_with_actuals, split_variance, sum_splits, variance_status, years)
 from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, business_seconds, calendar_table, parse_opening,
                         taiwan_calendar)
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, centre_zone,
@@ -27,7 +27,8 @@ from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RE
 from ._stats import XmrLimits, nps_interval, two_proportion_z, wilson_interval, xmr_limits
 from ._weekly import AGENT_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS, TREND_KPIS, attention, status_table, weekday_hour_grid
 
-__all__ = ["LINE_COLUMNS", "BudgetReport", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",
+__all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rate", "monthly_splits", "split_variance",
+           "sum_splits", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "centre_zone", "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",

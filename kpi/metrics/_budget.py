@@ -1,8 +1,9 @@
 """Budget against actual for a year through a month: per line and in total, month and year to date, outlook."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
@@ -30,6 +31,9 @@ class BudgetReport:
     revenue_total: dict[str, Any]  # ... and over revenue lines
     cost_per_contact: float | None  # actual cost YTD / contacts answered YTD
     answered_ytd: int
+    # (cost_center, line) -> the year-to-date variance split of a line with drivers in every month counted (else absent)
+    splits: dict[tuple[str, str], "VarianceSplit"] = field(default_factory=dict)
+    total_split: "VarianceSplit | None" = None  # the cost lines' splits summed (None when no line has one)
 
 
 def last_actual_month(con: duckdb.DuckDBPyConnection, year: int, *, scope: Scope | None = None) -> date | None:
@@ -142,9 +146,13 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
                                [start, end]).fetchone()[0]
         cost = total("cost")["actual_ytd"]
         cpc = cost / answered if answered and cost is not None else None
+    splits = _line_splits(cur, year, months) if through else {}
     cur.close()
+    cost_splits = [sp for (cc, line), sp in splits.items()
+                   if (frame[(frame.cost_center == cc) & (frame.line == line)].line_type == "cost").any()]
     return BudgetReport(year=year, through=through, lines=frame, total=total("cost"), revenue_total=total("revenue"),
-                        cost_per_contact=cpc, answered_ytd=answered)
+                        cost_per_contact=cpc, answered_ytd=answered, splits=splits,
+                        total_split=sum_splits(cost_splits) if cost_splits else None)
 
 
 def _answered() -> str:
@@ -169,8 +177,9 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost", 
             scope: Scope | None = None) -> pd.DataFrame:
     """Per month of the year: budget, actual (months with actuals), contacts answered, cost per contact actual and budgeted.
 
-    Budgeted cost per contact divides the month's budget by the contacts the center actually answered that month,
-    so a month without actuals (not closed yet) has none.
+    Budgeted cost per contact divides the month's budget by the contacts the budget planned (budgeted_contacts: the
+    budget drivers' budgeted contacts, each cost center's largest over its labour lines, which plan the same contacts),
+    else by the contacts the center actually answered that month; a month without actuals (not closed yet) has none.
     """
     require(scope, "budget")
     return con.cursor().execute(checked_sql(
@@ -179,11 +188,17 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost", 
              WHERE year(period) = $y AND line_type = $t GROUP BY period),
            c AS (
              SELECT date_trunc('month', arrived_at)::DATE AS period, {_answered()} AS answered
-             FROM {_contacts()} WHERE year(arrived_at) = $y GROUP BY ALL)
+             FROM {_contacts()} WHERE year(arrived_at) = $y GROUP BY ALL),
+           p AS (
+             SELECT period, sum(planned) AS planned FROM (
+               SELECT period, cost_center, max(budget_contacts) AS planned FROM budget_drivers
+               WHERE year(period) = $y GROUP BY ALL) GROUP BY period)
            SELECT strftime(b.period, '%Y-%m') AS month, b.budget, b.actual, coalesce(c.answered, 0) AS answered,
              CASE WHEN c.answered > 0 THEN b.actual / c.answered END AS cost_per_contact,
-             CASE WHEN c.answered > 0 AND b.actual IS NOT NULL THEN b.budget / c.answered END AS budget_per_contact
-           FROM b LEFT JOIN c USING (period) ORDER BY b.period"""),
+             CASE WHEN b.actual IS NULL THEN NULL WHEN p.planned > 0 THEN b.budget / p.planned
+                  WHEN c.answered > 0 THEN b.budget / c.answered END AS budget_per_contact,
+             p.planned AS budgeted_contacts
+           FROM b LEFT JOIN c USING (period) LEFT JOIN p USING (period) ORDER BY b.period"""),
         {"y": year, "t": line_type}).df()
 
 
@@ -202,3 +217,160 @@ def variance_status(lines: pd.DataFrame) -> pd.DataFrame:
     ytd = lines["favourable"].map(status)
     return pd.DataFrame({"variance_month": lines["favourable_month"].map(status), "variance_ytd": ytd,
                          "variance_pct_ytd": ytd, "favourable": ytd}, index=lines.index)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The flexed budget and the labour variance split (T2.2, P2.2.2)
+
+_WHOLE = Decimal(1)  # amounts of the split are whole NT$: a flexed budget of NT$3,959,999.6 is NT$3,960,000
+
+
+def _dec(x: Any) -> Decimal | None:
+    """A stored number as the Decimal it was written as (224338.0 -> 224338, 0.12 -> 0.12, not 0.1199999...)."""
+    if x is None or (isinstance(x, float) and x != x) or x is pd.NA:
+        return None
+    return x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+
+
+@dataclass(frozen=True)
+class VarianceSplit:
+    """A labour line's variance (actual - budget) in three parts that sum to it exactly: volume = flexed budget -
+    budget; efficiency = (actual hours - actual contacts x budgeted hours per contact) x budgeted rate; rate = actual
+    cost - actual hours x budgeted rate. Flexed budget = actual contacts x budgeted hours per contact x budgeted rate.
+    Amounts in whole NT$ (the two products are rounded half up, then the parts are differences: no drift)."""
+
+    budget: Decimal
+    actual: Decimal
+    flexed_budget: Decimal
+    volume: Decimal
+    efficiency: Decimal
+    rate: Decimal
+    budget_contacts: Decimal | None  # None where the drivers give no budgeted contacts (hours per contact given)
+    actual_contacts: Decimal
+    allowed_hours: Decimal  # actual contacts x budgeted hours per contact
+    actual_hours: Decimal
+    budget_rate_cost: Decimal  # actual hours x budgeted rate (rounded)
+
+    @property
+    def variance(self) -> Decimal:
+        return self.actual - self.budget
+
+    def jsonable(self) -> dict[str, float]:
+        """{volume, efficiency, rate, flexed_budget} as JSON numbers."""
+        return {k: float(getattr(self, k)) for k in ("volume", "efficiency", "rate", "flexed_budget")}
+
+    @property
+    def volume_pct(self) -> float | None:
+        """Actual contacts over budgeted ones - 1 (None without budgeted contacts)."""
+        return float(self.actual_contacts / self.budget_contacts - 1) if self.budget_contacts else None
+
+    @property
+    def hours_per_contact(self) -> tuple[float, float] | None:
+        """(budgeted, actual) paid hours per actual contact."""
+        if not self.actual_contacts:
+            return None
+        return float(self.allowed_hours / self.actual_contacts), float(self.actual_hours / self.actual_contacts)
+
+    @property
+    def hourly_rate(self) -> tuple[float, float] | None:
+        """(budgeted, actual) cost per actual paid hour."""
+        if not self.actual_hours:
+            return None
+        return float(self.budget_rate_cost / self.actual_hours), float(self.actual / self.actual_hours)
+
+
+def split_variance(budget: Any, actual: Any, actual_contacts: Any, hours_per_contact: Any, actual_hours: Any,
+                   budget_rate: Any, budget_contacts: Any = None) -> VarianceSplit:
+    """One labour line's month: the flexed budget and the volume, efficiency and rate variances (see VarianceSplit)."""
+    b, a, ac, sh, ah, br = map(_dec, (budget, actual, actual_contacts, hours_per_contact, actual_hours, budget_rate))
+    allowed = ac * sh
+    flexed = (allowed * br).quantize(_WHOLE, ROUND_HALF_UP)
+    at_budget_rate = (ah * br).quantize(_WHOLE, ROUND_HALF_UP)
+    return VarianceSplit(budget=b, actual=a, flexed_budget=flexed, volume=flexed - b, efficiency=at_budget_rate - flexed,
+                         rate=a - at_budget_rate, budget_contacts=_dec(budget_contacts), actual_contacts=ac,
+                         allowed_hours=allowed, actual_hours=ah, budget_rate_cost=at_budget_rate)
+
+
+def sum_splits(splits: list[VarianceSplit]) -> VarianceSplit:
+    """Several months' (or lines') splits as one: each amount, contacts and hours summed. Budgeted contacts are summed
+    only when every part has them."""
+    def total(name: str) -> Decimal:
+        return sum((getattr(s, name) for s in splits), Decimal(0))
+    contacts = None if any(s.budget_contacts is None for s in splits) else total("budget_contacts")
+    return VarianceSplit(**{k: total(k) for k in ("budget", "actual", "flexed_budget", "volume", "efficiency", "rate",
+                                                    "actual_contacts", "allowed_hours", "actual_hours",
+                                                    "budget_rate_cost")}, budget_contacts=contacts)
+
+
+def _standard_hours(r: Any) -> Decimal | None:
+    """A drivers row's budgeted paid hours per contact: as given, else budgeted hours / budgeted contacts, else
+    AHT / (occupancy x (1 - shrinkage)) in hours."""
+    if _dec(r.budget_hours_per_contact) is not None:
+        return _dec(r.budget_hours_per_contact)
+    hours, contacts = _dec(r.budget_hours), _dec(r.budget_contacts)
+    if hours is not None and contacts:
+        return hours / contacts
+    aht, occupancy = _dec(r.budget_aht_seconds), _dec(r.budget_occupancy)
+    if aht is not None and occupancy:
+        shrinkage = _dec(r.budget_shrinkage) or Decimal(0)
+        return aht / Decimal(3600) / (occupancy * (1 - shrinkage))
+    return None
+
+
+def monthly_splits(con: duckdb.DuckDBPyConnection, year: int, through_month: int = 12, *,
+                   scope: Scope | None = None) -> pd.DataFrame:
+    """Per labour line with drivers and month with an actual, up to through_month: its VarianceSplit (split; None
+    where the month's drivers lack hours per contact, a rate, actual hours or actual contacts). Actual contacts are
+    the drivers' own, else the month's answered contacts (the catalog's answered KPI: inbound and callbacks)."""
+    require(scope, "budget")
+    cur = con.cursor()
+    rows = cur.execute(checked_sql(
+        f"""WITH c AS (
+             SELECT date_trunc('month', arrived_at)::DATE AS period, {_answered()} AS answered
+             FROM {_contacts()} WHERE year(arrived_at) = $y GROUP BY ALL)
+           SELECT b.cost_center, b.line, b.period, b.budget, b.actual, d.*, c.answered
+           FROM budget b JOIN budget_drivers d USING (period, cost_center, line) LEFT JOIN c USING (period)
+           WHERE year(b.period) = $y AND month(b.period) <= $m AND b.actual IS NOT NULL AND b.budget IS NOT NULL
+           ORDER BY b.cost_center, b.line, b.period"""), {"y": year, "m": through_month}).df()
+    cur.close()
+    out = []
+    for r in rows.itertuples(index=False):
+        sh, contacts = _standard_hours(r), _dec(r.actual_contacts)
+        contacts = contacts if contacts is not None else (_dec(r.answered) or None)
+        usable = None not in (sh, contacts, _dec(r.actual_hours), _dec(r.budget_rate))
+        out.append({"cost_center": r.cost_center, "line": r.line, "period": r.period, "pay": r.pay,
+                    "split": split_variance(r.budget, r.actual, contacts, sh, r.actual_hours, r.budget_rate,
+                                            r.budget_contacts) if usable else None})
+    return pd.DataFrame(out, columns=["cost_center", "line", "period", "pay", "split"])
+
+
+def _line_splits(cur: duckdb.DuckDBPyConnection, year: int, through_month: int) -> dict[tuple[str, str], VarianceSplit]:
+    """Year to date per line: the months' splits summed, for a line whose every month counted in its variance_ytd (an
+    actual up to through_month) has one; the parts then sum to variance_ytd exactly."""
+    if not cur.execute("SELECT count(*) FROM budget_drivers WHERE year(period) = ?", [year]).fetchone()[0]:
+        return {}  # no drivers: nothing to split, and no month of contacts to count
+    months = monthly_splits(cur, year, through_month)
+    counted = dict(((cc, line), n) for cc, line, n in cur.execute(checked_sql(
+        "SELECT cost_center, line, count(*) FROM budget WHERE year(period) = ? AND month(period) <= ? "
+        "AND actual IS NOT NULL AND budget IS NOT NULL GROUP BY ALL"), [year, through_month]).fetchall())
+    out = {}
+    for (cc, line), part in months.groupby(["cost_center", "line"], sort=True):
+        splits = [s for s in part["split"] if s is not None]
+        if splits and len(splits) == counted.get((cc, line)):
+            out[(cc, line)] = sum_splits(splits)
+    return out
+
+
+def budgeted_hourly_rate(con: duckdb.DuckDBPyConnection, year: int, month: int, *,
+                         scope: Scope | None = None) -> tuple[float | None, float | None] | None:
+    """(regular, overtime) budgeted loaded hourly rate of the month from the budget drivers, each the hours-weighted
+    mean over the lines of that pay type (the plain mean where no hours are given); None without drivers that month."""
+    require(scope, "budget")
+    rows = dict(con.cursor().execute(checked_sql(
+        """SELECT pay, coalesce(sum(budget_rate * budget_hours) / nullif(sum(budget_hours) FILTER (WHERE budget_rate
+             IS NOT NULL), 0), avg(budget_rate))
+           FROM budget_drivers WHERE year(period) = ? AND month(period) = ? AND budget_rate IS NOT NULL GROUP BY pay"""),
+        [year, month]).fetchall())
+    if not rows:
+        return None
+    return rows.get("regular"), rows.get("overtime")

@@ -6,6 +6,7 @@ A report is built once as plain data (`Report`: ordered `Section`s) from the sam
 catalog (kpi.present.t), KPI names from the KPI catalog.
 """
 from ..present import format_kind as format_cell
+from ._bridge import BRIDGE_COLUMNS, bridge_chart, bridge_headers, bridge_sentence, bridge_sentences, bridge_table
 from ._docs import datasets_markdown, kpis_markdown
 from ._model import Report, Section
 from ._output import output_format, write_report
@@ -23,7 +24,7 @@ from ._service import (
 )
 from ._xlsx import to_xlsx
 
-__all__ = ["datasets_markdown", "kpis_markdown", "CHART_PX", "COMMENT_SAMPLE", "COMPLAINT_KPIS", "FONT_DIRS",
+__all__ = ["BRIDGE_COLUMNS", "bridge_chart", "bridge_headers", "bridge_sentence", "bridge_sentences", "bridge_table", "datasets_markdown", "kpis_markdown", "CHART_PX", "COMMENT_SAMPLE", "COMPLAINT_KPIS", "FONT_DIRS",
            "PERFORMANCE_SECTIONS", "SERVICE_SECTIONS", "SURVEY_KPIS", "THEMES", "TOP_RECOMMENDATIONS", "FontNotFound",
            "Report", "Section", "chart_unavailable", "comment_themes", "format_cell", "output_format",
            "performance_report", "service_report", "to_pdf", "to_xlsx", "write_report"]

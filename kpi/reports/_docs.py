@@ -6,6 +6,7 @@ from ..store import DATASETS, SQL_TYPES, Column
 _KIND_WORDS = {
     "text": "text", "timestamp": "date-time", "month": "month", "bool": "yes/no", "duration": "duration",
     "hours": "hours", "int": "whole number", "amount": "money", "enum": "one of",
+    "number": "number", "fraction": "share 0-1",
 }
 
 

@@ -26,13 +26,14 @@ from ..present import (
     t,
     variance_bars,
 )
+from ._bridge import BRIDGE_COLUMNS, bridge_chart, bridge_headers, bridge_sentences, bridge_table
 from ._common import competency_section, fav, kpi_entries, kpi_table, meta_lines, month_end, ntd, pct, section
 from ._model import Report, Section
 
 __all__ = ["PERFORMANCE_OUTPUT", "PERFORMANCE_TASK", "PERFORMANCE_SECTIONS", "performance_report"]
 
 PERFORMANCE_OUTPUT, PERFORMANCE_TASK = "O2.2.1", "T2.2"
-PERFORMANCE_SECTIONS = ("summary", "totals", "monthly", "lines", "improvement", "kpis", "competency")
+PERFORMANCE_SECTIONS = ("summary", "totals", "monthly", "lines", "bridge", "improvement", "kpis", "competency")
 
 
 @dataclass
@@ -213,6 +214,23 @@ def _lines(m: _Month) -> Section:
     return section("lines", lang, [m.rule()], lines, kinds, chart=print_layout(fig, t("chart.variance_pct", lang)))
 
 
+def _bridge(m: _Month) -> Section:
+    """The labour variance bridge (P2.2.2): per labour line with drivers and in total, budget + volume + efficiency +
+    rate = actual year to date, with a sentence each; or what would appear with a drivers sheet."""
+    lang, rep = m.lang, m.rep
+    if not rep.splits:
+        return section("bridge", lang, [t("budget.bridge_none", lang)])
+    table = bridge_table(rep, lang)
+    heads = bridge_headers(lang)
+    kinds = {heads[c]: "+ntd" if c.endswith("_variance") else "ntd" for c in BRIDGE_COLUMNS[2:]}
+    several = len(rep.splits) > 1 and rep.total_split is not None
+    name, split = (t("bridge.total", lang), rep.total_split) if several else (next(iter(rep.splits))[1],
+                                                                               next(iter(rep.splits.values())))
+    fig = bridge_chart(name, split, lang)
+    return section("bridge", lang, [*bridge_sentences(rep, lang), t("budget.bridge_note", lang)],
+                   table.astype(object).rename(columns=heads), kinds, chart=print_layout(fig, name))
+
+
 def _improvement(m: _Month) -> Section:
     """The improvement reports (P2.2.3) of the flagged lines, or a note that none is written yet."""
     lang = m.lang
@@ -257,7 +275,7 @@ def performance_report(con: duckdb.DuckDBPyConnection, month: date, lang: str = 
     cmap = load_competency_map()
     generated_at = datetime.now()
     m = _load(con, month, lang, scope)
-    sections = [_summary(m), _totals(m), _monthly(m), _lines(m), _improvement(m), _kpis(m),
+    sections = [_summary(m), _totals(m), _monthly(m), _lines(m), _bridge(m), _improvement(m), _kpis(m),
                 competency_section(cmap, "perf", PERFORMANCE_OUTPUT, PERFORMANCE_TASK, lang)]
     return Report("performance", lang, t("report.title.performance", lang), f"{month:%Y-%m}",
                   meta_lines(cmap, PERFORMANCE_OUTPUT, PERFORMANCE_TASK, lang, generated_at), sections, generated_at)

@@ -1,5 +1,5 @@
 """The DuckDB file and what it holds: the four datasets' columns, the schema and its migrations, locking."""
-from ._datasets import (AGENT_STATES, SCHEDULE, BUDGET, COMPLAINTS, CONTACTS, DATASETS, KIND_RANGES, SQL_TYPES, SURVEYS, Column, Dataset,
+from ._datasets import (AGENT_STATES, SCHEDULE, BUDGET, BUDGET_DRIVERS, COMPANIONS, PAY_TYPES, COMPLAINTS, CONTACTS, DATASETS, KIND_RANGES, SQL_TYPES, SURVEYS, Column, Dataset,
                         checked_sql, get_dataset)
 from ._db import (DEFAULT_DB, DEFAULT_WAIT_SECONDS, NO_EXTENSIONS, REPO_ROOT, SCHEMA_VERSION, DatabaseBusy, DatasetStatus,
                   CheckResult, StoreError, backup_database, check_database, data_version, explain, file_stamp, rollback,
@@ -7,7 +7,7 @@ from ._db import (DEFAULT_DB, DEFAULT_WAIT_SECONDS, NO_EXTENSIONS, REPO_ROOT, SC
 from ._rollup import (ROLLUPS_DDL, drop_rollup, ensure_rollups, import_span, raw_stamp, refresh_rollups,
                       set_rollup_builder)
 
-__all__ = ["AGENT_STATES", "SCHEDULE", "BUDGET", "COMPLAINTS", "CONTACTS", "DATASETS", "KIND_RANGES", "SQL_TYPES", "SURVEYS", "Column", "Dataset",
+__all__ = ["AGENT_STATES", "SCHEDULE", "BUDGET", "BUDGET_DRIVERS", "COMPANIONS", "PAY_TYPES", "COMPLAINTS", "CONTACTS", "DATASETS", "KIND_RANGES", "SQL_TYPES", "SURVEYS", "Column", "Dataset",
            "checked_sql", "get_dataset",
            "DEFAULT_DB", "DEFAULT_WAIT_SECONDS", "NO_EXTENSIONS", "REPO_ROOT", "SCHEMA_VERSION", "DatabaseBusy", "StoreError",
            "explain", "rollback", "CheckResult", "backup_database", "check_database", "data_version", "file_stamp",

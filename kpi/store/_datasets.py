@@ -14,6 +14,8 @@ SQL_TYPES = {
     "int": "INTEGER",
     "amount": "DOUBLE",
     "enum": "VARCHAR",
+    "number": "DOUBLE",
+    "fraction": "DOUBLE",
 }
 
 
@@ -25,6 +27,8 @@ KIND_RANGES: dict[str, tuple[float, float]] = {
     "hours": (0.0, 7 * 24.0),
     "amount": (-1e13, 1e13),
     "int": (-2.0 ** 31, 2.0 ** 31 - 1),
+    "number": (0.0, 1e9),
+    "fraction": (0.0, 1.0),
 }
 
 
@@ -242,7 +246,50 @@ SCHEDULE = Dataset(
     ),
 )
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (CONTACTS, SURVEYS, COMPLAINTS, BUDGET, AGENT_STATES, SCHEDULE)}
+# Pay types of a labour line: which paid hours and which loaded hourly rate its cost is (勞基法 §24: overtime at 1.34 /
+# 1.67 of the regular rate, so its rate is its own).
+PAY_TYPES = ("regular", "overtime")
+PAY_WORDS = (("正常", "regular"), ("正常工時", "regular"), ("本薪", "regular"), ("薪資", "regular"), ("REG", "regular"),
+             ("加班", "overtime"), ("加班費", "overtime"), ("OT", "overtime"))
+# Paid hours of a line in a month: a centre's hundreds of agents x 200 h, well within this.
+_LINE_HOURS = 10_000_000.0
+
+BUDGET_DRIVERS = Dataset(
+    name="budget_drivers",
+    label_zh="預算驅動因子",
+    key=("period", "cost_center", "line"),
+    time_column="period",
+    meaning=("One row per month x cost center x labour line: what the line's budget assumed (contacts, hours per "
+             "contact, paid hours, hourly rate) and what happened (paid hours, FTE), to split its variance into "
+             "volume, efficiency and rate. Read from a budget workbook's drivers sheet (驅動因子), in the same import."),
+    columns=(
+        Column("period", "month", "The month (stored as its first day).", required=True),
+        Column("cost_center", "text", "Cost center; the whole center when absent.", default="CENTER"),
+        Column("line", "text", "The budget line whose cost these drivers explain (e.g. 加班費).", required=True),
+        Column("pay", "enum", "Which paid hours and hourly rate the line's cost is: regular or overtime.",
+               choices=PAY_TYPES, words=PAY_WORDS, default="regular"),
+        Column("budget_contacts", "int", "Contacts the budget planned for the month.", lo=0),
+        Column("budget_hours_per_contact", "hours", "Budgeted paid hours per contact of this line (the standard).",
+               unit="h"),
+        Column("budget_aht_seconds", "duration", "Budgeted average handle time.", unit="s"),
+        Column("budget_occupancy", "fraction", "Budgeted occupancy (0-1, or 85%).", unit="0-1"),
+        Column("budget_shrinkage", "fraction", "Budgeted shrinkage (0-1, or 30%).", unit="0-1", hi=0.99),
+        Column("budget_hours", "hours", "Budgeted paid hours of this line (regular or overtime).", unit="h",
+               hi=_LINE_HOURS),
+        Column("budget_fte", "number", "Budgeted full-time equivalents.", unit="FTE"),
+        Column("budget_rate", "amount", "Budgeted loaded hourly rate of this line.", unit="NT$/h", lo=0),
+        Column("actual_contacts", "int", "Contacts actually handled (else the contacts dataset's answered ones).",
+               lo=0),
+        Column("actual_hours", "hours", "Actual paid hours of this line.", unit="h", hi=_LINE_HOURS),
+        Column("actual_fte", "number", "Actual full-time equivalents.", unit="FTE"),
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (CONTACTS, SURVEYS, COMPLAINTS, BUDGET, BUDGET_DRIVERS, AGENT_STATES,
+                                                      SCHEDULE)}
+# Datasets a file of another dataset may carry and that land in its import (its transaction, its undo): a budget
+# workbook's drivers sheet.
+COMPANIONS: dict[str, tuple[str, ...]] = {"budget": ("budget_drivers",)}
 
 
 def _checked_tables() -> str:

@@ -199,9 +199,10 @@ def _v8(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _v9(con: duckdb.DuckDBPyConnection) -> None:
-    # Workforce data (issue 16): agent states and the schedule, with their history for undo. A file made by _v1 from
-    # today's definitions has them already.
-    for name in ("agent_states", "schedule"):
+    # Issue 16: workforce data (agent states, the schedule) and budget drivers (a labour line's planned contacts,
+    # hours and rate, and its actual hours, for the flexed budget), each with its history for undo. A file made by _v1
+    # from today's definitions has them already.
+    for name in ("agent_states", "schedule", "budget_drivers"):
         ds = DATASETS[name]
         for ddl in (_table_ddl(ds, ds.name, with_key=True),
                     _table_ddl(ds, f"{ds.name}_history", with_key=False, extra="replaced_by_import_id INTEGER NOT NULL")):
