@@ -82,6 +82,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "audit.col.": auth.AUDIT_COLUMNS,
     "erlang.error.": metrics.ERLANG_ERRORS,  # ErlangError.code
     "staffing.measure.": metrics.STAFFING_MEASURES,  # pages/trainer.py, competency_map.yaml measure_links
+    "staffing.cost.": ("no_rate", "scope"),  # StaffingWeek.labour_missing
     "staffing.col.": tuple(c for c in metrics.STAFFING_COLUMNS if c not in ("offered", "aht_seconds", "service_level")),
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).

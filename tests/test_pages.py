@@ -494,6 +494,6 @@ def test_budget_page_bridges_each_labour_line_in_both_languages(app):
         text = " ".join(m.value for m in at.markdown)
         assert over.replace("$", "\\$") in text  # the sentence, with its parts in the same words
         assert reports.bridge_sentence("加班費", ot, lang).replace("$", "\\$") in text
-        table = next(d.value for d in at.dataframe if len(d.value.columns) == len(reports.BRIDGE_COLUMNS))
+        table = next(d.value for d in at.table if len(d.value.columns) == len(reports.BRIDGE_COLUMNS))
         row = table.iloc[1]  # 加班費: budget + volume + efficiency + rate = actual, as stored
         assert row.iloc[2] + row.iloc[3] + row.iloc[4] + row.iloc[5] == row.iloc[6] == 1_933_864

@@ -101,6 +101,21 @@ def test_staffing_week_sets_erlang_c_beside_the_staffed_agents(con):
     # 40 calls -> A = 4: 80% in 20 s needs 7 agents (6 give 0.772, 7 give 0.903); 7 / 0.7 = 10 FTE
     assert (more.grid.iloc[0]["what_if_required"], more.peak_fte) == (7, 10)
     assert more.grid.iloc[0]["required"] == 4  # the base column stays at the target
+    # No budget drivers: no cost, and the plan says what would give one
+    assert (week.labour_rate, week.labour_cost, week.labour_missing) == (None, None, "no_rate")
+    assert "預算時薪" in metrics.staffing_plan_text(week, "zh-TW")
+    # November's drivers: regular pay at NT$300/h (two lines, hours-weighted: 100 h x 280 + 300 h x 306.67 -> 300),
+    # overtime at NT$420/h (not what scheduled hours cost): the 4 scheduled hours cost 4 x 300 = NT$1,200
+    con.execute("INSERT INTO budget_drivers (period, cost_center, line, pay, budget_hours, budget_rate, import_id, "
+                "created_import_id) VALUES ('2026-11-01', 'C1', '人員薪資', 'regular', 100, 280, 1, 1), "
+                "('2026-11-01', 'C2', '人員薪資', 'regular', 300, 920 / 3, 1, 1), "
+                "('2026-11-01', 'C1', '加班費', 'overtime', 50, 420, 1, 1)")
+    costed = metrics.staffing_week(con, date(2026, 11, 16), 30)
+    assert costed.labour_rate == pytest.approx(300) and costed.labour_cost == pytest.approx(1200)
+    assert "NT$1,200" in metrics.staffing_plan_text(costed, "en") and "NT$300" in metrics.staffing_plan_text(costed, "en")
+    # A supervisor does not see the budget: the hours, not their cost
+    supervisor = metrics.staffing_week(con, date(2026, 11, 16), 30, scope=Scope("supervisor", frozenset({"T1"})))
+    assert (supervisor.labour_cost, supervisor.labour_missing) == (None, "scope")
 
 
 def pd_isna(v) -> bool:

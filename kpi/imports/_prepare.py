@@ -340,7 +340,9 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
     rejects = pd.concat([r for r in rejects if len(r)] or rejects[-1:], ignore_index=True)
     prepared = _stage(job, parts, values, split_reasons(rejects.sort_values("row_number", kind="stable")),
                       source.sha256, file.decimal.decide(), centre_zone)
-    return _finished(prepared, totals, source, job.sheets, mapping, superseded, tell)
+    prepared = _finished(prepared, totals, source, job.sheets, mapping, superseded, tell)
+    _add_companions(prepared, ds, source, job, path, name, opts, centre_zone)
+    return prepared
 
 
 def _finished(prepared: Prepared, totals: pd.DataFrame, source: Source, sheets: list[str], mapping: Mapping,
@@ -351,6 +353,14 @@ def _finished(prepared: Prepared, totals: pd.DataFrame, source: Source, sheets: 
         prepared.options["mapping"] = mapping.source
     if mapping.options.dedupe:
         prepared.superseded = prepared.options["superseded"] = superseded
+    tell(1.0, "parsed")
+    return prepared
+
+
+
+def _add_companions(prepared: Prepared, ds: Dataset, source: Source, job: Any, path: str | os.PathLike, name: str,
+                    opts: Options, centre_zone: str | None) -> None:
+    """A budget's drivers (a drivers sheet, or driver columns on long rows), prepared as companions of the budget."""
     if ds is BUDGET and source.excel and source.drivers_sheet:
         # The drivers sheet lands with the budget (one import, one undo); its rows are named by the sheet.
         sheet = source.drivers_sheet
@@ -366,11 +376,9 @@ def _finished(prepared: Prepared, totals: pd.DataFrame, source: Source, sheets: 
             opts, values={}, defaults={}, derive={}, dedupe={}, measure=None, drivers_sheet=None))
         other = prepare(BUDGET_DRIVERS.name, path, drivers, name, centre_zone=centre_zone)
         given = [c for c in other.supplied if c in _DRIVER_VALUES]
-        other.stage = other.stage[other.stage[given].notna().any(axis=1)]
+        other.stage_frame = other.stage[other.stage[given].notna().any(axis=1)]
         prepared.companions.append(other)
         prepared.ignored_columns = [h for h in prepared.ignored_columns if h in other.ignored_columns]
-    tell(1.0, "parsed")
-    return prepared
 
 
 # A budget_drivers column that carries a driver (not the key, nor the pay type)

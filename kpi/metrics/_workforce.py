@@ -11,11 +11,12 @@ import duckdb
 import pandas as pd
 
 from ..access import Scope
-from ..present import colon, duration, hours, percent, t, value_label
+from ..present import colon, duration, hours, money, percent, t, value_label
+from ._budget import budgeted_hourly_rate
 from ._catalog import Catalog, load_catalog
 from ._engine import compute_kpis, data_cutoffs
 from ._erlang import ErlangError, erlang_staffing, fte, service_level, traffic
-from ._scope import row_clauses, scope_values
+from ._scope import OutOfScope, row_clauses, scope_values
 
 __all__ = ["STAFFING_MEASURES", "PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
            "staffed_agents", "workforce_summary", "staffing_week", "has_workforce_data", "staffing_jsonable",
@@ -156,6 +157,22 @@ class StaffingWeek:
     has_states: bool
     has_schedule: bool
     what_if: WhatIf = field(default_factory=WhatIf)
+    # The scheduled hours at the budgeted regular hourly rate of the week's month (budget drivers): rate, cost; or why
+    # not: "no_rate" (no drivers with a rate that month) or "scope" (the role does not see the budget).
+    labour_rate: float | None = None
+    labour_cost: float | None = None
+    labour_missing: str | None = None
+
+
+def _labour_rate(con: duckdb.DuckDBPyConnection, month_of: date, scope: Scope | None) -> tuple[float | None, str | None]:
+    """The budgeted regular hourly rate of the month the week starts in, or (None, why)."""
+    try:
+        rates = budgeted_hourly_rate(con, month_of.year, month_of.month, scope=scope)
+    except OutOfScope:
+        return None, "scope"
+    if rates is None or rates[0] is None:
+        return None, "no_rate"
+    return float(rates[0]), None
 
 
 def _sl_target(cat: Catalog, settings: dict[str, Any], channel: str, team: str | None) -> tuple[float, float]:
@@ -221,11 +238,14 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
                                    dtype="Int64")
     wi = grid["what_if_required"].dropna()
     hours = float(wi.sum()) * interval_minutes / 60
+    rate, missing = _labour_rate(con, week_start, scope)
     return StaffingWeek(week_start, interval_minutes, channel, sl_target, seconds, grid, summary, shrinkage,
                         peak_required=int(wi.max()) if len(wi) else 0,
                         peak_fte=fte(int(wi.max()), shrinkage) if len(wi) else 0,
                         required_agent_hours=hours, scheduled_fte_hours=hours / (1 - shrinkage),
-                        has_states=present["agent_states"], has_schedule=present["schedule"], what_if=what_if)
+                        has_states=present["agent_states"], has_schedule=present["schedule"], what_if=what_if,
+                        labour_rate=rate, labour_cost=None if rate is None else hours / (1 - shrinkage) * rate,
+                        labour_missing=missing)
 
 
 def staffing_jsonable(week: StaffingWeek) -> dict[str, Any]:
@@ -248,6 +268,7 @@ def staffing_jsonable(week: StaffingWeek) -> dict[str, Any]:
                         "sl_target": wi.sl_target if wi.sl_target is not None else week.sl_target},
             "peak_required": week.peak_required, "peak_fte": week.peak_fte,
             "required_agent_hours": week.required_agent_hours, "scheduled_fte_hours": week.scheduled_fte_hours,
+            "labour_rate": week.labour_rate, "labour_cost": week.labour_cost,
             "has_agent_states": week.has_states, "has_schedule": week.has_schedule, "intervals": intervals}
 
 
@@ -264,8 +285,12 @@ def staffing_measures(week: StaffingWeek, lang: str) -> list[tuple[str, str]]:
 
 def staffing_plan_text(week: StaffingWeek, lang: str) -> str:
     """The what-if's answer in one sentence: peak agents and FTE, and the week's agent-hours to schedule."""
-    return t("staffing.plan", lang, agents=week.peak_required, fte=week.peak_fte, shrinkage=percent(week.shrinkage),
+    plan = t("staffing.plan", lang, agents=week.peak_required, fte=week.peak_fte, shrinkage=percent(week.shrinkage),
              hours=hours(week.required_agent_hours, lang), fte_hours=hours(week.scheduled_fte_hours, lang))
+    if week.labour_cost is None:
+        return plan + t(f"staffing.cost.{week.labour_missing}", lang)
+    return plan + t("staffing.cost", lang, rate=money(week.labour_rate), fte_hours=hours(week.scheduled_fte_hours, lang),
+                    cost=money(week.labour_cost))
 
 
 def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
