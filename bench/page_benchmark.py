@@ -130,7 +130,7 @@ def check_quality(s: Shown) -> str:  # its period defaults to the sidebar's week
 def check_budget(s: Shown) -> str:
     year, month = s.at.selectbox(key="budget_year").value, s.at.selectbox(key="budget_month").value
     report = s.call(metrics.budget_report, year, date(year, month, 1))
-    ytd, outlook = s.at.dataframe[0].value, s.at.dataframe[1].value  # the lines in two grids that fit the page
+    ytd, outlook = s.at.table[0].value, s.at.table[1].value  # the lines in two tables that fit the page
     table = pd.concat([ytd, outlook.drop(columns=ytd.columns, errors="ignore")], axis=1)
     money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd", "variance_ytd",
              "full_year_budget", "latest_estimate", "run_rate"]
@@ -150,7 +150,7 @@ def check_trainer(s: Shown) -> str:  # defaults: one week, a team
     if weak.empty:
         return f"{who}: no weak KPI, as weak_kpis says"
     values = pd.Series([format_value(s.cat[k], v, s.lang) for k, v in zip(weak["id"], weak["value"])])
-    table_shows(s.at.dataframe[0].value, values, f"the weak KPIs' values of {who}")
+    table_shows(s.at.table[0].value, values, f"the weak KPIs' values of {who}")
     return f"{who}: {len(weak)} weak KPI values = group_status + weak_kpis"
 
 
