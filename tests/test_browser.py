@@ -51,6 +51,11 @@ PAGES = [
 ]
 
 
+def nav_index(shot: str) -> int:
+    """Where a page is in the admin's sidebar navigation (PAGES' order)."""
+    return [p[3] for p in PAGES].index(shot)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -288,7 +293,7 @@ def test_print_view_prints_every_row_and_column_without_the_sidebar(server, brow
         assert sidebar not in text
     assert "下載 Excel" not in text  # nor the buttons
 
-    page.locator('[data-testid="stSidebarNav"] a').nth(2).click()  # the budget page, still in the print view
+    page.locator('[data-testid="stSidebarNav"] a').nth(nav_index("budget")).click()  # still in the print view
     _settle(page)
     text = _printed_text(page, tmp_path / "budget.pdf")
     page.screenshot(path=str(SHOTS / "budget.print_view.zh-TW.png"))
@@ -303,7 +308,7 @@ def test_print_view_prints_every_row_and_column_without_the_sidebar(server, brow
 
 @pytest.mark.parametrize("lang", ["zh-TW", "en"])
 def test_budget_page_at_1500_px_shows_every_column_and_whole_tile_numbers(server, browser, lang):
-    page = _open(server, browser, 2, lang)
+    page = _open(server, browser, nav_index("budget"), lang)
     page.screenshot(path=str(SHOTS / f"budget.1500.{lang}.png"))
     tables = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stTable"]')]
         .map(t => [t, ...t.querySelectorAll('div, table')].map(e => e.scrollWidth - e.clientWidth))""")

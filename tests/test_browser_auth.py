@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from oidc_provider import OidcProvider
-from test_browser import PAGES, ROOT, SHOTS, _no_errors, _settle, _start, browser, playwright  # noqa: F401  (fixtures)
+from test_browser import PAGES, ROOT, SHOTS, nav_index, _no_errors, _settle, _start, browser, playwright  # noqa: F401  (fixtures)
 from test_browser_scope import AGENT_ID, OTHERS, TECH, TECH_AGENTS, _downloads, _nav, _select_options
 
 from kpi import auth, store
@@ -104,7 +104,7 @@ def test_a_signed_in_supervisor_sees_only_their_teams_pages_filters_and_rows(sig
     _sign_in(page, "mei", PASSWORD)
     page.wait_for_selector("text=已登入：")
     _settle(page)
-    assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "職能輔導", "指標說明"]  # no budget, import or data status
+    assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "人力配置", "職能輔導", "指標說明"]  # no budget, import or data status
     assert _select_options(page, "組別") == [TECH]
     body = page.inner_text("body")
     assert "每週績效" in page.locator("h1").first.inner_text() and not any(team in body for team in OTHERS)
@@ -149,7 +149,7 @@ def test_audit_lists_the_sign_ins_the_download_and_the_import_made_here_with_the
     with page.expect_download() as caught:
         page.locator('[data-testid="stDownloadButton"] button:has-text("下載 CSV")').first.click()
     downloaded = caught.value.suggested_filename
-    page.locator('[data-testid="stSidebarNav"] a').nth(4).click()  # 匯入資料
+    page.locator('[data-testid="stSidebarNav"] a').nth(nav_index("import_data")).click()  # 匯入資料
     _settle(page)
     export = tmp_path / "第47週.csv"
     export.write_text("contact_id,arrived_at,answered_at,team\nAUD-1,2026-11-20 10:15,2026-11-20 10:15:12,技術支援組\n",

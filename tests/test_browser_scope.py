@@ -108,9 +108,9 @@ def _select_options(page, label: str) -> list[str]:
 
 def test_a_supervisor_of_one_team_sees_only_that_team_in_every_filter_table_and_export(supervisor, browser):  # noqa: F811
     page = _visit(browser, supervisor)
-    assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "職能輔導", "指標說明"]  # no budget, import or data status
+    assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "人力配置", "職能輔導", "指標說明"]  # no budget, import or data status
     assert _select_options(page, "組別") == [TECH]
-    for title in ("每週績效", "服務品質 (T4.3)", "職能輔導"):
+    for title in ("每週績效", "服務品質 (T4.3)", "人力配置", "職能輔導"):
         if title != "每週績效":
             _go(page, title)
         _no_errors(page)
@@ -131,7 +131,7 @@ def test_a_supervisor_of_one_team_sees_only_that_team_in_every_filter_table_and_
 
 def test_finance_sees_no_agent_row_and_no_comment(finance, browser):  # noqa: F811
     page = _visit(browser, finance)
-    assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "預算執行 (T2.2)", "指標說明"]
+    assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "人力配置", "預算執行 (T2.2)", "指標說明"]
     body = page.inner_text("body")
     assert "專員明細不在您的角色可檢視範圍內" in body and not AGENT_ID.findall(body)
     assert page.locator('[data-testid="stTable"]').count() == 1  # the team table only
@@ -152,7 +152,7 @@ def test_a_crafted_address_never_widens_a_supervisors_view(supervisor, browser):
     page.close()
     page = _visit(browser, supervisor + "/?team=帳務服務組&scope=admin")  # query parameters the app never reads
     body = page.inner_text("body")
-    assert not any(team in body for team in OTHERS) and _nav(page)[-1] == "指標說明" and len(_nav(page)) == 4
+    assert not any(team in body for team in OTHERS) and _nav(page)[-1] == "指標說明" and len(_nav(page)) == 5
     page.close()
 
 
