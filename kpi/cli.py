@@ -27,6 +27,14 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _shown() -> argparse.ArgumentParser:
+    """The options of a command that prints figures: as JSON, or as text in either language."""
+    shown = argparse.ArgumentParser(add_help=False)
+    shown.add_argument("--json", action="store_true")
+    shown.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
+    return shown
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(prog="python -m kpi", parents=[common],
@@ -107,7 +115,7 @@ def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_kpi_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("kpis", parents=[common], help="compute the KPIs for a date range")
+    p = sub.add_parser("kpis", parents=[common, _shown()], help="compute the KPIs for a date range")
     p.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
     p.add_argument("--to", dest="end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD",
                    help="inclusive")
@@ -115,11 +123,9 @@ def _add_kpi_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--team")
     p.add_argument("--channel")
     p.add_argument("--queue")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     p.set_defaults(func=cmd_kpis)
 
-    p = sub.add_parser("erlang", parents=[common], help="Erlang C: agents one interval needs for a service-level target")
+    p = sub.add_parser("erlang", parents=[common, _shown()], help="Erlang C: agents one interval needs for a service-level target")
     p.add_argument("--calls", type=float, required=True, help="contacts offered in the interval")
     p.add_argument("--interval-minutes", type=float, default=30, help="interval length in minutes (default 30)")
     p.add_argument("--aht", type=float, required=True, metavar="SECONDS", help="average handle time in seconds")
@@ -128,11 +134,9 @@ def _add_kpi_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--shrinkage", type=float, default=0.0, metavar="FRACTION", help="share of paid time not on the phones")
     p.add_argument("--max-asa", type=float, metavar="SECONDS", help="also keep the average speed of answer at most this")
     p.add_argument("--max-occupancy", type=float, metavar="FRACTION", help="also keep occupancy at most this, e.g. 0.85")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     p.set_defaults(func=cmd_erlang)
 
-    p = sub.add_parser("staffing", parents=[common],
+    p = sub.add_parser("staffing", parents=[common, _shown()],
                        help="a week per interval: Erlang C's required agents beside the agents staffed (agent_states)")
     p.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
     p.add_argument("--interval", type=int, choices=metrics.INTERVAL_MINUTES, default=30, help="minutes (default 30)")
@@ -142,8 +146,6 @@ def _add_kpi_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--aht-change", type=float, default=0.0, metavar="SECONDS", help="what-if: AHT +/- seconds")
     p.add_argument("--shrinkage", type=float, metavar="FRACTION", help="what-if: shrinkage (default: the week's measured)")
     p.add_argument("--sl", type=float, metavar="FRACTION", help="what-if: service-level target (default: targets.yaml)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     p.set_defaults(func=cmd_staffing)
 
     p = sub.add_parser("budget", parents=[common], help="budget against actual for a year")
@@ -198,13 +200,11 @@ def _add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     r.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
     r.set_defaults(func=cmd_users_reset_password)
 
-    p = sub.add_parser("audit", parents=[common], help="the audit log: sign-ins, imports, undos, reports, downloads, "
+    p = sub.add_parser("audit", parents=[common, _shown()], help="the audit log: sign-ins, imports, undos, reports, downloads, "
                                                        "account changes; newest first")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--user", help="only this user's events")
     p.add_argument("--action", choices=auth.ACTIONS, help="only this kind of event")
-    p.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
 
 

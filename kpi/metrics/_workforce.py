@@ -238,13 +238,14 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
                                    dtype="Int64")
     wi = grid["what_if_required"].dropna()
     hours = float(wi.sum()) * interval_minutes / 60
+    scheduled = hours / (1 - shrinkage)  # the agents' hours grossed up for shrinkage: the hours to schedule
     rate, missing = _labour_rate(con, week_start, scope)
     return StaffingWeek(week_start, interval_minutes, channel, sl_target, seconds, grid, summary, shrinkage,
                         peak_required=int(wi.max()) if len(wi) else 0,
                         peak_fte=fte(int(wi.max()), shrinkage) if len(wi) else 0,
-                        required_agent_hours=hours, scheduled_fte_hours=hours / (1 - shrinkage),
+                        required_agent_hours=hours, scheduled_fte_hours=scheduled,
                         has_states=present["agent_states"], has_schedule=present["schedule"], what_if=what_if,
-                        labour_rate=rate, labour_cost=None if rate is None else hours / (1 - shrinkage) * rate,
+                        labour_rate=rate, labour_cost=None if rate is None else scheduled * rate,
                         labour_missing=missing)
 
 
