@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from . import auth, imports, metrics, present, store
-from .access import ROLES, Scope
+from .auth.access import ROLES, Scope
 
 
 def _common() -> argparse.ArgumentParser:
@@ -321,7 +321,7 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def _scope(args: argparse.Namespace) -> Scope:
-    """Whose view the command prints: the file's owner runs the CLI and sees everything (kpi.access)."""
+    """Whose view the command prints: the file's owner runs the CLI and sees everything (kpi.auth.access)."""
     return Scope.everything()
 
 

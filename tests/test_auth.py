@@ -15,7 +15,7 @@ import pytest
 
 from helpers import db_with
 from kpi import auth, competency, imports, store
-from kpi.access import Scope
+from kpi.auth.access import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = auth.AuthSettings()  # 12 characters, 5 failures lock for 15 min, 30 failures a minute, 30 min idle

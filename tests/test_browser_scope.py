@@ -27,7 +27,7 @@ _ENTRY = """\
 import runpy, sys
 sys.path.insert(0, {root!r})
 import streamlit as st
-from kpi.access import Scope
+from kpi.auth.access import Scope
 st.session_state.setdefault("scope", Scope({role!r}, {teams!r}, {agent_id!r}, user="browser-test"))
 runpy.run_path({dashboard!r}, run_name="__main__")
 """

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kpi import auth, competency, imports, metrics, present, reports, store
-from kpi.access import ROLES
+from kpi.auth.access import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "dashboard.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("kpi/**/*.py")]

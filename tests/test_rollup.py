@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from kpi import imports, metrics, store
-from kpi.access import Scope
+from kpi.auth.access import Scope
 from kpi.metrics import _rollup
 
 GROUPINGS = (None, "day", "week", "month", "team", "agent", "channel", "queue", "direction", "weekday_hour")

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from kpi import competency, metrics, reports, store
-from kpi.access import Scope
+from kpi.auth.access import Scope
 from kpi.metrics import OutOfScope
 
 W47 = (date(2026, 11, 16), date(2026, 11, 22))

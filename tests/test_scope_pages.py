@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpi import metrics, store
-from kpi.access import ROLES, Scope
+from kpi.auth.access import ROLES, Scope
 from test_table_exports import downloads  # noqa: F401  (the fixture: every download a run offers)
 from ui.access import OWN
 from ui.frame import PAGES, pages_for

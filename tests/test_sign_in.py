@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpi import auth, imports, store
-from kpi.access import Scope
+from kpi.auth.access import Scope
 from kpi.present import value_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,7 +222,7 @@ def test_before_company_sign_in_the_form_offers_it_beside_the_local_accounts(db)
 
 
 def test_a_download_names_its_user_in_the_audit_log(db):
-    at = gate(patch='import streamlit as st\nfrom kpi.access import Scope\n'
+    at = gate(patch='import streamlit as st\nfrom kpi.auth.access import Scope\n'
                     'st.session_state["scope"], st.session_state["_auth_method"] = Scope("admin", user="mei"), "local"\n'
                     'import datetime\nst.session_state["_auth_seen"] = datetime.datetime.now()',
               after='st.code(ui.auth.audited(lambda: b"a,b", "每週績效_組別績效_2026-W47.csv")().decode())')

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from kpi import imports, metrics, store
-from kpi.access import Scope
+from kpi.auth.access import Scope
 
 from helpers import db_with, rows
 

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import element_tree as et
 
 from kpi import competency, metrics, store
-from kpi.access import Scope
+from kpi.auth.access import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["pages/weekly.py", "pages/quality.py", "pages/staffing.py", "pages/budget.py", "pages/trainer.py", "pages/mine.py",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kpi.access import Scope
+from kpi.auth.access import Scope
 
 from .i18n import t
 
 SESSION_KEY = "scope"  # set by the sign-in (ui.auth) for the session's user
-OWN = "own"  # what the page of one's own numbers needs: a user linked to an agent id (kpi.access.Scope.agent_id)
+OWN = "own"  # what the page of one's own numbers needs: a user linked to an agent id (kpi.auth.access.Scope.agent_id)
 
 
 def allows(scope: Scope, what: str | None) -> bool:
-    """Whether a scope may `what`: a key of kpi.access.ROLES, OWN, or None (anyone)."""
+    """Whether a scope may `what`: a key of kpi.auth.access.ROLES, OWN, or None (anyone)."""
     if what is None:
         return True
     return scope.agent_id is not None if what == OWN else scope.can(what)
@@ -33,7 +33,7 @@ def current_scope() -> Scope:
 
 
 def can(what: str) -> bool:
-    """Whether the session's user may `what` (a key of kpi.access.ROLES, or OWN)."""
+    """Whether the session's user may `what` (a key of kpi.auth.access.ROLES, or OWN)."""
     return allows(current_scope(), what)
 
 

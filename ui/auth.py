@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from kpi import auth, store
-from kpi.access import Scope
+from kpi.auth.access import Scope
 
 from .access import SESSION_KEY, current_scope
 from .data import db_path, has_users, write

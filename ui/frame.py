@@ -7,7 +7,7 @@ from datetime import date
 import streamlit as st
 
 from kpi import metrics
-from kpi.access import Scope
+from kpi.auth.access import Scope
 from kpi.present import colon, join_list, value_label
 
 from .access import OWN, allows, current_scope
@@ -188,7 +188,7 @@ def print_switch() -> bool:
     return on
 
 
-# Each page, the group it is listed under and what a user needs to open it (a key of kpi.access.ROLES, OWN: linked to
+# Each page, the group it is listed under and what a user needs to open it (a key of kpi.auth.access.ROLES, OWN: linked to
 # an agent id; None: anyone).
 PAGES = (
     ("nav.supervisor", "pages/weekly.py", "page.weekly", ":material/dashboard:", "supervise"),

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ..access import ROLES, Scope
+from .access import ROLES, Scope
 from ..store import resolve_db_path
 
 ACCESS_FILE = "access.yaml"

@@ -10,7 +10,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..access import Scope
+from .access import Scope
 from ..store import rollback
 from ._audit import record
 from ._settings import AuthSettings, grant

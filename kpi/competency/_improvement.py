@@ -8,7 +8,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from ..access import Scope
+from ..auth.access import Scope
 from ..auth import record
 from ..metrics import require
 from ..present import MISSING, format_kind, is_missing, t, value_label

@@ -1,6 +1,6 @@
 """The KPI catalog (catalog.yaml + targets.yaml) and everything computed from it: the engine at any grain, status
 against target, the weekly views, service quality (surveys, complaints), and the budget report. Every query takes the
-user's scope (kpi.access.Scope; `_scope.py` narrows rows in SQL)."""
+user's scope (kpi.auth.access.Scope; `_scope.py` narrows rows in SQL)."""
 from . import _schema as schema  # the one YAML validator, shared with the competency map
 from ._budget import (LINE_COLUMNS, BudgetReport, VarianceSplit, budget_report, budgeted_hourly_rate, last_actual_month,
                       monthly, monthly_splits, months_with_actuals, split_variance, sum_splits, variance_status, years)

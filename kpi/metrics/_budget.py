@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..access import Scope
+from ..auth.access import Scope
 from ..store import checked_sql
 from ._catalog import load_catalog
 from ._scope import require

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..access import Scope
+from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog, status
 from ._engine import compute_kpis, data_cutoffs, matures_on
 from ._stats import Z95, two_proportion_z, wilson_interval, xmr_limits

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from ..access import Scope
+from ..auth.access import Scope
 from ._catalog import load_catalog
 from ._engine import SOURCES, _params, compute_kpis
 from ._scope import row_clauses, scope_values

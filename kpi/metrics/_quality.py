@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..access import Scope
+from ..auth.access import Scope
 from ._catalog import load_catalog
 from ._engine import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
 from ._privacy import mask_pii

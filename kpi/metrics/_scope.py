@@ -1,4 +1,4 @@
-"""Who may see which rows (issue 15): a user's Scope (kpi.access) as SQL, so rows out of reach never leave DuckDB.
+"""Who may see which rows (issue 15): a user's Scope (kpi.auth.access) as SQL, so rows out of reach never leave DuckDB.
 
 Every query function of kpi.metrics takes `scope` (None: everything, as the CLI run by the file's owner) and narrows
 its rows here:
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..access import Scope
+from ..auth.access import Scope
 
 __all__ = ["OutOfScope", "require", "row_clauses", "scope_values", "may_see_comments"]
 
 
 class OutOfScope(ValueError):
-    """Something the user's role does not reach was asked for. `what` is a key of kpi.access.ROLES (agent_rows,
+    """Something the user's role does not reach was asked for. `what` is a key of kpi.auth.access.ROLES (agent_rows,
     budget, ...), `role` the role: pages say it in the reader's language (message scope.refused.<what>)."""
 
     def __init__(self, what: str, scope: Scope) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..access import Scope
+from ..auth.access import Scope
 from ..present import colon, duration, hours, money, percent, t, value_label
 from ._budget import budgeted_hourly_rate
 from ._catalog import Catalog, load_catalog

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from .. import competency, metrics
-from ..access import Scope
+from ..auth.access import Scope
 from ..competency import CompetencyMap, load_competency_map
 from ..metrics import Catalog, load_catalog
 from ..present import (

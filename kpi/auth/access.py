@@ -1,4 +1,5 @@
-"""Who may see what (issue 15): the roles, declared once, and the scope every query and export takes.
+"""Who may see what (issue 15): the roles, declared once, and the scope every query and export takes (kpi.auth.access:
+the one module of kpi.auth that every room may import; it imports nothing of kpi).
 
 The interface the sign-in (kpi.auth, ui) and the enforcement (kpi.metrics, kpi.reports, exports) share. A page never
 decides what a role may see: it passes the signed-in user's Scope to the kpi functions, which narrow their rows."""
