@@ -42,7 +42,10 @@ def _sample_key() -> str:
 
     h = hashlib.sha256(f"schema {store.SCHEMA_VERSION} duckdb {duckdb.__version__}".encode())
     sources = [ROOT / "requirements.txt", *sorted((ROOT / "sample_data").glob("*")),
-               *sorted((ROOT / "kpi" / "store").glob("*.py")), *sorted((ROOT / "kpi" / "imports").glob("*.py"))]
+               *sorted((ROOT / "kpi" / "store").glob("*.py")), *sorted((ROOT / "kpi" / "imports").glob("*.py")),
+               # what the rollups' fingerprint holds: a rollup built by other code or settings is not used
+               *sorted((ROOT / "kpi" / "metrics").glob("_[er]*.py")), ROOT / "kpi" / "metrics" / "catalog.yaml",
+               ROOT / "targets.yaml"]
     for f in sources:
         if f.is_file():
             h.update(f"{f.relative_to(ROOT)}\0".encode())

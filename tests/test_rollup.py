@@ -1,6 +1,8 @@
-"""Rollups kept at import (kpi.metrics._rollup, kpi.store refresh_rollups): the engine answers from them with exactly
-the numbers raw rows give, at every grain, filter and scope; imports, re-imports and undo keep them exact; a database
-from before them gets one when opened for writing; other settings never read a rollup built with different ones."""
+"""Rollups kept at import (kpi.metrics._rollup, kpi.store refresh_rollups) of contacts, surveys and complaints: the
+engine answers from them with exactly the numbers raw rows give, for every KPI at every grain, filter and scope;
+imports, re-imports and undo (of the dataset, and of the contacts surveys take their hour and team from) keep them
+exact; a database from before them gets one when opened for writing; other settings never read a rollup built with
+different ones."""
 from __future__ import annotations
 
 import shutil
@@ -14,8 +16,10 @@ from kpi import imports, metrics, store
 from kpi.auth.access import Scope
 from kpi.metrics import _rollup
 
-GROUPINGS = (None, "day", "week", "month", "team", "agent", "channel", "queue", "direction", "weekday_hour")
+GROUPINGS = (None, "day", "week", "month", "team", "agent", "channel", "queue", "direction", "category",
+             "weekday_hour", "interval_60")
 FILTERS = ({}, {"team": "A"}, {"channel": "phone"}, {"channel": "email"}, {"queue": "q1"})
+ROLLED = ("contacts", "surveys", "complaints")
 
 
 def same(con, start, end, by, **kw) -> None:
@@ -24,10 +28,10 @@ def same(con, start, end, by, **kw) -> None:
     pd.testing.assert_frame_equal(rolled, raw, check_dtype=False, rtol=1e-12, atol=0)
 
 
-def used(con) -> bool:
+def used(con, dataset: str = "contacts") -> bool:
     cat = metrics.load_catalog()
     with con.cursor() as cur:
-        return _rollup.usable(cur, "contacts", _rollup.fingerprint(cat, cat.settings, "contacts")) is not None
+        return _rollup.usable(cur, dataset, _rollup.fingerprint(cat, cat.settings, dataset)) is not None
 
 
 def random_contacts(seed: int, n: int, start: datetime, id_prefix: str = "c") -> pd.DataFrame:
@@ -69,53 +73,174 @@ def csv_of(tmp_path, frame: pd.DataFrame, name: str):
     return p
 
 
-def rollup_rows(con) -> pd.DataFrame:
-    frame = con.execute("SELECT * FROM rollup_contacts").df()
-    return frame.sort_values(list(frame.columns[:6]), na_position="first").reset_index(drop=True)
+def random_surveys(seed: int, n: int, start: datetime, contact_ids, id_prefix: str = "s") -> pd.DataFrame:
+    """Surveys linked to contacts (known and unknown ids) or to none, every score missing at times, each value of
+    each score (csat 1-5, nps 0-10 with promoters, passives and detractors, ces 1-7)."""
+    rng = np.random.default_rng(seed)
+    linked = rng.random(n) < 0.6
+    return pd.DataFrame({
+        "survey_id": [f"{id_prefix}{i}" for i in range(n)],
+        "responded_at": pd.to_datetime(start) + pd.to_timedelta(rng.integers(0, 21 * 24 * 60, n), unit="min"),
+        "contact_id": np.where(linked, rng.choice(np.append(np.asarray(contact_ids, dtype=object), "nowhere"), n), None),
+        "team": rng.choice(["A", "B", None], n),
+        "agent_id": rng.choice(["a1", "a2", "a3", None], n),
+        "csat": np.where(rng.random(n) < 0.1, np.nan, rng.integers(1, 6, n)),
+        "nps": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 11, n)),
+        "ces": np.where(rng.random(n) < 0.3, np.nan, rng.integers(1, 8, n)),
+        "comment": rng.choice(["", "ok", None], n),
+    })
 
 
-def assert_rollup_exact(db) -> None:
-    """The kept rollup equals one built from scratch from the rows now stored, and answers like raw rows."""
+def random_complaints(seed: int, n: int, start: datetime, id_prefix: str = "p") -> pd.DataFrame:
+    """Complaints open and resolved, due by due_at, by sla_hours or by the default, resolved in time and late, reopened,
+    escalated or not (or unknown), in categories, channels, teams and agents (each sometimes missing)."""
+    rng = np.random.default_rng(seed)
+    opened = pd.to_datetime(start) + pd.to_timedelta(rng.integers(0, 21 * 24 * 60, n), unit="min")
+    resolved = opened + pd.to_timedelta(rng.integers(10, 14 * 24 * 60, n), unit="min")
+    how_due = rng.integers(0, 3, n)
+    return pd.DataFrame({
+        "complaint_id": [f"{id_prefix}{i}" for i in range(n)],
+        "opened_at": opened,
+        "resolved_at": resolved.where(rng.random(n) < 0.7),
+        "due_at": (opened + pd.to_timedelta(rng.integers(1, 10 * 24, n), unit="h")).where(how_due == 0),
+        "sla_hours": np.where(how_due == 1, rng.integers(4, 200, n) * 1.0, np.nan),
+        "category": rng.choice(["wait", "rude", "billing", None], n),
+        "channel": rng.choice(["phone", "chat", "email", None], n),
+        "team": rng.choice(["A", "B", None], n),
+        "agent_id": rng.choice(["a1", "a2", "a3", None], n),
+        "priority": rng.choice(["high", "low"], n),
+        "reopened_count": rng.choice([0, 0, 1, 2], n),
+        "escalated": rng.choice(["Y", "N", None], n),
+    })
+
+
+def table_csv(tmp_path, frame: pd.DataFrame, name: str):
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif out[c].dtype == float and c != "sla_hours":
+            out[c] = out[c].astype("Int64")
+    p = tmp_path / name
+    out.to_csv(p, index=False)
+    return p
+
+
+def rollup_rows(con, dataset: str = "contacts") -> pd.DataFrame:
+    frame = con.execute(f"SELECT * FROM {_rollup.ROLLUP_DATASETS[dataset]}").df()
+    keys = list(frame.columns[:list(frame.columns).index("__n")])  # the hour and the dimensions
+    return frame.sort_values(keys, na_position="first").reset_index(drop=True)
+
+
+def assert_rollup_exact(db, datasets=ROLLED) -> None:
+    """The kept rollups equal ones built from scratch from the rows now stored, and answer like raw rows."""
     with store.open_db(db) as con:
-        assert used(con)
-        kept = rollup_rows(con)
-        with con.cursor() as cur:
-            _rollup.build(cur, metrics.load_catalog(), "contacts")
-        pd.testing.assert_frame_equal(kept, rollup_rows(con), check_dtype=False)
+        for dataset in datasets:
+            assert used(con, dataset), dataset
+            kept = rollup_rows(con, dataset)
+            with con.cursor() as cur:
+                _rollup.build(cur, metrics.load_catalog(), dataset)
+            pd.testing.assert_frame_equal(kept, rollup_rows(con, dataset), check_dtype=False, obj=dataset)
         same(con, date(2026, 3, 1), date(2026, 3, 31), "week")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "agent", team="A")
+        same(con, date(2026, 3, 1), date(2026, 3, 31), "category")
 
 
 def test_sample_rollup_and_raw_agree_for_every_kpi_grain_and_filter(sample_db, tmp_path):
     db = tmp_path / "s.duckdb"
     shutil.copy(sample_db, db)
     with store.open_db(db, read_only=True) as con:
-        assert used(con)  # the sample load kept it
+        assert all(used(con, d) for d in ROLLED)  # the sample load kept them
         first, last = con.execute("SELECT min(arrived_at)::DATE, max(arrived_at)::DATE FROM contacts").fetchone()
         for by in GROUPINGS:
             same(con, first, last, by)
         for f in FILTERS[1:]:
-            for by in ("week", "agent", "weekday_hour"):
+            for by in ("week", "agent", "weekday_hour", "category"):
                 same(con, first, last, by, **f)
         week_end = last - timedelta(days=last.weekday() + 1)  # the last complete week, and the incomplete tail
         same(con, week_end - timedelta(days=6), week_end, None)
         same(con, last - timedelta(days=2), last, "day")
         team = con.execute("SELECT team FROM contacts WHERE team IS NOT NULL LIMIT 1").fetchone()[0]
         same(con, first, last, "team", scope=Scope(role="supervisor", teams=frozenset({team})))
+        same(con, first, last, "category", scope=Scope(role="supervisor", teams=frozenset({team})))
+        same(con, first, last, "week", scope=Scope(role="agent", teams=frozenset({team}), agent_id="A006"))
+
+
+def random_database(tmp_path, seed: int, n: int = 3000):
+    db = tmp_path / "r.duckdb"
+    frame = random_contacts(seed, n, datetime(2026, 3, 2))
+    imports.import_file("contacts", csv_of(tmp_path, frame, "c.csv"), db=db)
+    surveys = random_surveys(seed, n // 3, datetime(2026, 3, 2), frame["contact_id"])
+    imports.import_file("surveys", table_csv(tmp_path, surveys, "s.csv"), db=db)
+    imports.import_file("complaints", table_csv(tmp_path, random_complaints(seed, n // 10, datetime(2026, 3, 2)),
+                                                "p.csv"), db=db)
+    return db
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_fixtures_rollup_and_raw_agree(tmp_path, seed):
-    db = tmp_path / "r.duckdb"
-    frame = random_contacts(seed, 3000, datetime(2026, 3, 2))
-    imports.import_file("contacts", csv_of(tmp_path, frame, "c.csv"), db=db)
+    db = random_database(tmp_path, seed)
     with store.open_db(db, read_only=True) as con:
-        assert used(con)
+        assert all(used(con, d) for d in ROLLED)
         assert con.execute("SELECT sum(__n) FROM rollup_contacts").fetchone()[0] == 3000
+        assert con.execute("SELECT sum(__n) FROM rollup_surveys").fetchone()[0] == 1000
+        assert con.execute("SELECT sum(__n) FROM rollup_complaints").fetchone()[0] == 300
         for by in GROUPINGS:
             for f in FILTERS:
                 same(con, date(2026, 3, 1), date(2026, 3, 25), by, **f)
         same(con, date(2026, 3, 4), date(2026, 3, 10), "day", channel="email")  # a part of the range only
+        same(con, date(2026, 3, 9), date(2026, 3, 15), "category", team="B")
+
+
+def test_every_survey_and_complaint_kpi_but_the_median_is_summed_in_the_rollups():
+    cat = metrics.load_catalog()
+    # Hand-checked: a mean is a sum over a count, NPS counts of promoters and detractors; a median is no sum.
+    assert [k.id for k in _rollup.summed(cat.of("surveys"))] == ["survey_responses", "csat", "csat_mean", "nps",
+                                                                   "ces_mean"]
+    assert [k.id for k in cat.of("complaints") if k not in _rollup.summed(cat.of("complaints"))] == [
+        "median_resolution_hours"]
+    assert _rollup.raw_tables("surveys") == ["contacts", "surveys"]  # a survey counts in its contact's hour and team
+
+
+def test_survey_and_complaint_kpis_from_the_rollups_by_hand(tmp_path):
+    """Four surveys and three complaints whose KPIs are worked out by hand, answered from the rollups."""
+    db = tmp_path / "h.duckdb"
+    contacts = random_contacts(11, 2, datetime(2026, 3, 2))
+    contacts["arrived_at"] = pd.to_datetime(["2026-03-02 09:10", "2026-03-09 10:00"])
+    contacts["team"] = ["A", "B"]
+    imports.import_file("contacts", csv_of(tmp_path, contacts, "c.csv"), db=db)
+    surveys = pd.DataFrame({  # c0 is in week 10 and team A: s1 counts there though answered in week 11 by team B
+        "survey_id": ["s1", "s2", "s3", "s4"],
+        "responded_at": pd.to_datetime(["2026-03-10 08:00", "2026-03-03 11:00", "2026-03-04 12:00", "2026-03-10 09:00"]),
+        "contact_id": ["c0", None, None, "c1"], "team": ["B", "A", "A", None], "agent_id": [None] * 4,
+        "csat": [5, 4, 2, np.nan], "nps": [10, 9, 3, 7], "ces": [7, np.nan, 3, 5], "comment": [None] * 4})
+    imports.import_file("surveys", table_csv(tmp_path, surveys, "s.csv"), db=db)
+    complaints = pd.DataFrame({
+        "complaint_id": ["p1", "p2", "p3"],
+        "opened_at": pd.to_datetime(["2026-03-02 10:00", "2026-03-03 10:00", "2026-03-04 10:00"]),
+        "resolved_at": pd.to_datetime(["2026-03-02 20:00", "2026-03-06 10:00", None]),
+        "due_at": pd.to_datetime(["2026-03-03 10:00", None, None]), "sla_hours": [np.nan, 24.0, np.nan],
+        "category": ["wait", "wait", "rude"], "channel": ["phone"] * 3, "team": ["A"] * 3, "agent_id": [None] * 3,
+        "priority": [None] * 3, "reopened_count": [0, 1, 0], "escalated": ["Y", "N", "N"]})
+    imports.import_file("complaints", table_csv(tmp_path, complaints, "p.csv"), db=db)
+    with store.open_db(db, read_only=True) as con:
+        assert all(used(con, d) for d in ROLLED)
+        week = metrics.compute_kpis(con, date(2026, 3, 2), date(2026, 3, 8), team="A").iloc[0]
+        # s1 (via c0), s2, s3: csat 5, 4, 2 -> 2 of 3 at 4+, mean 11/3; nps 10, 9, 3 -> 100 * (2 - 1) / 3; ces 7, 3 -> 5
+        assert (week["survey_responses"], week["csat"], week["csat_mean"]) == (3, 2 / 3, 11 / 3)
+        assert (week["nps"], week["ces_mean"]) == (100 / 3, 5.0)
+        # p1 in time (10 h < its due 24 h), p2 late (72 h > sla 24 h), p3 open: 2 of 3 resolved, 1 of 2 in time (p3's
+        # default due is after the cut-off, 03-06 10:00), reopened 1 of 2, escalated 1 of 3; median of 10 h and 72 h
+        assert (week["complaints"], week["escalation_rate"]) == (3, 1 / 3)
+        stats = metrics.compute_kpis(con, date(2026, 3, 2), date(2026, 3, 8), team="A", stats=True).iloc[0]
+        assert (stats["complaint_resolution_rate__num"], stats["complaint_resolution_rate__den"]) == (2, 3)
+        assert (stats["complaint_sla_rate__num"], stats["complaint_sla_rate__den"]) == (1, 2)
+        assert (stats["reopen_rate__num"], stats["reopen_rate__den"]) == (1, 2)
+        same(con, date(2026, 3, 2), date(2026, 3, 8), None, team="A")
+        same(con, date(2026, 3, 2), date(2026, 3, 15), "week")
+        same(con, date(2026, 3, 2), date(2026, 3, 15), "category")
+        raw = metrics.compute_kpis(con, date(2026, 3, 2), date(2026, 3, 8), team="A", rollup=False).iloc[0]
+        assert raw["median_resolution_hours"] is pd.NA or pd.isna(raw["median_resolution_hours"])  # not mature yet
 
 
 def test_import_reimport_and_undo_keep_the_rollup_exact(tmp_path):
@@ -141,6 +266,65 @@ def test_import_reimport_and_undo_keep_the_rollup_exact(tmp_path):
         assert con.execute("SELECT count(*) FROM rollup_contacts").fetchone()[0] == 0
     with store.open_db(db, read_only=True) as con:
         assert used(con)
+
+
+def test_survey_and_complaint_imports_reimports_and_undo_keep_their_rollups_exact(tmp_path):
+    db = tmp_path / "q.duckdb"
+    contacts = random_contacts(21, 1200, datetime(2026, 3, 2))
+    rc = imports.import_file("contacts", csv_of(tmp_path, contacts, "c.csv"), db=db)
+    surveys = random_surveys(22, 600, datetime(2026, 3, 2), contacts["contact_id"][:900])
+    rs1 = imports.import_file("surveys", table_csv(tmp_path, surveys, "s1.csv"), db=db)
+    complaints = random_complaints(23, 300, datetime(2026, 3, 2))
+    rp1 = imports.import_file("complaints", table_csv(tmp_path, complaints, "p1.csv"), db=db)
+    assert_rollup_exact(db)
+    # Re-imports: 100 surveys and complaints changed (other hours, scores, contacts, outcomes), 50 new ones each.
+    changed = random_surveys(24, 100, datetime(2026, 3, 12), contacts["contact_id"])
+    changed["survey_id"] = surveys["survey_id"][:100].to_numpy()
+    rs2 = imports.import_file("surveys", table_csv(tmp_path, pd.concat(
+        [changed, random_surveys(25, 50, datetime(2026, 3, 5), contacts["contact_id"], "t")]), "s2.csv"), db=db)
+    assert (rs2.updated, rs2.inserted) == (100, 50)
+    moved = random_complaints(26, 100, datetime(2026, 3, 9))
+    moved["complaint_id"] = complaints["complaint_id"][:100].to_numpy()
+    rp2 = imports.import_file("complaints", table_csv(tmp_path, pd.concat(
+        [moved, random_complaints(27, 50, datetime(2026, 3, 1), "q")]), "p2.csv"), db=db)
+    assert (rp2.updated, rp2.inserted) == (100, 50)
+    assert_rollup_exact(db)
+    # A contacts re-import moves the contacts 300 surveys are about (their hour, team, agent, channel, queue) and
+    # brings the contacts 300 more were about but that were not there yet: the surveys rollup follows.
+    later = random_contacts(28, 1200, datetime(2026, 3, 16))
+    later["contact_id"] = [f"c{i}" for i in range(600, 1800)]
+    rc2 = imports.import_file("contacts", csv_of(tmp_path, later, "c2.csv"), db=db)
+    assert (rc2.updated, rc2.inserted) == (600, 600)
+    assert_rollup_exact(db)
+    undone(db, rc2)  # the surveys go back to their contacts' old hours
+    assert_rollup_exact(db)
+    assert undone(db, rs2, rp2) == (600, 300)
+    assert_rollup_exact(db)
+    assert undone(db, rs1, rp1) == (0, 0)
+    undone(db, rc)
+    assert_rollup_exact(db)
+
+
+def undone(db, *results) -> tuple[int, int]:
+    """Undo the imports, latest first given first; then the surveys and complaints the rollups count."""
+    with store.open_db(db) as con:
+        for r in results:
+            imports.undo_import(con, r.import_id, by="test")
+        return tuple(con.execute(f"SELECT coalesce(sum(__n), 0) FROM rollup_{d}").fetchone()[0]
+                     for d in ("surveys", "complaints"))
+
+
+def test_contacts_written_by_sql_never_let_the_surveys_rollup_answer(tmp_path):
+    db = random_database(tmp_path, 31, 900)
+    with store.open_db(db) as con:  # surveys take their hour from contacts: a contact moved by SQL makes it stale
+        con.execute("UPDATE contacts SET arrived_at = arrived_at + INTERVAL 3 DAY, import_id = 99 WHERE contact_id = 'c1'")
+        assert used(con, "complaints") and not used(con, "surveys")
+        same(con, date(2026, 3, 1), date(2026, 3, 25), "day")
+    with store.open_db(db):  # the next writable open rebuilds it
+        pass
+    with store.open_db(db, read_only=True) as con:
+        assert used(con, "surveys")
+        same(con, date(2026, 3, 1), date(2026, 3, 25), "day")
 
 
 def test_a_database_from_before_rollups_gets_one_on_a_writable_open(tmp_path):

@@ -138,6 +138,12 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
         if by in CYCLES:
             return None  # a backlog is a snapshot at an end time, not spread over hours of the week
         return _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values)
+    summed = _rollup.summed(kpis) if rollup and by not in _FINER_THAN_HOUR else kpis
+    if summed and len(summed) < len(kpis) and _rollup.usable(cur, ds.name, rollup):  # a median: raw rows beside
+        rest = [k for k in kpis if k not in summed]
+        frame = _dataset_frame(cur, ds, summed, start, end, by, filters, settings, scope, rollup)
+        return frame.merge(_dataset_frame(cur, ds, rest, start, end, by, filters, settings, scope).drop(columns="__n"),
+                           on="key", how="outer")
     key = _NATIVE_KEY.get(by) or (dims[by] if by else "NULL")
     aggregates = _aggregates(kpis)
     if "__realtime" in ds.columns:  # how many real-time channels a group holds: two or more are never blended
@@ -159,9 +165,7 @@ def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: 
     start, end = datetime.combine(values["start"], time()), datetime.combine(values["end"], time())
     split = _rollup.first_unsettled(cur, table, start, end, values["cutoff"]) or end
     values["split"] = max(split, start)
-    names = [a.rsplit(" AS ", 1)[1] for a in aggregates]
-    merged = ", ".join(f"min({n}) AS {n}" if n == "__rt_min" else f"max({n}) AS {n}" if n == "__rt_max"
-                       else f"sum({n}) AS {n}" for n in names)
+    merged = _rollup.merged(aggregates)
     rolled = (f"SELECT {key} AS key, {merged} FROM (SELECT *, __hour AS __t FROM {table} "
               f"WHERE __hour >= $start AND __hour < $split) WHERE {where} GROUP BY ALL")
     if values["split"] >= end:

@@ -1,13 +1,17 @@
-"""The contacts rollup: every contact KPI's sums per hour x team x agent x channel x queue x direction, kept exact at
-import and undo (kpi.store refresh_rollups runs the SELECT built here), keyed by the settings it was built with.
+"""The rollups: every additive KPI's sums per hour x the dataset's dimensions (contacts: team x agent x channel x
+queue x direction; surveys: team x agent x channel x queue; complaints: team x agent x channel x category), kept exact
+at import and undo (kpi.store refresh_rollups runs the SELECT built here), keyed by the settings it was built with.
 
-Exactness: every contact KPI is a sum of counts and sums (checked: a KPI with another aggregate keeps its dataset on
-raw rows), and hours are whole in every grain (day, ISO week, month, weekday x hour). Settings (thresholds, real-time
-and deferred channels, business hours) are bound when the rollup is built; its fingerprint holds them with the KPIs'
+Exactness: a KPI qualifies when it is a sum of counts and sums (a mean is sum/count, NPS counts of promoters and
+detractors); the others (median resolution time) are read from raw rows beside the rollup's sums (summed/unsummed).
+Hours are whole in every grain (day, ISO week, month, weekday x hour). Settings (thresholds, real-time and deferred
+channels, business hours, default SLA) are bound when the rollup is built; its fingerprint holds them with the KPIs'
 SQL, and compute_kpis reads raw rows when the fingerprint differs from the settings it is given. Measures judged at the
 data's cut-off (a deadline passed, an answer after the cut-off) are summed as if the cut-off were at the end of time;
 each rollup row keeps the latest of those moments (__settles_at), and hours from the first one not settled by the
-cut-off on are read from raw rows.
+cut-off on are read from raw rows. Maturity (complaint rates) masks values after the sums, the same for both.
+A survey counts in its contact's hour, team, agent and channel, so the surveys rollup reads contacts too: its
+stamp holds both tables, and a contacts import refreshes the hours of the surveys linked to the contacts it touched.
 """
 from __future__ import annotations
 
@@ -24,7 +28,23 @@ import holidays
 from ..store import ROLLUPS_DDL, raw_stamp, rollback
 from ._catalog import Catalog, Kpi, load_catalog
 
-ROLLUP_DATASETS = {"contacts": "rollup_contacts"}  # datasets whose source reads their own table only
+ROLLUP_DATASETS = {"contacts": "rollup_contacts", "surveys": "rollup_surveys", "complaints": "rollup_complaints"}
+# The raw tables a dataset's rows come from beyond its own, each with the SQL of the times (the dataset's time column)
+# of the rows an import $id of that table wrote or replaced: the hours a refresh recomputes. A dataset reading only
+# its own table needs none (_touched).
+_ALSO_READS = {
+    "surveys": {
+        "surveys": "SELECT coalesce(c.arrived_at, s.responded_at) FROM (SELECT contact_id, responded_at FROM surveys "
+                   "WHERE import_id = $id UNION ALL SELECT contact_id, responded_at FROM surveys_history "
+                   "WHERE replaced_by_import_id = $id) s LEFT JOIN contacts c ON c.contact_id = s.contact_id",
+        # The linked surveys' hours before and after: the contact's arrival (old and new version), or the response's
+        # when the contact is new (or goes with an undo).
+        "contacts": "WITH k AS (SELECT contact_id, arrived_at FROM contacts WHERE import_id = $id UNION ALL "
+                    "SELECT contact_id, arrived_at FROM contacts_history WHERE replaced_by_import_id = $id) "
+                    "SELECT arrived_at FROM k WHERE contact_id IN (SELECT contact_id FROM surveys) "
+                    "UNION ALL SELECT responded_at FROM surveys WHERE contact_id IN (SELECT contact_id FROM k)",
+    },
+}
 CALENDAR_TABLE = "rollup_calendar"
 END_OF_TIME = "TIMESTAMP '9999-12-31 23:59:59'"
 _NOT_ADDITIVE = re.compile(r"\b(median|avg|mean|quantile\w*|mode|min|max|arg_\w+|list|string_agg|stddev\w*|var\w*|"
@@ -40,6 +60,33 @@ _CODE = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).pa
 def additive(kpis: list[Kpi]) -> bool:
     """Whether every KPI is a sum of counts and sums (so sums per hour add up to the range's)."""
     return all(not _NOT_ADDITIVE.search(s) for k in kpis for s in (k.sql, k.num, k.den, k.ss) if s)
+
+
+def summed(kpis: list[Kpi]) -> list[Kpi]:
+    """The KPIs a rollup holds: those that are sums of counts and sums."""
+    return [k for k in kpis if additive([k])]
+
+
+def merged(aggregates: list[str]) -> str:
+    """SQL adding up the rollup's columns of these aggregates ("expr AS name"): a count over no rows is 0, as raw rows
+    give it, a sum NULL; the real-time channels' min and max stay a min and a max."""
+    out = []
+    for a in aggregates:
+        expr, n = a.rsplit(" AS ", 1)
+        out.append(f"min({n}) AS {n}" if n == "__rt_min" else f"max({n}) AS {n}" if n == "__rt_max"
+                   else f"sum({n}) AS {n}" if re.search(r"\bsum\s*\(", expr) else f"coalesce(sum({n}), 0) AS {n}")
+    return ", ".join(out)
+
+
+def raw_tables(dataset: str) -> list[str]:
+    """The raw tables a dataset's rollup reads (its stamp holds each one's)."""
+    return sorted(_ALSO_READS.get(dataset) or [dataset])
+
+
+def _reads(dataset: str, time: str) -> dict[str, str]:
+    """Each raw table the rollup reads, with the SQL of the times an import $id of it wrote or replaced."""
+    return _ALSO_READS.get(dataset) or {dataset: f"SELECT {time} FROM {dataset} WHERE import_id = $id UNION ALL "
+                                                 f"SELECT {time} FROM {dataset}_history WHERE replaced_by_import_id = $id"}
 
 
 def fingerprint(catalog: Catalog, settings: dict[str, Any], dataset: str) -> str:
@@ -69,7 +116,7 @@ def usable(cur: duckdb.DuckDBPyConnection, dataset: str, fp: str) -> str | None:
                           [dataset, fp]).fetchone()
     except duckdb.CatalogException:  # no rollups table yet (an old file read without upgrading)
         return None
-    return row[0] if row and row[1] == raw_stamp(cur, dataset) else None
+    return row[0] if row and row[1] == raw_stamp(cur, raw_tables(dataset)) else None
 
 
 def ensure(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None) -> None:
@@ -95,18 +142,21 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
     from ._engine import _aggregates, _bindable, _calendar, _rows_sql  # the engine's own SQL: one definition
     from ._calendar import calendar_table
     settings = catalog.settings
-    ds, kpis, table = catalog.datasets[dataset], catalog.of(dataset), ROLLUP_DATASETS[dataset]
-    if not additive(kpis):
+    ds, table = catalog.datasets[dataset], ROLLUP_DATASETS[dataset]
+    kpis = summed(catalog.of(dataset))
+    if not kpis:
         return
-    first, last = cur.execute(f"SELECT min({ds.time})::DATE, max({ds.time})::DATE FROM {dataset}").fetchone()
-    today = date.today()
-    y0, y1 = (first or today).year - 1, (last or today).year + 2
-    covers_from, covers_to = datetime(y0, 1, 1), datetime(y1 + 1, 1, 1)
     hours = settings.get("response_target_hours_by_channel") or {}
-    spec = settings.get("business_hours") or {}
-    calendars = {ch: _calendar(tuple(sorted((spec.get(ch) or {"mon-fri": "09:00-18:00"}).items())), y0 - 1, y1 + 2)
-                 for ch in hours}
-    frame = calendar_table(calendars, hours, covers_from.date(), covers_to.date())
+    covers_from = covers_to = frame = None
+    if ds.deadline_from:  # deadlines in business hours: the rollup covers the years its business calendar holds
+        first, last = cur.execute(f"SELECT min({ds.time})::DATE, max({ds.time})::DATE FROM ({ds.source})").fetchone()
+        today = date.today()
+        y0, y1 = (first or today).year - 1, (last or today).year + 2
+        covers_from, covers_to = datetime(y0, 1, 1), datetime(y1 + 1, 1, 1)
+        spec = settings.get("business_hours") or {}
+        calendars = {ch: _calendar(tuple(sorted((spec.get(ch) or {"mon-fri": "09:00-18:00"}).items())), y0 - 1, y1 + 2)
+                     for ch in hours}
+        frame = calendar_table(calendars, hours, covers_from.date(), covers_to.date())
     groups = list(dict.fromkeys(ds.dimensions.values()))
     aggregates = _aggregates(kpis) + [f"{settles_at(kpis)} AS __settles_at"]
     if "__realtime" in ds.columns:
@@ -119,14 +169,18 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
     params = {k: _bindable(values[k]) for k in set(re.findall(r"\$(\w+)", select)) - {"start", "end"}}
     cur.execute("BEGIN TRANSACTION")
     try:
-        cur.register("__calendar_df", frame)
-        cur.execute(f"CREATE OR REPLACE TABLE {CALENDAR_TABLE} AS SELECT * FROM __calendar_df")
-        cur.unregister("__calendar_df")
+        if frame is not None:
+            cur.register("__calendar_df", frame)
+            cur.execute(f"CREATE OR REPLACE TABLE {CALENDAR_TABLE} AS SELECT * FROM __calendar_df")
+            cur.unregister("__calendar_df")
         cur.execute(f"DROP TABLE IF EXISTS {table}")
-        cur.execute(f"CREATE TABLE {table} AS {select}", {**params, "start": covers_from, "end": covers_to})
-        cur.execute("INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        cur.execute(f"CREATE TABLE {table} AS {select}",
+                    {**params, "start": covers_from or datetime.min, "end": covers_to or datetime.max})
+        cur.execute("INSERT OR REPLACE INTO rollups (dataset, table_name, time_column, fingerprint, select_sql, params, "
+                    "covers_from, covers_to, built_at, raw_stamp, reads) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [dataset, table, ds.time, fingerprint(catalog, settings, dataset), select,
-                     json.dumps(params, default=str), covers_from, covers_to, datetime.now(), raw_stamp(cur, dataset)])
+                     json.dumps(params, default=str), covers_from, covers_to, datetime.now(),
+                     raw_stamp(cur, raw_tables(dataset)), json.dumps(_reads(dataset, ds.time))])
         cur.execute("COMMIT")
     except BaseException:
         rollback(cur)

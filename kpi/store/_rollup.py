@@ -1,26 +1,31 @@
 """Rollups kept at import: additive sums per hour and group of a dataset's rows, so pages need not scan every row.
 
 The store keeps them exact without knowing the KPIs: kpi.metrics builds a rollup (its table, and in table `rollups`
-the SELECT that computes it from the raw rows for a span of time, with the parameters it binds and a fingerprint of
-the settings it was built with) and registers a builder here (set_rollup_builder). Each import and undo then calls
-refresh_rollups in its own transaction, which recomputes the span of hours the import touched; a writable open
-(open_db) lets the builder build a missing rollup or rebuild one made with other settings. A span the rollup's business
-calendar does not cover drops the rollup: the engine then reads raw rows, never stale sums.
+the SELECT that computes it from the raw rows for a span of time, with the parameters it binds, a fingerprint of the
+settings it was built with, and the raw tables it reads, each with the SQL of the times an import of that table
+touches) and registers a builder here (set_rollup_builder). Each import and undo of a table then calls
+refresh_rollups in its own transaction, which recomputes the span of hours the import touched in every rollup that
+reads the table (a survey's hour and team come from its contact: a contacts import refreshes the surveys rollup too);
+a writable open (open_db) lets the builder build a missing rollup or rebuild one made with other settings. A span the
+rollup's business calendar does not cover drops the rollup: the engine then reads raw rows, never stale sums.
 """
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import duckdb
 
 ROLLUPS_DDL = """CREATE TABLE IF NOT EXISTS rollups (
   dataset VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, time_column VARCHAR NOT NULL,
   fingerprint VARCHAR NOT NULL, select_sql VARCHAR NOT NULL, params VARCHAR NOT NULL,
-  covers_from TIMESTAMP, covers_to TIMESTAMP, built_at TIMESTAMP NOT NULL, raw_stamp VARCHAR)"""
+  covers_from TIMESTAMP, covers_to TIMESTAMP, built_at TIMESTAMP NOT NULL, raw_stamp VARCHAR, reads VARCHAR);
+ALTER TABLE rollups ADD COLUMN IF NOT EXISTS reads VARCHAR"""  # reads: {raw table: SQL of the times import $id touched}
 
 _builder: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+Spans = dict[str, tuple[datetime, datetime] | None]  # rollup's dataset -> [first, last] hour an import touched
 
 
 def set_rollup_builder(fn: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
@@ -35,59 +40,65 @@ def ensure_rollups(cur: duckdb.DuckDBPyConnection) -> None:
         _builder(cur)
 
 
-def _definition(cur: duckdb.DuckDBPyConnection, dataset: str) -> tuple | None:
+def _definitions(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    """(dataset, rollup table, select, params, covers_from, covers_to, reads) of every rollup reading a raw table."""
     try:
-        return cur.execute("SELECT table_name, time_column, select_sql, params, covers_from, covers_to FROM rollups "
-                           "WHERE dataset = ?", [dataset]).fetchone()
-    except duckdb.CatalogException:  # a database from before rollups (opened read-only, not migrated)
-        return None
+        rows = cur.execute("SELECT dataset, table_name, select_sql, params, covers_from, covers_to, reads "
+                           "FROM rollups ORDER BY dataset").fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):  # a database from before rollups (or before `reads`)
+        return []
+    return [r[:6] + (json.loads(r[6]),) for r in rows if r[6] and table in json.loads(r[6])]
 
 
-def import_span(cur: duckdb.DuckDBPyConnection, dataset: str, import_id: int) -> tuple[datetime, datetime] | None:
-    """The hours an import's rows occupy (the versions it wrote and the ones it replaced), as [first, last] hour, or
-    None without a rollup or rows. Called after an import's writes, and before an undo's."""
-    d = _definition(cur, dataset)
-    if d is None:
-        return None
-    t = d[1]
-    first, last = cur.execute(
-        f"SELECT date_trunc('hour', min({t})), date_trunc('hour', max({t})) FROM (SELECT {t} FROM {dataset} "
-        f"WHERE import_id = $id UNION ALL SELECT {t} FROM {dataset}_history WHERE replaced_by_import_id = $id)",
-        {"id": import_id}).fetchone()
-    return None if first is None else (first, last)
+def import_span(cur: duckdb.DuckDBPyConnection, table: str, import_id: int) -> Spans:
+    """The hours an import's rows occupy (the versions it wrote and the ones it replaced) in each rollup reading the
+    table, as [first, last] hour (None: no rows of that rollup). Called after an import's writes, and before an
+    undo's."""
+    spans: Spans = {}
+    for dataset, *_, reads in _definitions(cur, table):
+        first, last = cur.execute(f"SELECT date_trunc('hour', min(t)), date_trunc('hour', max(t)) FROM "
+                                  f"({reads[table]}) AS touched(t)", {"id": import_id}).fetchone()
+        spans[dataset] = None if first is None else (first, last)
+    return spans
 
 
-def refresh_rollups(cur: duckdb.DuckDBPyConnection, dataset: str, span: tuple[datetime, datetime] | None) -> None:
-    """Recompute the dataset's rollup over the hours of span from its raw rows, in the caller's transaction. A span
-    outside what the rollup can compute (its business calendar) drops the rollup instead."""
-    d = _definition(cur, dataset)
-    if d is None or span is None:
-        return
-    table, _, select_sql, params, covers_from, covers_to = d
-    start, end = span[0], span[1] + timedelta(hours=1)
-    if (covers_from is not None and start < covers_from) or (covers_to is not None and end > covers_to):
-        drop_rollup(cur, dataset)
-        return
-    cur.execute(f"DELETE FROM {table} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
-    values = {**json.loads(params), "start": start, "end": end}
-    cur.execute(f"INSERT INTO {table} BY NAME {select_sql}", _used(select_sql, values))
-    cur.execute("UPDATE rollups SET raw_stamp = ? WHERE dataset = ?", [raw_stamp(cur, dataset), dataset])
+def refresh_rollups(cur: duckdb.DuckDBPyConnection, table: str, spans: Spans | None) -> None:
+    """Recompute each rollup reading the table over the hours of its span from the raw rows, in the caller's
+    transaction, and stamp it with the raw tables as they now stand. A span outside what the rollup can compute (its
+    business calendar) drops the rollup instead."""
+    for dataset, rollup, select_sql, params, covers_from, covers_to, reads in _definitions(cur, table):
+        span = (spans or {}).get(dataset)
+        if span is not None:
+            start, end = span[0], span[1] + timedelta(hours=1)
+            if (covers_from is not None and start < covers_from) or (covers_to is not None and end > covers_to):
+                drop_rollup(cur, dataset)
+                continue
+            cur.execute(f"DELETE FROM {rollup} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
+            values = {**json.loads(params), "start": start, "end": end}
+            cur.execute(f"INSERT INTO {rollup} BY NAME {select_sql}", _used(select_sql, values))
+        cur.execute("UPDATE rollups SET raw_stamp = ? WHERE dataset = ?", [raw_stamp(cur, reads), dataset])
 
 
-def raw_stamp(cur: duckdb.DuckDBPyConnection, dataset: str) -> str:
-    """The raw table's row count and latest import: a rollup whose stamp differs (rows written by other means than an
+def raw_stamp(cur: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> str:
+    """Each raw table's row count and latest import: a rollup whose stamp differs (rows written by other means than an
     import, e.g. SQL) is not used."""
-    n, last = cur.execute(f"SELECT count(*), max(import_id) FROM {dataset}").fetchone()
-    return f"{n}/{last}"
+    stamps = []
+    for t in sorted(tables):
+        n, last = cur.execute(f"SELECT count(*), max(import_id) FROM {t}").fetchone()
+        stamps.append(f"{n}/{last}")
+    return " ".join(stamps)
 
 
 def drop_rollup(cur: duckdb.DuckDBPyConnection, dataset: str) -> None:
-    d = _definition(cur, dataset)
-    if d is not None:
-        cur.execute(f"DROP TABLE IF EXISTS {d[0]}")
+    """Forget a dataset's rollup (its table and definition): the engine reads raw rows until one is built again."""
+    try:
+        row = cur.execute("SELECT table_name FROM rollups WHERE dataset = ?", [dataset]).fetchone()
+    except duckdb.CatalogException:
+        return
+    if row is not None:
+        cur.execute(f"DROP TABLE IF EXISTS {row[0]}")
         cur.execute("DELETE FROM rollups WHERE dataset = ?", [dataset])
 
 
 def _used(sql: str, values: dict[str, Any]) -> dict[str, Any]:
-    import re
     return {k: values[k] for k in set(re.findall(r"\$(\w+)", sql))}
