@@ -211,7 +211,8 @@ def test_survey_and_complaint_kpis_from_the_rollups_by_hand(tmp_path):
     imports.import_file("contacts", csv_of(tmp_path, contacts, "c.csv"), db=db)
     surveys = pd.DataFrame({  # c0 is in week 10 and team A: s1 counts there though answered in week 11 by team B
         "survey_id": ["s1", "s2", "s3", "s4"],
-        "responded_at": pd.to_datetime(["2026-03-10 08:00", "2026-03-03 11:00", "2026-03-04 12:00", "2026-03-10 09:00"]),
+        "responded_at": pd.to_datetime(["2026-03-10 08:00", "2026-03-03 11:00", "2026-03-04 12:00",
+                                        "2026-03-10 09:00"]),
         "contact_id": ["c0", None, None, "c1"], "team": ["B", "A", "A", None], "agent_id": [None] * 4,
         "csat": [5, 4, 2, np.nan], "nps": [10, 9, 3, 7], "ces": [7, np.nan, 3, 5], "comment": [None] * 4})
     imports.import_file("surveys", table_csv(tmp_path, surveys, "s.csv"), db=db)
@@ -317,7 +318,8 @@ def undone(db, *results) -> tuple[int, int]:
 def test_contacts_written_by_sql_never_let_the_surveys_rollup_answer(tmp_path):
     db = random_database(tmp_path, 31, 900)
     with store.open_db(db) as con:  # surveys take their hour from contacts: a contact moved by SQL makes it stale
-        con.execute("UPDATE contacts SET arrived_at = arrived_at + INTERVAL 3 DAY, import_id = 99 WHERE contact_id = 'c1'")
+        con.execute("UPDATE contacts SET arrived_at = arrived_at + INTERVAL 3 DAY, import_id = 99 "
+                    "WHERE contact_id = 'c1'")
         assert used(con, "complaints") and not used(con, "surveys")
         same(con, date(2026, 3, 1), date(2026, 3, 25), "day")
     with store.open_db(db):  # the next writable open rebuilds it
@@ -373,3 +375,21 @@ def test_rows_written_by_sql_or_other_settings_never_read_the_rollup(tmp_path):
         pd.testing.assert_frame_equal(a, b)
         now = metrics.compute_kpis(con, date(2026, 3, 1), date(2026, 3, 31), "week", channel="phone")
         assert a["service_level"].notna().any() and not a["service_level"].equals(now["service_level"])
+
+
+def test_quality_funnel_and_pareto_from_the_rollup_equal_raw_rows(tmp_path):
+    from kpi.metrics import _quality
+    db = random_database(tmp_path, 41, 1500)
+    with store.open_db(db, read_only=True) as con:
+        assert used(con, "complaints")
+        team = Scope(role="supervisor", teams=frozenset({"B"}))
+        for kw in ({}, {"team": "A"}, {"channel": "email"}, {"queue": "q1"}, {"scope": team}):
+            for fn in (_quality.complaint_funnel, _quality.category_pareto):
+                pd.testing.assert_frame_equal(fn(con, date(2026, 3, 3), date(2026, 3, 17), **kw),
+                                              fn(con, date(2026, 3, 3), date(2026, 3, 17), rollup=False, **kw))
+        other = {"default_sla_hours": 2}  # another due time: not the rollup's sums, the raw rows'
+        funnel = _quality.complaint_funnel(con, date(2026, 3, 3), date(2026, 3, 17), settings=other)
+        pd.testing.assert_frame_equal(funnel, _quality.complaint_funnel(con, date(2026, 3, 3), date(2026, 3, 17),
+                                                                        settings=other, rollup=False))
+        assert funnel["complaints"].iloc[2] != _quality.complaint_funnel(con, date(2026, 3, 3),
+                                                                         date(2026, 3, 17))["complaints"].iloc[2]

@@ -6,6 +6,11 @@ same rows and due time (catalog.yaml `datasets`, `kpi.metrics.SOURCES`). Complai
 and the backlog add up to `complaints`, `complaint_resolution_rate`, `complaint_sla_rate`, `open_complaints` and
 `open_complaints_past_due`. Bands hold their upper edge: "8-24" h is (8, 24], so a case closed at exactly 24 h
 counts with those that met a 24 h SLA.
+
+The funnel and the category Pareto add up the complaints rollup's hourly sums (kpi.metrics._rollup) when it was built
+with the settings given: the same numbers, without reading every complaint. The rest reads raw rows: score
+distributions and resolution-time bands need counts per score or band the rollup does not hold, the backlog is a
+snapshot at a moment (not a sum over hours), comments are rows.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from ..auth.access import Scope
 from ._catalog import load_catalog
 from ._engine import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
 from ._privacy import mask_pii
+from . import _rollup
 from ._scope import may_see_comments, row_clauses, scope_values
 
 SCORES = load_catalog().scores  # every possible value of each score, inclusive (catalog.yaml `scores`)
@@ -37,14 +43,31 @@ def _rows(dataset: str, time_clauses: list[str], filters: dict[str, str | None],
 
     A snapshot dataset (backlog) gives its rows as of the bound $as_of, with that moment as __as_of."""
     ds = SOURCES[dataset]
-    clauses, applies = _where(ds.dimensions, filters)
-    clauses += row_clauses(scope, ds.dimensions, None, filters.get("team"))
-    where = [*time_clauses, *clauses] if applies else ["false"]
+    where = _conditions(dataset, time_clauses, filters, scope)
     rows = ds.rows
     if ds.snapshot is not None:
         rows = f"SELECT *, $as_of::TIMESTAMP AS __as_of FROM ({rows})"
         where = [ds.snapshot, *where]
     return f"SELECT * FROM ({rows}) WHERE {' AND '.join(where)}"
+
+
+def _conditions(dataset: str, time_clauses: list[str], filters: dict[str, str | None],
+                scope: Scope | None) -> list[str]:
+    ds = SOURCES[dataset]
+    clauses, applies = _where(ds.dimensions, filters)
+    clauses += row_clauses(scope, ds.dimensions, None, filters.get("team"))
+    return [*time_clauses, *clauses] if applies else ["false"]
+
+
+def _summed_rows(con: duckdb.DuckDBPyConnection, dataset: str, filters: dict[str, str | None], scope: Scope | None,
+                 settings: dict[str, Any] | None = None) -> str | None:
+    """SQL of the dataset's rollup rows of the hours in [$start, $end) within the scope and filters (columns named as
+    its KPIs' aggregates), or None when no rollup was built with these settings (read raw rows then)."""
+    cat = load_catalog()
+    with con.cursor() as cur:
+        table = _rollup.usable(cur, dataset, _rollup.fingerprint(cat, {**cat.settings, **(settings or {})}, dataset))
+    where = _conditions(dataset, ["__hour >= $start", "__hour < $end"], filters, scope)
+    return None if table is None else f"SELECT * FROM {table} WHERE {' AND '.join(where)}"
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pd.DataFrame:
@@ -111,13 +134,20 @@ def survey_trend(con: duckdb.DuckDBPyConnection, start: date, end: date, grain: 
 
 def complaint_funnel(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
                      channel: str | None = None, queue: str | None = None,
-                     settings: dict[str, Any] | None = None, scope: Scope | None = None) -> pd.DataFrame:
-    """Complaints opened in the range, of those resolved (as the data stands), of those resolved by their due time."""
+                     settings: dict[str, Any] | None = None, scope: Scope | None = None,
+                     rollup: bool = True) -> pd.DataFrame:
+    """Complaints opened in the range, of those resolved (as the data stands), of those resolved by their due time.
+    rollup=False: from raw rows always (the same numbers)."""
     cat = load_catalog()
     filters = {"team": team, "channel": channel, "queue": queue}
-    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters, scope)
-    sql = (f"SELECT {cat['complaints'].sql} AS opened, {cat['complaint_resolution_rate'].num} AS resolved, "
-           f"{cat['complaint_sla_rate'].num} AS resolved_in_time FROM ({rows})")
+    summed = _summed_rows(con, "complaints", filters, scope, settings) if rollup else None
+    if summed is not None:
+        sql = ("SELECT coalesce(sum(complaints), 0) AS opened, coalesce(sum(complaint_resolution_rate__num), 0) AS "
+               f"resolved, coalesce(sum(complaint_sla_rate__num), 0) AS resolved_in_time FROM ({summed})")
+    else:
+        rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters, scope)
+        sql = (f"SELECT {cat['complaints'].sql} AS opened, {cat['complaint_resolution_rate'].num} AS resolved, "
+               f"{cat['complaint_sla_rate'].num} AS resolved_in_time FROM ({rows})")
     counts = _query(con, sql, _values(start, end, filters, scope, settings)).iloc[0]
     complaints = [int(counts[s]) for s in FUNNEL_STAGES]
     opened = complaints[0]
@@ -164,13 +194,18 @@ def open_backlog_by_age(con: duckdb.DuckDBPyConnection, as_of_end: date, *, team
 
 def category_pareto(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
                     channel: str | None = None, queue: str | None = None,
-                    scope: Scope | None = None) -> pd.DataFrame:
-    """Complaints opened in the range by category, most first, with share, cumulative share and the vital few up to 80%."""
+                    scope: Scope | None = None, rollup: bool = True) -> pd.DataFrame:
+    """Complaints opened in the range by category, most first, with share, cumulative share and the vital few up to 80%.
+    rollup=False: from raw rows always (the same numbers)."""
     cat = load_catalog()
     filters = {"team": team, "channel": channel, "queue": queue}
-    rows = _rows("complaints", ["__t >= $start", "__t < $end"], filters, scope)
+    summed = _summed_rows(con, "complaints", filters, scope) if rollup else None
+    counted = (f"SELECT category, sum(complaints)::BIGINT AS complaints FROM ({summed}) GROUP BY category"
+               if summed else
+               f"SELECT category, {cat['complaints'].sql} AS complaints FROM "
+               f"({_rows('complaints', ['__t >= $start', '__t < $end'], filters, scope)}) GROUP BY category")
     order = "complaints DESC, category NULLS LAST"
-    sql = (f"WITH g AS (SELECT category, {cat['complaints'].sql} AS complaints FROM ({rows}) GROUP BY category), "
+    sql = (f"WITH g AS ({counted}), "
            f"c AS (SELECT *, sum(complaints) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS running, "
            "sum(complaints) OVER () AS total FROM g) "
            "SELECT category, complaints, complaints / total AS share, running / total AS cumulative_share, "

@@ -85,8 +85,9 @@ def raw_tables(dataset: str) -> list[str]:
 
 def _reads(dataset: str, time: str) -> dict[str, str]:
     """Each raw table the rollup reads, with the SQL of the times an import $id of it wrote or replaced."""
-    return _ALSO_READS.get(dataset) or {dataset: f"SELECT {time} FROM {dataset} WHERE import_id = $id UNION ALL "
-                                                 f"SELECT {time} FROM {dataset}_history WHERE replaced_by_import_id = $id"}
+    touched = (f"SELECT {time} FROM {dataset} WHERE import_id = $id UNION ALL "
+               f"SELECT {time} FROM {dataset}_history WHERE replaced_by_import_id = $id")
+    return _ALSO_READS.get(dataset) or {dataset: touched}
 
 
 def fingerprint(catalog: Catalog, settings: dict[str, Any], dataset: str) -> str:
