@@ -13,6 +13,11 @@ timed) and must give the same numbers as DuckDB (within 1e-9), or the script exi
 Times are given as a ratio to a floor measured in the same process on the same database: one bare DuckDB aggregate
 on the raw table computing the same numbers by ISO week (floor_query, written by hand; its values are checked too),
 beside compute_kpis from raw rows (rollup=False) and served from the rollup, for the whole range and one week.
+Surveys and complaints (the generator's, for the same contacts: about 14 and 1.5 per 100) are loaded too: surveys
+with read_csv, complaints through kpi.imports.import_file (Big5 file with its mapping). Their KPIs by ISO week are
+timed on their own (kpi.metrics._engine._dataset_frame, the per-dataset pass compute_kpis makes): from raw rows, from
+their rollups, and a floor written by hand (surveys joined to their contacts; complaints with their due time and the
+median), each checked against the floor's numbers (exit 1 when they differ).
 --keep DIR reuses DIR's database when there is one (no new generation or load). The machine is shared, so absolute times drift; compare ratios, which drift
 too (docs/benchmarks.md). Nothing asserts a time.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -29,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
+from _common import GENERATOR, run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
 
-from kpi import metrics
-from kpi.metrics import load_catalog
+from kpi import imports, metrics
+from kpi.metrics import _engine, load_catalog
 from kpi.store import open_db
 
 CONTACT_KPIS = ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",
@@ -90,6 +96,79 @@ def load_database(csv: str, db: str) -> tuple[int, float, float]:
             raise SystemExit(f"{null_answered} contacts without answered")
         con.execute("CHECKPOINT")
     return n, time.perf_counter() - t0, peak_rss_mib()
+
+
+def generate_quality(work: Path, contacts: int, seed: int | None) -> tuple[Path, Path]:
+    """The generator's surveys and complaints for the same contacts (same seed and size): their contact ids match."""
+    cmd = [sys.executable, str(GENERATOR), "--out", str(work / "quality"), "--contacts", str(contacts),
+           "--only", "surveys", "--only", "complaints"] + (["--seed", str(seed)] if seed is not None else [])
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return work / "quality" / "surveys.csv", work / "quality" / "complaints.csv"
+
+
+def load_quality(db: Path, surveys: Path, complaints: Path) -> tuple[int, int]:
+    """Surveys with read_csv (import_id 2), complaints through kpi.imports (the Big5 file and its mapping)."""
+    with open_db(db) as con:
+        con.execute("""INSERT INTO surveys BY NAME SELECT survey_id, CAST(responded_at AS TIMESTAMP) AS responded_at,
+                       contact_id, team, agent_id, CAST(csat AS INTEGER) AS csat, CAST(nps AS INTEGER) AS nps,
+                       CAST(ces AS INTEGER) AS ces, comment, 2 AS import_id, 2 AS created_import_id
+                       FROM read_csv(?, header = true, all_varchar = true)""", [str(surveys)])
+        n = con.execute("SELECT count(*) FROM surveys").fetchone()[0]
+    r = imports.import_file("complaints", complaints, complaints.with_name("complaints.mapping.yaml"), db=db)
+    return n, r.inserted
+
+
+SURVEY_FLOOR = """SELECT date_trunc('week', t) AS week, count(*) AS survey_responses,
+  count(*) FILTER (WHERE csat >= 4) AS csat__num, count(csat) AS csat__den, sum(csat) AS csat_mean__num,
+  count(csat) AS csat_mean__den, 100 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) AS nps__num,
+  count(nps) AS nps__den, sum(ces) AS ces_mean__num, count(ces) AS ces_mean__den
+FROM (SELECT coalesce(c.arrived_at, s.responded_at) AS t, csat, nps, ces FROM surveys s
+      LEFT JOIN contacts c ON c.contact_id = s.contact_id) WHERE t >= $start AND t < $end GROUP BY 1"""
+COMPLAINT_FLOOR = """SELECT date_trunc('week', opened_at) AS week, count(*) AS complaints,
+  count(resolved_at) AS complaint_resolution_rate__num, count(*) AS complaint_resolution_rate__den,
+  count(*) FILTER (WHERE resolved_at <= opened_at + to_days(CAST($days AS INTEGER))) AS complaints_resolved_within_days__num,
+  count(*) FILTER (WHERE resolved_at <= due) AS complaint_sla_rate__num,
+  count(*) FILTER (WHERE resolved_at IS NOT NULL OR due <= $cutoff) AS complaint_sla_rate__den,
+  median(epoch(resolved_at - opened_at) / 3600.0) FILTER (WHERE resolved_at IS NOT NULL) AS median_resolution_hours,
+  count(*) FILTER (WHERE resolved_at IS NOT NULL AND reopened_count > 0) AS reopen_rate__num,
+  count(resolved_at) AS reopen_rate__den, count(*) FILTER (WHERE escalated) AS escalation_rate__num
+FROM (SELECT *, coalesce(due_at, opened_at + to_seconds(sla_hours * 3600.0),
+                         opened_at + to_seconds($sla * 3600.0)) AS due FROM complaints
+      WHERE opened_at >= $start AND opened_at < $end) GROUP BY 1"""
+
+
+def quality_floor(con, dataset: str, start: date, end: date, settings: dict) -> pd.DataFrame:
+    """The floor of one dataset: its numbers by ISO week in one bare aggregate written by hand (no catalog)."""
+    sql = SURVEY_FLOOR if dataset == "surveys" else COMPLAINT_FLOOR
+    values = {"start": start, "end": end + timedelta(days=1), "days": settings["complaint_resolution_days"],
+              "sla": settings["default_sla_hours"], "cutoff": metrics.data_cutoffs(con)["complaints"]}
+    with con.cursor() as cur:
+        return cur.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql}).df()
+
+
+def quality_pass(con, dataset: str, start: date, end: date, catalog, rollup: bool) -> pd.DataFrame:
+    """One dataset's KPI sums by ISO week as compute_kpis makes them (its per-dataset pass), from raw rows or the
+    rollup."""
+    settings = {**catalog.settings, "__cutoffs": metrics.data_cutoffs(con)}
+    fp = metrics._rollup.fingerprint(catalog, settings, dataset) if rollup else None
+    with con.cursor() as cur:
+        return _engine._dataset_frame(cur, catalog.datasets[dataset], catalog.of(dataset), start, end, "week",
+                                      {"team": None, "channel": None, "queue": None}, settings, None, fp)
+
+
+def check_quality(engine: pd.DataFrame, floor: pd.DataFrame) -> int:
+    """Every column of the floor equal in the engine's frame, week by week (the median within TOLERANCE); returns
+    how many numbers were compared."""
+    floor = floor.assign(key=[iso_week_key(pd.Timestamp(m)) for m in floor["week"]]).set_index("key").sort_index()
+    engine = engine.set_index("key").sort_index()
+    if list(engine.index) != list(floor.index):
+        raise CheckFailed(f"different weeks: engine {list(engine.index)[:3]}..., floor {list(floor.index)[:3]}...")
+    for c in floor.columns.drop("week"):
+        a = engine[c].to_numpy(dtype="float64", na_value=np.nan)
+        b = floor[c].to_numpy(dtype="float64", na_value=np.nan)
+        if (np.isnan(a) != np.isnan(b)).any() or not np.nanmax(np.abs(a - b), initial=0) <= TOLERANCE:
+            raise CheckFailed(f"{c}: the engine and the floor differ")
+    return floor.size - len(floor)
 
 
 # ---------------------------------------------------------------- pandas
@@ -334,6 +413,10 @@ def run(args: argparse.Namespace) -> None:
             # Loading runs in its own process, so the peaks below are those of the KPI work alone.
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 n, load_s, load_peak = pool.submit(load_database, str(csv), str(db)).result()
+            t0 = time.perf_counter()
+            n_surveys, n_complaints = load_quality(db, *generate_quality(work, args.contacts, args.seed))
+            print(f"quality     {n_surveys:,} surveys (read_csv) and {n_complaints:,} complaints (kpi.imports) generated"
+                  f" and loaded in {time.perf_counter() - t0:.0f} s")
             if not args.keep:
                 csv.unlink()  # not needed any more; frees the disk before the timings
             print(f"database    {n:,} contacts loaded with DuckDB read_csv straight into the contacts table (schema from"
@@ -342,9 +425,10 @@ def run(args: argparse.Namespace) -> None:
                   f" peak RSS of that process {load_peak:,.0f} MiB")
         t0 = time.perf_counter()
         with open_db(db) as con:  # a writable open builds the rollup when it is missing or outdated
-            rollup_rows = con.execute("SELECT count(*) FROM rollup_contacts").fetchone()[0]
-        print(f"rollup      {rollup_rows:,} rows (hour x team x agent x channel x queue x direction), built or checked"
-              f" in {time.perf_counter() - t0:.1f} s")
+            rollup_rows = [con.execute(f"SELECT count(*) FROM rollup_{d}").fetchone()[0]
+                           for d in ("contacts", "surveys", "complaints")]
+        print(f"rollup      {rollup_rows[0]:,} rows (hour x team x agent x channel x queue x direction), surveys"
+              f" {rollup_rows[1]:,}, complaints {rollup_rows[2]:,}, built or checked in {time.perf_counter() - t0:.1f} s")
 
         catalog = load_catalog()
         print(f"machine     {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} before the timings"
@@ -366,6 +450,15 @@ def run(args: argparse.Namespace) -> None:
                 raw = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog, rollup=False))
                 rolled = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog))
                 timings[span] = (floor, raw, rolled)
+            quality, compared = {}, 0
+            for dataset in ("surveys", "complaints"):
+                for span, (a, b) in spans.items():
+                    floor = best_of(RUNS, lambda: quality_floor(con, dataset, a, b, catalog.settings))
+                    raw = best_of(RUNS, lambda: quality_pass(con, dataset, a, b, catalog, rollup=False))
+                    rolled = best_of(RUNS, lambda: quality_pass(con, dataset, a, b, catalog, rollup=True))
+                    compared += check_quality(raw[2], floor[2]) + check_quality(rolled[2], floor[2])
+                    quality[f"{dataset}, {span.replace(' by week', '')}"] = (floor, raw, rolled)
+            load_now = os.getloadavg()[0]
             duck_best, duck_times, duck = timings["whole range by week"][1]
             rolled_frame = timings["whole range by week"][2][2]
             floor_frame = floor_kpis(timings["whole range by week"][0][2], first_day, last_day)
@@ -410,6 +503,16 @@ def run(args: argparse.Namespace) -> None:
         print(f"| {f'the same {len(CONTACT_KPIS)} contact KPIs in plain pandas, DataFrame in memory (whole range)':<76} "
               f"| {pd_best:7.3f} s | {pd_best / timings['whole range by week'][0][0]:6.2f}x "
               f"| {' '.join(f'{t:.3f}' for t in pd_times):<17} |")
+        print()
+        print(f"check       survey and complaint KPIs: engine (raw rows) == engine (rollups) == floor, {compared:,}"
+              f" numbers (median within {TOLERANCE:g}); load average {load_now:.1f} after these timings")
+        print(f"| {'survey / complaint KPIs by ISO week':<76} | best of {RUNS} | x floor | runs (s)          |")
+        print(f"|{'-' * 78}|-----------|---------|-------------------|")
+        for span, (floor, raw, rolled) in quality.items():
+            for what, (best, times, _) in ((f"{span}: floor, a bare aggregate of the same numbers", floor),
+                                           (f"{span}: from raw rows (rollup=False)", raw),
+                                           (f"{span}: from the rollup (a median from raw rows)", rolled)):
+                print(f"| {what:<76} | {best:7.3f} s | {best / floor[0]:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
         print(f"peaks       DuckDB work {peaks['duckdb']:,.0f} MiB, pandas {peaks['pandas']:,.0f} MiB (peak RSS)")
         print()
         print(f"pandas      DataFrame of 10 columns loaded from DuckDB in {pandas_load_s:.1f} s (not timed above): "
@@ -417,7 +520,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"memory      peak RSS of this process (ru_maxrss) {max(peaks.values()):,.0f} MiB; "
               f"before the KPI work {peaks['start']:,.0f} MiB"
               + ("" if resettable else " (per-phase peaks unavailable: could not reset the peak mark)"))
-        print("note        compute_kpis also runs its (empty) survey and complaint queries and the backlog;"
+        print("note        compute_kpis also runs its survey and complaint queries and the backlog;"
               f" DuckDB uses every core, pandas one")
 
 
