@@ -391,6 +391,16 @@ def best_of(runs: int, fn):
     return min(times), times, result
 
 
+def print_table(title: str, timings: dict, labels: tuple[str, str, str]) -> None:
+    """One Markdown row per span and query: (floor, raw, rolled) best-of results, each as a multiple of the floor."""
+    print(f"| {title:<76} | best of {RUNS} | x floor | runs (s)          |")
+    print(f"|{'-' * 78}|-----------|---------|-------------------|")
+    for span, results in timings.items():
+        for label, (best, times, _) in zip(labels, results):
+            print(f"| {f'{span}: {label}':<76} | {best:7.3f} s | {best / results[0][0]:6.2f}x "
+                  f"| {' '.join(f'{t:.3f}' for t in times):<17} |")
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
@@ -493,26 +503,17 @@ def run(args: argparse.Namespace) -> None:
         print(f"check       pandas == floor == engine (raw rows) == engine (rollup) for all {len(CONTACT_KPIS)} contact"
               f" KPIs x {weeks} weeks; phone and e-mail too (largest difference {worst:.1e}, tolerance {TOLERANCE:g})")
         print()
-        print(f"| {'query':<76} | best of {RUNS} | x floor | runs (s)          |")
-        print(f"|{'-' * 78}|-----------|---------|-------------------|")
-        for span, (floor, raw, rolled) in timings.items():
-            for what, (best, times, _) in ((f"{span}: floor, one bare DuckDB aggregate of the same numbers", floor),
-                                           (f"{span}: compute_kpis from raw rows (rollup=False)", raw),
-                                           (f"{span}: compute_kpis served from the rollup", rolled)):
-                print(f"| {what:<76} | {best:7.3f} s | {best / floor[0]:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
+        print_table("query", timings, ("floor, one bare DuckDB aggregate of the same numbers",
+                                       "compute_kpis from raw rows (rollup=False)", "compute_kpis served from the rollup"))
         print(f"| {f'the same {len(CONTACT_KPIS)} contact KPIs in plain pandas, DataFrame in memory (whole range)':<76} "
               f"| {pd_best:7.3f} s | {pd_best / timings['whole range by week'][0][0]:6.2f}x "
               f"| {' '.join(f'{t:.3f}' for t in pd_times):<17} |")
         print()
         print(f"check       survey and complaint KPIs: engine (raw rows) == engine (rollups) == floor, {compared:,}"
               f" numbers (median within {TOLERANCE:g}); load average {load_now:.1f} after these timings")
-        print(f"| {'survey / complaint KPIs by ISO week':<76} | best of {RUNS} | x floor | runs (s)          |")
-        print(f"|{'-' * 78}|-----------|---------|-------------------|")
-        for span, (floor, raw, rolled) in quality.items():
-            for what, (best, times, _) in ((f"{span}: floor, a bare aggregate of the same numbers", floor),
-                                           (f"{span}: from raw rows (rollup=False)", raw),
-                                           (f"{span}: from the rollup (a median from raw rows)", rolled)):
-                print(f"| {what:<76} | {best:7.3f} s | {best / floor[0]:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
+        print_table("survey / complaint KPIs by ISO week", quality, (
+            "floor, a bare aggregate of the same numbers", "from raw rows (rollup=False)",
+            "from the rollup (a median from raw rows)"))
         print(f"peaks       DuckDB work {peaks['duckdb']:,.0f} MiB, pandas {peaks['pandas']:,.0f} MiB (peak RSS)")
         print()
         print(f"pandas      DataFrame of 10 columns loaded from DuckDB in {pandas_load_s:.1f} s (not timed above): "
