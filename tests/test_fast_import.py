@@ -172,3 +172,24 @@ def test_sample_files_give_the_same_stage(sample, monkeypatch):
     fast, slow = both(dataset, path, monkeypatch=monkeypatch)
     assert fast.staged is not None
     assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("key", [bytes(range(32)), b"k", bytes(range(64)), bytes(range(200)) * 2],
+                         ids=["32 bytes", "1 byte", "one block", "longer than a block"])
+def test_customer_ids_hashed_in_sql_equal_pythons_hmac_byte_for_byte(key):
+    import hashlib
+    import hmac
+    import random
+
+    import duckdb
+
+    rng = random.Random(17)
+    ids = ["", "CU0928625", "客戶-王小明", "a'b\"c", "x" * 300, "😀", " lead and trail "] + [
+        "".join(rng.choice("abcXYZ0189-_ 林志明é") for _ in range(rng.randint(1, 40))) for _ in range(2000)]
+    with duckdb.connect() as con:
+        con.register("ids_df", pd.DataFrame({"id": ids}))
+        got = [r[0] for r in con.execute(f"SELECT {_fast.pseudonym_sql('id', key)} FROM ids_df").fetchall()]
+    # hmac.new is the definition; pseudonym() is what the Python path stores
+    want = [hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for v in ids]
+    assert got == want == [_fast.pseudonym(v, key) for v in ids]
+    assert len(set(got)) == len(set(ids))

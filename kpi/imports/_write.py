@@ -3,8 +3,6 @@ as the store records them."""
 from __future__ import annotations
 
 import getpass
-import hashlib
-import hmac
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,7 +17,7 @@ from ..auth import record
 from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
 from ..store import DEFAULT_WAIT_SECONDS, import_span, open_db, pseudonym_key, refresh_rollups, rollback
-from ._fast import StagedRows, detach
+from ._fast import StagedRows, detach, pseudonym
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._parse import DEFAULT_CENTRE_ZONE
 from ._prepare import Prepared, prepare
@@ -30,8 +28,7 @@ def _hash_ids(values: pd.Series, key: bytes) -> pd.Series:
     # Each distinct id is hashed once (customers contact the center again and again), and the result is built from
     # the distinct hashes and each row's code: no Python string per row.
     codes, distinct = pd.factorize(values)
-    hashed = pd.array([hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:32] for v in distinct],
-                      dtype="string")
+    hashed = pd.array([pseudonym(str(v), key) for v in distinct], dtype="string")
     return pd.Series(hashed.take(codes, allow_fill=True), index=values.index, dtype="string")
 
 
@@ -234,7 +231,7 @@ def _mask_raw(raw: str, headers: list[str], secret: bytes) -> str:
     row = json.loads(raw)
     for h in headers:
         if isinstance(row.get(h), str):
-            row[h] = hmac.new(secret, row[h].encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+            row[h] = pseudonym(row[h], secret)
     return json.dumps(row, ensure_ascii=False)
 
 
