@@ -20,6 +20,7 @@ from streamlit.testing.v1 import element_tree as et
 
 from kpi import competency, metrics, store
 from kpi.auth.access import Scope
+from helpers import html_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["pages/weekly.py", "pages/quality.py", "pages/staffing.py", "pages/budget.py", "pages/trainer.py", "pages/mine.py",
@@ -127,7 +128,9 @@ def visible_texts(at: AppTest) -> list[tuple[str, str]]:
             found.extend(("table", re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(x)))
                          for x in [*v.columns, *v.index, *_cells(v, "None")])
             return
-        if name == "Html":  # a <style> rule is not text anyone reads
+        if name == "Html":  # a <style> rule is not text anyone reads; a long table's cells are (show_table)
+            found.extend(("table", x) for v in html_tables([node]) for x in [*v.columns, v.index.name, *v.index,
+                                                                            *v.to_numpy().ravel()])
             return
         if isinstance(getattr(node, "proto", None), Message):
             for field, x in _strings(node.proto):

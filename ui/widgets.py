@@ -62,14 +62,16 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
             return
         target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""
         shown = v.status or ("maturing" if v.matures_on else "no_value" if v.value is None and v.target is not None else None)
-        st.markdown(f"{status_badge(shown)} {target}")
+        note = None
         if v.matures_on is not None:
-            st.caption(t("tile.maturing", date=v.matures_on))
+            note = t("tile.maturing", date=v.matures_on)
         elif v.n is not None:
             parts = [t("tile.n", n=f"{v.n:,.0f}")]
             if v.interval is not None:
                 parts.append(t("tile.interval", low=fmt(kpi, v.interval[0]), high=fmt(kpi, v.interval[1])))
-            st.caption(" · ".join(parts))
+            note = " · ".join(parts)
+        # One Markdown block, the note small and grey as a caption: each element costs a new visit's browser time
+        st.markdown(f"{status_badge(shown)} {target}" + (f"  \n:small[:gray[{note}]]" if note else ""))
 
 
 def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = False) -> None:
@@ -200,14 +202,19 @@ LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
 
 
 def show_table(table: present.Table, key: str, downloads: bool = True, hide_index: bool = False) -> None:
-    """A page's table: a static table (every column; a long one scrolls), then its Excel and CSV downloads; in the print
-    view a static table with every row. Not st.dataframe: its canvas grid costs a new visit about 0.7 MB of scripts
-    and its drawing (docs/benchmarks.md), and nothing on these pages needs its sorting or selection."""
+    """A page's table, then its Excel and CSV downloads. A short one is a static st.table; a long one (more than
+    LONG_TABLE_ROWS rows: the weekly page's 30 agents) is the same table as one block of HTML scrolling in a box with
+    its header in view, since st.table draws every cell as its own Markdown element (about 1 s of a new visit's
+    browser time for the agent table's 341 cells, docs/benchmarks.md); in the print view every table is HTML, whole.
+    Not st.dataframe: its canvas grid costs a new visit about 0.7 MB of scripts and its drawing, and nothing on these
+    pages needs its sorting or selection."""
     if print_view():
         st.html(present.table_to_html(table, lang()))
+    elif len(table.frame) > LONG_TABLE_ROWS:
+        st.html(f'<div class="kpi-scroll" style="max-height: {LONG_TABLE_HEIGHT}px">'
+                f"{present.table_to_html(table, lang())}</div>")
     else:
-        st.table(styled(table), hide_index=hide_index,
-                 height=LONG_TABLE_HEIGHT if len(table.frame) > LONG_TABLE_ROWS else "content")
+        st.table(styled(table), hide_index=hide_index, height="content")
     if downloads:
         table_downloads(table, key)
 
