@@ -92,7 +92,7 @@ class _Cells(HTMLParser):
 
 def html_tables(at) -> list[pd.DataFrame]:
     """The static HTML tables (kpi.present.table_to_html) a page (an AppTest, or a list of its Html elements) drew with
-    st.html, as the reader sees them: the header row as columns, the first column as the index, each cell's text."""
+    st.html (ui.widgets.show_table), as the reader sees them: the header row as columns, each cell's text."""
     out = []
     for node in at if isinstance(at, list) else at.get("html"):
         if 'class="kpi-table"' not in node.proto.body:
@@ -100,5 +100,5 @@ def html_tables(at) -> list[pd.DataFrame]:
         parser = _Cells()
         parser.feed(node.proto.body)
         head, *body = parser.rows
-        out.append(pd.DataFrame(body, columns=head).set_index(head[0]))
+        out.append(pd.DataFrame(body, columns=head))
     return out

@@ -177,21 +177,6 @@ def page_table(frame: pd.DataFrame, what: Sequence[str], period: str | None, per
                          name=(*what, period_short, *(filters.labels() if filters else [])), **kw)
 
 
-def styled(table: present.Table):
-    """The table for st.table: raw values shown as the downloads write them (a text escaped: st.table reads its cells
-    as Markdown), under the readers' headers, cells in their status colours."""
-    lg = lang()
-    frame = table.frame.rename(columns=table.labels)
-    kinds = {table.header(c): table.kind(c) for c in table.frame.columns}
-    style = frame.style.format({c: (lambda v, k=kinds[c]: present.cell_markdown(v, k, lg)) for c in frame.columns},
-                               na_rep=present.MISSING).format_index(lambda v: present.cell_markdown(v, "text", lg))
-    if table.statuses is not None:
-        css = table.statuses.map(present.status_css)
-        css.index, css.columns = frame.index, frame.columns
-        style = style.apply(lambda _: css, axis=None)
-    return style
-
-
 def print_view() -> bool:
     """Whether the sidebar's print view is on."""
     return bool(st.session_state.get("print_view"))
@@ -202,19 +187,16 @@ LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
 
 
 def show_table(table: present.Table, key: str, downloads: bool = True, hide_index: bool = False) -> None:
-    """A page's table, then its Excel and CSV downloads. A short one is a static st.table; a long one (more than
-    LONG_TABLE_ROWS rows: the weekly page's 30 agents) is the same table as one block of HTML scrolling in a box with
-    its header in view, since st.table draws every cell as its own Markdown element (about 1 s of a new visit's
-    browser time for the agent table's 341 cells, docs/benchmarks.md); in the print view every table is HTML, whole.
-    Not st.dataframe: its canvas grid costs a new visit about 0.7 MB of scripts and its drawing, and nothing on these
-    pages needs its sorting or selection."""
-    if print_view():
-        st.html(present.table_to_html(table, lang()))
-    elif len(table.frame) > LONG_TABLE_ROWS:
-        st.html(f'<div class="kpi-scroll" style="max-height: {LONG_TABLE_HEIGHT}px">'
-                f"{present.table_to_html(table, lang())}</div>")
-    else:
-        st.table(styled(table), hide_index=hide_index, height="content")
+    """A page's table: one block of static HTML (kpi.present.table_to_html: values, units and status colours as in
+    the downloads; a long one scrolls in a box with its header in view, the print view draws it whole), then its Excel
+    and CSV downloads. Not st.table: it draws every cell as its own Markdown element, about 1.6 ms of a new visit's
+    browser time per cell (the weekly page's tables: 389 cells); not st.dataframe: its canvas grid costs a new visit
+    about 0.7 MB of scripts (docs/benchmarks.md). hide_index: an unnamed index (row numbers) is never shown; a named
+    one is the first column, as in the downloads."""
+    html = present.table_to_html(table, lang())
+    if not print_view() and len(table.frame) > LONG_TABLE_ROWS:
+        html = f'<div class="kpi-scroll" style="max-height: {LONG_TABLE_HEIGHT}px">{html}</div>'
+    st.html(html)
     if downloads:
         table_downloads(table, key)
 
