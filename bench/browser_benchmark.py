@@ -91,7 +91,7 @@ PAGES = {
     "weekly": ("", METRIC),
     "quality": ("quality", METRIC),
     "budget": ("budget", METRIC),
-    "trainer": ("trainer", '[data-testid="stTable"], [data-testid="stAlert"]'),
+    "trainer": ("trainer", 'table.kpi-table, [data-testid="stAlert"]'),
     "import_data": ("import_data", '[data-testid="stFileUploader"]'),
     "data_status": ("data_status", METRIC),
     "glossary": ("glossary", '[data-testid="stTable"]'),

@@ -147,16 +147,23 @@ flagged = metrics.attention(teams) + metrics.attention(agents)
 if not flagged:
     st.success(t("weekly.attention_none"))
 SHOWN = 12
+lines, flagged_kpis = [], {}
 for item in flagged[:SHOWN]:
     who = item["key"] if item["key"] in teams else \
         f"{present.person(item['key'], names.get(item['key']))} ({team_of.get(item['key']) or t('trainer.no_team')})"
     values = teams.get(item["key"]) or agents.get(item["key"])
     parts = [t("weekly.attention_kpi", kpi=kpi_label(cat[k]), value=fmt(cat[k], values[k].value),
                target=fmt(cat[k], values[k].target), gap=g) for k, g in zip(item["kpis"], item["gaps"])]
-    st.markdown(f"{status_badge('bad')} **{who}**{colon(lang())}" + join_list(parts, lang()))
+    lines.append(f"{status_badge('bad')} **{who}**{colon(lang())}" + join_list(parts, lang()))
+    flagged_kpis.update(dict.fromkeys(item["kpis"]))
+# One Markdown block and one expander (each off-target KPI's indicators once), not a line and an expander per team or
+# agent: every element costs a new visit's browser time (docs/benchmarks.md, browser).
+if lines:
+    st.markdown("\n\n".join(lines))
     with st.expander(t("weekly.attention_indicators")):
-        for k in item["kpis"]:
-            inds = competency.indicators_for_kpi(competency_map(), k)
-            st.markdown(f"**{kpi_label(cat[k])}**{colon(lang())}" + join_list((f"{i.code} {i.label(lang())}" for i in inds), lang()))
+        st.markdown("\n\n".join(
+            f"**{kpi_label(cat[k])}**{colon(lang())}"
+            + join_list((f"{i.code} {i.label(lang())}" for i in competency.indicators_for_kpi(competency_map(), k)), lang())
+            for k in flagged_kpis))
 if len(flagged) > SHOWN:
     st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))

@@ -310,8 +310,8 @@ def test_print_view_prints_every_row_and_column_without_the_sidebar(server, brow
 def test_budget_page_at_1500_px_shows_every_column_and_whole_tile_numbers(server, browser, lang):
     page = _open(server, browser, nav_index("budget"), lang)
     page.screenshot(path=str(SHOTS / f"budget.1500.{lang}.png"))
-    tables = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stTable"]')]
-        .map(t => [t, ...t.querySelectorAll('div, table')].map(e => e.scrollWidth - e.clientWidth))""")
+    tables = page.evaluate("""() => [...document.querySelectorAll('table.kpi-table')]
+        .map(t => [t, t.parentElement].map(e => e.scrollWidth - e.clientWidth))""")
     assert len(tables) >= 3 and all(max(d) <= 0 for d in tables), tables  # no sideways scrolling in any table
     cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMetric"], [data-testid="stMetric"] *')]
         .filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText)""")
@@ -337,11 +337,11 @@ def test_a_tables_csv_download_is_named_for_the_week_and_reads_in_excel(server, 
     assert download.suggested_filename == "每週績效_組別績效_2026-W47_電話.csv"
     data = Path(download.path()).read_bytes()
     assert data.startswith("\ufeff組別,進線量,接通量,服務水準".encode("utf-8"))
-    # static tables, no grid: no toolbar with Streamlit's own raw CSV download beside ours
-    assert page.locator('[data-testid="stTable"]').count() >= 1 and page.locator('[data-testid="stDataFrame"]').count() == 0
-    page.locator('[data-testid="stTable"]').first.hover()
+    # static HTML tables, no grid: no toolbar with Streamlit's own raw CSV download beside ours
+    assert page.locator("table.kpi-table").count() >= 1 and page.locator('[data-testid="stDataFrame"]').count() == 0
+    page.locator("table.kpi-table").first.hover()
     tools = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stElementContainer"]')]
-        .filter(c => c.querySelector('[data-testid="stTable"]'))
+        .filter(c => c.querySelector('table.kpi-table'))
         .flatMap(c => [...c.querySelectorAll('[data-testid="stElementToolbar"] button')])
         .map(b => b.getAttribute('aria-label') || b.innerText)""")
     assert not any("Download" in x for x in tools), tools

@@ -68,6 +68,7 @@ def test_an_anonymous_visitor_of_every_page_url_sees_the_sign_in_form_and_no_num
     assert page.locator("h1").first.inner_text() == "登入"
     for hidden in ("stMetric", "stTable", "stDataFrame", "stEChartsChart", "stSidebarNav", "stSelectbox", "stDownloadButton"):
         assert page.locator(f'[data-testid="{hidden}"]').count() == 0, hidden
+    assert page.locator("table.kpi-table").count() == 0  # the pages' tables (ui.widgets.show_table)
     body = page.inner_text("body")
     assert zh not in body and "%" not in body and "NT$" not in body
     if not path:

@@ -134,7 +134,7 @@ def test_finance_sees_no_agent_row_and_no_comment(finance, browser):  # noqa: F8
     assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "人力配置", "預算執行 (T2.2)", "指標說明"]
     body = page.inner_text("body")
     assert "專員明細不在您的角色可檢視範圍內" in body and not AGENT_ID.findall(body)
-    assert page.locator('[data-testid="stTable"]').count() == 1  # the team table only
+    assert page.locator("table.kpi-table").count() == 1  # the team table only
     (teams,) = _downloads(page, "下載 CSV")
     assert [r[0] for r in teams[1:]] == ["帳務服務組", TECH, "會員服務組"]
     _go(page, "服務品質 (T4.3)")

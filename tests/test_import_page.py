@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from helpers import workbook
+from helpers import html_tables, workbook
 from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def test_upload_map_preview_commit_and_undo(db):
     assert any("完成：讀取 4、新增 2" in s.value and "vendor.csv，進線紀錄" in s.value for s in at.success)
     # the undo box now offers the import just written, named with its file, dataset and counts
     pick = at.selectbox(key="imp_pick")
-    assert pick.value == at.table[-1].value["匯入編號"].max()  # the newest import, not the one picked before
+    assert pick.value == max(map(int, html_tables(at)[-1]["匯入編號"]))  # the newest import, not the one picked before
     assert pick.format_func(pick.value) == f"#{pick.value} · vendor.csv（進線紀錄，新增 2、更新 0）"
     after = weekly_volume()
     assert int(after.replace(",", "")) == int(before.replace(",", "")) + 2
@@ -117,8 +117,8 @@ def test_upload_map_preview_commit_and_undo(db):
     at.button(key=f"imp_undo_{latest}").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("已復原" in s.value and "刪除 2 列" in s.value for s in at.success)
-    history = at.table[-1].value.set_index("匯入編號")
-    assert history.loc[latest, "復原時間"] != "—"  # the history shows the undo in the same click
+    history = html_tables(at)[-1].set_index("匯入編號")
+    assert history.loc[str(latest), "復原時間"] != "—"  # the history shows the undo in the same click
     assert weekly_volume() == before
 
 

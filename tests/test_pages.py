@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import streamlit as st
-from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
 from helpers import chart_values as values
+from helpers import html_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -60,11 +60,6 @@ def hovers(series: dict) -> list[str]:
 
 def dash(series: dict) -> str:
     return series["lineStyle"]["type"]  # solid, dashed (targets), dotted (limits)
-
-
-def shown_cells(table) -> pd.DataFrame:
-    """A styled st.table's cells as the reader sees them (the Styler's display values, not the raw numbers)."""
-    return dataframe_util.convert_arrow_bytes_to_pandas_df(table.proto.arrow_data.styler.display_values)
 
 
 def tiles(at: AppTest) -> dict[str, str]:
@@ -121,16 +116,16 @@ def test_weekly_charts_have_twelve_weeks_with_target_lines(app):
 
 def test_team_table_and_attention_list(app):
     at = app()
-    teams = at.table[0].value
+    teams = html_tables(at)[0].set_index("組別")
     assert set(teams.index) == {"帳務服務組", "技術支援組", "會員服務組"}
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         g = metrics.group_status(con, *W47, "team", channel="phone")
-    assert teams.loc["技術支援組", "顧客滿意度"] == pytest.approx(g["技術支援組"]["csat"].value)
+    cat = load_catalog()
+    assert teams.loc["技術支援組", "顧客滿意度"] == format_value(cat["csat"], g["技術支援組"]["csat"].value)  # 71.2%
     assert any("技術支援組" in m.value for m in at.markdown)
     # each off-target KPI is named with its value, target and how far off, and its indicators are one click away
     line = next(m.value for m in at.markdown if "**技術支援組**" in m.value)
     aht = g["技術支援組"]["aht_seconds"]
-    cat = load_catalog()
     assert f"平均處理時間 {format_value(cat['aht_seconds'], aht.value)}（目標 7 分鐘，超出" in line
     assert any(e.label == "各指標對應的職能行為指標" for e in at.expander)
 
@@ -138,13 +133,13 @@ def test_team_table_and_attention_list(app):
 def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_first(app):
     at = app(drill_team="技術支援組")
     assert any(h.value == "技術支援組 的專員" for h in at.subheader)
-    agents = at.table[1].value
+    agents = html_tables(at)[1].set_index("專員")
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         team_of = metrics.agent_teams(con, *W47)
         g = metrics.group_status(con, *W47, "agent", team="技術支援組", channel="phone", team_of=team_of)
     # the sample's 技術支援組 is A011-A020; names come from the contacts' agent_name (A017 is 邱美玲)
     assert len(agents) == 10 and "A017 邱美玲" in agents.index
-    assert agents.loc["A017 邱美玲", "回覆數"] == g["A017"]["csat"].n  # the survey responses behind CSAT
+    assert agents.loc["A017 邱美玲", "回覆數"] == f"{g['A017']['csat'].n:,.0f}"  # the survey responses behind CSAT
     assert "放棄率" not in agents.columns and "進線" not in agents.columns  # not an agent's doing
     bad = [sum(v.status == "bad" for k, v in g[a].items() if k in metrics.AGENT_TABLE_KPIS) for a in g if a]
     shown_bad = [sum(g[i.split()[0]][k].status == "bad" for k in metrics.AGENT_TABLE_KPIS) for i in agents.index]
@@ -208,7 +203,7 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
     bars = [s for c in charts(at) for s in c["series"]
             if s["type"] == "bar" and c["xAxis"][s["xAxisIndex"]]["data"] == list(pareto["category"])]
     assert bars and values(bars[0]) == list(pareto["complaints"])
-    shown = at.table[0].value
+    shown = html_tables(at)[0]
     assert list(shown["意見"]) == list(comments["comment"])
 
 
@@ -237,7 +232,7 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
     first_kpi = ranked.iloc[0]["kpis"][0]
     label = load_catalog()[first_kpi].label["zh-TW"]
     assert any(m.value.startswith(f"最大差距：{label} ") and "目標" in m.value for m in at.markdown)
-    plan = at.table[-1].value
+    plan = html_tables(at)[-1]
     assert list(plan["行為指標代碼"]) == list(ranked["indicator"][:5])
     # The exported workbook is built from the same plan, with each indicator's full text.
     frame = competency.coaching_plan(cmap, "技術支援組", "2026-11-16 – 2026-11-22", values, "zh-TW", team="技術支援組")
@@ -250,7 +245,7 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
 def test_trainer_page_for_an_agent_in_english(app):
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組", trainer_agent="A017", lang="en")
     assert at.title[0].value == "Competency coaching"
-    weak = at.table[0].value
+    weak = html_tables(at)[0]
     # A017 is built with long handle times: handle time and its parts, and nothing else, are worse than the team's
     assert weak["KPI"].iloc[0] == "Average handle time"
     assert set(weak["KPI"]) <= {"Average handle time", "Average talk time", "Average hold time", "Average after-call work"}
@@ -269,10 +264,11 @@ def test_budget_page_totals_equal_the_budget_report(app):
     assert tiles_shown["當月 · 實際"] == f"NT${report.total['actual_month'] / 1e4:,.1f} 萬"
     assert tiles_shown["最新預估"] == f"NT${report.total['latest_estimate'] / 1e4:,.1f} 萬"
     # The lines in two grids that each fit the page: the month and year to date, then the outlook with the flags.
-    lines, outlook = (at.table[i].value.set_index("科目") for i in (0, 1))
-    assert lines.loc["加班費", "累計差異"] == report.lines.set_index("line").loc["加班費", "variance_ytd"]
+    lines, outlook = (html_tables(at)[i].set_index("科目") for i in (0, 1))
+    stored = report.lines.set_index("line")
+    assert lines.loc["加班費", "累計差異"] == present.cell_text(stored.loc["加班費", "variance_ytd"], "money", "zh-TW")
     assert "⚑" in outlook.loc["加班費", "改善報告"] and outlook.loc["人員薪資", "改善報告"] == ""
-    assert outlook.loc["加班費", "最新預估"] == report.lines.set_index("line").loc["加班費", "latest_estimate"]
+    assert outlook.loc["加班費", "最新預估"] == present.cell_text(stored.loc["加班費", "latest_estimate"], "money", "zh-TW")
 
 
 def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeypatch):
@@ -297,7 +293,7 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     with store.open_db(db, read_only=True) as con:
         saved = competency.get_report(con, 2026, "客服營運部", "加班費")
     assert saved.owner == "王經理" and saved.nature == "permanent" and saved.status == "open"
-    overview = next(d.value for d in at.table if list(d.value.columns) == ["成本中心", "科目", "累計差異", "狀態"])
+    overview = next(d for d in html_tables(at) if list(d.columns) == ["成本中心", "科目", "累計差異", "狀態"])
     overview = overview.set_index("科目")
     assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚無改善報告"
 
@@ -392,7 +388,7 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
 
 def test_import_history_reads_in_chinese(app):
     at = app("pages/data_status.py")
-    history = at.table[0].value  # under the readers' headers
+    history = html_tables(at)[0]  # under the readers' headers
     assert set(history["資料集"]) <= {"進線紀錄", "滿意度調查", "客訴案件", "預算與實際", "專員狀態", "排班表"}
     assert set(history["來源"]) == {"範例資料"} and set(history["復原時間"]) == {"—"}
     assert not history.astype(str).isin(["None", "contacts", "budget", "sample"]).any().any()
@@ -425,16 +421,16 @@ def test_weekly_durations_carry_their_units_in_tiles_and_tables(app):
         teams = metrics.group_status(con, *W47, "team", channel="phone")
     asa, aht = s["asa_seconds"].value, s["aht_seconds"].value
     assert asa < 60 and 60 <= aht < 3600  # the sample week: W47 phone ASA 13.6 s -> 14 s, AHT 425.0 s -> 7 min 05 s
-    for lang, names, sec in (("zh-TW", ("平均應答速度", "平均處理時間"), "秒"),
-                             ("en", ("Average speed of answer", "Average handle time"), "s")):
+    for lang, names, sec in (("zh-TW", ("平均應答速度", "平均處理時間", "組別"), "秒"),
+                             ("en", ("Average speed of answer", "Average handle time", "Team"), "s")):
         at = app(lang=lang)
         shown = tiles(at)
         assert shown[names[0]] == f"{int(asa + 0.5)} {sec}" and shown[names[1]] == _min_sec(aht, lang)
-        team_cells = shown_cells(at.table[0])
+        team_cells = html_tables(at)[0].set_index(names[2])
         tech = teams["技術支援組"]  # 10 min 09 s of handle time
         assert team_cells.loc["技術支援組", names[1]] == _min_sec(tech["aht_seconds"].value, lang)
         assert team_cells.loc["技術支援組", names[0]] == f"{int(tech['asa_seconds'].value + 0.5)} {sec}"
-        agent_cells = shown_cells(at.table[1])
+        assert len(agent_cells := html_tables(at)[1]) == 30  # all 30 agents
         assert agent_cells[names[1]].str.fullmatch(r"\d+ (分 \d\d 秒|min \d\d s|分鐘|min)").all()
     # a target pair reads 7 min 05 s against the target 6 min: the tile's target line
     assert any("目標 6 分鐘" in m.value for m in app().markdown)
@@ -494,6 +490,6 @@ def test_budget_page_bridges_each_labour_line_in_both_languages(app):
         text = " ".join(m.value for m in at.markdown)
         assert over.replace("$", "\\$") in text  # the sentence, with its parts in the same words
         assert reports.bridge_sentence("加班費", ot, lang).replace("$", "\\$") in text
-        table = next(d.value for d in at.table if len(d.value.columns) == len(reports.BRIDGE_COLUMNS))
-        row = table.iloc[1]  # 加班費: budget + volume + efficiency + rate = actual, as stored
-        assert row.iloc[2] + row.iloc[3] + row.iloc[4] + row.iloc[5] == row.iloc[6] == 1_933_864
+        table = next(d for d in html_tables(at) if len(d.columns) == len(reports.BRIDGE_COLUMNS))
+        row = [int(re.sub(r"[^\d-]", "", v) or 0) for v in table.iloc[1, 2:7]]  # 加班費, NT$ shown to the dollar
+        assert row[0] + row[1] + row[2] + row[3] == row[4] == 1_933_864  # budget + volume + efficiency + rate = actual

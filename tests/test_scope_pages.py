@@ -24,6 +24,7 @@ from kpi.auth.access import ROLES, Scope
 from test_table_exports import downloads  # noqa: F401  (the fixture: every download a run offers)
 from ui.access import OWN
 from ui.frame import PAGES, pages_for
+from helpers import html_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -90,9 +91,9 @@ def test_a_supervisor_sees_only_their_team_on_the_weekly_page_and_its_downloads(
     team = at.selectbox(key="team")
     assert team.options == [TECH] and team.value == TECH  # no "all": one team is all they reach
     assert {m.label: m.value for m in at.metric}["進線"] == "1,176"
-    team_table, agent_table = at.table
-    assert list(team_table.value.index) == [TECH]
-    assert {label.split()[0] for label in agent_table.value.index} == TECH_AGENTS
+    team_table, agent_table = html_tables(at)
+    assert list(team_table["組別"]) == [TECH]
+    assert {label.split()[0] for label in agent_table["專員"]} == TECH_AGENTS
     heat = [json.loads(c.proto.spec) for c in at.get("echarts_chart")][1]  # offered by weekday x hour
     assert sum(point[2] for point in heat["series"][0]["data"]) == 1176
     assert set(AGENT_ID.findall(texts(at))) <= TECH_AGENTS  # the needs-attention list
@@ -106,7 +107,7 @@ def test_a_supervisor_sees_only_their_team_on_the_weekly_page_and_its_downloads(
 def test_a_crafted_team_in_the_session_never_widens_a_supervisors_view(app):
     at, files = app(SUPERVISOR, team=OTHER)
     assert at.selectbox(key="team").value == TECH
-    assert list(at.table[0].value.index) == [TECH]
+    assert list(html_tables(at)[0]["組別"]) == [TECH]
     assert OTHER not in texts(at) and first_column(files["team_table_csv"][1]) == [TECH]
 
 
@@ -116,7 +117,7 @@ def test_a_supervisors_quality_page_holds_their_teams_comments_only(app, sample_
         theirs = metrics.low_score_comments(con, *W47, channel="phone", scope=SUPERVISOR)
         everyone = metrics.low_score_comments(con, *W47, channel="phone")
     assert 0 < len(theirs) < len(everyone)  # the page would show more without the scope
-    comments = at.table[0].value
+    comments = html_tables(at)[0]
     assert len(comments) == len(theirs) and set(comments["組別"]) == {TECH}
     assert set(comments["專員"]) <= TECH_AGENTS
     rows = read_csv(files["quality_comments_csv"][1])
@@ -141,13 +142,13 @@ def test_a_page_the_role_may_not_open_says_so_and_shows_nothing(app, page, says)
     # as a URL typed by hand would: the navigation does not list it, and the page itself refuses
     at, files = app(SUPERVISOR, page=page)
     assert [t.value for t in at.title] == ["無權限檢視"] and [i.value for i in at.info] == [says]
-    assert not at.metric and not at.table and not files and not at.get("file_uploader")
+    assert not at.metric and not html_tables(at) and not files and not at.get("file_uploader")
 
 
 def test_finance_sees_team_level_numbers_and_no_agent_row(app):
     at, files = app(FINANCE)
     assert at.selectbox(key="team").options == ["全部", OTHER, TECH, THIRD]
-    assert len(at.table) == 1 and list(at.table[0].value.index) == [OTHER, TECH, THIRD]
+    assert len(html_tables(at)) == 1 and list(html_tables(at)[0]["組別"]) == [OTHER, TECH, THIRD]
     assert not AGENT_ID.findall(texts(at))  # nor in the needs-attention list
     assert "專員明細不在您的角色可檢視範圍內，這裡只顯示組別層級的數字。" in texts(at)
     assert set(files) == {"team_table_xlsx", "team_table_csv"}
@@ -156,21 +157,21 @@ def test_finance_sees_team_level_numbers_and_no_agent_row(app):
 
 def test_finance_sees_no_comment_on_the_quality_page(app):
     at, files = app(FINANCE, page="pages/quality.py")
-    assert not at.table and not any(k.startswith("quality_comments") for k in files)
+    assert not html_tables(at) and not any(k.startswith("quality_comments") for k in files)
     assert [i.value for i in at.info] == ["顧客意見不在您的角色可檢視範圍內，因此未顯示。"]
 
 
 def test_a_session_scope_that_is_not_a_scope_shows_no_number(app):
     at, _ = app("admin")  # only a Scope counts
     assert [e.value for e in at.error] == ["這個工作階段的使用者資料無法辨識，因此不顯示任何數字；請重新整理頁面後再登入一次。"]
-    assert not at.metric and not at.table
+    assert not at.metric and not html_tables(at)
 
 
 def test_an_agent_sees_their_own_numbers_beside_their_team_and_the_centre_only(app):
     # phone contacts answered in W47 (plain SQL): A017 88, 技術支援組 1113, the centre 3504
     at, files = app(Scope("agent", frozenset({TECH}), "A017", user="chiu"))
     assert [t.value for t in at.title] == ["我的績效"]  # their default page
-    table = at.table[0].value
-    assert list(table.index) == ["A017 邱美玲", TECH, "全中心"] and table["接通量"].tolist() == [88, 1113, 3504]
+    table = html_tables(at)[0]
+    assert table.iloc[:, 0].tolist() == ["A017 邱美玲", TECH, "全中心"] and table["接通量"].tolist() == ["88", "1,113", "3,504"]
     assert set(AGENT_ID.findall(texts(at))) <= {"A017"}
     assert [r[0] for r in read_csv(files["mine_table_csv"][1])[1:]] == ["A017 邱美玲", TECH, "全中心"]

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpi import imports, metrics, store
+from helpers import html_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = date(2026, 11, 16)
@@ -45,10 +46,10 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     assert {m.label: m.value for m in at.metric} == dict(metrics.staffing_measures(week, lang))
     spec = json.loads(at.get("echarts_chart")[0].proto.spec)
     assert len(spec["series"]) == 2 and all(len(s["data"]) == len(week.grid) for s in spec["series"])  # required, staffed
-    grid = at.table[0].value
+    grid = html_tables(at)[0]
     assert len(grid) == len(week.grid)
     required = metrics.staffing_table(week, lang)[0].columns[3]
-    assert list(grid[required]) == list(week.grid["required"])
+    assert list(grid[required]) == [f"{n:,}" for n in week.grid["required"]]
     # the what-if box starts at the week's own shrinkage and target: its plan is the week's
     plans = [m.value for m in at.markdown if m.value == metrics.staffing_plan_text(
         _week(sample_db, what_if=metrics.WhatIf(0.0, 0.0, round(week.shrinkage * 100) / 100, 0.8)), lang)]

@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpi import cli, metrics, present, reports, store
-from helpers import db_with
+from helpers import db_with, html_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -77,7 +77,8 @@ def render(db: Path, page: str, monkeypatch, **state) -> AppTest:
 def shown(at: AppTest) -> dict:
     """What a page shows in numbers: its tiles, and its tables' cells."""
     return {"tiles": [(m.label, m.value, m.delta) for m in at.metric],
-            "tables": [df.value.astype(str).values.tolist() for df in [*at.table, *at.dataframe]]}
+            "tables": [df.value.astype(str).values.tolist() for df in [*at.table, *at.dataframe]]
+            + [df.values.tolist() for df in html_tables(at)]}  # the pages' tables are HTML (show_table)
 
 
 PAGES = ["pages/weekly.py", "pages/quality.py", "pages/trainer.py", "pages/budget.py", "pages/import_data.py",

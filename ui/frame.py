@@ -147,6 +147,10 @@ table.kpi-table th, table.kpi-table td {border: 1px solid #d5d8dc; padding: 2px 
 table.kpi-table th {background: #f0f2f6; font-weight: 600; text-align: left}
 table.kpi-table td.num, table.kpi-table td.nw {white-space: nowrap}
 table.kpi-table .num {text-align: right}
+div.kpi-scroll {overflow: auto; margin-bottom: 0.5rem}
+div.kpi-scroll table.kpi-table {margin-bottom: 0; font-size: 0.875rem; line-height: 1.6}
+div.kpi-scroll table.kpi-table th, div.kpi-scroll table.kpi-table td {padding: 0.25rem 0.5rem}
+div.kpi-scroll table.kpi-table th {position: sticky; top: 0; z-index: 1}
 """
 # A tile's note wraps below its number instead of being cut (print and print view).
 _TILE_NOTES_CSS = """
@@ -168,6 +172,7 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
 table.kpi-table tr {break-inside: avoid}
 h1, h2, h3 {break-after: avoid}
 table.kpi-table thead {display: table-header-group}
+div.kpi-scroll {max-height: none !important; overflow: visible !important}
 * {-webkit-print-color-adjust: exact; print-color-adjust: exact}
 """
 PRINT_CSS = f"<style>{_TABLE_CSS}@media print {{{_PRINT_CSS}{_TILE_NOTES_CSS}}}</style>"

@@ -62,14 +62,16 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
             return
         target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""
         shown = v.status or ("maturing" if v.matures_on else "no_value" if v.value is None and v.target is not None else None)
-        st.markdown(f"{status_badge(shown)} {target}")
+        note = None
         if v.matures_on is not None:
-            st.caption(t("tile.maturing", date=v.matures_on))
+            note = t("tile.maturing", date=v.matures_on)
         elif v.n is not None:
             parts = [t("tile.n", n=f"{v.n:,.0f}")]
             if v.interval is not None:
                 parts.append(t("tile.interval", low=fmt(kpi, v.interval[0]), high=fmt(kpi, v.interval[1])))
-            st.caption(" · ".join(parts))
+            note = " · ".join(parts)
+        # One Markdown block, the note small and grey as a caption: each element costs a new visit's browser time
+        st.markdown(f"{status_badge(shown)} {target}" + (f"  \n:small[:gray[{note}]]" if note else ""))
 
 
 def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = False) -> None:
@@ -175,21 +177,6 @@ def page_table(frame: pd.DataFrame, what: Sequence[str], period: str | None, per
                          name=(*what, period_short, *(filters.labels() if filters else [])), **kw)
 
 
-def styled(table: present.Table):
-    """The table for st.table: raw values shown as the downloads write them (a text escaped: st.table reads its cells
-    as Markdown), under the readers' headers, cells in their status colours."""
-    lg = lang()
-    frame = table.frame.rename(columns=table.labels)
-    kinds = {table.header(c): table.kind(c) for c in table.frame.columns}
-    style = frame.style.format({c: (lambda v, k=kinds[c]: present.cell_markdown(v, k, lg)) for c in frame.columns},
-                               na_rep=present.MISSING).format_index(lambda v: present.cell_markdown(v, "text", lg))
-    if table.statuses is not None:
-        css = table.statuses.map(present.status_css)
-        css.index, css.columns = frame.index, frame.columns
-        style = style.apply(lambda _: css, axis=None)
-    return style
-
-
 def print_view() -> bool:
     """Whether the sidebar's print view is on."""
     return bool(st.session_state.get("print_view"))
@@ -200,14 +187,16 @@ LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
 
 
 def show_table(table: present.Table, key: str, downloads: bool = True, hide_index: bool = False) -> None:
-    """A page's table: a static table (every column; a long one scrolls), then its Excel and CSV downloads; in the print
-    view a static table with every row. Not st.dataframe: its canvas grid costs a new visit about 0.7 MB of scripts
-    and its drawing (docs/benchmarks.md), and nothing on these pages needs its sorting or selection."""
-    if print_view():
-        st.html(present.table_to_html(table, lang()))
-    else:
-        st.table(styled(table), hide_index=hide_index,
-                 height=LONG_TABLE_HEIGHT if len(table.frame) > LONG_TABLE_ROWS else "content")
+    """A page's table: one block of static HTML (kpi.present.table_to_html: values, units and status colours as in
+    the downloads; a long one scrolls in a box with its header in view, the print view draws it whole), then its Excel
+    and CSV downloads. Not st.table: it draws every cell as its own Markdown element, about 1.6 ms of a new visit's
+    browser time per cell (the weekly page's tables: 389 cells); not st.dataframe: its canvas grid costs a new visit
+    about 0.7 MB of scripts (docs/benchmarks.md). hide_index: an unnamed index (row numbers) is never shown; a named
+    one is the first column, as in the downloads."""
+    html = present.table_to_html(table, lang())
+    if not print_view() and len(table.frame) > LONG_TABLE_ROWS:
+        html = f'<div class="kpi-scroll" style="max-height: {LONG_TABLE_HEIGHT}px">{html}</div>'
+    st.html(html)
     if downloads:
         table_downloads(table, key)
 
