@@ -142,12 +142,12 @@ def build(db: Path, files: list[Path], contacts: int, bulk_after: int | None = N
                 fh.writelines(f"{g.name}\tbulk\n" for g in files[i:])
                 fh.write(f"bulk seconds\t{time.perf_counter() - t0}\n")
             break
-    if bulk_after is not None and "rollup seconds" not in done:
-        with log.open("a") as fh:
-            fh.write(f"rollup seconds\t{rebuild_rollups(db)}\n")
         seconds = ingest(db, "contacts", f)
         with log.open("a") as fh:
             fh.write(f"{f.name}\t{seconds}\n")
+    if bulk_after is not None and "rollup seconds" not in done:
+        with log.open("a") as fh:
+            fh.write(f"rollup seconds\t{rebuild_rollups(db)}\n")
     if "other datasets" not in done:
         for dataset, file, mapping in sample_files():
             if dataset != "contacts":
