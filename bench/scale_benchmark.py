@@ -171,7 +171,8 @@ def build(db: Path, files: list[Path], contacts: int, bulk_after: int | None = N
               f"{float(done['bulk seconds']):.1f} s, not by the import: the page and CLI figures below are at full size,"
               " the import's are the ingested files'")
         print(f"rollup          rebuilt after the bulk load by a writable open (kpi.store.open_db -> ensure_rollups) in "
-              f"{float(done['rollup seconds']):.1f} s: the pages read it, as after an import")
+              f"{float(done['rollup seconds']):.1f} s (KPI_WRITE_MEMORY_LIMIT "
+              f"{os.environ.get('KPI_WRITE_MEMORY_LIMIT') or 'unset: DuckDB default'}): the pages read it, as after an import")
 
 
 def database(args: argparse.Namespace, work: Path) -> Path:

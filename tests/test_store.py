@@ -161,6 +161,9 @@ def test_read_only_connections_take_the_read_memory_limit_and_writable_ones_do_n
     monkeypatch.setenv("KPI_READ_MEMORY_LIMIT", "64MB")
     with store.open_db(db, read_only=True) as con:
         assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "61.0 MiB"  # 64 * 10^6 / 2^20
+    monkeypatch.setenv("KPI_WRITE_MEMORY_LIMIT", "4GB")  # a shared machine's imports: set apart from the readers'
+    with store.open_db(db) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "3.7 GiB"  # 4 * 10^9 / 2^30
 
 
 def test_an_import_is_not_bound_by_the_read_memory_limit(db, write, monkeypatch):

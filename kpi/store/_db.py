@@ -21,9 +21,9 @@ DEFAULT_DB = REPO_ROOT / "data" / "kpi.duckdb"
 DEFAULT_WAIT_SECONDS = 30.0
 # DuckDB's memory for read-only connections (the dashboard's, the read commands'): its default is 80% of RAM, and its
 # buffers fill with the file's blocks as pages scan it (12.5 GB at 100M contacts). KPI_READ_MEMORY_LIMIT overrides it
-# (a DuckDB size: 512MB, 2GB). Writable connections (imports, undo, the rollup builds) keep DuckDB's default: a write
-# transaction may need more, and they are other processes or other connections (one file is never open read-only and
-# writable at once in one process).
+# (a DuckDB size: 512MB, 2GB). Writable connections (imports, undo, the rollup builds) keep DuckDB's default unless
+# KPI_WRITE_MEMORY_LIMIT says otherwise: a write transaction may need more, and they are other processes or other
+# connections (one file is never open read-only and writable at once in one process).
 DEFAULT_READ_MEMORY_LIMIT = "1GB"
 
 
@@ -260,8 +260,9 @@ def connect_config(read_only: bool) -> dict[str, str | bool]:
     Connections to one file in one process share one DuckDB instance and must ask for the same configuration, so
     every read-only open takes it from here (a process changing KPI_READ_MEMORY_LIMIT while it holds the file waits
     for it, as for a lock)."""
-    if not read_only:
-        return dict(NO_EXTENSIONS)
+    if not read_only:  # KPI_WRITE_MEMORY_LIMIT for a shared machine; beyond it DuckDB spills to <file>.tmp
+        limit = os.environ.get("KPI_WRITE_MEMORY_LIMIT")
+        return {**NO_EXTENSIONS, "memory_limit": limit} if limit else dict(NO_EXTENSIONS)
     return {**NO_EXTENSIONS, "memory_limit": os.environ.get("KPI_READ_MEMORY_LIMIT") or DEFAULT_READ_MEMORY_LIMIT}
 
 
