@@ -112,9 +112,9 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     trend, baseline = rows(first, last), rows(base_first, base_last)
     if period.kind == grain and buckets[-1][1:] == (period.start, period.end + timedelta(days=1)):
         # the period is the last bucket: its row, the one before (its previous period), the baseline (its history)
-        records = frame.to_dict("records")
-        now = records[-1]
-        status = judged(catalog, settings, now, records[-2], history_of(baseline), period.end, team, channel)
+        by_key = {r["key"]: r for r in frame.to_dict("records")}
+        now = by_key[buckets[-1][0]]
+        status = judged(catalog, settings, now, by_key[buckets[-2][0]], history_of(baseline), period.end, team, channel)
     else:  # a quarter or a range of days: kpi_status's own passes
         now = compute_kpis(con, period.start, period.end, **kw).iloc[0].to_dict()
         status = kpi_status(con, period.start, period.end, **kw)
