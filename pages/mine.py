@@ -20,15 +20,14 @@ me = current_scope().agent_id
 st.caption(t("week.range", week=f.label, start=f.start, end=f.end) + " · " + t("mine.intro"))
 # kpi narrows each of these to what an agent may see: their own row, their team's, the centre's
 filters = {"channel": f.channel, "queue": f.queue}
-team_of = query(metrics.agent_teams, f.start, f.end)
-mine = query(metrics.group_status, f.start, f.end, "agent", **filters, team_of=team_of)
+drill = query(metrics.weekly_agents, f.start, f.end, **filters)  # one call: the agent rows, their teams and names
+team_of, mine, names = drill.team_of, drill.agents, drill.names
 if me not in mine:
     st.info(t("trainer.nobody"))
     st.stop()
 team = team_of.get(me)
 team_status = query(metrics.kpi_status, f.start, f.end, team=team, **filters) if team else None
 centre = query(metrics.kpi_status, f.start, f.end, **filters)
-names = query(metrics.agent_names, f.start, f.end)
 groups = {present.person(me, names.get(me)): mine[me], **({team: team_status} if team else {}), t("mine.centre"): centre}
 values, statuses = metrics.status_table(groups, metrics.AGENT_TABLE_KPIS)
 headers = {k: kpi_label(cat[k]) for k in values.columns}

@@ -44,15 +44,14 @@ if kind == "team":
     who, values, peers = team, teams[team], None
     who_label = who
 else:
-    team_of = query(metrics.agent_teams, start, end)
-    agents = query(metrics.group_status, start, end, "agent", team=team, team_of=team_of, **filters)
+    drill = query(metrics.weekly_agents, start, end, team=team, **filters)  # one call: agents, their teams and names
+    team_of, agents, shown_names = drill.team_of, drill.agents, drill.names
     names = sorted(k for k in agents if k is not None and team_of.get(k) == team)  # the chosen team's agents only
     if not names:
         st.info(t("trainer.nobody"))
         st.stop()
     if st.session_state.get("trainer_agent") not in names:  # a team change: start on its first agent
         st.session_state.pop("trainer_agent", None)
-    shown_names = query(metrics.agent_names, start, end)
     who = c4.selectbox(t("col.agent"), names, key="trainer_agent", format_func=lambda a: person(a, shown_names.get(a)),
                        placeholder=t("select.placeholder"))
     values, who_label = agents[who], person(who, shown_names.get(who))

@@ -23,7 +23,8 @@ if f is None:
     st.info(t("no_data"))
     st.stop()
 
-summary = query(metrics.week_summary, f.start, end=f.end, **f.kw)
+view = query(metrics.weekly_view, f.period, **f.kw)  # one call: tiles, volumes, trends, heat map, teams
+summary = view.summary
 st.caption(t("week.range", week=f.label, start=f.start, end=f.end) + " · " +
            t("last_import", when=f"{summary.last_import_at:%Y-%m-%d %H:%M}", file=summary.last_import_file))
 if not f.period.complete:  # the current week or month: its figures will still move
@@ -39,10 +40,9 @@ if None in (summary.offered, summary.surveys, summary.complaints):
 
 # ---- tiles
 st.subheader(t("weekly.tiles"))
-status_now = query(metrics.kpi_status, f.start, f.end, **f.kw)
+status_now = view.status
 # With no channel chosen, service level, speed of answer and abandonment are shown per real-time channel.
-per_channel = {} if f.channel else query(metrics.group_status, f.start, f.end, "channel", team=f.team,
-                                          queue=f.queue)
+per_channel = view.per_channel
 realtime = [ch for ch in cat.settings.get("realtime_channels", ()) if ch in per_channel]
 
 
@@ -65,11 +65,10 @@ for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the d
 
 # ---- 12-week trends with target lines
 st.subheader(t("weekly.trends_month") if f.period.kind in ("month", "quarter") else t("weekly.trends"))
-grain, first, last, base_first, base_last = metrics.trend_window(f.period)
-trend = query(metrics.compute_kpis, first, last, grain, **f.kw)
+trend = view.trend
 # The 12 weeks (months) before the chosen one set each KPI's natural process limits (XmR); only a value outside them
 # is news.
-baseline = query(metrics.compute_kpis, base_first, base_last, grain, **f.kw)
+baseline = view.baseline
 
 
 def panel(kid: str) -> present.TrendPanel:
@@ -87,7 +86,7 @@ st.caption(t("weekly.limits_help")
 
 # ---- day-of-week x hour heat maps
 st.subheader(t("weekly.heatmap"))
-hm = query(metrics.compute_kpis, f.start, f.end, "weekday_hour", **f.kw)
+hm = view.heatmap
 days = [t(f"weekday.{d}") for d in range(1, 8)]
 hours = list(range(24))
 cols = st.columns(2)
@@ -117,19 +116,17 @@ def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name:
 
 
 st.subheader(t("weekly.teams"))
-teams = query(metrics.group_status, f.start, f.end, "team", **f.kw)
+teams = view.teams
 team_values, team_status = metrics.status_table(teams)
 show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
 
 agents: dict = {}
 if can("agent_rows"):
-    team_of = query(metrics.agent_teams, f.start, f.end)
-    names = query(metrics.agent_names, f.start, f.end)
     # Which team's agents: the sidebar's team, else one chosen here (a picker, not a row selection, so the team table
     # keeps its status colours)
     drill_team = f.team or st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team")
-    agents = query(metrics.group_status, f.start, f.end, "agent",
-                   **{**f.kw, "team": drill_team}, team_of=team_of)
+    drill = query(metrics.weekly_agents, f.start, f.end, **{**f.kw, "team": drill_team})
+    agents, team_of, names = drill.agents, drill.team_of, drill.names
     st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
     agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
     order = agent_status.eq("bad").sum(axis=1).sort_values(ascending=False, kind="stable").index  # most off target first

@@ -147,3 +147,36 @@ def test_the_file_stamp_moves_with_a_write_and_not_with_a_read(db, write):
     imports.import_file("contacts", write("a.csv", "contact_id,arrived_at\na,2026-11-16\n"), db=db)
     assert store.file_stamp(db) != before
     assert store.file_stamp(db.with_name("missing.duckdb")) == (None, None)
+
+
+def test_read_only_connections_take_the_read_memory_limit_and_writable_ones_do_not(db, monkeypatch):
+    monkeypatch.delenv("KPI_READ_MEMORY_LIMIT", raising=False)
+    with store.open_db(db) as con:  # DuckDB's default, 80% of RAM: more than a gigabyte on any machine we run on
+        writable = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "953.6 MiB"  # 1GB = 10^9 bytes
+        with store.open_db(db, read_only=True) as again:  # one configuration per file and process: a second open works
+            assert again.execute("SELECT count(*) FROM contacts").fetchone()[0] == 0
+    assert writable != "953.6 MiB" and writable.endswith("GiB")
+    monkeypatch.setenv("KPI_READ_MEMORY_LIMIT", "64MB")
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "61.0 MiB"  # 64 * 10^6 / 2^20
+    monkeypatch.setenv("KPI_WRITE_MEMORY_LIMIT", "4GB")  # a shared machine's imports: set apart from the readers'
+    with store.open_db(db) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "3.7 GiB"  # 4 * 10^9 / 2^30
+
+
+def test_an_import_is_not_bound_by_the_read_memory_limit(db, write, monkeypatch):
+    # 16 MB is too little for this import's write transaction (it fails with an out-of-memory error when the writer
+    # gets it); a dashboard reading with that limit in the same process must not pass it on to the import.
+    monkeypatch.setenv("KPI_READ_MEMORY_LIMIT", "16MB")
+    rows = "".join(f"c{i:07d}{'x' * 40},2026-11-{16 + i % 7} {i % 24:02d}:00:00,phone,T{i % 5},A{i % 50},Y,{i % 90}\n"
+                   for i in range(200_000))
+    csv = write("big.csv", "contact_id,arrived_at,channel,team,agent_id,answered,wait_seconds\n" + rows)
+    with store.open_db(db) as con:
+        pass
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "15.2 MiB"
+    assert imports.import_file("contacts", csv, db=db).inserted == 200_000
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT team) FROM contacts").fetchone() == (200_000, 5)

@@ -138,23 +138,36 @@ def _unclear(k: Kpi, st: str, interval: tuple[float, float] | None, target: floa
     return not inside if st == "good" else not outside
 
 
-def _with_cutoffs(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:
+def with_cutoffs(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:
+    """The catalog's settings with the data's cut-offs (the latest timestamps imported), for compute_kpis."""
     return {**catalog.settings, "__cutoffs": data_cutoffs(con)}
 
 
 def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
                channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
-               scope: Scope | None = None) -> dict[str, KpiValue]:
+               scope: Scope | None = None, settings: dict[str, Any] | None = None) -> dict[str, KpiValue]:
     """Each KPI's value, target, status, n, interval and change against the previous period of the same length,
-    over the rows within the scope."""
+    over the rows within the scope. settings: the catalog's with the data's cut-offs (read once by a caller making
+    several passes); None reads them."""
     catalog = catalog or load_catalog()
-    settings = _with_cutoffs(con, catalog)
+    settings = settings or with_cutoffs(con, catalog)
     kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope)
     now = compute_kpis(con, start, end, **kw).iloc[0].to_dict()
     before = compute_kpis(con, *previous_range(start, end), **kw).iloc[0].to_dict()
-    history = _history(con, start, end, kw)
+    return judged(catalog, settings, now, before, _history(con, start, end, kw), end, team, channel)
+
+
+def judged(catalog: Catalog, settings: Mapping[str, Any], now: Mapping[str, Any], before: Mapping[str, Any],
+           history: dict[str, list], end: date, team: str | None, channel: str | None) -> dict[str, KpiValue]:
+    """Each KPI of a range's row (compute_kpis with stats=True) judged against the previous range's row and the
+    history before it (kpi_status's rows, or the same buckets taken from a longer grouped pass)."""
     return {k.id: judge(k, now, before, end, team, channel, settings, history.get(k.id))
             for k in catalog.kpis.values() if k.id in now}
+
+
+def history_of(frame: pd.DataFrame) -> dict[str, list]:
+    """Each KPI's values in a frame of buckets (compute_kpis by week or month), for XmR limits."""
+    return {c: [_num(v) for v in frame[c]] for c in frame.columns if c != "key"}
 
 
 def _history(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[str, Any]) -> dict[str, list]:
@@ -165,20 +178,20 @@ def _history(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[st
         grain, first = "month", date(start.year - 1, start.month, 1)
     else:
         return {}
-    frame = compute_kpis(con, first, start - timedelta(days=1), grain, **{**kw, "stats": False})
-    return {c: [_num(v) for v in frame[c]] for c in frame.columns if c != "key"}
+    return history_of(compute_kpis(con, first, start - timedelta(days=1), grain, **{**kw, "stats": False}))
 
 
 def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,
                  channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
-                 team_of: dict[Any, str] | None = None, scope: Scope | None = None) -> dict[Any, dict[str, KpiValue]]:
+                 team_of: dict[Any, str] | None = None, scope: Scope | None = None,
+                 settings: dict[str, Any] | None = None) -> dict[Any, dict[str, KpiValue]]:
     """kpi_status for every group of a dimension (team, agent, ...) within the scope: value, target, status, n,
     change vs before.
 
     team_of maps a group key to its team so per-team targets apply (a team key is its own team).
     """
     catalog = catalog or load_catalog()
-    settings = _with_cutoffs(con, catalog)
+    settings = settings or with_cutoffs(con, catalog)
     kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope)
     now = {r["key"]: r for r in compute_kpis(con, start, end, by, **kw).to_dict("records")}
     before = {r["key"]: r for r in compute_kpis(con, *previous_range(start, end), by, **kw).to_dict("records")}

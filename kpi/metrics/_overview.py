@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -48,7 +50,12 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None,
     end = end or week_start + timedelta(days=6)
     # The same definitions as everywhere else: the catalog's, through compute_kpis.
     k = compute_kpis(con, week_start, end, team=team, channel=channel, queue=queue, scope=scope).iloc[0]
+    return summary_of(con, k, week_start, end, team=team, channel=channel, queue=queue)
 
+
+def summary_of(con: duckdb.DuckDBPyConnection, k: Mapping[str, Any], week_start: date, end: date, *,
+               team: str | None = None, channel: str | None = None, queue: str | None = None) -> WeekSummary:
+    """The WeekSummary of a range from its compute_kpis row (week_summary's, or a bucket of a longer grouped pass)."""
     datasets = load_catalog().datasets
     filters = {"team": team, "channel": channel, "queue": queue}
 

@@ -1,12 +1,19 @@
 """What the weekly supervisor page shows, as data: tile KPIs, group tables with statuses, the needs-attention list."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
+import duckdb
 import pandas as pd
 
+from ..auth.access import Scope
 from ._catalog import Catalog, load_catalog
-from ._judge import KpiValue
+from ._engine import agent_names, agent_teams, bucket_keys, compute_kpis
+from ._judge import KpiValue, group_status, history_of, judged, kpi_status, with_cutoffs
+from ._overview import WeekSummary, summary_of
+from ._periods import Period, trend_window
 
 # The KPIs of the weekly page's tiles, group tables and trend charts: catalog.yaml `views`.
 TILE_KPIS = load_catalog().views["weekly_tiles"]
@@ -70,3 +77,70 @@ def weekday_hour_grid(frame: pd.DataFrame, kpi_id: str, scale: float = 1.0) -> l
         day, hour = int(key[0]), int(key[2:])
         grid[day - 1][hour] = float(v) * scale
     return grid
+
+
+@dataclass(frozen=True)
+class WeeklyView:
+    """What the weekly page shows of a period but the agent table."""
+
+    summary: WeekSummary  # the volumes
+    status: dict[str, KpiValue]  # the tiles: kpi_status of the period
+    per_channel: dict[Any, dict[str, KpiValue]]  # group_status by channel (empty when a channel is chosen)
+    trend: pd.DataFrame  # compute_kpis of the 12 weeks (months) ending with the period's, by week (month)
+    baseline: pd.DataFrame  # the 12 before those, whose spread sets the natural process limits
+    heatmap: pd.DataFrame  # compute_kpis of the period by weekday_hour
+    teams: dict[Any, dict[str, KpiValue]]  # group_status by team
+
+
+def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | None = None,
+                channel: str | None = None, queue: str | None = None, scope: Scope | None = None) -> WeeklyView:
+    """The weekly page's figures in one call: the data's cut-offs read once for every pass, and for a week or month the
+    tiles, the volumes, the trend and the baseline all taken from one pass over their 13 buckets (the period is the last,
+    the one before it its previous period, the 12 before it the baseline and its history): the same numbers as
+    kpi_status, week_summary and two compute_kpis calls, from one pass instead of six."""
+    catalog = load_catalog()
+    settings = with_cutoffs(con, catalog)
+    filters = dict(team=team, channel=channel, queue=queue)
+    kw = dict(filters, catalog=catalog, settings=settings, scope=scope)
+    grain, first, last, base_first, base_last = trend_window(period)
+    buckets = bucket_keys(base_first, last, grain)
+    frame = compute_kpis(con, base_first, last, grain, stats=True, **kw)
+    plain = frame[[c for c in frame.columns if "__" not in c]]  # as compute_kpis gives them without stats
+
+    def rows(a: date, b: date) -> pd.DataFrame:
+        return plain[plain["key"].isin([k for k, _, _ in bucket_keys(a, b, grain)])].reset_index(drop=True)
+    trend, baseline = rows(first, last), rows(base_first, base_last)
+    if period.kind == grain and buckets[-1][1:] == (period.start, period.end + timedelta(days=1)):
+        # the period is the last bucket: its row, the one before (its previous period), the baseline (its history)
+        by_key = {r["key"]: r for r in frame.to_dict("records")}
+        now = by_key[buckets[-1][0]]
+        status = judged(catalog, settings, now, by_key[buckets[-2][0]], history_of(baseline), period.end, team, channel)
+    else:  # a quarter or a range of days: kpi_status's own passes
+        now = compute_kpis(con, period.start, period.end, **kw).iloc[0].to_dict()
+        status = kpi_status(con, period.start, period.end, **kw)
+    return WeeklyView(
+        summary=summary_of(con, now, period.start, period.end, **filters), status=status,
+        per_channel={} if channel else group_status(con, period.start, period.end, "channel", team=team, queue=queue,
+                                                    catalog=catalog, settings=settings, scope=scope),
+        trend=trend, baseline=baseline,
+        heatmap=compute_kpis(con, period.start, period.end, "weekday_hour", **kw),
+        teams=group_status(con, period.start, period.end, "team", **kw))
+
+
+@dataclass(frozen=True)
+class WeeklyAgents:
+    """The weekly page's agent table of one team (or all): each agent's judged KPIs, team and name."""
+
+    agents: dict[Any, dict[str, KpiValue]]
+    team_of: dict[str, str]
+    names: dict[str, str]
+
+
+def weekly_agents(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+                  channel: str | None = None, queue: str | None = None, scope: Scope | None = None) -> WeeklyAgents:
+    """group_status by agent of a team's agents (their team's targets), with agent_teams and agent_names, in one call."""
+    catalog = load_catalog()
+    team_of = agent_teams(con, start, end, scope=scope)
+    return WeeklyAgents(group_status(con, start, end, "agent", team=team, channel=channel, queue=queue, catalog=catalog,
+                                     team_of=team_of, scope=scope, settings=with_cutoffs(con, catalog)),
+                        team_of, agent_names(con, start, end, scope=scope))

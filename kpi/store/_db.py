@@ -19,6 +19,12 @@ from ._rollup import ensure_rollups
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_ROOT / "data" / "kpi.duckdb"
 DEFAULT_WAIT_SECONDS = 30.0
+# DuckDB's memory for read-only connections (the dashboard's, the read commands'): its default is 80% of RAM, and its
+# buffers fill with the file's blocks as pages scan it (12.5 GB at 100M contacts). KPI_READ_MEMORY_LIMIT overrides it
+# (a DuckDB size: 512MB, 2GB). Writable connections (imports, undo, the rollup builds) keep DuckDB's default unless
+# KPI_WRITE_MEMORY_LIMIT says otherwise: a write transaction may need more, and they are other processes or other
+# connections (one file is never open read-only and writable at once in one process).
+DEFAULT_READ_MEMORY_LIMIT = "1GB"
 
 
 class StoreError(RuntimeError):
@@ -248,12 +254,24 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int = SCHEMA_VERSION) -> int
 _LOCK_RE = re.compile(r"lock", re.IGNORECASE)
 
 
+def connect_config(read_only: bool) -> dict[str, str | bool]:
+    """The DuckDB configuration of a connection to the database: no extensions; a read-only one's memory limit.
+
+    Connections to one file in one process share one DuckDB instance and must ask for the same configuration, so
+    every read-only open takes it from here (a process changing KPI_READ_MEMORY_LIMIT while it holds the file waits
+    for it, as for a lock)."""
+    if not read_only:  # KPI_WRITE_MEMORY_LIMIT for a shared machine; beyond it DuckDB spills to <file>.tmp
+        limit = os.environ.get("KPI_WRITE_MEMORY_LIMIT")
+        return {**NO_EXTENSIONS, "memory_limit": limit} if limit else dict(NO_EXTENSIONS)
+    return {**NO_EXTENSIONS, "memory_limit": os.environ.get("KPI_READ_MEMORY_LIMIT") or DEFAULT_READ_MEMORY_LIMIT}
+
+
 def _connect_with_retry(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=NO_EXTENSIONS)
+            return duckdb.connect(str(path), read_only=read_only, config=connect_config(read_only))
         except (duckdb.Error, OSError) as exc:
             # Worth waiting for: a lock held by another process, or (in this process) another thread's
             # connection opened with the other read_only setting. Anything else is final.
@@ -407,7 +425,7 @@ def check_database(db: str | os.PathLike | None = None) -> CheckResult:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no database here")
     try:
-        con = duckdb.connect(str(path), read_only=True, config=NO_EXTENSIONS)
+        con = duckdb.connect(str(path), read_only=True, config=connect_config(True))
     except duckdb.Error as exc:
         return CheckResult(path, None, {}, {"file": explain(exc, path).args[0]})
     tables, damaged, version = {}, {}, None

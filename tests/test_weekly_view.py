@@ -1,0 +1,58 @@
+"""weekly_view: the weekly page's figures from fewer passes, the same numbers as the functions they stand in for."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from helpers import db_with
+
+from kpi import metrics, store
+from kpi.metrics import Period
+
+
+def contact(cid, at, answered, wait, team="T1"):
+    return dict(contact_id=cid, arrived_at=at, answered=answered, wait_seconds=wait, talk_seconds=100 if answered else None,
+                team=team, channel="phone", queue="q1", agent_id="A1" if answered else None)
+
+
+def test_the_week_is_the_last_bucket_the_one_before_its_previous_and_the_twelve_before_its_baseline():
+    con = db_with(contacts=[
+        contact("a", "2026-11-16 09:00", True, 10), contact("b", "2026-11-17 09:00", True, 30),  # W47: 2 answered
+        contact("c", "2026-11-18 09:00", False, 40, team="T2"),                                   # W47: 1 abandoned
+        contact("d", "2026-11-10 09:00", True, 10),                                               # W46: 1
+        contact("e", "2026-08-25 09:00", True, 10),                        # W35: in the baseline, not in the trend
+    ])
+    v = metrics.weekly_view(con, Period("week", pd.Timestamp("2026-11-16").date(), pd.Timestamp("2026-11-22").date(), True))
+    assert (v.summary.offered, v.summary.answered, v.summary.abandoned) == (3, 2, 1)
+    assert v.status["offered"].value == 3 and v.status["offered"].previous == 1  # W47 against W46
+    assert list(v.trend["key"]) == [f"2026-W{w}" for w in range(36, 48)]  # the 12 weeks ending with W47
+    assert list(v.baseline["key"]) == [f"2026-W{w}" for w in range(35, 47)]  # the 12 weeks before W47
+    assert list(v.trend["offered"].iloc[-2:]) == [1, 3] and v.baseline["offered"].iloc[0] == 1  # W46, W47; W35
+    assert v.teams["T1"]["offered"].value == 2 and v.teams["T2"]["offered"].value == 1
+    assert list(v.per_channel) == ["phone"] and v.per_channel["phone"]["answered"].value == 2
+
+
+@pytest.mark.parametrize("kind", ["week", "month", "quarter"])
+def test_weekly_view_gives_what_kpi_status_week_summary_and_compute_kpis_give(sample_db, kind):
+    with store.open_db(sample_db, read_only=True) as con:
+        for period, kw in [(metrics.periods(con, kind)[0], {"channel": "phone"}), (metrics.periods(con, kind)[1], {"team": "技術支援組"})]:
+            v = metrics.weekly_view(con, period, **kw)
+            grain, first, last, base_first, base_last = metrics.trend_window(period)
+            pd.testing.assert_frame_equal(v.trend, metrics.compute_kpis(con, first, last, grain, **kw))
+            pd.testing.assert_frame_equal(v.baseline, metrics.compute_kpis(con, base_first, base_last, grain, **kw))
+            pd.testing.assert_frame_equal(v.heatmap, metrics.compute_kpis(con, period.start, period.end, "weekday_hour", **kw))
+            assert v.status == metrics.kpi_status(con, period.start, period.end, **kw)
+            assert v.summary == metrics.week_summary(con, period.start, end=period.end, **kw)
+            assert v.teams == metrics.group_status(con, period.start, period.end, "team", **kw)
+            assert v.per_channel == ({} if "channel" in kw else
+                                     metrics.group_status(con, period.start, period.end, "channel", **kw))
+
+
+def test_weekly_agents_gives_what_group_status_agent_teams_and_agent_names_give(sample_db):
+    with store.open_db(sample_db, read_only=True) as con:
+        period = metrics.periods(con, "week")[0]
+        a = metrics.weekly_agents(con, period.start, period.end, team="技術支援組", channel="phone")
+        team_of = metrics.agent_teams(con, period.start, period.end)
+        assert a.team_of == team_of and a.names == metrics.agent_names(con, period.start, period.end)
+        assert a.agents == metrics.group_status(con, period.start, period.end, "agent", team="技術支援組", channel="phone",
+                                                team_of=team_of)
+        assert len(a.agents) > 3
