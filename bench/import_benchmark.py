@@ -7,7 +7,7 @@
     python bench/import_benchmark.py --smoke              # 20,000 rows in seconds: the check, for CI
 
 The import is the real one (import_file, nothing bypassed or patched). Its time is split into phases by the
-progress callback every import reports to (reading, parsing, opening the database, writing, written).
+progress callback every import reports to (reading, parsing, opening, writing, written: kpi.imports.STEPS).
 
 The check (a failure exits with status 1): every row of the file is stored and none rejected, and the stored
 contacts agree with the file read independently by DuckDB as text (rows, distinct ids, answered count, total wait and
@@ -47,7 +47,7 @@ class Phases:
 
     def __call__(self, fraction: float, step: str) -> None:
         self.marks.append((time.perf_counter(), step))
-        if step == "opening the database":
+        if step == "opening":
             self.peaks["prepare"] = peak_rss_since_reset_mib()
             reset_peak_rss()
         elif step == "written":
@@ -64,7 +64,7 @@ class Phases:
     def split(self, t0: float, t_end: float) -> dict[str, float] | None:
         """read / parse / open / write seconds, or None when the import no longer reports the steps used here."""
         parsing = self.first(lambda s: s.startswith("parsing"))
-        opening = self.first(lambda s: s == "opening the database")
+        opening = self.first(lambda s: s == "opening")
         written = self.first(lambda s: s == "written")
         writing = next((t for t, _ in self.marks if opening is not None and t > opening), None)
         if None in (parsing, opening, written, writing):

@@ -220,7 +220,8 @@ if upload is not None:
             try:
                 result = imports.import_file(dataset, path, mapping, db=db_path(), source="page", run_by=actor(),
                                              display_name=upload.name, centre_zone=centre_zone(),
-                                             progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0), text=step))
+                                             progress=lambda f, step: bar.progress(min(max(f, 0.0), 1.0),
+                                                                                   text=t(f"imp.step.{step}")))
                 refresh_version()
                 st.session_state.pop("imp_preview", None)
                 st.session_state["imp_pick"] = result.import_id  # undo offers what was just written, not the last pick

@@ -66,6 +66,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "field_help.": tuple(f"{ds.name}.{c.name}" for ds in store.DATASETS.values() for c in (*ds.columns, *ds.extra_columns)),
     "kind.": tuple(store.SQL_TYPES),
     "reject.": imports.REASON_CODES,
+    "imp.step.": imports.STEPS,  # pages/import_data.py: the import's progress steps
     "imp.derive.": tuple(imports.DERIVE_RULES),  # imports.describe_derived
     "imp.derive.when.": imports.CONDITIONS,  # a case rule's conditions
     "preset.": tuple(imports.load_presets()),  # the export each shipped preset reads, in words (detected_line)

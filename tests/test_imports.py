@@ -161,7 +161,8 @@ def test_progress_fractions_increase_to_one_with_a_bounded_number_of_calls(db, w
     assert fractions == sorted(set(fractions)) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert len(small) == len(large) <= 40  # per step, not per row
     steps = [s for _, s in large]
-    assert steps[0] == "reading" and "parsing rows from 2" in steps and "inserting" in steps
+    assert steps[0] == "reading" and "parsing" in steps and "inserting" in steps
+    assert set(steps) <= set(imports.STEPS)
 
 
 def test_prepare_and_write_report_progress_on_their_own(db, write):

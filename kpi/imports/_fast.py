@@ -28,7 +28,7 @@ from ._reasons import split_reasons
 ENABLED = True
 DATASETS = ("contacts", "surveys")  # whose cross-column rules _derived_sql knows
 KINDS = ("text", "timestamp", "duration", "int", "bool", "enum")
-FALLBACK_STEP = "parsing the rows DuckDB could not read"  # the progress step that says the fast path was taken
+FALLBACK_STEP = "fallback"  # the progress step that says rows went to the Python parsers (the fast path was taken)
 MEMORY_LIMIT = "512MB"  # the fast path's DuckDB: beyond it, it spills to its temp directory
 
 # Characters str.strip() removes (Unicode whitespace), which clean_text strips and SQL would keep: a cell starting or
@@ -178,7 +178,7 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
             if read is None:
                 finalizer()
                 return None
-            tell(0.3, "parsing rows from 2")
+            tell(0.3, "parsing")
             _parse_sql(con, ds, job, columns, headers, staged.columns)
             rows_read = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
             tell(0.6, FALLBACK_STEP)

@@ -22,8 +22,11 @@ class FatalImportError(Exception):
     """The file cannot be imported at all; nothing was written."""
 
 
-# progress(fraction 0-1, short step name): called a few dozen times per import at most, whatever the file's size.
+# progress(fraction 0-1, step): called a few dozen times per import at most, whatever the file's size. A step is one of
+# STEPS, a code the page words through the message catalog (t(f"imp.step.{step}")), the benchmark reads as it is.
 Progress = Callable[[float, str], None]
+STEPS = ("reading", "parsing", "fallback", "checking", "parsed", "opening", "pseudonymising", "writing", "comparing",
+         "updating", "inserting", "committing", "written")
 
 
 def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:

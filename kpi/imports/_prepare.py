@@ -320,7 +320,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
             mapping, header_words = _with_header_words(mapping, list(batch.frame.columns), ds.name), False
         fraction = 0.05 + 0.85 * min(len(parts) * source.batch_rows / max(source.lines, 1), 1.0)
         if fraction >= shown + 0.04 or not parts:  # a few dozen calls at most, whatever the file's size
-            tell(fraction, f"parsing rows from {batch.frame.index[0] + 2 if len(batch.frame) else 2:,}")
+            tell(fraction, "parsing")
             shown = fraction
         job, part = _prepare_batch(ds, batch, mapping, name, file, source)
         parts.append(part)

@@ -137,7 +137,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
              json.dumps({**prep.options, **_warnings_kept(prep.warnings)}, ensure_ascii=False, default=str)],
         )
         _insert_rejects(cur, rejects, import_id, prep.file_name)
-        tell(0.3, "comparing with stored rows")
+        tell(0.3, "comparing")
         inserted, updated, matched = _write_rows(cur, prep, stage, import_id, tell)
         rejected = rejected_count(rejects)
         companions = []
@@ -252,7 +252,7 @@ def import_file(dataset: str, path: str | os.PathLike, mapping: Mapping | str | 
         mapping = load_mapping(mapping)
     prep = prepare(dataset, path, mapping, display_name, progress=_scaled(progress, 0.0, 0.7), centre_zone=centre_zone)
     if progress is not None:
-        progress(0.72, "opening the database")
+        progress(0.72, "opening")
     with open_db(db, wait=wait) as con:
         return write(con, prep, source=source, run_by=run_by, progress=_scaled(progress, 0.75, 1.0))
 
