@@ -129,7 +129,9 @@ if can("agent_rows"):
     agents, team_of, names = drill.agents, drill.team_of, drill.names
     st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
     agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
-    order = agent_status.eq("bad").sum(axis=1).sort_values(ascending=False, kind="stable").index  # most off target first
+    by = st.selectbox(t("weekly.sort_by"), [None, *metrics.AGENT_TABLE_KPIS], key="agent_sort",
+                      format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
+    order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst, first
     agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
     show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
                             {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),

@@ -146,6 +146,12 @@ def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_f
     assert shown_bad == sorted(bad, reverse=True)  # most off target first
     # static tables, no canvas grid: nothing to select (a selected row lost its status colours)
     assert len(at.dataframe) == 0
+    # sorted on a KPI instead: the longest handle time first (lower is better), as the picker above the table says
+    by_aht = app(drill_team="技術支援組", agent_sort="aht_seconds")
+    assert by_aht.selectbox(key="agent_sort").value == "aht_seconds"
+    shown = [i.split()[0] for i in html_tables(by_aht)[1]["專員"]]
+    worst = sorted((a for a in g if a), key=lambda a: -(g[a]["aht_seconds"].value or 0))
+    assert shown == worst and g[shown[0]]["aht_seconds"].value > g[shown[-1]]["aht_seconds"].value
 
 
 def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):

@@ -56,3 +56,15 @@ def test_weekly_agents_gives_what_group_status_agent_teams_and_agent_names_give(
         assert a.agents == metrics.group_status(con, period.start, period.end, "agent", team="技術支援組", channel="phone",
                                                 team_of=team_of)
         assert len(a.agents) > 3
+
+
+def test_sort_rows_worst_first_by_the_kpis_better_side():
+    """Three agents by hand: A off target twice, B once, C never; B has the longest AHT and the lowest FCR, C no AHT."""
+    values = pd.DataFrame({"answered": [10, 30, 20], "aht_seconds": [300.0, 480.0, None], "fcr_rate": [0.8, 0.6, 0.9]},
+                          index=["A", "B", "C"], dtype="Float64")
+    statuses = pd.DataFrame({"answered": [None] * 3, "aht_seconds": ["bad", "bad", None],
+                             "fcr_rate": ["bad", "ok", "good"]}, index=["A", "B", "C"], dtype=object)
+    assert list(metrics.sort_rows(values, statuses)) == ["A", "B", "C"]  # 2, 1, 0 KPIs off target
+    assert list(metrics.sort_rows(values, statuses, "aht_seconds")) == ["B", "A", "C"]  # lower is better; no value last
+    assert list(metrics.sort_rows(values, statuses, "fcr_rate")) == ["B", "A", "C"]  # higher is better: 0.6 first
+    assert list(metrics.sort_rows(values, statuses, "answered")) == ["B", "C", "A"]  # no better side: largest first

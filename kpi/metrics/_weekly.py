@@ -38,6 +38,19 @@ def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...
     return pd.DataFrame(values, index=keys, dtype="Float64"), pd.DataFrame(statuses, index=keys, dtype=object)
 
 
+def sort_rows(values: pd.DataFrame, statuses: pd.DataFrame, by: str | None = None,
+              catalog: Catalog | None = None) -> pd.Index:
+    """The order to show a status table's rows in: by None, most KPIs off target first; by a KPI id, its worst values
+    first (lowest when higher is better, highest when lower is better; largest first for a KPI with no better side,
+    e.g. contacts answered), rows without a value last. Ties keep the table's order."""
+    if by is None:
+        return statuses.eq("bad").sum(axis=1).sort_values(ascending=False, kind="stable").index
+    column = values[by].astype("float64")
+    if (catalog or load_catalog()).kpis[by].better != "higher":
+        column = -column
+    return column.sort_values(ascending=True, kind="stable", na_position="last").index
+
+
 def attention(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TILE_KPIS,
               catalog: Catalog | None = None, min_offered: int = 1) -> list[dict[str, Any]]:
     """Groups with KPIs off target (status bad), worst first: [{"key", "kpis": [ids, worst first], "gaps", "score"}].
