@@ -42,7 +42,9 @@ def _sample_key() -> str:
 
     h = hashlib.sha256(f"schema {store.SCHEMA_VERSION} duckdb {duckdb.__version__}".encode())
     sources = [ROOT / "requirements.txt", *sorted((ROOT / "sample_data").glob("*")),
-               *sorted((ROOT / "kpi" / "store").glob("*.py")), *sorted((ROOT / "kpi" / "imports").glob("*.py"))]
+               *sorted((ROOT / "kpi" / "store").glob("*.py")), *sorted((ROOT / "kpi" / "imports").glob("*.py")),
+               # the code the sample's rollup was built by (kpi.metrics._rollup._CODE): other code reads raw rows
+               *sorted((ROOT / "kpi" / "metrics").glob("_[er]*.py"))]
     for f in sources:
         if f.is_file():
             h.update(f"{f.relative_to(ROOT)}\0".encode())

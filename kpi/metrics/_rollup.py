@@ -112,7 +112,7 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
     if "__realtime" in ds.columns:
         aggregates += ["min(channel) FILTER (WHERE __realtime) AS __rt_min",
                        "max(channel) FILTER (WHERE __realtime) AS __rt_max"]
-    rows = _rows_sql(cur, ds, kpis, [], calendar=CALENDAR_TABLE)
+    rows = _rows_sql(ds, kpis, [], calendar=CALENDAR_TABLE)
     select = (f"SELECT date_trunc('hour', __t) AS __hour, {', '.join(groups)}, {', '.join(aggregates)} "
               f"FROM ({rows}) GROUP BY ALL").replace("$cutoff", END_OF_TIME)
     values = {**settings, "deferred_channels": sorted(hours)}
