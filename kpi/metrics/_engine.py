@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -12,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..auth.access import Scope
-from ..store import checked_sql
+from ..store import checked_sql, file_stamp
 from ._calendar import DEADLINE_SQL, calendar_table, taiwan_calendar
 from ._catalog import Catalog, Dataset, Kpi, load_catalog
 from . import _rollup
@@ -144,7 +146,8 @@ def _objects(column: Any) -> list:
 
 def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
                    by: str | None, filters: dict[str, str | None], settings: dict[str, Any],
-                   scope: Scope | None = None, rollup: str | None = None, stats: bool = False) -> _Part | None:
+                   scope: Scope | None = None, rollup: str | None = None, stats: bool = False,
+                   stamp: tuple | None = None) -> _Part | None:
     """One pass over one dataset: every KPI of it, per group, of the rows within the scope. None when the grouping
     or a filter doesn't apply."""
     dims = ds.dimensions
@@ -173,10 +176,10 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
     if _CALENDAR_VIEW in sql:  # deadlines: the business calendar (registered first: a cursor holding a result can't)
         _register_calendar(cur, start, end, settings)
-    table = (_rollup.usable(cur, ds.name, rollup)
+    table = (_kept(stamp, ("usable", ds.name, rollup), lambda: _rollup.usable(cur, ds.name, rollup))
              if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
     if table is not None:
-        sql = _from_rollup(cur, table, sql, key, where, aggregates, values)
+        sql = _from_rollup(cur, table, sql, key, where, aggregates, values, stamp)
     fetched = cur.execute(sql, _params(sql, values)).fetchnumpy()
     if by is None:
         keys = [None] * len(fetched["__n"])
@@ -192,11 +195,12 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
 
 
 def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: str, where: str,
-                 aggregates: list[str], values: dict[str, Any]) -> str:
+                 aggregates: list[str], values: dict[str, Any], stamp: tuple | None = None) -> str:
     """The same aggregate answered from the rollup's hourly sums, and from raw rows for the hours from the first one
     whose cut-off measures are not settled (values["split"]; the raw SQL then reads [split, end))."""
     start, end = datetime.combine(values["start"], time()), datetime.combine(values["end"], time())
-    split = _rollup.first_unsettled(cur, table, start, end, values["cutoff"]) or end
+    split = _kept(stamp, ("unsettled", table, start, end, values["cutoff"]),
+                  lambda: _rollup.first_unsettled(cur, table, start, end, values["cutoff"])) or end
     values["split"] = max(split, start)
     names = [a.rsplit(" AS ", 1)[1] for a in aggregates]
     merged = ", ".join(f"min({n}) AS {n}" if n == "__rt_min" else f"max({n}) AS {n}" if n == "__rt_max"
@@ -246,8 +250,42 @@ def _snapshot_sql(kpis, ds, start, end, by, clauses, values) -> str:
     return f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({rows}) WHERE {where} GROUP BY ALL"
 
 
+# Answers that depend on the stored data only (cut-offs, which rollup is usable, where it stops being settled), kept
+# per database file while its stamp (size and mtime of the file and its WAL, kpi.store.file_stamp) stays: every
+# committed write moves it, and compute_kpis reads through a cursor, which sees committed data only.
+_FILES: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str | None]" = weakref.WeakKeyDictionary()
+_STAMPED: dict[tuple, Any] = {}
+
+
+def _stamp(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The connection's database file and its stamp; None for an in-memory database (nothing is kept)."""
+    try:
+        path = _FILES[con]
+    except KeyError:
+        with con.cursor() as cur:
+            path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+        _FILES[con] = path
+    return None if not path else (path, file_stamp(path))
+
+
+def _kept(stamp: tuple | None, key: tuple, compute: Any) -> Any:
+    """compute() once per database stamp and key."""
+    if stamp is None:
+        return compute()
+    full = (stamp, *key)
+    if full not in _STAMPED:
+        if len(_STAMPED) > 4096:
+            _STAMPED.clear()
+        _STAMPED[full] = compute()
+    return _STAMPED[full]
+
+
 def data_cutoffs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The latest timestamp imported per dataset: what "as the data stands" means for maturity and deadlines."""
+    return dict(_kept(_stamp(con), ("cutoffs",), lambda: _read_cutoffs(con)))
+
+
+def _read_cutoffs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     with con.cursor() as cur:
         contacts, surveys, complaints = cur.execute(
             "SELECT (SELECT greatest(max(arrived_at), max(answered_at)) FROM contacts), (SELECT max(responded_at) FROM surveys), "
@@ -286,7 +324,8 @@ def _register_calendar(cur: duckdb.DuckDBPyConnection, start: date, end: date, s
 def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
                  team: str | None = None, channel: str | None = None, queue: str | None = None,
                  catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
-                 stats: bool = False, scope: Scope | None = None, rollup: bool = True) -> pd.DataFrame:
+                 stats: bool = False, scope: Scope | None = None, rollup: bool = True,
+                 kpis: Iterable[str] | None = None) -> pd.DataFrame:
     """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
 
     by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue, direction or
@@ -299,6 +338,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     without agent-level rows (OutOfScope).
     rollup: answer a dataset from its rollup (kpi.metrics._rollup) when it was built with these settings (the same
     numbers); False: always from raw rows.
+    kpis: only these KPIs (ids; a derived one brings the ones it is computed from): only the datasets they read are
+    queried, and a count is 0 rather than NA where the group has rows in one of those datasets.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -306,18 +347,24 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         require(scope, "agent_rows")
     catalog = catalog or load_catalog()
     settings = {**catalog.settings, **(settings or {})}
-    settings.setdefault("__cutoffs", data_cutoffs(con))
+    wanted = _wanted(catalog, kpis)
+    stamp = _stamp(con)
+    if "__cutoffs" not in settings:
+        settings["__cutoffs"] = data_cutoffs(con)
     filters = {"team": team, "channel": channel, "queue": queue}
     cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
     parts: list[_Part] = []
     not_applicable: list[str] = []
     try:
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
-            kpis = catalog.of(dataset)
+            of = catalog.of(dataset)
+            if wanted is not None and not any(k.id in wanted for k in of):
+                continue
             fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
-            part = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings, scope, fp, stats)
+            part = _dataset_frame(cur, catalog.datasets[dataset], of, start, end, by, filters, settings, scope, fp, stats,
+                                  stamp)
             if part is None:
-                not_applicable += [k.id for k in kpis]
+                not_applicable += [k.id for k in of]
             else:
                 parts.append(part)
     finally:
@@ -329,15 +376,31 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         columns[kid] = np.full(len(keys), np.nan)
         blank.add(kid)
     for k in catalog.of("derived"):
-        columns[k.id] = _derived(k.formula, columns)
-        blank.discard(k.id)
+        if wanted is None or k.id in wanted:
+            columns[k.id] = _derived(k.formula, columns)
+            blank.discard(k.id)
     _mask(columns, blank, realtime_channels, keys, catalog, settings, start, end, by, channel)
-    ids = [k.id for k in catalog.kpis.values() if k.id in columns]
-    extra = [c for c in columns if "__" in c and not c.startswith("__")] if stats else []
+    ids = [k.id for k in catalog.kpis.values() if k.id in columns and (wanted is None or k.id in wanted)]
+    extra = [c for c in columns if "__" in c and not c.startswith("__")
+             and (wanted is None or c.split("__")[0] in wanted)] if stats else []
     out = {"key": pd.Series(keys, dtype=object)}  # one spelling of "no team/agent/...": None
     for c in ids + extra:
         out[c] = pd.Series([pd.NA] * len(keys), dtype=object) if c in blank else pd.array(columns[c], dtype="Float64")
     return pd.DataFrame(out)
+
+
+def _wanted(catalog: Catalog, kpis: Iterable[str] | None) -> set[str] | None:
+    """The KPI ids asked for with those their derived ones are computed from; None: every KPI."""
+    if kpis is None:
+        return None
+    wanted = set(kpis)
+    unknown = wanted - set(catalog.kpis)
+    if unknown:
+        raise ValueError(f"unknown KPIs {sorted(unknown)}; expected ids of the catalog")
+    for k in catalog.of("derived"):
+        if k.id in wanted:
+            wanted |= set(re.findall(r"[A-Za-z_]\w*", k.formula))
+    return wanted
 
 
 def _kpi_values(fetched: dict[str, Any], keys: list, kpis: list[Kpi], stats: bool = False) -> _Part:
