@@ -12,7 +12,10 @@ timed) and must give the same numbers as DuckDB (within 1e-9), or the script exi
 
 Times are given as a ratio to a floor measured in the same process on the same database: one bare DuckDB aggregate
 on the raw table computing the same numbers by ISO week (floor_query, written by hand; its values are checked too),
-beside compute_kpis from raw rows (rollup=False) and served from the rollup, for the whole range and one week.
+beside compute_kpis from raw rows (rollup=False), served from the rollup, and asked for the contact KPIs only
+(kpis=..., the floor's numbers), for the whole range and one week; then the weekly page's queries for one week and
+one team (kpi_status, group_status by channel, team and agent, the trend, the heat map, ...), each as a ratio to the
+one-week floor.
 Surveys and complaints (the generator's, for the same contacts: about 14 and 1.5 per 100) are loaded too: surveys
 with read_csv, complaints through kpi.imports.import_file (Big5 file with its mapping). Their KPIs by ISO week are
 timed on their own (kpi.metrics._engine._dataset_frame, the per-dataset pass compute_kpis makes): from raw rows, from
@@ -382,6 +385,27 @@ def floor_kpis(g: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     return out.reindex([k for k, _, _ in metrics.bucket_keys(start, end, "week")])
 
 
+def page_queries(con, a: date, b: date, catalog) -> dict[str, tuple]:
+    """The calls the weekly page makes for one week and one team (pages/weekly.py through ui.data.query), each timed
+    best of RUNS: (label, best, times). The page opens the file per query; here one connection serves them all."""
+    team = con.execute("SELECT min(team) FROM contacts WHERE arrived_at >= $a AND arrived_at < $b",
+                       {"a": a, "b": b + timedelta(days=1)}).fetchone()[0]
+    kw = dict(team=team, catalog=catalog)
+    team_of = metrics.agent_teams(con, a, b)
+    calls = {
+        "week_summary (volumes)": lambda: metrics.week_summary(con, a, end=b, team=team),
+        "kpi_status (tiles: the week, the week before, 12 weeks of history)": lambda: metrics.kpi_status(con, a, b, **kw),
+        "group_status by channel (tiles per real-time channel)": lambda: metrics.group_status(con, a, b, "channel", **kw),
+        "compute_kpis 12 weeks by week (trend)": lambda: metrics.compute_kpis(con, a - timedelta(weeks=11), b, "week", **kw),
+        "compute_kpis by weekday_hour (heat maps)": lambda: metrics.compute_kpis(con, a, b, "weekday_hour", **kw),
+        "group_status by team (team table)": lambda: metrics.group_status(con, a, b, "team", catalog=catalog),
+        "agent_teams + agent_names": lambda: (metrics.agent_teams(con, a, b), metrics.agent_names(con, a, b)),
+        "group_status by agent of the team (agent table)": lambda: metrics.group_status(con, a, b, "agent", team_of=team_of,
+                                                                                        **kw),
+    }
+    return {label: best_of(RUNS, fn) for label, fn in calls.items()}
+
+
 def best_of(runs: int, fn):
     times, result = [], None
     for _ in range(runs):
@@ -459,7 +483,10 @@ def run(args: argparse.Namespace) -> None:
                 floor = best_of(RUNS, lambda: floor_query(con, a, b, catalog.settings))
                 raw = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog, rollup=False))
                 rolled = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog))
-                timings[span] = (floor, raw, rolled)
+                only = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog, kpis=CONTACT_KPIS))
+                timings[span] = (floor, raw, rolled, only)
+            pages = page_queries(con, *spans["one week"], catalog)
+            week_frames = (timings["one week"][2][2], timings["one week"][3][2])
             quality, compared = {}, 0
             for dataset in ("surveys", "complaints"):
                 for span, (a, b) in spans.items():
@@ -496,15 +523,24 @@ def run(args: argparse.Namespace) -> None:
         print("service     level thresholds: " + ", ".join(
             f"{c} {float(thresholds.get(c, settings['service_level_seconds'])):g} s ({n:,} contacts)"
             for c, n in sorted(by_channel.items(), key=lambda cn: str(cn[0]))))
+        week_pand = pandas_contact_kpis(df, *spans["one week"], settings)
         worst = max(check_same(duck, pand, CHECKS[None]), check_same(rolled_frame, pand, CHECKS[None]),
+                    check_same(timings["whole range by week"][3][2], pand, CHECKS[None]),
+                    *(check_same(f, week_pand, CHECKS[None]) for f in week_frames),
                     check_same(floor_frame.rename_axis("key").reset_index(), pand, CHECKS[None]))
         for ch, frame in per_channel.items():  # real-time measures on phone, the response target on e-mail
             worst = max(worst, check_same(frame, pandas_contact_kpis(df, first_day, last_day, settings, ch), CHECKS[ch]))
-        print(f"check       pandas == floor == engine (raw rows) == engine (rollup) for all {len(CONTACT_KPIS)} contact"
-              f" KPIs x {weeks} weeks; phone and e-mail too (largest difference {worst:.1e}, tolerance {TOLERANCE:g})")
+        print(f"check       pandas == floor == engine (raw rows) == engine (rollup) == engine (contact KPIs only) for all"
+              f" {len(CONTACT_KPIS)} contact KPIs x {weeks} weeks, and the one week; phone and e-mail too (largest"
+              f" difference {worst:.1e}, tolerance {TOLERANCE:g})")
         print()
         print_table("query", timings, ("floor, one bare DuckDB aggregate of the same numbers",
-                                       "compute_kpis from raw rows (rollup=False)", "compute_kpis served from the rollup"))
+                                       "compute_kpis from raw rows (rollup=False)", "compute_kpis served from the rollup",
+                                       f"the same, the {len(CONTACT_KPIS)} contact KPIs only (kpis=...)"))
+        week_floor = timings["one week"][0][0]
+        for label, (best, times, _) in pages.items():
+            what = f"page query, one week, one team: {label}"
+            print(f"| {what[:76]:<76} | {best:7.3f} s | {best / week_floor:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
         print(f"| {f'the same {len(CONTACT_KPIS)} contact KPIs in plain pandas, DataFrame in memory (whole range)':<76} "
               f"| {pd_best:7.3f} s | {pd_best / timings['whole range by week'][0][0]:6.2f}x "
               f"| {' '.join(f'{t:.3f}' for t in pd_times):<17} |")
@@ -521,8 +557,9 @@ def run(args: argparse.Namespace) -> None:
         print(f"memory      peak RSS of this process (ru_maxrss) {max(peaks.values()):,.0f} MiB; "
               f"before the KPI work {peaks['start']:,.0f} MiB"
               + ("" if resettable else " (per-phase peaks unavailable: could not reset the peak mark)"))
-        print("note        compute_kpis also runs its survey and complaint queries and the backlog;"
-              f" DuckDB uses every core, pandas one")
+        print("note        compute_kpis without kpis= also runs its survey and complaint queries and the backlog;"
+              " page queries are x the one-week floor; the first of each run reads the cut-offs and the rollup's state,"
+              " later ones reuse them while the file is unchanged; DuckDB uses every core, pandas one")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import re
+import weakref
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -11,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..auth.access import Scope
-from ..store import checked_sql
+from ..store import checked_sql, file_stamp
 from ._calendar import DEADLINE_SQL, calendar_table, taiwan_calendar
 from ._catalog import Catalog, Dataset, Kpi, load_catalog
 from . import _rollup
@@ -41,20 +44,21 @@ _NATIVE_KEY = {
 _FINER_THAN_HOUR = ("interval_30",)
 
 
-def format_keys(keys: pd.Series, by: str | None) -> pd.Series:
-    """Native group keys as the result spells them: 2026-11-16, 2026-W47 (ISO week, ISO year), 2026-11, 1-09."""
-    if by in ("day", "week", "month"):
-        t = pd.to_datetime(keys)
+def format_keys(keys: np.ndarray | list, by: str | None) -> list:
+    """Native group keys as the result spells them: 2026-11-16, 2026-W47 (ISO week, ISO year), 2026-11, 1-09.
+    Vectorised over the few aggregated keys (pandas' isocalendar alone cost more than a one-week aggregate)."""
+    if by in ("day", "week", "month", "interval_30", "interval_60"):
+        t = np.asarray(keys, dtype="datetime64[us]")
         if by == "week":
-            iso = t.dt.isocalendar()
-            return pd.Series([f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"])], index=keys.index, dtype=object)
-        return pd.Series(t.dt.strftime("%Y-%m-%d" if by == "day" else "%Y-%m"), index=keys.index).astype(object)
-    if by in ("interval_30", "interval_60"):
-        return pd.Series(pd.to_datetime(keys).dt.strftime("%Y-%m-%d %H:%M"), index=keys.index).astype(object)
+            thursday = t.astype("datetime64[D]") + 3  # an ISO week belongs to the year of its Thursday
+            year = thursday.astype("datetime64[Y]")
+            week = (thursday - year.astype("datetime64[D]")).astype("int64") // 7 + 1
+            return [f"{y}-W{w:02d}" for y, w in zip(year.astype("int64") + 1970, week)]
+        unit = {"day": "D", "month": "M"}.get(by, "m")
+        return [s.replace("T", " ") for s in np.datetime_as_string(t, unit=unit)]
     if by == "weekday_hour":
-        k = keys.astype("int64")
-        return pd.Series([f"{d}-{h:02d}" for d, h in zip(k // 100, k % 100)], index=keys.index, dtype=object)
-    return keys.astype(object)
+        return [f"{k // 100}-{k % 100:02d}" for k in np.asarray(keys, dtype="int64").tolist()]
+    return list(keys)
 
 
 def bucket_keys(start: date, end: date, grain: str) -> list[tuple[str, date, date]]:
@@ -118,9 +122,32 @@ def _where(dims: dict[str, str], filters: dict[str, str | None]) -> tuple[list[s
     return clauses, True
 
 
+@dataclass
+class _Part:
+    """One dataset's aggregate: group keys as the result spells them, rows per group, and per column a float array
+    (NaN: missing) of KPI values and, with stats, their sums."""
+    keys: list
+    n: np.ndarray
+    values: dict[str, np.ndarray]
+    realtime_channels: np.ndarray | None = None
+
+
+def _floats(column: Any) -> np.ndarray:
+    """A fetched column as float64 with NaN where it is NULL."""
+    return np.ma.filled(np.ma.asarray(column).astype("float64"), np.nan)
+
+
+def _objects(column: Any) -> list:
+    """A fetched column as Python values with None where it is NULL."""
+    m = np.ma.asarray(column)
+    mask = np.ma.getmaskarray(m)
+    return [None if missing else v for v, missing in zip(m.data.tolist(), mask.tolist())]
+
+
 def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
                    by: str | None, filters: dict[str, str | None], settings: dict[str, Any],
-                   scope: Scope | None = None, rollup: str | None = None) -> pd.DataFrame | None:
+                   scope: Scope | None = None, rollup: str | None = None, stats: bool = False,
+                   stamp: tuple | None = None) -> _Part | None:
     """One pass over one dataset: every KPI of it, per group, of the rows within the scope. None when the grouping
     or a filter doesn't apply."""
     dims = ds.dimensions
@@ -137,33 +164,53 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     if ds.snapshot is not None:
         if by in CYCLES:
             return None  # a backlog is a snapshot at an end time, not spread over hours of the week
-        return _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values)
-    summed = _rollup.summed(kpis) if rollup and by not in _FINER_THAN_HOUR else kpis
-    if summed and len(summed) < len(kpis) and _rollup.usable(cur, ds.name, rollup):  # a median: raw rows beside
-        rest = [k for k in kpis if k not in summed]
-        frame = _dataset_frame(cur, ds, summed, start, end, by, filters, settings, scope, rollup)
-        return frame.merge(_dataset_frame(cur, ds, rest, start, end, by, filters, settings, scope).drop(columns="__n"),
-                           on="key", how="outer")
+        sql = _snapshot_sql(kpis, ds, start, end, by, clauses, values)
+        fetched = cur.execute(sql, _params(sql, values)).fetchnumpy()
+        return _kpi_values(fetched, _objects(fetched["key"]), kpis, stats)
     key = _NATIVE_KEY.get(by) or (dims[by] if by else "NULL")
     aggregates = _aggregates(kpis)
     if "__realtime" in ds.columns:  # how many real-time channels a group holds: two or more are never blended
         aggregates += ["min(channel) FILTER (WHERE __realtime) AS __rt_min", "max(channel) FILTER (WHERE __realtime) AS __rt_max"]
-    rows = _rows_sql(cur, ds, kpis, clauses)
+    rows = _rows_sql(ds, kpis, clauses)
     where = " AND ".join(clauses) or "true"
     sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
-    table = (_rollup.usable(cur, ds.name, rollup)
+    if _CALENDAR_VIEW in sql:  # deadlines: the business calendar (registered first: a cursor holding a result can't)
+        _register_calendar(cur, start, end, settings)
+    table = (_kept(stamp, ("usable", ds.name, rollup), lambda: _rollup.usable(cur, ds.name, rollup))
              if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
     if table is not None:
-        sql = _from_rollup(cur, table, sql, key, where, aggregates, values)
-    return _keyed(cur.execute(sql, _params(sql, values)).df(), by)
+        sql = _from_rollup(cur, table, sql, key, where, aggregates, values, stamp)
+    fetched = cur.execute(sql, _params(sql, values)).fetchnumpy()
+    if by is None:
+        keys = [None] * len(fetched["__n"])
+    elif by in TIME_GRAINS or by in CYCLES:
+        keys = format_keys(np.ma.getdata(fetched["key"]), by)
+    else:
+        keys = _objects(fetched["key"])
+    part = _kpi_values(fetched, keys, kpis, stats)
+    if "__rt_min" in fetched:  # real-time channels per group from their min and max: 0, 1, or 2 meaning "several"
+        lo, hi = _objects(fetched["__rt_min"]), _objects(fetched["__rt_max"])
+        part.realtime_channels = np.array([0 if a is None else 1 + (a != b) for a, b in zip(lo, hi)], dtype="float64")
+    return part
+
+
+def _passes(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi], fp: str | None, by: str | None,
+            stamp: tuple | None) -> list[tuple[list[Kpi], str | None]]:
+    """The passes over a dataset: one, or when its rollup is usable and some KPIs are no sums (a median), the sums
+    from the rollup and those KPIs from raw rows beside them (their parts are aligned on the keys like two datasets)."""
+    summed = _rollup.summed(kpis) if fp and by not in _FINER_THAN_HOUR else kpis
+    if summed and len(summed) < len(kpis) and _kept(stamp, ("usable", dataset, fp), lambda: _rollup.usable(cur, dataset, fp)):
+        return [(summed, fp), ([k for k in kpis if k not in summed], None)]
+    return [(kpis, fp)]
 
 
 def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: str, where: str,
-                 aggregates: list[str], values: dict[str, Any]) -> str:
+                 aggregates: list[str], values: dict[str, Any], stamp: tuple | None = None) -> str:
     """The same aggregate answered from the rollup's hourly sums, and from raw rows for the hours from the first one
     whose cut-off measures are not settled (values["split"]; the raw SQL then reads [split, end))."""
     start, end = datetime.combine(values["start"], time()), datetime.combine(values["end"], time())
-    split = _rollup.first_unsettled(cur, table, start, end, values["cutoff"]) or end
+    split = _kept(stamp, ("unsettled", table, start, end, values["cutoff"]),
+                  lambda: _rollup.first_unsettled(cur, table, start, end, values["cutoff"])) or end
     values["split"] = max(split, start)
     merged = _rollup.merged(aggregates)
     rolled = (f"SELECT {key} AS key, {merged} FROM (SELECT *, __hour AS __t FROM {table} "
@@ -174,27 +221,17 @@ def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: 
     return f"SELECT key, {merged} FROM ({rolled} UNION ALL BY NAME {raw}) GROUP BY ALL"
 
 
-def _keyed(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
-    """The aggregated frame with its keys formatted, and the real-time channel count from the channels' min and max."""
-    frame["key"] = format_keys(frame["key"], by)
-    if "__rt_min" in frame:
-        lo, hi = frame.pop("__rt_min"), frame.pop("__rt_max")
-        frame["__realtime_channels"] = lo.notna().astype("int64") + (lo.notna() & (lo != hi)).astype("int64")
-    return frame
-
-
-def _rows_sql(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], clauses: list[str],
-              calendar: str = "__business_calendar") -> str:
+def _rows_sql(ds: Dataset, kpis: list[Kpi], clauses: list[str], calendar: str = "__business_calendar") -> str:
     """SQL of the dataset's rows in [$start, $end) with only the columns the KPIs, the declared columns, the dimensions
-    and the conditions use; deadlines (DEADLINE_SQL) joined to the deferred channels' rows only."""
+    and the conditions use (picked by name when the statement binds: no query of the schema first); deadlines
+    (DEADLINE_SQL) joined to the deferred channels' rows only."""
     source = checked_sql(ds.source)
     used = " ".join([s for k in kpis for s in (k.sql, k.num, k.den, k.ss) if s] + list(ds.columns.values())
                     + list(ds.dimensions.values()) + clauses + [ds.time, ds.deadline_from or "", "channel"])
     names = set(re.findall(r"[A-Za-z_]\w*", used))
-    stored = [d[0] for d in cur.execute(f"SELECT * FROM ({source}) LIMIT 0").description]
-    cols = ", ".join(c for c in stored if c in names)
+    wanted = ", ".join(f"'{n}'" for n in sorted(names))
     extra = "".join(f", {sql} AS {name}" for name, sql in ds.columns.items())
-    base = (f"SELECT {cols}, {ds.time} AS __t{extra} FROM ({source}) "
+    base = (f"SELECT COLUMNS(lambda c: list_contains([{wanted}], c)), {ds.time} AS __t{extra} FROM ({source}) "
             f"WHERE {ds.time} >= $start AND {ds.time} < $end")
     if not ds.deadline_from or "__deadline" not in names:
         return base
@@ -205,26 +242,58 @@ def _rows_sql(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], clau
             f"UNION ALL BY NAME ({timed})")
 
 
-def _snapshot_frame(cur, kpis, ds, start, end, by, clauses, values) -> pd.DataFrame:
-    """The rows that hold at the end of each bucket (or of the range) by the dataset's snapshot condition."""
+def _snapshot_sql(kpis, ds, start, end, by, clauses, values) -> str:
+    """The rows that hold at the end of each bucket (or of the range) by the dataset's snapshot condition; the bucket
+    ends are bound as lists ($__buckets, $__as_of)."""
     if by in TIME_GRAINS:
         ends = [(k, min(nxt, end + timedelta(days=1))) for k, _, nxt in bucket_keys(start, end, by)]
     else:
         ends = [(None, end + timedelta(days=1))]
-    frame = pd.DataFrame({"__bucket": [k for k, _ in ends], "__as_of": pd.to_datetime([e for _, e in ends])})
-    cur.register("__as_of_df", frame)
+    values["__buckets"] = [k for k, _ in ends]
+    values["__as_of"] = [datetime.combine(e, time()) for _, e in ends]
     key = "__bucket" if by in TIME_GRAINS else (ds.dimensions[by] if by else "NULL")
-    rows = f"SELECT r.*, b.__bucket, b.__as_of FROM __as_of_df b, ({ds.rows}) r"
+    buckets = "SELECT unnest($__buckets::VARCHAR[]) AS __bucket, unnest($__as_of::TIMESTAMP[]) AS __as_of"
+    rows = f"SELECT r.*, b.__bucket, b.__as_of FROM ({buckets}) b, ({ds.rows}) r"
     where = " AND ".join([ds.snapshot, *clauses])
-    sql = f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({rows}) WHERE {where} GROUP BY ALL"
+    return f"SELECT {key} AS key, {', '.join(_aggregates(kpis))} FROM ({rows}) WHERE {where} GROUP BY ALL"
+
+
+# Answers that depend on the stored data only (cut-offs, which rollup is usable, where it stops being settled), kept
+# per database file while its stamp (size and mtime of the file and its WAL, kpi.store.file_stamp) stays: every
+# committed write moves it, and compute_kpis reads through a cursor, which sees committed data only.
+_FILES: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str | None]" = weakref.WeakKeyDictionary()
+_STAMPED: dict[tuple, Any] = {}
+
+
+def _stamp(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The connection's database file and its stamp; None for an in-memory database (nothing is kept)."""
     try:
-        return cur.execute(sql, _params(sql, values)).df()
-    finally:
-        cur.unregister("__as_of_df")
+        path = _FILES[con]
+    except KeyError:
+        with con.cursor() as cur:
+            path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+        _FILES[con] = path
+    return None if not path else (path, file_stamp(path))
+
+
+def _kept(stamp: tuple | None, key: tuple, compute: Any) -> Any:
+    """compute() once per database stamp and key."""
+    if stamp is None:
+        return compute()
+    full = (stamp, *key)
+    if full not in _STAMPED:
+        if len(_STAMPED) > 4096:
+            _STAMPED.clear()
+        _STAMPED[full] = compute()
+    return _STAMPED[full]
 
 
 def data_cutoffs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The latest timestamp imported per dataset: what "as the data stands" means for maturity and deadlines."""
+    return dict(_kept(_stamp(con), ("cutoffs",), lambda: _read_cutoffs(con)))
+
+
+def _read_cutoffs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     with con.cursor() as cur:
         contacts, surveys, complaints = cur.execute(
             "SELECT (SELECT greatest(max(arrived_at), max(answered_at)) FROM contacts), (SELECT max(responded_at) FROM surveys), "
@@ -237,19 +306,34 @@ def _calendar(spec: tuple[tuple[str, str], ...], first_year: int, last_year: int
     return taiwan_calendar(dict(spec), range(first_year, last_year + 1))
 
 
+_CALENDAR_VIEW = "__business_calendar"
+
+
+@lru_cache(maxsize=32)
+def _calendar_frame(hours: tuple[tuple[str, float], ...], spec: tuple[tuple[str, tuple], ...], start: date,
+                    end: date) -> pd.DataFrame:
+    """The deferred channels' business days around [start, end]: it depends on settings only, so built once."""
+    opening = dict(spec)
+    calendars = {ch: _calendar(opening.get(ch) or (("mon-fri", "09:00-18:00"),), start.year - 1, end.year + 2)
+                 for ch, _ in hours}
+    return calendar_table(calendars, dict(hours), start, end)
+
+
 def _register_calendar(cur: duckdb.DuckDBPyConnection, start: date, end: date, settings: dict[str, Any]) -> None:
     """Business days of each deferred channel around the range, for the contacts' deadlines (DEADLINE_SQL)."""
     hours = settings.get("response_target_hours_by_channel") or {}
     spec = settings.get("business_hours") or {}
-    calendars = {ch: _calendar(tuple(sorted((spec.get(ch) or {"mon-fri": "09:00-18:00"}).items())),
-                               start.year - 1, end.year + 2) for ch in hours}
-    cur.register("__business_calendar", calendar_table(calendars, hours, start, end))
+    frame = _calendar_frame(tuple((ch, float(h)) for ch, h in hours.items()),
+                            tuple((ch, tuple(sorted((spec.get(ch) or {}).items()))) for ch in hours if spec.get(ch)),
+                            start, end)
+    cur.register(_CALENDAR_VIEW, frame)
 
 
 def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
                  team: str | None = None, channel: str | None = None, queue: str | None = None,
                  catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
-                 stats: bool = False, scope: Scope | None = None, rollup: bool = True) -> pd.DataFrame:
+                 stats: bool = False, scope: Scope | None = None, rollup: bool = True,
+                 kpis: Iterable[str] | None = None) -> pd.DataFrame:
     """Every contact, survey and complaint KPI for [start, end] (both inclusive), one row per group.
 
     by: None (one row, key None), day, week (ISO, e.g. 2026-W47), month, team, agent, channel, queue, direction or
@@ -262,6 +346,8 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     without agent-level rows (OutOfScope).
     rollup: answer a dataset from its rollup (kpi.metrics._rollup) when it was built with these settings (the same
     numbers); False: always from raw rows.
+    kpis: only these KPIs (ids; a derived one brings the ones it is computed from): only the datasets they read are
+    queried, and a count is 0 rather than NA where the group has rows in one of those datasets.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -269,46 +355,71 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
         require(scope, "agent_rows")
     catalog = catalog or load_catalog()
     settings = {**catalog.settings, **(settings or {})}
-    settings.setdefault("__cutoffs", data_cutoffs(con))
+    wanted = _wanted(catalog, kpis)
+    stamp = _stamp(con)
+    if "__cutoffs" not in settings:
+        settings["__cutoffs"] = data_cutoffs(con)
     filters = {"team": team, "channel": channel, "queue": queue}
     cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
-    parts: list[pd.DataFrame] = []
+    parts: list[_Part] = []
     not_applicable: list[str] = []
     try:
-        _register_calendar(cur, start, end, settings)
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
-            kpis = catalog.of(dataset)
+            of = catalog.of(dataset)
+            if wanted is not None and not any(k.id in wanted for k in of):
+                continue
             fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
-            frame = _dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, by, filters, settings, scope, fp)
-            if frame is None:
-                not_applicable += [k.id for k in kpis]
-            else:
-                parts.append(_kpi_values(frame, kpis, stats))
+            for some, fp_some in _passes(cur, dataset, of, fp, by, stamp):
+                part = _dataset_frame(cur, catalog.datasets[dataset], some, start, end, by, filters, settings, scope,
+                                      fp_some, stats, stamp)
+                if part is None:
+                    not_applicable += [k.id for k in some]
+                else:
+                    parts.append(part)
     finally:
         cur.close()
-    result = _aligned(parts, _result_index(parts, start, end, by), catalog)
+    keys = _result_index(parts, start, end, by)
+    columns, realtime_channels = _aligned(parts, keys, catalog)
+    blank = set()  # columns with no value at all, as object NA (a dataset that does not apply, a queue measure per agent)
     for kid in not_applicable:
-        result[kid] = pd.NA
+        columns[kid] = np.full(len(keys), np.nan)
+        blank.add(kid)
     for k in catalog.of("derived"):
-        result[k.id] = _derived(k.formula, result)
-    _mask(result, catalog, settings, start, end, by, channel)
-    ids = [k.id for k in catalog.kpis.values() if k.id in result]
-    extra = [c for c in result.columns if "__" in c and not c.startswith("__")] if stats else []
-    result = result[ids + extra].reset_index()
-    result["key"] = pd.Series([None if pd.isna(k) else k for k in result["key"]], dtype=object)  # one spelling of "no team/agent/..."
-    return result
+        if wanted is None or k.id in wanted:
+            columns[k.id] = _derived(k.formula, columns)
+            blank.discard(k.id)
+    _mask(columns, blank, realtime_channels, keys, catalog, settings, start, end, by, channel)
+    ids = [k.id for k in catalog.kpis.values() if k.id in columns and (wanted is None or k.id in wanted)]
+    extra = [c for c in columns if "__" in c and not c.startswith("__")
+             and (wanted is None or c.split("__")[0] in wanted)] if stats else []
+    out = {"key": pd.Series(keys, dtype=object)}  # one spelling of "no team/agent/...": None
+    for c in ids + extra:
+        out[c] = pd.Series([pd.NA] * len(keys), dtype=object) if c in blank else pd.array(columns[c], dtype="Float64")
+    return pd.DataFrame(out)
 
 
-def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi], stats: bool = False) -> pd.DataFrame:
-    """One dataset's aggregates as KPI values by group key (with the group's row count __n, and with stats the sums).
-    Vectorised on the few aggregated rows: arrays first, one frame at the end."""
+def _wanted(catalog: Catalog, kpis: Iterable[str] | None) -> set[str] | None:
+    """The KPI ids asked for with those their derived ones are computed from; None: every KPI."""
+    if kpis is None:
+        return None
+    wanted = set(kpis)
+    unknown = wanted - set(catalog.kpis)
+    if unknown:
+        raise ValueError(f"unknown KPIs {sorted(unknown)}; expected ids of the catalog")
+    for k in catalog.of("derived"):
+        if k.id in wanted:
+            wanted |= set(re.findall(r"[A-Za-z_]\w*", k.formula))
+    return wanted
+
+
+def _kpi_values(fetched: dict[str, Any], keys: list, kpis: list[Kpi], stats: bool = False) -> _Part:
+    """One dataset's aggregates as KPI values by group key (with the group's row count, and with stats the sums)."""
     def floats(col: str) -> np.ndarray:
-        return frame[col].to_numpy(dtype="float64", na_value=np.nan) if col in frame else np.full(len(frame), np.nan)
+        return _floats(fetched[col]) if col in fetched else np.full(len(keys), np.nan)
 
-    cols: dict[str, Any] = {"key": frame["key"].astype(object), "__n": frame["__n"].to_numpy()}
-    if "__realtime_channels" in frame:
-        cols["__realtime_channels"] = frame["__realtime_channels"].to_numpy()
-    empty = floats("__n") == 0
+    n = floats("__n")
+    empty = n == 0
+    values: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in kpis:
             if k.sql:
@@ -317,13 +428,11 @@ def _kpi_values(frame: pd.DataFrame, kpis: list[Kpi], stats: bool = False) -> pd
                 num, den = floats(f"{k.id}__num"), floats(f"{k.id}__den")
                 v = np.where(den == 0, np.nan, num / den)
                 if stats:
-                    cols[f"{k.id}__num"], cols[f"{k.id}__den"] = num, den
+                    values[f"{k.id}__num"], values[f"{k.id}__den"] = num, den
             if stats and k.ss:
-                cols[f"{k.id}__ss"] = floats(f"{k.id}__ss")
-            cols[k.id] = v if k.unit == "count" else np.where(empty, np.nan, v)
-    out = pd.DataFrame({c: pd.array(v, dtype="Float64") if isinstance(v, np.ndarray) and v.dtype == "float64" else v
-                        for c, v in cols.items()})
-    return out.set_index("key")
+                values[f"{k.id}__ss"] = floats(f"{k.id}__ss")
+            values[k.id] = v if k.unit == "count" else np.where(empty, np.nan, v)
+    return _Part(keys, n, values)
 
 
 def matures_on(kpi: Kpi, end: date, settings: dict[str, Any]) -> date | None:
@@ -333,78 +442,92 @@ def matures_on(kpi: Kpi, end: date, settings: dict[str, Any]) -> date | None:
     return end + timedelta(days=int(settings[kpi.matures]) + 1)
 
 
-def _bucket_ends(index: pd.Index, start: date, end: date, by: str | None) -> list[date]:
+def _bucket_ends(keys: list, start: date, end: date, by: str | None) -> list[date]:
     if by in TIME_GRAINS:
         ends = {k: min(nxt - timedelta(days=1), end) for k, _, nxt in bucket_keys(start, end, by)}
-        return [ends.get(k, end) for k in index]
-    return [end] * len(index)
+        return [ends.get(k, end) for k in keys]
+    return [end] * len(keys)
 
 
-def _mask(result: pd.DataFrame, catalog: Catalog, settings: dict[str, Any], start: date, end: date,
-          by: str | None, channel: str | None) -> None:
+def _mask(columns: dict[str, np.ndarray], blank: set[str], realtime_channels: np.ndarray, keys: list,
+          catalog: Catalog, settings: dict[str, Any], start: date, end: date, by: str | None,
+          channel: str | None) -> None:
     """No value where a KPI would mislead: blended real-time channels, queue measures per agent, immature ranges."""
     realtime = set(settings.get("realtime_channels") or ())
     if by == "channel":
-        single = pd.Series([k in realtime for k in result.index], index=result.index)
+        single = np.array([k in realtime for k in keys], dtype=bool)
     elif channel is not None:
-        single = pd.Series(channel in realtime, index=result.index)
+        single = np.full(len(keys), channel in realtime)
     else:  # no channel named: a group holding one real-time channel still has one real-time value
-        single = result.get("__realtime_channels", pd.Series(0, index=result.index)).fillna(0) <= 1
-    ends = _bucket_ends(result.index, start, end, by)
+        single = np.nan_to_num(realtime_channels, nan=0.0) <= 1
+    ends = _bucket_ends(keys, start, end, by)
     for k in catalog.kpis.values():
-        if k.id not in result:
+        if k.id not in columns:
             continue
         if k.scope == "realtime":
-            result[k.id] = result[k.id].astype("Float64").where(single)
+            columns[k.id] = np.where(single, columns[k.id], np.nan)
+            blank.discard(k.id)
         if not k.agent and by == "agent":
-            result[k.id] = pd.NA
+            columns[k.id] = np.full(len(keys), np.nan)
+            blank.add(k.id)
         if k.matures:
             cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
-            ok = [cutoff is not None and pd.Timestamp(matures_on(k, e, settings)) <= pd.Timestamp(cutoff) for e in ends]
-            result[k.id] = result[k.id].astype("Float64").where(pd.Series(ok, index=result.index))
+            ok = np.array([cutoff is not None and pd.Timestamp(matures_on(k, e, settings)) <= pd.Timestamp(cutoff)
+                           for e in ends], dtype=bool)
+            columns[k.id] = np.where(ok, columns[k.id], np.nan)
+            blank.discard(k.id)
 
 
-def _result_index(parts: list[pd.DataFrame], start: date, end: date, by: str | None) -> pd.Index:
+def _result_index(parts: list[_Part], start: date, end: date, by: str | None) -> list:
     """Every bucket of a time grain; else the groups with rows in any dataset, sorted, "none" (None) last."""
     if by in TIME_GRAINS:
-        return pd.Index([k for k, _, _ in bucket_keys(start, end, by)], name="key", dtype=object)
+        return [k for k, _, _ in bucket_keys(start, end, by)]
     if not by:
-        return pd.Index([None], name="key", dtype=object)
-    keys = pd.Index([], dtype=object)
-    for p in parts:
-        keys = keys.union(p.index[p["__n"] > 0].dropna())
-    index = pd.Index(sorted(keys, key=str), name="key", dtype=object)
-    if any((p.index.isna() & (p["__n"] > 0)).any() for p in parts):
-        index = index.append(pd.Index([None], dtype=object)).rename("key")
-    return index
+        return [None]
+    seen = {k for p in parts for k, n in zip(p.keys, p.n.tolist()) if n > 0}
+    keys = sorted((k for k in seen if k is not None), key=str)
+    return keys + [None] if None in seen else keys
 
 
-def _aligned(parts: list[pd.DataFrame], index: pd.Index, catalog: Catalog) -> pd.DataFrame:
-    """The datasets' KPI values side by side on one index."""
-    present = np.zeros(len(index), dtype=bool)
-    frames = []
+def _aligned(parts: list[_Part], keys: list, catalog: Catalog) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The datasets' KPI values side by side on the result's keys, and each key's real-time channel count."""
+    at = {k: i for i, k in enumerate(keys)}
+    present = np.zeros(len(keys), dtype=bool)
+    realtime_channels = np.full(len(keys), np.nan)
+    columns: dict[str, np.ndarray] = {}
     for p in parts:
-        aligned = p[~p.index.duplicated()].reindex(index)
-        present |= (aligned["__n"].fillna(0) > 0).to_numpy()
-        frames.append(aligned.drop(columns="__n"))
-    result = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=index)
-    result = result.loc[:, ~result.columns.duplicated(keep="last")]
-    present = pd.Series(present, index=index)
+        where = np.array([at.get(k, -1) for k in p.keys], dtype="int64")
+        rows = np.flatnonzero(where >= 0)
+        rows = rows[np.unique(where[rows], return_index=True)[1]]  # a key twice: its first row, as reindex keeps
+        to = where[rows]
+
+        def placed(v: np.ndarray) -> np.ndarray:
+            out = np.full(len(keys), np.nan)
+            out[to] = v[rows]
+            return out
+
+        present |= placed(p.n) > 0
+        if p.realtime_channels is not None:
+            realtime_channels = placed(p.realtime_channels)
+        for c, v in p.values.items():
+            columns.pop(c, None)  # the last dataset's column wins, in its place
+            columns[c] = placed(v)
     # Counts are 0 where the group has data in some dataset, NA where the whole group is empty.
     for k in catalog.kpis.values():
-        if k.id in result and k.unit == "count":
-            result[k.id] = result[k.id].astype("Float64").where(~present | result[k.id].notna(), 0).mask(~present)
-    return result
+        if k.id in columns and k.unit == "count":
+            v = columns[k.id]
+            columns[k.id] = np.where(present, np.where(np.isnan(v), 0.0, v), np.nan)
+    return columns, realtime_channels
 
 
-def _derived(formula: str, frame: pd.DataFrame) -> pd.Series:
+def _derived(formula: str, columns: dict[str, np.ndarray]) -> np.ndarray:
     """A formula of other KPIs (e.g. 1000 * complaints / answered); NA where a divisor is 0 or missing."""
-    env = {c: frame[c].astype("Float64") for c in frame.columns}
     m = re.fullmatch(r"\s*([\d.]+)\s*\*\s*(\w+)\s*/\s*(\w+)\s*", formula)
     if not m:
         raise ValueError(f"unsupported derived formula {formula!r}")
-    factor, a, b = float(m.group(1)), env[m.group(2)], env[m.group(3)]
-    return (factor * a / b).mask(b == 0)
+    factor, a, b = float(m.group(1)), columns[m.group(2)], columns[m.group(3)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b == 0, np.nan, factor * a / b)
 
 
 def to_jsonable(value: Any) -> Any:

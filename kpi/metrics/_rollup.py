@@ -163,7 +163,7 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
     if "__realtime" in ds.columns:
         aggregates += ["min(channel) FILTER (WHERE __realtime) AS __rt_min",
                        "max(channel) FILTER (WHERE __realtime) AS __rt_max"]
-    rows = _rows_sql(cur, ds, kpis, [], calendar=CALENDAR_TABLE)
+    rows = _rows_sql(ds, kpis, [], calendar=CALENDAR_TABLE)
     select = (f"SELECT date_trunc('hour', __t) AS __hour, {', '.join(groups)}, {', '.join(aggregates)} "
               f"FROM ({rows}) GROUP BY ALL").replace("$cutoff", END_OF_TIME)
     values = {**settings, "deferred_channels": sorted(hours)}
@@ -175,7 +175,8 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
             cur.execute(f"CREATE OR REPLACE TABLE {CALENDAR_TABLE} AS SELECT * FROM __calendar_df")
             cur.unregister("__calendar_df")
         cur.execute(f"DROP TABLE IF EXISTS {table}")
-        cur.execute(f"CREATE TABLE {table} AS {select}",
+        # Stored in hour order, so a week's query skips the other row groups by their min/max (imports append later hours)
+        cur.execute(f"CREATE TABLE {table} AS {select} ORDER BY __hour",
                     {**params, "start": covers_from or datetime.min, "end": covers_to or datetime.max})
         cur.execute("INSERT OR REPLACE INTO rollups (dataset, table_name, time_column, fingerprint, select_sql, params, "
                     "covers_from, covers_to, built_at, raw_stamp, reads) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

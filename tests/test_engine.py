@@ -1,0 +1,86 @@
+"""The engine's own paths (kpi.metrics._engine): group keys formatted from native values, only the datasets the asked
+KPIs read, and answers kept per database file that follow every write."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+
+from kpi import metrics, store
+from kpi.metrics._engine import format_keys
+from helpers import db_with
+from test_metrics import COMPLAINTS, CONTACTS, W47, contact
+
+
+def test_week_keys_take_the_iso_year_of_the_weeks_thursday():
+    mondays = np.array(["2024-12-23", "2024-12-30", "2026-12-28", "2027-01-04"], dtype="datetime64[us]")
+    # 2024-12-30's Thursday is 2 Jan 2025: week 1 of 2025; 2026 starts on a Thursday, so it has a week 53.
+    assert format_keys(mondays, "week") == ["2024-W52", "2025-W01", "2026-W53", "2027-W01"]
+
+
+def test_day_month_interval_and_weekday_hour_keys():
+    t = np.array(["2026-11-16T09:30", "2026-02-01T00:00"], dtype="datetime64[us]")
+    assert format_keys(t, "day") == ["2026-11-16", "2026-02-01"]
+    assert format_keys(t, "month") == ["2026-11", "2026-02"]
+    assert format_keys(t, "interval_30") == ["2026-11-16 09:30", "2026-02-01 00:00"]
+    assert format_keys(np.array([109, 723]), "weekday_hour") == ["1-09", "7-23"]  # ISO weekday x 100 + hour
+    assert format_keys(["T1", None], "team") == ["T1", None]
+
+
+def test_only_the_kpis_asked_for_are_computed_from_only_their_datasets():
+    con = db_with(contacts=CONTACTS)
+    r = metrics.compute_kpis(con, *W47, kpis=["offered", "service_level"], channel="phone")
+    assert list(r.columns) == ["key", "offered", "service_level"]
+    assert r.offered[0] == 6 and r.service_level[0] == pytest.approx(2 / 5)  # c1-c6; within 20 s c1, c2 of 6 - 1 short
+    # A surveys table with only the column the data cut-offs read: a survey KPI query would now fail, and none is made.
+    con.execute("DROP TABLE surveys; CREATE TABLE surveys AS SELECT NULL::TIMESTAMP AS responded_at")
+    r = metrics.compute_kpis(con, *W47, "team", kpis=["answered", "aht_seconds"], stats=True)
+    assert list(r.columns) == ["key", "answered", "aht_seconds", "aht_seconds__num", "aht_seconds__den", "aht_seconds__ss"]
+    assert r.set_index("key").loc["T1", "aht_seconds"] == pytest.approx(750 / 3)  # (150 + 240 + 360) / 3 answered
+    with pytest.raises(Exception):
+        metrics.compute_kpis(con, *W47)
+
+
+def test_a_derived_kpi_brings_the_kpis_it_is_computed_from():
+    con = db_with(contacts=CONTACTS, complaints=COMPLAINTS)
+    r = metrics.compute_kpis(con, *W47, kpis=["complaints_per_1000"]).iloc[0]
+    assert r.complaints_per_1000 == pytest.approx(1000 * 4 / 4)  # k1-k4 over 4 answered contacts
+    assert (r.complaints, r.answered) == (4, 4)
+    with pytest.raises(ValueError, match="unknown KPIs"):
+        metrics.compute_kpis(con, *W47, kpis=["no_such_kpi"])
+
+
+def insert(con, *rows) -> None:
+    for r in rows:
+        r = {**r, "import_id": 1, "created_import_id": 1}
+        con.execute(f"INSERT INTO contacts ({', '.join(r)}) VALUES ({', '.join('?' * len(r))})", list(r.values()))
+
+
+def test_answers_kept_per_database_file_follow_every_write(tmp_path):
+    db = tmp_path / "k.duckdb"
+    with store.open_db(db) as con:
+        insert(con, contact("c1", "2026-11-16 09:00", True, 10, 100))
+        assert metrics.data_cutoffs(con)["contacts"] == datetime(2026, 11, 16, 9)
+        assert metrics.compute_kpis(con, *W47).offered[0] == 1
+        insert(con, contact("c2", "2026-11-18 13:00", False, 40))  # the same connection writes: the file's WAL moves
+        assert metrics.data_cutoffs(con)["contacts"] == datetime(2026, 11, 18, 13)
+        assert metrics.compute_kpis(con, *W47).offered[0] == 2
+    with store.open_db(db, read_only=True) as con:
+        assert metrics.compute_kpis(con, *W47).offered[0] == 2
+    with store.open_db(db) as con:  # another connection writes, and closes (its checkpoint rewrites the file)
+        insert(con, contact("c3", "2026-11-20 08:00", True, 5, 60))
+    with store.open_db(db, read_only=True) as con:
+        assert metrics.data_cutoffs(con)["contacts"] == datetime(2026, 11, 20, 8)
+        r = metrics.compute_kpis(con, *W47, channel="phone").iloc[0]
+        assert (r.offered, r.answered) == (3, 2) and r.aht_seconds == pytest.approx((100 + 60) / 2)
+
+
+def test_a_week_without_surveys_or_complaints_gives_the_same_contact_kpis_either_way():
+    con = db_with(contacts=CONTACTS + [contact("x", "2026-11-23 09:00", True, 5, 50)])
+    every = metrics.compute_kpis(con, date(2026, 11, 16), date(2026, 11, 29), "week", stats=True)
+    ids = [k.id for k in metrics.load_catalog().of("contacts")]
+    only = metrics.compute_kpis(con, date(2026, 11, 16), date(2026, 11, 29), "week", kpis=ids, stats=True)
+    assert list(only.key) == ["2026-W47", "2026-W48"]
+    for c in only.columns[1:]:
+        assert only[c].astype("Float64").equals(every[c].astype("Float64")), c
