@@ -130,6 +130,7 @@ if can("agent_rows"):
     st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
     agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
     by = st.selectbox(t("weekly.sort_by"), [None, *metrics.AGENT_TABLE_KPIS], key="agent_sort",
+                      placeholder=t("select.placeholder"),
                       format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
     order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst, first
     agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
