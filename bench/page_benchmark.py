@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 from _common import ROOT, CheckFailed, generate, work_dir
 
-from kpi import competency, imports, metrics, store
+from kpi import competency, imports, metrics, present, store
 from kpi.metrics import format_value, load_catalog
 
 SMOKE_CONTACTS, SMOKE_RUNS = 20_000, 2
@@ -82,6 +82,11 @@ class Shown:
     def metrics(self) -> list[tuple[str, str]]:
         return [(m.label, m.value) for m in self.at.metric]
 
+    def tables(self) -> list[pd.DataFrame]:
+        """The page's tables as shown (static HTML, kpi.present.table_to_html): cells as the reader sees them."""
+        frames = (present.html_table_frame(node.proto.body) for node in self.at.get("html"))
+        return [f for f in frames if f is not None]
+
     def tiles_match(self, status: dict) -> int:
         """Every st.metric labelled with a KPI's name shows that KPI's value, formatted; returns how many did."""
         by_label = {self.cat[k].label[self.lang]: k for k in status}
@@ -130,12 +135,13 @@ def check_quality(s: Shown) -> str:  # its period defaults to the sidebar's week
 def check_budget(s: Shown) -> str:
     year, month = s.at.selectbox(key="budget_year").value, s.at.selectbox(key="budget_month").value
     report = s.call(metrics.budget_report, year, date(year, month, 1))
-    ytd, outlook = s.at.table[0].value, s.at.table[1].value  # the lines in two tables that fit the page
+    ytd, outlook = s.tables()[:2]  # the lines in two tables that fit the page
     table = pd.concat([ytd, outlook.drop(columns=ytd.columns, errors="ignore")], axis=1)
     money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd", "variance_ytd",
              "full_year_budget", "latest_estimate", "run_rate"]
-    for col in money:
-        table_shows(table, report.lines[col], f"budget_report's {col}")
+    for col in money:  # as the page formats money (NT$, thousands, a missing value as a dash)
+        shown = report.lines[col].map(lambda v: present.cell_text(v, "money", s.lang))
+        table_shows(table, shown, f"budget_report's {col}")
     if s.lang == "zh-TW":  # the tile shows the year-to-date total in 萬 (NT$10,000)
         ytd = f"NT${report.total['actual_ytd'] / 1e4:,.1f} 萬"
         if ytd not in [v for _, v in s.metrics()]:
@@ -150,7 +156,7 @@ def check_trainer(s: Shown) -> str:  # defaults: one week, a team
     if weak.empty:
         return f"{who}: no weak KPI, as weak_kpis says"
     values = pd.Series([format_value(s.cat[k], v, s.lang) for k, v in zip(weak["id"], weak["value"])])
-    table_shows(s.at.table[0].value, values, f"the weak KPIs' values of {who}")
+    table_shows(s.tables()[0], values, f"the weak KPIs' values of {who}")
     return f"{who}: {len(weak)} weak KPI values = group_status + weak_kpis"
 
 

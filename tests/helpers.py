@@ -2,14 +2,13 @@
 of a chart's series as pages draw them, and a workbook from literal rows."""
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pandas as pd
 
-from kpi import store
+from kpi import present, store
 
 
 def db_with(**tables: list[dict]) -> duckdb.DuckDBPyConnection:
@@ -66,39 +65,8 @@ def workbook(path: Path, sheets: dict[str, list[list]], merged: dict[str, list[s
     return path
 
 
-class _Cells(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self.cell = []
-        elif tag == "br" and self.cell is not None:
-            self.cell.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self.cell is not None:
-            self.rows[-1].append("".join(self.cell))
-            self.cell = None
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
-
-
 def html_tables(at) -> list[pd.DataFrame]:
     """The static HTML tables (kpi.present.table_to_html) a page (an AppTest, or a list of its Html elements) drew with
     st.html (ui.widgets.show_table), as the reader sees them: the header row as columns, each cell's text."""
-    out = []
-    for node in at if isinstance(at, list) else at.get("html"):
-        if 'class="kpi-table"' not in node.proto.body:
-            continue
-        parser = _Cells()
-        parser.feed(node.proto.body)
-        head, *body = parser.rows
-        out.append(pd.DataFrame(body, columns=head))
-    return out
+    frames = (present.html_table_frame(node.proto.body) for node in (at if isinstance(at, list) else at.get("html")))
+    return [f for f in frames if f is not None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,3 +190,38 @@ def export_file_name(parts: Iterable[str | None], ext: str, limit: int = 120) ->
     cleaned = [_UNSAFE.sub("-", _CODE.sub("", p).replace("_", "-")).strip("-.") for p in parts if p]
     stem = "_".join(p for p in cleaned if p)[:limit].rstrip("-._") or "export"
     return f"{stem}.{ext}"
+
+
+class _Cells(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+        elif tag == "br" and self.cell is not None:
+            self.cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append("".join(self.cell))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def html_table_frame(body: str) -> pd.DataFrame | None:
+    """A table drawn by table_to_html read back as its reader sees it (the header row as columns, each cell's text),
+    for the checks of tests and benchmarks; None when body holds no such table."""
+    if 'class="kpi-table"' not in body:
+        return None
+    parser = _Cells()
+    parser.feed(body)
+    head, *rows = parser.rows
+    return pd.DataFrame(rows, columns=head)
