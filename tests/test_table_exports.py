@@ -211,9 +211,12 @@ def test_print_view_draws_every_row_as_a_static_table(weekly):
 
 
 def test_a_static_tables_text_cells_show_as_written_and_numbers_as_formatted():
-    # st.table reads every cell as Markdown: a comment "1. *late* a_b" would become a list item in italics
-    assert present.cell_markdown("1. *late* a_b", "text", "zh-TW") == r"1\. \*late\* a\_b"
-    assert present.cell_markdown(date(2026, 11, 16), "date", "zh-TW") == r"2026\-11\-16"
-    assert present.cell_markdown(0.8123, "fraction", "zh-TW") == "81.2%"  # a number is not escaped
-    assert present.cell_markdown(1234, "count", "en") == "1,234"
-    assert present.cell_markdown(None, "text", "zh-TW") == "—"
+    # The pages' tables are HTML (table_to_html): a comment "<b>1. *late*</b> a_b" must show as written, not as markup
+    frame = pd.DataFrame({"comment": ["<b>1. *late*</b> a_b", None], "day": [date(2026, 11, 16), None],
+                          "rate": [0.8123, None], "n": [1234, 5]})
+    body = present.table_to_html(present.Table(frame, {"day": "date", "rate": "fraction", "n": "count"}), "en")
+    assert "<b>" not in body.replace("<tbody>", "") and "&lt;b&gt;1. *late*&lt;/b&gt; a_b" in body
+    shown = present.html_table_frame(body)  # read back as the reader sees it
+    assert shown.iloc[0].tolist() == ["<b>1. *late*</b> a_b", "2026-11-16", "81.2%", "1,234"]
+    assert shown.iloc[1].tolist() == ["—", "—", "—", "5"]
+    assert present.html_table_frame("<p>no table</p>") is None

@@ -19,7 +19,7 @@ from ._files import NUMBER_FORMATS, column_width, display_width, frame_to_csv, f
 from ._format import MISSING, format_kind, is_missing
 from ._messages import paren, t
 
-__all__ = ["Table", "STATUS_HEX", "status_css", "cell_text", "cell_markdown", "excel_format", "table_text", "table_to_csv",
+__all__ = ["Table", "STATUS_HEX", "status_css", "cell_text", "excel_format", "table_text", "table_to_csv",
            "table_to_xlsx", "table_to_html", "export_file_name"]
 
 # Colour means status, on the page, in print and in a workbook alike.
@@ -70,16 +70,6 @@ def cell_text(value: Any, kind: str, lang: str) -> str:
     if isinstance(value, bool):
         return t("report.yes" if value else "report.no", lang)
     return format_kind(value, "text" if kind == "bool" else kind, lang)
-
-
-_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
-
-
-def cell_markdown(value: Any, kind: str, lang: str) -> str:
-    """One cell as cell_text writes it, for a table whose cells are read as Markdown (st.table): a text's ASCII
-    punctuation escaped, so that a customer's comment "1. *late*" or a name with _ shows as written."""
-    text = cell_text(value, kind, lang)
-    return text if kind not in _TEXT_KINDS else _MD_PUNCT.sub(r"\\\1", text)
 
 
 def excel_format(kind: str, lang: str) -> str | None:
