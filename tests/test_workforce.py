@@ -94,6 +94,12 @@ def test_staffing_week_sets_erlang_c_beside_the_staffed_agents(con):
     assert (first["offered"], first["aht_seconds"], first["required"], first["staffed"], first["gap"]) == (20, 180, 4, 1.5, -2.5)
     assert first["service_level"] == 0.75 and pd_isna(first["predicted_sl"])  # 1 whole agent < 2 Erlangs: no prediction
     assert week.sl_target == 0.8 and week.threshold_seconds == 20
+    # 09:30-10:00: agents staffed, no call: offered 0 (not unknown); a phone complaint at 03:00 is no staffing interval
+    second = week.grid.iloc[1]
+    assert (str(second["interval_start"]), second["offered"], second["staffed"]) == ("2026-11-16 09:30:00", 0, 1.5)
+    con.execute("INSERT INTO complaints (complaint_id, opened_at, channel, import_id, created_import_id) "
+                "VALUES ('k1', '2026-11-16 03:00:00', 'phone', 1, 1)")
+    assert len(metrics.staffing_week(con, date(2026, 11, 16), 30).grid) == len(week.grid) == 2
     assert week.shrinkage == pytest.approx(0.5)  # the week's measured shrinkage
     # peak 4 agents -> 4 / 0.5 = 8 FTE; 4 agents x 0.5 h = 2 agent-hours -> 4 scheduled hours
     assert (week.peak_required, week.peak_fte, week.required_agent_hours, week.scheduled_fte_hours) == (4, 8, 2.0, 4.0)

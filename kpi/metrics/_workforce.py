@@ -195,8 +195,10 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
     settings = {**cat.settings, "__cutoffs": data_cutoffs(con)}
     sl_target, seconds = _sl_target(cat, settings, channel, team)
     end_day = week_start + timedelta(days=6)
+    # Only the contact measures the grid shows: no survey, complaint or backlog pass (the surveys' join of the
+    # contacts alone cost seconds at 100M), and no interval that holds only a complaint
     frame = compute_kpis(con, week_start, end_day, f"interval_{interval_minutes}", team=team, channel=channel,
-                         catalog=cat, settings=settings, scope=scope)
+                         catalog=cat, settings=settings, scope=scope, kpis=("offered", "aht_seconds", "service_level"))
     frame = frame[frame["key"].notna()]
     contacts = pd.DataFrame({"interval_start": pd.to_datetime(frame["key"]),
                              "offered": frame["offered"].astype("Float64"),
@@ -205,6 +207,7 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
     start, end = datetime.combine(week_start, datetime.min.time()), datetime.combine(end_day + timedelta(days=1), datetime.min.time())
     staffed = staffed_agents(con, start, end, interval_minutes, team=team, scope=scope)
     grid = contacts.merge(staffed, on="interval_start", how="outer").sort_values("interval_start").reset_index(drop=True)
+    grid["offered"] = grid["offered"].fillna(0)  # an interval with agents staffed and no contact was offered none
     summary = workforce_summary(con, start, end, team=team, scope=scope)
     present = has_workforce_data(con)
     shrinkage = what_if.shrinkage if what_if.shrinkage is not None else (summary.shrinkage or 0.0)
