@@ -103,10 +103,9 @@ lines_table = page_table(table.rename(columns=renamed), [t("page.budget"), t("bu
 ytd_columns = ["cost_center", "line", *money[:6], "variance_pct_ytd"]
 outlook_columns = ["cost_center", "line", "line_type", *money[6:], "reforecast", "favourable", "needs_improvement_report"]
 st.markdown(f"**{t('budget.lines_ytd')}**")
-show_table(lines_table.select([renamed[c] for c in ytd_columns]), "budget_lines", downloads=False, hide_index=True)
+show_table(lines_table.select([renamed[c] for c in ytd_columns]), "budget_lines", downloads=False)
 st.markdown(f"**{t('budget.lines_outlook')}**")
-show_table(lines_table.select([renamed[c] for c in outlook_columns]), "budget_outlook", downloads=False,
-           hide_index=True)
+show_table(lines_table.select([renamed[c] for c in outlook_columns]), "budget_outlook", downloads=False)
 table_downloads(lines_table, "budget_lines")
 settings = cat.settings
 st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.0%}",
@@ -151,8 +150,7 @@ else:
     bridge = reports.bridge_table(report, lang())
     headed = reports.bridge_headers(lang())
     show_table(page_table(bridge.rename(columns=headed), [t("page.budget"), t("budget.bridge")], *as_of,
-                          kinds={headed[c]: "money" for c in reports.BRIDGE_COLUMNS[2:]}), "budget_bridge",
-               hide_index=True)
+                          kinds={headed[c]: "money" for c in reports.BRIDGE_COLUMNS[2:]}), "budget_bridge")
     st.caption(t("budget.bridge_note"))
     if (lines["line_type"] == "cost").sum() > len(report.splits):
         st.caption(t("budget.bridge_missing"))
@@ -203,10 +201,10 @@ overview = pd.DataFrame({
                      for k in zip(flagged_lines["cost_center"], flagged_lines["line"])],
 })
 show_table(page_table(overview, [t("page.budget"), t("ir.list")], *as_of, kinds={t("col.variance_ytd"): "money"}),
-           "ir_overview", hide_index=True)
+           "ir_overview")
 if not saved_all.empty:
     show_table(page_table(competency.reports_table(saved_all, lang()), [t("page.budget"), t("ir.title")], str(year),
-                          str(year)), "ir_saved", hide_index=True)
+                          str(year)), "ir_saved")
 
 # ---- the performance report (O2.2.1) of the month, from the same numbers
 st.subheader(t("report.performance"))

@@ -31,4 +31,4 @@ if current_scope().can("users"):  # who signed in and did what: for administrato
     st.caption(t("audit.caption", n=len(log)))
     shown = auth.readable_audit(log, lang())
     show_table(page_table(shown, [t("page.data"), t("audit.title")], None, f"{datetime.now():%Y-%m-%d}",
-                          labels={c: t(f"audit.col.{c}") for c in auth.AUDIT_COLUMNS}), key="audit_log", hide_index=True)
+                          labels={c: t(f"audit.col.{c}") for c in auth.AUDIT_COLUMNS}), key="audit_log")

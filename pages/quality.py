@@ -105,7 +105,7 @@ else:
     show_table(page_table(comments, [t("page.quality"), t("quality.comments_short")],
                           t("period.range", start=start, end=end), f"{start}–{end}", f, kinds={"responded_at": "datetime", "csat": "int", "nps": "int", "ces": "int"},
                           labels=labels),
-               "quality_comments", hide_index=True)
+               "quality_comments")
 
 # ---- the standard's behaviour indicators this page evidences
 st.subheader(t("quality.competency"))

@@ -81,7 +81,7 @@ weak_frame = pd.DataFrame({
 show_table(page_table(weak_frame, [t("page.trainer"), t("trainer.weak"), who], t("period.range", start=start, end=end),
                       f"{start}–{end}", f, kinds={t("col.n"): "count", t("trainer.col.gap"): "decimal",
                                                   t("trainer.col.worsening"): "bool"}),
-           "trainer_weak", hide_index=True)
+           "trainer_weak")
 
 # ---- ranked behaviour indicators with what to coach
 st.subheader(t("trainer.ranked"))
@@ -128,5 +128,5 @@ st.subheader(t("trainer.export"))
 plan = competency.coaching_plan(cmap, who_label, period, values, lg, cat, team=team, peers=peers)
 # The plan is the performance record (O3.3.1), with its own workbook: a title row, wide wrapped text columns.
 plan_table = present.Table(plan, name=(t("page.trainer"), t("plan.sheet"), who, f"{start}–{end}"))
-show_table(plan_table, "plan", downloads=False, hide_index=True)
+show_table(plan_table, "plan", downloads=False)
 table_downloads(plan_table, "plan", xlsx=lambda: competency.plan_to_xlsx(plan), csv=lambda: competency.plan_to_csv(plan))
