@@ -126,8 +126,8 @@ def table_csv(tmp_path, frame: pd.DataFrame, name: str):
     return p
 
 
-def rollup_rows(con, dataset: str = "contacts") -> pd.DataFrame:
-    frame = con.execute(f"SELECT * FROM {_rollup.ROLLUP_DATASETS[dataset]}").df()
+def rollup_rows(con, dataset: str = "contacts", suffix: str = "") -> pd.DataFrame:
+    frame = con.execute(f"SELECT * FROM {_rollup.ROLLUP_DATASETS[dataset]}{suffix}").df()
     keys = list(frame.columns[:list(frame.columns).index("__n")])  # the hour and the dimensions
     return frame.sort_values(keys, na_position="first").reset_index(drop=True)
 
@@ -137,10 +137,12 @@ def assert_rollup_exact(db, datasets=ROLLED) -> None:
     with store.open_db(db) as con:
         for dataset in datasets:
             assert used(con, dataset), dataset
-            kept = rollup_rows(con, dataset)
+            kept, kept_teams = rollup_rows(con, dataset), rollup_rows(con, dataset, _rollup.TEAMS_SUFFIX)
             with con.cursor() as cur:
                 _rollup.build(cur, metrics.load_catalog(), dataset)
             pd.testing.assert_frame_equal(kept, rollup_rows(con, dataset), check_dtype=False, obj=dataset)
+            pd.testing.assert_frame_equal(kept_teams, rollup_rows(con, dataset, _rollup.TEAMS_SUFFIX),
+                                          check_dtype=False, obj=f"{dataset} without agents")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "week")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "agent", team="A")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "category")
@@ -265,6 +267,7 @@ def test_import_reimport_and_undo_keep_the_rollup_exact(tmp_path):
     with store.open_db(db) as con:
         imports.undo_import(con, r1.import_id, by="test")
         assert con.execute("SELECT count(*) FROM rollup_contacts").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM rollup_contacts_teams").fetchone()[0] == 0
     with store.open_db(db, read_only=True) as con:
         assert used(con)
 
@@ -393,3 +396,27 @@ def test_quality_funnel_and_pareto_from_the_rollup_equal_raw_rows(tmp_path):
                                                                         settings=other, rollup=False))
         assert funnel["complaints"].iloc[2] != _quality.complaint_funnel(con, date(2026, 3, 3),
                                                                          date(2026, 3, 17))["complaints"].iloc[2]
+
+
+def test_a_query_without_agent_reads_the_sums_without_agents(tmp_path):
+    """Three contacts in one hour, team, channel, queue and direction, by two agents: two rows in the rollup, one in
+    its table without agents; team and centre queries read that one, agent queries (or an agent's own rows) the
+    rollup."""
+    db = tmp_path / "t.duckdb"
+    frame = pd.DataFrame({"contact_id": ["c1", "c2", "c3"],
+                          "arrived_at": ["2026-03-02 09:05:00", "2026-03-02 09:10:00", "2026-03-02 09:50:00"],
+                          "channel": "phone", "queue": "q1", "team": "A", "agent_id": ["a1", "a1", "a2"],
+                          "answered": "Y", "wait_seconds": [10, 30, 50], "talk_seconds": [100, 200, 300]})
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    imports.import_file("contacts", tmp_path / "c.csv", db=db)
+    with store.open_db(db) as con:
+        assert con.execute("SELECT agent_id, __n FROM rollup_contacts ORDER BY 1").fetchall() == [("a1", 2), ("a2", 1)]
+        assert con.execute("SELECT team, __n FROM rollup_contacts_teams").fetchall() == [("A", 3)]
+        # Change the table without agents by hand: team and centre answers follow it, agent answers do not.
+        con.execute("UPDATE rollup_contacts_teams SET answered = 30")
+    with store.open_db(db, read_only=True) as con:
+        day = date(2026, 3, 2)
+        assert metrics.compute_kpis(con, day, day, "team", kpis=["answered"])["answered"].tolist() == [30]
+        assert metrics.compute_kpis(con, day, day, kpis=["answered"])["answered"].tolist() == [30]
+        assert metrics.compute_kpis(con, day, day, "agent", kpis=["answered"])["answered"].tolist() == [2, 1]
+        assert metrics.compute_kpis(con, day, day, "team", kpis=["answered"], rollup=False)["answered"].tolist() == [3]

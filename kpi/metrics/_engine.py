@@ -179,6 +179,9 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     table = (_kept(stamp, ("usable", ds.name, rollup), lambda: _rollup.usable(cur, ds.name, rollup))
              if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
     if table is not None:
+        agent = dims.get("agent")
+        if agent is None or not re.search(rf"\b{agent}\b", f"{key} {where}"):  # no agent asked: the coarser sums
+            table = _kept(stamp, ("coarse", table), lambda: _rollup.without_agent(cur, table)) or table
         sql = _from_rollup(cur, table, sql, key, where, aggregates, values, stamp)
     fetched = cur.execute(sql, _params(sql, values)).fetchnumpy()
     if by is None:

@@ -21,6 +21,7 @@ DEFERRED_TILE_KPIS = load_catalog().views["weekly_tiles_deferred"]  # e-mail: re
 TABLE_KPIS = load_catalog().views["weekly_table"]
 TREND_KPIS = load_catalog().views["weekly_trend"]
 AGENT_TABLE_KPIS = load_catalog().views["weekly_agent_table"]  # what an agent controls
+AGENT_KPIS = tuple(dict.fromkeys([*AGENT_TABLE_KPIS, *TILE_KPIS]))  # judged per agent: the table and the attention list
 
 
 def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS,
@@ -151,9 +152,11 @@ class WeeklyAgents:
 
 def weekly_agents(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
                   channel: str | None = None, queue: str | None = None, scope: Scope | None = None) -> WeeklyAgents:
-    """group_status by agent of a team's agents (their team's targets), with agent_teams and agent_names, in one call."""
+    """group_status by agent of a team's agents (their team's targets), with agent_teams and agent_names, in one call:
+    the KPIs of the agent table and of the attention list (AGENT_KPIS) only."""
     catalog = load_catalog()
     team_of = agent_teams(con, start, end, scope=scope)
     return WeeklyAgents(group_status(con, start, end, "agent", team=team, channel=channel, queue=queue, catalog=catalog,
-                                     team_of=team_of, scope=scope, settings=with_cutoffs(con, catalog)),
+                                     team_of=team_of, scope=scope, settings=with_cutoffs(con, catalog),
+                                     kpis=AGENT_KPIS),
                         team_of, agent_names(con, start, end, scope=scope))

@@ -22,7 +22,11 @@ ROLLUPS_DDL = """CREATE TABLE IF NOT EXISTS rollups (
   dataset VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, time_column VARCHAR NOT NULL,
   fingerprint VARCHAR NOT NULL, select_sql VARCHAR NOT NULL, params VARCHAR NOT NULL,
   covers_from TIMESTAMP, covers_to TIMESTAMP, built_at TIMESTAMP NOT NULL, raw_stamp VARCHAR, reads VARCHAR);
-ALTER TABLE rollups ADD COLUMN IF NOT EXISTS reads VARCHAR"""  # reads: {raw table: SQL of the times import $id touched}
+ALTER TABLE rollups ADD COLUMN IF NOT EXISTS reads VARCHAR;
+ALTER TABLE rollups ADD COLUMN IF NOT EXISTS derived VARCHAR"""
+# reads: {raw table: SQL of the times import $id touched}; derived: {table: SQL computing it from the rollup table over
+# [$start, $end)}, coarser tables (the same hours without the agent) kept with the rollup and read when a query needs
+# no agent
 
 _builder: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 Spans = dict[str, tuple[datetime, datetime] | None]  # rollup's dataset -> [first, last] hour an import touched
@@ -41,13 +45,14 @@ def ensure_rollups(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def _definitions(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    """(dataset, rollup table, select, params, covers_from, covers_to, reads) of every rollup reading a raw table."""
+    """(dataset, rollup table, select, params, covers_from, covers_to, reads, derived) of every rollup reading a raw
+    table."""
     try:
-        rows = cur.execute("SELECT dataset, table_name, select_sql, params, covers_from, covers_to, reads "
+        rows = cur.execute("SELECT dataset, table_name, select_sql, params, covers_from, covers_to, reads, derived "
                            "FROM rollups ORDER BY dataset").fetchall()
     except (duckdb.CatalogException, duckdb.BinderException):  # a database from before rollups (or before `reads`)
         return []
-    return [r[:6] + (json.loads(r[6]),) for r in rows if r[6] and table in json.loads(r[6])]
+    return [r[:6] + (json.loads(r[6]), json.loads(r[7] or "{}")) for r in rows if r[6] and table in json.loads(r[6])]
 
 
 def import_span(cur: duckdb.DuckDBPyConnection, table: str, import_id: int) -> Spans:
@@ -55,7 +60,7 @@ def import_span(cur: duckdb.DuckDBPyConnection, table: str, import_id: int) -> S
     table, as [first, last] hour (None: no rows of that rollup). Called after an import's writes, and before an
     undo's."""
     spans: Spans = {}
-    for dataset, *_, reads in _definitions(cur, table):
+    for dataset, *_, reads, _derived in _definitions(cur, table):
         first, last = cur.execute(f"SELECT date_trunc('hour', min(t)), date_trunc('hour', max(t)) FROM "
                                   f"({reads[table]}) AS touched(t)", {"id": import_id}).fetchone()
         spans[dataset] = None if first is None else (first, last)
@@ -64,9 +69,9 @@ def import_span(cur: duckdb.DuckDBPyConnection, table: str, import_id: int) -> S
 
 def refresh_rollups(cur: duckdb.DuckDBPyConnection, table: str, spans: Spans | None) -> None:
     """Recompute each rollup reading the table over the hours of its span from the raw rows, in the caller's
-    transaction, and stamp it with the raw tables as they now stand. A span outside what the rollup can compute (its
-    business calendar) drops the rollup instead."""
-    for dataset, rollup, select_sql, params, covers_from, covers_to, reads in _definitions(cur, table):
+    transaction, then its derived tables from it over the same hours, and stamp it with the raw tables as they now
+    stand. A span outside what the rollup can compute (its business calendar) drops the rollup instead."""
+    for dataset, rollup, select_sql, params, covers_from, covers_to, reads, derived in _definitions(cur, table):
         span = (spans or {}).get(dataset)
         if span is not None:
             start, end = span[0], span[1] + timedelta(hours=1)
@@ -76,6 +81,9 @@ def refresh_rollups(cur: duckdb.DuckDBPyConnection, table: str, spans: Spans | N
             cur.execute(f"DELETE FROM {rollup} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
             values = {**json.loads(params), "start": start, "end": end}
             cur.execute(f"INSERT INTO {rollup} BY NAME {select_sql}", _used(select_sql, values))
+            for coarse, sql in derived.items():
+                cur.execute(f"DELETE FROM {coarse} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
+                cur.execute(f"INSERT INTO {coarse} BY NAME {sql}", {"start": start, "end": end})
         cur.execute("UPDATE rollups SET raw_stamp = ? WHERE dataset = ?", [raw_stamp(cur, reads), dataset])
 
 
@@ -92,11 +100,14 @@ def raw_stamp(cur: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> str:
 def drop_rollup(cur: duckdb.DuckDBPyConnection, dataset: str) -> None:
     """Forget a dataset's rollup (its table and definition): the engine reads raw rows until one is built again."""
     try:
-        row = cur.execute("SELECT table_name FROM rollups WHERE dataset = ?", [dataset]).fetchone()
+        row = cur.execute("SELECT table_name, derived FROM rollups WHERE dataset = ?", [dataset]).fetchone()
+    except duckdb.BinderException:  # a file from before `derived`
+        row = cur.execute("SELECT table_name, NULL FROM rollups WHERE dataset = ?", [dataset]).fetchone()
     except duckdb.CatalogException:
         return
     if row is not None:
-        cur.execute(f"DROP TABLE IF EXISTS {row[0]}")
+        for name in [row[0], *json.loads(row[1] or "{}")]:
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
         cur.execute("DELETE FROM rollups WHERE dataset = ?", [dataset])
 
 
