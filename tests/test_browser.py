@@ -243,6 +243,28 @@ def test_the_upload_box_and_select_boxes_speak_chinese(server, browser):
     assert "每個檔案最大 200 MB" in body  # what may be uploaded, said in our own caption
     placeholders = page.evaluate("() => [...document.querySelectorAll('input')].map(e => e.placeholder)")
     assert "請選擇" in placeholders and not any("Choose" in p for p in placeholders)
+def test_switching_to_english_rewords_the_chosen_filters(server, browser):
+    """A select box's choice is worded again when the language changes: the sidebar's team "全部" and channel "電話"
+    read "All" and "Phone" in English (the browser kept the Chinese words until the choice itself changed)."""
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    _settle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    boxes = sidebar.locator('[data-testid="stSelectbox"]')
+
+    def shown() -> list[list[str | None]]:  # each filter's label and choice, as the reader sees them
+        return [[boxes.nth(i).locator("input").get_attribute(a) for a in ("aria-label", "value")] for i in range(1, 4)]
+    assert shown() == [["組別", "全部"], ["管道", "電話"], ["佇列", "全部"]]
+    sidebar.locator('button:has-text("English")').click()
+    _settle(page)
+    assert shown() == [["Team", "All"], ["Channel", "Phone"], ["Queue", "All"]]
+    sidebar.locator('button:has-text("繁體中文")').click()
+    _settle(page)
+    assert shown() == [["組別", "全部"], ["管道", "電話"], ["佇列", "全部"]]
+    page.close()
+
+
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
 
 

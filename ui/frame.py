@@ -54,10 +54,25 @@ class Filters:
         return t("export.filters", filters=join_list(parts, lang()))
 
 
+# Select boxes whose options are worded in the reader's language. The browser keeps showing a keyed select box's choice
+# in the words it was first sent in (Streamlit sends the option again only when its value is set), so a language
+# switch sets each one's value to itself: "全部" becomes "All" at once.
+RELABELED = ("week", "month", "quarter", "team", "channel", "queue", "agent_sort", "trainer_agent", "budget_month",
+             "ir_line", "imp_pick")
+RELABELED_PREFIXES = ("imp_enc_", "imp_ds_", "imp_saved_", "imp_do_", "imp_du_", "imp_dec_", "imp_sheet_", "imp_unit_",
+                      "imp_drivers_")
+
+
+def _relabel() -> None:
+    for key in list(st.session_state):
+        if isinstance(key, str) and (key in RELABELED or key.startswith(RELABELED_PREFIXES)):
+            st.session_state[key] = st.session_state[key]
+
+
 def language_switch() -> None:
     """繁體中文 / English, default Traditional Chinese."""
     st.sidebar.segmented_control(t("sidebar.language"), options=list(LANGS), format_func=LANGS.get,
-                                 key="lang", default="zh-TW")
+                                 key="lang", default="zh-TW", on_change=_relabel)
     if st.session_state.get("lang") is None:  # a click on the selected option unselects it
         st.session_state["lang"] = "zh-TW"
 
