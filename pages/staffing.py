@@ -80,4 +80,5 @@ table = page_table(frame, [t("page.staffing"), t("staffing.grid")], metrics.iso_
                    metrics.iso_week_label(monday), f, kinds=kinds, statuses=statuses)
 show_table(table, "staffing_grid")
 if week.has_states:
-    st.caption(t("staffing.gap_help"))
+    st.caption(t("staffing.gap_help") + (" " + t("staffing.blended", channel=value_label("channel", channel, lang()))
+                                         if week.staffed_blended else ""))

@@ -27,7 +27,7 @@ def test_db_path_is_flag_then_environment_then_default(monkeypatch, tmp_path):
 
 def test_new_file_gets_the_current_schema_version(db):
     with store.open_db(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 9
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 10
 
 
 def test_an_older_file_is_upgraded_without_losing_data(db, write):
@@ -55,6 +55,19 @@ def test_a_version_4_file_gets_the_agent_name_column(db, write):
     with store.open_db(db, read_only=True) as con:
         assert store.schema_version(con) == store.SCHEMA_VERSION  # upgraded to the current version
         assert metrics.agent_names(con, date(2026, 11, 16), date(2026, 11, 22)) == {"A017": "邱美玲"}
+
+
+def test_a_version_9_file_gets_the_agent_states_channel_column(db, write):
+    con = duckdb.connect(str(db))
+    store.migrate(con, target=9)
+    for table in ("agent_states", "agent_states_history"):  # as version 9 of the code made it
+        con.execute(f"ALTER TABLE {table} DROP COLUMN channel")
+    con.close()
+    csv = "agent_id,state,started_at,ended_at,channel\nA1,available,2026-11-16 09:00,2026-11-16 09:30,phone\n"
+    imports.import_file("agent_states", write("s.csv", csv), db=db)
+    with store.open_db(db, read_only=True) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+        assert con.execute("SELECT agent_id, channel FROM agent_states").fetchall() == [("A1", "phone")]
 
 
 def test_a_file_from_newer_code_is_refused(db):

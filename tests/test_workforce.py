@@ -57,6 +57,27 @@ def test_staffed_agents_are_productive_agent_seconds_over_the_interval(con):
     assert metrics.staffed_agents(con, START, END, 30, team="T2").empty  # A3 trained: not staffed
 
 
+def test_staffed_for_a_channel_counts_its_states_and_blended_ones():
+    """A1 on phone 09:00-09:30, A2 on chat 09:00-09:30, A3 blended (no channel) 09:00-09:15: staffed for phone is A1 +
+    A3's quarter hour = 45 min / 30 = 1.5, for chat 1.5, for every channel 75 / 30 = 2.5; the week says it counted blended agents."""
+    states = [{**_state("A1", "available", "09:00", "09:30"), "channel": "phone"},
+              {**_state("A2", "on_contact", "09:00", "09:30"), "channel": "chat"},
+              {**_state("A3", "available", "09:00", "09:15"), "channel": None}]
+    con = db_with(agent_states=states)
+    assert metrics.staffed_agents(con, START, END, 30, channel="phone")["staffed"].tolist() == [1.5]
+    assert metrics.staffed_agents(con, START, END, 30, channel="chat")["staffed"].tolist() == [1.5]
+    assert metrics.staffed_agents(con, START, END, 30, channel="email")["staffed"].tolist() == [0.5]
+    assert metrics.staffed_agents(con, START, END, 30)["staffed"].tolist() == [2.5]
+    week = metrics.staffing_week(con, date(2026, 11, 16), 30, channel="phone")
+    assert week.grid["staffed"].tolist() == [1.5] and week.staffed_blended
+    assert metrics.staffing_jsonable(week)["staffed_includes_blended"] is True
+    assert any("未標示管道" in line for line in metrics.staffing_lines(week, "zh-TW"))
+    con.execute("UPDATE agent_states SET channel = 'phone' WHERE agent_id = 'A3'")
+    week = metrics.staffing_week(con, date(2026, 11, 16), 30, channel="phone")
+    assert week.grid["staffed"].tolist() == [1.5] and not week.staffed_blended
+    assert not any("未標示管道" in line for line in metrics.staffing_lines(week, "zh-TW"))
+
+
 def test_occupancy_adherence_and_shrinkage_worked_by_hand(con):
     s = metrics.workforce_summary(con, START, END)
     # handling: A1 15 + 5, A2 20 = 40 min; available: A1 10 + 15, A2 25 = 50 min -> 40 / 90

@@ -97,6 +97,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "ended_at": ["state end", "state end time", "status end", "狀態結束", "狀態結束時間"],
         "team": _TEAM,
         "agent_name": ["agent name", "name", "專員姓名", "姓名", "客服人員姓名"],
+        "channel": _CHANNEL,
     },
     "schedule": {
         "agent_id": _AGENT,

@@ -56,12 +56,16 @@ def has_workforce_data(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
 
 
 def staffed_agents(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, interval_minutes: int = 30, *,
-                   team: str | None = None, scope: Scope | None = None) -> pd.DataFrame:
+                   team: str | None = None, scope: Scope | None = None, channel: str | None = None) -> pd.DataFrame:
     """Per interval of [start, end) that has any: interval_start, staffed = agent-seconds available, on a contact or in
-    after-call work / the interval's seconds (the average number of agents staffed)."""
+    after-call work / the interval's seconds (the average number of agents staffed). channel: only the states staffed
+    for it and those with no channel (blended agents, counted for every channel); None: every state."""
     if interval_minutes not in INTERVAL_MINUTES:
         raise ValueError(f"interval must be one of {INTERVAL_MINUTES} minutes, got {interval_minutes}")
     where, values = _scoped(scope, team)
+    if channel is not None:
+        where += " AND coalesce(channel = $channel, true)"
+        values["channel"] = channel
     sql = f"""
         WITH s AS (SELECT greatest(started_at, $start) AS a, least(ended_at, $end) AS b FROM agent_states
                    WHERE started_at < $end AND ended_at > $start AND state IN {PRODUCTIVE_STATES}{where}),
@@ -157,6 +161,8 @@ class StaffingWeek:
     has_states: bool
     has_schedule: bool
     what_if: WhatIf = field(default_factory=WhatIf)
+    # Whether the week's staffed agents include states with no channel (blended agents, who may be on other channels)
+    staffed_blended: bool = False
     # The scheduled hours at the budgeted regular hourly rate of the week's month (budget drivers): rate, cost; or why
     # not: "no_rate" (no drivers with a rate that month) or "scope" (the role does not see the budget).
     labour_rate: float | None = None
@@ -205,7 +211,7 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
                              "aht_seconds": frame["aht_seconds"].astype("Float64"),
                              "service_level": frame["service_level"].astype("Float64")})
     start, end = datetime.combine(week_start, datetime.min.time()), datetime.combine(end_day + timedelta(days=1), datetime.min.time())
-    staffed = staffed_agents(con, start, end, interval_minutes, team=team, scope=scope)
+    staffed = staffed_agents(con, start, end, interval_minutes, team=team, scope=scope, channel=channel)
     grid = contacts.merge(staffed, on="interval_start", how="outer").sort_values("interval_start").reset_index(drop=True)
     grid["offered"] = grid["offered"].fillna(0)  # an interval with agents staffed and no contact was offered none
     summary = workforce_summary(con, start, end, team=team, scope=scope)
@@ -249,7 +255,16 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
                         required_agent_hours=hours, scheduled_fte_hours=scheduled,
                         has_states=present["agent_states"], has_schedule=present["schedule"], what_if=what_if,
                         labour_rate=rate, labour_cost=None if rate is None else scheduled * rate,
-                        labour_missing=missing)
+                        labour_missing=missing, staffed_blended=_blended(con, start, end, team, scope))
+
+
+def _blended(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, team: str | None,
+             scope: Scope | None) -> bool:
+    """Whether any productive agent state in [start, end) has no channel (counted as staffed for every channel)."""
+    where, values = _scoped(scope, team)
+    sql = (f"SELECT count(*) > 0 FROM agent_states WHERE started_at < $end AND ended_at > $start AND channel IS NULL "
+           f"AND state IN {PRODUCTIVE_STATES}{where}")
+    return bool(_run(con, sql, {**values, "start": start, "end": end}).iloc[0, 0])
 
 
 def staffing_jsonable(week: StaffingWeek) -> dict[str, Any]:
@@ -273,7 +288,8 @@ def staffing_jsonable(week: StaffingWeek) -> dict[str, Any]:
             "peak_required": week.peak_required, "peak_fte": week.peak_fte,
             "required_agent_hours": week.required_agent_hours, "scheduled_fte_hours": week.scheduled_fte_hours,
             "labour_rate": week.labour_rate, "labour_cost": week.labour_cost,
-            "has_agent_states": week.has_states, "has_schedule": week.has_schedule, "intervals": intervals}
+            "has_agent_states": week.has_states, "has_schedule": week.has_schedule,
+            "staffed_includes_blended": week.staffed_blended, "intervals": intervals}
 
 
 def staffing_measures(week: StaffingWeek, lang: str) -> list[tuple[str, str]]:
@@ -305,6 +321,8 @@ def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
              target=percent(week.sl_target), seconds=f"{week.threshold_seconds:g}")]
     if not week.has_states:
         out.append(t("staffing.no_states", lang))
+    elif week.staffed_blended:
+        out.append(t("staffing.blended", lang, channel=value_label("channel", week.channel, lang)))
     out += [f"  {label}{colon(lang)}{value}" for label, value in staffing_measures(week, lang)]
     out.append(staffing_plan_text(week, lang))
     for r in week.grid.itertuples(index=False):

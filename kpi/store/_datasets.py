@@ -226,6 +226,8 @@ AGENT_STATES = Dataset(
         Column("ended_at", "timestamp", "When it ended; not before it began.", required=True),
         Column("team", "text", "The agent's team."),
         Column("agent_name", "text", "The agent's display name."),
+        Column("channel", "text", "The channel the agent was staffed for (phone, chat, ...), as a per-channel state "
+                                  "report gives it; empty: a blended agent, counted as staffed for every channel."),
     ),
 )
 

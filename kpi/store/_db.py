@@ -215,7 +215,14 @@ def _v9(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]  # index + 1 = schema version; append, never edit a released step
+def _v10(con: duckdb.DuckDBPyConnection) -> None:
+    # The channel an agent state was staffed for (empty: blended, every channel). A file made by _v1 or _v9 from today's
+    # definitions has the column already.
+    for table in ("agent_states", "agent_states_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS channel VARCHAR")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
