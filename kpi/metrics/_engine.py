@@ -174,8 +174,6 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     rows = _rows_sql(ds, kpis, clauses)
     where = " AND ".join(clauses) or "true"
     sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
-    if _CALENDAR_VIEW in sql:  # deadlines: the business calendar (registered first: a cursor holding a result can't)
-        _register_calendar(cur, start, end, settings)
     table = (_kept(stamp, ("usable", ds.name, rollup), lambda: _rollup.usable(cur, ds.name, rollup))
              if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
     if table is not None:
@@ -183,6 +181,8 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
         if agent is None or not re.search(rf"\b{agent}\b", f"{key} {where}"):  # no agent asked: the coarser sums
             table = _kept(stamp, ("coarse", table), lambda: _rollup.without_agent(cur, table)) or table
         sql = _from_rollup(cur, table, sql, key, where, aggregates, values, stamp)
+    if _CALENDAR_VIEW in sql:  # deadlines read from raw rows: the business calendar (not when the rollup answers all)
+        _register_calendar(cur, start, end, settings)
     fetched = cur.execute(sql, _params(sql, values)).fetchnumpy()
     if by is None:
         keys = [None] * len(fetched["__n"])

@@ -116,8 +116,8 @@ def usable(cur: duckdb.DuckDBPyConnection, dataset: str, fp: str) -> str | None:
     if table is None:
         return None
     try:
-        row = cur.execute("SELECT table_name, raw_stamp FROM rollups WHERE dataset = ? AND fingerprint = ?",
-                          [dataset, fp]).fetchone()
+        row = next(iter(cur.execute("SELECT table_name, raw_stamp FROM rollups WHERE dataset = ? AND fingerprint = ?",
+                                    [dataset, fp]).fetchall()), None)  # fetched to the end: the cursor is free again
     except duckdb.CatalogException:  # no rollups table yet (an old file read without upgrading)
         return None
     return row[0] if row and row[1] == raw_stamp(cur, raw_tables(dataset)) else None
@@ -207,7 +207,7 @@ def without_agent(cur: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """The rollup's table of the same sums without the agent (fewer rows: a query that needs no agent reads it), or
     None when the rollup was built without one."""
     try:
-        row = cur.execute("SELECT derived FROM rollups WHERE table_name = ?", [table]).fetchone()
+        row = next(iter(cur.execute("SELECT derived FROM rollups WHERE table_name = ?", [table]).fetchall()), None)
     except duckdb.BinderException:  # a file from before `derived`, read without upgrading
         return None
     coarse = f"{table}{TEAMS_SUFFIX}"
@@ -219,4 +219,4 @@ def first_unsettled(cur: duckdb.DuckDBPyConnection, table: str, start: datetime,
     """The first hour in [start, end) whose cut-off measures may still change by the cut-off (read it from raw rows)."""
     return cur.execute(f"SELECT min(__hour) FROM {table} WHERE __hour >= $start AND __hour < $end AND "
                        "NOT coalesce(__settles_at <= $cutoff, __settles_at IS NULL)",
-                       {"start": start, "end": end, "cutoff": cutoff}).fetchone()[0]
+                       {"start": start, "end": end, "cutoff": cutoff}).fetchall()[0][0]

@@ -92,7 +92,7 @@ def raw_stamp(cur: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> str:
     import, e.g. SQL) is not used."""
     stamps = []
     for t in sorted(tables):
-        n, last = cur.execute(f"SELECT count(*), max(import_id) FROM {t}").fetchone()
+        n, last = cur.execute(f"SELECT count(*), max(import_id) FROM {t}").fetchall()[0]
         stamps.append(f"{n}/{last}")
     return " ".join(stamps)
 
