@@ -109,6 +109,10 @@ def test_every_reason_reads_in_both_languages():
     assert zh["missing_required"] == "必填欄位空白（應為日期時間）"
     assert en["missing_required"] == "missing required value (expected a date and time)"
     assert zh["unreadable_enum"] == "無法讀取「x」（應為下列之一：cost、revenue）"
+    # with its column, each choice in the reader's words beside what the file may say
+    line_type = {"value": "x", "column": "line_type", "choices": ["cost", "revenue"]}
+    assert imports.reason_text("unreadable_enum", line_type, "zh-TW") == "無法讀取「x」（應為下列之一：成本（cost）、收入（revenue））"
+    assert imports.reason_text("unreadable_enum", line_type, "en") == "could not read 'x' (expected one of: Cost (cost), Revenue (revenue))"
     assert zh["duplicate_key"] == "檔案中問卷編號「s1」重複（第一次出現在第 2 列）"
     assert zh["duplicate_budget_line"] == "檔案中預算科目「電信費」重複（CENTER、預算、2026-01）"
     assert en["duplicate_budget_line"] == "duplicate budget line '電信費' (CENTER, budget, 2026-01) in the file"

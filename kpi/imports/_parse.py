@@ -500,7 +500,8 @@ def parse_enum(raw: pd.Series, choices: tuple[str, ...], words: tuple[tuple[str,
         ok = low.isin(choices).fillna(False)
         values = low.where(ok)
         bad = s.notna() & ~ok
-        return Parsed(values, _errors_where(bad, s, "unreadable_enum", choices=list(choices)))
+        named = {"column": column} if column else {}  # so the reason can word each choice in the reader's language
+        return Parsed(values, _errors_where(bad, s, "unreadable_enum", choices=list(choices), **named))
     lookup = {_word_key(w): c for w, c in (*((c, c) for c in choices), *words)}
     found = {u: lookup.get(_word_key(u)) for u in s.dropna().unique()}  # each spelling once, however many rows
     values = s.map(found).astype("string")

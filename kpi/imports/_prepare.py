@@ -651,7 +651,7 @@ def _parse_months(job: _Job) -> None:
             "__i": work.index[bad], "column_name": work["__header"][bad].astype(str).values,
             "value": parsing.clean_text(work["__amount"].astype(object))[bad].astype(object).values,
             "reason": amount.errors[bad].astype(object).values}))
-    measure = parsing.parse_enum(work["measure"].astype(object), ("budget", "actual"))
+    measure = parsing.parse_enum(work["measure"].astype(object), ("budget", "actual"), column="measure")
     job.note("measure", work["measure"].astype(object), measure.errors)
     job.parsed["__measure"] = measure.values
     job.parsed["__amount"] = amount.values

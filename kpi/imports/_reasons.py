@@ -55,8 +55,9 @@ def reason_text(code: str, params: str | dict[str, Any] | None, lang: str) -> st
         p["kind_label"] = t(f"kind.{p['kind']}", lang)
     if "measure" in p:
         p["measure_label"] = value_label("measure", p["measure"], lang)
-    if "choices" in p:
-        p["choices"] = join_list(p["choices"], lang)
+    if "choices" in p:  # each in the reader's words, with what the file may say: 成本（cost）
+        named = [value_label(p["column"], c, lang) if "column" in p else c for c in p["choices"]]
+        p["choices"] = join_list((c if n == c else paren(n, c, lang) for n, c in zip(named, p["choices"])), lang)
     if "words" in p:  # each choice in words, with the spellings read as it: 外撥（outbound、out、OB、外撥、撥出）
         p["choices"] = join_list((paren(value_label(p["column"], c, lang), join_list(ws, lang), lang)
                                   for c, ws in p["words"].items()), lang)
