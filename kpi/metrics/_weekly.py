@@ -21,6 +21,7 @@ DEFERRED_TILE_KPIS = load_catalog().views["weekly_tiles_deferred"]  # e-mail: re
 TABLE_KPIS = load_catalog().views["weekly_table"]
 TREND_KPIS = load_catalog().views["weekly_trend"]
 AGENT_TABLE_KPIS = load_catalog().views["weekly_agent_table"]  # what an agent controls
+HEATMAP_KPIS = ("offered", "service_level")  # the weekday x hour heat maps
 AGENT_KPIS = tuple(dict.fromkeys([*AGENT_TABLE_KPIS, *TILE_KPIS]))  # judged per agent: the table and the attention list
 
 
@@ -102,7 +103,7 @@ class WeeklyView:
     per_channel: dict[Any, dict[str, KpiValue]]  # group_status by channel (empty when a channel is chosen)
     trend: pd.DataFrame  # compute_kpis of the 12 weeks (months) ending with the period's, by week (month)
     baseline: pd.DataFrame  # the 12 before those, whose spread sets the natural process limits
-    heatmap: pd.DataFrame  # compute_kpis of the period by weekday_hour
+    heatmap: pd.DataFrame  # compute_kpis of the period by weekday_hour, HEATMAP_KPIS only
     teams: dict[Any, dict[str, KpiValue]]  # group_status by team
 
 
@@ -137,7 +138,7 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
         per_channel={} if channel else group_status(con, period.start, period.end, "channel", team=team, queue=queue,
                                                     catalog=catalog, settings=settings, scope=scope),
         trend=trend, baseline=baseline,
-        heatmap=compute_kpis(con, period.start, period.end, "weekday_hour", **kw),
+        heatmap=compute_kpis(con, period.start, period.end, "weekday_hour", kpis=HEATMAP_KPIS, **kw),
         teams=group_status(con, period.start, period.end, "team", **kw))
 
 
