@@ -251,7 +251,11 @@ def centre_zone(catalog: Catalog | None = None) -> str:
 
 def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str | None = None) -> str | None:
     """good / warning / bad against the KPI's target for the team (or channel); None without a value, target or direction."""
-    target, band = kpi.target_for(team, channel)
+    return status_against(kpi, value, *kpi.target_for(team, channel))
+
+
+def status_against(kpi: Kpi, value: float | None, target: float | None, band: float | None) -> str | None:
+    """status against a target and band already looked up (kpi.target_for)."""
     if value is None or target is None or kpi.better == "none" or value != value:
         return None
     band = band or 0.0

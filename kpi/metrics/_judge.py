@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from ..auth.access import Scope
-from ._catalog import Catalog, Kpi, load_catalog, status
+from ._catalog import Catalog, Kpi, load_catalog, status_against
 from ._engine import compute_kpis, data_cutoffs, matures_on
 from ._stats import Z95, two_proportion_z, wilson_interval, xmr_limits
 
@@ -43,6 +43,8 @@ def previous_range(start: date, end: date) -> tuple[date, date]:
 
 
 def _num(x: Any) -> float | None:
+    if type(x) is float:  # most values (compute_kpis' rows): NaN where missing
+        return None if x != x else x
     return None if x is None or x is pd.NA or (isinstance(x, float) and x != x) else float(x)
 
 
@@ -104,17 +106,18 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
 
 
 def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, team: str | None,
-          channel: str | None, settings: Mapping[str, Any], history: list[float | None] | None = None) -> KpiValue:
+          channel: str | None, settings: Mapping[str, Any], history: list[float | None] | None = None,
+          target_band: tuple[float | None, float | None] | None = None) -> KpiValue:
     """One KPI of one group as people should read it: value, target, credible status, n, interval, real change.
 
     A good/warning/bad status needs at least settings.min_n of its dataset behind it and an interval that leaves
     the target out; otherwise it is 'uncertain' (grey). A maturing KPI has no value and says when it matures."""
     v, p = _num(now.get(k.id)), _num(before.get(k.id))
-    target, band = k.target_for(team, channel)
+    target, band = target_band or k.target_for(team, channel)  # target_band: looked up once per group by a caller
     spread = _spread(k, now)
     n, _, var = spread
     interval = _interval(k, now, spread) if v is not None else None
-    st = status(k, v, team, channel)
+    st = status_against(k, v, target, band)
     min_n = (settings.get("min_n") or {}).get("complaints" if k.dataset == "backlog" else k.dataset)
     small = n is not None and min_n is not None and n < min_n
     if st in ("good", "warning", "bad") and (small or _unclear(k, st, interval, target, band)):
@@ -200,11 +203,18 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     now = {r["key"]: r for r in _records(compute_kpis(con, start, end, by, **kw))}
     before = {r["key"]: r for r in _records(compute_kpis(con, *previous_range(start, end), by, **kw))}
     out: dict[Any, dict[str, KpiValue]] = {}
+    targets: dict[tuple, tuple] = {}  # (KPI, team, channel) -> (target, band): thousands of agents share a few teams
+    kpis_of = [k for k in catalog.kpis.values() if now and k.id in next(iter(now.values()))]
     for key, row in now.items():
         grp_team = key if by == "team" else (team_of or {}).get(key, team)
         grp_channel = key if by == "channel" else channel
-        out[key] = {k.id: judge(k, row, before.get(key, {}), end, grp_team, grp_channel, settings)
-                    for k in catalog.kpis.values() if k.id in row}
+        judged_row = {}
+        for k in kpis_of:
+            tb = targets.get((k.id, grp_team, grp_channel))
+            if tb is None:
+                tb = targets[(k.id, grp_team, grp_channel)] = k.target_for(grp_team, grp_channel)
+            judged_row[k.id] = judge(k, row, before.get(key, {}), end, grp_team, grp_channel, settings, None, tb)
+        out[key] = judged_row
     return out
 
 
