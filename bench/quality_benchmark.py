@@ -19,11 +19,10 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from _common import CheckFailed
+from _common import CheckFailed, best_ms
 
 from kpi import imports, metrics, store
 
@@ -38,15 +37,6 @@ SURVEY_FLOOR_JOIN = f"""SELECT count(*), count(csat), avg(csat) FROM ({JOINED})
 SURVEY_FLOOR_STORED = """SELECT count(*), count(csat), avg(csat) FROM surveys
     WHERE coalesce(contact_arrived_at, responded_at) >= $start AND coalesce(contact_arrived_at, responded_at) < $end
     AND coalesce(contact_team, team) = $team AND contact_channel = $channel"""
-
-
-def best_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return min(times)
 
 
 def busiest_week_and_team(con) -> tuple[date, str]:
