@@ -89,7 +89,7 @@ def measure(db: Path, runs: int) -> None:
             print(f"survey read     surveys' own copy of their contact's columns (after): {own:,.1f} ms = "
                   f"{own / floor:.1f}x the floor")
         else:
-            print("survey read     this file has no copy of the contact's columns (schema before 10)")
+            print("survey read     this file has no copy of the contact's columns (schema before 11)")
         shown = {}
         calls = {
             "score_distribution csat": lambda: shown.__setitem__("csat", metrics.score_distribution(con, start, end, "csat", **kw)),

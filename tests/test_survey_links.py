@@ -131,7 +131,7 @@ def test_any_sequence_of_imports_reimports_and_undos_keeps_the_links_equal_to_th
 
 def test_an_older_file_gets_the_links_filled_on_its_first_open(db):
     con = duckdb.connect(str(db))
-    store.migrate(con, target=9)  # a file as version 9 of the code left it: no copy of the contact's columns
+    store.migrate(con, target=10)  # a file as version 10 of the code left it: no copy of the contact's columns
     con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, team, agent_id, queue, direction, import_id, "
                 "created_import_id) VALUES ('c1', '2026-11-16 10:00', 'phone', 'A', 'a1', 'q1', 'inbound', 1, 1)")
     con.execute("INSERT INTO surveys (survey_id, responded_at, contact_id, team, csat, import_id, created_import_id) "
@@ -140,7 +140,7 @@ def test_an_older_file_gets_the_links_filled_on_its_first_open(db):
                 "created_import_id, replaced_by_import_id) VALUES ('s1', '2026-11-20 09:00', 'c1', 'Z', 3, 1, 1, 2)")
     con.close()
     with store.open_db(db, read_only=True) as con:  # a reader upgrades it, as every upgrade
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 10
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 11
         assert con.execute(f"SELECT survey_id, {LINK} FROM surveys ORDER BY 1").fetchall() == [
             ("s1", datetime(2026, 11, 16, 10), "A", "a1", "phone", "q1"), ("s2", None, None, None, None, None)]
         assert con.execute(f"SELECT {LINK} FROM surveys_history").fetchall() == [
