@@ -186,3 +186,17 @@ def test_survey_figures_by_hand_read_the_kept_links():
     assert sorted(comments.comment) == ["不好", "太慢"]
     r = metrics.compute_kpis(con, date(2026, 11, 9), date(2026, 11, 15), "team", kpis=["survey_responses"])
     assert (list(r.key), list(r.survey_responses)) == (["B"], [1])
+
+
+def test_contacts_written_by_sql_are_linked_when_a_writable_open_rebuilds_the_surveys_rollup(tmp_path):
+    db = tmp_path / "k.duckdb"
+    imports.import_file("surveys", write_csv(tmp_path, "s.csv", "survey_id,responded_at,contact_id,team,csat\n"
+                                                                "s1,2026-11-23 09:00,c1,Z,5\n"), db=db)
+    with store.open_db(db) as con:  # not an import: the surveys rollup's stamp no longer matches
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, team, direction, import_id, created_import_id)"
+                    " VALUES ('c1', '2026-11-16 10:00', 'phone', 'A', 'inbound', 99, 99)")
+    assert links(db, "s1") == (None,) * 5  # stale until a writable open rebuilds the rollup
+    with store.open_db(db):
+        pass
+    assert links(db, "s1") == (datetime(2026, 11, 16, 10), "A", None, "phone", None)
+    assert_rollup_exact(db, ("surveys",))
