@@ -42,6 +42,7 @@ from _common import GENERATOR, run_checked, sized_parser, CheckFailed, generate,
 
 from kpi import imports, metrics
 from kpi.metrics import _engine, load_catalog
+from kpi import store
 from kpi.store import open_db
 
 CONTACT_KPIS = ["offered", "answered", "abandoned", "short_abandoned", "service_level", "abandon_rate",
@@ -116,6 +117,7 @@ def load_quality(db: Path, surveys: Path, complaints: Path) -> tuple[int, int]:
                        contact_id, team, agent_id, CAST(csat AS INTEGER) AS csat, CAST(nps AS INTEGER) AS nps,
                        CAST(ces AS INTEGER) AS ces, comment, 2 AS import_id, 2 AS created_import_id
                        FROM read_csv(?, header = true, all_varchar = true)""", [str(surveys)])
+        store.link_surveys(con)  # their contact's columns, as an import fills them
         n = con.execute("SELECT count(*) FROM surveys").fetchone()[0]
     r = imports.import_file("complaints", complaints, complaints.with_name("complaints.mapping.yaml"), db=db)
     return n, r.inserted

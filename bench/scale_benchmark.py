@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-from _common import ROOT, CheckFailed, checked, generate, peak_rss_mib, work_dir
+from _common import ROOT, CheckFailed, best_ms, checked, generate, peak_rss_mib, work_dir
 
 SMOKE_CONTACTS, SMOKE_RUNS, RUNS = 20_000, 2, 5
 CONTACTS_PER_AGENT = 20_000  # 5,000 seats answer about 100M contacts a year
@@ -183,15 +183,6 @@ def database(args: argparse.Namespace, work: Path) -> Path:
 
 
 # ---------------------------------------------------------------- measuring (in a fresh process)
-
-def best_ms(fn, runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return min(times)
-
 
 WEEK_FLOOR_SQL = """SELECT count(*), count(*) FILTER (WHERE answered), avg(wait_seconds) FILTER (WHERE answered),
     avg(talk_seconds + hold_seconds + acw_seconds) FILTER (WHERE answered) FROM contacts

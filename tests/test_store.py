@@ -27,7 +27,7 @@ def test_db_path_is_flag_then_environment_then_default(monkeypatch, tmp_path):
 
 def test_new_file_gets_the_current_schema_version(db):
     with store.open_db(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 10
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 11
 
 
 def test_an_older_file_is_upgraded_without_losing_data(db, write):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..auth import os_user, record
 from ..present import clip, join_list, t, value_label
-from ..store import COMPANIONS, Dataset, get_dataset, import_span, refresh_rollups, rollback
+from ..store import COMPANIONS, INTERNAL_COLUMNS, Dataset, get_dataset, import_span, link_surveys, refresh_rollups, rollback
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._fast import detach
@@ -152,15 +152,21 @@ def _undo_rows(cur: duckdb.DuckDBPyConnection, ds: Dataset, import_id: int, file
             f"import #{import_id} ({file_name}) can't be undone: later import{'s' if len(later) > 1 else ''} {names} "
             f"changed {rows:,} of its {ds.name} rows; undo {'them' if len(later) > 1 else 'it'} first")
     span = import_span(cur, ds.name, import_id)  # the hours its rows occupy, before they go
+    if ds.name == "contacts":  # their surveys keep the contact's columns: link them again once it is undone
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _undone_contacts AS {touched}", {"id": import_id})
     removed = cur.execute(f"DELETE FROM {table} WHERE created_import_id = $id AND import_id = $id",
                           {"id": import_id}).fetchone()[0]
-    cols = [c.name for c in ds.stored_columns if c.name not in ds.key] + ["import_id", "created_import_id"]
+    cols = [c.name for c in ds.stored_columns if c.name not in ds.key] + list(INTERNAL_COLUMNS.get(ds.name, ())) + [
+        "import_id", "created_import_id"]
     sets = ", ".join(f"{c} = h.{c}" for c in cols)
     where = " AND ".join(f"t.{k} = h.{k}" for k in ds.key)
     restored = cur.execute(f"UPDATE {table} t SET {sets} FROM {history} h WHERE h.replaced_by_import_id = $id AND {where}",
                            {"id": import_id}).fetchone()[0]
     # The versions just restored are current again; kept in history they could be restored a second time.
     cur.execute(f"DELETE FROM {history} WHERE replaced_by_import_id = $id", {"id": import_id})
+    if ds.name == "contacts":
+        link_surveys(cur, "s.contact_id IN (SELECT contact_id FROM _undone_contacts)")
+        cur.execute("DROP TABLE _undone_contacts")
     refresh_rollups(cur, ds.name, span)
     return int(removed), int(restored)
 

@@ -16,7 +16,7 @@ import yaml
 from ..auth import record
 from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
-from ..store import DEFAULT_WAIT_SECONDS, import_span, open_db, pseudonym_key, refresh_rollups, rollback
+from ..store import DEFAULT_WAIT_SECONDS, import_span, link_written, open_db, pseudonym_key, refresh_rollups, rollback
 from ._fast import StagedRows, detach, pseudonym
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._parse import DEFAULT_CENTRE_ZONE
@@ -197,6 +197,8 @@ def _write_rows(cur: duckdb.DuckDBPyConnection, prep: Prepared, stage: pd.DataFr
     tell(0.55, "inserting")
     cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
                 f"FROM _stage s WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})")
+    if updated or len(stage) > matched:  # surveys keep their contact's columns: before the rollups read them
+        link_written(cur, ds.name, import_id)
     refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the hours it touched, same transaction
     cur.execute("DROP VIEW _stage")
     cur.execute("DROP TABLE _changed")

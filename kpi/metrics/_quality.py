@@ -125,7 +125,8 @@ def survey_trend(con: duckdb.DuckDBPyConnection, start: date, end: date, grain: 
     """Per day/week/month bucket: survey_responses, csat, csat_mean, nps and ces_mean exactly as compute_kpis gives them."""
     if grain not in TIME_GRAINS:
         raise ValueError(f"grain must be one of {', '.join(TIME_GRAINS)}, got {grain!r}")
-    kpis = compute_kpis(con, start, end, grain, team=team, channel=channel, queue=queue, scope=scope)
+    # Only the survey KPIs: no contact, complaint or backlog pass for the other columns of compute_kpis's frame.
+    kpis = compute_kpis(con, start, end, grain, team=team, channel=channel, queue=queue, scope=scope, kpis=SURVEY_KPIS)
     out = kpis[["key", *SURVEY_KPIS]].rename(columns={"key": "bucket"})
     first_day = {key: first for key, first, _ in bucket_keys(start, end, grain)}
     out.insert(1, "bucket_start", pd.to_datetime(out["bucket"].map(first_day)))

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import holidays
 
-from ..store import ROLLUPS_DDL, raw_stamp, rollback
+from ..store import ROLLUPS_DDL, link_surveys, raw_stamp, rollback
 from ._catalog import Catalog, Kpi, load_catalog
 
 ROLLUP_DATASETS = {"contacts": "rollup_contacts", "surveys": "rollup_surveys", "complaints": "rollup_complaints"}
@@ -36,9 +36,10 @@ ROLLUP_DATASETS = {"contacts": "rollup_contacts", "surveys": "rollup_surveys", "
 # its own table needs none (_touched).
 _ALSO_READS = {
     "surveys": {
-        "surveys": "SELECT coalesce(c.arrived_at, s.responded_at) FROM (SELECT contact_id, responded_at FROM surveys "
-                   "WHERE import_id = $id UNION ALL SELECT contact_id, responded_at FROM surveys_history "
-                   "WHERE replaced_by_import_id = $id) s LEFT JOIN contacts c ON c.contact_id = s.contact_id",
+        # Both keep their contact's arrival (kpi.store SURVEY_CONTACT_COLUMNS): no join with the contacts.
+        "surveys": "SELECT coalesce(contact_arrived_at, responded_at) FROM surveys WHERE import_id = $id UNION ALL "
+                   "SELECT coalesce(contact_arrived_at, responded_at) FROM surveys_history "
+                   "WHERE replaced_by_import_id = $id",
         # The linked surveys' hours before and after: the contact's arrival (old and new version), or the response's
         # when the contact is new (or goes with an undo).
         "contacts": "WITH k AS (SELECT contact_id, arrived_at FROM contacts WHERE import_id = $id UNION ALL "
@@ -173,6 +174,8 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
     params = {k: _bindable(values[k]) for k in set(re.findall(r"\$(\w+)", select)) - {"start", "end"}}
     cur.execute("BEGIN TRANSACTION")
     try:
+        if dataset == "surveys":  # rows written by other means than an import (SQL) left the surveys' links stale
+            link_surveys(cur)
         if frame is not None:
             cur.register("__calendar_df", frame)
             cur.execute(f"CREATE OR REPLACE TABLE {CALENDAR_TABLE} AS SELECT * FROM __calendar_df")

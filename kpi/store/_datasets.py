@@ -287,6 +287,16 @@ BUDGET_DRIVERS = Dataset(
     ),
 )
 
+# A survey's contact as the surveys table keeps it beside the survey (issue 17): the columns a survey is counted by
+# (its contact's period, team, agent, channel and queue), so reading surveys needs no join with 100M contacts. Kept
+# exact in the transaction of every write of either table (kpi.store.link_surveys), in surveys_history too; NULL when
+# the survey's contact_id matches no contact. Internal: no Column, so never a mapping target, a preview, an export.
+SURVEY_CONTACT_COLUMNS: dict[str, str] = {"contact_arrived_at": "arrived_at", "contact_team": "team",
+                                          "contact_agent_id": "agent_id", "contact_channel": "channel",
+                                          "contact_queue": "queue"}
+# The internal columns of each dataset's table and history, beside its declared ones (an undo restores them too).
+INTERNAL_COLUMNS: dict[str, tuple[str, ...]] = {"surveys": tuple(SURVEY_CONTACT_COLUMNS)}
+
 DATASETS: dict[str, Dataset] = {d.name: d for d in (CONTACTS, SURVEYS, COMPLAINTS, BUDGET, BUDGET_DRIVERS, AGENT_STATES,
                                                       SCHEDULE)}
 # Datasets a file of another dataset may carry and that land in its import (its transaction, its undo): a budget

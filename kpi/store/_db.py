@@ -14,6 +14,7 @@ from typing import Iterator
 import duckdb
 
 from ._datasets import DATASETS, SQL_TYPES, Dataset
+from ._links import LINKED_TABLES, link_surveys, survey_contact_ddl
 from ._rollup import ensure_rollups
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -222,7 +223,16 @@ def _v10(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS channel VARCHAR")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]  # index + 1 = schema version; append, never edit a released step
+def _v11(con: duckdb.DuckDBPyConnection) -> None:
+    # Issue 17: each survey keeps its contact's period, team, agent, channel and queue, so a read of the surveys needs
+    # no join with every contact; filled here from that join, once (kpi.store._links keeps them exact afterwards).
+    for table in LINKED_TABLES:
+        for column in survey_contact_ddl():
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
+    link_surveys(con)
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
