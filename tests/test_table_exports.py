@@ -220,3 +220,30 @@ def test_a_static_tables_text_cells_show_as_written_and_numbers_as_formatted():
     assert shown.iloc[0].tolist() == ["<b>1. *late*</b> a_b", "2026-11-16", "81.2%", "1,234"]
     assert shown.iloc[1].tolist() == ["—", "—", "—", "5"]
     assert present.html_table_frame("<p>no table</p>") is None
+
+
+def _long_table_page(print_view: bool):
+    import pandas as pd
+    import streamlit as st
+
+    from kpi import present
+    from ui import widgets
+
+    st.session_state["print_view"] = print_view
+    frame = pd.DataFrame({"answered": range(600)}, index=pd.Index([f"A{i:03d}" for i in range(600)], name="agent"))
+    widgets.show_table(present.Table(frame, kinds={"answered": "count"}), "long", downloads=False)
+
+
+@pytest.mark.parametrize("print_view", [False, True])
+def test_a_very_long_table_shows_its_first_rows_and_says_so(print_view):
+    """600 agents: the page draws the first 500 (worst first where sorted so) and says the downloads and the print
+    view hold all 600; the print view draws all 600."""
+    from helpers import html_tables
+
+    at = AppTest.from_function(_long_table_page, args=(print_view,)).run()
+    assert not at.exception
+    (shown,) = html_tables(at)
+    assert len(shown) == (600 if print_view else 500)
+    assert shown.iloc[0].tolist() == ["A000", "0"] and shown.iloc[-1, 0] == ("A599" if print_view else "A499")
+    captions = [c.value for c in at.caption]
+    assert captions == ([] if print_view else ["此處顯示前 500 列，共 600 列；下載的 Excel／CSV 與列印檢視包含全部。"])

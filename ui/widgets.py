@@ -184,6 +184,9 @@ def print_view() -> bool:
 
 # A longer table scrolls inside this height (its header stays in view) rather than pushing the page down.
 LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
+# A page shows at most this many rows of a table (its first: the agent table puts the most off target first); the
+# downloads and the print view hold every row. 1,677 agents of a team at 100M contacts cost the page 0.5 s or more.
+SHOWN_ROWS = 500
 
 
 def show_table(table: present.Table, key: str, downloads: bool = True) -> None:
@@ -193,10 +196,13 @@ def show_table(table: present.Table, key: str, downloads: bool = True) -> None:
     browser time per cell (the weekly page's tables: 389 cells); not st.dataframe: its canvas grid costs a new visit
     about 0.7 MB of scripts (docs/benchmarks.md). An unnamed index (row numbers) is never shown; a named one is the
     first column, as in the downloads."""
-    html = present.table_to_html(table, lang())
+    cut = not print_view() and len(table.frame) > SHOWN_ROWS
+    html = present.table_to_html(table.head(SHOWN_ROWS) if cut else table, lang())
     if not print_view() and len(table.frame) > LONG_TABLE_ROWS:
         html = f'<div class="kpi-scroll" style="max-height: {LONG_TABLE_HEIGHT}px">{html}</div>'
     st.html(html)
+    if cut:
+        st.caption(t("table.first_rows", shown=f"{SHOWN_ROWS:,}", total=f"{len(table.frame):,}"))
     if downloads:
         table_downloads(table, key)
 

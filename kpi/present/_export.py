@@ -49,6 +49,11 @@ class Table:
                      None if self.statuses is None else self.statuses[columns], self.labels, self.title, self.context,
                      self.name)
 
+    def head(self, n: int) -> Table:
+        """The same table with its first n rows (a page shows those of a very long one; downloads hold every row)."""
+        return Table(self.frame.head(n), self.kinds, None if self.statuses is None else self.statuses.head(n),
+                     self.labels, self.title, self.context, self.name)
+
     def kind(self, column: str) -> str:
         """A column's kind (text when not declared)."""
         return self.kinds.get(column, "text")
