@@ -185,7 +185,7 @@ def print_view() -> bool:
 # A longer table scrolls inside this height (its header stays in view) rather than pushing the page down.
 LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
 # A page shows at most this many rows of a table (its first: the agent table puts the most off target first); the
-# downloads and the print view hold every row. 1,677 agents of a team at 100M contacts cost the page 0.5 s or more.
+# downloads and the print view hold every row (a team of the 100M benchmark has 1,677 agents).
 SHOWN_ROWS = 500
 
 
