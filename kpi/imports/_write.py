@@ -102,7 +102,7 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
     if isinstance(stage, StagedRows):  # the fast path's rows, read where they are
         if stage.hashes is not None:
-            cur.register("_hashes_df", stage.hashes)
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _hashes AS {stage.hashes}")
         cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage_df AS {stage.sql}")
     else:
         cur.register("_stage_df", stage)
