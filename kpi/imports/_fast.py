@@ -1,7 +1,6 @@
-"""The fast path of a CSV import: DuckDB reads the file's cells as text and, in the same pass, parses in SQL the cells
-it reads exactly as the Python parsers would (ISO timestamps, plain numbers, yes/no and choice words); a row with any
-other cell keeps its text and goes through the Python path (_prepare), so rejects, their reasons and row numbers,
-dedupe and the stored values stay the same.
+"""The fast path of a CSV import: DuckDB reads the file as text and parses, in SQL, the cells it reads exactly as the
+Python parsers would (ISO timestamps, plain numbers, yes/no and choice words); a row with any other cell goes through
+the Python path (_prepare), so rejects, their reasons and row numbers, dedupe and the stored values stay the same.
 
 The parsed rows are kept in a DuckDB file of their own (Staged), never as one pandas frame: write() reads them from
 there (memory follows DuckDB's buffer, not the file)."""
@@ -45,8 +44,7 @@ _TOTAL_RISK = (r"[\x{2070}-\x{209F}\x{2100}-\x{214F}\x{2460}-\x{24FF}\x{3200}-\x
 @dataclass
 class Staged:
     """A prepared import's valid rows in a DuckDB file of their own (table stage: the stored columns, with __src, the
-    row's position in the file, __ok, and the text of the rows SQL could not read), and the pandas types the Python path
-    gives them (for Prepared.stage)."""
+    row's position in the file), and the pandas types the Python path gives them (for Prepared.stage)."""
 
     path: Path
     rows: int
@@ -180,10 +178,12 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
     try:
         with duckdb.connect(str(staged.path), config={"memory_limit": MEMORY_LIMIT,
                                                      "temp_directory": str(work / "spill")}) as con:
-            tell(0.3, "parsing")
-            if not _read_and_parse(con, source, ds, job, columns, headers, staged.columns):
+            read = _read_raw(con, source, headers)
+            if read is None:
                 finalizer()
                 return None
+            tell(0.3, "parsing")
+            _parse_sql(con, ds, job, columns, headers, staged.columns)
             rows_read = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
             tell(0.6, FALLBACK_STEP)
             fallback_rows, parts = _python_rows(con, ds, source, mapping, name, file, headers, tell)
@@ -194,7 +194,7 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
                 _append(con, p.values, staged.columns)
             duplicates = _duplicates(con, ds, staged.columns, dtypes)
             rows_read += fallback_rows
-            con.execute("DROP TABLE _slow")
+            con.execute("DROP TABLE raw")
             if len(duplicates):
                 con.register("_dup_df", duplicates[["__src"]])
                 con.execute("UPDATE stage SET __ok = FALSE WHERE __src IN (SELECT __src FROM _dup_df)")
@@ -219,24 +219,20 @@ def _stored(ds: Dataset, part) -> list[str]:
     return [c.name for c in ds.stored_columns if c.name in part.supplied]
 
 
-def _read_csv_sql(source: Source, headers: list[str]) -> str:
-    """DuckDB's strict read of the file, every cell as text (NULL when empty), nothing sniffed."""
+def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str]) -> int | None:
+    """The file's rows as text into temp table raw (rowid = position in the file), or None when DuckDB can't read it
+    strictly or its rows are not one per line (a quoted line break, a blank line: positions would differ)."""
     spec = "{" + ", ".join(f"{_sql_text(h)}: 'VARCHAR'" for h in headers) + "}"
     gz = "gzip" if source.path.suffix.lower() == ".gz" else "none"
-    return (f"read_csv({_sql_text(str(source.path))}, columns={spec}, header=true, auto_detect=false,"
-            f" delim={_sql_text(source.sep)}, quote='\"', escape='\"', strict_mode=true, null_padding=false,"
-            f" compression='{gz}', max_line_size={(source.options.max_line_kib << 10) + 2})")
-
-
-def _read_and_parse(con: duckdb.DuckDBPyConnection, source: Source, ds: Dataset, job, columns, headers: list[str],
-                    stored: list[str]) -> bool:
-    """Table stage and temp table _slow straight from the file, in one pass (_parse_sql); False when DuckDB can't read
-    it strictly or its rows are not one per line (a quoted line break, a blank line: positions would differ)."""
     try:
-        _parse_sql(con, ds, job, columns, headers, stored, _read_csv_sql(source, headers))
+        con.execute(
+            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_text(str(source.path))}, columns={spec}, header=true,"
+            f" auto_detect=false, delim={_sql_text(source.sep)}, quote='\"', escape='\"', strict_mode=true,"
+            f" null_padding=false, compression='{gz}', max_line_size={(source.options.max_line_kib << 10) + 2})")
     except duckdb.Error:
-        return False
-    return con.execute("SELECT count(*) FROM stage").fetchone()[0] == source.lines - 1
+        return None
+    n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    return n if n == source.lines - 1 else None
 
 
 def _cells_ok(cells: list[str]) -> list[str]:
@@ -294,11 +290,9 @@ def _column_sql(c, text: str, v: str) -> tuple[str, str]:
     raise ValueError(c.kind)
 
 
-def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, headers: list[str], stored: list[str],
-               read: str) -> None:
-    """Table stage from the rows of `read` (every row with __src, its position in the file, and __ok: SQL reads each
-    of its cells as the Python path would; the values of the others are no use) and temp table _slow (the positions
-    and text of the others)."""
+def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, headers: list[str], stored: list[str]) -> None:
+    """Table stage (every row with __src, its position in the file, and __ok: SQL reads each of its cells as the
+    Python path would; the values of the others are no use) and temp table _slow (the positions of the others)."""
     values: dict[str, str] = {}
     inner: list[str] = []  # each value computed once, in a subquery, and used by name
     oks = _cells_ok([_ident(job.cols[c.name][0]) for c in columns if c.name in job.cols and c.kind == "text"])
@@ -322,14 +316,10 @@ def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, header
     ok = f"coalesce({' AND '.join(oks)}, FALSE)"  # NULL (a date try_strptime can't read) is no proof
     typed = ", ".join(f"CAST({values[c]} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in stored)
     # __ok stays: the other rows are left out by it (a DELETE would rewrite the table), and the Python path's valid
-    # rows are added with it true. Those others keep their text (__text_i, the file's i-th column) for the Python path.
-    # __src is row_number() OVER (): DuckDB numbers the rows in the file's order whatever the threads (a streaming
-    # window keeps its source's order), where the rowids of a table created from the file need not follow it.
-    texts = ", ".join(f"CASE WHEN NOT __ok THEN {_ident(h)} END AS __text_{i}" for i, h in enumerate(headers))
-    con.execute(f"CREATE TABLE stage AS SELECT __src, __ok, {typed}, {texts} FROM (SELECT *, {ok} AS __ok FROM "
-                f"(SELECT *, {', '.join(inner)} FROM (SELECT row_number() OVER () - 1 AS __src, * FROM {read})))")
-    con.execute(f"CREATE TEMP TABLE _slow AS SELECT __src, {', '.join(f'__text_{i}' for i in range(len(headers)))} "
-                "FROM stage WHERE NOT __ok ORDER BY __src")
+    # rows are added with it true.
+    con.execute(f"CREATE TABLE stage AS SELECT __src, {ok} AS __ok, {typed} "
+                f"FROM (SELECT rowid AS __src, *, {', '.join(inner)} FROM raw)")
+    con.execute("CREATE TEMP TABLE _slow AS SELECT __src FROM stage WHERE NOT __ok")
 
 
 def _derived_sql(ds: Dataset, values: dict[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -358,11 +348,12 @@ def _python_rows(con, ds, source, mapping, name, file, headers, tell):
 
     total = con.execute("SELECT count(*) FROM _slow").fetchone()[0]
     size = source.batch_rows
-    select = ", ".join(f"__text_{i}" for i in range(len(headers)))
+    select = ", ".join(f"r.{_ident(h)}" for h in headers)
 
     def batches():
         for start in range(0, total, size):
-            frame = con.execute(f"SELECT __src, {select} FROM _slow ORDER BY __src LIMIT {size} OFFSET {start}").df()
+            frame = con.execute(f"SELECT s.__src, {select} FROM _slow s JOIN raw r ON r.rowid = s.__src "
+                                f"ORDER BY s.__src LIMIT {size} OFFSET {start}").df()
             index = pd.Index(frame.pop("__src").astype("int64"))
             frame.columns = headers
             frame.index = index
