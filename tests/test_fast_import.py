@@ -106,6 +106,22 @@ def test_mixed_rows_land_in_the_database_the_same(write, tmp_path, monkeypatch):
     assert json.loads(stored[True][1]["raw"][0])["customer_id"] not in ("CU3", None)
 
 
+
+def test_a_fast_import_over_stored_rows_updates_the_matched_one_and_inserts_the_rest(write, tmp_path):
+    db = tmp_path / "u.duckdb"
+    first = imports.import_file("contacts", write("first.csv", HEADER + "c01,2026-11-16 09:00:00,phone,inbound,T1,A1,Y,,5,1,N,CU1\n"),
+                                db=db)
+    assert first.inserted == 1  # no key matched: inserted without the anti-join
+    r = imports.import_file("contacts", write("mixed.csv", MIXED), db=db)
+    # the 8 valid rows of MIXED: c01 (stored with wait 5, the file's 12) is updated, the other seven inserted
+    assert (r.inserted, r.updated, r.unchanged, r.rejected) == (7, 1, 0, 12)
+    with open_db(db, read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT contact_id) FROM contacts").fetchone() == (8, 8)
+        assert con.execute("SELECT wait_seconds FROM contacts WHERE contact_id = 'c01'").fetchone()[0] == 12
+        assert con.execute("SELECT wait_seconds FROM contacts_history WHERE contact_id = 'c01'").fetchall() == [(5,)]
+        ids = dict(con.execute("SELECT contact_id, customer_id FROM contacts").fetchall())
+    assert ids["c01"] == ids["c03"] not in ("CU1", None)  # both CU1, hashed through the temp table _hashes
+
 def test_preview_of_the_fast_path_shows_what_the_python_path_does(write, tmp_path, monkeypatch):
     f = write("mixed.csv", MIXED)
     db = tmp_path / "p.duckdb"

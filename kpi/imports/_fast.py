@@ -75,25 +75,28 @@ class Staged:
         con.execute(f"ATTACH {_sql_text(str(self.path))} AS {alias} (READ_ONLY)")
         hashes = None
         select = ", ".join(self.columns)
-        if hashed and key is not None:  # each distinct id hashed once, in SQL (pseudonym_sql)
-            hashes = con.execute(f"SELECT id, {pseudonym_sql('id', key)} AS hashed FROM (SELECT DISTINCT {hashed} AS id "
-                                 f"FROM {alias}.stage WHERE __ok AND {hashed} IS NOT NULL)").df()
+        if hashed and key is not None:  # each distinct id hashed once, in SQL (pseudonym_sql), into temp table _hashes
+            hashes = (f"SELECT id, {pseudonym_sql('id', key)} AS hashed FROM (SELECT DISTINCT {hashed} AS id "
+                      f"FROM {alias}.stage WHERE __ok AND {hashed} IS NOT NULL)")
             select = ", ".join(f"h.hashed AS {c}" if c == hashed else f"s.{c}" for c in self.columns)
-            sql = f"SELECT {select} FROM {alias}.stage s LEFT JOIN _hashes_df h ON s.{hashed} = h.id WHERE s.__ok"
+            sql = f"SELECT {select} FROM {alias}.stage s LEFT JOIN _hashes h ON s.{hashed} = h.id WHERE s.__ok"
         else:
             sql = f"SELECT {select} FROM {alias}.stage WHERE __ok"
-        return StagedRows(sql, self.rows, hashes, self, hashed if hashes is not None else None)
+        return StagedRows(sql, self.rows, hashes, self, hashed if hashes is not None else None, key)
 
 
 @dataclass
 class StagedRows:
-    """What stage_and_compare reads instead of a frame: an SELECT over the attached stage (and the hashes it joins)."""
+    """What stage_and_compare reads instead of a frame: an SELECT over the attached stage, joined to temp table
+    _hashes (the SELECT `hashes`: each distinct id and its keyed hash) that stage_and_compare creates on its cursor
+    (a temp table is its connection's own): the ids stay in DuckDB, never a pandas frame."""
 
     sql: str
     rows: int
-    hashes: pd.DataFrame | None
+    hashes: str | None
     staged: Staged
     hashed: str | None = None
+    key: bytes | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return self.rows
@@ -102,7 +105,8 @@ class StagedRows:
         """The first n rows as stored (the hashed column hashed), as stored_form's frame would show them."""
         frame = self.staged.frame(n)
         if self.hashes is not None:
-            frame[self.hashed] = frame[self.hashed].map(dict(zip(self.hashes["id"], self.hashes["hashed"]))).astype("string")
+            frame[self.hashed] = pd.array([None if pd.isna(v) else pseudonym(v, self.key) for v in frame[self.hashed]],
+                                          dtype="string")
         return frame
 
 

@@ -102,7 +102,7 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
     if isinstance(stage, StagedRows):  # the fast path's rows, read where they are
         if stage.hashes is not None:
-            cur.register("_hashes_df", stage.hashes)
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _hashes AS {stage.hashes}")
         cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage_df AS {stage.sql}")
     else:
         cur.register("_stage_df", stage)
@@ -195,8 +195,9 @@ def _write_rows(cur: duckdb.DuckDBPyConnection, prep: Prepared, stage: pd.DataFr
         cur.execute(f"UPDATE {ds.name} t SET {sets}, import_id = {import_id} FROM _stage s "
                     f"WHERE {on} AND EXISTS (SELECT 1 FROM _changed c WHERE {' AND '.join(f'c.{k} = s.{k}' for k in key_cols)})")
     tell(0.55, "inserting")
+    # No key matched (a new period's file, a first import): every row is new, and the anti-join is left out.
     cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
-                f"FROM _stage s WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})")
+                f"FROM _stage s" + ("" if not matched else f" WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})"))
     if updated or len(stage) > matched:  # surveys keep their contact's columns: before the rollups read them
         link_written(cur, ds.name, import_id)
     refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the hours it touched, same transaction
