@@ -13,7 +13,7 @@ from ui.access import can, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import chart, competency_map, kpi_tile, page_table, show_table, status_badge
+from ui.widgets import SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, show_table, status_badge
 
 cat = load_catalog()
 f = current_filters()
@@ -121,23 +121,29 @@ team_values, team_status = metrics.status_table(teams)
 show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
 
 agents: dict = {}
+team_of: dict = {}
+names: dict = {}
 if can("agent_rows"):
     # Which team's agents: the sidebar's team, else one chosen here (a picker, not a row selection, so the team table
     # keeps its status colours)
     drill_team = f.team or st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team")
-    drill = query(metrics.weekly_agents, f.start, f.end, **{**f.kw, "team": drill_team})
-    agents, team_of, names = drill.agents, drill.team_of, drill.names
-    st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
-    agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
-    by = st.selectbox(t("weekly.sort_by"), [None, *metrics.AGENT_TABLE_KPIS], key="agent_sort",
-                      placeholder=t("select.placeholder"),
-                      format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
-    order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst, first
-    agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
-    show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
-                            {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),
-               "agent_table")
-    st.caption(t("weekly.agents_note"))
+    in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None else 0
+    if in_period > SHOWN_ROWS:  # thousands of agents (a centre of many teams): one team's at a time
+        st.info(t("weekly.pick_team_first", n=f"{in_period:,}"))
+    else:
+        drill = query(metrics.weekly_agents, f.start, f.end, **{**f.kw, "team": drill_team})
+        agents, team_of, names = drill.agents, drill.team_of, drill.names
+        st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
+        agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
+        by = st.selectbox(t("weekly.sort_by"), [None, *metrics.AGENT_TABLE_KPIS], key="agent_sort",
+                          placeholder=t("select.placeholder"),
+                          format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
+        order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst, first
+        agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
+        show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
+                                {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),
+                   "agent_table")
+        st.caption(t("weekly.agents_note"))
 else:  # finance: team level only
     st.caption(t("access.no_agent_rows"))
 

@@ -154,6 +154,19 @@ def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_f
     assert shown == worst and g[shown[0]]["aht_seconds"].value > g[shown[-1]]["aht_seconds"].value
 
 
+def test_with_more_agents_than_a_table_shows_the_weekly_page_asks_for_a_team_first(app, monkeypatch):
+    """The sample's 30 agents against a page limit of 20 rows: no team chosen asks for one (and judges no agent);
+    a team chosen shows its 10."""
+    import ui.widgets
+
+    monkeypatch.setattr(ui.widgets, "SHOWN_ROWS", 20)
+    at = app()
+    assert [i.value for i in at.info] == ["此期間共有 30 位專員：請先在上方選擇組別，再檢視該組專員的績效。"]
+    assert len(html_tables(at)) == 1  # the team table only
+    at = app(drill_team="技術支援組")
+    assert not at.info and len(html_tables(at)[1]) == 10
+
+
 def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
     at = app(period_kind="month")
     # the sample runs to Sunday 2026-11-22: November is not over, so October is the default month
