@@ -41,9 +41,11 @@ SURVEY_FLOOR_STORED = """SELECT count(*), count(csat), avg(csat) FROM surveys
 
 def busiest_week_and_team(con) -> tuple[date, str]:
     """The ISO week (Monday) and team holding most phone surveys, by bare SQL."""
-    week, team = con.execute(f"SELECT date_trunc('week', t)::DATE AS w, team FROM ({JOINED}) WHERE channel = 'phone' "
-                             "AND team IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC, w DESC, team LIMIT 1").fetchone()
-    return week, team
+    row = con.execute(f"SELECT date_trunc('week', t)::DATE AS w, team FROM ({JOINED}) WHERE channel = 'phone' "
+                      "AND team IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC, w DESC, team LIMIT 1").fetchone()
+    if row is None:
+        raise CheckFailed("no survey in this database is about a phone contact with a team: nothing to measure")
+    return row[0], row[1]
 
 
 def check(con, start: date, end: date, team: str, shown: dict) -> list[str]:
