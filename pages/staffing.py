@@ -70,7 +70,7 @@ shrinkage = c3.number_input(t("staffing.whatif.shrinkage"), 0, 80, min(80, int(r
 target = c4.number_input(t("staffing.whatif.sl"), 50, 99, min(99, max(50, int(round(week.sl_target * 100)))), 1,
                          key="wi_sl")
 what_if = metrics.WhatIf(float(volume), float(aht), shrinkage / 100, target / 100)
-tried = query(metrics.staffing_week, monday, minutes, channel=channel, team=f.team, what_if=what_if)
+tried = metrics.with_what_if(week, what_if)  # Erlang C on the week already read: no query
 st.markdown(metrics.staffing_plan_text(tried, lang()))
 
 # ---- the grid: each interval, the gap in its status colour

@@ -2,8 +2,10 @@
 staffing week, and the import of agent_states and schedule files (words, rejects)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from kpi import imports, metrics, store
@@ -128,6 +130,11 @@ def test_staffing_week_sets_erlang_c_beside_the_staffed_agents(con):
     # 40 calls -> A = 4: 80% in 20 s needs 7 agents (6 give 0.772, 7 give 0.903); 7 / 0.7 = 10 FTE
     assert (more.grid.iloc[0]["what_if_required"], more.peak_fte) == (7, 10)
     assert more.grid.iloc[0]["required"] == 4  # the base column stays at the target
+    # the page's what-if: the same week from the one already read, without a query
+    for w in (metrics.WhatIf(volume_pct=100, shrinkage=0.3), metrics.WhatIf(aht_seconds=-60, sl_target=0.9), metrics.WhatIf()):
+        tried, read = metrics.with_what_if(week, w), metrics.staffing_week(con, date(2026, 11, 16), 30, what_if=w)
+        pd.testing.assert_frame_equal(tried.grid, read.grid)
+        assert replace(tried, grid=None) == replace(read, grid=None)
     # No budget drivers: no cost, and the plan says what would give one
     assert (week.labour_rate, week.labour_cost, week.labour_missing) == (None, None, "no_rate")
     assert "預算時薪" in metrics.staffing_plan_text(week, "zh-TW")

@@ -3,7 +3,7 @@ adherence, shrinkage; and the staffing week: Erlang C's required agents beside t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from ._erlang import ErlangError, erlang_staffing, fte, service_level, traffic
 from ._scope import OutOfScope, row_clauses, scope_values
 
 __all__ = ["STAFFING_MEASURES", "PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
-           "staffed_agents", "workforce_summary", "staffing_week", "has_workforce_data", "staffing_jsonable",
+           "staffed_agents", "workforce_summary", "staffing_week", "with_what_if", "has_workforce_data", "staffing_jsonable",
            "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table"]
 
 # The grid's columns after its interval_start, in the order the page, the CLI and the JSON show them.
@@ -216,11 +216,24 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
     grid["offered"] = grid["offered"].fillna(0)  # an interval with agents staffed and no contact was offered none
     summary = workforce_summary(con, start, end, team=team, scope=scope)
     present = has_workforce_data(con)
-    shrinkage = what_if.shrinkage if what_if.shrinkage is not None else (summary.shrinkage or 0.0)
+    rate, missing = _labour_rate(con, week_start, scope)
+    measured = StaffingWeek(week_start, interval_minutes, channel, sl_target, seconds, grid, summary, 0.0, 0, 0, 0.0, 0.0,
+                            has_states=present["agent_states"], has_schedule=present["schedule"], labour_rate=rate,
+                            labour_missing=missing, staffed_blended=_blended(con, start, end, team, scope))
+    return with_what_if(measured, what_if)
+
+
+def with_what_if(week: StaffingWeek, what_if: WhatIf) -> StaffingWeek:
+    """The week under a what-if, without reading the database again: Erlang C's required agents at the channel's
+    target and the service level it predicts for the agents staffed, per interval, and the what-if's required agents,
+    FTE, hours and their labour cost (what the staffing page recomputes as its what-if inputs change)."""
+    grid = week.grid[["interval_start", "offered", "aht_seconds", "service_level", "staffed"]].copy()
+    sl_target, seconds = week.sl_target, week.threshold_seconds
+    shrinkage = what_if.shrinkage if what_if.shrinkage is not None else (week.summary.shrinkage or 0.0)
     if not 0 <= shrinkage < 1:
         raise ErlangError("shrinkage_range", shrinkage=shrinkage)
     target = what_if.sl_target if what_if.sl_target is not None else sl_target
-    seconds_each = interval_minutes * 60
+    seconds_each = week.interval_minutes * 60
     rows = []
     for r in grid.itertuples(index=False):
         offered = 0.0 if pd.isna(r.offered) else float(r.offered)
@@ -246,16 +259,13 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
     grid["what_if_fte"] = pd.array([None if pd.isna(n) else fte(int(n), shrinkage) for n in grid["what_if_required"]],
                                    dtype="Int64")
     wi = grid["what_if_required"].dropna()
-    hours = float(wi.sum()) * interval_minutes / 60
+    hours = float(wi.sum()) * week.interval_minutes / 60
     scheduled = hours / (1 - shrinkage)  # the agents' hours grossed up for shrinkage: the hours to schedule
-    rate, missing = _labour_rate(con, week_start, scope)
-    return StaffingWeek(week_start, interval_minutes, channel, sl_target, seconds, grid, summary, shrinkage,
-                        peak_required=int(wi.max()) if len(wi) else 0,
-                        peak_fte=fte(int(wi.max()), shrinkage) if len(wi) else 0,
-                        required_agent_hours=hours, scheduled_fte_hours=scheduled,
-                        has_states=present["agent_states"], has_schedule=present["schedule"], what_if=what_if,
-                        labour_rate=rate, labour_cost=None if rate is None else scheduled * rate,
-                        labour_missing=missing, staffed_blended=_blended(con, start, end, team, scope))
+    rate = week.labour_rate
+    return replace(week, grid=grid, shrinkage=shrinkage, peak_required=int(wi.max()) if len(wi) else 0,
+                   peak_fte=fte(int(wi.max()), shrinkage) if len(wi) else 0, required_agent_hours=hours,
+                   scheduled_fte_hours=scheduled, what_if=what_if,
+                   labour_cost=None if rate is None else scheduled * rate)
 
 
 def _blended(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, team: str | None,
