@@ -132,6 +132,27 @@ def test_the_data_version_is_read_again_only_when_the_file_changes(db, write, mo
     assert data.data_version(str(db))[0] == first[0] + 1 and len(opened) == 2
 
 
+def test_a_page_run_opens_the_file_once_and_a_write_in_the_run_closes_it_first(db, write, monkeypatch):
+    """Three cache misses of one run share one read-only connection; an import in the same run (the import page)
+    closes it first, since one process can't hold the file read-only and writable at once: without that, the
+    writable open would wait for the run's own connection and give up (DatabaseBusy)."""
+    from ui import data
+
+    imports.import_file("contacts", write("c.csv", WEEK), db=db)
+    opened = []
+    real = store.open_db
+    monkeypatch.setattr(store, "open_db", lambda *a, **kw: opened.append(kw.get("read_only")) or real(*a, **kw))
+    run = data.RunConnection(str(db))
+    counts = [run.get().execute("SELECT count(*) FROM contacts").fetchone()[0] for _ in range(3)]
+    assert counts == [4, 4, 4] and opened == [True]
+    r = imports.import_file("contacts", write("d.csv", "contact_id,arrived_at\nn1,2026-11-20 11:00\n"), db=db,
+                            wait=2)
+    assert r.inserted == 1
+    assert run.get().execute("SELECT count(*) FROM contacts").fetchone()[0] == 5  # opened again, sees the import
+    assert opened == [True, True]
+    run.close()
+
+
 def test_after_an_import_the_warmer_recomputes_what_pages_asked_so_the_next_visit_reads_nothing(app, db, write,
                                                                                                 monkeypatch):
     from ui import data

@@ -86,14 +86,60 @@ def has_users(path: str) -> bool:
     return _USERS[path]
 
 
+_HELD = threading.local()  # the run connections this thread holds open
+
+
+class RunConnection:
+    """The read-only connection of one page run, opened at its first cache miss and closed when the run ends: one open
+    of the file per run, not one per query (an open and close cost 35-50 ms at 100M contacts, and the quality page
+    makes eleven queries). A writer in another process (a nightly `python -m kpi ingest`) waits for the run, not for
+    the session; a write in this run (an import, an undo, a saved report) closes it first (store.before_writable_open),
+    since a process can't hold the file read-only and writable at once."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._opened = None
+        self._con = None
+
+    def get(self):
+        if self._con is None:
+            self._opened = store.open_db(self.path, read_only=True)
+            self._con = self._opened.__enter__()
+            if not hasattr(_HELD, "open"):
+                _HELD.open = set()
+            _HELD.open.add(self)
+        return self._con
+
+    def close(self) -> None:
+        if self._opened is not None:
+            self._opened.__exit__(None, None, None)
+        self._opened = self._con = None
+        getattr(_HELD, "open", set()).discard(self)
+
+
+def _release_held() -> None:
+    """Before this thread opens a database writable: close the run connections it holds (reopened if asked again)."""
+    for held in list(getattr(_HELD, "open", ())):
+        held.close()
+
+
+store.before_writable_open(_release_held)
+
+
 def begin_run() -> None:
-    """Read the data version once for this run (opening the file costs ~20 ms; a page makes a dozen queries)."""
-    st.session_state["_data_version"] = data_version(ensure_database(db_path()))
+    """Read the data version once for this run (opening the file costs ~20 ms; a page makes a dozen queries), and
+    make the run's connection ready (opened only if a query misses the cache)."""
+    path = ensure_database(db_path())
+    st.session_state["_data_version"] = data_version(path)
+    st.session_state["_run_connection"] = RunConnection(path)
 
 
 def end_run() -> None:
-    """Forget this run's data version."""
+    """Forget this run's data version; close its connection."""
     st.session_state.pop("_data_version", None)
+    held = st.session_state.pop("_run_connection", None)
+    if held is not None:
+        held.close()
 
 
 def _version(path: str) -> tuple[int, str]:
@@ -105,9 +151,12 @@ def _version(path: str) -> tuple[int, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached(name: str, path: str, version: tuple[int, str], args: tuple, kwargs: tuple, _fn: Callable) -> Any:
-    # The connection is opened per call and closed at once: while the dashboard holds the file,
-    # a nightly `python -m kpi ingest` could not write it.
+def _cached(name: str, path: str, version: tuple[int, str], args: tuple, kwargs: tuple, _fn: Callable,
+            _run: RunConnection | None = None) -> Any:
+    # The page run's connection (closed when the run ends), else one opened for this call and closed at once: while
+    # the dashboard holds the file, a nightly `python -m kpi ingest` could not write it.
+    if _run is not None and _run.path == path:
+        return _fn(_run.get(), *args, **dict(kwargs))
     with store.open_db(path, read_only=True) as con:
         return _fn(con, *args, **dict(kwargs))
 
@@ -126,7 +175,7 @@ def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     path = ensure_database(db_path())
     call = (f"{fn.__module__}.{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
     _warmer(path).used(call, fn)
-    return _cached(call[0], path, _version(path), call[1], call[2], fn)
+    return _cached(call[0], path, _version(path), call[1], call[2], fn, st.session_state.get("_run_connection"))
 
 
 class Warmer:

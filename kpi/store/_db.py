@@ -305,6 +305,15 @@ def _connect_with_retry(path: Path, read_only: bool, wait: float) -> duckdb.Duck
             delay = min(delay * 2, 0.5)
 
 
+_BEFORE_WRITABLE_OPEN: list = []  # callables run before this process opens a database writable
+
+
+def before_writable_open(fn) -> None:
+    """Run fn before this process opens a database writable: a reader holding a connection for a while (the
+    dashboard's page run) closes it, since one process can't hold a file read-only and writable at once."""
+    _BEFORE_WRITABLE_OPEN.append(fn)
+
+
 @contextmanager
 def open_db(
     db: str | os.PathLike | None = None, *, read_only: bool = False, wait: float = DEFAULT_WAIT_SECONDS
@@ -322,6 +331,9 @@ def open_db(
         except OSError as exc:
             raise explain(exc, path) from exc
     created = not read_only and not path.exists()
+    if not read_only:
+        for fn in _BEFORE_WRITABLE_OPEN:
+            fn()
     con = _connect_with_retry(path, read_only, wait)
     if created:  # a new file is its owner's only, whatever the process's umask (its WAL follows keep_files_private)
         try:
