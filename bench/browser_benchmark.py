@@ -106,6 +106,7 @@ DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-stale="true"]')
     && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))
     && [...document.querySelectorAll('[data-testid="stEChartsChart"]')].every(e => e.querySelector('canvas, svg'))
+    && [...document.querySelectorAll('.kpi-chart img')].every(e => e.complete)
     && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(e => e.querySelector('canvas, svg'))
     && [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(e => e.querySelector('canvas'))"""
 TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"

@@ -1,7 +1,6 @@
 """Every page renders on the sample data, reacts to the sidebar, and shows what the kpi functions compute."""
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from pathlib import Path
@@ -13,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
 from helpers import chart_values as values
-from helpers import html_tables
+from helpers import html_tables, svg_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -49,13 +48,14 @@ VOLUMES = {"進線", "接通", "放棄", "問卷回覆", "客訴", "Offered", "A
 
 
 def charts(at: AppTest) -> list[dict]:
-    """The ECharts options the page drew (pages draw their plotly figures with ECharts: kpi.present.echarts_option)."""
-    return [json.loads(c.proto.spec) for c in at.get("echarts_chart")]
+    """The charts the page drew, read back from their SVG (pages draw their plotly figures as static SVG through the
+    ECharts option: kpi.present.echarts_option, kpi.present.svg_chart)."""
+    return svg_charts(at)
 
 
 def hovers(series: dict) -> list[str]:
-    """Each point's hover text, as plotly's hovertemplate writes it."""
-    return [(d["value"] if isinstance(d, dict) else d)[2] for d in series["data"]]
+    """Each point's (bar's, reference line's) hover text, as plotly's hovertemplate writes it."""
+    return series["hovers"]
 
 
 def dash(series: dict) -> str:

@@ -151,6 +151,7 @@ div.kpi-scroll {overflow: auto; margin-bottom: 0.5rem}
 div.kpi-scroll table.kpi-table {margin-bottom: 0; font-size: 0.875rem; line-height: 1.6}
 div.kpi-scroll table.kpi-table th, div.kpi-scroll table.kpi-table td {padding: 0.25rem 0.5rem}
 div.kpi-scroll table.kpi-table th {position: sticky; top: 0; z-index: 1}
+div.kpi-hits i {position: absolute; display: block}
 """
 # A tile's note wraps below its number instead of being cut (print and print view).
 _TILE_NOTES_CSS = """

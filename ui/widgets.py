@@ -9,7 +9,7 @@ import streamlit as st
 
 from kpi import competency, present
 from kpi.metrics import Kpi, KpiValue, load_catalog
-from kpi.present import colon, echarts_option, figure_height, join_list, value_label
+from kpi.present import colon, echarts_option, figure_height, join_list, svg_chart, value_label
 
 from .access import current_scope
 from .frame import Filters
@@ -26,11 +26,13 @@ def competency_map() -> competency.CompetencyMap:
 
 
 def chart(fig, where=None) -> None:
-    """A plotly figure drawn by ECharts, the width of `where` (a column; default the page).
+    """A plotly figure drawn as static inline SVG, the width of `where` (a column; default the page).
 
-    Figures are built once, in plotly, for pages and PDF reports alike; a page draws them with ECharts because
-    Streamlit's plotly.js bundle costs seconds in a new browser session (docs/benchmarks.md)."""
-    (where or st).echarts_chart(echarts_option(fig), height=figure_height(fig), width="stretch")
+    Figures are built once, in plotly, for pages and PDF reports alike, and translated to an ECharts option
+    (kpi.present.echarts_option); a page draws that option as SVG (kpi.present.svg_chart): a chart component costs a
+    new browser session its script bundle and the time to draw, the weekly page's three about 0.9 s of script
+    (docs/benchmarks.md, browser). Each point, bar and cell shows its hover text as a tooltip."""
+    (where or st).html(svg_chart(echarts_option(fig), figure_height(fig), width_px=1100 if where is None else 540))
 
 
 def status_badge(status: str | None) -> str:
