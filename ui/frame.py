@@ -169,7 +169,7 @@ _PRINT_CSS = """
 html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
   height: auto !important; overflow: visible !important; position: static !important}
 [data-testid="stMainBlockContainer"] {max-width: none !important; width: 100% !important; padding: 0 !important}
-[data-testid="stHorizontalBlock"], [data-testid="stMetric"], [data-testid="stEChartsChart"], [data-testid="stExpander"],
+[data-testid="stHorizontalBlock"], [data-testid="stMetric"], div.kpi-chart, [data-testid="stExpander"],
 table.kpi-table tr {break-inside: avoid}
 h1, h2, h3 {break-after: avoid}
 table.kpi-table thead {display: table-header-group}

@@ -24,6 +24,7 @@ from html import escape
 from typing import Any
 
 from ._charts import PALETTE
+from ._echarts import NotConvertible
 
 __all__ = ["svg_chart"]
 
@@ -531,6 +532,8 @@ class _Chart:
                 self._draw_heatmap(si, s)
             elif kind == "funnel":
                 self._draw_funnel(si, s)
+            elif kind != "bar":
+                raise NotConvertible(f"no SVG drawing for {kind!r} series")
         titles = [t.get("text") for t in self.o.get("title") or [] if t.get("text")]
         self.h += self._below()
         svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{self.h}" font-family="Noto Sans CJK TC, '
