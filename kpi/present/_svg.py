@@ -216,23 +216,24 @@ class _Chart:
 
     # ---- drawing
     def _text(self, x: float, y: float, text: str, *, size: float = 12, anchor: str = "middle", colour: str = _AXIS_TEXT,
-              rotate: float = 0, bold: bool = False, px: bool = False) -> None:
-        weight = ' font-weight="bold"' if bold else ""
+              rotate: float = 0, bold: bool = False, dx: float = 0) -> None:
+        style = f' font-size="{size:g}"' if size != 12 else ""
+        style += f' fill="{colour}"' if colour != _AXIS_TEXT else ""
+        style += f' text-anchor="{anchor}"' if anchor != "middle" else ""
+        style += ' font-weight="bold"' if bold else ""
         body = escape(text)
-        xs = f"{x:.2f}" if px else f"{x:.3f}%"
-        if rotate:
-            self.out.append(f'<svg x="{xs}" y="{y:.1f}" width="1" height="1" style="overflow:visible">'
-                            f'<text transform="rotate({-rotate:g})" font-size="{size:g}" fill="{colour}" '
-                            f'text-anchor="{anchor}" dominant-baseline="middle"{weight}>{body}</text></svg>')
+        if rotate:  # turned about its own anchor: a nested svg puts the origin there
+            self.out.append(f'<svg x="{x:.2f}%" y="{y:.1f}" width="1" height="1" style="overflow:visible">'
+                            f'<text transform="rotate({-rotate:g})"{style}>{body}</text></svg>')
         else:
-            self.out.append(f'<text x="{xs}" y="{y:.1f}" font-size="{size:g}" fill="{colour}" text-anchor="{anchor}" '
-                            f'dominant-baseline="middle"{weight}>{body}</text>')
+            shift = f' dx="{dx:g}"' if dx else ""
+            self.out.append(f'<text x="{x:.2f}%" y="{y:.1f}"{shift}{style}>{body}</text>')
 
     def _line(self, x1: float, y1: float, x2: float, y2: float, colour: str, width: float = 1,
               dash: str | None = None) -> str:
         d = f' stroke-dasharray="{dash}"' if dash else ""
-        return (f'<line x1="{x1:.3f}%" y1="{y1:.1f}" x2="{x2:.3f}%" y2="{y2:.1f}" stroke="{colour}" '
-                f'stroke-width="{width:g}"{d}/>')
+        w = f' stroke-width="{width:g}"' if width != 1 else ""
+        return f'<line x1="{x1:.2f}%" y1="{y1:.1f}" x2="{x2:.2f}%" y2="{y2:.1f}" stroke="{colour}"{w}{d}/>'
 
     def _ticks(self, yi: int) -> list[float]:
         """A value axis' ticks: its ends and the multiples of its step between them."""
@@ -293,7 +294,7 @@ class _Chart:
             if axis.get("name"):
                 name_size = (axis.get("nameTextStyle") or {}).get("fontSize") or 12
                 gap = round(widest + 10 + name_size * 0.6)  # beside the tick labels, not in the next chart's room
-                self.out.append(f'<svg class="y-name" data-axis="{yi}" x="{edge:.3f}%" y="{(top + bottom) / 2:.1f}" '
+                self.out.append(f'<svg class="y-name" data-axis="{yi}" x="{edge:.2f}%" y="{(top + bottom) / 2:.1f}" '
                                 f'width="1" height="1" style="overflow:visible"><text x="{gap if right else -gap}" '
                                 f'transform="rotate(-90 {gap if right else -gap} 0)" font-size="{name_size:g}" '
                                 f'fill="{_AXIS_TEXT}" text-anchor="middle" dominant-baseline="middle">'
@@ -327,13 +328,11 @@ class _Chart:
 
     def _at_px(self, x_pct: float, dx: float, y: float, text: str, size: float, anchor: str) -> None:
         """Text a few pixels beside a percentage position (tick labels beside their axis)."""
-        self.out.append(f'<svg x="{x_pct:.3f}%" y="{y:.1f}" width="1" height="1" style="overflow:visible">'
-                        f'<text x="{dx:g}" font-size="{size:g}" fill="{_AXIS_TEXT}" text-anchor="{anchor}" '
-                        f'dominant-baseline="middle">{escape(text)}</text></svg>')
+        self._text(x_pct, y, text, size=size, anchor=anchor, dx=dx)
 
     def _hit(self, si: int, x: float, y: float, width: float | None, height: float, text: str) -> None:
         """A transparent box over a point, bar or cell whose title the browser shows on hover (an <img> has none)."""
-        left = f"calc({x:.3f}% - {height / 2:g}px);width:{height:g}px" if width is None else f"{x:.3f}%;width:{width:.3f}%"
+        left = f"calc({x:.2f}% - {height / 2:g}px);width:{height:g}px" if width is None else f"{x:.2f}%;width:{width:.2f}%"
         self.hits.append(f'<i data-series="{si}" title="{_attr(text)}" style="left:{left};top:{y:.1f}px;'
                          f'height:{height:.1f}px"></i>')
 
@@ -368,7 +367,7 @@ class _Chart:
             cats = self._categories(s)
             for i, (p, (y, text, _)) in enumerate(zip(xy, points)):
                 if p:
-                    self.out.append(f'<circle cx="{p[0]:.3f}%" cy="{p[1]:.1f}" r="3.5" fill="#ffffff" stroke="{colour}" '
+                    self.out.append(f'<circle cx="{p[0]:.2f}%" cy="{p[1]:.1f}" r="3.5" fill="#ffffff" stroke="{colour}" '
                                     f'stroke-width="2"/>')
                     self._hit(si, p[0], p[1] - 7, None, 14, text or f"{cats[i]}: {y:g}")
         self._mark_lines(s, xi, yi)
@@ -418,7 +417,7 @@ class _Chart:
                     low, high = self.scales[yi]
                     ya, yb = (self._y_of(yi, min(high, max(low, v))) for v in (base, top))  # clipped to the range
                     hover = text or f"{cats[i]}: {y:g}" + (f" ({s['name']})" if s.get("name") else "")
-                    self.out.append(f'<rect x="{x:.3f}%" y="{min(ya, yb):.1f}" width="{width:.3f}%" '
+                    self.out.append(f'<rect x="{x:.2f}%" y="{min(ya, yb):.1f}" width="{width:.2f}%" '
                                     f'height="{max(abs(ya - yb), 0.5):.1f}" fill="{fill}"/>')
                     self._hit(si, x, min(ya, yb), width, max(abs(ya - yb), 4), hover)
                     label = extra.get("label") or {}
@@ -446,7 +445,7 @@ class _Chart:
             fill = _mix(colours, (float(v) - low) / (high - low) if high > low else 0.5)
             hover = c[3] if len(c) > 3 else f"{y} {x}: {v:g}"
             left = self._x_of(xi, cats.index(str(x)), 0)
-            self.out.append(f'<rect x="{left:.3f}%" y="{row_top:.1f}" width="{band:.3f}%" height="{row:.1f}" '
+            self.out.append(f'<rect x="{left:.2f}%" y="{row_top:.1f}" width="{band:.2f}%" height="{row:.1f}" '
                             f'fill="{fill}" stroke="#ffffff" stroke-width="0.5"/>')
             self._hit(si, left, row_top, band, row, str(hover))
         self.out.append("</g>")
@@ -477,7 +476,7 @@ class _Chart:
             w = width * share
             y = top + i * (row + gap)
             label = (d.get("label") or {}).get("formatter") or d.get("name") or ""
-            self.out.append(f'<rect x="{left + (width - w) / 2:.3f}%" y="{y:.1f}" width="{w:.3f}%" height="{row:.1f}" '
+            self.out.append(f'<rect x="{left + (width - w) / 2:.2f}%" y="{y:.1f}" width="{w:.2f}%" height="{row:.1f}" '
                             f'fill="{colour}"/>')
             self._hit(si, left + (width - w) / 2, y, w, row, label)
             self._text(left + width / 2, y + row / 2, label, size=12, colour=_TITLE_TEXT if share < 0.3 else "#ffffff")
@@ -490,7 +489,7 @@ class _Chart:
             left = title.get("left", 0)
             centred = title.get("textAlign") == "center"
             x = _pct(left) if isinstance(left, str) else 0.0
-            self.out.append(f'<text class="title" x="{x:.3f}%" y="{float(title.get("top", 0)) + size * 0.8:.1f}" '
+            self.out.append(f'<text class="title" x="{x:.2f}%" y="{float(title.get("top", 0)) + size * 0.8:.1f}" '
                             f'font-size="{size:g}" fill="{_TITLE_TEXT}" text-anchor="{"middle" if centred else "start"}"'
                             f'{" font-weight=" + chr(34) + "bold" + chr(34) if style.get("fontWeight") == "bold" else ""}>'
                             f"{escape(str(title.get('text', '')))}</text>")
@@ -536,8 +535,10 @@ class _Chart:
                 raise NotConvertible(f"no SVG drawing for {kind!r} series")
         titles = [t.get("text") for t in self.o.get("title") or [] if t.get("text")]
         self.h += self._below()
+        # text defaults (a label is 12 px, grey, centred on its point) inherited from the root: fewer bytes per label
         svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{self.h}" font-family="Noto Sans CJK TC, '
-               f'Noto Sans CJK, sans-serif"><svg x="{LEFT_PX}" height="{self.h}" width="calc(100% - '
+               f'Noto Sans CJK, sans-serif" font-size="12" fill="{_AXIS_TEXT}" text-anchor="middle" '
+               f'dominant-baseline="middle"><svg x="{LEFT_PX}" height="{self.h}" width="calc(100% - '
                f'{LEFT_PX + self.right_px}px)" style="overflow:visible">{"".join(self.out)}</svg></svg>')
         # An image: st.html keeps HTML only (its sanitiser drops inline <svg>), and an <img> costs no script at all.
         # Percent-encoded only what a data URL in a single-quoted attribute cannot hold raw; the browser does the rest.
