@@ -94,7 +94,7 @@ PAGES = {
     "trainer": ("trainer", 'table.kpi-table, [data-testid="stAlert"]'),
     "import_data": ("import_data", '[data-testid="stFileUploader"]'),
     "data_status": ("data_status", METRIC),
-    "glossary": ("glossary", '[data-testid="stTable"]'),
+    "glossary": ("glossary", "table.kpi-table"),
 }
 SMOKE_PAGES = ("weekly", "data_status")
 RUNS, SMOKE_RUNS, FIRST_RUNS = 5, 1, 2

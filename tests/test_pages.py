@@ -379,7 +379,7 @@ def test_the_weekly_page_on_e_mail_shows_its_response_target_and_backlog(app):
 
 def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(app):
     at = app("pages/glossary.py")
-    table = at.table[0].value
+    table = html_tables(at)[0].set_index("指標")
     cat = load_catalog()
     assert list(table.index) == [k.label["zh-TW"] for k in cat.kpis.values()]  # all 39, in catalog order
     sl = table.loc["服務水準"]
@@ -388,7 +388,7 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
     assert table.loc["客訴升級率", "方向"] == "接近目標最好（上下皆有區間）"
     assert not table.apply(lambda col: col.astype(str).str.contains(r"\$[a-z_]|service_level|None")).any().any()
     assert table.loc["每通成本", "單位"] == "NT$"
-    en = app("pages/glossary.py", lang="en").table[0].value
+    en = html_tables(app("pages/glossary.py", lang="en"))[0].set_index("KPI")
     assert en.loc["Service level", "Direction"] == "Higher is better"
 
 

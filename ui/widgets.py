@@ -188,15 +188,15 @@ def print_view() -> bool:
 LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
 
 
-def show_table(table: present.Table, key: str, downloads: bool = True) -> None:
+def show_table(table: present.Table, key: str, downloads: bool = True, scroll: bool = True) -> None:
     """A page's table: one block of static HTML (kpi.present.table_to_html: values, units and status colours as in
     the downloads; a long one scrolls in a box with its header in view, the print view draws it whole), then its Excel
     and CSV downloads. Not st.table: it draws every cell as its own Markdown element, about 1.6 ms of a new visit's
     browser time per cell (the weekly page's tables: 389 cells); not st.dataframe: its canvas grid costs a new visit
     about 0.7 MB of scripts (docs/benchmarks.md). An unnamed index (row numbers) is never shown; a named one is the
-    first column, as in the downloads."""
+    first column, as in the downloads. scroll=False: a long table is drawn whole (a reference read top to bottom)."""
     html = present.table_to_html(table, lang())
-    if not print_view() and len(table.frame) > LONG_TABLE_ROWS:
+    if scroll and not print_view() and len(table.frame) > LONG_TABLE_ROWS:
         html = f'<div class="kpi-scroll" style="max-height: {LONG_TABLE_HEIGHT}px">{html}</div>'
     st.html(html)
     if downloads:
