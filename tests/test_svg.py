@@ -68,3 +68,11 @@ def test_text_that_a_data_url_or_attribute_cannot_hold_raw_reads_back_unchanged(
     src = re.search(r"<img src='([^']*)'", html).group(1)
     assert not set("&#'") & set(src.removeprefix("data:image/svg+xml;charset=utf-8,"))
     assert read_svg_chart(html)["xAxis"][0]["data"] == [odd, "b"]
+
+
+def test_a_heat_maps_long_row_names_get_their_room_left_of_the_plot():
+    fig = go.Figure(go.Heatmap(z=[[1, 2]], x=["a", "b"], y=["帳務服務組"]))
+    inner = next(e for e in drawn(fig)["svg"] if e.tag == f"{SVG}svg")  # the plots' own area
+    assert inner.get("x") == "72"  # five Chinese characters of 12 px and 12 px beside the axis; 56 by default
+    short = next(e for e in drawn(go.Figure(go.Heatmap(z=[[1, 2]], x=["a", "b"], y=["一"])))["svg"] if e.tag == f"{SVG}svg")
+    assert short.get("x") == "56"

@@ -110,6 +110,23 @@ class _Chart:
         self.hits: list[str] = []
         # a value axis on the right (a pareto's cumulative %) labels outside the plot: room for it
         self.right_px = 44 if any(a.get("position") == "right" for a in self.y_axes) else RIGHT_PX
+        self.left_px = self._left_room()
+
+    def _left_room(self) -> int:
+        """Pixels left of the plots: the default, or what a category y axis' names (a heat map's teams) or the first
+        turned x labels reach out to, up to 160."""
+        need = float(LEFT_PX)
+        for a in self.y_axes:
+            if a.get("type") == "category" and a.get("position") != "right":
+                size = (a.get("axisLabel") or {}).get("fontSize") or 12
+                need = max(need, max((_text_px(str(c), size) for c in a.get("data") or []), default=0) + 12
+                           + (20 if a.get("name") else 0))
+        for a in self.x_axes:
+            label = a.get("axisLabel") or {}
+            if label.get("rotate") and a.get("data"):
+                need = max(need, _text_px(str(a["data"][0]), label.get("fontSize") or 12)
+                           * math.cos(math.radians(abs(label["rotate"]))))
+        return min(160, math.ceil(need))
 
     # ---- coordinates: x in % of the width, y in px
     def _grid_box(self, gi: int) -> tuple[float, float, float, float]:
@@ -457,7 +474,7 @@ class _Chart:
             self.out.append(f'<rect x="97%" y="{top + k * span:.1f}" width="2%" height="{span + 0.5:.1f}" '
                             f'fill="{_mix(colours, 1 - (k + 0.5) / steps)}"/>')
         text = vm.get("text") or [f"{high:g}", f"{low:g}"]
-        self._text(98, top - 8, str(text[0]), size=11)
+        self._text(98, max(top - 8, 6), str(text[0]), size=11)  # above the scale, inside the image
         self._text(98, bottom + 10, str(text[1]), size=11)
 
     def _draw_funnel(self, si: int, s: dict) -> None:
@@ -538,15 +555,15 @@ class _Chart:
         # text defaults (a label is 12 px, grey, centred on its point) inherited from the root: fewer bytes per label
         svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{self.h}" font-family="Noto Sans CJK TC, '
                f'Noto Sans CJK, sans-serif" font-size="12" fill="{_AXIS_TEXT}" text-anchor="middle" '
-               f'dominant-baseline="middle"><svg x="{LEFT_PX}" height="{self.h}" width="calc(100% - '
-               f'{LEFT_PX + self.right_px}px)" style="overflow:visible">{"".join(self.out)}</svg></svg>')
+               f'dominant-baseline="middle"><svg x="{self.left_px}" height="{self.h}" width="calc(100% - '
+               f'{self.left_px + self.right_px}px)" style="overflow:visible">{"".join(self.out)}</svg></svg>')
         # An image: st.html keeps HTML only (its sanitiser drops inline <svg>), and an <img> costs no script at all.
         # Percent-encoded only what a data URL in a single-quoted attribute cannot hold raw; the browser does the rest.
         src = "data:image/svg+xml;charset=utf-8," + svg.translate(_URL_ESCAPES)
         return (f'<div class="kpi-chart" style="position:relative;height:{self.h}px">'
                 f"<img src='{src}' alt=\"{_attr(titles[0] if titles else '')}\" "
                 f'style="width:100%;height:{self.h}px;display:block">'
-                f'<div class="kpi-hits" style="position:absolute;top:0;left:{LEFT_PX}px;right:{self.right_px}px;'
+                f'<div class="kpi-hits" style="position:absolute;top:0;left:{self.left_px}px;right:{self.right_px}px;'
                 f'height:{self.h}px">{"".join(self.hits)}</div>{self._legend()}</div>')
 
 
