@@ -94,7 +94,7 @@ PAGES = {
     "trainer": ("trainer", 'table.kpi-table, [data-testid="stAlert"]'),
     "import_data": ("import_data", '[data-testid="stFileUploader"]'),
     "data_status": ("data_status", METRIC),
-    "glossary": ("glossary", '[data-testid="stTable"]'),
+    "glossary": ("glossary", "table.kpi-table"),
 }
 SMOKE_PAGES = ("weekly", "data_status")
 RUNS, SMOKE_RUNS, FIRST_RUNS = 5, 1, 2
@@ -106,6 +106,7 @@ DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-stale="true"]')
     && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))
     && [...document.querySelectorAll('[data-testid="stEChartsChart"]')].every(e => e.querySelector('canvas, svg'))
+    && [...document.querySelectorAll('.kpi-chart img')].every(e => e.complete)
     && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(e => e.querySelector('canvas, svg'))
     && [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(e => e.querySelector('canvas'))"""
 TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"

@@ -4,11 +4,11 @@ import streamlit as st
 from kpi import competency
 from ui.frame import current_filters
 from ui.i18n import lang, t
-from ui.widgets import competency_map, page_table, table_downloads
+from ui.widgets import competency_map, page_table, show_table
 
 current_filters()  # the shared sidebar, also when this page runs alone
 st.title(t("page.glossary"))
 st.caption(t("glossary.intro"))
 glossary = competency.glossary(competency_map(), lang()).set_index(t("glossary.col.kpi"))
-st.table(glossary)  # static: wraps, prints
-table_downloads(page_table(glossary, [t("page.glossary")], None, ""), "glossary")
+# static HTML, whole: it wraps and prints; not st.table, which draws each of its 39 x 6 cells as a Markdown element
+show_table(page_table(glossary, [t("page.glossary")], None, ""), "glossary", scroll=False)

@@ -71,3 +71,41 @@ def html_tables(at) -> list[pd.DataFrame]:
     st.html (ui.widgets.show_table), as the reader sees them: the header row as columns, each cell's text."""
     frames = (present.html_table_frame(node.proto.body) for node in (at if isinstance(at, list) else at.get("html")))
     return [f for f in frames if f is not None]
+
+
+def svg_charts(at) -> list[dict]:
+    """The charts a page (an AppTest) drew as static SVG (ui.widgets.chart, kpi.present.svg_chart), read back."""
+    return [read_svg_chart(node.proto.body) for node in at.get("html") if 'class="kpi-chart"' in node.proto.body]
+
+
+def read_svg_chart(body: str) -> dict:
+    """A chart kpi.present.svg_chart drew (its HTML block), read back from what was drawn, in the shape of the ECharts
+    option it came from: grid (one per drawn grid), xAxis (type, categories), yAxis (name, categories of a category
+    axis), series (type, name, the values drawn, line dash and colour, symbols, axes, and each point's, bar's, cell's
+    or reference line's hover text); svg is the parsed image itself."""
+    import json
+    import re
+    import xml.etree.ElementTree as ET
+    from html import unescape
+    from urllib.parse import unquote
+
+    ns = "{http://www.w3.org/2000/svg}"
+    svg = ET.fromstring(unquote(re.search(r"<img src='data:image/svg\+xml;charset=utf-8,([^']*)'", body).group(1)))
+    hovers: dict[int, list[str]] = {}
+    for index, title in re.findall(r'<i data-series="(\d+)" title="([^"]*)"', body):
+        hovers.setdefault(int(index), []).append(unescape(title))
+    groups = list(svg.iter(f"{ns}g"))
+    names = {int(e.get("data-axis")): "".join(e.itertext()) for e in svg.iter(f"{ns}svg") if e.get("class") == "y-name"}
+    y_cats = {int(g.get("data-axis")): json.loads(g.get("data-categories")) for g in groups if g.get("class") == "y-axis"}
+    series = sorted(({"index": int(g.get("data-index")), "type": g.get("data-type"), "name": g.get("data-name"),
+                      "data": json.loads(g.get("data-values")), "showSymbol": g.get("data-symbol") == "1",
+                      "lineStyle": {"type": g.get("data-dash"), "color": g.get("data-color")},
+                      "xAxisIndex": int(g.get("data-x-axis")), "yAxisIndex": int(g.get("data-y-axis")),
+                      "hovers": hovers.get(int(g.get("data-index")), []), "element": g}
+                     for g in groups if g.get("class") == "series"), key=lambda s: s["index"])
+    y_count = max([s["yAxisIndex"] for s in series] + list(names) + list(y_cats), default=-1) + 1
+    return {"grid": [g for g in groups if g.get("class") == "grid"],
+            "xAxis": [{"type": g.get("data-type"), "data": json.loads(g.get("data-categories"))} for g in groups
+                      if g.get("class") == "x-axis"],
+            "yAxis": [{"name": names.get(i), "data": y_cats.get(i)} for i in range(y_count)],
+            "series": series, "svg": svg}

@@ -209,3 +209,19 @@ def test_customer_ids_hashed_in_sql_equal_pythons_hmac_byte_for_byte(key):
     want = [hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for v in ids]
     assert got == want == [_fast.pseudonym(v, key) for v in ids]
     assert len(set(got)) == len(set(ids))
+
+
+def test_total_rows_in_full_width_chinese_or_plural_words_are_found_and_ids_that_merely_look_alike_are_not(write, monkeypatch):
+    # total_level only looks at cells that could name a total (non-ASCII, or holding "total"): each kind still found
+    text = HEADER + (
+        "c01,2026-11-16 09:00:00,phone,inbound,T1,A1,Y,,12,100,N,CU1\n"        # 2 fine
+        "ＴＯＴＡＬ,,,,,,,,300,,,\n"                                            # 3 total_row: full width, NFKC
+        "營運部 小計,,,,,,,,300,,,\n"                                           # 4 total_row: a Chinese subtotal
+        "Grand Totals:,,,,,,,,300,,,\n"                                         # 5 total_row: plural, colon
+        "TOTALLY-7,2026-11-16 10:00:00,phone,inbound,T1,A1,Y,,7,10,N,CU3\n"    # 6 fine: holds "total", names none
+        "C-合計X,2026-11-16 10:00:00,phone,inbound,T1,A1,Y,,7,10,N,CU3\n")     # 7 fine: 合計 inside, not at an end
+    fast, slow = both("contacts", write("totals.csv", text), monkeypatch=monkeypatch)
+    assert_same(fast, slow)
+    assert [(r.row_number, r.reason_code) for r in fast.rejects.itertuples()] == [
+        (3, "total_row"), (4, "total_row"), (5, "total_row")]
+    assert sorted(fast.stage["contact_id"]) == ["C-合計X", "TOTALLY-7", "c01"]

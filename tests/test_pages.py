@@ -1,7 +1,6 @@
 """Every page renders on the sample data, reacts to the sidebar, and shows what the kpi functions compute."""
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from pathlib import Path
@@ -13,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
 from helpers import chart_values as values
-from helpers import html_tables
+from helpers import html_tables, svg_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -49,13 +48,14 @@ VOLUMES = {"進線", "接通", "放棄", "問卷回覆", "客訴", "Offered", "A
 
 
 def charts(at: AppTest) -> list[dict]:
-    """The ECharts options the page drew (pages draw their plotly figures with ECharts: kpi.present.echarts_option)."""
-    return [json.loads(c.proto.spec) for c in at.get("echarts_chart")]
+    """The charts the page drew, read back from their SVG (pages draw their plotly figures as static SVG through the
+    ECharts option: kpi.present.echarts_option, kpi.present.svg_chart)."""
+    return svg_charts(at)
 
 
 def hovers(series: dict) -> list[str]:
-    """Each point's hover text, as plotly's hovertemplate writes it."""
-    return [(d["value"] if isinstance(d, dict) else d)[2] for d in series["data"]]
+    """Each point's (bar's, reference line's) hover text, as plotly's hovertemplate writes it."""
+    return series["hovers"]
 
 
 def dash(series: dict) -> str:
@@ -392,7 +392,7 @@ def test_the_weekly_page_on_e_mail_shows_its_response_target_and_backlog(app):
 
 def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(app):
     at = app("pages/glossary.py")
-    table = at.table[0].value
+    table = html_tables(at)[0].set_index("指標")
     cat = load_catalog()
     assert list(table.index) == [k.label["zh-TW"] for k in cat.kpis.values()]  # all 39, in catalog order
     sl = table.loc["服務水準"]
@@ -401,7 +401,7 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
     assert table.loc["客訴升級率", "方向"] == "接近目標最好（上下皆有區間）"
     assert not table.apply(lambda col: col.astype(str).str.contains(r"\$[a-z_]|service_level|None")).any().any()
     assert table.loc["每通成本", "單位"] == "NT$"
-    en = app("pages/glossary.py", lang="en").table[0].value
+    en = html_tables(app("pages/glossary.py", lang="en"))[0].set_index("KPI")
     assert en.loc["Service level", "Direction"] == "Higher is better"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,7 @@ from kpi.auth.access import ROLES, Scope
 from test_table_exports import downloads  # noqa: F401  (the fixture: every download a run offers)
 from ui.access import OWN
 from ui.frame import PAGES, pages_for
-from helpers import html_tables
+from helpers import html_tables, svg_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -94,7 +93,7 @@ def test_a_supervisor_sees_only_their_team_on_the_weekly_page_and_its_downloads(
     team_table, agent_table = html_tables(at)
     assert list(team_table["組別"]) == [TECH]
     assert {label.split()[0] for label in agent_table["專員"]} == TECH_AGENTS
-    heat = [json.loads(c.proto.spec) for c in at.get("echarts_chart")][1]  # offered by weekday x hour
+    heat = svg_charts(at)[1]  # offered by weekday x hour
     assert sum(point[2] for point in heat["series"][0]["data"]) == 1176
     assert set(AGENT_ID.findall(texts(at))) <= TECH_AGENTS  # the needs-attention list
     assert first_column(files["team_table_csv"][1]) == [TECH]
@@ -127,7 +126,7 @@ def test_a_supervisors_quality_page_holds_their_teams_comments_only(app, sample_
 def test_a_supervisors_coaching_page_lists_their_team_and_agents_only(app):
     at, files = app(SUPERVISOR, page="pages/trainer.py")
     assert at.selectbox(key="trainer_team").options == [TECH]
-    heat = [json.loads(c.proto.spec) for c in at.get("echarts_chart")][0]
+    heat = svg_charts(at)[0]
     assert heat["yAxis"][0]["data"] == [TECH]
     assert {r[0] for r in read_csv(files["plan_csv"][1])[1:]} <= {TECH}
     at, files = app(SUPERVISOR, page="pages/trainer.py", trainer_kind="agent")

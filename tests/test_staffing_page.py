@@ -1,7 +1,6 @@
 """The staffing page (pages/staffing.py) on the sample, through AppTest: what it shows is what kpi.metrics gives."""
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpi import imports, metrics, store
-from helpers import html_tables
+from helpers import html_tables, svg_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = date(2026, 11, 16)
@@ -44,7 +43,7 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     week = _week(sample_db)
     assert at.title[0].value == ("人力配置" if lang == "zh-TW" else "Staffing")
     assert {m.label: m.value for m in at.metric} == dict(metrics.staffing_measures(week, lang))
-    spec = json.loads(at.get("echarts_chart")[0].proto.spec)
+    spec = svg_charts(at)[0]
     assert len(spec["series"]) == 2 and all(len(s["data"]) == len(week.grid) for s in spec["series"])  # required, staffed
     grid = html_tables(at)[0]
     assert len(grid) == len(week.grid)
@@ -76,7 +75,7 @@ def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypa
     st.cache_data.clear()
     at = run(db)
     assert any(i.value.startswith("尚未匯入「專員狀態」資料") for i in at.info)
-    spec = json.loads(at.get("echarts_chart")[0].proto.spec)
+    spec = svg_charts(at)[0]
     # only Erlang C's line: 2 calls x 180 s in 30 min = 0.2 Erlangs -> 1 agent (80% within 20 s)
     assert len(spec["series"]) == 1 and [v for v in spec["series"][0]["data"] if v] == [1]
     assert at.metric.len == 0  # no occupancy, adherence or shrinkage without states

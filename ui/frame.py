@@ -166,6 +166,7 @@ div.kpi-scroll {overflow: auto; margin-bottom: 0.5rem}
 div.kpi-scroll table.kpi-table {margin-bottom: 0; font-size: 0.875rem; line-height: 1.6}
 div.kpi-scroll table.kpi-table th, div.kpi-scroll table.kpi-table td {padding: 0.25rem 0.5rem}
 div.kpi-scroll table.kpi-table th {position: sticky; top: 0; z-index: 1}
+div.kpi-hits i {position: absolute; display: block}
 """
 # A tile's note wraps below its number instead of being cut (print and print view).
 _TILE_NOTES_CSS = """
@@ -183,7 +184,7 @@ _PRINT_CSS = """
 html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
   height: auto !important; overflow: visible !important; position: static !important}
 [data-testid="stMainBlockContainer"] {max-width: none !important; width: 100% !important; padding: 0 !important}
-[data-testid="stHorizontalBlock"], [data-testid="stMetric"], [data-testid="stEChartsChart"], [data-testid="stExpander"],
+[data-testid="stHorizontalBlock"], [data-testid="stMetric"], div.kpi-chart, [data-testid="stExpander"],
 table.kpi-table tr {break-inside: avoid}
 h1, h2, h3 {break-after: avoid}
 table.kpi-table thead {display: table-header-group}

@@ -9,7 +9,7 @@ import streamlit as st
 
 from kpi import competency, present
 from kpi.metrics import Kpi, KpiValue, load_catalog
-from kpi.present import colon, echarts_option, figure_height, join_list, value_label
+from kpi.present import colon, echarts_option, figure_height, join_list, svg_chart, value_label
 
 from .access import current_scope
 from .frame import Filters
@@ -26,11 +26,13 @@ def competency_map() -> competency.CompetencyMap:
 
 
 def chart(fig, where=None) -> None:
-    """A plotly figure drawn by ECharts, the width of `where` (a column; default the page).
+    """A plotly figure drawn as static inline SVG, the width of `where` (a column; default the page).
 
-    Figures are built once, in plotly, for pages and PDF reports alike; a page draws them with ECharts because
-    Streamlit's plotly.js bundle costs seconds in a new browser session (docs/benchmarks.md)."""
-    (where or st).echarts_chart(echarts_option(fig), height=figure_height(fig), width="stretch")
+    Figures are built once, in plotly, for pages and PDF reports alike, and translated to an ECharts option
+    (kpi.present.echarts_option); a page draws that option as SVG (kpi.present.svg_chart): a chart component costs a
+    new browser session its script bundle and the time to draw, the weekly page's three about 0.9 s of script
+    (docs/benchmarks.md, browser). Each point, bar and cell shows its hover text as a tooltip."""
+    (where or st).html(svg_chart(echarts_option(fig), figure_height(fig), width_px=1100 if where is None else 540))
 
 
 def status_badge(status: str | None) -> str:
@@ -189,16 +191,16 @@ LONG_TABLE_ROWS, LONG_TABLE_HEIGHT = 25, 600
 SHOWN_ROWS = 500
 
 
-def show_table(table: present.Table, key: str, downloads: bool = True) -> None:
+def show_table(table: present.Table, key: str, downloads: bool = True, scroll: bool = True) -> None:
     """A page's table: one block of static HTML (kpi.present.table_to_html: values, units and status colours as in
     the downloads; a long one scrolls in a box with its header in view, the print view draws it whole), then its Excel
     and CSV downloads. Not st.table: it draws every cell as its own Markdown element, about 1.6 ms of a new visit's
     browser time per cell (the weekly page's tables: 389 cells); not st.dataframe: its canvas grid costs a new visit
     about 0.7 MB of scripts (docs/benchmarks.md). An unnamed index (row numbers) is never shown; a named one is the
-    first column, as in the downloads."""
+    first column, as in the downloads. scroll=False: a long table is drawn whole (a reference read top to bottom)."""
     cut = not print_view() and len(table.frame) > SHOWN_ROWS
     html = present.table_to_html(table.head(SHOWN_ROWS) if cut else table, lang())
-    if not print_view() and len(table.frame) > LONG_TABLE_ROWS:
+    if scroll and not print_view() and len(table.frame) > LONG_TABLE_ROWS:
         html = f'<div class="kpi-scroll" style="max-height: {LONG_TABLE_HEIGHT}px">{html}</div>'
     st.html(html)
     if cut:

@@ -15,6 +15,7 @@ from ._charts import (
 from ._export import (STATUS_HEX, Table, cell_text, excel_format, export_file_name, status_css, table_text,
                       table_to_csv, table_to_html, table_to_xlsx, html_table_frame)
 from ._echarts import NotConvertible, echarts_option, figure_height
+from ._svg import svg_chart
 from ._files import (
                      FORMULA_PREFIXES,
                      HEADER_FILL,
@@ -54,7 +55,7 @@ from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, j
                         readable_fields, t, value_label)
 
 __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines", "pareto",
-           "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height",
+           "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height", "svg_chart",
            "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
            "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",

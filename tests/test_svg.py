@@ -1,0 +1,78 @@
+"""kpi.present.svg_chart: an ECharts option drawn as a static SVG image, read back through tests/helpers.read_svg_chart."""
+from __future__ import annotations
+
+import re
+
+import plotly.graph_objects as go
+import pytest
+
+from kpi.present import echarts_option, svg_chart
+from helpers import read_svg_chart
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def drawn(fig: go.Figure, height: int = 300) -> dict:
+    return read_svg_chart(svg_chart(echarts_option(fig), height))
+
+
+def rects(series: dict) -> list[tuple[float, float]]:
+    """Each bar's or cell's (top, bottom) in pixels."""
+    return [(float(r.get("y")), float(r.get("y")) + float(r.get("height"))) for r in series["element"].iter(f"{SVG}rect")]
+
+
+def test_bars_stand_on_one_baseline_and_reach_their_values():
+    chart = drawn(go.Figure(go.Bar(x=["a", "b"], y=[1, 3])).update_layout(height=300))
+    (bar,) = chart["series"]
+    assert chart["xAxis"] == [{"type": "category", "data": ["a", "b"]}] and bar["data"] == [1, 3]
+    (top_a, base_a), (top_b, base_b) = rects(bar)
+    # the axis runs 0-3 (ticks 0, 1, 2, 3): bar b is the whole plot height, bar a a third of it
+    assert base_a == base_b and (base_a - top_a) * 3 == pytest.approx(base_b - top_b)
+    ticks = [t.text for t in chart["svg"].iter(f"{SVG}text") if re.fullmatch(r"\d", t.text or "")]
+    assert ticks == ["0", "1", "2", "3"]
+
+
+def test_stacked_bars_pile_up():
+    fig = go.Figure([go.Bar(x=["a", "b"], y=[1, 2], name="open"), go.Bar(x=["a", "b"], y=[3, 4], name="past due")])
+    first, second = drawn(fig.update_layout(barmode="stack", height=300))["series"]
+    for (top1, base1), (top2, base2) in zip(rects(first), rects(second)):
+        assert base2 == pytest.approx(top1) and base1 > top1 > top2  # the second stands on the first
+    # the piles are 1+3 and 2+4 units tall, in the same pixels per unit
+    (a1, a0), (b1, b0) = rects(first)
+    (a3, _), (b3, _) = rects(second)
+    assert (a0 - a3) / 4 == pytest.approx((b0 - b3) / 6)
+
+
+def test_points_and_reference_lines_carry_their_hover_texts():
+    fig = go.Figure([go.Scatter(x=["W1", "W2"], y=[70, 90], mode="lines+markers", hovertemplate="%{x}: %{y}%<extra></extra>"),
+                     go.Scatter(x=["W1", "W2"], y=[80, 80], mode="lines", line=dict(dash="dash", color="#c0392b"),
+                                hovertemplate="目標: 80%<extra></extra>")])
+    data, target = drawn(fig)["series"]
+    assert data["hovers"] == ["W1: 70%", "W2: 90%"] and data["showSymbol"]
+    assert target["hovers"] == ["目標: 80%"] and target["lineStyle"] == {"type": "dashed", "color": "#c0392b"}
+    assert target["data"] == [80, 80] and not target["showSymbol"]
+
+
+def test_heat_map_cells_take_their_colour_from_the_scale():
+    fig = go.Figure(go.Heatmap(z=[[0, 5, 10]], x=["0", "1", "2"], y=["一"], zmin=0, zmax=10,
+                               colorscale=[[0, "#000000"], [1, "#ffffff"]]))
+    (heat,) = drawn(fig)["series"]
+    assert heat["data"] == [["0", "一", 0], ["1", "一", 5], ["2", "一", 10]]
+    # 5 of 0-10 is half way from black to white: 127.5 rounds to 128 (0x80)
+    assert [r.get("fill") for r in heat["element"].iter(f"{SVG}rect")] == ["#000000", "#808080", "#ffffff"]
+
+
+def test_text_that_a_data_url_or_attribute_cannot_hold_raw_reads_back_unchanged():
+    odd = "A&B <x> 100% #1 'q\" 客訴"
+    html = svg_chart(echarts_option(go.Figure(go.Bar(x=[odd, "b"], y=[1, 2]))), 300)
+    src = re.search(r"<img src='([^']*)'", html).group(1)
+    assert not set("&#'") & set(src.removeprefix("data:image/svg+xml;charset=utf-8,"))
+    assert read_svg_chart(html)["xAxis"][0]["data"] == [odd, "b"]
+
+
+def test_a_heat_maps_long_row_names_get_their_room_left_of_the_plot():
+    fig = go.Figure(go.Heatmap(z=[[1, 2]], x=["a", "b"], y=["帳務服務組"]))
+    inner = next(e for e in drawn(fig)["svg"] if e.tag == f"{SVG}svg")  # the plots' own area
+    assert inner.get("x") == "72"  # five Chinese characters of 12 px and 12 px beside the axis; 56 by default
+    short = next(e for e in drawn(go.Figure(go.Heatmap(z=[[1, 2]], x=["a", "b"], y=["一"])))["svg"] if e.tag == f"{SVG}svg")
+    assert short.get("x") == "56"
