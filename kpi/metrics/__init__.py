@@ -8,7 +8,7 @@ from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, busin
                         taiwan_calendar)
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, centre_zone,
                        format_value, load_catalog, status)
-from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, bucket_keys,
+from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, agent_teams_and_names, bucket_keys,
                       compute_kpis, data_cutoffs, kpis_jsonable, matures_on, to_jsonable)
 from ._erlang import (ERROR_CODES as ERLANG_ERRORS, ErlangError, Staffing, asa_seconds, erlang_b, erlang_staffing, fte,
                       occupancy, required_agents, service_level, traffic, wait_probability)
@@ -26,7 +26,7 @@ from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RE
                        score_distribution, survey_trend)
 from ._stats import XmrLimits, nps_interval, two_proportion_z, wilson_interval, xmr_limits
 from ._weekly import (AGENT_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS, TREND_KPIS, WeeklyAgents, WeeklyView, attention,
-                      sort_rows, status_table, weekday_hour_grid, weekly_agents, weekly_view, agent_teams_and_names)
+                      sort_rows, status_table, weekday_hour_grid, weekly_agents, weekly_view)
 
 __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rate", "monthly_splits", "split_variance",
            "sum_splits", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",

@@ -565,9 +565,17 @@ def _agent_rows(con: duckdb.DuckDBPyConnection, select: str, start: date, end: d
 
 def agent_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope: Scope | None = None) -> dict[str, str]:
     """Each agent's display name in the range, where the contacts carry one (the latest name, should it change)."""
-    return dict(_agent_rows(con, "arg_max(agent_name, arrived_at)", start, end, scope, "agent_name IS NOT NULL"))
+    return agent_teams_and_names(con, start, end, scope=scope)[1]
 
 
 def agent_teams(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope: Scope | None = None) -> dict[str, str]:
-    """Each agent's team in the range (the team of most of their answered contacts)."""
-    return dict(_agent_rows(con, "mode(team)", start, end, scope))
+    """Each agent's team in the range (the team of most of their contacts)."""
+    return agent_teams_and_names(con, start, end, scope=scope)[0]
+
+
+def agent_teams_and_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *,
+                          scope: Scope | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """agent_teams and agent_names from one pass over the range's contacts (at 100M contacts a week is 2M rows)."""
+    rows = _agent_rows(con, "mode(team), arg_max(agent_name, arrived_at) FILTER (WHERE agent_name IS NOT NULL)",
+                       start, end, scope)
+    return {a: team for a, team, _ in rows}, {a: name for a, _, name in rows if name is not None}

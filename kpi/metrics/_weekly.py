@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import Catalog, load_catalog
-from ._engine import _agent_rows, bucket_keys, compute_kpis
+from ._engine import agent_teams_and_names, bucket_keys, compute_kpis
 from ._judge import KpiValue, group_status, history_of, judged, kpi_status, with_cutoffs
 from ._overview import WeekSummary, summary_of
 from ._periods import Period, trend_window
@@ -149,15 +149,6 @@ class WeeklyAgents:
     agents: dict[Any, dict[str, KpiValue]]
     team_of: dict[str, str]
     names: dict[str, str]
-
-
-def agent_teams_and_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *,
-                          scope: Scope | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """agent_teams and agent_names (kpi.metrics._engine) from one pass over the range's contacts: at 100M contacts
-    each pass reads a week's 2M rows."""
-    rows = _agent_rows(con, "mode(team), arg_max(agent_name, arrived_at) FILTER (WHERE agent_name IS NOT NULL)",
-                       start, end, scope)
-    return {a: team for a, team, _ in rows}, {a: name for a, _, name in rows if name is not None}
 
 
 def weekly_agents(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
