@@ -140,6 +140,26 @@ def test_a_trend_grid_panel_is_in_one_unit_named_on_its_axis():
     assert sl_high.y[0] == 100  # a rate never above 100 %: 1.2 drawn at 1.0
 
 
+def test_a_trend_grid_built_without_plotly_s_checks_is_a_valid_figure_with_each_panel_on_its_own_axes():
+    """trend_grid hands plotly plain data without its per-property validation: validating the same data must accept
+    every property unchanged, and each panel's traces sit on its own axes under its own title."""
+    import plotly.graph_objects as go
+
+    fig = present.trend_grid(["2026-W45", "2026-W46", "2026-W47"], [
+        present.TrendPanel("服務水準", "fraction", [0.8, 0.75, 0.9], target=0.8),
+        present.TrendPanel("平均處理時間", "seconds", [30.0, 40.0, 50.0], target=45.0, limits=(20.0, 60.0)),
+        present.TrendPanel("來電量", "count", [10, 20, 30]),
+    ], "zh-TW", cols=2, target_name="目標", limits_name="管制界限", height=500)
+    assert go.Figure(fig.to_dict()).to_dict() == fig.to_dict()  # raises on an invalid property
+    assert [a.text for a in fig.layout.annotations] == ["服務水準", "平均處理時間", "來電量"]
+    assert [(d.xaxis, d.yaxis) for d in fig.data] == [("x", "y"), ("x", "y"), ("x2", "y2"), ("x2", "y2"), ("x2", "y2"),
+                                                      ("x2", "y2"), ("x3", "y3")]  # SL + target; AHT + 2 limits + target
+    assert fig.data[0].y == (80, 75, 90) and fig.data[2].y == (30, 40, 50)  # percent; 60 s: seconds
+    assert (fig.layout.yaxis.title.text, fig.layout.yaxis2.title.text) == ("%", "秒")
+    assert fig.layout.xaxis3.tickangle == -45 and fig.layout.height == 500
+    assert fig.layout.xaxis3.domain[1] < fig.layout.xaxis2.domain[0]  # the third panel under the first, left column
+
+
 def test_budget_and_actual_bars_use_the_palette():
     fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", "zh-TW", title="t")
     assert [b.marker.color for b in fig.data] == [present.PALETTE["budget"], present.PALETTE["actual"]]
