@@ -35,11 +35,10 @@ def tiles(ids: tuple[str, ...]) -> None:
 
 
 def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_title: str | None = None) -> go.Figure:
-    fig = go.Figure(go.Bar(x=x, y=y, marker_color=colour, text=text, textposition="outside"))
     # automargin: the axis titles clear the tick labels
-    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(title=x_title, automargin=True), yaxis=dict(title=y_title, automargin=True))
-    return fig
+    return present.figure([go.Bar(x=x, y=y, marker_color=colour, text=text, textposition="outside")],
+                          dict(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
+                               xaxis=dict(title=x_title, automargin=True), yaxis=dict(title=y_title, automargin=True)))
 
 
 # ---- satisfaction (P4.3.1)
@@ -66,24 +65,23 @@ tiles(("reopen_rate", "escalation_rate", "open_complaints", "open_complaints_pas
 
 c1, c2 = st.columns(2)
 funnel = query(metrics.complaint_funnel, start, end, **f.kw)
-chart(go.Figure(go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
-                          textinfo="value+percent initial")).update_layout(
-    title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10)), c1)
+chart(present.figure([go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
+                                textinfo="value+percent initial")],
+                     dict(title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10))), c1)
 res = query(metrics.resolution_time_distribution, start, end, **f.kw)
 chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
           x_title=present.unit_name("h", lang())), c2)  # the bands are hours to resolve
 
 c3, c4 = st.columns(2)
 backlog = query(metrics.open_backlog_by_age, end, **f.kw)
-fig = go.Figure([
+fig = present.figure([
     go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints"] - backlog["open_complaints_past_due"],
            name=t("quality.backlog_open"), marker_color="#85c1e9"),
     go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints_past_due"], name=t("quality.backlog_past_due"),
            marker_color="#c0392b"),
-])
-fig.update_layout(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
-                  legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
-                  yaxis=dict(title=t("quality.count"), automargin=True))
+], dict(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
+        yaxis=dict(title=t("quality.count"), automargin=True)))
 chart(fig, c3)
 
 pareto = query(metrics.category_pareto, start, end, **f.kw)

@@ -51,14 +51,13 @@ if not grid["offered"].fillna(0).gt(0).any():
     st.stop()
 st.subheader(t("staffing.chart"))
 x = [metrics.interval_label(d, lang()) for d in grid["interval_start"]]
-fig = go.Figure(go.Scatter(x=x, y=list(grid["required"].astype("Float64").fillna(0)), name=t("staffing.col.required"),
-                           mode="lines", line=dict(color="#c0392b", shape="hv")))
+lines = [go.Scatter(x=x, y=list(grid["required"].astype("Float64").fillna(0)), name=t("staffing.col.required"),
+                    mode="lines", line=dict(color="#c0392b", shape="hv"))]
 if week.has_states:
-    fig.add_trace(go.Scatter(x=x, y=list(grid["staffed"].astype("Float64").fillna(0).round(1)),
-                             name=t("staffing.col.staffed"), mode="lines", line=dict(color="#2e86c1", shape="hv")))
-fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis_title=t("staffing.agents"),
-                  legend=dict(orientation="h", y=1.12))
-chart(fig)
+    lines.append(go.Scatter(x=x, y=list(grid["staffed"].astype("Float64").fillna(0).round(1)),
+                            name=t("staffing.col.staffed"), mode="lines", line=dict(color="#2e86c1", shape="hv")))
+chart(present.figure(lines, dict(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title=t("staffing.agents")),
+                                 legend=dict(orientation="h", y=1.12))))
 
 # ---- what-if: volume, handle time, shrinkage and target -> agents and hours
 st.subheader(t("staffing.whatif"))

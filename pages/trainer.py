@@ -115,12 +115,11 @@ for r in ranked.head(5).to_dict("records"):
 # ---- team x task heat map
 st.subheader(t("trainer.heatmap"))
 matrix = competency.task_gap_matrix(cmap, {k: v for k, v in teams.items() if k is not None}, cat)
-heat = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=[f"{c} {cmap.task(c).label(lg)}" for c in matrix.columns],
-                            y=list(matrix.index), colorscale="Reds", zmin=0,
-                            colorbar=dict(title=dict(text=t("trainer.col.gap"))),
-                            hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>"))
-heat.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(tickangle=-30))
-chart(heat)
+chart(present.figure([go.Heatmap(z=matrix.to_numpy(), x=[f"{c} {cmap.task(c).label(lg)}" for c in matrix.columns],
+                                 y=list(matrix.index), colorscale="Reds", zmin=0,
+                                 colorbar=dict(title=dict(text=t("trainer.col.gap"))),
+                                 hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>")],
+                     dict(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(tickangle=-30))))
 st.caption(t("trainer.heatmap_help"))
 
 # ---- export the plan as the team's performance record

@@ -92,12 +92,13 @@ hours = list(range(24))
 cols = st.columns(2)
 for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service_level", "%{z:.0f}%", 100)]):
     title = kpi_label(cat[kid])
-    heat = go.Figure(go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
-                                zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
-                                colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),
-                                hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>"))
-    heat.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
-                       xaxis_title=t("col.hour"), yaxis=dict(autorange="reversed"))
+    heat = present.figure(
+        [go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
+                    zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
+                    colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),
+                    hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")],
+        dict(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(title=t("col.hour")),
+             yaxis=dict(autorange="reversed")))
     chart(heat, col)
 
 

@@ -160,6 +160,25 @@ def test_a_trend_grid_built_without_plotly_s_checks_is_a_valid_figure_with_each_
     assert fig.layout.xaxis3.domain[1] < fig.layout.xaxis2.domain[0]  # the third panel under the first, left column
 
 
+def test_a_figure_made_in_one_call_equals_go_figure_with_update_layout_and_reference_lines():
+    """present.figure merges its layouts as successive update_layout calls would and draws hline/vline as add_hline and
+    add_vline do: the same figure as the step-by-step build the charts used before."""
+    import plotly.graph_objects as go
+
+    bars = [go.Bar(x=["a", "b"], y=[1, 2])]
+    step = go.Figure(bars)
+    step.update_layout(xaxis=dict(type="category", automargin=True), yaxis=dict(title="NT$", automargin=True))
+    step.update_layout(title="t", yaxis=dict(tickformat=",~g"), margin=dict(l=10))
+    step.add_hline(y=80, yref="y2", line_dash="dot", line_color="#777")
+    step.add_vline(x=5, line_dash="dash", line_color="#c0392b", line_width=1.5)
+    one = present.figure(bars, dict(xaxis=dict(type="category", automargin=True), yaxis=dict(title="NT$", automargin=True)),
+                         dict(title="t", yaxis=dict(tickformat=",~g"), margin=dict(l=10)),
+                         lines=[present.hline(80, yref="y2", dash="dot", color="#777"),
+                                present.vline(5, dash="dash", color="#c0392b", width=1.5)])
+    assert one.to_dict() == step.to_dict()
+    assert one.layout.yaxis.title.text == "NT$" and one.layout.yaxis.tickformat == ",~g"  # both layouts' yaxis kept
+
+
 def test_budget_and_actual_bars_use_the_palette():
     fig = present.budget_vs_actual(["2026-01"], [100.0], [90.0], "預算", "實際", "zh-TW", title="t")
     assert [b.marker.color for b in fig.data] == [present.PALETTE["budget"], present.PALETTE["actual"]]

@@ -19,8 +19,8 @@ from ._format import (DURATION_SCALES, duration_scale, format_kind, is_missing, 
                       month_label, unit_name)
 from ._messages import t
 
-__all__ = ["PALETTE", "TrendPanel", "print_layout", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines",
-           "variance_bars", "trend_line", "trend_grid", "pareto"]
+__all__ = ["PALETTE", "TrendPanel", "figure", "hline", "vline", "print_layout", "budget_vs_actual", "budget_waterfall",
+           "cost_per_contact_lines", "variance_bars", "trend_line", "trend_grid", "pareto"]
 
 PALETTE = {
     "budget": "#aab7b8",  # plan: a quiet grey
@@ -42,6 +42,38 @@ def print_layout(fig: go.Figure, title: str) -> go.Figure:
     return fig
 
 
+def _merged(*layouts: dict[str, Any]) -> dict[str, Any]:
+    """Layouts merged as successive update_layout calls would: nested dicts key by key, the later one winning."""
+    out: dict[str, Any] = {}
+    for layout in layouts:
+        for key, value in layout.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = _merged(out[key], value)
+            else:
+                out[key] = value
+    return out
+
+
+def figure(data: Any, *layouts: dict[str, Any], lines: Sequence[dict[str, Any]] = ()) -> go.Figure:
+    """A figure made in one call: its traces, its layouts merged (later ones win, as update_layout would) and its
+    reference lines (hline / vline below). Plotly still checks every property; building in one piece instead of
+    go.Figure + update_layout + add_hline costs a third as much (a page draws up to nine charts per run)."""
+    layout = _merged(*layouts)
+    if lines:
+        layout["shapes"] = [*layout.get("shapes", ()), *lines]
+    return go.Figure(data=data, layout=layout)
+
+
+def hline(y: float, *, yref: str = "y", **line: Any) -> dict[str, Any]:
+    """A horizontal reference line across the plot, as fig.add_hline makes it."""
+    return dict(type="line", xref="x domain", x0=0, x1=1, yref=yref, y0=y, y1=y, line=line)
+
+
+def vline(x: float, *, xref: str = "x", **line: Any) -> dict[str, Any]:
+    """A vertical reference line from bottom to top, as fig.add_vline makes it."""
+    return dict(type="line", xref=xref, x0=x, x1=x, yref="y domain", y0=0, y1=1, line=line)
+
+
 def _scaled(values: Sequence, divisor: float) -> list[float | None]:
     return [None if is_missing(v) else float(v) / divisor for v in values]
 
@@ -59,14 +91,12 @@ def budget_vs_actual(months: Sequence, budget: Sequence, actual: Sequence, budge
     height...) applied in the same call."""
     divisor, title = money_scale(lang)
     x, xaxis = _month_axis(months, lang, layout)
-    fig = go.Figure([go.Bar(x=x, y=_scaled(values, divisor), name=name, marker_color=PALETTE[key],
-                            customdata=[money_short(None if is_missing(v) else float(v), lang) for v in values],
-                            hovertemplate="%{x}: %{customdata}")
-                     for key, name, values in (("budget", budget_name, budget), ("actual", actual_name, actual))])
+    traces = [go.Bar(x=x, y=_scaled(values, divisor), name=name, marker_color=PALETTE[key],
+                     customdata=[money_short(None if is_missing(v) else float(v), lang) for v in values],
+                     hovertemplate="%{x}: %{customdata}")
+              for key, name, values in (("budget", budget_name, budget), ("actual", actual_name, actual))]
     layout.setdefault("barmode", "group")
-    fig.update_layout(xaxis=xaxis, yaxis=dict(title=title, tickformat=",~g", automargin=True))
-    fig.update_layout(**layout)
-    return fig
+    return figure(traces, dict(xaxis=xaxis, yaxis=dict(title=title, tickformat=",~g", automargin=True)), layout)
 
 
 def budget_waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_label: str, lang: str,
@@ -75,50 +105,44 @@ def budget_waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]
     total, in 萬 or millions. The axis starts near the totals: variances of a few percent vanish on a zero-based one."""
     divisor, title = money_scale(lang)
     total = start[1] + sum(v for _, v in steps)
-    fig = go.Figure(go.Waterfall(
+    trace = go.Waterfall(
         x=[start[0], *[name for name, _ in steps], end_label],
         measure=["absolute", *["relative"] * len(steps), "total"],
         y=[start[1] / divisor, *[v / divisor for _, v in steps], 0],
         customdata=[money_short(start[1], lang), *[money(v, signed=True) for _, v in steps], money_short(total, lang)],
         hovertemplate="%{x}: %{customdata}<extra></extra>",
         increasing=dict(marker_color=PALETTE["bad"]), decreasing=dict(marker_color=PALETTE["good"]),
-        totals=dict(marker_color=PALETTE["actual"])))
+        totals=dict(marker_color=PALETTE["actual"]))
     ends = [v / divisor for v in (start[1], total) if v]
-    fig.update_layout(yaxis=dict(title=title, tickformat=",~g", automargin=True,
-                                 range=[min(ends) * 0.97, max(ends) * 1.01] if ends else None),
-                      showlegend=False)
-    fig.update_layout(**layout)
-    return fig
+    return figure([trace], dict(yaxis=dict(title=title, tickformat=",~g", automargin=True,
+                                          range=[min(ends) * 0.97, max(ends) * 1.01] if ends else None),
+                               showlegend=False), layout)
 
 
 def cost_per_contact_lines(months: Sequence, budget: Sequence, actual: Sequence, budget_name: str, actual_name: str,
                            lang: str, **layout: Any) -> go.Figure:
     """Cost per contact by month, budgeted (dashed) and actual, on an axis from zero (a cut axis exaggerates)."""
     x, xaxis = _month_axis(months, lang, layout)
-    fig = go.Figure([go.Scatter(x=x, y=_scaled(values, 1), name=name, mode="lines+markers", line=line,
-                                customdata=[None if is_missing(v) else money(float(v), decimals=1) for v in values],
-                                hovertemplate="%{x}: %{customdata}")
-                     for name, values, line in ((budget_name, budget, dict(dash="dash", color=PALETTE["guide"])),
-                                                (actual_name, actual, dict(color=PALETTE["actual"])))])
-    fig.update_layout(xaxis=xaxis,
-                      yaxis=dict(title=t("axis.cost_per_contact", lang), rangemode="tozero", automargin=True))
-    fig.update_layout(**layout)
-    return fig
+    traces = [go.Scatter(x=x, y=_scaled(values, 1), name=name, mode="lines+markers", line=line,
+                         customdata=[None if is_missing(v) else money(float(v), decimals=1) for v in values],
+                         hovertemplate="%{x}: %{customdata}")
+              for name, values, line in ((budget_name, budget, dict(dash="dash", color=PALETTE["guide"])),
+                                         (actual_name, actual, dict(color=PALETTE["actual"])))]
+    return figure(traces, dict(xaxis=xaxis, yaxis=dict(title=t("axis.cost_per_contact", lang), rangemode="tozero",
+                                                       automargin=True)), layout)
 
 
 def variance_bars(labels: Sequence[str], variance_pct: Sequence[float], favourable: Sequence[bool], texts: Sequence[str],
                   threshold: float) -> go.Figure:
     """Variance % by line as horizontal bars (green favourable, red not) with the report threshold at +-threshold."""
     xs = [float(v) * 100 for v in variance_pct]
-    fig = go.Figure(go.Bar(y=list(labels), x=xs, orientation="h",
-                           marker_color=[PALETTE["good"] if f else PALETTE["bad"] for f in favourable],
-                           text=list(texts), textposition="outside", cliponaxis=False))
-    for x in (-threshold * 100, threshold * 100):
-        fig.add_vline(x=x, line_dash="dot", line_color=PALETTE["guide"])
+    bars = go.Bar(y=list(labels), x=xs, orientation="h",
+                  marker_color=[PALETTE["good"] if f else PALETTE["bad"] for f in favourable],
+                  text=list(texts), textposition="outside", cliponaxis=False)
     span = [0.0, *xs]
     pad = max(5.0, (max(span) - min(span)) * 0.12)  # room for the labels outside the bars
-    fig.update_layout(xaxis=dict(ticksuffix="%", range=[min(span) - pad, max(span) + pad]), showlegend=False)
-    return fig
+    return figure([bars], dict(xaxis=dict(ticksuffix="%", range=[min(span) - pad, max(span) + pad]), showlegend=False),
+                  lines=[vline(x, dash="dot", color=PALETTE["guide"]) for x in (-threshold * 100, threshold * 100)])
 
 
 def trend_line(x: Sequence, y_pct: Sequence[float], name: str, target_pct: float | None, target_name: str) -> go.Figure:
@@ -214,12 +238,10 @@ def pareto(categories: Sequence[str], counts: Sequence[float], cumulative_pct: S
            count_name: str, cumulative_name: str, **layout: Any) -> go.Figure:
     """Complaint categories most first (the vital few in red) with the cumulative share and its 80% line; layout
     (title, height...) applied in the same call."""
-    fig = go.Figure([
+    return figure([
         go.Bar(x=categories, y=counts, name=count_name, marker_color=[PALETTE["bad"] if v else PALETTE["muted"] for v in vital]),
         go.Scatter(x=categories, y=cumulative_pct, name=cumulative_name, yaxis="y2", mode="lines+markers",
                    line=dict(color=PALETTE["line"])),
-    ])
-    fig.add_hline(y=80, line_dash="dot", yref="y2", line_color=PALETTE["guide"])
-    fig.update_layout(**layout, yaxis2=dict(overlaying="y", side="right", range=[0, 105], ticksuffix="%", tickmode="array",
-                                  tickvals=[0, 20, 40, 60, 80, 100], showgrid=False))
-    return fig
+    ], layout, dict(yaxis2=dict(overlaying="y", side="right", range=[0, 105], ticksuffix="%", tickmode="array",
+                                tickvals=[0, 20, 40, 60, 80, 100], showgrid=False)),
+        lines=[hline(80, yref="y2", dash="dot", color=PALETTE["guide"])])
