@@ -37,16 +37,36 @@ from kpi.imports import _fast
 SMOKE_ROWS = 20_000
 
 
+def thread_ticks() -> dict[str, int]:
+    """CPU clock ticks (user + system) of each of the process's threads so far (Linux /proc; empty elsewhere)."""
+    ticks = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return ticks
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks[tid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
 class Phases:
-    """The import's progress callback: when each step began, to split the import's time without touching it, and
-    the peak memory of its prepare (file read and parsed, no database open) and of its write."""
+    """The import's progress callback: when each step began, to split the import's time without touching it, the
+    CPU each thread spent in each step (a step that runs on one thread could run beside another), and the peak memory
+    of its prepare (file read and parsed, no database open) and of its write."""
 
     def __init__(self) -> None:
         self.marks: list[tuple[float, str]] = []
+        self.ticks: list[dict[str, int]] = []
         self.peaks: dict[str, float] = {}
 
     def __call__(self, fraction: float, step: str) -> None:
         self.marks.append((time.perf_counter(), step))
+        self.ticks.append(thread_ticks())
         if step == "opening":
             self.peaks["prepare"] = peak_rss_since_reset_mib()
             reset_peak_rss()
@@ -57,6 +77,18 @@ class Phases:
     def fast(self) -> bool:
         """Whether the import took the fast path (DuckDB parsing, kpi/imports/_fast.py)."""
         return any(step == _fast.FALLBACK_STEP for _, step in self.marks)
+
+    def steps(self, t_end: float, ticks_end: dict[str, int]) -> list[tuple[str, float, float, float]]:
+        """(step, seconds, CPU seconds of all threads, share of that CPU on its busiest thread) of each step: a share
+        near 1 is a step that ran on one core."""
+        hz = os.sysconf("SC_CLK_TCK")
+        out = []
+        ends = [(t, ticks) for t, ticks in zip([t for t, _ in self.marks[1:]], self.ticks[1:])] + [(t_end, ticks_end)]
+        for (t0, step), before, (t1, after) in zip(self.marks, self.ticks, ends):
+            spent = [after[k] - before.get(k, 0) for k in after]
+            cpu = sum(spent) / hz
+            out.append((step, t1 - t0, cpu, max(spent, default=0) / hz / cpu if cpu else 0.0))
+        return out
 
     def first(self, predicate) -> float | None:
         return next((t for t, step in self.marks if predicate(step)), None)
@@ -161,6 +193,7 @@ def run(args: argparse.Namespace) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         result = imports.import_file("contacts", csv, size_mapping(csv), db=db, source="benchmark", progress=phases)
         total, cpu = time.perf_counter() - t0, time.process_time() - c0
+        ticks_end = thread_ticks()
         split = phases.split(t0, t0 + total)
         peak_after = peak_rss_mib()
 
@@ -185,6 +218,9 @@ def run(args: argparse.Namespace) -> None:
                   f"{split['write']:.2f} + close {split['close']:.2f})")
             print(f"rows/second     {rows / total:,.0f} overall  (prepare {rows / prepare:,.0f}, "
                   f"write {rows / write:,.0f})")
+            print("  steps         " + "; ".join(
+                f"{step} {seconds:.2f} s, CPU {spent:.2f} ({share:.0%} on one thread)"
+                for step, seconds, spent, share in phases.steps(t0 + total, ticks_end) if seconds >= 0.05))
         else:
             print(f"rows/second     {rows / total:,.0f} overall  (phases unavailable: the import's progress steps "
                   f"changed: {[s for _, s in phases.marks]})")
