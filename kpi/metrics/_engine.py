@@ -197,14 +197,12 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     return part
 
 
-def _passes(cur: duckdb.DuckDBPyConnection, dataset: str, kpis: list[Kpi], fp: str | None, by: str | None,
-            stamp: tuple | None) -> list[tuple[list[Kpi], str | None]]:
-    """The passes over a dataset: one, or when its rollup is usable and some KPIs are no sums (a median), the sums
-    from the rollup and those KPIs from raw rows beside them (their parts are aligned on the keys like two datasets)."""
-    summed = _rollup.summed(kpis) if fp and by not in _FINER_THAN_HOUR else kpis
-    if summed and len(summed) < len(kpis) and _kept(stamp, ("usable", dataset, fp), lambda: _rollup.usable(cur, dataset, fp)):
-        return [(summed, fp), ([k for k in kpis if k not in summed], None)]
-    return [(kpis, fp)]
+def _passes(kpis: list[Kpi], fp: str | None) -> list[tuple[list[Kpi], str | None]]:
+    """The pass over a dataset's KPIs with the rollup to read (fp; None: raw rows). A rollup holds sums only: when some
+    KPI asked is no sum (a median), its raw rows are read anyway, and the same pass over them computes the sums too.
+    One statement instead of a rollup pass and a raw one beside it: each costs DuckDB a few ms however few its rows
+    (at 10M contacts a week's 2,300 complaints took 6 ms from raw rows, 14 ms as the two passes)."""
+    return [(kpis, fp if _rollup.summed(kpis) == kpis else None)]
 
 
 def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: str, where: str,
@@ -349,9 +347,34 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     without agent-level rows (OutOfScope).
     rollup: answer a dataset from its rollup (kpi.metrics._rollup) when it was built with these settings (the same
     numbers); False: always from raw rows.
-    kpis: only these KPIs (ids; a derived one brings the ones it is computed from): only the datasets they read are
-    queried, and a count is 0 rather than NA where the group has rows in one of those datasets.
+    kpis: only these KPIs (ids; a derived one brings the ones it is computed from): only their aggregates are computed,
+    only the datasets they read are queried, and a count is 0 rather than NA where the group has rows in one of those
+    datasets.
     """
+    keys, columns = _compute(con, start, end, by, team=team, channel=channel, queue=queue, catalog=catalog,
+                             settings=settings, stats=stats, scope=scope, rollup=rollup, kpis=kpis)
+    out = {"key": pd.Series(keys, dtype=object)}  # one spelling of "no team/agent/...": None
+    for c, v in columns.items():
+        out[c] = pd.Series([pd.NA] * len(keys), dtype=object) if v is None else pd.array(v, dtype="Float64")
+    return pd.DataFrame(out)
+
+
+def kpi_records(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None,
+                **kw: Any) -> list[dict[str, Any]]:
+    """compute_kpis' rows as dicts (its arguments), each value a float, NaN where missing, without the DataFrame: what
+    judging reads row by row (building the frame and reading it back cost more than the rollup's queries)."""
+    keys, columns = _compute(con, start, end, by, **kw)
+    lists = {c: [float("nan")] * len(keys) if v is None else v.tolist() for c, v in columns.items()}
+    return [dict(zip(["key", *lists], row)) for row in zip(keys, *lists.values())]
+
+
+def _compute(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
+             team: str | None = None, channel: str | None = None, queue: str | None = None,
+             catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
+             stats: bool = False, scope: Scope | None = None, rollup: bool = True,
+             kpis: Iterable[str] | None = None) -> tuple[list, dict[str, np.ndarray | None]]:
+    """compute_kpis' keys and columns in its order, each a float array (NaN: missing), None for a column with no value
+    at all (a dataset that does not apply, a queue measure per agent)."""
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     if by == "agent":
@@ -368,11 +391,11 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     not_applicable: list[str] = []
     try:
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
-            of = catalog.of(dataset)
-            if wanted is not None and not any(k.id in wanted for k in of):
+            of = [k for k in catalog.of(dataset) if wanted is None or k.id in wanted]  # the aggregates asked for only
+            if not of:
                 continue
             fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
-            for some, fp_some in _passes(cur, dataset, of, fp, by, stamp):
+            for some, fp_some in _passes(of, fp):
                 part = _dataset_frame(cur, catalog.datasets[dataset], some, start, end, by, filters, settings, scope,
                                       fp_some, stats, stamp)
                 if part is None:
@@ -395,10 +418,7 @@ def compute_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     ids = [k.id for k in catalog.kpis.values() if k.id in columns and (wanted is None or k.id in wanted)]
     extra = [c for c in columns if "__" in c and not c.startswith("__")
              and (wanted is None or c.split("__")[0] in wanted)] if stats else []
-    out = {"key": pd.Series(keys, dtype=object)}  # one spelling of "no team/agent/...": None
-    for c in ids + extra:
-        out[c] = pd.Series([pd.NA] * len(keys), dtype=object) if c in blank else pd.array(columns[c], dtype="Float64")
-    return pd.DataFrame(out)
+    return keys, {c: None if c in blank else columns[c] for c in ids + extra}
 
 
 def _wanted(catalog: Catalog, kpis: Iterable[str] | None) -> set[str] | None:
