@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from kpi import metrics, store
@@ -84,3 +85,37 @@ def test_a_week_without_surveys_or_complaints_gives_the_same_contact_kpis_either
     assert list(only.key) == ["2026-W47", "2026-W48"]
     for c in only.columns[1:]:
         assert only[c].astype("Float64").equals(every[c].astype("Float64")), c
+
+
+def test_a_dataset_is_read_from_its_rollup_only_when_every_kpi_asked_is_a_sum():
+    # The complaints' median needs their raw rows: asked with it, the sums come from the same raw pass (fp None);
+    # asked without it, every KPI is a sum and the rollup serves them all.
+    from kpi.metrics._engine import _passes
+    of = metrics.load_catalog().of("complaints")
+    sums = [k for k in of if k.id != "median_resolution_hours"]
+    assert _passes(of, "fp") == [(of, None)]
+    assert _passes(sums, "fp") == [(sums, "fp")]
+    assert _passes(sums, None) == [(sums, None)]
+
+
+def test_only_the_asked_kpis_of_a_dataset_are_aggregated():
+    # k1 resolved in 20 h, k2 in 96 h, k4 in 72 h (k3 open): median 72 h, 3 of 4 resolved; LATER matures W47.
+    from test_metrics import LATER
+    con = db_with(contacts=CONTACTS, complaints=COMPLAINTS + [LATER])
+    r = metrics.compute_kpis(con, *W47, kpis=["median_resolution_hours", "complaint_resolution_rate"], stats=True)
+    assert list(r.columns) == ["key", "complaint_resolution_rate", "median_resolution_hours",
+                               "complaint_resolution_rate__num", "complaint_resolution_rate__den"]
+    assert r.median_resolution_hours[0] == 72 and r.complaint_resolution_rate[0] == pytest.approx(3 / 4)
+
+
+def test_kpi_records_are_compute_kpis_rows_with_nan_where_a_value_is_missing():
+    con = db_with(contacts=CONTACTS, complaints=COMPLAINTS)
+    for by in (None, "team", "agent", "week"):
+        frame = metrics.compute_kpis(con, *W47, by, stats=True)
+        records = metrics.kpi_records(con, *W47, by, stats=True)
+        assert [r["key"] for r in records] == list(frame.key)
+        for row, rec in zip(frame.to_dict("records"), records):
+            assert list(rec) == list(row)
+            for c, v in row.items():
+                if c != "key":
+                    assert (np.isnan(rec[c]) if pd.isna(v) else rec[c] == v), (by, c)
