@@ -415,6 +415,12 @@ def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, 
         "agent_teams + agent_names": lambda: (metrics.agent_teams(con, a, b), metrics.agent_names(con, a, b)),
         "group_status by agent of the team (agent table)": lambda: metrics.group_status(con, a, b, "agent", team_of=team_of,
                                                                                         **kw),
+        # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 24 weeks of trend and baseline, heat map,
+        # channels, teams) and the agent table's weekly_agents, both for the week and team.
+        "weekly_view (the page's one call: all of the above but the agents)": lambda: metrics.weekly_view(
+            con, metrics.Period("week", a, b, True), team=team),
+        "weekly_agents (the page's agent table: its KPIs, teams and names)": lambda: metrics.weekly_agents(
+            con, a, b, team=team),
     }
     return {label: best_of(runs, fn) for label, fn in calls.items()}
 
