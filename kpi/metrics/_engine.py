@@ -503,8 +503,9 @@ def _mask(columns: dict[str, np.ndarray], blank: set[str], realtime_channels: np
             blank.add(k.id)
         if k.matures:
             cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
-            ok = np.array([cutoff is not None and pd.Timestamp(matures_on(k, e, settings)) <= pd.Timestamp(cutoff)
-                           for e in ends], dtype=bool)
+            matured = {e: cutoff is not None and pd.Timestamp(matures_on(k, e, settings)) <= pd.Timestamp(cutoff)
+                       for e in set(ends)}  # per bucket end: 168 weekday hours share one
+            ok = np.array([matured[e] for e in ends], dtype=bool)
             columns[k.id] = np.where(ok, columns[k.id], np.nan)
             blank.discard(k.id)
 
