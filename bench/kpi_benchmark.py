@@ -14,8 +14,8 @@ Times are given as a ratio to a floor measured in the same process on the same d
 on the raw table computing the same numbers by ISO week (floor_query, written by hand; its values are checked too),
 beside compute_kpis from raw rows (rollup=False), served from the rollup, and asked for the contact KPIs only
 (kpis=..., the floor's numbers), for the whole range and one week; then the weekly page's queries for one week and
-one team (kpi_status, group_status by channel, team and agent, the trend, the heat map, ...), each as a ratio to the
-one-week floor.
+one team (kpi_status, group_status by channel, team and agent, the trend, the heat map, ..., and the page's own
+weekly_view and weekly_agents), each as a ratio to the one-week floor.
 Surveys and complaints (the generator's, for the same contacts: about 14 and 1.5 per 100) are loaded too: surveys
 with read_csv, complaints through kpi.imports.import_file (Big5 file with its mapping). Their KPIs by ISO week are
 timed on their own (kpi.metrics._engine._dataset_frame, the per-dataset pass compute_kpis makes): from raw rows, from
@@ -596,7 +596,7 @@ def run(args: argparse.Namespace) -> None:
               f"| {pd_best:7.3f} s | {pd_best / timings['whole range by week'][0][0]:6.2f}x "
               f"| {' '.join(f'{t:.3f}' for t in pd_times):<17} |")
         print()
-        print(f"check       survey and complaint KPIs: engine (raw rows) == engine (rollups) == floor, {compared:,}"
+        print(f"check       survey and complaint KPIs: engine (raw rows) == engine (rollup=True) == floor, {compared:,}"
               f" numbers (median within {TOLERANCE:g}); load average {load_now:.1f} after these timings")
         print_table("survey / complaint KPIs by ISO week", quality, (
             "floor, a bare aggregate of the same numbers", "from raw rows (rollup=False)",
