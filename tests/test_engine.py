@@ -119,3 +119,23 @@ def test_kpi_records_are_compute_kpis_rows_with_nan_where_a_value_is_missing():
             for c, v in row.items():
                 if c != "key":
                     assert (np.isnan(rec[c]) if pd.isna(v) else rec[c] == v), (by, c)
+
+
+@pytest.mark.parametrize("by", ["team", "agent", "channel", "queue", "category", "direction"])
+def test_a_range_and_the_one_before_from_one_pass_give_what_each_gives_alone(sample_db, by):
+    # group_status's two ranges grouped by (range, group) in one statement per dataset, from the rollups and from raw
+    # rows: the records of each range asked alone, every value (and its sums) within 1e-12.
+    W46 = (date(2026, 11, 9), date(2026, 11, 15))
+    with store.open_db(sample_db, read_only=True) as con:
+        for kw in ({}, {"team": "技術支援組", "channel": "phone"}, {"rollup": False}, {"kpis": ["aht_seconds", "csat"]}):
+            together = metrics.kpi_records_of_ranges(con, [W46, W47], by, stats=True, **kw)
+            alone = [metrics.kpi_records(con, *r, by, stats=True, **kw) for r in (W46, W47)]
+            for got, want in zip(together, alone):
+                assert [r["key"] for r in got] == [r["key"] for r in want]
+                for g, w in zip(got, want):
+                    assert list(g) == list(w)
+                    for c in w:
+                        if c != "key":
+                            assert (np.isnan(g[c]) and np.isnan(w[c])) or g[c] == pytest.approx(w[c], rel=1e-12), (by, kw, c)
+    with pytest.raises(ValueError, match="day after day"):
+        metrics.kpi_records_of_ranges(db_with(contacts=CONTACTS), [(date(2026, 11, 1), date(2026, 11, 7)), W47], "team")

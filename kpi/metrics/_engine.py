@@ -152,6 +152,16 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
                    stamp: tuple | None = None) -> _Part | None:
     """One pass over one dataset: every KPI of it, per group, of the rows within the scope. None when the grouping
     or a filter doesn't apply."""
+    parts = _dataset_parts(cur, ds, kpis, start, end, by, filters, settings, scope, rollup, stats, stamp)
+    return None if parts is None else parts[0]
+
+
+def _dataset_parts(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi], start: date, end: date,
+                   by: str | None, filters: dict[str, str | None], settings: dict[str, Any],
+                   scope: Scope | None = None, rollup: str | None = None, stats: bool = False,
+                   stamp: tuple | None = None, splits: tuple[date, ...] = ()) -> list[_Part] | None:
+    """_dataset_frame's pass, or with splits (the first days of the later ones of contiguous ranges covering
+    [start, end], by a dimension) one part per range from the same statement, grouped by the range too."""
     dims = ds.dimensions
     if by in DIMENSIONS and by not in dims:
         return None
@@ -163,18 +173,23 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
                               "start": start, "end": end + timedelta(days=1),
                               "cutoff": settings["__cutoffs"].get(ds.rows_of or ds.name),
                               "deferred_channels": sorted(settings.get("response_target_hours_by_channel") or {})}
+    if splits and by not in dims:
+        raise ValueError("several ranges in one pass are grouped by a dimension only")
+    values.update({f"__split{i}": datetime.combine(d, time()) for i, d in enumerate(splits)})
+    period = " + ".join(f"(__t >= $__split{i})::INTEGER" for i in range(len(splits))) or "0"
     if ds.snapshot is not None:
         if by in CYCLES:
             return None  # a backlog is a snapshot at an end time, not spread over hours of the week
-        sql = _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats)
-        fetched = cur.execute(sql, _params(sql, values)).fetchnumpy()
-        return _kpi_values(fetched, _objects(fetched["key"]), kpis, stats)
+        sql = _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats, splits)
+        return [_kpi_values(f, _objects(f["key"]), kpis, stats) for f in _by_period(cur, sql, values, splits)]
     key = _NATIVE_KEY.get(by) or (dims[by] if by else "NULL")
     aggregates = _aggregates(kpis, ss=stats)
     if "__realtime" in ds.columns:  # how many real-time channels a group holds: two or more are never blended
         aggregates += ["min(channel) FILTER (WHERE __realtime) AS __rt_min", "max(channel) FILTER (WHERE __realtime) AS __rt_max"]
     rows = _rows_sql(ds, kpis, clauses)
     where = " AND ".join(clauses) or "true"
+    if splits:
+        aggregates = [f"{period} AS __period", *aggregates]
     sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
     table = (_kept(stamp, ("usable", ds.name, rollup), lambda: _rollup.usable(cur, ds.name, rollup))
              if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
@@ -185,7 +200,20 @@ def _dataset_frame(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
         sql = _from_rollup(cur, table, sql, key, where, aggregates, values, stamp)
     if _CALENDAR_VIEW in sql:  # deadlines read from raw rows: the business calendar (not when the rollup answers all)
         _register_calendar(cur, start, end, settings)
+    return [_part(fetched, by, kpis, stats) for fetched in _by_period(cur, sql, values, splits)]
+
+
+def _by_period(cur: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any],
+               splits: tuple[date, ...]) -> list[dict[str, Any]]:
+    """The statement's fetched columns, one dict per range (its rows' __period) when there are splits."""
     fetched = cur.execute(sql, _params(sql, values)).fetchnumpy()
+    if not splits:
+        return [fetched]
+    period = np.ma.getdata(fetched.pop("__period")).astype("int64")
+    return [{c: v[period == i] for c, v in fetched.items()} for i in range(len(splits) + 1)]
+
+
+def _part(fetched: dict[str, Any], by: str | None, kpis: list[Kpi], stats: bool) -> _Part:
     if by is None:
         keys = [None] * len(fetched["__n"])
     elif by in TIME_GRAINS or by in CYCLES:
@@ -215,13 +243,14 @@ def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: 
     split = _kept(stamp, ("unsettled", table, start, end, values["cutoff"]),
                   lambda: _rollup.first_unsettled(cur, table, start, end, values["cutoff"])) or end
     values["split"] = max(split, start)
-    merged = _rollup.merged(aggregates)
-    rolled = (f"SELECT {key} AS key, {merged} FROM (SELECT *, __hour AS __t FROM {table} "
+    keys = [a for a in aggregates if a.endswith(" AS __period")]  # a range number is a group key, not a sum
+    merged = _rollup.merged([a for a in aggregates if a not in keys])
+    rolled = (f"SELECT {key} AS key, {''.join(k + ', ' for k in keys)}{merged} FROM (SELECT *, __hour AS __t FROM {table} "
               f"WHERE __hour >= $start AND __hour < $split) WHERE {where} GROUP BY ALL")
     if values["split"] >= end:
         return rolled
     raw = raw_sql.replace("$start", "$split")
-    return f"SELECT key, {merged} FROM ({rolled} UNION ALL BY NAME {raw}) GROUP BY ALL"
+    return f"SELECT key, {'__period, ' if keys else ''}{merged} FROM ({rolled} UNION ALL BY NAME {raw}) GROUP BY ALL"
 
 
 def _rows_sql(ds: Dataset, kpis: list[Kpi], clauses: list[str], calendar: str = "__business_calendar") -> str:
@@ -245,11 +274,13 @@ def _rows_sql(ds: Dataset, kpis: list[Kpi], clauses: list[str], calendar: str = 
             f"UNION ALL BY NAME ({timed})")
 
 
-def _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats) -> str:
-    """The rows that hold at the end of each bucket (or of the range) by the dataset's snapshot condition; the bucket
-    ends are bound as lists ($__buckets, $__as_of)."""
+def _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats, splits=()) -> str:
+    """The rows that hold at the end of each bucket (or of the range, or of each range with splits: its __period)
+    by the dataset's snapshot condition; the bucket ends are bound as lists ($__buckets, $__as_of)."""
     if by in TIME_GRAINS:
         ends = [(k, min(nxt, end + timedelta(days=1))) for k, _, nxt in bucket_keys(start, end, by)]
+    elif splits:
+        ends = [(str(i), e) for i, e in enumerate([*splits, end + timedelta(days=1)])]
     else:
         ends = [(None, end + timedelta(days=1))]
     values["__buckets"] = [k for k, _ in ends]
@@ -264,7 +295,9 @@ def _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats) -> str:
         held = (f"SELECT r.*, b.__bucket, b.__as_of FROM ({buckets}) b, "
                 f"(SELECT *, {ds.time} AS __t FROM ({checked_sql(ds.source)})) r WHERE {where}")
         rows, where = f"SELECT *{extra} FROM ({held})", "true"
-    return f"SELECT {key} AS key, {', '.join(_aggregates(kpis, ss=stats))} FROM ({rows}) WHERE {where} GROUP BY ALL"
+    period = "__bucket::INTEGER AS __period, " if splits else ""
+    return (f"SELECT {key} AS key, {period}{', '.join(_aggregates(kpis, ss=stats))} FROM ({rows}) WHERE {where} "
+            "GROUP BY ALL")
 
 
 # Answers that depend on the stored data only (cut-offs, which rollup is usable, where it stops being settled), kept
@@ -371,20 +404,40 @@ def kpi_records(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str 
                 **kw: Any) -> list[dict[str, Any]]:
     """compute_kpis' rows as dicts (its arguments), each value a float, NaN where missing, without the DataFrame: what
     judging reads row by row (building the frame and reading it back cost more than the rollup's queries)."""
-    keys, columns = _compute(con, start, end, by, **kw)
-    lists = {c: [float("nan")] * len(keys) if v is None else v.tolist() for c, v in columns.items()}
-    return [dict(zip(["key", *lists], row)) for row in zip(keys, *lists.values())]
+    return kpi_records_of_ranges(con, [(start, end)], by, **kw)[0]
 
 
-def _compute(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None, *,
-             team: str | None = None, channel: str | None = None, queue: str | None = None,
-             catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
-             stats: bool = False, scope: Scope | None = None, rollup: bool = True,
-             kpis: Iterable[str] | None = None) -> tuple[list, dict[str, np.ndarray | None]]:
+def kpi_records_of_ranges(con: duckdb.DuckDBPyConnection, ranges: list[tuple[date, date]], by: str | None = None,
+                          **kw: Any) -> list[list[dict[str, Any]]]:
+    """kpi_records of each of several ranges that follow each other day after day (a range and the one before it),
+    from one statement per dataset when grouped by a dimension (team, agent, channel, ...)."""
+    if len(ranges) > 1 and by not in DIMENSIONS:  # one ungrouped row per range, even an empty one: a call each
+        return [kpi_records(con, a, b, by, **kw) for a, b in ranges]
+    out = []
+    for keys, columns in _compute_ranges(con, ranges, by, **kw):
+        lists = {c: [float("nan")] * len(keys) if v is None else v.tolist() for c, v in columns.items()}
+        out.append([dict(zip(["key", *lists], row)) for row in zip(keys, *lists.values())])
+    return out
+
+
+def _compute(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | None = None,
+             **kw: Any) -> tuple[list, dict[str, np.ndarray | None]]:
     """compute_kpis' keys and columns in its order, each a float array (NaN: missing), None for a column with no value
     at all (a dataset that does not apply, a queue measure per agent)."""
+    return _compute_ranges(con, [(start, end)], by, **kw)[0]
+
+
+def _compute_ranges(con: duckdb.DuckDBPyConnection, ranges: list[tuple[date, date]], by: str | None = None, *,
+                    team: str | None = None, channel: str | None = None, queue: str | None = None,
+                    catalog: Catalog | None = None, settings: dict[str, Any] | None = None,
+                    stats: bool = False, scope: Scope | None = None, rollup: bool = True,
+                    kpis: Iterable[str] | None = None) -> list[tuple[list, dict[str, np.ndarray | None]]]:
+    """_compute of each of several contiguous ranges (each ending the day before the next starts), grouped by a
+    dimension, from one statement per dataset grouped by range and group: what compute_kpis of each gives."""
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    if any(b0 + timedelta(days=1) != a1 for (_, b0), (a1, _) in zip(ranges, ranges[1:])):
+        raise ValueError(f"ranges must follow each other day after day, got {ranges}")
     if by == "agent":
         require(scope, "agent_rows")
     catalog = catalog or load_catalog()
@@ -394,8 +447,10 @@ def _compute(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | N
     if "__cutoffs" not in settings:
         settings["__cutoffs"] = data_cutoffs(con)
     filters = {"team": team, "channel": channel, "queue": queue}
+    splits = tuple(a for a, _ in ranges[1:])
+    start, end = ranges[0][0], ranges[-1][1]
     cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
-    parts: list[_Part] = []
+    parts: list[list[_Part]] = [[] for _ in ranges]
     not_applicable: list[str] = []
     try:
         for dataset in ("contacts", "surveys", "complaints", "backlog"):
@@ -404,14 +459,23 @@ def _compute(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str | N
                 continue
             fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
             for some, fp_some in _passes(of, fp):
-                part = _dataset_frame(cur, catalog.datasets[dataset], some, start, end, by, filters, settings, scope,
-                                      fp_some, stats, stamp)
-                if part is None:
+                got = _dataset_parts(cur, catalog.datasets[dataset], some, start, end, by, filters, settings, scope,
+                                     fp_some, stats, stamp, splits)
+                if got is None:
                     not_applicable += [k.id for k in some]
                 else:
-                    parts.append(part)
+                    for mine, part in zip(parts, got):
+                        mine.append(part)
     finally:
         cur.close()
+    return [_columns(p, not_applicable, wanted, catalog, settings, a, b, by, channel, stats)
+            for p, (a, b) in zip(parts, ranges)]
+
+
+def _columns(parts: list[_Part], not_applicable: list[str], wanted: set[str] | None, catalog: Catalog,
+             settings: dict[str, Any], start: date, end: date, by: str | None, channel: str | None,
+             stats: bool) -> tuple[list, dict[str, np.ndarray | None]]:
+    """One range's keys and columns from its datasets' parts: aligned on the result's keys, derived KPIs, masks."""
     keys = _result_index(parts, start, end, by)
     columns, realtime_channels = _aligned(parts, keys, catalog)
     blank = set()  # columns with no value at all, as object NA (a dataset that does not apply, a queue measure per agent)

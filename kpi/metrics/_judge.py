@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog, status_against
-from ._engine import data_cutoffs, kpi_records, matures_on
+from ._engine import data_cutoffs, kpi_records, kpi_records_of_ranges, matures_on
 from ._stats import Z95, two_proportion_z, wilson_interval, xmr_limits
 
 
@@ -206,8 +206,8 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     settings = settings or with_cutoffs(con, catalog)
     kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope,
               kpis=kpis)
-    now = {r["key"]: r for r in kpi_records(con, start, end, by, **kw)}
-    before = {r["key"]: r for r in kpi_records(con, *previous_range(start, end), by, **kw)}
+    earlier, rows = kpi_records_of_ranges(con, [previous_range(start, end), (start, end)], by, **kw)  # one pass
+    now, before = {r["key"]: r for r in rows}, {r["key"]: r for r in earlier}
     out: dict[Any, dict[str, KpiValue]] = {}
     targets: dict[tuple, tuple] = {}  # (KPI, team, channel) -> (target, band): thousands of agents share a few teams
     kpis_of = [k for k in catalog.kpis.values() if now and k.id in next(iter(now.values()))]
