@@ -14,14 +14,19 @@ Times are given as a ratio to a floor measured in the same process on the same d
 on the raw table computing the same numbers by ISO week (floor_query, written by hand; its values are checked too),
 beside compute_kpis from raw rows (rollup=False), served from the rollup, and asked for the contact KPIs only
 (kpis=..., the floor's numbers), for the whole range and one week; then the weekly page's queries for one week and
-one team (kpi_status, group_status by channel, team and agent, the trend, the heat map, ...), each as a ratio to the
-one-week floor.
+one team (kpi_status, group_status by channel, team and agent, the trend, the heat map, ..., and the page's own
+weekly_view and weekly_agents), each as a ratio to the one-week floor.
 Surveys and complaints (the generator's, for the same contacts: about 14 and 1.5 per 100) are loaded too: surveys
 with read_csv, complaints through kpi.imports.import_file (Big5 file with its mapping). Their KPIs by ISO week are
 timed on their own (kpi.metrics._engine._dataset_frame, the per-dataset pass compute_kpis makes): from raw rows, from
-their rollups, and a floor written by hand (surveys joined to their contacts; complaints with their due time and the
-median), each checked against the floor's numbers (exit 1 when they differ).
---keep DIR reuses DIR's database when there is one (no new generation or load). The machine is shared, so absolute times drift; compare ratios, which drift
+their rollups (complaints: from raw rows in one pass since their median reads those rows anyway), and a floor
+written by hand (surveys joined to their contacts; complaints with their due time and the median), each checked
+against the floor's numbers (exit 1 when they differ).
+--keep DIR reuses DIR's database when there is one (no new generation or load).
+--db FILE (e.g. DIR/kpi_bench.duckdb of an earlier --keep DIR) times only the one-week floor and the weekly page's
+queries on that kept database, --runs times each: no generation, load, pandas or survey/complaint pass, so a change
+is measured in a minute or two at 10M. Its writable open first builds a missing or outdated rollup (a new engine
+version: minutes at 10M), so give main and a branch each their own copy of the file. The machine is shared, so absolute times drift; compare ratios, which drift
 too (docs/benchmarks.md). Nothing asserts a time.
 """
 from __future__ import annotations
@@ -41,7 +46,7 @@ import pandas as pd
 from _common import GENERATOR, run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
 
 from kpi import imports, metrics
-from kpi.metrics import _engine, load_catalog
+from kpi.metrics import _engine, _rollup, load_catalog
 from kpi import store
 from kpi.store import open_db
 
@@ -158,7 +163,7 @@ def quality_pass(con, dataset: str, start: date, end: date, catalog, rollup: boo
     fp = metrics._rollup.fingerprint(catalog, settings, dataset) if rollup else None
     frame = None
     with con.cursor() as cur:
-        for kpis, fp_some in _engine._passes(cur, dataset, catalog.of(dataset), fp, "week", None):  # sums; a median
+        for kpis, fp_some in _engine._passes(catalog.of(dataset), fp):
             part = _engine._dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, "week",
                                           {"team": None, "channel": None, "queue": None}, settings, None, fp_some,
                                           stats=True)
@@ -393,7 +398,7 @@ def floor_kpis(g: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     return out.reindex([k for k, _, _ in metrics.bucket_keys(start, end, "week")])
 
 
-def page_queries(con, a: date, b: date, catalog) -> dict[str, tuple]:
+def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, tuple]:
     """The calls the weekly page makes for one week and one team (pages/weekly.py through ui.data.query), each timed
     best of RUNS: (label, best, times). The page opens the file per query; here one connection serves them all."""
     team = con.execute("SELECT min(team) FROM contacts WHERE arrived_at >= $a AND arrived_at < $b",
@@ -410,8 +415,14 @@ def page_queries(con, a: date, b: date, catalog) -> dict[str, tuple]:
         "agent_teams + agent_names": lambda: (metrics.agent_teams(con, a, b), metrics.agent_names(con, a, b)),
         "group_status by agent of the team (agent table)": lambda: metrics.group_status(con, a, b, "agent", team_of=team_of,
                                                                                         **kw),
+        # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 24 weeks of trend and baseline, heat map,
+        # channels, teams) and the agent table's weekly_agents, both for the week and team.
+        "weekly_view (the page's one call: all of the above but the agents)": lambda: metrics.weekly_view(
+            con, metrics.Period("week", a, b, True), team=team),
+        "weekly_agents (the page's agent table: its KPIs, teams and names)": lambda: metrics.weekly_agents(
+            con, a, b, team=team),
     }
-    return {label: best_of(RUNS, fn) for label, fn in calls.items()}
+    return {label: best_of(runs, fn) for label, fn in calls.items()}
 
 
 def best_of(runs: int, fn):
@@ -436,11 +447,43 @@ def print_table(title: str, timings: dict, labels: tuple[str, str, str]) -> None
 # ---------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(sized_parser(__doc__.splitlines()[0], "contacts", 10_000_000, SMOKE_CONTACTS, "contacts"),
-                       argv, run)
+    ap = sized_parser(__doc__.splitlines()[0], "contacts", 10_000_000, SMOKE_CONTACTS, "contacts")
+    ap.add_argument("--db", type=Path, metavar="FILE",
+                    help="a kept database (DIR/kpi_bench.duckdb of --keep DIR): time only the one-week floor and the "
+                         "weekly page's queries on it, nothing generated or loaded, no pandas or quality pass")
+    ap.add_argument("--runs", type=int, default=RUNS, help=f"times each query is run, the best kept (default {RUNS})")
+    return run_checked(ap, argv, run)
+
+
+def run_pages(db: Path, runs: int) -> None:
+    """--db: the one-week floor and the page queries on a kept database, each x that floor, with the load beside."""
+    if not db.exists():
+        raise SystemExit(f"{db}: no such database (make one with --keep DIR)")
+    t0 = time.perf_counter()
+    with open_db(db) as con:  # a writable open builds the rollup when it is missing or outdated
+        n = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    print(f"database    {db}: {n:,} contacts, rollups built or checked in {time.perf_counter() - t0:.1f} s")
+    catalog = load_catalog()
+    load_before = os.getloadavg()[0]
+    with open_db(db, read_only=True) as con:
+        last_day = con.execute("SELECT max(arrived_at)::DATE FROM contacts").fetchone()[0]
+        week_end = last_day - timedelta(days=last_day.weekday() + 1)  # the last complete ISO week
+        a, b = week_end - timedelta(days=6), week_end
+        unused = [d for d in _rollup.ROLLUP_DATASETS if _rollup.usable(con, d, _rollup.fingerprint(
+            catalog, {**catalog.settings, "__cutoffs": metrics.data_cutoffs(con)}, d)) is None]
+        floor = best_of(runs, lambda: floor_query(con, a, b, catalog.settings))
+        pages = page_queries(con, a, b, catalog, runs)
+    print(f"load        {load_before:.1f} before, {os.getloadavg()[0]:.1f} after the timings; {os.cpu_count()} cores"
+          + (f"; rollups NOT usable (raw rows): {', '.join(unused)}" if unused else ""))
+    print(f"| {f'one week {a} .. {b}, best of {runs}':<76} | best      | x floor | runs (s)          |")
+    print(f"|{'-' * 78}|-----------|---------|-------------------|")
+    for label, (best, times, _) in {"floor, one bare DuckDB aggregate of the contact KPIs": floor, **pages}.items():
+        print(f"| {label[:76]:<76} | {best:7.3f} s | {best / floor[0]:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.db:
+        return run_pages(args.db, args.runs)
     with work_dir(args.keep, "kpi-bench-") as work:
         db = work / "kpi_bench.duckdb"
         if args.keep and db.exists():  # a kept database is reused as it is: no new generation or load
@@ -553,11 +596,11 @@ def run(args: argparse.Namespace) -> None:
               f"| {pd_best:7.3f} s | {pd_best / timings['whole range by week'][0][0]:6.2f}x "
               f"| {' '.join(f'{t:.3f}' for t in pd_times):<17} |")
         print()
-        print(f"check       survey and complaint KPIs: engine (raw rows) == engine (rollups) == floor, {compared:,}"
+        print(f"check       survey and complaint KPIs: engine (raw rows) == engine (rollup=True) == floor, {compared:,}"
               f" numbers (median within {TOLERANCE:g}); load average {load_now:.1f} after these timings")
         print_table("survey / complaint KPIs by ISO week", quality, (
             "floor, a bare aggregate of the same numbers", "from raw rows (rollup=False)",
-            "from the rollup (a median from raw rows)"))
+            "rollup=True (complaints: raw rows, their median reads them)"))
         print(f"peaks       DuckDB work {peaks['duckdb']:,.0f} MiB, pandas {peaks['pandas']:,.0f} MiB (peak RSS)")
         print()
         print(f"pandas      DataFrame of 10 columns loaded from DuckDB in {pandas_load_s:.1f} s (not timed above): "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from kpi import metrics, store
@@ -84,3 +85,57 @@ def test_a_week_without_surveys_or_complaints_gives_the_same_contact_kpis_either
     assert list(only.key) == ["2026-W47", "2026-W48"]
     for c in only.columns[1:]:
         assert only[c].astype("Float64").equals(every[c].astype("Float64")), c
+
+
+def test_a_dataset_is_read_from_its_rollup_only_when_every_kpi_asked_is_a_sum():
+    # The complaints' median needs their raw rows: asked with it, the sums come from the same raw pass (fp None);
+    # asked without it, every KPI is a sum and the rollup serves them all.
+    from kpi.metrics._engine import _passes
+    of = metrics.load_catalog().of("complaints")
+    sums = [k for k in of if k.id != "median_resolution_hours"]
+    assert _passes(of, "fp") == [(of, None)]
+    assert _passes(sums, "fp") == [(sums, "fp")]
+    assert _passes(sums, None) == [(sums, None)]
+
+
+def test_only_the_asked_kpis_of_a_dataset_are_aggregated():
+    # k1 resolved in 20 h, k2 in 96 h, k4 in 72 h (k3 open): median 72 h, 3 of 4 resolved; LATER matures W47.
+    from test_metrics import LATER
+    con = db_with(contacts=CONTACTS, complaints=COMPLAINTS + [LATER])
+    r = metrics.compute_kpis(con, *W47, kpis=["median_resolution_hours", "complaint_resolution_rate"], stats=True)
+    assert list(r.columns) == ["key", "complaint_resolution_rate", "median_resolution_hours",
+                               "complaint_resolution_rate__num", "complaint_resolution_rate__den"]
+    assert r.median_resolution_hours[0] == 72 and r.complaint_resolution_rate[0] == pytest.approx(3 / 4)
+
+
+def test_kpi_records_are_compute_kpis_rows_with_nan_where_a_value_is_missing():
+    con = db_with(contacts=CONTACTS, complaints=COMPLAINTS)
+    for by in (None, "team", "agent", "week"):
+        frame = metrics.compute_kpis(con, *W47, by, stats=True)
+        records = metrics.kpi_records(con, *W47, by, stats=True)
+        assert [r["key"] for r in records] == list(frame.key)
+        for row, rec in zip(frame.to_dict("records"), records):
+            assert list(rec) == list(row)
+            for c, v in row.items():
+                if c != "key":
+                    assert (np.isnan(rec[c]) if pd.isna(v) else rec[c] == v), (by, c)
+
+
+@pytest.mark.parametrize("by", ["team", "agent", "channel", "queue", "category", "direction"])
+def test_a_range_and_the_one_before_from_one_pass_give_what_each_gives_alone(sample_db, by):
+    # group_status's two ranges grouped by (range, group) in one statement per dataset, from the rollups and from raw
+    # rows: the records of each range asked alone, every value (and its sums) within 1e-12.
+    W46 = (date(2026, 11, 9), date(2026, 11, 15))
+    with store.open_db(sample_db, read_only=True) as con:
+        for kw in ({}, {"team": "技術支援組", "channel": "phone"}, {"rollup": False}, {"kpis": ["aht_seconds", "csat"]}):
+            together = metrics.kpi_records_of_ranges(con, [W46, W47], by, stats=True, **kw)
+            alone = [metrics.kpi_records(con, *r, by, stats=True, **kw) for r in (W46, W47)]
+            for got, want in zip(together, alone):
+                assert [r["key"] for r in got] == [r["key"] for r in want]
+                for g, w in zip(got, want):
+                    assert list(g) == list(w)
+                    for c in w:
+                        if c != "key":
+                            assert (np.isnan(g[c]) and np.isnan(w[c])) or g[c] == pytest.approx(w[c], rel=1e-12), (by, kw, c)
+    with pytest.raises(ValueError, match="day after day"):
+        metrics.kpi_records_of_ranges(db_with(contacts=CONTACTS), [(date(2026, 11, 1), date(2026, 11, 7)), W47], "team")

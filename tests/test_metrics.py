@@ -173,6 +173,18 @@ COMPLAINTS = [
 LATER = dict(complaint_id="k9", opened_at="2026-11-30 09:00", escalated=False, team="T1", category="wait")
 
 
+def test_week_summary_counts_contacts_surveys_and_complaints_of_the_week():
+    # CONTACTS: 7 offered, 4 answered (c1, c2, c3, c7), 3 abandoned (c4-c6); SURVEYS s1-s4; k1-k4 opened in W47 (k0
+    # before it). Team T2: c6, c7 offered, c7 answered, c6 abandoned; s2 (c7's) and s4; k3. A queue filter says
+    # nothing of complaints (they have no queue): None.
+    con = db_with(contacts=CONTACTS, surveys=SURVEYS, complaints=COMPLAINTS)
+    s = metrics.week_summary(con, W47[0])
+    assert (s.offered, s.answered, s.abandoned, s.surveys, s.complaints) == (7, 4, 3, 4, 4)
+    t2 = metrics.week_summary(con, W47[0], team="T2")
+    assert (t2.offered, t2.answered, t2.abandoned, t2.surveys, t2.complaints) == (2, 1, 1, 2, 1)
+    assert metrics.week_summary(con, W47[0], queue="q2").complaints is None
+
+
 def test_complaint_kpis():
     r = one(db_with(contacts=CONTACTS, complaints=COMPLAINTS + [LATER]))
     assert r.complaints == 4  # k1-k4 opened in W47
@@ -463,6 +475,58 @@ def test_worse_means_outside_the_xmr_limits_of_the_12_weeks_before():
     assert steady["service_level"].value == 0.7 and steady["service_level"].trend == "steady"
     worse = metrics.kpi_status(db_with(contacts=base + week("2026-11-16", 50)), *W47, channel="phone")
     assert worse["service_level"].trend == "worse"
+
+
+def test_kpi_status_of_a_week_takes_the_week_before_and_the_history_from_one_grouped_pass():
+    # The same 12 weeks as above (W35-W46: 80%, 90%, ... so W46, the week before, at 90%) and W47 at 70%: previous 0.9,
+    # change -0.2; the history is the 12 weeks' values; every KPI equals what the three separate ranges give.
+    def week(monday, within):
+        return [contact(f"{monday}-{i}", f"{monday} 10:00", True, 10 if i < within else 60) for i in range(100)]
+    mondays = [(pd.Timestamp("2026-08-24") + pd.Timedelta(weeks=i)).date().isoformat() for i in range(12)]
+    con = db_with(contacts=[c for i, m in enumerate(mondays) for c in week(m, 80 if i % 2 == 0 else 90)]
+                  + week("2026-11-16", 70), complaints=COMPLAINTS)
+    s = metrics.kpi_status(con, *W47, channel="phone")
+    assert (s["service_level"].value, s["service_level"].previous) == (0.7, 0.9)
+    assert s["service_level"].change == pytest.approx(-0.2)
+    assert s["offered"].value == 100 and s["offered"].previous == 100
+    assert_same_as_separate_ranges(con, *W47, channel="phone")
+
+
+def test_kpi_status_of_a_month_takes_the_month_before_and_the_history_from_one_grouped_pass(sample_db):
+    from kpi.store import open_db
+    with open_db(sample_db, read_only=True) as con:
+        assert_same_as_separate_ranges(con, date(2026, 10, 1), date(2026, 10, 31))
+        assert_same_as_separate_ranges(con, *W47, team="技術支援組")
+        assert_same_as_separate_ranges(con, date(2026, 11, 2), date(2026, 11, 15))  # two weeks: no history
+
+
+def assert_same_as_separate_ranges(con, start, end, **filters):
+    """kpi_status equals judging the range's, the previous range's and (a week or month) the 12 buckets' before it
+    compute_kpis, each asked alone."""
+    from datetime import timedelta
+    from kpi.metrics._judge import history_of, judged, with_cutoffs
+    cat = metrics.load_catalog()
+    settings = with_cutoffs(con, cat)
+    kw = dict(filters, catalog=cat, settings=settings, stats=True)
+    now = metrics.compute_kpis(con, start, end, **kw).iloc[0].to_dict()
+    before = metrics.compute_kpis(con, *metrics.previous_range(start, end), **kw).iloc[0].to_dict()
+    history = {}
+    if (end - start).days == 6:
+        history = history_of(metrics.compute_kpis(con, start - timedelta(weeks=12), start - timedelta(days=1), "week",
+                                                  **{**kw, "stats": False}))
+    elif start.day == 1 and (end - start).days < 31:
+        history = history_of(metrics.compute_kpis(con, date(start.year - 1, start.month, 1), start - timedelta(days=1),
+                                                  "month", **{**kw, "stats": False}))
+    expected = judged(cat, settings, now, before, history, end, filters.get("team"), filters.get("channel"))
+    got = metrics.kpi_status(con, start, end, **filters)
+    assert got.keys() == expected.keys()
+    for kid, e in expected.items():
+        for field, want in vars(e).items():  # the same up to the order of float sums (rollup or raw rows)
+            have = getattr(got[kid], field)
+            if isinstance(want, (float, tuple)):
+                assert have == pytest.approx(want, rel=1e-12, abs=1e-12), (kid, field)
+            else:
+                assert have == want, (kid, field)
 
 
 

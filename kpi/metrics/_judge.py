@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog, status_against
-from ._engine import compute_kpis, data_cutoffs, matures_on
+from ._engine import data_cutoffs, kpi_records, kpi_records_of_ranges, matures_on
 from ._stats import Z95, two_proportion_z, wilson_interval, xmr_limits
 
 
@@ -156,9 +156,26 @@ def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: 
     catalog = catalog or load_catalog()
     settings = settings or with_cutoffs(con, catalog)
     kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope)
-    now = compute_kpis(con, start, end, **kw).iloc[0].to_dict()
-    before = compute_kpis(con, *previous_range(start, end), **kw).iloc[0].to_dict()
-    return judged(catalog, settings, now, before, _history(con, start, end, kw), end, team, channel)
+    now = kpi_records(con, start, end, **kw)[0]
+    grain = _history_grain(start, end)
+    if grain is None:  # a range of days: the same number of days before, no history
+        before = kpi_records(con, *previous_range(start, end), **kw)[0]
+        return judged(catalog, settings, now, before, {}, end, team, channel)
+    # An ISO week or calendar month: the 12 before it (the history) from one grouped pass, whose last is the previous
+    # range. (The range itself stays a call of its own: a dataset without rows gives an n of 0 there, none in a bucket.)
+    first = start - timedelta(weeks=12) if grain == "week" else date(start.year - 1, start.month, 1)
+    rows = kpi_records(con, first, start - timedelta(days=1), grain, **kw)
+    history = {k.id: [_num(r[k.id]) for r in rows] for k in catalog.kpis.values() if k.id in rows[-1]}
+    return judged(catalog, settings, now, rows[-1], history, end, team, channel)
+
+
+def _history_grain(start: date, end: date) -> str | None:
+    """"week" for an ISO week, "month" for a calendar month (ranges judged against their 12 before, XmR), else None."""
+    if start.weekday() == 0 and (end - start).days == 6:
+        return "week"
+    if start.day == 1 and (end + timedelta(days=1)).day == 1 and (end - start).days < 31:
+        return "month"
+    return None
 
 
 def judged(catalog: Catalog, settings: Mapping[str, Any], now: Mapping[str, Any], before: Mapping[str, Any],
@@ -172,17 +189,6 @@ def judged(catalog: Catalog, settings: Mapping[str, Any], now: Mapping[str, Any]
 def history_of(frame: pd.DataFrame) -> dict[str, list]:
     """Each KPI's values in a frame of buckets (compute_kpis by week or month), for XmR limits."""
     return {c: [_num(v) for v in frame[c]] for c in frame.columns if c != "key"}
-
-
-def _history(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[str, Any]) -> dict[str, list]:
-    """Each KPI's values in the 12 ISO weeks (or calendar months) before a range that is one, for XmR limits."""
-    if start.weekday() == 0 and (end - start).days == 6:
-        grain, first = "week", start - timedelta(weeks=12)
-    elif start.day == 1 and (end + timedelta(days=1)).day == 1 and (end - start).days < 31:
-        grain, first = "month", date(start.year - 1, start.month, 1)
-    else:
-        return {}
-    return history_of(compute_kpis(con, first, start - timedelta(days=1), grain, **{**kw, "stats": False}))
 
 
 def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, team: str | None = None,
@@ -200,8 +206,8 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     settings = settings or with_cutoffs(con, catalog)
     kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope,
               kpis=kpis)
-    now = {r["key"]: r for r in _records(compute_kpis(con, start, end, by, **kw))}
-    before = {r["key"]: r for r in _records(compute_kpis(con, *previous_range(start, end), by, **kw))}
+    earlier, rows = kpi_records_of_ranges(con, [previous_range(start, end), (start, end)], by, **kw)  # one pass
+    now, before = {r["key"]: r for r in rows}, {r["key"]: r for r in earlier}
     out: dict[Any, dict[str, KpiValue]] = {}
     targets: dict[tuple, tuple] = {}  # (KPI, team, channel) -> (target, band): thousands of agents share a few teams
     kpis_of = [k for k in catalog.kpis.values() if now and k.id in next(iter(now.values()))]
@@ -216,14 +222,6 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
             judged_row[k.id] = judge(k, row, before.get(key, {}), end, grp_team, grp_channel, settings, None, tb)
         out[key] = judged_row
     return out
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """compute_kpis' rows as dicts, NaN where a value is missing (judge reads both as missing): several times faster
-    than to_dict("records") on thousands of agents."""
-    columns = {c: (frame[c].to_numpy(dtype="float64", na_value=float("nan")) if str(frame[c].dtype) == "Float64"
-                   else frame[c].to_numpy(dtype=object)).tolist() for c in frame.columns}
-    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def stats_jsonable(row: Mapping[str, Any], ids: list[str], catalog: Catalog, end: date,

@@ -15,6 +15,9 @@ from ._engine import SOURCES, _params, compute_kpis
 from ._scope import row_clauses, scope_values
 
 
+SUMMARY_KPIS = ("offered", "answered", "abandoned", "survey_responses", "complaints")  # what a WeekSummary counts
+
+
 @dataclass(frozen=True)
 class WeekSummary:
     week_start: date  # Monday
@@ -48,8 +51,9 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None,
     if week_start is None:
         return None
     end = end or week_start + timedelta(days=6)
-    # The same definitions as everywhere else: the catalog's, through compute_kpis.
-    k = compute_kpis(con, week_start, end, team=team, channel=channel, queue=queue, scope=scope).iloc[0]
+    # The same definitions as everywhere else: the catalog's, through compute_kpis, for the counts shown only.
+    k = compute_kpis(con, week_start, end, team=team, channel=channel, queue=queue, scope=scope,
+                     kpis=SUMMARY_KPIS).iloc[0]
     return summary_of(con, k, week_start, end, team=team, channel=channel, queue=queue)
 
 
