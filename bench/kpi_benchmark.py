@@ -161,15 +161,12 @@ def quality_pass(con, dataset: str, start: date, end: date, catalog, rollup: boo
     rollup."""
     settings = {**catalog.settings, "__cutoffs": metrics.data_cutoffs(con)}
     fp = metrics._rollup.fingerprint(catalog, settings, dataset) if rollup else None
-    frame = None
+    kpis = catalog.of(dataset)
     with con.cursor() as cur:
-        for kpis, fp_some in _engine._passes(catalog.of(dataset), fp):
-            part = _engine._dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, "week",
-                                          {"team": None, "channel": None, "queue": None}, settings, None, fp_some,
-                                          stats=True)
-            some = pd.DataFrame({"key": part.keys, **part.values})
-            frame = some if frame is None else frame.merge(some, on="key", how="outer")
-    return frame
+        part = _engine._dataset_frame(cur, catalog.datasets[dataset], kpis, start, end, "week",
+                                      {"team": None, "channel": None, "queue": None}, settings, None,
+                                      _engine._rollup_for(kpis, fp), stats=True)
+    return pd.DataFrame({"key": part.keys, **part.values})
 
 
 def check_quality(engine: pd.DataFrame, floor: pd.DataFrame) -> int:

@@ -90,12 +90,12 @@ def test_a_week_without_surveys_or_complaints_gives_the_same_contact_kpis_either
 def test_a_dataset_is_read_from_its_rollup_only_when_every_kpi_asked_is_a_sum():
     # The complaints' median needs their raw rows: asked with it, the sums come from the same raw pass (fp None);
     # asked without it, every KPI is a sum and the rollup serves them all.
-    from kpi.metrics._engine import _passes
+    from kpi.metrics._engine import _rollup_for
     of = metrics.load_catalog().of("complaints")
     sums = [k for k in of if k.id != "median_resolution_hours"]
-    assert _passes(of, "fp") == [(of, None)]
-    assert _passes(sums, "fp") == [(sums, "fp")]
-    assert _passes(sums, None) == [(sums, None)]
+    assert _rollup_for(of, "fp") is None
+    assert _rollup_for(sums, "fp") == "fp"
+    assert _rollup_for(sums, None) is None
 
 
 def test_only_the_asked_kpis_of_a_dataset_are_aggregated():

@@ -227,12 +227,12 @@ def _part(fetched: dict[str, Any], by: str | None, kpis: list[Kpi], stats: bool)
     return part
 
 
-def _passes(kpis: list[Kpi], fp: str | None) -> list[tuple[list[Kpi], str | None]]:
-    """The pass over a dataset's KPIs with the rollup to read (fp; None: raw rows). A rollup holds sums only: when some
-    KPI asked is no sum (a median), its raw rows are read anyway, and the same pass over them computes the sums too.
-    One statement instead of a rollup pass and a raw one beside it: each costs DuckDB a few ms however few its rows
-    (at 10M contacts a week's 2,300 complaints took 6 ms from raw rows, 14 ms as the two passes)."""
-    return [(kpis, fp if _rollup.summed(kpis) == kpis else None)]
+def _rollup_for(kpis: list[Kpi], fp: str | None) -> str | None:
+    """The rollup a dataset's pass reads (fp; None: raw rows). A rollup holds sums only: when some KPI asked is no sum
+    (a median), its raw rows are read anyway, and the same pass over them computes the sums too. One statement
+    instead of a rollup pass and a raw one beside it: each costs DuckDB a few ms however few its rows (at 10M contacts
+    a week's 2,300 complaints took 6 ms from raw rows, 14 ms as the two passes)."""
+    return fp if _rollup.summed(kpis) == kpis else None
 
 
 def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: str, where: str,
@@ -458,14 +458,13 @@ def _compute_ranges(con: duckdb.DuckDBPyConnection, ranges: list[tuple[date, dat
             if not of:
                 continue
             fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
-            for some, fp_some in _passes(of, fp):
-                got = _dataset_parts(cur, catalog.datasets[dataset], some, start, end, by, filters, settings, scope,
-                                     fp_some, stats, stamp, splits)
-                if got is None:
-                    not_applicable += [k.id for k in some]
-                else:
-                    for mine, part in zip(parts, got):
-                        mine.append(part)
+            got = _dataset_parts(cur, catalog.datasets[dataset], of, start, end, by, filters, settings, scope,
+                                 _rollup_for(of, fp), stats, stamp, splits)
+            if got is None:
+                not_applicable += [k.id for k in of]
+            else:
+                for mine, part in zip(parts, got):
+                    mine.append(part)
     finally:
         cur.close()
     return [_columns(p, not_applicable, wanted, catalog, settings, a, b, by, channel, stats)
