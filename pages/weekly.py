@@ -13,7 +13,8 @@ from ui.access import can, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, show_table, status_badge
+from ui.widgets import (SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, sections, show_table, show_tiles,
+                        status_badge_md)
 
 cat = load_catalog()
 f = current_filters()
@@ -31,10 +32,10 @@ if not f.period.complete:  # the current week or month: its figures will still m
     st.warning(t("period.incomplete_note", last=query(metrics.data_cutoffs)["contacts"].date()))
 
 # ---- the week's volumes (all channels and filters as chosen)
-for col, (key, value) in zip(st.columns(5), [("vol.offered", summary.offered), ("vol.answered", summary.answered),
-                                             ("vol.abandoned", summary.abandoned), ("vol.surveys", summary.surveys),
-                                             ("vol.complaints", summary.complaints)]):
-    col.metric(t(key), "—" if value is None else f"{value:,}")
+show_tiles([present.Tile(t(key), "—" if value is None else f"{value:,}")
+            for key, value in [("vol.offered", summary.offered), ("vol.answered", summary.answered),
+                               ("vol.abandoned", summary.abandoned), ("vol.surveys", summary.surveys),
+                               ("vol.complaints", summary.complaints)]], boxed=False)
 if None in (summary.offered, summary.surveys, summary.complaints):
     st.caption(t("weekly.filter_na"))
 
@@ -53,56 +54,36 @@ def channels_of(k) -> list[str]:
 
 deferred = cat.settings.get("response_target_hours_by_channel") or {}
 shown = metrics.DEFERRED_TILE_KPIS if f.channel in deferred else metrics.TILE_KPIS
-for row in (shown[:4], shown[4:]):
-    for col, kid in zip(st.columns(4), row):
-        with col:
-            kpi_tile(cat[kid], status_now[kid], vs=metrics.previous_label(f.period, lang()),
+show_tiles([kpi_tile(cat[kid], status_now[kid], vs=metrics.previous_label(f.period, lang()),
                      by_channel={ch: per_channel[ch][kid] for ch in channels_of(cat[kid])} if cat[kid].per_channel else None)
+            for kid in shown], 4)
 for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the deferred channels' own measures
     rate, backlog = per_channel[ch]["response_within_target_rate"], per_channel[ch]["unanswered_backlog"]
     st.caption(t("tile.deferred", channel=value_label("channel", ch, lang()), hours=f"{deferred[ch]:g}",
                  rate=fmt(cat["response_within_target_rate"], rate.value), backlog=fmt(cat["unanswered_backlog"], backlog.value)))
 
-# ---- 12-week trends with target lines
-st.subheader(t("weekly.trends_month") if f.period.kind in ("month", "quarter") else t("weekly.trends"))
-trend = view.trend
-# The 12 weeks (months) before the chosen one set each KPI's natural process limits (XmR); only a value outside them
-# is news.
-baseline = view.baseline
+# ---- the details, one section at a time: a tab each, only the open one drawn (the print view shows them all)
+attention_tab, tables_tab, trends_tab, heat_tab = sections(
+    [t("weekly.attention"), t("weekly.teams_agents"),
+     t("weekly.trends_month") if f.period.kind in ("month", "quarter") else t("weekly.trends"), t("weekly.heatmap")],
+    key="weekly_section")
+
+teams = view.teams
+team_values, team_status = metrics.status_table(teams)
+agents: dict = {}
+team_of: dict = {}
+names: dict = {}
+# Which team's agents: the sidebar's team, else the one picked in the tables' section (kept while another is open)
+drill_team = f.team or st.session_state.get("drill_team_kept")
+if drill_team not in team_values.index:
+    drill_team = None
+in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None else 0
+many = in_period > SHOWN_ROWS  # thousands of agents (a centre of many teams): one team's at a time
+if can("agent_rows") and not many:
+    drill = query(metrics.weekly_agents, f.start, f.end, **{**f.kw, "team": drill_team})
+    agents, team_of, names = drill.agents, drill.team_of, drill.names
 
 
-def panel(kid: str) -> present.TrendPanel:
-    xmr = metrics.xmr_limits([None if pd.isna(v) else float(v) for v in baseline[kid]])
-    return present.TrendPanel(kpi_label(cat[kid]), cat[kid].unit, list(trend[kid]),
-                              cat[kid].target_for(f.team, f.channel)[0], None if xmr is None else (xmr.lower, xmr.upper))
-
-
-panels = [panel(kid) for kid in metrics.TREND_KPIS]
-fig = present.trend_grid(trend["key"], panels, lang(), cols=4, target_name=t("weekly.target_line"),
-                         limits_name=t("weekly.limits"), height=520, margin=dict(l=10, r=10, t=40, b=10))
-chart(fig)
-st.caption(t("weekly.limits_help")
-           + ("" if f.channel in cat.settings.get("realtime_channels", ()) else " " + t("weekly.no_blend")))
-
-# ---- day-of-week x hour heat maps
-st.subheader(t("weekly.heatmap"))
-hm = view.heatmap
-days = [t(f"weekday.{d}") for d in range(1, 8)]
-hours = list(range(24))
-cols = st.columns(2)
-for col, (kid, fmt_s, scale) in zip(cols, [("offered", "%{z:.0f}", 1), ("service_level", "%{z:.0f}%", 100)]):
-    title = kpi_label(cat[kid])
-    heat = present.figure(
-        [go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days, colorscale="Blues" if kid == "offered" else "RdYlGn",
-                    zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
-                    colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),
-                    hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")],
-        dict(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(title=t("col.hour")),
-             yaxis=dict(autorange="reversed")))
-    chart(heat, col)
-
-
-# ---- team and agent tables, coloured by status, team -> agents
 def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name: str, filters,
                  counts: dict[str, str] | None = None, labels: dict | None = None):
     """The page's table of KPI values by group, under the KPIs' names, for the grid, print and downloads; counts
@@ -116,61 +97,104 @@ def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name:
                       f.period.key, filters, kinds=kinds, statuses=statuses.rename(columns=headers).set_axis(shown.index))
 
 
-st.subheader(t("weekly.teams"))
-teams = view.teams
-team_values, team_status = metrics.status_table(teams)
-show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
+def keep_drill_team() -> None:
+    st.session_state["drill_team_kept"] = st.session_state.get("drill_team")
 
-agents: dict = {}
-team_of: dict = {}
-names: dict = {}
-if can("agent_rows"):
-    # Which team's agents: the sidebar's team, else one chosen here (a picker, not a row selection, so the team table
-    # keeps its status colours)
-    drill_team = f.team or st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team")
-    in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None else 0
-    if in_period > SHOWN_ROWS:  # thousands of agents (a centre of many teams): one team's at a time
-        st.info(t("weekly.pick_team_first", n=f"{in_period:,}"))
-    else:
-        drill = query(metrics.weekly_agents, f.start, f.end, **{**f.kw, "team": drill_team})
-        agents, team_of, names = drill.agents, drill.team_of, drill.names
-        st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
-        agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
-        by = st.selectbox(t("weekly.sort_by"), [None, *metrics.AGENT_TABLE_KPIS], key="agent_sort",
-                          placeholder=t("select.placeholder"),
-                          format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
-        order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst, first
-        agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
-        show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"), replace(f, team=drill_team),
-                                {"csat__n": t("col.responses")}, {a: present.person(a, names.get(a)) for a in agent_values.index}),
-                   "agent_table")
-        st.caption(t("weekly.agents_note"))
-else:  # finance: team level only
-    st.caption(t("access.no_agent_rows"))
+
+# ---- team and agent tables, coloured by status, team -> agents
+if tables_tab[0]:
+    with tables_tab[1]:
+        st.subheader(t("weekly.teams"))
+        show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
+        if not can("agent_rows"):  # finance: team level only
+            st.caption(t("access.no_agent_rows"))
+        else:
+            if not f.team:  # a picker, not a row selection, so the team table keeps its status colours
+                if drill_team and "drill_team" not in st.session_state:
+                    st.session_state["drill_team"] = drill_team  # back from another section: as it was left
+                st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team",
+                                     on_change=keep_drill_team)
+            if many:
+                st.info(t("weekly.pick_team_first", n=f"{in_period:,}"))
+            else:
+                st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
+                agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
+                by = st.selectbox(t("weekly.sort_by"), [None, *metrics.AGENT_TABLE_KPIS], key="agent_sort",
+                                  placeholder=t("select.placeholder"),
+                                  format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
+                order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst
+                agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
+                show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"),
+                                        replace(f, team=drill_team), {"csat__n": t("col.responses")},
+                                        {a: present.person(a, names.get(a)) for a in agent_values.index}),
+                           "agent_table")
+                st.caption(t("weekly.agents_note"))
+
+# ---- 12-week trends with target lines
+if trends_tab[0]:
+    with trends_tab[1]:
+        trend = view.trend
+        # The 12 weeks (months) before the chosen one set each KPI's natural process limits (XmR); only a value
+        # outside them is news.
+        baseline = view.baseline
+
+        def panel(kid: str) -> present.TrendPanel:
+            xmr = metrics.xmr_limits([None if pd.isna(v) else float(v) for v in baseline[kid]])
+            return present.TrendPanel(kpi_label(cat[kid]), cat[kid].unit, list(trend[kid]),
+                                      cat[kid].target_for(f.team, f.channel)[0],
+                                      None if xmr is None else (xmr.lower, xmr.upper))
+
+        fig = present.trend_grid(trend["key"], [panel(kid) for kid in metrics.TREND_KPIS], lang(), cols=4,
+                                 target_name=t("weekly.target_line"), limits_name=t("weekly.limits"), height=520,
+                                 margin=dict(l=10, r=10, t=40, b=10))
+        chart(fig)
+        st.caption(t("weekly.limits_help")
+                   + ("" if f.channel in cat.settings.get("realtime_channels", ()) else " " + t("weekly.no_blend")))
+
+# ---- day-of-week x hour heat maps
+if heat_tab[0]:
+    with heat_tab[1]:
+        hm = view.heatmap
+        days = [t(f"weekday.{d}") for d in range(1, 8)]
+        hours = list(range(24))
+        for col, (kid, fmt_s, scale) in zip(st.columns(2), [("offered", "%{z:.0f}", 1), ("service_level", "%{z:.0f}%", 100)]):
+            heat = present.figure(
+                [go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days,
+                            colorscale="Blues" if kid == "offered" else "RdYlGn",
+                            zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
+                            colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),
+                            hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")],
+                dict(title=kpi_label(cat[kid]), height=320, margin=dict(l=10, r=10, t=40, b=10),
+                     xaxis=dict(title=t("col.hour")), yaxis=dict(autorange="reversed")))
+            chart(heat, col)
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences
-st.subheader(t("weekly.attention"))
-flagged = metrics.attention(teams) + metrics.attention(agents)
-if not flagged:
-    st.success(t("weekly.attention_none"))
-SHOWN = 12
-lines, flagged_kpis = [], {}
-for item in flagged[:SHOWN]:
-    who = item["key"] if item["key"] in teams else \
-        f"{present.person(item['key'], names.get(item['key']))} ({team_of.get(item['key']) or t('trainer.no_team')})"
-    values = teams.get(item["key"]) or agents.get(item["key"])
-    parts = [t("weekly.attention_kpi", kpi=kpi_label(cat[k]), value=fmt(cat[k], values[k].value),
-               target=fmt(cat[k], values[k].target), gap=g) for k, g in zip(item["kpis"], item["gaps"])]
-    lines.append(f"{status_badge('bad')} **{who}**{colon(lang())}" + join_list(parts, lang()))
-    flagged_kpis.update(dict.fromkeys(item["kpis"]))
-# One Markdown block and one expander (each off-target KPI's indicators once), not a line and an expander per team or
-# agent: every element costs a new visit's browser time (docs/benchmarks.md, browser).
-if lines:
-    st.markdown("\n\n".join(lines))
-    with st.expander(t("weekly.attention_indicators")):
-        st.markdown("\n\n".join(
-            f"**{kpi_label(cat[k])}**{colon(lang())}"
-            + join_list((f"{i.code} {i.label(lang())}" for i in competency.indicators_for_kpi(competency_map(), k)), lang())
-            for k in flagged_kpis))
-if len(flagged) > SHOWN:
-    st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))
+if attention_tab[0]:
+    with attention_tab[1]:
+        flagged = metrics.attention(teams) + metrics.attention(agents)
+        if not flagged:
+            st.success(t("weekly.attention_none"))
+        SHOWN = 12
+        lines, flagged_kpis = [], {}
+        for item in flagged[:SHOWN]:
+            who = item["key"] if item["key"] in teams else \
+                f"{present.person(item['key'], names.get(item['key']))} ({team_of.get(item['key']) or t('trainer.no_team')})"
+            values = teams.get(item["key"]) or agents.get(item["key"])
+            parts = [t("weekly.attention_kpi", kpi=kpi_label(cat[k]), value=fmt(cat[k], values[k].value),
+                       target=fmt(cat[k], values[k].target), gap=g) for k, g in zip(item["kpis"], item["gaps"])]
+            lines.append(f"{status_badge_md('bad')} **{who}**{colon(lang())}" + join_list(parts, lang()))
+            flagged_kpis.update(dict.fromkeys(item["kpis"]))
+        # One Markdown block and one expander (each off-target KPI's indicators once), not a line and an expander per
+        # team or agent: every element costs a new visit's browser time (docs/benchmarks.md, browser).
+        if lines:
+            st.markdown("\n\n".join(lines))
+            with st.expander(t("weekly.attention_indicators")):
+                st.markdown("\n\n".join(
+                    f"**{kpi_label(cat[k])}**{colon(lang())}"
+                    + join_list((f"{i.code} {i.label(lang())}"
+                                 for i in competency.indicators_for_kpi(competency_map(), k)), lang())
+                    for k in flagged_kpis))
+        if len(flagged) > SHOWN:
+            st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))
+        if many and not f.team:
+            st.caption(t("weekly.attention_teams_only"))

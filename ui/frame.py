@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from kpi import metrics
+from kpi import metrics, present
 from kpi.auth.access import Scope
 from kpi.present import colon, join_list, value_label
 
@@ -180,18 +180,18 @@ _PRINT_CSS = """
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stStatusWidget"], [data-testid="stBottom"],
 [data-testid="stDownloadButton"], [data-testid="stButton"], [data-testid="stFormSubmitButton"],
 [data-testid="stFileUploader"], [data-testid="stElementToolbar"], [data-testid="stTooltipIcon"],
-[data-testid="stExpander"] summary [data-testid="stIconMaterial"] {display: none !important}
+[data-testid="stExpander"] summary [data-testid="stIconMaterial"], span.kpi-help {display: none !important}
 html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
   height: auto !important; overflow: visible !important; position: static !important}
 [data-testid="stMainBlockContainer"] {max-width: none !important; width: 100% !important; padding: 0 !important}
-[data-testid="stHorizontalBlock"], [data-testid="stMetric"], div.kpi-chart, [data-testid="stExpander"],
+[data-testid="stHorizontalBlock"], [data-testid="stMetric"], div.kpi-tile, div.kpi-chart, [data-testid="stExpander"],
 table.kpi-table tr {break-inside: avoid}
 h1, h2, h3 {break-after: avoid}
 table.kpi-table thead {display: table-header-group}
 div.kpi-scroll {max-height: none !important; overflow: visible !important}
 * {-webkit-print-color-adjust: exact; print-color-adjust: exact}
 """
-PRINT_CSS = f"<style>{_TABLE_CSS}@media print {{{_PRINT_CSS}{_TILE_NOTES_CSS}}}</style>"
+PRINT_CSS = f"<style>{_TABLE_CSS}{present.TILE_CSS}@media print {{{_PRINT_CSS}{_TILE_NOTES_CSS}}}</style>"
 PRINT_VIEW_CSS = ("<style>[data-testid=\"stMainBlockContainer\"] {max-width: calc(277mm + 2rem) !important; "
                   f"padding-left: 1rem !important; padding-right: 1rem !important}}{_TILE_NOTES_CSS}</style>")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+import html
 
 import pandas as pd
 import streamlit as st
@@ -36,44 +37,52 @@ def chart(fig, where=None) -> None:
 
 
 def status_badge(status: str | None) -> str:
-    """Markdown badge for a status, coloured."""
+    """A status as a coloured HTML badge (tiles)."""
+    return present.badge_html(status, t(f"status.{status or 'none'}"))
+
+
+def status_badge_md(status: str | None) -> str:
+    """Markdown badge for a status, coloured (in st.markdown)."""
     label = t(f"status.{status or 'none'}")
     return f":{STATUS_COLOR[status]}-badge[{label}]"
 
 
-def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[str, KpiValue] | None = None) -> None:
-    """A KPI's value with its target, status colour, n and interval, and change against the previous period.
+def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[str, KpiValue] | None = None) -> present.Tile:
+    """A KPI's tile: its value with its target, status colour, n and interval, and change against the previous period.
 
     A change within noise is shown uncoloured; a maturing value says when it matures; a KPI judged per channel with
     no single channel chosen shows each channel's value and status (by_channel) and no status for the blend (a
-    real-time measure has no blended value; AHT's blend shows its value only)."""
-    with st.container(border=True):
-        delta = fmt_change(kpi, v.change)
-        real = v.trend in ("worse", "better")
-        colour = "inverse" if kpi.better == "lower" else "normal"
-        note = vs if real or v.trend is None else join_list([x for x in (vs, t("tile.noise")) if x], lang())
-        st.metric(kpi_label(kpi), fmt(kpi, v.value), delta=delta,
-                  delta_color=colour if real and kpi.better in ("higher", "lower") else "off",
-                  help=kpi.text("definition", lang(), load_catalog().settings), delta_description=note)
-        if by_channel:  # judged per channel: each channel against its own target, no status for the blend
-            st.markdown((t("tile.by_channel") if v.value is None else t("tile.by_channel_targets")) + "  \n" + "  \n".join(
-                t("tile.channel_line", channel=value_label("channel", ch, lang()), value=fmt(kpi, cv.value),
-                  badge=status_badge(cv.status), target=fmt(kpi, cv.target),
-                  n=f"{cv.n:,.0f}" if cv.n is not None else "—")
-                for ch, cv in by_channel.items() if cv.value is not None))
-            return
-        target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""
-        shown = v.status or ("maturing" if v.matures_on else "no_value" if v.value is None and v.target is not None else None)
-        note = None
-        if v.matures_on is not None:
-            note = t("tile.maturing", date=v.matures_on)
-        elif v.n is not None:
-            parts = [t("tile.n", n=f"{v.n:,.0f}")]
-            if v.interval is not None:
-                parts.append(t("tile.interval", low=fmt(kpi, v.interval[0]), high=fmt(kpi, v.interval[1])))
-            note = " · ".join(parts)
-        # One Markdown block, the note small and grey as a caption: each element costs a new visit's browser time
-        st.markdown(f"{status_badge(shown)} {target}" + (f"  \n:small[:gray[{note}]]" if note else ""))
+    real-time measure has no blended value; AHT's blend shows its value only). Drawn with show_tiles."""
+    real = v.trend in ("worse", "better")
+    note = vs if real or v.trend is None else join_list([x for x in (vs, t("tile.noise")) if x], lang())
+    tone = ("good" if v.trend == "better" else "bad") if real and kpi.better in ("higher", "lower") else None
+    head = dict(label=kpi_label(kpi), value=fmt(kpi, v.value), help=kpi.text("definition", lang(), load_catalog().settings),
+                delta=fmt_change(kpi, v.change), tone=tone, note=note)
+    if by_channel:  # judged per channel: each channel against its own target, no status for the blend
+        lines = [present.bold_html(t("tile.by_channel") if v.value is None else t("tile.by_channel_targets"))]
+        for ch, cv in by_channel.items():
+            if cv.value is not None:
+                text = t("tile.channel_line", channel=value_label("channel", ch, lang()), value=fmt(kpi, cv.value),
+                         badge="\x00", target=fmt(kpi, cv.target), n=f"{cv.n:,.0f}" if cv.n is not None else "—")
+                lines.append(present.bold_html(text).replace("\x00", status_badge(cv.status)))
+        return present.Tile(**head, lines=tuple(lines))
+    target = t("tile.target", target=fmt(kpi, v.target)) if v.target is not None else ""
+    shown = v.status or ("maturing" if v.matures_on else "no_value" if v.value is None and v.target is not None else None)
+    note = None
+    if v.matures_on is not None:
+        note = t("tile.maturing", date=v.matures_on)
+    elif v.n is not None:
+        parts = [t("tile.n", n=f"{v.n:,.0f}")]
+        if v.interval is not None:
+            parts.append(t("tile.interval", low=fmt(kpi, v.interval[0]), high=fmt(kpi, v.interval[1])))
+        note = " · ".join(parts)
+    return present.Tile(**head, lines=(f"{status_badge(shown)} {html.escape(target)}".strip(),),
+                        small=(html.escape(note),) if note else ())
+
+
+def show_tiles(tiles: Sequence[present.Tile], columns: int | None = None, where=None, boxed: bool = True) -> None:
+    """Tiles drawn as one block of static HTML (kpi.present.tiles_html), `columns` to a row (default all in one)."""
+    (where or st).html(present.tiles_html(list(tiles), columns, boxed))
 
 
 def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = False) -> None:
@@ -182,6 +191,20 @@ def page_table(frame: pd.DataFrame, what: Sequence[str], period: str | None, per
 def print_view() -> bool:
     """Whether the sidebar's print view is on."""
     return bool(st.session_state.get("print_view"))
+
+
+def sections(labels: Sequence[str], key: str) -> list:
+    """A page's detail sections as tabs, only the open one's content run and sent to the browser (st.tabs with
+    on_change: every element a new visit receives costs its browser time, docs/benchmarks.md); the print view shows
+    every section one after another, each under its name. Returns (open, container) per label."""
+    if print_view():
+        out = []
+        for label in labels:
+            box = st.container()
+            box.subheader(label)
+            out.append((True, box))
+        return out
+    return [(tab.open, tab) for tab in st.tabs(list(labels), key=key, on_change="rerun")]
 
 
 # A longer table scrolls inside this height (its header stays in view) rather than pushing the page down.

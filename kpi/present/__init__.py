@@ -19,6 +19,7 @@ from ._export import (STATUS_HEX, Table, cell_text, excel_format, export_file_na
                       table_to_csv, table_to_html, table_to_xlsx, html_table_frame)
 from ._echarts import NotConvertible, echarts_option, figure_height
 from ._svg import svg_chart
+from ._tiles import TILE_CSS, Tile, badge_html, bold_html, read_tiles, tiles_html
 from ._files import (
                      FORMULA_PREFIXES,
                      HEADER_FILL,
@@ -58,7 +59,7 @@ from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, j
                         readable_fields, t, value_label)
 
 __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines", "pareto",
-           "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height", "svg_chart",
+           "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height", "svg_chart", "TILE_CSS", "Tile", "badge_html", "bold_html", "read_tiles", "tiles_html",
            "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
            "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
