@@ -1,5 +1,6 @@
 """Budget execution (T2.2, P2.2.1-P2.2.3): budget against actual, outlook, cost per contact, improvement reports."""
 from datetime import date
+import html
 
 import pandas as pd
 import streamlit as st
@@ -12,7 +13,8 @@ from ui.auth import actor
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import chart, competency_widget, page_table, report_downloads, show_table, table_downloads
+from ui.widgets import (chart, competency_widget, page_table, report_downloads, sections, show_table, show_tiles,
+                        table_downloads)
 
 cat = load_catalog()
 current_filters()  # the shared sidebar, also when this page runs alone
@@ -51,163 +53,178 @@ if last is None:
 # ---- totals of the cost lines: month, year to date, full year
 st.subheader(t("budget.cost_lines"))
 tot = report.total
-cols = st.columns(4)
-with cols[0].container(border=True):
-    st.metric(f"{t('budget.month')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_month"]),
-              delta=ntd(tot["variance_month"]) if tot["variance_month"] is not None else None, delta_color="inverse")
-    st.caption(f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_month'])}")  # a caption wraps; a delta note is cut
-with cols[1].container(border=True):
-    st.metric(f"{t('budget.ytd')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_ytd"]),
-              delta=f"{ntd(tot['variance_ytd'])} ({pct(tot['variance_pct_ytd'])})" if tot["variance_ytd"] is not None else None,
-              delta_color="inverse")
-    st.caption(f"{kpi_label(cat['budget'])} {ntd_short(tot['budget_ytd'])}")
-with cols[2].container(border=True):
-    st.metric(kpi_label(cat["latest_estimate"]), ntd_short(tot["latest_estimate"]),
-              delta=ntd(tot["latest_estimate"] - tot["full_year_budget"]) if tot["latest_estimate"] is not None else None,
-              delta_color="inverse")
-    st.caption(f"{kpi_label(cat['full_year_budget'])} {ntd_short(tot['full_year_budget'])}")
-with cols[3].container(border=True):
-    st.metric(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),
-              help=cat["run_rate"].text("definition", lang(), cat.settings))
-    st.metric(kpi_label(cat["cost_per_contact"]),
-              format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
-              help=cat["cost_per_contact"].text("definition", lang(), cat.settings))
+
+
+def over_under(variance) -> str | None:
+    """A cost variance's colour: over budget bad, under good (the totals are of cost lines)."""
+    return None if variance is None or pd.isna(variance) or variance == 0 else "bad" if variance > 0 else "good"
+
+
+budget_line = lambda key, value: (html.escape(f"{kpi_label(cat[key])} {ntd_short(value)}"),)  # noqa: E731
+show_tiles([
+    present.Tile(f"{t('budget.month')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_month"]),
+                 delta=ntd(tot["variance_month"]) if tot["variance_month"] is not None else None,
+                 tone=over_under(tot["variance_month"]), small=budget_line("budget", tot["budget_month"])),
+    present.Tile(f"{t('budget.ytd')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_ytd"]),
+                 delta=f"{ntd(tot['variance_ytd'])} ({pct(tot['variance_pct_ytd'])})" if tot["variance_ytd"] is not None else None,
+                 tone=over_under(tot["variance_ytd"]), small=budget_line("budget", tot["budget_ytd"])),
+    present.Tile(kpi_label(cat["latest_estimate"]), ntd_short(tot["latest_estimate"]),
+                 delta=ntd(tot["latest_estimate"] - tot["full_year_budget"]) if tot["latest_estimate"] is not None else None,
+                 tone=None if tot["latest_estimate"] is None else over_under(tot["latest_estimate"] - tot["full_year_budget"]),
+                 small=budget_line("full_year_budget", tot["full_year_budget"])),
+    present.Tile(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),
+                 help=cat["run_rate"].text("definition", lang(), cat.settings)),
+    present.Tile(kpi_label(cat["cost_per_contact"]),
+                 format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
+                 help=cat["cost_per_contact"].text("definition", lang(), cat.settings)),
+])
 competency_widget("variance")
 
-# ---- the line table, coloured by favourable / unfavourable for its line type
-st.subheader(t("budget.lines"))
+# ---- the details, one section at a time: a tab each, only the open one drawn (the print view shows them all)
+lines_tab, charts_tab, bridge_tab, ir_tab, perf_tab = sections(
+    [t("budget.lines"), t("budget.charts"), t("budget.bridge_short"), t("ir.title"), t("report.performance")],
+    key="budget_section")
 lines = report.lines
-money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd", "variance_ytd",
-         "full_year_budget", "latest_estimate", "run_rate"]
-table = lines[["cost_center", "line", "line_type", *money[:6], "variance_pct_ytd", *money[6:], "reforecast",
-               "favourable", "needs_improvement_report"]].copy()
-table["reforecast"] = table["reforecast"].map(lambda v: t("budget.reforecast") if v else "")
-table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
-table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
-table["needs_improvement_report"] = table["needs_improvement_report"].map(lambda v: "⚑ " + t("budget.flag") if v else "")
-cell_status = metrics.variance_status(lines)  # each variance cell by its own sign and the line's type
-flagged = lines["needs_improvement_report"]
-# the outlook columns are KPIs: their names come from the KPI catalog
-outlook = ("full_year_budget", "latest_estimate", "run_rate")
-renamed = {c: kpi_label(cat[c]) if c in outlook else t(f"col.{c}")
-           for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "reforecast", "favourable"]}
-renamed["needs_improvement_report"] = t("col.flag")
-statuses = cell_status.reindex(columns=table.columns).astype(object)
-statuses = statuses.where(statuses.notna(), None)
-statuses["needs_improvement_report"] = ["flag" if x else None for x in flagged]
 as_of = (f"{t('budget.through')}{colon(lang())}{year}-{month:02d}", f"{year}-{month:02d}")
-lines_table = page_table(table.rename(columns=renamed), [t("page.budget"), t("budget.lines")], *as_of,
-                         kinds={renamed[c]: "money" for c in money} | {renamed["variance_pct_ytd"]: "fraction"},
-                         statuses=statuses.rename(columns=renamed))
-# Two grids, so that every column shows at 1,500 px without scrolling sideways; one download holds them all.
-ytd_columns = ["cost_center", "line", *money[:6], "variance_pct_ytd"]
-outlook_columns = ["cost_center", "line", "line_type", *money[6:], "reforecast", "favourable", "needs_improvement_report"]
-st.markdown(f"**{t('budget.lines_ytd')}**")
-show_table(lines_table.select([renamed[c] for c in ytd_columns]), "budget_lines", downloads=False)
-st.markdown(f"**{t('budget.lines_outlook')}**")
-show_table(lines_table.select([renamed[c] for c in outlook_columns]), "budget_outlook", downloads=False)
-table_downloads(lines_table, "budget_lines")
-settings = cat.settings
-st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.0%}",
-             amount=ntd(settings["improvement_report_min_amount"])))
+# ---- the line table, coloured by favourable / unfavourable for its line type
+if lines_tab[0]:
+    with lines_tab[1]:
+        money = ["budget_month", "actual_month", "variance_month", "budget_ytd", "actual_ytd", "variance_ytd",
+                 "full_year_budget", "latest_estimate", "run_rate"]
+        table = lines[["cost_center", "line", "line_type", *money[:6], "variance_pct_ytd", *money[6:], "reforecast",
+                       "favourable", "needs_improvement_report"]].copy()
+        table["reforecast"] = table["reforecast"].map(lambda v: t("budget.reforecast") if v else "")
+        table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
+        table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
+        table["needs_improvement_report"] = table["needs_improvement_report"].map(lambda v: "⚑ " + t("budget.flag") if v else "")
+        cell_status = metrics.variance_status(lines)  # each variance cell by its own sign and the line's type
+        flagged = lines["needs_improvement_report"]
+        # the outlook columns are KPIs: their names come from the KPI catalog
+        outlook = ("full_year_budget", "latest_estimate", "run_rate")
+        renamed = {c: kpi_label(cat[c]) if c in outlook else t(f"col.{c}")
+                   for c in ["cost_center", "line", "line_type", *money, "variance_pct_ytd", "reforecast", "favourable"]}
+        renamed["needs_improvement_report"] = t("col.flag")
+        statuses = cell_status.reindex(columns=table.columns).astype(object)
+        statuses = statuses.where(statuses.notna(), None)
+        statuses["needs_improvement_report"] = ["flag" if x else None for x in flagged]
+        lines_table = page_table(table.rename(columns=renamed), [t("page.budget"), t("budget.lines")], *as_of,
+                                 kinds={renamed[c]: "money" for c in money} | {renamed["variance_pct_ytd"]: "fraction"},
+                                 statuses=statuses.rename(columns=renamed))
+        # Two grids, so that every column shows at 1,500 px without scrolling sideways; one download holds them all.
+        ytd_columns = ["cost_center", "line", *money[:6], "variance_pct_ytd"]
+        outlook_columns = ["cost_center", "line", "line_type", *money[6:], "reforecast", "favourable", "needs_improvement_report"]
+        st.markdown(f"**{t('budget.lines_ytd')}**")
+        show_table(lines_table.select([renamed[c] for c in ytd_columns]), "budget_lines", downloads=False)
+        st.markdown(f"**{t('budget.lines_outlook')}**")
+        show_table(lines_table.select([renamed[c] for c in outlook_columns]), "budget_outlook", downloads=False)
+        table_downloads(lines_table, "budget_lines")
+        settings = cat.settings
+        st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.0%}",
+                     amount=ntd(settings["improvement_report_min_amount"])))
 
 # ---- charts: monthly budget vs actual, waterfall, cost per contact
-series = query(metrics.monthly, year)
-c1, c2 = st.columns(2)
-fig = present.budget_vs_actual(series["month"], series["budget"], series["actual"], kpi_label(cat["budget"]),
-                               kpi_label(cat["actual"]), lang(), title=t("budget.monthly"), height=340,
-                               margin=dict(l=10, r=10, t=40, b=10))
-chart(fig, c1)
+if charts_tab[0]:
+    with charts_tab[1]:
+        series = query(metrics.monthly, year)
+        c1, c2 = st.columns(2)
+        fig = present.budget_vs_actual(series["month"], series["budget"], series["actual"], kpi_label(cat["budget"]),
+                                       kpi_label(cat["actual"]), lang(), title=t("budget.monthly"), height=340,
+                                       margin=dict(l=10, r=10, t=40, b=10))
+        chart(fig, c1)
 
-cost = lines[lines["line_type"] == "cost"]
-wf = present.budget_waterfall((t("chart.total_budget"), tot["budget_ytd"] or 0),
-                              [(r.line, 0 if pd.isna(r.variance_ytd) else r.variance_ytd) for r in cost.itertuples()],
-                              t("chart.total_actual"), lang(), title=t("budget.waterfall"), height=340,
-                              margin=dict(l=10, r=10, t=40, b=10))
-chart(wf, c2)
+        cost = lines[lines["line_type"] == "cost"]
+        wf = present.budget_waterfall((t("chart.total_budget"), tot["budget_ytd"] or 0),
+                                      [(r.line, 0 if pd.isna(r.variance_ytd) else r.variance_ytd) for r in cost.itertuples()],
+                                      t("chart.total_actual"), lang(), title=t("budget.waterfall"), height=340,
+                                      margin=dict(l=10, r=10, t=40, b=10))
+        chart(wf, c2)
 
-closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
-cpc = present.cost_per_contact_lines(closed["month"], closed["budget_per_contact"], closed["cost_per_contact"],
-                                     kpi_label(cat["budget"]), kpi_label(cat["actual"]), lang(), title=t("budget.cpc"),
-                                     height=300, margin=dict(l=10, r=10, t=40, b=10))
-chart(cpc)
-st.caption(t("budget.cpc_note"))
+        closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
+        cpc = present.cost_per_contact_lines(closed["month"], closed["budget_per_contact"], closed["cost_per_contact"],
+                                             kpi_label(cat["budget"]), kpi_label(cat["actual"]), lang(), title=t("budget.cpc"),
+                                             height=300, margin=dict(l=10, r=10, t=40, b=10))
+        chart(cpc)
+        st.caption(t("budget.cpc_note"))
 
 # ---- the labour variance bridge (flexed budget, P2.2.2): budget -> volume -> efficiency -> rate -> actual
-st.subheader(t("budget.bridge"))
-if not report.splits:
-    st.info(t("budget.bridge_none"))
-else:
-    named = [(line, split) for (_, line), split in report.splits.items()]
-    if len(named) > 1 and report.total_split is not None:
-        named.append((t("bridge.total"), report.total_split))
-    for k, col in enumerate(st.columns(len(named))):
-        chart(reports.bridge_chart(named[k][0], named[k][1], lang(), height=320, margin=dict(l=10, r=10, t=40, b=10)),
-              col)
-    st.markdown(f"**{t('budget.bridge_sentences')}**")
-    # a $ pair would start Markdown's formula mode
-    st.markdown("\n".join(f"- {s}".replace("$", "\\$") for s in reports.bridge_sentences(report, lang())))
-    bridge = reports.bridge_table(report, lang())
-    headed = reports.bridge_headers(lang())
-    show_table(page_table(bridge.rename(columns=headed), [t("page.budget"), t("budget.bridge")], *as_of,
-                          kinds={headed[c]: "money" for c in reports.BRIDGE_COLUMNS[2:]}), "budget_bridge")
-    st.caption(t("budget.bridge_note"))
-    if (lines["line_type"] == "cost").sum() > len(report.splits):
-        st.caption(t("budget.bridge_missing"))
-competency_widget("flexed_budget")
+if bridge_tab[0]:
+    with bridge_tab[1]:
+        st.markdown(f"**{t('budget.bridge')}**")
+        if not report.splits:
+            st.info(t("budget.bridge_none"))
+        else:
+            named = [(line, split) for (_, line), split in report.splits.items()]
+            if len(named) > 1 and report.total_split is not None:
+                named.append((t("bridge.total"), report.total_split))
+            for k, col in enumerate(st.columns(len(named))):
+                chart(reports.bridge_chart(named[k][0], named[k][1], lang(), height=320, margin=dict(l=10, r=10, t=40, b=10)),
+                      col)
+            st.markdown(f"**{t('budget.bridge_sentences')}**")
+            # a $ pair would start Markdown's formula mode
+            st.markdown("\n".join(f"- {s}".replace("$", "\\$") for s in reports.bridge_sentences(report, lang())))
+            bridge = reports.bridge_table(report, lang())
+            headed = reports.bridge_headers(lang())
+            show_table(page_table(bridge.rename(columns=headed), [t("page.budget"), t("budget.bridge")], *as_of,
+                                  kinds={headed[c]: "money" for c in reports.BRIDGE_COLUMNS[2:]}), "budget_bridge")
+            st.caption(t("budget.bridge_note"))
+            if (lines["line_type"] == "cost").sum() > len(report.splits):
+                st.caption(t("budget.bridge_missing"))
+        competency_widget("flexed_budget")
 
 # ---- improvement reports for the flagged lines (P2.2.3)
-st.subheader(t("ir.title"))
-flagged_lines = lines[lines["needs_improvement_report"]]
-if flagged_lines.empty:
-    st.success(t("ir.none_flagged"))
-else:
-    keys = [(r.cost_center, r.line) for r in flagged_lines.itertuples()]
-    pick = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line",
-                        placeholder=t("select.placeholder"))
-    saved = query(competency.get_report, year, pick[0], pick[1])
-    row = flagged_lines[(flagged_lines.cost_center == pick[0]) & (flagged_lines.line == pick[1])].iloc[0]
-    st.markdown(f"**{pick[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
-                f"{kpi_label(cat['latest_estimate'])} {ntd(row.latest_estimate)}")
-    with st.form(f"ir_form_{year}_{pick[0]}_{pick[1]}"):
-        root = st.text_area(t("ir.root_cause"), value=saved.root_cause if saved else "")
-        nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
-                          index=competency.NATURES.index(saved.nature) if saved else 0)
-        action = st.text_area(t("ir.action"), value=saved.action if saved else "")
-        f1, f2, f3, f4 = st.columns(4)
-        owner = f1.text_input(t("ir.owner"), value=saved.owner if saved else "")
-        due = f2.date_input(t("ir.due_date"), value=saved.due_date if saved else date(year, 12, 31))
-        effect = f3.number_input(t("ir.effect_input"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
-        status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
-                              placeholder=t("select.placeholder"),
-                              index=competency.STATUSES.index(saved.status) if saved else 0)
-        if st.form_submit_button(t("ir.save"), type="primary"):
-            try:
-                write(competency.save_report, competency.ImprovementReport(
-                    year=year, cost_center=pick[0], line=pick[1], through=date(year, month, 1), root_cause=root,
-                    nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status),
-                    updated_by=actor())
-                st.success(t("ir.saved", line=pick[1]))
-            except competency.ReportError as exc:
-                st.error(t("ir.error", error=exc))
+if ir_tab[0]:
+    with ir_tab[1]:
+        flagged_lines = lines[lines["needs_improvement_report"]]
+        if flagged_lines.empty:
+            st.success(t("ir.none_flagged"))
+        else:
+            keys = [(r.cost_center, r.line) for r in flagged_lines.itertuples()]
+            pick = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line",
+                                placeholder=t("select.placeholder"))
+            saved = query(competency.get_report, year, pick[0], pick[1])
+            row = flagged_lines[(flagged_lines.cost_center == pick[0]) & (flagged_lines.line == pick[1])].iloc[0]
+            st.markdown(f"**{pick[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
+                        f"{kpi_label(cat['latest_estimate'])} {ntd(row.latest_estimate)}")
+            with st.form(f"ir_form_{year}_{pick[0]}_{pick[1]}"):
+                root = st.text_area(t("ir.root_cause"), value=saved.root_cause if saved else "")
+                nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
+                                  index=competency.NATURES.index(saved.nature) if saved else 0)
+                action = st.text_area(t("ir.action"), value=saved.action if saved else "")
+                f1, f2, f3, f4 = st.columns(4)
+                owner = f1.text_input(t("ir.owner"), value=saved.owner if saved else "")
+                due = f2.date_input(t("ir.due_date"), value=saved.due_date if saved else date(year, 12, 31))
+                effect = f3.number_input(t("ir.effect_input"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
+                status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
+                                      placeholder=t("select.placeholder"),
+                                      index=competency.STATUSES.index(saved.status) if saved else 0)
+                if st.form_submit_button(t("ir.save"), type="primary"):
+                    try:
+                        write(competency.save_report, competency.ImprovementReport(
+                            year=year, cost_center=pick[0], line=pick[1], through=date(year, month, 1), root_cause=root,
+                            nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status),
+                            updated_by=actor())
+                        st.success(t("ir.saved", line=pick[1]))
+                    except competency.ReportError as exc:
+                        st.error(t("ir.error", error=exc))
 
-st.markdown(f"**{t('ir.list')}**")
-saved_all = query(competency.list_reports, year)
-status_by_line = {(r.cost_center, r.line): r.status for r in saved_all.itertuples()}
-overview = pd.DataFrame({
-    t("col.cost_center"): flagged_lines["cost_center"], t("col.line"): flagged_lines["line"],
-    t("col.variance_ytd"): flagged_lines["variance_ytd"],
-    t("ir.status"): [t(f"ir.status.{status_by_line[k]}") if k in status_by_line else t("ir.missing")
-                     for k in zip(flagged_lines["cost_center"], flagged_lines["line"])],
-})
-show_table(page_table(overview, [t("page.budget"), t("ir.list")], *as_of, kinds={t("col.variance_ytd"): "money"}),
-           "ir_overview")
-if not saved_all.empty:
-    show_table(page_table(competency.reports_table(saved_all, lang()), [t("page.budget"), t("ir.title")], str(year),
-                          str(year)), "ir_saved")
+        st.markdown(f"**{t('ir.list')}**")
+        saved_all = query(competency.list_reports, year)
+        status_by_line = {(r.cost_center, r.line): r.status for r in saved_all.itertuples()}
+        overview = pd.DataFrame({
+            t("col.cost_center"): flagged_lines["cost_center"], t("col.line"): flagged_lines["line"],
+            t("col.variance_ytd"): flagged_lines["variance_ytd"],
+            t("ir.status"): [t(f"ir.status.{status_by_line[k]}") if k in status_by_line else t("ir.missing")
+                             for k in zip(flagged_lines["cost_center"], flagged_lines["line"])],
+        })
+        show_table(page_table(overview, [t("page.budget"), t("ir.list")], *as_of, kinds={t("col.variance_ytd"): "money"}),
+                   "ir_overview")
+        if not saved_all.empty:
+            show_table(page_table(competency.reports_table(saved_all, lang()), [t("page.budget"), t("ir.title")], str(year),
+                                  str(year)), "ir_saved")
 
 # ---- the performance report (O2.2.1) of the month, from the same numbers
-st.subheader(t("report.performance"))
-if last is not None:
-    report_downloads(f"perf_{year}_{month}_{lang()}", lambda: read(reports.performance_report, date(year, month, 1), lang()),
-                     f"performance_report_{year}-{month:02d}_{lang()}")
+if perf_tab[0]:
+    with perf_tab[1]:
+        if last is not None:
+            report_downloads(f"perf_{year}_{month}_{lang()}", lambda: read(reports.performance_report, date(year, month, 1), lang()),
+                             f"performance_report_{year}-{month:02d}_{lang()}")

@@ -10,7 +10,8 @@ from ui.access import can, require
 from ui.data import query, read
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import chart, competency_map, kpi_tile, page_table, report_downloads, show_table
+from ui.widgets import (chart, competency_map, kpi_tile, page_table, report_downloads, sections, show_table,
+                        show_tiles)
 
 cat = load_catalog()
 f = current_filters()
@@ -28,10 +29,8 @@ st.caption(t("period.range", start=start, end=end) + f" · {f.label}")
 status = query(metrics.kpi_status, start, end, **f.kw)
 
 
-def tiles(ids: tuple[str, ...]) -> None:
-    for col, kid in zip(st.columns(len(ids)), ids):
-        with col:
-            kpi_tile(cat[kid], status[kid])
+def tiles(ids: tuple[str, ...], columns: int = 5) -> None:
+    show_tiles([kpi_tile(cat[kid], status[kid]) for kid in ids], columns)
 
 
 def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_title: str | None = None) -> go.Figure:
@@ -41,78 +40,88 @@ def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_ti
                                xaxis=dict(title=x_title, automargin=True), yaxis=dict(title=y_title, automargin=True)))
 
 
-# ---- satisfaction (P4.3.1)
+# ---- the period's tiles: satisfaction (P4.3.1), complaints and their handling (P4.3.2)
 st.subheader(t("quality.satisfaction"))
 tiles(("csat", "csat_mean", "nps", "ces_mean", "survey_responses"))
-
-trend = query(metrics.survey_trend, f.end - timedelta(weeks=13) + timedelta(days=1), f.end, "week", **f.kw)
-panels = [present.TrendPanel(kpi_label(cat[k]), cat[k].unit, list(trend[k]), cat[k].target_for(f.team, f.channel)[0])
-          for k in ("csat", "nps", "ces_mean")]
-fig = present.trend_grid(trend["bucket"], panels, lang(), cols=3, target_name=t("weekly.target_line"),
-                         title=t("quality.trend"), height=340, margin=dict(l=10, r=10, t=60, b=10))
-chart(fig)
-
-st.markdown(f"**{t('quality.distributions')}**")
-for col, score in zip(st.columns(3), ("csat", "nps", "ces")):
-    dist = query(metrics.score_distribution, start, end, score, **f.kw)
-    colours = ["#c0392b" if (score == "nps" and s <= 6) or (score == "csat" and s <= 2) else "#2e86c1" for s in dist["score"]]
-    chart(bar(dist["score"].astype(str), dist["responses"], t(f"scale.{score}"), t("quality.responses"), colours), col)
-
-# ---- complaints (P4.3.2)
 st.subheader(t("quality.complaints"))
-tiles(("complaints", "complaints_per_1000", "complaint_resolution_rate", "complaint_sla_rate", "median_resolution_hours"))
-tiles(("reopen_rate", "escalation_rate", "open_complaints", "open_complaints_past_due"))
+tiles(("complaints", "complaints_per_1000", "complaint_resolution_rate", "complaint_sla_rate", "median_resolution_hours",
+       "reopen_rate", "escalation_rate", "open_complaints", "open_complaints_past_due"))
 
-c1, c2 = st.columns(2)
-funnel = query(metrics.complaint_funnel, start, end, **f.kw)
-chart(present.figure([go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
-                                textinfo="value+percent initial")],
-                     dict(title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10))), c1)
-res = query(metrics.resolution_time_distribution, start, end, **f.kw)
-chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
-          x_title=present.unit_name("h", lang())), c2)  # the bands are hours to resolve
+# ---- the details, one section at a time: a tab each, only the open one drawn (the print view shows them all)
+trend_tab, complaints_tab, comments_tab, report_tab = sections(
+    [t("quality.trend_section"), t("quality.complaints_section"), t("quality.comments_short"), t("report.service")],
+    key="quality_section")
 
-c3, c4 = st.columns(2)
-backlog = query(metrics.open_backlog_by_age, end, **f.kw)
-fig = present.figure([
-    go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints"] - backlog["open_complaints_past_due"],
-           name=t("quality.backlog_open"), marker_color="#85c1e9"),
-    go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints_past_due"], name=t("quality.backlog_past_due"),
-           marker_color="#c0392b"),
-], dict(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
-        yaxis=dict(title=t("quality.count"), automargin=True)))
-chart(fig, c3)
+if trend_tab[0]:
+    with trend_tab[1]:
+        trend = query(metrics.survey_trend, f.end - timedelta(weeks=13) + timedelta(days=1), f.end, "week", **f.kw)
+        panels = [present.TrendPanel(kpi_label(cat[k]), cat[k].unit, list(trend[k]), cat[k].target_for(f.team, f.channel)[0])
+                  for k in ("csat", "nps", "ces_mean")]
+        fig = present.trend_grid(trend["bucket"], panels, lang(), cols=3, target_name=t("weekly.target_line"),
+                                 title=t("quality.trend"), height=340, margin=dict(l=10, r=10, t=60, b=10))
+        chart(fig)
+        st.markdown(f"**{t('quality.distributions')}**")
+        for col, score in zip(st.columns(3), ("csat", "nps", "ces")):
+            dist = query(metrics.score_distribution, start, end, score, **f.kw)
+            colours = ["#c0392b" if (score == "nps" and s <= 6) or (score == "csat" and s <= 2) else "#2e86c1"
+                       for s in dist["score"]]
+            chart(bar(dist["score"].astype(str), dist["responses"], t(f"scale.{score}"), t("quality.responses"), colours), col)
 
-pareto = query(metrics.category_pareto, start, end, **f.kw)
-fig = present.pareto(pareto["category"], pareto["complaints"], pareto["cumulative_share"].astype(float) * 100,
-                     pareto["vital_few"], t("quality.count"), t("col.cumulative"), title=t("quality.pareto"), height=320,
-                     margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
-chart(fig, c4)
+if complaints_tab[0]:
+    with complaints_tab[1]:
+        c1, c2 = st.columns(2)
+        funnel = query(metrics.complaint_funnel, start, end, **f.kw)
+        chart(present.figure([go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
+                                        textinfo="value+percent initial")],
+                             dict(title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10))), c1)
+        res = query(metrics.resolution_time_distribution, start, end, **f.kw)
+        chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
+                  x_title=present.unit_name("h", lang())), c2)  # the bands are hours to resolve
+
+        c3, c4 = st.columns(2)
+        backlog = query(metrics.open_backlog_by_age, end, **f.kw)
+        fig = present.figure([
+            go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints"] - backlog["open_complaints_past_due"],
+                   name=t("quality.backlog_open"), marker_color="#85c1e9"),
+            go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints_past_due"], name=t("quality.backlog_past_due"),
+                   marker_color="#c0392b"),
+        ], dict(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
+                legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
+                yaxis=dict(title=t("quality.count"), automargin=True)))
+        chart(fig, c3)
+
+        pareto = query(metrics.category_pareto, start, end, **f.kw)
+        fig = present.pareto(pareto["category"], pareto["complaints"], pareto["cumulative_share"].astype(float) * 100,
+                             pareto["vital_few"], t("quality.count"), t("col.cumulative"), title=t("quality.pareto"),
+                             height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
+        chart(fig, c4)
 
 # ---- what customers said (P4.3.3)
-st.subheader(t("quality.comments"))
-comments = query(metrics.low_score_comments, start, end, **f.kw)
-if not can("comments"):  # left out for this role, not "none"
-    st.info(t("access.no_comments"))
-elif comments.empty:
-    st.info(t("quality.no_comments"))
-else:
-    labels = {"responded_at": t("quality.col.responded_at"), "team": t("col.team"), "agent_id": t("col.agent"),
-              "csat": t("scale.csat"), "nps": t("scale.nps"), "ces": t("scale.ces"), "comment": t("quality.col.comment")}
-    show_table(page_table(comments, [t("page.quality"), t("quality.comments_short")],
-                          t("period.range", start=start, end=end), f"{start}–{end}", f, kinds={"responded_at": "datetime", "csat": "int", "nps": "int", "ces": "int"},
-                          labels=labels),
-               "quality_comments")
+if comments_tab[0]:
+    with comments_tab[1]:
+        st.caption(t("quality.comments"))
+        comments = query(metrics.low_score_comments, start, end, **f.kw)
+        if not can("comments"):  # left out for this role, not "none"
+            st.info(t("access.no_comments"))
+        elif comments.empty:
+            st.info(t("quality.no_comments"))
+        else:
+            labels = {"responded_at": t("quality.col.responded_at"), "team": t("col.team"), "agent_id": t("col.agent"),
+                      "csat": t("scale.csat"), "nps": t("scale.nps"), "ces": t("scale.ces"),
+                      "comment": t("quality.col.comment")}
+            show_table(page_table(comments, [t("page.quality"), t("quality.comments_short")],
+                                  t("period.range", start=start, end=end), f"{start}–{end}", f,
+                                  kinds={"responded_at": "datetime", "csat": "int", "nps": "int", "ces": "int"},
+                                  labels=labels),
+                       "quality_comments")
 
-# ---- the standard's behaviour indicators this page evidences
-st.subheader(t("quality.competency"))
-cmap = competency_map()
-for code in ("P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"):
-    st.markdown(f"**{code}** {cmap.indicator(code).label(lang())}")
-
-# ---- the customer service report (O4.3.1) of this period
-st.subheader(t("report.service"))
-report_downloads(f"service_{start}_{end}_{f.team}_{lang()}",
-                 lambda: read(reports.service_report, start, end, lang(), team=f.team),
-                 f"customer_service_report_{start}_{end}_{lang()}")
+# ---- the customer service report (O4.3.1) of this period, and the standard's behaviour indicators this page evidences
+if report_tab[0]:
+    with report_tab[1]:
+        report_downloads(f"service_{start}_{end}_{f.team}_{lang()}",
+                         lambda: read(reports.service_report, start, end, lang(), team=f.team),
+                         f"customer_service_report_{start}_{end}_{lang()}")
+        st.markdown(f"**{t('quality.competency')}**")
+        cmap = competency_map()
+        st.markdown("\n\n".join(f"**{code}** {cmap.indicator(code).label(lang())}"
+                                  for code in ("P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4")))

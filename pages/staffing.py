@@ -12,7 +12,7 @@ from ui.access import require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import lang, t
-from ui.widgets import chart, page_table, show_table
+from ui.widgets import chart, page_table, show_table, show_tiles
 
 cat = load_catalog()
 f = current_filters()
@@ -39,8 +39,7 @@ if not week.has_states:
 
 # ---- the week's occupancy, adherence and shrinkage, each with the hours behind it
 if week.has_states:
-    for col, (label, value) in zip(st.columns(3), metrics.staffing_measures(week, lang())):
-        col.metric(label, value)
+    show_tiles([present.Tile(label, value) for label, value in metrics.staffing_measures(week, lang())], 3, boxed=False)
     st.caption(t("staffing.measures_help") + (" " + t("staffing.paid_logged_in") if week.summary.paid_from == "logged_in"
                                                else ""))
 

@@ -11,7 +11,7 @@ from ui.access import require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
-from ui.widgets import chart, competency_map, page_table, show_table, table_downloads
+from ui.widgets import chart, competency_map, page_table, sections, show_table, table_downloads
 
 cat = load_catalog()
 cmap = competency_map()
@@ -65,7 +65,7 @@ st.subheader(t("trainer.weak"))
 weak = competency.weak_kpis(values, cat, team=team, peers=peers)
 if weak.empty:
     st.success(t("trainer.none_weak", who=who_label))
-    st.stop()
+    st.stop()  # nothing to coach: no indicators, no plan
 weak_frame = pd.DataFrame({
     t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],
     t("col.value"): [fmt(cat[k], v) for k, v in zip(weak["id"], weak["value"])],
@@ -83,49 +83,59 @@ show_table(page_table(weak_frame, [t("page.trainer"), t("trainer.weak"), who], t
                                                   t("trainer.col.worsening"): "bool"}),
            "trainer_weak")
 
-# ---- ranked behaviour indicators with what to coach
-st.subheader(t("trainer.ranked"))
-ranked = competency.rank_weak_competencies(cmap, values, cat, team=team, peers=peers)
+# ---- the details, one section at a time: a tab each, only the open one drawn (the print view shows them all)
 lg = lang()
-for r in ranked.head(5).to_dict("records"):
-    ind = cmap.indicator(r["indicator"])
-    task = cmap.task(r["task"])
-    with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
-        st.markdown(f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
-                                                        coverage=r["coverage"], n=len(r["kpis"])))
-        worst = weak.set_index("id").loc[r["kpis"][0]]  # the score in words: its largest gap
-        st.markdown(t("trainer.largest", kpi=kpi_label(cat[r["kpis"][0]]), value=fmt(cat[r["kpis"][0]], worst["value"]),
-                      reference=t(f"trainer.vs.{worst['compared_with']}", value=fmt(cat[r["kpis"][0]], worst["reference"])),
-                      gap=worst["gap_bands"]))
-        if r["weight"] < 1:
-            st.caption(t("trainer.process", weight=r["weight"]))
-        st.markdown(f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(
-            (f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]), lg))
-        st.markdown(f"**{t('competency.knowledge')}**{colon(lg)}" + join_list(
-            (cmap.item(c).caption(lg) for c in r["knowledge"]), lg))
-        st.markdown(f"**{t('competency.skills')}**{colon(lg)}" + join_list(
-            (cmap.item(c).caption(lg) for c in r["skills"]), lg))
-        st.markdown(f"**{t('competency.coaching')}**")
-        actions = {"zh-TW": r["coaching_zh"], "en": r["coaching_en"]}[lg]
-        st.markdown("\n".join(f"- {a}" for a in actions[:6]))
-        if measures := cmap.measures_for(ind.code):  # the staffing page's measures evidence it too (P2.1.2)
-            st.caption(t("trainer.staffing_measures", page=t("page.staffing"), measures=join_list(
-                (t(f"staffing.measure.{m.kpi_id}") for m in measures), lg)))
+ranked_tab, heat_tab, plan_tab = sections([t("trainer.ranked"), t("trainer.heatmap_short"), t("trainer.export_short")],
+                                          key="trainer_section")
+
+# ---- ranked behaviour indicators with what to coach
+if ranked_tab[0]:
+    with ranked_tab[1]:
+        ranked = competency.rank_weak_competencies(cmap, values, cat, team=team, peers=peers)
+        for r in ranked.head(5).to_dict("records"):
+            ind = cmap.indicator(r["indicator"])
+            task = cmap.task(r["task"])
+            with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
+                st.markdown(f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
+                                                                coverage=r["coverage"], n=len(r["kpis"])))
+                worst = weak.set_index("id").loc[r["kpis"][0]]  # the score in words: its largest gap
+                st.markdown(t("trainer.largest", kpi=kpi_label(cat[r["kpis"][0]]), value=fmt(cat[r["kpis"][0]], worst["value"]),
+                              reference=t(f"trainer.vs.{worst['compared_with']}", value=fmt(cat[r["kpis"][0]], worst["reference"])),
+                              gap=worst["gap_bands"]))
+                if r["weight"] < 1:
+                    st.caption(t("trainer.process", weight=r["weight"]))
+                st.markdown(f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(
+                    (f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]), lg))
+                st.markdown(f"**{t('competency.knowledge')}**{colon(lg)}" + join_list(
+                    (cmap.item(c).caption(lg) for c in r["knowledge"]), lg))
+                st.markdown(f"**{t('competency.skills')}**{colon(lg)}" + join_list(
+                    (cmap.item(c).caption(lg) for c in r["skills"]), lg))
+                st.markdown(f"**{t('competency.coaching')}**")
+                actions = {"zh-TW": r["coaching_zh"], "en": r["coaching_en"]}[lg]
+                st.markdown("\n".join(f"- {a}" for a in actions[:6]))
+                if measures := cmap.measures_for(ind.code):  # the staffing page's measures evidence it too (P2.1.2)
+                    st.caption(t("trainer.staffing_measures", page=t("page.staffing"), measures=join_list(
+                        (t(f"staffing.measure.{m.kpi_id}") for m in measures), lg)))
+
 
 # ---- team x task heat map
-st.subheader(t("trainer.heatmap"))
-matrix = competency.task_gap_matrix(cmap, {k: v for k, v in teams.items() if k is not None}, cat)
-chart(present.figure([go.Heatmap(z=matrix.to_numpy(), x=[f"{c} {cmap.task(c).label(lg)}" for c in matrix.columns],
-                                 y=list(matrix.index), colorscale="Reds", zmin=0,
-                                 colorbar=dict(title=dict(text=t("trainer.col.gap"))),
-                                 hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>")],
-                     dict(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(tickangle=-30))))
-st.caption(t("trainer.heatmap_help"))
+if heat_tab[0]:
+    with heat_tab[1]:
+        st.markdown(f"**{t('trainer.heatmap')}**")
+        matrix = competency.task_gap_matrix(cmap, {k: v for k, v in teams.items() if k is not None}, cat)
+        chart(present.figure([go.Heatmap(z=matrix.to_numpy(), x=[f"{c} {cmap.task(c).label(lg)}" for c in matrix.columns],
+                                         y=list(matrix.index), colorscale="Reds", zmin=0,
+                                         colorbar=dict(title=dict(text=t("trainer.col.gap"))),
+                                         hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>")],
+                             dict(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(tickangle=-30))))
+        st.caption(t("trainer.heatmap_help"))
 
 # ---- export the plan as the team's performance record
-st.subheader(t("trainer.export"))
-plan = competency.coaching_plan(cmap, who_label, period, values, lg, cat, team=team, peers=peers)
-# The plan is the performance record (O3.3.1), with its own workbook: a title row, wide wrapped text columns.
-plan_table = present.Table(plan, name=(t("page.trainer"), t("plan.sheet"), who, f"{start}–{end}"))
-show_table(plan_table, "plan", downloads=False)
-table_downloads(plan_table, "plan", xlsx=lambda: competency.plan_to_xlsx(plan), csv=lambda: competency.plan_to_csv(plan))
+if plan_tab[0]:
+    with plan_tab[1]:
+        st.markdown(f"**{t('trainer.export')}**")
+        plan = competency.coaching_plan(cmap, who_label, period, values, lg, cat, team=team, peers=peers)
+        # The plan is the performance record (O3.3.1), with its own workbook: a title row, wide wrapped text columns.
+        plan_table = present.Table(plan, name=(t("page.trainer"), t("plan.sheet"), who, f"{start}–{end}"))
+        show_table(plan_table, "plan", downloads=False)
+        table_downloads(plan_table, "plan", xlsx=lambda: competency.plan_to_xlsx(plan), csv=lambda: competency.plan_to_csv(plan))

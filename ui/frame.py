@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from kpi import metrics, present
+from kpi import metrics
 from kpi.auth.access import Scope
 from kpi.present import colon, join_list, value_label
 
@@ -191,7 +191,7 @@ table.kpi-table thead {display: table-header-group}
 div.kpi-scroll {max-height: none !important; overflow: visible !important}
 * {-webkit-print-color-adjust: exact; print-color-adjust: exact}
 """
-PRINT_CSS = f"<style>{_TABLE_CSS}{present.TILE_CSS}@media print {{{_PRINT_CSS}{_TILE_NOTES_CSS}}}</style>"
+PRINT_CSS = f"<style>{_TABLE_CSS}@media print {{{_PRINT_CSS}{_TILE_NOTES_CSS}}}</style>"
 PRINT_VIEW_CSS = ("<style>[data-testid=\"stMainBlockContainer\"] {max-width: calc(277mm + 2rem) !important; "
                   f"padding-left: 1rem !important; padding-right: 1rem !important}}{_TILE_NOTES_CSS}</style>")
 

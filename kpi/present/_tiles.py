@@ -89,7 +89,8 @@ def _tile(tile: Tile, boxed: bool) -> str:
 def tiles_html(tiles: list[Tile], columns: int | None = None, boxed: bool = True) -> str:
     """Tiles in a grid of `columns` equal columns (default: all in one row), in one block."""
     n = columns or max(len(tiles), 1)
-    return (f'<div class="kpi-tiles" style="grid-template-columns: repeat({n}, minmax(0, 1fr))">'
+    return (f"<style>{TILE_CSS}</style>"  # with the block: a page opened before the dashboard's frame ran has it too
+            f'<div class="kpi-tiles" style="grid-template-columns: repeat({n}, minmax(0, 1fr))">'
             + "".join(_tile(x, boxed) for x in tiles) + "</div>")
 
 
