@@ -13,6 +13,8 @@ Playwright), with the dashboard served by `streamlit run` on this machine:
 - filter change: on that idle page, pick a week in the sidebar that no earlier change of this run picked (so its
   queries are not cached yet) -> idle again ("filter"); then back to the week shown before, whose queries are
   cached ("back").
+- section: on that page, each of its other sections (tabs, ui.widgets.sections: a visit draws only the open one)
+  clicked in turn -> idle; the slowest of them ("section").
 - after import: 20 new contacts imported into the latest complete week through kpi.imports.import_file while the
   server runs (as `python -m kpi ingest` from cron would), then at once a new visit -> idle: the data version changed,
   every cached query misses. "warmed": one more import, then WARM_WAIT seconds in which the server's warmer
@@ -85,15 +87,16 @@ pages += [st.Page(lambda: st.title(str(i)), title=f"page {{i}}", icon=":material
           for i in range(6)]
 st.navigation({{"主管": pages[:2], "財務": pages[2:3], "訓練": pages[3:4], "資料": pages[4:]}}).run()
 """
-METRIC = '[data-testid="stMetric"]'
+METRIC = '[data-testid="stMetric"]'  # the floor's and the frame's one st.metric
+TILE = "div.kpi-tile"  # a page's KPI tile (kpi.present.tiles_html)
 # url path and the first element a reader looks for on that page
 PAGES = {
-    "weekly": ("", METRIC),
-    "quality": ("quality", METRIC),
-    "budget": ("budget", METRIC),
+    "weekly": ("", TILE),
+    "quality": ("quality", TILE),
+    "budget": ("budget", TILE),
     "trainer": ("trainer", 'table.kpi-table, [data-testid="stAlert"]'),
     "import_data": ("import_data", '[data-testid="stFileUploader"]'),
-    "data_status": ("data_status", METRIC),
+    "data_status": ("data_status", TILE),
     "glossary": ("glossary", "table.kpi-table"),
 }
 SMOKE_PAGES = ("weekly", "data_status")
@@ -225,6 +228,25 @@ class Visit:
             raise CheckFailed(f"{self.page.url}: the week box shows {box.input_value()!r} after picking {label!r}")
         return Timing(first=idle, idle=idle, kib=(self.received - received) / 1024)
 
+    def sections(self) -> list[str]:
+        """The names of the page's sections (tabs, ui.widgets.sections) not open now."""
+        tabs = self.page.locator('[data-testid="stTabs"] [role="tab"]')
+        return [tabs.nth(i).inner_text().strip() for i in range(tabs.count())
+                if tabs.nth(i).get_attribute("aria-selected") != "true"]
+
+    def open_section(self, name: str) -> Timing:
+        """Click a section's tab; the time runs from the click to idle (the run it starts drew the section)."""
+        tab = self.page.get_by_role("tab", name=name, exact=True)
+        before, received = self.finished, self.received
+        t0 = time.perf_counter()
+        tab.click()
+        self.settle(before)
+        idle = time.perf_counter() - t0
+        if tab.get_attribute("aria-selected") != "true":
+            raise CheckFailed(f"{self.page.url}: the section {name!r} is not open after its tab was clicked")
+        self.no_exception()
+        return Timing(first=idle, idle=idle, kib=(self.received - received) / 1024)
+
     def _timing(self, t0: float, first: float, received_before: int) -> Timing:
         idle = time.perf_counter() - t0
         server = self.finished_at - self.session_at if self.session_at and self.finished_at else None
@@ -232,7 +254,8 @@ class Visit:
         return Timing(first, idle, server, (self.received - received_before) / 1024, browser)
 
     def metric_values(self) -> list[str]:
-        return self.page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        """The values of the st.metric (floor, frame) or the tiles (pages) shown, in order."""
+        return self.page.locator('[data-testid="stMetricValue"], div.kpi-tile .kpi-value').all_inner_texts()
 
     def no_exception(self) -> None:
         errors = self.page.locator('[data-testid="stException"]').all_inner_texts()
@@ -310,6 +333,7 @@ class Figures:
     returns: list[Timing] = field(default_factory=list)  # back to the week shown before: its queries are cached
     imports: list[Timing] = field(default_factory=list)
     warmed: list[Timing] = field(default_factory=list)  # WARM_WAIT s after an import: the warmer had time
+    sections: list[Timing] = field(default_factory=list)  # each other section (tab) of the page opened
 
 
 def median(values: list[float | None]) -> float | None:
@@ -323,9 +347,9 @@ def first_visit(browser, url: str, db: Path) -> tuple[float | None, Timing]:
     visit = Visit(browser, url)
     t0 = time.perf_counter()
     visit.page.goto(url)
-    visit.page.wait_for_selector(f'[data-testid="stProgress"], {METRIC}', state="visible")
+    visit.page.wait_for_selector(f'[data-testid="stProgress"], {TILE}', state="visible")
     progress = time.perf_counter() - t0 if visit.page.locator('[data-testid="stProgress"]').count() else None
-    visit.page.wait_for_selector(METRIC, state="visible")
+    visit.page.wait_for_selector(TILE, state="visible")
     first = time.perf_counter() - t0
     visit.settle(0)
     timing = visit._timing(t0, first, 0)
@@ -367,6 +391,8 @@ def measure(browser, floor_url: str, frame_url: str, url: str, db: Path, work: P
             check_shows(name, visit, expected, week)
             figures[name].returns.append(visit.change_week(metrics.iso_week_label(expected.latest)))
             check_shows(name, visit, expected, None)
+            for section in visit.sections():  # the other sections, each drawn when its tab is clicked
+                figures[name].sections.append(visit.open_section(section))
             visit.close()
     batch = 0
     for _ in range(runs):  # last: an import changes the data version, so every cached query misses afterwards
@@ -400,19 +426,20 @@ def _s(v: float | None, width: int = 8) -> str:
 def report(floor: list[Timing], frame: list[Timing], figures: dict[str, Figures],
            first: list[tuple[float | None, Timing]]) -> None:
     f_first, f_idle = median([t.first for t in floor]), median([t.idle for t in floor])
-    print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'back s':>8}{'after import s':>16}"
-          f"{'warmed s':>10}{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
-    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>8}{'':>16}{'':>10}"
+    print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'back s':>8}{'section s':>11}"
+          f"{'after import s':>16}{'warmed s':>10}{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
+    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>8}{'':>11}{'':>16}{'':>10}"
           f"{_s(median([t.server for t in floor]), 10)}{median([t.kib for t in floor]):>8.0f}"
           f"{_s(median([t.browser for t in floor]), 11)}")
     frame_idle = median([t.idle for t in frame])
     print(f"{'frame and one tile':<22}{_s(median([t.first for t in frame]))}{_s(frame_idle)}"
-          f"{frame_idle / f_idle:>8.2f}x{'':>10}{'':>8}{'':>16}{'':>10}{_s(median([t.server for t in frame]), 10)}"
+          f"{frame_idle / f_idle:>8.2f}x{'':>10}{'':>8}{'':>11}{'':>16}{'':>10}{_s(median([t.server for t in frame]), 10)}"
           f"{median([t.kib for t in frame]):>8.0f}{_s(median([t.browser for t in frame]), 11)}")
     for name, fig in figures.items():
         idle = median([t.idle for t in fig.visits])
         print(f"{name:<22}{_s(median([t.first for t in fig.visits]))}{_s(idle)}{idle / f_idle:>8.2f}x"
               f"{_s(median([t.idle for t in fig.changes]), 10)}{_s(median([t.idle for t in fig.returns]))}"
+              f"{_s(max([t.idle for t in fig.sections], default=None), 11)}"
               f"{_s(median([t.idle for t in fig.imports]), 16)}{_s(median([t.idle for t in fig.warmed]), 10)}"
               f"{_s(median([t.server for t in fig.visits]), 10)}{median([t.kib for t in fig.visits]):>8.0f}"
               f"{_s(median([t.browser for t in fig.visits]), 11)}")
@@ -422,7 +449,8 @@ def report(floor: list[Timing], frame: list[Timing], figures: dict[str, Figures]
     print(f"\nfirst/idle: medians of {len(next(iter(figures.values())).visits)} new visits per page, "
           f"{len(floor)} of the floor and of the frame (the dashboard's sidebar and navigation, one tile); "
           "x floor = idle / the floor's idle. filter: to a week not shown before; back: to "
-          "the week shown before (cached); after import: a new visit right after an import; warmed: one new visit "
+          "the week shown before (cached); section: the slowest of the page's other sections (tabs) opened, "
+          "each drawn only when its tab is clicked; after import: a new visit right after an import; warmed: one new visit "
           f"{WARM_WAIT:.0f} s after an import (not in --smoke)")
 
 

@@ -80,7 +80,8 @@ class Shown:
             return fn(con, *args, **kwargs)
 
     def metrics(self) -> list[tuple[str, str]]:
-        return [(m.label, m.value) for m in self.at.metric]
+        return [(t["label"], t["value"]) for node in self.at.get("html") if 'class="kpi-tiles"' in node.proto.body
+                for t in present.read_tiles(node.proto.body)]
 
     def tables(self) -> list[pd.DataFrame]:
         """The page's tables as shown (static HTML, kpi.present.table_to_html): cells as the reader sees them."""
@@ -88,7 +89,7 @@ class Shown:
         return [f for f in frames if f is not None]
 
     def tiles_match(self, status: dict) -> int:
-        """Every st.metric labelled with a KPI's name shows that KPI's value, formatted; returns how many did."""
+        """Every tile labelled with a KPI's name shows that KPI's value, formatted; returns how many did."""
         by_label = {self.cat[k].label[self.lang]: k for k in status}
         checked = 0
         for label, value in self.metrics():
@@ -231,6 +232,7 @@ def run(db: str, runs: int) -> int:
     def page(path: str):
         def make():
             at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+            at.session_state["print_view"] = True  # every section of the page (a visit draws one: ui.widgets.sections)
             at.switch_page(path)
             return at
         return make

@@ -246,6 +246,7 @@ def measure(db: str, runs: int) -> None:
         week, team = weeks[i + 2], teams[i % len(teams)]
         try:
             at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+            at.session_state["print_view"] = True  # every section of the page (a visit draws one: ui.widgets.sections)
             at.switch_page(path)
             first = timed_run(at)
             keys = {s.key for s in at.selectbox}
@@ -283,7 +284,7 @@ def check_offered(at, db: str) -> str:
     from kpi import store
 
     s = Shown(at, db)
-    shown = at.metric[0].value
+    shown = s.metrics()[0][1]
     with store.open_db(db, read_only=True) as con:
         want = offered_by_sql(con, s.week_start, s.week_end, **s.kw)
     if shown != f"{want:,}":

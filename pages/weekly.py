@@ -64,9 +64,8 @@ for ch in (c for c in deferred if c in per_channel):  # no channel chosen: the d
 
 # ---- the details, one section at a time: a tab each, only the open one drawn (the print view shows them all)
 attention_tab, tables_tab, trends_tab, heat_tab = sections(
-    [t("weekly.attention"), t("weekly.teams_agents"),
-     t("weekly.trends_month") if f.period.kind in ("month", "quarter") else t("weekly.trends"), t("weekly.heatmap")],
-    key="weekly_section")
+    [t("weekly.attention"), t("weekly.teams_agents"), t("weekly.trends_section"), t("weekly.heatmap")],
+    key="weekly_section", headed=(True, True, False, True))
 
 teams = view.teams
 team_values, team_status = metrics.status_table(teams)
@@ -74,10 +73,10 @@ agents: dict = {}
 team_of: dict = {}
 names: dict = {}
 # Which team's agents: the sidebar's team, else the one picked in the tables' section (kept while another is open)
-drill_team = f.team or st.session_state.get("drill_team_kept")
+drill_team = f.team or st.session_state.get("drill_team", st.session_state.get("drill_team_kept"))
 if drill_team not in team_values.index:
     drill_team = None
-in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None else 0
+in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None and can("agent_rows") else 0
 many = in_period > SHOWN_ROWS  # thousands of agents (a centre of many teams): one team's at a time
 if can("agent_rows") and not many:
     drill = query(metrics.weekly_agents, f.start, f.end, **{**f.kw, "team": drill_team})
@@ -133,6 +132,7 @@ if tables_tab[0]:
 # ---- 12-week trends with target lines
 if trends_tab[0]:
     with trends_tab[1]:
+        st.subheader(t("weekly.trends_month") if f.period.kind in ("month", "quarter") else t("weekly.trends"))
         trend = view.trend
         # The 12 weeks (months) before the chosen one set each KPI's natural process limits (XmR); only a value
         # outside them is news.
@@ -196,5 +196,5 @@ if attention_tab[0]:
                     for k in flagged_kpis))
         if len(flagged) > SHOWN:
             st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))
-        if many and not f.team:
+        if many:
             st.caption(t("weekly.attention_teams_only"))

@@ -3,6 +3,7 @@ of a chart's series as pages draw them, and a workbook from literal rows."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import openpyxl
@@ -71,6 +72,15 @@ def html_tables(at) -> list[pd.DataFrame]:
     st.html (ui.widgets.show_table), as the reader sees them: the header row as columns, each cell's text."""
     frames = (present.html_table_frame(node.proto.body) for node in (at if isinstance(at, list) else at.get("html")))
     return [f for f in frames if f is not None]
+
+
+def tiles(at) -> list[SimpleNamespace]:
+    """The KPI tiles (kpi.present.tiles_html) a page (an AppTest, or a list of its Html elements) drew with st.html
+    (ui.widgets.show_tiles), in order, as the reader sees them: label, value, help (the definition behind the ⓘ),
+    delta, tone (good, bad, off), note, lines (text) and badges (the statuses of the lines' badges)."""
+    nodes = at if isinstance(at, list) else at.get("html")
+    return [SimpleNamespace(**x) for node in nodes if 'class="kpi-tiles"' in node.proto.body
+            for x in present.read_tiles(node.proto.body)]
 
 
 def svg_charts(at) -> list[dict]:

@@ -141,6 +141,12 @@ BLANK_CHARTS = """() => [...document.querySelectorAll('.kpi-chart img')].filter(
     return coloured < 50; }).length"""
 
 
+def _section(page, name: str) -> None:
+    """Open a page's section (a tab: only the open one is drawn, ui.widgets.sections)."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    _settle(page)
+
+
 def _no_errors(page) -> None:
     errors = page.query_selector_all('[data-testid="stException"], [data-testid="stAlertContentError"]')
     assert not errors, [e.inner_text()[:400] for e in errors]
@@ -177,19 +183,28 @@ def test_weekly_page_shows_numbers_charts_and_chinese_glyphs(server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
     page.set_default_timeout(90_000)  # a loaded 2-core machine renders slowly; waiting is not failing
     page.goto(server)
-    page.wait_for_selector('[data-testid="stMetric"]')
+    page.wait_for_selector("div.kpi-tile")
     _settle(page)
-    assert page.locator('[data-testid="stMetric"]').count() >= 13  # 5 volumes + 8 KPI tiles
+    assert page.locator("div.kpi-tile").count() == 13  # 5 volumes + 8 KPI tiles, in two HTML blocks
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    # The details are sections (tabs): a new visit draws the first, needs attention, and no chart or table yet.
+    tabs = page.locator('[data-testid="stTabs"] [role="tab"]').all_inner_texts()
+    assert [x.strip() for x in tabs] == ["需要關注", "組別與專員", "趨勢", "星期 × 時段"]
+    assert page.locator(".kpi-chart img").count() == 0 and page.locator("table.kpi-table").count() == 0
+    body = page.inner_text("body")
+    assert "服務水準" in body and "2026-W47" in body and "技術支援組" in body  # an off-target team
     # Trends and two heat maps, each a chart image (_no_errors below: none of them blank), with no chart component:
     # a new visit loads no chart script (docs/benchmarks.md, browser).
-    page.wait_for_function("""() => document.querySelectorAll('.kpi-chart img').length >= 3""", timeout=30_000)
+    _section(page, "趨勢")
+    page.wait_for_function("""() => document.querySelectorAll('.kpi-chart img').length == 1""", timeout=30_000)
     assert page.locator('[data-testid="stEChartsChart"]').count() == 0
     # Each trend point shows its hover text: the last service level point reads its week and value.
     titles = page.locator(".kpi-chart .kpi-hits i").evaluate_all("els => els.map(e => e.title)")
     assert any(t.startswith("2026-W47: ") and t.endswith("%") for t in titles), titles[:5]
     _no_errors(page)
-    body = page.inner_text("body")
-    assert "服務水準" in body and "2026-W47" in body and "需要關注" in body
+    _section(page, "星期 × 時段")
+    page.wait_for_function("""() => document.querySelectorAll('.kpi-chart img').length == 2""", timeout=30_000)
+    _no_errors(page)
     # The CJK font is installed: the title renders wider than the same number of boxes would suggest is not
     # checkable in pixels here, so check the font the browser resolved for Chinese text instead.
     font = page.evaluate("() => document.fonts.check('16px \"Noto Sans CJK TC\"', '服務')")
@@ -229,8 +244,9 @@ def test_choosing_a_team_shows_its_agents(server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
     page.set_default_timeout(90_000)
     page.goto(server)
-    page.wait_for_selector('[data-testid="stMetric"]')
+    page.wait_for_selector("div.kpi-tile")
     _settle(page)
+    _section(page, "組別與專員")
     page.locator('[data-testid="stButtonGroup"] button', has_text="技術支援組").first.click()
     page.wait_for_selector("text=技術支援組 的專員")
     _settle(page)
@@ -347,27 +363,36 @@ def test_print_view_prints_every_row_and_column_without_the_sidebar(server, brow
 def test_budget_page_at_1500_px_shows_every_column_and_whole_tile_numbers(server, browser, lang):
     page = _open(server, browser, nav_index("budget"), lang)
     page.screenshot(path=str(SHOTS / f"budget.1500.{lang}.png"))
-    tables = page.evaluate("""() => [...document.querySelectorAll('table.kpi-table')]
-        .map(t => [t, t.parentElement].map(e => e.scrollWidth - e.clientWidth))""")
-    assert len(tables) >= 3 and all(max(d) <= 0 for d in tables), tables  # no sideways scrolling in any table
-    cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMetric"], [data-testid="stMetric"] *')]
+    no_scroll = """() => [...document.querySelectorAll('table.kpi-table')]
+        .map(t => [t, t.parentElement].map(e => e.scrollWidth - e.clientWidth))"""
+    tables = page.evaluate(no_scroll)
+    assert len(tables) == 2 and all(max(d) <= 0 for d in tables), tables  # no sideways scrolling in either line table
+    cut = page.evaluate("""() => [...document.querySelectorAll('div.kpi-tile, div.kpi-tile *')]
         .filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText)""")
     assert cut == []  # no number or note cut with an ellipsis
-    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    values = page.locator("div.kpi-tile .kpi-value").all_inner_texts()
     assert len(values) == 5 and all(v.startswith("NT$") for v in values)
-    # The labour variance bridge: its three waterfalls (人員薪資, 加班費, their total) drawn beside the page's three
-    # charts, none blank, and the overtime line's sentence in the reader's language.
-    text = page.locator('[data-testid="stMain"]').inner_text()
-    heading, sentence = (("人工成本差異分析", "加班費超支 NT$62.1 萬（+47.3%），其中來電量較預算多") if lang == "zh-TW" else
-                         ("Labour variance bridge", "加班費: over budget by NT$0.62M (+47.3%); contacts"))
-    assert heading in text and sentence in text
-    assert page.locator(".kpi-chart img").count() >= 6
+    # The labour variance bridge: its three waterfalls (人員薪資, 加班費, their total), none blank, its table whole, and
+    # the overtime line's sentence in the reader's language; then the page's three monthly and variance charts.
+    heading, sentence, charts = (("人工成本差異分析", "加班費超支 NT$62.1 萬（+47.3%），其中來電量較預算多", "每月與差異圖表")
+                                 if lang == "zh-TW" else ("Labour variance bridge",
+                                                          "加班費: over budget by NT$0.62M (+47.3%); contacts",
+                                                          "Monthly and variance charts"))
+    _section(page, heading)
+    assert sentence in page.locator('[data-testid="stMain"]').inner_text()
+    assert page.locator(".kpi-chart img").count() == 3
+    tables = page.evaluate(no_scroll)
+    assert len(tables) == 1 and max(tables[0]) <= 0, tables
+    _no_errors(page)
+    _section(page, charts)
+    assert page.locator(".kpi-chart img").count() == 3
     _no_errors(page)
     page.close()
 
 
 def test_a_tables_csv_download_is_named_for_the_week_and_reads_in_excel(server, browser, tmp_path):
     page = _open(server, browser)
+    _section(page, "組別與專員")
     with page.expect_download() as caught:
         page.locator('[data-testid="stDownloadButton"] button:has-text("下載 CSV")').first.click()
     download = caught.value

@@ -68,7 +68,7 @@ def test_an_anonymous_visitor_of_every_page_url_sees_the_sign_in_form_and_no_num
     assert page.locator("h1").first.inner_text() == "登入"
     for hidden in ("stMetric", "stTable", "stDataFrame", "stEChartsChart", "stSidebarNav", "stSelectbox", "stDownloadButton"):
         assert page.locator(f'[data-testid="{hidden}"]').count() == 0, hidden
-    assert page.locator("table.kpi-table").count() == 0  # the pages' tables (ui.widgets.show_table)
+    assert page.locator("table.kpi-table, div.kpi-tile").count() == 0  # the pages' tables and tiles (ui.widgets)
     body = page.inner_text("body")
     assert zh not in body and "%" not in body and "NT$" not in body
     if not path:
@@ -89,7 +89,7 @@ def test_sign_in_opens_the_page_asked_for_and_sign_out_ends_the_session(signed_s
     page.get_by_role("button", name="登出").click()
     page.wait_for_selector("text=已登出。")
     assert page.locator("h1").first.inner_text() == "登入"
-    assert page.locator('[data-testid="stMetric"]').count() == 0
+    assert page.locator('div.kpi-tile').count() == 0
     page.reload()  # a new visit after the sign-out: still the form
     _settle(page)
     assert page.locator("h1").first.inner_text() == "登入"
@@ -99,7 +99,7 @@ def test_sign_in_opens_the_page_asked_for_and_sign_out_ends_the_session(signed_s
 def test_a_signed_in_supervisor_sees_only_their_teams_pages_filters_and_rows(signed_server, browser):
     """The sign-in puts the user's Scope where ui.access reads it: the scope enforcement applies to signed-in users."""
     page = _visit(browser, f"{signed_server}/mine")  # listed for nobody before a sign-in, yet the form is shown
-    assert page.locator("h1").first.inner_text() == "登入" and page.locator('[data-testid="stMetric"]').count() == 0
+    assert page.locator("h1").first.inner_text() == "登入" and page.locator('div.kpi-tile').count() == 0
     page.goto(signed_server)
     _settle(page)
     _sign_in(page, "mei", PASSWORD)
@@ -135,7 +135,7 @@ def test_five_wrong_passwords_lock_the_account_with_a_clear_message(signed_serve
     _sign_in(page, "boss", PASSWORD)  # the right password while locked
     page.wait_for_timeout(1500)
     _settle(page)
-    assert page.locator("h1").first.inner_text() == "登入" and page.locator('[data-testid="stMetric"]').count() == 0
+    assert page.locator("h1").first.inner_text() == "登入" and page.locator('div.kpi-tile').count() == 0
     with store.open_db(users_db) as con:  # the administrator lifts it for the tests after this one
         auth.reset_password(con, "boss", PASSWORD, auth.AuthSettings(), by="test")
     page.close()
@@ -145,7 +145,7 @@ def test_audit_lists_the_sign_ins_the_download_and_the_import_made_here_with_the
                                                                                          users_db, tmp_path):
     page = _visit(browser, signed_server)
     _sign_in(page, "boss", PASSWORD)
-    page.wait_for_selector('[data-testid="stMetric"]')
+    page.wait_for_selector('div.kpi-tile')
     _settle(page)
     with page.expect_download() as caught:
         page.locator('[data-testid="stDownloadButton"] button:has-text("下載 CSV")').first.click()
@@ -184,7 +184,7 @@ def test_with_no_user_the_readme_command_runs_without_sign_in_on_localhost_only(
         port = int(url.rsplit(":", 1)[1])
         assert _listening(port) == {"127.0.0.1"}  # nobody else on the network reaches it
         page = _visit(browser, url)
-        assert page.locator("h1").first.inner_text() == "每週績效" and page.locator('[data-testid="stMetric"]').count()
+        assert page.locator("h1").first.inner_text() == "每週績效" and page.locator('div.kpi-tile').count()
         assert "單人模式：不需登入，只有這台電腦能開啟。" in page.locator('[data-testid="stSidebar"]').inner_text()
         page.close()
     finally:
@@ -246,7 +246,7 @@ def _company_sign_in(browser, url: str, email: str):
 def test_company_sign_in_lets_a_mapped_person_in(company_server, browser):
     url, idp, db = company_server
     context, page = _company_sign_in(browser, url, "mei.lin@example.com")
-    page.wait_for_selector('[data-testid="stMetric"]')
+    page.wait_for_selector('div.kpi-tile')
     _settle(page)
     assert "已登入：mei.lin@example.com（主管）" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert page.locator("h1").first.inner_text() == "每週績效"
@@ -263,7 +263,7 @@ def test_company_sign_in_refuses_an_unmapped_person(company_server, browser):
     page.wait_for_selector("text=尚未開通使用權限")
     body = page.inner_text("body")
     assert "請洽系統管理者" in body and "stranger@example.com" in body
-    assert page.locator('[data-testid="stMetric"]').count() == 0 and page.locator('[data-testid="stSidebarNav"]').count() == 0
+    assert page.locator('div.kpi-tile').count() == 0 and page.locator('[data-testid="stSidebarNav"]').count() == 0
     page.screenshot(path=str(SHOTS / "sign_in.unmapped.zh-TW.png"))
     with store.open_db(db, read_only=True) as con:
         assert auth.audit_log(con, user="stranger@example.com")["action"].tolist() == ["access_refused"]

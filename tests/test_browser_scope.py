@@ -81,6 +81,12 @@ def _go(page, title: str) -> None:
     _settle(page)
 
 
+def _print_view(page) -> None:
+    """Every section of every page at once (the print view stays on while the session moves between pages)."""
+    page.locator('[data-testid="stSidebar"] label:has-text("列印檢視")').click()
+    _settle(page)
+
+
 def _nav(page) -> list[str]:
     """The pages the sidebar links to, by title (each link's text starts with its icon's name: a ligature)."""
     return [x.strip().splitlines()[-1] for x in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
@@ -110,6 +116,7 @@ def test_a_supervisor_of_one_team_sees_only_that_team_in_every_filter_table_and_
     page = _visit(browser, supervisor)
     assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "人力配置", "職能輔導", "指標說明"]  # no budget, import or data status
     assert _select_options(page, "組別") == [TECH]
+    _print_view(page)
     for title in ("每週績效", "服務品質 (T4.3)", "人力配置", "職能輔導"):
         if title != "每週績效":
             _go(page, title)
@@ -132,6 +139,7 @@ def test_a_supervisor_of_one_team_sees_only_that_team_in_every_filter_table_and_
 def test_finance_sees_no_agent_row_and_no_comment(finance, browser):  # noqa: F811
     page = _visit(browser, finance)
     assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "人力配置", "預算執行 (T2.2)", "指標說明"]
+    _print_view(page)
     body = page.inner_text("body")
     assert "專員明細不在您的角色可檢視範圍內" in body and not AGENT_ID.findall(body)
     assert page.locator("table.kpi-table").count() == 1  # the team table only

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import tiles
 from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ VOLUMES = ("進線", "接通", "放棄", "問卷回覆", "客訴")
 
 def volume_tiles(at: AppTest) -> dict[str, str]:
     """The week's volume tiles at the top of the weekly page (all channels)."""
-    return {m.label: m.value for m in at.metric if m.label in VOLUMES}
+    return {m.label: m.value for m in tiles(at) if m.label in VOLUMES}
 
 
 def test_overview_shows_the_latest_complete_week(app, db, write):

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from helpers import html_tables, workbook
+from helpers import html_tables, tiles, workbook
 from kpi import imports, metrics, store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ def weekly_volume(lang: str = "zh-TW") -> str:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
     at.session_state["channel"] = "__all__"
     at.run()
-    return next(m.value for m in at.metric if m.label == "進線")
+    return next(m.value for m in tiles(at) if m.label == "進線")
 
 
 def import_page(**state) -> AppTest:

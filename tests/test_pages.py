@@ -13,6 +13,7 @@ from kpi import metrics, present, store
 from kpi.metrics import format_value, load_catalog
 from helpers import chart_values as values
 from helpers import html_tables, svg_charts
+from helpers import tiles as page_tiles
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -44,6 +45,8 @@ def app(sample_db, monkeypatch):
     return run
 
 
+# The weekly page's sections (tabs: only the open one is drawn; the print view draws them all).
+TEAMS, TRENDS, HEAT = "組別與專員", "趨勢", "星期 × 時段"
 VOLUMES = {"進線", "接通", "放棄", "問卷回覆", "客訴", "Offered", "Answered", "Abandoned", "Surveys received", "Complaints received"}
 
 
@@ -64,7 +67,7 @@ def dash(series: dict) -> str:
 
 def tiles(at: AppTest) -> dict[str, str]:
     """The KPI tiles (not the volume row above them)."""
-    return {m.label: m.value for m in at.metric if m.label not in VOLUMES}
+    return {m.label: m.value for m in page_tiles(at) if m.label not in VOLUMES}
 
 
 def expected_tiles(lang: str, start, end, **filters) -> dict[str, str]:
@@ -97,7 +100,7 @@ def test_changing_the_week_team_or_language_changes_what_is_shown(app):
 
 
 def test_weekly_charts_have_twelve_weeks_with_target_lines(app):
-    at = app()
+    at = app(weekly_section=TRENDS)
     spec = charts(at)[0]
     weeks = spec["xAxis"][0]["data"]
     assert weeks[0] == "2026-W36" and weeks[-1] == "2026-W47" and len(weeks) == 12
@@ -116,7 +119,8 @@ def test_weekly_charts_have_twelve_weeks_with_target_lines(app):
 
 def test_team_table_and_attention_list(app):
     at = app()
-    teams = html_tables(at)[0].set_index("組別")
+    assert [tab.label for tab in at.tabs] == ["需要關注", TEAMS, TRENDS, HEAT] and not html_tables(at)  # attention first
+    teams = html_tables(app(weekly_section=TEAMS))[0].set_index("組別")
     assert set(teams.index) == {"帳務服務組", "技術支援組", "會員服務組"}
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         g = metrics.group_status(con, *W47, "team", channel="phone")
@@ -131,7 +135,7 @@ def test_team_table_and_attention_list(app):
 
 
 def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_first(app):
-    at = app(drill_team="技術支援組")
+    at = app(drill_team="技術支援組", weekly_section=TEAMS)
     assert any(h.value == "技術支援組 的專員" for h in at.subheader)
     agents = html_tables(at)[1].set_index("專員")
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
@@ -147,7 +151,7 @@ def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_f
     # static tables, no canvas grid: nothing to select (a selected row lost its status colours)
     assert len(at.dataframe) == 0
     # sorted on a KPI instead: the longest handle time first (lower is better), as the picker above the table says
-    by_aht = app(drill_team="技術支援組", agent_sort="aht_seconds")
+    by_aht = app(drill_team="技術支援組", agent_sort="aht_seconds", weekly_section=TEAMS)
     assert by_aht.selectbox(key="agent_sort").value == "aht_seconds"
     shown = [i.split()[0] for i in html_tables(by_aht)[1]["專員"]]
     worst = sorted((a for a in g if a), key=lambda a: -(g[a]["aht_seconds"].value or 0))
@@ -160,11 +164,18 @@ def test_with_more_agents_than_a_table_shows_the_weekly_page_asks_for_a_team_fir
     import ui.widgets
 
     monkeypatch.setattr(ui.widgets, "SHOWN_ROWS", 20)
-    at = app()
+    at = app(weekly_section=TEAMS)
     assert [i.value for i in at.info] == ["此期間共有 30 位專員：請先在上方選擇組別，再檢視該組專員的績效。"]
     assert len(html_tables(at)) == 1  # the team table only
-    at = app(drill_team="技術支援組")
+    # the attention list names teams only, and says why
+    attention = app()
+    assert not any("(技術支援組)" in m.value for m in attention.markdown)  # no agent line
+    assert any("只列出組別" in c.value for c in attention.caption)
+    at = app(drill_team="技術支援組", weekly_section=TEAMS)
     assert not at.info and len(html_tables(at)[1]) == 10
+    # the team picked stays picked while another section is open: the attention list then holds its agents
+    attention = app(drill_team_kept="技術支援組")
+    assert any("(技術支援組)" in m.value for m in attention.markdown)
 
 
 def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
@@ -172,12 +183,14 @@ def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
     # the sample runs to Sunday 2026-11-22: November is not over, so October is the default month
     assert at.sidebar.selectbox(key="month").value == "2026-10-01"
     assert at.caption[0].value.startswith("2026 年 10 月：2026-10-01 至 2026-10-31")
-    assert any(h.value == "近 12 個月趨勢" for h in at.subheader) and not at.warning
+    assert not at.warning
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         s = metrics.kpi_status(con, date(2026, 10, 1), date(2026, 10, 31), channel="phone")
     cat = load_catalog()
     assert tiles(at)["顧客滿意度"] == format_value(cat["csat"], s["csat"].value)  # the month's value
-    months = charts(at)[0]["xAxis"][0]["data"]
+    trends = app(period_kind="month", weekly_section=TRENDS)
+    assert any(h.value == "近 12 個月趨勢" for h in trends.subheader)
+    months = charts(trends)[0]["xAxis"][0]["data"]
     assert months[0] == "2025-11" and months[-1] == "2026-10"
     nov = app(period_kind="month", month="2026-11-01")
     assert "2026 年 11 月（未完整）" in [o for o in nov.sidebar.selectbox(key="month").options]
@@ -190,8 +203,33 @@ def test_the_weekly_page_for_any_range(app):
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         s = metrics.kpi_status(con, date(2026, 11, 2), date(2026, 11, 15), channel="phone")
     assert tiles(at)["顧客滿意度"] == format_value(load_catalog()["csat"], s["csat"].value)
-    csat = next(m for m in at.metric if m.label == "顧客滿意度")  # a change within noise: "較前 14 天、差異在雜訊內"
-    assert s["csat"].trend == "steady" and csat.proto.delta_description.startswith("較前 14 天")
+    csat = next(m for m in page_tiles(at) if m.label == "顧客滿意度")  # a change within noise: "較前 14 天、變動在雜訊範圍內"
+    assert s["csat"].trend == "steady" and csat.note == "較前 14 天、變動在雜訊範圍內" and csat.tone == "off"
+
+
+def test_a_tiles_change_is_coloured_by_whether_it_is_better_or_worse_and_grey_within_noise(app):
+    """Green for better and red for worse, whichever way the KPI's number moved (handle time down is better); grey
+    (tone off) for a change within noise or a KPI with no better direction. Checked on every tile of three weeks."""
+    cat = load_catalog()
+    seen = set()
+    # W38, all teams: handle time 13.9 s shorter than W37, beyond noise (the sample's only "better" tile); the tech team
+    # in W46 and W47: worse handle times and satisfaction
+    for week, team in (("2026-09-14", None), ("2026-11-09", "技術支援組"), ("2026-11-16", "技術支援組")):
+        start = date.fromisoformat(week)
+        with store.open_db(store.resolve_db_path(), read_only=True) as con:
+            s = metrics.kpi_status(con, start, start + (W47[1] - W47[0]), team=team, channel="phone")
+        for m in page_tiles(app(week=week, **({"team": team} if team else {}))):
+            kid = next((k for k in metrics.TILE_KPIS if cat[k].label["zh-TW"] == m.label), None)
+            if kid is None:  # a volume: no change shown
+                assert m.delta is None
+                continue
+            v = s[kid]
+            real = v.trend in ("better", "worse") and cat[kid].better in ("higher", "lower")
+            assert m.tone == ({"better": "good", "worse": "bad"}[v.trend] if real else "off"), (week, kid, v.trend)
+            assert (m.note or "").endswith("變動在雜訊範圍內") == (v.trend not in ("better", "worse", None))
+            seen.add((m.tone, cat[kid].better, (v.change or 0) > 0))
+    assert ("good", "lower", False) in seen  # shorter handle time: down, and green
+    assert {t for t, *_ in seen} == {"good", "bad", "off"}  # each colour met at least once
 
 
 PAGES = {"pages/weekly.py": ("每週績效", "Weekly performance"), "pages/quality.py": ("服務品質 (T4.3)", "Service quality (T4.3)"),
@@ -210,7 +248,7 @@ def test_every_page_renders_in_both_languages(app, page, lang):
 def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
     from kpi import metrics
 
-    at = app("pages/quality.py")
+    at = app("pages/quality.py", print_view=True)  # every section: the tiles, charts and comments
     cat = load_catalog()
     got = tiles(at)
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
@@ -238,7 +276,7 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
 
     from kpi import competency
 
-    at = app("pages/trainer.py", trainer_team="技術支援組")
+    at = app("pages/trainer.py", trainer_team="技術支援組", print_view=True)  # every section: the ranking and the plan
     top = [e.label for e in at.expander][:5]
     cmap = competency.load_competency_map()
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
@@ -277,7 +315,7 @@ def test_budget_page_totals_equal_the_budget_report(app):
     at = app("pages/budget.py")
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         report = metrics.budget_report(con, 2026)
-    tiles_shown = {m.label: m.value for m in at.metric}
+    tiles_shown = {m.label: m.value for m in page_tiles(at)}
     # The cost-line totals of the report, in 萬 (NT$10,000) as the tiles show them.
     assert tiles_shown["年初至今 · 實際"] == f"NT${report.total['actual_ytd'] / 1e4:,.1f} 萬"
     assert tiles_shown["當月 · 實際"] == f"NT${report.total['actual_month'] / 1e4:,.1f} 萬"
@@ -300,6 +338,7 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     monkeypatch.setenv("KPI_DB", str(db))  # a new path: nothing cached for the sample file applies to it
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
     at.switch_page("pages/budget.py")
+    at.session_state["budget_section"] = "改善報告 (P2.2.3)"
     at.run()
     assert at.selectbox(key="ir_line").value == ("客服營運部", "加班費")
     at.text_area[0].input("新人比例高，處理時間長，晚班人力不足")
@@ -317,6 +356,8 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚無改善報告"
 
     # The page's performance report carries the saved improvement report.
+    at.session_state["budget_section"] = "績效報告 (O2.2.1)"
+    at.run()
     next(b for b in at.button if b.label == "產生報告").click().run()
     assert not at.exception, [e.message for e in at.exception]
     import io
@@ -365,10 +406,10 @@ def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):
     # No channel chosen: service level is not blended; the tile lists phone and chat, each with its own value.
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         by_channel = metrics.group_status(con, *W47, "channel")
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(line for m in page_tiles(at) for line in m.lines)
     sl = load_catalog()["service_level"]
     for ch, name in (("phone", "電話"), ("chat", "文字客服")):
-        assert f"{name} **{format_value(sl, by_channel[ch]['service_level'].value)}**" in text
+        assert f"{name} {format_value(sl, by_channel[ch]['service_level'].value)} " in text
     assert tiles(at)["服務水準"] == "—"
     # Handle time has a target per channel: the blend shows its value, unjudged, and each channel its own verdict.
     aht = load_catalog()["aht_seconds"]
@@ -376,7 +417,7 @@ def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):
     for ch, name in (("phone", "電話"), ("chat", "文字客服"), ("email", "電子郵件")):
         v = by_channel[ch]["aht_seconds"]
         assert v.target == {"phone": 360, "chat": 600, "email": 540}[ch]
-        assert f"{name} **{format_value(aht, v.value)}**" in text and f"目標 {format_value(aht, v.target)}" in text
+        assert f"{name} {format_value(aht, v.value)} " in text and f"目標 {format_value(aht, v.target)}" in text
 
 
 def test_the_weekly_page_on_e_mail_shows_its_response_target_and_backlog(app):
@@ -415,14 +456,14 @@ def test_import_history_reads_in_chinese(app):
 
 def test_trend_lines_are_neutral(app):
     # Colour means status: the data lines are all the one neutral colour (red only for target lines).
-    at = app()
+    at = app(weekly_section=TRENDS)
     data_lines = [s for s in charts(at)[0]["series"] if s["showSymbol"]]
     assert len(data_lines) == 8 and {s["lineStyle"]["color"] for s in data_lines} == {"#2e86c1"}
 
 
 def test_a_filter_that_does_not_apply_says_so_instead_of_zero(app):
     at = app("pages/weekly.py", queue="billing")
-    volumes = {m.label: m.value for m in at.metric if m.label in VOLUMES}
+    volumes = {m.label: m.value for m in page_tiles(at) if m.label in VOLUMES}
     assert volumes["客訴"] == "—" and volumes["進線"] != "—"  # complaints have no queue
     assert any("不適用" in c.value for c in at.caption)
     assert "contacts.csv.gz" in app().caption[0].value  # the week's caption names the last contacts import
@@ -440,9 +481,9 @@ def test_weekly_durations_carry_their_units_in_tiles_and_tables(app):
         teams = metrics.group_status(con, *W47, "team", channel="phone")
     asa, aht = s["asa_seconds"].value, s["aht_seconds"].value
     assert asa < 60 and 60 <= aht < 3600  # the sample week: W47 phone ASA 13.6 s -> 14 s, AHT 425.0 s -> 7 min 05 s
-    for lang, names, sec in (("zh-TW", ("平均應答速度", "平均處理時間", "組別"), "秒"),
-                             ("en", ("Average speed of answer", "Average handle time", "Team"), "s")):
-        at = app(lang=lang)
+    for lang, names, sec, section in (("zh-TW", ("平均應答速度", "平均處理時間", "組別"), "秒", TEAMS),
+                                      ("en", ("Average speed of answer", "Average handle time", "Team"), "s", "Teams and agents")):
+        at = app(lang=lang, weekly_section=section)
         shown = tiles(at)
         assert shown[names[0]] == f"{int(asa + 0.5)} {sec}" and shown[names[1]] == _min_sec(aht, lang)
         team_cells = html_tables(at)[0].set_index(names[2])
@@ -452,11 +493,11 @@ def test_weekly_durations_carry_their_units_in_tiles_and_tables(app):
         assert len(agent_cells := html_tables(at)[1]) == 30  # all 30 agents
         assert agent_cells[names[1]].str.fullmatch(r"\d+ (分 \d\d 秒|min \d\d s|分鐘|min)").all()
     # a target pair reads 7 min 05 s against the target 6 min: the tile's target line
-    assert any("目標 6 分鐘" in m.value for m in app().markdown)
+    assert any("目標 6 分鐘" in line for m in page_tiles(app()) for line in m.lines)
 
 
 def test_weekly_trend_axes_state_their_units_and_no_footnote_explains_minutes(app):
-    at = app()
+    at = app(weekly_section=TRENDS)
     spec = charts(at)[0]
     titles = [axis["name"] for axis in spec["yAxis"]]
     # service level, ASA (11.5-21.7 s a week: seconds), AHT (407-427 s: minutes, 6.8-7.1), abandon, FCR, CSAT, NPS,
@@ -472,15 +513,16 @@ def test_weekly_trend_axes_state_their_units_and_no_footnote_explains_minutes(ap
     assert values(aht_target)[0] == 6.0 and hovers(aht_target)[0] == "目標: 6 分鐘"  # 360 s
     captions = " ".join(c.value for c in at.caption)
     assert "分鐘" not in captions and "ASA" not in captions
-    en = charts(app(lang="en"))[0]
+    en = charts(app(lang="en", weekly_section="Trends"))[0]
     assert [en["yAxis"][i]["name"] for i in (1, 2)] == ["s", "min"]
 
 
 def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_language(app):
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         monthly = metrics.monthly(con, 2026)
-    for lang, title, divisor, january in (("zh-TW", "NT$（萬）", 1e4, "2026年1月"), ("en", "NT$ (M)", 1e6, "Jan 2026")):
-        bars, waterfall, cpc = charts(app("pages/budget.py", lang=lang))[:3]
+    for lang, title, divisor, january, section in (("zh-TW", "NT$（萬）", 1e4, "2026年1月", "每月與差異圖表"),
+                                                   ("en", "NT$ (M)", 1e6, "Jan 2026", "Monthly and variance charts")):
+        bars, waterfall, cpc = charts(app("pages/budget.py", lang=lang, budget_section=section))[:3]
         assert bars["yAxis"][0]["name"] == waterfall["yAxis"][0]["name"] == title
         months, budget = bars["xAxis"][0]["data"], bars["series"][0]
         assert months[0] == january and len(months) == 12 and bars["xAxis"][0]["type"] == "category"
@@ -488,7 +530,7 @@ def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_langua
         assert values(budget) == pytest.approx([v / divisor for v in monthly["budget"]])
         assert hovers(budget)[0] == f"{january}: " + present.money_short(float(monthly["budget"].iloc[0]), lang)
         assert cpc["xAxis"][0]["data"][0] == january and "NT$" in cpc["yAxis"][0]["name"]
-    zh = charts(app("pages/budget.py"))[0]
+    zh = charts(app("pages/budget.py", budget_section="每月與差異圖表"))[0]
     assert zh["xAxis"][0]["data"][9] == "2026年10月"
 
 
@@ -498,10 +540,11 @@ def test_budget_page_bridges_each_labour_line_in_both_languages(app):
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         report = metrics.budget_report(con, 2026)
     ot = report.splits[("客服營運部", "加班費")]
-    for lang, steps, over in (("zh-TW", ["預算", "來電量", "效率", "時薪", "實際"], "加班費超支 NT$62.1 萬（+47.3%）"),
-                              ("en", ["Budget", "Volume", "Efficiency", "Rate", "Actual"],
-                               "加班費: over budget by NT$0.62M (+47.3%)")):
-        at = app("pages/budget.py", lang=lang)
+    for lang, steps, over, section in (("zh-TW", ["預算", "來電量", "效率", "時薪", "實際"], "加班費超支 NT$62.1 萬（+47.3%）",
+                                        "人工成本差異分析"),
+                                       ("en", ["Budget", "Volume", "Efficiency", "Rate", "Actual"],
+                                        "加班費: over budget by NT$0.62M (+47.3%)", "Labour variance bridge")):
+        at = app("pages/budget.py", lang=lang, budget_section=section)
         assert not at.exception
         bridges = [c for c in charts(at) if c["xAxis"][0]["data"] == steps]
         assert len(bridges) == 3  # 人員薪資, 加班費 and their total: no empty chart

@@ -190,3 +190,36 @@ def test_data_values_are_shown_in_the_reader_s_language():
 
     assert value_label("channel", "phone", "zh-TW") == "電話" and value_label("channel", "email", "en") == "E-mail"
     assert value_label("channel", "fax", "zh-TW") == "fax"  # a value the catalog doesn't name stays as it is
+
+
+def test_tiles_are_one_html_block_read_back_as_written():
+    """Two tiles in one block: names, values, the definition behind the ⓘ, the change with its arrow and colour, the
+    note, badge lines and small lines; text is escaped (a < in a name stays text) and read back unchanged."""
+    good = present.Tile("服務水準", "78.1%", help="20 秒內接通 / 進線 <即時管道>", delta="-2.3 個百分點", tone="bad",
+                        note="較前一週", lines=(present.badge_html("warning", "注意") + " 目標 80.0%",),
+                        small=("樣本數 3,664",))
+    plain = present.Tile("進線", "3,710")
+    block = present.tiles_html([good, plain], 4)
+    assert block.count('class="kpi-tile boxed"') == 2 and "repeat(4, minmax(0, 1fr))" in block
+    assert "&lt;即時管道&gt;" in block and "<即時管道>" not in block  # escaped in the title attribute
+    assert "▼ -2.3 個百分點" in block and 'data-tone="bad" style="color: #c0392b"' in block
+    first, second = present.read_tiles(block)
+    assert first == {"label": "服務水準", "value": "78.1%", "help": "20 秒內接通 / 進線 <即時管道>",
+                     "delta": "-2.3 個百分點", "tone": "bad", "note": "較前一週",
+                     "lines": ["注意 目標 80.0%", "樣本數 3,664"], "badges": ["warning"]}
+    assert second == {"label": "進線", "value": "3,710", "help": None, "delta": None, "tone": None, "note": None,
+                      "lines": [], "badges": []}
+    assert 'class="kpi-tile"' in present.tiles_html([plain], boxed=False)  # no border: the volumes row
+
+
+@pytest.mark.parametrize("delta, arrow", [("+12 秒", "▲ "), ("-0.5 個百分點", "▼ "), ("+0 秒", ""), ("+0.0", ""),
+                                          ("-NT$62,100", "▼ "), ("NT$62,100 (+4.7%)", "▲ "), ("+1:05", "▲ ")])
+def test_a_tiles_arrow_follows_the_sign_of_its_change_and_none_for_no_change(delta, arrow):
+    block = present.tiles_html([present.Tile("x", "1", delta=delta)])
+    assert f">{arrow}{delta}</span>" in block
+
+
+def test_a_tile_line_keeps_the_catalogs_bold_and_escapes_the_rest():
+    assert present.bold_html("電話 **78.1%** <b>x</b>") == "電話 <b>78.1%</b> &lt;b&gt;x&lt;/b&gt;"
+    assert present.badge_html("good", "達標").endswith('style="color: #1b6e33; background: #d7f0dd">達標</span>')
+    assert 'data-status=""' in present.badge_html(None, "無目標")  # grey

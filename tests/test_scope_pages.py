@@ -23,7 +23,7 @@ from kpi.auth.access import ROLES, Scope
 from test_table_exports import downloads  # noqa: F401  (the fixture: every download a run offers)
 from ui.access import OWN
 from ui.frame import PAGES, pages_for
-from helpers import html_tables, svg_charts
+from helpers import html_tables, svg_charts, tiles
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
@@ -45,9 +45,10 @@ def app(sample_copy, monkeypatch, downloads):  # noqa: F811
     monkeypatch.setenv("KPI_DB", str(sample_copy))  # a download writes its audit event
 
     def run(scope, page: str | None = None, **state) -> tuple[AppTest, dict[str, tuple[str, bytes]]]:
+        """The page as the scope sees it, every section drawn (the print view): nothing out of scope in any of them."""
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
         at.session_state["scope"] = scope
-        for k, v in state.items():
+        for k, v in {"print_view": True, **state}.items():
             at.session_state[k] = v
         if page:
             at.switch_page(page)
@@ -70,7 +71,8 @@ def first_column(data: bytes) -> list[str]:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join(e.value for kind in ("markdown", "caption", "info", "subheader", "title") for e in at.get(kind))
+    return "\n".join([e.value for kind in ("markdown", "caption", "info", "subheader", "title") for e in at.get(kind)]
+                     + [x for m in tiles(at) for x in (m.label, m.value, *m.lines)])
 
 
 def test_the_navigation_lists_only_the_pages_a_role_may_open():
@@ -89,7 +91,7 @@ def test_a_supervisor_sees_only_their_team_on_the_weekly_page_and_its_downloads(
     at, files = app(SUPERVISOR)
     team = at.selectbox(key="team")
     assert team.options == [TECH] and team.value == TECH  # no "all": one team is all they reach
-    assert {m.label: m.value for m in at.metric}["進線"] == "1,176"
+    assert {m.label: m.value for m in tiles(at)}["進線"] == "1,176"
     team_table, agent_table = html_tables(at)
     assert list(team_table["組別"]) == [TECH]
     assert {label.split()[0] for label in agent_table["專員"]} == TECH_AGENTS
@@ -141,7 +143,7 @@ def test_a_page_the_role_may_not_open_says_so_and_shows_nothing(app, page, says)
     # as a URL typed by hand would: the navigation does not list it, and the page itself refuses
     at, files = app(SUPERVISOR, page=page)
     assert [t.value for t in at.title] == ["無權限檢視"] and [i.value for i in at.info] == [says]
-    assert not at.metric and not html_tables(at) and not files and not at.get("file_uploader")
+    assert not tiles(at) and not html_tables(at) and not files and not at.get("file_uploader")
 
 
 def test_finance_sees_team_level_numbers_and_no_agent_row(app):
@@ -163,7 +165,7 @@ def test_finance_sees_no_comment_on_the_quality_page(app):
 def test_a_session_scope_that_is_not_a_scope_shows_no_number(app):
     at, _ = app("admin")  # only a Scope counts
     assert [e.value for e in at.error] == ["這個工作階段的使用者資料無法辨識，因此不顯示任何數字；請重新整理頁面後再登入一次。"]
-    assert not at.metric and not html_tables(at)
+    assert not tiles(at) and not html_tables(at)
 
 
 def test_an_agent_sees_their_own_numbers_beside_their_team_and_the_centre_only(app):

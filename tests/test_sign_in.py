@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import auth, imports, store
 from kpi.auth.access import Scope
 from kpi.present import value_label
-from helpers import html_tables
+from helpers import html_tables, tiles
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -159,7 +159,7 @@ def test_with_a_user_the_dashboard_shows_the_sign_in_form_and_no_number(sample_d
     assert not at.exception
     assert [t.value for t in at.title] == ["登入"] and [c.value for c in at.caption] == [
         "本儀表板含有專員績效與顧客意見等個人資料，請先登入。"]
-    assert not at.metric and not html_tables(at) and not at.table and not at.dataframe and not at.selectbox  # no number, no table, no filter
+    assert not tiles(at) and not html_tables(at) and not at.table and not at.dataframe and not at.selectbox  # no number, no table, no filter
     assert [ti.label for ti in at.text_input] == ["帳號", "密碼"]
 
 
@@ -171,7 +171,7 @@ def test_with_no_user_the_dashboard_opens_with_the_single_user_banner(sample_db,
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     at.session_state["channel"] = "__all__"
     at.run()
-    assert not at.exception and at.title[0].value == "每週績效" and at.metric
+    assert not at.exception and at.title[0].value == "每週績效" and tiles(at)
     assert at.sidebar.caption[0].value == ("單人模式：不需登入，只有這台電腦能開啟。要與同事共用，請先在命令列建立使用者"
                                            "（見說明文件的「多人使用」）。")
 

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kpi import imports, metrics, store
-from helpers import html_tables, svg_charts
+from helpers import html_tables, svg_charts, tiles
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = date(2026, 11, 16)
@@ -42,7 +42,7 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     at = run(sample_db, lang=lang)
     week = _week(sample_db)
     assert at.title[0].value == ("人力配置" if lang == "zh-TW" else "Staffing")
-    assert {m.label: m.value for m in at.metric} == dict(metrics.staffing_measures(week, lang))
+    assert {m.label: m.value for m in tiles(at)} == dict(metrics.staffing_measures(week, lang))
     spec = svg_charts(at)[0]
     assert len(spec["series"]) == 2 and all(len(s["data"]) == len(week.grid) for s in spec["series"])  # required, staffed
     grid = html_tables(at)[0]
@@ -78,4 +78,4 @@ def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypa
     spec = svg_charts(at)[0]
     # only Erlang C's line: 2 calls x 180 s in 30 min = 0.2 Erlangs -> 1 agent (80% within 20 s)
     assert len(spec["series"]) == 1 and [v for v in spec["series"][0]["data"] if v] == [1]
-    assert at.metric.len == 0  # no occupancy, adherence or shrinkage without states
+    assert not tiles(at)  # no occupancy, adherence or shrinkage without states

@@ -175,7 +175,7 @@ def weekly(sample_copy, monkeypatch, downloads):
 
 
 def test_weekly_tables_offer_excel_and_csv_named_for_week_and_filters(weekly):
-    _, files = weekly()
+    _, files = weekly(weekly_section="組別與專員")
     assert {k: v[:2] for k, v in files.items()} == {
         "team_table_xlsx": ("下載 Excel", "每週績效_組別績效_2026-W47_電話.xlsx"),
         "team_table_csv": ("下載 CSV", "每週績效_組別績效_2026-W47_電話.csv"),
@@ -194,7 +194,7 @@ def test_weekly_tables_offer_excel_and_csv_named_for_week_and_filters(weekly):
 
 
 def test_a_team_filter_and_english_name_the_files_in_english(weekly):
-    _, files = weekly(team="技術支援組", lang="en")
+    _, files = weekly(team="技術支援組", lang="en", weekly_section="Teams and agents")
     assert files["agent_table_csv"][:2] == ("Download CSV", "Weekly-performance_Agents_2026-W47_技術支援組_Phone.csv")
     assert read_csv(files["agent_table_csv"][2])[0][:3] == ["Agent", "Contacts answered", "Average handle time"]
 

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import element_tree as et
 
 from kpi import competency, metrics, store
 from kpi.auth.access import Scope
-from helpers import html_tables
+from helpers import html_tables, tiles
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["pages/weekly.py", "pages/quality.py", "pages/staffing.py", "pages/budget.py", "pages/trainer.py", "pages/mine.py",
@@ -128,8 +128,10 @@ def visible_texts(at: AppTest) -> list[tuple[str, str]]:
             found.extend(("table", re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(x)))
                          for x in [*v.columns, *v.index, *_cells(v, "None")])
             return
-        if name == "Html":  # a <style> rule is not text anyone reads; a long table's cells are (show_table)
+        if name == "Html":  # a <style> rule is not text anyone reads; a long table's cells and the tiles are
             found.extend(("table", x) for v in html_tables([node]) for x in [*v.columns, *v.to_numpy().ravel()])
+            found.extend(("tile", x) for tile in tiles([node])
+                         for x in (tile.label, tile.value, tile.help, tile.delta, tile.note, *tile.lines) if x)
             return
         if isinstance(getattr(node, "proto", None), Message):
             for field, x in _strings(node.proto):
@@ -179,10 +181,11 @@ def db(sample_db, tmp_path_factory):
 def page(db, monkeypatch):
     monkeypatch.setenv("KPI_DB", str(db))
 
-    def run(path: str) -> AppTest:
+    def run(path: str, print_view: bool = False) -> AppTest:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
         if path in SCOPES:
             at.session_state["scope"] = SCOPES[path]
+        at.session_state["print_view"] = print_view  # on: every section of the page at once (ui.widgets.sections)
         at.switch_page(path)
         at.run()
         assert not at.exception, [e.message for e in at.exception]
@@ -192,18 +195,21 @@ def page(db, monkeypatch):
     st.cache_data.clear()
 
 
+@pytest.mark.parametrize("print_view", [False, True], ids=["screen", "every_section"])
 @pytest.mark.parametrize("path", PAGES)
-def test_every_page_in_chinese_shows_no_code_or_english_word(page, path):
-    at = page(path)
+def test_every_page_in_chinese_shows_no_code_or_english_word(page, path, print_view):
+    at = page(path, print_view)
     if path == "pages/import_data.py":  # the mapping editor, the parsing options, the preview and its rejects
         at.file_uploader(key="imp_file").set_value(("匯出.csv", EXPORT.encode("utf-8"), "text/csv")).run()
         next(b for b in at.button if b.label == "預覽").click().run()
         assert not at.exception, [e.message for e in at.exception]
         assert len(at.dataframe) >= 2 and len(html_tables(at)) == 1  # preview rows and rejects; the history
-    if path == "pages/budget.py":
+    if path == "pages/budget.py" and print_view:
         assert any("負責人" in d.columns for d in html_tables(at))  # the saved reports' table is on the page
     texts = visible_texts(at)
     assert len(texts) > 20  # the page was read
+    if path in ("pages/weekly.py", "pages/quality.py", "pages/budget.py", "pages/data_status.py"):
+        assert any(where == "tile" for where, _ in texts)  # the tiles were read too
     bad = [(where, text[:120], words) for where, text in texts if (words := offending_words(text))]
     assert not bad, bad
     assert not unset_placeholders(at)

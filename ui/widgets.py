@@ -193,15 +193,17 @@ def print_view() -> bool:
     return bool(st.session_state.get("print_view"))
 
 
-def sections(labels: Sequence[str], key: str) -> list:
+def sections(labels: Sequence[str], key: str, headed: Sequence[bool] | None = None) -> list:
     """A page's detail sections as tabs, only the open one's content run and sent to the browser (st.tabs with
     on_change: every element a new visit receives costs its browser time, docs/benchmarks.md); the print view shows
-    every section one after another, each under its name. Returns (open, container) per label."""
+    every section one after another, each under its name (unless headed says False: the section heads itself).
+    Returns (open, container) per label."""
     if print_view():
         out = []
-        for label in labels:
+        for i, label in enumerate(labels):
             box = st.container()
-            box.subheader(label)
+            if headed is None or headed[i]:
+                box.subheader(label)
             out.append((True, box))
         return out
     return [(tab.open, tab) for tab in st.tabs(list(labels), key=key, on_change="rerun")]

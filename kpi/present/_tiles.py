@@ -64,7 +64,7 @@ def _arrow(delta: str) -> str:
     number = re.search(r"[-+]?\d+(?:[.,:]\d+)*", delta)
     if number is None or not re.search(r"[1-9]", number.group()):
         return ""
-    return "▼ " if number.group().startswith("-") else "▲ "
+    return "▼ " if delta.lstrip().startswith("-") or number.group().startswith("-") else "▲ "  # -NT$62,100 too
 
 
 def _tile(tile: Tile, boxed: bool) -> str:
