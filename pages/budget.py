@@ -77,7 +77,7 @@ show_tiles([
     present.Tile(kpi_label(cat["cost_per_contact"]),
                  format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
                  help=cat["cost_per_contact"].text("definition", lang(), cat.settings)),
-])
+], 4)  # four to a row: NT$3,798.2 萬 fits a quarter of the page at 1,500 px, not a fifth
 competency_widget("variance")
 
 # ---- the details, one section at a time: a tab each, only the open one drawn (the print view shows them all)

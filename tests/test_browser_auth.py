@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from oidc_provider import OidcProvider
-from test_browser import PAGES, ROOT, SHOTS, nav_index, _no_errors, _settle, _start, browser, playwright  # noqa: F401  (fixtures)
+from test_browser import (PAGES, ROOT, SHOTS, nav_index, _no_errors, _section, _settle, _start, browser,  # noqa: F401
+                          playwright)  # noqa: F401  (fixtures)
 from test_browser_scope import AGENT_ID, OTHERS, TECH, TECH_AGENTS, _downloads, _nav, _select_options
 
 from kpi import auth, store
@@ -110,6 +111,9 @@ def test_a_signed_in_supervisor_sees_only_their_teams_pages_filters_and_rows(sig
     body = page.inner_text("body")
     assert "每週績效" in page.locator("h1").first.inner_text() and not any(team in body for team in OTHERS)
     assert AGENT_ID.findall(body) and set(AGENT_ID.findall(body)) <= TECH_AGENTS
+    _section(page, "組別與專員")
+    body = page.inner_text("body")
+    assert not any(team in body for team in OTHERS) and set(AGENT_ID.findall(body)) <= TECH_AGENTS
     (teams, agents, *_) = _downloads(page, "下載 CSV")
     assert [r[0] for r in teams[1:]] == [TECH] and {r[0].split()[0] for r in agents[1:]} == TECH_AGENTS
     _no_errors(page)
@@ -147,6 +151,7 @@ def test_audit_lists_the_sign_ins_the_download_and_the_import_made_here_with_the
     _sign_in(page, "boss", PASSWORD)
     page.wait_for_selector('div.kpi-tile')
     _settle(page)
+    _section(page, "組別與專員")
     with page.expect_download() as caught:
         page.locator('[data-testid="stDownloadButton"] button:has-text("下載 CSV")').first.click()
     downloaded = caught.value.suggested_filename
