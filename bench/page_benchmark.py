@@ -5,7 +5,8 @@
     python bench/page_benchmark.py --smoke         # 20,000 generated contacts, 2 warm runs: the check, for CI
 
 A warm re-run is what a user's click costs once the page's queries are cached; the target is under 300 ms. Times are
-server time (script execution, queries, building the elements), not the browser's.
+server time (script execution, queries, building the elements), not the browser's. Each page runs with every section
+drawn (the print view; a visit draws only the open section, ui.widgets.sections), so a run holds all the page's work.
 
 The check (a failure exits with status 1): every run of every page ends without an exception, and each page shows
 the figures the kpi functions give for the filters it was drawn with (tiles, volumes, table values, row counts).

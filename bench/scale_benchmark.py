@@ -12,7 +12,8 @@ process, as an operator would; the import rate is rows over the sum of those pro
 bare DuckDB `CREATE TABLE AS SELECT * FROM read_csv([...files])` of the same files into a scratch file in this run.
 
 Then a fresh process (the dashboard's stand-in, its peak RSS reported) runs every page in pages/ through Streamlit's
-AppTest: its first run (default week and filters), a **cache miss** (a week and team no earlier run asked for: each
+AppTest, every section drawn (the print view; a visit draws only the open one): its first run (default week and
+filters), a **cache miss** (a week and team no earlier run asked for: each
 page gets its own week), and warm re-runs of the same session (cached). The floors beside them: a bare DuckDB
 aggregate of one week and team on the contacts table (count, answered, waits, handle time), and a one-tile page run
 the same way (bench/page_benchmark.py's). The CLI's `kpis --by week` over the last 364 days runs as its own process,
