@@ -63,16 +63,18 @@ VIEWPORT = {"width": 1500, "height": 1000}
 FLOOR_VALUE = "80.0%"
 FLOOR_APP = f'import streamlit as st\n\nst.metric("service level", "{FLOOR_VALUE}")\n'
 # The dashboard's frame with one tile: what every page draws besides its content (dashboard.py, ui/frame.py): grouped
-# navigation with icons, the language and period switches, the week/team/channel/queue boxes, the cut-off caption and
-# the print view switch.
+# navigation with icons, the language switch, the filter panel (a popover holding the period switch and the
+# week/team/channel/queue boxes) with the filters written out below it, the cut-off caption and the print view switch.
 FRAME_APP = f"""import streamlit as st
 
 st.set_page_config(page_title="KPI", layout="wide")
 st.sidebar.segmented_control("語言 Language", ["zh-TW", "en"], default="zh-TW", key="lang")
-st.sidebar.segmented_control("期間", ["週", "月", "季", "自訂"], default="週", key="period_kind")
-st.sidebar.selectbox("週次", [f"2026-W{{w:02d}}" for w in range(47, 0, -1)], key="week", help="ISO 週")
+panel = st.sidebar.popover("篩選條件", icon=":material/filter_list:", width="stretch")
+panel.segmented_control("期間", ["週", "月", "季", "自訂"], default="週", key="period_kind")
+panel.selectbox("週次", [f"2026-W{{w:02d}}" for w in range(47, 0, -1)], key="week", help="ISO 週")
 for label in ("組別", "管道", "佇列"):
-    st.sidebar.selectbox(label, ["全部", "a", "b", "c"], key=label)
+    panel.selectbox(label, ["全部", "a", "b", "c"], key=label)
+st.sidebar.markdown("**2026-W47**（2026-11-16 至 2026-11-22）  \\n組別：全部  \\n管道：電話  \\n佇列：全部")
 st.sidebar.caption("資料截止：2026-11-23 10:11")
 st.sidebar.toggle("列印檢視", key="print_view", help="A4")
 
@@ -213,8 +215,12 @@ class Visit:
         return self._timing(t0, first, 0)
 
     def change_week(self, label: str) -> Timing:
-        """Pick `label` in the sidebar's week box; the time runs from the click on the option."""
-        box = self.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.locator("input")
+        """Pick `label` in the week box of the sidebar's filter panel; the time runs from the click on the option."""
+        panel = self.page.locator('[data-testid="stPopoverBody"]')  # the sidebar's filter panel (ui.frame)
+        if not panel.is_visible():
+            self.page.locator('[data-testid="stSidebar"] [data-testid="stPopover"] button').first.click()
+            panel.wait_for()
+        box = panel.locator('[data-testid="stSelectbox"]').first.locator("input")
         box.click()
         box.fill(label)
         option = self.page.get_by_role("option", name=label, exact=True)

@@ -135,7 +135,7 @@ def check_quality(s: Shown) -> str:  # its period defaults to the sidebar's week
 
 
 def check_budget(s: Shown) -> str:
-    year, month = s.at.selectbox(key="budget_year").value, s.at.selectbox(key="budget_month").value
+    year, month = s.at.segmented_control(key="budget_year").value, s.at.segmented_control(key="budget_month").value
     report = s.call(metrics.budget_report, year, date(year, month, 1))
     ytd, outlook = s.tables()[:2]  # the lines in two tables that fit the page
     table = pd.concat([ytd, outlook.drop(columns=ytd.columns, errors="ignore")], axis=1)
@@ -152,7 +152,7 @@ def check_budget(s: Shown) -> str:
 
 
 def check_trainer(s: Shown) -> str:  # defaults: one week, a team
-    who = s.at.selectbox(key="trainer_team").value
+    who = s.at.segmented_control(key="trainer_team").value
     teams = s.call(metrics.group_status, s.week_start, s.week_end, "team", channel=s.kw["channel"], queue=s.kw["queue"])
     weak = competency.weak_kpis(teams[who], s.cat, team=who)
     if weak.empty:

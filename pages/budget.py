@@ -13,7 +13,7 @@ from ui.auth import actor
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import (chart, competency_widget, page_table, report_downloads, sections, show_table, show_tiles,
+from ui.widgets import (chart, competency_widget, page_table, pick, report_downloads, sections, show_table, show_tiles,
                         table_downloads)
 
 cat = load_catalog()
@@ -40,12 +40,12 @@ def pct(v) -> str:
 
 
 c1, c2 = st.columns(2)
-year = c1.selectbox(t("budget.year"), years, key="budget_year", placeholder=t("select.placeholder"))
+year = pick(c1, t("budget.year"), years, "budget_year")
 last = query(metrics.last_actual_month, year)
 # Only closed months (with actuals): the report of a month without them would compare nothing.
 months = query(metrics.months_with_actuals, year) or [1]
-month = c2.selectbox(t("budget.through"), months, index=len(months) - 1, key="budget_month",
-                     format_func=lambda m: f"{year}-{m:02d}", placeholder=t("select.placeholder"))
+month = pick(c2, t("budget.through"), months, "budget_month", index=len(months) - 1,
+             format_func=lambda m: f"{year}-{m:02d}")
 report = query(metrics.budget_report, year, date(year, month, 1))
 if last is None:
     st.warning(t("budget.no_actuals", year=year))

@@ -11,7 +11,7 @@ from ui.access import require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
-from ui.widgets import chart, competency_map, page_table, sections, show_table, table_downloads
+from ui.widgets import chart, competency_map, page_table, pick, sections, show_table, table_downloads
 
 cat = load_catalog()
 cmap = competency_map()
@@ -37,9 +37,7 @@ team_names = [k for k in teams if k is not None and f.team in (None, k)]  # the 
 if not team_names:
     st.info(t("trainer.nobody"))
     st.stop()
-if st.session_state.get("trainer_team") not in team_names:  # the sidebar's team changed: start on it
-    st.session_state.pop("trainer_team", None)
-team = c3.selectbox(t("col.team"), team_names, key="trainer_team", placeholder=t("select.placeholder"))
+team = pick(c3, t("col.team"), team_names, "trainer_team")  # the sidebar's team changed: start on it
 if kind == "team":
     who, values, peers = team, teams[team], None
     who_label = who

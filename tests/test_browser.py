@@ -141,6 +141,15 @@ BLANK_CHARTS = """() => [...document.querySelectorAll('.kpi-chart img')].filter(
     return coloured < 50; }).length"""
 
 
+def _filters(page):
+    """The sidebar's filter panel (篩選條件: a popover, ui.frame.sidebar_filters), opened."""
+    body = page.locator('[data-testid="stPopoverBody"]')
+    if not body.is_visible():
+        page.locator('[data-testid="stSidebar"] [data-testid="stPopover"] button').first.click()
+        body.wait_for()
+    return body
+
+
 def _section(page, name: str) -> None:
     """Open a page's section (a tab: only the open one is drawn, ui.widgets.sections)."""
     page.get_by_role("tab", name=name, exact=True).click()
@@ -282,14 +291,18 @@ def test_switching_to_english_rewords_the_chosen_filters(server, browser):
     page.goto(server)
     _settle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    boxes = sidebar.locator('[data-testid="stSelectbox"]')
 
-    def shown() -> list[list[str | None]]:  # each filter's label and choice, as the reader sees them
-        return [[boxes.nth(i).locator("input").get_attribute(a) for a in ("aria-label", "value")] for i in range(1, 4)]
+    def shown() -> list[list[str | None]]:  # each filter's label and choice, as the reader sees them in the panel
+        boxes = _filters(page).locator('[data-testid="stSelectbox"]')
+        found = [[boxes.nth(i).locator("input").get_attribute(a) for a in ("aria-label", "value")] for i in range(1, 4)]
+        page.keyboard.press("Escape")  # the panel closed again
+        return found
     assert shown() == [["組別", "全部"], ["管道", "電話"], ["佇列", "全部"]]
+    assert "組別：全部" in sidebar.inner_text() and "管道：電話" in sidebar.inner_text()  # written out below the panel
     sidebar.locator('button:has-text("English")').click()
     _settle(page)
     assert shown() == [["Team", "All"], ["Channel", "Phone"], ["Queue", "All"]]
+    assert "Team: All" in sidebar.inner_text() and "Channel: Phone" in sidebar.inner_text()
     sidebar.locator('button:has-text("繁體中文")').click()
     _settle(page)
     assert shown() == [["組別", "全部"], ["管道", "電話"], ["佇列", "全部"]]

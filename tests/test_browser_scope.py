@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import _no_errors, _settle, _start, browser, playwright  # noqa: F401  (fixtures)
+from test_browser import _filters, _no_errors, _settle, _start, browser, playwright  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 TECH, OTHERS = "技術支援組", ("帳務服務組", "會員服務組")
@@ -105,10 +105,11 @@ def _downloads(page, label: str) -> list[list[list[str]]]:
 
 def _select_options(page, label: str) -> list[str]:
     """The choices a sidebar select box offers, as its open list shows them."""
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text=label).click()
+    _filters(page).locator('[data-testid="stSelectbox"]', has_text=label).click()
     page.wait_for_selector('[role="option"]')
     options = page.locator('[role="option"]').all_inner_texts()
     page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # and the filter panel
     return [o.strip() for o in options]
 
 

@@ -381,7 +381,7 @@ def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     options = at.selectbox(key="trainer_agent").options  # agents by id and name (A011 is 許雅雯)
     assert [o.split()[0] for o in options] == [f"A{i:03d}" for i in range(11, 21)] and options[0] == "A011 許雅雯"
     at.selectbox(key="trainer_agent").set_value("A017").run()
-    at.selectbox(key="trainer_team").set_value("會員服務組").run()
+    at.segmented_control(key="trainer_team").set_value("會員服務組").run()
     assert not at.exception
     # another team: its own agents, starting on the first (A017 is not one of them)
     assert [o.split()[0] for o in at.selectbox(key="trainer_agent").options] == [f"A{i:03d}" for i in range(21, 31)]
@@ -395,7 +395,7 @@ def test_trainer_page_with_filters_that_match_nobody(app):
 
 def test_budget_page_offers_only_months_with_actuals(app):
     at = app("pages/budget.py", budget_year=2025)
-    assert at.selectbox(key="budget_month").options == ["2025-09", "2025-10", "2025-11", "2025-12"]
+    assert at.segmented_control(key="budget_month").options == ["2025-09", "2025-10", "2025-11", "2025-12"]
 
 
 def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):

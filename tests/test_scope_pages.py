@@ -127,7 +127,7 @@ def test_a_supervisors_quality_page_holds_their_teams_comments_only(app, sample_
 
 def test_a_supervisors_coaching_page_lists_their_team_and_agents_only(app):
     at, files = app(SUPERVISOR, page="pages/trainer.py")
-    assert at.selectbox(key="trainer_team").options == [TECH]
+    assert at.segmented_control(key="trainer_team").options == [TECH]
     heat = svg_charts(at)[0]
     assert heat["yAxis"][0]["data"] == [TECH]
     assert {r[0] for r in read_csv(files["plan_csv"][1])[1:]} <= {TECH}

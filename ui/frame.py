@@ -77,16 +77,16 @@ def language_switch() -> None:
         st.session_state["lang"] = "zh-TW"
 
 
-def _period_picker() -> metrics.Period | None:
+def _period_picker(box) -> metrics.Period | None:
     """Week (default), month, quarter or any range; a week, month or quarter is chosen from those the data touches."""
-    kind = st.sidebar.segmented_control(t("sidebar.period_kind"), list(metrics.PERIOD_KINDS), default="week",
+    kind = box.segmented_control(t("sidebar.period_kind"), list(metrics.PERIOD_KINDS), default="week",
                                         format_func=lambda k: t(f"period.kind.{k}"), key="period_kind") or "week"
     if kind == "range":
         weeks = query(metrics.periods, "week")
         if not weeks:
             return None
         default = metrics.default_period(weeks)
-        picked = st.sidebar.date_input(t("sidebar.range"), (default.start, default.end), min_value=weeks[-1].start,
+        picked = box.date_input(t("sidebar.range"), (default.start, default.end), min_value=weeks[-1].start,
                                        max_value=weeks[0].end, key="range", help=t("sidebar.range_help"))
         start, end = (tuple(picked) + (None, None))[:2] if isinstance(picked, (tuple, list)) else (picked, None)
         if start is None:
@@ -100,7 +100,7 @@ def _period_picker() -> metrics.Period | None:
     options = list(by_start)
     if st.session_state.get(kind) not in by_start:  # a value from other data (an undone import): the default
         st.session_state.pop(kind, None)
-    picked = st.sidebar.selectbox(t(f"sidebar.{kind}"), options, index=options.index(default),
+    picked = box.selectbox(t(f"sidebar.{kind}"), options, index=options.index(default),
                                   placeholder=t("select.placeholder"), format_func=lambda s: by_start[s].label(lang()), key=kind,
                                   help=t("sidebar.week_help") if kind == "week" else None)
     return by_start[picked]
@@ -117,8 +117,11 @@ def _options(dim: str, values: list[str]) -> list[str]:
 
 def sidebar_filters() -> Filters | None:
     """The period picker and team/channel/queue filters, offering only what the user's scope reaches; their values are
-    kept across pages."""
-    period = _period_picker()
+    kept across pages. They sit in one panel behind the sidebar's 篩選條件 button (a popover: its widgets are drawn when
+    it opens, so a new visit pays nothing for them: four select boxes cost a new visit about 0.3 to 0.4x the one-tile
+    floor, docs/benchmarks.md), and the filters chosen are written out below it."""
+    box = st.sidebar.popover(t("sidebar.filters"), icon=":material/filter_list:", width="stretch")
+    period = _period_picker(box)
     if period is None:
         return None
     dims = query(metrics.dimension_values)
@@ -129,14 +132,18 @@ def sidebar_filters() -> Filters | None:
             st.session_state.pop(dim, None)
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
-        value = st.sidebar.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
-                                     placeholder=t("select.placeholder"),
-                                     format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
+        value = box.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
+                              placeholder=t("select.placeholder"),
+                              format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
+    found = Filters(period, **chosen)
+    st.sidebar.markdown(t("sidebar.chosen", period=found.label, start=found.start, end=found.end) + "  \n" + "  \n".join(
+        f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else value_label(d, v, lang())}"
+        for d, v in found.kw.items()))
     cut = query(metrics.data_cutoffs)
     stamp = {k: "—" if v is None else f"{v:%Y-%m-%d %H:%M}" for k, v in cut.items()}
     st.sidebar.caption(t("sidebar.cutoff", **stamp))
-    return Filters(period, **chosen)
+    return found
 
 
 def current_filters() -> Filters | None:

@@ -193,6 +193,23 @@ def print_view() -> bool:
     return bool(st.session_state.get("print_view"))
 
 
+FEW_CHOICES = 8  # up to this many: buttons; more: a select box
+
+
+def pick(where, label: str, options: Sequence, key: str, index: int = 0, format_func: Callable = str, help=None):
+    """One of a page's choices: a few as buttons (a segmented control, one always chosen), more in a select box. A
+    select box costs a new visit its scripts (about 0.2x the one-tile floor for the first on a page), buttons nothing
+    the frame has not loaded (docs/benchmarks.md, browser). A value no longer offered falls back to the default."""
+    options = list(options)
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    if len(options) <= FEW_CHOICES:
+        return where.segmented_control(label, options, default=options[index], required=True, key=key,
+                                       format_func=format_func, help=help)
+    return where.selectbox(label, options, index=index, key=key, format_func=format_func, help=help,
+                           placeholder=t("select.placeholder"))
+
+
 def sections(labels: Sequence[str], key: str, headed: Sequence[bool] | None = None) -> list:
     """A page's detail sections as tabs, only the open one's content run and sent to the browser (st.tabs with
     on_change: every element a new visit receives costs its browser time, docs/benchmarks.md); the print view shows
