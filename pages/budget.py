@@ -45,7 +45,7 @@ last = query(metrics.last_actual_month, year)
 # Only closed months (with actuals): the report of a month without them would compare nothing.
 months = query(metrics.months_with_actuals, year) or [1]
 month = pick(c2, t("budget.through"), months, "budget_month", index=len(months) - 1,
-             format_func=lambda m: f"{year}-{m:02d}")
+             format_func=lambda m: t(f"month.short.{m}"))
 report = query(metrics.budget_report, year, date(year, month, 1))
 if last is None:
     st.warning(t("budget.no_actuals", year=year))

@@ -24,7 +24,7 @@ if f is None:
     st.stop()
 
 weeks = {"period.week": None, "period.4w": 4, "period.13w": 13}  # the sidebar's period, or weeks to its end
-c1, c2, c3, c4 = st.columns([2, 1, 2, 2])
+c1, c2, c3, c4 = st.columns([2, 1, 3, 2])
 choice = c1.segmented_control(t("period.label"), list(weeks), format_func=t, default="period.week", key="trainer_period")
 span = weeks[choice or "period.week"]
 start, end = metrics.span(f.period, span)

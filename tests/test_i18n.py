@@ -49,6 +49,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "sheet.": tuple(dict.fromkeys((*reports.PERFORMANCE_SECTIONS, *reports.SERVICE_SECTIONS))),
     "theme.": (*reports.THEMES, "other"),
     "grain.": ("week", "month"),
+    "month.short.": tuple(str(m) for m in range(1, 13)),  # pages/budget.py's month buttons
     "perf.": ("P2.2.1", "P2.2.2", "P2.2.3"),  # f"{prefix}.{code}" over the task's indicators
     "svc.": ("P4.3.1", "P4.3.2", "P4.3.3", "P4.3.4"),
     "plan.col.": tuple(competency.PLAN_COLUMNS),

@@ -395,7 +395,7 @@ def test_trainer_page_with_filters_that_match_nobody(app):
 
 def test_budget_page_offers_only_months_with_actuals(app):
     at = app("pages/budget.py", budget_year=2025)
-    assert at.segmented_control(key="budget_month").options == ["2025-09", "2025-10", "2025-11", "2025-12"]
+    assert at.segmented_control(key="budget_month").options == ["9 月", "10 月", "11 月", "12 月"]  # of 2025
 
 
 def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):

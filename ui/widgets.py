@@ -193,7 +193,7 @@ def print_view() -> bool:
     return bool(st.session_state.get("print_view"))
 
 
-FEW_CHOICES = 8  # up to this many: buttons; more: a select box
+FEW_CHOICES = 12  # up to this many: buttons (wrapping onto more rows if they must); more: a select box
 
 
 def pick(where, label: str, options: Sequence, key: str, index: int = 0, format_func: Callable = str, help=None):
@@ -205,7 +205,7 @@ def pick(where, label: str, options: Sequence, key: str, index: int = 0, format_
         st.session_state.pop(key, None)
     if len(options) <= FEW_CHOICES:
         return where.segmented_control(label, options, default=options[index], required=True, key=key,
-                                       format_func=format_func, help=help)
+                                       format_func=format_func, help=help, wrap=True)
     return where.selectbox(label, options, index=index, key=key, format_func=format_func, help=help,
                            placeholder=t("select.placeholder"))
 
