@@ -93,27 +93,29 @@ if ranked_tab[0]:
         for r in ranked.head(5).to_dict("records"):
             ind = cmap.indicator(r["indicator"])
             task = cmap.task(r["task"])
+            worst = weak.set_index("id").loc[r["kpis"][0]]  # the score in words: its largest gap
+            parts = [f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
+                                                         coverage=r["coverage"], n=len(r["kpis"])),
+                     t("trainer.largest", kpi=kpi_label(cat[r["kpis"][0]]), value=fmt(cat[r["kpis"][0]], worst["value"]),
+                       reference=t(f"trainer.vs.{worst['compared_with']}",
+                                   value=fmt(cat[r["kpis"][0]], worst["reference"])),
+                       gap=worst["gap_bands"])]
+            if r["weight"] < 1:
+                parts.append(f":gray[:small[{t('trainer.process', weight=r['weight'])}]]")
+            parts += [f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(
+                          (f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]), lg),
+                      f"**{t('competency.knowledge')}**{colon(lg)}" + join_list(
+                          (cmap.item(c).caption(lg) for c in r["knowledge"]), lg),
+                      f"**{t('competency.skills')}**{colon(lg)}" + join_list(
+                          (cmap.item(c).caption(lg) for c in r["skills"]), lg),
+                      f"**{t('competency.coaching')}**\n\n"
+                      + "\n".join(f"- {a}" for a in {"zh-TW": r["coaching_zh"], "en": r["coaching_en"]}[lg][:6])]
+            if measures := cmap.measures_for(ind.code):  # the staffing page's measures evidence it too (P2.1.2)
+                parts.append(":gray[:small[" + t("trainer.staffing_measures", page=t("page.staffing"), measures=join_list(
+                    (t(f"staffing.measure.{m.kpi_id}") for m in measures), lg)) + "]]")
+            # One Markdown block per indicator: every element costs a new visit's browser time (docs/benchmarks.md)
             with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
-                st.markdown(f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
-                                                                coverage=r["coverage"], n=len(r["kpis"])))
-                worst = weak.set_index("id").loc[r["kpis"][0]]  # the score in words: its largest gap
-                st.markdown(t("trainer.largest", kpi=kpi_label(cat[r["kpis"][0]]), value=fmt(cat[r["kpis"][0]], worst["value"]),
-                              reference=t(f"trainer.vs.{worst['compared_with']}", value=fmt(cat[r["kpis"][0]], worst["reference"])),
-                              gap=worst["gap_bands"]))
-                if r["weight"] < 1:
-                    st.caption(t("trainer.process", weight=r["weight"]))
-                st.markdown(f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(
-                    (f"{kpi_label(cat[k])} {fmt(cat[k], values[k].value)}" for k in r["kpis"]), lg))
-                st.markdown(f"**{t('competency.knowledge')}**{colon(lg)}" + join_list(
-                    (cmap.item(c).caption(lg) for c in r["knowledge"]), lg))
-                st.markdown(f"**{t('competency.skills')}**{colon(lg)}" + join_list(
-                    (cmap.item(c).caption(lg) for c in r["skills"]), lg))
-                st.markdown(f"**{t('competency.coaching')}**")
-                actions = {"zh-TW": r["coaching_zh"], "en": r["coaching_en"]}[lg]
-                st.markdown("\n".join(f"- {a}" for a in actions[:6]))
-                if measures := cmap.measures_for(ind.code):  # the staffing page's measures evidence it too (P2.1.2)
-                    st.caption(t("trainer.staffing_measures", page=t("page.staffing"), measures=join_list(
-                        (t(f"staffing.measure.{m.kpi_id}") for m in measures), lg)))
+                st.markdown("\n\n".join(parts))
 
 
 # ---- team x task heat map

@@ -288,7 +288,7 @@ def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
     # each score in words: the first indicator's largest gap, value against target
     first_kpi = ranked.iloc[0]["kpis"][0]
     label = load_catalog()[first_kpi].label["zh-TW"]
-    assert any(m.value.startswith(f"最大差距：{label} ") and "目標" in m.value for m in at.markdown)
+    assert any(f"\n\n最大差距：{label} " in m.value and "目標" in m.value for m in at.markdown)  # its own paragraph
     plan = html_tables(at)[-1]
     assert list(plan["行為指標代碼"]) == list(ranked["indicator"][:5])
     # The exported workbook is built from the same plan, with each indicator's full text.
