@@ -134,6 +134,20 @@ def test_team_table_and_attention_list(app):
     assert any(e.label == "各指標對應的職能行為指標" for e in at.expander)
 
 
+def test_a_section_is_drawn_only_when_open_and_the_print_view_draws_them_all(app):
+    first = app()  # needs attention: no table, no chart
+    assert not html_tables(first) and not charts(first) and any("**技術支援組**" in m.value for m in first.markdown)
+    trends = app(weekly_section=TRENDS)
+    assert len(charts(trends)) == 1 and not html_tables(trends) and not any("**技術支援組**" in m.value for m in trends.markdown)
+    assert len(charts(app(weekly_section=HEAT))) == 2
+    # a section named in the other language (the language just switched): the first one, nothing lost
+    stale = app(weekly_section="Trends")
+    assert not charts(stale) and any("**技術支援組**" in m.value for m in stale.markdown)
+    every = app(print_view=True)
+    assert not every.tabs and len(charts(every)) == 3 and len(html_tables(every)) == 2  # trends, two heat maps; tables
+    assert [h.value for h in every.subheader][:4] == ["關鍵指標", "需要關注", "組別與專員", "組別績效"]
+
+
 def test_the_agent_table_names_agents_with_their_survey_counts_most_off_target_first(app):
     at = app(drill_team="技術支援組", weekly_section=TEAMS)
     assert any(h.value == "技術支援組 的專員" for h in at.subheader)
