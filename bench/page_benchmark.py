@@ -80,6 +80,11 @@ class Shown:
         with store.open_db(self.db, read_only=True) as con:
             return fn(con, *args, **kwargs)
 
+    def choice(self, key: str):
+        """A page's choice (ui.widgets.pick: buttons for a few options, a select box for many)."""
+        found = [w for kind in ("segmented_control", "selectbox") for w in self.at.get(kind) if w.key == key]
+        return found[0].value
+
     def metrics(self) -> list[tuple[str, str]]:
         return [(t["label"], t["value"]) for node in self.at.get("html") if 'class="kpi-tiles"' in node.proto.body
                 for t in present.read_tiles(node.proto.body)]
@@ -135,7 +140,7 @@ def check_quality(s: Shown) -> str:  # its period defaults to the sidebar's week
 
 
 def check_budget(s: Shown) -> str:
-    year, month = s.at.segmented_control(key="budget_year").value, s.at.segmented_control(key="budget_month").value
+    year, month = s.choice("budget_year"), s.choice("budget_month")
     report = s.call(metrics.budget_report, year, date(year, month, 1))
     ytd, outlook = s.tables()[:2]  # the lines in two tables that fit the page
     table = pd.concat([ytd, outlook.drop(columns=ytd.columns, errors="ignore")], axis=1)
@@ -152,7 +157,7 @@ def check_budget(s: Shown) -> str:
 
 
 def check_trainer(s: Shown) -> str:  # defaults: one week, a team
-    who = s.at.segmented_control(key="trainer_team").value
+    who = s.choice("trainer_team")
     teams = s.call(metrics.group_status, s.week_start, s.week_end, "team", channel=s.kw["channel"], queue=s.kw["queue"])
     weak = competency.weak_kpis(teams[who], s.cat, team=who)
     if weak.empty:

@@ -179,13 +179,13 @@ if ir_tab[0]:
             st.success(t("ir.none_flagged"))
         else:
             keys = [(r.cost_center, r.line) for r in flagged_lines.itertuples()]
-            pick = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line",
-                                placeholder=t("select.placeholder"))
-            saved = query(competency.get_report, year, pick[0], pick[1])
-            row = flagged_lines[(flagged_lines.cost_center == pick[0]) & (flagged_lines.line == pick[1])].iloc[0]
-            st.markdown(f"**{pick[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
+            line_key = st.selectbox(t("ir.line"), keys, format_func=lambda k: f"{k[0]} · {k[1]}", key="ir_line",
+                                    persist_state="page", placeholder=t("select.placeholder"))
+            saved = query(competency.get_report, year, line_key[0], line_key[1])
+            row = flagged_lines[(flagged_lines.cost_center == line_key[0]) & (flagged_lines.line == line_key[1])].iloc[0]
+            st.markdown(f"**{line_key[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
                         f"{kpi_label(cat['latest_estimate'])} {ntd(row.latest_estimate)}")
-            with st.form(f"ir_form_{year}_{pick[0]}_{pick[1]}"):
+            with st.form(f"ir_form_{year}_{line_key[0]}_{line_key[1]}"):
                 root = st.text_area(t("ir.root_cause"), value=saved.root_cause if saved else "")
                 nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
                                   index=competency.NATURES.index(saved.nature) if saved else 0)
@@ -200,10 +200,10 @@ if ir_tab[0]:
                 if st.form_submit_button(t("ir.save"), type="primary"):
                     try:
                         write(competency.save_report, competency.ImprovementReport(
-                            year=year, cost_center=pick[0], line=pick[1], through=date(year, month, 1), root_cause=root,
+                            year=year, cost_center=line_key[0], line=line_key[1], through=date(year, month, 1), root_cause=root,
                             nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status),
                             updated_by=actor())
-                        st.success(t("ir.saved", line=pick[1]))
+                        st.success(t("ir.saved", line=line_key[1]))
                     except competency.ReportError as exc:
                         st.error(t("ir.error", error=exc))
 
@@ -225,6 +225,8 @@ if ir_tab[0]:
 # ---- the performance report (O2.2.1) of the month, from the same numbers
 if perf_tab[0]:
     with perf_tab[1]:
-        if last is not None:
+        if last is None:  # no month closed this year: nothing to report against the budget
+            st.info(t("budget.no_actuals", year=year))
+        else:
             report_downloads(f"perf_{year}_{month}_{lang()}", lambda: read(reports.performance_report, date(year, month, 1), lang()),
                              f"performance_report_{year}-{month:02d}_{lang()}")

@@ -37,7 +37,7 @@ team_names = [k for k in teams if k is not None and f.team in (None, k)]  # the 
 if not team_names:
     st.info(t("trainer.nobody"))
     st.stop()
-team = pick(c3, t("col.team"), team_names, "trainer_team")  # the sidebar's team changed: start on it
+team = pick(c3, t("col.team"), team_names, "trainer_team")  # a team no longer offered (the sidebar's changed): the first
 if kind == "team":
     who, values, peers = team, teams[team], None
     who_label = who

@@ -73,9 +73,8 @@ agents: dict = {}
 team_of: dict = {}
 names: dict = {}
 # Which team's agents: the sidebar's team, else the one picked in the tables' section (kept while another is open)
-drill_team = f.team or st.session_state.get("drill_team", st.session_state.get("drill_team_kept"))
-if drill_team not in team_values.index:
-    drill_team = None
+picked = None if f.team else st.session_state.get("drill_team")
+drill_team = f.team or (picked if picked in team_values.index else None)
 in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None and can("agent_rows") else 0
 many = in_period > SHOWN_ROWS  # thousands of agents (a centre of many teams): one team's at a time
 if can("agent_rows") and not many:
@@ -96,10 +95,6 @@ def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name:
                       f.period.key, filters, kinds=kinds, statuses=statuses.rename(columns=headers).set_axis(shown.index))
 
 
-def keep_drill_team() -> None:
-    st.session_state["drill_team_kept"] = st.session_state.get("drill_team")
-
-
 # ---- team and agent tables, coloured by status, team -> agents
 if tables_tab[0]:
     with tables_tab[1]:
@@ -109,17 +104,17 @@ if tables_tab[0]:
             st.caption(t("access.no_agent_rows"))
         else:
             if not f.team:  # a picker, not a row selection, so the team table keeps its status colours
-                if drill_team and "drill_team" not in st.session_state:
-                    st.session_state["drill_team"] = drill_team  # back from another section: as it was left
+                if st.session_state.get("drill_team") not in team_values.index:  # a team not in this period
+                    st.session_state.pop("drill_team", None)
                 st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team",
-                                     on_change=keep_drill_team)
+                                     persist_state="page")  # kept while another section is open
             if many:
                 st.info(t("weekly.pick_team_first", n=f"{in_period:,}"))
             else:
                 st.subheader(t("weekly.agents_of", team=drill_team) if drill_team else t("weekly.agents"))
                 agent_values, agent_status = metrics.status_table(agents, metrics.AGENT_TABLE_KPIS, with_n=("csat",))
                 by = st.selectbox(t("weekly.sort_by"), [None, *metrics.AGENT_TABLE_KPIS], key="agent_sort",
-                                  placeholder=t("select.placeholder"),
+                                  placeholder=t("select.placeholder"), persist_state="page",
                                   format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
                 order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst
                 agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]

@@ -67,7 +67,8 @@ def test_an_anonymous_visitor_of_every_page_url_sees_the_sign_in_form_and_no_num
                                                                                    path, zh, en, shot):
     page = _visit(browser, f"{signed_server}/{path}")
     assert page.locator("h1").first.inner_text() == "登入"
-    for hidden in ("stMetric", "stTable", "stDataFrame", "stEChartsChart", "stSidebarNav", "stSelectbox", "stDownloadButton"):
+    for hidden in ("stTable", "stDataFrame", "stEChartsChart", "stSidebarNav", "stPopover", "stSelectbox", "stTabs",
+                   "stDownloadButton"):
         assert page.locator(f'[data-testid="{hidden}"]').count() == 0, hidden
     assert page.locator("table.kpi-table, div.kpi-tile").count() == 0  # the pages' tables and tiles (ui.widgets)
     body = page.inner_text("body")

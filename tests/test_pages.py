@@ -188,7 +188,7 @@ def test_with_more_agents_than_a_table_shows_the_weekly_page_asks_for_a_team_fir
     at = app(drill_team="技術支援組", weekly_section=TEAMS)
     assert not at.info and len(html_tables(at)[1]) == 10
     # the team picked stays picked while another section is open: the attention list then holds its agents
-    attention = app(drill_team_kept="技術支援組")
+    attention = app(drill_team="技術支援組")
     assert any("(技術支援組)" in m.value for m in attention.markdown)
 
 
@@ -222,8 +222,8 @@ def test_the_weekly_page_for_any_range(app):
 
 
 def test_a_tiles_change_is_coloured_by_whether_it_is_better_or_worse_and_grey_within_noise(app):
-    """Green for better and red for worse, whichever way the KPI's number moved (handle time down is better); grey
-    (tone off) for a change within noise or a KPI with no better direction. Checked on every tile of three weeks."""
+    """Green for a change for the better and red for the worse, whichever way the number moved (handle time down is
+    better); grey (tone off) for a change within noise or a KPI with no better direction. Every tile of three weeks."""
     cat = load_catalog()
     seen = set()
     # W38, all teams: handle time 13.9 s shorter than W37, beyond noise (the sample's only "better" tile); the tech team
@@ -238,8 +238,9 @@ def test_a_tiles_change_is_coloured_by_whether_it_is_better_or_worse_and_grey_wi
                 assert m.delta is None
                 continue
             v = s[kid]
-            real = v.trend in ("better", "worse") and cat[kid].better in ("higher", "lower")
-            assert m.tone == ({"better": "good", "worse": "bad"}[v.trend] if real else "off"), (week, kid, v.trend)
+            real = v.trend in ("better", "worse") and cat[kid].better in ("higher", "lower") and v.change
+            better = real and (v.change > 0) == (cat[kid].better == "higher")  # the arrow's way is the better one
+            assert m.tone == (("good" if better else "bad") if real else "off"), (week, kid, v.trend, v.change)
             assert (m.note or "").endswith("變動在雜訊範圍內") == (v.trend not in ("better", "worse", None))
             seen.add((m.tone, cat[kid].better, (v.change or 0) > 0))
     assert ("good", "lower", False) in seen  # shorter handle time: down, and green

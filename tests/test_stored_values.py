@@ -92,7 +92,8 @@ def test_every_page_renders_and_shows_a_planted_value_as_an_empty_cell(dbs, page
     null = render(dbs["null"], page, monkeypatch)
     assert shown(bad) == shown(null)
     assert page in ("pages/trainer.py", "pages/import_data.py", "pages/glossary.py") or shown(bad)["tiles"]
-    assert not [m for m in tiles(bad) if "inf" in str(m.value).lower() or "nan" in str(m.value).lower()]
+    shown_text = [str(x).lower() for m in tiles(bad) for x in (m.value, m.delta, m.note, *m.lines)]
+    assert not [x for x in shown_text if "inf" in x or "nan" in x]
 
 
 def test_the_weekly_page_in_english_and_all_channels_renders(dbs, monkeypatch):

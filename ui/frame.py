@@ -54,7 +54,7 @@ class Filters:
         return t("export.filters", filters=join_list(parts, lang()))
 
 
-# Select boxes whose options are worded in the reader's language. The browser keeps showing a keyed select box's choice
+# Select boxes (and the budget's month buttons) whose options are worded in the reader's language. The browser keeps showing a keyed select box's choice
 # in the words it was first sent in (Streamlit sends the option again only when its value is set), so a language
 # switch sets each one's value to itself: "全部" becomes "All" at once.
 RELABELED = ("week", "month", "quarter", "team", "channel", "queue", "agent_sort", "trainer_agent", "budget_month",
@@ -117,9 +117,10 @@ def _options(dim: str, values: list[str]) -> list[str]:
 
 def sidebar_filters() -> Filters | None:
     """The period picker and team/channel/queue filters, offering only what the user's scope reaches; their values are
-    kept across pages. They sit in one panel behind the sidebar's 篩選條件 button (a popover: its widgets are drawn when
-    it opens, so a new visit pays nothing for them: four select boxes cost a new visit about 0.3 to 0.4x the one-tile
-    floor, docs/benchmarks.md), and the filters chosen are written out below it."""
+    kept across pages. They sit in one panel behind the sidebar's 篩選條件 button (a popover: the script still runs them
+    and sends them every time, so their values stay, but the browser draws them only when the panel opens: four select
+    boxes drawn cost a new visit about 0.3 to 0.4x the one-tile floor, docs/benchmarks.md), and the filters chosen are
+    written out below it."""
     box = st.sidebar.popover(t("sidebar.filters"), icon=":material/filter_list:", width="stretch")
     period = _period_picker(box)
     if period is None:
@@ -138,12 +139,17 @@ def sidebar_filters() -> Filters | None:
         chosen[dim] = None if value == ALL else value
     found = Filters(period, **chosen)
     st.sidebar.markdown(t("sidebar.chosen", period=found.label, start=found.start, end=found.end) + "  \n" + "  \n".join(
-        f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else value_label(d, v, lang())}"
+        f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else _plain(value_label(d, v, lang()))}"
         for d, v in found.kw.items()))
     cut = query(metrics.data_cutoffs)
     stamp = {k: "—" if v is None else f"{v:%Y-%m-%d %H:%M}" for k, v in cut.items()}
     st.sidebar.caption(t("sidebar.cutoff", **stamp))
     return found
+
+
+def _plain(text: str) -> str:
+    """A data value (a team's or queue's name) shown as written in Markdown: its * _ [ ] $ ` # < > not read as markup."""
+    return "".join("\\" + ch if ch in "\\*_[]$`#<>~|" else ch for ch in text)
 
 
 def current_filters() -> Filters | None:
@@ -175,12 +181,6 @@ div.kpi-scroll table.kpi-table th, div.kpi-scroll table.kpi-table td {padding: 0
 div.kpi-scroll table.kpi-table th {position: sticky; top: 0; z-index: 1}
 div.kpi-hits i {position: absolute; display: block}
 """
-# A tile's note wraps below its number instead of being cut (print and print view).
-_TILE_NOTES_CSS = """
-[data-testid="stMetric"] div:has(> [data-testid="stMetricDelta"]) {flex-wrap: wrap}
-[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {white-space: normal !important;
-  overflow: visible !important; text-overflow: clip !important}
-"""
 _PRINT_CSS = """
 @page {size: A4 landscape; margin: 10mm}
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsed"], [data-testid="stExpandSidebarButton"],
@@ -191,16 +191,16 @@ _PRINT_CSS = """
 html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
   height: auto !important; overflow: visible !important; position: static !important}
 [data-testid="stMainBlockContainer"] {max-width: none !important; width: 100% !important; padding: 0 !important}
-[data-testid="stHorizontalBlock"], [data-testid="stMetric"], div.kpi-tile, div.kpi-chart, [data-testid="stExpander"],
+[data-testid="stHorizontalBlock"], div.kpi-tile, div.kpi-chart, [data-testid="stExpander"],
 table.kpi-table tr {break-inside: avoid}
 h1, h2, h3 {break-after: avoid}
 table.kpi-table thead {display: table-header-group}
 div.kpi-scroll {max-height: none !important; overflow: visible !important}
 * {-webkit-print-color-adjust: exact; print-color-adjust: exact}
 """
-PRINT_CSS = f"<style>{_TABLE_CSS}@media print {{{_PRINT_CSS}{_TILE_NOTES_CSS}}}</style>"
+PRINT_CSS = f"<style>{_TABLE_CSS}@media print {{{_PRINT_CSS}}}</style>"
 PRINT_VIEW_CSS = ("<style>[data-testid=\"stMainBlockContainer\"] {max-width: calc(277mm + 2rem) !important; "
-                  f"padding-left: 1rem !important; padding-right: 1rem !important}}{_TILE_NOTES_CSS}</style>")
+                  "padding-left: 1rem !important; padding-right: 1rem !important}</style>")
 
 
 def print_style() -> None:

@@ -55,7 +55,12 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
     real-time measure has no blended value; AHT's blend shows its value only). Drawn with show_tiles."""
     real = v.trend in ("worse", "better")
     note = vs if real or v.trend is None else join_list([x for x in (vs, t("tile.noise")) if x], lang())
-    tone = ("good" if v.trend == "better" else "bad") if real and kpi.better in ("higher", "lower") else None
+    # Coloured as st.metric's delta was: by whether the change itself is for the better (handle time down: green),
+    # only when it is beyond noise; grey otherwise. (The verdict "better"/"worse" can come from the XmR limits while
+    # this week still moved the other way: the colour follows the arrow shown.)
+    up = v.change is not None and v.change > 0
+    tone = (("good" if up == (kpi.better == "higher") else "bad") if real and kpi.better in ("higher", "lower")
+            and v.change else None)
     head = dict(label=kpi_label(kpi), value=fmt(kpi, v.value), help=kpi.text("definition", lang(), load_catalog().settings),
                 delta=fmt_change(kpi, v.change), tone=tone, note=note)
     if by_channel:  # judged per channel: each channel against its own target, no status for the blend

@@ -52,7 +52,7 @@ class Tile:
 def badge_html(status: str | None, text: str) -> str:
     """A status as a small coloured label (達標 green, 注意 orange, 未達標 red, anything else grey)."""
     fg, bg = _BADGE.get(status or "", _GREY)
-    return f'<span class="kpi-badge" data-status="{status or ""}" style="color: {fg}; background: {bg}">{html.escape(text)}</span>'
+    return f'<span class="kpi-badge" data-status="{html.escape(status or "")}" style="color: {fg}; background: {bg}">{html.escape(text)}</span>'
 
 
 def bold_html(text: str) -> str:
