@@ -4,7 +4,8 @@ One block, not a Streamlit element per tile: every element a new visit receives 
 container and its note three each), and the weekly page's 13 tiles as one block took 0.2x the floor off its new visit
 (docs/benchmarks.md, browser). The tile looks like st.metric: its name with the definition behind an ⓘ, the value,
 the change with an arrow coloured by whether it is better or worse (grey within noise), what the change is against,
-then small lines (status badge and target, n and interval, each channel's value)."""
+then small lines (status badge and target, n and interval, each channel's value). A value too wide for its tile
+wraps (27.7%（1,947.2 小時） on the staffing page) rather than being cut with an ellipsis."""
 from __future__ import annotations
 
 import html
@@ -25,8 +26,7 @@ div.kpi-tile {min-width: 0; line-height: 1.4; font-size: 0.875rem}
 div.kpi-tile.boxed {border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: calc(1em - 1px)}
 div.kpi-tile .kpi-label {color: rgb(49, 51, 63); margin-bottom: 0.25rem}
 div.kpi-tile .kpi-help {color: rgba(49, 51, 63, 0.6); cursor: help; margin-left: 0.25rem}
-div.kpi-tile .kpi-value {font-size: 2.25rem; line-height: 1.2; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; padding-bottom: 0.25rem}
+div.kpi-tile .kpi-value {font-size: 2.25rem; line-height: 1.2; overflow-wrap: break-word; padding-bottom: 0.25rem}
 div.kpi-tile .kpi-delta {margin-bottom: 0.25rem}
 div.kpi-tile .kpi-note {color: rgba(49, 51, 63, 0.6)}
 div.kpi-tile .kpi-line {margin-top: 0.25rem}
