@@ -75,9 +75,10 @@ names: dict = {}
 # Which team's agents: the sidebar's team, else the one picked in the tables' section (kept while another is open)
 picked = None if f.team else st.session_state.get("drill_team")
 drill_team = f.team or (picked if picked in team_values.index else None)
-in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None and can("agent_rows") else 0
+agent_rows = can("agent_rows")  # finance: team level only
+in_period = len(query(metrics.agent_teams_and_names, f.start, f.end)[0]) if drill_team is None and agent_rows else 0
 many = in_period > SHOWN_ROWS  # thousands of agents (a centre of many teams): one team's at a time
-if can("agent_rows") and not many:
+if agent_rows and not many:
     drill = query(metrics.weekly_agents, f.start, f.end, **{**f.kw, "team": drill_team})
     agents, team_of, names = drill.agents, drill.team_of, drill.names
 
@@ -100,7 +101,7 @@ if tables_tab[0]:
     with tables_tab[1]:
         st.subheader(t("weekly.teams"))
         show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
-        if not can("agent_rows"):  # finance: team level only
+        if not agent_rows:  # finance: team level only
             st.caption(t("access.no_agent_rows"))
         else:
             if not f.team:  # a picker, not a row selection, so the team table keeps its status colours

@@ -570,3 +570,34 @@ def test_budget_page_bridges_each_labour_line_in_both_languages(app):
         table = next(d for d in html_tables(at) if len(d.columns) == len(reports.BRIDGE_COLUMNS))
         row = [int(re.sub(r"[^\d-]", "", v) or 0) for v in table.iloc[1, 2:7]]  # 加班費, NT$ shown to the dollar
         assert row[0] + row[1] + row[2] + row[3] == row[4] == 1_933_864  # budget + volume + efficiency + rate = actual
+
+
+def _two_picks():
+    import streamlit as st
+
+    from ui.widgets import pick
+
+    few = pick(st, "few", ["x", "y", "z"], "few", index=2)
+    many = pick(st, "many", [f"o{i}" for i in range(13)], "many", index=12)
+    st.write(f"{few} {many}")
+
+
+def test_a_few_choices_are_buttons_and_many_a_select_box_each_falling_back_to_its_default():
+    at = AppTest.from_function(_two_picks).run()
+    assert at.segmented_control(key="few").value == "z" and [w.key for w in at.selectbox] == ["many"]
+    assert at.selectbox(key="many").value == "o12" and at.markdown[0].value == "z o12"
+    at.segmented_control(key="few").set_value("x").run()
+    assert at.markdown[0].value == "x o12"
+    stale = AppTest.from_function(_two_picks)
+    stale.session_state["few"], stale.session_state["many"] = "gone", "o99"  # values no longer offered
+    stale.run()
+    assert not stale.exception and stale.markdown[0].value == "z o12"
+
+
+def test_the_sidebar_writes_the_chosen_filters_out_with_data_values_as_written(app):
+    from ui.frame import _plain
+
+    assert _plain("A*組_[1]$2") == "A\\*組\\_\\[1\\]\\$2"
+    at = app()
+    summary = next(m.value for m in at.sidebar.markdown if m.value.startswith("**2026-W47**"))
+    assert summary == "**2026-W47**（2026-11-16 至 2026-11-22）  \n組別：全部  \n管道：電話  \n佇列：全部"

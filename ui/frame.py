@@ -47,16 +47,20 @@ class Filters:
         """The filters that are set, as a reader reads them (for a download's file name): 技術支援組, 電話."""
         return [value_label(d, v, lang()) for d, v in self.kw.items() if v is not None]
 
+    def parts(self, written=str) -> list[str]:
+        """Every filter with its value, in words: 組別：全部, 管道：電話. written: how a data value is put (the sidebar's
+        Markdown escapes it)."""
+        return [f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else written(value_label(d, v, lang()))}"
+                for d, v in self.kw.items()]
+
     def line(self) -> str:
         """Every filter with its value, in words (for a download's title row)."""
-        parts = [f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else value_label(d, v, lang())}"
-                 for d, v in self.kw.items()]
-        return t("export.filters", filters=join_list(parts, lang()))
+        return t("export.filters", filters=join_list(self.parts(), lang()))
 
 
-# Select boxes (and the budget's month buttons) whose options are worded in the reader's language. The browser keeps showing a keyed select box's choice
-# in the words it was first sent in (Streamlit sends the option again only when its value is set), so a language
-# switch sets each one's value to itself: "全部" becomes "All" at once.
+# Select boxes (and the budget's month buttons) whose options are worded in the reader's language. The browser keeps
+# showing a keyed select box's choice in the words it was first sent in (Streamlit sends the option again only when its
+# value is set), so a language switch sets each one's value to itself: "全部" becomes "All" at once.
 RELABELED = ("week", "month", "quarter", "team", "channel", "queue", "agent_sort", "trainer_agent", "budget_month",
              "ir_line", "imp_pick")
 RELABELED_PREFIXES = ("imp_enc_", "imp_ds_", "imp_saved_", "imp_do_", "imp_du_", "imp_dec_", "imp_sheet_", "imp_unit_",
@@ -80,14 +84,14 @@ def language_switch() -> None:
 def _period_picker(box) -> metrics.Period | None:
     """Week (default), month, quarter or any range; a week, month or quarter is chosen from those the data touches."""
     kind = box.segmented_control(t("sidebar.period_kind"), list(metrics.PERIOD_KINDS), default="week",
-                                        format_func=lambda k: t(f"period.kind.{k}"), key="period_kind") or "week"
+                                 format_func=lambda k: t(f"period.kind.{k}"), key="period_kind") or "week"
     if kind == "range":
         weeks = query(metrics.periods, "week")
         if not weeks:
             return None
         default = metrics.default_period(weeks)
         picked = box.date_input(t("sidebar.range"), (default.start, default.end), min_value=weeks[-1].start,
-                                       max_value=weeks[0].end, key="range", help=t("sidebar.range_help"))
+                                max_value=weeks[0].end, key="range", help=t("sidebar.range_help"))
         start, end = (tuple(picked) + (None, None))[:2] if isinstance(picked, (tuple, list)) else (picked, None)
         if start is None:
             return None
@@ -101,8 +105,8 @@ def _period_picker(box) -> metrics.Period | None:
     if st.session_state.get(kind) not in by_start:  # a value from other data (an undone import): the default
         st.session_state.pop(kind, None)
     picked = box.selectbox(t(f"sidebar.{kind}"), options, index=options.index(default),
-                                  placeholder=t("select.placeholder"), format_func=lambda s: by_start[s].label(lang()), key=kind,
-                                  help=t("sidebar.week_help") if kind == "week" else None)
+                           placeholder=t("select.placeholder"), format_func=lambda s: by_start[s].label(lang()), key=kind,
+                           help=t("sidebar.week_help") if kind == "week" else None)
     return by_start[picked]
 
 
@@ -138,9 +142,8 @@ def sidebar_filters() -> Filters | None:
                               format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
     found = Filters(period, **chosen)
-    st.sidebar.markdown(t("sidebar.chosen", period=found.label, start=found.start, end=found.end) + "  \n" + "  \n".join(
-        f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else _plain(value_label(d, v, lang()))}"
-        for d, v in found.kw.items()))
+    st.sidebar.markdown("  \n".join([t("sidebar.chosen", period=found.label, start=found.start, end=found.end),
+                                      *found.parts(_plain)]))
     cut = query(metrics.data_cutoffs)
     stamp = {k: "—" if v is None else f"{v:%Y-%m-%d %H:%M}" for k, v in cut.items()}
     st.sidebar.caption(t("sidebar.cutoff", **stamp))

@@ -52,7 +52,8 @@ class Tile:
 def badge_html(status: str | None, text: str) -> str:
     """A status as a small coloured label (達標 green, 注意 orange, 未達標 red, anything else grey)."""
     fg, bg = _BADGE.get(status or "", _GREY)
-    return f'<span class="kpi-badge" data-status="{html.escape(status or "")}" style="color: {fg}; background: {bg}">{html.escape(text)}</span>'
+    return (f'<span class="kpi-badge" data-status="{html.escape(status or "")}" style="color: {fg}; background: {bg}">'
+            f"{html.escape(text)}</span>")
 
 
 def bold_html(text: str) -> str:
@@ -70,7 +71,8 @@ def _arrow(delta: str) -> str:
 def _tile(tile: Tile, boxed: bool) -> str:
     parts = [f'<div class="kpi-label">{html.escape(tile.label)}']
     if tile.help:
-        parts.append(f'<span class="kpi-help" title="{html.escape(tile.help)}" aria-label="{html.escape(tile.help)}">ⓘ</span>')
+        help_text = html.escape(tile.help)
+        parts.append(f'<span class="kpi-help" title="{help_text}" aria-label="{help_text}">ⓘ</span>')
     parts.append(f'</div><div class="kpi-value">{html.escape(tile.value)}</div>')
     if tile.delta or tile.note:
         parts.append('<div class="kpi-delta">')
