@@ -2,6 +2,7 @@
 throttling of failed sign-ins, and the Scope a signed-in user gets."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,8 +17,13 @@ from ._audit import record
 from ._settings import AuthSettings, grant
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended cost
-# Checked when the name is unknown, so a wrong name costs the same time as a wrong password (nothing to measure).
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so a wrong name costs the same time as a wrong password (nothing to
+    measure). Made on the first sign-in, not at import: hashing takes 0.2 s that every start would wait for."""
+    return _HASHER.hash("not a password of anyone")
 MAX_NAME_LENGTH = 64
 
 
@@ -192,8 +198,9 @@ def sign_in(con: duckdb.DuckDBPyConnection, name: str, password: str, settings: 
         if recent >= settings.attempts_per_minute:
             record(cur, name, "sign_in_failed", name, {"reason": "throttled"}, source, now)
             return SignIn(None, "throttled")
+        dummy = _dummy_hash()  # made before the look-up, so the first attempt costs the same for any name
         row = _row(cur, name) if name else None
-        matches = _verify(row[4] if row else _DUMMY_HASH, password) and row is not None
+        matches = _verify(row[4] if row else dummy, password) and row is not None
         if matches and row[5] is None:
             cur.execute("DELETE FROM sign_in_failures WHERE name = ?", [name])
             if _HASHER.check_needs_rehash(row[4]):  # hashed with an older cost: upgrade it now the password is known
