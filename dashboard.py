@@ -5,8 +5,8 @@ from kpi.metrics import OutOfScope
 from kpi.store import StoreError, keep_files_private
 from ui.access import refused
 from ui.auth import sign_in_gate
-from ui.data import begin_run, end_run
-from ui.frame import language_switch, navigation, print_style, print_switch, sidebar_filters
+from ui.data import begin_run, end_run, finish_database
+from ui.frame import FIRST_DATA, language_switch, navigation, print_style, print_switch, sidebar_filters
 from ui.widgets import database_problem
 
 st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs", page_icon="📞", layout="wide")
@@ -15,17 +15,18 @@ keep_files_private()  # the database's write-ahead log, uploads and backups: the
 print_style()
 gate = sign_in_gate()  # closed: the sign-in form (or why nothing can be shown) is drawn instead of any page
 # Listed even before a sign-in (hidden), so a page's URL still names its page: the form first, then that page.
-page = navigation(position="sidebar" if gate.open else "hidden")
+page, script = navigation(position="sidebar" if gate.open else "hidden")
 # Every widget after st.navigation: one drawn before it has another id on a session's first run than on the next, so
 # the first click on it was lost (the language stayed Chinese). The titles above read the language the last run chose.
 language_switch()
 gate.draw()
 try:
     if gate.open:
-        begin_run()
+        begin_run(first=FIRST_DATA.get(script))  # on a first start: the page's datasets of the sample, the rest after it
         st.session_state["_filters"] = sidebar_filters()
         print_switch()
         page.run()
+        finish_database()
 except StoreError as exc:  # a damaged, foreign, read-only, full or busy database file: say so, never a traceback
     database_problem(exc)
 except OutOfScope as exc:  # kpi refused what the user's role does not reach: say so, never a traceback

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from helpers import tiles
 from kpi import imports, metrics, store
+from ui import widgets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,6 +104,39 @@ def test_an_empty_database_is_filled_with_the_sample_data(app, db, last_week_sam
                       "agent_states": 84_221, "schedule": 6_742}
     assert volume_tiles(at)["進線"] == f"{expected.offered:,}"
     assert expected.iso_week == "2026-W47"
+
+
+def test_a_first_start_draws_the_weekly_page_before_loading_the_rest_of_the_sample(app, db, last_week_sample,
+                                                                                   monkeypatch):
+    """The weekly page (the default) reads contacts, surveys and complaints: those load first, the page is drawn, and
+    the budget, agent states and schedule load after it in the same run. A later run loads nothing."""
+    events, real, shown = [], imports.load_sample_data, widgets.show_tiles
+    monkeypatch.setattr(imports, "load_sample_data",
+                        lambda *a, datasets=None, **kw: events.append(datasets) or real(*a, datasets=datasets, **kw))
+    monkeypatch.setattr(widgets, "show_tiles", lambda *a, **kw: events.append("tiles") or shown(*a, **kw))
+    at = app()
+    loads = [e for e in events if e != "tiles"]
+    assert loads == [["contacts", "surveys", "complaints"], ["budget", "agent_states", "schedule"]]
+    # the page's tiles (the volumes, then the KPIs) were drawn between the two loads
+    assert events.index(loads[1]) > events.index("tiles") > events.index(loads[0])
+    with store.open_db(db, read_only=True) as con:
+        assert all(n > 0 for n in store.row_counts(con).values())
+    at.run()
+    assert [e for e in events if e != "tiles"] == loads and not at.exception  # a later run loads nothing
+
+
+def test_a_first_start_on_another_page_loads_the_whole_sample_first(db, last_week_sample, monkeypatch):
+    monkeypatch.setenv("KPI_DB", str(db))
+    import streamlit as st
+    st.cache_resource.clear()
+    loads, real = [], imports.load_sample_data
+    monkeypatch.setattr(imports, "load_sample_data",
+                        lambda *a, datasets=None, **kw: loads.append(datasets) or real(*a, datasets=datasets, **kw))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.switch_page("pages/budget.py")
+    at.run()
+    assert not at.exception
+    assert loads == [["contacts", "surveys", "complaints", "budget", "agent_states", "schedule"]]
 
 
 def test_the_first_start_shows_how_far_the_sample_load_is(db, monkeypatch):

@@ -2,6 +2,7 @@
 same rejects with the same reasons, row numbers and columns, the same counts."""
 from __future__ import annotations
 
+import gzip
 import json
 
 import pandas as pd
@@ -187,6 +188,52 @@ def test_sample_files_give_the_same_stage(sample, monkeypatch):
     dataset = sample.split(".")[0]
     fast, slow = both(dataset, path, monkeypatch=monkeypatch)
     assert fast.staged is not None
+    assert_same(fast, slow)
+
+
+class _Recording:
+    """A connection that notes the SQL it runs."""
+
+    def __init__(self, con, said: list[str]):
+        self.con, self.said = con, said
+
+    def execute(self, sql, *a):
+        self.said.append(sql)
+        return self.con.execute(sql, *a)
+
+
+def test_a_gz_is_gunzipped_for_duckdb_to_read_on_every_core_and_the_copy_removed(tmp_path, monkeypatch):
+    gz = tmp_path / "c.csv.gz"
+    gz.write_bytes(gzip.compress(MIXED.encode("utf-8")))
+    said, left, real = [], [], _fast._read_raw
+
+    def read_raw(con, source, headers, work):
+        n = real(_Recording(con, said), source, headers, work)
+        left.append(sorted(p.name for p in work.iterdir()))
+        return n
+
+    monkeypatch.setattr(_fast, "_read_raw", read_raw)
+    fast, slow = both("contacts", gz, monkeypatch=monkeypatch)
+    assert fast.staged is not None
+    assert_same(fast, slow)
+    assert "text.csv" in said[0] and "compression='none'" in said[0] and "c.csv.gz" not in said[0]
+    assert "text.csv" not in left[0]  # the copy is gone once DuckDB has read it
+
+
+def test_a_gz_holding_more_text_than_its_checks_measured_takes_the_python_path(tmp_path, monkeypatch):
+    """A file replaced between the checks and the read: the copy stops at the size the checks allowed."""
+    gz = tmp_path / "c.csv.gz"
+    gz.write_bytes(gzip.compress(MIXED.encode("utf-8")))
+    real, results = _fast._read_raw, []
+
+    def read_raw(con, source, headers, work):
+        source.text_bytes = 100  # as if the checks had seen a 100-byte file
+        results.append(real(con, source, headers, work))
+        return results[-1]
+
+    monkeypatch.setattr(_fast, "_read_raw", read_raw)
+    fast, slow = both("contacts", gz, monkeypatch=monkeypatch)
+    assert results == [None] and fast.staged is None
     assert_same(fast, slow)
 
 

@@ -1,6 +1,8 @@
 """Preview before writing, undo after, and progress while importing."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kpi import imports, store
@@ -192,6 +194,41 @@ def test_the_sample_load_reports_how_far_the_whole_load_is(db, tmp_path):
     assert max(f for f, ds in heard if ds == "contacts") == pytest.approx(60 / 110)
     assert min(f for f, ds in heard if ds == "surveys") == pytest.approx(60 / 110)
     assert [ds for _, ds in heard] == sorted((ds for _, ds in heard), key=["contacts", "surveys"].index)
+
+
+def _tiny_sample(tmp_path) -> Path:
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    (folder / "manifest.yaml").write_text("- {dataset: contacts, file: c.csv}\n- {dataset: surveys, file: s.csv}\n"
+                                          "- {dataset: complaints, file: k.csv}\n")
+    (folder / "c.csv").write_text("contact_id,arrived_at\na,2026-11-16 10:00\nb,2026-11-16 11:00\n")
+    (folder / "s.csv").write_text("survey_id,responded_at,csat\ns1,2026-11-17 10:00,5\n")
+    (folder / "k.csv").write_text("complaint_id,opened_at\nk1,2026-11-17 10:00\n")
+    return folder
+
+
+def test_the_sample_loads_in_parts_and_says_what_a_first_start_still_has_to_load(db, tmp_path, write):
+    folder = _tiny_sample(tmp_path)
+    assert imports.sample_pending(None, folder) == ["contacts", "surveys", "complaints"]  # no file yet
+    with store.open_db(db) as con:
+        assert imports.sample_pending(con, folder) == ["contacts", "surveys", "complaints"]  # a new, empty file
+    results = imports.load_sample_data(db, folder, datasets=["contacts", "complaints"])
+    assert [(r.dataset, r.inserted) for r in results] == [("contacts", 2), ("complaints", 1)]
+    with store.open_db(db) as con:
+        assert imports.sample_pending(con, folder) == ["surveys"]  # a first page's part loaded: the rest waits
+        imports.undo_import(con, con.execute("SELECT import_id FROM imports WHERE dataset = 'complaints'").fetchone()[0])
+        assert imports.sample_pending(con, folder) == ["surveys"]  # what a user took out stays out
+    imports.import_file("surveys", write("mine.csv", "survey_id,responded_at,csat\nm1,2026-11-18 10:00,4\n"), db=db)
+    with store.open_db(db) as con:
+        assert imports.sample_pending(con, folder) == []  # the centre's own data: the sample never mixes with it
+
+
+def test_a_file_with_rows_but_no_import_gets_no_sample(db, tmp_path):
+    folder = _tiny_sample(tmp_path)
+    with store.open_db(db) as con:  # rows written by SQL (a bulk load), no import recorded
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, import_id, created_import_id) "
+                    "VALUES ('x', TIMESTAMP '2026-11-16 10:00', 0, 0)")
+        assert imports.sample_pending(con, folder) == []
 
 
 def test_mappings_saved_by_name_come_back_as_the_cli_yaml(tmp_path):

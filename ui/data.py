@@ -6,7 +6,7 @@ import inspect
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import streamlit as st
 
@@ -22,41 +22,70 @@ def db_path() -> str:
 
 
 @st.cache_resource
-def _prepared() -> tuple[threading.Lock, set[str]]:
-    """The files this process has made ready (a resource: st.cache_resource.clear() forgets them, as tests need)."""
-    return threading.Lock(), set()
+def _prepared() -> tuple[threading.Lock, set[str], dict[str, list[str]]]:
+    """The files this process has made ready, and the sample datasets a file made ready for its first page still
+    waits for (a resource: st.cache_resource.clear() forgets them, as tests need)."""
+    return threading.Lock(), set(), {}
 
 
-def ensure_database(path: str) -> str:
+def ensure_database(path: str, first: Collection[str] | None = None) -> str:
     """Create the file and load sample_data/ when there is none or it holds no data; once per process and file.
+
+    first: the datasets the page about to run reads (ui.frame.FIRST_DATA), loaded now; the sample's other files wait
+    for finish_database, after the page is drawn. None: the whole sample (or what a stopped load left to do).
 
     An existing file is only ever opened read-only here: the dashboard shows a read-only file or disk as it is. The
     first start's sample load shows its progress (a bar drawn by a cached function would be replayed on every later
     call, so this one is not cached; the set of prepared files is)."""
-    lock, ready = _prepared()
+    lock, ready, waiting = _prepared()
     if path in ready:
         return path
+    if first is not None and not set(waiting.get(path, first)) & set(first):
+        return path  # the page's datasets are in: the rest waits for finish_database
     with lock:  # a second visitor during the first start waits for the same load
-        if path not in ready:
+        if path in ready:
+            return path
+        if path not in waiting:
             if Path(path).exists():
                 with store.open_db(path, read_only=True) as con:
-                    empty = sum(store.row_counts(con).values()) == 0
+                    waiting[path] = imports.sample_pending(con)
             else:
-                empty = True
-            if empty:
-                _load_sample(path)
+                waiting[path] = imports.sample_pending(None)
+        now = [ds for ds in waiting[path] if first is None or ds in first]
+        try:
+            if now:
+                _load_sample(path, now)
+        except BaseException:
+            waiting.pop(path, None)  # stopped part-way (a click, a closed tab): the next run asks the file what is left
+            raise
+        waiting[path] = [ds for ds in waiting[path] if ds not in now]
+        if not waiting[path]:
             ready.add(path)
+            del waiting[path]
     return path
 
 
-def _load_sample(path: str) -> None:
+def finish_database() -> None:
+    """After a page drawn with only its first datasets (ensure_database(first=)): load the rest of the sample, its bar
+    below the page. A visitor's click meanwhile stops the run between two steps; each file is its own transaction,
+    so what was not loaded is loaded by the next run."""
+    ensure_database(db_path())
+
+
+def _run_path() -> str:
+    """The database as this run needs it: as begin_run left it (on a first start, the page's datasets loaded)."""
+    return ensure_database(db_path(), st.session_state.get("_first_data"))
+
+
+def _load_sample(path: str, datasets: list[str]) -> None:
     names = [ds for ds, _, _ in imports.sample_files()]
-    bar = st.progress(0.0, text=t("sample.loading", dataset=t(f"ds.{names[0]}"), n=1, total=len(names)))
+    bar = st.progress(0.0, text=t("sample.loading", dataset=t(f"ds.{datasets[0]}"), n=names.index(datasets[0]) + 1,
+                                  total=len(names)))
 
     def show(fraction: float, dataset: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=t("sample.loading", dataset=t(f"ds.{dataset}"),
                                                           n=names.index(dataset) + 1, total=len(names)))
-    imports.load_sample_data(path, progress=show, centre_zone=metrics.centre_zone())
+    imports.load_sample_data(path, progress=show, centre_zone=metrics.centre_zone(), datasets=datasets)
     bar.empty()
 
 
@@ -126,10 +155,12 @@ def _release_held() -> None:
 store.before_writable_open(_release_held)
 
 
-def begin_run() -> None:
+def begin_run(first: Collection[str] | None = None) -> None:
     """Read the data version once for this run (opening the file costs ~20 ms; a page makes a dozen queries), and
-    make the run's connection ready (opened only if a query misses the cache)."""
-    path = ensure_database(db_path())
+    make the run's connection ready (opened only if a query misses the cache). first: on a first start, the datasets
+    the page reads (the rest of the sample loads in finish_database, after the page)."""
+    path = ensure_database(db_path(), first)
+    st.session_state["_first_data"] = first
     st.session_state["_data_version"] = data_version(path)
     st.session_state["_run_connection"] = RunConnection(path)
 
@@ -137,6 +168,7 @@ def begin_run() -> None:
 def end_run() -> None:
     """Forget this run's data version; close its connection."""
     st.session_state.pop("_data_version", None)
+    st.session_state.pop("_first_data", None)
     held = st.session_state.pop("_run_connection", None)
     if held is not None:
         held.close()
@@ -172,7 +204,7 @@ def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) from a kpi module, within the session's scope, cached until the data changes
     (the scope is part of the cache key: one user's results never serve another's)."""
     kwargs = _scoped(fn, kwargs)
-    path = ensure_database(db_path())
+    path = _run_path()
     call = (f"{fn.__module__}.{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
     _warmer(path).used(call, fn)
     return _cached(call[0], path, _version(path), call[1], call[2], fn, st.session_state.get("_run_connection"))
@@ -247,7 +279,7 @@ def write(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) on a briefly opened writable connection, within the session's scope; cached
     reads see it on the next run."""
     kwargs = _scoped(fn, kwargs)
-    with store.open_db(ensure_database(db_path())) as con:
+    with store.open_db(_run_path()) as con:
         result = fn(con, *args, **kwargs)
         if "_data_version" in st.session_state:  # later queries of this run see the change
             st.session_state["_data_version"] = store.data_version(con)
@@ -258,11 +290,11 @@ def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """fn(connection, *args, **kwargs) on a briefly opened read-only connection within the session's scope, not cached
     (for one-off reads: a report)."""
     kwargs = _scoped(fn, kwargs)
-    with store.open_db(ensure_database(db_path()), read_only=True) as con:
+    with store.open_db(_run_path(), read_only=True) as con:
         return fn(con, *args, **kwargs)
 
 
 def refresh_version() -> None:
     """After a write outside `write()` (an import): later queries of this run see the new data."""
     if "_data_version" in st.session_state:
-        st.session_state["_data_version"] = data_version(ensure_database(db_path()))
+        st.session_state["_data_version"] = data_version(_run_path())

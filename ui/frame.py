@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import date
 
 import streamlit as st
@@ -239,12 +240,22 @@ def pages_for(scope: Scope) -> list[tuple[str, str, str, str, str | None]]:
     return [p for p in PAGES if allows(scope, p[4])]
 
 
-def navigation(position: str = "sidebar") -> st.navigation:
+def navigation(position: str = "sidebar") -> tuple[Any, str]:
     """The pages the user's role may open, grouped by who uses them, titled in the chosen language; the first is the
     default. A page left out is not reachable by its URL either (Streamlit serves only the pages listed here).
     Position "hidden" (before a sign-in, when no page runs) lists every page unseen, so that a page's URL still names
-    its page: the sign-in form first, then that page if the user's role may open it."""
+    its page: the sign-in form first, then that page if the user's role may open it. Returns the page to run and its
+    script's path (pages/weekly.py)."""
     groups: dict[str, list] = {}
+    paths: dict[int, str] = {}
     for group, path, title, icon, _ in PAGES if position == "hidden" else pages_for(current_scope()):
-        groups.setdefault(t(group), []).append(st.Page(path, title=t(title), icon=icon, default=not groups))
-    return st.navigation(groups, position=position)
+        page = st.Page(path, title=t(title), icon=icon, default=not groups)
+        paths[id(page)] = path
+        groups.setdefault(t(group), []).append(page)
+    chosen = st.navigation(groups, position=position)
+    return chosen, paths.get(id(chosen), "")
+
+
+# What a page reads of a first start's sample load: the sample's other files load after that page is drawn (the
+# weekly page, the default, shows in 5 s instead of 8). A page not named here waits for the whole sample.
+FIRST_DATA: dict[str, tuple[str, ...]] = {"pages/weekly.py": ("contacts", "surveys", "complaints")}

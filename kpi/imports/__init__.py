@@ -7,7 +7,8 @@ from ._read import read_source
 from ._reasons import READABLE_COLUMNS, REASON_CODES, WARNING_CODES, readable_rejects, reason_text
 from ._workbook import AMOUNT_UNITS
 from ._write import (SAMPLE_DIR, ImportResult, import_file, import_history, load_sample_data, rejected_count,
-                     rejected_rows, sample_files, stage_and_compare, stored_form, updated_value, write)
+                     rejected_rows, sample_files, sample_pending, stage_and_compare, stored_form, updated_value,
+                     write)
 from ._parse import (DATE_ORDERS, DEFAULT_CENTRE_ZONE, DURATION_UNITS, ZONE_EXPECTED, clean_text, parse_amount, parse_bool,
                      parse_column, parse_duration, parse_hours, parse_int, parse_month_text, parse_timestamp,
                      time_zone)
@@ -19,7 +20,7 @@ from ._presets import (PRESET_DIR, Preset, applied, choose_mapping, default_unit
 
 __all__ = ["SAMPLE_DIR", "STEPS", "CONDITIONS", "DECIMAL_OPTIONS", "DERIVE_RULES", "FatalImportError", "ImportResult", "Mapping", "Options", "Prepared", "Progress",
            "header_key", "import_file", "import_history", "load_mapping", "load_sample_data", "parse_mapping",
-           "prepare", "read_source", "rejected_count", "rejected_rows", "sample_files", "stage_and_compare",
+           "prepare", "read_source", "rejected_count", "rejected_rows", "sample_files", "sample_pending", "stage_and_compare",
            "stored_form", "updated_value", "write", "DATE_ORDERS", "DEFAULT_CENTRE_ZONE", "DURATION_UNITS", "ZONE_EXPECTED",
            "parse_column", "clean_text", "parse_amount", "parse_bool", "parse_duration", "parse_hours",
            "parse_int", "parse_month_text", "parse_timestamp", "time_zone", "PreviewResult", "UndoRefused", "UndoResult", "file_headers", "get_saved_mapping",

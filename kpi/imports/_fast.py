@@ -6,12 +6,14 @@ The parsed rows are kept in a DuckDB file of their own (Staged), never as one pa
 there (memory follows DuckDB's buffer, not the file)."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import re
 import shutil
 import tempfile
 import weakref
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,7 +180,7 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
     try:
         with duckdb.connect(str(staged.path), config={"memory_limit": MEMORY_LIMIT,
                                                      "temp_directory": str(work / "spill")}) as con:
-            read = _read_raw(con, source, headers)
+            read = _read_raw(con, source, headers, work)
             if read is None:
                 finalizer()
                 return None
@@ -219,18 +221,37 @@ def _stored(ds: Dataset, part) -> list[str]:
     return [c.name for c in ds.stored_columns if c.name in part.supplied]
 
 
-def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str]) -> int | None:
+def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str], work: Path) -> int | None:
     """The file's rows as text into temp table raw (rowid = position in the file), or None when DuckDB can't read it
-    strictly or its rows are not one per line (a quoted line break, a blank line: positions would differ)."""
+    strictly or its rows are not one per line (a quoted line break, a blank line: positions would differ). A .gz is
+    first gunzipped into `work`: DuckDB reads a compressed CSV on one thread, a plain one on every core (the sample's
+    300,000 contacts: 1.16 s from the .gz against 0.23 s to gunzip and 0.52 s to read)."""
     spec = "{" + ", ".join(f"{_sql_text(h)}: 'VARCHAR'" for h in headers) + "}"
-    gz = "gzip" if source.path.suffix.lower() == ".gz" else "none"
+    path = source.path
+    if path.suffix.lower() == ".gz":
+        path = work / "text.csv"
+        try:
+            with gzip.open(source.path, "rb") as packed, open(path, "wb") as plain:
+                left = source.text_bytes + 1  # never more than the checks measured (the file changed since: None)
+                while left > 0 and (block := packed.read(min(left, 1 << 20))):
+                    plain.write(block)
+                    left -= len(block)
+            if left <= 0:
+                return None
+        except (OSError, EOFError, zlib.error):  # a full disk: DuckDB reads the .gz itself (the checks read it whole)
+            path.unlink(missing_ok=True)
+            path = source.path
+    gz = "gzip" if path.suffix.lower() == ".gz" else "none"
     try:
         con.execute(
-            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_text(str(source.path))}, columns={spec}, header=true,"
+            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_text(str(path))}, columns={spec}, header=true,"
             f" auto_detect=false, delim={_sql_text(source.sep)}, quote='\"', escape='\"', strict_mode=true,"
             f" null_padding=false, compression='{gz}', max_line_size={(source.options.max_line_kib << 10) + 2})")
     except duckdb.Error:
         return None
+    finally:
+        if path != source.path:
+            path.unlink(missing_ok=True)
     n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     return n if n == source.lines - 1 else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ import yaml
 from ..auth import record
 from ..present import ECHO_CHARS, clip
 from ..store import SQL_TYPES, Dataset
-from ..store import DEFAULT_WAIT_SECONDS, import_span, link_written, open_db, pseudonym_key, refresh_rollups, rollback
+from ..store import (DEFAULT_WAIT_SECONDS, import_span, link_written, open_db, pseudonym_key, refresh_rollups, rollback,
+                     row_counts)
 from ._fast import StagedRows, detach, pseudonym
 from ._mapping import Mapping, Progress, _scaled, _silent, load_mapping
 from ._parse import DEFAULT_CENTRE_ZONE
@@ -276,13 +278,14 @@ def sample_files(sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[tuple[str, 
 
 def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.PathLike = SAMPLE_DIR,
                      wait: float = DEFAULT_WAIT_SECONDS, progress: Progress | None = None,
-                     centre_zone: str = DEFAULT_CENTRE_ZONE) -> list[ImportResult]:
-    """Import every bundled sample file through the ordinary import.
+                     centre_zone: str = DEFAULT_CENTRE_ZONE, datasets: Collection[str] | None = None
+                     ) -> list[ImportResult]:
+    """Import every bundled sample file through the ordinary import (only those of `datasets`, when given).
 
-    progress(fraction, dataset) hears how far the whole load is (0-1, each file weighted by its size) and which
+    progress(fraction, dataset) hears how far the load is (0-1, each file weighted by its size) and which
     dataset is being imported. The files are written through one connection, each in its own transaction as any
     import (opening the file, with its checks and rollups' state, cost about 0.1 s a time)."""
-    files = sample_files(sample_dir)
+    files = [f for f in sample_files(sample_dir) if datasets is None or f[0] in datasets]
     sizes = [max(f.stat().st_size, 1) for _, f, _ in files]
     done, results = 0, []
     with open_db(db, wait=wait) as con:
@@ -293,6 +296,25 @@ def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.P
                                        centre_zone=centre_zone, con=con))
             done += size
     return results
+
+
+def sample_pending(con: duckdb.DuckDBPyConnection | None, sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[str]:
+    """The sample datasets a first start still has to load, in the manifest's order: every one for a new or empty
+    file (con None: no file yet); for a file that holds only sample imports, those whose file was never imported (a
+    first start stopped part-way, or one that loads the rest after its first page); none once the file holds anything
+    else (an import of the centre's own, rows written by other means): the sample never mixes with real data. An
+    undone sample import counts as loaded: what a user took out stays out."""
+    names = [ds for ds, _, _ in sample_files(sample_dir)]
+    if con is None:
+        return names
+    cur = con.cursor()
+    sources = dict(cur.execute("SELECT source, count(*) FROM imports GROUP BY source").fetchall())
+    if set(sources) - {"sample"}:
+        return []
+    if not sources:
+        return names if sum(row_counts(cur).values()) == 0 else []
+    loaded = {r[0] for r in cur.execute("SELECT DISTINCT dataset FROM imports WHERE source = 'sample'").fetchall()}
+    return [ds for ds in names if ds not in loaded]
 
 
 def import_history(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:
