@@ -13,7 +13,7 @@ from ui.access import can, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import (SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, sections, show_table, show_tiles,
+from ui.widgets import (SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, pick, sections, show_table, show_tiles,
                         status_badge_md)
 
 cat = load_catalog()
@@ -104,11 +104,9 @@ if tables_tab[0]:
         if not agent_rows:  # finance: team level only
             st.caption(t("access.no_agent_rows"))
         else:
-            if not f.team:  # a picker, not a row selection, so the team table keeps its status colours
-                if st.session_state.get("drill_team") not in team_values.index:  # a team not in this period
-                    st.session_state.pop("drill_team", None)
-                st.segmented_control(t("weekly.pick_team"), list(team_values.index), key="drill_team",
-                                     persist_state="page")  # kept while another section is open
+            if not f.team:  # a picker, not a row selection, so the team table keeps its status colours; none chosen at
+                # first, a team not in this period forgotten, the choice kept while another section is open
+                pick(st, t("weekly.pick_team"), team_values.index, "drill_team", index=None, persist_state="page")
             if many:
                 st.info(t("weekly.pick_team_first", n=f"{in_period:,}"))
             else:

@@ -140,8 +140,10 @@ def test_a_section_is_drawn_only_when_open_and_the_print_view_draws_them_all(app
     trends = app(weekly_section=TRENDS)
     assert len(charts(trends)) == 1 and not html_tables(trends) and not any("**技術支援組**" in m.value for m in trends.markdown)
     assert len(charts(app(weekly_section=HEAT))) == 2
-    # a section named in the other language (the language just switched): the first one, nothing lost
-    stale = app(weekly_section="Trends")
+    # the language just switched: the section open in English stays open in Chinese; a name no message has, the first
+    switched = app(weekly_section="Trends")
+    assert len(charts(switched)) == 1 and switched.session_state["weekly_section"] == TRENDS
+    stale = app(weekly_section="Nothing of ours")
     assert not charts(stale) and any("**技術支援組**" in m.value for m in stale.markdown)
     every = app(print_view=True)
     assert not every.tabs and len(charts(every)) == 3 and len(html_tables(every)) == 2  # trends, two heat maps; tables
@@ -592,6 +594,26 @@ def test_a_few_choices_are_buttons_and_many_a_select_box_each_falling_back_to_it
     stale.session_state["few"], stale.session_state["many"] = "gone", "o99"  # values no longer offered
     stale.run()
     assert not stale.exception and stale.markdown[0].value == "z o12"
+
+
+def _optional_picks():
+    import streamlit as st
+
+    from ui.widgets import pick
+
+    few = pick(st, "few", ["x", "y"], "few", index=None)
+    many = pick(st, "many", [f"o{i}" for i in range(13)], "many", index=None)
+    st.write(f"{few} {many}")
+
+
+def test_an_optional_choice_starts_with_none_chosen_as_buttons_or_a_select_box():
+    """The weekly page's team to drill into: none at first (every agent), buttons for a few teams, a select box for
+    a centre of more than 12."""
+    at = AppTest.from_function(_optional_picks).run()
+    assert at.markdown[0].value == "None None" and [w.key for w in at.selectbox] == ["many"]
+    at.selectbox(key="many").set_value("o7").run()
+    at.segmented_control(key="few").set_value("y").run()
+    assert at.markdown[0].value == "y o7"
 
 
 def test_the_sidebar_writes_the_chosen_filters_out_with_data_values_as_written(app):

@@ -23,6 +23,15 @@ def t(key: str, **kw: Any) -> str:
     return present.t(key, lang(), **kw)
 
 
+def in_this_language(text: str) -> str | None:
+    """A catalog text as another language writes it, in the current language (a widget's value kept across a
+    language switch: the open section); None when no message reads so."""
+    for entry in present.messages().values():
+        if text in entry.values():
+            return entry[lang()]
+    return None
+
+
 def kpi_label(kpi: Kpi) -> str:
     """A KPI's name in the current language."""
     return kpi.label[lang()]

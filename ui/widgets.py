@@ -14,7 +14,7 @@ from kpi.present import colon, echarts_option, figure_height, join_list, svg_cha
 
 from .access import current_scope
 from .frame import Filters
-from .i18n import fmt, fmt_change, kpi_label, lang, t
+from .i18n import fmt, fmt_change, in_this_language, kpi_label, lang, t
 
 STATUS_COLOR = {"good": "green", "warning": "orange", "bad": "red", "uncertain": "gray", "maturing": "gray",
                 "no_value": "gray", None: "gray"}
@@ -201,18 +201,21 @@ def print_view() -> bool:
 FEW_CHOICES = 12  # up to this many: buttons (wrapping onto more rows if they must); more: a select box
 
 
-def pick(where, label: str, options: Sequence, key: str, index: int = 0, format_func: Callable = str, help=None):
-    """One of a page's choices: a few as buttons (a segmented control, one always chosen), more in a select box. A
-    select box costs a new visit its scripts (about 0.2x the one-tile floor for the first on a page), buttons nothing
-    the frame has not loaded (docs/benchmarks.md, browser). A value no longer offered falls back to the default."""
+def pick(where, label: str, options: Sequence, key: str, index: int | None = 0, format_func: Callable = str, help=None,
+         **kw):
+    """One of a page's choices: a few as buttons (a segmented control), more in a select box. A select box costs a
+    new visit its scripts (about 0.2x the one-tile floor for the first on a page), buttons nothing the frame has not
+    loaded (docs/benchmarks.md, browser). A value no longer offered falls back to the default: options[index], or
+    none chosen when index is None (then a choice is optional). kw (persist_state) goes to the widget."""
     options = list(options)
     if st.session_state.get(key) not in options:
         st.session_state.pop(key, None)
     if len(options) <= FEW_CHOICES:
-        return where.segmented_control(label, options, default=options[index], required=True, key=key,
-                                       format_func=format_func, help=help, wrap=True)
+        chosen = {} if index is None else {"default": options[index], "required": True}
+        return where.segmented_control(label, options, key=key, format_func=format_func, help=help, wrap=True,
+                                       **chosen, **kw)
     return where.selectbox(label, options, index=index, key=key, format_func=format_func, help=help,
-                           placeholder=t("select.placeholder"))
+                           placeholder=t("select.placeholder"), **kw)
 
 
 def sections(labels: Sequence[str], key: str, headed: Sequence[bool] | None = None) -> list:
@@ -228,6 +231,9 @@ def sections(labels: Sequence[str], key: str, headed: Sequence[bool] | None = No
                 box.subheader(label)
             out.append((True, box))
         return out
+    stored = st.session_state.get(key)
+    if stored is not None and stored not in labels and in_this_language(stored) in labels:
+        st.session_state[key] = in_this_language(stored)  # the language just switched: the same section stays open
     return [(tab.open, tab) for tab in st.tabs(list(labels), key=key, on_change="rerun")]
 
 
