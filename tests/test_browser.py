@@ -263,6 +263,29 @@ def test_choosing_a_team_shows_its_agents(server, browser):
     page.close()
 
 
+def test_a_new_servers_first_visit_to_a_page_url_gets_the_dashboards_frame(sample_db, browser, tmp_path):
+    """A bookmark of /budget opened first on a freshly started server: Streamlit runs a page named in the URL by its
+    pages/-folder mode until the entry script has called st.navigation once; the page starts again as the
+    dashboard, so the sidebar lists the pages by their titles, not their file names (dashboard, budget, ...)."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db, db)
+    proc, url = _start(db)
+    try:
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(90_000)
+        page.goto(f"{url}/budget")
+        page.wait_for_selector("div.kpi-tile")
+        _settle(page)
+        assert page.locator("h1").first.inner_text() == "預算執行 (T2.2)"
+        names = [n.split("\n")[-1] for n in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
+        assert len(names) == len(PAGES) and all(n.startswith(zh) for n, (_, zh, _, _) in zip(names, PAGES)), names
+        _no_errors(page)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def test_the_upload_box_and_select_boxes_speak_chinese(server, browser):
     # Streamlit writes "Upload", "200MB per file • CSV, ..." (and in other versions "Drag and drop file here",
     # "Browse files") in the box, and "Choose an option" in an emptied select box, in English whatever the page's

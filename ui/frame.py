@@ -159,9 +159,18 @@ def _plain(text: str) -> str:
 def current_filters() -> Filters | None:
     """The filters the entry script put in place for this run.
 
-    A page run on its own (AppTest re-runs and switch_page run only the page script) draws the sidebar itself.
+    A page run on its own (AppTest re-runs and switch_page run only the page script) draws the sidebar itself. A new
+    server's first run, when its URL names a page (a bookmark of /budget), is run by Streamlit's pages/-folder mode
+    until the entry script has called st.navigation once in the process: the page's file names in the sidebar, no
+    sign-in. Then the run starts again as the dashboard, which opens the same page (the same URL path). Not under
+    AppTest, whose page tests run a page alone on purpose.
     """
     if "_filters" not in st.session_state:
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit import config
+        if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
+            PagesManager.uses_pages_directory = False  # what the entry script's st.navigation sets
+            st.rerun()
         language_switch()
         found = sidebar_filters()
         print_switch()
