@@ -5,6 +5,7 @@ import gzip
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -137,6 +138,69 @@ def test_a_first_start_on_another_page_loads_the_whole_sample_first(db, last_wee
     at.run()
     assert not at.exception
     assert loads == [["contacts", "surveys", "complaints", "budget", "agent_states", "schedule"]]
+
+
+def test_two_visitors_finishing_a_first_start_together_do_not_hold_each_other_up(db, monkeypatch):
+    """Each holds its page run's read-only connection when it comes to load the rest of the sample: the one waiting
+    for the other's load lets go of its own first, or the loader could never open the file writable (DatabaseBusy)."""
+    import threading
+
+    import streamlit as st
+
+    from ui import data
+    st.cache_resource.clear()
+    with store.open_db(db):
+        pass
+    loaded, failed = [], []
+
+    def load(path, datasets):  # the rest of the sample: a writable open of the file, as an import makes
+        with store.open_db(path, wait=3) as con:
+            con.execute("SELECT 1")
+        loaded.append(datasets)
+
+    monkeypatch.setattr(imports, "sample_pending", lambda con, *a: ["contacts", "budget"])
+    monkeypatch.setattr(data, "_load_sample", load)
+    data.ensure_database(str(db), ("contacts",))  # the weekly page's first part
+
+    def visitor(delay):
+        run = data.RunConnection(str(db))
+        run.get()  # the page's queries
+        time.sleep(delay)
+        try:
+            data.ensure_database(str(db))  # finish_database
+        except Exception as exc:  # noqa: BLE001
+            failed.append(type(exc).__name__)
+        finally:
+            run.close()
+
+    visitors = [threading.Thread(target=visitor, args=(d,)) for d in (0, 0.3)]
+    for v in visitors:
+        v.start()
+    for v in visitors:
+        v.join()
+    assert failed == [] and loaded == [["contacts"], ["budget"]]
+    st.cache_resource.clear()
+
+
+def test_a_first_start_stopped_part_way_is_finished_by_the_next_run(app, db, last_week_sample, monkeypatch):
+    real, calls = imports.load_sample_data, []
+
+    def stopped_after_one_file(*a, datasets=None, **kw):
+        calls.append(datasets)
+        if len(calls) == 1:
+            real(*a, datasets=datasets[:1], **kw)
+            raise RuntimeError("the visitor closed the tab")
+        return real(*a, datasets=datasets, **kw)
+
+    monkeypatch.setattr(imports, "load_sample_data", stopped_after_one_file)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.run()
+    assert at.exception  # the first run stopped after the contacts
+    at.run()
+    assert not at.exception
+    assert calls[1][:2] == ["surveys", "complaints"]  # the file was asked what is left: the contacts are in
+    with store.open_db(db, read_only=True) as con:
+        assert all(n > 0 for n in store.row_counts(con).values())
 
 
 def test_the_first_start_shows_how_far_the_sample_load_is(db, monkeypatch):

@@ -175,6 +175,23 @@ def test_a_read_only_disk_is_read_by_the_dashboard_and_the_read_commands(sample_
         data._prepared.clear()
 
 
+def test_a_first_start_stopped_part_way_on_a_disk_now_read_only_is_shown_as_it_is(tmp_path, write, monkeypatch):
+    """The rest of the sample can't be loaded into a file that can't be written: the pages show what is there."""
+    import streamlit as st
+
+    from ui import data
+    with tmpfs(tmp_path / "ro", "50m") as d:
+        db = d / "kpi.duckdb"
+        imports.import_file("contacts", _csv(tmp_path), db=db, source="sample")
+        subprocess.run(["mount", "-o", "remount,ro", str(d)], check=True)
+        st.cache_resource.clear()
+        with store.open_db(db, read_only=True) as con:
+            assert imports.sample_pending(con)[:2] == ["surveys", "complaints"]  # the first start stopped here
+        assert data.ensure_database(str(db)) == str(db)  # no StoreError: nothing can be added, nothing is lost
+        assert str(db) in data._prepared()[1]
+        st.cache_resource.clear()
+
+
 def test_a_full_disk_says_so_and_leaves_the_database_as_it_was(tmp_path, write):
     big = write("big.csv", "contact_id,arrived_at,channel,queue,team,agent_id,answered,wait_seconds,talk_seconds\n" +
                 "".join(f"x{i:07d},2026-11-{16 + i % 7} {i % 24:02d}:{i % 60:02d}:00,phone,q{i % 9},team{i % 5},"

@@ -221,6 +221,7 @@ def test_the_sample_loads_in_parts_and_says_what_a_first_start_still_has_to_load
     imports.import_file("surveys", write("mine.csv", "survey_id,responded_at,csat\nm1,2026-11-18 10:00,4\n"), db=db)
     with store.open_db(db) as con:
         assert imports.sample_pending(con, folder) == []  # the centre's own data: the sample never mixes with it
+        assert imports.sample_pending(con, tmp_path / "not shipped") == []  # nor is sample_data/ read
 
 
 def test_a_file_with_rows_but_no_import_gets_no_sample(db, tmp_path):

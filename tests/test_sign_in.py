@@ -272,3 +272,13 @@ def test_the_data_status_page_shows_administrators_the_audit_log(db):
     at.session_state["scope"] = Scope("finance", user="fin")
     at.run()
     assert "稽核紀錄" not in [s.value for s in at.subheader]
+
+
+@pytest.mark.parametrize("page", ["pages/weekly.py", "pages/budget.py", "pages/glossary.py"])
+def test_a_page_run_without_the_entry_scripts_sign_in_shows_nothing_once_users_exist(db, page):
+    """A page script run alone (as Streamlit's pages/-folder mode ran a bookmarked URL on a new server): with accounts
+    in the file and nobody signed in, the session's scope is no one's, not everything."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [i.value for i in at.info] == ["本儀表板含有專員績效與顧客意見等個人資料，請先登入。"]
+    assert not at.title and not at.dataframe and not at.get("html")  # no page title, table or tile

@@ -21,10 +21,15 @@ def allows(scope: Scope, what: str | None) -> bool:
 
 def current_scope() -> Scope:
     """The session's Scope; Scope.everything() while no user is signed in because none is defined (one person on
-    this computer: ui.auth shows the sign-in form instead of any page once a user exists). Only a Scope object
+    this computer: ui.auth shows the sign-in form instead of any page once a user exists; a page run without it, when
+    the file has users, shows nothing). Only a Scope object
     counts: anything else under the key (a widget or a crafted value) is refused, never read as more."""
     scope = st.session_state.get(SESSION_KEY)
     if scope is None:
+        from .data import db_path, has_users  # (ui.data reads scopes from here)
+        if has_users(db_path()):  # accounts exist and nobody signed in: a page run without the entry's sign-in
+            st.info(t("auth.intro"))
+            st.stop()
         return Scope.everything()
     if not isinstance(scope, Scope):
         st.error(t("access.bad_session"))

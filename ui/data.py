@@ -34,19 +34,23 @@ def ensure_database(path: str, first: Collection[str] | None = None) -> str:
     first: the datasets the page about to run reads (ui.frame.FIRST_DATA), loaded now; the sample's other files wait
     for finish_database, after the page is drawn. None: the whole sample (or what a stopped load left to do).
 
-    An existing file is only ever opened read-only here: the dashboard shows a read-only file or disk as it is. The
-    first start's sample load shows its progress (a bar drawn by a cached function would be replayed on every later
+    An existing file is opened writable only to finish a first start's sample load that was stopped part-way (one that
+    can't be written is shown as it is); the dashboard shows a read-only file or disk as it is. The first start's
+    sample load shows its progress (a bar drawn by a cached function would be replayed on every later
     call, so this one is not cached; the set of prepared files is)."""
     lock, ready, waiting = _prepared()
     if path in ready:
         return path
     if first is not None and not set(waiting.get(path, first)) & set(first):
         return path  # the page's datasets are in: the rest waits for finish_database
+    # Before waiting: a visitor holding the file read-only would keep the loading visitor from opening it writable
+    _release_held()
     with lock:  # a second visitor during the first start waits for the same load
         if path in ready:
             return path
+        existed = Path(path).exists()
         if path not in waiting:
-            if Path(path).exists():
+            if existed:
                 with store.open_db(path, read_only=True) as con:
                     waiting[path] = imports.sample_pending(con)
             else:
@@ -55,6 +59,13 @@ def ensure_database(path: str, first: Collection[str] | None = None) -> str:
         try:
             if now:
                 _load_sample(path, now)
+        except store.StoreError:
+            if not existed or len(now) == len(imports.sample_files()):
+                waiting.pop(path, None)
+                raise  # a new file that can't be made or written: the page says why
+            ready.add(path)  # what a stopped first start left, on a file that can't be written now: shown as it is
+            waiting.pop(path, None)
+            return path
         except BaseException:
             waiting.pop(path, None)  # stopped part-way (a click, a closed tab): the next run asks the file what is left
             raise

@@ -301,18 +301,16 @@ def load_sample_data(db: str | os.PathLike | None = None, sample_dir: str | os.P
 def sample_pending(con: duckdb.DuckDBPyConnection | None, sample_dir: str | os.PathLike = SAMPLE_DIR) -> list[str]:
     """The sample datasets a first start still has to load, in the manifest's order: every one for a new or empty
     file (con None: no file yet); for a file that holds only sample imports, those whose file was never imported (a
-    first start stopped part-way, or one that loads the rest after its first page); none once the file holds anything
-    else (an import of the centre's own, rows written by other means): the sample never mixes with real data. An
+    first start stopped part-way, or one that loads the rest after its first page); none once the file holds an import
+    of the centre's own, or rows and no import at all (written by SQL): the sample never mixes with real data. An
     undone sample import counts as loaded: what a user took out stays out."""
-    names = [ds for ds, _, _ in sample_files(sample_dir)]
     if con is None:
-        return names
+        return [ds for ds, _, _ in sample_files(sample_dir)]
     cur = con.cursor()
     sources = dict(cur.execute("SELECT source, count(*) FROM imports GROUP BY source").fetchall())
-    if set(sources) - {"sample"}:
-        return []
-    if not sources:
-        return names if sum(row_counts(cur).values()) == 0 else []
+    if set(sources) - {"sample"} or (not sources and sum(row_counts(cur).values()) > 0):
+        return []  # the centre's own data: sample_data/ is not even read (a server may ship without it)
+    names = [ds for ds, _, _ in sample_files(sample_dir)]
     loaded = {r[0] for r in cur.execute("SELECT DISTINCT dataset FROM imports WHERE source = 'sample'").fetchall()}
     return [ds for ds in names if ds not in loaded]
 
