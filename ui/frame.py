@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from datetime import date
+from typing import Any
 
 import streamlit as st
 
@@ -166,8 +166,8 @@ def current_filters() -> Filters | None:
     AppTest, whose page tests run a page alone on purpose.
     """
     if "_filters" not in st.session_state:
-        from streamlit.runtime.pages_manager import PagesManager
         from streamlit import config
+        from streamlit.runtime.pages_manager import PagesManager
         if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
             PagesManager.uses_pages_directory = False  # what the entry script's st.navigation sets
             st.rerun()

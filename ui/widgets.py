@@ -232,8 +232,10 @@ def sections(labels: Sequence[str], key: str, headed: Sequence[bool] | None = No
             out.append((True, box))
         return out
     stored = st.session_state.get(key)
-    if stored is not None and stored not in labels and in_this_language(stored) in labels:
-        st.session_state[key] = in_this_language(stored)  # the language just switched: the same section stays open
+    if stored is not None and stored not in labels:
+        same = in_this_language(stored)
+        if same in labels:
+            st.session_state[key] = same  # the language just switched: the same section stays open
     return [(tab.open, tab) for tab in st.tabs(list(labels), key=key, on_change="rerun")]
 
 
