@@ -185,27 +185,40 @@ if ir_tab[0]:
             row = flagged_lines[(flagged_lines.cost_center == line_key[0]) & (flagged_lines.line == line_key[1])].iloc[0]
             st.markdown(f"**{line_key[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
                         f"{kpi_label(cat['latest_estimate'])} {ntd(row.latest_estimate)}")
-            with st.form(f"ir_form_{year}_{line_key[0]}_{line_key[1]}"):
-                root = st.text_area(t("ir.root_cause"), value=saved.root_cause if saved else "")
-                nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
-                                  index=competency.NATURES.index(saved.nature) if saved else 0)
-                action = st.text_area(t("ir.action"), value=saved.action if saved else "")
-                f1, f2, f3, f4 = st.columns(4)
-                owner = f1.text_input(t("ir.owner"), value=saved.owner if saved else "")
-                due = f2.date_input(t("ir.due_date"), value=saved.due_date if saved else date(year, 12, 31))
-                effect = f3.number_input(t("ir.effect_input"), value=float(saved.full_year_effect or 0) if saved else 0.0, step=10000.0)
-                status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
-                                      placeholder=t("select.placeholder"),
-                                      index=competency.STATUSES.index(saved.status) if saved else 0)
-                if st.form_submit_button(t("ir.save"), type="primary"):
-                    try:
-                        write(competency.save_report, competency.ImprovementReport(
-                            year=year, cost_center=line_key[0], line=line_key[1], through=date(year, month, 1), root_cause=root,
-                            nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status),
-                            updated_by=actor())
-                        st.success(t("ir.saved", line=line_key[1]))
-                    except competency.ReportError as exc:
-                        st.error(t("ir.error", error=exc))
+            # Not a form: a form's text reaches the server only when saved, so a draft was lost when another section
+            # opened. Each field is kept for the session under its line's key until it is saved or the session ends.
+            form_key = f"ir_{year}_{line_key[0]}_{line_key[1]}"
+            kept = {"key": None, "persist_state": "session"}
+            defaults = {"root": saved.root_cause if saved else "", "nature": saved.nature if saved else competency.NATURES[0],
+                        "action": saved.action if saved else "", "owner": saved.owner if saved else "",
+                        "due": saved.due_date if saved else date(year, 12, 31),
+                        "effect": float(saved.full_year_effect or 0) if saved else 0.0,
+                        "status": saved.status if saved else competency.STATUSES[0]}
+            field = lambda name: {**kept, "key": f"{form_key}_{name}"}
+            root = st.text_area(t("ir.root_cause"), value=defaults["root"], **field("root"))
+            nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
+                              index=competency.NATURES.index(defaults["nature"]), **field("nature"))
+            action = st.text_area(t("ir.action"), value=defaults["action"], **field("action"))
+            f1, f2, f3, f4 = st.columns(4)
+            owner = f1.text_input(t("ir.owner"), value=defaults["owner"], **field("owner"))
+            due = f2.date_input(t("ir.due_date"), value=defaults["due"], **field("due"))
+            effect = f3.number_input(t("ir.effect_input"), value=defaults["effect"], step=10000.0, **field("effect"))
+            status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
+                                  placeholder=t("select.placeholder"), index=competency.STATUSES.index(defaults["status"]),
+                                  **field("status"))
+            entered = {"root": root, "nature": nature, "action": action, "owner": owner, "due": due, "effect": effect,
+                       "status": status}
+            if st.button(t("ir.save"), type="primary", key=f"{form_key}_save"):
+                try:
+                    write(competency.save_report, competency.ImprovementReport(
+                        year=year, cost_center=line_key[0], line=line_key[1], through=date(year, month, 1), root_cause=root,
+                        nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status),
+                        updated_by=actor())
+                    st.success(t("ir.saved", line=line_key[1]))
+                except competency.ReportError as exc:
+                    st.error(t("ir.error", error=exc))
+            elif entered != defaults:
+                st.caption(t("ir.unsaved"))
 
         st.markdown(f"**{t('ir.list')}**")
         saved_all = query(competency.list_reports, year)

@@ -392,6 +392,43 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     assert "'=HYPERLINK(\"http://x\") 調整排班、加開晚班" in cells
 
 
+def test_an_unsaved_improvement_report_is_kept_when_another_section_opens(sample_db, tmp_path, monkeypatch):
+    # A draft used to live in a form, whose text reaches the server only when saved: opening another section and
+    # coming back showed an empty form.
+    import shutil
+
+    from kpi import competency
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db, db)
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.switch_page("pages/budget.py")
+    at.session_state["budget_section"] = "改善報告 (P2.2.3)"
+    at.run()
+    assert not any("尚未儲存" in c.value for c in at.caption)  # nothing typed yet
+    at.text_area[0].input("晚班人力不足").run()
+    at.text_area[1].input("加開晚班").run()
+    at.text_input[0].input("王經理").run()
+    assert any("尚未儲存" in c.value for c in at.caption)
+    at.session_state["budget_section"] = "各科目預算執行"
+    at.run()
+    assert not at.text_area  # the section is closed: its fields are not drawn
+    at.session_state["budget_section"] = "改善報告 (P2.2.3)"
+    at.run()
+    assert [a.value for a in at.text_area] == ["晚班人力不足", "加開晚班"] and at.text_input[0].value == "王經理"
+    assert any("尚未儲存" in c.value for c in at.caption)
+    with store.open_db(db, read_only=True) as con:
+        assert competency.get_report(con, 2026, "客服營運部", "加班費") is None  # kept, not written
+    next(b for b in at.button if b.label == "儲存改善報告").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with store.open_db(db, read_only=True) as con:
+        saved = competency.get_report(con, 2026, "客服營運部", "加班費")
+    assert (saved.root_cause, saved.action, saved.owner) == ("晚班人力不足", "加開晚班", "王經理")
+    at.run()
+    assert at.text_area[0].value == "晚班人力不足" and not any("尚未儲存" in c.value for c in at.caption)
+
+
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")
