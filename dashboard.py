@@ -6,7 +6,7 @@ from kpi.store import StoreError, keep_files_private
 from ui.access import refused
 from ui.auth import sign_in_gate
 from ui.data import begin_run, end_run, finish_database
-from ui.frame import FIRST_DATA, language_switch, navigation, print_style, print_switch, sidebar_filters
+from ui.frame import FIRST_DATA, UNFILTERED, language_switch, navigation, print_style, print_switch, sidebar_filters
 from ui.widgets import database_problem
 
 st.set_page_config(page_title="客服中心 KPI 儀表板 · Contact-center KPIs", page_icon="📞", layout="wide")
@@ -23,7 +23,7 @@ gate.draw()
 try:
     if gate.open:
         begin_run(first=FIRST_DATA.get(script))  # on a first start: the page's datasets of the sample, the rest after it
-        st.session_state["_filters"] = sidebar_filters()
+        st.session_state["_filters"] = sidebar_filters(used=script not in UNFILTERED)
         print_switch()
         page.run()
         finish_database()

@@ -17,7 +17,7 @@ from ui.widgets import (chart, competency_widget, page_table, pick, report_downl
                         table_downloads)
 
 cat = load_catalog()
-current_filters()  # the shared sidebar, also when this page runs alone
+current_filters(used=False)  # the shared sidebar (no filters: none apply here), also when this page runs alone
 require("budget")
 st.title(t("page.budget"))
 years = query(metrics.years)

@@ -11,7 +11,7 @@ from ui.frame import current_filters
 from ui.i18n import lang, t
 from ui.widgets import import_history_table, page_table, show_table, show_tiles
 
-current_filters()  # the shared sidebar, also when this page runs alone
+current_filters(used=False)  # the shared sidebar (no filters: none apply here), also when this page runs alone
 require("imports")
 st.title(t("page.data"))
 # No server path here: a supervisor has no use for it (`python -m kpi status` prints it for whoever runs the server).

@@ -6,7 +6,7 @@ from ui.frame import current_filters
 from ui.i18n import lang, t
 from ui.widgets import competency_map, page_table, show_table
 
-current_filters()  # the shared sidebar, also when this page runs alone
+current_filters(used=False)  # the shared sidebar (no filters: none apply here), also when this page runs alone
 st.title(t("page.glossary"))
 st.caption(t("glossary.intro"))
 glossary = competency.glossary(competency_map(), lang()).set_index(t("glossary.col.kpi"))

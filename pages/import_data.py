@@ -32,7 +32,7 @@ def _decimal_label(mark: str) -> str:
     return t("imp.decimal_auto") if mark == "auto" else t("imp.decimal_point") if mark == "." else t("imp.decimal_comma")
 
 
-current_filters()  # the shared sidebar, also when this page runs alone
+current_filters(used=False)  # the shared sidebar (no filters: none apply here), also when this page runs alone
 require("imports")
 st.title(t("page.import"))
 st.caption(t("imp.intro"))

@@ -332,6 +332,36 @@ def test_switching_to_english_rewords_the_chosen_filters(server, browser):
     page.close()
 
 
+def test_the_budget_shows_no_filters_and_the_chosen_team_waits_for_the_weekly_page(server, browser):
+    """The budget (by year and month, the whole centre) was read beside "2026-W47 · 組別：技術支援組 · 管道：電話"; now
+    its sidebar has no filter panel, and the team chosen before is there again on the weekly page."""
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    _settle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    box = _filters(page).locator('[data-testid="stSelectbox"]').nth(1).locator("input")  # 組別
+    box.click()
+    box.fill("技術支援組")
+    page.get_by_role("option", name="技術支援組", exact=True).click()
+    _settle(page)
+    page.keyboard.press("Escape")
+    assert "組別：技術支援組" in sidebar.inner_text()
+    page.locator('[data-testid="stSidebarNav"] a').nth(nav_index("budget")).click()
+    page.wait_for_selector("div.kpi-tile")
+    _settle(page)
+    assert page.locator('[data-testid="stSidebar"] [data-testid="stPopover"]').count() == 0
+    assert "組別" not in sidebar.inner_text() and "2026-W47" not in sidebar.inner_text()
+    assert "資料截止" in sidebar.inner_text()
+    page.locator('[data-testid="stSidebarNav"] a').nth(nav_index("weekly")).click()
+    page.wait_for_selector("div.kpi-tile")
+    _settle(page)
+    assert "組別：技術支援組" in sidebar.inner_text()  # kept while no page drew the filters
+    _no_errors(page)
+    page.close()
+
+
+
 W47 = (date(2026, 11, 16), date(2026, 11, 22))
 
 

@@ -126,6 +126,32 @@ def test_a_first_start_draws_the_weekly_page_before_loading_the_rest_of_the_samp
     assert [e for e in events if e != "tiles"] == loads and not at.exception  # a later run loads nothing
 
 
+def test_pages_that_use_no_filter_show_none_and_the_filters_wait_for_the_next_page(app, db, write):
+    # The budget was read beside "2026-W47 · 組別：甲組 · 管道：電話" in the sidebar, as if it were that week's and
+    # team's; its numbers are by year and month, for the whole centre.
+    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,answered_at,team\n"
+                                                    "a1,2026-11-16 09:00,2026-11-16 09:00:10,甲組\n"
+                                                    "b1,2026-11-17 09:00,,乙組\n"
+                                                    "b2,2026-11-22 21:00,2026-11-22 21:00:30,乙組\n"), db=db)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["channel"] = "__all__"
+    at.session_state["team"] = "乙組"  # the browser test chooses it in the panel (AppTest keeps any value it set)
+    at.run()
+    assert at.selectbox(key="team").value == "乙組" and volume_tiles(at)["進線"] == "2"  # b1 and b2
+    sidebar = lambda: " ".join(m.value for m in at.sidebar.markdown)
+    assert "組別：乙組" in sidebar()
+    for page in ("pages/budget.py", "pages/data_status.py", "pages/glossary.py", "pages/import_data.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        with pytest.raises(KeyError):
+            at.selectbox(key="team")
+        assert "組別" not in sidebar() and "2026-W47" not in sidebar(), page
+        assert any("資料截止" in c.value for c in at.sidebar.caption)  # the data's cut-off still shown
+    at.switch_page("pages/weekly.py").run()
+    assert at.selectbox(key="team").value == "乙組" and at.selectbox(key="channel").value == "__all__"
+    assert volume_tiles(at)["進線"] == "2" and "組別：乙組" in sidebar()
+
+
 def test_a_first_start_on_another_page_loads_the_whole_sample_first(db, last_week_sample, monkeypatch):
     monkeypatch.setenv("KPI_DB", str(db))
     import streamlit as st

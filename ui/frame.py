@@ -85,14 +85,15 @@ def language_switch() -> None:
 def _period_picker(box) -> metrics.Period | None:
     """Week (default), month, quarter or any range; a week, month or quarter is chosen from those the data touches."""
     kind = box.segmented_control(t("sidebar.period_kind"), list(metrics.PERIOD_KINDS), default="week",
-                                 format_func=lambda k: t(f"period.kind.{k}"), key="period_kind") or "week"
+                                 format_func=lambda k: t(f"period.kind.{k}"), key="period_kind",
+                                 persist_state="session") or "week"
     if kind == "range":
         weeks = query(metrics.periods, "week")
         if not weeks:
             return None
         default = metrics.default_period(weeks)
         picked = box.date_input(t("sidebar.range"), (default.start, default.end), min_value=weeks[-1].start,
-                                max_value=weeks[0].end, key="range", help=t("sidebar.range_help"))
+                                max_value=weeks[0].end, key="range", help=t("sidebar.range_help"), persist_state="session")
         start, end = (tuple(picked) + (None, None))[:2] if isinstance(picked, (tuple, list)) else (picked, None)
         if start is None:
             return None
@@ -107,7 +108,7 @@ def _period_picker(box) -> metrics.Period | None:
         st.session_state.pop(kind, None)
     picked = box.selectbox(t(f"sidebar.{kind}"), options, index=options.index(default),
                            placeholder=t("select.placeholder"), format_func=lambda s: by_start[s].label(lang()), key=kind,
-                           help=t("sidebar.week_help") if kind == "week" else None)
+                           help=t("sidebar.week_help") if kind == "week" else None, persist_state="session")
     return by_start[picked]
 
 
@@ -120,12 +121,20 @@ def _options(dim: str, values: list[str]) -> list[str]:
     return [ALL, *values]
 
 
-def sidebar_filters() -> Filters | None:
+def sidebar_filters(used: bool = True) -> Filters | None:
     """The period picker and team/channel/queue filters, offering only what the user's scope reaches; their values are
     kept across pages. They sit in one panel behind the sidebar's 篩選條件 button (a popover: the script still runs them
     and sends them every time, so their values stay, but the browser draws them only when the panel opens: four select
     boxes drawn cost a new visit about 0.3 to 0.4x the one-tile floor, docs/benchmarks.md), and the filters chosen are
-    written out below it."""
+    written out below it.
+
+    used=False (a page that reads none of them, UNFILTERED): neither the panel nor the filters written out, so a budget
+    read beside "2026-W47, phone" is not taken for that week's or channel's; the values wait for the next page that
+    uses them (persist_state), and the data's cut-off is still shown."""
+    if not used:
+        current_scope()  # as a page run alone needs (nothing shown without a sign-in once accounts exist)
+        _cutoff()
+        return None
     box = st.sidebar.popover(t("sidebar.filters"), icon=":material/filter_list:", width="stretch")
     period = _period_picker(box)
     if period is None:
@@ -138,17 +147,21 @@ def sidebar_filters() -> Filters | None:
             st.session_state.pop(dim, None)
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
-        value = box.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim,
+        value = box.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim, persist_state="session",
                               placeholder=t("select.placeholder"),
                               format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
     found = Filters(period, **chosen)
     st.sidebar.markdown("  \n".join([t("sidebar.chosen", period=found.label, start=found.start, end=found.end),
                                       *found.parts(_plain)]))
+    _cutoff()
+    return found
+
+
+def _cutoff() -> None:
     cut = query(metrics.data_cutoffs)
     stamp = {k: "—" if v is None else f"{v:%Y-%m-%d %H:%M}" for k, v in cut.items()}
     st.sidebar.caption(t("sidebar.cutoff", **stamp))
-    return found
 
 
 def _plain(text: str) -> str:
@@ -156,8 +169,8 @@ def _plain(text: str) -> str:
     return "".join("\\" + ch if ch in "\\*_[]$`#<>~|" else ch for ch in text)
 
 
-def current_filters() -> Filters | None:
-    """The filters the entry script put in place for this run.
+def current_filters(used: bool = True) -> Filters | None:
+    """The filters the entry script put in place for this run (None on a page that uses none, UNFILTERED).
 
     A page run on its own (AppTest re-runs and switch_page run only the page script) draws the sidebar itself. A new
     server's first run, when its URL names a page (a bookmark of /budget), is run by Streamlit's pages/-folder mode
@@ -172,7 +185,7 @@ def current_filters() -> Filters | None:
             PagesManager.uses_pages_directory = False  # what the entry script's st.navigation sets
             st.rerun()
         language_switch()
-        found = sidebar_filters()
+        found = sidebar_filters(used)
         print_switch()
         return found
     return st.session_state["_filters"]
@@ -268,3 +281,6 @@ def navigation(position: str = "sidebar") -> tuple[Any, str]:
 # What a page reads of a first start's sample load: the sample's other files load after that page is drawn (the
 # weekly page, the default, shows in 5 s instead of 8). A page not named here waits for the whole sample.
 FIRST_DATA: dict[str, tuple[str, ...]] = {"pages/weekly.py": ("contacts", "surveys", "complaints")}
+# Pages that read none of the sidebar's filters (the budget by year and month; the data's files; the definitions):
+# their sidebar shows no period, team or channel that their numbers would seem to be for.
+UNFILTERED = frozenset({"pages/budget.py", "pages/data_status.py", "pages/glossary.py", "pages/import_data.py"})
