@@ -115,9 +115,17 @@ def test_a_first_start_draws_the_weekly_page_before_loading_the_rest_of_the_samp
     monkeypatch.setattr(imports, "load_sample_data",
                         lambda *a, datasets=None, **kw: events.append(datasets) or real(*a, datasets=datasets, **kw))
     monkeypatch.setattr(widgets, "show_tiles", lambda *a, **kw: events.append("tiles") or shown(*a, **kw))
+    from ui import data
+    slots, load = [], data._load_sample
+    monkeypatch.setattr(data, "_load_sample", lambda path, datasets, into=None: slots.append(
+        None if into is None else into._cursor.delta_path) or load(path, datasets, into))
     at = app()
     loads = [e for e in events if e != "tiles"]
     assert loads == [["contacts", "surveys", "complaints"], ["budget", "agent_states", "schedule"]]
+    # The rest's progress bar is above the page's title (below a long page nobody saw it); the first part's is where
+    # the run is, before anything else is drawn.
+    title_at = [type(e).__name__ for e in at.main].index("Title")
+    assert slots[0] is None and slots[1][0] == 0 and slots[1][1] < title_at
     # the page's tiles (the volumes, then the KPIs) were drawn between the two loads
     assert events.index(loads[1]) > events.index("tiles") > events.index(loads[0])
     with store.open_db(db, read_only=True) as con:

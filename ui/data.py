@@ -28,11 +28,12 @@ def _prepared() -> tuple[threading.Lock, set[str], dict[str, list[str]]]:
     return threading.Lock(), set(), {}
 
 
-def ensure_database(path: str, first: Collection[str] | None = None) -> str:
+def ensure_database(path: str, first: Collection[str] | None = None, into=None) -> str:
     """Create the file and load sample_data/ when there is none or it holds no data; once per process and file.
 
     first: the datasets the page about to run reads (ui.frame.FIRST_DATA), loaded now; the sample's other files wait
     for finish_database, after the page is drawn. None: the whole sample (or what a stopped load left to do).
+    into: where the load's progress bar goes (an st.empty slot), else where the run is.
 
     An existing file is opened writable only to finish a first start's sample load that was stopped part-way (one that
     can't be written is shown as it is); the dashboard shows a read-only file or disk as it is. The first start's
@@ -58,7 +59,7 @@ def ensure_database(path: str, first: Collection[str] | None = None) -> str:
         now = [ds for ds in waiting[path] if first is None or ds in first]
         try:
             if now:
-                _load_sample(path, now)
+                _load_sample(path, now, into)
         except store.StoreError:
             if not existed or len(now) == len(imports.sample_files()):
                 waiting.pop(path, None)
@@ -78,9 +79,10 @@ def ensure_database(path: str, first: Collection[str] | None = None) -> str:
 
 def finish_database() -> None:
     """After a page drawn with only its first datasets (ensure_database(first=)): load the rest of the sample, its bar
-    below the page. A visitor's click meanwhile stops the run between two steps; each file is its own transaction,
-    so what was not loaded is loaded by the next run."""
-    ensure_database(db_path())
+    above the page (in the slot begin_run kept there; below a long page nobody saw it). A visitor's click meanwhile
+    stops the run between two steps; each file is its own transaction, so what was not loaded is loaded by the next
+    run."""
+    ensure_database(db_path(), into=st.session_state.get("_rest_slot"))
 
 
 def _run_path() -> str:
@@ -88,9 +90,9 @@ def _run_path() -> str:
     return ensure_database(db_path(), st.session_state.get("_first_data"))
 
 
-def _load_sample(path: str, datasets: list[str]) -> None:
+def _load_sample(path: str, datasets: list[str], into=None) -> None:
     names = [ds for ds, _, _ in imports.sample_files()]
-    bar = st.progress(0.0, text=t("sample.loading", dataset=t(f"ds.{datasets[0]}"), n=names.index(datasets[0]) + 1,
+    bar = (st if into is None else into).progress(0.0, text=t("sample.loading", dataset=t(f"ds.{datasets[0]}"), n=names.index(datasets[0]) + 1,
                                   total=len(names)))
 
     def show(fraction: float, dataset: str) -> None:
@@ -171,6 +173,8 @@ def begin_run(first: Collection[str] | None = None) -> None:
     make the run's connection ready (opened only if a query misses the cache). first: on a first start, the datasets
     the page reads (the rest of the sample loads in finish_database, after the page)."""
     path = ensure_database(db_path(), first)
+    if path in _prepared()[2]:  # a first start's rest of the sample loads after the page: its bar goes above it
+        st.session_state["_rest_slot"] = st.empty()
     st.session_state["_first_data"] = first
     st.session_state["_data_version"] = data_version(path)
     st.session_state["_run_connection"] = RunConnection(path)
@@ -180,6 +184,7 @@ def end_run() -> None:
     """Forget this run's data version; close its connection."""
     st.session_state.pop("_data_version", None)
     st.session_state.pop("_first_data", None)
+    st.session_state.pop("_rest_slot", None)
     held = st.session_state.pop("_run_connection", None)
     if held is not None:
         held.close()
