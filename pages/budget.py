@@ -13,8 +13,8 @@ from ui.auth import actor
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import (chart, competency_widget, page_table, pick, report_downloads, sections, show_table, show_tiles,
-                        table_downloads)
+from ui.widgets import (chart, competency_widget, draft, page_table, pick, report_downloads, saved_here, sections,
+                        show_table, show_tiles, table_downloads)
 
 cat = load_catalog()
 current_filters(used=False)  # the shared sidebar (no filters: none apply here), also when this page runs alone
@@ -172,6 +172,13 @@ if bridge_tab[0]:
         competency_widget("flexed_budget")
 
 # ---- improvement reports for the flagged lines (P2.2.3)
+def saved_by(year: int, line_key: tuple[str, str]) -> tuple[str, str]:
+    """Who saved a line's report last, and when."""
+    saved_all = query(competency.list_reports, year)
+    row = saved_all[(saved_all.cost_center == line_key[0]) & (saved_all.line == line_key[1])]
+    return ("—", "—") if row.empty else (str(row.iloc[0].updated_by), f"{pd.Timestamp(row.iloc[0].updated_at):%Y-%m-%d %H:%M}")
+
+
 if ir_tab[0]:
     with ir_tab[1]:
         flagged_lines = lines[lines["needs_improvement_report"]]
@@ -186,15 +193,20 @@ if ir_tab[0]:
             st.markdown(f"**{line_key[1]}** · {t('col.variance_ytd')} {ntd(row.variance_ytd)} ({pct(row.variance_pct_ytd)}) · "
                         f"{kpi_label(cat['latest_estimate'])} {ntd(row.latest_estimate)}")
             # Not a form: a form's text reaches the server only when saved, so a draft was lost when another section
-            # opened. Each field is kept for the session under its line's key until it is saved or the session ends.
-            form_key = f"ir_{year}_{line_key[0]}_{line_key[1]}"
-            kept = {"key": None, "persist_state": "session"}
+            # opened. Each field is kept for the session (ui.widgets.draft) until it is saved or the user signs out.
             defaults = {"root": saved.root_cause if saved else "", "nature": saved.nature if saved else competency.NATURES[0],
                         "action": saved.action if saved else "", "owner": saved.owner if saved else "",
                         "due": saved.due_date if saved else date(year, 12, 31),
                         "effect": float(saved.full_year_effect or 0) if saved else 0.0,
                         "status": saved.status if saved else competency.STATUSES[0]}
-            field = lambda name: {**kept, "key": f"{form_key}_{name}"}
+            record = (year, *line_key)
+            form_key, replaced = draft(record, saved, defaults)
+            if replaced is not None:  # someone else saved this report meanwhile: theirs is shown, this draft below
+                by = saved_by(year, line_key)
+                st.warning(t("ir.replaced", by=by[0], at=by[1]))
+                st.text("\n".join(f"{t(label)}: {replaced[n]}" for n, label in
+                                  (("root", "ir.root_cause"), ("action", "ir.action"), ("owner", "ir.owner"))))
+            field = lambda name: {"key": f"{form_key}_{name}", "persist_state": "session"}
             root = st.text_area(t("ir.root_cause"), value=defaults["root"], **field("root"))
             nature = st.radio(t("ir.nature"), competency.NATURES, format_func=lambda n: t(f"ir.nature.{n}"), horizontal=True,
                               index=competency.NATURES.index(defaults["nature"]), **field("nature"))
@@ -208,12 +220,13 @@ if ir_tab[0]:
                                   **field("status"))
             entered = {"root": root, "nature": nature, "action": action, "owner": owner, "due": due, "effect": effect,
                        "status": status}
-            if st.button(t("ir.save"), type="primary", key=f"{form_key}_save"):
+            if st.button(t("ir.save"), type="primary", key=f"save_{form_key}"):  # not "irdraft_": a button is not relabelled
                 try:
                     write(competency.save_report, competency.ImprovementReport(
                         year=year, cost_center=line_key[0], line=line_key[1], through=date(year, month, 1), root_cause=root,
                         nature=nature, action=action, owner=owner, due_date=due, full_year_effect=effect, status=status),
                         updated_by=actor())
+                    saved_here(record)
                     st.success(t("ir.saved", line=line_key[1]))
                 except competency.ReportError as exc:
                     st.error(t("ir.error", error=exc))

@@ -187,7 +187,7 @@ def test_two_visitors_finishing_a_first_start_together_do_not_hold_each_other_up
         pass
     loaded, failed = [], []
 
-    def load(path, datasets):  # the rest of the sample: a writable open of the file, as an import makes
+    def load(path, datasets, into=None):  # the rest of the sample: a writable open of the file, as an import makes
         with store.open_db(path, wait=3) as con:
             con.execute("SELECT 1")
         loaded.append(datasets)

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kpi import metrics, present, store
+from kpi import competency, metrics, present, store
 from kpi.metrics import format_value, load_catalog
 from helpers import chart_values as values
 from helpers import html_tables, svg_charts
@@ -345,18 +345,23 @@ def test_budget_page_totals_equal_the_budget_report(app):
     assert outlook.loc["加班費", "最新預估"] == present.cell_text(stored.loc["加班費", "latest_estimate"], "money", "zh-TW")
 
 
-def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeypatch):
+def ir_section(sample_db: Path, tmp_path: Path, monkeypatch) -> tuple[AppTest, Path]:
+    """The budget page's improvement reports section, on a copy of the sample database (a new path: nothing cached for
+    the sample file applies to it)."""
     import shutil
-
-    from kpi import competency
 
     db = tmp_path / "copy.duckdb"
     shutil.copy(sample_db, db)
-    monkeypatch.setenv("KPI_DB", str(db))  # a new path: nothing cached for the sample file applies to it
+    monkeypatch.setenv("KPI_DB", str(db))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
     at.switch_page("pages/budget.py")
     at.session_state["budget_section"] = "改善報告 (P2.2.3)"
     at.run()
+    return at, db
+
+
+def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeypatch):
+    at, db = ir_section(sample_db, tmp_path, monkeypatch)
     assert at.selectbox(key="ir_line").value == ("客服營運部", "加班費")
     at.text_area[0].input("新人比例高，處理時間長，晚班人力不足")
     at.text_area[1].input("=HYPERLINK(\"http://x\") 調整排班、加開晚班")
@@ -395,17 +400,7 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
 def test_an_unsaved_improvement_report_is_kept_when_another_section_opens(sample_db, tmp_path, monkeypatch):
     # A draft used to live in a form, whose text reaches the server only when saved: opening another section and
     # coming back showed an empty form.
-    import shutil
-
-    from kpi import competency
-
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(sample_db, db)
-    monkeypatch.setenv("KPI_DB", str(db))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
-    at.switch_page("pages/budget.py")
-    at.session_state["budget_section"] = "改善報告 (P2.2.3)"
-    at.run()
+    at, db = ir_section(sample_db, tmp_path, monkeypatch)
     assert not any("尚未儲存" in c.value for c in at.caption)  # nothing typed yet
     at.text_area[0].input("晚班人力不足").run()
     at.text_area[1].input("加開晚班").run()
@@ -427,6 +422,50 @@ def test_an_unsaved_improvement_report_is_kept_when_another_section_opens(sample
     assert (saved.root_cause, saved.action, saved.owner) == ("晚班人力不足", "加開晚班", "王經理")
     at.run()
     assert at.text_area[0].value == "晚班人力不足" and not any("尚未儲存" in c.value for c in at.caption)
+
+
+def test_an_improvement_report_saved_by_someone_else_replaces_the_fields_and_shows_the_unsaved_draft(sample_db, tmp_path,
+                                                                                                    monkeypatch):
+    # The fields kept for the session would have gone on showing the old text after another user saved, and a save
+    # would have written it back over theirs.
+    at, db = ir_section(sample_db, tmp_path, monkeypatch)
+
+    def theirs(root: str, who: str) -> None:
+        with store.open_db(db) as con:
+            competency.save_report(con, competency.ImprovementReport(
+                year=2026, cost_center="客服營運部", line="加班費", through=date(2026, 10, 1), root_cause=root,
+                nature="timing", action="加開晚班", owner="林組長", due_date=date(2026, 12, 31),
+                full_year_effect=None, status="in_progress"), updated_by=who)
+    theirs("旺季來電量高", "lin")
+    at.run()  # nothing typed here: the fields follow their save, no warning
+    assert at.text_area[0].value == "旺季來電量高" and at.radio[0].value == "timing" and not at.warning
+    assert not any("尚未儲存" in c.value for c in at.caption)
+    at.text_area[0].input("我的草稿：新人多").run()
+    theirs("排班不足", "wang")
+    at.run()
+    assert at.text_area[0].value == "排班不足"  # their version, not the draft over it
+    assert len(at.warning) == 1 and "wang 已於" in at.warning[0].value
+    assert "根本原因: 我的草稿：新人多" in at.text[0].value  # the draft, to copy
+    at.text_area[0].input("排班不足，新人多").run()
+    next(b for b in at.button if b.label == "儲存改善報告").click().run()
+    at.run()  # after this session's own save: no warning, the saved text
+    assert not at.warning and at.text_area[0].value == "排班不足，新人多"
+    with store.open_db(db, read_only=True) as con:
+        assert competency.get_report(con, 2026, "客服營運部", "加班費").root_cause == "排班不足，新人多"
+
+
+def test_a_language_switch_resends_an_improvement_reports_choices_in_the_new_words(sample_db, tmp_path, monkeypatch):
+    # The browser holds a radio's and a select box's choice in the words it was sent; unless the server sends the
+    # value again, its next message names an option the new language does not have, and the draft fell back to
+    # 永久性差異 / 待處理 (checked in Chromium).
+    at, db = ir_section(sample_db, tmp_path, monkeypatch)
+    status = lambda: next(b for b in at.selectbox if b.key and b.key.endswith("_status"))
+    at.radio[0].set_value("timing").run()
+    status().set_value("in_progress").run()
+    next(b for b in at.button_group if b.key == "lang").set_value("en").run()
+    assert not at.exception
+    assert at.radio[0].value == "timing" and at.radio[0].proto.set_value  # sent again, in English
+    assert status().value == "in_progress" and status().proto.set_value
 
 
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):

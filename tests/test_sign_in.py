@@ -88,6 +88,25 @@ def test_signing_in_shows_the_page_with_the_users_name_role_and_sign_out(db):
     assert events(db) == [("mei", "sign_in_failed"), ("mei", "sign_in"), ("mei", "sign_out")]
 
 
+def test_signing_out_leaves_nothing_typed_or_chosen_for_the_next_user_but_the_language(db):
+    # Widgets that keep their value for the session (an unsaved improvement report, the sidebar's filters) would have
+    # shown one user's draft and choices to whoever signed in next on the same tab; the audit log would then have
+    # named the second user for the first one's text.
+    with store.open_db(db) as con:
+        auth.add_user(con, "lin", "supervisor", PASSWORD, auth.AuthSettings(), teams=["技術支援組"], by="root")
+    at = sign_in(gate(after='st.text_area("根本原因", key="ir_x_root", persist_state="session")'), "mei", PASSWORD)
+    at.text_area(key="ir_x_root").input("mei 的草稿").run()
+    at.session_state["team"] = "技術支援組"
+    at.session_state["lang"] = "en"
+    at.run()
+    assert at.text_area(key="ir_x_root").value == "mei 的草稿"
+    at.sidebar.button(key="auth_sign_out").click().run()
+    assert "team" not in at.session_state and "ir_x_root" not in at.session_state
+    assert at.session_state["lang"] == "en"  # the tab's language stays
+    sign_in(at, "lin", PASSWORD)
+    assert at.text_area(key="ir_x_root").value == "" and at.session_state["scope"].user == "lin"
+
+
 def test_five_wrong_passwords_lock_the_account_with_a_clear_message(db):
     at = gate()
     for left in (4, 3, 2, 1):

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from datetime import datetime
-from pathlib import Path
 
 import streamlit as st
 
@@ -179,8 +178,12 @@ def _forget() -> None:
 
 
 def _sign_out(scope: Scope, action: str, detail: dict | None = None) -> None:
+    """Sign out (a click, or an idle session): nothing the user chose or typed stays in the tab for whoever signs in
+    next (filters, an unsaved improvement report: widgets keep their values for the session), only its language."""
     write(auth.record, scope.user, action, scope.user, detail, "page")
-    _forget()
+    for key in list(st.session_state):
+        if key != "lang":
+            del st.session_state[key]
 
 
 def _message(result: auth.SignIn, rules: auth.AuthSettings) -> str:

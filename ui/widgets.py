@@ -1,9 +1,11 @@
 """Shared pieces every page uses: the KPI tile, the competency widget, and a table with its downloads."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+import hashlib
 import html
+import json
 
 import pandas as pd
 import streamlit as st
@@ -290,3 +292,34 @@ def database_problem(exc) -> None:
     st.error(t(f"db.{exc.code}", path=exc.path or "—"))
     with st.expander(t("db.detail")):
         st.code(str(exc), language=None)
+
+
+DRAFTS = "_drafts"  # what each draft's fields were drawn from: {record id: (version, defaults)}
+
+
+def draft(record: Sequence, saved: object, defaults: dict) -> tuple[str, dict | None]:
+    """Keys for the fields of an editable record (an improvement report), kept for the session (persist_state) so a
+    draft survives another section or page opening. The keys name the record and the saved version the fields start
+    from: when someone saves the record, the fields start again from what they saved (the draft's keys would have kept
+    showing the old text, and a save would have put it back over theirs). Returns (key prefix, the draft replaced that
+    way or None: what this session typed and did not save, to show it). saved_here() after this session's own save."""
+    record_id = hashlib.sha1(json.dumps([str(p) for p in record], ensure_ascii=False).encode()).hexdigest()[:12]
+    version = hashlib.sha1(repr(saved).encode()).hexdigest()[:8]
+    prefix = f"irdraft_{record_id}_{version}"  # "irdraft_": re-sent in the new words on a language switch (ui.frame.RELABELED)
+    seen = st.session_state.setdefault(DRAFTS, {})
+    replaced = None
+    before = seen.get(record_id)
+    if before is not None and before[0] != version:
+        old = {n: st.session_state.pop(f"irdraft_{record_id}_{before[0]}_{n}", before[1][n]) for n in before[1]}
+        if not before[2] and old != before[1]:
+            replaced = old
+    seen[record_id] = (version, defaults, False)
+    return prefix, replaced
+
+
+def saved_here(record: Sequence) -> None:
+    """This session saved the record: its fields start again from the saved version, with nothing to warn about."""
+    record_id = hashlib.sha1(json.dumps([str(p) for p in record], ensure_ascii=False).encode()).hexdigest()[:12]
+    seen = st.session_state.setdefault(DRAFTS, {})
+    if record_id in seen:
+        seen[record_id] = (*seen[record_id][:2], True)
