@@ -70,10 +70,13 @@ class Shown:
     def __init__(self, at, db: str):
         self.at, self.db = at, db
         self.lang = at.session_state["lang"] if "lang" in at.session_state else "zh-TW"
-        self.week_start = date.fromisoformat(at.selectbox(key="week").value)
-        self.week_end = self.week_start + timedelta(days=6)
-        chosen = {dim: at.selectbox(key=dim).value for dim in ("team", "channel", "queue")}
-        self.kw = {dim: None if v == ALL else v for dim, v in chosen.items()}
+        if "week" in {b.key for b in at.selectbox}:
+            self.week_start = date.fromisoformat(at.selectbox(key="week").value)
+            self.week_end = self.week_start + timedelta(days=6)
+            chosen = {dim: at.selectbox(key=dim).value for dim in ("team", "channel", "queue")}
+            self.kw = {dim: None if v == ALL else v for dim, v in chosen.items()}
+        else:  # a page the sidebar's filters do not apply to (ui.frame.UNFILTERED): its checks use none
+            self.week_start = self.week_end = self.kw = None
         self.cat = load_catalog()
 
     def call(self, fn, *args, **kwargs):
