@@ -170,6 +170,8 @@ def _add_report_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     r.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
     r.add_argument("--to", dest="end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD", help="inclusive")
     r.add_argument("--team")
+    r.add_argument("--channel", help="one channel's contacts, surveys and complaints, as the page's filter")
+    r.add_argument("--queue")
     r.add_argument("--lang", choices=metrics.LANGS, default="zh-TW")
     r.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
     r.set_defaults(func=cmd_report)
@@ -562,7 +564,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.report == "performance":
             report = reports.performance_report(con, args.month, args.lang, scope=_scope(args))
         else:
-            report = reports.service_report(con, args.start, args.end, args.lang, team=args.team, scope=_scope(args))
+            report = reports.service_report(con, args.start, args.end, args.lang, team=args.team, channel=args.channel,
+                                            queue=args.queue, scope=_scope(args))
     # rendered after the database is closed: a PDF with charts takes seconds
     path = reports.write_report(report, out)
     print(f"{path}: {path.stat().st_size:,} bytes")

@@ -118,8 +118,8 @@ if comments_tab[0]:
 # ---- the customer service report (O4.3.1) of this period, and the standard's behaviour indicators this page evidences
 if report_tab[0]:
     with report_tab[1]:
-        report_downloads(f"service_{start}_{end}_{f.team}_{lang()}",
-                         lambda: read(reports.service_report, start, end, lang(), team=f.team),
+        report_downloads(f"service_{start}_{end}_{f.team}_{f.channel}_{f.queue}_{lang()}",
+                         lambda: read(reports.service_report, start, end, lang(), **f.kw),
                          f"customer_service_report_{start}_{end}_{lang()}")
         st.markdown(f"**{t('quality.competency')}**")
         cmap = competency_map()

@@ -24,6 +24,7 @@ from ..present import (
     print_layout,
     t,
     trend_line,
+    value_label,
 )
 from ._common import competency_section, kpi_table, meta_lines, section, status_text
 from ._model import UNIT_KIND, Report, Section
@@ -78,6 +79,8 @@ class _Range:
     start: date
     end: date
     team: str | None
+    channel: str | None
+    queue: str | None
     lang: str
     cat: Catalog
     cmap: CompetencyMap
@@ -87,6 +90,11 @@ class _Range:
     plan: pd.DataFrame
     comments: pd.DataFrame
     scope: Scope | None  # whose rows: every section reads only them; comments left out for a role without them
+
+    @property
+    def kw(self) -> dict[str, str | None]:
+        """The filters every section reads its rows with (those of the page the report was made from)."""
+        return {"team": self.team, "channel": self.channel, "queue": self.queue}
 
     @property
     def vital(self) -> pd.DataFrame:
@@ -116,15 +124,15 @@ class _Range:
         return [competency.PLAN_COLUMNS[k][LANGS.index(self.lang)] for k in keys]
 
 
-def _load(con: duckdb.DuckDBPyConnection, start: date, end: date, team: str | None, lang: str,
+def _load(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[str, str | None], lang: str,
           scope: Scope | None) -> _Range:
     cat, cmap = load_catalog(), load_competency_map()
-    status = metrics.kpi_status(con, start, end, team=team, scope=scope)
-    plan = competency.coaching_plan(cmap, team or "center", f"{start} – {end}", status, lang, top=TOP_RECOMMENDATIONS,
-                                    team=team)
-    return _Range(con, start, end, team, lang, cat, cmap, status, metrics.previous_range(start, end),
-                  metrics.category_pareto(con, start, end, team=team, scope=scope), plan,
-                  metrics.low_score_comments(con, start, end, limit=1_000_000, team=team, scope=scope), scope)
+    status = metrics.kpi_status(con, start, end, **kw, scope=scope)
+    plan = competency.coaching_plan(cmap, kw["team"] or "center", f"{start} – {end}", status, lang,
+                                    top=TOP_RECOMMENDATIONS, team=kw["team"])
+    return _Range(con, start, end, kw["team"], kw["channel"], kw["queue"], lang, cat, cmap, status,
+                  metrics.previous_range(start, end), metrics.category_pareto(con, start, end, **kw, scope=scope), plan,
+                  metrics.low_score_comments(con, start, end, limit=1_000_000, **kw, scope=scope), scope)
 
 
 def _summary(r: _Range) -> Section:
@@ -155,7 +163,7 @@ def _satisfaction(r: _Range) -> Section:
 def _distributions(r: _Range) -> Section:
     lang, dists = r.lang, []
     for score in ("csat", "nps", "ces"):
-        d = metrics.score_distribution(r.con, r.start, r.end, score, team=r.team, scope=r.scope)
+        d = metrics.score_distribution(r.con, r.start, r.end, score, **r.kw, scope=r.scope)
         d.insert(0, "scale", t(f"scale.{score}", lang))
         dists.append(d)
     dk = {"scale": t("col.scale", lang), "score": t("col.score", lang), "responses": t("col.responses", lang),
@@ -166,7 +174,7 @@ def _distributions(r: _Range) -> Section:
 
 def _by_team(r: _Range) -> Section:
     lang = r.lang
-    by_team = metrics.group_status(r.con, r.start, r.end, "team", team=r.team, scope=r.scope)
+    by_team = metrics.group_status(r.con, r.start, r.end, "team", **r.kw, scope=r.scope)
     tk = {"team": t("col.team", lang), **{kid: r.label(kid) for kid in SURVEY_KPIS},
           "status": t("report.kpi_status", lang, kpi=r.label("csat"), status=t("col.status", lang))}
     rows = []
@@ -182,12 +190,12 @@ def _by_team(r: _Range) -> Section:
 def _trend(r: _Range) -> Section:
     lang = r.lang
     grain = "week" if (r.end - r.start).days <= 100 else "month"
-    trend = metrics.survey_trend(r.con, r.start, r.end, grain, team=r.team, scope=r.scope)
+    trend = metrics.survey_trend(r.con, r.start, r.end, grain, **r.kw, scope=r.scope)
     rk = {"bucket": t("col.bucket", lang), "bucket_start": t("col.bucket_start", lang),
           **{kid: r.label(kid) for kid in SURVEY_KPIS}}
     table = trend[list(rk)].astype(object).rename(columns=rk)
     table[rk["bucket_start"]] = [max(pd.Timestamp(d).date(), r.start) for d in trend["bucket_start"]]
-    target = r.cat["csat"].target_for(r.team)[0]
+    target = r.cat["csat"].target_for(r.team, r.channel)[0]
     # months in the reader's language (2026年7月); weeks stay 2026-W40
     buckets = [month_label(b, lang) for b in trend["bucket"]] if grain == "month" else trend["bucket"]
     fig = trend_line(buckets, trend["csat"].astype(float) * 100, r.label("csat"),
@@ -206,7 +214,7 @@ def _complaints(r: _Range) -> Section:
 
 def _backlog(r: _Range) -> Section:
     lang = r.lang
-    backlog = metrics.open_backlog_by_age(r.con, r.end, team=r.team, scope=r.scope)
+    backlog = metrics.open_backlog_by_age(r.con, r.end, **r.kw, scope=r.scope)
     bk = {"band": t("col.age_days", lang), **{k: r.label(k) for k in ("open_complaints", "open_complaints_past_due")}}
     table = backlog.assign(band=backlog["band"].astype(str))[list(bk)].astype(object).rename(columns=bk)
     return section("backlog", lang, [t("svc.backlog_note", lang, end=r.end)], table,
@@ -269,14 +277,16 @@ def _whole(scope: Scope | None, lang: str) -> str:
 
 
 def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang: str = "zh-TW", *,
-                   team: str | None = None, scope: Scope | None = None) -> Report:
+                   team: str | None = None, channel: str | None = None, queue: str | None = None,
+                   scope: Scope | None = None) -> Report:
     """The customer service report (O4.3.1) of a range: satisfaction, complaints, process problems, recommendations;
-    of the rows within the scope (a supervisor's report holds their teams only; finance's no comment)."""
+    of the rows within the scope (a supervisor's report holds their teams only; finance's no comment) and the
+    filters of the page it is made from (team, channel, queue: its figures are the page's), named in its header."""
     check_lang(lang)
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     generated_at = datetime.now()
-    r = _load(con, start, end, team, lang, scope)
+    r = _load(con, start, end, {"team": team, "channel": channel, "queue": queue}, lang, scope)
     builders = (_summary, _satisfaction, _distributions, _by_team, _trend, _complaints, _backlog, _pareto, _problems,
                 _comments, _recommendations)
     sections = [b(r) for b in builders]
@@ -284,5 +294,9 @@ def service_report(con: duckdb.DuckDBPyConnection, start: date, end: date, lang:
     period = f"{start} – {end}"
     meta = meta_lines(r.cmap, SERVICE_OUTPUT, SERVICE_TASK, lang, generated_at)
     meta.insert(1, t("meta.scope_team", lang, team=team) if team else _whole(scope, lang))
-    return Report("service", lang, t("report.title.service", lang), join_bar([period, team], lang) if team else period,
-                  meta, sections, generated_at)
+    filters = [(dim, v) for dim, v in (("channel", channel), ("queue", queue)) if v]
+    for i, (dim, v) in enumerate(filters):
+        meta.insert(2 + i, t(f"meta.scope_{dim}", lang, value=value_label(dim, v, lang)))
+    heading = [period, *([team] if team else []), *(value_label(dim, v, lang) for dim, v in filters)]
+    return Report("service", lang, t("report.title.service", lang), join_bar(heading, lang), meta, sections,
+                  generated_at)
