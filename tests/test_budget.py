@@ -58,8 +58,9 @@ def test_a_cost_line_over_budget():
     assert (ot["budget_month"], ot["actual_month"], ot["variance_month"]) == (100_000, 130_000, 30_000)
     # |40%| >= 5% and |80k| >= 50k.
     assert ot["needs_improvement_report"] is True
-    # Full year 300k (3 months budgeted); latest estimate 280k + March's 100k; run rate 280k / 2 x 12.
-    assert (ot["full_year_budget"], ot["latest_estimate"], ot["run_rate"]) == (300_000, 380_000, 1_680_000)
+    # Full year 300k (3 months budgeted); latest estimate 280k + March's 100k; run rate 280k / 2 months x the 3 months
+    # the budget covers.
+    assert (ot["full_year_budget"], ot["latest_estimate"], ot["run_rate"]) == (300_000, 380_000, 420_000)
 
 
 def test_a_revenue_line_sign_is_the_other_way_round():
@@ -159,10 +160,15 @@ def test_monthly_series_with_cost_per_contact():
     assert metrics.years(db_with_budget(ROWS)) == [2026, 2025]
 
 
-def test_run_rate_counts_the_months_that_have_actuals():
-    # A year whose data starts in November: 2 months elapsed, not 12.
+def test_run_rate_counts_the_months_that_have_actuals_over_the_months_the_budget_covers():
+    # A year whose budget and data start in November: 2 months elapsed, not 12, and a 2-month budget year, so the run
+    # rate is the actual itself (it was x12, three to six times the full-year budget it sits beside).
     con = db_with_budget([("2025-11-01", "OPS", "x", "cost", 100, 120), ("2025-12-01", "OPS", "x", "cost", 100, 80)])
-    assert lines(metrics.budget_report(con, 2025))["x"]["run_rate"] == (120 + 80) / 2 * 12
+    x = lines(metrics.budget_report(con, 2025))["x"]
+    assert (x["run_rate"], x["full_year_budget"]) == ((120 + 80) / 2 * 2, 200)
+    # A 12-month budget with two months booked: the pace of those two over twelve.
+    year = [(f"2026-{m:02d}-01", "OPS", "x", "cost", 100, {1: 120, 2: 80}.get(m)) for m in range(1, 13)]
+    assert lines(metrics.budget_report(db_with_budget(year), 2026))["x"]["run_rate"] == (120 + 80) / 2 * 12
 
 
 def test_year_to_date_budget_covers_the_same_months_as_the_actual():

@@ -51,7 +51,9 @@ def _favourable(line_type: str, variance: float | None) -> bool | None:
 
 
 def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elapsed: int, line_type: str,
-             min_pct: float, min_amount: float, recurring: bool = False) -> dict[str, Any]:
+             min_pct: float, min_amount: float, recurring: bool = False, year_months: int = 12) -> dict[str, Any]:
+    """year_months: the months the year's budget covers (12, or fewer for a centre whose budget starts mid-year): the
+    run rate is the pace to date over those months, comparable with the full-year budget."""
     def val(x):
         return None if x is None or pd.isna(x) else float(x)
     budget_ytd, actual_ytd, budget_month, actual_month, full_year = map(val, (budget_ytd, actual_ytd, budget_month, actual_month, full_year))
@@ -72,7 +74,7 @@ def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elap
         "full_year_budget": full_year,
         "latest_estimate": None if actual_ytd is None or remaining is None else actual_ytd + remaining * pace,
         "reforecast": reforecast,
-        "run_rate": None if actual_ytd is None or not elapsed else actual_ytd / elapsed * 12,
+        "run_rate": None if actual_ytd is None or not elapsed else actual_ytd / elapsed * year_months,
     }
 
 
@@ -104,6 +106,9 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     # September has 4 elapsed months in December, not 12).
     elapsed = cur.execute(checked_sql("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? AND month(period) <= ? "
                                       "AND actual IS NOT NULL"), [year, months]).fetchone()[0]
+    # The months the year's budget covers: a budget from September on is a 4-month year (its run rate x4, not x12).
+    year_months = cur.execute(checked_sql("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? "
+                                          "AND budget IS NOT NULL"), [year]).fetchone()[0] or 12
     # Year to date runs over the months Jan..through that have an actual, so budget and actual cover the same
     # months (a month not booked yet doesn't count as an underspend); the month figures are the through month alone.
     lines = cur.execute(checked_sql(
@@ -120,13 +125,13 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     for r in lines.itertuples(index=False):
         rows.append({"cost_center": r.cost_center, "line": r.line, "line_type": r.line_type,
                      **_figures(r.budget_ytd, r.actual_ytd, r.budget_month, r.actual_month, r.full_year, elapsed,
-                                r.line_type, min_pct, min_amount, (r.cost_center, r.line) in recurring)})
+                                r.line_type, min_pct, min_amount, (r.cost_center, r.line) in recurring, year_months)})
     frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
 
     def total(kind: str) -> dict[str, Any]:
         part = lines[lines.line_type == kind]
         sums = [part[c].sum(min_count=1) for c in ("budget_ytd", "actual_ytd", "budget_month", "actual_month", "full_year")]
-        figures = _figures(*sums, elapsed, kind, min_pct, min_amount)
+        figures = _figures(*sums, elapsed, kind, min_pct, min_amount, year_months=year_months)
         # The outlook of a total is the sum of its lines' outlooks (some of them reforecast).
         mine = frame[frame.line_type == kind]
         if mine["reforecast"].any():
