@@ -39,7 +39,9 @@ if not team_names:
     st.stop()
 team = pick(c3, t("col.team"), team_names, "trainer_team")  # a team no longer offered (the sidebar's changed): the first
 if kind == "team":
-    who, values, peers = team, teams[team], None
+    # judged as the weekly page's tiles judge the team (a week or month against its 12 before: XmR), so "getting
+    # worse" here is the tiles' "worse" (the team table's pass compares with the period before only)
+    who, values, peers = team, query(metrics.kpi_status, start, end, team=team, **filters), None
     who_label = who
 else:
     drill = query(metrics.weekly_agents, start, end, team=team, **filters)  # one call: agents, their teams and names

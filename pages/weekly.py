@@ -142,7 +142,9 @@ if trends_tab[0]:
                                  target_name=t("weekly.target_line"), limits_name=t("weekly.limits"), height=520,
                                  margin=dict(l=10, r=10, t=40, b=10))
         chart(fig)
-        st.caption(t("weekly.limits_help")
+        kind = f.period.kind if f.period.kind in ("week", "month") else "other"
+        st.caption((t("weekly.limits_help_month") if f.period.kind in ("month", "quarter") else t("weekly.limits_help"))
+                   + " " + t(f"weekly.change_help.{kind}")
                    + ("" if f.channel in cat.settings.get("realtime_channels", ()) else " " + t("weekly.no_blend")))
 
 # ---- day-of-week x hour heat maps

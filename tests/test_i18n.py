@@ -30,6 +30,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "db.": ("damaged", "foreign", "read_only", "full", "busy", "other"),  # ui.widgets.database_problem, StoreError.code
     "period.kind.": metrics.PERIOD_KINDS,
     "tile.vs_prev_": ("week", "month", "quarter"),
+    "weekly.change_help.": ("week", "month", "other"),  # pages/weekly.py: how the tiles judge a change, by period
+    "meta.scope_": ("channel", "queue"),  # kpi/reports/_service.py: the page's filters in a report's header
     "quality.stage.": metrics.FUNNEL_STAGES,
     "scale.": ("csat", "nps", "ces"),
     "line_type.": ("cost", "revenue"),

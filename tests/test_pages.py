@@ -481,6 +481,25 @@ def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     assert at.selectbox(key="trainer_agent").value == "A021"
 
 
+def test_the_trainer_calls_a_team_worsening_only_where_the_weekly_tiles_call_it_worse(app, sample_db):
+    # 會員服務組 on phone in 2026-W45: 放棄率 7.6%, 3.0 points above the week before. The weekly tile (XmR limits of
+    # the 12 weeks before) calls it noise; the coaching page called it 惡化中 (a 95% test against the week before).
+    import duckdb
+
+    at = app("pages/trainer.py", week="2026-11-02", team="會員服務組", channel="phone", trainer_kind="team",
+             trainer_period="period.week")
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        tiles_say = metrics.kpi_status(con, date(2026, 11, 2), date(2026, 11, 8), team="會員服務組", channel="phone")
+        test_says = metrics.group_status(con, date(2026, 11, 2), date(2026, 11, 8), "team", channel="phone")["會員服務組"]
+    assert (tiles_say["abandon_rate"].trend, test_says["abandon_rate"].trend) == ("steady", "worse")
+    weak = next(d for d in html_tables(at) if "惡化中" in d.columns).set_index("KPI")
+    assert weak.loc["放棄率", "惡化中"] == "否"  # as the tile: within the noise
+    cat = metrics.load_catalog()
+    for label, row in weak.iterrows():
+        kid = next(k for k in tiles_say if cat[k].label["zh-TW"] == label)
+        assert row["惡化中"] == ("是" if tiles_say[kid].trend == "worse" else "否"), label
+
+
 def test_trainer_page_with_filters_that_match_nobody(app):
     at = app("pages/trainer.py", team="會員服務組", queue="tech", trainer_kind="agent")
     assert any("沒有資料" in i.value for i in at.info)
