@@ -74,7 +74,7 @@ show_tiles([
                  small=budget_line("full_year_budget", tot["full_year_budget"])),
     present.Tile(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),
                  help=cat["run_rate"].text("definition", lang(), cat.settings)),
-    present.Tile(kpi_label(cat["cost_per_contact"]),
+    present.Tile(f"{t('budget.ytd')} · {kpi_label(cat['cost_per_contact'])}",  # the charts show each month's
                  format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
                  help=cat["cost_per_contact"].text("definition", lang(), cat.settings)),
 ], 4)  # four to a row: NT$3,798.2 萬 fits a quarter of the page at 1,500 px, not a fifth

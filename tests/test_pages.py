@@ -337,6 +337,8 @@ def test_budget_page_totals_equal_the_budget_report(app):
     assert tiles_shown["年初至今 · 實際"] == f"NT${report.total['actual_ytd'] / 1e4:,.1f} 萬"
     assert tiles_shown["當月 · 實際"] == f"NT${report.total['actual_month'] / 1e4:,.1f} 萬"
     assert tiles_shown["最新預估"] == f"NT${report.total['latest_estimate'] / 1e4:,.1f} 萬"
+    # Cost per contact of the year to date, and said so (beside the month's tiles it read as the month's).
+    assert tiles_shown["年初至今 · 每通成本"] == f"NT${report.cost_per_contact:,.0f}"
     # The lines in two grids that each fit the page: the month and year to date, then the outlook with the flags.
     lines, outlook = (html_tables(at)[i].set_index("科目") for i in (0, 1))
     stored = report.lines.set_index("line")
