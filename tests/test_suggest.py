@@ -149,3 +149,19 @@ def test_a_hand_written_export_the_project_never_saw():
     assert m.columns == {"contact_id": ["Call Ref"], "arrived_at": ["Date/Time"], "wait_seconds": ["Waited"],
                          "agent_id": ["Handled by"], "answered": ["Outcome"], "talk_seconds": ["Duration"]}
     assert m.options.values["answered"]["abandoned"] == "N"
+
+
+def test_the_import_pages_own_column_names_are_understood():
+    from kpi.imports import suggest_mapping
+    # A header written as the import page names the column (接通時間, field.answered_at) was left unmapped, and the
+    # preview only listed it among the columns not imported.
+    from kpi.present import messages
+
+    shown = messages()
+    headers = [shown[f"field.{c}"]["zh-TW"] for c in ("contact_id", "arrived_at", "answered_at", "acw_seconds")]
+    assert suggest_mapping(headers, "contacts").columns == {
+        "contact_id": [headers[0]], "arrived_at": [headers[1]], "answered_at": ["接通時間"], "acw_seconds": [headers[3]]}
+    english = [shown[f"field.{c}"]["en"] for c in ("answered_at", "hold_seconds")]
+    assert suggest_mapping(["contact_id", "arrived_at", *english], "contacts").columns["answered_at"] == ["Answered at"]
+    assert suggest_mapping(["來電編號", "進線時間", "接通時間", "話後秒數"], "contacts").columns == {
+        "contact_id": ["來電編號"], "arrived_at": ["進線時間"], "answered_at": ["接通時間"], "acw_seconds": ["話後秒數"]}

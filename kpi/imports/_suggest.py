@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from . import _workbook as workbook
+from ..present import messages
 from ..store import BUDGET, DATASETS, Dataset, get_dataset
 from ._mapping import Mapping, Options, header_key
 
@@ -44,7 +45,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                          "通話時長", "談話時間"],
         "hold_seconds": ["hold", "hold time", "hold duration", "保留時間", "保留秒數", "保留"],
         "acw_seconds": ["acw", "after call work", "after contact work", "wrap", "wrap up", "wrap up time", "話後處理", "話後處理時間",
-                        "話後整理", "後續處理時間"],
+                        "話後整理", "後續處理時間", "話後秒數", "話後時間", "話後處理秒數"],
         "transferred": ["transferred", "transfer", "is transferred", "轉接", "是否轉接", "轉出"],
         "resolved_first_contact": ["fcr", "first contact resolution", "resolved first contact", "resolved",
                                    "一次解決", "首次解決", "是否一次解決", "一次完成"],
@@ -262,8 +263,12 @@ def _candidates(ds: Dataset, headers: list[str], usable: list[int], wide: bool) 
     synonyms = SYNONYMS[ds.name]
     stems = STEMS.get(ds.name, {})
     inverse = INVERSE_SYNONYMS.get(ds.name, {})
+    shown = messages()
     for col in _columns_of(ds, wide):
-        words = synonyms.get(col, [])
+        # The import page's own name for the column (field.answered_at: 接通時間 / Answered at) is understood first: a
+        # file whose header is what the page calls the column was left unmapped.
+        own = [shown[f"field.{col}"][lang] for lang in ("zh-TW", "en") if f"field.{col}" in shown]
+        words = own + synonyms.get(col, [])
         # A timestamp column also answers to its stem + 日期/date alone (開案日期 without a time column).
         words = words + [s + d for s in stems.get(col, []) for d in ("日期", "date")]
         for i in usable:
