@@ -116,6 +116,11 @@ def test_staffing_week_sets_erlang_c_beside_the_staffed_agents(con):
     # A = 20 x 180 / 1800 = 2 Erlangs: 80% in 20 s needs 4 agents (3 give 0.602, 4 give 0.861); 1.5 staffed -> gap -2.5
     assert (first["offered"], first["aht_seconds"], first["required"], first["staffed"], first["gap"]) == (20, 180, 4, 1.5, -2.5)
     assert first["service_level"] == 0.75 and pd_isna(first["predicted_sl"])  # 1 whole agent < 2 Erlangs: no prediction
+    # ... said so on the page and in the CLI, not "—" (no data)
+    frame, _, _ = metrics.staffing_table(week, "zh-TW")
+    assert frame.iloc[0]["依上線人力預估的服務水準"] == "人力不足（上線少於話務量）"
+    assert pd_isna(frame.iloc[1]["依上線人力預估的服務水準"])  # no call: nothing to predict
+    assert "預估 人力不足（上線少於話務量）" in metrics.staffing_lines(week, "zh-TW")[-1]
     assert week.sl_target == 0.8 and week.threshold_seconds == 20
     # 09:30-10:00: agents staffed, no call: offered 0 (not unknown); a phone complaint at 03:00 is no staffing interval
     second = week.grid.iloc[1]

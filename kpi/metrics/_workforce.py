@@ -342,8 +342,20 @@ def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
                              aht=duration(r.aht_seconds, lang), required="—" if pd.isna(r.required) else int(r.required),
                              staffed="—" if pd.isna(r.staffed) else f"{r.staffed:.1f}",
                              sl=percent(None if pd.isna(r.service_level) else r.service_level),
-                             predicted=percent(None if pd.isna(r.predicted_sl) else r.predicted_sl)))
+                             predicted=_predicted(r, lang)))
     return out
+
+
+def _understaffed(r: Any) -> bool:
+    """Staff present, calls and their handling time known, but no more whole agents than the traffic in Erlangs: Erlang C
+    has no steady state there (the queue only grows), so no service level is predicted; the interval is short."""
+    return (pd.isna(r.predicted_sl) and not pd.isna(r.staffed) and r.staffed > 0 and not pd.isna(r.offered)
+            and r.offered > 0 and not pd.isna(r.aht_seconds))
+
+
+def _predicted(r: Any, lang: str) -> str:
+    return t("staffing.understaffed", lang) if _understaffed(r) else percent(
+        None if pd.isna(r.predicted_sl) else r.predicted_sl)
 
 
 def interval_label(start: Any, lang: str) -> str:
@@ -368,6 +380,9 @@ def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None
              else cat[c].text("label", lang) for c in GRID_COLUMNS}
     index = pd.Index([interval_label(d, lang) for d in g["interval_start"]], name=t("staffing.col.time", lang))
     frame = pd.DataFrame({heads[c]: g[c].to_numpy() for c in GRID_COLUMNS}, index=index)
+    short = [_understaffed(r) for r in g.itertuples(index=False)]  # said, not "—" (which reads as no data)
+    frame[heads["predicted_sl"]] = [t("staffing.understaffed", lang) if u else v
+                                    for u, v in zip(short, frame[heads["predicted_sl"]].astype(object))]
     kinds = {heads["offered"]: "count", heads["aht_seconds"]: "seconds", heads["service_level"]: "fraction",
              heads["required"]: "count", heads["staffed"]: "decimal", heads["gap"]: "+decimal",
              heads["predicted_sl"]: "fraction", heads["what_if_required"]: "count", heads["what_if_fte"]: "count"}
