@@ -271,7 +271,9 @@ def test_overtime_is_flagged_with_its_saved_improvement_report(perf, perf_xlsx):
     # training is flagged too (-23.5%, -NT$219,903) but nobody wrote its report yet
     assert row_where(rows, 科目="教育訓練")["根本原因"].value == "尚無改善報告"
     # revenue is flagged too (-NT$1.52M is over NT$50,000, though -4.5% is under 5%: either threshold is enough)
-    assert "需提出改善報告的科目 3 項，已提出 1 項" in " ".join(perf.section("summary").paragraphs)
+    # The three lines, then how many of them have a report (the list read as the written ones when it followed that)
+    summary = " ".join(perf.section("summary").paragraphs)
+    assert re.search(r"需提出改善報告的科目 3 項：[^；]*加班費[^；]*教育訓練[^；]*；其中已提出 1 項。", summary)
 
 
 def test_the_summary_counts_real_time_measures_per_channel(con, perf):
@@ -409,6 +411,9 @@ def test_service_report_for_one_team_and_channel_has_the_pages_figures(con):
     assert len(comments) == min(len(shown), len(comments)) and len(shown) < len(
         metrics.low_score_comments(con, START, END, limit=1_000_000, team="技術支援組"))
     assert "範圍：技術支援組" in report.meta and "管道：電話" in report.meta and "電話" in report.period
+    # A week's report compares with the week before, and says so (its note said "the previous month")
+    note = " ".join(report.section("satisfaction").paragraphs)
+    assert "與前一段同長期間的差" in note and "上個月" not in note
 
 
 def test_comment_themes_count_each_theme_a_comment_has():

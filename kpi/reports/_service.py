@@ -157,7 +157,7 @@ def _summary(r: _Range) -> Section:
 def _satisfaction(r: _Range) -> Section:
     """Satisfaction review (P4.3.1): the survey KPIs against their targets."""
     frame, row_kinds, col_kinds = kpi_table(r.cat, r.status, SURVEY_KPIS, r.lang)
-    return section("satisfaction", r.lang, [r.period_line(), t("perf.kpi_note", r.lang)], frame, col_kinds, row_kinds)
+    return section("satisfaction", r.lang, [r.period_line(), t("svc.kpi_note", r.lang)], frame, col_kinds, row_kinds)
 
 
 def _distributions(r: _Range) -> Section:
@@ -209,7 +209,7 @@ def _trend(r: _Range) -> Section:
 def _complaints(r: _Range) -> Section:
     """Complaints and their resolution (P4.3.2): the complaint KPIs against their targets."""
     frame, row_kinds, col_kinds = kpi_table(r.cat, r.status, COMPLAINT_KPIS, r.lang)
-    return section("complaints", r.lang, [t("perf.kpi_note", r.lang)], frame, col_kinds, row_kinds)
+    return section("complaints", r.lang, [t("svc.kpi_note", r.lang)], frame, col_kinds, row_kinds)
 
 
 def _backlog(r: _Range) -> Section:
