@@ -52,7 +52,7 @@ def test_plan_lists_the_top_indicators_with_their_full_zh_text(plan):
         "淨推薦值：+20（目標 +30，差距 1.0 個警示區間）",
     ]
     p431 = plan.iloc[1]
-    assert p431["未達標 KPI（實際／目標）"].splitlines()[1] == "平均滿意度：3.90（目標 4.20，差距 1.5 個警示區間）"
+    assert p431["未達標 KPI（實際／目標）"].splitlines()[1] == "平均滿意度：3.90 分（目標 4.20 分，差距 1.5 個警示區間）"
     assert top["知識"].splitlines() == ["K04 客戶服務關係提升知識", "K05 客戶回饋整合", "K19 公共關係和產品推廣",
                                         "K20 客戶服務技巧與知識"]
     assert top["技能"].splitlines() == ["S01 溝通協調能力", "S04 客戶投訴處理技巧", "S06 資訊與數據分析能力"]

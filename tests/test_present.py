@@ -22,7 +22,11 @@ from kpi import present
     (400 / 60, "min", "zh-TW", "6.7 分鐘"),  # a duration already in minutes (an axis or a report row in one unit)
     (-3.2, "+s", "en", "-3 s"),
     (13953 / 3600, "h", "en", "3.9 h"),
-    (12.345, "per_1000", "en", "12.35"),  # complaints per 1,000 answered: a rate, two decimals
+    (12.345, "per_1000", "en", "12.35"),  # complaints per 1,000 answered: a rate, two decimals (a unit column beside)
+    (12.345, "per_1000_unit", "en", "12.35 per 1,000"),  # on its own (a tile, a sentence): its unit said
+    (12.345, "per_1000_unit", "zh-TW", "12.35 件/千通"),
+    (4.256, "score_unit", "zh-TW", "4.26 分"),  # a mean score: its unit in Chinese (the 1-5 or 1-7 scale is in its label)
+    (4.256, "score_unit", "en", "4.26"),
     (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
     (date(2026, 10, 9), "date", "en", "2026-10-09"),
     (datetime(2026, 10, 9, 8, 5), "datetime", "en", "2026-10-09 08:05"),
@@ -70,7 +74,8 @@ def test_durations_carry_their_units_on_a_readable_scale(seconds, zh, en):
     (-125.0, "seconds", "zh-TW", "-2 分 05 秒"),
     (5400.0, "seconds", "en", "+1 h 30 min"),
     (18.46, "hours", "zh-TW", "+18.5 小時"),  # median resolution hours: a change carries its unit too
-    (-1.234, "per_1000", "en", "-1.23"),
+    (-1.234, "per_1000", "en", "-1.23 per 1,000"),
+    (0.123, "score", "zh-TW", "+0.12 分"),
     (-1234.0, "count", "en", "-1,234"),
     (0.123, "score", "en", "+0.12"),
     (-5.26, "nps", "en", "-5.3"),  # other units: one decimal, signed

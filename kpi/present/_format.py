@@ -159,12 +159,17 @@ def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
         return f"{v:.0f}"
     if base == "decimal":
         return number(v, 1, signed)
-    return number(v, 2, signed)
+    if base in ("score_unit", "per_1000_unit"):  # 4.26 分, 12.93 件/千通 (12.93 per 1,000): the unit said
+        unit = base.removesuffix("_unit")
+        suffix = unit_name(unit, lang) if unit == "per_1000" or lang == "zh-TW" else ""
+        return f"{number(v, 2, signed)} {suffix}".rstrip()
+    return number(v, 2, signed)  # score, per_1000 in a table whose unit column says it
 
 
 def unit_kind(unit: str) -> str:
-    """The kind a value in a KPI unit is shown as: an amount with NT$ written, any other unit as itself."""
-    return "money" if unit == "ntd" else unit
+    """The kind a value in a KPI unit is shown as on its own (a tile, a sentence): an amount with NT$ written, a score
+    or a rate per 1,000 with its unit, any other unit as itself."""
+    return {"ntd": "money", "score": "score_unit", "per_1000": "per_1000_unit"}.get(unit, unit)
 
 
 def format_unit(value: Any, unit: str, lang: str = "zh-TW") -> str:
@@ -177,5 +182,5 @@ def format_change(change: float | None, unit: str, lang: str) -> str | None:
     if change is None:
         return None
     if unit in ("fraction", "seconds", "hours", "count", "score", "per_1000"):
-        return format_kind(change, "pp" if unit == "fraction" else "+" + unit, lang)
+        return format_kind(change, "pp" if unit == "fraction" else "+" + unit_kind(unit), lang)
     return number(change, 1, signed=True)
