@@ -554,6 +554,7 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
     assert "等候 20 秒內" in sl["定義"] and sl["單位"] == "%" and sl["方向"] == "越高越好"
     assert sl["目標"] == "80.0%（警示區間 ±5.0%）" and sl["對應行為指標（BAS1499-003v4）"].startswith("P1.2.1 ")
     assert table.loc["客訴升級率", "方向"] == "接近目標最好（上下皆有區間）"
+    assert table.loc["淨推薦值", "目標"] == "+30（警示區間 ±10）"  # a band is a width: no sign (it read ±+10)
     assert not table.apply(lambda col: col.astype(str).str.contains(r"\$[a-z_]|service_level|None")).any().any()
     assert table.loc["每通成本", "單位"] == "NT$"
     en = html_tables(app("pages/glossary.py", lang="en"))[0].set_index("KPI")

@@ -228,3 +228,10 @@ def test_a_tile_line_keeps_the_catalogs_bold_and_escapes_the_rest():
     assert present.bold_html("電話 **78.1%** <b>x</b>") == "電話 <b>78.1%</b> &lt;b&gt;x&lt;/b&gt;"
     assert present.badge_html("good", "達標").endswith('style="color: #1b6e33; background: #d7f0dd">達標</span>')
     assert 'data-status=""' in present.badge_html(None, "無目標")  # grey
+
+
+def test_a_list_in_running_text_drops_its_items_full_stops():
+    # The attention list's indicators end in 。 and read "…提升團隊服務品質。、P3.3.1 …".
+    assert present.join_list(["P1.2.1 依據服務標準提升團隊服務品質。", "P3.3.1 辦理訓練。"], "zh-TW") == \
+        "P1.2.1 依據服務標準提升團隊服務品質、P3.3.1 辦理訓練"
+    assert present.join_list(["a", "b"], "en") == "a, b"

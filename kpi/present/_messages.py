@@ -49,8 +49,9 @@ def t(key: str, lang: str, **fmt: Any) -> str:
 
 
 def join_list(items: Iterable[str], lang: str) -> str:
-    """Items as a list in running text: a、b、c or a, b, c."""
-    return t("punct.list", lang).join(items)
+    """Items as a list in running text: a、b、c or a, b, c; an item written as a sentence loses its full stop (an
+    indicator's text ends in 。, which read 。、 before the next)."""
+    return t("punct.list", lang).join(str(i).removesuffix("。") for i in items)
 
 
 def colon(lang: str) -> str:

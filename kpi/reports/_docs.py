@@ -51,7 +51,7 @@ def kpis_markdown() -> str:
     out = ["| id | 名稱 | name | definition | unit | better | target (warning band) |", "|---|---|---|---|---|---|---|"]
     for k in cat.kpis.values():
         target = "" if k.target is None else format_value(k, k.target, "en") + (
-            f" (± {format_value(k, k.band, 'en')})" if k.band else "")
+            f" (± {format_value(k, k.band, 'en').lstrip('+')})" if k.band else "")
         for scoped in (k.team_targets, k.channel_targets):
             if scoped:
                 target += "; " + ", ".join(f"{who}: {format_value(k, t.get('target', k.target), 'en')}" for who, t in scoped.items())
