@@ -96,7 +96,10 @@ if lines_tab[0]:
         table["reforecast"] = table["reforecast"].map(lambda v: t("budget.reforecast") if v else "")
         table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
         table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
-        table["needs_improvement_report"] = table["needs_improvement_report"].map(lambda v: "⚑ " + t("budget.flag") if v else "")
+        written = {(r.cost_center, r.line) for r in query(competency.list_reports, year).itertuples()}
+        table["needs_improvement_report"] = [  # as the performance report says it: required, written or not yet
+            ("⚑ " + (t("budget.flag_written") if (cc, ln) in written else t("budget.flag_missing"))) if v else ""
+            for cc, ln, v in zip(lines["cost_center"], lines["line"], lines["needs_improvement_report"])]
         cell_status = metrics.variance_status(lines)  # each variance cell by its own sign and the line's type
         flagged = lines["needs_improvement_report"]
         # the outlook columns are KPIs: their names come from the KPI catalog

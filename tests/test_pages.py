@@ -344,6 +344,8 @@ def test_budget_page_totals_equal_the_budget_report(app):
     stored = report.lines.set_index("line")
     assert lines.loc["加班費", "累計差異"] == present.cell_text(stored.loc["加班費", "variance_ytd"], "money", "zh-TW")
     assert "⚑" in outlook.loc["加班費", "改善報告"] and outlook.loc["人員薪資", "改善報告"] == ""
+    # whether the report is written, as the performance report says (none yet in the sample)
+    assert outlook.loc["加班費", "改善報告"] == outlook.loc["教育訓練", "改善報告"] == "⚑ 需改善報告（尚未提出）"
     assert outlook.loc["加班費", "最新預估"] == present.cell_text(stored.loc["加班費", "latest_estimate"], "money", "zh-TW")
 
 
@@ -378,6 +380,13 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     overview = next(d for d in html_tables(at) if list(d.columns) == ["成本中心", "科目", "累計差異", "狀態"])
     overview = overview.set_index("科目")
     assert overview.loc["加班費", "狀態"] == "待處理" and overview.loc["教育訓練", "狀態"] == "尚無改善報告"
+    at.session_state["budget_section"] = "各科目預算執行"
+    at.run()  # the lines' flag says it is written now (it stayed "needed")
+    outlook = html_tables(at)[1].set_index("科目")
+    assert outlook.loc["加班費", "改善報告"] == "⚑ 需改善報告（已提出）"
+    assert outlook.loc["教育訓練", "改善報告"] == "⚑ 需改善報告（尚未提出）"
+    at.session_state["budget_section"] = "改善報告 (P2.2.3)"
+    at.run()
 
     # The page's performance report carries the saved improvement report.
     at.session_state["budget_section"] = "績效報告 (O2.2.1)"
