@@ -258,4 +258,4 @@ if perf_tab[0]:
             st.info(t("budget.no_actuals", year=year))
         else:
             report_downloads(f"perf_{year}_{month}_{lang()}", lambda: read(reports.performance_report, date(year, month, 1), lang()),
-                             f"performance_report_{year}-{month:02d}_{lang()}")
+                             [t("report.title.performance"), f"{year}-{month:02d}"])

@@ -120,7 +120,8 @@ if report_tab[0]:
     with report_tab[1]:
         report_downloads(f"service_{start}_{end}_{f.team}_{f.channel}_{f.queue}_{lang()}",
                          lambda: read(reports.service_report, start, end, lang(), **f.kw),
-                         f"customer_service_report_{start}_{end}_{lang()}")
+                         [t("report.title.service"), str(start), str(end), f.team,
+                          f.channel and present.value_label("channel", f.channel, lang()), f.queue])
         st.markdown(f"**{t('quality.competency')}**")
         cmap = competency_map()
         st.markdown("\n\n".join(f"**{code}** {cmap.indicator(code).label(lang())}"

@@ -479,6 +479,23 @@ def test_a_language_switch_resends_an_improvement_reports_choices_in_the_new_wor
     assert status().value == "in_progress" and status().proto.set_value
 
 
+def test_the_reports_downloads_are_named_in_the_readers_language_with_the_pages_filters(app, monkeypatch):
+    # They were customer_service_report_2026-11-16_2026-11-22_zh-TW.pdf beside tables named 每週績效_組別績效_….xlsx.
+    from streamlit.delta_generator import DeltaGenerator
+
+    names, real = [], DeltaGenerator.download_button
+    monkeypatch.setattr(DeltaGenerator, "download_button",
+                        lambda self, *a, **kw: names.append(kw.get("file_name")) or real(self, *a, **kw))
+    at = app("pages/quality.py", team="技術支援組", channel="phone", quality_section="客戶服務報告 (O4.3.1)")
+    next(b for b in at.button if b.label == "產生報告").click().run()
+    assert not at.exception
+    assert names[-2:] == ["客戶服務報告_2026-11-16_2026-11-22_技術支援組_電話.pdf",
+                          "客戶服務報告_2026-11-16_2026-11-22_技術支援組_電話.xlsx"]
+    at = app("pages/budget.py", budget_section="績效報告 (O2.2.1)", lang="en")
+    next(b for b in at.button if b.label == "Generate the report").click().run()
+    assert names[-2:] == ["Performance-report_2026-10.pdf", "Performance-report_2026-10.xlsx"]
+
+
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")

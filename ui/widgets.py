@@ -111,8 +111,9 @@ def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = F
                 st.markdown(f"- {c.label(lg)}")
 
 
-def report_downloads(key: str, build, file_stem: str) -> None:
-    """A button that builds a report once (build() -> kpi.reports.Report), then its PDF and xlsx downloads."""
+def report_downloads(key: str, build, name: Sequence[str | None]) -> None:
+    """A button that builds a report once (build() -> kpi.reports.Report), then its PDF and xlsx downloads, named as
+    a table's are (客戶服務報告_2026-11-02_2026-11-08_會員服務組_電話.pdf: kpi.present.export_file_name)."""
     from kpi import reports
 
     from .i18n import t
@@ -130,11 +131,12 @@ def report_downloads(key: str, build, file_stem: str) -> None:
     if stored and stored[0] == key:
         from .auth import audited
 
+        pdf, xlsx = present.export_file_name(name, "pdf"), present.export_file_name(name, "xlsx")
         c1, c2 = st.columns(2)
-        c1.download_button(t("report.pdf"), audited(lambda: stored[1], f"{file_stem}.pdf"), file_name=f"{file_stem}.pdf",
+        c1.download_button(t("report.pdf"), audited(lambda: stored[1], pdf), file_name=pdf,
                            mime="application/pdf", key=f"pdf_{key}", on_click="ignore")
-        c2.download_button(t("report.xlsx"), audited(lambda: stored[2], f"{file_stem}.xlsx"),
-                           file_name=f"{file_stem}.xlsx", key=f"xlsx_{key}", on_click="ignore",
+        c2.download_button(t("report.xlsx"), audited(lambda: stored[2], xlsx),
+                           file_name=xlsx, key=f"xlsx_{key}", on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
