@@ -150,6 +150,17 @@ def test_dataset_status_gives_rows_dates_and_the_last_import_in_effect():
     # nothing imported: no rows, no dates, no import
     s = got["surveys"]
     assert (s.rows, s.first, s.last, s.last_import_at, s.last_import_file) == (0, None, None, None, None)
+
+
+def test_a_workbooks_companion_sheet_shows_the_workbooks_import(db):
+    # The budget drivers come in with the budget workbook (one import, dataset budget): the data status page said
+    # "24 筆 ... 尚未匯入" for them.
+    imports.load_sample_data(db, datasets=["budget"])
+    with store.open_db(db, read_only=True) as con:
+        got = {s.dataset: s for s in store.dataset_status(con)}
+    assert got["budget_drivers"].rows == 24
+    assert got["budget_drivers"].last_import_file == got["budget"].last_import_file == "budget.xlsx"
+    assert got["budget_drivers"].last_import_at == got["budget"].last_import_at is not None
 def test_the_file_stamp_moves_with_a_write_and_not_with_a_read(db, write):
     with store.open_db(db):
         pass

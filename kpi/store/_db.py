@@ -1,6 +1,7 @@
 """The embedded DuckDB file: where it is, its schema and upgrades, and opening it safely beside other processes."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -423,14 +424,26 @@ class DatasetStatus:
 
 def dataset_status(con: duckdb.DuckDBPyConnection) -> list[DatasetStatus]:
     """Per dataset: rows stored, the dates its data covers, and its latest import that is not undone."""
-    out = []
+    out, latest = [], _latest_imports(con)
     for ds in DATASETS.values():
         tc = ds.time_column
         rows, first, last = con.execute(f"SELECT count(*), min({tc})::DATE, max({tc})::DATE FROM {ds.name}").fetchone()
-        latest = con.execute("SELECT finished_at, file_name FROM imports WHERE dataset = ? AND undone_at IS NULL "
-                             "AND finished_at IS NOT NULL ORDER BY import_id DESC LIMIT 1", [ds.name]).fetchone()
-        out.append(DatasetStatus(ds.name, rows, first, last, ds.column(tc).kind, *(latest or (None, None))))
+        out.append(DatasetStatus(ds.name, rows, first, last, ds.column(tc).kind, *(latest.get(ds.name) or (None, None))))
     return out
+
+
+def _latest_imports(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[datetime, str]]:
+    """Per dataset, (finished_at, file) of its latest import in effect, a workbook's companion sheets included (the
+    budget drivers come in with the budget workbook: imports.options' "companions"), so a dataset with rows is never
+    shown as not imported."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    for dataset, finished, file_name, options in con.execute(
+            "SELECT dataset, finished_at, file_name, options FROM imports WHERE undone_at IS NULL "
+            "AND finished_at IS NOT NULL ORDER BY import_id DESC").fetchall():
+        companions = json.loads(options or "{}").get("companions", {}) if options and "companions" in options else {}
+        for name in (dataset, *companions):
+            latest.setdefault(name, (finished, file_name))
+    return latest
 
 
 @dataclass(frozen=True)
