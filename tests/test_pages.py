@@ -528,6 +528,18 @@ def test_the_trainer_calls_a_team_worsening_only_where_the_weekly_tiles_call_it_
         assert row["惡化中"] == ("是" if tiles_say[kid].trend == "worse" else "否"), label
 
 
+def test_the_trainers_score_is_the_product_it_shows(app):
+    # "分數 4.52 = 嚴重度 4.5 × 涵蓋率 100%": the severity was shown to one decimal, so the product did not add up.
+    at = app("pages/trainer.py", week="2026-11-02", team="會員服務組", channel="phone", trainer_kind="team",
+             trainer_period="period.week")
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    found = re.findall(r"分數 (\d+\.\d+) = 嚴重度 (\d+\.\d+) × 涵蓋率 (\d+)%", text)
+    assert found
+    for score, severity, coverage in found:
+        assert len(severity.split(".")[1]) == 2
+        assert abs(float(score) - float(severity) * int(coverage) / 100) <= float(severity) * 0.005 + 0.006
+
+
 def test_trainer_page_with_filters_that_match_nobody(app):
     at = app("pages/trainer.py", team="會員服務組", queue="tech", trainer_kind="agent")
     assert any("沒有資料" in i.value for i in at.info)
