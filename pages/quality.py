@@ -106,6 +106,9 @@ if comments_tab[0]:
         elif comments.empty:
             st.info(t("quality.no_comments"))
         else:
+            names = query(metrics.agent_names, start, end)  # A021 徐婉婷, as the weekly page names an agent
+            comments = comments.assign(agent_id=[a if a is None or a != a else present.person(a, names.get(a))
+                                                 for a in comments["agent_id"]])
             labels = {"responded_at": t("quality.col.responded_at"), "team": t("col.team"), "agent_id": t("col.agent"),
                       "csat": t("scale.csat"), "nps": t("scale.nps"), "ces": t("scale.ces"),
                       "comment": t("quality.col.comment")}

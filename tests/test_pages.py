@@ -272,6 +272,7 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
         s = metrics.kpi_status(con, *W47, channel="phone")
         pareto = metrics.category_pareto(con, *W47, channel="phone")
         comments = metrics.low_score_comments(con, *W47, channel="phone")
+        names = metrics.agent_names(con, *W47)
     for kid in ("csat", "nps", "ces_mean", "complaints", "complaint_sla_rate", "open_complaints_past_due"):
         assert got[cat[kid].label["zh-TW"]] == format_value(cat[kid], s[kid].value, "zh-TW")
     bars = [s for c in charts(at) for s in c["series"]
@@ -279,6 +280,9 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
     assert bars and values(bars[0]) == list(pareto["complaints"])
     shown = html_tables(at)[0]
     assert list(shown["意見"]) == list(comments["comment"])
+    # each agent as the weekly page names them (A021 徐婉婷), not a bare id
+    assert list(shown["專員"]) == [f"{a} {names[a]}" if a in names else a for a in comments["agent_id"]]
+    assert any(" " in a for a in shown["專員"])
 
 
 def test_quality_period_choice_widens_the_range(app):
