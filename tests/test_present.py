@@ -28,6 +28,8 @@ from kpi import present
     (4.256, "score_unit", "zh-TW", "4.26 分"),  # a mean score: its unit in Chinese (the 1-5 or 1-7 scale is in its label)
     (4.256, "score_unit", "en", "4.26"),
     (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
+    (-0.04, "+decimal", "zh-TW", "+0.0"),  # a staffing gap that rounds to zero: no minus sign (it read -0.0)
+    (-0.04, "decimal", "zh-TW", "0.0"),
     (date(2026, 10, 9), "date", "en", "2026-10-09"),
     (datetime(2026, 10, 9, 8, 5), "datetime", "en", "2026-10-09 08:05"),
     ("加班費", "ntd", "en", "加班費"),  # text stays text whatever the column's kind

@@ -45,7 +45,10 @@ def _or_missing(fmt):
 
 @_or_missing
 def number(value: float, decimals: int = 0, signed: bool = False) -> str:
-    """1,234 / 4.21 / +1,234 (signed)."""
+    """1,234 / 4.21 / +1,234 (signed); a value that rounds to zero has no minus sign (a staffing gap of -0.04 read
+    "-0.0"), as a duration's does."""
+    if round(value, decimals) == 0:
+        value = 0.0
     return f"{value:{'+' if signed else ''},.{decimals}f}"
 
 
