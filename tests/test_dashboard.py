@@ -134,7 +134,7 @@ def test_a_first_start_draws_the_weekly_page_before_loading_the_rest_of_the_samp
     assert [e for e in events if e != "tiles"] == loads and not at.exception  # a later run loads nothing
 
 
-def test_pages_that_use_no_filter_show_none_and_the_filters_wait_for_the_next_page(app, db, write):
+def test_pages_that_use_no_filter_show_no_filter_panel_and_the_next_page_has_the_filters_again(app, db, write):
     # The budget was read beside "2026-W47 · 組別：甲組 · 管道：電話" in the sidebar, as if it were that week's and
     # team's; its numbers are by year and month, for the whole centre.
     imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,answered_at,team\n"
@@ -143,7 +143,9 @@ def test_pages_that_use_no_filter_show_none_and_the_filters_wait_for_the_next_pa
                                                     "b2,2026-11-22 21:00,2026-11-22 21:00:30,乙組\n"), db=db)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     at.session_state["channel"] = "__all__"
-    at.session_state["team"] = "乙組"  # the browser test chooses it in the panel (AppTest keeps any value it set)
+    # AppTest keeps any value it set, drawn or not: that a value chosen in the panel survives the pages without it
+    # (persist_state) is test_browser.py's test_the_budget_shows_no_filters_and_the_chosen_team_waits_for_the_weekly_page
+    at.session_state["team"] = "乙組"
     at.run()
     assert at.selectbox(key="team").value == "乙組" and volume_tiles(at)["進線"] == "2"  # b1 and b2
     sidebar = lambda: " ".join(m.value for m in at.sidebar.markdown)

@@ -31,7 +31,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "period.kind.": metrics.PERIOD_KINDS,
     "tile.vs_prev_": ("week", "month", "quarter"),
     "weekly.change_help.": ("week", "month", "other"),  # pages/weekly.py: how the tiles judge a change, by period
-    "meta.scope_": ("channel", "queue"),  # kpi/reports/_service.py: the page's filters in a report's header
+    "meta.scope_": ("channel", "queue"),
+    "unit_after.": ("score", "per_1000"),  # kpi/present: a score's or a rate's unit after its number  # kpi/reports/_service.py: the page's filters in a report's header
     "quality.stage.": metrics.FUNNEL_STAGES,
     "scale.": ("csat", "nps", "ces"),
     "line_type.": ("cost", "revenue"),

@@ -280,7 +280,7 @@ def test_format_values():
     assert metrics.format_value(cat["aht_seconds"], 185.4) == "3 分 05 秒"  # 3 x 60 + 5.4, to the second
     assert metrics.format_value(cat["aht_seconds"], 185.4, "en") == "3 min 05 s"
     assert metrics.format_value(cat["complaints_per_1000"], 14.3707) == "14.37 件/千通"  # a rate on its own: its unit
-    assert metrics.format_value(cat["csat_mean"], 4.256) == "4.26 分" and metrics.format_value(cat["csat_mean"], 4.256, "en") == "4.26"
+    assert metrics.format_value(cat["csat_mean"], 4.256) == "4.26 分" and metrics.format_value(cat["csat_mean"], 4.256, "en") == "4.26 pts"
     assert metrics.format_value(cat["nps"], 32.0) == "+32"
     assert metrics.format_value(cat["cost_per_contact"], 1234567.4) == "NT$1,234,567"
     assert metrics.format_value(cat["csat"], None) == "—"

@@ -26,7 +26,7 @@ from kpi import present
     (12.345, "per_1000_unit", "en", "12.35 per 1,000"),  # on its own (a tile, a sentence): its unit said
     (12.345, "per_1000_unit", "zh-TW", "12.35 件/千通"),
     (4.256, "score_unit", "zh-TW", "4.26 分"),  # a mean score: its unit in Chinese (the 1-5 or 1-7 scale is in its label)
-    (4.256, "score_unit", "en", "4.26"),
+    (4.256, "score_unit", "en", "4.26 pts"),
     (-0.021, "+pp", "zh-TW", "-2.1 個百分點"),
     (-0.04, "+decimal", "zh-TW", "+0.0"),  # a staffing gap that rounds to zero: no minus sign (it read -0.0)
     (-0.04, "decimal", "zh-TW", "0.0"),
@@ -79,7 +79,7 @@ def test_durations_carry_their_units_on_a_readable_scale(seconds, zh, en):
     (-1.234, "per_1000", "en", "-1.23 per 1,000"),
     (0.123, "score", "zh-TW", "+0.12 分"),
     (-1234.0, "count", "en", "-1,234"),
-    (0.123, "score", "en", "+0.12"),
+    (0.123, "score", "en", "+0.12 pts"),
     (-5.26, "nps", "en", "-5.3"),  # other units: one decimal, signed
     (None, "count", "en", None),
 ])

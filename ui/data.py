@@ -92,8 +92,8 @@ def _run_path() -> str:
 
 def _load_sample(path: str, datasets: list[str], into=None) -> None:
     names = [ds for ds, _, _ in imports.sample_files()]
-    bar = (st if into is None else into).progress(0.0, text=t("sample.loading", dataset=t(f"ds.{datasets[0]}"), n=names.index(datasets[0]) + 1,
-                                  total=len(names)))
+    bar = (st if into is None else into).progress(
+        0.0, text=t("sample.loading", dataset=t(f"ds.{datasets[0]}"), n=names.index(datasets[0]) + 1, total=len(names)))
 
     def show(fraction: float, dataset: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=t("sample.loading", dataset=t(f"ds.{dataset}"),

@@ -64,8 +64,8 @@ class Filters:
 # value is set), so a language switch sets each one's value to itself: "全部" becomes "All" at once.
 RELABELED = ("week", "month", "quarter", "team", "channel", "queue", "agent_sort", "trainer_agent", "budget_month",
              "ir_line", "imp_pick")
-RELABELED_PREFIXES = ("irdraft_", "imp_enc_", "imp_ds_", "imp_saved_", "imp_do_", "imp_du_", "imp_dec_", "imp_sheet_", "imp_unit_",
-                      "imp_drivers_")
+RELABELED_PREFIXES = ("irdraft_", "imp_enc_", "imp_ds_", "imp_saved_", "imp_do_", "imp_du_", "imp_dec_", "imp_sheet_",
+                      "imp_unit_", "imp_drivers_")
 
 
 def _relabel() -> None:

@@ -296,7 +296,11 @@ def database_problem(exc) -> None:
         st.code(str(exc), language=None)
 
 
-DRAFTS = "_drafts"  # what each draft's fields were drawn from: {record id: (version, defaults)}
+DRAFTS = "_drafts"  # {record id: (saved version the fields start from, their defaults, saved by this session)}
+
+
+def _record_id(record: Sequence) -> str:
+    return hashlib.sha1(json.dumps([str(p) for p in record], ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def draft(record: Sequence, saved: object, defaults: dict) -> tuple[str, dict | None]:
@@ -305,9 +309,7 @@ def draft(record: Sequence, saved: object, defaults: dict) -> tuple[str, dict | 
     from: when someone saves the record, the fields start again from what they saved (the draft's keys would have kept
     showing the old text, and a save would have put it back over theirs). Returns (key prefix, the draft replaced that
     way or None: what this session typed and did not save, to show it). saved_here() after this session's own save."""
-    record_id = hashlib.sha1(json.dumps([str(p) for p in record], ensure_ascii=False).encode()).hexdigest()[:12]
-    version = hashlib.sha1(repr(saved).encode()).hexdigest()[:8]
-    prefix = f"irdraft_{record_id}_{version}"  # "irdraft_": re-sent in the new words on a language switch (ui.frame.RELABELED)
+    record_id, version = _record_id(record), hashlib.sha1(repr(saved).encode()).hexdigest()[:8]
     seen = st.session_state.setdefault(DRAFTS, {})
     replaced = None
     before = seen.get(record_id)
@@ -316,12 +318,12 @@ def draft(record: Sequence, saved: object, defaults: dict) -> tuple[str, dict | 
         if not before[2] and old != before[1]:
             replaced = old
     seen[record_id] = (version, defaults, False)
-    return prefix, replaced
+    return f"irdraft_{record_id}_{version}", replaced  # "irdraft_": re-sent in new words on a language switch (RELABELED)
 
 
 def saved_here(record: Sequence) -> None:
     """This session saved the record: its fields start again from the saved version, with nothing to warn about."""
-    record_id = hashlib.sha1(json.dumps([str(p) for p in record], ensure_ascii=False).encode()).hexdigest()[:12]
     seen = st.session_state.setdefault(DRAFTS, {})
+    record_id = _record_id(record)
     if record_id in seen:
         seen[record_id] = (*seen[record_id][:2], True)

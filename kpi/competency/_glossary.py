@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..metrics import Catalog, format_value, load_catalog
+from ..metrics import Catalog, format_band, format_value, load_catalog
 from ..present import t
 from ._map import CompetencyMap
 
@@ -19,7 +19,7 @@ def glossary(cmap: CompetencyMap, lang: str = "zh-TW", catalog: Catalog | None =
     for k in catalog.kpis.values():
         target = "—" if k.target is None else format_value(k, k.target, lang)
         if k.target is not None and k.band:
-            target = t("glossary.band", lang, target=target, band=format_value(k, k.band, lang).lstrip("+"))  # ±10, not ±+10
+            target = t("glossary.band", lang, target=target, band=format_band(k, lang))
         codes = cmap.link(k.id).indicators if k.id in linked else ()
         rows.append({"kpi": k.label[lang], "definition": k.text("definition", lang, catalog.settings),
                      "unit": t(f"unit.{k.unit}", lang), "better": t(f"better.{k.better}", lang), "target": target,

@@ -271,3 +271,8 @@ def status_against(kpi: Kpi, value: float | None, target: float | None, band: fl
 def format_value(kpi: Kpi, value: float | None, lang: str = "zh-TW") -> str:
     """A KPI value as people read it: 81.2%, 3 min 05 s, 30.5 h, 1,234, 4.21, +32, NT$1,234,567; — when missing."""
     return format_unit(value, kpi.unit, lang)
+
+
+def format_band(kpi: Kpi, lang: str = "zh-TW") -> str:
+    """A KPI's warning band as a width, written after ±: 5.0%, 60 秒, 10 (an NPS value's sign dropped: ±10, not ±+10)."""
+    return format_value(kpi, kpi.band, lang).lstrip("+")

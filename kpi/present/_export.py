@@ -92,8 +92,8 @@ def excel_format(kind: str, lang: str) -> str | None:
     if base in ("pp", "money"):
         return None
     if base in ("score_unit", "per_1000_unit"):  # 4.26 分, 12.93 件/千通: the number stays a number, its unit shown
-        unit = base.removesuffix("_unit")
-        suffix = f' "{t(f"unit.{unit}", lang)}"' if unit == "per_1000" or lang == "zh-TW" else ""
+        after = t(f"unit_after.{base.removesuffix('_unit')}", lang)
+        suffix = f'"{after}"' if after else ""
         return f"+0.00{suffix};-0.00{suffix};0.00{suffix}" if signed else f"0.00{suffix}"
     return NUMBER_FORMATS.get(kind)
 

@@ -163,9 +163,7 @@ def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
     if base == "decimal":
         return number(v, 1, signed)
     if base in ("score_unit", "per_1000_unit"):  # 4.26 分, 12.93 件/千通 (12.93 per 1,000): the unit said
-        unit = base.removesuffix("_unit")
-        suffix = unit_name(unit, lang) if unit == "per_1000" or lang == "zh-TW" else ""
-        return f"{number(v, 2, signed)} {suffix}".rstrip()
+        return number(v, 2, signed) + t(f"unit_after.{base.removesuffix('_unit')}", lang)
     return number(v, 2, signed)  # score, per_1000 in a table whose unit column says it
 
 

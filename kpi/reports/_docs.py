@@ -45,13 +45,13 @@ _UNIT_WORDS = {"fraction": "share 0-1 (shown %)", "seconds": "seconds (shown as 
 
 def kpis_markdown() -> str:
     """The KPI catalog as a table: id, labels, definition with the current settings, unit, direction, target."""
-    from ..metrics import format_value, load_catalog
+    from ..metrics import format_band, format_value, load_catalog
 
     cat = load_catalog()
     out = ["| id | 名稱 | name | definition | unit | better | target (warning band) |", "|---|---|---|---|---|---|---|"]
     for k in cat.kpis.values():
         target = "" if k.target is None else format_value(k, k.target, "en") + (
-            f" (± {format_value(k, k.band, 'en').lstrip('+')})" if k.band else "")
+            f" (± {format_band(k, 'en')})" if k.band else "")
         for scoped in (k.team_targets, k.channel_targets):
             if scoped:
                 target += "; " + ", ".join(f"{who}: {format_value(k, t.get('target', k.target), 'en')}" for who, t in scoped.items())
