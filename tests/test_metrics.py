@@ -464,6 +464,24 @@ def test_a_two_sided_kpi_on_target_is_good_not_uncertain():
     assert status(300, 1000).status == "bad"
 
 
+def test_a_two_sided_kpis_change_is_judged_against_noise_and_by_its_distance_from_the_target():
+    # Escalation: target 10%, good near it. No 12-week history here, so a change is the 95% two-proportion test.
+    # W46 1 of 45 (2.2%) -> W47 5 of 55 (9.1%): pooled 6%, se 0.0477, z = 1.44: within noise (the tile says so).
+    # 10 -> 30 of 100: z = 3.54, further from 10%: worse; 30 -> 10: better; 10 -> 0 of 100: z = -3.24, and 0% is
+    # further from the target than 10% (too few escalations): worse.
+    def rows(monday, escalated, n):
+        return [dict(complaint_id=f"{monday}-{i}", opened_at=f"{monday} 10:00", escalated=i < escalated, team="T1")
+                for i in range(n)]
+
+    def trend(before, now):
+        con = db_with(complaints=rows("2026-11-09", *before) + rows("2026-11-16", *now) + [LATER])
+        return metrics.kpi_status(con, *W47)["escalation_rate"].trend
+    assert trend((1, 45), (5, 55)) == "steady"
+    assert trend((10, 100), (30, 100)) == "worse"
+    assert trend((30, 100), (10, 100)) == "better"
+    assert trend((10, 100), (0, 100)) == "worse"
+
+
 def test_worse_means_outside_the_xmr_limits_of_the_12_weeks_before():
     # 12 baseline weeks (W35-W46) of 100 phone contacts, service level alternating 80% and 90%: mean 85%, mean moving
     # range 10 points, limits 85 +- 26.6 = 58.4%-111.6%. W47 at 70% on 100 contacts: a two-proportion test against

@@ -28,7 +28,7 @@ class KpiValue:
     band: float | None = None  # the warning band that goes with target (team's, channel's or the center's)
     n: float | None = None  # the denominator of a rate or mean (responses, contacts, complaints)
     interval: tuple[float, float] | None = None  # 95%: Wilson for a rate, normal for a mean or NPS
-    trend: str | None = None  # worse / better beyond noise (95% test against the previous period), steady, or None
+    trend: str | None = None  # worse / better beyond noise (XmR limits or a 95% test; near: off / towards the target), steady, or None
     matures_on: date | None = None  # set while a maturing KPI has no value yet
     se: float | None = None  # standard error of the value (for comparing an agent with their team)
 
@@ -78,19 +78,28 @@ def _direction(k: Kpi, up: bool) -> str:
 
 
 def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: list[float | None] | None,
-           band: float | None, spread: tuple | None = None) -> str | None:
+           band: float | None, spread: tuple | None = None, target: float | None = None) -> str | None:
     """worse / better only beyond noise, steady when not, None when it can't be judged.
 
     With the 12 periods before (history): outside their XmR natural process limits. Otherwise: beyond a 95% test
     against the previous period (two proportions for a rate, two means for a mean or NPS) and by half a band at
-    least, since a large n makes tiny moves 'significant' though week-to-week variation is larger."""
-    if k.better not in ("higher", "lower"):
+    least, since a large n makes tiny moves 'significant' though week-to-week variation is larger. A KPI good near
+    its target (escalation rate) is judged for noise the same way; beyond noise it is better when it came nearer
+    the target than the period before, worse when it went further off."""
+    if k.better not in ("higher", "lower", "near") or (k.better == "near" and target is None):
         return None
     value = _num(now.get(k.id))
+
+    def moved(up: bool) -> str:
+        if k.better != "near":
+            return _direction(k, up)
+        previous = _num(before.get(k.id))
+        return "worse" if previous is None or abs(value - target) > abs(previous - target) else "better"
+
     limits = xmr_limits(history) if history else None
     if value is not None and limits is not None and limits.points >= 6:
         verdict = limits.judge(value)
-        return "steady" if verdict == "within" else _direction(k, verdict == "above")
+        return "steady" if verdict == "within" else moved(verdict == "above")
     n1, m1, v1 = spread or _spread(k, now)
     n0, m0, v0 = _spread(k, before)
     if m1 is None or m0 is None or v1 is None or v0 is None:
@@ -102,7 +111,7 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
         z = None if se == 0 else (m1 - m0) / se
     if z is None or abs(z) <= Z95 or (band and abs(m1 - m0) < WORSENING_MIN_BANDS * band):
         return "steady"
-    return _direction(k, z > 0)
+    return moved(z > 0)
 
 
 def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, team: str | None,
@@ -123,7 +132,7 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
     if st in ("good", "warning", "bad") and (small or _unclear(k, st, interval, target, band)):
         st = "uncertain"
     return KpiValue(k.id, v, target, st, p, None if v is None or p is None else v - p, band, n, interval,
-                    _trend(k, now, before, history, band, spread) if v is not None else None,
+                    _trend(k, now, before, history, band, spread, target) if v is not None else None,
                     matures_on(k, end, settings) if v is None and k.matures else None,
                     (var / n) ** 0.5 if v is not None and var is not None and n else None)
 
