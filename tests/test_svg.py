@@ -76,3 +76,45 @@ def test_a_heat_maps_long_row_names_get_their_room_left_of_the_plot():
     assert inner.get("x") == "72"  # five Chinese characters of 12 px and 12 px beside the axis; 56 by default
     short = next(e for e in drawn(go.Figure(go.Heatmap(z=[[1, 2]], x=["a", "b"], y=["一"])))["svg"] if e.tag == f"{SVG}svg")
     assert short.get("x") == "56"
+
+
+def x_labels(chart: dict) -> list[str]:
+    """The x axis' labels drawn (turned ones sit in their own nested svg)."""
+    (axis,) = [g for g in chart["svg"].iter(f"{SVG}g") if g.get("class") == "x-axis"]
+    return [t.text for t in axis.iter(f"{SVG}text")]
+
+
+def test_turned_x_labels_are_thinned_so_they_do_not_overlap():
+    # A week of 30-minute intervals (336) across a full-width chart (drawn for 1,100 px): 3.27 px each. Labels
+    # turned 30 degrees lie parallel, a line (12 px x 1.3 = 15.6 px) apart across them, so 15.6 / sin 30 = 31.2 px
+    # along the axis: every 9.5 labels, rounded up to a round step, 12 (every 6 hours: 00:00, 06:00 ...). It was
+    # every 5th (15.6 px along the axis: overlapping, at 02:30, 05:00 ...).
+    labels = [f"週{'一二三四五六日'[i // 48]} 11-{16 + i // 48} {i % 48 // 2:02d}:{i % 2 * 30:02d}" for i in range(336)]
+    chart = drawn(go.Figure(go.Scatter(x=labels, y=list(range(336)), mode="lines")).update_layout(
+        height=340, margin=dict(l=10, r=10, t=30, b=10)))
+    shown = x_labels(chart)
+    assert shown[:3] == ["週一 11-16 00:00", "週一 11-16 06:00", "週一 11-16 12:00"] and len(shown) == 28
+
+
+def test_a_value_axis_name_gets_its_room_left_of_the_tick_labels():
+    # "3,150" in 12 px is about 35 px wide; the name's line beside it at 10 px, 14.4 px tall and 4 to spare: 64 px,
+    # more than the 56 px left of the plot by default, which cut the name "NT$（萬）" in half.
+    fig = go.Figure(go.Bar(x=["a", "b"], y=[3100, 3150])).update_layout(yaxis=dict(title="NT$（萬）", range=[3050, 3200]),
+                                                                          height=300)
+    chart = drawn(fig)
+    inner = next(e for e in chart["svg"] if e.tag == f"{SVG}svg")
+    assert chart["yAxis"][0]["name"] == "NT$（萬）" and int(inner.get("x")) == 64
+    assert next(e for e in drawn(go.Figure(go.Bar(x=["a"], y=[3])))["svg"] if e.tag == f"{SVG}svg").get("x") == "56"
+
+
+def test_an_all_zero_chart_runs_from_zero_up_and_draws_no_bar():
+    # Nothing open: the axis runs 0-1, not -1 to 1 (a count below zero), and a zero is no hairline on the baseline.
+    fig = go.Figure([go.Bar(x=["≤1", "1-3"], y=[0, 0], name="未逾期"), go.Bar(x=["≤1", "1-3"], y=[0, 0], name="已逾期")])
+    chart = drawn(fig.update_layout(barmode="stack", height=300))
+    ticks = [t.text for t in chart["svg"].iter(f"{SVG}text") if re.fullmatch(r"-?[\d.]+", t.text or "")]
+    assert float(ticks[0]) == 0 and float(ticks[-1]) == 1 and not any(t.startswith("-") for t in ticks)
+    assert all(rects(s) == [] for s in chart["series"])
+    # a zero on top of a stack draws nothing either: 5 open and 0 past due is one bar
+    fig = go.Figure([go.Bar(x=["≤1"], y=[5]), go.Bar(x=["≤1"], y=[0])]).update_layout(barmode="stack", height=300)
+    first, second = drawn(fig)["series"]
+    assert len(rects(first)) == 1 and rects(second) == []

@@ -32,6 +32,8 @@ LEFT_PX, RIGHT_PX = 56, 8  # room outside a grid that starts at 0 % or ends at 1
 _COLOURS = [PALETTE["actual"], PALETTE["bad"], PALETTE["good"], PALETTE["muted"], "#f39c12", "#8e44ad", PALETTE["line"]]
 _DASHES = {"dashed": "6 4", "dotted": "2 3", "solid": None}
 _AXIS_TEXT, _TITLE_TEXT, _LINE = "#6e7079", "#333333", "#e0e6f1"
+# Steps between the x labels shown when not all fit: 30-minute or hourly intervals then show round hours, days days.
+_LABEL_STEPS = (1, 2, 3, 4, 6, 8, 12, 24, 48, 96, 168, 336)
 _URL_ESCAPES = str.maketrans({"%": "%25", "#": "%23", "&": "%26", "'": "%27"})
 
 
@@ -110,7 +112,7 @@ class _Chart:
         self.hits: list[str] = []
         # a value axis on the right (a pareto's cumulative %) labels outside the plot: room for it
         self.right_px = 44 if any(a.get("position") == "right" for a in self.y_axes) else RIGHT_PX
-        self.left_px = self._left_room()
+        self.left_px = self._left_room()  # and again with the value axes' labels once their scales are fitted (svg)
 
     def _left_room(self) -> int:
         """Pixels left of the plots: the default, or what a category y axis' names (a heat map's teams) or the first
@@ -126,7 +128,23 @@ class _Chart:
             if label.get("rotate") and a.get("data"):
                 need = max(need, _text_px(str(a["data"][0]), label.get("fontSize") or 12)
                            * math.cos(math.radians(abs(label["rotate"]))))
+        for yi, a in enumerate(self.y_axes):  # a left value axis' name beside its widest tick label (after _fit_scales)
+            grid = self.grids[a.get("gridIndex", 0)] if self.grids else None
+            if a.get("type") == "category" or a.get("position") == "right" or not a.get("name") or yi not in self.scales \
+                    or grid is None or _pct(grid["left"]) > 1:
+                continue
+            name_size = (a.get("nameTextStyle") or {}).get("fontSize") or 12
+            need = max(need, self._widest_tick(yi) + 10 + name_size * 1.2 + 4)
         return min(160, math.ceil(need))
+
+    def _widest_tick(self, yi: int) -> float:
+        """How wide a value axis' widest tick label is, in px."""
+        axis = self.y_axes[yi]
+        label = axis.get("axisLabel") or {}
+        step = axis["_step"]
+        return max((_text_px(_tick_text(v, step if abs(v / step - round(v / step)) < 1e-6 else step / 10,
+                                         label.get("formatter")), label.get("fontSize") or 12)
+                    for v in self._ticks(yi)), default=0.0)
 
     # ---- coordinates: x in % of the width, y in px
     def _grid_box(self, gi: int) -> tuple[float, float, float, float]:
@@ -216,7 +234,9 @@ class _Chart:
             low, high = (min(values), max(values)) if values else (0.0, 1.0)
             if not axis.get("scale") or bars:
                 low, high = min(low, 0.0), max(high, 0.0)
-            if high == low:
+            if high == low == 0.0 and (bars or not axis.get("scale")):  # nothing to show (no open complaints): 0 up,
+                high = 1.0  # not -1 to 1
+            elif high == low:
                 pad = abs(high) * 0.1 or 1.0
                 low, high = low - pad, high + pad
             if axis.get("min") is not None:
@@ -328,8 +348,12 @@ class _Chart:
             every = 1
             if label.get("interval") != 0 and cats:  # skip labels that would overlap, as ECharts does
                 room = self.w_px * (x1 - x0) / 100 / len(cats)
-                need = size * 1.3 if rotate else max(_text_px(c, size) for c in cats) + 6
-                every = max(1, math.ceil(need / max(room, 1)))
+                # turned labels lie parallel: one needs a line's height across them, size / sin(angle) along the axis
+                need = (size * 1.3 / math.sin(math.radians(min(90, abs(rotate)))) if rotate
+                        else max(_text_px(c, size) for c in cats) + 6)
+                every = math.ceil(need / max(room, 1))
+                # a round step (a time axis' labels then fall on round hours: every 6 hours of 30-minute intervals)
+                every = next((n for n in _LABEL_STEPS if n >= every), every)
             for i, c in enumerate(cats):
                 if i % every:
                     continue
@@ -425,7 +449,7 @@ class _Chart:
             cats = self._categories(s)
             if colour != "transparent":
                 for i, ((y, text, extra), (base, top)) in enumerate(zip(points, stacked[si])):
-                    if not isinstance(y, (int, float)):
+                    if not isinstance(y, (int, float)) or y == 0:  # a zero draws nothing (no hairline on its stack)
                         continue
                     fill = (extra.get("itemStyle") or {}).get("color") or colour
                     if fill == "transparent":
@@ -536,6 +560,7 @@ class _Chart:
     def svg(self) -> str:
         stacked = self._stacked()
         self._fit_scales(stacked)
+        self.left_px = self._left_room()
         self._titles()
         if self.grids:
             self._axes()
