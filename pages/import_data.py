@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from kpi import imports
-from kpi.present import MISSING, clip, frame_to_csv, join_list, readable_fields, value_label
+from kpi.present import MISSING, clip, frame_to_csv, join_list, markdown_literal, readable_fields, value_label
 from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
@@ -260,11 +260,11 @@ if len(history):
     h1.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(rejects, lang())),
                        file_name=f"rejected_import_{pick}.csv", mime="text/csv", key="imp_hist_rj",
                        disabled=rejects.empty)
-    confirm = h2.checkbox(t("imp.undo_confirm_named", label=t("imp.import_label", id=pick, file=by_id.loc[pick, "file_name"],
-                                                            dataset=t(f"ds.{by_id.loc[pick, 'dataset']}"),
-                                                            inserted=int(by_id.loc[pick, "inserted"]),
-                                                            updated=int(by_id.loc[pick, "updated"]))),
-                          key=f"imp_confirm_{pick}")
+    # the whole sentence where it wraps (a check box's label is cut to one line), the box a short yes
+    h2.warning(markdown_literal(t("imp.undo_confirm_named", label=t(
+        "imp.import_label", id=pick, file=by_id.loc[pick, "file_name"], dataset=t(f"ds.{by_id.loc[pick, 'dataset']}"),
+        inserted=int(by_id.loc[pick, "inserted"]), updated=int(by_id.loc[pick, "updated"])))))
+    confirm = h2.checkbox(t("imp.undo_check"), key=f"imp_confirm_{pick}")
     if h2.button(t("imp.undo"), disabled=not confirm, key=f"imp_undo_{pick}"):
         try:
             done = write(imports.undo_import, int(pick), by=actor())

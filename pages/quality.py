@@ -33,9 +33,11 @@ def tiles(ids: tuple[str, ...], columns: int = 5) -> None:
     show_tiles([kpi_tile(cat[kid], status[kid]) for kid in ids], columns)
 
 
-def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_title: str | None = None) -> go.Figure:
-    # automargin: the axis titles clear the tick labels
-    return present.figure([go.Bar(x=x, y=y, marker_color=colour, text=text, textposition="outside")],
+def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_title: str | None = None,
+        hovers=None) -> go.Figure:
+    # automargin: the axis titles clear the tick labels; hovers: each bar's hover in words, with its units
+    return present.figure([go.Bar(x=x, y=y, marker_color=colour, text=text, textposition="outside", customdata=hovers,
+                                  hovertemplate=None if hovers is None else "%{customdata}<extra></extra>")],
                           dict(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
                                xaxis=dict(title=x_title, automargin=True), yaxis=dict(title=y_title, automargin=True)))
 
@@ -65,7 +67,9 @@ if trend_tab[0]:
             dist = query(metrics.score_distribution, start, end, score, **f.kw)
             colours = ["#c0392b" if (score == "nps" and s <= 6) or (score == "csat" and s <= 2) else "#2e86c1"
                        for s in dist["score"]]
-            chart(bar(dist["score"].astype(str), dist["responses"], t(f"scale.{score}"), t("quality.responses"), colours), col)
+            chart(bar(dist["score"].astype(str), dist["responses"], t(f"scale.{score}"), t("quality.responses"), colours,
+                      hovers=[t("quality.hover.score", score=s, n=int(n)) for s, n in zip(dist["score"], dist["responses"])]),
+                  col)
 
 if complaints_tab[0]:
     with complaints_tab[1]:
@@ -76,23 +80,31 @@ if complaints_tab[0]:
                              dict(title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10))), c1)
         res = query(metrics.resolution_time_distribution, start, end, **f.kw)
         chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
-                  x_title=present.unit_name("h", lang())), c2)  # the bands are hours to resolve
+                  x_title=present.unit_name("h", lang()),  # the bands are hours to resolve
+                  hovers=[t("quality.hover.hours", band=b, n=int(n)) for b, n in zip(res["band"], res["complaints"])]), c2)
 
         c3, c4 = st.columns(2)
         backlog = query(metrics.open_backlog_by_age, end, **f.kw)
-        fig = present.figure([
-            go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints"] - backlog["open_complaints_past_due"],
-                   name=t("quality.backlog_open"), marker_color="#85c1e9"),
-            go.Bar(x=backlog["band"].astype(str), y=backlog["open_complaints_past_due"], name=t("quality.backlog_past_due"),
-                   marker_color="#c0392b"),
-        ], dict(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
-                legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
-                yaxis=dict(title=t("quality.count"), automargin=True)))
-        chart(fig, c3)
+        if not backlog["open_complaints"].sum():  # nothing open: said, not an empty chart on an axis of -1 to 1
+            c3.markdown(f"**{t('quality.backlog')}**")
+            c3.info(t("quality.backlog_none", date=end))
+        else:
+            def aged(counts, state: str, colour: str) -> go.Bar:  # open complaints by age, the hover in words
+                return go.Bar(x=backlog["band"].astype(str), y=counts, name=state,
+                              customdata=[t("quality.hover.age", band=b, n=int(n), state=state)
+                                          for b, n in zip(backlog["band"], counts)],
+                              hovertemplate="%{customdata}<extra></extra>", marker_color=colour)
+            chart(present.figure([
+                aged(backlog["open_complaints"] - backlog["open_complaints_past_due"], t("quality.backlog_open"), "#85c1e9"),
+                aged(backlog["open_complaints_past_due"], t("quality.backlog_past_due"), "#c0392b"),
+            ], dict(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
+                    legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
+                    yaxis=dict(title=t("quality.count"), automargin=True))), c3)
 
         pareto = query(metrics.category_pareto, start, end, **f.kw)
         fig = present.pareto(pareto["category"], pareto["complaints"], pareto["cumulative_share"].astype(float) * 100,
-                             pareto["vital_few"], t("quality.count"), t("col.cumulative"), title=t("quality.pareto"),
+                             pareto["vital_few"], t("quality.count"), t("col.cumulative"), vital_name=t("col.vital_few"),
+                             other_name=t("chart.other_categories"), title=t("quality.pareto"),
                              height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
         chart(fig, c4)
 

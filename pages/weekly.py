@@ -84,14 +84,16 @@ if agent_rows and not many:
 
 
 def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name: str, filters,
-                 counts: dict[str, str] | None = None, labels: dict | None = None):
+                 counts: dict[str, str] | None = None, labels: dict | None = None, texts: dict[str, str] | None = None):
     """The page's table of KPI values by group, under the KPIs' names, for the grid, print and downloads; counts
-    names the sample-size columns (n, uncoloured), labels the row keys as shown (an agent's id and name)."""
-    counts = counts or {}
-    headers = {k: counts.get(k) or kpi_label(cat[k]) for k in values.columns}
+    names the sample-size columns (n, uncoloured), labels the row keys as shown (an agent's id and name), texts the
+    columns of words (an agent's team)."""
+    counts, texts = counts or {}, texts or {}
+    headers = {k: texts.get(k) or counts.get(k) or kpi_label(cat[k]) for k in values.columns}
     shown = values.rename(columns=headers, index=labels or {})
     shown.index.name = label
-    kinds = {headers[k]: "count" if k in counts else present.unit_kind(cat[k].unit) for k in values.columns}
+    kinds = {headers[k]: "count" if k in counts else present.unit_kind(cat[k].unit) for k in values.columns
+             if k not in texts}
     return page_table(shown, [t("page.weekly"), name], t("week.range", week=f.label, start=f.start, end=f.end),
                       f.period.key, filters, kinds=kinds, statuses=statuses.rename(columns=headers).set_axis(shown.index))
 
@@ -117,9 +119,13 @@ if tables_tab[0]:
                                   format_func=lambda k: t("weekly.sort_off_target") if k is None else kpi_label(cat[k]))
                 order = metrics.sort_rows(agent_values, agent_status, by)  # most off target, or the chosen KPI's worst
                 agent_values, agent_status = agent_values.loc[order], agent_status.loc[order]
+                if not drill_team:  # every team's agents: each row says whose
+                    agent_values.insert(0, "team", [team_of.get(a) or t("none_team") for a in agent_values.index])
+                    agent_status.insert(0, "team", None)
                 show_table(status_table(agent_values, agent_status, t("col.agent"), t("weekly.agents"),
                                         replace(f, team=drill_team), {"csat__n": t("col.responses")},
-                                        {a: present.person(a, names.get(a)) for a in agent_values.index}),
+                                        {a: present.person(a, names.get(a)) for a in agent_values.index},
+                                        {"team": t("col.team")}),
                            "agent_table")
                 st.caption(t("weekly.agents_note"))
 

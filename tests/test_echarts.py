@@ -1,13 +1,15 @@
 """Pages draw their plotly figures with ECharts (kpi.present.echarts_option): the same values, lines and colours."""
 from __future__ import annotations
 
+import re
+
 import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
 
 from kpi import present
-from kpi.present import echarts_option
-from helpers import chart_values as values
+from kpi.present import echarts_option, svg_chart
+from helpers import chart_values as values, read_svg_chart
 
 
 def test_subplots_become_grids_with_their_titles_and_lines_on_shared_categories():
@@ -84,9 +86,10 @@ def test_waterfall_steps_stand_on_the_running_total():
 
 
 def test_a_reference_line_on_the_second_axis_is_marked_on_its_series():
-    fig = present.pareto(["A", "B"], [3, 1], [75.0, 100.0], [True, False], "件數", "累積占比", height=300)
+    fig = present.pareto(["A", "B"], [3, 1], [75.0, 100.0], [True, False], "件數", "累積占比", vital_name="關鍵少數",
+                         other_name="其他類別", height=300)
     option = echarts_option(fig)
-    bars, cumulative = option["series"]
+    vital, other, cumulative = option["series"]
     assert cumulative["yAxisIndex"] == 1 and option["yAxis"][1]["position"] == "right"
     assert cumulative["markLine"]["data"] == [{"yAxis": 80, "lineStyle": {"type": "dotted", "color": present.PALETTE["guide"]}}]
     assert option["yAxis"][1]["axisLabel"]["formatter"] == "{value}%" and option["yAxis"][1]["interval"] == 20
@@ -117,3 +120,20 @@ def test_category_labels_that_would_overlap_are_turned_and_short_ones_stay_level
     assert label == {"interval": 0, "rotate": 30}
     short = echarts_option(go.Figure(go.Bar(x=["一", "二", "三", "四", "五"], y=[1, 2, 3, 4, 5])))
     assert "rotate" not in short["xAxis"][0]["axisLabel"]
+
+
+def test_a_paretos_legend_names_each_colour_and_its_hover_rounds_the_share():
+    # 3 of 11 complaints is 27.2727...%: the hover says 27.3%, not 27.2727; the vital few red, the others grey, each
+    # named in the legend (one "件數" series coloured two ways had a blue legend swatch beside red and grey bars).
+    fig = present.pareto(["問題未解決", "帳務爭議", "其他"], [3, 5, 3], [27.272727, 72.727272, 100.0], [True, True, False],
+                         "件數", "累積占比", vital_name="關鍵少數", other_name="其他類別", height=300)
+    chart = read_svg_chart(svg_chart(echarts_option(fig), 300))
+    vital, other, cumulative = chart["series"]
+    assert (vital["name"], vital["lineStyle"]["color"], vital["data"]) == ("關鍵少數", present.PALETTE["bad"], [3, 5, 0])
+    assert (other["name"], other["lineStyle"]["color"], other["data"]) == ("其他類別", present.PALETTE["muted"], [0, 0, 3])
+    assert cumulative["hovers"] == ["問題未解決: 27.3%", "帳務爭議: 72.7%", "其他: 100.0%"]
+    assert chart["yAxis"][0]["name"] == "件數"
+    html = svg_chart(echarts_option(fig), 300)
+    legend = re.findall(r'background:([^;]+);display:inline-block"></span>([^<]+)</span>', html)
+    assert legend == [(present.PALETTE["bad"], "關鍵少數"), (present.PALETTE["muted"], "其他類別"),
+                      (present.PALETTE["line"], "累積占比")]

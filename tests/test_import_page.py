@@ -113,6 +113,11 @@ def test_upload_map_preview_commit_and_undo(db):
     # Undo the import just made: the weekly numbers go back.
     at = import_page()
     latest = at.selectbox(key="imp_pick").value
+    # the confirmation is a whole sentence where it wraps (a check box's label was cut to one line: "新增的列會刪…")
+    warning = next(w.value for w in at.warning if "確定要復原" in w.value)
+    assert warning.replace("\\", "") == (f"確定要復原 #{latest} · vendor.csv（進線紀錄，新增 2、更新 0）？"
+                                          "新增的列會刪除、更新的列會還原。")
+    assert at.checkbox(key=f"imp_confirm_{latest}").label == "我確定要復原這次匯入"
     at.checkbox(key=f"imp_confirm_{latest}").check().run()
     at.button(key=f"imp_undo_{latest}").click().run()
     assert not at.exception, [e.message for e in at.exception]

@@ -240,8 +240,9 @@ def test_a_tiles_change_is_coloured_by_whether_it_is_better_or_worse_and_grey_wi
                 assert m.delta is None
                 continue
             v = s[kid]
-            real = v.trend in ("better", "worse") and cat[kid].better in ("higher", "lower") and v.change
-            better = real and (v.change > 0) == (cat[kid].better == "higher")  # the arrow's way is the better one
+            real = v.trend in ("better", "worse") and cat[kid].better in ("higher", "lower", "near") and v.change
+            better = real and ((v.change > 0) == (cat[kid].better == "higher") if cat[kid].better != "near"  # the arrow's
+                               else abs(v.value - v.target) < abs(v.previous - v.target))  # way, or towards the target
             assert m.tone == (("good" if better else "bad") if real else "off"), (week, kid, v.trend, v.change)
             assert (m.note or "").endswith("變動在雜訊範圍內") == (v.trend not in ("better", "worse", None))
             seen.add((m.tone, cat[kid].better, (v.change or 0) > 0))
@@ -277,7 +278,9 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
         assert got[cat[kid].label["zh-TW"]] == format_value(cat[kid], s[kid].value, "zh-TW")
     bars = [s for c in charts(at) for s in c["series"]
             if s["type"] == "bar" and c["xAxis"][s["xAxisIndex"]]["data"] == list(pareto["category"])]
-    assert bars and values(bars[0]) == list(pareto["complaints"])
+    assert [b["name"] for b in bars] == ["關鍵少數", "其他類別"]  # the vital few red, the others grey: one count each
+    assert [v + o for v, o in zip(values(bars[0]), values(bars[1]))] == list(pareto["complaints"])
+    assert [bool(v) for v in values(bars[0])] == list(pareto["vital_few"])
     shown = html_tables(at)[0]
     assert list(shown["意見"]) == list(comments["comment"])
     # each agent as the weekly page names them (A021 徐婉婷), not a bare id
@@ -763,3 +766,39 @@ def test_the_sidebar_writes_the_chosen_filters_out_with_data_values_as_written(a
     at = app()
     summary = next(m.value for m in at.sidebar.markdown if m.value.startswith("**2026-W47**"))
     assert summary == "**2026-W47**（2026-11-16 至 2026-11-22）  \n組別：全部  \n管道：電話  \n佇列：全部"
+
+
+def test_the_complaints_section_says_when_nothing_is_open_and_names_the_paretos_colours(app):
+    # 帳務服務組 on chat in W47: no complaint open at the end of 2026-11-22 (technical support on phone has 8): a
+    # sentence instead of an empty chart on an axis of -1 to 1; the Pareto's legend names the red and the grey bars.
+    at = app("pages/quality.py", team="帳務服務組", channel="chat", quality_section="客訴分析")
+    assert "2026-11-22 結束時沒有未結案的客訴。" in [i.value for i in at.info]
+    titles = [c["svg"].find(".//{http://www.w3.org/2000/svg}text[@class='title']").text for c in svg_charts(at)]
+    assert "未結案客訴（依案齡，天）" not in titles and "客訴類別柏拉圖" in titles
+    open_ = app("pages/quality.py", team="技術支援組", channel="phone", quality_section="客訴分析")
+    assert not open_.info
+    charts = {c["svg"].find(".//{http://www.w3.org/2000/svg}text[@class='title']").text: c for c in svg_charts(open_)}
+    assert sum(sum(s["data"]) for s in charts["未結案客訴（依案齡，天）"]["series"]) == 8
+    vital, other, cumulative = charts["客訴類別柏拉圖"]["series"]
+    assert (vital["name"], other["name"], cumulative["name"]) == ("關鍵少數", "其他類別", "累積占比")
+    assert all(h.endswith("%") and len(h.rsplit(".", 1)[-1]) == 2 for h in cumulative["hovers"])  # 30.9%: one decimal
+    # hovers in words with their units, as the tiles write them ("≤1: 5 (未逾期)" and "4-8: 1" had none)
+    backlog = charts["未結案客訴（依案齡，天）"]["series"]
+    assert backlog[0]["hovers"][0] == f"案齡 ≤1 天：{backlog[0]['data'][0]} 件（未逾期）"
+    assert all(re.fullmatch(r"\S+ 小時：\d+ 件", h) for h in charts["結案時間分布（小時）"]["series"][0]["hovers"])
+    trend = svg_charts(app("pages/quality.py", team="技術支援組", channel="phone"))
+    csat = next(c for c in trend if c["svg"].find(".//{http://www.w3.org/2000/svg}text[@class='title']").text == "滿意度 (1–5)")
+    assert csat["series"][0]["hovers"][0] == f"1 分：{csat['series'][0]['data'][0]} 則回覆"
+
+
+def test_with_no_team_chosen_the_agent_table_says_each_agents_team(app):
+    # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
+    at = app(weekly_section=TEAMS)
+    agents = html_tables(at)[1]
+    assert list(agents.columns[:2]) == ["專員", "組別"] and len(agents) == 30
+    teams = {row.split()[0]: team for row, team in zip(agents["專員"], agents["組別"])}
+    assert {teams[f"A{i:03d}"] for i in range(1, 11)} == {"帳務服務組"}
+    assert {teams[f"A{i:03d}"] for i in range(11, 21)} == {"技術支援組"}
+    assert {teams[f"A{i:03d}"] for i in range(21, 31)} == {"會員服務組"}
+    one = html_tables(app(drill_team="技術支援組", weekly_section=TEAMS))[1]  # one team's: no column to say it
+    assert "組別" not in one.columns and len(one) == 10

@@ -19,6 +19,7 @@ from kpi import present
     (-65.0, "seconds", "en", "-1 min 05 s"),  # below zero: the sign before the whole duration (it once gave -2:55)
     (-0.3, "+seconds", "en", "+0 s"),  # rounds to zero: no minus sign
     (30.46, "hours", "en", "30.5 h"),
+    (1947.24, "hours", "zh-TW", "1,947.2 小時"),  # the staffing page's hours behind occupancy read "1947.2 小時"
     (400 / 60, "min", "zh-TW", "6.7 分鐘"),  # a duration already in minutes (an axis or a report row in one unit)
     (-3.2, "+s", "en", "-3 s"),
     (13953 / 3600, "h", "en", "3.9 h"),
@@ -145,6 +146,17 @@ def test_a_trend_grid_panel_is_in_one_unit_named_on_its_axis():
     assert target.y[0] == 6 and target.hovertemplate == "Target: 6 min<extra></extra>"  # 360 s
     sl_high = fig.data[6]
     assert sl_high.y[0] == 100  # a rate never above 100 %: 1.2 drawn at 1.0
+
+
+def test_a_trend_grids_hover_gives_a_score_and_a_rate_per_1000_their_units():
+    # The effort score's hover read "2026-W47: 5.84" (the axis says 分, the hover did not).
+    fig = present.trend_grid(["2026-W46", "2026-W47"], [
+        present.TrendPanel("平均省力度", "score", [5.844, 5.9], target=5.5),
+        present.TrendPanel("每千通客訴數", "per_1000", [12.345, 15.0], target=15.0),
+    ], "zh-TW", cols=2, target_name="目標")
+    ces, ces_target, rate, rate_target = fig.data
+    assert ces.customdata == ("5.84 分", "5.90 分") and ces_target.hovertemplate == "目標: 5.50 分<extra></extra>"
+    assert rate.customdata == ("12.35 件/千通", "15.00 件/千通")
 
 
 def test_a_trend_grid_built_without_plotly_s_checks_is_a_valid_figure_with_each_panel_on_its_own_axes():

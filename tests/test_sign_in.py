@@ -191,8 +191,8 @@ def test_with_no_user_the_dashboard_opens_with_the_single_user_banner(sample_db,
     at.session_state["channel"] = "__all__"
     at.run()
     assert not at.exception and at.title[0].value == "每週績效" and tiles(at)
-    assert at.sidebar.caption[0].value == ("單人模式：不需登入，只有這台電腦能開啟。要與同事共用，請先在命令列建立使用者"
-                                           "（見說明文件的「多人使用」）。")
+    assert at.sidebar.caption[0].value == ("單人模式：不需登入，只有這台電腦能開啟。要與同事共用，請先在命令列執行 "
+                                           "`python -m kpi users add` 建立使用者（見說明文件的「多人使用」）。")
 
 
 def test_with_no_user_a_visitor_from_another_computer_sees_nothing(tmp_path, monkeypatch):

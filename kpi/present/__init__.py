@@ -55,8 +55,8 @@ from ._format import (
                      unit_kind,
 )
 from ._inputs import ECHO_CHARS, YAML_NODES, YamlError, clip, load_yaml
-from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, messages, paren, person,
-                        readable_fields, t, value_label)
+from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, markdown_literal, messages,
+                        paren, person, readable_fields, t, value_label)
 
 __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cost_per_contact_lines", "pareto",
            "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height", "svg_chart", "TILE_CSS", "Tile", "badge_html", "bold_html", "read_tiles", "tiles_html",
@@ -65,7 +65,7 @@ __all__ = ["PALETTE", "TrendPanel", "budget_vs_actual", "budget_waterfall", "cos
            "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
            "duration_scale", "format_change", "format_kind", "format_unit", "hours", "is_missing", "money",
            "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
-           "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "messages", "paren", "person", "t", "value_label",
+           "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "markdown_literal", "messages", "paren", "person", "t", "value_label",
            "readable_fields", "unit_kind", "STATUS_HEX", "Table", "cell_text", "excel_format", "export_file_name",
            "status_css", "table_text", "table_to_csv", "table_to_html", "table_to_xlsx", "html_table_frame", "ECHO_CHARS", "YAML_NODES",
            "YamlError", "clip", "load_yaml"]

@@ -15,8 +15,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ._format import (DURATION_SCALES, duration_scale, format_kind, is_missing, money, money_scale, money_short,
-                      month_label, unit_name)
+from ._format import (DURATION_SCALES, duration_scale, format_unit, is_missing, money, money_scale,
+                      money_short, month_label, unit_name)
 from ._messages import t
 
 __all__ = ["PALETTE", "TrendPanel", "figure", "hline", "vline", "print_layout", "budget_vs_actual", "budget_waterfall",
@@ -207,7 +207,7 @@ def trend_grid(x: Sequence[str], panels: Sequence[TrendPanel], lang: str, *, col
 
     def line(y: float, name: str, style: dict[str, Any], unit: str, axes: dict[str, str], divisor: float) -> None:
         traces.append(dict(type="scatter", x=x, y=[y / divisor] * len(x), mode="lines", line=style, name=name,
-                           showlegend=False, hovertemplate=f"{name}: {format_kind(y, unit, lang)}<extra></extra>", **axes))
+                           showlegend=False, hovertemplate=f"{name}: {format_unit(y, unit, lang)}<extra></extra>", **axes))
 
     for i, p in enumerate(panels):
         suffix = "" if i == 0 else str(i + 1)
@@ -215,7 +215,7 @@ def trend_grid(x: Sequence[str], panels: Sequence[TrendPanel], lang: str, *, col
         kind, divisor = _panel_scale(p)
         traces.append(dict(type="scatter", x=x, y=_scaled(p.values, divisor), mode="lines+markers", name=p.title,
                            showlegend=False, line=dict(color=PALETTE["actual"]),  # colour means status, so the data is neutral
-                           customdata=[format_kind(v, p.unit, lang) for v in p.values],
+                           customdata=[format_unit(v, p.unit, lang) for v in p.values],
                            hovertemplate="%{x}: %{customdata}<extra></extra>", **axes))
         if p.limits is not None and limits_name:
             low = max(p.limits[0], _FLOOR[p.unit]) if p.unit in _FLOOR else p.limits[0]
@@ -235,13 +235,20 @@ def trend_grid(x: Sequence[str], panels: Sequence[TrendPanel], lang: str, *, col
 
 
 def pareto(categories: Sequence[str], counts: Sequence[float], cumulative_pct: Sequence[float], vital: Sequence[bool],
-           count_name: str, cumulative_name: str, **layout: Any) -> go.Figure:
-    """Complaint categories most first (the vital few in red) with the cumulative share and its 80% line; layout
-    (title, height...) applied in the same call."""
+           count_name: str, cumulative_name: str, *, vital_name: str, other_name: str, **layout: Any) -> go.Figure:
+    """Complaint categories most first with the cumulative share and its 80% line; layout (title, height...) applied
+    in the same call. The vital few and the other categories are two series (red and grey), so the legend says what
+    each colour is; the count is the left axis' title, the cumulative share's hover a rounded percentage."""
+    vital = [bool(v) for v in vital]
+    counts = list(counts)
     return figure([
-        go.Bar(x=categories, y=counts, name=count_name, marker_color=[PALETTE["bad"] if v else PALETTE["muted"] for v in vital]),
+        go.Bar(x=categories, y=[c if v else 0 for c, v in zip(counts, vital)], name=vital_name, marker_color=PALETTE["bad"]),
+        go.Bar(x=categories, y=[0 if v else c for c, v in zip(counts, vital)], name=other_name,
+               marker_color=PALETTE["muted"]),
         go.Scatter(x=categories, y=cumulative_pct, name=cumulative_name, yaxis="y2", mode="lines+markers",
-                   line=dict(color=PALETTE["line"])),
-    ], layout, dict(yaxis2=dict(overlaying="y", side="right", range=[0, 105], ticksuffix="%", tickmode="array",
+                   line=dict(color=PALETTE["line"]), customdata=[f"{p:.1f}%" for p in cumulative_pct],
+                   hovertemplate="%{x}: %{customdata}<extra></extra>"),
+    ], layout, dict(barmode="stack", yaxis=dict(title=count_name),
+                    yaxis2=dict(overlaying="y", side="right", range=[0, 105], ticksuffix="%", tickmode="array",
                                 tickvals=[0, 20, 40, 60, 80, 100], showgrid=False)),
         lines=[hline(80, yref="y2", dash="dot", color=PALETTE["guide"])])

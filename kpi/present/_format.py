@@ -113,7 +113,7 @@ def unit_name(unit: str, lang: str) -> str:
 @_or_missing
 def hours(value: float, lang: str, signed: bool = False) -> str:
     """30.5 h / 30.5 小時."""
-    return f"{value:{'+' if signed else ''}.1f} {t('unit.hours', lang)}"
+    return f"{value:{'+' if signed else ''},.1f} {t('unit.hours', lang)}"
 
 
 def money_scale(lang: str) -> tuple[float, str]:

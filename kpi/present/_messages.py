@@ -1,6 +1,7 @@
 """The message catalog (messages.yaml): t(key, lang) and the few language rules (separators, parentheses)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -10,7 +11,7 @@ import pandas as pd
 import yaml
 
 __all__ = ["LANGS", "MESSAGES_PATH", "MessageError", "check_lang", "messages", "t", "join_list", "colon", "paren",
-           "join_bar", "value_label", "person", "readable_fields"]
+           "join_bar", "value_label", "person", "readable_fields", "markdown_literal"]
 
 LANGS: tuple[str, ...] = ("zh-TW", "en")
 MESSAGES_PATH = Path(__file__).resolve().parent / "messages.yaml"
@@ -78,6 +79,12 @@ def value_label(dimension: str, value: str, lang: str) -> str:
 def person(agent_id: str, name: str | None) -> str:
     """An agent as a table row or list names them: "A017 邱美玲" where the data has a name, else the id."""
     return f"{agent_id} {name}" if name else str(agent_id)
+
+
+def markdown_literal(text: str) -> str:
+    """Text shown by a Markdown element (st.caption, st.warning) exactly as written: a file name's * or _ stays a
+    character, a # or a $ no heading or maths."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$])", r"\\\1", text)
 
 
 def readable_fields(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
