@@ -483,6 +483,27 @@ def test_a_two_sided_kpis_change_is_judged_against_noise_and_by_its_distance_fro
     assert trend((10, 100), (30, 100)) == "worse"
     assert trend((30, 100), (10, 100)) == "better"
     assert trend((10, 100), (0, 100)) == "worse"
+    # 2% -> 17%: beyond noise (z = 3.62), but as far off the target on the other side (8 points, then 7: less than half
+    # a 5-point band nearer): a change, neither better nor worse (no verdict, so no colour)
+    assert trend((2, 100), (17, 100)) is None
+
+
+def test_a_two_sided_kpi_with_a_history_is_judged_against_where_it_usually_stands():
+    # Eleven weeks W35-W45 of 100 complaints, escalations alternating 23 and 27 (centre 25%, mean moving range 4
+    # points, limits 25 +- 10.64 = 14.4%-35.6%); none in W46, so there is no previous week. W47 at 10%, on target:
+    # below the limits and 15 points nearer the target than the centre line: better. History alternating 8 and 12
+    # (centre 10%, limits -0.6%-20.6%): W47 at 25% is above them and 15 points further off: worse; at 5%: within.
+    def week(monday, escalated):
+        return [dict(complaint_id=f"{monday}-{i}", opened_at=f"{monday} 10:00", escalated=i < escalated, team="T1")
+                for i in range(100)]
+    mondays = [(pd.Timestamp("2026-08-24") + pd.Timedelta(weeks=i)).date().isoformat() for i in range(11)]
+
+    def trend(a, b, now):
+        rows = [c for i, m in enumerate(mondays) for c in week(m, a if i % 2 == 0 else b)] + week("2026-11-16", now)
+        return metrics.kpi_status(db_with(complaints=rows + [LATER]), *W47)["escalation_rate"].trend
+    assert trend(23, 27, 10) == "better"
+    assert trend(8, 12, 25) == "worse"
+    assert trend(8, 12, 5) == "steady"
 
 
 def test_worse_means_outside_the_xmr_limits_of_the_12_weeks_before():

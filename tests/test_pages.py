@@ -240,9 +240,8 @@ def test_a_tiles_change_is_coloured_by_whether_it_is_better_or_worse_and_grey_wi
                 assert m.delta is None
                 continue
             v = s[kid]
-            real = v.trend in ("better", "worse") and cat[kid].better in ("higher", "lower", "near") and v.change
-            better = real and ((v.change > 0) == (cat[kid].better == "higher") if cat[kid].better != "near"  # the arrow's
-                               else abs(v.value - v.target) < abs(v.previous - v.target))  # way, or towards the target
+            real = v.trend in ("better", "worse") and cat[kid].better in ("higher", "lower") and v.change
+            better = real and (v.change > 0) == (cat[kid].better == "higher")  # the arrow's way is the better one
             assert m.tone == (("good" if better else "bad") if real else "off"), (week, kid, v.trend, v.change)
             assert (m.note or "").endswith("變動在雜訊範圍內") == (v.trend not in ("better", "worse", None))
             seen.add((m.tone, cat[kid].better, (v.change or 0) > 0))
@@ -802,3 +801,32 @@ def test_with_no_team_chosen_the_agent_table_says_each_agents_team(app):
     assert {teams[f"A{i:03d}"] for i in range(21, 31)} == {"會員服務組"}
     one = html_tables(app(drill_team="技術支援組", weekly_section=TEAMS))[1]  # one team's: no column to say it
     assert "組別" not in one.columns and len(one) == 10
+
+
+@pytest.mark.parametrize("escalated, tone, note", [
+    ((10, 30), "bad", None),  # 10% -> 30% of 100: z = 3.54, 20 points off the 10% target: worse, red
+    ((30, 10), "good", None),  # back onto the target: better, green
+    ((1, 5), "off", "變動在雜訊範圍內"),  # 1 of 45 -> 5 of 55: z = 1.44, within noise (it had no qualifier)
+])
+def test_the_escalation_tile_is_judged_by_its_distance_from_its_target(tmp_path, monkeypatch, write, escalated, tone, note):
+    # Escalation is good near its 10% target (a band both sides). W46 then W47, 100 complaints each (45 and 55 in the
+    # last case); a few phone contacts each week so the page has its weeks. No 12-week history: the 95% test.
+    from kpi import imports
+
+    db = tmp_path / "esc.duckdb"
+    sizes = (45, 55) if escalated == (1, 5) else (100, 100)
+    complaints = ["complaint_id,opened_at,escalated,team,channel"] + [  # phone: the page's default channel
+        f"{day}-{i},{day} 10:00:00,{'Y' if i < k else 'N'},T1,phone"
+        for day, k, n in zip(("2026-11-09", "2026-11-16"), escalated, sizes) for i in range(n)]
+    contacts = ["contact_id,arrived_at,channel,answered_at,talk_seconds"] + [
+        f"{day}-{i},{day} 09:0{i}:00,phone,{day} 09:0{i}:10,120" for day in ("2026-11-09", "2026-11-16", "2026-11-22")
+        for i in range(3)]
+    imports.import_file("contacts", write("c.csv", "\n".join(contacts) + "\n"), db=db)
+    imports.import_file("complaints", write("k.csv", "\n".join(complaints) + "\n"), db=db)
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.switch_page("pages/quality.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (tile,) = [m for m in page_tiles(at) if m.label == "客訴升級率"]
+    assert tile.value == f"{escalated[1] / sizes[1]:.1%}" and tile.tone == tone and tile.note == note

@@ -63,8 +63,8 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
     up = v.change is not None and v.change > 0
     tone = (("good" if up == (kpi.better == "higher") else "bad") if real and kpi.better in ("higher", "lower")
             and v.change else None)
-    if real and kpi.better == "near" and v.change and v.target is not None:  # good near the target: towards it or off
-        tone = "good" if abs(v.value - v.target) < abs(v.previous - v.target) else "bad"
+    if real and kpi.better == "near":  # good near the target: the verdict says whether it came nearer or went off
+        tone = "good" if v.trend == "better" else "bad"
     head = dict(label=kpi_label(kpi), value=fmt(kpi, v.value), help=kpi.text("definition", lang(), load_catalog().settings),
                 delta=fmt_change(kpi, v.change), tone=tone, note=note)
     if by_channel:  # judged per channel: each channel against its own target, no status for the blend

@@ -84,22 +84,27 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
     With the 12 periods before (history): outside their XmR natural process limits. Otherwise: beyond a 95% test
     against the previous period (two proportions for a rate, two means for a mean or NPS) and by half a band at
     least, since a large n makes tiny moves 'significant' though week-to-week variation is larger. A KPI good near
-    its target (escalation rate) is judged for noise the same way; beyond noise it is better when it came nearer
-    the target than the period before, worse when it went further off."""
+    its target (escalation rate) is judged for noise the same way; beyond noise it is better when it came nearer the
+    target than where it stood (the limits' centre line, or the previous period in the 95% test) by half a band at
+    least, worse when it went as much further off, and not called either way when it swung across the target (None)."""
     if k.better not in ("higher", "lower", "near") or (k.better == "near" and target is None):
         return None
     value = _num(now.get(k.id))
 
-    def moved(up: bool) -> str:
+    def moved(up: bool, stood: float | None) -> str | None:
         if k.better != "near":
             return _direction(k, up)
-        previous = _num(before.get(k.id))
-        return "worse" if previous is None or abs(value - target) > abs(previous - target) else "better"
+        if stood is None:
+            return None
+        nearer = abs(stood - target) - abs(value - target)
+        if abs(nearer) < WORSENING_MIN_BANDS * (band or 0.0) or nearer == 0:
+            return None  # as far off as before, on the other side: a change, neither better nor worse
+        return "better" if nearer > 0 else "worse"
 
     limits = xmr_limits(history) if history else None
     if value is not None and limits is not None and limits.points >= 6:
         verdict = limits.judge(value)
-        return "steady" if verdict == "within" else moved(verdict == "above")
+        return "steady" if verdict == "within" else moved(verdict == "above", limits.centre)
     n1, m1, v1 = spread or _spread(k, now)
     n0, m0, v0 = _spread(k, before)
     if m1 is None or m0 is None or v1 is None or v0 is None:
@@ -111,7 +116,7 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
         z = None if se == 0 else (m1 - m0) / se
     if z is None or abs(z) <= Z95 or (band and abs(m1 - m0) < WORSENING_MIN_BANDS * band):
         return "steady"
-    return moved(z > 0)
+    return moved(z > 0, m0)
 
 
 def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, team: str | None,
