@@ -103,8 +103,7 @@ if complaints_tab[0]:
 
         pareto = query(metrics.category_pareto, start, end, **f.kw)
         fig = present.pareto(pareto["category"], pareto["complaints"], pareto["cumulative_share"].astype(float) * 100,
-                             pareto["vital_few"], t("quality.count"), t("col.cumulative"), vital_name=t("col.vital_few"),
-                             other_name=t("chart.other_categories"), title=t("quality.pareto"),
+                             pareto["vital_few"], t("quality.count"), t("col.cumulative"), lang(), title=t("quality.pareto"),
                              height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
         chart(fig, c4)
 

@@ -2,7 +2,6 @@
 what-if for the agents and hours a change of volume, handle time, shrinkage or target would need."""
 from datetime import timedelta
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -50,15 +49,12 @@ if not grid["offered"].fillna(0).gt(0).any():
     st.info(t("staffing.no_contacts"))
     st.stop()
 st.subheader(t("staffing.chart"))
-# every interval from the first to the last on the axis, one step each: one without contacts or agents is a 0 there,
-# not left out (the line would hold the interval before across it, and the axis would no longer be even time)
-every = grid.set_index("interval_start").reindex(pd.date_range(grid["interval_start"].min(), grid["interval_start"].max(),
-                                                               freq=f"{minutes}min"))
-x = [metrics.interval_label(d, lang()) for d in every.index]
-lines = [go.Scatter(x=x, y=list(every["required"].astype("Float64").fillna(0)), name=t("staffing.col.required"),
-                    mode="lines", line=dict(color="#c0392b", shape="hv"))]
+series = metrics.staffing_series(week)  # every interval on the axis, one without contacts or agents as 0
+x = [metrics.interval_label(d, lang()) for d in series.index]
+lines = [go.Scatter(x=x, y=list(series["required"]), name=t("staffing.col.required"), mode="lines",
+                    line=dict(color="#c0392b", shape="hv"))]
 if week.has_states:
-    lines.append(go.Scatter(x=x, y=list(every["staffed"].astype("Float64").fillna(0).round(1)),
+    lines.append(go.Scatter(x=x, y=list(series["staffed"]),
                             name=t("staffing.col.staffed"), mode="lines", line=dict(color="#2e86c1", shape="hv")))
 chart(present.figure(lines, dict(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title=t("staffing.agents")),
                                  legend=dict(orientation="h", y=1.12))))

@@ -440,9 +440,9 @@ def test_every_definition_reads_with_its_settings_filled_in():
     sl = cat["service_level"].text("definition", "zh-TW", cat.settings)
     assert "等候 20 秒內" in sl and "文字客服 60 秒" in sl and "即時管道（電話、文字客服）" in sl  # no code ids on zh-TW
     assert "(Phone, Chat)" in cat["service_level"].text("definition", "en", cat.settings)
-    # the rate within days says its 7 are the centre's setting, stricter than the law's 15 (they read as contradicting)
+    # the rate within days says its 7 are the centre's own setting and 15 the legal limit (they read as contradicting)
     within = cat["complaints_resolved_within_days"].text("definition", "zh-TW", cat.settings)
-    assert "開立後 7 天內結案" in within and "天數是本中心的設定，比法定期限嚴格" in within and "15 日內" in within
+    assert "開立後 7 天內結案" in within and "天數由本中心自訂（法定上限為 15 日" in within
 
 
 

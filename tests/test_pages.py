@@ -277,7 +277,7 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
         assert got[cat[kid].label["zh-TW"]] == format_value(cat[kid], s[kid].value, "zh-TW")
     bars = [s for c in charts(at) for s in c["series"]
             if s["type"] == "bar" and c["xAxis"][s["xAxisIndex"]]["data"] == list(pareto["category"])]
-    assert [b["name"] for b in bars] == ["關鍵少數", "其他類別"]  # the vital few red, the others grey: one count each
+    assert [b["name"] for b in bars] == ["關鍵少數", "次要多數"]  # the vital few red, the useful many grey
     assert [v + o for v, o in zip(values(bars[0]), values(bars[1]))] == list(pareto["complaints"])
     assert [bool(v) for v in values(bars[0])] == list(pareto["vital_few"])
     shown = html_tables(at)[0]
@@ -779,7 +779,7 @@ def test_the_complaints_section_says_when_nothing_is_open_and_names_the_paretos_
     charts = {c["svg"].find(".//{http://www.w3.org/2000/svg}text[@class='title']").text: c for c in svg_charts(open_)}
     assert sum(sum(s["data"]) for s in charts["未結案客訴（依案齡，天）"]["series"]) == 8
     vital, other, cumulative = charts["客訴類別柏拉圖"]["series"]
-    assert (vital["name"], other["name"], cumulative["name"]) == ("關鍵少數", "其他類別", "累積占比")
+    assert (vital["name"], other["name"], cumulative["name"]) == ("關鍵少數", "次要多數", "累積占比")
     assert all(h.endswith("%") and len(h.rsplit(".", 1)[-1]) == 2 for h in cumulative["hovers"])  # 30.9%: one decimal
     # hovers in words with their units, as the tiles write them ("≤1: 5 (未逾期)" and "4-8: 1" had none)
     backlog = charts["未結案客訴（依案齡，天）"]["series"]

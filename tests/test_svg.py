@@ -118,3 +118,7 @@ def test_an_all_zero_chart_runs_from_zero_up_and_draws_no_bar():
     fig = go.Figure([go.Bar(x=["≤1"], y=[5]), go.Bar(x=["≤1"], y=[0])]).update_layout(barmode="stack", height=300)
     first, second = drawn(fig)["series"]
     assert len(rects(first)) == 1 and rects(second) == []
+    # a zero of a lone series keeps its bar's hover ("4-8 小時：0 件" is worth reading)
+    (lone,) = drawn(go.Figure(go.Bar(x=["4-8", "8-24"], y=[0, 2], customdata=["4-8 小時：0 件", "8-24 小時：2 件"],
+                                     hovertemplate="%{customdata}<extra></extra>")))["series"]
+    assert lone["hovers"] == ["4-8 小時：0 件", "8-24 小時：2 件"]

@@ -3,7 +3,6 @@ name, role and sign-out, idle expiry, and the quiet banner of the single-user mo
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -11,7 +10,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from kpi import auth, store
+from kpi import auth, present, store
 from kpi.auth.access import Scope
 
 from .access import SESSION_KEY, current_scope
@@ -235,7 +234,7 @@ def _sign_in_form(mode: Mode, rules: auth.AuthSettings) -> None:
 
 
 def _sidebar_account(scope: Scope) -> None:
-    name = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", scope.user or "")  # a name, never markdown
+    name = present.markdown_literal(scope.user or "")  # a name, never markdown
     st.sidebar.markdown(t("auth.signed_in_as", name=name, role=t(f"role.{scope.role}")))
     if st.sidebar.button(t("auth.sign_out"), key="auth_sign_out", icon=":material/logout:"):
         method = st.session_state.get(_METHOD)

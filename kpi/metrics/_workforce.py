@@ -20,7 +20,8 @@ from ._scope import OutOfScope, row_clauses, scope_values
 
 __all__ = ["STAFFING_MEASURES", "PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
            "staffed_agents", "workforce_summary", "staffing_week", "with_what_if", "has_workforce_data", "staffing_jsonable",
-           "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table"]
+           "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table",
+           "staffing_series"]
 
 # The grid's columns after its interval_start, in the order the page, the CLI and the JSON show them.
 GRID_COLUMNS = ("offered", "aht_seconds", "service_level", "required", "staffed", "gap", "predicted_sl",
@@ -361,6 +362,16 @@ def _predicted(r: Any, lang: str) -> str:
 def interval_label(start: Any, lang: str) -> str:
     """An interval as the grid and the chart name it: 週一 11-16 09:30 / Mon 11-16 09:30."""
     return f"{t(f'weekday.{start.isoweekday()}', lang)} {start:%m-%d %H:%M}"
+
+
+def staffing_series(week: StaffingWeek) -> pd.DataFrame:
+    """The chart's required and staffed agents on every interval from the week's first to its last, indexed by start:
+    the grid leaves out an interval with neither contacts nor agents, the chart has it as 0 (its axis stays even time,
+    and a stepped line does not hold the interval before across it)."""
+    g = week.grid.set_index("interval_start")
+    every = pd.date_range(g.index.min(), g.index.max(), freq=f"{week.interval_minutes}min") if len(g) else g.index[:0]
+    return pd.DataFrame({"required": g["required"].astype("Float64").reindex(every).fillna(0),
+                         "staffed": g["staffed"].astype("Float64").reindex(every).fillna(0).round(1)}, index=every)
 
 
 def gap_status(gap: Any) -> str | None:

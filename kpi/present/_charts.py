@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from ._format import (DURATION_SCALES, duration_scale, format_unit, is_missing, money, money_scale,
                       money_short, month_label, unit_name)
-from ._messages import t
+from ._messages import colon, t
 
 __all__ = ["PALETTE", "TrendPanel", "figure", "hline", "vline", "print_layout", "budget_vs_actual", "budget_waterfall",
            "cost_per_contact_lines", "variance_bars", "trend_line", "trend_grid", "pareto"]
@@ -235,19 +235,26 @@ def trend_grid(x: Sequence[str], panels: Sequence[TrendPanel], lang: str, *, col
 
 
 def pareto(categories: Sequence[str], counts: Sequence[float], cumulative_pct: Sequence[float], vital: Sequence[bool],
-           count_name: str, cumulative_name: str, *, vital_name: str, other_name: str, **layout: Any) -> go.Figure:
+           count_name: str, cumulative_name: str, lang: str, **layout: Any) -> go.Figure:
     """Complaint categories most first with the cumulative share and its 80% line; layout (title, height...) applied
-    in the same call. The vital few and the other categories are two series (red and grey), so the legend says what
-    each colour is; the count is the left axis' title, the cumulative share's hover a rounded percentage."""
-    vital = [bool(v) for v in vital]
-    counts = list(counts)
+    in the same call. The vital few (red) and the useful many (grey) are two series, so the legend says what each
+    colour is (a group with no category is left out); the count is the left axis' title; hovers in words with units."""
+    vital, counts, categories = [bool(v) for v in vital], list(counts), list(categories)
+    groups = []
+    for name, colour, keep in ((t("col.vital_few", lang), PALETTE["bad"], True),
+                               (t("chart.useful_many", lang), PALETTE["muted"], False)):
+        ys = [c if v == keep else 0 for c, v in zip(counts, vital)]
+        if any(ys):
+            groups.append(go.Bar(x=categories, y=ys, name=name, marker_color=colour,
+                                 customdata=[t("chart.pareto_hover", lang, category=c, n=int(n), group=name)
+                                             for c, n in zip(categories, ys)],
+                                 hovertemplate="%{customdata}<extra></extra>"))
     return figure([
-        go.Bar(x=categories, y=[c if v else 0 for c, v in zip(counts, vital)], name=vital_name, marker_color=PALETTE["bad"]),
-        go.Bar(x=categories, y=[0 if v else c for c, v in zip(counts, vital)], name=other_name,
-               marker_color=PALETTE["muted"]),
+        *groups,
         go.Scatter(x=categories, y=cumulative_pct, name=cumulative_name, yaxis="y2", mode="lines+markers",
-                   line=dict(color=PALETTE["line"]), customdata=[f"{p:.1f}%" for p in cumulative_pct],
-                   hovertemplate="%{x}: %{customdata}<extra></extra>"),
+                   line=dict(color=PALETTE["line"]), customdata=[f"{c}{colon(lang)}{p:.1f}%" for c, p in
+                                                                zip(categories, cumulative_pct)],
+                   hovertemplate="%{customdata}<extra></extra>"),
     ], layout, dict(barmode="stack", yaxis=dict(title=count_name),
                     yaxis2=dict(overlaying="y", side="right", range=[0, 105], ticksuffix="%", tickmode="array",
                                 tickvals=[0, 20, 40, 60, 80, 100], showgrid=False)),

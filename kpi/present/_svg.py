@@ -112,7 +112,7 @@ class _Chart:
         self.hits: list[str] = []
         # a value axis on the right (a pareto's cumulative %) labels outside the plot: room for it
         self.right_px = 44 if any(a.get("position") == "right" for a in self.y_axes) else RIGHT_PX
-        self.left_px = self._left_room()  # and again with the value axes' labels once their scales are fitted (svg)
+        self.left_px = LEFT_PX  # svg() sets it once the value axes' scales (their labels' widths) are fitted
 
     def _left_room(self) -> int:
         """Pixels left of the plots: the default, or what a category y axis' names (a heat map's teams) or the first
@@ -449,7 +449,7 @@ class _Chart:
             cats = self._categories(s)
             if colour != "transparent":
                 for i, ((y, text, extra), (base, top)) in enumerate(zip(points, stacked[si])):
-                    if not isinstance(y, (int, float)) or y == 0:  # a zero draws nothing (no hairline on its stack)
+                    if not isinstance(y, (int, float)) or (y == 0 and s.get("stack")):  # no hairline on a stack
                         continue
                     fill = (extra.get("itemStyle") or {}).get("color") or colour
                     if fill == "transparent":

@@ -231,8 +231,7 @@ def _pareto(r: _Range) -> Section:
     table["vital_few"] = [t("report.yes", lang) if v else t("report.no", lang) for v in p["vital_few"]]
     table = table[list(pk)].rename(columns=pk)
     fig = pareto(cats, p["complaints"], p["cumulative_share"].astype(float) * 100, p["vital_few"],
-                 t("chart.complaints", lang), t("col.cumulative", lang), vital_name=t("col.vital_few", lang),
-                 other_name=t("chart.other_categories", lang))
+                 t("chart.complaints", lang), t("col.cumulative", lang), lang)
     return section("pareto", lang, [t("svc.pareto_note", lang)], table,
                    {pk["complaints"]: "count", pk["share"]: "fraction", pk["cumulative_share"]: "fraction"},
                    chart=print_layout(fig, t("sec.pareto", lang)))
