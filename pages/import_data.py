@@ -5,6 +5,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from kpi import imports
@@ -260,16 +261,21 @@ if len(history):
     h1.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(rejects, lang())),
                        file_name=f"rejected_import_{pick}.csv", mime="text/csv", key="imp_hist_rj",
                        disabled=rejects.empty)
-    # the whole sentence where it wraps (a check box's label is cut to one line), the box a short yes
-    h2.warning(markdown_literal(t("imp.undo_confirm_named", label=t(
-        "imp.import_label", id=pick, file=by_id.loc[pick, "file_name"], dataset=t(f"ds.{by_id.loc[pick, 'dataset']}"),
-        inserted=int(by_id.loc[pick, "inserted"]), updated=int(by_id.loc[pick, "updated"])))))
-    confirm = h2.checkbox(t("imp.undo_check"), key=f"imp_confirm_{pick}")
-    if h2.button(t("imp.undo"), disabled=not confirm, key=f"imp_undo_{pick}"):
-        try:
-            done = write(imports.undo_import, int(pick), by=actor())
-            st.session_state["imp_flash"] = t("imp.undone", id=done.import_id, removed=done.removed,
-                                              restored=done.restored)
-            st.rerun()  # the history shows the undo at once
-        except imports.UndoRefused as exc:
-            st.error(t("imp.undo_refused", error=exc))
+    undone_at = by_id.loc[pick, "undone_at"]
+    if pd.notna(undone_at):  # undone already (just now, or earlier): said, with nothing left to confirm
+        h2.info(t("imp.already_undone", id=pick, at=f"{pd.Timestamp(undone_at):%Y-%m-%d %H:%M}"))
+    else:
+        # the whole sentence where it wraps (a check box's label is cut to one line), the box a short yes
+        h2.warning(markdown_literal(t("imp.undo_confirm_named", label=t(
+            "imp.import_label", id=pick, file=by_id.loc[pick, "file_name"], dataset=t(f"ds.{by_id.loc[pick, 'dataset']}"),
+            inserted=int(by_id.loc[pick, "inserted"]), updated=int(by_id.loc[pick, "updated"])))))
+        confirm = h2.checkbox(t("imp.undo_check"), key=f"imp_confirm_{pick}")
+        if h2.button(t("imp.undo"), disabled=not confirm, key=f"imp_undo_{pick}"):
+            try:
+                done = write(imports.undo_import, int(pick), by=actor())
+                st.session_state["imp_flash"] = t("imp.undone", id=done.import_id, removed=done.removed,
+                                                  restored=done.restored)
+                st.rerun()  # the history shows the undo at once
+            except imports.UndoRefused as exc:  # in the reader's language, the dataset in words
+                params = {**exc.params, **({"dataset": t(f"ds.{exc.params['dataset']}")} if "dataset" in exc.params else {})}
+                st.error(t("imp.undo_refused", error=markdown_literal(t(f"imp.refused.{exc.code}", **params))))

@@ -28,6 +28,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "ds.": tuple(store.DATASETS),
     "trainer.kind.": ("team", "agent"),
     "db.": ("damaged", "foreign", "read_only", "full", "busy", "other"),  # ui.widgets.database_problem, StoreError.code
+    "imp.refused.": imports.UNDO_REFUSALS,  # pages/import_data.py: why an undo was refused (UndoRefused.code)
     "period.kind.": metrics.PERIOD_KINDS,
     "tile.vs_prev_": ("week", "month", "quarter"),
     "weekly.change_help.": ("week", "month", "other"),  # pages/weekly.py: how the tiles judge a change, by period

@@ -124,6 +124,11 @@ def test_upload_map_preview_commit_and_undo(db):
     assert any("已復原" in s.value and "刪除 2 列" in s.value for s in at.success)
     history = html_tables(at)[-1].set_index("匯入編號")
     assert history.loc[str(latest), "復原時間"] != "—"  # the history shows the undo in the same click
+    # the import just undone stays chosen, and says so: nothing to confirm or click again (a second click gave an
+    # English "was already undone" on the zh-TW page)
+    assert not any(c.key == f"imp_confirm_{latest}" for c in at.checkbox)
+    assert not any(b.key == f"imp_undo_{latest}" for b in at.button)
+    assert [i.value for i in at.info if i.value.startswith(f"匯入 #{latest} 已於 ")][0].endswith(" 復原，無需再復原。")
     assert weekly_volume() == before
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kpi import imports, store
+from kpi import imports, present, store
 from helpers import rows, snapshot
 
 HEADER = "contact_id,arrived_at,talk_seconds,customer_id\n"
@@ -96,9 +96,15 @@ def test_undo_is_refused_when_a_later_import_changed_the_same_rows(db, write):
     first = imports.import_file("contacts", write("first.csv", FIRST), db=db)
     second = imports.import_file("contacts", write("second.csv", SECOND), db=db)  # updates b
     before = snapshot(db)
-    with pytest.raises(imports.UndoRefused, match=rf"import #{first.import_id} .*later import #{second.import_id} changed 1 "):
+    with pytest.raises(imports.UndoRefused, match=rf"import #{first.import_id} .*later import #{second.import_id} changed 1 ") as e:
         undo(db, first.import_id)
     assert snapshot(db) == before
+    # named for the page's message catalog, which says it in the reader's language
+    assert (e.value.code, e.value.params) == ("later", {"id": first.import_id, "file": "first.csv",
+                                                        "later": f"#{second.import_id}", "rows": 1, "dataset": "contacts"})
+    assert present.t("imp.refused.later", "zh-TW", **{**e.value.params, "dataset": "進線紀錄"}) == (
+        f"之後的匯入 #{second.import_id} 改動了匯入 #{first.import_id}（first.csv）寫入的 1 列進線紀錄資料，"
+        f"請先復原 #{second.import_id}。")
 
 
 def test_undo_is_refused_when_a_later_import_updated_rows_the_import_updated(db, write):
@@ -131,9 +137,10 @@ def test_undo_of_an_unknown_or_already_undone_import_is_refused(db, write):
         undo(db, 99)
     undo(db, r.import_id)
     before = snapshot(db)
-    with pytest.raises(imports.UndoRefused, match=rf"import #{r.import_id} \(first.csv\) was already undone"):
+    with pytest.raises(imports.UndoRefused, match=rf"import #{r.import_id} \(first.csv\) was already undone") as e:
         undo(db, r.import_id)
     assert snapshot(db) == before
+    assert e.value.code == "undone" and e.value.params["file"] == "first.csv"
 
 
 def test_undo_moves_the_data_version(db, write):

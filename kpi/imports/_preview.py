@@ -69,8 +69,17 @@ def preview(con: duckdb.DuckDBPyConnection, prep: Prepared, rows: int = 20) -> P
                          companions=[preview(con, other, rows) for other in prep.companions])
 
 
+UNDO_REFUSALS = ("missing", "undone", "later")  # UndoRefused.code: unknown, already undone, changed by a later import
+
+
 class UndoRefused(Exception):
-    """An import that can't be undone (unknown, already undone, or later imports changed its rows); nothing changed."""
+    """An import that can't be undone (unknown, already undone, or later imports changed its rows); nothing changed.
+    str() is the English sentence (the CLI's); code and params name it for the message catalog (imp.refused.<code>),
+    so a page says it in its reader's language."""
+
+    def __init__(self, message: str, code: str, **params: Any):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 @dataclass
@@ -113,10 +122,11 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, by: str | None =
 def _undo(cur: duckdb.DuckDBPyConnection, import_id: int) -> UndoResult:
     row = cur.execute("SELECT dataset, file_name, undone_at FROM imports WHERE import_id = ?", [import_id]).fetchone()
     if row is None:
-        raise UndoRefused(f"import #{import_id} does not exist")
+        raise UndoRefused(f"import #{import_id} does not exist", "missing", id=import_id)
     dataset, file_name, undone_at = row
     if undone_at is not None:
-        raise UndoRefused(f"import #{import_id} ({file_name}) was already undone at {undone_at:%Y-%m-%d %H:%M:%S}")
+        raise UndoRefused(f"import #{import_id} ({file_name}) was already undone at {undone_at:%Y-%m-%d %H:%M:%S}",
+                          "undone", id=import_id, file=file_name, at=f"{undone_at:%Y-%m-%d %H:%M:%S}")
     removed = restored = 0
     # A budget workbook's import wrote its drivers too (kpi.store.COMPANIONS); a refusal for any of them rolls the
     # whole undo back (undo_import's transaction).
@@ -150,7 +160,8 @@ def _undo_rows(cur: duckdb.DuckDBPyConnection, ds: Dataset, import_id: int, file
         names = ", ".join(f"#{i}" for i in later)
         raise UndoRefused(
             f"import #{import_id} ({file_name}) can't be undone: later import{'s' if len(later) > 1 else ''} {names} "
-            f"changed {rows:,} of its {ds.name} rows; undo {'them' if len(later) > 1 else 'it'} first")
+            f"changed {rows:,} of its {ds.name} rows; undo {'them' if len(later) > 1 else 'it'} first",
+            "later", id=import_id, file=file_name, later=names, rows=int(rows), dataset=ds.name)
     span = import_span(cur, ds.name, import_id)  # the hours its rows occupy, before they go
     if ds.name == "contacts":  # their surveys keep the contact's columns: link them again once it is undone
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _undone_contacts AS {touched}", {"id": import_id})
