@@ -78,6 +78,9 @@ if complaints_tab[0]:
         chart(present.figure([go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
                                         textinfo="value+percent initial")],
                              dict(title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10))), c1)
+        maturing = status["complaint_resolution_rate"].matures_on
+        if maturing is not None:  # the tiles wait for the period to mature; the funnel is the count so far: say so
+            c1.caption(t("quality.funnel_so_far", date=maturing))
         res = query(metrics.resolution_time_distribution, start, end, **f.kw)
         chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
                   x_title=present.unit_name("h", lang()),  # the bands are hours to resolve

@@ -24,7 +24,8 @@ if f is None:
     st.stop()
 
 weeks = {"period.week": None, "period.4w": 4, "period.13w": 13}  # the sidebar's period, or weeks to its end
-c1, c2, c3, c4 = st.columns([2, 1, 3, 2])
+c1, c2 = st.columns([3, 2])  # two rows: in English the period's three buttons need more than a quarter of the page
+c3, c4 = st.columns([3, 2])
 choice = c1.segmented_control(t("period.label"), list(weeks), format_func=t, default="period.week", key="trainer_period")
 span = weeks[choice or "period.week"]
 start, end = metrics.span(f.period, span)
@@ -42,6 +43,9 @@ if kind == "team":
     # judged as the weekly page's tiles judge the team (a week or month against its 12 before: XmR), so "getting
     # worse" here is the tiles' "worse" (the team table's pass compares with the period before only)
     who, values, peers = team, query(metrics.kpi_status, start, end, team=team, **filters), None
+    if f.channel is None:  # a blend of channels: KPIs with a target per channel are not judged (as the weekly tiles)
+        values = metrics.unjudged_blend({team: values}, query(metrics.channels_in, start, end, team=team, queue=f.queue),
+                                        cat)[team]
     who_label = who
 else:
     drill = query(metrics.weekly_agents, start, end, team=team, **filters)  # one call: agents, their teams and names
@@ -61,10 +65,12 @@ else:
 st.caption(t("period.range", start=start, end=end))
 
 # ---- weak KPIs
-st.subheader(t("trainer.weak"))
+# a team against its targets; an agent against their team (what the heading and the all-clear say)
+heading = t("trainer.weak") if peers is None else t("trainer.weak_agent")
+st.subheader(heading)
 weak = competency.weak_kpis(values, cat, team=team, peers=peers)
 if weak.empty:
-    st.success(t("trainer.none_weak", who=who_label))
+    st.success(t("trainer.none_weak", who=who_label) if peers is None else t("trainer.none_weak_agent", who=who_label))
     st.stop()  # nothing to coach: no indicators, no plan
 weak_frame = pd.DataFrame({
     t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],
@@ -78,7 +84,7 @@ weak_frame = pd.DataFrame({
     t("trainer.col.gap"): [float(g) for g in weak["gap_bands"]],
     t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
     t("trainer.col.worsening"): [bool(w) for w in weak["worsening"]]})
-show_table(page_table(weak_frame, [t("page.trainer"), t("trainer.weak"), who], t("period.range", start=start, end=end),
+show_table(page_table(weak_frame, [t("page.trainer"), heading, who], t("period.range", start=start, end=end),
                       f"{start}–{end}", f, kinds={t("col.n"): "count", t("trainer.col.gap"): "decimal",
                                                   t("trainer.col.worsening"): "bool"}),
            "trainer_weak")

@@ -298,6 +298,27 @@ def test_group_status_uses_each_groups_team_target():
     assert by_agent["X"]["aht_seconds"].target == 420 and by_agent["Y"]["aht_seconds"].target == 360
 
 
+def test_with_no_channel_chosen_a_kpi_with_a_target_per_channel_is_not_judged_over_a_blend():
+    # Team T1: 30 calls of 500 s and 30 chats of 500 s (AHT 500 s on both). Over the blend, AHT 500 s against the
+    # centre's (the phone's) 360 s + 60 band would be "bad", though chats are on their 600 s target: the tiles show no
+    # status for that blend, and so do the team and agent tables and the attention list (unjudged_blend). With calls
+    # only in the data, the blend is the phone's: judged as before.
+    both = db_with(contacts=[contact(f"{ch}{i}", "2026-11-16 09:00", True, 5, 500, 0, 0, channel=ch)
+                             for ch in ("phone", "chat") for i in range(30)])
+    assert metrics.channels_in(both, *W47) == ["chat", "phone"]
+    teams = metrics.group_status(both, *W47, "team")
+    assert teams["T1"]["aht_seconds"].status == "bad"  # what group_status alone says of the blend
+    plain = metrics.unjudged_blend(teams, metrics.channels_in(both, *W47))
+    assert plain["T1"]["aht_seconds"].status is None and plain["T1"]["aht_seconds"].value == 500
+    assert plain["T1"]["fcr_rate"] == teams["T1"]["fcr_rate"]  # one target for every channel: judged as it is
+    agents = metrics.weekly_agents(both, *W47)
+    assert agents.agents["A1"]["aht_seconds"].status is None and agents.agents["A1"]["aht_seconds"].value == 500
+    assert metrics.weekly_agents(both, *W47, channel="phone").agents["A1"]["aht_seconds"].status == "bad"
+    calls = db_with(contacts=[contact(f"p{i}", "2026-11-16 09:00", True, 5, 500, 0, 0) for i in range(30)])
+    assert metrics.channels_in(calls, *W47) == ["phone"]
+    assert metrics.weekly_agents(calls, *W47).agents["A1"]["aht_seconds"].status == "bad"
+
+
 def test_by_weekday_hour_for_the_heat_map():
     hm = metrics.compute_kpis(db_with(contacts=CONTACTS), *W47, "weekday_hour", channel="phone").set_index("key")
     # Monday 16 Nov: c1 at 09:00 and c2 at 10:00; Thursday 19 Nov 15:00: c7.

@@ -81,7 +81,9 @@ def test_durations_carry_their_units_on_a_readable_scale(seconds, zh, en):
     (0.123, "score", "zh-TW", "+0.12 分"),
     (-1234.0, "count", "en", "-1,234"),
     (0.123, "score", "en", "+0.12 pts"),
-    (-5.26, "nps", "en", "-5.3"),  # other units: one decimal, signed
+    (-5.26, "nps", "en", "-5"),  # in whole points, as the NPS itself is shown (+53 beside +11.0 read oddly)
+    (-0.3, "nps", "zh-TW", "+0"),  # rounds to zero: no minus sign
+    (1234.4, "ntd", "en", "+NT$1,234"),
     (None, "count", "en", None),
 ])
 def test_format_change_in_the_kpi_unit(change, unit, lang, shown):

@@ -1,7 +1,7 @@
 """What the weekly supervisor page shows, as data: tile KPIs, group tables with statuses, the needs-attention list."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -94,6 +94,27 @@ def weekday_hour_grid(frame: pd.DataFrame, kpi_id: str, scale: float = 1.0) -> l
     return grid
 
 
+def unjudged_blend(groups: dict[Any, dict[str, KpiValue]], channels: Any,
+                   catalog: Catalog | None = None) -> dict[Any, dict[str, KpiValue]]:
+    """The groups' KPIs over a blend of channels (no channel chosen) as the tiles show them: a KPI judged one channel
+    at a time (Kpi.per_channel: real-time measures, AHT with its target per channel) keeps its value but has no
+    status when the data holds more than one channel, since each channel has its own target (a team's AHT over calls,
+    chats and e-mails was flagged against the phone's 7 minutes). One channel in the data: judged as it is."""
+    if len([c for c in channels if c is not None]) <= 1:
+        return groups
+    catalog = catalog or load_catalog()
+    blended = {k for k, kpi in catalog.kpis.items() if kpi.per_channel}
+    return {key: {k: replace(v, status=None) if k in blended else v for k, v in row.items()}
+            for key, row in groups.items()}
+
+
+def channels_in(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+                queue: str | None = None, scope: Scope | None = None) -> list[str]:
+    """The channels with contacts in the range (within the team, queue and scope)."""
+    frame = compute_kpis(con, start, end, "channel", team=team, queue=queue, scope=scope, kpis=["offered"])
+    return [c for c, n in zip(frame["key"], frame["offered"]) if c is not None and n]
+
+
 @dataclass(frozen=True)
 class WeeklyView:
     """What the weekly page shows of a period but the agent table."""
@@ -133,13 +154,14 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     else:  # a quarter or a range of days: kpi_status's own passes
         now = compute_kpis(con, period.start, period.end, **kw).iloc[0].to_dict()
         status = kpi_status(con, period.start, period.end, **kw)
+    per_channel = {} if channel else group_status(con, period.start, period.end, "channel", team=team, queue=queue,
+                                                  catalog=catalog, settings=settings, scope=scope)
+    teams = group_status(con, period.start, period.end, "team", **kw)
     return WeeklyView(
-        summary=summary_of(con, now, period.start, period.end, **filters), status=status,
-        per_channel={} if channel else group_status(con, period.start, period.end, "channel", team=team, queue=queue,
-                                                    catalog=catalog, settings=settings, scope=scope),
+        summary=summary_of(con, now, period.start, period.end, **filters), status=status, per_channel=per_channel,
         trend=trend, baseline=baseline,
         heatmap=compute_kpis(con, period.start, period.end, "weekday_hour", kpis=HEATMAP_KPIS, **kw),
-        teams=group_status(con, period.start, period.end, "team", **kw))
+        teams=unjudged_blend(teams, per_channel, catalog))  # the team table and the attention list as the tiles judge
 
 
 @dataclass(frozen=True)
@@ -157,7 +179,8 @@ def weekly_agents(con: duckdb.DuckDBPyConnection, start: date, end: date, *, tea
     the KPIs of the agent table and of the attention list (AGENT_KPIS) only."""
     catalog = load_catalog()
     team_of, names = agent_teams_and_names(con, start, end, scope=scope)
-    return WeeklyAgents(group_status(con, start, end, "agent", team=team, channel=channel, queue=queue, catalog=catalog,
-                                     team_of=team_of, scope=scope, settings=with_cutoffs(con, catalog),
-                                     kpis=AGENT_KPIS),
-                        team_of, names)
+    agents = group_status(con, start, end, "agent", team=team, channel=channel, queue=queue, catalog=catalog,
+                          team_of=team_of, scope=scope, settings=with_cutoffs(con, catalog), kpis=AGENT_KPIS)
+    if channel is None:  # a blend of channels: judged per channel or not at all, as the tiles
+        agents = unjudged_blend(agents, channels_in(con, start, end, team=team, queue=queue, scope=scope), catalog)
+    return WeeklyAgents(agents, team_of, names)

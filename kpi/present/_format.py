@@ -157,7 +157,7 @@ def format_kind(value: Any, kind: str, lang: str = "zh-TW") -> str:
     if base == "cost":
         return number(v, 1)
     if base == "nps":
-        return f"{v:+.0f}"
+        return number(v, 0, signed=True)  # +53, and a change in whole points beside it; -0.3 is +0, not -0
     if base == "int":
         return f"{v:.0f}"
     if base == "decimal":
@@ -179,9 +179,10 @@ def format_unit(value: Any, unit: str, lang: str = "zh-TW") -> str:
 
 
 def format_change(change: float | None, unit: str, lang: str) -> str | None:
-    """A change in a KPI unit with a sign (+1.2 pp for fractions, +12 秒 for seconds, +18.5 小時 for hours), or None."""
+    """A change in a KPI unit with a sign (+1.2 pp for fractions, +12 秒 for seconds, +18.5 小時 for hours, +11 for NPS,
+    +NT$1,234 for money), or None."""
     if change is None:
         return None
-    if unit in ("fraction", "seconds", "hours", "count", "score", "per_1000"):
+    if unit in ("fraction", "seconds", "hours", "count", "score", "per_1000", "nps", "ntd"):
         return format_kind(change, "pp" if unit == "fraction" else "+" + unit_kind(unit), lang)
     return number(change, 1, signed=True)
