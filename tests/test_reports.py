@@ -536,3 +536,27 @@ def test_cli_refuses_another_suffix_in_one_line(sample_db, tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ") and ".pdf or .xlsx" in done.stderr
     assert not (tmp_path / "report.txt").exists()
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_a_pdf_paragraph_breaks_as_chinese_text_does(width):
+    # fpdf2 breaks only at spaces: "10 月起帳單系統改版…" left "10" alone on a line and the Chinese run on the next, and a
+    # 。 could start a line. Now: between any two Chinese characters, Latin words and numbers whole, no line starting
+    # with closing punctuation or ending with ≥, every line within the width, nothing lost.
+    from fpdf import FPDF
+
+    _need_font()
+    regular, _ = reports_impl._cjk_fonts(reports_impl.FONT_DIRS)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("cjk", "", str(regular))
+    pdf.set_font("cjk", "", 8.5)
+    text = ("根本原因：10 月起帳單系統改版，客戶詢問量大增，加班費超出預算 NT$37,527,500。預計增聘 2 名兼職人員，"
+            "差異達 ≥ 5% 或 NT$50,000 者需提出改善報告。")
+    lines = reports_impl._broken(pdf, text, width).split("\n")
+    assert len(lines) >= 2 and all(pdf.get_string_width(line) <= width for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert not any(line[0] in "。，、）%" or line.rstrip()[-1] in "（≥" for line in lines)
+    assert all(line.strip() not in ("10", "2") for line in lines)
+    assert sum(line.count("NT$37,527,500") + line.count("NT$50,000") for line in lines) == 2  # amounts whole
+    assert len(lines[0]) > 20  # the first line is filled, not cut after "10"

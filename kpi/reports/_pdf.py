@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 import shutil
 import threading
 from collections.abc import Iterable
@@ -193,10 +194,46 @@ def _layout_table(pdf: Any, headers: list[str], rows: list[list[str]], numeric: 
                    lead)
 
 
+# Line breaks as Chinese typesetting has them: no line starts with closing punctuation, none ends with an opening one
+# (or a sign that belongs to the number after it).
+_NO_BREAK_BEFORE = frozenset("。，、；：！？）」』〉》】%％,.;:!?)]}")
+_NO_BREAK_AFTER = frozenset("（「『〈《【([{$＄≥≤<>=")
+_TOKEN = re.compile(r"[!-~]+ *| +|.")  # a Latin word or number with the spaces after it, a run of spaces, any character
+
+
+def _broken(pdf: Any, text: str, width: float) -> str:
+    """text with a line break wherever it wraps in `width` mm at the current font: between any two Chinese characters,
+    Latin words and numbers whole (NT$37,527,500), no line starting with 。 or ending with （ or ≥. fpdf2 breaks only
+    at spaces ("WORD"), so a Chinese run after a short number moved whole to the next line and left "10" alone on one."""
+    out = []
+    for para in text.split("\n"):
+        pieces: list[str] = []
+        for tok in _TOKEN.findall(para):
+            if pieces and (tok[0] in _NO_BREAK_BEFORE or pieces[-1].rstrip()[-1:] in _NO_BREAK_AFTER):
+                pieces[-1] += tok
+            else:
+                pieces.append(tok)
+        line = ""
+        for piece in pieces:
+            if line.strip() and pdf.get_string_width((line + piece).rstrip()) > width:
+                out.append(line.rstrip())
+                line = piece.lstrip()
+            else:
+                line += piece
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _text_width(pdf: Any, w: float) -> float:
+    """The room for text in a multi_cell w mm wide (0: to the right margin), a hair less so fpdf2 never re-wraps."""
+    return (w or pdf.w - pdf.r_margin - pdf.x) - 2 * pdf.c_margin - 0.01
+
+
 def _paragraph(pdf: Any, text: str, size: float = 9.5, color: tuple[int, int, int] = (0, 0, 0)) -> None:
     pdf.set_font("cjk", "", size)
     pdf.set_text_color(*color)
-    pdf.multi_cell(0, size * 0.52, text, wrapmode=_wrap(), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.52, _broken(pdf, text, _text_width(pdf, 0)), wrapmode=_wrap(), align="L",
+                   new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
     pdf.ln(1.2)
 
@@ -240,7 +277,8 @@ def _record(pdf: Any, headers: list[str], row: list[str], label_w: float) -> Non
         pdf.multi_cell(label_w, 4.4, h, wrapmode=wrap, align="L", new_x="RIGHT", new_y="TOP")
         label_bottom = y + 4.4 * len(pdf.multi_cell(label_w, 4.4, h, wrapmode=wrap, dry_run=True, output="LINES"))
         pdf.set_font("cjk", "", 8.5)
-        pdf.multi_cell(0, 4.4, text, wrapmode=wrap, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.4, _broken(pdf, text, _text_width(pdf, 0)), wrapmode=wrap, align="L", new_x="LMARGIN",
+                       new_y="NEXT")
         if pdf.page_no() == page_no and pdf.get_y() < label_bottom:  # a label longer than its value
             pdf.set_y(label_bottom)
         pdf.ln(0.8)
@@ -301,7 +339,8 @@ def _section(pdf: Any, s: Section, lang: str, no_charts: str | None) -> None:
     orientation = table.layout.orientation if table else current
     # keep the title, its paragraphs and the table's first row together
     pdf.set_font("cjk", "", 9.5)
-    lead = 10 + sum(pdf.multi_cell(0, 9.5 * 0.52, p, wrapmode=_wrap(), dry_run=True, output="HEIGHT") + 1.2
+    lead = 10 + sum(pdf.multi_cell(0, 9.5 * 0.52, _broken(pdf, p, _text_width(pdf, 0)), wrapmode=_wrap(), dry_run=True,
+                                   output="HEIGHT") + 1.2
                     for p in s.paragraphs) + (table.layout.lead if table else 0)
     if orientation != current or pdf.will_page_break(max(lead, 30)):
         pdf.add_page(orientation=orientation)
