@@ -159,9 +159,14 @@ if heat_tab[0]:
         hm = view.heatmap
         days = [t(f"weekday.{d}") for d in range(1, 8)]
         hours = list(range(24))
-        for col, (kid, fmt_s, scale) in zip(st.columns(2), [("offered", "%{z:.0f}", 1), ("service_level", "%{z:.0f}%", 100)]):
+        offered = metrics.weekday_hour_grid(hm, "offered")
+        # a cell's service level with the contacts behind it (4 calls at 75% is not a full hour at 75%)
+        contacts = [[t("weekly.heat_n", n=f"{n:,.0f}") if n else "" for n in row] for row in offered]
+        for col, (kid, fmt_s, scale) in zip(st.columns(2), [("offered", "%{z:.0f}", 1),
+                                                            ("service_level", "%{z:.0f}%%{customdata}", 100)]):
             heat = present.figure(
                 [go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days,
+                            customdata=None if kid == "offered" else contacts,
                             colorscale="Blues" if kid == "offered" else "RdYlGn",
                             zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
                             colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),

@@ -599,6 +599,10 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
     assert sl["目標"] == "80.0%（警示區間 ±5.0%）" and sl["對應行為指標（BAS1499-003v4）"].startswith("P1.2.1 ")
     assert table.loc["客訴升級率", "方向"] == "接近目標最好（上下皆有區間）"
     assert table.loc["淨推薦值", "目標"] == "+30（警示區間 ±10）"  # a band is a width: no sign (it read ±+10)
+    # the targets a channel or a team has of its own (targets.yaml), as the weekly page judges them
+    assert table.loc["平均處理時間", "目標"] == ("6 分鐘（警示區間 ±1 分鐘）；另有各自的目標：文字客服 10 分鐘、"
+                                            "電子郵件 9 分鐘、技術支援組 7 分鐘")
+    assert table.loc["平均應答速度", "目標"] == "30 秒（警示區間 ±15 秒）；另有各自的目標：文字客服 45 秒"
     assert not table.apply(lambda col: col.astype(str).str.contains(r"\$[a-z_]|service_level|None")).any().any()
     assert table.loc["每通成本", "單位"] == "NT$"
     en = html_tables(app("pages/glossary.py", lang="en"))[0].set_index("KPI")
@@ -859,3 +863,13 @@ def test_with_every_channel_the_attention_list_and_tables_do_not_judge_a_blend(a
     teams_html = next(n.proto.body for n in tables.get("html") if "<th>組別</th>" in n.proto.body)
     cells = re.findall(r"<td[^>]*>([^<]*分[^<]*秒)</td>", teams_html)
     assert cells and not re.search(r'<td[^>]*style="[^"]*background[^>]*>[^<]*分[^<]*秒</td>', teams_html)
+
+
+def test_the_service_level_heat_maps_hover_says_how_many_contacts_a_cell_holds(app):
+    # An hour with 4 calls at 75% is coloured like a full one: its hover says how many (週六 20:00 · 75%（4 通）).
+    offered, level = charts(app(weekly_section=HEAT))
+    counts = {(x, y): v for x, y, v in offered["series"][0]["data"]}
+    hovers = level["series"][0]["hovers"]
+    assert len(hovers) == len(level["series"][0]["data"]) > 90  # 98 hours with calls in W47
+    for (x, y, v), hover in zip(level["series"][0]["data"], hovers):
+        assert hover == f"{y} {x}:00 · {v:.0f}%（{counts[(x, y)]:,.0f} 通）"
