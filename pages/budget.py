@@ -100,7 +100,7 @@ if lines_tab[0]:
         table["needs_improvement_report"] = [  # as the performance report says it: required, written or not yet
             ("⚑ " + (t("budget.flag_written") if (cc, ln) in written else t("budget.flag_missing"))) if v else ""
             for cc, ln, v in zip(lines["cost_center"], lines["line"], lines["needs_improvement_report"])]
-        cell_status = metrics.variance_status(lines)  # each variance cell by its own sign and the line's type
+        cell_status = metrics.variance_status(lines, cat.settings)  # each cell by its own sign, red when material
         flagged = lines["needs_improvement_report"]
         # the outlook columns are KPIs: their names come from the KPI catalog
         outlook = ("full_year_budget", "latest_estimate", "run_rate")
@@ -123,7 +123,7 @@ if lines_tab[0]:
         table_downloads(lines_table, "budget_lines")
         settings = cat.settings
         st.caption(t("budget.flag_rule", pct=f"{settings['improvement_report_min_pct']:.0%}",
-                     amount=ntd(settings["improvement_report_min_amount"])))
+                     amount=ntd(settings["improvement_report_min_amount"])) + " " + t("budget.colours"))
 
 # ---- charts: monthly budget vs actual, waterfall, cost per contact
 if charts_tab[0]:

@@ -196,6 +196,23 @@ def test_each_variance_cell_takes_the_colour_of_its_own_sign():
     assert none.iloc[1].isna().all()
 
 
+def test_an_overspend_below_the_improvement_report_rule_is_a_warning_not_red():
+    # The rule: 5% of the budget or NT$50,000. "lic" NT$39 over a NT$100,000 budget (0.04%) in October and the year to
+    # date: amber; "ot" NT$47,300 over NT$100,000 (47.3%): red, and flagged; an underspend stays green.
+    con = db_with_budget([("2026-10-01", "OPS", "lic", "cost", 100_000, 100_039),
+                          ("2026-10-01", "OPS", "ot", "cost", 100_000, 147_300),
+                          ("2026-10-01", "OPS", "rent", "cost", 100_000, 99_000)])
+    report = metrics.budget_report(con, 2026)
+    st = metrics.variance_status(report.lines).set_axis(report.lines["line"]).to_dict("index")
+    assert st["lic"] == {"variance_month": "warning", "variance_ytd": "warning", "variance_pct_ytd": "warning",
+                         "favourable": "warning"}
+    assert st["ot"] == {"variance_month": "bad", "variance_ytd": "bad", "variance_pct_ytd": "bad", "favourable": "bad"}
+    assert set(st["rent"].values()) == {"good"}
+    # a month's overspend of NT$50,000 on a large budget (NT$2,000,000: 2.5%) is material by the amount: red
+    big = metrics.budget_report(db_with_budget([("2026-10-01", "OPS", "pay", "cost", 2_000_000, 2_050_000)]), 2026)
+    assert metrics.variance_status(big.lines).iloc[0]["variance_month"] == "bad"
+
+
 def test_the_total_outlook_keeps_lines_without_actuals_when_another_is_reforecast():
     # "up" is reforecast to 480 (see above); "new" has 150 a month budgeted Jan-Apr and no actual yet: it adds its
     # whole 600 of budget, so the cost total's outlook is 480 + 600 = 1,080.

@@ -202,8 +202,7 @@ table.kpi-table th {background: #f0f2f6; font-weight: 600; text-align: left}
 table.kpi-table td.num, table.kpi-table td.nw {white-space: nowrap}
 table.kpi-table .num {text-align: right}
 div.kpi-scroll {overflow: auto; margin-bottom: 0.5rem}
-div.kpi-scroll table.kpi-table {margin-bottom: 0; font-size: 0.875rem; line-height: 1.6}
-div.kpi-scroll table.kpi-table th, div.kpi-scroll table.kpi-table td {padding: 0.25rem 0.5rem}
+div.kpi-scroll table.kpi-table {margin-bottom: 0}
 div.kpi-scroll table.kpi-table th {position: sticky; top: 0; z-index: 1}
 div.kpi-hits i {position: absolute; display: block}
 """

@@ -214,14 +214,27 @@ def years(con: duckdb.DuckDBPyConnection, *, scope: Scope | None = None) -> list
         "SELECT DISTINCT year(period) FROM budget ORDER BY 1 DESC").fetchall()]
 
 
-def variance_status(lines: pd.DataFrame) -> pd.DataFrame:
-    """good / bad per variance cell of budget_report().lines, each by its own sign and the line's type: the month's
-    variance by the month, the year-to-date ones by the year to date (None where there is no variance)."""
-    def status(v: Any) -> str | None:
-        return None if v is None or pd.isna(v) else ("good" if v else "bad")
-    ytd = lines["favourable"].map(status)
-    return pd.DataFrame({"variance_month": lines["favourable_month"].map(status), "variance_ytd": ytd,
-                         "variance_pct_ytd": ytd, "favourable": ytd}, index=lines.index)
+def variance_status(lines: pd.DataFrame, settings: dict[str, Any] | None = None) -> pd.DataFrame:
+    """good / warning / bad per variance cell of budget_report().lines, each by its own sign and the line's type: the
+    month's variance by the month, the year-to-date ones by the year to date (None where there is no variance).
+    Favourable: good. Unfavourable: bad when it is material by the improvement-report rule (the settings' share of
+    the budget or amount; the year to date: the line's flag), warning when it is not (an overspend of NT$39 is not
+    the same red as one of 47%)."""
+    settings = settings or load_catalog().settings
+    min_pct, min_amount = settings["improvement_report_min_pct"], settings["improvement_report_min_amount"]
+
+    def status(favourable: Any, material: bool) -> str | None:
+        if favourable is None or pd.isna(favourable):
+            return None
+        return "good" if favourable else ("bad" if material else "warning")
+
+    def month_material(r: Any) -> bool:
+        v, b = r.variance_month, r.budget_month
+        return v is not None and not pd.isna(v) and (abs(v) >= min_amount or bool(b) and abs(v) / abs(b) >= min_pct)
+    ytd = [status(f, bool(flag)) for f, flag in zip(lines["favourable"], lines["needs_improvement_report"])]
+    month = [status(r.favourable_month, month_material(r)) for r in lines.itertuples(index=False)]
+    return pd.DataFrame({"variance_month": month, "variance_ytd": ytd, "variance_pct_ytd": ytd, "favourable": ytd},
+                        index=lines.index)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
