@@ -103,6 +103,8 @@ if tables_tab[0]:
     with tables_tab[1]:
         st.subheader(t("weekly.teams"))
         show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
+        if f.channel is None and len(per_channel) > 1:  # as the tiles: a blend of channels is not judged per channel
+            st.caption(t("weekly.blend_uncoloured"))
         if not agent_rows:  # finance: team level only
             st.caption(t("access.no_agent_rows"))
         else:

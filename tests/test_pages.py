@@ -861,6 +861,8 @@ def test_with_every_channel_the_attention_list_and_tables_do_not_judge_a_blend(a
     assert any("平均處理時間" in m.value for m in phone.markdown)
     tables = app(channel="__all__", weekly_section=TEAMS)
     teams_html = next(n.proto.body for n in tables.get("html") if "<th>組別</th>" in n.proto.body)
+    assert any(c.value.startswith("未選管道：各管道目標不同的指標") for c in tables.caption)
+    assert not any(c.value.startswith("未選管道") for c in app(channel="phone", weekly_section=TEAMS).caption)
     cells = re.findall(r"<td[^>]*>([^<]*分[^<]*秒)</td>", teams_html)
     assert cells and not re.search(r'<td[^>]*style="[^"]*background[^>]*>[^<]*分[^<]*秒</td>', teams_html)
 
