@@ -20,9 +20,10 @@ page, script = navigation(position="sidebar" if gate.open else "hidden")
 # the first click on it was lost (the language stayed Chinese). The titles above read the language the last run chose.
 language_switch()
 gate.draw()
+held = None  # this run's database connection, closed at its end whatever ends it (st.stop included)
 try:
     if gate.open:
-        begin_run(first=FIRST_DATA.get(script))  # on a first start: the page's datasets of the sample, the rest after it
+        held = begin_run(first=FIRST_DATA.get(script))  # a first start: the page's sample datasets, the rest after
         st.session_state["_filters"] = sidebar_filters(used=script not in UNFILTERED)
         print_switch()
         page.run()
@@ -32,5 +33,8 @@ except StoreError as exc:  # a damaged, foreign, read-only, full or busy databas
 except OutOfScope as exc:  # kpi refused what the user's role does not reach: say so, never a traceback
     refused(exc.what)
 finally:
-    st.session_state.pop("_filters", None)  # valid for this run only
-    end_run()
+    end_run(held)  # first: after st.stop(), any use of st.session_state raises
+    try:
+        st.session_state.pop("_filters", None)  # valid for this run only
+    except BaseException:  # noqa: BLE001 - st.stop() was called (StopException): the next run sets it again
+        pass

@@ -128,7 +128,8 @@ def has_users(path: str) -> bool:
     return _USERS[path]
 
 
-_HELD = threading.local()  # the run connections this thread holds open
+_OPEN: dict["RunConnection", threading.Thread] = {}  # the run connections open in this process, with their thread
+_OPEN_LOCK = threading.Lock()
 
 
 class RunConnection:
@@ -147,28 +148,33 @@ class RunConnection:
         if self._con is None:
             self._opened = store.open_db(self.path, read_only=True)
             self._con = self._opened.__enter__()
-            if not hasattr(_HELD, "open"):
-                _HELD.open = set()
-            _HELD.open.add(self)
+            with _OPEN_LOCK:
+                _OPEN[self] = threading.current_thread()
         return self._con
 
     def close(self) -> None:
         if self._opened is not None:
             self._opened.__exit__(None, None, None)
         self._opened = self._con = None
-        getattr(_HELD, "open", set()).discard(self)
+        with _OPEN_LOCK:
+            _OPEN.pop(self, None)
 
 
 def _release_held() -> None:
-    """Before this thread opens a database writable: close the run connections it holds (reopened if asked again)."""
-    for held in list(getattr(_HELD, "open", ())):
+    """Before this thread opens a database writable: close the run connections it holds (reopened if asked again), and
+    any whose run is over but that was never closed (its thread has ended): a process can't hold the file read-only
+    and writable at once, and one left open blocked every later sign-in, import and undo for 30 s (DatabaseBusy)."""
+    me = threading.current_thread()
+    with _OPEN_LOCK:
+        stale = [held for held, thread in _OPEN.items() if thread is me or not thread.is_alive()]
+    for held in stale:
         held.close()
 
 
 store.before_writable_open(_release_held)
 
 
-def begin_run(first: Collection[str] | None = None) -> None:
+def begin_run(first: Collection[str] | None = None) -> RunConnection:
     """Read the data version once for this run (opening the file costs ~20 ms; a page makes a dozen queries), and
     make the run's connection ready (opened only if a query misses the cache). first: on a first start, the datasets
     the page reads (the rest of the sample loads in finish_database, after the page)."""
@@ -177,17 +183,26 @@ def begin_run(first: Collection[str] | None = None) -> None:
         st.session_state["_rest_slot"] = st.empty()
     st.session_state["_first_data"] = first
     st.session_state["_data_version"] = data_version(path)
-    st.session_state["_run_connection"] = RunConnection(path)
+    left = st.session_state.get("_run_connection")
+    if left is not None:  # a run that ended without end_run (it should not happen): its connection closes now
+        left.close()
+    held = st.session_state["_run_connection"] = RunConnection(path)
+    return held
 
 
-def end_run() -> None:
-    """Forget this run's data version; close its connection."""
-    st.session_state.pop("_data_version", None)
-    st.session_state.pop("_first_data", None)
-    st.session_state.pop("_rest_slot", None)
-    held = st.session_state.pop("_run_connection", None)
+def end_run(held: RunConnection | None = None) -> None:
+    """Close this run's connection (held: the one begin_run returned), then forget the run's data version. The close
+    comes first and needs no session state: once a page has called st.stop(), reading st.session_state raises
+    StopException, and a run connection left open blocked every later write in the process."""
     if held is not None:
         held.close()
+    try:
+        for key in ("_data_version", "_first_data", "_rest_slot", "_run_connection"):
+            left = st.session_state.pop(key, None)
+            if isinstance(left, RunConnection):
+                left.close()
+    except BaseException:  # noqa: BLE001 - st.stop() was called: the run's end stands (the state is rewritten next run)
+        pass
 
 
 def _version(path: str) -> tuple[int, str]:
