@@ -231,6 +231,10 @@ def test_tiles_are_one_html_block_read_back_as_written():
     assert second == {"label": "進線", "value": "3,710", "help": None, "delta": None, "tone": None, "note": None,
                       "lines": [], "badges": []}
     assert 'class="kpi-tile"' in present.tiles_html([plain], boxed=False)  # no border: the volumes row
+    # a value's unit stays whole when the value wraps (it broke as "15.70 件/" over "千通"), and reads back whole
+    rate = present.tiles_html([present.Tile("每千通客訴數", "15.70 件/千通")])
+    assert '15.70 <span class="kpi-unit">件/千通</span>' in rate and ".kpi-unit {white-space: nowrap}" in present.TILE_CSS
+    assert present.read_tiles(rate)[0]["value"] == "15.70 件/千通"
 
 
 @pytest.mark.parametrize("delta, arrow", [("+12 秒", "▲ "), ("-0.5 個百分點", "▼ "), ("+0 秒", ""), ("+0.0", ""),

@@ -27,6 +27,7 @@ div.kpi-tile.boxed {border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5r
 div.kpi-tile .kpi-label {color: rgb(49, 51, 63); margin-bottom: 0.25rem}
 div.kpi-tile .kpi-help {color: rgba(49, 51, 63, 0.6); cursor: help; margin-left: 0.25rem}
 div.kpi-tile .kpi-value {font-size: 2.25rem; line-height: 1.2; overflow-wrap: break-word; word-break: keep-all; padding-bottom: 0.25rem}
+div.kpi-tile .kpi-unit {white-space: nowrap}
 div.kpi-tile .kpi-delta {margin-bottom: 0.25rem}
 div.kpi-tile .kpi-note {color: rgba(49, 51, 63, 0.6)}
 div.kpi-tile .kpi-line {margin-top: 0.25rem}
@@ -73,7 +74,9 @@ def _tile(tile: Tile, boxed: bool) -> str:
     if tile.help:
         help_text = html.escape(tile.help)
         parts.append(f'<span class="kpi-help" title="{help_text}" aria-label="{help_text}">ⓘ</span>')
-    parts.append(f'</div><div class="kpi-value">{html.escape(tile.value)}</div>')
+    head, _, unit = tile.value.rpartition(" ")  # the unit after the number stays whole: "15.70 件/千通" broke at "/"
+    value = f'{html.escape(head)} <span class="kpi-unit">{html.escape(unit)}</span>' if head else html.escape(tile.value)
+    parts.append(f'</div><div class="kpi-value">{value}</div>')
     if tile.delta or tile.note:
         parts.append('<div class="kpi-delta">')
         if tile.delta:
