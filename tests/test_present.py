@@ -255,3 +255,15 @@ def test_a_list_in_running_text_drops_its_items_full_stops():
     assert present.join_list(["P1.2.1 依據服務標準提升團隊服務品質。", "P3.3.1 辦理訓練。"], "zh-TW") == \
         "P1.2.1 依據服務標準提升團隊服務品質、P3.3.1 辦理訓練"
     assert present.join_list(["a", "b"], "en") == "a, b"
+
+
+def test_a_waterfalls_axis_holds_every_step_and_starts_at_zero_when_the_steps_are_large():
+    # The labour bridge of 人員薪資: budget 15.2M, volume +1.86M (to 17.06M), efficiency -1.60M, rate +0.03M: actual
+    # 15.49M. The axis ran 14.7-15.6M (the two ends only) and cut the volume step off at the top. The steps are 11%
+    # of the highest total (17.06M): near the totals, from 97% of the lowest to 101% of the highest.
+    fig = present.budget_waterfall(("預算", 15.2e6), [("量", 1.86e6), ("效率", -1.60e6), ("費率", 0.03e6)], "實際", "en")
+    assert fig.layout.yaxis.range == pytest.approx((15.2 * 0.97, 17.06 * 1.01))
+    # 加班費: budget 1.31M, actual 1.93M (+47%): the steps are a third of the highest total, so the axis starts at 0
+    # (on one from 1.27M the budget's bar looked a tenth of the actual's)
+    ot = present.budget_waterfall(("預算", 1.31e6), [("量", 0.62e6)], "實際", "en")
+    assert ot.layout.yaxis.range == pytest.approx((0, 1.93 * 1.05))

@@ -102,7 +102,9 @@ def budget_vs_actual(months: Sequence, budget: Sequence, actual: Sequence, budge
 def budget_waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_label: str, lang: str,
                      **layout: Any) -> go.Figure:
     """From the budget to the actual: the start total, each line's variance (red over, green under) and the end
-    total, in 萬 or millions. The axis starts near the totals: variances of a few percent vanish on a zero-based one."""
+    total, in 萬 or millions. The axis holds every running total (a step may climb past both ends); it starts near
+    them when the steps are a few percent of the totals (they vanish on a zero-based axis), at zero when they are
+    larger (a budget of 1.31M beside an actual of 1.93M looked a tenth of it on an axis from 1.3M)."""
     divisor, title = money_scale(lang)
     total = start[1] + sum(v for _, v in steps)
     trace = go.Waterfall(
@@ -113,10 +115,14 @@ def budget_waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]
         hovertemplate="%{x}: %{customdata}<extra></extra>",
         increasing=dict(marker_color=PALETTE["bad"]), decreasing=dict(marker_color=PALETTE["good"]),
         totals=dict(marker_color=PALETTE["actual"]))
-    ends = [v / divisor for v in (start[1], total) if v]
+    running = [start[1]]
+    for _, v in steps:
+        running.append(running[-1] + v)
+    low, high = min(running) / divisor, max(running) / divisor
+    near = low > 0 and (high - low) / high < 0.2
+    span = [low * 0.97, high * 1.01] if near else [min(low, 0), high * 1.05]
     return figure([trace], dict(yaxis=dict(title=title, tickformat=",~g", automargin=True,
-                                          range=[min(ends) * 0.97, max(ends) * 1.01] if ends else None),
-                               showlegend=False), layout)
+                                          range=span if high > 0 else None), showlegend=False), layout)
 
 
 def cost_per_contact_lines(months: Sequence, budget: Sequence, actual: Sequence, budget_name: str, actual_name: str,
