@@ -34,6 +34,10 @@ week = query(metrics.staffing_week, monday, minutes, channel=channel, team=f.tea
 st.caption(metrics.iso_week_label(monday) + " · " + t("staffing.intro", channel=value_label("channel", channel, lang()),
                                                       target=present.percent(week.sl_target),
                                                       seconds=f"{week.threshold_seconds:g}"))
+if f.period.kind != "week":  # staffing is planned a week at a time: a month's or quarter's last week, said
+    st.caption(t("staffing.last_week", week=metrics.iso_week_label(monday), period=f.label))
+if f.queue:  # the agents' states have no queue: the page is the channel's (and team's) as a whole, said once
+    st.caption(t("staffing.no_queue", queue=value_label("queue", f.queue, lang())))
 if not week.has_states:
     st.info(t("staffing.no_states"))
 

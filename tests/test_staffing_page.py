@@ -87,3 +87,15 @@ def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypa
     # only Erlang C's line: 2 calls x 180 s in 30 min = 0.2 Erlangs -> 1 agent (80% within 20 s)
     assert len(spec["series"]) == 1 and [v for v in spec["series"][0]["data"] if v] == [1]
     assert not tiles(at)  # no occupancy, adherence or shrinkage without states
+
+
+def test_the_page_says_which_week_of_a_month_it_shows_and_that_a_queue_does_not_apply(sample_db, monkeypatch):
+    # Staffing is a week's: for October 2026 its last ISO week (W44, from Monday 26 Oct), said; a queue filter has no
+    # effect (agent states have no queue), said once instead of silently showing the whole channel's.
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+    at = run(sample_db, period_kind="month", month="2026-10-01", queue="billing")
+    captions = [c.value for c in at.caption]
+    assert "人力配置以週為單位：2026 年 10 月 顯示其最後一週 2026-W44。" in captions
+    assert any(c.startswith("佇列篩選（帳務）不適用於本頁") for c in captions)
+    plain = [c.value for c in run(sample_db).caption]
+    assert not any(c.startswith(("人力配置以週為單位", "佇列篩選")) for c in plain)
