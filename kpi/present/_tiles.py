@@ -22,11 +22,12 @@ _TONE = {"good": "#1b8a3a", "bad": "#c0392b"}
 
 TILE_CSS = """
 div.kpi-tiles {display: grid; gap: 1rem; margin-bottom: 1rem}
-div.kpi-tile {min-width: 0; line-height: 1.4; font-size: 0.875rem}
+div.kpi-tile {min-width: 0; line-height: 1.4; font-size: 0.875rem; container-type: inline-size}
 div.kpi-tile.boxed {border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: calc(1em - 1px)}
 div.kpi-tile .kpi-label {color: rgb(49, 51, 63); margin-bottom: 0.25rem}
 div.kpi-tile .kpi-help {color: rgba(49, 51, 63, 0.6); cursor: help; margin-left: 0.25rem}
-div.kpi-tile .kpi-value {font-size: 2.25rem; line-height: 1.2; overflow-wrap: break-word; word-break: keep-all; padding-bottom: 0.25rem}
+div.kpi-tile .kpi-value {font-size: clamp(1.25rem, 14cqi, 2.25rem); line-height: 1.2; overflow-wrap: break-word;
+  word-break: keep-all; padding-bottom: 0.25rem}
 div.kpi-tile .kpi-unit {white-space: nowrap}
 div.kpi-tile .kpi-delta {margin-bottom: 0.25rem}
 div.kpi-tile .kpi-note {color: rgba(49, 51, 63, 0.6)}
