@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -560,3 +560,17 @@ def test_a_pdf_paragraph_breaks_as_chinese_text_does(width):
     assert all(line.strip() not in ("10", "2") for line in lines)
     assert sum(line.count("NT$37,527,500") + line.count("NT$50,000") for line in lines) == 2  # amounts whole
     assert len(lines[0]) > 20  # the first line is filled, not cut after "10"
+
+
+def test_a_service_reports_summary_says_when_a_maturing_rate_is_judged(con):
+    # The report's last week: its complaints are still within their handling time, so the resolution rates mature
+    # 7 days after it (the page's tiles say 成熟中). The summary said "結案率 —" beside a funnel of 43 resolved.
+    last = date(2026, 11, 16)
+    report = reports.service_report(con, last, last + timedelta(days=6))
+    status = metrics.kpi_status(con, last, last + timedelta(days=6))
+    assert status["complaint_resolution_rate"].value is None
+    when = status["complaint_resolution_rate"].matures_on
+    summary = " ".join(report.section("summary").paragraphs)
+    assert f"結案率 成熟中（{when} 起判定）" in summary and "結案率 —" not in summary
+    en = " ".join(reports.service_report(con, last, last + timedelta(days=6), lang="en").section("summary").paragraphs)
+    assert f"resolution rate maturing (judged from {when})" in en

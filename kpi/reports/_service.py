@@ -105,7 +105,11 @@ class _Range:
         return join_list((f"{c} {format_kind(s, 'fraction')}" for c, s in zip(v["category"], v["share"])), self.lang)
 
     def value(self, kid: str) -> str:
-        return format_kind(self.status[kid].value, UNIT_KIND[self.cat[kid].unit], self.lang)
+        """A KPI's value as a sentence says it; one still maturing says when it is judged (not a bare —)."""
+        v = self.status[kid]
+        if v.value is None and v.matures_on is not None:
+            return t("svc.maturing", self.lang, date=v.matures_on)
+        return format_kind(v.value, UNIT_KIND[self.cat[kid].unit], self.lang)
 
     def label(self, kid: str) -> str:
         return self.cat[kid].text("label", self.lang)
