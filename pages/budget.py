@@ -231,8 +231,10 @@ if ir_tab[0]:
                         updated_by=actor())
                     saved_here(record)
                     st.success(t("ir.saved", line=line_key[1]))
-                except competency.ReportError as exc:
-                    st.error(t("ir.error", error=exc))
+                except competency.ReportError as exc:  # a field left empty, named as the form names it
+                    fields = {"root_cause": t("ir.root_cause"), "action": t("ir.action"), "owner": t("ir.owner")}
+                    st.error(t("ir.error", error=t("ir.required", field=fields[exc.field]) if exc.field in fields
+                               else exc))
             elif entered != defaults:
                 st.caption(t("ir.unsaved"))
 

@@ -414,6 +414,17 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     assert "'=HYPERLINK(\"http://x\") 調整排班、加開晚班" in cells
 
 
+def test_an_improvement_report_without_an_owner_says_which_field_in_the_readers_language(sample_db, tmp_path,
+                                                                                            monkeypatch):
+    # It said "無法儲存：owner: required (expected text)" on the zh-TW page: a code id and English.
+    at, _ = ir_section(sample_db, tmp_path, monkeypatch)
+    at.text_area[0].input("新人比例高")
+    at.text_area[1].input("加開晚班")
+    at.button[0].click()
+    at.run()
+    assert [e.value for e in at.error] == ["無法儲存：請填寫「負責人」。"]
+
+
 def test_an_unsaved_improvement_report_is_kept_when_another_section_opens(sample_db, tmp_path, monkeypatch):
     # A draft used to live in a form, whose text reaches the server only when saved: opening another section and
     # coming back showed an empty form.

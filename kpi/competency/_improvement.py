@@ -21,7 +21,12 @@ FIELDS = ("year", "cost_center", "line", "through", "root_cause", "nature", "act
 
 
 class ReportError(ValueError):
-    """A report that can't be saved; the message names the field and what was expected."""
+    """A report that can't be saved; the message names the field and what was expected (English, the CLI's); field
+    names it for a page, which says it in its reader's language."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -42,7 +47,7 @@ class ImprovementReport:
 def _check(r: ImprovementReport) -> None:
     for name in ("root_cause", "action", "owner"):
         if not str(getattr(r, name) or "").strip():
-            raise ReportError(f"{name}: required (expected text)")
+            raise ReportError(f"{name}: required (expected text)", name)
     if r.nature not in NATURES:
         raise ReportError(f"nature: expected one of {', '.join(NATURES)}, got {r.nature!r}")
     if r.status not in STATUSES:
