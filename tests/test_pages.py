@@ -614,6 +614,10 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
     assert table.loc["平均處理時間", "目標"] == ("6 分鐘（警示區間 ±1 分鐘）；另有各自的目標：文字客服 10 分鐘、"
                                             "電子郵件 9 分鐘、技術支援組 7 分鐘")
     assert table.loc["平均應答速度", "目標"] == "30 秒（警示區間 ±15 秒）；另有各自的目標：文字客服 45 秒"
+    # a reader whose role reaches one team is told that team's own targets only
+    billing = competency.glossary(competency.load_competency_map(), "zh-TW", teams=frozenset({"帳務服務組"}))
+    assert billing.set_index("指標").loc["平均處理時間", "目標"] == ("6 分鐘（警示區間 ±1 分鐘）；另有各自的目標："
+                                                               "文字客服 10 分鐘、電子郵件 9 分鐘")
     assert not table.apply(lambda col: col.astype(str).str.contains(r"\$[a-z_]|service_level|None")).any().any()
     assert table.loc["每通成本", "單位"] == "NT$"
     en = html_tables(app("pages/glossary.py", lang="en"))[0].set_index("KPI")

@@ -11,8 +11,10 @@ from ._map import CompetencyMap
 GLOSSARY_COLUMNS = ("kpi", "definition", "unit", "better", "target", "indicators")
 
 
-def glossary(cmap: CompetencyMap, lang: str = "zh-TW", catalog: Catalog | None = None) -> pd.DataFrame:
-    """One row per KPI of the catalog, in catalog order, headed in `lang`."""
+def glossary(cmap: CompetencyMap, lang: str = "zh-TW", catalog: Catalog | None = None,
+             teams: frozenset[str] | set[str] | None = None) -> pd.DataFrame:
+    """One row per KPI of the catalog, in catalog order, headed in `lang`. teams: the teams whose own targets are
+    named (a reader's scope: a supervisor of one team is not told another's); None: every team's."""
     catalog = catalog or load_catalog()
     linked = set(cmap.kpi_ids)
     rows = []
@@ -24,7 +26,7 @@ def glossary(cmap: CompetencyMap, lang: str = "zh-TW", catalog: Catalog | None =
         others = [f"{value_label('channel', ch, lang)} {format_value(k, v['target'], lang)}"
                   for ch, v in k.channel_targets.items() if v.get("target") is not None]
         others += [f"{team} {format_value(k, v['target'], lang)}" for team, v in k.team_targets.items()
-                   if v.get("target") is not None]
+                   if v.get("target") is not None and (teams is None or team in teams)]
         if others:
             target = t("glossary.overrides", lang, target=target, others=join_list(others, lang))
         codes = cmap.link(k.id).indicators if k.id in linked else ()
