@@ -259,7 +259,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     rows = [{"name": u.name, "role": u.role,
              "teams": ", ".join(u.teams) if isinstance(u.teams, Iterable) and len(u.teams) else
                       "(every team)" if u.role in ("admin", "finance") else "",
-             "agent": u.agent_id or "",
+             "agent": "" if pd.isna(u.agent_id) else u.agent_id,  # no agent id: blank (a NaN read "NaN")
              "state": "disabled" if not pd.isna(u.disabled_at) else
                       f"locked until {u.locked_until:%Y-%m-%d %H:%M}" if not pd.isna(u.locked_until) else "active",
              "created": f"{u.created_at:%Y-%m-%d %H:%M}"} for u in users.itertuples()]

@@ -55,6 +55,11 @@ def test_users_add_list_set_role_disable_and_reset(kpi, db, write):
         assert auth.sign_in(con, "fin", "a third passphrase", auth.AuthSettings()).reason == "disabled"
     _, out, _ = kpi("users", "list")
     assert "disabled" in next(line.split() for line in out.splitlines() if line.split()[0] == "fin")
+    # with an agent's account beside them, the others' agent column is blank (it read "NaN")
+    assert kpi("users", "add", "ann", "--role", "agent", "--agent-id", "A011", "--password-stdin",
+               stdin="an agent's passphrase\n")[0] == 0
+    _, out, _ = kpi("users", "list")
+    assert "NaN" not in out and "A011" in next(line.split() for line in out.splitlines() if line.split()[0] == "ann")
 
 
 @pytest.mark.parametrize("args, stdin, message", [
