@@ -50,6 +50,14 @@ def _favourable(line_type: str, variance: float | None) -> bool | None:
     return variance > 0 if line_type == "revenue" else variance < 0
 
 
+def material(variance: Any, budget: Any, min_pct: float, min_amount: float) -> bool:
+    """The improvement-report rule: |variance| at least min_pct of |budget|, or at least min_amount NT$."""
+    if variance is None or pd.isna(variance):
+        return False
+    share = None if budget is None or pd.isna(budget) or not budget else abs(variance) / abs(budget)
+    return abs(variance) >= min_amount or (share is not None and share >= min_pct)
+
+
 def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elapsed: int, line_type: str,
              min_pct: float, min_amount: float, recurring: bool = False, year_months: int = 12) -> dict[str, Any]:
     """year_months: the months the year's budget covers (12, or fewer for a centre whose budget starts mid-year): the
@@ -64,7 +72,7 @@ def _figures(budget_ytd, actual_ytd, budget_month, actual_month, full_year, elap
     # A variance that recurs will go on: the remaining months at budget x (actual / budget) to date.
     reforecast = bool(recurring and remaining and budget_ytd)
     pace = actual_ytd / budget_ytd if reforecast else 1.0
-    flag = (pct is not None and abs(pct) >= min_pct) or (variance_ytd is not None and abs(variance_ytd) >= min_amount)
+    flag = material(variance_ytd, budget_ytd, min_pct, min_amount)
     return {
         "budget_month": budget_month, "actual_month": actual_month, "variance_month": variance_month,
         "budget_ytd": budget_ytd, "actual_ytd": actual_ytd, "variance_ytd": variance_ytd, "variance_pct_ytd": pct,
@@ -228,11 +236,9 @@ def variance_status(lines: pd.DataFrame, settings: dict[str, Any] | None = None)
             return None
         return "good" if favourable else ("bad" if material else "warning")
 
-    def month_material(r: Any) -> bool:
-        v, b = r.variance_month, r.budget_month
-        return v is not None and not pd.isna(v) and (abs(v) >= min_amount or bool(b) and abs(v) / abs(b) >= min_pct)
     ytd = [status(f, bool(flag)) for f, flag in zip(lines["favourable"], lines["needs_improvement_report"])]
-    month = [status(r.favourable_month, month_material(r)) for r in lines.itertuples(index=False)]
+    month = [status(r.favourable_month, material(r.variance_month, r.budget_month, min_pct, min_amount))
+             for r in lines.itertuples(index=False)]
     return pd.DataFrame({"variance_month": month, "variance_ytd": ytd, "variance_pct_ytd": ytd, "favourable": ytd},
                         index=lines.index)
 

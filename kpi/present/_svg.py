@@ -92,6 +92,11 @@ def _tick_text(v: float, step: float, formatter: str | None) -> str:
     return formatter.replace("{value}", text) if formatter else text
 
 
+def _name_gap(widest_label: float, name_size: float) -> float:
+    """How far from its axis a value axis' turned name is centred: past the widest tick label."""
+    return widest_label + 10 + name_size * 0.6
+
+
 def _point(d: Any) -> tuple[Any, Any, str | None, dict]:
     """(x category or None, y, hover text or None, the item's own options) of a series data item."""
     extra = {}
@@ -134,7 +139,7 @@ class _Chart:
                     or grid is None or _pct(grid["left"]) > 1:
                 continue
             name_size = (a.get("nameTextStyle") or {}).get("fontSize") or 12
-            need = max(need, self._widest_tick(yi) + 10 + name_size * 1.2 + 4)
+            need = max(need, _name_gap(self._widest_tick(yi), name_size) + name_size * 0.6 + 4)  # its far edge
         return min(160, math.ceil(need))
 
     def _widest_tick(self, yi: int) -> float:
@@ -330,7 +335,7 @@ class _Chart:
                     self._at_px(edge, nudge, self._y_of(yi, v), text, size, anchor)
             if axis.get("name"):
                 name_size = (axis.get("nameTextStyle") or {}).get("fontSize") or 12
-                gap = round(widest + 10 + name_size * 0.6)  # beside the tick labels, not in the next chart's room
+                gap = round(_name_gap(widest, name_size))  # beside the tick labels, not in the next chart's room
                 self.out.append(f'<svg class="y-name" data-axis="{yi}" x="{edge:.2f}%" y="{(top + bottom) / 2:.1f}" '
                                 f'width="1" height="1" style="overflow:visible"><text x="{gap if right else -gap}" '
                                 f'transform="rotate(-90 {gap if right else -gap} 0)" font-size="{name_size:g}" '
