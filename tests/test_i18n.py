@@ -185,3 +185,20 @@ def test_t_fills_placeholders_and_names_an_unknown_key_or_language():
         present.t("no.such.key", "en")
     with pytest.raises(ValueError, match="lang must be one of zh-TW, en, got 'fr'"):
         present.t("tile.target", "fr")
+
+
+@pytest.mark.parametrize("n, expected", [(1, "x: 1 complaint (g)"), (0, "x: 0 complaints (g)"), (1000, "x: 1,000 complaints (g)")])
+def test_an_english_count_of_one_takes_the_singular(n, expected):
+    assert present.t("chart.pareto_hover", "en", category="x", n=n, group="g") == expected
+    assert present.t("chart.pareto_hover", "zh-TW", category="x", n=1, group="g") == "x：1 件（g）"
+    assert present.t("svc.period", "en", start="a", end="a", days="1", ps="b", pe="b").endswith("(1 day), against the previous period b to b.")
+    assert present.t("perf.kpis", "en", n=1, good=1, warning=0, bad=0, uncertain=0).startswith("1 KPI has a target:")
+
+
+def test_english_counts_before_a_plural_noun_say_which_form_one_takes():
+    # "1 complaints" and "(1 KPIs)" were on the pages: a count placeholder right before a plural noun must pick the
+    # noun's form by the count ({n|complaint|complaints}); the names below hold counts in the catalog.
+    counts = "n|read|removed|rows|days|agents|required|inserted"
+    bare = re.compile(r"\{(" + counts + r")(:[^}]*)?\}\)? (?!\{)[A-Za-z]+s\b")
+    offenders = {k: e["en"] for k, e in present.messages().items() if bare.search(e["en"])}
+    assert not offenders, offenders

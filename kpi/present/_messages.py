@@ -39,14 +39,26 @@ def check_lang(lang: str) -> None:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
 
 
+_PLURAL = re.compile(r"\{(\w+)\|([^{}|]*)\|([^{}|]*)\}")
+
+
+def _plural(text: str, fmt: dict[str, Any]) -> str:
+    """{n|complaint|complaints} -> the first form when the count n is 1 (or "1"), the second otherwise."""
+    return _PLURAL.sub(lambda m: m.group(2) if str(fmt.get(m.group(1))) == "1" else m.group(3), text)
+
+
 def t(key: str, lang: str, **fmt: Any) -> str:
-    """The text for key in lang, with {placeholders} filled from fmt."""
+    """The text for key in lang, with {placeholders} filled from fmt; {n|one|many} picks a noun's form by n."""
     try:
         text = messages()[key][lang]
     except KeyError:
         check_lang(lang)
         raise MessageError(f"{MESSAGES_PATH.name}: no message {key!r}") from None
-    return text.format(**fmt) if fmt else text
+    if not fmt:
+        return text
+    if "|" in text:
+        text = _plural(text, fmt)
+    return text.format(**fmt)
 
 
 def join_list(items: Iterable[str], lang: str) -> str:
