@@ -306,6 +306,24 @@ def test_the_upload_box_and_select_boxes_speak_chinese(server, browser):
     assert "每個檔案最大 200 MB" in body  # what may be uploaded, said in our own caption
     placeholders = page.evaluate("() => [...document.querySelectorAll('input')].map(e => e.placeholder)")
     assert "請選擇" in placeholders and not any("Choose" in p for p in placeholders)
+def test_an_input_being_edited_says_press_enter_in_chinese(server, browser):
+    # Streamlit writes "Press Enter to apply" under a number or text box being edited, in English on a zh-TW page
+    # (the staffing page's what-if): its words are replaced by the page's language (ui.frame.input_hints_css).
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)
+    page.goto(server + "/staffing")
+    _settle(page)
+    box = page.locator('[data-testid="stNumberInput"] input').first
+    box.fill("12")
+    hint = page.locator('[data-testid="InputInstructions"] > span').first
+    hint.wait_for(state="attached")
+    page.locator('[data-testid="stNumberInput"]').first.screenshot(path=str(SHOTS / "press_enter.png"))
+    shown = hint.evaluate("""e => [getComputedStyle(e).fontSize, getComputedStyle(e, '::after').content,
+                                   e.textContent]""")
+    assert shown == ["0px", '"按 Enter 套用"', "Press Enter to apply"]  # Streamlit's words are there but not seen
+    page.close()
+
+
 def test_switching_to_english_rewords_the_chosen_filters(server, browser):
     """A select box's choice is worded again when the language changes: the sidebar's team "全部" and channel "電話"
     read "All" and "Phone" in English (the browser kept the Chinese words until the choice itself changed)."""

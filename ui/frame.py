@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from kpi import metrics
+from kpi import metrics, present
 from kpi.auth.access import Scope
 from kpi.present import colon, join_list, value_label
 
@@ -228,9 +228,22 @@ PRINT_VIEW_CSS = ("<style>[data-testid=\"stMainBlockContainer\"] {max-width: cal
                   "padding-left: 1rem !important; padding-right: 1rem !important}</style>")
 
 
+def input_hints_css(lang: str) -> str:
+    """Streamlit writes "Press Enter to apply" under a text or number box being edited, in English whatever the page's
+    language: on a zh-TW page its words are replaced (the first span of InputInstructions; a length count follows it)."""
+    if lang == "en":
+        return ""
+    apply, submit = present.t("input.enter_apply", lang), present.t("input.enter_submit", lang)
+    area = present.t("input.ctrl_enter_submit", lang)
+    hint = '[data-testid="InputInstructions"] > span:first-child'
+    return (f'{hint} {{font-size: 0}} {hint}::after {{font-size: 0.75rem; content: "{apply}"}} '
+            f'[data-testid="stForm"] {hint}::after {{content: "{submit}"}} '
+            f'[data-testid="stForm"] [data-testid="stTextArea"] {hint}::after {{content: "{area}"}}')
+
+
 def print_style() -> None:
-    """The print stylesheet, once per run of the entry script."""
-    st.html(PRINT_CSS)
+    """The print stylesheet and the language's input hints, once per run of the entry script."""
+    st.html(PRINT_CSS.replace("</style>", input_hints_css(lang()) + "</style>"))
 
 
 def print_switch() -> bool:
