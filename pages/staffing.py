@@ -1,5 +1,6 @@
 """Staffing (T2.1 P2.1.2): per interval of the week, Erlang C's required agents beside the agents staffed, and a
 what-if for the agents and hours a change of volume, handle time, shrinkage or target would need."""
+import html
 from datetime import timedelta
 
 import plotly.graph_objects as go
@@ -43,7 +44,8 @@ if not week.has_states:
 
 # ---- the week's occupancy, adherence and shrinkage, each with the hours behind it
 if week.has_states:
-    show_tiles([present.Tile(label, value) for label, value in metrics.staffing_measures(week, lang())], 3, boxed=False)
+    show_tiles([present.Tile(label, value, small=(html.escape(t("staffing.basis", hours=basis)),))
+                for label, value, basis in metrics.staffing_measures(week, lang())], 3, boxed=False)
     st.caption(t("staffing.measures_help") + (" " + t("staffing.paid_logged_in") if week.summary.paid_from == "logged_in"
                                                else ""))
 
@@ -68,8 +70,8 @@ st.subheader(t("staffing.whatif"))
 c1, c2, c3, c4 = st.columns(4)
 volume = c1.number_input(t("staffing.whatif.volume"), -50, 200, 0, 5, key="wi_volume")
 aht = c2.number_input(t("staffing.whatif.aht"), -300, 600, 0, 10, key="wi_aht")
-shrinkage = c3.number_input(t("staffing.whatif.shrinkage"), 0, 80, min(80, int(round(week.shrinkage * 100))), 1,
-                            key="wi_shrinkage")
+shrinkage = c3.number_input(t("staffing.whatif.shrinkage"), 0.0, 80.0, min(80.0, round(week.shrinkage * 100, 1)), 0.5,
+                            format="%.1f", key="wi_shrinkage")  # 7.5%, not 7
 target = c4.number_input(t("staffing.whatif.sl"), 50, 99, min(99, max(50, int(round(week.sl_target * 100)))), 1,
                          key="wi_sl")
 what_if = metrics.WhatIf(float(volume), float(aht), shrinkage / 100, target / 100)
@@ -83,5 +85,6 @@ table = page_table(frame, [t("page.staffing"), t("staffing.grid")], metrics.iso_
                    metrics.iso_week_label(monday), f, kinds=kinds, statuses=statuses)
 show_table(table, "staffing_grid")
 if week.has_states:
+    st.caption(t("staffing.predicted_help"))
     st.caption(t("staffing.gap_help") + (" " + t("staffing.blended", channel=value_label("channel", channel, lang()))
                                          if week.staffed_blended else ""))

@@ -42,7 +42,12 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     at = run(sample_db, lang=lang)
     week = _week(sample_db)
     assert at.title[0].value == ("人力配置" if lang == "zh-TW" else "Staffing")
-    assert {m.label: m.value for m in tiles(at)} == dict(metrics.staffing_measures(week, lang))
+    measures = metrics.staffing_measures(week, lang)
+    assert {m.label: m.value for m in tiles(at)} == {label: value for label, value, _ in measures}
+    # the hours each is worked out on, under its value (it wrapped onto a second line beside it at 1,500 px)
+    unit = "小時" if lang == "zh-TW" else "h"
+    assert [m.lines for m in tiles(at)] == [[("計算基礎 " if lang == "zh-TW" else "Over ") + hours]
+                                           for _, _, hours in measures] and all(unit in h for _, _, h in measures)
     spec = svg_charts(at)[0]
     # required and staffed on every 30 minutes from the first interval to the last: the grid leaves out an interval
     # with neither contacts nor agents (313 of 320 in the sample's W47), the chart draws it as 0 (time stays even)
@@ -57,9 +62,11 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     assert len(grid) == len(week.grid)
     required = metrics.staffing_table(week, lang)[0].columns[3]
     assert list(grid[required]) == [f"{n:,}" for n in week.grid["required"]]
-    # the what-if box starts at the week's own shrinkage and target: its plan is the week's
+    # the what-if box starts at the week's own shrinkage (to a tenth of a point: 7.5, not 7) and target: its plan is
+    # the week's
+    assert at.number_input(key="wi_shrinkage").value == round(week.shrinkage * 100, 1)
     plans = [m.value for m in at.markdown if m.value == metrics.staffing_plan_text(
-        _week(sample_db, what_if=metrics.WhatIf(0.0, 0.0, round(week.shrinkage * 100) / 100, 0.8)), lang)]
+        _week(sample_db, what_if=metrics.WhatIf(0.0, 0.0, round(week.shrinkage * 100, 1) / 100, 0.8)), lang)]
     assert plans
 
 
@@ -67,8 +74,8 @@ def test_the_what_if_box_recomputes_agents_and_hours(sample_db, monkeypatch):
     monkeypatch.setenv("KPI_DB", str(sample_db))
     at = run(sample_db)
     at.number_input(key="wi_volume").set_value(20).run()
-    at.number_input(key="wi_shrinkage").set_value(30).run()
-    tried = _week(sample_db, what_if=metrics.WhatIf(20.0, 0.0, 0.3, 0.8))
+    at.number_input(key="wi_shrinkage").set_value(30.5).run()
+    tried = _week(sample_db, what_if=metrics.WhatIf(20.0, 0.0, 0.305, 0.8))
     assert any(m.value == metrics.staffing_plan_text(tried, "zh-TW") for m in at.markdown)
     base = _week(sample_db)
     assert tried.peak_required > base.peak_required  # 20% more calls need more agents at the peak

@@ -303,15 +303,13 @@ def staffing_jsonable(week: StaffingWeek) -> dict[str, Any]:
             "staffed_includes_blended": week.staffed_blended, "intervals": intervals}
 
 
-def staffing_measures(week: StaffingWeek, lang: str) -> list[tuple[str, str]]:
-    """(label, value with its n) of occupancy, adherence and shrinkage for the week, as the page and the CLI say them."""
+def staffing_measures(week: StaffingWeek, lang: str) -> list[tuple[str, str, str]]:
+    """(label, value, the hours it is worked out on) of occupancy, adherence and shrinkage for the week, as the page
+    (the hours under the value) and the CLI (in brackets) say them."""
     s = week.summary
-    return [(t("staffing.occupancy", lang), t("staffing.with_hours", lang, value=percent(s.occupancy),
-                                             hours=hours(s.occupancy_hours, lang))),
-            (t("staffing.adherence", lang), t("staffing.with_hours", lang, value=percent(s.adherence),
-                                             hours=hours(s.scheduled_hours, lang))),
-            (t("staffing.shrinkage", lang), t("staffing.with_hours", lang, value=percent(s.shrinkage),
-                                             hours=hours(s.paid_hours, lang)))]
+    return [(t("staffing.occupancy", lang), percent(s.occupancy), hours(s.occupancy_hours, lang)),
+            (t("staffing.adherence", lang), percent(s.adherence), hours(s.scheduled_hours, lang)),
+            (t("staffing.shrinkage", lang), percent(s.shrinkage), hours(s.paid_hours, lang))]
 
 
 def staffing_plan_text(week: StaffingWeek, lang: str) -> str:
@@ -334,7 +332,8 @@ def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
         out.append(t("staffing.no_states", lang))
     elif week.staffed_blended:
         out.append(t("staffing.blended", lang, channel=value_label("channel", week.channel, lang)))
-    out += [f"  {label}{colon(lang)}{value}" for label, value in staffing_measures(week, lang)]
+    out += [f"  {label}{colon(lang)}" + t("staffing.with_hours", lang, value=value, hours=basis)
+            for label, value, basis in staffing_measures(week, lang)]
     out.append(staffing_plan_text(week, lang))
     for r in week.grid.itertuples(index=False):
         if pd.isna(r.offered) or r.offered == 0:
