@@ -3,10 +3,11 @@ import streamlit as st
 
 from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
+from kpi.present import join_list
 from ui.access import OWN, current_scope, require
 from ui.data import query
 from ui.frame import current_filters
-from ui.i18n import fmt, kpi_label, t
+from ui.i18n import fmt, kpi_label, lang, t
 from ui.widgets import page_table, show_table
 
 cat = load_catalog()
@@ -22,8 +23,8 @@ st.caption(t("week.range", week=f.label, start=f.start, end=f.end) + " · " + t(
 filters = {"channel": f.channel, "queue": f.queue}
 drill = query(metrics.weekly_agents, f.start, f.end, **filters)  # one call: the agent rows, their teams and names
 team_of, mine, names = drill.team_of, drill.agents, drill.names
-if me not in mine:
-    st.info(t("trainer.nobody"))
+if me not in mine:  # said with whose and which period, and what to try
+    st.info(t("mine.no_rows", agent=me, period=f.label, filters=join_list(f.parts(), lang())))
     st.stop()
 team = team_of.get(me)
 team_status = query(metrics.kpi_status, f.start, f.end, team=team, **filters) if team else None

@@ -158,6 +158,12 @@ def test_a_crafted_address_never_widens_a_supervisors_view(supervisor, browser):
     page = _visit(browser, supervisor + "/budget")  # a page the navigation does not list
     body = page.inner_text("body")
     assert "預算執行" not in page.locator("h1").first.inner_text() and "NT$" not in body
+    # said in the page's language, on the role's first page: not Streamlit's English "Page not found" dialog
+    assert "這個網址是「預算執行 (T2.2)」頁，「主管」角色無法開啟；以下改為顯示「每週績效」。" in body
+    assert "Page not found" not in body and not page.locator('[role="dialog"]').count()
+    page.close()
+    page = _visit(browser, supervisor + "/budget")  # the server's later visits resolve the address by its name
+    assert "以下改為顯示「每週績效」" in page.inner_text("body") and not page.locator('[role="dialog"]').count()
     page.close()
     page = _visit(browser, supervisor + "/?team=帳務服務組&scope=admin")  # query parameters the app never reads
     body = page.inner_text("body")

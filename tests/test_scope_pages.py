@@ -176,3 +176,16 @@ def test_an_agent_sees_their_own_numbers_beside_their_team_and_the_centre_only(a
     assert table.iloc[:, 0].tolist() == ["A017 邱美玲", TECH, "全中心"] and table["接通量"].tolist() == ["88", "1,113", "3,504"]
     assert set(AGENT_ID.findall(texts(at))) <= {"A017"}
     assert [r[0] for r in read_csv(files["mine_table_csv"][1])[1:]] == ["A017 邱美玲", TECH, "全中心"]
+
+
+def test_an_agent_is_offered_no_team_filter_and_told_when_they_have_no_contacts(app):
+    # The agent's page is their own team's and the centre's whatever a team filter says: it listed every team.
+    at, _ = app(Scope("agent", frozenset({TECH}), "A017", user="chiu"))
+    assert [s.key for s in at.selectbox] == ["week", "channel", "queue"]
+    assert "組別" not in "\n".join(m.value for m in at.sidebar.markdown)
+    # An agent id with no contacts (a new hire's account): whose and which period, not "no data for these filters"
+    at, _ = app(Scope("agent", frozenset({TECH}), "A999", user="new"))
+    assert [e.value for e in at.info] == [
+        "2026-W47（管道：電話、佇列：全部）沒有專員代號 A999 處理的進線，所以沒有您的數字。請在「篩選條件」選擇其他期間或管道；"
+        "若一直沒有，請洽系統管理者確認您的帳號連結的專員代號。"]
+    assert not html_tables(at) and not at.exception

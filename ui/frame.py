@@ -25,6 +25,7 @@ class Filters:
     team: str | None
     channel: str | None
     queue: str | None
+    team_offered: bool = True  # False for an agent: their page is their own team's and the centre's, no team filter
 
     @property
     def start(self) -> date:
@@ -52,7 +53,7 @@ class Filters:
         """Every filter with its value, in words: 組別：全部, 管道：電話. written: how a data value is put (the sidebar's
         Markdown escapes it)."""
         return [f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else written(value_label(d, v, lang()))}"
-                for d, v in self.kw.items()]
+                for d, v in self.kw.items() if d != "team" or self.team_offered]
 
     def line(self) -> str:
         """Every filter with its value, in words (for a download's title row)."""
@@ -114,9 +115,9 @@ def _period_picker(box) -> metrics.Period | None:
 
 def _options(dim: str, values: list[str]) -> list[str]:
     """A filter's choices: "all" and the values within the user's scope. A supervisor of one team has that team only
-    ("all" would mean the same rows under a wider name); an agent's "all" is the centre they compare with."""
+    ("all" would mean the same rows under a wider name)."""
     scope = current_scope()
-    if dim == "team" and scope.teams is not None and scope.role != "agent" and len(values) == 1:
+    if dim == "team" and scope.teams is not None and len(values) == 1:
         return values
     return [ALL, *values]
 
@@ -141,7 +142,8 @@ def sidebar_filters(used: bool = True) -> Filters | None:
         return None
     dims = query(metrics.dimension_values)
     chosen = {}
-    for dim in ("team", "channel", "queue"):
+    # An agent's page sets their own team and the centre beside them whatever the team filter says: none is offered.
+    for dim in ("channel", "queue") if current_scope().role == "agent" else ("team", "channel", "queue"):
         options = _options(dim, dims[dim])
         if st.session_state.get(dim) not in options:  # a value from other data or another user's reach: the default
             st.session_state.pop(dim, None)
@@ -151,7 +153,7 @@ def sidebar_filters(used: bool = True) -> Filters | None:
                               placeholder=t("select.placeholder"),
                               format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
-    found = Filters(period, **chosen)
+    found = Filters(period, chosen.get("team"), chosen["channel"], chosen["queue"], team_offered="team" in chosen)
     st.sidebar.markdown("  \n".join([t("sidebar.chosen", period=found.label, start=found.start, end=found.end),
                                       *found.parts(_plain)]))
     _cutoff()
@@ -280,6 +282,7 @@ def navigation(position: str = "sidebar") -> tuple[Any, str]:
     Position "hidden" (before a sign-in, when no page runs) lists every page unseen, so that a page's URL still names
     its page: the sign-in form first, then that page if the user's role may open it. Returns the page to run and its
     script's path (pages/weekly.py)."""
+    refused = None if position == "hidden" else _refused_address(current_scope())
     groups: dict[str, list] = {}
     paths: dict[int, str] = {}
     for group, path, title, icon, _ in PAGES if position == "hidden" else pages_for(current_scope()):
@@ -287,7 +290,29 @@ def navigation(position: str = "sidebar") -> tuple[Any, str]:
         paths[id(page)] = path
         groups.setdefault(t(group), []).append(page)
     chosen = st.navigation(groups, position=position)
+    if refused is not None:  # on top of the role's first page, which runs instead
+        st.info(t("access.refused_page", page=t(refused), role=t(f"role.{current_scope().role}"), instead=chosen.title))
     return chosen, paths.get(id(chosen), "")
+
+
+def _refused_address(scope: Scope) -> str | None:
+    """The title key of the page the browser asks for, when the role may not open it: a new visit's address (a bookmark
+    of /budget), or the page an address named before the sign-in (the sign-in form runs under every page). The
+    navigation does not list it, so Streamlit would run the role's first page under an English "Page not found"
+    dialog; the intent is cleared instead (that page runs, with no dialog) and the page says why."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    manager = getattr(get_script_run_ctx(), "pages_manager", None)
+    by_hash, by_name = getattr(manager, "intended_page_script_hash", None), getattr(manager, "intended_page_name", None)
+    if not by_hash and not by_name:
+        return None
+    for _, path, title, _, what in PAGES:
+        if allows(scope, what):
+            continue
+        page = st.Page(path)
+        if (by_hash == page._script_hash) if by_hash else (by_name == page.url_path):
+            manager.set_script_intent("", "")
+            return title
+    return None
 
 
 # What a page reads of a first start's sample load: the sample's other files load after that page is drawn (the
