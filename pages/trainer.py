@@ -1,4 +1,5 @@
 """Trainer page: a team's or agent's weak KPIs -> behaviour indicators, knowledge and skills, coaching actions."""
+import dataclasses
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -84,8 +85,9 @@ weak_frame = pd.DataFrame({
     t("trainer.col.gap"): [float(g) for g in weak["gap_bands"]],
     t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
     t("trainer.col.worsening"): [bool(w) for w in weak["worsening"]]})
-show_table(page_table(weak_frame, [t("page.trainer"), heading, who], t("period.range", start=start, end=end),
-                      f"{start}–{end}", f, kinds={t("col.n"): "count", t("trainer.col.gap"): "decimal",
+# named for the team the page shows (the sidebar's 全部 starts it on the first), the team once; an agent by id and name
+show_table(page_table(weak_frame, [t("page.trainer"), heading, *([who_label] if kind == "agent" else [])],
+                      t("period.range", start=start, end=end), f"{start}–{end}", dataclasses.replace(f, team=team), kinds={t("col.n"): "count", t("trainer.col.gap"): "decimal",
                                                   t("trainer.col.worsening"): "bool"}),
            "trainer_weak")
 

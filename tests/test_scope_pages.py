@@ -131,8 +131,19 @@ def test_a_supervisors_coaching_page_lists_their_team_and_agents_only(app):
     heat = svg_charts(at)[0]
     assert heat["yAxis"][0]["data"] == [TECH]
     assert {r[0] for r in read_csv(files["plan_csv"][1])[1:]} <= {TECH}
+    # the weak KPIs' download names the team once (it said 技術支援組 twice)
+    assert files["trainer_weak_xlsx"][0] == "職能輔導_未達標與需注意的-KPI_2026-11-16-2026-11-22_技術支援組_電話.xlsx"
     at, files = app(SUPERVISOR, page="pages/trainer.py", trainer_kind="agent")
     assert {o.split()[0] for o in at.selectbox(key="trainer_agent").options} == TECH_AGENTS  # "A011 許雅雯"
+
+
+def test_coaching_with_every_team_in_the_sidebar_names_the_team_it_shows(app):
+    # The sidebar's 組別：全部 starts the page on the first team: its downloads said 組別：全部 over that team's rows.
+    at, files = app(Scope("admin"), page="pages/trainer.py")
+    assert at.segmented_control(key="trainer_team").value == OTHER
+    assert files["trainer_weak_xlsx"][0] == "職能輔導_未達標與需注意的-KPI_2026-11-16-2026-11-22_帳務服務組_電話.xlsx"
+    title = openpyxl.load_workbook(io.BytesIO(files["trainer_weak_xlsx"][1])).active["A1"].value.splitlines()
+    assert title[:3] == ["職能輔導｜未達標與需注意的 KPI", "2026-11-16 至 2026-11-22", "篩選條件：組別：帳務服務組、管道：電話、佇列：全部"]
 
 
 @pytest.mark.parametrize("page, says", [
