@@ -239,12 +239,31 @@ def _warn_unknown_teams(con: duckdb.DuckDBPyConnection, teams: list[str] | None)
                   f"(teams in the data: {', '.join(sorted(known))})", file=sys.stderr)
 
 
+def _warn_unknown_agent(con: duckdb.DuckDBPyConnection, agent_id: str | None, teams: list[str] | None) -> None:
+    """An agent id no contact carries (a typo would give the agent an empty page), or one the data puts in another team
+    than the account's."""
+    if not agent_id:
+        return
+    agent_id = agent_id.strip()
+    if not con.execute("SELECT count(*) FROM contacts").fetchone()[0]:
+        return  # nothing imported yet: nothing to check against
+    seen = sorted(r[0] for r in con.execute("SELECT DISTINCT team FROM contacts WHERE agent_id = ? AND team IS NOT NULL",
+                                            [agent_id]).fetchall())
+    if not seen and not con.execute("SELECT count(*) FROM contacts WHERE agent_id = ?", [agent_id]).fetchone()[0]:
+        print(f"warning: no contacts of agent {agent_id!r} in the database (yet); check the id, or the agent's page "
+              "stays empty until their contacts are imported", file=sys.stderr)
+    elif teams and seen and not set(seen) & {t.strip() for t in teams}:
+        print(f"warning: agent {agent_id!r} works in {', '.join(seen)} in the data, not in {', '.join(teams)}",
+              file=sys.stderr)
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     password = _password(args)
     with store.open_db(_db(args), wait=_wait(args)) as con:
         auth.add_user(con, args.name, args.role, password, _settings(args), teams=args.team, agent_id=args.agent_id,
                       by=auth.os_user())
         _warn_unknown_teams(con, args.team)
+        _warn_unknown_agent(con, args.agent_id, args.team)
         first = len(auth.list_users(con)) == 1
     print(f"user {args.name.strip()} added ({args.role})" + ("; the dashboard now asks everyone to sign in" if first else ""))
     return 0
@@ -271,6 +290,7 @@ def cmd_users_set_role(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), wait=_wait(args)) as con:
         auth.set_role(con, args.name, args.role, args.team, args.agent_id, by=auth.os_user())
         _warn_unknown_teams(con, args.team)
+        _warn_unknown_agent(con, args.agent_id, args.team)
     print(f"user {args.name.strip()} is now {args.role}")
     return 0
 

@@ -62,6 +62,21 @@ def test_users_add_list_set_role_disable_and_reset(kpi, db, write):
     assert "NaN" not in out and "A011" in next(line.split() for line in out.splitlines() if line.split()[0] == "ann")
 
 
+def test_an_agent_account_warns_of_an_agent_id_no_contact_carries_or_another_team(kpi, write, db):
+    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,team,agent_id\n"
+                                                   "c1,2026-11-16 09:00,技術支援組,A017\nc2,2026-11-16 09:05,帳務服務組,A003\n"), db=db)
+    code, _, err = kpi("users", "add", "ann", "--role", "agent", "--team", "技術支援組", "--agent-id", "A017",
+                       "--password-stdin", stdin="an agent's passphrase\n")
+    assert (code, err) == (0, "")  # A017 answers for 技術支援組 in the data
+    code, out, err = kpi("users", "add", "bob", "--role", "agent", "--team", "技術支援組", "--agent-id", "A71",
+                         "--password-stdin", stdin="another passphrase!\n")
+    assert code == 0 and out == "user bob added (agent)\n"
+    assert err == ("warning: no contacts of agent 'A71' in the database (yet); check the id, or the agent's page stays "
+                   "empty until their contacts are imported\n")
+    _, _, err = kpi("users", "set-role", "bob", "--role", "agent", "--team", "技術支援組", "--agent-id", "A003")
+    assert err == "warning: agent 'A003' works in 帳務服務組 in the data, not in 技術支援組\n"
+
+
 @pytest.mark.parametrize("args, stdin, message", [
     (("users", "add", "mei", "--role", "admin", "--password-stdin"), "short\n",
      "error: the password is shorter than 12 characters; nothing was changed (a passphrase of a few words is easy "
