@@ -247,8 +247,8 @@ def _warn_unknown_agent(con: duckdb.DuckDBPyConnection, agent_id: str | None, te
     agent_id = agent_id.strip()
     if not con.execute("SELECT count(*) FROM contacts").fetchone()[0]:
         return  # nothing imported yet: nothing to check against
-    seen = sorted(r[0] for r in con.execute("SELECT DISTINCT team FROM contacts WHERE agent_id = ? AND team IS NOT NULL",
-                                            [agent_id]).fetchall())
+    seen = sorted(r[0] for r in con.execute(
+        "SELECT DISTINCT team FROM contacts WHERE agent_id = ? AND team IS NOT NULL", [agent_id]).fetchall())
     if not seen and not con.execute("SELECT count(*) FROM contacts WHERE agent_id = ?", [agent_id]).fetchone()[0]:
         print(f"warning: no contacts of agent {agent_id!r} in the database (yet); check the id, or the agent's page "
               "stays empty until their contacts are imported", file=sys.stderr)

@@ -29,8 +29,18 @@ st.caption(t("period.range", start=start, end=end) + f" · {f.label}")
 status = query(metrics.kpi_status, start, end, **f.kw)
 
 
+# 近 4／13 週 ending in weeks not yet judged: each complaint rate over as many weeks to the last judged one, said on it
+ripe = query(metrics.matured_span, start, end, **f.kw) if span else None
+
+
+def tile(kid: str):
+    if ripe and status[kid].matures_on is not None and ripe[2][kid].value is not None:
+        return kpi_tile(cat[kid], ripe[2][kid], over=t("quality.matured_over", start=ripe[0], end=ripe[1]))
+    return kpi_tile(cat[kid], status[kid])
+
+
 def tiles(ids: tuple[str, ...], columns: int = 5) -> None:
-    show_tiles([kpi_tile(cat[kid], status[kid]) for kid in ids], columns)
+    show_tiles([tile(kid) for kid in ids], columns)
 
 
 def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_title: str | None = None,

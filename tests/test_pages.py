@@ -292,6 +292,25 @@ def test_quality_period_choice_widens_the_range(app):
     assert "2026-08-24 至 2026-11-22" in at13.caption[0].value
 
 
+def test_thirteen_weeks_to_a_week_not_yet_judged_show_the_rates_of_the_thirteen_judged_ones(app):
+    # 近 13 週 to W47 (ends 11-22): complaint rates mature 7 days after their range, so every rate of the span said
+    # 成熟中. The sample's complaints end 2026-11-22 20:03: a range ending on day e matures when e + 8 <= 11-22, so
+    # the last judged week ends Sunday 11-08 (W45), and the 13 weeks to it start 2026-08-10.
+    from kpi import metrics
+
+    at = app("pages/quality.py", quality_period="period.13w")
+    cat = load_catalog()
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        ripe = metrics.kpi_status(con, date(2026, 8, 10), date(2026, 11, 8), channel="phone")
+    by_label = {m.label: m for m in page_tiles(at)}
+    for kid in ("complaint_resolution_rate", "complaint_sla_rate"):
+        got = by_label[cat[kid].label["zh-TW"]]
+        assert ripe[kid].value is not None and got.value == format_value(cat[kid], ripe[kid].value, "zh-TW")
+        assert got.lines[1] == "期間 2026-08-10 至 2026-11-08（同樣週數、至已判定的最後一週；之後各週成熟中）"
+    at = app("pages/quality.py")  # the week itself: still maturing, said so
+    assert by_label and tiles(at)[cat["complaint_resolution_rate"].label["zh-TW"]] == "—"
+
+
 def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
     import io
 

@@ -49,12 +49,14 @@ def status_badge_md(status: str | None) -> str:
     return f":{STATUS_COLOR[status]}-badge[{label}]"
 
 
-def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[str, KpiValue] | None = None) -> present.Tile:
+def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[str, KpiValue] | None = None,
+             over: str | None = None) -> present.Tile:
     """A KPI's tile: its value with its target, status colour, n and interval, and change against the previous period.
 
     A change within noise is shown uncoloured; a maturing value says when it matures; a KPI judged per channel with
     no single channel chosen shows each channel's value and status (by_channel) and no status for the blend (a
-    real-time measure has no blended value; AHT's blend shows its value only). Drawn with show_tiles."""
+    real-time measure has no blended value; AHT's blend shows its value only). over: the range the value is of, when it
+    is not the page's (a small line first). Drawn with show_tiles."""
     real = v.trend in ("worse", "better")
     note = vs if real or v.trend is None else join_list([x for x in (vs, t("tile.noise")) if x], lang())
     # Coloured as st.metric's delta was: by whether the change itself is for the better (handle time down: green),
@@ -86,7 +88,7 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
             parts.append(t("tile.interval", low=fmt(kpi, v.interval[0]), high=fmt(kpi, v.interval[1])))
         note = " · ".join(parts)
     return present.Tile(**head, lines=(f"{status_badge(shown)} {html.escape(target)}".strip(),),
-                        small=(html.escape(note),) if note else ())
+                        small=tuple(html.escape(x) for x in (over, note) if x))
 
 
 def show_tiles(tiles: Sequence[present.Tile], columns: int | None = None, where=None, boxed: bool = True) -> None:

@@ -183,6 +183,31 @@ def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: 
     return judged(catalog, settings, now, rows[-1], history, end, team, channel)
 
 
+def matured_span(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+                 channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
+                 scope: Scope | None = None) -> tuple[date, date, dict[str, KpiValue]] | None:
+    """For a span of weeks ending in weeks not yet judged (近 13 週 to last week: every complaint rate maturing), the
+    span of the same length ending on the last Sunday whose rates have matured in the data, and the KPIs over it:
+    (start, end, kpi_status). None when the span's own rates stand (or no complaint data is in)."""
+    catalog = catalog or load_catalog()
+    settings = with_cutoffs(con, catalog)
+    last = None
+    for k in catalog.kpis.values():
+        if not k.matures:
+            continue
+        cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
+        if cutoff is None:
+            return None
+        ripe = pd.Timestamp(cutoff).date() - timedelta(days=int(settings[k.matures]) + 1)  # matures_on(ripe) <= cutoff
+        last = ripe if last is None else min(last, ripe)
+    if last is None or last >= end:
+        return None
+    last -= timedelta(days=(last.weekday() + 1) % 7)  # back to the Sunday that ends its ISO week
+    first = last - (end - start)
+    return first, last, kpi_status(con, first, last, team=team, channel=channel, queue=queue, catalog=catalog,
+                                   scope=scope, settings=settings)
+
+
 def _history_grain(start: date, end: date) -> str | None:
     """"week" for an ISO week, "month" for a calendar month (ranges judged against their 12 before, XmR), else None."""
     if start.weekday() == 0 and (end - start).days == 6:
