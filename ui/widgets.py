@@ -123,7 +123,9 @@ def report_downloads(key: str, build, name: Sequence[str | None]) -> None:
     from .i18n import t
 
     stored = st.session_state.get("_report")
-    if st.button(t("report.make"), key=f"make_{key}", help=t("report.help")):
+    # what the report is built from, said above the button (its tooltip was cut off at the page's left edge)
+    st.caption(t("report.help"))
+    if st.button(t("report.make"), key=f"make_{key}"):
         with st.spinner(t("report.making")):
             try:
                 report = build()
