@@ -477,6 +477,19 @@ def test_service_pdf_has_the_figures_and_intact_chinese(con, svc_pdf):
     assert reports.format_cell(status["csat"].value, "fraction") in text
 
 
+def test_a_later_pdf_reuses_the_fonts_read_once_and_embeds_its_own_subset(svc, perf_pdf, svc_pdf, monkeypatch):
+    # The CJK faces' widths and glyph ids are read once per process (reports_impl._add_cjk); each later document cuts
+    # its own subset from its own copy of the font file: the same text, the same embedded faces, no glyph missing.
+    assert {style for _, style in reports_impl._FACES} == {"", "B"}  # read for the module's first PDF
+    read = []
+    monkeypatch.setattr("fpdf.fonts.TTFFont.__init__", lambda *a, **k: read.append(a) or pytest.fail("read again"))
+    again = reports.to_pdf(svc)
+    assert not read
+    strip = lambda text: re.sub(r"產生時間：\S+ \S+", "", text)  # noqa: E731  (the minute it was made)
+    assert strip(pdf_text(again)) == strip(pdf_text(svc_pdf)) and "\ufffd" not in pdf_text(again)
+    assert again.count(b"NotoSansCJKTC") == svc_pdf.count(b"NotoSansCJKTC") > 0
+
+
 def test_pdfs_carry_their_charts(perf_pdf, svc_pdf, tmp_path):
     reason = reports.chart_unavailable()
     if reason:

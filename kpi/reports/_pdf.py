@@ -2,6 +2,7 @@
 through Chromium; a chart that can't be drawn leaves a note instead."""
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import re
@@ -362,6 +363,33 @@ def _section(pdf: Any, s: Section, lang: str, no_charts: str | None) -> None:
     pdf.ln(3)
 
 
+_FACES: dict[tuple[str, str], Any] = {}  # (font file, style) -> the face as fpdf2 read it for an earlier document
+_FACES_LOCK = threading.Lock()
+
+
+def _add_cjk(pdf: Any, style: str, path: Path) -> None:
+    """pdf.add_font("cjk", style, path), reading the font's 65,000 glyph widths and ids once per process: fpdf2 reads
+    them for each document (0.4 s a face, a quarter of a report's PDF). A later document gets a copy of the face read
+    first, with its own subset and its own lazily opened font file (the subset is cut from it in place at output)."""
+    from fontTools.ttLib import TTFont
+    from fpdf.fonts import SubsetMap
+
+    with _FACES_LOCK:
+        face = _FACES.get((str(path), style))
+    if face is None or face.color_font is not None:
+        pdf.add_font("cjk", style, str(path), collection_font_number=_TC)
+        with _FACES_LOCK:
+            _FACES.setdefault((str(path), style), copy.copy(pdf.fonts[f"cjk{style}"]))
+        return
+    font = copy.copy(face)  # widths, glyph ids, metrics: read-only from here on
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = TTFont(path, recalcTimestamp=False, fontNumber=_TC, lazy=True)
+    font.subset, font.missing_glyphs, font.biggest_size_pt, font._hbfont = SubsetMap(font), [], 0, None
+    pdf.fonts[f"cjk{style}"] = font
+    if font.is_cff and font.is_cid_keyed:
+        pdf._set_min_pdf_version("1.6")  # as add_font does
+
+
 def _new_pdf(report: Report) -> Any:
     """An A4 document with the CJK font, metadata, and a footer: report and period left, page n of nb right."""
     from fpdf import FPDF
@@ -382,8 +410,8 @@ def _new_pdf(report: Report) -> Any:
     pdf = Pdf(orientation="P", unit="mm", format="A4")
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("cjk", "", str(regular), collection_font_number=_TC)
-    pdf.add_font("cjk", "B", str(bold), collection_font_number=_TC)
+    _add_cjk(pdf, "", regular)
+    _add_cjk(pdf, "B", bold)
     for font in pdf.fonts.values():  # the embedded subsets keep the font's own bounding boxes: recomputing them ran
         font.ttfont.recalcBBoxes = False  # every CJK outline used through fontTools, half of a report's PDF time
     pdf.set_title(f"{report.title} {report.period}")
