@@ -26,16 +26,14 @@ choice = st.segmented_control(t("period.label"), list(weeks), format_func=t, def
 span = weeks[choice or "period.week"]
 start, end = metrics.span(f.period, span)
 st.caption(t("period.range", start=start, end=end) + f" · {f.label}")
-status = query(metrics.kpi_status, start, end, **f.kw)
-
-
 # 近 4／13 週 ending in weeks not yet judged: each complaint rate over as many weeks to the last judged one, said on it
-ripe = query(metrics.matured_span, start, end, **f.kw) if span else None
+settled = query(metrics.settled_status, start, end, **f.kw)
+status = settled.status
 
 
 def tile(kid: str):
-    if ripe and status[kid].matures_on is not None and ripe[2][kid].value is not None:
-        return kpi_tile(cat[kid], ripe[2][kid], over=t("quality.matured_over", start=ripe[0], end=ripe[1]))
+    if kid in settled.shifted:
+        return kpi_tile(cat[kid], status[kid], over=t("quality.matured_over", start=settled.over[0], end=settled.over[1]))
     return kpi_tile(cat[kid], status[kid])
 
 
@@ -88,9 +86,9 @@ if complaints_tab[0]:
         chart(present.figure([go.Funnel(y=[t(f"quality.stage.{s}") for s in funnel["stage"]], x=funnel["complaints"],
                                         textinfo="value+percent initial")],
                              dict(title=t("quality.funnel"), height=300, margin=dict(l=10, r=10, t=40, b=10))), c1)
-        maturing = status["complaint_resolution_rate"].matures_on
-        if maturing is not None:  # the tiles wait for the period to mature; the funnel is the count so far: say so
-            c1.caption(t("quality.funnel_so_far", date=maturing))
+        if settled.matures_on is not None:  # the period's rates wait to mature; the funnel is the count so far: say so
+            c1.caption(t("quality.funnel_so_far", date=settled.matures_on) if not settled.shifted else t(
+                "quality.funnel_so_far_shifted", date=settled.matures_on, start=settled.over[0], end=settled.over[1]))
         res = query(metrics.resolution_time_distribution, start, end, **f.kw)
         chart(bar(res["band"].astype(str), res["complaints"], t("quality.resolution"), t("quality.count"),
                   x_title=present.unit_name("h", lang()),  # the bands are hours to resolve

@@ -532,6 +532,18 @@ def test_the_reports_downloads_are_named_in_the_readers_language_with_the_pages_
     assert names[-2:] == ["Performance-report_2026-10.pdf", "Performance-report_2026-10.xlsx"]
 
 
+def test_a_report_that_fails_unexpectedly_says_so_in_words_not_a_traceback(app, monkeypatch):
+    from kpi import reports
+
+    def broken(report):
+        raise KeyError(20)  # what two reports written at once once raised inside the PDF writer
+    monkeypatch.setattr(reports, "to_pdf", broken)
+    at = app("pages/quality.py", quality_section="客戶服務報告 (O4.3.1)")
+    next(b for b in at.button if b.label == "產生報告").click().run()
+    assert not at.exception and not at.get("download_button")
+    assert [e.value for e in at.error] == ["無法產生報告：發生未預期的錯誤，詳情已記錄在伺服器紀錄中。請再按一次「產生報告」；若仍失敗，請洽系統管理者。"]
+
+
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")

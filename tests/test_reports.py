@@ -22,7 +22,8 @@ import pytest
 
 from kpi import competency, metrics, present, reports, store
 from kpi.competency import load_competency_map, rank_weak_competencies
-from kpi.metrics import mask_pii
+from kpi.metrics import load_catalog, mask_pii
+from kpi.reports._common import status_text
 from kpi.reports import _pdf as reports_impl  # the PDF writer's browser and font look-ups, patched
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -587,3 +588,72 @@ def test_a_service_reports_summary_says_when_a_maturing_rate_is_judged(con):
     assert f"結案率 成熟中（{when} 起判定）" in summary and "結案率 —" not in summary
     en = " ".join(reports.service_report(con, last, last + timedelta(days=6), lang="en").section("summary").paragraphs)
     assert f"resolution rate maturing (judged from {when})" in en
+
+
+def test_a_13_week_service_report_shows_the_rates_of_the_weeks_judged_as_the_quality_page(con):
+    # 13 weeks to W47 (2026-08-24 .. 11-22): the sample's complaints end 2026-11-22 20:03, complaint rates mature
+    # 7 days after their range, so the last week judged ends Sunday 2026-11-08 and its 13 weeks start 2026-08-10. The
+    # report showed every complaint rate as "—" (and left the off-target ones out of its recommendations) while the
+    # quality page showed them over those weeks.
+    report = reports.service_report(con, date(2026, 8, 24), date(2026, 11, 22), channel="phone")
+    earlier = metrics.kpi_status(con, date(2026, 8, 10), date(2026, 11, 8), channel="phone")
+    complaints = next(s for s in report.sections if s.key == "complaints")
+    rows = complaints.table.set_index(complaints.table.columns[0])
+    for kid in ("complaint_resolution_rate", "complaint_sla_rate", "reopen_rate"):
+        label = load_catalog()[kid].label["zh-TW"]
+        assert earlier[kid].value is not None and rows.loc[label, "實際"] == pytest.approx(earlier[kid].value)
+        assert rows.loc[label, "狀態"] == status_text(earlier[kid].status, "zh-TW")
+    assert any("表中這些指標改以同樣週數、至已判定最後一週的 2026-08-10 至 2026-11-08 計算" in p for p in complaints.paragraphs)
+    summary = next(s for s in report.sections if s.key == "summary")
+    resolved = reports.format_cell(earlier["complaint_resolution_rate"].value, "fraction")
+    assert f"結案率 {resolved}（2026-08-10 至 2026-11-08）" in summary.paragraphs[2]
+
+
+def test_a_weeks_maturing_rates_say_so_in_the_reports_table(con):
+    # W47 alone: its rates are judged from 2026-11-30; the table said "—" beside a count of 55, read as no result
+    report = reports.service_report(con, date(2026, 11, 16), date(2026, 11, 22), channel="phone")
+    complaints = next(s for s in report.sections if s.key == "complaints")
+    rows = complaints.table.set_index(complaints.table.columns[0])
+    assert rows.loc[load_catalog()["complaint_resolution_rate"].label["zh-TW"], "狀態"] == "成熟中（2026-11-30 起判定）"
+    assert not any("改以同樣週數" in p for p in complaints.paragraphs)
+
+
+def test_the_font_cache_lists_every_field_of_fpdf2s_face():
+    # A field fpdf2 adds to its face in a later version would be shared between documents unseen (as the descriptor
+    # was): the cache names each one as read-only or per document, and this fails when the list is out of date.
+    from fpdf.fonts import TTFFont
+
+    assert set(TTFFont.__slots__) == set(reports_impl.KNOWN_FIELDS)
+
+
+def test_two_reports_written_at_once_are_both_whole(monkeypatch):
+    # Two users' reports of different lengths made at the same moment: with one font descriptor shared between
+    # documents, the second's object number overwrote the first's and one failed with a KeyError at output.
+    import threading
+    from kpi.reports import Report, Section
+
+    _need_font()
+    monkeypatch.setattr(reports_impl, "chart_unavailable", lambda lang=None: "no charts")
+
+    def report(tag: str, chars: str, n: int) -> Report:
+        return Report(kind="service", lang="zh-TW", title=f"{tag} 報告", period="2026-W47", meta=[],
+                      sections=[Section(key=f"s{i}", title=f"{tag} 第{i}節", sheet="x", paragraphs=[chars * 3] * 5)
+                                for i in range(n)], generated_at=datetime(2026, 11, 23))
+    made = {"甲": report("甲", "客訴處理結案率時限內專員組別管道", 30), "乙": report("乙", "預算執行差異金額成本收入科目改善", 40)}
+    alone = {k: pdf_text(reports.to_pdf(r)) for k, r in made.items()}  # also fills the cache
+    sys.setswitchinterval(0.0005)  # threads switch often: the writes overlap
+    try:
+        for _ in range(3):
+            out, errors = {}, []
+
+            def write(key: str) -> None:
+                try:
+                    out[key] = reports.to_pdf(made[key])
+                except Exception as exc:  # noqa: BLE001  (reported below, with its kind)
+                    errors.append(repr(exc))
+            threads = [threading.Thread(target=write, args=(k,)) for k in made]
+            [th.start() for th in threads]
+            [th.join() for th in threads]
+            assert not errors and {k: pdf_text(v) for k, v in out.items()} == alone
+    finally:
+        sys.setswitchinterval(0.005)

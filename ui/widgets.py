@@ -6,6 +6,7 @@ from datetime import datetime
 import hashlib
 import html
 import json
+import logging
 
 import pandas as pd
 import streamlit as st
@@ -133,6 +134,10 @@ def report_downloads(key: str, build, name: Sequence[str | None]) -> None:
                 st.session_state["_report"] = stored
             except (ValueError, reports.FontNotFound) as exc:  # e.g. a month without actuals, no CJK font
                 st.error(t("report.failed", error=exc))
+                stored = None
+            except Exception:  # noqa: BLE001 - the PDF writer's fonts and chart browser: said, logged, no traceback
+                logging.getLogger(__name__).exception("report %s", key)
+                st.error(t("report.failed_unexpected"))
                 stored = None
     if stored and stored[0] == key:
         from .auth import audited

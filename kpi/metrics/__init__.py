@@ -15,7 +15,8 @@ from ._erlang import (ERROR_CODES as ERLANG_ERRORS, ErlangError, Staffing, asa_s
 from ._workforce import (STAFFING_MEASURES, GRID_COLUMNS as STAFFING_COLUMNS, staffing_jsonable, staffing_lines, staffing_measures,
                          staffing_plan_text, interval_label, gap_status, staffing_series, staffing_table, HANDLING_STATES, INTERVAL_MINUTES, PRODUCTIVE_STATES, StaffingWeek, WhatIf, WorkforceSummary,
                          has_workforce_data, staffed_agents, staffing_week, with_what_if, workforce_summary)
-from ._judge import KpiValue, group_status, judge, kpi_status, matured_span, previous_range, stats_jsonable
+from ._judge import (KpiValue, SettledStatus, group_status, judge, kpi_status, previous_range, settled_status,
+                     stats_jsonable)
 from ._periods import KINDS as PERIOD_KINDS, Period, custom_period, default_period, periods, previous_label, span, trend_window
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
                         week_summary)
@@ -33,7 +34,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rat
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "centre_zone", "format_band", "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
-           "matured_span",
+           "SettledStatus", "settled_status",
            "kpi_records", "kpi_records_of_ranges", "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",

@@ -183,29 +183,47 @@ def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: 
     return judged(catalog, settings, now, rows[-1], history, end, team, channel)
 
 
-def matured_span(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
-                 channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
-                 scope: Scope | None = None) -> tuple[date, date, dict[str, KpiValue]] | None:
-    """For a span of weeks ending in weeks not yet judged (近 13 週 to last week: every complaint rate maturing), the
-    span of the same length ending on the last Sunday whose rates have matured in the data, and the KPIs over it:
-    (start, end, kpi_status). None when the span's own rates stand (or no complaint data is in)."""
+@dataclass(frozen=True)
+class SettledStatus:
+    """kpi_status of a range, where each maturing KPI a span of weeks has no value for yet is taken over `over`."""
+
+    status: dict[str, KpiValue]
+    matures_on: date | None = None  # when the range's own maturing KPIs get their value (None: none is waiting)
+    over: tuple[date, date] | None = None  # the span the maturing KPIs in `shifted` are of
+    shifted: frozenset[str] = frozenset()
+
+
+def settled_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
+                   channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
+                   scope: Scope | None = None) -> SettledStatus:
+    """kpi_status of the range; for a span of two or more whole ISO weeks ending in weeks not yet judged (近 13 週 to
+    last week: every complaint rate maturing), each maturing KPI over the span of as many weeks ending on the last
+    Sunday whose rates have matured in the data. A single week or a month keeps its own 成熟中 and date. What the
+    quality page's tiles and the customer service report both show."""
     catalog = catalog or load_catalog()
     settings = with_cutoffs(con, catalog)
+    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, scope=scope, settings=settings)
+    status = kpi_status(con, start, end, **kw)
+    weeks = (end - start).days + 1
+    waiting = [k for k, v in status.items() if v.matures_on is not None]
+    own = max((status[k].matures_on for k in waiting), default=None)
+    if not waiting or start.weekday() != 0 or weeks % 7 or weeks < 14:
+        return SettledStatus(status, own)
     last = None
     for k in catalog.kpis.values():
-        if not k.matures:
-            continue
-        cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
-        if cutoff is None:
-            return None
-        ripe = pd.Timestamp(cutoff).date() - timedelta(days=int(settings[k.matures]) + 1)  # matures_on(ripe) <= cutoff
-        last = ripe if last is None else min(last, ripe)
-    if last is None or last >= end:
-        return None
+        if k.matures:
+            cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
+            if cutoff is None:
+                return SettledStatus(status, own)
+            ripe = pd.Timestamp(cutoff).date() - timedelta(days=int(settings[k.matures]) + 1)  # matures_on <= cutoff
+            last = ripe if last is None else min(last, ripe)
     last -= timedelta(days=(last.weekday() + 1) % 7)  # back to the Sunday that ends its ISO week
     first = last - (end - start)
-    return first, last, kpi_status(con, first, last, team=team, channel=channel, queue=queue, catalog=catalog,
-                                   scope=scope, settings=settings)
+    earlier = kpi_status(con, first, last, **kw)
+    shifted = frozenset(k for k in waiting if earlier[k].value is not None)
+    if not shifted:
+        return SettledStatus(status, own)
+    return SettledStatus({k: earlier[k] if k in shifted else v for k, v in status.items()}, own, (first, last), shifted)
 
 
 def _history_grain(start: date, end: date) -> str | None:

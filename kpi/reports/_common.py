@@ -81,7 +81,8 @@ def kpi_table(cat: Catalog, values: Mapping[str, metrics.KpiValue], ids: Iterabl
             kind = duration_scale(measured.values())
             measured = {c: None if is_missing(v) else v / DURATION_SCALES[kind] for c, v in measured.items()}
         rows.append({h["kpi"]: label, h["unit"]: unit_name(kind, lang), **{h[c]: v for c, v in measured.items()},
-                     h["status"]: status_text(kv.status, lang), h["n"]: kv.n})
+                     h["status"]: t("svc.maturing", lang, date=kv.matures_on) if kv.value is None and kv.matures_on
+                     else status_text(kv.status, lang), h["n"]: kv.n})  # "—" beside a count read as no result
         kinds.append(kind)
     frame = pd.DataFrame(rows, columns=list(h.values()))
     col_kinds = {h["value"]: "row", h["target"]: "row", h["n"]: "count", h["previous"]: "row", h["change"]: "+row"}

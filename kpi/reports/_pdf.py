@@ -365,6 +365,10 @@ def _section(pdf: Any, s: Section, lang: str, no_charts: str | None) -> None:
 
 _FACES: dict[tuple[str, str], Any] = {}  # (font file, style) -> the face as fpdf2 read it for an earlier document
 _FACES_LOCK = threading.Lock()
+PER_DOCUMENT = ("i", "ttfont", "desc", "cw", "subset", "missing_glyphs", "biggest_size_pt", "_hbfont")
+KNOWN_FIELDS = ("type", "name", "glyph_ids", "sp", "ss", "up", "ut", "ttffile", "fontkey", "emphasis", "scale", "cmap",
+                "color_font", "unicode_range", "palette_index", "is_compressed", "is_cff", "is_cid_keyed", "is_symbol",
+                "cff_ros", "collection_font_number", *PER_DOCUMENT)  # fpdf2 2.8.9's TTFFont.__slots__, all of them
 
 
 def _add_cjk(pdf: Any, style: str, path: Path) -> None:
@@ -378,12 +382,18 @@ def _add_cjk(pdf: Any, style: str, path: Path) -> None:
         face = _FACES.get((str(path), style))
     if face is None or face.color_font is not None:
         pdf.add_font("cjk", style, str(path), collection_font_number=_TC)
+        kept = copy.copy(pdf.fonts[f"cjk{style}"])
+        kept.desc, kept.cw = copy.copy(kept.desc), kept.cw.copy()
         with _FACES_LOCK:
-            _FACES.setdefault((str(path), style), copy.copy(pdf.fonts[f"cjk{style}"]))
+            _FACES.setdefault((str(path), style), kept)
         return
-    font = copy.copy(face)  # widths, glyph ids, metrics: read-only from here on
+    # What fpdf2 2.8.9 changes on a face while it writes a document is that document's own (PER_DOCUMENT): the output
+    # numbers the descriptor's object and points it at the document's font file, so a shared one broke one of two
+    # reports written at once. The rest (glyph ids, cmap, metrics) is read only. tests/test_reports.py checks the list.
+    font = copy.copy(face)
     font.i = len(pdf.fonts) + 1
     font.ttfont = TTFont(path, recalcTimestamp=False, fontNumber=_TC, lazy=True)
+    font.desc, font.cw = copy.copy(face.desc), face.cw.copy()
     font.subset, font.missing_glyphs, font.biggest_size_pt, font._hbfont = SubsetMap(font), [], 0, None
     pdf.fonts[f"cjk{style}"] = font
     if font.is_cff and font.is_cid_keyed:

@@ -84,7 +84,7 @@ class _Range:
     lang: str
     cat: Catalog
     cmap: CompetencyMap
-    status: dict[str, metrics.KpiValue]
+    settled: metrics.SettledStatus  # the KPIs as the quality page shows them (maturing rates of a span: see .over)
     previous: tuple[date, date]
     pareto: pd.DataFrame
     plan: pd.DataFrame
@@ -95,6 +95,10 @@ class _Range:
     def kw(self) -> dict[str, str | None]:
         """The filters every section reads its rows with (those of the page the report was made from)."""
         return {"team": self.team, "channel": self.channel, "queue": self.queue}
+
+    @property
+    def status(self) -> dict[str, metrics.KpiValue]:
+        return self.settled.status
 
     @property
     def vital(self) -> pd.DataFrame:
@@ -109,7 +113,18 @@ class _Range:
         v = self.status[kid]
         if v.value is None and v.matures_on is not None:
             return t("svc.maturing", self.lang, date=v.matures_on)
-        return format_kind(v.value, UNIT_KIND[self.cat[kid].unit], self.lang)
+        shown = format_kind(v.value, UNIT_KIND[self.cat[kid].unit], self.lang)
+        if kid in self.settled.shifted:  # of the weeks already judged (as the quality page's tile says)
+            return t("svc.value_over", self.lang, value=shown, start=self.settled.over[0], end=self.settled.over[1])
+        return shown
+
+    def shifted_note(self) -> list[str]:
+        """Which rates are of the weeks already judged, and why (none: nothing)."""
+        if not self.settled.shifted:
+            return []
+        return [t("svc.shifted", self.lang, kpis=join_list((self.label(k) for k in self.cat.kpis
+                                                             if k in self.settled.shifted), self.lang),
+                  start=self.settled.over[0], end=self.settled.over[1], date=self.settled.matures_on)]
 
     def label(self, kid: str) -> str:
         return self.cat[kid].text("label", self.lang)
@@ -131,10 +146,10 @@ class _Range:
 def _load(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[str, str | None], lang: str,
           scope: Scope | None) -> _Range:
     cat, cmap = load_catalog(), load_competency_map()
-    status = metrics.kpi_status(con, start, end, **kw, scope=scope)
-    plan = competency.coaching_plan(cmap, kw["team"] or "center", f"{start} – {end}", status, lang,
+    settled = metrics.settled_status(con, start, end, **kw, scope=scope)
+    plan = competency.coaching_plan(cmap, kw["team"] or "center", f"{start} – {end}", settled.status, lang,
                                     top=TOP_RECOMMENDATIONS, team=kw["team"])
-    return _Range(con, start, end, kw["team"], kw["channel"], kw["queue"], lang, cat, cmap, status,
+    return _Range(con, start, end, kw["team"], kw["channel"], kw["queue"], lang, cat, cmap, settled,
                   metrics.previous_range(start, end), metrics.category_pareto(con, start, end, **kw, scope=scope), plan,
                   metrics.low_score_comments(con, start, end, limit=1_000_000, **kw, scope=scope), scope)
 
@@ -213,7 +228,7 @@ def _trend(r: _Range) -> Section:
 def _complaints(r: _Range) -> Section:
     """Complaints and their resolution (P4.3.2): the complaint KPIs against their targets."""
     frame, row_kinds, col_kinds = kpi_table(r.cat, r.status, COMPLAINT_KPIS, r.lang)
-    return section("complaints", r.lang, [t("svc.kpi_note", r.lang)], frame, col_kinds, row_kinds)
+    return section("complaints", r.lang, [t("svc.kpi_note", r.lang), *r.shifted_note()], frame, col_kinds, row_kinds)
 
 
 def _backlog(r: _Range) -> Section:
