@@ -263,7 +263,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         auth.add_user(con, args.name, args.role, password, _settings(args), teams=args.team, agent_id=args.agent_id,
                       by=auth.os_user())
         _warn_unknown_teams(con, args.team)
-        _warn_unknown_agent(con, args.agent_id, args.team)
+        _warn_unknown_agent(con, args.agent_id, args.team if args.role not in ("admin", "finance") else None)
         first = len(auth.list_users(con)) == 1
     print(f"user {args.name.strip()} added ({args.role})" + ("; the dashboard now asks everyone to sign in" if first else ""))
     return 0
@@ -290,7 +290,7 @@ def cmd_users_set_role(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), wait=_wait(args)) as con:
         auth.set_role(con, args.name, args.role, args.team, args.agent_id, by=auth.os_user())
         _warn_unknown_teams(con, args.team)
-        _warn_unknown_agent(con, args.agent_id, args.team)
+        _warn_unknown_agent(con, args.agent_id, args.team if args.role not in ("admin", "finance") else None)
     print(f"user {args.name.strip()} is now {args.role}")
     return 0
 

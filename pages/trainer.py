@@ -43,7 +43,12 @@ team = pick(c3, t("col.team"), team_names, "trainer_team")  # a team no longer o
 if kind == "team":
     # judged as the weekly page's tiles judge the team (a week or month against its 12 before: XmR), so "getting
     # worse" here is the tiles' "worse" (the team table's pass compares with the period before only)
-    who, values, peers = team, query(metrics.kpi_status, start, end, team=team, **filters), None
+    # and a span of weeks' maturing complaint rates over the weeks already judged, as the quality page shows them
+    settled = query(metrics.settled_status, start, end, team=team, **filters)
+    who, values, peers = team, settled.status, None
+    if settled.shifted:
+        st.caption(t("trainer.shifted", kpis=join_list((kpi_label(cat[k]) for k in cat.kpis if k in settled.shifted),
+                                                        lang()), start=settled.over[0], end=settled.over[1]))
     if f.channel is None:  # a blend of channels: KPIs with a target per channel are not judged (as the weekly tiles)
         values = metrics.unjudged_blend({team: values}, query(metrics.channels_in, start, end, team=team, queue=f.queue),
                                         cat)[team]

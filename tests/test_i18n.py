@@ -190,7 +190,13 @@ def test_t_fills_placeholders_and_names_an_unknown_key_or_language():
 @pytest.mark.parametrize("n, expected", [(1, "x: 1 complaint (g)"), (0, "x: 0 complaints (g)"), (1000, "x: 1,000 complaints (g)")])
 def test_an_english_count_of_one_takes_the_singular(n, expected):
     assert present.t("chart.pareto_hover", "en", category="x", n=n, group="g") == expected
+
+
+def test_the_plural_marker_reads_the_count_in_any_form():
     assert present.t("chart.pareto_hover", "zh-TW", category="x", n=1, group="g") == "x：1 件（g）"
+    assert present.t("erlang.out.input", "en", calls=1.0, minutes=30.0, aht="5 min", sl="80%", seconds=20.0) == \
+        "1 call in 30 minutes, average handle time 5 min, target 80% answered within 20 s"
+    assert present.t("weekly.attention_more", "en", n=1).startswith("And 1 more team or agent (")
     assert present.t("svc.period", "en", start="a", end="a", days="1", ps="b", pe="b").endswith("(1 day), against the previous period b to b.")
     assert present.t("perf.kpis", "en", n=1, good=1, warning=0, bad=0, uncertain=0).startswith("1 KPI has a target:")
 
@@ -198,7 +204,9 @@ def test_an_english_count_of_one_takes_the_singular(n, expected):
 def test_english_counts_before_a_plural_noun_say_which_form_one_takes():
     # "1 complaints" and "(1 KPIs)" were on the pages: a count placeholder right before a plural noun must pick the
     # noun's form by the count ({n|complaint|complaints}); the names below hold counts in the catalog.
-    counts = "n|read|removed|rows|days|agents|required|inserted"
-    bare = re.compile(r"\{(" + counts + r")(:[^}]*)?\}\)? (?!\{)[A-Za-z]+s\b")
+    # a count, then up to two words, then a plural ("{n} more teams", "{n} survey responses"); not a measure in units
+    # or bands ("{gap:.1f} bands", "{traffic} Erlangs", "{hours} of agents": a number with a decimal, never "1 band")
+    counts = "n|read|removed|rows|days|agents|required|inserted|total|fields|calls|minutes|left|max"
+    bare = re.compile(r"\{(" + counts + r")(:[^}]*)?\}\)?((?: [A-Za-z-]+){0,2}?) [A-Za-z-]+s\b")
     offenders = {k: e["en"] for k, e in present.messages().items() if bare.search(e["en"])}
     assert not offenders, offenders

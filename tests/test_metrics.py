@@ -1,7 +1,7 @@
 """Every contact, survey and complaint KPI on a few literal rows, the expected values worked out by hand."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -600,3 +600,17 @@ def test_a_calendar_month_is_compared_with_the_previous_calendar_month():
     assert metrics.previous_range(date(2026, 3, 1), date(2026, 3, 31)) == (date(2026, 2, 1), date(2026, 2, 28))
     assert metrics.previous_range(*W47) == (date(2026, 11, 9), date(2026, 11, 15))  # a week: the week before
     assert metrics.previous_range(date(2026, 10, 5), date(2026, 10, 31)) == (date(2026, 9, 8), date(2026, 10, 4))
+
+
+@pytest.mark.parametrize("cutoff, last", [(datetime(2026, 11, 22, 20, 3), date(2026, 11, 14)),
+                                          (datetime(2026, 11, 22, 0, 0), date(2026, 11, 14)),
+                                          (datetime(2026, 11, 21, 23, 59), date(2026, 11, 13))])
+def test_the_last_range_end_a_maturing_rate_has_its_value_for(cutoff, last):
+    # complaint rates mature 7 days after their range: a range ending on day e has its value from e + 8 at 00:00
+    from kpi.metrics._engine import last_matured_end, matured
+
+    cat = metrics.load_catalog()
+    settings = {**cat.settings, "__cutoffs": {"complaints": cutoff}}
+    kpi = cat["complaint_resolution_rate"]
+    assert last_matured_end(kpi, settings) == last
+    assert matured(kpi, last, settings) and not matured(kpi, last + timedelta(days=1), settings)

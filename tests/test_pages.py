@@ -308,7 +308,8 @@ def test_thirteen_weeks_to_a_week_not_yet_judged_show_the_rates_of_the_thirteen_
         assert ripe[kid].value is not None and got.value == format_value(cat[kid], ripe[kid].value, "zh-TW")
         assert got.lines[1] == "期間 2026-08-10 至 2026-11-08（同樣週數、至已判定的最後一週；之後各週成熟中）"
     at = app("pages/quality.py")  # the week itself: still maturing, said so
-    assert by_label and tiles(at)[cat["complaint_resolution_rate"].label["zh-TW"]] == "—"
+    week = next(m for m in page_tiles(at) if m.label == cat["complaint_resolution_rate"].label["zh-TW"])
+    assert week.value == "—" and week.lines[1].startswith("成熟中：2026-11-30 起才有數值")
 
 
 def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
@@ -542,6 +543,21 @@ def test_a_report_that_fails_unexpectedly_says_so_in_words_not_a_traceback(app, 
     next(b for b in at.button if b.label == "產生報告").click().run()
     assert not at.exception and not at.get("download_button")
     assert [e.value for e in at.error] == ["無法產生報告：發生未預期的錯誤，詳情已記錄在伺服器紀錄中。請再按一次「產生報告」；若仍失敗，請洽系統管理者。"]
+
+
+def test_coaching_over_13_weeks_weighs_the_complaint_rates_of_the_weeks_judged(app):
+    # As the quality page: 13 weeks to W47 hold every complaint rate maturing, so none could be weak; they are judged
+    # over the 13 weeks to 2026-11-08 (the last judged week, see the quality page's test) and the page says so.
+    from kpi import metrics
+
+    at = app("pages/trainer.py", trainer_period="period.13w", trainer_team="技術支援組")
+    assert any("改以同樣週數、至已判定最後一週的 2026-08-10 至 2026-11-08 判斷" in c.value for c in at.caption)
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        earlier = metrics.kpi_status(con, date(2026, 8, 10), date(2026, 11, 8), team="技術支援組", channel="phone")
+    weak = html_tables(at)[0]
+    cat = load_catalog()
+    off = [cat[k].label["zh-TW"] for k in ("complaint_sla_rate", "reopen_rate") if earlier[k].status in ("bad", "warning")]
+    assert off and set(off) <= set(weak.iloc[:, 0])
 
 
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):

@@ -200,3 +200,14 @@ def test_an_agent_is_offered_no_team_filter_and_told_when_they_have_no_contacts(
         "2026-W47（管道：電話、佇列：全部）沒有專員代號 A999 處理的進線，所以沒有您的數字。請在「篩選條件」選擇其他期間或管道；"
         "若一直沒有，請洽系統管理者確認您的帳號連結的專員代號。"]
     assert not html_tables(at) and not at.exception
+
+
+def test_the_streamlit_internals_the_refused_address_message_reads_are_there():
+    # ui.frame._refused_address reads Streamlit's page intent (1.67); were these renamed at an upgrade, it would fall
+    # back silently to Streamlit's English "Page not found" dialog: this fails first.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    assert {"intended_page_script_hash", "intended_page_name", "set_script_intent"} <= set(dir(PagesManager))
+    from streamlit.navigation.page import StreamlitPage
+
+    assert isinstance(StreamlitPage.url_path, property) and isinstance(StreamlitPage._script_hash, property)

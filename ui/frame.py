@@ -236,11 +236,14 @@ def input_hints_css(lang: str) -> str:
     if lang == "en":
         return ""
     apply, submit = present.t("input.enter_apply", lang), present.t("input.enter_submit", lang)
-    area = present.t("input.ctrl_enter_submit", lang)
+    area, area_submit = present.t("input.ctrl_enter_apply", lang), present.t("input.ctrl_enter_submit", lang)
+    # the first span is the hint only when there is one; a length count alone ("3/64") is a span with a "/" and no
+    # hint: every box that has max_chars here is in a form, which always shows its hint first
     hint = '[data-testid="InputInstructions"] > span:first-child'
     return (f'{hint} {{font-size: 0}} {hint}::after {{font-size: 0.75rem; content: "{apply}"}} '
+            f'[data-testid="stTextArea"] {hint}::after {{content: "{area}"}} '
             f'[data-testid="stForm"] {hint}::after {{content: "{submit}"}} '
-            f'[data-testid="stForm"] [data-testid="stTextArea"] {hint}::after {{content: "{area}"}}')
+            f'[data-testid="stForm"] [data-testid="stTextArea"] {hint}::after {{content: "{area_submit}"}}')
 
 
 def print_style() -> None:
@@ -301,17 +304,20 @@ def _refused_address(scope: Scope) -> str | None:
     navigation does not list it, so Streamlit would run the role's first page under an English "Page not found"
     dialog; the intent is cleared instead (that page runs, with no dialog) and the page says why."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
-    manager = getattr(get_script_run_ctx(), "pages_manager", None)
-    by_hash, by_name = getattr(manager, "intended_page_script_hash", None), getattr(manager, "intended_page_name", None)
-    if not by_hash and not by_name:
+    try:  # Streamlit's own page intent (1.67): were it renamed, the English dialog comes back, the pages still run
+        manager = get_script_run_ctx().pages_manager
+        by_hash, by_name = manager.intended_page_script_hash, manager.intended_page_name
+        if not by_hash and not by_name:
+            return None
+        for _, path, title, _, what in PAGES:
+            if allows(scope, what):
+                continue
+            page = st.Page(path)
+            if (by_hash == page._script_hash) if by_hash else (by_name == page.url_path):
+                manager.set_script_intent("", "")
+                return title
+    except AttributeError:
         return None
-    for _, path, title, _, what in PAGES:
-        if allows(scope, what):
-            continue
-        page = st.Page(path)
-        if (by_hash == page._script_hash) if by_hash else (by_name == page.url_path):
-            manager.set_script_intent("", "")
-            return title
     return None
 
 

@@ -536,6 +536,26 @@ def matures_on(kpi: Kpi, end: date, settings: dict[str, Any]) -> date | None:
     return end + timedelta(days=int(settings[kpi.matures]) + 1)
 
 
+def maturity_cutoff(kpi: Kpi, settings: dict[str, Any]) -> Any:
+    """The data's cut-off a maturing KPI waits for: its dataset's latest timestamp (the backlog's: the complaints')."""
+    return settings["__cutoffs"].get("complaints" if kpi.dataset == "backlog" else kpi.dataset)
+
+
+def matured(kpi: Kpi, end: date, settings: dict[str, Any]) -> bool:
+    """Whether a maturing KPI of a range ending `end` has its value, the data as it stands."""
+    cutoff = maturity_cutoff(kpi, settings)
+    return cutoff is not None and pd.Timestamp(matures_on(kpi, end, settings)) <= pd.Timestamp(cutoff)
+
+
+def last_matured_end(kpi: Kpi, settings: dict[str, Any]) -> date | None:
+    """The latest day a range of a maturing KPI may end on and have its value (matured), None without data."""
+    cutoff = maturity_cutoff(kpi, settings)
+    if cutoff is None:
+        return None
+    end = pd.Timestamp(cutoff).date() - timedelta(days=int(settings[kpi.matures]) + 1)
+    return end if matured(kpi, end, settings) else end - timedelta(days=1)  # (as matured() reads the cut-off)
+
+
 def _bucket_ends(keys: list, start: date, end: date, by: str | None) -> list[date]:
     if by in TIME_GRAINS:
         ends = {k: min(nxt - timedelta(days=1), end) for k, _, nxt in bucket_keys(start, end, by)}
@@ -565,10 +585,8 @@ def _mask(columns: dict[str, np.ndarray], blank: set[str], realtime_channels: np
             columns[k.id] = np.full(len(keys), np.nan)
             blank.add(k.id)
         if k.matures:
-            cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
-            matured = {e: cutoff is not None and pd.Timestamp(matures_on(k, e, settings)) <= pd.Timestamp(cutoff)
-                       for e in set(ends)}  # per bucket end: 168 weekday hours share one
-            ok = np.array([matured[e] for e in ends], dtype=bool)
+            ripe = {e: matured(k, e, settings) for e in set(ends)}  # per bucket end: 168 weekday hours share one
+            ok = np.array([ripe[e] for e in ends], dtype=bool)
             columns[k.id] = np.where(ok, columns[k.id], np.nan)
             blank.discard(k.id)
 

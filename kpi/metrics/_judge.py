@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog, status_against
-from ._engine import data_cutoffs, kpi_records, kpi_records_of_ranges, matures_on
+from ._engine import data_cutoffs, kpi_records, kpi_records_of_ranges, last_matured_end, matures_on
 from ._stats import Z95, two_proportion_z, wilson_interval, xmr_limits
 
 
@@ -209,14 +209,10 @@ def settled_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, te
     own = max((status[k].matures_on for k in waiting), default=None)
     if not waiting or start.weekday() != 0 or weeks % 7 or weeks < 14:
         return SettledStatus(status, own)
-    last = None
-    for k in catalog.kpis.values():
-        if k.matures:
-            cutoff = settings["__cutoffs"].get("complaints" if k.dataset == "backlog" else k.dataset)
-            if cutoff is None:
-                return SettledStatus(status, own)
-            ripe = pd.Timestamp(cutoff).date() - timedelta(days=int(settings[k.matures]) + 1)  # matures_on <= cutoff
-            last = ripe if last is None else min(last, ripe)
+    ends = [last_matured_end(catalog[k], settings) for k in waiting]
+    if None in ends:
+        return SettledStatus(status, own)
+    last = min(ends)
     last -= timedelta(days=(last.weekday() + 1) % 7)  # back to the Sunday that ends its ISO week
     first = last - (end - start)
     earlier = kpi_status(con, first, last, **kw)

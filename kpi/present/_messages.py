@@ -44,7 +44,9 @@ _PLURAL = re.compile(r"\{(\w+)\|([^{}|]*)\|([^{}|]*)\}")
 
 def _plural(text: str, fmt: dict[str, Any]) -> str:
     """{n|complaint|complaints} -> the first form when the count n is 1 (or "1"), the second otherwise."""
-    return _PLURAL.sub(lambda m: m.group(2) if str(fmt.get(m.group(1))) == "1" else m.group(3), text)
+    def one(value: Any) -> bool:
+        return str(value) == "1" or (isinstance(value, (int, float)) and value == 1)
+    return _PLURAL.sub(lambda m: m.group(2) if one(fmt.get(m.group(1))) else m.group(3), text)
 
 
 def t(key: str, lang: str, **fmt: Any) -> str:
