@@ -20,7 +20,7 @@ from kpi.metrics import centre_zone
 from ui.data import db_path, query, read, refresh_version, write
 from ui.frame import current_filters
 from ui.i18n import lang, t
-from ui.widgets import file_upload, import_history_table
+from ui.widgets import file_upload, import_error, import_history_table
 
 UPLOADS = Path(tempfile.gettempdir()) / "kpi_uploads"  # raw exports hold personal data: private, and short-lived
 UPLOAD_HOURS = 2
@@ -75,7 +75,7 @@ if upload is not None:
             headers, _ = imports.file_headers(str(path), Options(encoding=encoding, sheet=sheet, sheets=all_sheets),
                                               upload.name)
     except FatalImportError as exc:
-        st.error(t("imp.fatal", error=exc))
+        import_error(exc)
         st.stop()
 
     # A platform's export the headers match (a preset) says its dataset; otherwise the header words guess it.
@@ -186,7 +186,7 @@ if upload is not None:
             st.session_state["imp_preview"] = (fingerprint, read(imports.preview, prep))
         except FatalImportError as exc:
             st.session_state.pop("imp_preview", None)
-            st.error(t("imp.fatal", error=exc))
+            import_error(exc)
     shown = st.session_state.get("imp_preview")
     if shown and shown[0] == fingerprint:
         pv = shown[1]
@@ -239,7 +239,7 @@ if upload is not None:
                 if result.warnings is not None and len(result.warnings):
                     st.warning(t("imp.warnings", n=len(result.warnings)))
             except FatalImportError as exc:
-                st.error(t("imp.fatal", error=exc))
+                import_error(exc)
 
 # ---- history, rejected rows, undo
 st.subheader(t("imp.history"))

@@ -16,6 +16,7 @@ BUILT = re.compile(r"""\bt\(\s*f["']([^"'{]*)\{""")  # t(f"status.{s}") -> "stat
 # Keys read through a built name, t(f"PREFIX{x}"): each prefix with every value x takes, from the constant the code
 # iterates over. A new built key fails test_every_built_key_is_declared until it is declared here.
 DYNAMIC: dict[str, tuple[str, ...]] = {
+    "imp.fatal.": (*imports.FATAL_CODES, "unreadable_csv_row"),  # ui.widgets.import_error
     "status.": ("good", "warning", "bad", "none", "uncertain", "maturing", "no_value"),
     "channel.": ("phone", "chat", "email"),
     "trainer.vs.": ("target", "team"),

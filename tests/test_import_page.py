@@ -403,3 +403,20 @@ def test_a_budget_workbook_s_drivers_sheet_is_previewed_and_committed_with_it(db
     assert any("預算驅動因子" in s.value and "新增 1" in s.value for s in at.success)
     with store.open_db(db, read_only=True) as con:
         assert con.execute("SELECT line, pay, budget_rate FROM budget_drivers").fetchall() == [("加班費", "overtime", 400.0)]
+
+
+def test_a_file_that_cant_be_imported_is_said_in_chinese(db):
+    # "required column 'arrived_at' is missing for contacts; ... (map it with --mapping)" was the zh-TW page's error
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("no_time.csv", b"contact_id,channel\nx1,phone\n", "text/csv")).run()
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "資料集")).set_value("contacts").run()
+    next(b for b in at.button if b.label == "預覽").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value for e in at.error] == [
+        "無法匯入「no_time.csv」：進線紀錄必填的「進線時間」沒有對應到檔案中的欄位，未寫入任何資料。"
+        "請在上方「欄位對應」為它選擇檔案的欄位（檔案的欄位：contact_id, channel）。"]
+    # a reason without Chinese words of its own: a sentence, and the technical reason folded away
+    at = import_page()
+    at.file_uploader(key="imp_file").set_value(("empty.csv", b"\n\n", "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["無法匯入「empty.csv」：檔案是空的（第一列應為欄位名稱），未寫入任何資料。"]

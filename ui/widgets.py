@@ -151,6 +151,28 @@ def report_downloads(key: str, build, name: Sequence[str | None]) -> None:
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def import_error(exc: Exception) -> None:
+    """A file that can't be imported (kpi.imports.FatalImportError), said in the reader's language: by its code where
+    it has one; otherwise a sentence in Chinese and the command line's English reason under 技術細節 on a zh-TW page."""
+    from kpi.imports import FatalImportError
+
+    from .i18n import lang, t
+
+    code, params = (exc.code, dict(exc.params)) if isinstance(exc, FatalImportError) else (None, {})
+    if code == "missing_column":
+        params.update(column=value_label("field", params["column"], lang()), dataset=t(f"ds.{params['dataset']}"))
+    if code == "unreadable_csv" and params.get("row"):
+        code = "unreadable_csv_row"
+    if code:
+        st.error(t(f"imp.fatal.{code}", **params))
+    elif lang() == "en":
+        st.error(t("imp.fatal", error=exc))
+    else:
+        st.error(t("imp.fatal_other"))
+        with st.expander(t("imp.fatal_detail")):
+            st.code(str(exc), language=None, wrap_lines=True)
+
+
 def import_history_table(history, key: str) -> None:
     """The import history with its columns named in the current language."""
     from .i18n import t

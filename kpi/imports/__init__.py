@@ -1,6 +1,6 @@
 """Files in: read (CSV/XLSX, any encoding) -> mapping -> parse -> check -> write in one transaction; preview, undo,
 saved mappings, and the guess of dataset and mapping from a file's headers."""
-from ._mapping import (CONDITIONS, DECIMAL_OPTIONS, DERIVE_RULES, FatalImportError, Mapping, Options, Progress, STEPS, header_key, load_mapping,
+from ._mapping import (CONDITIONS, DECIMAL_OPTIONS, DERIVE_RULES, FATAL_CODES, FatalImportError, Mapping, Options, Progress, STEPS, header_key, load_mapping,
                        parse_mapping)
 from ._prepare import Prepared, prepare
 from ._read import read_source
@@ -18,7 +18,7 @@ from ._suggest import guess_dataset, is_month_header, suggest_mapping
 from ._presets import (PRESET_DIR, Preset, applied, choose_mapping, default_unit, detect_preset, detected_line, edited,
                        expectation, get_preset, load_presets, parse_preset, preset_table)
 
-__all__ = ["SAMPLE_DIR", "STEPS", "CONDITIONS", "DECIMAL_OPTIONS", "DERIVE_RULES", "FatalImportError", "ImportResult", "Mapping", "Options", "Prepared", "Progress",
+__all__ = ["SAMPLE_DIR", "STEPS", "CONDITIONS", "DECIMAL_OPTIONS", "DERIVE_RULES", "FATAL_CODES", "FatalImportError", "ImportResult", "Mapping", "Options", "Prepared", "Progress",
            "header_key", "import_file", "import_history", "load_mapping", "load_sample_data", "parse_mapping",
            "prepare", "read_source", "rejected_count", "rejected_rows", "sample_files", "sample_pending", "stage_and_compare",
            "stored_form", "updated_value", "write", "DATE_ORDERS", "DEFAULT_CENTRE_ZONE", "DURATION_UNITS", "ZONE_EXPECTED",

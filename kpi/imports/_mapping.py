@@ -19,7 +19,15 @@ from ..store import DATASETS, get_dataset
 
 
 class FatalImportError(Exception):
-    """The file cannot be imported at all; nothing was written."""
+    """The file cannot be imported at all; nothing was written. The message is the command line's; code and params
+    (FATAL_CODES), where set, let a page say it in the reader's language (t(f"imp.fatal.{code}", **params))."""
+
+    def __init__(self, message: str, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+FATAL_CODES = ("missing_column", "empty", "decode", "unreadable_csv", "unreadable_excel")
 
 
 # progress(fraction 0-1, step): called a few dozen times per import at most, whatever the file's size. A step is one of

@@ -483,8 +483,8 @@ def _resolve(ds: Dataset, batch: Batch, mapping: Mapping, name: str, file: _File
     if missing:
         raise FatalImportError(
             f"{name}: required column {missing[0]!r} is missing for {ds.name}; the file's columns are: "
-            f"{header_list(frame.columns)} (map it with --mapping)"
-        )
+            f"{header_list(frame.columns)} (map it with --mapping)",
+            "missing_column", file=name, column=missing[0], dataset=ds.name, columns=header_list(frame.columns))
     return _Job(ds=ds, name=name, frame=frame, file_cols=file_cols, cols=cols, opts=opts, defaults=defaults,
                 wide=wide, work=work, source_row=source_row, file=file, derived=derived, fields=batch.fields,
                 formulas=batch.formulas, scale=scale, sheets=source.sheet_names if source.several else [],

@@ -190,7 +190,8 @@ def file_headers(path: str, options: Options | None = None, display_name: str | 
         try:
             sheets = [str(s) for s in pd.ExcelFile(path, engine="calamine").sheet_names]
         except Exception as exc:  # any reader failure: the same message as the import gives
-            raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({clip(exc)})") from None
+            raise FatalImportError(f"{display_name or path}: not a readable Excel workbook ({clip(exc)})",
+                                   "unreadable_excel", file=display_name or path) from None
     batch = next(open_source(path, options, display_name).batches())  # the file checked, one batch read
     return [str(c) for c in batch.frame.columns], sheets
 

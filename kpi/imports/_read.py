@@ -183,10 +183,11 @@ class Source:
             frame = pd.read_csv(io.StringIO(text), sep=self.sep, header=None, names=range(max(max(counts), width)),
                                 dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False)
         except (pd.errors.ParserError, ValueError) as exc:
-            raise FatalImportError(f"{self.name}: not a readable CSV ({clip(str(exc).splitlines()[0])})") from None
+            raise FatalImportError(f"{self.name}: not a readable CSV ({clip(str(exc).splitlines()[0])})",
+                                   "unreadable_csv", file=self.name, row=None) from None
         if len(frame) != len(counts):  # pandas cut the records otherwise than the csv module did
             raise FatalImportError(f"{self.name}: not a readable CSV (its rows from row {start + 2:,} could not be "
-                                   "told apart; check its quotes)")
+                                   "told apart; check its quotes)", "unreadable_csv", file=self.name, row=start + 2)
         frame = frame.iloc[:, :width]
         frame.columns = headers
         frame.index = pd.RangeIndex(start, start + len(frame))
@@ -246,7 +247,8 @@ class _Records:
                     break
         except csv.Error as exc:
             raise FatalImportError(f"{self.name}: not a readable CSV (row {self.taken + len(counts) + 1:,}: "
-                                   f"{clip(exc)})") from None
+                                   f"{clip(exc)})", "unreadable_csv", file=self.name,
+                                   row=self.taken + len(counts) + 1) from None
         text = "".join(self.pending[:used])
         del self.pending[:used]
         self.taken += len(counts)
@@ -276,11 +278,12 @@ def open_source(path: str | os.PathLike, options: Options, display_name: str | N
         except UnicodeDecodeError as exc:
             if len(encodings) == 1:
                 raise FatalImportError(f"{name}: cannot decode as {encoding} ({exc.reason} at byte {exc.start + 1:,}); "
-                                       "set options.encoding to the file's encoding") from None
+                                       "set options.encoding to the file's encoding", "decode", file=name,
+                                       encoding=encoding, byte=exc.start + 1) from None
             continue
         head = _first_lines(p, name, encoding, options)
         if not head or not head[0].strip():
-            raise FatalImportError(f"{name}: the file is empty (expected a header row)")
+            raise FatalImportError(f"{name}: the file is empty (expected a header row)", "empty", file=name)
         # The separator is taken from the first line that has one: a title line above the header may have none.
         sep = max([",", ";", "\t", "|"], key=next((x for x in head if any(c in x for c in ",;\t|")), head[0]).count)
         skip, title = _title_lines(head, sep, mapped)
@@ -453,7 +456,8 @@ def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str
         else:
             unzipped = source.path.stat().st_size
     except (zipfile.BadZipFile, OSError) as exc:
-        raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})") from None
+        raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})", "unreadable_excel",
+                               file=name) from None
     if unzipped > options.max_mib << 20:
         raise FatalImportError(f"{name}: the workbook unzips to {unzipped / 2**20:,.0f} MiB, more than the limit of "
                                f"{options.max_mib:,} MiB (options.max_mib)")
@@ -465,7 +469,8 @@ def _read_sheet(source: Source) -> tuple[pd.DataFrame, dict[tuple[int, str], str
     try:
         book = pd.ExcelFile(source.path, engine=engine)
     except Exception as exc:  # any reader failure means the same to the user: unreadable workbook
-        raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})") from None
+        raise FatalImportError(f"{name}: not a readable Excel workbook ({clip(exc)})", "unreadable_excel",
+                               file=name) from None
     names = [str(n) for n in book.sheet_names]
     source.notes, source.missing_year, source.several = [], [], False
     source.drivers_sheet = (_sheet_name(options.drivers_sheet, names, name) if options.drivers_sheet is not None else
