@@ -58,7 +58,7 @@ st.subheader(t("staffing.chart"))
 series = metrics.staffing_series(week)  # every interval on the axis, one without contacts or agents as 0
 x = [metrics.interval_label(d, lang()) for d in series.index]
 lines = [go.Scatter(x=x, y=list(series["required"]), name=t("staffing.col.required"), mode="lines",
-                    line=dict(color="#c0392b", shape="hv"))]
+                    line=dict(color=present.PALETTE["line"], shape="hv"))]  # dark: red means status
 if week.has_states:
     lines.append(go.Scatter(x=x, y=list(series["staffed"]),
                             name=t("staffing.col.staffed"), mode="lines", line=dict(color="#2e86c1", shape="hv")))

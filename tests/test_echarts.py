@@ -122,7 +122,7 @@ def test_category_labels_that_would_overlap_are_turned_and_short_ones_stay_level
 
 
 def test_a_paretos_legend_names_each_colour_and_its_hover_rounds_the_share():
-    # 3 of 11 complaints is 27.2727...%: the hover says 27.3%, not 27.2727; the vital few red, the useful many grey,
+    # 3 of 11 complaints is 27.2727...%: the hover says 27.3%, not 27.2727; the vital few blue, the useful many grey,
     # each named in the legend (one "件數" series coloured two ways had a blue legend swatch beside red and grey bars);
     # a bar's hover in words with its unit.
     fig = present.pareto(["問題未解決", "帳務爭議", "其他"], [3, 5, 3], [27.272727, 72.727272, 100.0], [True, True, False],
@@ -130,13 +130,14 @@ def test_a_paretos_legend_names_each_colour_and_its_hover_rounds_the_share():
     html = svg_chart(echarts_option(fig), 300)
     chart = read_svg_chart(html)
     vital, other, cumulative = chart["series"]
-    assert (vital["name"], vital["lineStyle"]["color"], vital["data"]) == ("關鍵少數", present.PALETTE["bad"], [3, 5, 0])
+    # blue, not red: red means off target (status) on every page
+    assert (vital["name"], vital["lineStyle"]["color"], vital["data"]) == ("關鍵少數", present.PALETTE["actual"], [3, 5, 0])
     assert (other["name"], other["lineStyle"]["color"], other["data"]) == ("次要多數", present.PALETTE["muted"], [0, 0, 3])
     assert vital["hovers"] == ["問題未解決：3 件（關鍵少數）", "帳務爭議：5 件（關鍵少數）"]  # the stacked zero: no bar
     assert cumulative["hovers"] == ["問題未解決：27.3%", "帳務爭議：72.7%", "其他：100.0%"]
     assert chart["yAxis"][0]["name"] == "件數"
     legend = re.findall(r'background:([^;]+);display:inline-block"></span>([^<]+)</span>', html)
-    assert legend == [(present.PALETTE["bad"], "關鍵少數"), (present.PALETTE["muted"], "次要多數"),
+    assert legend == [(present.PALETTE["actual"], "關鍵少數"), (present.PALETTE["muted"], "次要多數"),
                       (present.PALETTE["line"], "累積占比")]
     # every category in the vital few (one category, say): no empty "useful many" in the legend
     alone = read_svg_chart(svg_chart(echarts_option(present.pareto(["帳務爭議"], [4], [100.0], [True], "Count",

@@ -243,11 +243,11 @@ def trend_grid(x: Sequence[str], panels: Sequence[TrendPanel], lang: str, *, col
 def pareto(categories: Sequence[str], counts: Sequence[float], cumulative_pct: Sequence[float], vital: Sequence[bool],
            count_name: str, cumulative_name: str, lang: str, **layout: Any) -> go.Figure:
     """Complaint categories most first with the cumulative share and its 80% line; layout (title, height...) applied
-    in the same call. The vital few (red) and the useful many (grey) are two series, so the legend says what each
-    colour is (a group with no category is left out); the count is the left axis' title; hovers in words with units."""
+    in the same call. The vital few (blue: red means status) and the useful many (grey) are two series, so the legend
+    says what each colour is (a group with no category is left out); the count is the left axis' title; hovers in words with units."""
     vital, counts, categories = [bool(v) for v in vital], list(counts), list(categories)
     groups = []
-    for name, colour, keep in ((t("col.vital_few", lang), PALETTE["bad"], True),
+    for name, colour, keep in ((t("col.vital_few", lang), PALETTE["actual"], True),
                                (t("chart.useful_many", lang), PALETTE["muted"], False)):
         ys = [c if v == keep else 0 for c, v in zip(counts, vital)]
         if any(ys):
