@@ -61,19 +61,31 @@ def over_under(variance) -> str | None:
 
 
 budget_line = lambda key, value: (html.escape(f"{kpi_label(cat[key])} {ntd_short(value)}"),)  # noqa: E731
+def change(v, base=None) -> str | None:
+    """A tile's change in the tile's own unit (萬 / M), with its share of base when given: +NT$35.4 萬 (+1.1%)."""
+    if v is None or pd.isna(v):
+        return None
+    shown = present.money_short(v, lang(), signed=True)
+    return f"{shown} ({present.percent(v / base, signed=True)})" if base else shown
+
+
+full_year = tot["full_year_budget"]
 show_tiles([
     present.Tile(f"{t('budget.month')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_month"]),
-                 delta=ntd(tot["variance_month"]) if tot["variance_month"] is not None else None,
+                 delta=change(tot["variance_month"], tot["budget_month"]),
                  tone=over_under(tot["variance_month"]), small=budget_line("budget", tot["budget_month"])),
     present.Tile(f"{t('budget.ytd')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_ytd"]),
-                 delta=f"{ntd(tot['variance_ytd'])} ({pct(tot['variance_pct_ytd'])})" if tot["variance_ytd"] is not None else None,
+                 delta=change(tot["variance_ytd"], tot["budget_ytd"]),
                  tone=over_under(tot["variance_ytd"]), small=budget_line("budget", tot["budget_ytd"])),
     present.Tile(kpi_label(cat["latest_estimate"]), ntd_short(tot["latest_estimate"]),
-                 delta=ntd(tot["latest_estimate"] - tot["full_year_budget"]) if tot["latest_estimate"] is not None else None,
-                 tone=None if tot["latest_estimate"] is None else over_under(tot["latest_estimate"] - tot["full_year_budget"]),
-                 small=budget_line("full_year_budget", tot["full_year_budget"])),
-    present.Tile(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),
-                 help=cat["run_rate"].text("definition", lang(), cat.settings)),
+                 delta=change(None if tot["latest_estimate"] is None else tot["latest_estimate"] - full_year, full_year),
+                 tone=None if tot["latest_estimate"] is None else over_under(tot["latest_estimate"] - full_year),
+                 small=budget_line("full_year_budget", full_year)),
+    present.Tile(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),  # against the full-year budget, as the estimate
+                 delta=change(None if tot["run_rate"] is None else tot["run_rate"] - full_year, full_year),
+                 tone=None if tot["run_rate"] is None else over_under(tot["run_rate"] - full_year),
+                 help=cat["run_rate"].text("definition", lang(), cat.settings),
+                 small=budget_line("full_year_budget", full_year)),
     present.Tile(f"{t('budget.ytd')} · {kpi_label(cat['cost_per_contact'])}",  # the charts show each month's
                  format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
                  help=cat["cost_per_contact"].text("definition", lang(), cat.settings)),

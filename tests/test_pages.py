@@ -560,6 +560,18 @@ def test_coaching_over_13_weeks_weighs_the_complaint_rates_of_the_weeks_judged(a
     assert off and set(off) <= set(weak.iloc[:, 0])
 
 
+def test_budget_tiles_state_each_change_in_the_tiles_own_unit(app):
+    # The tiles' values are in 萬 and their changes were in whole NT$ ("NT$3,165.1 萬 ▲ NT$353,884"). The sample's
+    # cost lines to October 2026: actual NT$31,651,384, budget NT$31,297,500, so +NT$353,884 = +NT$35.4 萬, +1.1%;
+    # the run rate is compared with the full-year budget as the estimate is (it had no comparison).
+    at = app("pages/budget.py")
+    tiles_by = {m.label: m for m in page_tiles(at)}
+    ytd = tiles_by["年初至今 · 實際"]
+    assert (ytd.value, ytd.delta, ytd.lines) == ("NT$3,165.1 萬", "+NT$35.4 萬 (+1.1%)", ["預算 NT$3,129.8 萬"])
+    assert tiles_by["年化實際數"].delta.startswith("+NT$") and tiles_by["年化實際數"].lines == ["全年預算 NT$3,752.8 萬"]
+    assert all("萬" in m.delta for m in tiles_by.values() if m.delta)
+
+
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")

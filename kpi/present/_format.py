@@ -59,11 +59,15 @@ def money(value: float, signed: bool = False, decimals: int = 0) -> str:
     return f"{sign}NT${abs(value):,.{decimals}f}"
 
 
-def money_short(value: float | None, lang: str) -> str:
-    """NT$ in 萬 (zh-TW) or millions (en), so a tile's number fits: NT$3,752.8 萬 / NT$37.53M."""
+def money_short(value: float | None, lang: str, signed: bool = False) -> str:
+    """NT$ in 萬 (zh-TW) or millions (en), so a tile's number fits: NT$3,752.8 萬 / NT$37.53M; signed, a change beside
+    such a value in the same unit (+NT$5.5 萬 / -NT$0.15M), or in whole NT$ when it would round to nothing (+NT$39)."""
     if is_missing(value):
         return MISSING
-    return t("format.money_short", lang, tenk=value / 1e4, million=value / 1e6)
+    if signed and abs(value) < (500 if lang == "zh-TW" else 5000):
+        return money(value, signed=True)
+    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
+    return sign + t("format.money_short", lang, tenk=abs(value) / 1e4, million=abs(value) / 1e6)
 
 
 @_or_missing
