@@ -552,7 +552,7 @@ def test_cli_refuses_another_suffix_in_one_line(sample_db, tmp_path):
     assert not (tmp_path / "report.txt").exists()
 
 
-@pytest.mark.parametrize("width", [60, 80, 100])
+@pytest.mark.parametrize("width", [38, 60, 66, 80, 94, 100])
 def test_a_pdf_paragraph_breaks_as_chinese_text_does(width):
     # fpdf2 breaks only at spaces: "10 月起帳單系統改版…" left "10" alone on a line and the Chinese run on the next, and a
     # 。 could start a line. Now: between any two Chinese characters, Latin words and numbers whole, no line starting
@@ -572,8 +572,10 @@ def test_a_pdf_paragraph_breaks_as_chinese_text_does(width):
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     assert not any(line[0] in "。，、）%" or line.rstrip()[-1] in "（≥" for line in lines)
     assert all(line.strip() not in ("10", "2") for line in lines)
+    # a number keeps the Chinese word after it: "10⏎月帳單", "增聘 2⏎名兼職" were read as broken
+    assert not any(a.rstrip()[-1:].isdigit() and re.match(r"[\u4e00-\u9fff]", b) for a, b in zip(lines, lines[1:]))
     assert sum(line.count("NT$37,527,500") + line.count("NT$50,000") for line in lines) == 2  # amounts whole
-    assert len(lines[0]) > 20  # the first line is filled, not cut after "10"
+    assert width < 60 or len(lines[0]) > 20  # the first line is filled, not cut after "10"
 
 
 def test_a_service_reports_summary_says_when_a_maturing_rate_is_judged(con):

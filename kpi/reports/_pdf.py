@@ -199,18 +199,22 @@ def _layout_table(pdf: Any, headers: list[str], rows: list[list[str]], numeric: 
 # (or a sign that belongs to the number after it).
 _NO_BREAK_BEFORE = frozenset("。，、；：！？）」』〉》】%％,.;:!?)]}")
 _NO_BREAK_AFTER = frozenset("（「『〈《【([{$＄≥≤<>=")
-_TOKEN = re.compile(r"[!-~]+ *| +|.")  # a Latin word or number with the spaces after it, a run of spaces, any character
+_TOKEN = re.compile(r"[!-~]+ *| +|.")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # a Latin word or number with the spaces after it, a run of spaces, any character
 
 
 def _broken(pdf: Any, text: str, width: float) -> str:
     """text with a line break wherever it wraps in `width` mm at the current font: between any two Chinese characters,
-    Latin words and numbers whole (NT$37,527,500), no line starting with 。 or ending with （ or ≥. fpdf2 breaks only
+    Latin words and numbers whole (NT$37,527,500), a number with the Chinese word after it (10 月, 2 名), no line
+    starting with 。 or ending with （ or ≥. fpdf2 breaks only
     at spaces ("WORD"), so a Chinese run after a short number moved whole to the next line and left "10" alone on one."""
     out = []
     for para in text.split("\n"):
         pieces: list[str] = []
         for tok in _TOKEN.findall(para):
-            if pieces and (tok[0] in _NO_BREAK_BEFORE or pieces[-1].rstrip()[-1:] in _NO_BREAK_AFTER):
+            last = pieces[-1].rstrip()[-1:] if pieces else ""
+            if pieces and (tok[0] in _NO_BREAK_BEFORE or last in _NO_BREAK_AFTER
+                           or (last.isdigit() and _CJK.match(tok))):  # a number keeps its unit: 10 月, 2 名, 3 件
                 pieces[-1] += tok
             else:
                 pieces.append(tok)
