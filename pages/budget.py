@@ -39,11 +39,14 @@ def pct(v) -> str:
     return format_value(cat["variance_pct"], None if v is None or pd.isna(v) else float(v), lang())
 
 
-c1, c2 = st.columns(2)
+c1, c2 = st.columns([1, 3])  # twelve months' buttons on one line at 1,500 px (in half the width 10 月 wrapped)
 year = pick(c1, t("budget.year"), years, "budget_year")
 last = query(metrics.last_actual_month, year)
 # Only closed months (with actuals): the report of a month without them would compare nothing.
 months = query(metrics.months_with_actuals, year) or [1]
+if st.session_state.get("_budget_month_of") != year:  # another year: its latest closed month, not the month before
+    st.session_state.pop("budget_month", None)
+    st.session_state["_budget_month_of"] = year
 month = pick(c2, t("budget.through"), months, "budget_month", index=len(months) - 1,
              format_func=lambda m: t(f"month.short.{m}"))
 report = query(metrics.budget_report, year, date(year, month, 1))
@@ -229,7 +232,8 @@ if ir_tab[0]:
             f1, f2, f3, f4 = st.columns(4)
             owner = f1.text_input(t("ir.owner"), value=defaults["owner"], **field("owner"))
             due = f2.date_input(t("ir.due_date"), value=defaults["due"], **field("due"))
-            effect = f3.number_input(t("ir.effect_input"), value=defaults["effect"], step=10000.0, **field("effect"))
+            effect = f3.number_input(t("ir.effect_input"), value=defaults["effect"], step=10000.0, format="%.0f",
+                                     **field("effect"))  # whole NT$, not 0.00
             status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
                                   placeholder=t("select.placeholder"), index=competency.STATUSES.index(defaults["status"]),
                                   **field("status"))

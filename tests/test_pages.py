@@ -626,6 +626,17 @@ def test_budget_page_offers_only_months_with_actuals(app):
     assert at.segmented_control(key="budget_month").options == ["9 月", "10 月", "11 月", "12 月"]  # of 2025
 
 
+def test_another_budget_year_opens_on_its_latest_closed_month(app):
+    # 2026 on September, then 2025: it showed 2025's September; 2025's latest month with actuals is December
+    at = app("pages/budget.py")
+    at.segmented_control(key="budget_month").set_value(9).run()
+    assert at.segmented_control(key="budget_month").value == 9
+    at.segmented_control(key="budget_year").set_value(2025).run()
+    assert not at.exception and at.segmented_control(key="budget_month").value == 12
+    at.segmented_control(key="budget_month").set_value(10).run()  # a month chosen within the year stays
+    assert at.segmented_control(key="budget_month").value == 10
+
+
 def test_every_page_shows_the_data_cut_off_and_real_time_tiles_per_channel(app):
     # The sample's latest contact time is an e-mail answered 2026-11-23 10:11; the latest complaint time 2026-11-22 20:03.
     at = app("pages/weekly.py", channel="__all__")
