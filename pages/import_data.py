@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi import imports
-from kpi.present import MISSING, clip, frame_to_csv, join_list, markdown_literal, readable_fields, value_label
+from kpi.present import MISSING, clip, export_file_name, frame_to_csv, join_list, markdown_literal, readable_fields, value_label
 from kpi.store import DATASETS
 from kpi.imports import FatalImportError, Options
 from kpi.imports import DATE_ORDERS, DECIMAL_OPTIONS, DURATION_UNITS
@@ -214,8 +214,9 @@ if upload is not None:
             st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("sheet", "row_number", "column_name", "value",
                                                                        "reason")),
                          hide_index=True, key="imp_rejects", placeholder=MISSING)
-            st.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(pv.rejects, lang())),
-                               file_name=f"rejected_{upload.name}.csv", mime="text/csv", key=f"imp_rj_{sha}")
+            st.download_button(t("imp.download_rejects"), frame_to_csv(imports.rejects_to_fix(pv.rejects, lang())),
+                               file_name=export_file_name([t("imp.rejects_file"), Path(upload.name).stem], "csv"),
+                               mime="text/csv", key=f"imp_rj_{sha}", help=t("imp.rejects_file_help"))
         if st.button(t("imp.commit"), type="primary", key=f"imp_commit_{sha}"):
             bar = st.progress(0.0, text=t("imp.committing"))
             try:
@@ -258,9 +259,10 @@ if len(history):
                                                 inserted=int(by_id.loc[i, "inserted"]), updated=int(by_id.loc[i, "updated"])))
     rejects = query(imports.rejected_rows, int(pick))
     h1, h2 = st.columns(2)
-    h1.download_button(t("imp.download_rejects"), frame_to_csv(imports.readable_rejects(rejects, lang())),
-                       file_name=f"rejected_import_{pick}.csv", mime="text/csv", key="imp_hist_rj",
-                       disabled=rejects.empty)
+    h1.download_button(t("imp.download_rejects"), frame_to_csv(imports.rejects_to_fix(rejects, lang())),
+                       file_name=export_file_name([f"{t('imp.rejects_file')}-{pick}",
+                                                   Path(str(by_id.loc[pick, "file_name"])).stem], "csv"),
+                       mime="text/csv", key="imp_hist_rj", disabled=rejects.empty, help=t("imp.rejects_file_help"))
     undone_at = by_id.loc[pick, "undone_at"]
     if pd.notna(undone_at):  # undone already (just now, or earlier): said, with nothing left to confirm
         h2.info(t("imp.already_undone", id=pick, at=f"{pd.Timestamp(undone_at):%Y-%m-%d %H:%M}"))

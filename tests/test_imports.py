@@ -263,3 +263,24 @@ def test_file_headers_of_a_big5_csv(tmp_path):
     f = tmp_path / "b.csv"
     f.write_bytes("來電編號,通話日期,通話時間\nA1,2026/11/20,10:00\n".encode("cp950"))
     assert imports.file_headers(str(f)) == (["來電編號", "通話日期", "通話時間"], [])
+
+
+def test_rejected_rows_come_back_as_a_file_to_correct_and_import_again(db, write):
+    # The download held one JSON blob per reason ({"Call ID": ..., "Wait (sec)": null}): now one line per rejected
+    # row, its reasons together, then its cells under the file's own headers (blank where empty).
+    text = ("Call ID,Start Time,Wait (sec),Talk Time\n"
+            "ok-1,2026-11-20 10:00:00,12,60\n"
+            "bad-1,2026-13-45 10:00:00,-4,60\n"
+            "bad-2,2026-11-20 11:00:00,abc,\n")
+    mapping = imports.Mapping(dataset="contacts", columns={"contact_id": ["Call ID"], "arrived_at": ["Start Time"],
+                                                           "wait_seconds": ["Wait (sec)"], "talk_seconds": ["Talk Time"]})
+    prep = imports.prepare("contacts", write("calls.csv", text), mapping)
+    with store.open_db(db) as con:
+        p = imports.preview(con, prep)
+    fix = imports.rejects_to_fix(p.rejects, "zh-TW")
+    assert list(fix.columns) == ["列號", "欄位", "原因", "Call ID", "Start Time", "Wait (sec)", "Talk Time"]
+    assert fix["列號"].tolist() == [3, 4] and fix["Call ID"].tolist() == ["bad-1", "bad-2"]
+    first = fix.iloc[0]
+    assert first["欄位"] == "進線時間、等候時間（秒）" and first["原因"].endswith("；時間長度為負值「-4」（應為 0 以上）")
+    assert (first["Start Time"], first["Wait (sec)"]) == ("2026-13-45 10:00:00", "-4")
+    assert fix.iloc[1]["Talk Time"] == "" and "None" not in fix.to_csv() and "null" not in fix.to_csv()

@@ -106,6 +106,27 @@ def split_reasons(rejects: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def rejects_to_fix(rejects: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Rejected rows as a file to correct and import again: one row per rejected row of the file, where it was and why
+    (its reasons together), then the row's cells under the file's own headers as read (blank where empty). Those
+    columns are the ones the import reads; a customer id is kept as its pseudonym (the import's rule), and a cell is
+    cut to present.ECHO_CHARS as the database keeps it."""
+    readable = readable_rejects(rejects, lang, ("file_name", "sheet", "row_number", "column_name", "reason"))
+    if rejects.empty:
+        return readable
+    where = list(readable.columns[: len(readable.columns) - 2])  # file, (sheet,) row
+    column, reason = readable.columns[-2], readable.columns[-1]
+    readable["__raw"] = list(rejects["raw"]) if "raw" in rejects else None
+    rows = []
+    for _, group in readable.groupby(where, sort=False, dropna=False):
+        cells = json.loads(group["__raw"].iloc[0]) if isinstance(group["__raw"].iloc[0], str) else {}
+        rows.append({**group.iloc[0][where].to_dict(),
+                     column: t("punct.list", lang).join(dict.fromkeys(c for c in group[column] if c)),
+                     reason: t("punct.semicolon", lang).join(dict.fromkeys(group[reason])),
+                     **{str(k): "" if v is None else v for k, v in cells.items()}})
+    return pd.DataFrame(rows)
+
+
 def readable_rejects(rejects: pd.DataFrame, lang: str, columns: tuple[str, ...] = READABLE_COLUMNS) -> pd.DataFrame:
     """Rejected rows as a person reads them in lang: the columns asked for (those present), headed in lang, the
     canonical column by its name and the reason in words. A reason stored before codes were kept stays as written."""
