@@ -352,9 +352,17 @@ def test_switching_to_english_rewords_the_chosen_filters(server, browser):
     _settle(page)
     assert shown() == [["Team", "All"], ["Channel", "Phone"], ["Queue", "All"]]
     assert "Team: All" in sidebar.inner_text() and "Channel: Phone" in sidebar.inner_text()
+    # English stays on another page and on a reload (it was back to Chinese after F5): the address keeps ?lang=en
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Budget execution").click()
+    _settle(page)
+    page.reload()
+    _settle(page)
+    assert "lang=en" in page.url and page.locator("h1").first.inner_text().startswith("Budget execution")
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Weekly performance").click()
+    _settle(page)
     sidebar.locator('button:has-text("繁體中文")').click()
     _settle(page)
-    assert shown() == [["組別", "全部"], ["管道", "電話"], ["佇列", "全部"]]
+    assert shown() == [["組別", "全部"], ["管道", "電話"], ["佇列", "全部"]] and "lang=" not in page.url
     page.close()
 
 

@@ -963,3 +963,27 @@ def test_the_service_level_heat_maps_hover_says_how_many_contacts_a_cell_holds(a
     assert len(hovers) == len(level["series"][0]["data"]) > 90  # 98 hours with calls in W47
     for (x, y, v), hover in zip(level["series"][0]["data"], hovers):
         assert hover == f"{y} {x}:00 · {v:.0f}%（{counts[(x, y)]:,.0f} 通）"
+
+
+def test_the_language_chosen_stays_in_the_address_for_a_reload_or_a_bookmark(sample_db, monkeypatch):
+    # English was forgotten on a reload (F5), a bookmark or a new tab: the switch keeps ?lang=en in the address, and
+    # an address with it opens in English; Chinese, the default, leaves the address clean.
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params["lang"] = "en"
+    at.run()
+    assert not at.exception and at.title[0].value == "Weekly performance"
+    assert at.query_params["lang"] == "en"
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.session_state["lang"] = "en"  # chosen in the sidebar (a switch in the browser: tests/test_browser.py)
+    at.run()
+    assert at.query_params["lang"] == "en"
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params["lang"] = "en"
+    at.session_state["lang"] = "zh-TW"  # Chinese chosen on an English address: the address loses its ?lang
+    at.run()
+    assert at.title[0].value == "每週績效" and "lang" not in at.query_params
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params["lang"] = "fr"  # not a language of the dashboard: the default
+    at.run()
+    assert at.title[0].value == "每週績效"

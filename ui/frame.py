@@ -13,7 +13,7 @@ from kpi.present import colon, join_list, value_label
 
 from .access import OWN, allows, current_scope
 from .data import query
-from .i18n import LANGS, lang, t
+from .i18n import DEFAULT_LANG, LANGS, address_lang, lang, t
 
 ALL = "__all__"
 DEFAULT_CHANNEL = "phone"
@@ -76,11 +76,17 @@ def _relabel() -> None:
 
 
 def language_switch() -> None:
-    """繁體中文 / English, default Traditional Chinese."""
+    """繁體中文 / English, default Traditional Chinese (or the address's ?lang=). English is kept in the address so a
+    reload, a bookmark or a new tab opens in it; Chinese, the default, leaves the address clean."""
     st.sidebar.segmented_control(t("sidebar.language"), options=list(LANGS), format_func=LANGS.get,
-                                 key="lang", default="zh-TW", on_change=_relabel)
+                                 key="lang", default=address_lang() or DEFAULT_LANG, on_change=_relabel)
     if st.session_state.get("lang") is None:  # a click on the selected option unselects it
-        st.session_state["lang"] = "zh-TW"
+        st.session_state["lang"] = DEFAULT_LANG
+    chosen = st.session_state["lang"]
+    if chosen != DEFAULT_LANG and st.query_params.get("lang") != chosen:
+        st.query_params["lang"] = chosen
+    elif chosen == DEFAULT_LANG and "lang" in st.query_params:
+        del st.query_params["lang"]
 
 
 def _period_picker(box) -> metrics.Period | None:

@@ -13,9 +13,16 @@ LANGS = {"zh-TW": "繁體中文", "en": "English"}
 DEFAULT_LANG = "zh-TW"
 
 
+def address_lang() -> str | None:
+    """The language the page's address asks for (?lang=en, kept there by the sidebar's switch so that a reload, a
+    bookmark or a new tab opens in it), if it names one."""
+    asked = st.query_params.get("lang")
+    return asked if asked in LANGS else None
+
+
 def lang() -> str:
-    """The language chosen in the sidebar."""
-    return st.session_state.get("lang", DEFAULT_LANG)
+    """The language chosen in the sidebar (before the switch is drawn, the address's, else Traditional Chinese)."""
+    return st.session_state.get("lang") or address_lang() or DEFAULT_LANG
 
 
 def t(key: str, **kw: Any) -> str:
