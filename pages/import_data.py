@@ -52,9 +52,12 @@ if upload is not None:
         path.write_bytes(data)
 
     c1, c2, c3 = st.columns(3)
+    # An encoding is a text file's (CSV); a workbook or a JSON export (UTF-8 by definition) has none to choose.
+    text_file = not upload.name.lower().endswith((".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson", ".json.gz",
+                                                  ".jsonl.gz", ".ndjson.gz"))
     encoding = c1.selectbox(t("imp.encoding"), ["auto", "utf-8", "cp950"], key=f"imp_enc_{sha}",
                             format_func=lambda e: value_label("encoding", e, lang()),
-                            placeholder=t("select.placeholder"))
+                            placeholder=t("select.placeholder")) if text_file else "auto"
     try:
         headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
         # A budget workbook is read whole (a sheet per cost center), as the CLI reads it; other files one sheet. A first

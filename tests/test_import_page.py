@@ -276,6 +276,7 @@ def test_a_finance_workbook_of_two_sheets_is_read_whole_previewed_with_its_warni
     at.file_uploader(key="imp_file").set_value(("預算.xlsx", path.read_bytes(), XLSX)).run()
     assert not at.exception, [e.message for e in at.exception]
     assert next(s for s in at.selectbox if s.label == "資料集").value == "budget"
+    assert "編碼" not in [s.label for s in at.selectbox]  # a workbook has no text encoding to choose
     sheet = next(s for s in at.selectbox if s.label == "工作表")
     assert sheet.format_func(sheet.value) == "（全部工作表）"  # a budget workbook is read whole
     next(b for b in at.button if b.label == "預覽").click().run()

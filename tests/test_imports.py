@@ -284,3 +284,17 @@ def test_rejected_rows_come_back_as_a_file_to_correct_and_import_again(db, write
     assert first["欄位"] == "進線時間、等候時間（秒）" and first["原因"].endswith("；時間長度為負值「-4」（應為 0 以上）")
     assert (first["Start Time"], first["Wait (sec)"]) == ("2026-13-45 10:00:00", "-4")
     assert fix.iloc[1]["Talk Time"] == "" and "None" not in fix.to_csv() and "null" not in fix.to_csv()
+
+
+def test_a_date_and_a_time_column_with_the_date_empty_is_a_missing_date(db, write):
+    # The sample complaints' 開案日期 + 開案時間: an empty date beside 15:45 said 無法讀取「15:45」; it is a missing
+    # date. A date without its time is still that day.
+    mapping = imports.Mapping(dataset="contacts", columns={"contact_id": ["id"], "arrived_at": ["Date", "Time"]})
+    prep = imports.prepare("contacts", write("dt.csv", "id,Date,Time\nc1,2026-11-20,15:45\nc2,,15:45\nc3,2026-11-20,\n"),
+                           mapping)
+    with store.open_db(db) as con:
+        p = imports.preview(con, prep)
+    assert p.rows["contact_id"].tolist() == ["c1", "c3"]
+    assert [str(x) for x in p.rows["arrived_at"]] == ["2026-11-20 15:45:00", "2026-11-20 00:00:00"]
+    assert imports.readable_rejects(p.rejects, "zh-TW", ("row_number", "reason")).values.tolist() == [
+        [3, "必填欄位空白（應為日期時間）"]]

@@ -155,7 +155,8 @@ def sidebar_filters(used: bool = True) -> Filters | None:
             st.session_state.pop(dim, None)
         # Speed-of-answer KPIs mix badly across channels (an e-mail "waits" hours), so supervisors start on phone.
         default = options.index(DEFAULT_CHANNEL) if dim == "channel" and DEFAULT_CHANNEL in options else 0
-        value = box.selectbox(t(f"sidebar.{dim}"), options, index=default, key=dim, persist_state="session",
+        value = box.selectbox(t(f"sidebar.{dim}"), options, key=dim, persist_state="session",
+                              index=0 if dim in st.session_state else default,  # (no warning: the kept value wins)
                               placeholder=t("select.placeholder"),
                               format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value

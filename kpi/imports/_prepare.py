@@ -128,7 +128,10 @@ def _absent_fields(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     return frame.assign(**{src: None for src in absent})
 
 
-def _joined(frame: pd.DataFrame, headers: list[str]) -> pd.Series:
+def _joined(frame: pd.DataFrame, headers: list[str], dated: bool = False) -> pd.Series:
+    """The cells of one or two headers as one value (a date column and a time column: "2026-11-20 15:45"). dated: a
+    row whose first header (the date) is empty has no value: a missing date beside 15:45 is a missing date, not an
+    unreadable "15:45" (a date without its time is that day, as before)."""
     if len(headers) == 1:
         return frame[headers[0]]
     parts = [parsing.clean_text(frame[h]).fillna("") for h in headers]
@@ -136,6 +139,8 @@ def _joined(frame: pd.DataFrame, headers: list[str]) -> pd.Series:
     for p in parts[1:]:
         out = out.str.cat(p, sep=" ")
     out = out.str.strip()
+    if dated:
+        out = out.mask(parts[0] == "")
     return out.mask(out == "")
 
 
@@ -538,7 +543,7 @@ def _parse_columns(job: _Job) -> None:
             continue
         unit, decimal = opts.unit_for(c.name), job.decimal
         if c.name in job.cols:
-            raw = _joined(job.work, job.cols[c.name])
+            raw = _joined(job.work, job.cols[c.name], dated=c.kind == "timestamp")
             raw = raw.mask(_unreadable_in_column(job, c.name))
         elif c.name in job.derived:
             raw = _derived(job, c.name)
