@@ -31,7 +31,7 @@ EXPECTED = {
                                    "14:30, 11/26/2026, 115/11/26 or 26-Nov-2026)"],
         [4, "Answered at", "2026-11-16 09:59:00", "answered_at is before arrived_at"],
         [5, "Wait (s)", "-4", "negative duration '-4' (expected 0 or more)"],
-        [6, "Contact ID", "a", "duplicate contact_id 'a' in the file (first on row 2)"]]),
+        [6, "Contact ID", "a", "duplicate Contact ID 'a' in the file (first on row 2)"]]),
 }
 READ = ("row_number", "column_name", "value", "reason")
 

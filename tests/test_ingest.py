@@ -101,7 +101,7 @@ def test_rejected_rows_are_kept_with_file_row_column_and_reason(db, write):
     assert reasons[(3, "responded_at")].startswith("missing required value")
     assert "out of range" in reasons[(4, "csat")] and "1-5" in reasons[(4, "csat")]
     assert "'yesterday'" in reasons[(5, "responded_at")]
-    assert reasons[(6, "survey_id")] == "duplicate survey_id 's1' in the file (first on row 2)"
+    assert reasons[(6, "survey_id")] == "duplicate Survey ID 's1' in the file (first on row 2)"
     assert rows(db, "SELECT rows_read, inserted, rejected FROM imports") == [(5, 1, 4)]
 
 
