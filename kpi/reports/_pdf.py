@@ -2,7 +2,6 @@
 through Chromium; a chart that can't be drawn leaves a note instead."""
 from __future__ import annotations
 
-import copy
 import importlib.util
 import io
 import re
@@ -367,43 +366,6 @@ def _section(pdf: Any, s: Section, lang: str, no_charts: str | None) -> None:
     pdf.ln(3)
 
 
-_FACES: dict[tuple[str, str], Any] = {}  # (font file, style) -> the face as fpdf2 read it for an earlier document
-_FACES_LOCK = threading.Lock()
-PER_DOCUMENT = ("i", "ttfont", "desc", "cw", "subset", "missing_glyphs", "biggest_size_pt", "_hbfont")
-KNOWN_FIELDS = ("type", "name", "glyph_ids", "sp", "ss", "up", "ut", "ttffile", "fontkey", "emphasis", "scale", "cmap",
-                "color_font", "unicode_range", "palette_index", "is_compressed", "is_cff", "is_cid_keyed", "is_symbol",
-                "cff_ros", "collection_font_number", *PER_DOCUMENT)  # fpdf2 2.8.9's TTFFont.__slots__, all of them
-
-
-def _add_cjk(pdf: Any, style: str, path: Path) -> None:
-    """pdf.add_font("cjk", style, path), reading the font's 65,000 glyph widths and ids once per process: fpdf2 reads
-    them for each document (0.4 s a face, a quarter of a report's PDF). A later document gets a copy of the face read
-    first, with its own subset and its own lazily opened font file (the subset is cut from it in place at output)."""
-    from fontTools.ttLib import TTFont
-    from fpdf.fonts import SubsetMap
-
-    with _FACES_LOCK:
-        face = _FACES.get((str(path), style))
-    if face is None or face.color_font is not None:
-        pdf.add_font("cjk", style, str(path), collection_font_number=_TC)
-        kept = copy.copy(pdf.fonts[f"cjk{style}"])
-        kept.desc, kept.cw = copy.copy(kept.desc), kept.cw.copy()
-        with _FACES_LOCK:
-            _FACES.setdefault((str(path), style), kept)
-        return
-    # What fpdf2 2.8.9 changes on a face while it writes a document is that document's own (PER_DOCUMENT): the output
-    # numbers the descriptor's object and points it at the document's font file, so a shared one broke one of two
-    # reports written at once. The rest (glyph ids, cmap, metrics) is read only. tests/test_reports.py checks the list.
-    font = copy.copy(face)
-    font.i = len(pdf.fonts) + 1
-    font.ttfont = TTFont(path, recalcTimestamp=False, fontNumber=_TC, lazy=True)
-    font.desc, font.cw = copy.copy(face.desc), face.cw.copy()
-    font.subset, font.missing_glyphs, font.biggest_size_pt, font._hbfont = SubsetMap(font), [], 0, None
-    pdf.fonts[f"cjk{style}"] = font
-    if font.is_cff and font.is_cid_keyed:
-        pdf._set_min_pdf_version("1.6")  # as add_font does
-
-
 def _new_pdf(report: Report) -> Any:
     """An A4 document with the CJK font, metadata, and a footer: report and period left, page n of nb right."""
     from fpdf import FPDF
@@ -424,8 +386,8 @@ def _new_pdf(report: Report) -> Any:
     pdf = Pdf(orientation="P", unit="mm", format="A4")
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=15)
-    _add_cjk(pdf, "", regular)
-    _add_cjk(pdf, "B", bold)
+    pdf.add_font("cjk", "", str(regular), collection_font_number=_TC)
+    pdf.add_font("cjk", "B", str(bold), collection_font_number=_TC)
     for font in pdf.fonts.values():  # the embedded subsets keep the font's own bounding boxes: recomputing them ran
         font.ttfont.recalcBBoxes = False  # every CJK outline used through fontTools, half of a report's PDF time
     pdf.set_title(f"{report.title} {report.period}")
