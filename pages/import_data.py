@@ -38,6 +38,9 @@ require("imports")
 st.title(t("page.import"))
 st.caption(t("imp.intro"))
 
+# A reason is a sentence (無法讀取「2026-13-45」（應為日期時間，例如 …）): its column gets the room, not a cut-off cell.
+REASON_WIDE = {t("rej.col.reason"): st.column_config.TextColumn(width="large")}
+
 upload = file_upload(t("imp.upload"), ["csv", "xlsx", "xlsm", "json", "jsonl", "ndjson", "gz"], key="imp_file")
 if upload is not None:
     data = upload.getvalue()
@@ -203,11 +206,12 @@ if upload is not None:
             if len(other.rejects):
                 st.dataframe(imports.readable_rejects(other.rejects, lang(), ("row_number", "column_name", "value",
                                                                               "reason")),
-                             hide_index=True, key=f"imp_rejects_{other.dataset}", placeholder=MISSING)
+                             hide_index=True, key=f"imp_rejects_{other.dataset}", placeholder=MISSING,
+                             column_config=REASON_WIDE)
         if pv.warnings is not None and len(pv.warnings):  # totals that do not add up, sheets left out
             st.warning(t("imp.warnings", n=len(pv.warnings)))
             st.dataframe(imports.readable_rejects(pv.warnings, lang(), ("sheet", "row_number", "column_name", "reason")),
-                         hide_index=True, key="imp_warnings", placeholder=MISSING)
+                         hide_index=True, key="imp_warnings", placeholder=MISSING, column_config=REASON_WIDE)
         st.markdown(f"**{t('imp.preview_rows')}**")
         st.dataframe(readable_fields(pv.rows, lang()), hide_index=True, key="imp_rows", placeholder=MISSING)
         if pv.ignored_columns:
@@ -216,7 +220,7 @@ if upload is not None:
             st.markdown(f"**{t('imp.rejects')}**")
             st.dataframe(imports.readable_rejects(pv.rejects, lang(), ("sheet", "row_number", "column_name", "value",
                                                                        "reason")),
-                         hide_index=True, key="imp_rejects", placeholder=MISSING)
+                         hide_index=True, key="imp_rejects", placeholder=MISSING, column_config=REASON_WIDE)
             st.download_button(t("imp.download_rejects"), frame_to_csv(imports.rejects_to_fix(pv.rejects, lang())),
                                file_name=export_file_name([t("imp.rejects_file"), Path(upload.name).stem], "csv"),
                                mime="text/csv", key=f"imp_rj_{sha}", help=t("imp.rejects_file_help"))
