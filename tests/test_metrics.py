@@ -614,3 +614,18 @@ def test_the_last_range_end_a_maturing_rate_has_its_value_for(cutoff, last):
     kpi = cat["complaint_resolution_rate"]
     assert last_matured_end(kpi, settings) == last
     assert matured(kpi, last, settings) and not matured(kpi, last + timedelta(days=1), settings)
+
+
+def test_a_quarter_is_compared_with_the_quarter_before(sample_db):
+    # 2026 Q3 was compared with the 92 days before it (2026-03-31 and Q2: 技術支援組's complaints 312 against 306), while
+    # the sidebar's previous quarter, Q2, showed 301. The whole centre's, by plain counts on the sample: Q2 903, Q3 896.
+    from kpi import store
+
+    assert metrics.previous_range(date(2026, 7, 1), date(2026, 9, 30)) == (date(2026, 4, 1), date(2026, 6, 30))
+    assert metrics.previous_range(date(2026, 1, 1), date(2026, 3, 31)) == (date(2025, 10, 1), date(2025, 12, 31))
+    assert metrics.previous_range(date(2026, 7, 2), date(2026, 9, 30)) == (date(2026, 4, 2), date(2026, 7, 1))  # 91 days
+    with store.open_db(sample_db, read_only=True) as con:
+        q2, q3 = (con.execute("SELECT count(*) FROM complaints WHERE opened_at >= ? AND opened_at < ?", [a, b]).fetchone()[0]
+                  for a, b in ((date(2026, 4, 1), date(2026, 7, 1)), (date(2026, 7, 1), date(2026, 10, 1))))
+        complaints = metrics.kpi_status(con, date(2026, 7, 1), date(2026, 9, 30))["complaints"]
+    assert (q2, q3) == (903, 896) and (complaints.previous, complaints.value, complaints.change) == (903, 896, -7)

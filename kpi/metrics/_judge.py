@@ -34,10 +34,16 @@ class KpiValue:
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
-    """The period before [start, end]: the previous calendar month for a calendar month, else the same length."""
-    if start.day == 1 and (end + timedelta(days=1)).day == 1 and (end - start).days < 31:
+    """The period before [start, end]: the previous calendar month for a calendar month, the previous calendar quarter
+    for a calendar quarter (the one the sidebar offers: 2026 Q2 before Q3, not the 92 days before it), else the
+    same length."""
+    whole_months = start.day == 1 and (end + timedelta(days=1)).day == 1
+    if whole_months and (end - start).days < 31:
         last = start - timedelta(days=1)
         return last.replace(day=1), last
+    if whole_months and start.month % 3 == 1 and 89 <= (end - start).days <= 91:
+        last = start - timedelta(days=1)
+        return last.replace(month=last.month - 2, day=1), last
     days = (end - start).days + 1
     return start - timedelta(days=days), start - timedelta(days=1)
 
