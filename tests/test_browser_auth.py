@@ -32,12 +32,13 @@ def _stop(proc) -> None:
 
 @pytest.fixture(scope="module")
 def users_db(sample_db, tmp_path_factory) -> Path:
-    """The sample with two accounts: an administrator and a supervisor of 技術支援組."""
+    """The sample with three accounts: an administrator, a supervisor and a trainer of 技術支援組."""
     db = tmp_path_factory.mktemp("users") / "kpi.duckdb"
     shutil.copy(sample_db, db)
     with store.open_db(db) as con:
         auth.add_user(con, "boss", "admin", PASSWORD, auth.AuthSettings(), by="test")
         auth.add_user(con, "mei", "supervisor", PASSWORD, auth.AuthSettings(), teams=["技術支援組"], by="test")
+        auth.add_user(con, "ann", "trainer", PASSWORD, auth.AuthSettings(), teams=["技術支援組"], by="test")
     return db
 
 
@@ -274,3 +275,32 @@ def test_company_sign_in_refuses_an_unmapped_person(company_server, browser):
     with store.open_db(db, read_only=True) as con:
         assert auth.audit_log(con, user="stranger@example.com")["action"].tolist() == ["access_refused"]
     context.close()
+
+
+def test_a_sign_in_lands_on_the_roles_first_page_without_a_word_about_another_page(signed_server, browser):
+    # A trainer signing in at "/" was told 這個網址是「每週績效」頁…無法開啟 (the sign-in form runs under the default
+    # page), and after an agent signed out of /mine the next user read that an agent had used the tab. The notice is
+    # for a typed address only; here the role's first page opens, with no notice and no "Page not found" dialog.
+    page = _visit(browser, signed_server)
+    _sign_in(page, "ann", PASSWORD)
+    page.wait_for_selector("text=已登入：")
+    _settle(page)
+    assert page.locator("h1").first.inner_text().startswith("職能輔導")
+    assert "這個網址是" not in page.inner_text("body") and not page.locator('[role="dialog"]').count()
+    page.get_by_role("button", name="登出").click()
+    page.wait_for_selector("text=已登出。")
+    page.close()
+    page = _visit(browser, f"{signed_server}/quality")  # mei's page, then ann signs in on the same tab
+    _sign_in(page, "mei", PASSWORD)
+    page.wait_for_selector("text=已登入：")
+    _settle(page)
+    page.get_by_role("button", name="登出").click()
+    page.wait_for_selector("text=已登出。")
+    _sign_in(page, "ann", PASSWORD)
+    page.wait_for_selector("text=已登入：")
+    _settle(page)
+    assert page.locator("h1").first.inner_text().startswith("職能輔導")
+    body = page.inner_text("body")
+    assert "這個網址是" not in body and "服務品質" not in page.locator("h1").first.inner_text()
+    assert not page.locator('[role="dialog"]').count() and "Page not found" not in body
+    page.close()

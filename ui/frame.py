@@ -292,7 +292,9 @@ def navigation(position: str = "sidebar") -> tuple[Any, str]:
     Position "hidden" (before a sign-in, when no page runs) lists every page unseen, so that a page's URL still names
     its page: the sign-in form first, then that page if the user's role may open it. Returns the page to run and its
     script's path (pages/weekly.py)."""
-    refused = None if position == "hidden" else _refused_address(current_scope())
+    typed = "_navigated" not in st.session_state  # the session's first page: its address is the one typed or bookmarked
+    st.session_state["_navigated"] = True  # (a sign-out clears it: the sign-in form then runs first, hidden)
+    refused = None if position == "hidden" else _refused_address(current_scope(), say=typed)
     groups: dict[str, list] = {}
     paths: dict[int, str] = {}
     for group, path, title, icon, _ in PAGES if position == "hidden" else pages_for(current_scope()):
@@ -305,11 +307,12 @@ def navigation(position: str = "sidebar") -> tuple[Any, str]:
     return chosen, paths.get(id(chosen), "")
 
 
-def _refused_address(scope: Scope) -> str | None:
-    """The title key of the page the browser asks for, when the role may not open it: a new visit's address (a bookmark
-    of /budget), or the page an address named before the sign-in (the sign-in form runs under every page). The
-    navigation does not list it, so Streamlit would run the role's first page under an English "Page not found"
-    dialog; the intent is cleared instead (that page runs, with no dialog) and the page says why."""
+def _refused_address(scope: Scope, say: bool) -> str | None:
+    """When the browser asks for a page the role may not open, the navigation does not list it, so Streamlit would run
+    the role's first page under an English "Page not found" dialog: the intent is cleared instead (that page runs,
+    with no dialog). say: the title key of the page asked for, for the page to say why (a new visit's address, a
+    bookmark of /budget); None after a sign-in, where the page asked for is the one under the sign-in form (the
+    default page at "/", or the previous user's, which is not this user's business)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     try:  # Streamlit's own page intent (1.67): were it renamed, the English dialog comes back, the pages still run
         manager = get_script_run_ctx().pages_manager
@@ -322,7 +325,7 @@ def _refused_address(scope: Scope) -> str | None:
             page = st.Page(path)
             if (by_hash == page._script_hash) if by_hash else (by_name == page.url_path):
                 manager.set_script_intent("", "")
-                return title
+                return title if say else None
     except AttributeError:
         return None
     return None
