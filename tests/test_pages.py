@@ -572,6 +572,13 @@ def test_budget_tiles_state_each_change_in_the_tiles_own_unit(app):
     assert all("萬" in m.delta for m in tiles_by.values() if m.delta)
 
 
+def test_a_tile_without_a_value_says_no_change(app):
+    # A queue filter leaves complaints without a value (they have no queue): the tile showed "—" over a bare "較前一週"
+    at = app(queue="tech")
+    tile = next(m for m in page_tiles(at) if m.label == "客訴件數")
+    assert (tile.value, tile.delta, tile.note) == ("—", None, None)
+
+
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")

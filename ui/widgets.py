@@ -60,6 +60,8 @@ def kpi_tile(kpi: Kpi, v: KpiValue, *, vs: str | None = None, by_channel: dict[s
     is not the page's (a small line first). Drawn with show_tiles."""
     real = v.trend in ("worse", "better")
     note = vs if real or v.trend is None else join_list([x for x in (vs, t("tile.noise")) if x], lang())
+    if v.value is None or v.change is None:  # no change shown: no "較前一週" under a bare "—"
+        note = None
     # Coloured as st.metric's delta was: by whether the change itself is for the better (handle time down: green),
     # only when it is beyond noise; grey otherwise. (The verdict "better"/"worse" can come from the XmR limits while
     # this week still moved the other way: the colour follows the arrow shown.)
