@@ -106,3 +106,16 @@ def test_the_page_says_which_week_of_a_month_it_shows_and_that_a_queue_does_not_
     assert any(c.startswith("佇列篩選（帳務）不適用於本頁") for c in captions)
     plain = [c.value for c in run(sample_db).caption]
     assert not any(c.startswith(("人力配置以週為單位", "佇列篩選")) for c in plain)
+
+
+def test_a_what_if_value_out_of_range_is_said_in_words_and_nothing_is_computed_from_it(sample_db, monkeypatch):
+    # A shrinkage of 100%: Streamlit turned the box red with "Number is outside the allowed range" in a tooltip, in
+    # English, and the sentence below kept the previous result as if it applied.
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+    at = run(sample_db)
+    at.number_input(key="wi_shrinkage").set_value(30.5).run()
+    assert any(m.value.startswith("尖峰時段需") and "30.5%" in m.value for m in at.markdown)
+    at.number_input(key="wi_shrinkage").set_value(100.0).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["「人力耗損率（%）」請輸入 0 到 80 之間的數值；情境模擬未套用，下方為本週實際情形。"]
+    assert not any(m.value.startswith("尖峰時段需") for m in at.markdown)  # no plan from a value not taken

@@ -20,7 +20,7 @@ from ._scope import OutOfScope, row_clauses, scope_values
 
 __all__ = ["STAFFING_MEASURES", "PRODUCTIVE_STATES", "HANDLING_STATES", "INTERVAL_MINUTES", "WorkforceSummary", "StaffingWeek", "WhatIf",
            "staffed_agents", "workforce_summary", "staffing_week", "with_what_if", "has_workforce_data", "staffing_jsonable",
-           "staffing_lines", "staffing_measures", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table",
+           "staffing_lines", "staffing_measures", "WHAT_IF_RANGES", "what_if_outside", "staffing_plan_text", "GRID_COLUMNS", "interval_label", "gap_status", "staffing_table",
            "staffing_series"]
 
 # The grid's columns after its interval_start, in the order the page, the CLI and the JSON show them.
@@ -141,6 +141,16 @@ class WhatIf:
     @property
     def changed(self) -> bool:
         return self != WhatIf()
+
+
+# What the what-if accepts, as its boxes take them (percent, seconds): beyond these Erlang C answers nothing useful
+# (no shrinkage of 100%, no target of 100%, no negative volume). name -> (lowest, highest).
+WHAT_IF_RANGES = {"volume": (-50.0, 200.0), "aht": (-300.0, 600.0), "shrinkage": (0.0, 80.0), "sl": (50.0, 99.0)}
+
+
+def what_if_outside(**given: float) -> list[str]:
+    """The names of WHAT_IF_RANGES whose given value is outside its range (the page says which and keeps the week)."""
+    return [k for k, v in given.items() if not WHAT_IF_RANGES[k][0] <= v <= WHAT_IF_RANGES[k][1]]
 
 
 @dataclass(frozen=True)
