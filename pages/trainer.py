@@ -8,7 +8,7 @@ import streamlit as st
 from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
 from kpi.present import colon, join_list, person
-from ui.access import require
+from ui.access import can, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
@@ -60,10 +60,15 @@ else:
     if not names:
         st.info(t("trainer.nobody"))
         st.stop()
-    if st.session_state.get("trainer_agent") not in names:  # a team change: start on its first agent
+    # the agent most in need first: most KPIs worse than the team's beyond noise, then the largest gap (A017's AHT
+    # 5.7 bands worse sat seventh in id order, behind agents with nothing to coach)
+    worse = {a: competency.weak_kpis(agents[a], cat, team=team, peers=teams[team]) for a in names}
+    names.sort(key=lambda a: (-len(worse[a]), -float(worse[a]["gap_bands"].max()) if len(worse[a]) else 0.0, a))
+    if st.session_state.get("trainer_agent") not in names:  # a team change: start on its agent most in need
         st.session_state.pop("trainer_agent", None)
-    who = c4.selectbox(t("col.agent"), names, key="trainer_agent", format_func=lambda a: person(a, shown_names.get(a)),
-                       placeholder=t("select.placeholder"))
+    who = c4.selectbox(t("col.agent"), names, key="trainer_agent", placeholder=t("select.placeholder"),
+                       format_func=lambda a: t("trainer.agent_weak_n", agent=person(a, shown_names.get(a)),
+                                               n=len(worse[a])), help=t("trainer.agent_order"))
     values, who_label = agents[who], person(who, shown_names.get(who))
     # an agent is judged against their own team
     peers = teams[team]
@@ -76,7 +81,8 @@ heading = t("trainer.weak") if peers is None else t("trainer.weak_agent")
 st.subheader(heading)
 weak = competency.weak_kpis(values, cat, team=team, peers=peers)
 if weak.empty:
-    st.success(t("trainer.none_weak", who=who_label) if peers is None else t("trainer.none_weak_agent", who=who_label))
+    st.success(t("trainer.none_weak", who=who_label) if peers is None else t("trainer.none_weak_agent", who=who_label)
+               + (t("trainer.see_weekly") if peers is not None and can("supervise") else ""))  # a page they can open
     st.stop()  # nothing to coach: no indicators, no plan
 weak_frame = pd.DataFrame({
     t("trainer.col.kpi"): [kpi_label(cat[k]) for k in weak["id"]],

@@ -582,14 +582,18 @@ def test_a_tile_without_a_value_says_no_change(app):
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")
-    options = at.selectbox(key="trainer_agent").options  # agents by id and name (A011 is 許雅雯)
-    assert [o.split()[0] for o in options] == [f"A{i:03d}" for i in range(11, 21)] and options[0] == "A011 許雅雯"
-    at.selectbox(key="trainer_agent").set_value("A017").run()
+    options = at.selectbox(key="trainer_agent").options  # agents by id and name, with how many KPIs are worse
+    assert sorted(o.split()[0] for o in options) == [f"A{i:03d}" for i in range(11, 21)]
+    # most in need first: A017 (AHT 5.7 bands worse than the team's) sat seventh in id order behind agents with none
+    counts = [int(re.search(r"（(\d+) 項較差）$", o).group(1)) for o in options]
+    assert options[0].startswith("A017 邱美玲（") and counts == sorted(counts, reverse=True) and counts[0] > 0
+    assert at.selectbox(key="trainer_agent").value == "A017"
     at.segmented_control(key="trainer_team").set_value("會員服務組").run()
     assert not at.exception
-    # another team: its own agents, starting on the first (A017 is not one of them)
-    assert [o.split()[0] for o in at.selectbox(key="trainer_agent").options] == [f"A{i:03d}" for i in range(21, 31)]
-    assert at.selectbox(key="trainer_agent").value == "A021"
+    # another team: its own agents, starting on its agent most in need (A017 is not one of them)
+    others = at.selectbox(key="trainer_agent").options
+    assert sorted(o.split()[0] for o in others) == [f"A{i:03d}" for i in range(21, 31)]
+    assert at.selectbox(key="trainer_agent").value == others[0].split()[0]
 
 
 def test_the_trainer_calls_a_team_worsening_only_where_the_weekly_tiles_call_it_worse(app, sample_db):
@@ -939,8 +943,8 @@ def test_the_trainer_page_says_what_a_team_and_an_agent_are_compared_with(app):
     assert "比所屬組別差的 KPI" in [h.value for h in agent.subheader]
     assert "未達標與需注意的 KPI" not in [h.value for h in agent.subheader]
     # A011 is worse than the team on nothing beyond noise: said as that, not as every KPI on target; A017 has some
-    assert [s.value for s in agent.success] == ["A011 許雅雯 在此期間沒有比所屬組別差且超出雜訊的 KPI；"
-                                                "與目標的比較請見「每週績效」的專員表。"]
+    assert [s.value for s in agent.success] == ["A011 許雅雯 在此期間沒有比所屬組別差且超出雜訊的 KPI。"
+                                                "與目標的比較請見「每週績效」的專員表。"]  # (a trainer is not sent there)
     weak = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組", trainer_agent="A017")
     assert not weak.success and "比所屬組別差的 KPI" in [h.value for h in weak.subheader]
 

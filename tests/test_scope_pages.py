@@ -211,3 +211,11 @@ def test_the_streamlit_internals_the_refused_address_message_reads_are_there():
     from streamlit.navigation.page import StreamlitPage
 
     assert isinstance(StreamlitPage.url_path, property) and isinstance(StreamlitPage._script_hash, property)
+
+
+def test_a_trainer_is_not_sent_to_a_page_they_cannot_open(app):
+    # A011 is worse than their team on nothing beyond noise (tests/test_pages.py); the all-clear pointed a trainer,
+    # whose menu has no weekly page, to 「每週績效」的專員表
+    at, _ = app(Scope("trainer", frozenset({TECH}), user="trn"), page="pages/trainer.py", trainer_kind="agent",
+                trainer_agent="A011")
+    assert [s.value for s in at.success] == ["A011 許雅雯 在此期間沒有比所屬組別差且超出雜訊的 KPI。"]
