@@ -18,7 +18,7 @@ if f is None:
     st.info(t("no_data"))
     st.stop()
 me = current_scope().agent_id
-st.caption(t("week.range", week=f.label, start=f.start, end=f.end) + " · " + t("mine.intro"))
+st.caption(f.span() + " · " + t("mine.intro"))
 # kpi narrows each of these to what an agent may see: their own row, their team's, the centre's
 filters = {"channel": f.channel, "queue": f.queue}
 drill = query(metrics.weekly_agents, f.start, f.end, **filters)  # one call: the agent rows, their teams and names
@@ -34,7 +34,7 @@ values, statuses = metrics.status_table(groups, metrics.AGENT_TABLE_KPIS)
 headers = {k: kpi_label(cat[k]) for k in values.columns}
 shown = values.rename(columns=headers)
 shown.index.name = t("mine.who")
-show_table(page_table(shown, [t("page.mine")], t("week.range", week=f.label, start=f.start, end=f.end), f.period.key, f,
+show_table(page_table(shown, [t("page.mine")], f.span(), f.period.key, f,
                       kinds={headers[k]: present.unit_kind(cat[k].unit) for k in values.columns},
                       statuses=statuses.rename(columns=headers).set_axis(shown.index)), "mine_table")
 

@@ -26,7 +26,7 @@ if f is None:
 
 view = query(metrics.weekly_view, f.period, **f.kw)  # one call: tiles, volumes, trends, heat map, teams
 summary = view.summary
-st.caption(t("week.range", week=f.label, start=f.start, end=f.end) + " · " +
+st.caption(f.span() + " · " +
            t("last_import", when=f"{summary.last_import_at:%Y-%m-%d %H:%M}", file=summary.last_import_file))
 if not f.period.complete:  # the current week or month: its figures will still move
     st.warning(t("period.incomplete_note", last=query(metrics.data_cutoffs)["contacts"].date()))
@@ -94,7 +94,7 @@ def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name:
     shown.index.name = label
     kinds = {headers[k]: "count" if k in counts else present.unit_kind(cat[k].unit) for k in values.columns
              if k not in texts}
-    return page_table(shown, [t("page.weekly"), name], t("week.range", week=f.label, start=f.start, end=f.end),
+    return page_table(shown, [t("page.weekly"), name], f.span(),
                       f.period.key, filters, kinds=kinds, statuses=statuses.rename(columns=headers).set_axis(shown.index))
 
 

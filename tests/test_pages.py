@@ -215,7 +215,7 @@ def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
 
 def test_the_weekly_page_for_any_range(app):
     at = app(period_kind="range", range=(date(2026, 11, 2), date(2026, 11, 15)))
-    assert at.caption[0].value.startswith("2026-11-02 至 2026-11-15：2026-11-02 至 2026-11-15")
+    assert at.caption[0].value.startswith("2026-11-02 至 2026-11-15 · ")
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         s = metrics.kpi_status(con, date(2026, 11, 2), date(2026, 11, 15), channel="phone")
     assert tiles(at)["顧客滿意度"] == format_value(load_catalog()["csat"], s["csat"].value)
@@ -577,6 +577,14 @@ def test_a_tile_without_a_value_says_no_change(app):
     at = app(queue="tech")
     tile = next(m for m in page_tiles(at) if m.label == "客訴件數")
     assert (tile.value, tile.delta, tile.note) == ("—", None, None)
+
+
+def test_a_range_of_days_is_written_once(app):
+    # "2026-11-16 至 2026-11-22：2026-11-16 至 2026-11-22" in the caption, "…（…）" in the sidebar
+    at = app(period_kind="range", range=(date(2026, 11, 16), date(2026, 11, 22)))
+    assert at.caption[0].value.startswith("2026-11-16 至 2026-11-22 · ")
+    assert at.caption[0].value.count("2026-11-16") == 1
+    assert at.sidebar.markdown[0].value.splitlines()[0].strip() == "**2026-11-16 至 2026-11-22**"
 
 
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):

@@ -55,6 +55,13 @@ class Filters:
         return [f"{t(f'sidebar.{d}')}{colon(lang())}{t('sidebar.all') if v is None else written(value_label(d, v, lang()))}"
                 for d, v in self.kw.items() if d != "team" or self.team_offered]
 
+    def span(self) -> str:
+        """The period with its dates: 2026-W47：2026-11-16 至 2026-11-22; a range of days is its dates alone (they were
+        written twice)."""
+        if self.period.kind == "range":
+            return self.label
+        return t("week.range", week=self.label, start=self.start, end=self.end)
+
     def line(self) -> str:
         """Every filter with its value, in words (for a download's title row)."""
         return t("export.filters", filters=join_list(self.parts(), lang()))
@@ -161,8 +168,9 @@ def sidebar_filters(used: bool = True) -> Filters | None:
                               format_func=lambda v, d=dim: t("sidebar.all") if v == ALL else value_label(d, v, lang()))
         chosen[dim] = None if value == ALL else value
     found = Filters(period, chosen.get("team"), chosen["channel"], chosen["queue"], team_offered="team" in chosen)
-    st.sidebar.markdown("  \n".join([t("sidebar.chosen", period=found.label, start=found.start, end=found.end),
-                                      *found.parts(_plain)]))
+    chosen_line = f"**{found.label}**" if period.kind == "range" else t("sidebar.chosen", period=found.label,
+                                                                           start=found.start, end=found.end)
+    st.sidebar.markdown("  \n".join([chosen_line, *found.parts(_plain)]))
     _cutoff()
     return found
 
