@@ -587,6 +587,19 @@ def test_a_range_of_days_is_written_once(app):
     assert at.sidebar.markdown[0].value.splitlines()[0].strip() == "**2026-11-16 至 2026-11-22**"
 
 
+def test_the_abandoned_count_says_how_many_the_rate_leaves_out(app):
+    # 放棄 206 beside 放棄率 4.4% of 3,710 did not reconcile: the short abandons (waited under 5 s) leave the rate.
+    # Plain SQL on the sample's phone contacts of 2026-W47: 46 short; (206 - 46) / (3,710 - 46) = 4.37%.
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        short = con.execute("SELECT count(*) FROM contacts WHERE channel = 'phone' AND NOT answered AND wait_seconds < 5 "
+                            "AND arrived_at >= '2026-11-16' AND arrived_at < '2026-11-23'").fetchone()[0]
+    at = app()
+    by = {m.label: m for m in page_tiles(at)}
+    assert short == 46 and by["放棄"].value == "206"
+    assert by["放棄"].lines == ["含等候未滿 5 秒的短棄 46 通，不計入放棄率與服務水準"]
+    assert by["放棄率"].value == "4.4%"
+
+
 def test_the_trainer_pages_agent_list_follows_the_chosen_team(app):
     # The sample's teams have ten agents each: 帳務服務組 A001-A010, 技術支援組 A011-A020, 會員服務組 A021-A030.
     at = app("pages/trainer.py", trainer_kind="agent", trainer_team="技術支援組")
