@@ -170,12 +170,16 @@ if heat_tab[0]:
         offered = metrics.weekday_hour_grid(hm, "offered")
         # a cell's service level with the contacts behind it (4 calls at 75% is not a full hour at 75%)
         contacts = [[t("weekly.heat_n", n=f"{n:,.0f}") if n else "" for n in row] for row in offered]
+        # service level coloured by status against its target (green at it, amber within the band, red below), as
+        # the tiles judge it; volumes in one blue
+        target, band = cat["service_level"].target_for(f.team, f.channel)
+        sl_scale = present.status_colorscale(target * 100, band * 100, 40, 100) if target is not None else "Blues"
         for col, (kid, fmt_s, scale) in zip(st.columns(2), [("offered", "%{z:.0f}", 1),
                                                             ("service_level", "%{z:.0f}%%{customdata}", 100)]):
             heat = present.figure(
                 [go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days,
                             customdata=None if kid == "offered" else contacts,
-                            colorscale="Blues" if kid == "offered" else "RdYlGn",
+                            colorscale="Blues" if kid == "offered" else sl_scale,
                             zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
                             colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),
                             hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")],

@@ -144,3 +144,13 @@ def test_a_paretos_legend_names_each_colour_and_its_hover_rounds_the_share():
                                                                     "Cumulative", "en", height=300)), 300))
     assert [s["name"] for s in alone["series"]] == ["Vital few", "Cumulative"]
     assert alone["series"][0]["hovers"] == ["帳務爭議: 4 complaints (Vital few)"]
+
+
+def test_a_rates_heat_map_is_coloured_by_status_against_its_target():
+    # service level 80% with a band of 5 points: green from 80, amber from 75, red below (a red-to-green gradient drew
+    # 77.6% fairly green beside a tile judging it 注意)
+    scale = present.status_colorscale(80, 5, 40, 100, step=5)
+    shades = present.STATUS_SHADES
+    assert [round(p, 4) for p, _ in scale] == [round(i / 12, 4) for i in range(13)]
+    assert [c for _, c in scale] == [shades["bad"]] * 7 + [shades["warning"]] + [shades["good"]] * 5  # 40..70, 75, 80..
+    assert present.status_colorscale(80, 5, 40, 100)[37] == [37 / 60, shades["warning"]]  # 77% at the default step

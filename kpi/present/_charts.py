@@ -19,7 +19,7 @@ from ._format import (DURATION_SCALES, duration_scale, format_unit, is_missing, 
                       money_short, month_label, unit_name)
 from ._messages import colon, t
 
-__all__ = ["PALETTE", "TrendPanel", "figure", "hline", "vline", "print_layout", "budget_vs_actual", "budget_waterfall",
+__all__ = ["PALETTE", "STATUS_SHADES", "status_colorscale", "TrendPanel", "figure", "hline", "vline", "print_layout", "budget_vs_actual", "budget_waterfall",
            "cost_per_contact_lines", "variance_bars", "trend_line", "trend_grid", "pareto"]
 
 PALETTE = {
@@ -62,6 +62,18 @@ def figure(data: Any, *layouts: dict[str, Any], lines: Sequence[dict[str, Any]] 
     if lines:
         layout["shapes"] = [*layout.get("shapes", ()), *lines]
     return go.Figure(data=data, layout=layout)
+
+
+STATUS_SHADES = {"good": "#27ae60", "warning": "#f0a030", "bad": "#c0392b"}
+
+
+def status_colorscale(target: float, band: float, low: float, high: float, step: float = 1) -> list[list[Any]]:
+    """A heat map's colour scale for a higher-is-better rate in percent, by status: green from the target up, amber
+    within the band below it, red further below (a continuous red-to-green scale read 77.6% as fairly green beside a
+    tile judging it 注意). Colours at every `step` from low to high: a boundary blends over one step."""
+    marks = [low + i * step for i in range(int(round((high - low) / step)) + 1)]
+    shade = [STATUS_SHADES["good" if v >= target else "warning" if v >= target - band else "bad"] for v in marks]
+    return [[i / (len(marks) - 1), c] for i, c in enumerate(shade)]
 
 
 def hline(y: float, *, yref: str = "y", **line: Any) -> dict[str, Any]:
