@@ -47,8 +47,8 @@ if kind == "team":
     settled = query(metrics.settled_status, start, end, team=team, **filters)
     who, values, peers = team, settled.status, None
     if settled.shifted:
-        st.caption(t("trainer.shifted", kpis=join_list((kpi_label(cat[k]) for k in cat.kpis if k in settled.shifted),
-                                                        lang()), start=settled.over[0], end=settled.over[1]))
+        st.caption(t("trainer.shifted", kpis=join_list((kpi_label(cat[k]) for k in settled.shifted), lang()),
+                     start=settled.over[0], end=settled.over[1]))
     if f.channel is None:  # a blend of channels: KPIs with a target per channel are not judged (as the weekly tiles)
         values = metrics.unjudged_blend({team: values}, query(metrics.channels_in, start, end, team=team, queue=f.queue),
                                         cat)[team]
@@ -62,13 +62,13 @@ else:
         st.stop()
     # the agent most in need first: most KPIs worse than the team's beyond noise, then the largest gap (A017's AHT
     # 5.7 bands worse sat seventh in id order, behind agents with nothing to coach)
-    worse = {a: competency.weak_kpis(agents[a], cat, team=team, peers=teams[team]) for a in names}
-    names.sort(key=lambda a: (-len(worse[a]), -float(worse[a]["gap_bands"].max()) if len(worse[a]) else 0.0, a))
+    worse = dict(competency.agents_by_need({a: agents[a] for a in names}, cat, team=team, peers=teams[team]))
+    names = list(worse)
     if st.session_state.get("trainer_agent") not in names:  # a team change: start on its agent most in need
         st.session_state.pop("trainer_agent", None)
     who = c4.selectbox(t("col.agent"), names, key="trainer_agent", placeholder=t("select.placeholder"),
                        format_func=lambda a: t("trainer.agent_weak_n", agent=person(a, shown_names.get(a)),
-                                               n=len(worse[a])), help=t("trainer.agent_order"))
+                                               n=worse[a]), help=t("trainer.agent_order"))
     values, who_label = agents[who], person(who, shown_names.get(who))
     # an agent is judged against their own team
     peers = teams[team]

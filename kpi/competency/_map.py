@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..metrics import Kpi, KpiValue
 
 __all__ = [
+    "agents_by_need",
     "LANGS",
     "DEFAULT_PATH",
     "CompetencyMapError",
@@ -581,6 +582,16 @@ def weak_kpis(kpis: Mapping[str, KpiValue], catalog: Catalog | None = None, *, t
     frame["_gap"] = frame["gap_bands"].round(9)
     frame = frame.sort_values(["_gap", "_order"], ascending=[False, True], kind="stable")
     return frame.drop(columns=["_gap", "_order"])[list(WEAK_KPI_COLUMNS)].reset_index(drop=True)
+
+
+def agents_by_need(agents: Mapping[str, Mapping[str, KpiValue]], catalog: Catalog | None = None, *,
+                   team: str | None = None, peers: Mapping[str, KpiValue] | None = None) -> list[tuple[str, int]]:
+    """(agent, how many KPIs are worse than their team's beyond noise), the agent most in need of coaching first: most
+    such KPIs, then the largest gap in bands, then by id."""
+    worse = {a: weak_kpis(values, catalog, team=team, peers=peers) for a, values in agents.items()}
+    order = sorted(worse, key=lambda a: (-len(worse[a]), -float(worse[a]["gap_bands"].max()) if len(worse[a]) else 0.0,
+                                         a))
+    return [(a, len(worse[a])) for a in order]
 
 
 def _possible_factors(cmap: CompetencyMap, catalog: Catalog, agents: bool) -> dict[str, set[str]]:

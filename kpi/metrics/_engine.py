@@ -552,8 +552,7 @@ def last_matured_end(kpi: Kpi, settings: dict[str, Any]) -> date | None:
     cutoff = maturity_cutoff(kpi, settings)
     if cutoff is None:
         return None
-    end = pd.Timestamp(cutoff).date() - timedelta(days=int(settings[kpi.matures]) + 1)
-    return end if matured(kpi, end, settings) else end - timedelta(days=1)  # (as matured() reads the cut-off)
+    return pd.Timestamp(cutoff).date() - timedelta(days=int(settings[kpi.matures]) + 1)  # matures_on(it) <= cutoff
 
 
 def _bucket_ends(keys: list, start: date, end: date, by: str | None) -> list[date]:

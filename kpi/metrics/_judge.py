@@ -196,7 +196,7 @@ class SettledStatus:
     status: dict[str, KpiValue]
     matures_on: date | None = None  # when the range's own maturing KPIs get their value (None: none is waiting)
     over: tuple[date, date] | None = None  # the span the maturing KPIs in `shifted` are of
-    shifted: frozenset[str] = frozenset()
+    shifted: tuple[str, ...] = ()  # in the catalog's order
 
 
 def settled_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
@@ -222,7 +222,7 @@ def settled_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, te
     last -= timedelta(days=(last.weekday() + 1) % 7)  # back to the Sunday that ends its ISO week
     first = last - (end - start)
     earlier = kpi_status(con, first, last, **kw)
-    shifted = frozenset(k for k in waiting if earlier[k].value is not None)
+    shifted = tuple(k for k in waiting if earlier[k].value is not None)
     if not shifted:
         return SettledStatus(status, own)
     return SettledStatus({k: earlier[k] if k in shifted else v for k, v in status.items()}, own, (first, last), shifted)

@@ -122,8 +122,7 @@ class _Range:
         """Which rates are of the weeks already judged, and why (none: nothing)."""
         if not self.settled.shifted:
             return []
-        return [t("svc.shifted", self.lang, kpis=join_list((self.label(k) for k in self.cat.kpis
-                                                             if k in self.settled.shifted), self.lang),
+        return [t("svc.shifted", self.lang, kpis=join_list((self.label(k) for k in self.settled.shifted), self.lang),
                   start=self.settled.over[0], end=self.settled.over[1], date=self.settled.matures_on)]
 
     def label(self, kid: str) -> str:
