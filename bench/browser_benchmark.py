@@ -25,7 +25,10 @@ Playwright), with the dashboard served by `streamlit run` on this machine:
 The dashboard is measured on the server of the (last) first visit ever, which has just loaded the sample data. The
 floor is a one-tile Streamlit app (one st.metric) started by the same command from the same folder (so the same
 .streamlit/config.toml), measured before each page in every run so that both see the same load; pages are given as a
-multiple of it. Beside it, the frame: a small app with the dashboard's sidebar and navigation (the widgets every
+multiple of it ("x floor"). Every page but the weekly one has its own address (/quality...), and Streamlit's frontend,
+opened at such an address, first looks for the server under it, fails, waits 100 ms and tries the root: so the floor's
+tile is also measured on a page of its own (/tile), and "x its" gives each page against the floor at the same kind of
+address. Beside them, the frame: a small app with the dashboard's sidebar and navigation (the widgets every
 page draws besides its content) and one tile, the least a page of this dashboard can cost. The breakdown of a new
 visit: server = new_session -> script_finished as the page received them (the script's run and the messages' way);
 payload = bytes the websocket received; browser = script_finished -> idle.
@@ -62,6 +65,19 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 VIEWPORT = {"width": 1500, "height": 1000}
 FLOOR_VALUE = "80.0%"
 FLOOR_APP = f'import streamlit as st\n\nst.metric("service level", "{FLOOR_VALUE}")\n'
+# The same tile on a page with its own address (/tile), as every page but the weekly one is: Streamlit's frontend first
+# looks for the server under the page's address (GET /tile/_stcore/health, which fails), waits 100 ms and then tries
+# the root (its getPossibleBaseUris and ping loop), so a new visit of any page at an address pays that wait.
+FLOOR_PAGE_APP = f"""import streamlit as st
+
+
+def tile():
+    st.metric("service level", "{FLOOR_VALUE}")
+
+
+st.navigation([st.Page(lambda: None, title="home", default=True), st.Page(tile, title="tile", url_path="tile")],
+              position="hidden").run()
+"""
 # The dashboard's frame with one tile: what every page draws besides its content (dashboard.py, ui/frame.py): grouped
 # navigation with icons, the language switch, the filter panel (a popover holding the period switch and the
 # week/team/channel/queue boxes) with the filters written out below it, the cut-off caption and the print view switch.
@@ -98,6 +114,7 @@ PAGES = {
     "budget": ("budget", TILE),
     "trainer": ("trainer", 'table.kpi-table, [data-testid="stAlert"]'),
     "import_data": ("import_data", '[data-testid="stFileUploader"]'),
+    "staffing": ("staffing", TILE),
     "data_status": ("data_status", TILE),
     "glossary": ("glossary", "table.kpi-table"),
 }
@@ -388,14 +405,16 @@ def first_visit(browser, url: str, db: Path) -> tuple[float | None, Timing]:
 
 
 def measure(browser, floor_url: str, frame_url: str, url: str, db: Path, work: Path, pages: list[str], runs: int,
-            warm_wait: float) -> tuple[list[Timing], list[Timing], dict[str, Figures]]:
+            warm_wait: float, floor_page_url: str) -> tuple[list[Timing], list[Timing], dict[str, Figures], list[Timing]]:
     expected = Expected(db)
     floor: list[Timing] = []
     frame: list[Timing] = []
+    floor_page: list[Timing] = []
     figures = {name: Figures() for name in pages}
 
-    def floor_visit() -> None:  # and the frame's
-        for what, app, timings in (("floor", floor_url, floor), ("frame", frame_url, frame)):
+    def floor_visit() -> None:  # and the frame's, and the floor's tile at a page's address
+        for what, app, timings in (("floor", floor_url, floor), ("frame", frame_url, frame),
+                                   ("floor's page", f"{floor_page_url}/tile", floor_page)):
             visit = Visit(browser, app)
             timings.append(visit.open(METRIC))
             if visit.metric_values() != [FLOOR_VALUE]:
@@ -449,7 +468,7 @@ def measure(browser, floor_url: str, frame_url: str, url: str, db: Path, work: P
             figures[name].warmed.append(visit.open(first))
             check_shows(name, visit, expected, None)
             visit.close()
-    return floor, frame, figures
+    return floor, frame, figures, floor_page
 
 
 def _s(v: float | None, width: int = 8) -> str:
@@ -457,31 +476,38 @@ def _s(v: float | None, width: int = 8) -> str:
 
 
 def report(floor: list[Timing], frame: list[Timing], figures: dict[str, Figures],
-           first: list[tuple[float | None, Timing]]) -> None:
+           first: list[tuple[float | None, Timing]], floor_page: list[Timing]) -> None:
     f_first, f_idle = median([t.first for t in floor]), median([t.idle for t in floor])
-    print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'filter s':>10}{'back s':>8}{'section s':>11}"
-          f"{'after import s':>16}{'warmed s':>10}{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
-    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{'':>10}{'':>8}{'':>11}{'':>16}{'':>10}"
-          f"{_s(median([t.server for t in floor]), 10)}{median([t.kib for t in floor]):>8.0f}"
+    p_idle = median([t.idle for t in floor_page])
+    print(f"\n{'page':<22}{'first s':>8}{'idle s':>8}{'x floor':>9}{'x its':>8}{'filter s':>10}{'back s':>8}"
+          f"{'section s':>11}{'after import s':>16}{'warmed s':>10}{'server s':>10}{'ws KiB':>8}{'browser s':>11}")
+    print(f"{'one-tile app (floor)':<22}{_s(f_first)}{_s(f_idle)}{1:>8.2f}x{1:>7.2f}x{'':>10}{'':>8}{'':>11}{'':>16}"
+          f"{'':>10}{_s(median([t.server for t in floor]), 10)}{median([t.kib for t in floor]):>8.0f}"
           f"{_s(median([t.browser for t in floor]), 11)}")
+    print(f"{'its tile at /tile':<22}{_s(median([t.first for t in floor_page]))}{_s(p_idle)}{p_idle / f_idle:>8.2f}x"
+          f"{1:>7.2f}x{'':>10}{'':>8}{'':>11}{'':>16}{'':>10}{_s(median([t.server for t in floor_page]), 10)}"
+          f"{median([t.kib for t in floor_page]):>8.0f}{_s(median([t.browser for t in floor_page]), 11)}")
     frame_idle = median([t.idle for t in frame])
     print(f"{'frame and one tile':<22}{_s(median([t.first for t in frame]))}{_s(frame_idle)}"
-          f"{frame_idle / f_idle:>8.2f}x{'':>10}{'':>8}{'':>11}{'':>16}{'':>10}{_s(median([t.server for t in frame]), 10)}"
+          f"{frame_idle / f_idle:>8.2f}x{frame_idle / f_idle:>7.2f}x{'':>10}{'':>8}{'':>11}{'':>16}{'':>10}{_s(median([t.server for t in frame]), 10)}"
           f"{median([t.kib for t in frame]):>8.0f}{_s(median([t.browser for t in frame]), 11)}")
     for name, fig in figures.items():
         idle = median([t.idle for t in fig.visits])
-        print(f"{name:<22}{_s(median([t.first for t in fig.visits]))}{_s(idle)}{idle / f_idle:>8.2f}x"
+        its = idle / (f_idle if PAGES[name][0] == "" else p_idle)  # the floor at the same kind of address
+        print(f"{name:<22}{_s(median([t.first for t in fig.visits]))}{_s(idle)}{idle / f_idle:>8.2f}x{its:>7.2f}x"
               f"{_s(median([t.idle for t in fig.changes]), 10)}{_s(median([t.idle for t in fig.returns]))}"
               f"{_s(max([t.idle for t in fig.sections], default=None), 11)}"
               f"{_s(median([t.idle for t in fig.imports]), 16)}{_s(median([t.idle for t in fig.warmed]), 10)}"
               f"{_s(median([t.server for t in fig.visits]), 10)}{median([t.kib for t in fig.visits]):>8.0f}"
               f"{_s(median([t.browser for t in fig.visits]), 11)}")
     for progress, t in first:
-        print(f"{'first visit ever':<22}{_s(t.first)}{_s(t.idle)}{t.idle / f_idle:>8.2f}x   progress bar after "
+        print(f"{'first visit ever':<22}{_s(t.first)}{_s(t.idle)}{t.idle / f_idle:>8.2f}x{'':>8}   progress bar after "
               f"{_s(progress, 0)} s; server {_s(t.server, 0)} s (sample load and page)")
     print(f"\nfirst/idle: medians of {len(next(iter(figures.values())).visits)} new visits per page, "
           f"{len(floor)} of the floor and of the frame (the dashboard's sidebar and navigation, one tile); "
-          "x floor = idle / the floor's idle. filter: to a week not shown before (budget: the month before, cached "
+          "x floor = idle / the floor's idle; x its = idle / the idle of the floor's tile at the same kind of address "
+          "(the weekly page at the root: the floor; every other page at its own address: the tile at /tile, which "
+          "pays the frontend's 100 ms wait after it looked for the server under the page's address). filter: to a week not shown before (budget: the month before, cached "
           "after the first run; the import, data and glossary pages have no filter); back: to the week (month) shown before (cached); section: the slowest of the page's other sections (tabs) opened, "
           "each drawn only when its tab is clicked; after import: a new visit right after an import; warmed: one new visit "
           f"{WARM_WAIT:.0f} s after an import (not in --smoke)")
@@ -498,8 +524,9 @@ def run(args: argparse.Namespace) -> None:
     with work_dir(None, "kpi-browser-bench-") as work, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         print(f"browser         Chromium {browser.version}; viewport {VIEWPORT['width']}x{VIEWPORT['height']}")
-        floor_app, frame_app = work / "floor.py", work / "frame.py"
+        floor_app, frame_app, floor_page_app = work / "floor.py", work / "frame.py", work / "floor_page.py"
         floor_app.write_text(FLOOR_APP, encoding="utf-8")
+        floor_page_app.write_text(FLOOR_PAGE_APP, encoding="utf-8")
         frame_app.write_text(FRAME_APP, encoding="utf-8")
         first, last = [], (1 if args.smoke else FIRST_RUNS) - 1
         for i in range(last + 1):
@@ -508,11 +535,12 @@ def run(args: argparse.Namespace) -> None:
                 first.append(first_visit(browser, url, db))
                 if i == last:  # the last server, now on the sample data, goes on
                     with served(floor_app, db, work / "floor.log") as floor_url, \
-                            served(frame_app, db, work / "frame.log") as frame_url:
-                        floor, frame, figures = measure(browser, floor_url, frame_url, url, db, work, pages, runs,
-                                                        0 if args.smoke else WARM_WAIT)
+                            served(frame_app, db, work / "frame.log") as frame_url, \
+                            served(floor_page_app, db, work / "floor_page.log") as floor_page_url:
+                        floor, frame, figures, floor_page = measure(browser, floor_url, frame_url, url, db, work, pages,
+                                                                    runs, 0 if args.smoke else WARM_WAIT, floor_page_url)
         browser.close()
-    report(floor, frame, figures, first)
+    report(floor, frame, figures, first, floor_page)
     print(f"load average    {os.getloadavg()[0]:.1f} after the runs; {time.perf_counter() - started:.0f} s in all")
     if any(progress is None for progress, _ in first):
         raise CheckFailed("the first visit ever showed no progress bar before the page")

@@ -13,7 +13,7 @@ from ui.access import require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import lang, t
-from ui.widgets import chart, page_table, show_table, show_tiles
+from ui.widgets import chart, page_table, print_view, show_table, show_tiles, table_downloads
 
 cat = load_catalog()
 f = current_filters()
@@ -88,12 +88,25 @@ else:
     tried = metrics.with_what_if(week, what_if)  # Erlang C on the week already read: no query
     st.markdown(metrics.staffing_plan_text(tried, lang()))
 
-# ---- the grid: each interval, the gap in its status colour
+# ---- the grid: each interval, the gap in its status colour. The intervals that were short first (the question a
+# supervisor brings: where were we short?), every interval on request, in the print view and in the downloads: a
+# week has about 300, and a new visit's browser time grows with every cell it is sent (docs/benchmarks.md)
 st.subheader(t("staffing.grid"))
 frame, kinds, statuses = metrics.staffing_table(tried, lang(), cat)
 table = page_table(frame, [t("page.staffing"), t("staffing.grid")], metrics.iso_week_label(monday),
                    metrics.iso_week_label(monday), f, kinds=kinds, statuses=statuses)
-show_table(table, "staffing_grid")
+short = metrics.short_intervals(week)
+every = (not week.has_states or print_view()
+         or st.toggle(t("staffing.every_interval", n=f"{len(frame):,}"), key="staffing_every"))
+if every:
+    show_table(table, "staffing_grid")
+elif any(short):
+    st.caption(t("staffing.short_only", n=sum(short), total=f"{len(frame):,}"))
+    show_table(table.where(short), "staffing_grid", downloads=False)
+    table_downloads(table, "staffing_grid")
+else:
+    st.success(t("staffing.none_short", total=f"{len(frame):,}"))
+    table_downloads(table, "staffing_grid")
 if week.has_states:
     st.caption(t("staffing.predicted_help"))
     st.caption(t("staffing.gap_help") + (" " + t("staffing.blended", channel=value_label("channel", channel, lang()))

@@ -58,9 +58,20 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     drawn = dict(zip(spec["xAxis"][0]["data"], spec["series"][0]["data"]))
     assert [drawn[metrics.interval_label(d, lang)] for d in week.grid["interval_start"]] == list(week.grid["required"])
     assert sum(spec["series"][0]["data"]) == week.grid["required"].sum()  # the added intervals are zeros
-    grid = html_tables(at)[0]
-    assert len(grid) == len(week.grid)
+    # the grid opens on the intervals staffed below Erlang C's need (the sample's W47: 7 of 313), every one on request
     required = metrics.staffing_table(week, lang)[0].columns[3]
+    short = week.grid[week.grid["staffed"] < week.grid["required"]]
+    assert len(short) == 7 and len(week.grid) == 313
+    grid = html_tables(at)[0]
+    assert list(grid[required]) == [f"{n:,}" for n in short["required"]]
+    assert list(grid.index if grid.index.name else grid.iloc[:, 0]) == [metrics.interval_label(d, lang)
+                                                                        for d in short["interval_start"]]
+    said = ("上線人力少於所需的 7 個時段（共 313 個時段；下載檔含全部時段）。" if lang == "zh-TW"
+            else "The 7 intervals staffed below the need (of 313; the downloads hold every interval).")
+    assert said in [c.value for c in at.caption]
+    assert at.toggle(key="staffing_every").label == ("顯示全部 313 個時段" if lang == "zh-TW" else "Show all 313 intervals")
+    grid = html_tables(run(sample_db, lang=lang, staffing_every=True))[0]  # (a click on it, in a new session)
+    assert len(grid) == len(week.grid)
     assert list(grid[required]) == [f"{n:,}" for n in week.grid["required"]]
     # the what-if box starts at the week's own shrinkage (to a tenth of a point: 7.5, not 7) and target: its plan is
     # the week's
@@ -119,3 +130,15 @@ def test_a_what_if_value_out_of_range_is_said_in_words_and_nothing_is_computed_f
     assert not at.exception
     assert [e.value for e in at.error] == ["「人力耗損率（%）」請輸入 0 到 80 之間的數值；情境模擬未套用，下方為本週實際情形。"]
     assert not any(m.value.startswith("尖峰時段需") for m in at.markdown)  # no plan from a value not taken
+
+
+def test_a_week_staffed_to_the_need_in_every_interval_says_so_instead_of_an_empty_grid(sample_db, monkeypatch):
+    # Hourly, the sample's W47 centre-wide has no interval staffed below Erlang C's need (30-minute: 7 of 313 are)
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+    with store.open_db(sample_db, read_only=True) as con:
+        week = metrics.staffing_week(con, W47, 60)
+    assert len(week.grid) == 159 and not (week.grid["staffed"] < week.grid["required"]).any()
+    at = run(sample_db, staffing_interval=60)
+    assert [s.value for s in at.success] == ["本週 159 個時段的上線人力都達到所需人力（下載檔含全部時段）。"]
+    assert not html_tables(at)
+    assert len(html_tables(run(sample_db, staffing_interval=60, staffing_every=True))[0]) == 159

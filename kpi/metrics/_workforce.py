@@ -390,6 +390,12 @@ def gap_status(gap: Any) -> str | None:
     return "good" if gap >= 0 else ("warning" if gap >= -1 else "bad")
 
 
+def short_intervals(week: StaffingWeek) -> list[bool]:
+    """Per row of staffing_table: whether the interval had fewer agents staffed than Erlang C required (its gap amber
+    or red). All False without agent states (nothing staffed to compare)."""
+    return [gap_status(v) in ("warning", "bad") for v in week.grid["gap"]]
+
+
 def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None) -> tuple[pd.DataFrame, dict[str, str],
                                                                                              pd.DataFrame]:
     """(frame, kinds, statuses) of the page's grid: one row per interval with contacts or staff, headed in lang; the

@@ -54,6 +54,12 @@ class Table:
         return Table(self.frame.head(n), self.kinds, None if self.statuses is None else self.statuses.head(n),
                      self.labels, self.title, self.context, self.name)
 
+    def where(self, keep: Sequence[bool]) -> Table:
+        """The same table with the rows keep marks (a page shows those; its downloads hold every row)."""
+        mask = list(keep)
+        return Table(self.frame[mask], self.kinds, None if self.statuses is None else self.statuses[mask], self.labels,
+                     self.title, self.context, self.name)
+
     def kind(self, column: str) -> str:
         """A column's kind (text when not declared)."""
         return self.kinds.get(column, "text")
