@@ -47,7 +47,8 @@ def bar(x, y, title: str, y_title: str, colour: str = "#2e86c1", text=None, x_ti
     return present.figure([go.Bar(x=x, y=y, marker_color=colour, text=text, textposition="outside", customdata=hovers,
                                   hovertemplate=None if hovers is None else "%{customdata}<extra></extra>")],
                           dict(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
-                               xaxis=dict(title=x_title, automargin=True), yaxis=dict(title=y_title, automargin=True)))
+                               xaxis=dict(title=x_title, automargin=True),
+                               yaxis=present.count_axis(max(y, default=0), title=y_title, automargin=True)))
 
 
 # ---- the period's tiles: satisfaction (P4.3.1), complaints and their handling (P4.3.2)
@@ -110,7 +111,8 @@ if complaints_tab[0]:
                 aged(backlog["open_complaints_past_due"], t("quality.backlog_past_due"), "#c0392b"),
             ], dict(barmode="stack", title=t("quality.backlog"), height=320, margin=dict(l=10, r=10, t=40, b=10),
                     legend=dict(orientation="h"), xaxis=dict(title=t("col.age_days"), automargin=True),
-                    yaxis=dict(title=t("quality.count"), automargin=True))), c3)
+                    yaxis=present.count_axis(backlog["open_complaints"].max(), title=t("quality.count"),
+                                             automargin=True))), c3)
 
         pareto = query(metrics.category_pareto, start, end, **f.kw)
         fig = present.pareto(pareto["category"], pareto["complaints"], pareto["cumulative_share"].astype(float) * 100,

@@ -122,3 +122,19 @@ def test_an_all_zero_chart_runs_from_zero_up_and_draws_no_bar():
     (lone,) = drawn(go.Figure(go.Bar(x=["4-8", "8-24"], y=[0, 2], customdata=["4-8 小時：0 件", "8-24 小時：2 件"],
                                      hovertemplate="%{customdata}<extra></extra>")))["series"]
     assert lone["hovers"] == ["4-8 小時：0 件", "8-24 小時：2 件"]
+
+
+@pytest.mark.parametrize("counts, step, ticks", [
+    ([12, 4, 1], 5, ["0", "5", "10", "15"]),  # a free axis put ticks 2.5 complaints apart here
+    ([3, 1], 1, ["0", "1", "2", "3"]),
+    ([55, 20], 20, ["0", "20", "40", "60"]),
+])
+def test_a_count_axis_ticks_whole_numbers_from_zero(counts, step, ticks):
+    from kpi import present
+    fig = present.pareto([f"c{i}" for i in range(len(counts))], counts, [50.0] * len(counts), [True] * len(counts),
+                         "件數", "累積占比", "zh-TW", height=300)
+    assert fig.layout.yaxis.dtick == step and fig.layout.yaxis.tick0 == 0  # plotly (the PDF) and the page alike
+    chart = drawn(fig)
+    left = [t.text for t in chart["svg"].iter(f"{SVG}text") if re.fullmatch(r"[\d.,]+", t.text or "")
+            and t.get("text-anchor") == "end"]
+    assert left == ticks

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from ._format import (DURATION_SCALES, duration_scale, format_unit, is_missing, 
                       money_short, month_label, unit_name)
 from ._messages import colon, t
 
-__all__ = ["PALETTE", "STATUS_SHADES", "status_colorscale", "TrendPanel", "figure", "hline", "vline", "print_layout", "budget_vs_actual", "budget_waterfall",
+__all__ = ["count_axis", "PALETTE", "STATUS_SHADES", "status_colorscale", "TrendPanel", "figure", "hline", "vline", "print_layout", "budget_vs_actual", "budget_waterfall",
            "cost_per_contact_lines", "variance_bars", "trend_line", "trend_grid", "pareto"]
 
 PALETTE = {
@@ -74,6 +75,15 @@ def status_colorscale(target: float, band: float, low: float, high: float, step:
     marks = [low + i * step for i in range(int(round((high - low) / step)) + 1)]
     shade = [STATUS_SHADES["good" if v >= target else "warning" if v >= target - band else "bad"] for v in marks]
     return [[i / (len(marks) - 1), c] for i, c in enumerate(shade)]
+
+
+def count_axis(top: float, **axis: Any) -> dict[str, Any]:
+    """A count axis (complaints, responses) from 0 with whole-number ticks, about five of them: 1, 2, 5, 10, 20... apart,
+    never 2.5 complaints."""
+    raw = max(float(top or 0), 1.0) / 5
+    power = 10 ** max(0, math.floor(math.log10(raw)))
+    step = next(m * power for m in (1, 2, 5, 10) if raw <= m * power)
+    return dict(tick0=0, dtick=int(step), rangemode="tozero", **axis)
 
 
 def hline(y: float, *, yref: str = "y", **line: Any) -> dict[str, Any]:
@@ -273,7 +283,7 @@ def pareto(categories: Sequence[str], counts: Sequence[float], cumulative_pct: S
                    line=dict(color=PALETTE["line"]), customdata=[f"{c}{colon(lang)}{p:.1f}%" for c, p in
                                                                 zip(categories, cumulative_pct)],
                    hovertemplate="%{customdata}<extra></extra>"),
-    ], layout, dict(barmode="stack", yaxis=dict(title=count_name),
+    ], layout, dict(barmode="stack", yaxis=count_axis(max(counts, default=0), title=count_name),
                     yaxis2=dict(overlaying="y", side="right", range=[0, 105], ticksuffix="%", tickmode="array",
                                 tickvals=[0, 20, 40, 60, 80, 100], showgrid=False)),
         lines=[hline(80, yref="y2", dash="dot", color=PALETTE["guide"])])

@@ -459,6 +459,8 @@ class _Translation:
             out["inverse"] = True
         if a.get("showgrid") is False:
             out["splitLine"] = {"show": False}
+        if isinstance(a.get("dtick"), (int, float)) and not isinstance(a.get("dtick"), bool):  # count_axis: ticks
+            out["interval"] = float(a["dtick"])  # a fixed step apart (whole numbers)
         ticks = _values(a.get("tickvals"))
         steps = {round(b - a_, 9) for a_, b in zip(ticks, ticks[1:])}
         if len(steps) == 1:  # evenly spaced tick values: the same interval
