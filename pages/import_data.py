@@ -63,6 +63,9 @@ if upload is not None:
                             placeholder=t("select.placeholder")) if text_file else "auto"
     try:
         headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
+        if text_file and encoding == "auto":  # which one "automatic" chose (a Big5 export read as Big5), said
+            found = imports.file_encoding(str(path), Options(encoding=encoding), upload.name)
+            c1.caption(t("imp.encoding_found", encoding=value_label("encoding", found, lang())))
         # A budget workbook is read whole (a sheet per cost center), as the CLI reads it; other files one sheet. A first
         # sheet that says nothing (a notes sheet) is no reason to think otherwise.
         first_guess = guess_dataset(headers)[0]

@@ -137,6 +137,7 @@ def test_big5_file_with_chinese_headers_is_pre_filled(db):
     at = import_page()
     at.file_uploader(key="imp_file").set_value(("匯出.csv", big5.encode("cp950"), "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]
+    assert "判斷為 Big5（繁體中文 Windows、CP950）" in [c.value for c in at.caption]  # which one "automatic" chose
     picked = {m.label.rstrip(" *"): m.value for m in at.multiselect}
     assert picked["進線編號"] == ["來電編號"] and picked["進線時間"] == ["通話日期", "通話時間"]
     assert picked["等候時間（秒）"] == ["等候時間"] and picked["通話時間（秒）"] == ["通話秒數"]
@@ -150,6 +151,7 @@ def test_a_constant_for_a_column_the_file_lacks(db):
     chat = "Call ID,Start Time\nC-1,2026-11-20 10:00:00\n"
     at = import_page()
     at.file_uploader(key="imp_file").set_value(("chat.csv", chat.encode("utf-8"), "text/csv")).run()
+    assert "判斷為 UTF-8（萬國碼）" in [c.value for c in at.caption]
     next(ti for ti in at.text_input if ti.label == "管道 固定值").input("chat").run()
     next(b for b in at.button if b.label == "預覽").click().run()
     assert not at.exception, [e.message for e in at.exception]

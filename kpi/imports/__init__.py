@@ -12,7 +12,7 @@ from ._write import (SAMPLE_DIR, ImportResult, import_file, import_history, load
 from ._parse import (DATE_ORDERS, DEFAULT_CENTRE_ZONE, DURATION_UNITS, ZONE_EXPECTED, clean_text, parse_amount, parse_bool,
                      parse_column, parse_duration, parse_hours, parse_int, parse_month_text, parse_timestamp,
                      time_zone)
-from ._preview import (UNDO_REFUSALS, PreviewResult, UndoRefused, UndoResult, describe_derived, describe_recodes, file_headers,
+from ._preview import (UNDO_REFUSALS, PreviewResult, UndoRefused, UndoResult, describe_derived, describe_recodes, file_encoding, file_headers,
                        get_saved_mapping, preview, save_mapping, saved_mappings, undo_import)
 from ._suggest import guess_dataset, is_month_header, suggest_mapping
 from ._presets import (PRESET_DIR, Preset, applied, choose_mapping, default_unit, detect_preset, detected_line, edited,
@@ -23,7 +23,7 @@ __all__ = ["SAMPLE_DIR", "STEPS", "CONDITIONS", "DECIMAL_OPTIONS", "DERIVE_RULES
            "prepare", "read_source", "rejected_count", "rejected_rows", "sample_files", "sample_pending", "stage_and_compare",
            "stored_form", "updated_value", "write", "DATE_ORDERS", "DEFAULT_CENTRE_ZONE", "DURATION_UNITS", "ZONE_EXPECTED",
            "parse_column", "clean_text", "parse_amount", "parse_bool", "parse_duration", "parse_hours",
-           "parse_int", "parse_month_text", "parse_timestamp", "time_zone", "PreviewResult", "UNDO_REFUSALS", "UndoRefused", "UndoResult", "file_headers", "get_saved_mapping",
+           "parse_int", "parse_month_text", "parse_timestamp", "time_zone", "PreviewResult", "UNDO_REFUSALS", "UndoRefused", "UndoResult", "file_encoding", "file_headers", "get_saved_mapping",
            "preview", "save_mapping", "saved_mappings", "undo_import", "guess_dataset", "is_month_header",
            "suggest_mapping", "READABLE_COLUMNS", "REASON_CODES", "readable_rejects", "reason_text", "rejects_to_fix",
            "describe_recodes", "describe_derived", "PRESET_DIR", "Preset", "applied", "choose_mapping", "default_unit", "detect_preset",

@@ -196,6 +196,18 @@ def file_headers(path: str, options: Options | None = None, display_name: str | 
     return [str(c) for c in batch.frame.columns], sheets
 
 
+def file_encoding(path: str, options: Options | None = None, display_name: str | None = None) -> str | None:
+    """The text encoding an import reads a CSV in, as the import page's encoding box names it: options.encoding, else
+    the one the checks found ("utf-8", with or without a BOM, or "cp950" for Big5); None for a workbook or a JSON
+    export (UTF-8 by definition). The whole file is checked, as the import checks it, so a page can say which
+    encoding "automatic" chose."""
+    options = options or Options()
+    if str(path).lower().endswith((".xlsx", ".xlsm", ".xls")):
+        return None
+    source = open_source(path, options, display_name)
+    return None if source.excel or source.layout else ("utf-8" if source.encoding == "utf-8-sig" else source.encoding)
+
+
 def save_mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: Mapping, saved_by: str | None = None) -> None:
     """Keep a mapping under a name (replacing one of the same name)."""
     if not name.strip():
