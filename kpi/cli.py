@@ -257,6 +257,12 @@ def _warn_unknown_agent(con: duckdb.DuckDBPyConnection, agent_id: str | None, te
               file=sys.stderr)
 
 
+def _table_text(frame: pd.DataFrame, index: bool = False) -> str:
+    """A table for the terminal, its columns lined up when cells hold Chinese (a CJK character takes two columns)."""
+    with pd.option_context("display.unicode.east_asian_width", True):
+        return frame.to_string(index=index)
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     password = _password(args)
     with store.open_db(_db(args), wait=_wait(args)) as con:
@@ -282,7 +288,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
              "state": "disabled" if not pd.isna(u.disabled_at) else
                       f"locked until {u.locked_until:%Y-%m-%d %H:%M}" if not pd.isna(u.locked_until) else "active",
              "created": f"{u.created_at:%Y-%m-%d %H:%M}"} for u in users.itertuples()]
-    print(pd.DataFrame(rows).to_string(index=False))
+    print(_table_text(pd.DataFrame(rows)))
     return 0
 
 
@@ -325,7 +331,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     shown = auth.readable_audit(log, args.lang)
     shown.columns = [present.t(f"audit.col.{c}", args.lang) for c in auth.AUDIT_COLUMNS]
-    print(shown.to_string(index=False))
+    print(_table_text(shown))
     return 0
 
 
@@ -404,7 +410,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
         _print_json(table)
         return 0
     shown = pd.DataFrame(table, columns=["name", "version", "dataset", "vendor", "export"])
-    print(shown.to_string(index=False) if len(shown) else "no presets")
+    print(_table_text(shown) if len(shown) else "no presets")
     return 0
 
 
@@ -418,7 +424,7 @@ def _where(r: Any) -> str:
 def cmd_imports(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         frame = imports.import_history(con, args.limit)
-    print(frame.to_string(index=False) if len(frame) else "no imports yet")
+    print(_table_text(frame) if len(frame) else "no imports yet")
     return 0
 
 
@@ -479,7 +485,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     table = frame.set_index("key")[ids]
     shown = table.apply(lambda col: col.map(lambda v: metrics.format_value(cat[col.name], None if pd.isna(v) else v, args.lang)))
     shown.columns = [cat[c].text("label", args.lang) for c in shown.columns]
-    print(shown.T.to_string())
+    print(_table_text(shown.T, index=True))
     return 0
 
 
@@ -559,7 +565,7 @@ def cmd_budget(args: argparse.Namespace) -> int:
         shown[c] = shown[c].map(lambda v: present.format_kind(v, "ntd"))
     shown["variance_pct_ytd"] = shown["variance_pct_ytd"].map(lambda v: present.format_kind(v, "+fraction"))
     shown["needs_improvement_report"] = shown["needs_improvement_report"].map(lambda b: "REPORT" if b else "")
-    print(shown.to_string(index=False))
+    print(_table_text(shown))
     t = report.total
     amounts = {k: present.number(t[k] or 0) for k in ("budget_ytd", "actual_ytd", "latest_estimate", "full_year_budget")}
     print(f"cost lines: budget YTD {amounts['budget_ytd']}, actual YTD {amounts['actual_ytd']}, "

@@ -40,6 +40,10 @@ def test_users_add_list_set_role_disable_and_reset(kpi, db, write):
     assert lines[0] == ["name", "role", "teams", "agent", "state", "created"]
     assert [row[:4] for row in lines[1:]] == [["fin", "finance", "(every", "team)"], ["kim", "trainer", "技術支援", "active"],
                                              ["mei", "supervisor", "技術支援組", "active"]]
+    # each column starts at the same place on the screen on every line: a Chinese character takes two columns
+    from kpi.present import display_width
+    starts = [[display_width(line[:line.index(word)]) for word in ("active",) if word in line] for line in out.splitlines()]
+    assert len({s[0] for s in starts if s}) == 1 and len([s for s in starts if s]) == 3
 
     assert kpi("users", "set-role", "kim", "--role", "trainer", "--team", "技術支援組", "--team", "帳務服務組")[1] == \
         "user kim is now trainer\n"
