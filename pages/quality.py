@@ -34,6 +34,8 @@ status = settled.status
 def tile(kid: str):
     if kid in settled.shifted:
         return kpi_tile(cat[kid], status[kid], over=t("quality.matured_over", start=settled.over[0], end=settled.over[1]))
+    if cat[kid].dataset == "backlog":  # counted at the range's end, where the resolution rates count resolutions up to
+        return kpi_tile(cat[kid], status[kid], over=t("quality.as_of", date=end))  # now: a past quarter's 100% beside 8
     return kpi_tile(cat[kid], status[kid])
 
 

@@ -310,6 +310,10 @@ def test_thirteen_weeks_to_a_week_not_yet_judged_show_the_rates_of_the_thirteen_
     at = app("pages/quality.py")  # the week itself: still maturing, said so
     week = next(m for m in page_tiles(at) if m.label == cat["complaint_resolution_rate"].label["zh-TW"])
     assert week.value == "—" and week.lines[1].startswith("成熟中：2026-11-30 起才有數值")
+    # the open complaints are counted at the range's end (the rates count resolutions up to the data's cut-off): said
+    for kid in ("open_complaints", "open_complaints_past_due"):
+        got = next(m for m in page_tiles(at) if m.label == cat[kid].label["zh-TW"])
+        assert got.lines[1] == "截至 2026-11-22 日終"
 
 
 def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):
