@@ -120,7 +120,7 @@ if ranked_tab[0]:
                      t("trainer.largest", kpi=kpi_label(cat[r["kpis"][0]]), value=fmt(cat[r["kpis"][0]], worst["value"]),
                        reference=t(f"trainer.vs.{worst['compared_with']}",
                                    value=fmt(cat[r["kpis"][0]], worst["reference"])),
-                       gap=worst["gap_bands"])]
+                       diff=fmt_change(cat[r["kpis"][0]], worst["value"] - worst["reference"]))]
             if r["weight"] < 1:
                 parts.append(f":gray[:small[{t('trainer.process', weight=r['weight'])}]]")
             parts += [f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(
