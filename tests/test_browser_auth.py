@@ -304,3 +304,16 @@ def test_a_sign_in_lands_on_the_roles_first_page_without_a_word_about_another_pa
     assert "這個網址是" not in body and "服務品質" not in page.locator("h1").first.inner_text()
     assert not page.locator('[role="dialog"]').count() and "Page not found" not in body
     page.close()
+
+
+def test_a_bookmark_of_a_page_the_role_may_not_open_is_said_after_the_sign_in(signed_server, browser):
+    # A trainer's bookmark of /budget: the sign-in form, then the trainer's first page, and it landed there silently.
+    page = _visit(browser, f"{signed_server}/budget")
+    _sign_in(page, "ann", PASSWORD)
+    page.wait_for_selector("text=已登入：")
+    _settle(page)
+    assert page.locator("h1").first.inner_text().startswith("職能輔導")
+    assert "這個網址是「預算執行 (T2.2)」頁，「訓練人員」角色無法開啟；以下改為顯示「職能輔導」。" in page.inner_text("body")
+    assert not page.locator('[role="dialog"]').count()
+    page.close()
+

@@ -9,6 +9,7 @@ from kpi.auth.access import Scope
 from .i18n import t
 
 SESSION_KEY = "scope"  # set by the sign-in (ui.auth) for the session's user
+SIGNED_OUT = "_signed_out"  # set by a sign-out: the tab's next sign-in is not told of the page the last user left
 OWN = "own"  # what the page of one's own numbers needs: a user linked to an agent id (kpi.auth.access.Scope.agent_id)
 
 

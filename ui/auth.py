@@ -13,7 +13,7 @@ import streamlit as st
 from kpi import auth, present, store
 from kpi.auth.access import Scope
 
-from .access import SESSION_KEY, current_scope
+from .access import SESSION_KEY, SIGNED_OUT, current_scope
 from .data import db_path, has_users, write
 from .i18n import t
 
@@ -183,6 +183,7 @@ def _sign_out(scope: Scope, action: str, detail: dict | None = None) -> None:
     for key in list(st.session_state):
         if key != "lang":
             del st.session_state[key]
+    st.session_state[SIGNED_OUT] = True
 
 
 def _message(result: auth.SignIn, rules: auth.AuthSettings) -> str:

@@ -6,12 +6,13 @@ from datetime import date
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kpi import metrics, present
 from kpi.auth.access import Scope
 from kpi.present import colon, join_list, value_label
 
-from .access import OWN, allows, current_scope
+from .access import OWN, SIGNED_OUT, allows, current_scope
 from .data import query
 from .i18n import DEFAULT_LANG, LANGS, address_lang, lang, t
 
@@ -302,7 +303,12 @@ def navigation(position: str = "sidebar") -> tuple[Any, str]:
     script's path (pages/weekly.py)."""
     typed = "_navigated" not in st.session_state  # the session's first page: its address is the one typed or bookmarked
     st.session_state["_navigated"] = True  # (a sign-out clears it: the sign-in form then runs first, hidden)
-    refused = None if position == "hidden" else _refused_address(current_scope(), say=typed)
+    if position == "hidden":  # before a sign-in: a bookmark's page (/budget) waits under the form, to be said after it
+        if typed and not st.session_state.get(SIGNED_OUT):  # not the page the previous user of the tab left open
+            st.session_state["_asked_address"] = _intended_path()
+        refused = None
+    else:  # the address typed, or the one asked for before the sign-in ("/" asks for no page: nothing to say)
+        refused = _refused_address(current_scope(), say=typed or bool(st.session_state.pop("_asked_address", None)))
     groups: dict[str, list] = {}
     paths: dict[int, str] = {}
     for group, path, title, icon, _ in PAGES if position == "hidden" else pages_for(current_scope()):
@@ -321,19 +327,28 @@ def _refused_address(scope: Scope, say: bool) -> str | None:
     with no dialog). say: the title key of the page asked for, for the page to say why (a new visit's address, a
     bookmark of /budget); None after a sign-in, where the page asked for is the one under the sign-in form (the
     default page at "/", or the previous user's, which is not this user's business)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    path = _intended_path()
+    for _, page, title, _, what in PAGES:
+        if page == path and not allows(scope, what):
+            try:
+                get_script_run_ctx().pages_manager.set_script_intent("", "")
+            except AttributeError:  # (see _intended_path)
+                return None
+            return title if say else None
+    return None
+
+
+def _intended_path() -> str | None:
+    """The script of the page the browser asked for (pages/budget.py for /budget), None for none ("/")."""
     try:  # Streamlit's own page intent (1.67): were it renamed, the English dialog comes back, the pages still run
         manager = get_script_run_ctx().pages_manager
         by_hash, by_name = manager.intended_page_script_hash, manager.intended_page_name
         if not by_hash and not by_name:
             return None
-        for _, path, title, _, what in PAGES:
-            if allows(scope, what):
-                continue
+        for _, path, _, _, _ in PAGES:
             page = st.Page(path)
             if (by_hash == page._script_hash) if by_hash else (by_name == page.url_path):
-                manager.set_script_intent("", "")
-                return title if say else None
+                return path
     except AttributeError:
         return None
     return None
