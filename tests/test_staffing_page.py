@@ -142,3 +142,17 @@ def test_a_week_staffed_to_the_need_in_every_interval_says_so_instead_of_an_empt
     assert [s.value for s in at.success] == ["本週 159 個時段的上線人力都達到所需人力（下載檔含全部時段）。"]
     assert not html_tables(at)
     assert len(html_tables(run(sample_db, staffing_interval=60, staffing_every=True))[0]) == 159
+
+
+def test_a_week_before_the_agent_states_began_says_so_and_judges_no_interval(sample_db, monkeypatch):
+    # The sample's agent states begin 2026-09-28: W38 has contacts and no state. The page said 本週 196 個時段的上線
+    # 人力都達到所需人力 in green, of intervals where nobody's staffing was known.
+    monkeypatch.setenv("KPI_DB", str(sample_db))
+    with store.open_db(sample_db, read_only=True) as con:
+        week = metrics.staffing_week(con, date(2026, 9, 14), 30)
+        assert con.execute("SELECT min(started_at)::DATE::VARCHAR FROM agent_states").fetchone()[0] == "2026-09-28"
+    assert not week.has_states and week.states_imported and len(week.grid) == 196
+    at = run(sample_db, week="2026-09-14")
+    assert [i.value for i in at.info][0].startswith("本週（此組別）沒有專員狀態資料")
+    assert not at.success and not tiles(at) and [g.key for g in at.get("toggle")] == ["print_view"]  # no grid switch
+    assert len(html_tables(at)[0]) == 196  # every interval's required agents, none judged

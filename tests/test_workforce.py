@@ -157,6 +157,44 @@ def test_staffing_week_sets_erlang_c_beside_the_staffed_agents(con):
     assert (supervisor.labour_cost, supervisor.labour_missing) == (None, "scope")
 
 
+def _calls(con, day: int, hour: int, n: int) -> None:
+    for i in range(n):
+        at = datetime(2026, 11, day, hour, i)
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, direction, answered, answered_at, wait_seconds,"
+                    " talk_seconds, hold_seconds, acw_seconds, import_id, created_import_id) VALUES (?, ?, 'phone',"
+                    " 'inbound', true, ?, 5, 150, 0, 30, 1, 1)", [f"c{day}-{hour}-{i}", at, at])
+
+
+def test_an_interval_with_contacts_and_nobody_logged_in_is_short_and_a_week_without_states_says_so(con):
+    # The fixture's states cover Monday 09:00-10:00 of W47. Calls at 11:00 (no agent logged in): 0 staffed, short by
+    # all 4 Erlang C requires (it was an unknown "—", neither short nor staffed, and the page said every interval was
+    # staffed to the need). A week before the states began: not "no states imported" and no interval judged.
+    _calls(con, 16, 9, 20)
+    _calls(con, 16, 11, 20)
+    week = metrics.staffing_week(con, date(2026, 11, 16), 30)
+    eleven = week.grid[week.grid["interval_start"] == datetime(2026, 11, 16, 11)].iloc[0]
+    assert (eleven["offered"], eleven["required"], eleven["staffed"], eleven["gap"]) == (20, 4, 0, -4)
+    assert week.has_states and metrics.gap_status(eleven["gap"]) == "bad"
+    assert sum(metrics.short_intervals(week)) == 2  # 09:00 (1.5 staffed of 4) and 11:00
+    _calls(con, 9, 9, 20)  # W46: contacts, no state
+    earlier = metrics.staffing_week(con, date(2026, 11, 9), 30)
+    assert not earlier.has_states and earlier.states_imported
+    assert earlier.grid["staffed"].isna().all() and not any(metrics.short_intervals(earlier))
+    assert "本週（此組別）沒有專員狀態資料" in "\n".join(metrics.staffing_lines(earlier, "zh-TW"))
+    fresh = db_with()
+    _calls(fresh, 16, 9, 20)
+    none = metrics.staffing_week(fresh, date(2026, 11, 16), 30)
+    assert not none.has_states and not none.states_imported
+    assert "尚未匯入「專員狀態」資料" in "\n".join(metrics.staffing_lines(none, "zh-TW"))
+
+
+@pytest.mark.parametrize("gap, status", [(0.0, "good"), (-0.04, "good"), (-0.06, "warning"), (-1.0, "warning"),
+                                         (-1.04, "warning"), (-1.06, "bad"), (None, None)])
+def test_a_gap_is_judged_as_it_is_shown_to_a_tenth_of_an_agent(gap, status):
+    # 3.95 agents staffed against 4 required is shown +0.0 (number() drops the minus of a zero): it was amber
+    assert metrics.gap_status(gap) == status
+
+
 def pd_isna(v) -> bool:
     import pandas as pd
     return bool(pd.isna(v))

@@ -169,11 +169,13 @@ class StaffingWeek:
     peak_fte: int
     required_agent_hours: float  # sum over intervals of required agents x interval hours
     scheduled_fte_hours: float  # those hours grossed up for shrinkage: the hours to schedule
-    has_states: bool
+    has_states: bool  # agent states cover this week (for the team, channel and scope asked): staffed is known
     has_schedule: bool
     what_if: WhatIf = field(default_factory=WhatIf)
     # Whether the week's staffed agents include states with no channel (blended agents, who may be on other channels)
     staffed_blended: bool = False
+    # Whether any agent states were imported at all (has_states False with this True: none for this week or team)
+    states_imported: bool = False
     # The scheduled hours at the budgeted regular hourly rate of the week's month (budget drivers): rate, cost; or why
     # not: "no_rate" (no drivers with a rate that month) or "scope" (the role does not see the budget).
     labour_rate: float | None = None
@@ -227,10 +229,14 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
     grid["offered"] = grid["offered"].fillna(0)  # an interval with agents staffed and no contact was offered none
     summary = workforce_summary(con, start, end, team=team, scope=scope)
     present = has_workforce_data(con)
+    in_week = bool(present["agent_states"]) and bool(grid["staffed"].notna().any())
+    if in_week:  # the states cover the week: an interval with contacts and no agent logged in had 0 staffed (short),
+        grid["staffed"] = grid["staffed"].astype("Float64").fillna(0.0)  # not an unknown that counted as no gap
     rate, missing = _labour_rate(con, week_start, scope)
     measured = StaffingWeek(week_start, interval_minutes, channel, sl_target, seconds, grid, summary, 0.0, 0, 0, 0.0, 0.0,
-                            has_states=present["agent_states"], has_schedule=present["schedule"], labour_rate=rate,
-                            labour_missing=missing, staffed_blended=_blended(con, start, end, team, scope))
+                            has_states=in_week, has_schedule=present["schedule"], labour_rate=rate,
+                            labour_missing=missing, staffed_blended=_blended(con, start, end, team, scope),
+                            states_imported=bool(present["agent_states"]))
     return with_what_if(measured, what_if)
 
 
@@ -339,7 +345,7 @@ def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
              channel=value_label("channel", week.channel, lang),
              target=percent(week.sl_target), seconds=f"{week.threshold_seconds:g}")]
     if not week.has_states:
-        out.append(t("staffing.no_states", lang))
+        out.append(t("staffing.no_states_week" if week.states_imported else "staffing.no_states", lang))
     elif week.staffed_blended:
         out.append(t("staffing.blended", lang, channel=value_label("channel", week.channel, lang)))
     out += [f"  {label}{colon(lang)}" + t("staffing.with_hours", lang, value=value, hours=basis)
@@ -387,6 +393,7 @@ def gap_status(gap: Any) -> str | None:
     """A gap's status colour: good when staffed meets the need, warning when short by up to one agent, bad beyond."""
     if gap is None or pd.isna(gap):
         return None
+    gap = round(float(gap), 1)  # judged as shown: 3.95 agents staffed against 4 required reads +0.0, not short
     return "good" if gap >= 0 else ("warning" if gap >= -1 else "bad")
 
 
