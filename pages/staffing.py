@@ -40,7 +40,7 @@ if f.period.kind != "week":  # staffing is planned a week at a time: a month's o
 if f.queue:  # the agents' states have no queue: the page is the channel's (and team's) as a whole, said once
     st.caption(t("staffing.no_queue", queue=value_label("queue", f.queue, lang())))
 if not week.has_states:  # none imported, or none for this week or team (the states began later, say)
-    st.info(t("staffing.no_states_week" if week.states_imported else "staffing.no_states"))
+    st.info(t("staffing.no_states_week") if week.states_imported else t("staffing.no_states"))
 
 # ---- the week's occupancy, adherence and shrinkage, each with the hours behind it
 if week.has_states:

@@ -345,7 +345,7 @@ def staffing_lines(week: StaffingWeek, lang: str) -> list[str]:
              channel=value_label("channel", week.channel, lang),
              target=percent(week.sl_target), seconds=f"{week.threshold_seconds:g}")]
     if not week.has_states:
-        out.append(t("staffing.no_states_week" if week.states_imported else "staffing.no_states", lang))
+        out.append(t("staffing.no_states_week", lang) if week.states_imported else t("staffing.no_states", lang))
     elif week.staffed_blended:
         out.append(t("staffing.blended", lang, channel=value_label("channel", week.channel, lang)))
     out += [f"  {label}{colon(lang)}" + t("staffing.with_hours", lang, value=value, hours=basis)
