@@ -31,11 +31,15 @@ settled = query(metrics.settled_status, start, end, **f.kw)
 status = settled.status
 
 
+cut = query(metrics.backlog_cut_off, end)  # the open complaints: at the range's last midnight, or the data's cut-off
+as_of_line = t("quality.as_of_cutoff", at=f"{cut:%Y-%m-%d %H:%M}") if cut else t("quality.as_of", date=end)
+
+
 def tile(kid: str):
     if kid in settled.shifted:
         return kpi_tile(cat[kid], status[kid], over=t("quality.matured_over", start=settled.over[0], end=settled.over[1]))
     if cat[kid].dataset == "backlog":  # counted at the range's end, where the resolution rates count resolutions up to
-        return kpi_tile(cat[kid], status[kid], over=t("quality.as_of", date=end))  # now: a past quarter's 100% beside 8
+        return kpi_tile(cat[kid], status[kid], over=as_of_line)  # now: a past quarter's 100% beside 8 open
     return kpi_tile(cat[kid], status[kid])
 
 

@@ -311,10 +311,37 @@ def test_thirteen_weeks_to_a_week_not_yet_judged_show_the_rates_of_the_thirteen_
     at = app("pages/quality.py")  # the week itself: still maturing, said so
     week = next(m for m in page_tiles(at) if m.label == cat["complaint_resolution_rate"].label["zh-TW"])
     assert week.value == "—" and week.lines[1].startswith("成熟中：2026-11-30 起才有數值")
-    # the open complaints are counted at the range's end (the rates count resolutions up to the data's cut-off): said
+    # the open complaints are counted at the range's end (the rates count resolutions up to the data's cut-off), or at
+    # the data's cut-off when it stops before that midnight (the sample's complaints end on 11-22 at 20:03): said
     for kid in ("open_complaints", "open_complaints_past_due"):
         got = next(m for m in page_tiles(at) if m.label == cat[kid].label["zh-TW"])
-        assert got.lines[1] == "截至 2026-11-22 日終"
+        assert got.lines[1] == "截至 2026-11-22 20:03（資料截止）"
+    october = app("pages/quality.py", period_kind="month", month="2026-10-01")
+    got = next(m for m in page_tiles(october) if m.label == cat["open_complaints"].label["zh-TW"])
+    assert got.lines[1] == "截至 2026-10-31 日終"
+
+
+def test_a_month_past_the_datas_end_counts_its_past_due_complaints_at_the_cut_off(app):
+    # November 2026 with complaints to 11-22 20:03: counted at 12-01 00:00, every complaint due after the data's end
+    # was past due (16 against 7). Plain SQL at the cut-off, phone (the sidebar's default channel):
+    from kpi import metrics
+
+    at = app("pages/quality.py", period_kind="month", month="2026-11-01")
+    cat = load_catalog()
+    hours = cat.settings["default_sla_hours"]
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        cutoff = con.execute("SELECT greatest(max(opened_at), max(resolved_at)) FROM complaints").fetchone()[0]
+        open_now, past_due = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE coalesce(due_at, opened_at + to_seconds(sla_hours * 3600.0), "
+            "opened_at + to_seconds(? * 3600.0)) <= ?) FROM complaints WHERE channel = 'phone' AND opened_at <= ? "
+            "AND (resolved_at IS NULL OR resolved_at > ?)", [hours, cutoff, cutoff, cutoff]).fetchone()
+        values = metrics.kpi_status(con, date(2026, 11, 1), date(2026, 11, 30), channel="phone")
+    assert str(cutoff) == "2026-11-22 20:03:00" and past_due < open_now
+    assert (values["open_complaints"].value, values["open_complaints_past_due"].value) == (open_now, past_due)
+    tiles = {m.label: m for m in page_tiles(at)}
+    for kid, n in (("open_complaints", open_now), ("open_complaints_past_due", past_due)):
+        assert tiles[cat[kid].label["zh-TW"]].value == f"{n:,}"
+        assert tiles[cat[kid].label["zh-TW"]].lines[1] == "截至 2026-11-22 20:03（資料截止）"
 
 
 def test_trainer_page_ranks_the_tech_teams_indicators_as_the_ranking_does(app):

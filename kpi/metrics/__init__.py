@@ -8,8 +8,8 @@ from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, busin
                         taiwan_calendar)
 from ._catalog import (CATALOG_PATH, LANGS, TARGETS_PATH, UNITS, Catalog, CatalogError, Dataset, Kpi, centre_zone,
                        format_band, format_value, load_catalog, status)
-from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, agent_teams_and_names, bucket_keys,
-                      compute_kpis, data_cutoffs, kpi_records, kpi_records_of_ranges, kpis_jsonable, matures_on, to_jsonable)
+from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAINS, agent_names, agent_teams, agent_teams_and_names, backlog_as_of, backlog_cut_off,
+                      bucket_keys, compute_kpis, data_cutoffs, kpi_records, kpi_records_of_ranges, kpis_jsonable, matures_on, to_jsonable)
 from ._erlang import (ERROR_CODES as ERLANG_ERRORS, ErlangError, Staffing, asa_seconds, erlang_b, erlang_staffing, fte,
                       occupancy, required_agents, service_level, traffic, wait_probability)
 from ._workforce import (STAFFING_MEASURES, GRID_COLUMNS as STAFFING_COLUMNS, staffing_jsonable, staffing_lines, staffing_measures,
@@ -34,7 +34,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rat
            "sum_splits", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "centre_zone", "format_band", "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
-           "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
+           "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "backlog_as_of", "backlog_cut_off", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
            "SettledStatus", "settled_status",
            "kpi_records", "kpi_records_of_ranges", "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",

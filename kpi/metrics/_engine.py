@@ -274,6 +274,28 @@ def _rows_sql(ds: Dataset, kpis: list[Kpi], clauses: list[str], calendar: str = 
             f"UNION ALL BY NAME ({timed})")
 
 
+def snapshot_moment(end: datetime, cutoff: Any) -> datetime:
+    """When a snapshot (the complaint backlog) ending at `end` is taken: then, or just after the data's cut-off when
+    the data stops before it. A range past the data's end (this month, to 11-30, with complaints to 11-22 20:03)
+    counted at its midnight would call past due the complaints due after the data's end (16 past due against 7)."""
+    if cutoff is None or pd.isna(cutoff):
+        return end
+    return min(end, pd.Timestamp(cutoff).to_pydatetime() + timedelta(microseconds=1))
+
+
+def backlog_as_of(con: duckdb.DuckDBPyConnection, end: date) -> datetime:
+    """When the complaints open at the end of a range ending on `end` are counted (snapshot_moment): the midnight after
+    that day, or just after the complaints' cut-off when the data stops before it."""
+    return snapshot_moment(datetime.combine(end + timedelta(days=1), time()), data_cutoffs(con).get("complaints"))
+
+
+def backlog_cut_off(con: duckdb.DuckDBPyConnection, end: date) -> datetime | None:
+    """The complaints' cut-off when the backlog of a range ending on `end` is counted at it (the data stops before the
+    range's last midnight), else None: what a page or report says the count is "as of"."""
+    at = backlog_as_of(con, end)
+    return None if at == datetime.combine(end + timedelta(days=1), time()) else at - timedelta(microseconds=1)
+
+
 def _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats, splits=()) -> str:
     """The rows that hold at the end of each bucket (or of the range, or of each range with splits: its __period)
     by the dataset's snapshot condition; the bucket ends are bound as lists ($__buckets, $__as_of)."""
@@ -284,7 +306,7 @@ def _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats, splits=()) -
     else:
         ends = [(None, end + timedelta(days=1))]
     values["__buckets"] = [k for k, _ in ends]
-    values["__as_of"] = [datetime.combine(e, time()) for _, e in ends]
+    values["__as_of"] = [snapshot_moment(datetime.combine(e, time()), values.get("cutoff")) for _, e in ends]
     key = "__bucket" if by in TIME_GRAINS else (ds.dimensions[by] if by else "NULL")
     buckets = "SELECT unnest($__buckets::VARCHAR[]) AS __bucket, unnest($__as_of::TIMESTAMP[]) AS __as_of"
     where = " AND ".join([ds.snapshot, *clauses])

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import load_catalog
-from ._engine import SOURCES, TIME_GRAINS, _params, _where, bucket_keys, compute_kpis
+from ._engine import SOURCES, TIME_GRAINS, _params, _where, backlog_as_of, bucket_keys, compute_kpis
 from ._privacy import mask_pii
 from . import _rollup
 from ._scope import may_see_comments, row_clauses, scope_values
@@ -177,7 +177,7 @@ def resolution_time_distribution(con: duckdb.DuckDBPyConnection, start: date, en
 def open_backlog_by_age(con: duckdb.DuckDBPyConnection, as_of_end: date, *, team: str | None = None,
                         channel: str | None = None, queue: str | None = None,
                         settings: dict[str, Any] | None = None, scope: Scope | None = None) -> pd.DataFrame:
-    """Complaints open at the end of the day as_of_end, by days since opened (≤1, 1-3, 3-7, 7-14, >14), and how many are past due."""
+    """Complaints open at the end of the day as_of_end (or at the data's cut-off, when earlier: backlog_as_of), by days since opened (≤1, 1-3, 3-7, 7-14, >14), and how many are past due."""
     cat = load_catalog()
     filters = {"team": team, "channel": channel, "queue": queue}
     # The same rows and expressions as the open_complaints KPIs: __as_of is the midnight after as_of_end.
@@ -188,7 +188,7 @@ def open_backlog_by_age(con: duckdb.DuckDBPyConnection, as_of_end: date, *, team
            "SELECT r.range AS __band, coalesce(g.n, 0) AS open_complaints, "
            "coalesce(g.past_due, 0) AS open_complaints_past_due "
            "FROM range($bands) r LEFT JOIN g ON g.__band = r.range ORDER BY r.range")
-    as_of = datetime.combine(as_of_end + timedelta(days=1), time())
+    as_of = backlog_as_of(con, as_of_end)  # the midnight after, or the data's cut-off when it stops before
     values = {**_values(None, as_of_end, filters, scope, settings), **edges, "bands": len(AGE_BANDS), "as_of": as_of}
     return _banded(AGE_BANDS, "days", _query(con, sql, values))
 

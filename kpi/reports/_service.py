@@ -235,7 +235,9 @@ def _backlog(r: _Range) -> Section:
     backlog = metrics.open_backlog_by_age(r.con, r.end, **r.kw, scope=r.scope)
     bk = {"band": t("col.age_days", lang), **{k: r.label(k) for k in ("open_complaints", "open_complaints_past_due")}}
     table = backlog.assign(band=backlog["band"].astype(str))[list(bk)].astype(object).rename(columns=bk)
-    return section("backlog", lang, [t("svc.backlog_note", lang, end=r.end)], table,
+    cut = metrics.backlog_cut_off(r.con, r.end)  # counted at the data's cut-off when it stops before the range's end
+    note = t("svc.backlog_note_cutoff", lang, at=f"{cut:%Y-%m-%d %H:%M}") if cut else t("svc.backlog_note", lang, end=r.end)
+    return section("backlog", lang, [note], table,
                    {bk["open_complaints"]: "count", bk["open_complaints_past_due"]: "count"})
 
 
