@@ -64,7 +64,10 @@ if upload is not None:
     try:
         headers, sheets = imports.file_headers(str(path), Options(encoding=encoding), upload.name)
         if text_file and encoding == "auto":  # which one "automatic" chose (a Big5 export read as Big5), said
-            found = imports.file_encoding(str(path), Options(encoding=encoding), upload.name)
+            if f"imp_found_{sha}" not in st.session_state:  # once per file: it checks the whole file, as an import does
+                st.session_state[f"imp_found_{sha}"] = imports.file_encoding(str(path), Options(encoding=encoding),
+                                                                             upload.name)
+            found = st.session_state[f"imp_found_{sha}"]
             c1.caption(t("imp.encoding_found", encoding=value_label("encoding", found, lang())))
         # A budget workbook is read whole (a sheet per cost center), as the CLI reads it; other files one sheet. A first
         # sheet that says nothing (a notes sheet) is no reason to think otherwise.

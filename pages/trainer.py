@@ -118,9 +118,8 @@ if ranked_tab[0]:
             parts = [f":gray[{task.caption(lg)}] · " + t("trainer.why", score=r["score"], severity=r["severity"],
                                                          coverage=r["coverage"], n=len(r["kpis"])),
                      t("trainer.largest", kpi=kpi_label(cat[r["kpis"][0]]), value=fmt(cat[r["kpis"][0]], worst["value"]),
-                       reference=t(f"trainer.vs.{worst['compared_with']}",
-                                   value=fmt(cat[r["kpis"][0]], worst["reference"])),
-                       diff=fmt_change(cat[r["kpis"][0]], worst["value"] - worst["reference"]))]
+                       gap=present.format_gap(worst["value"] - worst["reference"], cat[r["kpis"][0]].unit,
+                                              fmt(cat[r["kpis"][0]], worst["reference"]), worst["compared_with"], lg))]
             if r["weight"] < 1:
                 parts.append(f":gray[:small[{t('trainer.process', weight=r['weight'])}]]")
             parts += [f"**{t('trainer.kpis')}**{colon(lg)}" + join_list(

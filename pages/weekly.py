@@ -13,7 +13,7 @@ from kpi.present import colon, join_list, value_label
 from ui.access import can, require
 from ui.data import query
 from ui.frame import current_filters
-from ui.i18n import fmt, fmt_change, kpi_label, lang, t
+from ui.i18n import fmt, kpi_label, lang, t
 from ui.widgets import (SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, pick, sections, show_table, show_tiles,
                         status_badge_md)
 
@@ -200,7 +200,8 @@ if attention_tab[0]:
                 f"{present.person(item['key'], names.get(item['key']))} ({team_of.get(item['key']) or t('trainer.no_team')})"
             values = teams.get(item["key"]) or agents.get(item["key"])
             parts = [t("weekly.attention_kpi", kpi=kpi_label(cat[k]), value=fmt(cat[k], values[k].value),
-                       target=fmt(cat[k], values[k].target), diff=fmt_change(cat[k], values[k].value - values[k].target))
+                       gap=present.format_gap(values[k].value - values[k].target, cat[k].unit,
+                                              fmt(cat[k], values[k].target), "target", lang()))
                      for k in item["kpis"]]  # most off first (in bands), each said in its own unit
             lines.append(f"{status_badge_md('bad')} **{who}**{colon(lang())}" + join_list(parts, lang()))
             flagged_kpis.update(dict.fromkeys(item["kpis"]))

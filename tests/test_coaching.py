@@ -48,11 +48,11 @@ def test_plan_lists_the_top_indicators_with_their_full_zh_text(plan):
     assert top["分數"] == pytest.approx(3.0)
     assert top["最大差距（警示區間）"] == pytest.approx(2.0)
     assert top["未達標與需注意的 KPI（實際／目標）"].splitlines() == [
-        "顧客滿意度：75.0%（目標 85.0%，差 -10.0 個百分點，較前期惡化）",  # in the KPI's unit, not in bands
-        "淨推薦值：+20（目標 +30，差 -10）",
+        "顧客滿意度：75.0%（比目標 85.0% 低 10.0 個百分點，較前期惡化）",  # in the KPI's unit, not in bands
+        "淨推薦值：+20（比目標 +30 低 10）",
     ]
     p431 = plan.iloc[1]
-    assert p431["未達標與需注意的 KPI（實際／目標）"].splitlines()[1] == "平均滿意度：3.90 分（目標 4.20 分，差 -0.30 分）"
+    assert p431["未達標與需注意的 KPI（實際／目標）"].splitlines()[1] == "平均滿意度：3.90 分（比目標 4.20 分低 0.30 分）"
     assert top["知識"].splitlines() == ["K04 客戶服務關係提升知識", "K05 客戶回饋整合", "K19 公共關係和產品推廣",
                                         "K20 客戶服務技巧與知識"]
     assert top["技能"].splitlines() == ["S01 溝通協調能力", "S04 客戶投訴處理技巧", "S06 資訊與數據分析能力"]
@@ -69,7 +69,7 @@ def test_plan_in_english_has_english_headers_labels_and_text(cmap, catalog):
     top = plan.iloc[0]
     assert top["Behaviour indicator"] == cmap.indicator("P4.2.1").text.en
     assert top["KPIs off target or to watch (actual / target)"].splitlines()[0] == (
-        "CSAT: 75.0% (target 85.0%, -10.0 pp, worse than the previous period)")
+        "CSAT: 75.0% (10.0 pp below the target of 85.0%, worse than the previous period)")
     assert top["Knowledge"].splitlines()[1] == "K05 Integration of customer feedback"
     assert plan.attrs["title"] == plan_title(cmap, "Tech support", "2026-W47", "en")
 

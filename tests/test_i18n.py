@@ -90,6 +90,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "erlang.error.": metrics.ERLANG_ERRORS,  # ErlangError.code
     "staffing.measure.": metrics.STAFFING_MEASURES,  # pages/trainer.py, competency_map.yaml measure_links
     "staffing.cost.": ("no_rate", "scope"),  # StaffingWeek.labour_missing
+    "gap.": ("target.above", "target.below", "team.above", "team.below"),  # present.format_gap
     "staffing.col.": tuple(c for c in metrics.STAFFING_COLUMNS if c not in ("offered", "aht_seconds", "service_level")),
 }
 # Keys named as plain strings in one file and handed to t through a variable (e.g. a list of (key, value) pairs).
@@ -98,7 +99,6 @@ INDIRECT: dict[str, tuple[str, ...]] = {
     "pages/quality.py": ("period.week", "period.4w", "period.13w"),
     "pages/trainer.py": ("period.week", "period.4w", "period.13w"),
     "kpi/reports/_performance.py": ("scope.month", "scope.ytd"),
-    "kpi/competency/_coaching.py": ("plan.kpi_line", "plan.kpi_line_team"),
     "kpi/competency/_improvement.py": tuple(competency.TABLE_HEADINGS.values()),
     "ui/frame.py": ("nav.supervisor", "nav.finance", "nav.trainer", "nav.mine", "nav.data", "page.weekly", "page.quality",
                     "page.budget", "page.trainer", "page.import", "page.data", "page.glossary"),  # PAGES

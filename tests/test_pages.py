@@ -131,7 +131,7 @@ def test_team_table_and_attention_list(app):
     line = next(m.value for m in at.markdown if "**技術支援組**" in m.value)
     aht = g["技術支援組"]["aht_seconds"]
     # how far off in the KPI's own unit (the list is ordered by warning bands, a reader's word for nothing)
-    assert f"平均處理時間 {format_value(cat['aht_seconds'], aht.value)}（目標 7 分鐘，差 +{format_value(cat['aht_seconds'], aht.value - 420)}）" in line
+    assert f"平均處理時間 {format_value(cat['aht_seconds'], aht.value)}（比目標 7 分鐘高 {format_value(cat['aht_seconds'], aht.value - 420)}）" in line
     assert any(e.label == "各指標對應的職能行為指標" for e in at.expander)
 
 

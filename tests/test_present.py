@@ -267,3 +267,11 @@ def test_a_waterfalls_axis_holds_every_step_and_starts_at_zero_when_the_steps_ar
     # (on one from 1.27M the budget's bar looked a tenth of the actual's)
     ot = present.budget_waterfall(("預算", 1.31e6), [("量", 0.62e6)], "實際", "en")
     assert ot.layout.yaxis.range == pytest.approx((0, 1.93 * 1.05))
+
+
+def test_a_gap_is_said_in_words_in_the_kpis_unit():
+    from kpi.present import format_gap
+    assert format_gap(248.0, "seconds", "7 分鐘", "target", "zh-TW") == "比目標 7 分鐘高 4 分 08 秒"
+    assert format_gap(-0.10, "fraction", "85.0%", "target", "zh-TW") == "比目標 85.0% 低 10.0 個百分點"
+    assert format_gap(-0.10, "fraction", "85.0%", "team", "en") == "10.0 pp below the team's 85.0%"
+    assert format_gap(123.0, "seconds", "8 min 12 s", "team", "en") == "2 min 03 s above the team's 8 min 12 s"

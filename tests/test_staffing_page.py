@@ -69,7 +69,7 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     said = ("上線人力少於所需的 7 個時段（共 313 個時段；下載檔含全部時段）。" if lang == "zh-TW"
             else "The 7 intervals staffed below the need (of 313; the downloads hold every interval).")
     assert said in [c.value for c in at.caption]
-    assert at.toggle(key="staffing_every").label == ("顯示全部 313 個時段" if lang == "zh-TW" else "Show all 313 intervals")
+    assert at.toggle(key="staffing_every").label == ("顯示全部 313 個時段" if lang == "zh-TW" else "Show every interval (313)")
     grid = html_tables(run(sample_db, lang=lang, staffing_every=True))[0]  # (a click on it, in a new session)
     assert len(grid) == len(week.grid)
     assert list(grid[required]) == [f"{n:,}" for n in week.grid["required"]]

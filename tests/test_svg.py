@@ -138,3 +138,11 @@ def test_a_count_axis_ticks_whole_numbers_from_zero(counts, step, ticks):
     left = [t.text for t in chart["svg"].iter(f"{SVG}text") if re.fullmatch(r"[\d.,]+", t.text or "")
             and t.get("text-anchor") == "end"]
     assert left == ticks
+
+
+def test_a_count_axis_over_no_count_ticks_ones():
+    import pandas as pd
+
+    from kpi import present
+    for top in (float("nan"), pd.NA, None, 0):  # an empty week's max() is NaN
+        assert present.count_axis(top)["dtick"] == 1

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..metrics import Catalog, format_value, load_catalog
-from ..present import format_change, frame_to_csv, frame_to_xlsx, t
+from ..present import format_gap, frame_to_csv, frame_to_xlsx, t
 from ._map import LANGS, CompetencyMap, rank_weak_competencies, weak_kpis
 
 if TYPE_CHECKING:
@@ -43,9 +43,8 @@ def plan_title(cmap: CompetencyMap, who: str, period: str, lang: str = "zh-TW") 
 def _kpi_line(catalog: Catalog, row: Mapping, lang: str) -> str:
     kpi = catalog[row["id"]]
     value, reference = format_value(kpi, row["value"], lang), format_value(kpi, row["reference"], lang)
-    key = "plan.kpi_line_team" if row["compared_with"] == "team" else "plan.kpi_line"
-    return t(key, lang, label=kpi.label[lang], value=value, target=reference,
-             diff=format_change(row["value"] - row["reference"], kpi.unit, lang),  # in the KPI's unit, not in bands
+    return t("plan.kpi_line", lang, label=kpi.label[lang], value=value,  # the gap in the KPI's unit, not in bands
+             gap=format_gap(row["value"] - row["reference"], kpi.unit, reference, row["compared_with"], lang),
              worse=t("plan.worse", lang) if row["worsening"] else "")
 
 

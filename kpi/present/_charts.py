@@ -80,7 +80,8 @@ def status_colorscale(target: float, band: float, low: float, high: float, step:
 def count_axis(top: float, **axis: Any) -> dict[str, Any]:
     """A count axis (complaints, responses) from 0 with whole-number ticks, about five of them: 1, 2, 5, 10, 20... apart,
     never 2.5 complaints."""
-    raw = max(float(top or 0), 1.0) / 5
+    top = float(top) if top is not None and not is_missing(top) and math.isfinite(float(top)) else 0.0
+    raw = max(top, 1.0) / 5
     power = 10 ** max(0, math.floor(math.log10(raw)))
     step = next(m * power for m in (1, 2, 5, 10) if raw <= m * power)
     return dict(tick0=0, dtick=int(step), rangemode="tozero", **axis)

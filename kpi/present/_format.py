@@ -190,3 +190,12 @@ def format_change(change: float | None, unit: str, lang: str) -> str | None:
     if unit in ("fraction", "seconds", "hours", "count", "score", "per_1000", "nps", "ntd"):
         return format_kind(change, "pp" if unit == "fraction" else "+" + unit_kind(unit), lang)
     return number(change, 1, signed=True)
+
+
+def format_gap(diff: float, unit: str, reference: str, against: str, lang: str) -> str:
+    """How far a value is from its target or its team's (diff = value - reference), in the KPI's own unit and in words:
+    比目標 7 分鐘高 4 分 08 秒 / 4 min 08 s above the target of 7 min. A signed "差 -10.0 個百分點" read as a double
+    negative, and "差 +4 分 08 秒" as short. against: "target" or "team"; reference: the target or team value as shown."""
+    amount = (format_change(abs(diff), unit, lang) or "").lstrip("+")
+    sp = " " if reference[-1:].isascii() else ""  # 比目標 85.0% 低 / 比目標 7 分鐘高: no space after a Chinese unit
+    return t(f"gap.{against}.{'above' if diff > 0 else 'below'}", lang, amount=amount, ref=reference, sp=sp)
