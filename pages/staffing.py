@@ -1,7 +1,6 @@
 """Staffing (T2.1 P2.1.2): per interval of the week, Erlang C's required agents beside the agents staffed, and a
 what-if for the agents and hours a change of volume, handle time, shrinkage or target would need."""
 import html
-from datetime import timedelta
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -27,7 +26,8 @@ channel = f.channel or "phone"
 if channel not in (cat.settings.get("realtime_channels") or ()):
     st.info(t("staffing.not_realtime"))
     st.stop()
-monday = f.end - timedelta(days=f.end.weekday())  # the chosen week (of a month or quarter: its last week)
+# the chosen week; of a month or quarter its last whole week inside it, no later than the data's last whole week
+monday = metrics.staffing_monday(f.start, f.end, query(metrics.latest_complete_week))
 minutes = st.segmented_control(t("staffing.interval"), metrics.INTERVAL_MINUTES, default=30, key="staffing_interval",
                                format_func=lambda m: t("staffing.minutes", m=m)) or 30
 

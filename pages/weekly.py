@@ -209,13 +209,13 @@ if attention_tab[0]:
         # team or agent: every element costs a new visit's browser time (docs/benchmarks.md, browser).
         if lines:
             st.markdown("\n\n".join(lines))
+            if len(flagged) > SHOWN:  # under the list it continues, above the indicators' expander
+                st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))
             with st.expander(t("weekly.attention_indicators")):
                 st.markdown("\n\n".join(
                     f"**{kpi_label(cat[k])}**{colon(lang())}"
                     + join_list((f"{i.code} {i.label(lang())}"
                                  for i in competency.indicators_for_kpi(competency_map(), k)), lang())
                     for k in flagged_kpis))
-        if len(flagged) > SHOWN:
-            st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))
         if many:
             st.caption(t("weekly.attention_teams_only"))

@@ -741,7 +741,7 @@ def test_the_glossary_lists_every_kpi_with_its_filled_definition_and_indicators(
     assert list(table.index) == [k.label["zh-TW"] for k in cat.kpis.values()]  # all 39, in catalog order
     sl = table.loc["服務水準"]
     assert "等候 20 秒內" in sl["定義"] and sl["單位"] == "%" and sl["方向"] == "越高越好"
-    assert sl["目標"] == "80.0%（警示區間 ±5.0%）" and sl["對應行為指標（BAS1499-003v4）"].startswith("P1.2.1 ")
+    assert sl["目標"] == "80.0%（警示區間 ±5.0 個百分點）" and sl["對應行為指標（BAS1499-003v4）"].startswith("P1.2.1 ")
     assert table.loc["客訴升級率", "方向"] == "接近目標最好（上下皆有區間）"
     assert table.loc["淨推薦值", "目標"] == "+30（警示區間 ±10）"  # a band is a width: no sign (it read ±+10)
     # the targets a channel or a team has of its own (targets.yaml), as the weekly page judges them

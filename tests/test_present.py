@@ -53,11 +53,13 @@ def test_money_short_is_in_wan_or_millions(value, lang, shown):
     (14, "14 秒", "14 s"),
     (14.5, "15 秒", "15 s"),  # half up (Python's round() would give 14)
     (59.4, "59 秒", "59 s"),
-    (59.6, "1 分鐘", "1 min"),  # 60 s after rounding: a whole minute
+    (59.6, "1 分 00 秒", "1 min 00 s"),  # 60 s after rounding: a measured value keeps its seconds
+    (599.7, "10 分 00 秒", "10 min 00 s"),  # an agent's AHT beside 9 分 38 秒 in its column read 10 分鐘
+    (600, "10 分鐘", "10 min"),  # exactly whole minutes: a target
     (425, "7 分 05 秒", "7 min 05 s"),  # 7 x 60 + 5
     (420, "7 分鐘", "7 min"),  # no "00 秒": a target reads 目標 7 分鐘
     (3599.4, "59 分 59 秒", "59 min 59 s"),
-    (3599.6, "1 小時", "1 h"),  # 3,600 s after rounding
+    (3599.6, "1 小時 00 分", "1 h 00 min"),  # 3,600 s after rounding, measured
     (13953, "3 小時 53 分", "3 h 53 min"),  # 232.55 min -> 233 min = 3 h 53 min (e-mail ASA, once "232:33")
     (3900, "1 小時 05 分", "1 h 05 min"),
     (-65, "-1 分 05 秒", "-1 min 05 s"),

@@ -108,12 +108,13 @@ def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypa
 
 
 def test_the_page_says_which_week_of_a_month_it_shows_and_that_a_queue_does_not_apply(sample_db, monkeypatch):
-    # Staffing is a week's: for October 2026 its last ISO week (W44, from Monday 26 Oct), said; a queue filter has no
+    # Staffing is a week's: for October 2026 its last whole ISO week, said; a queue filter has no
     # effect (agent states have no queue), said once instead of silently showing the whole channel's.
     monkeypatch.setenv("KPI_DB", str(sample_db))
     at = run(sample_db, period_kind="month", month="2026-10-01", queue="billing")
     captions = [c.value for c in at.caption]
-    assert "人力配置以週為單位：2026 年 10 月 顯示其最後一週 2026-W44。" in captions
+    # its last whole week inside October: W43 (19-25 Oct); W44 ran into November
+    assert "人力配置以週為單位：2026 年 10 月 顯示其最後一週 2026-W43。" in captions
     assert any(c.startswith("佇列篩選（帳務）不適用於本頁") for c in captions)
     plain = [c.value for c in run(sample_db).caption]
     assert not any(c.startswith(("人力配置以週為單位", "佇列篩選")) for c in plain)
@@ -156,3 +157,14 @@ def test_a_week_before_the_agent_states_began_says_so_and_judges_no_interval(sam
     assert [i.value for i in at.info][0].startswith("本週（此組別）沒有專員狀態資料")
     assert not at.success and not tiles(at) and [g.key for g in at.get("toggle")] == ["print_view"]  # no grid switch
     assert len(html_tables(at)[0]) == 196  # every interval's required agents, none judged
+
+
+@pytest.mark.parametrize("start, end, latest, monday", [
+    (date(2026, 11, 16), date(2026, 11, 22), date(2026, 11, 16), date(2026, 11, 16)),  # a week: its own
+    (date(2026, 7, 1), date(2026, 9, 30), date(2026, 11, 16), date(2026, 9, 21)),  # Q3 ends on a Wednesday: W39
+    (date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 16), date(2026, 10, 19)),  # Saturday 31 Oct: W43
+    (date(2026, 11, 1), date(2026, 11, 30), date(2026, 11, 16), date(2026, 11, 16)),  # past the data: its last week
+    (date(2026, 11, 18), date(2026, 11, 20), date(2026, 11, 16), date(2026, 11, 16)),  # three days: their week
+])
+def test_the_week_a_period_shows_is_its_last_whole_week_with_data(start, end, latest, monday):
+    assert metrics.staffing_monday(start, end, latest) == monday

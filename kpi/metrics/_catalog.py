@@ -274,5 +274,7 @@ def format_value(kpi: Kpi, value: float | None, lang: str = "zh-TW") -> str:
 
 
 def format_band(kpi: Kpi, lang: str = "zh-TW") -> str:
-    """A KPI's warning band as a width, written after ±: 5.0%, 60 秒, 10 (an NPS value's sign dropped: ±10, not ±+10)."""
-    return format_value(kpi, kpi.band, lang).lstrip("+")
+    """A KPI's warning band as a width, written after ±, in the unit its gaps are in: 5.0 個百分點 (a rate's band is
+    points, not a share of it: 80.0% ± 5.0% read as 76-84%), 60 秒, 10 (an NPS value's sign dropped: ±10, not ±+10)."""
+    from ..present import format_change
+    return (format_change(kpi.band, kpi.unit, lang) or format_value(kpi, kpi.band, lang)).lstrip("+")

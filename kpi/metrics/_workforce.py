@@ -397,6 +397,17 @@ def gap_status(gap: Any) -> str | None:
     return "good" if gap >= 0 else ("warning" if gap >= -1 else "bad")
 
 
+def staffing_monday(period_start: date, period_end: date, latest_complete: date | None) -> date:
+    """The week the staffing page shows for a period: a week's own Monday; for a month, quarter or range, its last
+    whole ISO week inside it (Q3 to 30 Sep: W39, 21-27 Sep; W40 ran four days into October), no later than the
+    latest week the contacts cover whole (November to the 30th, with contacts to the 22nd: W47)."""
+    sunday = period_end - timedelta(days=(period_end.weekday() + 1) % 7)  # the last Sunday on or before the end
+    monday = sunday - timedelta(days=6)
+    if latest_complete is not None and monday > latest_complete:
+        monday = latest_complete
+    return max(monday, period_start - timedelta(days=period_start.weekday()))  # a range shorter than a week: its own
+
+
 def short_intervals(week: StaffingWeek) -> list[bool]:
     """Per row of staffing_table: whether the interval had fewer agents staffed than Erlang C required (its gap amber
     or red). All False without agent states (nothing staffed to compare)."""

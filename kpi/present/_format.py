@@ -90,16 +90,20 @@ def _half_up(x: float) -> int:
 def duration(seconds: float, lang: str, signed: bool = False) -> str:
     """Seconds with their units, on the scale that reads best: 14 秒 / 7 分 05 秒 / 7 分鐘 / 3 小時 53 分
     (en: 14 s / 7 min 05 s / 7 min / 3 h 53 min). Under a minute whole seconds; under an hour minutes and seconds;
-    from an hour hours and minutes (rounded to the minute). -12 秒 below zero; +12 秒 when signed."""
+    from an hour hours and minutes (rounded to the minute). -12 秒 below zero; +12 秒 when signed. Only a value of
+    exactly whole minutes (hours) drops the seconds (minutes): a target of 7 分鐘; a measured 599.7 s reads 10 分 00 秒,
+    beside 9 分 38 秒 in its column and interval (it read 10 分鐘)."""
     total = _half_up(abs(seconds))
     sign = "-" if seconds < 0 and total else ("+" if signed else "")
     if total < 60:
         return sign + t("format.dur_s", lang, s=total)
     if total < 3600:
         m, s = divmod(total, 60)
-        return sign + (t("format.dur_ms", lang, m=m, s=s) if s else t("format.dur_m", lang, m=m))
+        whole = float(abs(seconds)) % 60 == 0
+        return sign + (t("format.dur_m", lang, m=m) if whole else t("format.dur_ms", lang, m=m, s=s))
     h, m = divmod(_half_up(total / 60), 60)
-    return sign + (t("format.dur_hm", lang, h=h, m=m) if m else t("format.dur_h", lang, h=h))
+    whole = float(abs(seconds)) % 3600 == 0
+    return sign + (t("format.dur_h", lang, h=h) if whole else t("format.dur_hm", lang, h=h, m=m))
 
 
 def duration_scale(seconds: Iterable[Any]) -> str:
