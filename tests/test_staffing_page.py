@@ -58,16 +58,20 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     drawn = dict(zip(spec["xAxis"][0]["data"], spec["series"][0]["data"]))
     assert [drawn[metrics.interval_label(d, lang)] for d in week.grid["interval_start"]] == list(week.grid["required"])
     assert sum(spec["series"][0]["data"]) == week.grid["required"].sum()  # the added intervals are zeros
-    # the grid opens on the intervals staffed below Erlang C's need (the sample's W47: 7 of 313), every one on request
+    # the grid opens on the intervals staffed below Erlang C's need (the sample's W47: 7 of 313) or below the service
+    # level's target band (80% - 5 points: amber from 75%, red below; 73 with contacts), every one on request
     required = metrics.staffing_table(week, lang)[0].columns[3]
-    short = week.grid[week.grid["staffed"] < week.grid["required"]]
-    assert len(short) == 7 and len(week.grid) == 313
+    missed = (week.grid["offered"] > 0) & (week.grid["service_level"] < 0.80)
+    short = week.grid[(week.grid["staffed"] < week.grid["required"]) | missed]
+    assert (week.grid["staffed"] < week.grid["required"]).sum() == 7 and missed.sum() == 73
+    assert len(short) == 75 and len(week.grid) == 313
     grid = html_tables(at)[0]
     assert list(grid[required]) == [f"{n:,}" for n in short["required"]]
     assert list(grid.index if grid.index.name else grid.iloc[:, 0]) == [metrics.interval_label(d, lang)
                                                                         for d in short["interval_start"]]
-    said = ("上線人力少於所需的 7 個時段（共 313 個時段；下載檔含全部時段）。" if lang == "zh-TW"
-            else "The 7 intervals staffed below the need (of 313; the downloads hold every interval).")
+    said = ("上線人力少於所需、或服務水準未達目標的 75 個時段（共 313 個時段；下載檔含全部時段）。" if lang == "zh-TW"
+            else "The 75 intervals staffed below the need or below the service level target (of 313; the downloads "
+                 "hold every interval).")
     assert said in [c.value for c in at.caption]
     assert at.toggle(key="staffing_every").label == ("顯示全部 313 個時段" if lang == "zh-TW" else "Show every interval (313)")
     grid = html_tables(run(sample_db, lang=lang, staffing_every=True))[0]  # (a click on it, in a new session)
@@ -133,16 +137,22 @@ def test_a_what_if_value_out_of_range_is_said_in_words_and_nothing_is_computed_f
     assert not any(m.value.startswith("尖峰時段需") for m in at.markdown)  # no plan from a value not taken
 
 
-def test_a_week_staffed_to_the_need_in_every_interval_says_so_instead_of_an_empty_grid(sample_db, monkeypatch):
-    # Hourly, the sample's W47 centre-wide has no interval staffed below Erlang C's need (30-minute: 7 of 313 are)
-    monkeypatch.setenv("KPI_DB", str(sample_db))
-    with store.open_db(sample_db, read_only=True) as con:
-        week = metrics.staffing_week(con, W47, 60)
-    assert len(week.grid) == 159 and not (week.grid["staffed"] < week.grid["required"]).any()
-    at = run(sample_db, staffing_interval=60)
-    assert [s.value for s in at.success] == ["本週 159 個時段的上線人力都達到所需人力（下載檔含全部時段）。"]
+def test_a_week_staffed_to_the_need_in_every_interval_says_so_instead_of_an_empty_grid(tmp_path, monkeypatch, write):
+    # Two calls at 09:00 answered in 5 s (100% within 20 s; 0.2 Erlangs -> 1 agent), two agents available all the
+    # half hour: nothing short, nothing missed: said, the grid a switch away.
+    db = tmp_path / "fine.duckdb"
+    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,channel,answered_at,wait_seconds,talk_seconds,"
+                                                   "acw_seconds\nc1,2026-11-16 09:00:00,phone,2026-11-16 09:00:05,5,150,30\n"
+                                                   "c2,2026-11-16 09:10:00,phone,2026-11-16 09:10:05,5,150,30\n"), db=db)
+    imports.import_file("agent_states", write("s.csv", "agent_id,state,started_at,ended_at\n"
+                                                       "A1,available,2026-11-16 09:00:00,2026-11-16 09:30:00\n"
+                                                       "A2,available,2026-11-16 09:00:00,2026-11-16 09:30:00\n"), db=db)
+    monkeypatch.setenv("KPI_DB", str(db))
+    st.cache_data.clear()
+    at = run(db)
+    assert [s.value for s in at.success] == ["本週 1 個時段的上線人力都達到所需人力，服務水準也都達到目標（下載檔含全部時段）。"]
     assert not html_tables(at)
-    assert len(html_tables(run(sample_db, staffing_interval=60, staffing_every=True))[0]) == 159
+    assert len(html_tables(run(db, staffing_every=True))[0]) == 1
 
 
 def test_a_week_before_the_agent_states_began_says_so_and_judges_no_interval(sample_db, monkeypatch):

@@ -188,6 +188,24 @@ def test_an_interval_with_contacts_and_nobody_logged_in_is_short_and_a_week_with
     assert "尚未匯入「專員狀態」資料" in "\n".join(metrics.staffing_lines(none, "zh-TW"))
 
 
+def test_an_interval_staffed_to_the_need_that_missed_its_service_level_is_listed_too(con):
+    # 09:30-10:00: 1.5 staffed; 2 calls of 180 s are 0.2 Erlangs -> 1 agent required: the gap is +0.5 (green). Both
+    # waited 60 s: 0% within 20 s, red against 80% (band 5 points). The grid opened on short intervals only and hid it.
+    for i in range(2):
+        at = datetime(2026, 11, 16, 9, 35 + i)
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, direction, answered, answered_at, wait_seconds,"
+                    " talk_seconds, hold_seconds, acw_seconds, import_id, created_import_id) VALUES (?, ?, 'phone',"
+                    " 'inbound', true, ?, 60, 150, 0, 30, 1, 1)", [f"slow{i}", at, at])
+    week = metrics.staffing_week(con, date(2026, 11, 16), 30)
+    row = week.grid[week.grid["interval_start"] == datetime(2026, 11, 16, 9, 30)].index[0]
+    assert (week.grid.loc[row, "required"], week.grid.loc[row, "staffed"], week.grid.loc[row, "service_level"]) == (1, 1.5, 0)
+    assert metrics.gap_status(week.grid.loc[row, "gap"]) == "good" and metrics.sl_statuses(week)[row] == "bad"
+    assert metrics.short_intervals(week)[row]
+    _, _, statuses = metrics.staffing_table(week, "zh-TW")
+    assert statuses.iloc[row]["服務水準"] == "bad"  # coloured in the grid as the tiles colour it
+    assert pd.isna(statuses.iloc[0]["服務水準"])  # 09:00: no contact, no service level to judge
+
+
 @pytest.mark.parametrize("gap, status", [(0.0, "good"), (-0.04, "good"), (-0.06, "warning"), (-1.0, "warning"),
                                          (-1.04, "warning"), (-1.06, "bad"), (None, None)])
 def test_a_gap_is_judged_as_it_is_shown_to_a_tenth_of_an_agent(gap, status):

@@ -13,7 +13,7 @@ import pandas as pd
 from ..auth.access import Scope
 from ..present import colon, duration, hours, money, percent, t, value_label
 from ._budget import budgeted_hourly_rate
-from ._catalog import Catalog, load_catalog
+from ._catalog import Catalog, load_catalog, status_against
 from ._engine import compute_kpis, data_cutoffs
 from ._erlang import ErlangError, erlang_staffing, fte, service_level, traffic
 from ._scope import OutOfScope, row_clauses, scope_values
@@ -174,6 +174,7 @@ class StaffingWeek:
     what_if: WhatIf = field(default_factory=WhatIf)
     # Whether the week's staffed agents include states with no channel (blended agents, who may be on other channels)
     staffed_blended: bool = False
+    sl_band: float = 0.0  # the target's warning band (an interval's service level is judged as the tiles judge it)
     # Whether any agent states were imported at all (has_states False with this True: none for this week or team)
     states_imported: bool = False
     # The scheduled hours at the budgeted regular hourly rate of the week's month (budget drivers): rate, cost; or why
@@ -236,7 +237,8 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
     measured = StaffingWeek(week_start, interval_minutes, channel, sl_target, seconds, grid, summary, 0.0, 0, 0, 0.0, 0.0,
                             has_states=in_week, has_schedule=present["schedule"], labour_rate=rate,
                             labour_missing=missing, staffed_blended=_blended(con, start, end, team, scope),
-                            states_imported=bool(present["agent_states"]))
+                            states_imported=bool(present["agent_states"]),
+                            sl_band=float(cat["service_level"].target_for(team, channel)[1] or 0.0))
     return with_what_if(measured, what_if)
 
 
@@ -408,10 +410,20 @@ def staffing_monday(period_start: date, period_end: date, latest_complete: date 
     return max(monday, period_start - timedelta(days=period_start.weekday()))  # a range shorter than a week: its own
 
 
+def sl_statuses(week: StaffingWeek) -> list[str | None]:
+    """Per row of staffing_table: the interval's service level against the channel's target and band, as the tiles
+    judge the week's (None without contacts)."""
+    kpi = load_catalog()["service_level"]
+    return [None if pd.isna(v) or not o else status_against(kpi, float(v), week.sl_target, week.sl_band)
+            for v, o in zip(week.grid["service_level"], week.grid["offered"].fillna(0))]
+
+
 def short_intervals(week: StaffingWeek) -> list[bool]:
-    """Per row of staffing_table: whether the interval had fewer agents staffed than Erlang C required (its gap amber
-    or red). All False without agent states (nothing staffed to compare)."""
-    return [gap_status(v) in ("warning", "bad") for v in week.grid["gap"]]
+    """Per row of staffing_table: the intervals to look at first: fewer agents staffed than Erlang C required (the gap
+    amber or red), or a service level below the target (amber or red) whatever the agents staffed (agents logged in
+    but on other channels or work: 65 of the sample's W47 intervals missed 80% with more staffed than required)."""
+    return [gap_status(g) in ("warning", "bad") or s in ("warning", "bad")
+            for g, s in zip(week.grid["gap"], sl_statuses(week))]
 
 
 def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None) -> tuple[pd.DataFrame, dict[str, str],
@@ -432,4 +444,5 @@ def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None
              heads["predicted_sl"]: "fraction", heads["what_if_required"]: "count", heads["what_if_fte"]: "count"}
     statuses = pd.DataFrame(None, index=frame.index, columns=frame.columns, dtype=object)
     statuses[heads["gap"]] = [gap_status(v) for v in g["gap"]]
+    statuses[heads["service_level"]] = sl_statuses(week)
     return frame, kinds, statuses
