@@ -35,12 +35,17 @@ cut = query(metrics.backlog_cut_off, end)  # the open complaints: at the range's
 as_of_line = t("quality.as_of_cutoff", at=f"{cut:%Y-%m-%d %H:%M}") if cut else t("quality.as_of", date=end)
 
 
+# what a change is against, as the weekly page says it (a change of 近 13 週 said no base)
+vs = metrics.previous_label(f.period, lang()) if span is None else t("tile.vs_prev_weeks", weeks=span)
+
+
 def tile(kid: str):
     if kid in settled.shifted:
-        return kpi_tile(cat[kid], status[kid], over=t("quality.matured_over", start=settled.over[0], end=settled.over[1]))
+        return kpi_tile(cat[kid], status[kid], vs=vs,
+                        over=t("quality.matured_over", start=settled.over[0], end=settled.over[1]))
     if cat[kid].dataset == "backlog":  # counted at the range's end, where the resolution rates count resolutions up to
-        return kpi_tile(cat[kid], status[kid], over=as_of_line)  # now: a past quarter's 100% beside 8 open
-    return kpi_tile(cat[kid], status[kid])
+        return kpi_tile(cat[kid], status[kid], vs=vs, over=as_of_line)  # now: a past quarter's 100% beside 8 open
+    return kpi_tile(cat[kid], status[kid], vs=vs)
 
 
 def tiles(ids: tuple[str, ...], columns: int = 5) -> None:
@@ -136,6 +141,11 @@ if comments_tab[0]:
         elif comments.empty:
             st.info(t("quality.no_comments"))
         else:
+            # how many low scores there were: only those with a comment are listed (23 of 42 read as all of them)
+            dist = query(metrics.score_distribution, start, end, "csat", **f.kw)
+            low = int(dist.loc[dist["score"] <= 2, "responses"].sum())
+            st.caption(t("quality.comments_of", low=f"{low:,}", n=f"{len(comments):,}")
+                       + (t("quality.comments_newest", n=f"{len(comments):,}") if len(comments) >= 200 else ""))
             names = query(metrics.agent_names, start, end)  # A021 徐婉婷, as the weekly page names an agent
             comments = comments.assign(agent_id=[a if a is None or a != a else present.person(a, names.get(a))
                                                  for a in comments["agent_id"]])

@@ -286,11 +286,21 @@ def test_quality_page_shows_the_kpi_and_quality_functions_numbers(app):
     # each agent as the weekly page names them (A021 徐婉婷), not a bare id
     assert list(shown["專員"]) == [f"{a} {names[a]}" if a in names else a for a in comments["agent_id"]]
     assert any(" " in a for a in shown["專員"])
+    # how many low scores there were, beside the ones with a comment (plain SQL over W47's phone surveys)
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        low, commented = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE trim(s.comment) <> '') FROM surveys s JOIN contacts c "
+            "USING (contact_id) WHERE c.channel = 'phone' AND s.csat <= 2 AND s.responded_at >= '2026-11-16' "
+            "AND s.responded_at < '2026-11-23'").fetchone()
+    assert commented == len(comments) < low
+    assert f"{low} 份滿意度 ≤ 2 的問卷中，{commented} 份留有意見，列於下表。" in [c.value for c in at.caption]
 
 
 def test_quality_period_choice_widens_the_range(app):
     at13 = app("pages/quality.py", quality_period="period.13w")
     assert "2026-08-24 至 2026-11-22" in at13.caption[0].value
+    # a change says what it is against: the 13 weeks before (it said nothing)
+    assert {m.note.split("、")[0] for m in page_tiles(at13) if m.delta} == {"較前 13 週"}
 
 
 def test_thirteen_weeks_to_a_week_not_yet_judged_show_the_rates_of_the_thirteen_judged_ones(app):
@@ -959,9 +969,9 @@ def test_with_no_team_chosen_the_agent_table_says_each_agents_team(app):
 
 
 @pytest.mark.parametrize("escalated, tone, note", [
-    ((10, 30), "bad", None),  # 10% -> 30% of 100: z = 3.54, 20 points off the 10% target: worse, red
-    ((30, 10), "good", None),  # back onto the target: better, green
-    ((1, 5), "off", "變動在雜訊範圍內"),  # 1 of 45 -> 5 of 55: z = 1.44, within noise (it had no qualifier)
+    ((10, 30), "bad", "較前一週"),  # 10% -> 30% of 100: z = 3.54, 20 points off the 10% target: worse, red
+    ((30, 10), "good", "較前一週"),  # back onto the target: better, green (against what: said, as the weekly page)
+    ((1, 5), "off", "較前一週、變動在雜訊範圍內"),  # 1 of 45 -> 5 of 55: z = 1.44, within noise (it had no qualifier)
 ])
 def test_the_escalation_tile_is_judged_by_its_distance_from_its_target(tmp_path, monkeypatch, write, escalated, tone, note):
     # Escalation is good near its 10% target (a band both sides). W46 then W47, 100 complaints each (45 and 55 in the
