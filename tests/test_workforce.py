@@ -206,6 +206,25 @@ def test_an_interval_staffed_to_the_need_that_missed_its_service_level_is_listed
     assert pd.isna(statuses.iloc[0]["服務水準"])  # 09:00: no contact, no service level to judge
 
 
+def test_a_fractional_number_of_agents_is_predicted_between_the_whole_numbers_around_it():
+    # 10:00-10:30: four agents available, one from 10:06: (3 x 30 + 24) / 30 = 3.8 staffed. 15 calls of 393 + 30 =
+    # 423 s: 15 x 423 / 1800 = 3.525 Erlangs. 3 agents hold no steady state (3 < 3.525: nothing answered in time in
+    # the long run), 4 do: the prediction is 0.2 x 0 + 0.8 x SL(4). It said 人力不足 (floor(3.8) = 3 <= 3.525).
+    states = [_state(a, "available", "10:00", "10:30") for a in ("B1", "B2", "B3")] + [_state("B4", "available", "10:06", "10:30")]
+    con = db_with(agent_states=states)
+    for i in range(15):
+        at = datetime(2026, 11, 16, 10, i)
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, direction, answered, answered_at, wait_seconds,"
+                    " talk_seconds, hold_seconds, acw_seconds, import_id, created_import_id) VALUES (?, ?, 'phone',"
+                    " 'inbound', true, ?, 5, 393, 0, 30, 1, 1)", [f"f{i}", at, at])
+    row = metrics.staffing_week(con, date(2026, 11, 16), 30).grid.iloc[0]
+    assert row["staffed"] == pytest.approx(3.8) and row["aht_seconds"] == 423
+    a = 15 * 423 / 1800
+    assert row["predicted_sl"] == pytest.approx(0.8 * metrics.service_level(4, a, 423, 20))
+    frame, _, _ = metrics.staffing_table(metrics.staffing_week(con, date(2026, 11, 16), 30), "zh-TW")
+    assert frame.iloc[0]["依上線人力預估的服務水準"] != "人力不足（上線少於話務量）"
+
+
 @pytest.mark.parametrize("gap, status", [(0.0, "good"), (-0.04, "good"), (-0.06, "warning"), (-1.0, "warning"),
                                          (-1.04, "warning"), (-1.06, "bad"), (None, None)])
 def test_a_gap_is_judged_as_it_is_shown_to_a_tenth_of_an_agent(gap, status):
