@@ -66,3 +66,18 @@ def test_two_proportion_test_separates_noise_from_change():
     # the same rates on twice the responses: se = .043301, z = 2.309: a real change
     assert two_proportion_z(160, 200, 140, 200) == pytest.approx(2.3094, abs=1e-4)
     assert two_proportion_z(0, 10, 0, 10) is None and two_proportion_z(1, 0, 1, 10) is None
+
+
+@pytest.mark.parametrize("now, before, trend", [
+    (600, 621, "steady"),  # z = -21 / sqrt(1221) = -0.60: a quarter's 21 fewer complaints is noise
+    (55, 30, "worse"),  # z = 25 / sqrt(85) = 2.71 > 1.96: more complaints, worse
+    (30, 55, "better"),
+    (0, 0, None),  # nothing either time: nothing to judge
+])
+def test_a_count_is_judged_against_the_period_before_as_two_poisson_counts(now, before, trend):
+    from kpi.metrics import load_catalog
+    from kpi.metrics._judge import _trend
+
+    complaints = load_catalog()["complaints"]
+    assert complaints.unit == "count" and complaints.better == "lower"
+    assert _trend(complaints, {"complaints": now}, {"complaints": before}, None, None) == trend

@@ -88,7 +88,8 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
     """worse / better only beyond noise, steady when not, None when it can't be judged.
 
     With the 12 periods before (history): outside their XmR natural process limits. Otherwise: beyond a 95% test
-    against the previous period (two proportions for a rate, two means for a mean or NPS) and by half a band at
+    against the previous period (two proportions for a rate, two means for a mean or NPS, two Poisson counts for a
+    count) and by half a band at
     least, since a large n makes tiny moves 'significant' though week-to-week variation is larger. A KPI good near
     its target (escalation rate) is judged for noise the same way; beyond noise it is better when it came nearer the
     target than where it stood (the limits' centre line, or the previous period in the 95% test) by half a band at
@@ -111,6 +112,14 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
     if value is not None and limits is not None and limits.points >= 6:
         verdict = limits.judge(value)
         return "steady" if verdict == "within" else moved(verdict == "above", limits.centre)
+    if k.unit == "count":  # a count (complaints): two Poisson counts, z = (c1 - c0) / sqrt(c1 + c0). It had no test,
+        c0 = _num(before.get(k.id))  # so 600 against 621 complaints read as a real fall beside rates said in noise
+        if value is None or c0 is None or value + c0 <= 0:
+            return None
+        z = (value - c0) / (value + c0) ** 0.5
+        if abs(z) <= Z95 or (band and abs(value - c0) < WORSENING_MIN_BANDS * band):
+            return "steady"
+        return moved(z > 0, c0)
     n1, m1, v1 = spread or _spread(k, now)
     n0, m0, v0 = _spread(k, before)
     if m1 is None or m0 is None or v1 is None or v0 is None:
