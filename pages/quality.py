@@ -144,8 +144,9 @@ if comments_tab[0]:
             # how many low scores there were: only those with a comment are listed (23 of 42 read as all of them)
             dist = query(metrics.score_distribution, start, end, "csat", **f.kw)
             low = int(dist.loc[dist["score"] <= 2, "responses"].sum())
-            st.caption(t("quality.comments_of", low=f"{low:,}", n=f"{len(comments):,}")
-                       + (t("quality.comments_newest", n=f"{len(comments):,}") if len(comments) >= 200 else ""))
+            commented = query(metrics.low_score_comment_count, start, end, **f.kw)  # the list stops at its newest 200
+            st.caption(t("quality.comments_of", low=f"{low:,}", n=f"{commented:,}")
+                       + (t("quality.comments_newest", n=f"{len(comments):,}") if len(comments) < commented else ""))
             names = query(metrics.agent_names, start, end)  # A021 徐婉婷, as the weekly page names an agent
             comments = comments.assign(agent_id=[a if a is None or a != a else present.person(a, names.get(a))
                                                  for a in comments["agent_id"]])

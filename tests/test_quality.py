@@ -353,3 +353,11 @@ def test_sample_quality_numbers_add_up_to_the_kpis(sample):
     assert (backlog.open_complaints.sum(), backlog.open_complaints_past_due.sum()) == (
         k.open_complaints, k.open_complaints_past_due)
     assert metrics.score_distribution(sample, start, end).responses.sum() <= k.survey_responses
+
+
+def test_the_low_score_comment_count_is_all_of_them_where_the_list_stops_at_its_limit(sample):
+    con = sample
+    listed = metrics.low_score_comments(con, date(2026, 11, 16), date(2026, 11, 22), limit=5, channel="phone")
+    every = metrics.low_score_comments(con, date(2026, 11, 16), date(2026, 11, 22), channel="phone")
+    count = metrics.low_score_comment_count(con, date(2026, 11, 16), date(2026, 11, 22), channel="phone")
+    assert len(listed) == 5 and count == len(every) > 5

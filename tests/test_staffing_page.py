@@ -175,6 +175,8 @@ def test_a_week_before_the_agent_states_began_says_so_and_judges_no_interval(sam
     (date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 16), date(2026, 10, 19)),  # Saturday 31 Oct: W43
     (date(2026, 11, 1), date(2026, 11, 30), date(2026, 11, 16), date(2026, 11, 16)),  # past the data: its last week
     (date(2026, 11, 18), date(2026, 11, 20), date(2026, 11, 16), date(2026, 11, 16)),  # three days: their week
+    (date(2026, 11, 1), date(2026, 11, 30), date(2026, 10, 19), date(2026, 10, 26)),  # no data: its first week
+    (date(2026, 11, 16), date(2026, 11, 22), date(2026, 11, 9), date(2026, 11, 16)),  # a week chosen: as it is
 ])
 def test_the_week_a_period_shows_is_its_last_whole_week_with_data(start, end, latest, monday):
     assert metrics.staffing_monday(start, end, latest) == monday

@@ -81,3 +81,20 @@ def test_a_count_is_judged_against_the_period_before_as_two_poisson_counts(now, 
     complaints = load_catalog()["complaints"]
     assert complaints.unit == "count" and complaints.better == "lower"
     assert _trend(complaints, {"complaints": now}, {"complaints": before}, None, None) == trend
+
+
+def test_only_a_flow_count_of_a_period_the_data_reaches_is_judged_as_poisson_counts():
+    # November to the 30th with complaints to the 22nd: 22 days against October's 31 would read "better"; a backlog's
+    # snapshots share most of their items; the e-mail backlog is counted at the data's cut-off.
+    from datetime import date, datetime
+
+    from kpi.metrics import load_catalog
+    from kpi.metrics._judge import _flow_counted
+
+    cat = load_catalog()
+    settings = {"__cutoffs": {"complaints": datetime(2026, 11, 22, 20, 3), "contacts": datetime(2026, 11, 23, 10, 11)}}
+    assert _flow_counted(cat["complaints"], date(2026, 11, 22), settings)
+    assert not _flow_counted(cat["complaints"], date(2026, 11, 30), settings)
+    assert not _flow_counted(cat["open_complaints"], date(2026, 11, 22), settings)
+    assert not _flow_counted(cat["unanswered_backlog"], date(2026, 11, 22), settings)
+    assert not _flow_counted(cat["csat"], date(2026, 11, 22), settings)  # not a count

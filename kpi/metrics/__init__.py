@@ -24,7 +24,7 @@ from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week
 from ._privacy import mask_pii
 from ._scope import OutOfScope, may_see_comments, require
 from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RESOLUTION_BANDS, SCORES, SURVEY_KPIS, category_pareto,
-                       complaint_funnel, low_score_comments, open_backlog_by_age, resolution_time_distribution,
+                       complaint_funnel, low_score_comment_count, low_score_comments, open_backlog_by_age, resolution_time_distribution,
                        score_distribution, survey_trend)
 from ._stats import XmrLimits, nps_interval, two_proportion_z, wilson_interval, xmr_limits
 from ._weekly import (AGENT_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS, TREND_KPIS, WeeklyAgents, WeeklyView, attention,
@@ -39,7 +39,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rat
            "kpi_records", "kpi_records_of_ranges", "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
-           "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
+           "low_score_comment_count", "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
            "survey_trend", "AGENT_TABLE_KPIS", "DEFERRED_TILE_KPIS", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "channels_in", "unjudged_blend", "sort_rows", "status_table", "weekday_hour_grid", "WeeklyAgents", "WeeklyView", "weekly_agents", "weekly_view", "agent_teams_and_names", "XmrLimits", "nps_interval", 
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
            "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",

@@ -84,12 +84,13 @@ def _direction(k: Kpi, up: bool) -> str:
 
 
 def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: list[float | None] | None,
-           band: float | None, spread: tuple | None = None, target: float | None = None) -> str | None:
+           band: float | None, spread: tuple | None = None, target: float | None = None,
+           whole: bool = True) -> str | None:
     """worse / better only beyond noise, steady when not, None when it can't be judged.
 
     With the 12 periods before (history): outside their XmR natural process limits. Otherwise: beyond a 95% test
     against the previous period (two proportions for a rate, two means for a mean or NPS, two Poisson counts for a
-    count) and by half a band at
+    count: only a flow of a period the data covers whole, `whole`) and by half a band at
     least, since a large n makes tiny moves 'significant' though week-to-week variation is larger. A KPI good near
     its target (escalation rate) is judged for noise the same way; beyond noise it is better when it came nearer the
     target than where it stood (the limits' centre line, or the previous period in the 95% test) by half a band at
@@ -112,9 +113,9 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
     if value is not None and limits is not None and limits.points >= 6:
         verdict = limits.judge(value)
         return "steady" if verdict == "within" else moved(verdict == "above", limits.centre)
-    if k.unit == "count":  # a count (complaints): two Poisson counts, z = (c1 - c0) / sqrt(c1 + c0). It had no test,
-        c0 = _num(before.get(k.id))  # so 600 against 621 complaints read as a real fall beside rates said in noise
-        if value is None or c0 is None or value + c0 <= 0:
+    if k.unit == "count":  # a count of a period the data covers whole (complaints opened): two Poisson counts,
+        c0 = _num(before.get(k.id))  # z = (c1 - c0) / sqrt(c1 + c0). It had no test, so 600 against 621 complaints
+        if not whole or value is None or c0 is None or value + c0 <= 0:  # read as a real fall beside rates in noise
             return None
         z = (value - c0) / (value + c0) ** 0.5
         if abs(z) <= Z95 or (band and abs(value - c0) < WORSENING_MIN_BANDS * band):
@@ -152,9 +153,20 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
     if st in ("good", "warning", "bad") and (small or _unclear(k, st, interval, target, band)):
         st = "uncertain"
     return KpiValue(k.id, v, target, st, p, None if v is None or p is None else v - p, band, n, interval,
-                    _trend(k, now, before, history, band, spread, target) if v is not None else None,
+                    _trend(k, now, before, history, band, spread, target, _flow_counted(k, end, settings))
+                    if v is not None else None,
                     matures_on(k, end, settings) if v is None and k.matures else None,
                     (var / n) ** 0.5 if v is not None and var is not None and n else None)
+
+
+def _flow_counted(k: Kpi, end: date, settings: Mapping[str, Any]) -> bool:
+    """Whether a count can be set against the period before as two Poisson counts: a flow (complaints opened; not a
+    backlog, whose snapshots share most of their items, nor a count at the data's cut-off) over a period the data
+    covers to its end (November to the 30th with complaints to the 22nd would read 22 days against 30 as better)."""
+    if k.unit != "count" or k.dataset == "backlog" or "$cutoff" in (k.sql or ""):
+        return False
+    cutoff = (settings.get("__cutoffs") or {}).get(k.dataset)
+    return cutoff is not None and pd.Timestamp(cutoff).date() >= end  # the data reaches the period's last day
 
 
 def _unclear(k: Kpi, st: str, interval: tuple[float, float] | None, target: float | None,

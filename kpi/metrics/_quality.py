@@ -216,6 +216,20 @@ def category_pareto(con: duckdb.DuckDBPyConnection, start: date, end: date, *, t
     return frame.astype({"share": "Float64", "cumulative_share": "Float64", "vital_few": bool})
 
 
+def low_score_comment_count(con: duckdb.DuckDBPyConnection, start: date, end: date, max_csat: int = 2, *,
+                            team: str | None = None, channel: str | None = None, queue: str | None = None,
+                            scope: Scope | None = None) -> int:
+    """How many surveys low_score_comments would list without its limit (csat <= max_csat, with a comment); 0 for a
+    role without comments."""
+    filters = {"team": team, "channel": channel, "queue": queue}
+    shown = [] if may_see_comments(scope) else ["false"]
+    rows = _rows("surveys", ["__t >= $start", "__t < $end", "csat <= $max_csat", "trim(comment) <> ''", *shown], filters,
+                 scope)
+    frame = _query(con, f"SELECT count(*) AS n FROM ({rows})", {**_values(start, end, filters, scope),
+                                                                 "max_csat": int(max_csat)})
+    return int(frame["n"].iloc[0])
+
+
 def low_score_comments(con: duckdb.DuckDBPyConnection, start: date, end: date, max_csat: int = 2, limit: int = 200, *,
                        team: str | None = None, channel: str | None = None, queue: str | None = None,
                        scope: Scope | None = None) -> pd.DataFrame:

@@ -407,16 +407,17 @@ def staffing_monday(period_start: date, period_end: date, latest_complete: date 
     """The week the staffing page shows for a period: a week's own Monday; for a month, quarter or range, its last
     whole ISO week inside it (Q3 to 30 Sep: W39, 21-27 Sep; W40 ran four days into October), no later than the
     latest week the contacts cover whole (November to the 30th, with contacts to the 22nd: W47)."""
+    own = period_start - timedelta(days=period_start.weekday())  # the Monday of the week the period starts in
     sunday = period_end - timedelta(days=(period_end.weekday() + 1) % 7)  # the last Sunday on or before the end
-    monday = sunday - timedelta(days=6)
+    monday = max(sunday - timedelta(days=6), own)  # a range shorter than a week: its own week
     if latest_complete is not None and monday > latest_complete:
-        monday = latest_complete
-    return max(monday, period_start - timedelta(days=period_start.weekday()))  # a range shorter than a week: its own
+        monday = max(latest_complete, own)  # never before the period's first week (a week chosen is shown as it is)
+    return monday
 
 
 def sl_statuses(week: StaffingWeek) -> list[str | None]:
-    """Per row of staffing_table: the interval's service level against the channel's target and band, as the tiles
-    judge the week's (None without contacts)."""
+    """Per row of staffing_table: the interval's service level against the channel's target and band (None without
+    contacts). No minimum of contacts, unlike the tiles: an interval of 3 calls that missed is listed to look at."""
     kpi = load_catalog()["service_level"]
     return [None if pd.isna(v) or not o else status_against(kpi, float(v), week.sl_target, week.sl_band)
             for v, o in zip(week.grid["service_level"], week.grid["offered"].fillna(0))]
