@@ -63,6 +63,13 @@ def _sign_in(page, name: str, password: str) -> None:
     page.get_by_role("button", name="登入", exact=True).click()
 
 
+def _signed_in(page, name: str) -> None:
+    """Sign in with the right password and wait until the page the sign-in opened is drawn."""
+    _sign_in(page, name, PASSWORD)
+    page.wait_for_selector("text=已登入：")
+    _settle(page)
+
+
 @pytest.mark.parametrize("path, zh, en, shot", PAGES)
 def test_an_anonymous_visitor_of_every_page_url_sees_the_sign_in_form_and_no_number(signed_server, browser,
                                                                                    path, zh, en, shot):
@@ -81,9 +88,7 @@ def test_an_anonymous_visitor_of_every_page_url_sees_the_sign_in_form_and_no_num
 
 def test_sign_in_opens_the_page_asked_for_and_sign_out_ends_the_session(signed_server, browser):
     page = _visit(browser, f"{signed_server}/quality")
-    _sign_in(page, "mei", PASSWORD)
-    page.wait_for_selector("text=已登入：")
-    _settle(page)
+    _signed_in(page, "mei")
     assert "服務品質" in page.locator("h1").first.inner_text()  # the URL's page, now shown
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "已登入：mei（主管）" in sidebar
@@ -105,9 +110,7 @@ def test_a_signed_in_supervisor_sees_only_their_teams_pages_filters_and_rows(sig
     assert page.locator("h1").first.inner_text() == "登入" and page.locator('div.kpi-tile').count() == 0
     page.goto(signed_server)
     _settle(page)
-    _sign_in(page, "mei", PASSWORD)
-    page.wait_for_selector("text=已登入：")
-    _settle(page)
+    _signed_in(page, "mei")
     assert _nav(page) == ["每週績效", "服務品質 (T4.3)", "人力配置", "職能輔導", "指標說明"]  # no budget, import or data status
     assert _select_options(page, "組別") == [TECH]
     body = page.inner_text("body")
@@ -121,9 +124,7 @@ def test_a_signed_in_supervisor_sees_only_their_teams_pages_filters_and_rows(sig
     _no_errors(page)
     page.goto(f"{signed_server}/budget")  # a new session by its address: the form, then not the budget
     _settle(page)
-    _sign_in(page, "mei", PASSWORD)
-    page.wait_for_selector("text=已登入：")
-    _settle(page)
+    _signed_in(page, "mei")
     assert "預算執行" not in page.locator("h1").first.inner_text() and "NT$" not in page.inner_text("body")
     page.close()
 
@@ -282,23 +283,17 @@ def test_a_sign_in_lands_on_the_roles_first_page_without_a_word_about_another_pa
     # page), and after an agent signed out of /mine the next user read that an agent had used the tab. The notice is
     # for a typed address only; here the role's first page opens, with no notice and no "Page not found" dialog.
     page = _visit(browser, signed_server)
-    _sign_in(page, "ann", PASSWORD)
-    page.wait_for_selector("text=已登入：")
-    _settle(page)
+    _signed_in(page, "ann")
     assert page.locator("h1").first.inner_text().startswith("職能輔導")
     assert "這個網址是" not in page.inner_text("body") and not page.locator('[role="dialog"]').count()
     page.get_by_role("button", name="登出").click()
     page.wait_for_selector("text=已登出。")
     page.close()
     page = _visit(browser, f"{signed_server}/quality")  # mei's page, then ann signs in on the same tab
-    _sign_in(page, "mei", PASSWORD)
-    page.wait_for_selector("text=已登入：")
-    _settle(page)
+    _signed_in(page, "mei")
     page.get_by_role("button", name="登出").click()
     page.wait_for_selector("text=已登出。")
-    _sign_in(page, "ann", PASSWORD)
-    page.wait_for_selector("text=已登入：")
-    _settle(page)
+    _signed_in(page, "ann")
     assert page.locator("h1").first.inner_text().startswith("職能輔導")
     body = page.inner_text("body")
     assert "這個網址是" not in body and "服務品質" not in page.locator("h1").first.inner_text()
@@ -309,9 +304,7 @@ def test_a_sign_in_lands_on_the_roles_first_page_without_a_word_about_another_pa
 def test_a_bookmark_of_a_page_the_role_may_not_open_is_said_after_the_sign_in(signed_server, browser):
     # A trainer's bookmark of /budget: the sign-in form, then the trainer's first page, and it landed there silently.
     page = _visit(browser, f"{signed_server}/budget")
-    _sign_in(page, "ann", PASSWORD)
-    page.wait_for_selector("text=已登入：")
-    _settle(page)
+    _signed_in(page, "ann")
     assert page.locator("h1").first.inner_text().startswith("職能輔導")
     assert "這個網址是「預算執行 (T2.2)」頁，「訓練人員」角色無法開啟；以下改為顯示「職能輔導」。" in page.inner_text("body")
     assert not page.locator('[role="dialog"]').count()

@@ -31,6 +31,16 @@ def run(db, **state) -> AppTest:
     return at
 
 
+def _served(tmp_path, monkeypatch, write, **files: str) -> Path:
+    """A database of its own holding these files (dataset -> CSV text), the one the dashboard reads."""
+    db = tmp_path / "own.duckdb"
+    for dataset, text in files.items():
+        imports.import_file(dataset, write(f"{dataset}.csv", text), db=db)
+    monkeypatch.setenv("KPI_DB", str(db))
+    st.cache_data.clear()
+    return db
+
+
 def _week(db, **kw) -> metrics.StaffingWeek:
     with store.open_db(db, read_only=True) as con:
         return metrics.staffing_week(con, W47, 30, **kw)
@@ -97,12 +107,9 @@ def test_the_what_if_box_recomputes_agents_and_hours(sample_db, monkeypatch):
 
 
 def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypatch, write):
-    db = tmp_path / "contacts_only.duckdb"
-    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,channel,answered_at,talk_seconds,acw_seconds\n"
-                                                   "c1,2026-11-16 09:00:00,phone,2026-11-16 09:00:05,150,30\n"
-                                                   "c2,2026-11-16 09:10:00,phone,2026-11-16 09:10:30,150,30\n"), db=db)
-    monkeypatch.setenv("KPI_DB", str(db))
-    st.cache_data.clear()
+    db = _served(tmp_path, monkeypatch, write, contacts="contact_id,arrived_at,channel,answered_at,talk_seconds,"
+                 "acw_seconds\nc1,2026-11-16 09:00:00,phone,2026-11-16 09:00:05,150,30\n"
+                 "c2,2026-11-16 09:10:00,phone,2026-11-16 09:10:30,150,30\n")
     at = run(db)
     assert any(i.value.startswith("尚未匯入「專員狀態」資料") for i in at.info)
     spec = svg_charts(at)[0]
@@ -140,15 +147,12 @@ def test_a_what_if_value_out_of_range_is_said_in_words_and_nothing_is_computed_f
 def test_a_week_staffed_to_the_need_in_every_interval_says_so_instead_of_an_empty_grid(tmp_path, monkeypatch, write):
     # Two calls at 09:00 answered in 5 s (100% within 20 s; 0.2 Erlangs -> 1 agent), two agents available all the
     # half hour: nothing short, nothing missed: said, the grid a switch away.
-    db = tmp_path / "fine.duckdb"
-    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,channel,answered_at,wait_seconds,talk_seconds,"
-                                                   "acw_seconds\nc1,2026-11-16 09:00:00,phone,2026-11-16 09:00:05,5,150,30\n"
-                                                   "c2,2026-11-16 09:10:00,phone,2026-11-16 09:10:05,5,150,30\n"), db=db)
-    imports.import_file("agent_states", write("s.csv", "agent_id,state,started_at,ended_at\n"
-                                                       "A1,available,2026-11-16 09:00:00,2026-11-16 09:30:00\n"
-                                                       "A2,available,2026-11-16 09:00:00,2026-11-16 09:30:00\n"), db=db)
-    monkeypatch.setenv("KPI_DB", str(db))
-    st.cache_data.clear()
+    db = _served(tmp_path, monkeypatch, write, contacts="contact_id,arrived_at,channel,answered_at,wait_seconds,"
+                 "talk_seconds,acw_seconds\nc1,2026-11-16 09:00:00,phone,2026-11-16 09:00:05,5,150,30\n"
+                 "c2,2026-11-16 09:10:00,phone,2026-11-16 09:10:05,5,150,30\n",
+                 agent_states="agent_id,state,started_at,ended_at\n"
+                 "A1,available,2026-11-16 09:00:00,2026-11-16 09:30:00\n"
+                 "A2,available,2026-11-16 09:00:00,2026-11-16 09:30:00\n")
     at = run(db)
     assert [s.value for s in at.success] == ["本週 1 個時段的上線人力都達到所需人力，服務水準也都達到目標（下載檔含全部時段）。"]
     assert not html_tables(at)
