@@ -88,21 +88,21 @@ else:
     tried = metrics.with_what_if(week, what_if)  # Erlang C on the week already read: no query
     st.markdown(metrics.staffing_plan_text(tried, lang()))
 
-# ---- the grid: each interval, the gap in its status colour. The intervals that were short first (the question a
-# supervisor brings: where were we short?), every interval on request, in the print view and in the downloads: a
-# week has about 300, and a new visit's browser time grows with every cell it is sent (docs/benchmarks.md)
+# ---- the grid: each interval, the gap and the service level in their status colours. The intervals to look at first
+# (short of agents, or below the service level's band: where did the week go wrong?), every interval on request, in
+# the print view and in the downloads: a week has about 300 (docs/benchmarks.md)
 st.subheader(t("staffing.grid"))
 frame, kinds, statuses = metrics.staffing_table(tried, lang(), cat)
 table = page_table(frame, [t("page.staffing"), t("staffing.grid")], metrics.iso_week_label(monday),
                    metrics.iso_week_label(monday), f, kinds=kinds, statuses=statuses)
-short = metrics.short_intervals(week)
+review = metrics.intervals_to_review(week)
 every = (not week.has_states or print_view()
          or st.toggle(t("staffing.every_interval", n=f"{len(frame):,}"), key="staffing_every"))
 if every:
     show_table(table, "staffing_grid")
-elif any(short):
-    st.caption(t("staffing.short_only", n=sum(short), total=f"{len(frame):,}"))
-    show_table(table.where(short), "staffing_grid", downloads=False)
+elif any(review):
+    st.caption(t("staffing.short_only", n=sum(review), total=f"{len(frame):,}"))
+    show_table(table.where(review), "staffing_grid", downloads=False)
     table_downloads(table, "staffing_grid")
 else:
     st.success(t("staffing.none_short", total=f"{len(frame):,}"))

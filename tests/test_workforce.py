@@ -175,11 +175,11 @@ def test_an_interval_with_contacts_and_nobody_logged_in_is_short_and_a_week_with
     eleven = week.grid[week.grid["interval_start"] == datetime(2026, 11, 16, 11)].iloc[0]
     assert (eleven["offered"], eleven["required"], eleven["staffed"], eleven["gap"]) == (20, 4, 0, -4)
     assert week.has_states and metrics.gap_status(eleven["gap"]) == "bad"
-    assert sum(metrics.short_intervals(week)) == 2  # 09:00 (1.5 staffed of 4) and 11:00
+    assert sum(metrics.intervals_to_review(week)) == 2  # 09:00 (1.5 staffed of 4) and 11:00
     _calls(con, 9, 9, 20)  # W46: contacts, no state
     earlier = metrics.staffing_week(con, date(2026, 11, 9), 30)
     assert not earlier.has_states and earlier.states_imported
-    assert earlier.grid["staffed"].isna().all() and not any(metrics.short_intervals(earlier))
+    assert earlier.grid["staffed"].isna().all() and not any(metrics.intervals_to_review(earlier))
     assert "本週（此組別）沒有專員狀態資料" in "\n".join(metrics.staffing_lines(earlier, "zh-TW"))
     fresh = db_with()
     _calls(fresh, 16, 9, 20)
@@ -200,7 +200,7 @@ def test_an_interval_staffed_to_the_need_that_missed_its_service_level_is_listed
     row = week.grid[week.grid["interval_start"] == datetime(2026, 11, 16, 9, 30)].index[0]
     assert (week.grid.loc[row, "required"], week.grid.loc[row, "staffed"], week.grid.loc[row, "service_level"]) == (1, 1.5, 0)
     assert metrics.gap_status(week.grid.loc[row, "gap"]) == "good" and metrics.sl_statuses(week)[row] == "bad"
-    assert metrics.short_intervals(week)[row]
+    assert metrics.intervals_to_review(week)[row]
     _, _, statuses = metrics.staffing_table(week, "zh-TW")
     assert statuses.iloc[row]["服務水準"] == "bad"  # coloured in the grid as the tiles colour it
     assert pd.isna(statuses.iloc[0]["服務水準"])  # 09:00: no contact, no service level to judge

@@ -324,9 +324,9 @@ def navigation(position: str = "sidebar") -> tuple[Any, str]:
 def _refused_address(scope: Scope, say: bool) -> str | None:
     """When the browser asks for a page the role may not open, the navigation does not list it, so Streamlit would run
     the role's first page under an English "Page not found" dialog: the intent is cleared instead (that page runs,
-    with no dialog). say: the title key of the page asked for, for the page to say why (a new visit's address, a
-    bookmark of /budget); None after a sign-in, where the page asked for is the one under the sign-in form (the
-    default page at "/", or the previous user's, which is not this user's business)."""
+    with no dialog). Returns, when say, the title key of the page asked for, for the page to say why (a new visit's
+    address, or a bookmark of /budget opened before the sign-in); else None (after a sign-out the page asked for is
+    the previous user's, which is not this user's business)."""
     path = _intended_path()
     for _, page, title, _, what in PAGES:
         if page == path and not allows(scope, what):

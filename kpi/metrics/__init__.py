@@ -13,7 +13,7 @@ from ._engine import (CYCLES, DIMENSIONS, FILTERS, GROUPINGS, SOURCES, TIME_GRAI
 from ._erlang import (ERROR_CODES as ERLANG_ERRORS, ErlangError, Staffing, asa_seconds, erlang_b, erlang_staffing, fte,
                       occupancy, required_agents, service_level, traffic, wait_probability)
 from ._workforce import (STAFFING_MEASURES, GRID_COLUMNS as STAFFING_COLUMNS, staffing_jsonable, staffing_lines, staffing_measures,
-                         staffing_plan_text, interval_label, gap_status, short_intervals, sl_statuses, staffing_monday, staffing_series, staffing_table, HANDLING_STATES, INTERVAL_MINUTES, PRODUCTIVE_STATES, StaffingWeek, WhatIf, WorkforceSummary,
+                         staffing_plan_text, interval_label, gap_status, intervals_to_review, sl_statuses, staffing_monday, staffing_series, staffing_table, HANDLING_STATES, INTERVAL_MINUTES, PRODUCTIVE_STATES, StaffingWeek, WhatIf, WorkforceSummary,
                          has_workforce_data, staffed_agents, staffing_week, with_what_if, workforce_summary,
                          WHAT_IF_RANGES, what_if_outside)
 from ._judge import (KpiValue, SettledStatus, group_status, judge, kpi_status, previous_range, settled_status,
@@ -48,7 +48,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rat
            "required_agents", "service_level", "traffic", "wait_probability", "HANDLING_STATES", "INTERVAL_MINUTES",
            "PRODUCTIVE_STATES", "StaffingWeek", "WhatIf", "WorkforceSummary", "has_workforce_data", "staffed_agents",
            "staffing_week", "with_what_if", "workforce_summary", "STAFFING_MEASURES", "STAFFING_COLUMNS", "staffing_jsonable", "staffing_lines",
-           "staffing_measures", "WHAT_IF_RANGES", "what_if_outside", "staffing_plan_text", "interval_label", "gap_status", "short_intervals", "sl_statuses", "staffing_monday", "staffing_series", "staffing_table"]
+           "staffing_measures", "WHAT_IF_RANGES", "what_if_outside", "staffing_plan_text", "interval_label", "gap_status", "intervals_to_review", "sl_statuses", "staffing_monday", "staffing_series", "staffing_table"]
 
 # Rollups are kept at import by kpi.store with the SQL kpi.metrics._rollup builds; a writable open builds a missing one.
 from ..store import set_rollup_builder as _set_rollup_builder

@@ -423,7 +423,7 @@ def sl_statuses(week: StaffingWeek) -> list[str | None]:
             for v, o in zip(week.grid["service_level"], week.grid["offered"].fillna(0))]
 
 
-def short_intervals(week: StaffingWeek) -> list[bool]:
+def intervals_to_review(week: StaffingWeek) -> list[bool]:
     """Per row of staffing_table: the intervals to look at first: fewer agents staffed than Erlang C required (the gap
     amber or red), or a service level below the target (amber or red) whatever the agents staffed (agents logged in
     but on other channels or work: 65 of the sample's W47 intervals missed 80% with more staffed than required)."""
