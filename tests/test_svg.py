@@ -146,3 +146,39 @@ def test_a_count_axis_over_no_count_ticks_ones():
     from kpi import present
     for top in (float("nan"), pd.NA, None, 0):  # an empty week's max() is NaN
         assert present.count_axis(top)["dtick"] == 1
+
+
+def _path_points(series: dict) -> list[tuple[str, list[float]]]:
+    """A line series' one path, as (command, numbers) pairs."""
+    (path,) = series["element"].iter(f"{SVG}path")
+    return [(c, [float(n) for n in args.split()]) for c, args in re.findall(r"([MLHV])([^MLHV]*)", path.get("d"))]
+
+
+def test_a_long_line_is_one_path_and_a_gap_breaks_it():
+    # 336 half-hours: one path element, not 335 lines (the staffing chart was 645 <line>s and 79 KB of SVG)
+    chart = drawn(go.Figure(go.Scatter(x=[str(i) for i in range(336)], y=[i % 7 for i in range(336)], mode="lines")))
+    (line,) = chart["series"]
+    assert len(list(line["element"].iter(f"{SVG}path"))) == 1 and not list(line["element"].iter(f"{SVG}line"))
+    commands = _path_points(line)
+    assert [c for c, _ in commands] == ["M"] + ["L"] * 335
+    (path,) = line["element"].iter(f"{SVG}path")
+    assert path.get("vector-effect") == "non-scaling-stroke" and path.get("fill") == "none"
+    # a missing value: the line stops at "b" and starts again at "d"
+    (gap,) = drawn(go.Figure(go.Scatter(x=list("abcd"), y=[1, 2, None, 3], mode="lines")))["series"]
+    assert [c for c, _ in _path_points(gap)] == ["M", "L", "M"]
+
+
+def test_a_stepped_line_holds_each_value_across_its_band():
+    # plotly's shape "hv" (agents per interval): 4 bands, each value level across its own band, a step at each edge
+    chart = drawn(go.Figure(go.Scatter(x=list("abcd"), y=[2, 4, 4, 1], mode="lines", line=dict(shape="hv"))))
+    (line,) = chart["series"]
+    commands = _path_points(line)
+    assert [c for c, _ in commands] == ["M", "H", "V", "H", "V", "H", "V", "H"]
+    (x0, y_a), ends = commands[0][1], [args[0] for c, args in commands if c == "H"]
+    band = (ends[-1] - x0) / 4
+    assert ends == pytest.approx([x0 + band, x0 + 2 * band, x0 + 3 * band, x0 + 4 * band])
+    levels = [y_a] + [args[0] for c, args in commands if c == "V"]
+    # y grows downwards: 4 is twice as far above the baseline (the axis runs from 0) as 2, 1 half as far
+    base = levels[0] + (levels[0] - levels[1])  # 2 below 4 by as much as 0 below 2
+    assert (base - levels[1]) == pytest.approx(2 * (base - levels[0])) and levels[2] == levels[1]
+    assert (base - levels[3]) == pytest.approx((base - levels[0]) / 2)

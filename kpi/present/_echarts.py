@@ -235,6 +235,8 @@ class _Translation:
         if "lines" not in mode:
             line["width"] = 0
         s.update(lineStyle=line, showSymbol="markers" in mode)
+        if _get(trace, "line.shape") == "hv":  # a value that holds until the next (agents per interval)
+            s["step"] = "end"
         self._points(s, trace, self._categories(trace.get("xaxis"), trace.get("x")), _values(trace.get("y")))
         self.series.append(s)
 

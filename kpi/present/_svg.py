@@ -277,6 +277,34 @@ class _Chart:
         w = f' stroke-width="{width:g}"' if width != 1 else ""
         return f'<line x1="{x1:.2f}%" y1="{y1:.1f}" x2="{x2:.2f}%" y2="{y2:.1f}" stroke="{colour}"{w}{d}/>'
 
+    def _path(self, xi: int, xy: list[tuple[float, float] | None], colour: str, width: float, dash: str | None,
+              stepped: bool) -> None:
+        """A series' line as one path (a week of 30-minute intervals is 336 points: one element, not 336 lines), in
+        a nested SVG whose x runs 0-100 across the chart's width and y in px; the stroke keeps its width and dashes in
+        px however wide the chart is drawn. Stepped (plotly's shape "hv"), each value holds across its category's
+        band, as a staffed interval does, and the line steps at the band's edge. A missing value breaks the line."""
+        half = self._band(xi) / 2
+        parts: list[str] = []
+        previous = None
+        for p in xy:
+            if p is None:
+                previous = None
+                continue
+            x, y = p
+            if stepped:
+                parts.append(f"M{x - half:.3f} {y:.1f}" if previous is None else f"V{y:.1f}")
+                parts.append(f"H{x + half:.3f}")
+            else:
+                parts.append(f"{'M' if previous is None else 'L'}{x:.3f} {y:.1f}")
+            previous = p
+        if not parts:
+            return
+        d = f' stroke-dasharray="{dash}"' if dash else ""
+        w = f' stroke-width="{width:g}"' if width != 1 else ""
+        self.out.append(f'<svg width="100%" height="{self.h}" viewBox="0 0 100 {self.h}" preserveAspectRatio="none" '
+                        f'style="overflow:visible"><path d="{"".join(parts)}" fill="none" stroke="{colour}"{w}{d} '
+                        f'vector-effect="non-scaling-stroke" stroke-linejoin="round"/></svg>')
+
     def _ticks(self, yi: int) -> list[float]:
         """A value axis' ticks: its ends and the multiples of its step between them."""
         low, high = self.scales[yi]
@@ -402,9 +430,7 @@ class _Chart:
         xy = [(self._x_of(xi, i), self._y_of(yi, float(y))) if isinstance(y, (int, float)) else None
               for i, (y, _, _) in enumerate(points)]
         if width:
-            for a, b in zip(xy, xy[1:]):
-                if a and b:
-                    self.out.append(self._line(a[0], a[1], b[0], b[1], colour, width, dash))
+            self._path(xi, xy, colour, width, dash, stepped=s.get("step") == "end")
         level = {y for y, _, _ in points if y is not None}
         if not symbols and len(level) == 1 and any(xy) and points[0][1]:  # a reference line: its hover along it
             ends = [p for p in xy if p]
