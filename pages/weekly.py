@@ -20,7 +20,8 @@ from ui.widgets import (SHOWN_ROWS, chart, competency_map, kpi_tile, page_table,
 cat = load_catalog()
 f = current_filters()
 require("supervise")
-st.title(t("page.weekly"))
+# The menu says 每週績效 (what supervisors open it for); the title says the period chosen: 每月績效 over a month
+st.title(t("page.weekly") if f is None or f.period.kind == "week" else t(f"weekly.title.{f.period.kind}"))
 if f is None:
     st.info(t("no_data"))
     st.stop()
@@ -181,7 +182,8 @@ if heat_tab[0]:
                             customdata=None if kid == "offered" else contacts,
                             colorscale="Blues" if kid == "offered" else sl_scale,
                             zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
-                            colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang()))),
+                            colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang())),
+                                          ticksuffix="" if kid == "offered" else "%"),  # the scale's ends: 40%-100%
                             hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")],
                 dict(title=kpi_label(cat[kid]), height=320, margin=dict(l=10, r=10, t=40, b=10),
                      xaxis=dict(title=t("col.hour")), yaxis=dict(autorange="reversed")))

@@ -62,6 +62,10 @@ def test_heat_map_cells_scale_and_tooltip():
                                                                              "data": ["週一", "週二"], "inverse": True}
     scale = option["visualMap"][0]
     assert (scale["min"], scale["max"]) == (0, 10) and scale["inRange"]["color"][0] == "rgb(247,251,255)"  # Blues' lightest
+    assert scale["text"] == ["10", "0"]  # the scale's ends, high first
+    # a rate's scale says its unit at both ends (the service level's 40-100 read as bare numbers)
+    fig.update_traces(colorbar=dict(ticksuffix="%"))
+    assert echarts_option(fig)["visualMap"][0]["text"] == ["10%", "0%"]
 
 
 def test_funnel_names_its_stages_with_the_share_of_the_first():

@@ -199,6 +199,8 @@ def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
     at = app(period_kind="month")
     # the sample runs to Sunday 2026-11-22: November is not over, so October is the default month
     assert at.sidebar.selectbox(key="month").value == "2026-10-01"
+    assert at.title[0].value == "每月績效" and app().title[0].value == "每週績效"  # the title says the period kind
+    assert app(period_kind="quarter").title[0].value == "每季績效"
     assert at.caption[0].value.startswith("2026 年 10 月：2026-10-01 至 2026-10-31")
     assert not at.warning
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
@@ -216,7 +218,7 @@ def test_the_weekly_page_for_a_month_and_for_the_incomplete_current_month(app):
 
 def test_the_weekly_page_for_any_range(app):
     at = app(period_kind="range", range=(date(2026, 11, 2), date(2026, 11, 15)))
-    assert at.caption[0].value.startswith("2026-11-02 至 2026-11-15 · ")
+    assert at.caption[0].value.startswith("2026-11-02 至 2026-11-15 · ") and at.title[0].value == "期間績效"
     with store.open_db(store.resolve_db_path(), read_only=True) as con:
         s = metrics.kpi_status(con, date(2026, 11, 2), date(2026, 11, 15), channel="phone")
     assert tiles(at)["顧客滿意度"] == format_value(load_catalog()["csat"], s["csat"].value)
@@ -1037,6 +1039,9 @@ def test_the_service_level_heat_maps_hover_says_how_many_contacts_a_cell_holds(a
     assert len(hovers) == len(level["series"][0]["data"]) > 90  # 98 hours with calls in W47
     for (x, y, v), hover in zip(level["series"][0]["data"], hovers):
         assert hover == f"{y} {x}:00 · {v:.0f}%（{counts[(x, y)]:,.0f} 通）"
+    # the colour scale's ends carry the unit: 100% and 40% (they read 100 and 40); the volumes' stay counts
+    ends = lambda c: [e.text for e in c["svg"].iter("{http://www.w3.org/2000/svg}text") if e.get("font-size") == "11"]
+    assert ends(level) == ["100%", "40%"] and all(e.isdigit() for e in ends(offered))
 
 
 def test_the_language_chosen_stays_in_the_address_for_a_reload_or_a_bookmark(sample_db, monkeypatch):

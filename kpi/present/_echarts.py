@@ -288,7 +288,8 @@ class _Translation:
         self.visual_maps.append({"type": "continuous", "min": low, "max": high, "seriesIndex": len(self.series),
                                  "dimension": 2, "calculable": False, "orient": "vertical", "right": 0,
                                  "top": "middle", "itemHeight": max(60, self.height - 140),
-                                 "text": [_label(round(high, 1)), _label(round(low, 1))],
+                                 "text": [f"{_get(trace, 'colorbar.tickprefix') or ''}{_label(round(v, 1))}"
+                                          f"{_get(trace, 'colorbar.ticksuffix') or ''}" for v in (high, low)],
                                  "inRange": {"color": _colours(trace.get("colorscale") or "Plasma")}})
         if template:
             s["tooltip"] = {"formatter": "{@[3]}"}
