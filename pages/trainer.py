@@ -8,7 +8,7 @@ import streamlit as st
 from kpi import competency, metrics, present
 from kpi.metrics import load_catalog
 from kpi.present import colon, join_list, person
-from ui.access import can, require
+from ui.access import can, current_scope, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
@@ -39,13 +39,20 @@ team_names = [k for k in teams if k is not None and f.team in (None, k)]  # the 
 if not team_names:
     st.info(t("trainer.nobody"))
     st.stop()
-team = pick(c3, t("col.team"), team_names, "trainer_team")  # a team no longer offered (the sidebar's changed): the first
+# The sidebar's 全部 at team level is the whole centre, first (the page said 組別：全部 over the first team's
+# numbers); an agent is judged against their own team, so the agent level picks a team.
+CENTRE = ""
+centre_label = t("mine.centre") if current_scope().teams is None else t("trainer.all_teams")  # a supervisor of two
+if kind == "team" and f.team is None:
+    team_names = [CENTRE, *team_names]
+team = pick(c3, t("col.team"), team_names, "trainer_team",  # a team no longer offered (the sidebar's changed): the first
+            format_func=lambda k: centre_label if k == CENTRE else k) or None
 if kind == "team":
     # judged as the weekly page's tiles judge the team (a week or month against its 12 before: XmR), so "getting
     # worse" here is the tiles' "worse" (the team table's pass compares with the period before only)
     # and a span of weeks' maturing complaint rates over the weeks already judged, as the quality page shows them
     settled = query(metrics.settled_status, start, end, team=team, **filters)
-    who, values, peers = team, settled.status, None
+    who, values, peers = team or centre_label, settled.status, None
     if settled.shifted:
         st.caption(t("trainer.shifted", kpis=join_list((kpi_label(cat[k]) for k in settled.shifted), lang()),
                      start=settled.over[0], end=settled.over[1]))
@@ -96,7 +103,7 @@ weak_frame = pd.DataFrame({
     t("trainer.col.gap"): [float(g) for g in weak["gap_bands"]],
     t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
     t("trainer.col.worsening"): [bool(w) for w in weak["worsening"]]})
-# named for the team the page shows (the sidebar's 全部 starts it on the first), the team once; an agent by id and name
+# named for the team the page shows (全部 for the whole centre), the team once; an agent by id and name
 show_table(page_table(weak_frame, [t("page.trainer"), heading, *([who_label] if kind == "agent" else [])],
                       t("period.range", start=start, end=end), f"{start}–{end}", dataclasses.replace(f, team=team), kinds={t("col.n"): "count", t("trainer.col.gap"): "decimal",
                                                   t("trainer.col.worsening"): "bool"}),

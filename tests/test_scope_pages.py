@@ -18,10 +18,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kpi import metrics, store
+from kpi import competency, metrics, store
+from kpi.metrics import load_catalog
 from kpi.auth.access import ROLES, Scope
 from test_table_exports import downloads  # noqa: F401  (the fixture: every download a run offers)
 from ui.access import OWN
+from ui.i18n import kpi_label
 from ui.frame import PAGES, pages_for
 from helpers import html_tables, svg_charts, tiles
 
@@ -137,13 +139,28 @@ def test_a_supervisors_coaching_page_lists_their_team_and_agents_only(app):
     assert {o.split()[0] for o in at.selectbox(key="trainer_agent").options} == TECH_AGENTS  # "A011 許雅雯"
 
 
-def test_coaching_with_every_team_in_the_sidebar_names_the_team_it_shows(app):
-    # The sidebar's 組別：全部 starts the page on the first team: its downloads said 組別：全部 over that team's rows.
+def test_coaching_with_every_team_in_the_sidebar_starts_on_the_whole_centre(app):
+    # The sidebar's 組別：全部 started the page on the first team, under a sidebar that said 全部. At team level it is
+    # now the whole centre, first (a team is a click away); the downloads name 組別：全部 over the centre's rows.
     at, files = app(Scope("admin"), page="pages/trainer.py")
-    assert at.segmented_control(key="trainer_team").value == OTHER
-    assert files["trainer_weak_xlsx"][0] == "職能輔導_未達標與需注意的-KPI_2026-11-16-2026-11-22_帳務服務組_電話.xlsx"
+    picker = at.segmented_control(key="trainer_team")
+    assert picker.value == "" and picker.options[:2] == ["全中心", OTHER]
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        centre = metrics.settled_status(con, date(2026, 11, 16), date(2026, 11, 22), channel="phone").status
+    weak = competency.weak_kpis(centre, load_catalog())
+    shown = html_tables(at)[0]
+    assert list(shown["KPI"]) == [kpi_label(load_catalog()[k]) for k in weak["id"]] and len(shown) > 0
+    assert files["trainer_weak_xlsx"][0] == "職能輔導_未達標與需注意的-KPI_2026-11-16-2026-11-22_電話.xlsx"
     title = openpyxl.load_workbook(io.BytesIO(files["trainer_weak_xlsx"][1])).active["A1"].value.splitlines()
-    assert title[:3] == ["職能輔導｜未達標與需注意的 KPI", "2026-11-16 至 2026-11-22", "篩選條件：組別：帳務服務組、管道：電話、佇列：全部"]
+    assert title[:3] == ["職能輔導｜未達標與需注意的 KPI", "2026-11-16 至 2026-11-22", "篩選條件：組別：全部、管道：電話、佇列：全部"]
+    # a team picked is named; the agent level needs a team (an agent is judged against their own), so it starts on one
+    at, files = app(Scope("admin"), page="pages/trainer.py", trainer_team=OTHER)
+    assert files["trainer_weak_xlsx"][0] == "職能輔導_未達標與需注意的-KPI_2026-11-16-2026-11-22_帳務服務組_電話.xlsx"
+    at, files = app(Scope("admin"), page="pages/trainer.py", trainer_kind="agent")
+    assert at.segmented_control(key="trainer_team").value == OTHER and "" not in at.segmented_control(key="trainer_team").options
+    # a supervisor of two teams: their teams together, not "the whole centre"
+    at, files = app(Scope("supervisor", frozenset({TECH, OTHER}), user="wu"), page="pages/trainer.py")
+    assert at.segmented_control(key="trainer_team").options == ["所轄各組合計", OTHER, TECH]
 
 
 @pytest.mark.parametrize("page, says", [
