@@ -13,7 +13,7 @@ from ui.auth import actor
 from ui.data import query, read, write
 from ui.frame import current_filters
 from ui.i18n import kpi_label, lang, t
-from ui.widgets import (chart, competency_widget, draft, page_table, pick, report_downloads, saved_here, sections,
+from ui.widgets import (chart, competency_widget, draft, page_table, pick, report_downloads, reset, saved_here, sections,
                         show_table, show_tiles, table_downloads)
 
 cat = load_catalog()
@@ -45,7 +45,7 @@ last = query(metrics.last_actual_month, year)
 # Only closed months (with actuals): the report of a month without them would compare nothing.
 months = query(metrics.months_with_actuals, year) or [1]
 if st.session_state.get("_budget_month_of") != year:  # another year: its latest closed month, not the month before
-    st.session_state.pop("budget_month", None)
+    reset("budget_month", months[-1])
     st.session_state["_budget_month_of"] = year
 month = pick(c2, t("budget.through"), months, "budget_month", index=len(months) - 1,
              format_func=lambda m: t(f"month.short.{m}"))

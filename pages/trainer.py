@@ -12,7 +12,7 @@ from ui.access import can, current_scope, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
-from ui.widgets import chart, competency_map, page_table, pick, sections, show_table, table_downloads
+from ui.widgets import chart, competency_map, page_table, pick, reset, sections, show_table, table_downloads
 
 cat = load_catalog()
 cmap = competency_map()
@@ -72,7 +72,7 @@ else:
     worse = dict(competency.agents_by_need({a: agents[a] for a in names}, cat, team=team, peers=teams[team]))
     names = list(worse)
     if st.session_state.get("trainer_agent") not in names:  # a team change: start on its agent most in need
-        st.session_state.pop("trainer_agent", None)
+        reset("trainer_agent", names[0])
     who = c4.selectbox(t("col.agent"), names, key="trainer_agent", placeholder=t("select.placeholder"),
                        format_func=lambda a: t("trainer.agent_weak_n", agent=person(a, shown_names.get(a)),
                                                n=worse[a]), help=t("trainer.agent_order"))

@@ -508,3 +508,32 @@ def test_a_tables_csv_download_is_named_for_the_week_and_reads_in_excel(server, 
         .map(b => b.getAttribute('aria-label') || b.innerText)""")
     assert not any("Download" in x for x in tools), tools
     page.close()
+
+
+def test_another_budget_year_shows_the_month_its_figures_are_for(server, browser):
+    """2026 opens on 10 月; a click on 2025 showed 10 月 still highlighted over December's figures (the script ran
+    with its default, the browser kept its last choice: ui.widgets.reset). The highlighted month and the figures
+    agree: 12 月, 2025's latest closed month, and the same tiles as a click on 12 月 gives."""
+    page = _open(server, browser, nav_index("budget"))
+    main = page.locator('[data-testid="stMain"]')
+
+    def chosen(label: str) -> str:
+        """The highlighted button of the row of buttons holding label (the months: 10 月)."""
+        group = main.locator('[data-testid="stButtonGroup"]').filter(has=page.get_by_role("radio", name=label, exact=True))
+        return group.locator('[role="radio"][aria-checked="true"]').first.inner_text()
+
+    def tiles() -> list[str]:
+        return main.locator("div.kpi-tile .kpi-value").all_inner_texts()
+
+    assert chosen("10 月") == "10 月"
+    main.get_by_role("radio", name="2025", exact=True).click()
+    _settle(page)
+    shown, figures = chosen("12 月"), tiles()
+    main.get_by_role("radio", name="10 月", exact=True).click()
+    _settle(page)
+    assert chosen("10 月") == "10 月" and tiles() != figures  # October's own figures
+    main.get_by_role("radio", name="12 月", exact=True).click()
+    _settle(page)
+    assert shown == "12 月" and tiles() == figures
+    _no_errors(page)
+    page.close()

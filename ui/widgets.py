@@ -248,13 +248,24 @@ def pick(where, label: str, options: Sequence, key: str, index: int | None = 0, 
     none chosen when index is None (then a choice is optional). kw (persist_state) goes to the widget."""
     options = list(options)
     if st.session_state.get(key) not in options:
-        st.session_state.pop(key, None)
+        reset(key, None if index is None else options[index])
     if len(options) <= FEW_CHOICES:
-        chosen = {} if index is None else {"default": options[index], "required": True}
+        chosen = {} if index is None else {"required": True}
         return where.segmented_control(label, options, key=key, format_func=format_func, help=help, wrap=True,
                                        **chosen, **kw)
-    return where.selectbox(label, options, index=index, key=key, format_func=format_func, help=help,
-                           placeholder=t("select.placeholder"), **kw)
+    return where.selectbox(label, options, key=key, index=None if index is None else 0,  # the value set above wins
+                           format_func=format_func, help=help, placeholder=t("select.placeholder"), **kw)
+
+
+def reset(key: str, value) -> None:
+    """Put a choice widget back on a value, in the browser too. A segmented control's or select box's identity is its
+    key, so the browser keeps showing its last choice when the options change; a key merely dropped from the session
+    let the script run with its default under a button still showing the old choice (another budget year: December's
+    figures under 10 月). A value set here is sent to the browser with the widget."""
+    if value is None:
+        st.session_state.pop(key, None)
+    else:
+        st.session_state[key] = value
 
 
 def sections(labels: Sequence[str], key: str, headed: Sequence[bool] | None = None) -> list:
