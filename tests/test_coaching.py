@@ -151,10 +151,11 @@ def test_csv_neutralises_formulas_and_keeps_numbers():
 
 def test_xlsx_neutralises_formulas_and_keeps_numbers():
     ws = load_workbook(io.BytesIO(frame_to_xlsx(formula_frame(), "=title"))).active
-    assert ws["A1"].value == "'=title"
+    assert ws["A1"].value == "=title" and ws["A1"].data_type == "s" and ws["A1"].quotePrefix
     texts = [ws.cell(row=r, column=1) for r in range(3, 3 + len(FORMULAS))]
     numbers = [ws.cell(row=r, column=2) for r in range(3, 3 + len(FORMULAS))]
-    assert [c.value for c in texts] == ["'" + f for f in FORMULAS]
+    # the text as written, marked as text by Excel's quote prefix (the cell's style, not a ' in the value)
+    assert [c.value for c in texts] == FORMULAS and all(c.quotePrefix for c in texts)
     assert {c.data_type for c in texts} == {"s"}  # no cell is stored as a formula
     assert [c.value for c in numbers] == [-0.05, -1, 2.5, 0, 7, -3]
     assert {c.data_type for c in numbers} == {"n"}
@@ -167,5 +168,5 @@ def test_a_formula_in_who_is_neutralised_in_both_exports(cmap, catalog):
     assert set(back["對象"]) == {"'" + who}
     assert set(back["期間"]) == {"'-1+2"}
     ws = load_workbook(io.BytesIO(plan_to_xlsx(plan))).active
-    assert ws["A3"].value == "'" + who and ws["A3"].data_type == "s"
-    assert ws["B3"].value == "'-1+2"
+    assert ws["A3"].value == who and ws["A3"].data_type == "s" and ws["A3"].quotePrefix
+    assert ws["B3"].value == "-1+2" and ws["B3"].quotePrefix

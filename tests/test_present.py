@@ -111,10 +111,12 @@ def test_column_width_counts_cjk_double_and_stays_in_bounds():
 def test_header_style_and_formula_safety_are_the_writers():
     wb = Workbook()
     present.style_header(wb.active, 1, ["=SUM(A1)", "科目"])
-    wb.active.cell(row=2, column=1, value=present.xlsx_cell("+886 2 1234"))
+    present.write_cell(wb.active, 2, 1, "+886 2 1234")
     ws = openpyxl.load_workbook(io.BytesIO(present.workbook_bytes(wb))).active
-    assert ws["A1"].value == "'=SUM(A1)" and ws["A1"].font.bold and ws["B1"].fill.fgColor.rgb.endswith("DDEBF7")
-    assert ws["A2"].value == "'+886 2 1234"
+    assert ws["A1"].value == "=SUM(A1)" and ws["A1"].font.bold and ws["B1"].fill.fgColor.rgb.endswith("DDEBF7")
+    assert ws["A2"].value == "+886 2 1234"  # text as typed, held as text by Excel's quote prefix, never a formula
+    assert ws["A1"].data_type == ws["A2"].data_type == "s" and ws["A1"].quotePrefix and ws["A2"].quotePrefix
+    assert present.xlsx_cell("+886 2 1234") == "'+886 2 1234"  # a CSV has no quote prefix: the ' is its only way
 
 
 @pytest.mark.parametrize("values, scale", [

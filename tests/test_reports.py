@@ -295,7 +295,7 @@ def test_the_summary_counts_real_time_measures_per_channel(con, perf):
 
 def test_formula_looking_text_comes_out_neutralised(perf_xlsx):
     overtime = row_where(rows_of(perf_xlsx["改善報告"], "成本中心"), 科目="加班費")
-    assert overtime["改善行動"].value == "'" + ACTION
+    assert overtime["改善行動"].value == ACTION and overtime["改善行動"].quotePrefix and overtime["改善行動"].data_type == "s"
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+886 912", "-bad", "@sum(A1)", "＝全形"])
@@ -304,9 +304,11 @@ def test_every_text_cell_is_formula_safe(text):
         "s", text, "sheet", [text], pd.DataFrame({"c": [text, "ok"], "n": [-5.0, 1.0]}), {"n": "+ntd"})],
         datetime(2026, 1, 1))
     ws = openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(report))).active
-    values = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
-    assert values.count("'" + text) == 4  # title, meta line, paragraph, table cell
-    assert not any(v.startswith(("=", "+", "-", "@", "＝")) for v in values)
+    cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    held = [c for c in cells if c.value == text]
+    assert len(held) == 4  # title, meta line, paragraph, table cell: as written, held as text by the quote prefix
+    assert all(c.quotePrefix and c.data_type == "s" for c in held)
+    assert all(c.quotePrefix for c in cells if c.value.startswith(("=", "+", "-", "@", "＝")))
     assert row_where(rows_of(ws, "c"), c="ok")["n"].value == 1.0
     assert rows_of(ws, "c")[0]["n"].value == -5.0  # numbers stay numbers, sign and all
 

@@ -67,7 +67,9 @@ def test_xlsx_has_a_title_row_headers_numbers_with_formats_and_status_colours():
     assert ws["C4"].value == timedelta(seconds=13953)
     assert (d3.value, d3.number_format, ws["D4"].value) == (1234567.4, "#,##0", -21391)
     assert (e3.value, e3.number_format, ws["E4"].value) == (66, "+0;-0;0", -5)
-    assert f3.value == "'=1+1" and ws["F4"].value == "'+886 2 1234"
+    # text that starts like a formula stays text: Excel's quote prefix, nothing added to the value (a visible ' was)
+    assert f3.value == "=1+1" and ws["F4"].value == "+886 2 1234"
+    assert {c.data_type for c in (f3, ws["F4"])} == {"s"} and f3.quotePrefix and ws["F4"].quotePrefix
     assert ws["B4"].value is None  # missing: an empty cell, not "—" or "None"
     fills = {c: ws[c].fill.fgColor.rgb[-6:] for c in ("B3", "D3", "C4") if ws[c].fill.fill_type}
     assert fills == {"B3": "D7F0DD", "D3": "F9D4D2", "C4": "FDE9C8"}  # good, bad, warning

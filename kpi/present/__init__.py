@@ -35,6 +35,7 @@ from ._files import (
                      sheet_name,
                      style_header,
                      workbook_bytes,
+                     write_cell,
                      xlsx_cell,
 )
 from ._format import (
@@ -66,7 +67,7 @@ __all__ = ["PALETTE", "STATUS_SHADES", "status_colorscale", "TrendPanel", "budge
            "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height", "svg_chart", "TILE_CSS", "Tile", "badge_html", "bold_html", "read_tiles", "tiles_html",
            "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",
-           "sheet_name", "style_header", "workbook_bytes", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
+           "sheet_name", "style_header", "workbook_bytes", "write_cell", "xlsx_cell", "DURATION_SCALES", "MISSING", "duration",
            "duration_scale", "format_change", "format_gap", "format_kind", "format_unit", "hours", "is_missing", "money",
            "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
            "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "markdown_literal", "messages", "paren", "person", "t", "value_label",

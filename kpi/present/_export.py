@@ -160,7 +160,7 @@ def table_to_xlsx(table: Table, lang: str) -> bytes:
     styles = None if statuses is None else statuses.map(status_css).set_axis(out.columns, axis=1)
     title = "\n".join(x for x in (table.title, *table.context) if x) or None
     return frame_to_xlsx(out, title, sheet=table.title or "Sheet1", widths=widths, number_formats=formats,
-                         styles=styles, plain_numbers=True)
+                         styles=styles)
 
 
 def table_to_html(table: Table, lang: str) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 # Characters an xlsx cell can't hold, as openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE has them.
 ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
-__all__ = ["FORMULA_PREFIXES", "HEADER_FILL", "NUMBER_FORMATS", "safe_cell", "xlsx_cell", "display_width", "column_width", "sheet_name",
+__all__ = ["FORMULA_PREFIXES", "HEADER_FILL", "NUMBER_FORMATS", "safe_cell", "xlsx_cell", "write_cell", "display_width", "column_width", "sheet_name",
            "style_header", "workbook_bytes", "frame_to_csv", "frame_to_xlsx"]
 
 # Excel, LibreOffice and Google Sheets start a formula on these; tab and CR are on OWASP's CSV-injection list,
@@ -69,12 +69,30 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def xlsx_cell(value: Any) -> Any:
-    """A cell ready to write: plain, without the control characters xlsx refuses, and formula-safe."""
+def _clean(value: Any) -> Any:
+    """A cell's value plain, without the control characters xlsx refuses."""
     value = _plain(value)
-    if isinstance(value, str):
-        value = safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
-    return value
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def xlsx_cell(value: Any) -> Any:
+    """A CSV cell ready to write: plain, without control characters, formula-safe with a leading ' (a CSV has no
+    other way to say "text"). A workbook's cells go through write_cell."""
+    value = _clean(value)
+    return safe_cell(value) if isinstance(value, str) else value
+
+
+def write_cell(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Write a value into a worksheet cell; returns the cell. Text that a spreadsheet would run as a formula is
+    stored as text with Excel's quote prefix (the cell style's "'", not a character of the value), so
+    "+40 秒" reads as +40 秒, not '+40 秒, and "=1+1" stays text."""
+    value = _clean(value)
+    c = ws.cell(row=row, column=column)
+    c.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        c.data_type = "s"  # openpyxl takes a leading = for a formula
+        c.quotePrefix = True
+    return c
 
 
 # A signed number as our formats write it (+66, -21,391, -5.3%): a spreadsheet reads it as a number, never a formula.
@@ -126,7 +144,7 @@ def style_header(ws: Any, row: int, columns: list[str]) -> None:
     """The header row: bold on the light-blue fill, wrapped, formula-safe."""
     from openpyxl.styles import Alignment, Font, PatternFill
     for j, name in enumerate(columns, start=1):
-        c = ws.cell(row=row, column=j, value=xlsx_cell(str(name)))
+        c = write_cell(ws, row, j, str(name))
         c.font, c.fill = Font(bold=True), PatternFill("solid", fgColor=HEADER_FILL)
         c.alignment = Alignment(wrap_text=True, vertical="center")
 
@@ -151,13 +169,13 @@ def _css_style(cell: Any, css: str) -> None:
 
 def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Sheet1",
                   widths: Mapping[str, float] | None = None, number_formats: Mapping[str, str] | None = None,
-                  styles: pd.DataFrame | None = None, plain_numbers: bool = False) -> bytes:
-    """The frame as an xlsx: optional merged title row, bold header, wrapped text, numbers as numbers, formula-safe.
+                  styles: pd.DataFrame | None = None) -> bytes:
+    """The frame as an xlsx: optional merged title row, bold header, wrapped text, numbers as numbers, formula-safe
+    (write_cell: text that starts like a formula is text with Excel's quote prefix, nothing added to it).
 
     ``widths`` and ``number_formats`` (e.g. "0.00") are keyed by column name; widths default to the content's. A title
     may run over several lines. ``styles``, the frame's shape, holds a CSS declaration per cell (as a pandas Styler
-    takes it: background-color, color, font-weight: bold), so a workbook keeps a page's status colours. See _cell for
-    plain_numbers.
+    takes it: background-color, color, font-weight: bold), so a workbook keeps a page's status colours.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -168,7 +186,7 @@ def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Shee
     ncols = max(len(df.columns), 1)
     row = 1
     if title:
-        ws.cell(row=1, column=1, value=xlsx_cell(title)).font = Font(bold=True, size=13)
+        write_cell(ws, 1, 1, title).font = Font(bold=True, size=13)
         ws.cell(row=1, column=1).alignment = Alignment(wrap_text=True, vertical="center")
         if ncols > 1:
             ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
@@ -181,10 +199,10 @@ def frame_to_xlsx(df: pd.DataFrame, title: str | None = None, sheet: str = "Shee
     columns: list[list[Any]] = [[] for _ in df.columns]
     for i, values in enumerate(df.itertuples(index=False, name=None), start=header_row + 1):
         for j, v in enumerate(values, start=1):
-            v = _cell(v, plain_numbers)
+            v = _clean(v)
             if v == "":
                 v = None
-            c = ws.cell(row=i, column=j, value=v)
+            c = write_cell(ws, i, j, v)
             c.alignment = top
             if formats[j - 1] and isinstance(v, (int, float, dt.date)) and not isinstance(v, bool):
                 c.number_format = formats[j - 1]

@@ -18,7 +18,7 @@ from ..present import (
     sheet_name,
     style_header,
     workbook_bytes,
-    xlsx_cell,
+    write_cell,
 )
 from ._model import Report, Section
 
@@ -37,7 +37,7 @@ def _widths(s: Section, table: pd.DataFrame, columns: list[str], lang: str) -> l
 
 def _line(ws, row: int, text: str, span: int, span_width: float, font: Font | None = None) -> None:
     """One line of text across the table's columns."""
-    c = ws.cell(row=row, column=1, value=xlsx_cell(text))
+    c = write_cell(ws, row, 1, text)
     c.alignment = _WRAP_TOP
     if font:
         c.font = font
@@ -52,7 +52,7 @@ def _table(ws, s: Section, table: pd.DataFrame, columns: list[str], header_row: 
     style_header(ws, header_row, columns)
     for r, values in enumerate(table.itertuples(index=False, name=None)):
         for j, v in enumerate(values, start=1):
-            c = ws.cell(row=header_row + 1 + r, column=j, value=xlsx_cell(v))
+            c = write_cell(ws, header_row + 1 + r, j, v)
             c.alignment = _WRAP_TOP
             fmt = NUMBER_FORMATS.get(s.kind(columns[j - 1], r))
             if fmt and not isinstance(c.value, str) and c.value is not None:
