@@ -7,7 +7,7 @@ import streamlit as st
 
 from kpi import competency, metrics, present, reports
 from kpi.metrics import format_value, load_catalog
-from kpi.present import colon
+from kpi.present import colon, join_list
 from ui.access import require
 from ui.auth import actor
 from ui.data import query, read, write
@@ -247,10 +247,10 @@ if ir_tab[0]:
                         updated_by=actor())
                     saved_here(record)
                     st.success(t("ir.saved", line=line_key[1]))
-                except competency.ReportError as exc:  # a field left empty, named as the form names it
-                    fields = {"root_cause": t("ir.root_cause"), "action": t("ir.action"), "owner": t("ir.owner")}
-                    st.error(t("ir.error", error=t("ir.required", field=fields[exc.field]) if exc.field in fields
-                               else exc))
+                except competency.ReportError as exc:  # the fields left empty, all of them, named as the form names them
+                    names = {"root_cause": t("ir.root_cause"), "action": t("ir.action"), "owner": t("ir.owner")}
+                    st.error(t("ir.error", error=t("ir.required", fields=join_list(
+                        (t("ir.field_named", text=names[f]) for f in exc.fields), lang())) if exc.fields else exc))
             elif entered != defaults:
                 st.caption(t("ir.unsaved"))
 
@@ -266,8 +266,10 @@ if ir_tab[0]:
         show_table(page_table(overview, [t("page.budget"), t("ir.list")], *as_of, kinds={t("col.variance_ytd"): "money"}),
                    "ir_overview")
         if not saved_all.empty:
-            show_table(page_table(competency.reports_table(saved_all, lang()), [t("page.budget"), t("ir.title")], str(year),
-                                  str(year)), "ir_saved")
+            saved_table = competency.reports_table(saved_all, lang())
+            st.markdown(f"**{t('ir.saved_heading', year=year)}**")  # the table had no heading under the list above
+            show_table(page_table(saved_table.frame, [t("page.budget"), t("ir.title")], str(year), str(year),
+                                  kinds=saved_table.kinds), "ir_saved")
 
 # ---- the performance report (O2.2.1) of the month, from the same numbers
 if perf_tab[0]:

@@ -1,10 +1,12 @@
 """Improvement reports: saved, updated in place, listed, validated."""
-from datetime import date
+import io
+from datetime import date, datetime
 
 import duckdb
+import openpyxl
 import pytest
 
-from kpi import competency, store
+from kpi import competency, present, store
 
 
 def report(**kw):
@@ -32,15 +34,17 @@ def test_save_then_update_the_same_line_in_place(con):
     assert competency.get_report(con, 2026, "客服營運部", "電信費") is None
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("root_cause", " ", "root_cause: required"),
-    ("owner", "", "owner: required"),
-    ("nature", "forever", "nature: expected one of permanent, timing"),
-    ("status", "closed", "status: expected one of open, in_progress, done"),
+@pytest.mark.parametrize("fields, value, message, empty", [
+    (("root_cause",), " ", "root_cause: required", ("root_cause",)),
+    (("owner",), "", "owner: required", ("owner",)),
+    (("root_cause", "action", "owner"), "", "root_cause, action, owner: required", ("root_cause", "action", "owner")),
+    (("nature",), "forever", "nature: expected one of permanent, timing", ()),
+    (("status",), "closed", "status: expected one of open, in_progress, done", ()),
 ])
-def test_invalid_reports_are_refused_with_the_field_named(con, field, value, message):
-    with pytest.raises(competency.ReportError, match=message):
-        competency.save_report(con, report(**{field: value}))
+def test_invalid_reports_are_refused_with_the_field_named(con, fields, value, message, empty):
+    with pytest.raises(competency.ReportError, match=message) as refused:
+        competency.save_report(con, report(**{f: value for f in fields}))
+    assert refused.value.fields == empty  # every required field left empty, all at once
     assert competency.list_reports(con, 2026).empty
 
 
@@ -65,4 +69,12 @@ def test_saved_reports_read_with_headings_words_and_dates(con, lang, headings, r
     table = competency.reports_table(competency.list_reports(con, 2026), lang)
     # status and nature in words, not open/permanent; the due date as a date, not 2026-12-31 00:00:00; the effect
     # with its unit; the change to the minute; the OS user root as the administrator it is
-    assert list(table.columns) == headings and table.iloc[0].tolist() == row
+    shown = present.table_text(table, lang)
+    assert list(shown.columns) == headings and shown.iloc[0].tolist() == row
+    # a download keeps the values: the effect a number (it was the text '-NT$120,000, apostrophe and all), the dates
+    ws = openpyxl.load_workbook(io.BytesIO(present.table_to_xlsx(table, lang))).active
+    cells = {h.value: c for h, c in zip(ws[1], ws[2])}
+    effect = next(c for h, c in cells.items() if h.startswith(headings[8]))
+    assert effect.value == -120_000 and effect.data_type == "n" and "NT$" in next(h for h in cells if h.startswith(headings[8]))
+    assert cells[headings[4]].value == datetime(2026, 12, 31) and cells[headings[4]].number_format == "yyyy-mm-dd"
+    assert cells[headings[9]].value == datetime(2026, 11, 30, 14, 5, 31)

@@ -11,7 +11,7 @@ import pandas as pd
 from ..auth.access import Scope
 from ..auth import record
 from ..metrics import require
-from ..present import MISSING, format_kind, is_missing, t, value_label
+from ..present import MISSING, Table, is_missing, t, value_label
 from ..store import rollback
 
 NATURES = ("permanent", "timing")  # a permanent gap stays for the year; a timing gap reverses in later months
@@ -21,12 +21,12 @@ FIELDS = ("year", "cost_center", "line", "through", "root_cause", "nature", "act
 
 
 class ReportError(ValueError):
-    """A report that can't be saved; the message names the field and what was expected (English, the CLI's); field
-    names it for a page, which says it in its reader's language."""
+    """A report that can't be saved; the message names the field and what was expected (English, the CLI's); fields
+    names every required field left empty, for a page, which says them in its reader's language, all at once."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, fields: tuple[str, ...] = ()):
         super().__init__(message)
-        self.field = field
+        self.fields = fields
 
 
 @dataclass
@@ -45,9 +45,9 @@ class ImprovementReport:
 
 
 def _check(r: ImprovementReport) -> None:
-    for name in ("root_cause", "action", "owner"):
-        if not str(getattr(r, name) or "").strip():
-            raise ReportError(f"{name}: required (expected text)", name)
+    empty = tuple(name for name in ("root_cause", "action", "owner") if not str(getattr(r, name) or "").strip())
+    if empty:  # every one of them, not one per attempt
+        raise ReportError(f"{', '.join(empty)}: required (expected text)", empty)
     if r.nature not in NATURES:
         raise ReportError(f"nature: expected one of {', '.join(NATURES)}, got {r.nature!r}")
     if r.status not in STATUSES:
@@ -105,21 +105,26 @@ TABLE_HEADINGS = {"cost_center": "col.cost_center", "line": "col.line", "status"
                   "full_year_effect": "ir.effect", "updated_at": "ir.updated_at", "updated_by": "ir.updated_by"}
 
 
-def reports_table(reports: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Saved reports (list_reports) as a person reads them in lang: headings in words, status and nature in words,
-    the due date as a date, the full-year effect in NT$, the last change to the minute."""
-    out = pd.DataFrame({
+REPORT_KINDS = {"due_date": "date", "full_year_effect": "money", "updated_at": "datetime"}
+
+
+def reports_table(reports: pd.DataFrame, lang: str) -> Table:
+    """Saved reports (list_reports) as a person reads them in lang: headings in words, status and nature in words;
+    the due date, the full-year effect and the last change kept as values of their kinds (a date, NT$, to the
+    minute), so the page shows -NT$120,000 and a download holds the number -120000 and the date as a date."""
+    frame = pd.DataFrame({
         "cost_center": reports["cost_center"], "line": reports["line"],
         "status": [t(f"ir.status.{s}", lang) for s in reports["status"]],
         "owner": reports["owner"],
-        "due_date": [format_kind(d, "date", lang) for d in reports["due_date"]],
+        "due_date": [None if is_missing(d) else pd.Timestamp(d).date() for d in reports["due_date"]],
         "root_cause": reports["root_cause"], "action": reports["action"],
         "nature": [t(f"ir.nature.{n}", lang) for n in reports["nature"]],
-        "full_year_effect": [format_kind(v, "money", lang) for v in reports["full_year_effect"]],
-        "updated_at": [format_kind(v, "datetime", lang) for v in reports["updated_at"]],
+        "full_year_effect": [None if is_missing(v) else float(v) for v in reports["full_year_effect"]],
+        "updated_at": [None if is_missing(v) else pd.Timestamp(v).to_pydatetime() for v in reports["updated_at"]],
         "updated_by": [MISSING if is_missing(v) else value_label("run_by", v, lang) for v in reports["updated_by"]],
-    }, columns=list(TABLE_HEADINGS))
-    return out.rename(columns={c: t(key, lang) for c, key in TABLE_HEADINGS.items()})
+    }, columns=list(TABLE_HEADINGS), dtype=object)
+    headings = {c: t(key, lang) for c, key in TABLE_HEADINGS.items()}
+    return Table(frame.rename(columns=headings), kinds={headings[c]: k for c, k in REPORT_KINDS.items()})
 
 
 def get_report(con: duckdb.DuckDBPyConnection, year: int, cost_center: str, line: str, *,
