@@ -58,9 +58,10 @@ st.subheader(t("budget.cost_lines"))
 tot = report.total
 
 
-def over_under(variance) -> str | None:
-    """A cost variance's colour: over budget bad, under good (the totals are of cost lines)."""
-    return None if variance is None or pd.isna(variance) or variance == 0 else "bad" if variance > 0 else "good"
+def over_under(variance, budget) -> str | None:
+    """A cost total's variance coloured as the table colours a line's: under budget green; over it red when it would
+    need an improvement report, amber when not (metrics.cost_variance_status)."""
+    return metrics.cost_variance_status(variance, budget, cat.settings)
 
 
 budget_line = lambda key, value: (html.escape(f"{kpi_label(cat[key])} {ntd_short(value)}"),)  # noqa: E731
@@ -76,17 +77,17 @@ full_year = tot["full_year_budget"]
 show_tiles([
     present.Tile(f"{t('budget.month')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_month"]),
                  delta=change(tot["variance_month"], tot["budget_month"]),
-                 tone=over_under(tot["variance_month"]), small=budget_line("budget", tot["budget_month"])),
+                 tone=over_under(tot["variance_month"], tot["budget_month"]), small=budget_line("budget", tot["budget_month"])),
     present.Tile(f"{t('budget.ytd')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_ytd"]),
                  delta=change(tot["variance_ytd"], tot["budget_ytd"]),
-                 tone=over_under(tot["variance_ytd"]), small=budget_line("budget", tot["budget_ytd"])),
+                 tone=over_under(tot["variance_ytd"], tot["budget_ytd"]), small=budget_line("budget", tot["budget_ytd"])),
     present.Tile(kpi_label(cat["latest_estimate"]), ntd_short(tot["latest_estimate"]),
                  delta=change(None if tot["latest_estimate"] is None else tot["latest_estimate"] - full_year, full_year),
-                 tone=None if tot["latest_estimate"] is None else over_under(tot["latest_estimate"] - full_year),
+                 tone=None if tot["latest_estimate"] is None else over_under(tot["latest_estimate"] - full_year, full_year),
                  small=budget_line("full_year_budget", full_year)),
     present.Tile(kpi_label(cat["run_rate"]), ntd_short(tot["run_rate"]),  # against the full-year budget, as the estimate
                  delta=change(None if tot["run_rate"] is None else tot["run_rate"] - full_year, full_year),
-                 tone=None if tot["run_rate"] is None else over_under(tot["run_rate"] - full_year),
+                 tone=None if tot["run_rate"] is None else over_under(tot["run_rate"] - full_year, full_year),
                  help=cat["run_rate"].text("definition", lang(), cat.settings),
                  small=budget_line("full_year_budget", full_year)),
     present.Tile(f"{t('budget.ytd')} · {kpi_label(cat['cost_per_contact'])}",  # the charts show each month's

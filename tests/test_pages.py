@@ -708,6 +708,21 @@ def test_budget_page_offers_only_months_with_actuals(app):
     assert at.segmented_control(key="budget_month").options == ["9 月", "10 月", "11 月", "12 月"]  # of 2025
 
 
+def test_a_budget_tiles_overspend_is_amber_below_the_report_threshold_as_the_tables_cells(app):
+    # 2025-12: the month's cost lines NT$8,2xx over a budget of about NT$302 萬 (+0.3%), under both of the report rule's
+    # thresholds (5% and NT$50,000): amber, as the table's cells; it was the same red as a line that needs a report.
+    at = app("pages/budget.py", budget_year=2025)
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        tot = metrics.budget_report(con, 2025, date(2025, 12, 1)).total
+    assert 0 < tot["variance_month"] < 50_000 and tot["variance_month"] / tot["budget_month"] < 0.05
+    month = next(m for m in page_tiles(at) if m.label == "當月 · 實際")
+    assert month.tone == "warning" and month.delta.startswith("+NT$")
+    assert metrics.cost_variance_status(tot["variance_month"], tot["budget_month"]) == "warning"
+    assert metrics.cost_variance_status(50_000, 10_000_000) == "bad"  # the amount alone is material
+    assert metrics.cost_variance_status(600, 10_000) == "bad"  # 6% of the budget
+    assert metrics.cost_variance_status(-1, 10_000) == "good" and metrics.cost_variance_status(0, 10_000) is None
+
+
 def test_another_budget_year_opens_on_its_latest_closed_month(app):
     # 2026 on September, then 2025: it showed 2025's September; 2025's latest month with actuals is December
     at = app("pages/budget.py")

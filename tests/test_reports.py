@@ -641,3 +641,20 @@ def test_two_reports_written_at_once_are_both_whole(monkeypatch):
             assert not errors and {k: pdf_text(v) for k, v in out.items()} == alone
     finally:
         sys.setswitchinterval(0.005)
+
+
+def test_the_reports_variance_chart_colours_each_line_as_the_budget_table_does(con, perf):
+    # The chart of each line's year-to-date variance coloured every overspend red: 主管薪資 at +0.3% beside the lines
+    # that need a report. Now each bar takes its line's status (kpi.metrics.variance_status): amber below the report
+    # threshold, red at or beyond it, green favourable.
+    section = next(s for s in perf.sections if s.key == "lines")
+    (bars,) = section.chart.data
+    rep = metrics.budget_report(con, MONTH.year, MONTH)
+    lines = rep.lines.dropna(subset=["variance_pct_ytd"]).sort_values("variance_pct_ytd")
+    statuses = list(metrics.variance_status(lines)["variance_ytd"])
+    shades = {"good": present.PALETTE["good"], "warning": present.STATUS_SHADES["warning"], "bad": present.PALETTE["bad"]}
+    assert list(bars.marker.color) == [shades[s] for s in statuses]
+    assert {"good", "warning", "bad"} <= set(statuses)  # the sample has all three in October
+    unfavourable_small = [s for s, f, flag in zip(statuses, lines["favourable"], lines["needs_improvement_report"])
+                          if not f and not flag]
+    assert unfavourable_small and set(unfavourable_small) == {"warning"}

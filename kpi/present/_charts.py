@@ -161,12 +161,15 @@ def cost_per_contact_lines(months: Sequence, budget: Sequence, actual: Sequence,
                                                        automargin=True)), layout)
 
 
-def variance_bars(labels: Sequence[str], variance_pct: Sequence[float], favourable: Sequence[bool], texts: Sequence[str],
-                  threshold: float) -> go.Figure:
-    """Variance % by line as horizontal bars (green favourable, red not) with the report threshold at +-threshold."""
+def variance_bars(labels: Sequence[str], variance_pct: Sequence[float], statuses: Sequence[str | None],
+                  texts: Sequence[str], threshold: float) -> go.Figure:
+    """Variance % by line as horizontal bars coloured by each line's status as the budget table colours it (green
+    favourable, red unfavourable and material, amber unfavourable below the report threshold: kpi.metrics.
+    variance_status), with the report threshold at +-threshold."""
     xs = [float(v) * 100 for v in variance_pct]
+    colours = {"good": PALETTE["good"], "warning": STATUS_SHADES["warning"], "bad": PALETTE["bad"]}
     bars = go.Bar(y=list(labels), x=xs, orientation="h",
-                  marker_color=[PALETTE["good"] if f else PALETTE["bad"] for f in favourable],
+                  marker_color=[colours.get(s or "", PALETTE["muted"]) for s in statuses],
                   text=list(texts), textposition="outside", cliponaxis=False)
     span = [0.0, *xs]
     pad = max(5.0, (max(span) - min(span)) * 0.12)  # room for the labels outside the bars

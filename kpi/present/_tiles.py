@@ -18,7 +18,7 @@ __all__ = ["Tile", "tiles_html", "read_tiles", "badge_html", "bold_html", "TILE_
 # Status colours of a badge: text and background (the same hues as the tables' cells, kpi.present._export.STATUS_HEX).
 _BADGE = {"good": ("#1b6e33", "#d7f0dd"), "warning": ("#8a5300", "#fde9c8"), "bad": ("#a8231a", "#f9d4d2")}
 _GREY = ("#51565e", "#ececec")
-_TONE = {"good": "#1b8a3a", "bad": "#c0392b"}
+_TONE = {"good": "#1b8a3a", "warning": "#8a5300", "bad": "#c0392b"}  # warning: the amber badge's text colour
 
 TILE_CSS = """
 div.kpi-tiles {display: grid; gap: 1rem; margin-bottom: 1rem}
@@ -39,7 +39,8 @@ span.kpi-badge {border-radius: 0.25rem; padding: 0 0.375rem; font-size: 0.8rem; 
 
 @dataclass(frozen=True)
 class Tile:
-    """One tile. tone colours the change: good, bad, or None (grey: within noise, or no better direction). lines are
+    """One tile. tone colours the change: good, bad, warning (amber: an overspend too small to need a report), or None
+    (grey: within noise, or no better direction). lines are
     HTML already escaped (badge_html, bold_html); small lines are drawn small and grey."""
     label: str
     value: str

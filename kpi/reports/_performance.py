@@ -208,7 +208,8 @@ def _lines(m: _Month) -> Section:
                                     "latest_estimate", "run_rate")}
     kinds.update({lk["variance_month"]: "+ntd", lk["variance_ytd"]: "+ntd", lk["variance_pct_ytd"]: "+fraction"})
     ordered = m.rep.lines.dropna(subset=["variance_pct_ytd"]).sort_values("variance_pct_ytd")
-    fig = variance_bars(_line_names(ordered, lang), ordered["variance_pct_ytd"], ordered["favourable"],
+    fig = variance_bars(_line_names(ordered, lang), ordered["variance_pct_ytd"],
+                        metrics.variance_status(ordered, m.cat.settings)["variance_ytd"],
                         [format_kind(v, "+fraction") for v in ordered["variance_pct_ytd"]],
                         m.cat.settings["improvement_report_min_pct"])
     return section("lines", lang, [m.rule()], lines, kinds, chart=print_layout(fig, t("chart.variance_pct", lang)))
