@@ -167,27 +167,47 @@ if heat_tab[0]:
     with heat_tab[1]:
         hm = view.heatmap
         days = [t(f"weekday.{d}") for d in range(1, 8)]
-        hours = list(range(24))
         offered = metrics.weekday_hour_grid(hm, "offered")
+        # the hours with contacts on some day, first to last (a centre open 08-22 left a third of the axis empty)
+        busy = [h for h in range(24) if any(row[h] for row in offered)] or [0, 23]
+        hours = list(range(busy[0], busy[-1] + 1))
+
+        def crop(grid: list[list]) -> list[list] | None:
+            return None if grid is None else [row[hours[0]:hours[-1] + 1] for row in grid]
         # a cell's service level with the contacts behind it (4 calls at 75% is not a full hour at 75%)
         contacts = [[t("weekly.heat_n", n=f"{n:,.0f}") if n else "" for n in row] for row in offered]
         # service level coloured by status against its target (green at it, amber within the band, red below), as
         # the tiles judge it; volumes in one blue
         target, band = cat["service_level"].target_for(f.team, f.channel)
-        sl_scale = present.status_colorscale(target * 100, band * 100, 40, 100) if target is not None else "Blues"
-        for col, (kid, fmt_s, scale) in zip(st.columns(2), [("offered", "%{z:.0f}", 1),
-                                                            ("service_level", "%{z:.0f}%%{customdata}", 100)]):
+        # An hour's service level is judged on its own calls, as a tile is (metrics.cell_status): an hour whose 95%
+        # interval still holds the target (3 of 4 in time: 30%-95%) is drawn pale, its hover says 不確定; only the
+        # rest are coloured with conviction. Without a target: volumes' blue.
+        sl = metrics.weekday_hour_grid(hm, "service_level", 100)
+        statuses = (metrics.weekday_hour_statuses(hm, cat["service_level"], target, band) if target is not None
+                    else [[None] * 24 for _ in range(7)])
+        unsure = [[v if s == "uncertain" else None for v, s in zip(vs, ss)] for vs, ss in zip(sl, statuses)]
+        sure = [[None if s == "uncertain" else v for v, s in zip(vs, ss)] for vs, ss in zip(sl, statuses)]
+        layers = {"offered": [(metrics.weekday_hour_grid(hm, "offered"), "Blues", "%{z:.0f}", None)],
+                  "service_level": [(sure, present.status_colorscale(target * 100, band * 100, 40, 100)
+                                     if target is not None else "Blues", "%{z:.0f}%%{customdata}", contacts)]}
+        if any(v is not None for row in unsure for v in row):
+            layers["service_level"].append((unsure, present.status_colorscale(target * 100, band * 100, 40, 100,
+                                                                              pale=0.65),
+                                            "%{z:.0f}%%{customdata}" + t("weekly.heat_unsure"), contacts))
+        for col, kid in zip(st.columns(2), ("offered", "service_level")):
+            rate = kid == "service_level"
             heat = present.figure(
-                [go.Heatmap(z=metrics.weekday_hour_grid(hm, kid, scale), x=hours, y=days,
-                            customdata=None if kid == "offered" else contacts,
-                            colorscale="Blues" if kid == "offered" else sl_scale,
-                            zmin=None if kid == "offered" else 40, zmax=None if kid == "offered" else 100,
+                [go.Heatmap(z=crop(z), x=hours, y=days, customdata=crop(custom), colorscale=scale, showscale=i == 0,
+                            zmin=40 if rate else None, zmax=100 if rate else None,
                             colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang())),
-                                          ticksuffix="" if kid == "offered" else "%"),  # the scale's ends: 40%-100%
-                            hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")],
+                                          ticksuffix="%" if rate else ""),  # the scale's ends: 40%-100%
+                            hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")
+                 for i, (z, scale, fmt_s, custom) in enumerate(layers[kid])],
                 dict(title=kpi_label(cat[kid]), height=320, margin=dict(l=10, r=10, t=40, b=10),
                      xaxis=dict(title=t("col.hour")), yaxis=dict(autorange="reversed")))
             chart(heat, col)
+        if len(layers["service_level"]) > 1:
+            st.caption(t("weekly.heat_pale"))
 
 # ---- needs attention, with the behaviour indicators each off-target KPI evidences
 if attention_tab[0]:

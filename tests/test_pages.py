@@ -1054,12 +1054,28 @@ def test_with_every_channel_the_attention_list_and_tables_do_not_judge_a_blend(a
 
 def test_the_service_level_heat_maps_hover_says_how_many_contacts_a_cell_holds(app):
     # An hour with 4 calls at 75% is coloured like a full one: its hover says how many (週六 20:00 · 75%（4 通）).
-    offered, level = charts(app(weekly_section=HEAT))
+    at = app(weekly_section=HEAT)
+    offered, level = charts(at)
     counts = {(x, y): v for x, y, v in offered["series"][0]["data"]}
-    hovers = level["series"][0]["hovers"]
-    assert len(hovers) == len(level["series"][0]["data"]) > 90  # 98 hours with calls in W47
-    for (x, y, v), hover in zip(level["series"][0]["data"], hovers):
-        assert hover == f"{y} {x}:00 · {v:.0f}%（{counts[(x, y)]:,.0f} 通）"
+    sure, unsure = level["series"]  # judged with conviction; pale: too few calls to tell (metrics.cell_status)
+    assert len(sure["data"]) + len(unsure["data"]) == 98  # 98 hours with calls in W47
+    for series, after in ((sure, ""), (unsure, "，不確定")):
+        assert len(series["hovers"]) == len(series["data"])
+        for (x, y, v), hover in zip(series["data"], series["hovers"]):
+            assert hover == f"{y} {x}:00 · {v:.0f}%（{counts[(x, y)]:,.0f} 通）{after}"
+    cells = {(y, x): v for x, y, v in sure["data"]}
+    pale = {(y, x): v for x, y, v in unsure["data"]}
+    # worked by hand (95% Wilson, z = 1.96; target 80%): Saturday 20:00, 3 of 4 in time (75%): interval 30%-95%
+    # holds 80%, pale; Thursday 18:00, 26 of 26 (100%): lower end 26 / (26 + 1.96^2) = 87% > 80%, good; Sunday
+    # 09:00, 10 of 18 (56%): upper end 75.5% < 80%, bad
+    assert pale[("週六", "20")] == 75 and counts[("20", "週六")] == 4
+    assert cells[("週四", "18")] == 100 and round(cells[("週日", "9")]) == 56
+    assert len(pale) == 80 and len(cells) == 18
+    # the hour axis runs from the first hour with contacts to the last (it ran 0-23, a third of it empty)
+    busy = sorted({int(x) for x, _ in counts})
+    assert offered["xAxis"][0]["data"] == level["xAxis"][0]["data"] == [str(h) for h in range(busy[0], busy[-1] + 1)]
+    assert busy[0] == 8
+    assert "淡色的時段進線太少" in " ".join(c.value for c in at.caption)
     # the colour scale's ends carry the unit: 100% and 40% (they read 100 and 40); the volumes' stay counts
     ends = lambda c: [e.text for e in c["svg"].iter("{http://www.w3.org/2000/svg}text") if e.get("font-size") == "11"]
     assert ends(level) == ["100%", "40%"] and all(e.isdigit() for e in ends(offered))

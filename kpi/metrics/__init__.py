@@ -17,8 +17,8 @@ from ._workforce import (STAFFING_MEASURES, GRID_COLUMNS as STAFFING_COLUMNS, st
                          staffing_plan_text, interval_label, gap_status, intervals_to_review, sl_statuses, staffing_monday, staffing_series, staffing_table, HANDLING_STATES, INTERVAL_MINUTES, PRODUCTIVE_STATES, StaffingWeek, WhatIf, WorkforceSummary,
                          has_workforce_data, staffed_agents, staffing_week, with_what_if, workforce_summary,
                          WHAT_IF_RANGES, what_if_outside)
-from ._judge import (KpiValue, SettledStatus, group_status, judge, kpi_status, previous_range, settled_status,
-                     stats_jsonable)
+from ._judge import (KpiValue, SettledStatus, cell_status, group_status, judge, kpi_status, previous_range,
+                     settled_status, stats_jsonable)
 from ._periods import KINDS as PERIOD_KINDS, Period, custom_period, default_period, periods, previous_label, span, trend_window
 from ._overview import (WeekSummary, available_weeks, dimension_values, iso_week_label, latest_complete_week,
                         week_summary)
@@ -29,7 +29,8 @@ from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RE
                        score_distribution, survey_trend)
 from ._stats import XmrLimits, nps_interval, two_proportion_z, wilson_interval, xmr_limits
 from ._weekly import (AGENT_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS, TREND_KPIS, WeeklyAgents, WeeklyView, attention,
-                      channels_in, sort_rows, status_table, unjudged_blend, weekday_hour_grid, weekly_agents, weekly_view)
+                      channels_in, sort_rows, status_table, unjudged_blend, weekday_hour_grid, weekday_hour_statuses,
+                      weekly_agents, weekly_view)
 
 __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rate", "monthly_splits", "split_variance",
            "sum_splits", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status", "cost_variance_status",
@@ -37,11 +38,11 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "budgeted_hourly_rat
            "centre_zone", "format_band", "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",
            "TIME_GRAINS", "KpiValue", "agent_names", "agent_teams", "backlog_as_of", "backlog_cut_off", "bucket_keys", "compute_kpis", "group_status", "kpi_status",
            "SettledStatus", "settled_status",
-           "kpi_records", "kpi_records_of_ranges", "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
+           "cell_status", "kpi_records", "kpi_records_of_ranges", "kpis_jsonable", "previous_range", "to_jsonable", "WeekSummary", "PERIOD_KINDS", "Period", "custom_period", "default_period", "periods", "previous_label", "span", "trend_window", "available_weeks", "dimension_values",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
            "low_score_comment_count", "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
-           "survey_trend", "AGENT_TABLE_KPIS", "DEFERRED_TILE_KPIS", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "channels_in", "unjudged_blend", "sort_rows", "status_table", "weekday_hour_grid", "WeeklyAgents", "WeeklyView", "weekly_agents", "weekly_view", "agent_teams_and_names", "XmrLimits", "nps_interval", 
+           "survey_trend", "AGENT_TABLE_KPIS", "DEFERRED_TILE_KPIS", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "channels_in", "unjudged_blend", "sort_rows", "status_table", "weekday_hour_grid", "weekday_hour_statuses", "WeeklyAgents", "WeeklyView", "weekly_agents", "weekly_view", "agent_teams_and_names", "XmrLimits", "nps_interval", 
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
            "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",
            "matures_on", "stats_jsonable", "OutOfScope", "may_see_comments", "require",

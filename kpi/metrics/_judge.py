@@ -183,6 +183,20 @@ def _unclear(k: Kpi, st: str, interval: tuple[float, float] | None, target: floa
     return not inside if st == "good" else not outside
 
 
+def cell_status(k: Kpi, num: float | None, den: float | None, target: float | None,
+                band: float | None) -> str | None:
+    """A small cell's proportion (an hour of a heat map, a half-hour of the staffing grid: num of den contacts)
+    judged as the tiles judge theirs, without their minimum n: good / warning / bad only when its 95% Wilson interval
+    settles it (_unclear), else uncertain; None without contacts. An hour of 4 calls at 75% against a target of 80%
+    (interval 30%-95%) is uncertain, not amber; 100 calls at 60% (50%-69%) is bad."""
+    if not den or num is None or den != den or num != num:
+        return None
+    st = status_against(k, num / den, target, band)
+    if st in ("good", "warning", "bad") and _unclear(k, st, wilson_interval(num, den), target, band):
+        return "uncertain"
+    return st
+
+
 def with_cutoffs(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, Any]:
     """The catalog's settings with the data's cut-offs (the latest timestamps imported), for compute_kpis."""
     return {**catalog.settings, "__cutoffs": data_cutoffs(con)}

@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 
 from ..auth.access import Scope
-from ._catalog import Catalog, load_catalog
+from ._catalog import Catalog, Kpi, load_catalog
 from ._engine import agent_teams_and_names, bucket_keys, compute_kpis
-from ._judge import KpiValue, group_status, history_of, judged, kpi_status, with_cutoffs
+from ._judge import KpiValue, cell_status, group_status, history_of, judged, kpi_status, with_cutoffs
 from ._overview import WeekSummary, summary_of
 from ._periods import Period, trend_window
 
@@ -94,6 +94,20 @@ def weekday_hour_grid(frame: pd.DataFrame, kpi_id: str, scale: float = 1.0) -> l
     return grid
 
 
+def weekday_hour_statuses(frame: pd.DataFrame, kpi: Kpi, target: float | None,
+                          band: float | None) -> list[list[str | None]]:
+    """7 x 24 statuses (as weekday_hour_grid) of a ratio KPI's hours from compute_kpis(..., by="weekday_hour",
+    stats=True): each hour judged on its own contacts (cell_status: uncertain when its 95% interval holds the target,
+    as an hour of 4 calls at 75% does); None where empty."""
+    grid: list[list[str | None]] = [[None] * 24 for _ in range(7)]
+    for key, num, den in zip(frame["key"], frame[f"{kpi.id}__num"], frame[f"{kpi.id}__den"]):
+        if key is None or pd.isna(den):
+            continue
+        grid[int(key[0]) - 1][int(key[2:])] = cell_status(kpi, float(0 if pd.isna(num) else num), float(den), target,
+                                                           band)
+    return grid
+
+
 def unjudged_blend(groups: dict[Any, dict[str, KpiValue]], channels: Any,
                    catalog: Catalog | None = None) -> dict[Any, dict[str, KpiValue]]:
     """The groups' KPIs over a blend of channels (no channel chosen) as the tiles show them: a KPI judged one channel
@@ -160,7 +174,7 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     return WeeklyView(
         summary=summary_of(con, now, period.start, period.end, **filters), status=status, per_channel=per_channel,
         trend=trend, baseline=baseline,
-        heatmap=compute_kpis(con, period.start, period.end, "weekday_hour", kpis=HEATMAP_KPIS, **kw),
+        heatmap=compute_kpis(con, period.start, period.end, "weekday_hour", kpis=HEATMAP_KPIS, stats=True, **kw),
         teams=unjudged_blend(teams, per_channel, catalog))  # the team table and the attention list as the tiles judge
 
 

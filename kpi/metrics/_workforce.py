@@ -14,6 +14,7 @@ from ..auth.access import Scope
 from ..present import colon, duration, hours, money, percent, t, value_label
 from ._budget import budgeted_hourly_rate
 from ._catalog import Catalog, load_catalog, status_against
+from ._judge import cell_status
 from ._engine import compute_kpis, data_cutoffs
 from ._erlang import ErlangError, erlang_staffing, fte, service_level, traffic
 from ._scope import OutOfScope, row_clauses, scope_values
@@ -218,12 +219,15 @@ def staffing_week(con: duckdb.DuckDBPyConnection, week_start: date, interval_min
     # Only the contact measures the grid shows: no survey, complaint or backlog pass (the surveys' join of the
     # contacts alone cost seconds at 100M), and no interval that holds only a complaint
     frame = compute_kpis(con, week_start, end_day, f"interval_{interval_minutes}", team=team, channel=channel,
-                         catalog=cat, settings=settings, scope=scope, kpis=("offered", "aht_seconds", "service_level"))
+                         catalog=cat, settings=settings, scope=scope, kpis=("offered", "aht_seconds", "service_level"),
+                         stats=True)  # the service level's numerator and denominator: how sure each interval's is
     frame = frame[frame["key"].notna()]
     contacts = pd.DataFrame({"interval_start": pd.to_datetime(frame["key"]),
                              "offered": frame["offered"].astype("Float64"),
                              "aht_seconds": frame["aht_seconds"].astype("Float64"),
-                             "service_level": frame["service_level"].astype("Float64")})
+                             "service_level": frame["service_level"].astype("Float64"),
+                             "sl_num": frame["service_level__num"].astype("Float64"),
+                             "sl_den": frame["service_level__den"].astype("Float64")})
     start, end = datetime.combine(week_start, datetime.min.time()), datetime.combine(end_day + timedelta(days=1), datetime.min.time())
     staffed = staffed_agents(con, start, end, interval_minutes, team=team, scope=scope, channel=channel)
     grid = contacts.merge(staffed, on="interval_start", how="outer").sort_values("interval_start").reset_index(drop=True)
@@ -246,7 +250,7 @@ def with_what_if(week: StaffingWeek, what_if: WhatIf) -> StaffingWeek:
     """The week under a what-if, without reading the database again: Erlang C's required agents at the channel's
     target and the service level it predicts for the agents staffed, per interval, and the what-if's required agents,
     FTE, hours and their labour cost (what the staffing page recomputes as its what-if inputs change)."""
-    grid = week.grid[["interval_start", "offered", "aht_seconds", "service_level", "staffed"]].copy()
+    grid = week.grid[["interval_start", "offered", "aht_seconds", "service_level", "sl_num", "sl_den", "staffed"]].copy()
     sl_target, seconds = week.sl_target, week.threshold_seconds
     shrinkage = what_if.shrinkage if what_if.shrinkage is not None else (week.summary.shrinkage or 0.0)
     if not 0 <= shrinkage < 1:
@@ -416,11 +420,12 @@ def staffing_monday(period_start: date, period_end: date, latest_complete: date 
 
 
 def sl_statuses(week: StaffingWeek) -> list[str | None]:
-    """Per row of staffing_table: the interval's service level against the channel's target and band (None without
-    contacts). No minimum of contacts, unlike the tiles: an interval of 3 calls that missed is listed to look at."""
+    """Per row of staffing_table: the interval's service level against the channel's target and band, judged as
+    the heat map's hours (metrics.cell_status): uncertain when its 95% interval holds the target (one call missed of
+    1 is not a red interval); None without contacts."""
     kpi = load_catalog()["service_level"]
-    return [None if pd.isna(v) or not o else status_against(kpi, float(v), week.sl_target, week.sl_band)
-            for v, o in zip(week.grid["service_level"], week.grid["offered"].fillna(0))]
+    return [None if pd.isna(v) or pd.isna(d) else cell_status(kpi, float(n), float(d), week.sl_target, week.sl_band)
+            for v, n, d in zip(week.grid["service_level"], week.grid["sl_num"].fillna(0), week.grid["sl_den"])]
 
 
 def intervals_to_review(week: StaffingWeek) -> list[bool]:

@@ -68,13 +68,24 @@ def figure(data: Any, *layouts: dict[str, Any], lines: Sequence[dict[str, Any]] 
 STATUS_SHADES = {"good": "#27ae60", "warning": "#f0a030", "bad": "#c0392b"}
 
 
-def status_colorscale(target: float, band: float, low: float, high: float, step: float = 1) -> list[list[Any]]:
+def status_colorscale(target: float, band: float, low: float, high: float, step: float = 1,
+                      pale: float = 0.0) -> list[list[Any]]:
     """A heat map's colour scale for a higher-is-better rate in percent, by status: green from the target up, amber
     within the band below it, red further below (a continuous red-to-green scale read 77.6% as fairly green beside a
-    tile judging it 注意). Colours at every `step` from low to high: a boundary blends over one step."""
+    tile judging it 注意). Colours at every `step` from low to high: a boundary blends over one step. pale (0-1)
+    mixes each colour with that share of white: the same scale for cells too small to judge."""
     marks = [low + i * step for i in range(int(round((high - low) / step)) + 1)]
-    shade = [STATUS_SHADES["good" if v >= target else "warning" if v >= target - band else "bad"] for v in marks]
+    shade = [_paler(STATUS_SHADES["good" if v >= target else "warning" if v >= target - band else "bad"], pale)
+             for v in marks]
     return [[i / (len(marks) - 1), c] for i, c in enumerate(shade)]
+
+
+def _paler(colour: str, share: float) -> str:
+    """#rrggbb mixed with share of white."""
+    if not share:
+        return colour
+    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * share):02x}" for c in rgb)
 
 
 def count_axis(top: float, **axis: Any) -> dict[str, Any]:

@@ -286,6 +286,7 @@ class _Translation:
         low = _plain(trace.get("zmin")) if trace.get("zmin") is not None else min(values, default=0)
         high = _plain(trace.get("zmax")) if trace.get("zmax") is not None else max(values, default=1)
         self.visual_maps.append({"type": "continuous", "min": low, "max": high, "seriesIndex": len(self.series),
+                                 "show": trace.get("showscale") is not False,  # a second layer shares the first's
                                  "dimension": 2, "calculable": False, "orient": "vertical", "right": 0,
                                  "top": "middle", "itemHeight": max(60, self.height - 140),
                                  "text": [f"{_get(trace, 'colorbar.tickprefix') or ''}{_label(round(v, 1))}"

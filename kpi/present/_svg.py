@@ -521,6 +521,8 @@ class _Chart:
                             f'fill="{fill}" stroke="#ffffff" stroke-width="0.5"/>')
             self._hit(si, left, row_top, band, row, str(hover))
         self.out.append("</g>")
+        if vm.get("show") is False:  # a layer over another heat map (its pale cells) shares that one's scale
+            return
         # the colour scale at the right edge, high at the top
         _, _, top, bottom = self._grid_box(self.x_axes[xi].get("gridIndex", 0))
         steps = 16
