@@ -279,3 +279,33 @@ def test_a_gap_is_said_in_words_in_the_kpis_unit():
     assert format_gap(-0.10, "fraction", "85.0%", "target", "zh-TW") == "比目標 85.0% 低 10.0 個百分點"
     assert format_gap(-0.10, "fraction", "85.0%", "team", "en") == "10.0 pp below the team's 85.0%"
     assert format_gap(123.0, "seconds", "8 min 12 s", "team", "en") == "2 min 03 s above the team's 8 min 12 s"
+
+
+@pytest.mark.parametrize("unit, values", [
+    ("fraction", [0.7995, 0.79949, 0.8004999, 0.123456, 1.0, 0.0]),
+    ("seconds", [419.5, 419.49, 420.3, 59.5, 3629.9, 3659.4, 14.0]),
+    ("score", [4.215, 4.2149, 3.999, 5.0]),
+    ("per_1000", [15.004, 14.996, 0.0]),
+    ("hours", [72.04, 71.96, 3.25]),
+    ("nps", [29.5, 30.4, -0.4]),
+])
+def test_a_value_as_shown_reads_as_the_value_does(unit, values):
+    """as_shown rounds as format_unit writes: the two read the same quantity (seconds: 7 分 00 秒 of 419.5 s is 420 s,
+    written 7 分鐘 once whole); rounding again changes nothing."""
+    for v in values:
+        shown = present.as_shown(v, unit)
+        assert present.as_shown(shown, unit) == shown
+        # (a tenth of a second more: a whole 420 s is written 7 分鐘, a measured one 7 分 00 秒)
+        assert present.format_unit(shown + (0.1 if unit == "seconds" else 0), unit) == present.format_unit(v, unit)
+
+
+def test_two_values_that_read_alike_are_judged_alike():
+    # Phone handle time: target 6 min, band 60 s. 419.7 s and 420.3 s both read 7 分 00 秒; over 11-01..11-20 the first
+    # was 注意 and over Q3 the second 未達標. Judged as shown (420 s): both 注意; 420.6 s reads 7 分 01 秒: 未達標.
+    from kpi.metrics import load_catalog
+    from kpi.metrics._catalog import status_against
+    aht = load_catalog()["aht_seconds"]
+    assert present.format_unit(419.7, "seconds") == present.format_unit(420.3, "seconds") == "7 分 00 秒"
+    assert [status_against(aht, v, 360, 60) for v in (419.7, 420.3, 420.6)] == ["warning", "warning", "bad"]
+    sl = load_catalog()["service_level"]  # 79.95% reads 80.0%: on a target of 80%, good, as it reads
+    assert status_against(sl, 0.7995, 0.80, 0.05) == "good" and status_against(sl, 0.79949, 0.80, 0.05) == "warning"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from ..imports import DEFAULT_CENTRE_ZONE, ZONE_EXPECTED, time_zone
-from ..present import LANGS, format_unit, join_list, value_label
+from ..present import LANGS, as_shown, format_unit, join_list, value_label
 from ..store import checked_sql
 from ._calendar import DEADLINE_SQL
 from ._schema import FROM_KEY, NOT_IN_YAML, Rule, SchemaError, load_yaml, parse
@@ -255,9 +255,11 @@ def status(kpi: Kpi, value: float | None, team: str | None = None, channel: str 
 
 
 def status_against(kpi: Kpi, value: float | None, target: float | None, band: float | None) -> str | None:
-    """status against a target and band already looked up (kpi.target_for)."""
+    """status against a target and band already looked up (kpi.target_for), of the value as it is shown (as_shown:
+    two values that read alike are judged alike)."""
     if value is None or target is None or kpi.better == "none" or value != value:
         return None
+    value = as_shown(value, kpi.unit)
     band = band or 0.0
     if kpi.better == "near":  # too far either way is a problem: good within one band of the target
         gap = band - abs(value - target)

@@ -41,6 +41,7 @@ from ._files import (
 from ._format import (
                      DURATION_SCALES,
                      MISSING,
+                     as_shown,
                      duration,
                      duration_scale,
                      format_change,
@@ -63,7 +64,7 @@ from ._inputs import ECHO_CHARS, YAML_NODES, YamlError, clip, load_yaml
 from ._messages import (LANGS, MESSAGES_PATH, MessageError, check_lang, colon, join_bar, join_list, markdown_literal, messages,
                         paren, person, readable_fields, t, value_label)
 
-__all__ = ["PALETTE", "STATUS_SHADES", "status_colorscale", "TrendPanel", "budget_vs_actual", "budget_waterfall", "count_axis", "cost_per_contact_lines", "pareto",
+__all__ = ["PALETTE", "STATUS_SHADES", "as_shown", "status_colorscale", "TrendPanel", "budget_vs_actual", "budget_waterfall", "count_axis", "cost_per_contact_lines", "pareto",
            "print_layout", "trend_grid", "trend_line", "variance_bars", "NotConvertible", "echarts_option", "figure_height", "svg_chart", "TILE_CSS", "Tile", "badge_html", "bold_html", "read_tiles", "tiles_html",
            "FORMULA_PREFIXES",
            "HEADER_FILL", "NUMBER_FORMATS", "column_width", "display_width", "frame_to_csv", "frame_to_xlsx", "safe_cell",

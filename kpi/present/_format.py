@@ -18,7 +18,7 @@ import pandas as pd
 
 from ._messages import t
 
-__all__ = ["MISSING", "DURATION_SCALES", "is_missing", "number", "money", "money_short", "money_scale", "percent", "pp",
+__all__ = ["MISSING", "DURATION_SCALES", "as_shown", "is_missing", "number", "money", "money_short", "money_scale", "percent", "pp",
            "duration", "duration_scale", "hours", "month_label", "unit_name", "format_kind", "unit_kind", "format_unit",
            "format_change"]
 
@@ -179,6 +179,22 @@ def unit_kind(unit: str) -> str:
     """The kind a value in a KPI unit is shown as on its own (a tile, a sentence): an amount with NT$ written, a score
     or a rate per 1,000 with its unit, any other unit as itself."""
     return {"ntd": "money", "score": "score_unit", "per_1000": "per_1000_unit"}.get(unit, unit)
+
+
+def as_shown(value: float, unit: str) -> float:
+    """A KPI value rounded as format_unit shows it: a fraction to 0.1 point, seconds to the second (from an hour, to
+    the minute), hours to 0.1, scores and rates per 1,000 to 0.01, NPS, counts and NT$ whole. A status is judged on
+    it, so two values shown alike are judged alike (handle time 419.7 s and 420.3 s both read 7 分 00 秒; against a
+    band ending at 7 分鐘 one was 注意 and the other 未達標)."""
+    if unit == "fraction":
+        return float(f"{value * 100:.1f}") / 100
+    if unit == "seconds":
+        total = _half_up(abs(value))
+        if total >= 3600:
+            total = _half_up(total / 60) * 60
+        return math.copysign(total, value)
+    decimals = {"hours": 1, "score": 2, "per_1000": 2, "nps": 0, "count": 0, "ntd": 0}.get(unit)
+    return value if decimals is None else float(f"{value:.{decimals}f}")
 
 
 def format_unit(value: Any, unit: str, lang: str = "zh-TW") -> str:
