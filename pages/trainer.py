@@ -99,7 +99,9 @@ weak_frame = pd.DataFrame({
     t("col.n"): [None if n is None or n != n else n for n in weak["n"]],
     t("col.interval"): [t("tile.interval_short", low=fmt(cat[k], iv[0]), high=fmt(cat[k], iv[1]))
                         if isinstance(iv, tuple) else "—" for k, iv in zip(weak["id"], weak["interval"])],
-    t("trainer.col.status"): [t(f"status.{s}") for s in weak["status"]],
+    # an agent's KPI is worse than the team's, not off a target (talk time has none): said so, not 未達標
+    t("trainer.col.status"): [t(f"trainer.vs_team.{s}") if w == "team" else t(f"status.{s}")
+                              for s, w in zip(weak["status"], weak["compared_with"])],
     t("trainer.col.gap"): [float(g) for g in weak["gap_bands"]],
     t("trainer.col.change"): [fmt_change(cat[k], c) or "—" for k, c in zip(weak["id"], weak["change"])],
     t("trainer.col.worsening"): [bool(w) for w in weak["worsening"]]})

@@ -36,7 +36,7 @@ def plan(cmap, catalog) -> pd.DataFrame:
 
 def test_plan_lists_the_top_indicators_with_their_full_zh_text(plan):
     assert list(plan.columns) == ["對象", "期間", "優先順序", "工作任務", "行為指標代碼", "行為指標", "分數",
-                                  "最大差距（警示區間）", "未達標與需注意的 KPI（實際／目標）", "知識", "技能", "輔導行動",
+                                  "最大差距（警示區間）", "需加強的 KPI（與目標或所屬組別比較）", "知識", "技能", "輔導行動",
                                   "負責人", "期限", "追蹤結果"]
     assert list(plan["行為指標代碼"]) == ["P4.2.1", "P4.3.1", "P1.2.4", "P4.3.4", "P4.3.3"]  # top 5 of 7
     assert list(plan["分數"]) == pytest.approx([3.0, 1.5, 0.75, 0.75, 0.5])
@@ -47,12 +47,12 @@ def test_plan_lists_the_top_indicators_with_their_full_zh_text(plan):
     # csat got worse: 2 x 1.5 = 3 points, the satisfaction factor's worst; P4.2.1 = 3 x 1/1
     assert top["分數"] == pytest.approx(3.0)
     assert top["最大差距（警示區間）"] == pytest.approx(2.0)
-    assert top["未達標與需注意的 KPI（實際／目標）"].splitlines() == [
+    assert top["需加強的 KPI（與目標或所屬組別比較）"].splitlines() == [
         "顧客滿意度：75.0%（比目標 85.0% 低 10.0 個百分點，較前期惡化）",  # in the KPI's unit, not in bands
         "淨推薦值：+20（比目標 +30 低 10）",
     ]
     p431 = plan.iloc[1]
-    assert p431["未達標與需注意的 KPI（實際／目標）"].splitlines()[1] == "平均滿意度：3.90 分（比目標 4.20 分低 0.30 分）"
+    assert p431["需加強的 KPI（與目標或所屬組別比較）"].splitlines()[1] == "平均滿意度：3.90 分（比目標 4.20 分低 0.30 分）"
     assert top["知識"].splitlines() == ["K04 客戶服務關係提升知識", "K05 客戶回饋整合", "K19 公共關係和產品推廣",
                                         "K20 客戶服務技巧與知識"]
     assert top["技能"].splitlines() == ["S01 溝通協調能力", "S04 客戶投訴處理技巧", "S06 資訊與數據分析能力"]
@@ -68,7 +68,7 @@ def test_plan_in_english_has_english_headers_labels_and_text(cmap, catalog):
     assert {"Owner", "Due date", "Follow-up", "Behaviour indicator"} <= set(plan.columns)
     top = plan.iloc[0]
     assert top["Behaviour indicator"] == cmap.indicator("P4.2.1").text.en
-    assert top["KPIs off target or to watch (actual / target)"].splitlines()[0] == (
+    assert top["KPIs to improve (against the target or the team)"].splitlines()[0] == (
         "CSAT: 75.0% (10.0 pp below the target of 85.0%, worse than the previous period)")
     assert top["Knowledge"].splitlines()[1] == "K05 Integration of customer feedback"
     assert plan.attrs["title"] == plan_title(cmap, "Tech support", "2026-W47", "en")

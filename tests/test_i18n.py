@@ -20,6 +20,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "status.": ("good", "warning", "bad", "none", "uncertain", "maturing", "no_value"),
     "channel.": ("phone", "chat", "email"),
     "trainer.vs.": ("target", "team"),
+    "trainer.vs_team.": ("bad", "warning"),  # pages/trainer.py: an agent's status against the team
     "better.": ("higher", "lower", "near", "none"),
     "source.": ("sample", "page", "cli"),  # value_label("source", ...) in ui/widgets.py
     "run_by.": ("dashboard", "root"),

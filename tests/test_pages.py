@@ -394,6 +394,8 @@ def test_trainer_page_for_an_agent_in_english(app):
     assert weak["KPI"].iloc[0] == "Average handle time"
     assert set(weak["KPI"]) <= {"Average handle time", "Average talk time", "Average hold time", "Average after-call work"}
     assert weak["Compared with"].iloc[0].startswith("team ")  # an agent is judged against their own team
+    # and so is their status: worse than the team, not "off target" (talk time has no target)
+    assert set(weak["Status"]) <= {"Worse than the team", "Worse than the team by over a band"} and len(weak) > 0
 
 
 def test_budget_page_totals_equal_the_budget_report(app):
