@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from kpi.metrics import nps_interval, two_proportion_z, wilson_interval, xmr_limits
+from kpi.metrics._stats import poisson_interval
 
 
 def test_wilson_interval_of_4_of_5_is_wide():
@@ -98,3 +99,27 @@ def test_only_a_flow_count_of_a_period_the_data_reaches_is_judged_as_poisson_cou
     assert not _flow_counted(cat["open_complaints"], date(2026, 11, 22), settings)
     assert not _flow_counted(cat["unanswered_backlog"], date(2026, 11, 22), settings)
     assert not _flow_counted(cat["csat"], date(2026, 11, 22), settings)  # not a count
+
+
+def test_poisson_interval_of_55_complaints():
+    # score interval: 55 + 1.96²/2 = 56.92073; half = 1.959964 * sqrt(55 + 1.96²/4) = 1.959964 * 7.48068 = 14.66186
+    assert poisson_interval(55) == pytest.approx((42.2589, 71.5826), abs=5e-4)
+    assert poisson_interval(0) == pytest.approx((0.0, 3.8415), abs=5e-4)  # none seen: up to 3.84 is still likely
+
+
+def test_a_rate_per_1000_is_judged_on_its_count():
+    # 55 complaints over 3,504 answered: 15.70 per 1,000 against a target of 15 (band 5) read 注意 with no n and no
+    # interval. Its interval is the count's, scaled: 42.2589 / 3.504 = 12.06 to 71.5826 / 3.504 = 20.43: it holds
+    # 15, so uncertain, with n 55. 1,100 over 35,040 (31.39): 1,100 + 1.92 ± 1.96 x sqrt(1,100.96) = 1,036.9 to
+    # 1,167.0 (65.03 either side of 1,101.92), / 35.04 = 29.59 to 33.30: beyond 20, bad.
+    from datetime import date
+
+    from kpi.metrics import judge, load_catalog
+    cat = load_catalog()
+    k = cat["complaints_per_1000"]
+    few = judge(k, {"complaints_per_1000": 1000 * 55 / 3504, "complaints": 55.0, "answered": 3504.0}, {},
+                date(2026, 11, 22), None, None, cat.settings, target_band=(15.0, 5.0))
+    assert few.n == 55 and few.interval == pytest.approx((12.060, 20.429), abs=5e-3) and few.status == "uncertain"
+    many = judge(k, {"complaints_per_1000": 1000 * 1100 / 35040, "complaints": 1100.0, "answered": 35040.0}, {},
+                 date(2026, 11, 22), None, None, cat.settings, target_band=(15.0, 5.0))
+    assert many.interval == pytest.approx((29.592, 33.303), abs=5e-3) and many.status == "bad"

@@ -43,6 +43,7 @@ class Kpi:
     num: str | None = None  # or a ratio of sums
     den: str | None = None
     formula: str | None = None  # or a formula of other KPIs (derived)
+    counted: str | None = None  # a derived rate of a count (complaints per 1,000): its n and Poisson interval
     # How far a value can be trusted and where it applies (numbers a COPC auditor would sign).
     ss: str | None = None  # sum of squares of the per-row values of a mean (its spread, for intervals and tests)
     scope: Annotated[str | None, Rule(one_of=("realtime",))] = None  # real-time contacts, one channel at a time

@@ -23,6 +23,16 @@ def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, 
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def poisson_interval(count: float, z: float = Z95) -> tuple[float, float] | None:
+    """95% score interval of a Poisson count's mean (count + z²/2 ± z·sqrt(count + z²/4)); None when negative.
+    55 complaints: 42.3 to 71.6."""
+    if count < 0:
+        return None
+    z2 = z * z
+    half = z * math.sqrt(count + z2 / 4)
+    return max(0.0, count + z2 / 2 - half), count + z2 / 2 + half
+
+
 def nps_interval(promoters: float, passives: float, detractors: float, z: float = Z95) -> tuple[float, float] | None:
     """95% interval of NPS (-100..100) from its three-way split: the variance of (promoter - detractor) indicators."""
     n = promoters + passives + detractors
