@@ -33,8 +33,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "imp.refused.": imports.UNDO_REFUSALS,  # pages/import_data.py: why an undo was refused (UndoRefused.code)
     "period.kind.": metrics.PERIOD_KINDS,
     "tile.vs_prev_": ("week", "month", "quarter"),
-    "weekly.change_help.": ("week", "month", "other"),
-    "weekly.title.": ("month", "quarter", "range"),  # pages/weekly.py: the title under a month, quarter or range  # pages/weekly.py: how the tiles judge a change, by period
+    "weekly.change_help.": ("week", "month", "other"),  # pages/weekly.py: how the tiles judge a change, by period
+    "weekly.title.": ("month", "quarter", "range"),  # pages/weekly.py: the title under a month, quarter or range
     "meta.scope_": ("channel", "queue"),
     "unit_after.": ("score", "per_1000"),  # kpi/present: a score's or a rate's unit after its number  # kpi/reports/_service.py: the page's filters in a report's header
     "quality.stage.": metrics.FUNNEL_STAGES,
