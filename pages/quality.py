@@ -135,7 +135,7 @@ if complaints_tab[0]:
 if comments_tab[0]:
     with comments_tab[1]:
         st.caption(t("quality.comments"))
-        comments = query(metrics.low_score_comments, start, end, **f.kw)
+        comments = query(metrics.low_score_comments, start, end, **f.kw, lang=lang())
         if not can("comments"):  # left out for this role, not "none"
             st.info(t("access.no_comments"))
         elif comments.empty:

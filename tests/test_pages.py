@@ -1105,3 +1105,12 @@ def test_the_language_chosen_stays_in_the_address_for_a_reload_or_a_bookmark(sam
     at.query_params["lang"] = "fr"  # not a language of the dashboard: the default
     at.run()
     assert at.title[0].value == "每週績效"
+
+
+def test_masked_personal_data_reads_in_the_readers_language(app):
+    # The English page's low-score comments showed "說明不清楚，申請人 [身分證]": the comment is data, the mask is ours.
+    en = app("pages/quality.py", period_kind="quarter", quality_section="Low-score comments", lang="en")
+    zh = app("pages/quality.py", period_kind="quarter", quality_section="低分意見")
+    english, chinese = (" ".join(" ".join(map(str, d.to_numpy().ravel())) for d in html_tables(a)) for a in (en, zh))
+    assert "[ID number]" in english and "[身分證]" not in english
+    assert "[身分證]" in chinese and "[ID number]" not in chinese

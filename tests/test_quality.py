@@ -293,6 +293,13 @@ def test_mask_pii_masks(text, masked):
     assert mask_pii(text) == masked
 
 
+def test_mask_pii_speaks_the_readers_language():
+    # An English page showed "說明不清楚，申請人 [身分證]": the comment is data, the mask is the app's own word
+    text = "請回電 0912-345-678 或寄 a.b@example.com，身分證 H273134219，卡號 4111 1111 1111 1111"
+    assert mask_pii(text, "en") == "請回電 [phone] 或寄 [e-mail]，身分證 [ID number]，卡號 [card number]"
+    assert mask_pii(text) == "請回電 [電話] 或寄 [電子郵件]，身分證 [身分證]，卡號 [卡號]"
+
+
 @pytest.mark.parametrize("text", [
     "訂單金額1200元，退款還沒收到",
     "2026/11/20 打來的",

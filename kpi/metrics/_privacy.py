@@ -2,7 +2,8 @@
 
 Each kind of personal data becomes one fixed token; the rest of the text stays exactly as it was:
 
-- `[電子郵件]`: an e-mail address (every token is Chinese: the comments are read on zh-TW pages and reports).
+- `[電子郵件]`: an e-mail address (the tokens are the reader's language's: [e-mail], [card number], [ID number] and
+  [phone] in English; messages.yaml `mask.*`).
 - `[卡號]`: a card-like number: 13-19 digits in a row, in groups of four (4111 1111 1111 1111) or Amex's 4-6-5.
 - `[身分證]`: a Taiwan national ID (A123456789) or resident certificate number, new (A812345678) or old (AB12345678).
 - `[電話]`: a mobile number (0912-345-678, 0912 345 678, +886 912 345 678) or a landline ((02)2345-6789,
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import re
 
-TOKENS = {"email": "[電子郵件]", "card": "[卡號]", "national_id": "[身分證]", "phone": "[電話]"}
+from ..present import t
+
+KINDS = ("email", "card", "national_id", "phone")
 
 # Full-width forms -> ASCII, one character for one, so match positions in the copy are positions in the original.
 _ASCII_VIEW = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
@@ -43,15 +46,17 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
-def mask_pii(text: str | None) -> str:
-    """text with phone numbers, e-mail addresses, national IDs and card numbers replaced by [電話], [電子郵件], [身分證], [卡號]."""
+def mask_pii(text: str | None, lang: str = "zh-TW") -> str:
+    """text with phone numbers, e-mail addresses, national IDs and card numbers replaced by [電話], [電子郵件], [身分證],
+    [卡號] (in English [phone], [e-mail], [ID number], [card number])."""
     if not text:
         return ""
+    tokens = {kind: t(f"mask.{kind}", lang) for kind in KINDS}
     for kind, pattern in _PATTERNS:
         view = text.translate(_ASCII_VIEW)
         parts, pos = [], 0
         for m in pattern.finditer(view):
-            parts += [text[pos:m.start()], TOKENS[kind]]
+            parts += [text[pos:m.start()], tokens[kind]]
             pos = m.end()
         text = "".join(parts) + text[pos:]
     return text

@@ -232,9 +232,9 @@ def low_score_comment_count(con: duckdb.DuckDBPyConnection, start: date, end: da
 
 def low_score_comments(con: duckdb.DuckDBPyConnection, start: date, end: date, max_csat: int = 2, limit: int = 200, *,
                        team: str | None = None, channel: str | None = None, queue: str | None = None,
-                       scope: Scope | None = None) -> pd.DataFrame:
-    """Newest comments of surveys with csat <= max_csat, personal data masked (responded_at, team, agent_id, scores, comment);
-    none for a role without comments."""
+                       scope: Scope | None = None, lang: str = "zh-TW") -> pd.DataFrame:
+    """Newest comments of surveys with csat <= max_csat, personal data masked in lang's words (responded_at, team,
+    agent_id, scores, comment); none for a role without comments."""
     if int(limit) < 0:
         raise ValueError(f"limit must be >= 0, got {limit!r}")
     filters = {"team": team, "channel": channel, "queue": queue}
@@ -245,5 +245,5 @@ def low_score_comments(con: duckdb.DuckDBPyConnection, start: date, end: date, m
     sql = (f"SELECT responded_at, team, agent_id, csat, nps, ces, comment FROM ({rows}) "
            "ORDER BY responded_at DESC, survey_id DESC LIMIT $limit")
     frame = _query(con, sql, {**_values(start, end, filters, scope), "max_csat": int(max_csat), "limit": int(limit)})
-    frame["comment"] = frame["comment"].map(mask_pii)
+    frame["comment"] = frame["comment"].map(lambda c: mask_pii(c, lang))
     return frame.astype({"csat": "Int64", "nps": "Int64", "ces": "Int64"})

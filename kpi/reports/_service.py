@@ -150,7 +150,7 @@ def _load(con: duckdb.DuckDBPyConnection, start: date, end: date, kw: dict[str, 
                                     top=TOP_RECOMMENDATIONS, team=kw["team"])
     return _Range(con, start, end, kw["team"], kw["channel"], kw["queue"], lang, cat, cmap, settled,
                   metrics.previous_range(start, end), metrics.category_pareto(con, start, end, **kw, scope=scope), plan,
-                  metrics.low_score_comments(con, start, end, limit=1_000_000, **kw, scope=scope), scope)
+                  metrics.low_score_comments(con, start, end, limit=1_000_000, **kw, scope=scope, lang=lang), scope)
 
 
 def _summary(r: _Range) -> Section:
