@@ -75,7 +75,10 @@ attention_tab, tables_tab, trends_tab, heat_tab = sections(
     key="weekly_section", headed=(True, True, False, True))
 
 teams = view.teams
-team_values, team_status = metrics.status_table(teams)
+# e-mail's team table holds its own measures, as its tiles do (it showed service level, speed of answer and
+# abandonment, all "—", and neither the response rate nor the backlog)
+team_values, team_status = metrics.status_table(teams, metrics.DEFERRED_TABLE_KPIS if f.channel in deferred
+                                                else metrics.TABLE_KPIS)
 agents: dict = {}
 team_of: dict = {}
 names: dict = {}

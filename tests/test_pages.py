@@ -1114,3 +1114,21 @@ def test_masked_personal_data_reads_in_the_readers_language(app):
     english, chinese = (" ".join(" ".join(map(str, d.to_numpy().ravel())) for d in html_tables(a)) for a in (en, zh))
     assert "[ID number]" in english and "[身分證]" not in english
     assert "[身分證]" in chinese and "[ID number]" not in chinese
+
+
+def test_e_mails_team_table_holds_e_mails_own_measures(app):
+    # With 電子郵件 chosen the team table kept 服務水準, 平均應答速度 and 放棄率, all "—", and lacked the response rate and
+    # backlog its tiles show. Now the columns are e-mail's, each team's values those of group_status by team on e-mail.
+    at = app(channel="email", weekly_section=TEAMS)
+    teams = html_tables(at)[0].set_index("組別")
+    assert {"時限內回覆率", "未回覆積壓"} <= set(teams.columns)
+    assert not {"服務水準", "平均應答速度", "放棄率"} & set(teams.columns)
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        by_team = metrics.group_status(con, *W47, "team", channel="email")
+    cat = load_catalog()
+    for team, row in teams.iterrows():
+        assert row["時限內回覆率"] == format_value(cat["response_within_target_rate"],
+                                              by_team[team]["response_within_target_rate"].value)
+        assert row["未回覆積壓"] == format_value(cat["unanswered_backlog"], by_team[team]["unanswered_backlog"].value)
+    phone = html_tables(app(channel="phone", weekly_section=TEAMS))[0]
+    assert "服務水準" in phone.columns and "時限內回覆率" not in phone.columns

@@ -19,6 +19,7 @@ from ._periods import Period, trend_window
 TILE_KPIS = load_catalog().views["weekly_tiles"]
 DEFERRED_TILE_KPIS = load_catalog().views["weekly_tiles_deferred"]  # e-mail: response within target, backlog
 TABLE_KPIS = load_catalog().views["weekly_table"]
+DEFERRED_TABLE_KPIS = load_catalog().views["weekly_table_deferred"]  # e-mail: its own measures, not the queue's
 TREND_KPIS = load_catalog().views["weekly_trend"]
 AGENT_TABLE_KPIS = load_catalog().views["weekly_agent_table"]  # what an agent controls
 HEATMAP_KPIS = ("offered", "service_level")  # the weekday x hour heat maps
