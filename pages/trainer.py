@@ -12,7 +12,8 @@ from ui.access import can, current_scope, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, fmt_change, kpi_label, lang, t
-from ui.widgets import chart, competency_map, page_table, pick, reset, sections, show_table, table_downloads
+from ui.widgets import (chart, competency_map, page_table, pick, print_view, reset, sections, show_table,
+                        table_downloads)
 
 cat = load_catalog()
 cmap = competency_map()
@@ -143,7 +144,8 @@ if ranked_tab[0]:
                 parts.append(":gray[:small[" + t("trainer.staffing_measures", page=t("page.staffing"), measures=join_list(
                     (t(f"staffing.measure.{m.kpi_id}") for m in measures), lg)) + "]]")
             # One Markdown block per indicator: every element costs a new visit's browser time (docs/benchmarks.md)
-            with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2):
+            # every one open in the print view: indicators 3-5 printed as their titles only
+            with st.expander(f"{r['rank']}. **{ind.code}** {ind.label(lg)}", expanded=r["rank"] <= 2 or print_view()):
                 st.markdown("\n\n".join(parts))
 
 

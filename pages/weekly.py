@@ -14,8 +14,8 @@ from ui.access import can, require
 from ui.data import query
 from ui.frame import current_filters
 from ui.i18n import fmt, kpi_label, lang, t
-from ui.widgets import (SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, pick, sections, show_table, show_tiles,
-                        status_badge_md)
+from ui.widgets import (SHOWN_ROWS, chart, competency_map, kpi_tile, page_table, pick, print_view, sections, show_table,
+                        show_tiles, status_badge_md)
 
 cat = load_catalog()
 f = current_filters()
@@ -236,7 +236,7 @@ if attention_tab[0]:
             st.markdown("\n\n".join(lines))
             if len(flagged) > SHOWN:  # under the list it continues, above the indicators' expander
                 st.caption(t("weekly.attention_more", n=len(flagged) - SHOWN))
-            with st.expander(t("weekly.attention_indicators")):
+            with st.expander(t("weekly.attention_indicators"), expanded=print_view()):  # printed open
                 st.markdown("\n\n".join(
                     f"**{kpi_label(cat[k])}**{colon(lang())}"
                     + join_list((f"{i.code} {i.label(lang())}"

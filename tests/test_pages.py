@@ -1132,3 +1132,14 @@ def test_e_mails_team_table_holds_e_mails_own_measures(app):
         assert row["未回覆積壓"] == format_value(cat["unanswered_backlog"], by_team[team]["unanswered_backlog"].value)
     phone = html_tables(app(channel="phone", weekly_section=TEAMS))[0]
     assert "服務水準" in phone.columns and "時限內回覆率" not in phone.columns
+
+
+@pytest.mark.parametrize("page, state", [("pages/trainer.py", {"trainer_team": "技術支援組"}), ("pages/weekly.py", {})])
+def test_the_print_view_prints_every_expander_open(app, page, state):
+    # Printed, the coaching page's behaviour indicators 3-5 and the weekly page's indicators of the attention list
+    # showed their titles only; on screen the first two indicators stay open, the rest closed.
+    printed = app(page, print_view=True, **state)
+    assert printed.expander and all(e.proto.expanded for e in printed.expander)
+    if page == "pages/trainer.py":
+        screen = app(page, trainer_section="優先輔導的行為指標", **state)
+        assert [e.proto.expanded for e in screen.expander][:3] == [True, True, False]

@@ -104,7 +104,7 @@ def competency_widget(kpi_id: str, *, expanded: bool = False, coaching: bool = F
     cmap = competency_map()
     link = cmap.link(kpi_id)
     lg = lang()
-    with st.expander(f"{t('competency.title')} · {join_list(link.indicators, lg)}", expanded=expanded):
+    with st.expander(f"{t('competency.title')} · {join_list(link.indicators, lg)}", expanded=expanded or print_view()):
         for ind in competency.indicators_for_kpi(cmap, kpi_id):
             task = cmap.task(ind.task)
             st.markdown(f"**{ind.code}** {ind.label(lg)}  \n:gray[{task.code} {task.label(lg)}]")
