@@ -233,7 +233,9 @@ if ir_tab[0]:
             f1, f2, f3, f4 = st.columns(4)
             owner = f1.text_input(t("ir.owner"), value=defaults["owner"], **field("owner"))
             due = f2.date_input(t("ir.due_date"), value=defaults["due"], **field("due"))
-            effect = f3.number_input(t("ir.effect_input"), value=defaults["effect"], step=10000.0, format="%.0f",
+            # a cost line's action saves (negative); a revenue line's brings more in (positive): said for each
+            effect = f3.number_input(t("ir.effect_input") if row.line_type != "revenue" else t("ir.effect_input_revenue"),
+                                     value=defaults["effect"], step=10000.0, format="%.0f",
                                      **field("effect"))  # whole NT$, not 0.00
             status = f4.selectbox(t("ir.status"), competency.STATUSES, format_func=lambda s: t(f"ir.status.{s}"),
                                   placeholder=t("select.placeholder"), index=competency.STATUSES.index(defaults["status"]),

@@ -1143,3 +1143,13 @@ def test_the_print_view_prints_every_expander_open(app, page, state):
     if page == "pages/trainer.py":
         screen = app(page, trainer_section="優先輔導的行為指標", **state)
         assert [e.proto.expanded for e in screen.expander][:3] == [True, True, False]
+
+
+def test_a_revenue_lines_report_asks_for_its_effect_as_more_revenue(sample_db, tmp_path, monkeypatch):
+    # 內部服務計費收入 (a revenue line) asked for its effect with "負數為節省": saving is a cost's word, and a revenue
+    # line's action brings more in.
+    at, _ = ir_section(sample_db, tmp_path, monkeypatch)
+    assert at.number_input[0].label == "對全年影響（NT$，負數為節省）"  # the first flagged line, a cost
+    revenue = next(k for k in at.selectbox(key="ir_line").options if "收入" in k)  # "成本中心 · 科目"
+    at.selectbox(key="ir_line").set_value(tuple(revenue.split(" · "))).run()
+    assert not at.exception and at.number_input[0].label == "對全年影響（NT$，正數為增加收入）"
