@@ -159,15 +159,17 @@ def check_budget(s: Shown) -> str:
     return f"{len(money)} money columns x {len(report.lines)} lines and the YTD actual = budget_report"
 
 
-def check_trainer(s: Shown) -> str:  # defaults: one week, a team
-    who = s.choice("trainer_team")
-    teams = s.call(metrics.group_status, s.week_start, s.week_end, "team", channel=s.kw["channel"], queue=s.kw["queue"])
-    weak = competency.weak_kpis(teams[who], s.cat, team=who)
+def check_trainer(s: Shown) -> str:  # defaults: one week, the whole centre ("" with the sidebar's 全部), else a team
+    who = s.choice("trainer_team") or None
+    settled = s.call(metrics.settled_status, s.week_start, s.week_end, team=who, channel=s.kw["channel"],
+                     queue=s.kw["queue"])
+    weak = competency.weak_kpis(settled.status, s.cat, team=who)
+    who = who or "the whole centre"
     if weak.empty:
         return f"{who}: no weak KPI, as weak_kpis says"
     values = pd.Series([format_value(s.cat[k], v, s.lang) for k, v in zip(weak["id"], weak["value"])])
     table_shows(s.tables()[0], values, f"the weak KPIs' values of {who}")
-    return f"{who}: {len(weak)} weak KPI values = group_status + weak_kpis"
+    return f"{who}: {len(weak)} weak KPI values = settled_status + weak_kpis"
 
 
 def check_data_status(s: Shown) -> str:
