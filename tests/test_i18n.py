@@ -34,10 +34,10 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "period.kind.": metrics.PERIOD_KINDS,
     "tile.vs_prev_": ("week", "month", "quarter"),
     "weekly.change_help.": ("week", "month", "other"),  # pages/weekly.py: how the tiles judge a change, by period
-    "weekly.title.": ("month", "quarter", "range"),
-    "mask.": ("email", "card", "national_id", "phone"),  # kpi.metrics.mask_pii: a masked value, in the reader's words  # pages/weekly.py: the title under a month, quarter or range
-    "meta.scope_": ("channel", "queue"),
-    "unit_after.": ("score", "per_1000"),  # kpi/present: a score's or a rate's unit after its number  # kpi/reports/_service.py: the page's filters in a report's header
+    "weekly.title.": ("month", "quarter", "range"),  # pages/weekly.py: the title under a month, quarter or range
+    "mask.": ("email", "card", "national_id", "phone"),  # kpi.metrics.mask_pii: a masked value, in the reader's words
+    "meta.scope_": ("channel", "queue"),  # kpi/reports/_service.py: the page's filters in a report's header
+    "unit_after.": ("score", "per_1000"),  # kpi/present: a score's or a rate's unit after its number
     "quality.stage.": metrics.FUNNEL_STAGES,
     "scale.": ("csat", "nps", "ces"),
     "line_type.": ("cost", "revenue"),

@@ -1072,7 +1072,18 @@ def test_the_service_level_heat_maps_hover_says_how_many_contacts_a_cell_holds(a
     # 09:00, 10 of 18 (56%): upper end 75.5% < 80%, bad
     assert pale[("週六", "20")] == 75 and counts[("20", "週六")] == 4
     assert cells[("週四", "18")] == 100 and round(cells[("週日", "9")]) == 56
-    assert len(pale) == 80 and len(cells) == 18
+    # every hour: settled where its Wilson interval, written out here, lies wholly above or below 80%
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        hours = metrics.compute_kpis(con, *W47, "weekday_hour", kpis=("service_level",), stats=True, channel="phone")
+    z = 1.959963984540054
+
+    def wilson(x: float, n: float) -> tuple[float, float]:
+        p = x / n
+        centre, half = p + z * z / (2 * n), z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+        return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+    settled = sum(1 for x, n in zip(hours["service_level__num"], hours["service_level__den"])
+                  if n and n == n and not (wilson(x, n)[0] <= 0.80 <= wilson(x, n)[1]))
+    assert len(cells) == settled and len(pale) == 98 - settled and 0 < settled < 98
     # the hour axis runs from the first hour with contacts to the last (it ran 0-23, a third of it empty)
     busy = sorted({int(x) for x, _ in counts})
     assert offered["xAxis"][0]["data"] == level["xAxis"][0]["data"] == [str(h) for h in range(busy[0], busy[-1] + 1)]

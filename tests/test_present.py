@@ -309,3 +309,6 @@ def test_two_values_that_read_alike_are_judged_alike():
     assert [status_against(aht, v, 360, 60) for v in (419.7, 420.3, 420.6)] == ["warning", "warning", "bad"]
     sl = load_catalog()["service_level"]  # 79.95% reads 80.0%: on a target of 80%, good, as it reads
     assert status_against(sl, 0.7995, 0.80, 0.05) == "good" and status_against(sl, 0.79949, 0.80, 0.05) == "warning"
+    # on the band's edge: 75.0% (0.75 and 0.7504 alike) is within 80% - 5 points, amber as the heat map's scale paints
+    # it (0.75 - 0.80 is -0.05000000000000004 in floats); 74.9% is red
+    assert [status_against(sl, v, 0.80, 0.05) for v in (0.75, 0.7504, 0.7494)] == ["warning", "warning", "bad"]

@@ -123,3 +123,12 @@ def test_a_rate_per_1000_is_judged_on_its_count():
     many = judge(k, {"complaints_per_1000": 1000 * 1100 / 35040, "complaints": 1100.0, "answered": 35040.0}, {},
                  date(2026, 11, 22), None, None, cat.settings, target_band=(15.0, 5.0))
     assert many.interval == pytest.approx((29.592, 33.303), abs=5e-3) and many.status == "bad"
+    # None over 5 answered was a settled, green 0.00: up to 3.8415 complaints are still likely, x 1000 / 5 = 768.3 per
+    # 1,000, which holds 15: uncertain. None over 5,000: up to 0.77 per 1,000, below 15: good.
+    zero = {"complaints_per_1000": 0.0, "complaints": 0.0}
+    few_calls = judge(k, {**zero, "answered": 5.0}, {}, date(2026, 11, 22), None, None, cat.settings,
+                      target_band=(15.0, 5.0))
+    assert few_calls.interval == pytest.approx((0.0, 768.29), abs=1e-2) and few_calls.status == "uncertain"
+    many_calls = judge(k, {**zero, "answered": 5000.0}, {}, date(2026, 11, 22), None, None, cat.settings,
+                       target_band=(15.0, 5.0))
+    assert many_calls.interval == pytest.approx((0.0, 0.7683), abs=1e-4) and many_calls.status == "good"

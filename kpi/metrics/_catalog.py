@@ -266,6 +266,7 @@ def status_against(kpi: Kpi, value: float | None, target: float | None, band: fl
         gap = band - abs(value - target)
     else:
         gap = value - target if kpi.better == "higher" else target - value  # >= 0 means on target
+    gap = round(gap, 9)  # 0.75 - 0.80 is -0.05000000000000004: a value shown on the band's edge is within it
     if gap >= 0:
         return "good"
     return "warning" if gap >= -band else "bad"

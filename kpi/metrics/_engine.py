@@ -654,12 +654,19 @@ def _aligned(parts: list[_Part], keys: list, catalog: Catalog) -> tuple[dict[str
     return columns, realtime_channels
 
 
-def _derived(formula: str, columns: dict[str, np.ndarray]) -> np.ndarray:
-    """A formula of other KPIs (e.g. 1000 * complaints / answered); NA where a divisor is 0 or missing."""
+def derived_parts(formula: str) -> tuple[float, str, str]:
+    """(scale, numerator, denominator) of a derived formula: 1000 * complaints / answered -> (1000, complaints,
+    answered); the one form the engine computes."""
     m = re.fullmatch(r"\s*([\d.]+)\s*\*\s*(\w+)\s*/\s*(\w+)\s*", formula)
     if not m:
         raise ValueError(f"unsupported derived formula {formula!r}")
-    factor, a, b = float(m.group(1)), columns[m.group(2)], columns[m.group(3)]
+    return float(m.group(1)), m.group(2), m.group(3)
+
+
+def _derived(formula: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """A formula of other KPIs (e.g. 1000 * complaints / answered); NA where a divisor is 0 or missing."""
+    scale, num, den = derived_parts(formula)
+    factor, a, b = scale, columns[num], columns[den]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b == 0, np.nan, factor * a / b)
 

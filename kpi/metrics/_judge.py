@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog, status_against
-from ._engine import data_cutoffs, kpi_records, kpi_records_of_ranges, last_matured_end, matures_on
+from ._engine import data_cutoffs, derived_parts, kpi_records, kpi_records_of_ranges, last_matured_end, matures_on
 from ._stats import Z95, poisson_interval, two_proportion_z, wilson_interval, xmr_limits
 
 
@@ -148,7 +148,7 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
     n, _, var = spread
     interval = _interval(k, now, spread) if v is not None else None
     if k.counted and v is not None:  # a rate of a count (15.70 per 1,000 of 55 complaints): the count's spread
-        n, interval = _counted_interval(v, _num(now.get(k.counted)))
+        n, interval = _counted_interval(k, now)
     st = status_against(k, v, target, band)
     min_n = (settings.get("min_n") or {}).get("complaints" if k.dataset == "backlog" else k.dataset)
     small = n is not None and min_n is not None and n < min_n
@@ -161,14 +161,16 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
                     (var / n) ** 0.5 if v is not None and var is not None and n else None)
 
 
-def _counted_interval(value: float, count: float | None) -> tuple[float | None, tuple[float, float] | None]:
-    """(n, 95% interval) of a rate of a count, value = count x a factor (1000 / answered): the count, and the count's
-    Poisson interval at that factor (55 complaints at 15.70 per 1,000: 12.09 to 20.44). No interval of a zero count
-    (its factor is not known from the value)."""
-    if count is None or count <= 0:
+def _counted_interval(k: Kpi, row: Mapping[str, Any]) -> tuple[float | None, tuple[float, float] | None]:
+    """(n, 95% interval) of a derived rate of a count (scale x count / exposure: 1000 x complaints / answered): the
+    count, and the count's Poisson interval at scale / exposure (55 complaints over 3,504 answered, 15.70 per 1,000:
+    12.06 to 20.43). A zero count has one too: 0 to 3.84 complaints' worth (0 of 5 answered is not a settled 0.00)."""
+    scale, _, exposure = derived_parts(k.formula)
+    count, per = _num(row.get(k.counted)), _num(row.get(exposure))
+    if count is None or count < 0 or not per:
         return count, None
     low, high = poisson_interval(count)
-    return count, (value * low / count, value * high / count)
+    return count, (scale * low / per, scale * high / per)
 
 
 def _flow_counted(k: Kpi, end: date, settings: Mapping[str, Any]) -> bool:
