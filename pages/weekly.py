@@ -182,6 +182,8 @@ if heat_tab[0]:
         # service level coloured by status against its target (green at it, amber within the band, red below), as
         # the tiles judge it; volumes in one blue
         target, band = cat["service_level"].target_for(f.team, f.channel)
+        scale = (lambda pale: present.status_colorscale(target * 100, band * 100, 40, 100, pale=pale)
+                 if target is not None else "Blues")
         # An hour's service level is judged on its own calls, as a tile is (metrics.cell_status): an hour whose 95%
         # interval still holds the target (3 of 4 in time: 30%-95%) is drawn pale, its hover says 不確定; only the
         # rest are coloured with conviction. Without a target: volumes' blue.
@@ -190,22 +192,20 @@ if heat_tab[0]:
                     else [[None] * 24 for _ in range(7)])
         unsure = [[v if s == "uncertain" else None for v, s in zip(vs, ss)] for vs, ss in zip(sl, statuses)]
         sure = [[None if s == "uncertain" else v for v, s in zip(vs, ss)] for vs, ss in zip(sl, statuses)]
-        layers = {"offered": [(metrics.weekday_hour_grid(hm, "offered"), "Blues", "%{z:.0f}", None)],
-                  "service_level": [(sure, present.status_colorscale(target * 100, band * 100, 40, 100)
-                                     if target is not None else "Blues", "%{z:.0f}%%{customdata}", contacts)]}
+        layers = {"offered": [(offered, "Blues", "%{z:.0f}", None)],
+                  "service_level": [(sure, scale(0.0), "%{z:.0f}%%{customdata}", contacts)]}
         if any(v is not None for row in unsure for v in row):
-            layers["service_level"].append((unsure, present.status_colorscale(target * 100, band * 100, 40, 100,
-                                                                              pale=0.65),
-                                            "%{z:.0f}%%{customdata}" + t("weekly.heat_unsure"), contacts))
+            layers["service_level"].append((unsure, scale(0.65), "%{z:.0f}%%{customdata}" + t("weekly.heat_unsure"),
+                                            contacts))
         for col, kid in zip(st.columns(2), ("offered", "service_level")):
             rate = kid == "service_level"
             heat = present.figure(
-                [go.Heatmap(z=crop(z), x=hours, y=days, customdata=crop(custom), colorscale=scale, showscale=i == 0,
+                [go.Heatmap(z=crop(z), x=hours, y=days, customdata=crop(custom), colorscale=colours, showscale=i == 0,
                             zmin=40 if rate else None, zmax=100 if rate else None,
                             colorbar=dict(title=dict(text=present.unit_name(cat[kid].unit, lang())),
                                           ticksuffix="%" if rate else ""),  # the scale's ends: 40%-100%
                             hovertemplate=f"%{{y}} %{{x}}:00 · {fmt_s}<extra></extra>")
-                 for i, (z, scale, fmt_s, custom) in enumerate(layers[kid])],
+                 for i, (z, colours, fmt_s, custom) in enumerate(layers[kid])],
                 dict(title=kpi_label(cat[kid]), height=320, margin=dict(l=10, r=10, t=40, b=10),
                      xaxis=dict(title=t("col.hour")), yaxis=dict(autorange="reversed")))
             chart(heat, col)

@@ -227,13 +227,19 @@ def cost_variance_status(variance: Any, budget: Any, settings: dict[str, Any] | 
     over budget bad when it is material by the improvement-report rule (the settings' share of budget or amount),
     warning when it is not (the tiles' +NT$0.8 萬 (+0.3%) was as red as the table's reportable lines); None when
     there is none. For the budget page's tiles."""
-    if variance is None or pd.isna(variance) or variance == 0:
+    if variance is None or pd.isna(variance) or variance == 0:  # no variance: no colour on a tile
         return None
-    if variance < 0:
-        return "good"
     settings = settings or load_catalog().settings
-    return "bad" if material(variance, budget, settings["improvement_report_min_pct"],
-                             settings["improvement_report_min_amount"]) else "warning"
+    return _status(variance < 0, material(variance, budget, settings["improvement_report_min_pct"],
+                                          settings["improvement_report_min_amount"]))
+
+
+def _status(favourable: Any, material: bool) -> str | None:
+    """A variance's status: favourable good; unfavourable bad when material by the improvement-report rule, else
+    warning; None when unknown."""
+    if favourable is None or pd.isna(favourable):
+        return None
+    return "good" if favourable else ("bad" if material else "warning")
 
 
 def variance_status(lines: pd.DataFrame, settings: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -245,13 +251,8 @@ def variance_status(lines: pd.DataFrame, settings: dict[str, Any] | None = None)
     settings = settings or load_catalog().settings
     min_pct, min_amount = settings["improvement_report_min_pct"], settings["improvement_report_min_amount"]
 
-    def status(favourable: Any, material: bool) -> str | None:
-        if favourable is None or pd.isna(favourable):
-            return None
-        return "good" if favourable else ("bad" if material else "warning")
-
-    ytd = [status(f, bool(flag)) for f, flag in zip(lines["favourable"], lines["needs_improvement_report"])]
-    month = [status(r.favourable_month, material(r.variance_month, r.budget_month, min_pct, min_amount))
+    ytd = [_status(f, bool(flag)) for f, flag in zip(lines["favourable"], lines["needs_improvement_report"])]
+    month = [_status(r.favourable_month, material(r.variance_month, r.budget_month, min_pct, min_amount))
              for r in lines.itertuples(index=False)]
     return pd.DataFrame({"variance_month": month, "variance_ytd": ytd, "variance_pct_ytd": ytd, "favourable": ytd},
                         index=lines.index)
