@@ -6,7 +6,7 @@ import streamlit as st
 
 from kpi import auth, imports, present, store
 from ui.access import current_scope, require
-from ui.data import query, read
+from ui.data import query, recent
 from ui.frame import current_filters
 from ui.i18n import lang, t
 from ui.widgets import import_history_table, page_table, show_table, show_tiles
@@ -29,7 +29,7 @@ import_history_table(query(imports.import_history, 200), key="status_history")
 
 if current_scope().can("users"):  # who signed in and did what: for administrators
     st.subheader(t("audit.title"))
-    log = read(auth.audit_log, 500)  # not cached: a sign-in changes it, the data version does not move
+    log = recent(auth.audit_log, 500)  # a sign-in changes it without moving the data version
     st.caption(t("audit.caption", n=len(log)))
     shown = auth.readable_audit(log, lang())
     show_table(page_table(shown, [t("page.data"), t("audit.title")], None, f"{datetime.now():%Y-%m-%d}",

@@ -287,6 +287,11 @@ def test_the_data_status_page_shows_administrators_the_audit_log(db):
     assert shown[["使用者", "動作", "內容", "來源"]].values.tolist() == [
         ["mei", "登入失敗", "mei：帳號或密碼錯誤", "儀表板"], ["系統管理員", "新增使用者", "mei：主管，技術支援組", "命令列"],
         [value_label("run_by", auth.os_user(), "zh-TW"), "匯入", "#1 c.csv（進線紀錄）：讀取 1、新增 1、更新 0、拒收 0", "命令列"]]
+    with store.open_db(db) as con:  # an event in another process's way: the data version does not move, the file does
+        auth.sign_in(con, "mei", "another wrong one", auth.AuthSettings())
+    at.run()
+    assert [r[:2] for r in html_tables(at)[-1][["使用者", "動作"]].values.tolist()] == [
+        ["mei", "登入失敗"], ["mei", "登入失敗"], ["系統管理員", "新增使用者"], [value_label("run_by", auth.os_user(), "zh-TW"), "匯入"]]
     at = AppTest.from_file(str(ROOT / "pages" / "data_status.py"), default_timeout=60)
     at.session_state["scope"] = Scope("finance", user="fin")
     at.run()
