@@ -25,10 +25,11 @@ Playwright), with the dashboard served by `streamlit run` on this machine:
 The dashboard is measured on the server of the (last) first visit ever, which has just loaded the sample data. The
 floor is a one-tile Streamlit app (one st.metric) started by the same command from the same folder (so the same
 .streamlit/config.toml), measured before each page in every run so that both see the same load; pages are given as a
-multiple of it ("x floor"). Every page but the weekly one has its own address (/quality...), and Streamlit's frontend,
-opened at such an address, first looks for the server under it, fails, waits 100 ms and tries the root: so the floor's
-tile is also measured on a page of its own (/tile), and "x its" gives each page against the floor at the same kind of
-address. Beside them, the frame: a small app with the dashboard's sidebar and navigation (the widgets every
+multiple of it ("x floor"). Each app is served as dashboard.py is (st.App: `streamlit run` imports the file for its
+`app`). Every page but the weekly one has its own address (/quality...), where the dashboard's HTML names the server's
+address (ui.serve; without it Streamlit's frontend first looked for the server under the page's address, failed,
+waited 100 ms and tried the root): so the floor's tile is also measured on a page of its own (/tile), served the same
+way, and "x its" gives each page against the floor at the same kind of address. Beside them, the frame: a small app with the dashboard's sidebar and navigation (the widgets every
 page draws besides its content) and one tile, the least a page of this dashboard can cost. The breakdown of a new
 visit: server = new_session -> script_finished as the page received them (the script's run and the messages' way);
 payload = bytes the websocket received; browser = script_finished -> idle.
@@ -64,10 +65,18 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1500, "height": 1000}
 FLOOR_VALUE = "80.0%"
-FLOOR_APP = f'import streamlit as st\n\nst.metric("service level", "{FLOOR_VALUE}")\n'
-# The same tile on a page with its own address (/tile), as every page but the weekly one is: Streamlit's frontend first
-# looks for the server under the page's address (GET /tile/_stcore/health, which fails), waits 100 ms and then tries
-# the root (its getPossibleBaseUris and ping loop), so a new visit of any page at an address pays that wait.
+# Each app is served as dashboard.py is: `streamlit run` finds its `app` (st.App) and serves it with uvicorn.
+SERVED = """
+
+if __name__ != "__main__":  # imported by `streamlit run` to serve it, as dashboard.py is
+    app = st.App(__file__{routes})
+"""
+FLOOR_APP = f'import streamlit as st\n\nif __name__ == "__main__":\n    st.metric("service level", "{FLOOR_VALUE}")\n' + \
+    SERVED.format(routes="")
+# The same tile on a page with its own address (/tile), as every page but the weekly one is. Streamlit's frontend
+# opened at such an address first looked for the server under it (GET /tile/_stcore/health, which fails), waited 100 ms
+# and tried the root (its getPossibleBaseUris and ping loop); the dashboard's pages now name the server's address in
+# their HTML (ui.serve), and so does this page.
 FLOOR_PAGE_APP = f"""import streamlit as st
 
 
@@ -75,36 +84,41 @@ def tile():
     st.metric("service level", "{FLOOR_VALUE}")
 
 
-st.navigation([st.Page(lambda: None, title="home", default=True), st.Page(tile, title="tile", url_path="tile")],
-              position="hidden").run()
-"""
+if __name__ == "__main__":
+    st.navigation([st.Page(lambda: None, title="home", default=True), st.Page(tile, title="tile", url_path="tile")],
+                  position="hidden").run()
+""" + SERVED.format(routes=', routes=__import__("ui.serve").serve.page_routes(names=["tile"])')
 # The dashboard's frame with one tile: what every page draws besides its content (dashboard.py, ui/frame.py): grouped
 # navigation with icons, the language switch, the filter panel (a popover holding the period switch and the
 # week/team/channel/queue boxes) with the filters written out below it, the cut-off caption and the print view switch.
 FRAME_APP = f"""import streamlit as st
 
-st.set_page_config(page_title="KPI", layout="wide")
-st.sidebar.segmented_control("語言 Language", ["zh-TW", "en"], default="zh-TW", key="lang")
-panel = st.sidebar.popover("篩選條件", icon=":material/filter_list:", width="stretch")
-panel.segmented_control("期間", ["週", "月", "季", "自訂"], default="週", key="period_kind")
-panel.selectbox("週次", [f"2026-W{{w:02d}}" for w in range(47, 0, -1)], key="week", help="ISO 週")
-for label in ("組別", "管道", "佇列"):
-    panel.selectbox(label, ["全部", "a", "b", "c"], key=label)
-st.sidebar.markdown("**2026-W47**（2026-11-16 至 2026-11-22）  \\n組別：全部  \\n管道：電話  \\n佇列：全部")
-st.sidebar.caption("資料截止：2026-11-23 10:11")
-st.sidebar.toggle("列印檢視", key="print_view", help="A4")
+
+def main():
+    st.set_page_config(page_title="KPI", layout="wide")
+    st.sidebar.segmented_control("語言 Language", ["zh-TW", "en"], default="zh-TW", key="lang")
+    panel = st.sidebar.popover("篩選條件", icon=":material/filter_list:", width="stretch")
+    panel.segmented_control("期間", ["週", "月", "季", "自訂"], default="週", key="period_kind")
+    panel.selectbox("週次", [f"2026-W{{w:02d}}" for w in range(47, 0, -1)], key="week", help="ISO 週")
+    for label in ("組別", "管道", "佇列"):
+        panel.selectbox(label, ["全部", "a", "b", "c"], key=label)
+    st.sidebar.markdown("**2026-W47**（2026-11-16 至 2026-11-22）  \\n組別：全部  \\n管道：電話  \\n佇列：全部")
+    st.sidebar.caption("資料截止：2026-11-23 10:11")
+    st.sidebar.toggle("列印檢視", key="print_view", help="A4")
+
+    def tile():
+        st.title("每週績效")
+        st.metric("service level", "{FLOOR_VALUE}")
+
+    pages = [st.Page(tile, title="每週績效", icon=":material/dashboard:", default=True)]
+    pages += [st.Page(lambda: st.title(str(i)), title=f"page {{i}}", icon=":material/menu_book:", url_path=f"p{{i}}")
+              for i in range(6)]
+    st.navigation({{"主管": pages[:2], "財務": pages[2:3], "訓練": pages[3:4], "資料": pages[4:]}}).run()
 
 
-def tile():
-    st.title("每週績效")
-    st.metric("service level", "{FLOOR_VALUE}")
-
-
-pages = [st.Page(tile, title="每週績效", icon=":material/dashboard:", default=True)]
-pages += [st.Page(lambda: st.title(str(i)), title=f"page {{i}}", icon=":material/menu_book:", url_path=f"p{{i}}")
-          for i in range(6)]
-st.navigation({{"主管": pages[:2], "財務": pages[2:3], "訓練": pages[3:4], "資料": pages[4:]}}).run()
-"""
+if __name__ == "__main__":
+    main()
+""" + SERVED.format(routes="")
 METRIC = '[data-testid="stMetric"]'  # the floor's and the frame's one st.metric
 TILE = "div.kpi-tile"  # a page's KPI tile (kpi.present.tiles_html)
 # url path and the first element a reader looks for on that page
@@ -506,8 +520,8 @@ def report(floor: list[Timing], frame: list[Timing], figures: dict[str, Figures]
     print(f"\nfirst/idle: medians of {len(next(iter(figures.values())).visits)} new visits per page, "
           f"{len(floor)} of the floor and of the frame (the dashboard's sidebar and navigation, one tile); "
           "x floor = idle / the floor's idle; x its = idle / the idle of the floor's tile at the same kind of address "
-          "(the weekly page at the root: the floor; every other page at its own address: the tile at /tile, which "
-          "pays the frontend's 100 ms wait after it looked for the server under the page's address). filter: to a week not shown before (budget: the month before, cached "
+          "(the weekly page at the root: the floor; every other page at its own address: the tile at /tile, its HTML "
+          "naming the server's address as the dashboard's pages do, ui.serve). filter: to a week not shown before (budget: the month before, cached "
           "after the first run; the import, data and glossary pages have no filter); back: to the week (month) shown before (cached); section: the slowest of the page's other sections (tabs) opened, "
           "each drawn only when its tab is clicked; after import: a new visit right after an import; warmed: one new visit "
           f"{WARM_WAIT:.0f} s after an import (not in --smoke)")

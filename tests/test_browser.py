@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from datetime import date
 from pathlib import Path
@@ -63,9 +64,10 @@ def _free_port() -> int:
 
 
 def _start(db: Path, *options: str, script: Path = ROOT / "dashboard.py", env: dict[str, str] | None = None,
-           address: str | None = "127.0.0.1"):
+           address: str | None = "127.0.0.1", base: str = ""):
     """The app (script, else dashboard.py) on db at a free port; options go to `streamlit run`, env adds variables,
-    address None keeps the one .streamlit/config.toml sets."""
+    address None keeps the one .streamlit/config.toml sets, base is the server.baseUrlPath it is started with
+    (the URL returned is the server's root, without it)."""
     port = _free_port()
     env = {**os.environ, "KPI_DB": str(db), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script),
@@ -77,7 +79,7 @@ def _start(db: Path, *options: str, script: Path = ROOT / "dashboard.py", env: d
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+            if urllib.request.urlopen(f"{url}{base}/_stcore/health", timeout=2).read() == b"ok":
                 break
         except OSError:
             time.sleep(0.3)
@@ -279,6 +281,55 @@ def test_a_new_servers_first_visit_to_a_page_url_gets_the_dashboards_frame(sampl
         assert page.locator("h1").first.inner_text() == "預算執行 (T2.2)"
         names = [n.split("\n")[-1] for n in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
         assert len(names) == len(PAGES) and all(n.startswith(zh) for n, (_, zh, _, _) in zip(names, PAGES)), names
+        _no_errors(page)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _server_requests(page) -> list[str]:
+    """The paths of the requests and WebSockets the page makes from now on."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(urllib.parse.urlsplit(r.url).path))
+    page.on("websocket", lambda w: asked.append(urllib.parse.urlsplit(w.url).path))
+    return asked
+
+
+def test_a_page_opened_at_its_own_address_asks_for_the_server_only_where_it_is(server, browser):
+    """Streamlit's frontend looked for the server under a page's address first (/budget/_stcore/health, a 404) and
+    tried the root 0.1-0.3 s later; the page's HTML now names the server's address (ui.serve)."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    asked = _server_requests(page)
+    page.goto(f"{server}/budget")
+    page.wait_for_selector("div.kpi-tile")
+    _settle(page)
+    assert page.locator("h1").first.inner_text() == "預算執行 (T2.2)"
+    assert [p for p in asked if p.startswith("/budget/")] == []
+    assert {"/_stcore/health", "/_stcore/host-config", "/_stcore/stream"} <= set(asked)
+    _no_errors(page)
+    page.close()
+
+
+def test_under_a_base_path_a_pages_address_still_finds_the_server(sample_db, browser, tmp_path):
+    """`--server.baseUrlPath kpi` (a reverse proxy's path): /kpi/budget finds the server at /kpi/, not at /."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db, db)
+    proc, url = _start(db, "--server.baseUrlPath", "kpi", base="/kpi")
+    try:
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(90_000)
+        asked = _server_requests(page)
+        page.goto(f"{url}/kpi/budget")
+        page.wait_for_selector("div.kpi-tile")
+        _settle(page)
+        assert page.locator("h1").first.inner_text() == "預算執行 (T2.2)"
+        assert page.evaluate("window.__streamlit.BACKEND_BASE_URL") == f"{url}/kpi/"
+        assert "/kpi/_stcore/stream" in asked and not [p for p in asked if p.startswith("/kpi/budget/")]
+        page.get_by_role("link", name="資料狀態").click()  # the navigation stays under the base path
+        page.wait_for_url(f"{url}/kpi/data_status")
+        _settle(page)
+        assert page.locator("h1").first.inner_text() == "資料狀態"
         _no_errors(page)
         page.close()
     finally:

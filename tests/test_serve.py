@@ -1,0 +1,49 @@
+"""ui.serve: each page's own address answered with Streamlit's page and the server's address written in."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import streamlit as st
+from starlette.applications import Starlette
+
+with warnings.catch_warnings():  # starlette 1.10 asks for httpx2 for its test client; the pinned httpx still serves
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
+
+from ui.frame import PAGES
+from ui.serve import BASE_SCRIPT, page_html, page_routes
+
+INDEX = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_pages_address_gets_streamlits_page_with_the_base_script_first_in_its_head():
+    client = TestClient(Starlette(routes=page_routes()))
+    answer = client.get("/budget")
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.text == INDEX.replace("<head>", "<head>" + BASE_SCRIPT, 1) == page_html()
+    assert answer.text.index(BASE_SCRIPT) < answer.text.index('<script type="module"')  # before the bundle reads it
+    assert answer.text.replace(BASE_SCRIPT, "") == INDEX  # nothing else of Streamlit's page changed
+    assert client.head("/quality").status_code == 200
+    assert client.get("/budget/_stcore/health").status_code == 404  # only the page's own address
+    assert client.post("/budget").status_code == 405
+
+
+def test_every_page_of_the_navigation_has_its_address_and_only_those():
+    paths = {r.path for r in page_routes()}
+    assert paths == {f"/{Path(path).stem}" for _, path, _, _, _ in PAGES}
+    assert {r.path for r in page_routes("kpi")} == {f"/kpi{p}" for p in paths} == {r.path for r in page_routes("/kpi/")}
+    assert TestClient(Starlette(routes=page_routes("kpi"))).get("/budget").status_code == 404
+
+
+def test_the_dashboard_imported_by_the_server_is_an_app_with_those_routes(monkeypatch):
+    """`streamlit run dashboard.py` imports the file as the module `dashboard` and serves its `app` (st.App); a page
+    run executes it as __main__ instead."""
+    import importlib
+    import sys
+
+    monkeypatch.delitem(sys.modules, "dashboard", raising=False)
+    dashboard = importlib.import_module("dashboard")
+    assert isinstance(dashboard.app, st.App)
+    assert [r.path for r in dashboard.app._user_routes] == [r.path for r in page_routes()]

@@ -1,0 +1,47 @@
+"""How `streamlit run dashboard.py` serves the dashboard: Streamlit's own server (st.App), with one thing added. A page
+opened at its own address (/budget, a bookmark) gets Streamlit's page with the server's address written in.
+
+Without it, Streamlit's frontend first looks for the server under the page's address (GET /budget/_stcore/health,
+which fails), waits and then tries the parent. That cost every page but the weekly one (at "/") 0.1 to 0.3 s of a new
+visit (docs/benchmarks.md, browser). The address is the page's own minus its last segment, worked out in the browser.
+So it holds behind a reverse proxy that serves the dashboard under a path of its own (/kpi/budget: /kpi/), and under
+`server.baseUrlPath`. Every other request, "/" included, is Streamlit's as before."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+# Read by Streamlit's frontend bundle when it loads (window.__streamlit.BACKEND_BASE_URL): the only address it then
+# tries. Written before the bundle's script, which is a module and so runs after the page is parsed.
+BASE_SCRIPT = ('<script>(() => { const parts = location.pathname.replace(/\\/+$/, "").split("/"); parts.pop(); '
+               'window.__streamlit = {BACKEND_BASE_URL: location.origin + parts.join("/") + "/"}; })();</script>')
+
+
+def page_html() -> str:
+    """Streamlit's index.html with BASE_SCRIPT first in its head."""
+    index = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    if "<head>" not in index:  # another Streamlit's page: served as it is (the frontend then looks for the server)
+        return index
+    return index.replace("<head>", "<head>" + BASE_SCRIPT, 1)
+
+
+def page_routes(base_url_path: str = "", names: list[str] | None = None) -> list[Route]:
+    """GET (and HEAD) of each page's address, as Streamlit answers it (its index.html, not cached) but for BASE_SCRIPT.
+    base_url_path: Streamlit's `server.baseUrlPath` ("kpi": /kpi/budget). A page's address is its file's name in pages/
+    (Streamlit's, ui.frame.PAGES); read from the folder, not from ui.frame, which the server would import before any
+    page run (Streamlit's caches log a warning when made outside one). names: other pages' addresses (a benchmark's
+    one-tile app)."""
+    html = page_html()
+
+    async def page(request: Request) -> HTMLResponse:
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+    prefix = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    names = [path.stem for path in sorted(PAGES_DIR.glob("*.py"))] if names is None else names
+    return [Route(f"{prefix}/{name}", page, methods=["GET", "HEAD"]) for name in names]
