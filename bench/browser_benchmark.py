@@ -140,6 +140,7 @@ TIMEOUT_MS = 180_000
 # Idle: nothing running, nothing stale, every chart and table drawn.
 DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-stale="true"]')
+    && ![...document.querySelectorAll('[data-testid="stSkeleton"]')].some(e => e.checkVisibility())
     && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))
     && [...document.querySelectorAll('[data-testid="stEChartsChart"]')].every(e => e.querySelector('canvas, svg'))
     && [...document.querySelectorAll('.kpi-chart img')].every(e => e.complete)

@@ -240,6 +240,7 @@ if upload is not None:
                 refresh_version()
                 st.session_state.pop("imp_preview", None)
                 st.session_state["imp_pick"] = result.import_id  # undo offers what was just written, not the last pick
+                st.session_state["imp_undo_open"] = True
                 path.unlink(missing_ok=True)  # imported: the raw file (with unhashed customer ids) is not kept
                 st.success(t("imp.done", read=result.rows_read, inserted=result.inserted, updated=result.updated,
                              unchanged=result.unchanged, rejected=result.rejected, id=result.import_id,
@@ -261,7 +262,9 @@ if "imp_flash" in st.session_state:  # the outcome of an undo, shown after the r
     st.success(st.session_state.pop("imp_flash"))
 history = query(imports.import_history, 200)
 import_history_table(history, key="imp_history")
-if len(history):
+# Undo and a past import's rejected rows, behind a switch (on after an import): an undo is a deliberate act, and a new
+# visit then draws no select box, check box or button (their scripts cost it 0.3-0.5 s in the browser, benchmarks.md).
+if len(history) and st.toggle(t("imp.undo_open"), key="imp_undo_open"):
     ids = list(history["import_id"])
     by_id = history.set_index("import_id")
     if st.session_state.get("imp_pick") not in ids:

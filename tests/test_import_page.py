@@ -103,15 +103,19 @@ def test_upload_map_preview_commit_and_undo(db):
     next(b for b in at.button if b.label == "寫入資料庫").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("完成：讀取 4、新增 2" in s.value and "vendor.csv，進線紀錄" in s.value for s in at.success)
-    # the undo box now offers the import just written, named with its file, dataset and counts
+    # the undo box, open after an import, offers the import just written, named with its file, dataset and counts
+    assert at.toggle(key="imp_undo_open").value is True
     pick = at.selectbox(key="imp_pick")
     assert pick.value == max(map(int, html_tables(at)[-1]["匯入編號"]))  # the newest import, not the one picked before
     assert pick.format_func(pick.value) == f"#{pick.value} · vendor.csv（進線紀錄，新增 2、更新 0）"
     after = weekly_volume()
     assert int(after.replace(",", "")) == int(before.replace(",", "")) + 2
 
-    # Undo the import just made: the weekly numbers go back.
+    # Undo the import just made: the weekly numbers go back. A new visit shows the history, the undo behind a switch.
     at = import_page()
+    assert not any(s.key == "imp_pick" for s in at.selectbox) and at.toggle(key="imp_undo_open").value is False
+    assert at.toggle(key="imp_undo_open").label == "復原匯入或下載其拒收列"
+    at.toggle(key="imp_undo_open").set_value(True).run()
     latest = at.selectbox(key="imp_pick").value
     # the confirmation is a whole sentence where it wraps (a check box's label was cut to one line: "新增的列會刪…")
     warning = next(w.value for w in at.warning if "確定要復原" in w.value)
