@@ -52,8 +52,13 @@ def main() -> None:
 if __name__ == "__main__":  # a page run
     main()
 else:  # imported by `streamlit run dashboard.py` (or by uvicorn: `uvicorn dashboard:app`) to serve the pages
+    import threading
+
     from streamlit import config
 
-    from ui.serve import page_routes
+    from ui.serve import PRELOADED, page_routes, preload
 
     app = st.App(__file__, routes=page_routes(config.get_option("server.baseUrlPath") or ""))
+    # The kpi package (pandas, DuckDB, plotly: about a second) imported while the server waits for its first visitor,
+    # not in that visitor's first page run.
+    threading.Thread(target=preload, args=(PRELOADED,), name="kpi-preload", daemon=True).start()

@@ -12,7 +12,7 @@ with warnings.catch_warnings():  # starlette 1.10 asks for httpx2 for its test c
     from starlette.testclient import TestClient
 
 from ui.frame import PAGES
-from ui.serve import BASE_SCRIPT, page_html, page_routes
+from ui.serve import BASE_SCRIPT, PRELOADED, page_html, page_routes, preload
 
 INDEX = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
 
@@ -43,7 +43,25 @@ def test_the_dashboard_imported_by_the_server_is_an_app_with_those_routes(monkey
     import importlib
     import sys
 
+    import threading
+
+    import ui.serve
+
+    asked = []
+    done = threading.Event()
+    monkeypatch.setattr(ui.serve, "preload", lambda modules: (asked.append((threading.current_thread().name, modules)),
+                                                              done.set()))
     monkeypatch.delitem(sys.modules, "dashboard", raising=False)
     dashboard = importlib.import_module("dashboard")
     assert isinstance(dashboard.app, st.App)
     assert [r.path for r in dashboard.app._user_routes] == [r.path for r in page_routes()]
+    # and the kpi package is imported in a thread of its own meanwhile
+    assert done.wait(timeout=30) and asked == [("kpi-preload", PRELOADED)]
+
+
+def test_preload_imports_what_it_is_given_and_leaves_a_failing_module_to_the_page(monkeypatch):
+    import sys
+
+    monkeypatch.delitem(sys.modules, "kpi.reports", raising=False)
+    preload(("kpi.no_such_module", "kpi.reports"))
+    assert "kpi.reports" in sys.modules and "kpi.no_such_module" not in sys.modules

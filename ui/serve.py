@@ -8,6 +8,7 @@ So it holds behind a reverse proxy that serves the dashboard under a path of its
 `server.baseUrlPath`. Every other request, "/" included, is Streamlit's as before."""
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import streamlit as st
@@ -45,3 +46,18 @@ def page_routes(base_url_path: str = "", names: list[str] | None = None) -> list
     prefix = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
     names = [path.stem for path in sorted(PAGES_DIR.glob("*.py"))] if names is None else names
     return [Route(f"{prefix}/{name}", page, methods=["GET", "HEAD"]) for name in names]
+
+
+# What a first page run imports besides Streamlit (about a second on this machine): not ui.*, whose Streamlit caches
+# log a warning when made outside a page run.
+PRELOADED = ("kpi.metrics", "kpi.present", "kpi.imports", "kpi.store", "kpi.competency", "kpi.auth", "kpi.reports")
+
+
+def preload(modules: tuple[str, ...]) -> None:
+    """Import modules (a server's thread, before its first visitor). One that fails is left to the page run that
+    imports it, which shows the error where it belongs."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - said by the page run that imports it
+            pass
