@@ -355,8 +355,13 @@ def test_the_upload_box_and_select_boxes_speak_chinese(server, browser):
         '[data-testid="stFileUploaderDropzone"] button > div > span'), '::after').content""")
     assert button == '"瀏覽檔案"'
     assert "每個檔案最大 200 MB" in body  # what may be uploaded, said in our own caption
+    page.get_by_text("復原匯入或下載其拒收列").click()  # the undo's select box, behind its switch
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stSelectbox"]')
+    _settle(page)
     placeholders = page.evaluate("() => [...document.querySelectorAll('input')].map(e => e.placeholder)")
     assert "請選擇" in placeholders and not any("Choose" in p for p in placeholders)
+
+
 def test_an_input_being_edited_says_press_enter_in_chinese(server, browser):
     # Streamlit writes "Press Enter to apply" under a number or text box being edited, in English on a zh-TW page
     # (the staffing page's what-if): its words are replaced by the page's language (ui.frame.input_hints_css).
