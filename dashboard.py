@@ -52,13 +52,10 @@ def main() -> None:
 if __name__ == "__main__":  # a page run
     main()
 else:  # imported by `streamlit run dashboard.py` (or by uvicorn: `uvicorn dashboard:app`) to serve the pages
-    import threading
-
     from streamlit import config
 
-    from ui.serve import PRELOADED, page_routes, preload
+    from ui.serve import lifespan, page_routes
 
-    app = st.App(__file__, routes=page_routes(config.get_option("server.baseUrlPath") or ""))
-    # The kpi package (pandas, DuckDB, plotly: about a second) imported while the server waits for its first visitor,
-    # not in that visitor's first page run.
-    threading.Thread(target=preload, args=(PRELOADED,), name="kpi-preload", daemon=True).start()
+    # lifespan: the kpi package imported before the first visitor, not in that visitor's first page run; the browser
+    # opened, as `streamlit run` did.
+    app = st.App(__file__, routes=page_routes(config.get_option("server.baseUrlPath") or ""), lifespan=lifespan)

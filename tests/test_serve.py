@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from starlette.applications import Starlette
 
@@ -37,26 +38,58 @@ def test_every_page_of_the_navigation_has_its_address_and_only_those():
     assert TestClient(Starlette(routes=page_routes("kpi"))).get("/budget").status_code == 404
 
 
-def test_the_dashboard_imported_by_the_server_is_an_app_with_those_routes(monkeypatch):
+def test_the_dashboard_imported_by_the_server_is_an_app_with_those_routes_and_its_start(monkeypatch):
     """`streamlit run dashboard.py` imports the file as the module `dashboard` and serves its `app` (st.App); a page
     run executes it as __main__ instead."""
     import importlib
     import sys
 
-    import threading
+    from streamlit import config
 
     import ui.serve
 
-    asked = []
-    done = threading.Event()
-    monkeypatch.setattr(ui.serve, "preload", lambda modules: (asked.append((threading.current_thread().name, modules)),
-                                                              done.set()))
-    monkeypatch.delitem(sys.modules, "dashboard", raising=False)
+    monkeypatch.setattr(config, "_main_script_path", config._main_script_path)  # st.App sets it: put back after
+    monkeypatch.setitem(sys.modules, "dashboard", None)  # (removed after the test, whatever it held)
+    del sys.modules["dashboard"]
     dashboard = importlib.import_module("dashboard")
-    assert isinstance(dashboard.app, st.App)
+    assert isinstance(dashboard.app, st.App) and dashboard.app._user_lifespan is ui.serve.lifespan
     assert [r.path for r in dashboard.app._user_routes] == [r.path for r in page_routes()]
-    # and the kpi package is imported in a thread of its own meanwhile
-    assert done.wait(timeout=30) and asked == [("kpi-preload", PRELOADED)]
+
+
+def test_the_start_imports_the_kpi_package_before_the_first_visitor_then_opens_the_browser(monkeypatch):
+    import asyncio
+
+    import ui.serve
+
+    done = []
+    monkeypatch.setattr(ui.serve, "preload", lambda modules: done.append(("preload", modules)))
+    monkeypatch.setattr(ui.serve, "open_browser", lambda: done.append(("browser",)))
+    monkeypatch.setattr(ui.serve, "OPEN_AFTER", 0.01)
+
+    async def start() -> None:
+        async with ui.serve.lifespan(None):
+            assert done == [("preload", PRELOADED)]  # imported before the server serves
+            await asyncio.sleep(0.1)
+            assert done == [("preload", PRELOADED), ("browser",)]
+
+    asyncio.run(start())
+
+
+@pytest.mark.parametrize("headless, address, opened", [
+    (True, None, []), (False, None, ["http://localhost:8501"]), (False, "127.0.0.1", ["http://127.0.0.1:8501"])])
+def test_the_browser_opens_as_streamlit_run_opens_it(monkeypatch, headless, address, opened):
+    from streamlit import cli_util, config
+
+    from ui.serve import open_browser
+
+    monkeypatch.setattr(config, "get_option", lambda key: {"server.headless": headless, "server.address": address,
+                                                            "server.port": 8501, "browser.serverPort": 8501,
+                                                            "server.baseUrlPath": ""}.get(key))
+    monkeypatch.setattr(config, "is_manually_set", lambda key: key == "server.address" and address is not None)
+    seen = []
+    monkeypatch.setattr(cli_util, "open_browser", seen.append)
+    open_browser()
+    assert seen == opened
 
 
 def test_preload_imports_what_it_is_given_and_leaves_a_failing_module_to_the_page(monkeypatch):

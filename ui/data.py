@@ -213,15 +213,26 @@ def _version(path: str) -> tuple[int, str]:
     return data_version(path)
 
 
+def _call(path: str, args: tuple, kwargs: tuple, fn: Callable, run: RunConnection | None) -> Any:
+    # The page run's connection (closed when the run ends), else one opened for this call and closed at once: while
+    # the dashboard holds the file, a nightly `python -m kpi ingest` could not write it.
+    if run is not None and run.path == path:
+        return fn(run.get(), *args, **dict(kwargs))
+    with store.open_db(path, read_only=True) as con:
+        return fn(con, *args, **dict(kwargs))
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(name: str, path: str, version: tuple, args: tuple, kwargs: tuple, _fn: Callable,
             _run: RunConnection | None = None) -> Any:
-    # The page run's connection (closed when the run ends), else one opened for this call and closed at once: while
-    # the dashboard holds the file, a nightly `python -m kpi ingest` could not write it.
-    if _run is not None and _run.path == path:
-        return _fn(_run.get(), *args, **dict(kwargs))
-    with store.open_db(path, read_only=True) as con:
-        return _fn(con, *args, **dict(kwargs))
+    return _call(path, args, kwargs, _fn, _run)
+
+
+# recent()'s: a few entries of their own, so each write's new stamp does not push the pages' queries out of _cached
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_recent(name: str, path: str, stamp: tuple, args: tuple, kwargs: tuple, _fn: Callable,
+                   _run: RunConnection | None = None) -> Any:
+    return _call(path, args, kwargs, _fn, _run)
 
 
 def _scoped(fn: Callable, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -323,8 +334,8 @@ def recent(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     this process or another, moves the stamp; reading it is a stat (opening the file took 40 ms of the data page)."""
     kwargs = _scoped(fn, kwargs)
     path = _run_path()
-    return _cached(f"{fn.__module__}.{fn.__qualname__}", path, ("stamp", store.file_stamp(path)), args,
-                   tuple(sorted(kwargs.items())), fn, st.session_state.get("_run_connection"))
+    return _cached_recent(f"{fn.__module__}.{fn.__qualname__}", path, store.file_stamp(path), args,
+                          tuple(sorted(kwargs.items())), fn, st.session_state.get("_run_connection"))
 
 
 def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:

@@ -8,7 +8,10 @@ So it holds behind a reverse proxy that serves the dashboard under a path of its
 `server.baseUrlPath`. Every other request, "/" included, is Streamlit's as before."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import streamlit as st
@@ -54,10 +57,40 @@ PRELOADED = ("kpi.metrics", "kpi.present", "kpi.imports", "kpi.store", "kpi.comp
 
 
 def preload(modules: tuple[str, ...]) -> None:
-    """Import modules (a server's thread, before its first visitor). One that fails is left to the page run that
+    """Import modules (before the server takes its first visitor). One that fails is left to the page run that
     imports it, which shows the error where it belongs."""
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - said by the page run that imports it
             pass
+
+
+def open_browser() -> None:
+    """The dashboard in the user's browser, as `streamlit run` opens it on a desktop (not when headless, as on a server
+    without a display): st.App's server does not. The address as Streamlit's bootstrap picks it."""
+    from streamlit import cli_util, config
+    from streamlit.web.server import server_util
+
+    if config.get_option("server.headless"):
+        return
+    if config.is_manually_set("browser.serverAddress"):
+        address = config.get_option("browser.serverAddress")
+    elif config.is_manually_set("server.address"):
+        address = server_util.get_display_address(config.get_option("server.address"))
+    else:
+        address = "localhost"
+    cli_util.open_browser(server_util.get_url(address))
+
+
+OPEN_AFTER = 0.5  # seconds: the server listens once this lifespan has started
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: st.App) -> AsyncIterator[None]:
+    """st.App's start: the kpi package imported before the first visitor can arrive (about a second, which that
+    visitor's first page run paid; in a thread of its own beside a page run, two imports of the same modules could
+    deadlock), then the browser opened."""
+    await asyncio.to_thread(preload, PRELOADED)
+    asyncio.get_running_loop().call_later(OPEN_AFTER, open_browser)
+    yield
