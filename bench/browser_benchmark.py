@@ -29,10 +29,11 @@ multiple of it ("x floor"). Each app is served as dashboard.py is (st.App: `stre
 `app`). Every page but the weekly one has its own address (/quality...), where the dashboard's HTML names the server's
 address (ui.serve; without it Streamlit's frontend first looked for the server under the page's address, failed,
 waited 100 ms and tried the root): so the floor's tile is also measured on a page of its own (/tile), served the same
-way, and "x its" gives each page against the floor at the same kind of address. Beside them, the frame: a small app with the dashboard's sidebar and navigation (the widgets every
-page draws besides its content) and one tile, the least a page of this dashboard can cost. The breakdown of a new
-visit: server = new_session -> script_finished as the page received them (the script's run and the messages' way);
-payload = bytes the websocket received; browser = script_finished -> idle.
+way, and "x its" gives each page against the floor at the same kind of address. Beside them, the frame: a small app
+with the dashboard's sidebar and navigation (the widgets every page draws besides its content) and one tile, the
+least a page of this dashboard can cost. The breakdown of a new visit: server = new_session -> script_finished as
+the page received them (the script's run and the messages' way); payload = bytes the websocket received; browser =
+script_finished -> idle.
 
 The check (a failure exits with status 1): no page shows an exception; the floor shows its tile; the weekly page's
 five volumes are week_summary's for the week it shows (on a new visit, after a filter change, after an import and on
@@ -71,8 +72,8 @@ SERVED = """
 if __name__ != "__main__":  # imported by `streamlit run` to serve it, as dashboard.py is
     app = st.App(__file__{routes})
 """
-FLOOR_APP = f'import streamlit as st\n\nif __name__ == "__main__":\n    st.metric("service level", "{FLOOR_VALUE}")\n' + \
-    SERVED.format(routes="")
+FLOOR_APP = (f'import streamlit as st\n\nif __name__ == "__main__":\n'
+             f'    st.metric("service level", "{FLOOR_VALUE}")\n') + SERVED.format(routes="")
 # The same tile on a page with its own address (/tile), as every page but the weekly one is. Streamlit's frontend
 # opened at such an address first looked for the server under it (GET /tile/_stcore/health, which fails), waited 100 ms
 # and tried the root (its getPossibleBaseUris and ping loop); the dashboard's pages now name the server's address in
@@ -102,7 +103,8 @@ def main():
     panel.selectbox("週次", [f"2026-W{{w:02d}}" for w in range(47, 0, -1)], key="week", help="ISO 週")
     for label in ("組別", "管道", "佇列"):
         panel.selectbox(label, ["全部", "a", "b", "c"], key=label)
-    st.sidebar.markdown("**2026-W47**（2026-11-16 至 2026-11-22）  \\n組別：全部  \\n管道：電話  \\n佇列：全部")
+    st.sidebar.markdown("**2026-W47**（2026-11-16 至 2026-11-22）  \\n組別：全部  \\n管道：電話  \\n"
+                        "佇列：全部")
     st.sidebar.caption("資料截止：2026-11-23 10:11")
     st.sidebar.toggle("列印檢視", key="print_view", help="A4")
 
