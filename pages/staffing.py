@@ -65,28 +65,32 @@ if week.has_states:
 chart(present.figure(lines, dict(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title=t("staffing.agents")),
                                  legend=dict(orientation="h", y=1.12))))
 
-# ---- what-if: volume, handle time, shrinkage and target -> agents and hours
+# ---- what-if: volume, handle time, shrinkage and target -> agents and hours, behind a switch. Its four number boxes
+# cost a new visit of the page a dozen more script files to fetch and run in the browser (docs/benchmarks.md); the
+# switch stays as it was left for the rest of the session.
 st.subheader(t("staffing.whatif"))
-c1, c2, c3, c4 = st.columns(4)
-# No bounds on the boxes: Streamlit says a value beyond them in English, in a tooltip, and keeps the last result
-# shown; the page says it in words and shows the week as it was (metrics.WHAT_IF_RANGES).
-labels = {"volume": t("staffing.whatif.volume"), "aht": t("staffing.whatif.aht"),
-          "shrinkage": t("staffing.whatif.shrinkage"), "sl": t("staffing.whatif.sl")}
-volume = c1.number_input(labels["volume"], value=0, step=5, key="wi_volume")
-aht = c2.number_input(labels["aht"], value=0, step=10, key="wi_aht")
-shrinkage = c3.number_input(labels["shrinkage"], value=min(80.0, round(week.shrinkage * 100, 1)), step=0.5,
-                            format="%.1f", key="wi_shrinkage")  # 7.5%, not 7
-target = c4.number_input(labels["sl"], value=min(99, max(50, int(round(week.sl_target * 100)))), step=1, key="wi_sl")
-outside = metrics.what_if_outside(volume=volume, aht=aht, shrinkage=shrinkage, sl=target)
-if outside:
+tried = week
+if st.toggle(t("staffing.whatif_open"), key="wi_open", persist_state="session"):
+    c1, c2, c3, c4 = st.columns(4)
+    # No bounds on the boxes: Streamlit says a value beyond them in English, in a tooltip, and keeps the last result
+    # shown; the page says it in words and shows the week as it was (metrics.WHAT_IF_RANGES).
+    labels = {"volume": t("staffing.whatif.volume"), "aht": t("staffing.whatif.aht"),
+              "shrinkage": t("staffing.whatif.shrinkage"), "sl": t("staffing.whatif.sl")}
+    volume = c1.number_input(labels["volume"], value=0, step=5, key="wi_volume")
+    aht = c2.number_input(labels["aht"], value=0, step=10, key="wi_aht")
+    shrinkage = c3.number_input(labels["shrinkage"], value=min(80.0, round(week.shrinkage * 100, 1)), step=0.5,
+                                format="%.1f", key="wi_shrinkage")  # 7.5%, not 7
+    target = c4.number_input(labels["sl"], value=min(99, max(50, int(round(week.sl_target * 100)))), step=1,
+                             key="wi_sl")
+    outside = metrics.what_if_outside(volume=volume, aht=aht, shrinkage=shrinkage, sl=target)
     for name in outside:
         lo, hi = metrics.WHAT_IF_RANGES[name]
         st.error(t("staffing.whatif.outside", field=labels[name], lo=f"{lo:g}", hi=f"{hi:g}"))
-    tried = metrics.with_what_if(week, metrics.WhatIf())  # the week as it is: nothing from a value not taken
+    if not outside:
+        tried = metrics.with_what_if(week, metrics.WhatIf(float(volume), float(aht), shrinkage / 100, target / 100))
+        st.markdown(metrics.staffing_plan_text(tried, lang()))  # Erlang C on the week already read: no query
 else:
-    what_if = metrics.WhatIf(float(volume), float(aht), shrinkage / 100, target / 100)
-    tried = metrics.with_what_if(week, what_if)  # Erlang C on the week already read: no query
-    st.markdown(metrics.staffing_plan_text(tried, lang()))
+    st.caption(t("staffing.whatif_closed"))
 
 # ---- the grid: each interval, the gap and the service level in their status colours. The intervals to look at first
 # (short of agents, or below the service level's band: where did the week go wrong?), every interval on request, in

@@ -369,6 +369,10 @@ def test_an_input_being_edited_says_press_enter_in_chinese(server, browser):
     page.set_default_timeout(90_000)
     page.goto(server + "/staffing")
     _settle(page)
+    assert page.locator('[data-testid="stNumberInput"]').count() == 0  # the what-if is behind its switch
+    page.get_by_text("試算：調整進線量、處理時間、人力耗損率或服務水準目標").click()
+    page.wait_for_selector('[data-testid="stNumberInput"]')
+    _settle(page)
     box = page.locator('[data-testid="stNumberInput"] input').first
     box.fill("12")
     hint = page.locator('[data-testid="InputInstructions"] > span').first

@@ -98,8 +98,14 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
     grid = html_tables(run(sample_db, lang=lang, staffing_every=True))[0]  # (a click on it, in a new session)
     assert len(grid) == len(week.grid)
     assert list(grid[required]) == [f"{n:,}" for n in week.grid["required"]]
-    # the what-if box starts at the week's own shrinkage (to a tenth of a point: 7.5, not 7) and target: its plan is
-    # the week's
+    # the what-if is behind a switch, off on a new visit: no number box, and the grid is the week as it was
+    assert at.toggle(key="wi_open").value is False and not at.number_input
+    assert ("下方時段表為本週實際情形" if lang == "zh-TW" else "The grid below is the week as it was") in " ".join(
+        c.value for c in at.caption)
+    assert not any(m.value.startswith(("尖峰時段需", "The peak interval needs")) for m in at.markdown)
+    # switched on, the box starts at the week's own shrinkage (to a tenth of a point: 7.5, not 7) and target: its
+    # plan is the week's
+    at = run(sample_db, lang=lang, wi_open=True)
     assert at.number_input(key="wi_shrinkage").value == round(week.shrinkage * 100, 1)
     plans = [m.value for m in at.markdown if m.value == metrics.staffing_plan_text(
         _week(sample_db, what_if=metrics.WhatIf(0.0, 0.0, round(week.shrinkage * 100, 1) / 100, 0.8)), lang)]
@@ -109,12 +115,22 @@ def test_the_page_shows_the_weeks_measures_chart_and_grid(sample_db, monkeypatch
 def test_the_what_if_box_recomputes_agents_and_hours(sample_db, monkeypatch):
     monkeypatch.setenv("KPI_DB", str(sample_db))
     at = run(sample_db)
+    at.toggle(key="wi_open").set_value(True).run()  # the switch, as a supervisor turns it on
     at.number_input(key="wi_volume").set_value(20).run()
     at.number_input(key="wi_shrinkage").set_value(30.5).run()
     tried = _week(sample_db, what_if=metrics.WhatIf(20.0, 0.0, 0.305, 0.8))
     assert any(m.value == metrics.staffing_plan_text(tried, "zh-TW") for m in at.markdown)
     base = _week(sample_db)
     assert tried.peak_required > base.peak_required  # 20% more calls need more agents at the peak
+    # the grid's what-if column follows the boxes (every interval shown); the switch turned off again: no box, and
+    # the week as it was
+    at.toggle(key="staffing_every").set_value(True).run()
+    column = "情境所需人力（人）"
+    assert list(html_tables(at)[0][column]) == [f"{n:,}" for n in tried.grid["what_if_required"]]
+    assert list(html_tables(at)[0][column]) != [f"{n:,}" for n in base.grid["what_if_required"]]
+    at.toggle(key="wi_open").set_value(False).run()
+    assert not at.exception and not at.number_input
+    assert list(html_tables(at)[0][column]) == [f"{n:,}" for n in base.grid["what_if_required"]]
 
 
 def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypatch, write):
@@ -146,7 +162,7 @@ def test_a_what_if_value_out_of_range_is_said_in_words_and_nothing_is_computed_f
     # A shrinkage of 100%: Streamlit turned the box red with "Number is outside the allowed range" in a tooltip, in
     # English, and the sentence below kept the previous result as if it applied.
     monkeypatch.setenv("KPI_DB", str(sample_db))
-    at = run(sample_db)
+    at = run(sample_db, wi_open=True)
     at.number_input(key="wi_shrinkage").set_value(30.5).run()
     assert any(m.value.startswith("尖峰時段需") and "30.5%" in m.value for m in at.markdown)
     at.number_input(key="wi_shrinkage").set_value(100.0).run()
@@ -180,7 +196,7 @@ def test_a_week_before_the_agent_states_began_says_so_and_judges_no_interval(sam
     assert not week.has_states and week.states_imported and len(week.grid) == 196
     at = run(sample_db, week="2026-09-14")
     assert [i.value for i in at.info][0].startswith("本週（此組別）沒有專員狀態資料")
-    assert not at.success and not tiles(at) and [g.key for g in at.get("toggle")] == ["print_view"]  # no grid switch
+    assert not at.success and not tiles(at) and sorted(g.key for g in at.get("toggle")) == ["print_view", "wi_open"]  # no grid switch
     assert len(html_tables(at)[0]) == 196  # every interval's required agents, none judged
 
 
