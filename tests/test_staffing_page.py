@@ -116,6 +116,9 @@ def test_the_what_if_box_recomputes_agents_and_hours(sample_db, monkeypatch):
     monkeypatch.setenv("KPI_DB", str(sample_db))
     at = run(sample_db)
     at.toggle(key="wi_open").set_value(True).run()  # the switch, as a supervisor turns it on
+    at.switch_page("pages/budget.py").run()  # another page and back: the switch is as it was left
+    at.switch_page("pages/staffing.py").run()
+    assert at.toggle(key="wi_open").value is True and len(at.number_input) == 4
     at.number_input(key="wi_volume").set_value(20).run()
     at.number_input(key="wi_shrinkage").set_value(30.5).run()
     tried = _week(sample_db, what_if=metrics.WhatIf(20.0, 0.0, 0.305, 0.8))
