@@ -311,6 +311,30 @@ def test_a_page_opened_at_its_own_address_asks_for_the_server_only_where_it_is(s
     page.close()
 
 
+def test_each_page_says_its_language_to_the_browser(server, browser):
+    """<html lang> said "en" on every page: a screen reader read the Chinese pages with an English voice, and the browser
+    chose its fonts and offered to translate for English (ui.serve.LANG_SCRIPT)."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.set_default_timeout(90_000)
+    html_lang = "() => document.documentElement.lang"
+    page.goto(server)
+    _settle(page)
+    assert page.evaluate(html_lang) == "zh-TW"
+    page.locator('[data-testid="stSidebar"] button:has-text("English")').click()
+    _settle(page)
+    assert "lang=en" in page.url and page.evaluate(html_lang) == "en"  # switched without loading the page again
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Budget execution").click()
+    _settle(page)
+    assert page.evaluate(html_lang) == "en"
+    page.goto(f"{server}/budget?lang=en")  # a bookmark in English
+    _settle(page)
+    assert page.evaluate(html_lang) == "en"
+    page.locator('[data-testid="stSidebar"] button:has-text("繁體中文")').click()
+    _settle(page)
+    assert "lang=" not in page.url and page.evaluate(html_lang) == "zh-TW"
+    page.close()
+
+
 def test_under_a_base_path_a_pages_address_still_finds_the_server(sample_db, browser, tmp_path):
     """`--server.baseUrlPath kpi` (a reverse proxy's path): /kpi/budget finds the server at /kpi/, not at /."""
     db = tmp_path / "copy.duckdb"
@@ -330,6 +354,12 @@ def test_under_a_base_path_a_pages_address_still_finds_the_server(sample_db, bro
         page.wait_for_url(f"{url}/kpi/data_status")
         _settle(page)
         assert page.locator("h1").first.inner_text() == "資料狀態"
+        _no_errors(page)
+        page.goto(f"{url}/kpi/")  # the root under the base path: the server found where the page is (ui.serve)
+        page.wait_for_selector("div.kpi-tile")
+        _settle(page)
+        assert page.locator("h1").first.inner_text() == "每週績效"
+        assert page.evaluate("document.documentElement.lang") == "zh-TW"
         _no_errors(page)
         page.close()
     finally:

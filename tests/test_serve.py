@@ -13,7 +13,8 @@ with warnings.catch_warnings():  # starlette 1.10 asks for httpx2 for its test c
     from starlette.testclient import TestClient
 
 from ui.frame import PAGES
-from ui.serve import BASE_SCRIPT, PRELOADED, page_html, page_routes, preload
+from ui.i18n import DEFAULT_LANG, LANGS
+from ui.serve import BASE_SCRIPT, HTML_LANG, LANG_SCRIPT, PRELOADED, page_html, page_routes, preload
 
 INDEX = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
 
@@ -23,17 +24,29 @@ def test_a_pages_address_gets_streamlits_page_with_the_base_script_first_in_its_
     answer = client.get("/budget")
     assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
     assert answer.headers["content-type"].startswith("text/html")
-    assert answer.text == INDEX.replace("<head>", "<head>" + BASE_SCRIPT, 1) == page_html()
+    assert answer.text == page_html()
     assert answer.text.index(BASE_SCRIPT) < answer.text.index('<script type="module"')  # before the bundle reads it
-    assert answer.text.replace(BASE_SCRIPT, "") == INDEX  # nothing else of Streamlit's page changed
+    # nothing else of Streamlit's page changed but its language: zh-TW, and the script that follows the address's
+    assert answer.text.replace(BASE_SCRIPT + LANG_SCRIPT, "").replace('<html lang="zh-TW">', '<html lang="en">') == INDEX
     assert client.head("/quality").status_code == 200
     assert client.get("/budget/_stcore/health").status_code == 404  # only the page's own address
     assert client.post("/budget").status_code == 405
 
 
+def test_the_root_gets_the_page_in_its_language_without_the_servers_address():
+    """At the server's root (the weekly page) the frontend finds the server where it is: BASE_SCRIPT there would name
+    the parent of /kpi/ under a base path. The language is said there too."""
+    client = TestClient(Starlette(routes=page_routes("kpi")))
+    answer = client.get("/kpi/")
+    assert answer.status_code == 200 and answer.text == page_html(root=True) and BASE_SCRIPT not in answer.text
+    assert '<html lang="zh-TW">' in answer.text and answer.text.index(LANG_SCRIPT) < answer.text.index('<script type="module"')
+    # the language the script sets is the one ui.i18n reads from the address: zh-TW unless ?lang=en
+    assert HTML_LANG == DEFAULT_LANG and set(LANGS) == {"zh-TW", "en"} and '"en" ? "en" : "zh-TW"' in LANG_SCRIPT
+
+
 def test_every_page_of_the_navigation_has_its_address_and_only_those():
     paths = {r.path for r in page_routes()}
-    assert paths == {f"/{Path(path).stem}" for _, path, _, _, _ in PAGES}
+    assert paths == {"/", *(f"/{Path(path).stem}" for _, path, _, _, _ in PAGES)}
     assert {r.path for r in page_routes("kpi")} == {f"/kpi{p}" for p in paths} == {r.path for r in page_routes("/kpi/")}
     assert TestClient(Starlette(routes=page_routes("kpi"))).get("/budget").status_code == 404
 

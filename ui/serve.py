@@ -1,11 +1,12 @@
-"""How `streamlit run dashboard.py` serves the dashboard: Streamlit's own server (st.App), with one thing added. A page
+"""How `streamlit run dashboard.py` serves the dashboard: Streamlit's own server (st.App), with two things added. A page
 opened at its own address (/budget, a bookmark) gets Streamlit's page with the server's address written in.
 
 Without it, Streamlit's frontend first looks for the server under the page's address (GET /budget/_stcore/health,
 which fails), waits and then tries the parent. That cost every page but the weekly one (at "/") 0.1 to 0.3 s of a new
 visit (docs/benchmarks.md, browser). The address is the page's own minus its last segment, worked out in the browser.
 So it holds behind a reverse proxy that serves the dashboard under a path of its own (/kpi/budget: /kpi/), and under
-`server.baseUrlPath`. Every other request, "/" included, is Streamlit's as before."""
+`server.baseUrlPath`. The server's root gets the same page without that address (it is found there). Every page says its
+language on <html> (LANG_SCRIPT). Every other request is Streamlit's as before."""
 from __future__ import annotations
 
 import asyncio
@@ -27,12 +28,26 @@ BASE_SCRIPT = ('<script>(() => { const parts = location.pathname.replace(/\\/+$/
                'window.__streamlit = {BACKEND_BASE_URL: location.origin + parts.join("/") + "/"}; })();</script>')
 
 
-def page_html() -> str:
-    """Streamlit's index.html with BASE_SCRIPT first in its head."""
+# The page's language on its <html> element: Streamlit's says lang="en" whatever the page shows, so a screen reader read
+# the Chinese pages with an English voice, and a browser picked its fonts and offered translation for English. The
+# address's ?lang= (ui.i18n: zh-TW unless it says en, which the sidebar's switch writes there) decides it, at once and
+# after every change of the address (the switch changes it without loading the page again).
+HTML_LANG = "zh-TW"  # ui.i18n.DEFAULT_LANG (not imported here: see PRELOADED)
+LANG_SCRIPT = ('<script>(() => { const set = () => { document.documentElement.lang = '
+               'new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-TW"; }; set(); '
+               'for (const name of ["pushState", "replaceState"]) { const original = history[name]; '
+               'history[name] = function (...args) { const done = original.apply(this, args); set(); return done; }; } '
+               'addEventListener("popstate", set); })();</script>')
+
+
+def page_html(root: bool = False) -> str:
+    """Streamlit's index.html with the page's language and LANG_SCRIPT, and, at a page's own address (not root),
+    BASE_SCRIPT, first in its head."""
     index = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
     if "<head>" not in index:  # another Streamlit's page: served as it is (the frontend then looks for the server)
         return index
-    return index.replace("<head>", "<head>" + BASE_SCRIPT, 1)
+    index = index.replace('<html lang="en">', f'<html lang="{HTML_LANG}">', 1)
+    return index.replace("<head>", "<head>" + ("" if root else BASE_SCRIPT) + LANG_SCRIPT, 1)
 
 
 def page_routes(base_url_path: str = "", names: list[str] | None = None) -> list[Route]:
@@ -41,14 +56,18 @@ def page_routes(base_url_path: str = "", names: list[str] | None = None) -> list
     (Streamlit's, ui.frame.PAGES); read from the folder, not from ui.frame, which the server would import before any
     page run (Streamlit's caches log a warning when made outside one). names: other pages' addresses (a benchmark's
     one-tile app)."""
-    html = page_html()
+    html, root_html = page_html(), page_html(root=True)
 
     async def page(request: Request) -> HTMLResponse:
         return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
+    async def root(request: Request) -> HTMLResponse:  # the server's own address: found there without BASE_SCRIPT
+        return HTMLResponse(root_html, headers={"Cache-Control": "no-cache"})
+
     prefix = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
     names = [path.stem for path in sorted(PAGES_DIR.glob("*.py"))] if names is None else names
-    return [Route(f"{prefix}/{name}", page, methods=["GET", "HEAD"]) for name in names]
+    return [Route(f"{prefix}/", root, methods=["GET", "HEAD"]),
+            *(Route(f"{prefix}/{name}", page, methods=["GET", "HEAD"]) for name in names)]
 
 
 # What a first page run imports besides Streamlit (about a second on this machine): not ui.*, whose Streamlit caches
