@@ -456,6 +456,36 @@ def test_switching_to_english_rewords_the_chosen_filters(server, browser):
     page.close()
 
 
+def test_dates_typed_into_the_custom_range_are_taken(server, browser):
+    """A supervisor typed 2026/11/02 - 2026/11/15 into the range box and clicked on the page: the week stayed. The box
+    was in the filter panel, which the click closed before the box took the dates; it is in the sidebar now."""
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    _settle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    _filters(page).locator("button", has_text="自訂").first.click()
+    _settle(page)
+    page.keyboard.press("Escape")  # the panel closed: the range box stays in the sidebar
+    segments = sidebar.locator('[data-testid="stDateInput"] [role="spinbutton"]')
+    segments.nth(0).click()  # (its calendar opens) the start's year, month and day typed
+    page.keyboard.type("20261102")
+    segments.nth(3).click()
+    page.keyboard.type("20261115")
+    page.locator("h1").first.click()  # somewhere else on the page
+    _settle(page)
+    assert "2026-11-02 至 2026-11-15" in sidebar.inner_text()
+    # by keyboard alone: typed, then Tab out of the box
+    segments.nth(3).focus()
+    page.keyboard.type("20261108")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    _settle(page)
+    assert "2026-11-02 至 2026-11-08" in sidebar.inner_text()
+    _no_errors(page)
+    page.close()
+
+
 def test_the_budget_shows_no_filters_and_the_chosen_team_waits_for_the_weekly_page(server, browser):
     """The budget (by year and month, the whole centre) was read beside "2026-W47 · 組別：技術支援組 · 管道：電話"; now
     its sidebar has no filter panel, and the team chosen before is there again on the weekly page."""

@@ -107,8 +107,11 @@ def _period_picker(box) -> metrics.Period | None:
         if not weeks:
             return None
         default = metrics.default_period(weeks)
-        picked = box.date_input(t("sidebar.range"), (default.start, default.end), min_value=weeks[-1].start,
-                                max_value=weeks[0].end, key="range", help=t("sidebar.range_help"), persist_state="session")
+        # In the sidebar itself, not in the filter panel: Streamlit's range box takes typed dates when its calendar
+        # closes or it loses the focus, and a click outside the panel closed the panel first, dropping them.
+        picked = st.sidebar.date_input(t("sidebar.range"), (default.start, default.end), min_value=weeks[-1].start,
+                                       max_value=weeks[0].end, key="range", help=t("sidebar.range_help"),
+                                       persist_state="session")
         start, end = (tuple(picked) + (None, None))[:2] if isinstance(picked, (tuple, list)) else (picked, None)
         if start is None:
             return None
