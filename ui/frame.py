@@ -144,7 +144,7 @@ def sidebar_filters(used: bool = True) -> Filters | None:
     kept across pages. They sit in one panel behind the sidebar's 篩選條件 button (a popover: the script still runs them
     and sends them every time, so their values stay, but the browser draws them only when the panel opens: four select
     boxes drawn cost a new visit about 0.3 to 0.4x the one-tile floor, docs/benchmarks.md), and the filters chosen are
-    written out below it.
+    written out below it. A custom range's date box is in the sidebar itself (_period_picker).
 
     used=False (a page that reads none of them, UNFILTERED): neither the panel nor the filters written out, so a budget
     read beside "2026-W47, phone" is not taken for that week's or channel's; the values wait for the next page that
