@@ -70,7 +70,8 @@ chart(present.figure(lines, dict(height=340, margin=dict(l=10, r=10, t=30, b=10)
 # switch stays as it was left for the rest of the session.
 st.subheader(t("staffing.whatif"))
 tried = week
-if st.toggle(t("staffing.whatif_open"), key="wi_open", persist_state="session"):
+trying = st.toggle(t("staffing.whatif_open"), key="wi_open", persist_state="session")
+if trying:
     c1, c2, c3, c4 = st.columns(4)
     # No bounds on the boxes: Streamlit says a value beyond them in English, in a tooltip, and keeps the last result
     # shown; the page says it in words and shows the week as it was (metrics.WHAT_IF_RANGES).
@@ -96,7 +97,7 @@ else:
 # (short of agents, or below the service level's band: where did the week go wrong?), every interval on request, in
 # the print view and in the downloads: a week has about 300 (docs/benchmarks.md)
 st.subheader(t("staffing.grid"))
-frame, kinds, statuses = metrics.staffing_table(tried, lang(), cat)
+frame, kinds, statuses = metrics.staffing_table(tried, lang(), cat, what_if=trying)  # off: no what-if columns
 table = page_table(frame, [t("page.staffing"), t("staffing.grid")], metrics.iso_week_label(monday),
                    metrics.iso_week_label(monday), f, kinds=kinds, statuses=statuses)
 review = metrics.intervals_to_review(week)

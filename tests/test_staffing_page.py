@@ -125,15 +125,18 @@ def test_the_what_if_box_recomputes_agents_and_hours(sample_db, monkeypatch):
     assert any(m.value == metrics.staffing_plan_text(tried, "zh-TW") for m in at.markdown)
     base = _week(sample_db)
     assert tried.peak_required > base.peak_required  # 20% more calls need more agents at the peak
-    # the grid's what-if column follows the boxes (every interval shown); the switch turned off again: no box, and
-    # the week as it was
+    # the grid's what-if columns follow the boxes (every interval shown); the switch turned off again: no box, no
+    # what-if column (情境 beside no what-if), the week as it was
     at.toggle(key="staffing_every").set_value(True).run()
-    column = "情境所需人力（人）"
-    assert list(html_tables(at)[0][column]) == [f"{n:,}" for n in tried.grid["what_if_required"]]
-    assert list(html_tables(at)[0][column]) != [f"{n:,}" for n in base.grid["what_if_required"]]
+    grid = html_tables(at)[0]
+    assert list(grid["情境所需人力（人）"]) == [f"{n:,}" for n in tried.grid["what_if_required"]]
+    assert list(grid["情境排班人力（人）"]) == [f"{n:,}" for n in tried.grid["what_if_fte"]]
+    assert list(grid["情境所需人力（人）"]) != [f"{n:,}" for n in base.grid["what_if_required"]]
     at.toggle(key="wi_open").set_value(False).run()
     assert not at.exception and not at.number_input
-    assert list(html_tables(at)[0][column]) == [f"{n:,}" for n in base.grid["what_if_required"]]
+    grid = html_tables(at)[0]
+    assert not [c for c in grid.columns if c.startswith("情境")] and len(grid.columns) == 1 + len(metrics.STAFFING_COLUMNS) - 2  # the time, 7
+    assert list(grid["所需人力（人）"]) == [f"{n:,}" for n in base.grid["required"]]
 
 
 def test_without_agent_states_the_page_says_what_would_appear(tmp_path, monkeypatch, write):

@@ -437,22 +437,27 @@ def intervals_to_review(week: StaffingWeek) -> list[bool]:
             for g, s in zip(week.grid["gap"], sl_statuses(week))]
 
 
-def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None) -> tuple[pd.DataFrame, dict[str, str],
-                                                                                             pd.DataFrame]:
+WHAT_IF_COLUMNS = ("what_if_required", "what_if_fte")
+
+
+def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None, *,
+                   what_if: bool = True) -> tuple[pd.DataFrame, dict[str, str], pd.DataFrame]:
     """(frame, kinds, statuses) of the page's grid: one row per interval with contacts or staff, headed in lang; the
-    gap column in its status colour."""
+    gap column in its status colour. what_if=False: without the what-if's columns (the page's what-if switched off:
+    a 情境 column beside no what-if read as one the reader had not asked for)."""
     cat = catalog or load_catalog()
     g = week.grid
+    columns = [c for c in GRID_COLUMNS if what_if or c not in WHAT_IF_COLUMNS]
     heads = {c: t(f"staffing.col.{c}", lang) if c not in ("offered", "aht_seconds", "service_level")
              else cat[c].text("label", lang) for c in GRID_COLUMNS}
     index = pd.Index([interval_label(d, lang) for d in g["interval_start"]], name=t("staffing.col.time", lang))
-    frame = pd.DataFrame({heads[c]: g[c].to_numpy() for c in GRID_COLUMNS}, index=index)
+    frame = pd.DataFrame({heads[c]: g[c].to_numpy() for c in columns}, index=index)
     short = [_understaffed(r) for r in g.itertuples(index=False)]  # said, not "—" (which reads as no data)
     frame[heads["predicted_sl"]] = [t("staffing.understaffed", lang) if u else v
                                     for u, v in zip(short, frame[heads["predicted_sl"]].astype(object))]
     kinds = {heads["offered"]: "count", heads["aht_seconds"]: "seconds", heads["service_level"]: "fraction",
              heads["required"]: "count", heads["staffed"]: "decimal", heads["gap"]: "+decimal",
-             heads["predicted_sl"]: "fraction", heads["what_if_required"]: "count", heads["what_if_fte"]: "count"}
+             heads["predicted_sl"]: "fraction", **{heads[c]: "count" for c in WHAT_IF_COLUMNS if heads[c] in frame}}
     statuses = pd.DataFrame(None, index=frame.index, columns=frame.columns, dtype=object)
     statuses[heads["gap"]] = [gap_status(v) for v in g["gap"]]
     statuses[heads["service_level"]] = sl_statuses(week)
