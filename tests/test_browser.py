@@ -312,8 +312,8 @@ def test_a_page_opened_at_its_own_address_asks_for_the_server_only_where_it_is(s
 
 
 def test_each_page_says_its_language_to_the_browser(server, browser):
-    """<html lang> said "en" on every page: a screen reader read the Chinese pages with an English voice, and the browser
-    chose its fonts and offered to translate for English (ui.serve.LANG_SCRIPT)."""
+    """<html lang> said "en" on every page: a screen reader read the Chinese pages with an English voice, and the
+    browser chose its fonts and offered to translate for English (ui.serve.LANG_SCRIPT)."""
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
     page.set_default_timeout(90_000)
     html_lang = "() => document.documentElement.lang"

@@ -135,7 +135,8 @@ def test_the_what_if_box_recomputes_agents_and_hours(sample_db, monkeypatch):
     at.toggle(key="wi_open").set_value(False).run()
     assert not at.exception and not at.number_input
     grid = html_tables(at)[0]
-    assert not [c for c in grid.columns if c.startswith("情境")] and len(grid.columns) == 1 + len(metrics.STAFFING_COLUMNS) - 2  # the time, 7
+    assert not [c for c in grid.columns if c.startswith("情境")]
+    assert len(grid.columns) == 1 + len(metrics.STAFFING_COLUMNS) - 2  # the time and 7 of the 9
     assert list(grid["所需人力（人）"]) == [f"{n:,}" for n in base.grid["required"]]
 
 
@@ -202,7 +203,8 @@ def test_a_week_before_the_agent_states_began_says_so_and_judges_no_interval(sam
     assert not week.has_states and week.states_imported and len(week.grid) == 196
     at = run(sample_db, week="2026-09-14")
     assert [i.value for i in at.info][0].startswith("本週（此組別）沒有專員狀態資料")
-    assert not at.success and not tiles(at) and sorted(g.key for g in at.get("toggle")) == ["print_view", "wi_open"]  # no grid switch
+    assert not at.success and not tiles(at)
+    assert sorted(g.key for g in at.get("toggle")) == ["print_view", "wi_open"]  # no grid switch
     assert len(html_tables(at)[0]) == 196  # every interval's required agents, none judged
 
 

@@ -34,7 +34,7 @@ BASE_SCRIPT = ('<script>(() => { const parts = location.pathname.replace(/\\/+$/
 # after every change of the address (the switch changes it without loading the page again).
 HTML_LANG = "zh-TW"  # ui.i18n.DEFAULT_LANG (not imported here: see PRELOADED)
 LANG_SCRIPT = ('<script>(() => { const set = () => { document.documentElement.lang = '
-               'new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-TW"; }; set(); '
+               f'new URLSearchParams(location.search).get("lang") === "en" ? "en" : "{HTML_LANG}"; }}; set(); '
                'for (const name of ["pushState", "replaceState"]) { const original = history[name]; '
                'history[name] = function (...args) { const done = original.apply(this, args); set(); return done; }; } '
                'addEventListener("popstate", set); })();</script>')
@@ -56,14 +56,12 @@ def page_routes(base_url_path: str = "", names: list[str] | None = None) -> list
     (Streamlit's, ui.frame.PAGES); read from the folder, not from ui.frame, which the server would import before any
     page run (Streamlit's caches log a warning when made outside one). names: other pages' addresses (a benchmark's
     one-tile app)."""
-    html, root_html = page_html(), page_html(root=True)
+    def answer(html: str):
+        async def endpoint(request: Request) -> HTMLResponse:
+            return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+        return endpoint
 
-    async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
-
-    async def root(request: Request) -> HTMLResponse:  # the server's own address: found there without BASE_SCRIPT
-        return HTMLResponse(root_html, headers={"Cache-Control": "no-cache"})
-
+    page, root = answer(page_html()), answer(page_html(root=True))  # the root: the server is found there
     prefix = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
     names = [path.stem for path in sorted(PAGES_DIR.glob("*.py"))] if names is None else names
     return [Route(f"{prefix}/", root, methods=["GET", "HEAD"]),

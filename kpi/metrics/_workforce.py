@@ -457,7 +457,7 @@ def staffing_table(week: StaffingWeek, lang: str, catalog: Catalog | None = None
                                     for u, v in zip(short, frame[heads["predicted_sl"]].astype(object))]
     kinds = {heads["offered"]: "count", heads["aht_seconds"]: "seconds", heads["service_level"]: "fraction",
              heads["required"]: "count", heads["staffed"]: "decimal", heads["gap"]: "+decimal",
-             heads["predicted_sl"]: "fraction", **{heads[c]: "count" for c in WHAT_IF_COLUMNS if heads[c] in frame}}
+             heads["predicted_sl"]: "fraction", **{heads[c]: "count" for c in WHAT_IF_COLUMNS if c in columns}}
     statuses = pd.DataFrame(None, index=frame.index, columns=frame.columns, dtype=object)
     statuses[heads["gap"]] = [gap_status(v) for v in g["gap"]]
     statuses[heads["service_level"]] = sl_statuses(week)
