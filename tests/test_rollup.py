@@ -137,12 +137,12 @@ def assert_rollup_exact(db, datasets=ROLLED) -> None:
     with store.open_db(db) as con:
         for dataset in datasets:
             assert used(con, dataset), dataset
-            kept, kept_teams = rollup_rows(con, dataset), rollup_rows(con, dataset, _rollup.TEAMS_SUFFIX)
+            suffixes = ["", _rollup.TEAMS_SUFFIX, _rollup.DAYS_SUFFIX, _rollup.TEAMS_SUFFIX + _rollup.DAYS_SUFFIX]
+            kept = [rollup_rows(con, dataset, s) for s in suffixes]
             with con.cursor() as cur:
                 _rollup.build(cur, metrics.load_catalog(), dataset)
-            pd.testing.assert_frame_equal(kept, rollup_rows(con, dataset), check_dtype=False, obj=dataset)
-            pd.testing.assert_frame_equal(kept_teams, rollup_rows(con, dataset, _rollup.TEAMS_SUFFIX),
-                                          check_dtype=False, obj=f"{dataset} without agents")
+            for s, frame in zip(suffixes, kept):
+                pd.testing.assert_frame_equal(frame, rollup_rows(con, dataset, s), check_dtype=False, obj=dataset + s)
         same(con, date(2026, 3, 1), date(2026, 3, 31), "week")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "agent", team="A")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "category")
@@ -398,10 +398,11 @@ def test_quality_funnel_and_pareto_from_the_rollup_equal_raw_rows(tmp_path):
                                                                          date(2026, 3, 17))["complaints"].iloc[2]
 
 
-def test_a_query_without_agent_reads_the_sums_without_agents(tmp_path):
-    """Three contacts in one hour, team, channel, queue and direction, by two agents: two rows in the rollup, one in
-    its table without agents; team and centre queries read that one, agent queries (or an agent's own rows) the
-    rollup."""
+def test_a_query_reads_the_coarsest_sums_that_answer_it(tmp_path):
+    """Three contacts in one hour, team, channel, queue and direction, by two agents: two rows in the rollup and in its
+    daily sums, one in each of its tables without agents (hourly, daily). A query grouped by day, week, month or a
+    dimension reads the daily sums, one by hour of the week the hourly ones; team and centre queries read the sums
+    without agents, agent queries those with."""
     db = tmp_path / "t.duckdb"
     frame = pd.DataFrame({"contact_id": ["c1", "c2", "c3"],
                           "arrived_at": ["2026-03-02 09:05:00", "2026-03-02 09:10:00", "2026-03-02 09:50:00"],
@@ -411,12 +412,24 @@ def test_a_query_without_agent_reads_the_sums_without_agents(tmp_path):
     imports.import_file("contacts", tmp_path / "c.csv", db=db)
     with store.open_db(db) as con:
         assert con.execute("SELECT agent_id, __n FROM rollup_contacts ORDER BY 1").fetchall() == [("a1", 2), ("a2", 1)]
+        assert con.execute("SELECT __hour, agent_id, __n FROM rollup_contacts_days ORDER BY 2").fetchall() == [
+            (datetime(2026, 3, 2), "a1", 2), (datetime(2026, 3, 2), "a2", 1)]
         assert con.execute("SELECT team, __n FROM rollup_contacts_teams").fetchall() == [("A", 3)]
-        # Change the table without agents by hand: team and centre answers follow it, agent answers do not.
+        assert con.execute("SELECT __hour, team, __n FROM rollup_contacts_teams_days").fetchall() == [
+            (datetime(2026, 3, 2), "A", 3)]
+        # Each kept table's counts keep the rollup's type (DuckDB's sum of a BIGINT would be a HUGEINT)
+        assert {t for (t,) in con.execute("SELECT DISTINCT data_type FROM duckdb_columns() WHERE table_name LIKE "
+                                          "'rollup_contacts%' AND column_name = 'answered'").fetchall()} == {"BIGINT"}
+        # Change the kept tables by hand: each answer follows the table it reads.
         con.execute("UPDATE rollup_contacts_teams SET answered = 30")
+        con.execute("UPDATE rollup_contacts_teams_days SET answered = 40")
+        con.execute("UPDATE rollup_contacts_days SET answered = answered * 10")
     with store.open_db(db, read_only=True) as con:
         day = date(2026, 3, 2)
-        assert metrics.compute_kpis(con, day, day, "team", kpis=["answered"])["answered"].tolist() == [30]
-        assert metrics.compute_kpis(con, day, day, kpis=["answered"])["answered"].tolist() == [30]
-        assert metrics.compute_kpis(con, day, day, "agent", kpis=["answered"])["answered"].tolist() == [2, 1]
-        assert metrics.compute_kpis(con, day, day, "team", kpis=["answered"], rollup=False)["answered"].tolist() == [3]
+
+        def answered(by, **kw):
+            return metrics.compute_kpis(con, day, day, by, kpis=["answered"], **kw)["answered"].dropna().tolist()
+        assert answered("team") == answered(None) == answered("week") == answered("channel") == [40]
+        assert answered("weekday_hour") == [30]
+        assert answered("agent") == [20, 10]
+        assert answered("team", rollup=False) == [3]

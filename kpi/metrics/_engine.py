@@ -195,8 +195,10 @@ def _dataset_parts(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
              if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
     if table is not None:
         agent = dims.get("agent")
-        if agent is None or not re.search(rf"\b{agent}\b", f"{key} {where}"):  # no agent asked: the coarser sums
-            table = _kept(stamp, ("coarse", table), lambda: _rollup.without_agent(cur, table)) or table
+        derived = _kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table))
+        # The coarsest sums that answer: without the agent when no agent is asked, per day unless by hour of the week
+        table = _rollup.table_for(derived, table, agent is not None and bool(re.search(rf"\b{agent}\b", f"{key} {where}")),
+                                  by not in CYCLES)
         sql = _from_rollup(cur, table, sql, key, where, aggregates, values, stamp)
     if _CALENDAR_VIEW in sql:  # deadlines read from raw rows: the business calendar (not when the rollup answers all)
         _register_calendar(cur, start, end, settings)

@@ -12,8 +12,11 @@ each rollup row keeps the latest of those moments (__settles_at), and hours from
 cut-off on are read from raw rows. Maturity (complaint rates) masks values after the sums, the same for both.
 A survey counts in its contact's hour, team, agent and channel, so the surveys rollup reads contacts too: its
 stamp holds both tables, and a contacts import refreshes the hours of the surveys linked to the contacts it touched.
-Beside each rollup the same sums without the agent (`<table>_teams`: at 5,000 agents a hundredth of the rows) are kept
-from it in the same transactions; a query that neither groups nor filters by agent reads those.
+Beside each rollup the same sums without the agent (`<table>_teams`: at 5,000 agents a hundredth of the rows) and the
+same sums per day (`<table>_days`, `<table>_teams_days`) are kept from it in the same transactions: a query that
+neither groups nor filters by agent reads the sums without agents, and one grouped by day, week, month or a dimension
+(not by hour of the week) the daily sums, which hold a day in one row where the hourly ones need up to 24 (at 10M
+contacts a 12-week trend of a team read 130,201 rows of its two row groups for 8,918 it kept).
 """
 from __future__ import annotations
 
@@ -50,6 +53,7 @@ _ALSO_READS = {
 }
 CALENDAR_TABLE = "rollup_calendar"
 TEAMS_SUFFIX = "_teams"  # the rollup without its agent column (kpi.store keeps it with the rollup: `derived`)
+DAYS_SUFFIX = "_days"  # the same sums per day (its __hour holds the day's midnight)
 END_OF_TIME = "TIMESTAMP '9999-12-31 23:59:59'"
 _NOT_ADDITIVE = re.compile(r"\b(median|avg|mean|quantile\w*|mode|min|max|arg_\w+|list|string_agg|stddev\w*|var\w*|"
                            r"first|last|any_value|approx\w*|bit_\w+|bool_\w+|product|entropy|kurtosis|skewness)\s*\(|"
@@ -184,16 +188,7 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
         # Stored in hour order, so a week's query skips the other row groups by their min/max (imports append later hours)
         cur.execute(f"CREATE TABLE {table} AS {select} ORDER BY __hour",
                     {**params, "start": covers_from or datetime.min, "end": covers_to or datetime.max})
-        derived = {}
-        if "agent" in ds.dimensions:  # the same sums without the agent: what team, channel and centre queries read
-            coarse, agent = f"{table}{TEAMS_SUFFIX}", ds.dimensions["agent"]
-            derived[coarse] = (f"SELECT __hour, {', '.join(g for g in groups if g != agent)}, "
-                               f"{merged([a for a in aggregates if not a.endswith(' AS __settles_at')])}, "
-                               f"max(__settles_at) AS __settles_at FROM {table} "
-                               "WHERE __hour >= $start AND __hour < $end GROUP BY ALL")
-            cur.execute(f"DROP TABLE IF EXISTS {coarse}")
-            cur.execute(f"CREATE TABLE {coarse} AS {derived[coarse]} ORDER BY __hour",
-                        {"start": datetime.min, "end": datetime.max})
+        derived = _derived(cur, table, groups, ds.dimensions.get("agent"), aggregates)
         cur.execute("INSERT OR REPLACE INTO rollups (dataset, table_name, time_column, fingerprint, select_sql, params, "
                     "covers_from, covers_to, built_at, raw_stamp, reads, derived) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -206,15 +201,50 @@ def build(cur: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: str) -> Non
         raise
 
 
-def without_agent(cur: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    """The rollup's table of the same sums without the agent (fewer rows: a query that needs no agent reads it), or
-    None when the rollup was built without one."""
+def _derived(cur: duckdb.DuckDBPyConnection, table: str, groups: list[str], agent: str | None,
+             aggregates: list[str]) -> dict[str, dict[str, str]]:
+    """Create the tables kept beside the rollup from it (without the agent, per day, both), filled over every hour;
+    returns their definitions ({table: {"sql": over [$start, $end), "grain": "hour" or "day"}}) for kpi.store. Each
+    has the rollup's column types (its counts' sums stay BIGINT: DuckDB's sum of a BIGINT is a HUGEINT, twice the
+    bytes to scan)."""
+    sums = merged([a for a in aggregates if not a.endswith(" AS __settles_at")])
+    variants = {"": groups, **({TEAMS_SUFFIX: [g for g in groups if g != agent]} if agent else {})}
+    out = {}
+    for suffix, kept in variants.items():
+        for grain in ("hour", "day"):
+            if not suffix and grain == "hour":
+                continue  # the rollup itself
+            name = f"{table}{suffix}{DAYS_SUFFIX if grain == 'day' else ''}"
+            hour = "date_trunc('day', __hour)" if grain == "day" else "__hour"
+            sql = (f"SELECT {hour} AS __hour, {', '.join(kept)}, {sums}, max(__settles_at) AS __settles_at FROM {table} "
+                   "WHERE __hour >= $start AND __hour < $end GROUP BY ALL")
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+            dropped = f" EXCLUDE ({agent})" if agent and agent not in kept else ""
+            cur.execute(f"CREATE TABLE {name} AS SELECT *{dropped} FROM {table} LIMIT 0")
+            cur.execute(f"INSERT INTO {name} BY NAME {sql} ORDER BY __hour", {"start": datetime.min, "end": datetime.max})
+            out[name] = {"sql": sql, "grain": grain}
+    return out
+
+
+def derived_tables(cur: duckdb.DuckDBPyConnection, table: str) -> frozenset[str]:
+    """The tables kept beside the rollup (the same sums without the agent, per day): none for a file from before them."""
     try:
         row = next(iter(cur.execute("SELECT derived FROM rollups WHERE table_name = ?", [table]).fetchall()), None)
     except duckdb.BinderException:  # a file from before `derived`, read without upgrading
-        return None
-    coarse = f"{table}{TEAMS_SUFFIX}"
-    return coarse if row and coarse in json.loads(row[0] or "{}") else None
+        return frozenset()
+    return frozenset(json.loads(row[0] or "{}")) if row else frozenset()
+
+
+def table_for(derived: frozenset[str], table: str, agent: bool, daily: bool) -> str:
+    """The coarsest kept table that answers a query: without the agent unless it groups or filters by agent, per day
+    unless it groups by hour of the week or finer."""
+    for name in ([f"{table}{TEAMS_SUFFIX}"] if not agent else []) + [table]:
+        if name != table and name not in derived:
+            continue
+        if daily and f"{name}{DAYS_SUFFIX}" in derived:
+            return f"{name}{DAYS_SUFFIX}"
+        return name
+    return table
 
 
 def first_unsettled(cur: duckdb.DuckDBPyConnection, table: str, start: datetime, end: datetime,

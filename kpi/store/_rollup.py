@@ -24,9 +24,9 @@ ROLLUPS_DDL = """CREATE TABLE IF NOT EXISTS rollups (
   covers_from TIMESTAMP, covers_to TIMESTAMP, built_at TIMESTAMP NOT NULL, raw_stamp VARCHAR, reads VARCHAR);
 ALTER TABLE rollups ADD COLUMN IF NOT EXISTS reads VARCHAR;
 ALTER TABLE rollups ADD COLUMN IF NOT EXISTS derived VARCHAR"""
-# reads: {raw table: SQL of the times import $id touched}; derived: {table: SQL computing it from the rollup table over
-# [$start, $end)}, coarser tables (the same hours without the agent) kept with the rollup and read when a query needs
-# no agent
+# reads: {raw table: SQL of the times import $id touched}; derived: {table: {"sql": SQL computing it from the rollup
+# table over [$start, $end), "grain": "hour" or "day"}} (a file from before grains: {table: SQL}, hourly), coarser
+# tables (the same sums without the agent, per day) kept with the rollup and read when a query needs no finer ones
 
 _builder: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 Spans = dict[str, tuple[datetime, datetime] | None]  # rollup's dataset -> [first, last] hour an import touched
@@ -81,9 +81,15 @@ def refresh_rollups(cur: duckdb.DuckDBPyConnection, table: str, spans: Spans | N
             cur.execute(f"DELETE FROM {rollup} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
             values = {**json.loads(params), "start": start, "end": end}
             cur.execute(f"INSERT INTO {rollup} BY NAME {select_sql}", _used(select_sql, values))
-            for coarse, sql in derived.items():
-                cur.execute(f"DELETE FROM {coarse} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
-                cur.execute(f"INSERT INTO {coarse} BY NAME {sql}", {"start": start, "end": end})
+            for coarse, spec in derived.items():
+                sql, grain = (spec, "hour") if isinstance(spec, str) else (spec["sql"], spec["grain"])
+                span_of = {"start": start, "end": end}
+                if grain == "day":  # the whole days the hours fall in, from the rollup's hours just refreshed
+                    first_day = start.replace(hour=0)
+                    span_of = {"start": first_day, "end": end if end == end.replace(hour=0) else
+                               end.replace(hour=0) + timedelta(days=1)}
+                cur.execute(f"DELETE FROM {coarse} WHERE __hour >= $start AND __hour < $end", span_of)
+                cur.execute(f"INSERT INTO {coarse} BY NAME {sql}", span_of)
         cur.execute("UPDATE rollups SET raw_stamp = ? WHERE dataset = ?", [raw_stamp(cur, reads), dataset])
 
 
