@@ -28,8 +28,9 @@ if f is None:
 
 view = query(metrics.weekly_view, f.period, **f.kw)  # one call: tiles, volumes, trends, heat map, teams
 summary = view.summary
-st.caption(f.span() + " · " +
-           t("last_import", when=f"{summary.last_import_at:%Y-%m-%d %H:%M}", file=summary.last_import_file))
+# Contacts written by other means than an import (SQL, an older tool) have no import to name: the period alone
+st.caption(f.span() + ("" if summary.last_import_at is None else " · " + t(
+    "last_import", when=f"{summary.last_import_at:%Y-%m-%d %H:%M}", file=summary.last_import_file)))
 if not f.period.complete:  # the current week or month: its figures will still move
     st.warning(t("period.incomplete_note", last=query(metrics.data_cutoffs)["contacts"].date()))
 

@@ -1164,3 +1164,20 @@ def test_a_revenue_lines_report_asks_for_its_effect_as_more_revenue(sample_db, t
     revenue = next(k for k in at.selectbox(key="ir_line").options if "收入" in k)  # "成本中心 · 科目"
     at.selectbox(key="ir_line").set_value(tuple(revenue.split(" · "))).run()
     assert not at.exception and at.number_input[0].label == "對全年影響（NT$，正數為增加收入）"
+
+
+def test_the_weekly_page_of_contacts_written_without_an_import_names_no_import(tmp_path, monkeypatch):
+    """Contacts written by other means than an import (SQL, another tool) have no import to name: the page says the
+    period alone. It raised a TypeError formatting the missing import's time (no traceback may reach a user)."""
+    db = tmp_path / "sql.duckdb"
+    with store.open_db(db) as con:
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, team, answered, wait_seconds, import_id, "
+                    "created_import_id) VALUES ('c1', '2026-11-17 10:00:00', 'phone', 'A', true, 12, 1, 1), "
+                    "('c2', '2026-11-18 11:00:00', 'phone', 'A', false, 40, 1, 1)")
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("2026-W47") for c in captions), captions  # the period
+    assert not any("最近匯入" in c for c in captions), captions
