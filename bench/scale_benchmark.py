@@ -207,12 +207,14 @@ def served_run(at, db: str) -> float:
     one connection, opened at its first query and closed at its end (ui.data.begin_run, end_run). AppTest runs a
     page without its entry script, so each of its queries would open and close the file (40-60 ms each at 100M)."""
     from page_benchmark import timed_run
-    from ui.data import RunConnection, data_version
+    from ui.data import RunConnection, data_version, db_path
 
+    path = db_path()  # $KPI_DB as the dashboard spells it: a run's queries use its connection only under that path
+    assert path == str(Path(db)), (path, db)
     t0 = time.perf_counter()
-    held = RunConnection(db)
+    held = RunConnection(path)
     at.session_state["_run_connection"] = held
-    at.session_state["_data_version"] = data_version(db)
+    at.session_state["_data_version"] = data_version(path)
     try:
         timed_run(at)
     finally:

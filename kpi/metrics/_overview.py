@@ -12,7 +12,7 @@ import pandas as pd
 from ..auth.access import Scope
 from . import _rollup
 from ._catalog import load_catalog
-from ._engine import SOURCES, _params, compute_kpis
+from ._engine import SOURCES, _kept, _params, _stamp, compute_kpis
 from ._scope import row_clauses, scope_values
 
 
@@ -83,21 +83,23 @@ def summary_of(con: duckdb.DuckDBPyConnection, k: Mapping[str, Any], week_start:
     )
 
 
-def _contacts_in_sums(cur: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+def _contacts_in_sums(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     """(table, its time column) holding every stored contact's team, channel, queue and hour: the contacts' rollup
     without agents per day when it is usable (it is exact for the rows now stored), else the contacts themselves. At
     100M contacts the filter lists' DISTINCT scans of the raw rows took about a second."""
     catalog = load_catalog()
-    table = _rollup.usable(cur, "contacts", _rollup.fingerprint(catalog, catalog.settings, "contacts"))
+    fp, stamp = _rollup.fingerprint(catalog, catalog.settings, "contacts"), _stamp(con)
+    table = _kept(stamp, ("usable", "contacts", fp), lambda: _rollup.usable(cur, "contacts", fp))  # as compute_kpis
     if table is None:
         return "contacts", "arrived_at"
-    return _rollup.table_for(_rollup.derived_tables(cur, table), table, agent=False, daily=True), "__hour"
+    derived = _kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table))
+    return _rollup.table_for(derived, table, agent=False, daily=True), "__hour"
 
 
 def available_weeks(con: duckdb.DuckDBPyConnection) -> list[date]:
     """Mondays of every ISO week with contacts, newest first."""
     with con.cursor() as cur:
-        table, time = _contacts_in_sums(cur)
+        table, time = _contacts_in_sums(con, cur)
         rows = cur.execute(
             f"SELECT DISTINCT date_trunc('week', {time})::DATE AS monday FROM {table} ORDER BY monday DESC").fetchall()
     return [r[0] for r in rows]
@@ -108,7 +110,7 @@ def dimension_values(con: duckdb.DuckDBPyConnection, *, scope: Scope | None = No
     is their own team; their channels and queues are the centre's, whose aggregates they compare with)."""
     out = {}
     with con.cursor() as cur:
-        table, _ = _contacts_in_sums(cur)  # the scope's conditions name the team only (never the agent) here
+        table, _ = _contacts_in_sums(con, cur)  # the scope's conditions name the team only (never the agent) here
         for dim in ("team", "channel", "queue"):
             where = " AND ".join([f"{dim} IS NOT NULL", *row_clauses(scope, SOURCES["contacts"].dimensions, dim)])
             sql = f"SELECT DISTINCT {dim} FROM {table} WHERE {where} ORDER BY 1"
