@@ -207,6 +207,9 @@ def served_run(at, db: str) -> float:
     one connection, opened at its first query and closed at its end (ui.data.begin_run, end_run). AppTest runs a
     page without its entry script, so each of its queries would open and close the file (40-60 ms each at 100M)."""
     from page_benchmark import timed_run
+
+    if str(ROOT) not in sys.path:  # ui/ is the dashboard's, not an installed package (kpi is)
+        sys.path.insert(0, str(ROOT))
     from ui.data import RunConnection, data_version, db_path
 
     path = db_path()  # $KPI_DB as the dashboard spells it: a run's queries use its connection only under that path
