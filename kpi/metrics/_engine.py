@@ -191,18 +191,27 @@ def _dataset_parts(cur: duckdb.DuckDBPyConnection, ds: Dataset, kpis: list[Kpi],
     if splits:
         aggregates = [f"{period} AS __period", *aggregates]
     sql = f"SELECT {key} AS key, {', '.join(aggregates)} FROM ({rows}) WHERE {where} GROUP BY ALL"
-    table = (_kept(stamp, ("usable", ds.name, rollup), lambda: _rollup.usable(cur, ds.name, rollup))
+    agent = dims.get("agent")
+    table = (summed_table(cur, stamp, ds.name, rollup, agent=agent is not None and bool(
+                 re.search(rf"\b{agent}\b", f"{key} {where}")), daily=by not in CYCLES)
              if rollup and by not in _FINER_THAN_HOUR and _rollup.additive(kpis) else None)
     if table is not None:
-        agent = dims.get("agent")
-        derived = _kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table))
-        # The coarsest sums that answer: without the agent when no agent is asked, per day unless by hour of the week
-        table = _rollup.table_for(derived, table, agent is not None and bool(re.search(rf"\b{agent}\b", f"{key} {where}")),
-                                  by not in CYCLES)
         sql = _from_rollup(cur, table, sql, key, where, aggregates, values, stamp)
     if _CALENDAR_VIEW in sql:  # deadlines read from raw rows: the business calendar (not when the rollup answers all)
         _register_calendar(cur, start, end, settings)
     return [_part(fetched, by, kpis, stats) for fetched in _by_period(cur, sql, values, splits)]
+
+
+def summed_table(cur: duckdb.DuckDBPyConnection, stamp: tuple | None, dataset: str, fp: str, *, agent: bool,
+                 daily: bool) -> str | None:
+    """The coarsest table of the dataset's rollup that answers a query (without the agent unless it names the agent,
+    per day unless it groups by hour of the week), or None when the rollup was not built with these settings (fp)
+    from the rows now stored: read raw rows then. Kept per database stamp."""
+    table = _kept(stamp, ("usable", dataset, fp), lambda: _rollup.usable(cur, dataset, fp))
+    if table is None:
+        return None
+    return _rollup.table_for(_kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table)), table,
+                             agent, daily)
 
 
 def _by_period(cur: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any],

@@ -12,7 +12,7 @@ import pandas as pd
 from ..auth.access import Scope
 from . import _rollup
 from ._catalog import load_catalog
-from ._engine import SOURCES, _kept, _params, _stamp, compute_kpis
+from ._engine import SOURCES, _params, _stamp, compute_kpis, summed_table
 from ._scope import row_clauses, scope_values
 
 
@@ -88,12 +88,9 @@ def _contacts_in_sums(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
     without agents per day when it is usable (it is exact for the rows now stored), else the contacts themselves. At
     100M contacts the filter lists' DISTINCT scans of the raw rows took about a second."""
     catalog = load_catalog()
-    fp, stamp = _rollup.fingerprint(catalog, catalog.settings, "contacts"), _stamp(con)
-    table = _kept(stamp, ("usable", "contacts", fp), lambda: _rollup.usable(cur, "contacts", fp))  # as compute_kpis
-    if table is None:
-        return "contacts", "arrived_at"
-    derived = _kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table))
-    return _rollup.table_for(derived, table, agent=False, daily=True), "__hour"
+    table = summed_table(cur, _stamp(con), "contacts", _rollup.fingerprint(catalog, catalog.settings, "contacts"),
+                         agent=False, daily=True)
+    return ("contacts", "arrived_at") if table is None else (table, "__hour")
 
 
 def available_weeks(con: duckdb.DuckDBPyConnection) -> list[date]:

@@ -238,13 +238,8 @@ def derived_tables(cur: duckdb.DuckDBPyConnection, table: str) -> frozenset[str]
 def table_for(derived: frozenset[str], table: str, agent: bool, daily: bool) -> str:
     """The coarsest kept table that answers a query: without the agent unless it groups or filters by agent, per day
     unless it groups by hour of the week or finer."""
-    for name in ([f"{table}{TEAMS_SUFFIX}"] if not agent else []) + [table]:
-        if name != table and name not in derived:
-            continue
-        if daily and f"{name}{DAYS_SUFFIX}" in derived:
-            return f"{name}{DAYS_SUFFIX}"
-        return name
-    return table
+    name = f"{table}{TEAMS_SUFFIX}" if not agent and f"{table}{TEAMS_SUFFIX}" in derived else table
+    return f"{name}{DAYS_SUFFIX}" if daily and f"{name}{DAYS_SUFFIX}" in derived else name
 
 
 def first_unsettled(cur: duckdb.DuckDBPyConnection, table: str, start: datetime, end: datetime,

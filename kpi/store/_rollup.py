@@ -84,10 +84,9 @@ def refresh_rollups(cur: duckdb.DuckDBPyConnection, table: str, spans: Spans | N
             for coarse, spec in derived.items():
                 sql, grain = (spec, "hour") if isinstance(spec, str) else (spec["sql"], spec["grain"])
                 span_of = {"start": start, "end": end}
-                if grain == "day":  # the whole days the hours fall in, from the rollup's hours just refreshed
-                    first_day = start.replace(hour=0)
-                    span_of = {"start": first_day, "end": end if end == end.replace(hour=0) else
-                               end.replace(hour=0) + timedelta(days=1)}
+                if grain == "day":  # the whole days the refreshed hours fall in, from the rollup's hours just refreshed
+                    span_of = {"start": start.replace(hour=0),
+                               "end": (end - timedelta(hours=1)).replace(hour=0) + timedelta(days=1)}
                 cur.execute(f"DELETE FROM {coarse} WHERE __hour >= $start AND __hour < $end", span_of)
                 cur.execute(f"INSERT INTO {coarse} BY NAME {sql}", span_of)
         cur.execute("UPDATE rollups SET raw_stamp = ? WHERE dataset = ?", [raw_stamp(cur, reads), dataset])
