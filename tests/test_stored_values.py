@@ -147,6 +147,11 @@ def test_checked_sql_reads_a_number_outside_its_column_s_range_as_null():
     # a query with its own WITH gets the checked tables beside its own
     assert con.execute(store.checked_sql("WITH t AS (SELECT sum(talk_seconds) AS s FROM contacts) SELECT s FROM t")
                        ).fetchone() == (604900.0,)
+    # only the tables a query names are checked: DuckDB binds every CTE of a statement, named or not
+    sql = store.checked_sql("SELECT count(*) FROM complaints c JOIN budget_drivers d ON true")
+    assert [t for t in ("contacts", "surveys", "complaints", "budget", "budget_drivers")
+            if f"{t} AS NOT MATERIALIZED" in sql] == ["complaints", "budget_drivers"]
+    assert store.checked_sql("SELECT 1 AS one") == "SELECT 1 AS one"
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])

@@ -89,3 +89,52 @@ def test_sort_rows_worst_first_by_the_kpis_better_side():
     assert list(metrics.sort_rows(values, statuses, "aht_seconds")) == ["B", "A", "C"]  # lower is better; no value last
     assert list(metrics.sort_rows(values, statuses, "fcr_rate")) == ["B", "A", "C"]  # higher is better: 0.6 first
     assert list(metrics.sort_rows(values, statuses, "answered")) == ["B", "C", "A"]  # no better side: largest first
+
+
+def complaint(cid, opened, resolved, team):
+    return dict(complaint_id=cid, opened_at=opened, resolved_at=resolved, team=team, channel="phone", category="billing")
+
+
+def week_without_complaints():
+    """W47 (2026-11-16..22): T1 has calls and no complaint; T2 has one. W46: T1 has one, resolved. Complaints stored to
+    2026-12-10, so the week's complaint rates have matured."""
+    return db_with(
+        contacts=[contact("a", "2026-11-16 09:00", True, 10), contact("b", "2026-11-10 09:00", True, 10),
+                  contact("c", "2026-11-17 09:00", True, 10, team="T2")],
+        complaints=[complaint("k1", "2026-11-10 10:00", "2026-11-10 12:00", "T1"),
+                    complaint("k2", "2026-11-17 10:00", "2026-11-17 12:00", "T2"),
+                    complaint("k3", "2026-12-10 10:00", None, "T2")])
+
+
+def test_a_week_without_complaints_has_its_complaint_rates_n_0_in_the_tiles_as_in_kpi_status():
+    # A rate's n is its denominator: 0 complaints in T1's week. kpi_status's pass over the week alone always said 0;
+    # the weekly page's tiles, taken from the week's bucket of a grouped pass, said None (no n) until the bucket's
+    # row was read as the week's own pass gives it (metrics.period_row).
+    con = week_without_complaints()
+    week = Period("week", pd.Timestamp("2026-11-16").date(), pd.Timestamp("2026-11-22").date(), True)
+    status = metrics.kpi_status(con, week.start, week.end, team="T1")
+    assert status["complaints"].value == 0 and status["complaints"].previous == 1
+    assert status["complaint_resolution_rate"].value is None and status["complaint_resolution_rate"].n == 0
+    assert status["complaint_resolution_rate"].previous == 1.0  # W46: its one complaint resolved
+    assert metrics.weekly_view(con, week, team="T1").status == status
+    assert metrics.kpi_status(con, week.start, week.end, team="T2")["complaint_resolution_rate"].n == 1
+
+
+def test_kpi_status_of_a_week_reads_each_dataset_once(monkeypatch):
+    # The week, the week before and the 12 before it from one grouped pass per dataset (contacts, surveys,
+    # complaints, the complaint backlog): not a pass over the week and another over its history.
+    con = week_without_complaints()
+    week = (pd.Timestamp("2026-11-16").date(), pd.Timestamp("2026-11-22").date())
+    metrics.kpi_status(con, *week, team="T1")  # the data's cut-offs and the rollup's state read once
+    seen = []
+    execute = type(con).execute
+
+    def counted(self, sql, *args, **kwargs):
+        seen.append(sql)
+        return execute(self, sql, *args, **kwargs)
+    monkeypatch.setattr(type(con), "execute", counted)
+    first = metrics.kpi_status(con, *week, team="T1")
+    passes = [s for s in seen if "GROUP BY" in s]
+    assert len(passes) == 4, passes
+    monkeypatch.undo()
+    assert first == metrics.kpi_status(con, *week, team="T1")

@@ -225,17 +225,23 @@ def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: 
     catalog = catalog or load_catalog()
     settings = settings or with_cutoffs(con, catalog)
     kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope)
-    now = kpi_records(con, start, end, **kw)[0]
     grain = _history_grain(start, end)
     if grain is None:  # a range of days: the same number of days before, no history
+        now = kpi_records(con, start, end, **kw)[0]
         before = kpi_records(con, *previous_range(start, end), **kw)[0]
         return judged(catalog, settings, now, before, {}, end, team, channel)
-    # An ISO week or calendar month: the 12 before it (the history) from one grouped pass, whose last is the previous
-    # range. (The range itself stays a call of its own: a dataset without rows gives an n of 0 there, none in a bucket.)
+    # An ISO week or calendar month and the 12 before it (the history, whose last is the previous range) from one
+    # grouped pass: the range is its last bucket. Half the statements of a pass for the range and one for the 12.
     first = start - timedelta(weeks=12) if grain == "week" else date(start.year - 1, start.month, 1)
-    rows = kpi_records(con, first, start - timedelta(days=1), grain, **kw)
-    history = {k.id: [_num(r[k.id]) for r in rows] for k in catalog.kpis.values() if k.id in rows[-1]}
-    return judged(catalog, settings, now, rows[-1], history, end, team, channel)
+    rows = kpi_records(con, first, end, grain, **kw)
+    history = {k.id: [_num(r[k.id]) for r in rows[:-1]] for k in catalog.kpis.values() if k.id in rows[-1]}
+    return judged(catalog, settings, period_row(rows[-1]), rows[-2], history, end, team, channel)
+
+
+def period_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A bucket's row (compute_kpis by week or month, stats=True) as the pass over its range alone gives it: a ratio's
+    n (its __den) 0 where the bucket holds no rows of its dataset, as a count over no rows is, not missing."""
+    return {c: 0.0 if c.endswith("__den") and _num(v) is None else v for c, v in row.items()}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pandas as pd
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog
 from ._engine import agent_teams_and_names, bucket_keys, compute_kpis
-from ._judge import KpiValue, cell_status, group_status, history_of, judged, kpi_status, with_cutoffs
+from ._judge import KpiValue, cell_status, group_status, history_of, judged, kpi_status, period_row, with_cutoffs
 from ._overview import WeekSummary, summary_of
 from ._periods import Period, trend_window
 
@@ -164,7 +164,7 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     if period.kind == grain and buckets[-1][1:] == (period.start, period.end + timedelta(days=1)):
         # the period is the last bucket: its row, the one before (its previous period), the baseline (its history)
         by_key = {r["key"]: r for r in frame.to_dict("records")}
-        now = by_key[buckets[-1][0]]
+        now = period_row(by_key[buckets[-1][0]])
         status = judged(catalog, settings, now, by_key[buckets[-2][0]], history_of(baseline), period.end, team, channel)
     else:  # a quarter or a range of days: kpi_status's own passes
         now = compute_kpis(con, period.start, period.end, **kw).iloc[0].to_dict()
