@@ -139,3 +139,65 @@ def test_a_range_and_the_one_before_from_one_pass_give_what_each_gives_alone(sam
                             assert (np.isnan(g[c]) and np.isnan(w[c])) or g[c] == pytest.approx(w[c], rel=1e-12), (by, kw, c)
     with pytest.raises(ValueError, match="day after day"):
         metrics.kpi_records_of_ranges(db_with(contacts=CONTACTS), [(date(2026, 11, 1), date(2026, 11, 7)), W47], "team")
+
+
+def test_side_by_side_runs_the_calls_at_the_same_time_and_gives_their_results_in_order():
+    import threading
+    from kpi.metrics._engine import side_by_side
+    # Each call waits at a barrier for all three: run one after the other, the first would wait alone and break it.
+    barrier = threading.Barrier(3, timeout=10)
+    threads = []
+
+    def call(i):
+        def run():
+            barrier.wait()
+            threads.append(threading.get_ident())
+            return i * 10
+        return run
+    assert side_by_side([call(1), call(2), call(3)]) == [10, 20, 30]
+    assert len(set(threads)) == 3 and threading.get_ident() in threads  # the caller's thread ran one
+    assert side_by_side([]) == [] and side_by_side([lambda: 7]) == [7]
+
+
+def test_side_by_side_raises_a_call_s_error_once_every_call_has_ended():
+    import threading
+    from kpi.metrics._engine import side_by_side
+    ended = threading.Event()
+
+    def slow():
+        ended.wait(10)  # until the first call has raised: so the caller waited for it
+        return "done"
+
+    def fails():
+        ended.set()
+        raise ValueError("the first call's error")
+    with pytest.raises(ValueError, match="first call"):
+        side_by_side([fails, slow])
+    with pytest.raises(ZeroDivisionError):
+        side_by_side([lambda: 1, lambda: 1 / 0])
+
+
+def test_a_forked_process_runs_the_passes_on_a_pool_of_its_own():
+    # A benchmark's worker processes are forked from one that has used the pool: the pool's threads are not copied,
+    # so a pass handed to the parent's pool would wait for ever.
+    import multiprocessing
+    from kpi.metrics import _engine
+    assert _engine.side_by_side([lambda: 1, lambda: 2]) == [1, 2]  # the pool is made in this process
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_forked_passes).get(timeout=60) == [1, 2]
+
+
+def _forked_passes():
+    from kpi.metrics import _engine
+    return _engine.side_by_side([lambda: 1, lambda: 2])
+
+
+def test_compute_kpis_gives_the_same_numbers_with_its_passes_side_by_side_or_one_after_the_other(monkeypatch):
+    from kpi.metrics import _engine
+    con = db_with(contacts=CONTACTS, complaints=COMPLAINTS)
+    together = metrics.compute_kpis(con, date(2026, 11, 9), date(2026, 11, 22), "week", stats=True)
+    monkeypatch.setattr(_engine, "side_by_side", lambda calls: [call() for call in calls])
+    pd.testing.assert_frame_equal(together, metrics.compute_kpis(con, date(2026, 11, 9), date(2026, 11, 22), "week",
+                                                                 stats=True))
+    assert together["offered"].sum() > 0 and together["complaints"].sum() > 0

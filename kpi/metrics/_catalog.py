@@ -24,7 +24,7 @@ Setting = float | tuple[str, ...] | dict[str, float | dict[str, str]]
 TimeZoneName = Annotated[str, Rule(check=lambda v: None if time_zone(v) else f"{ZONE_EXPECTED}, got {v!r}")]
 Settings = Annotated[dict[str, Setting], Rule(key_types=(("timezone", TimeZoneName),))]
 # Bound by the engine for each query, not set in targets.yaml: the range, and the dataset's cut-off (latest timestamp).
-ENGINE_PARAMETERS = {"start", "end", "cutoff", "deferred_channels"}
+ENGINE_PARAMETERS = {"start", "end", "cutoff", "deferred_channels", "first_as_of", "last_as_of"}
 
 Texts = Annotated[dict[str, str], Rule(keys=LANGS)]
 
@@ -104,6 +104,9 @@ class Dataset:
     columns: dict[str, str] = field(default_factory=dict)  # more columns of each row, e.g. __due
     rows_of: str | None = None  # the same rows as another dataset (backlog: complaints)
     snapshot: str | None = None  # a row counts at the time __as_of when this holds (backlog)
+    # The rows that can count at some moment from $first_as_of to $last_as_of (the snapshot's first and last): a
+    # condition on the row alone that the snapshot at any of those moments implies, so only those rows meet the moments.
+    held_between: str | None = None
     # Rows of a deferred channel get __deadline: their channel's response target in business hours after this
     # column, on the business calendar the engine registers as __business_calendar.
     deadline_from: str | None = None
@@ -194,7 +197,7 @@ def _resolve(datasets: dict[str, Dataset], path: Path) -> dict[str, Dataset]:
             base = datasets.get(ds.rows_of)
             if base is None or base.rows_of is not None:
                 raise CatalogError(f"{path.name}: datasets.{name}.rows_of: expected a dataset with a source")
-            out[name] = replace(base, name=name, rows_of=ds.rows_of, snapshot=ds.snapshot)
+            out[name] = replace(base, name=name, rows_of=ds.rows_of, snapshot=ds.snapshot, held_between=ds.held_between)
     return out
 
 
@@ -236,7 +239,7 @@ def load_catalog(catalog_path: Path = CATALOG_PATH, targets_path: Path = TARGETS
     # targets.yaml's order first (docs list settings as written there), then the catalog's defaults it leaves out.
     settings = {**targets.settings, **{k: v for k, v in doc.parameters.items() if k not in targets.settings}}
     sqls = [s for k in kpis.values() for s in (k.sql, k.num, k.den, k.ss) if s]
-    sqls += [s for d in datasets.values() for s in (d.source, d.snapshot, *d.columns.values()) if s]
+    sqls += [s for d in datasets.values() for s in (d.source, d.snapshot, d.held_between, *d.columns.values()) if s]
     missing = {m for s in sqls for m in re.findall(r"\$(\w+)", s)} - set(settings) - ENGINE_PARAMETERS
     if missing:
         raise CatalogError(f"{targets_path.name}: settings.{sorted(missing)[0]}: used by the catalog but not set")

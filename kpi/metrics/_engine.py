@@ -1,8 +1,10 @@
 """Contact, survey and complaint KPIs for a date range, at any grain, in DuckDB: one SQL pass per dataset."""
 from __future__ import annotations
 
+import os
 import re
 import weakref
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -318,9 +320,10 @@ def _snapshot_sql(kpis, ds, start, end, by, clauses, values, stats, splits=()) -
         ends = [(None, end + timedelta(days=1))]
     values["__buckets"] = [k for k, _ in ends]
     values["__as_of"] = [snapshot_moment(datetime.combine(e, time()), values.get("cutoff")) for _, e in ends]
+    values["first_as_of"], values["last_as_of"] = min(values["__as_of"]), max(values["__as_of"])
     key = "__bucket" if by in TIME_GRAINS else (ds.dimensions[by] if by else "NULL")
     buckets = "SELECT unnest($__buckets::VARCHAR[]) AS __bucket, unnest($__as_of::TIMESTAMP[]) AS __as_of"
-    where = " AND ".join([ds.snapshot, *clauses])
+    where = " AND ".join([ds.snapshot, *([ds.held_between] if ds.held_between else []), *clauses])
     if ds.deadline_from or any(re.search(rf"\b{name}\b", where) for name in ds.columns):
         rows = f"SELECT r.*, b.__bucket, b.__as_of FROM ({buckets}) b, ({ds.rows}) r"
     else:  # the declared columns (a due time) of the rows held only, not of every row ever stored: 7 ms -> 4 at 10M
@@ -482,26 +485,57 @@ def _compute_ranges(con: duckdb.DuckDBPyConnection, ranges: list[tuple[date, dat
     filters = {"team": team, "channel": channel, "queue": queue}
     splits = tuple(a for a, _ in ranges[1:])
     start, end = ranges[0][0], ranges[-1][1]
-    cur = con.cursor()  # cursor per call: a shared connection is not thread-safe
+    passes = []  # (its KPIs, the pass) per dataset asked for
+    for dataset in ("contacts", "surveys", "complaints", "backlog"):
+        of = [k for k in catalog.of(dataset) if wanted is None or k.id in wanted]  # the aggregates asked for only
+        if not of:
+            continue
+        fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
+        args = (catalog.datasets[dataset], of, start, end, by, filters, settings, scope, _rollup_for(of, fp), stats,
+                stamp, splits)
+        passes.append((of, lambda args=args: _on_own_cursor(con, _dataset_parts, *args)))
     parts: list[list[_Part]] = [[] for _ in ranges]
     not_applicable: list[str] = []
-    try:
-        for dataset in ("contacts", "surveys", "complaints", "backlog"):
-            of = [k for k in catalog.of(dataset) if wanted is None or k.id in wanted]  # the aggregates asked for only
-            if not of:
-                continue
-            fp = _rollup.fingerprint(catalog, settings, dataset) if rollup and dataset in _rollup.ROLLUP_DATASETS else None
-            got = _dataset_parts(cur, catalog.datasets[dataset], of, start, end, by, filters, settings, scope,
-                                 _rollup_for(of, fp), stats, stamp, splits)
-            if got is None:
-                not_applicable += [k.id for k in of]
-            else:
-                for mine, part in zip(parts, got):
-                    mine.append(part)
-    finally:
-        cur.close()
+    for (of, _), got in zip(passes, side_by_side([run for _, run in passes])):
+        if got is None:
+            not_applicable += [k.id for k in of]
+        else:
+            for mine, part in zip(parts, got):
+                mine.append(part)
     return [_columns(p, not_applicable, wanted, catalog, settings, a, b, by, channel, stats)
             for p, (a, b) in zip(parts, ranges)]
+
+
+def _on_own_cursor(con: duckdb.DuckDBPyConnection, fn: Any, *args: Any) -> Any:
+    """fn(cursor, *args) on a cursor of its own (a connection is not thread-safe; a cursor is its own connection to
+    the same database, and what a pass registers on it, the business calendar, stays its own)."""
+    cur = con.cursor()
+    try:
+        return fn(cur, *args)
+    finally:
+        cur.close()
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def side_by_side(calls: list[Any]) -> list[Any]:
+    """Each call's result, in order, the calls run at the same time: the caller's thread runs the first, threads of a
+    pool the others. A dataset's pass spends most of its time in DuckDB (parsing, binding and planning its SQL take
+    more than reading a rollup), which lets go of Python's lock, so the passes of a page query overlap on the cores
+    instead of queueing: a week's tiles at 10M contacts, 4 statements, 14 ms one after the other, 9 ms side by side.
+    The pool is the process's own: a forked process (a benchmark's workers) starts one of its own."""
+    global _POOL
+    if len(calls) < 2:
+        return [call() for call in calls]
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="kpi-pass"))
+    futures = [_POOL[1].submit(call) for call in calls[1:]]
+    try:
+        first = calls[0]()
+    finally:  # every pass ends before the caller goes on (an error in the first one included)
+        wait(futures)
+    return [first, *(f.result() for f in futures)]
 
 
 def _columns(parts: list[_Part], not_applicable: list[str], wanted: set[str] | None, catalog: Catalog,
