@@ -201,3 +201,16 @@ def test_compute_kpis_gives_the_same_numbers_with_its_passes_side_by_side_or_one
     pd.testing.assert_frame_equal(together, metrics.compute_kpis(con, date(2026, 11, 9), date(2026, 11, 22), "week",
                                                                  stats=True))
     assert together["offered"].sum() > 0 and together["complaints"].sum() > 0
+
+
+def test_side_by_side_within_side_by_side_never_waits_for_a_call_without_a_thread():
+    # A page's queries side by side, each running its passes side by side: more calls than the pool has threads. Handed
+    # to the pool regardless, every thread would wait for calls queued behind it, for ever.
+    import threading
+    from kpi.metrics._engine import side_by_side
+    got = []
+    outer = threading.Thread(target=lambda: got.append(side_by_side(
+        [lambda i=i: side_by_side([lambda i=i, j=j: (i, j) for j in range(10)]) for i in range(10)])), daemon=True)
+    outer.start()
+    outer.join(60)
+    assert got == [[[(i, j) for j in range(10)] for i in range(10)]]

@@ -28,7 +28,7 @@ from ._quality import (AGE_BANDS, COMPLAINT_KPIS, FUNNEL_STAGES, PARETO_LINE, RE
                        complaint_funnel, low_score_comment_count, low_score_comments, open_backlog_by_age, resolution_time_distribution,
                        score_distribution, survey_trend)
 from ._stats import XmrLimits, nps_interval, two_proportion_z, wilson_interval, xmr_limits
-from ._weekly import (AGENT_TABLE_KPIS, DEFERRED_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS, TREND_KPIS, WeeklyAgents, WeeklyView, attention,
+from ._weekly import (AGENT_TABLE_KPIS, DEFERRED_TABLE_KPIS, DEFERRED_TILE_KPIS, TABLE_KPIS, TILE_KPIS, TREND_KPIS, WEEKLY_KPIS, WeeklyAgents, WeeklyView, attention,
                       channels_in, sort_rows, status_table, unjudged_blend, weekday_hour_grid, weekday_hour_statuses,
                       weekly_agents, weekly_view)
 
@@ -42,7 +42,7 @@ __all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "answered_by_month",
            "iso_week_label", "latest_complete_week", "week_summary", "mask_pii", "schema", "AGE_BANDS", "FUNNEL_STAGES",
            "PARETO_LINE", "RESOLUTION_BANDS", "COMPLAINT_KPIS", "SCORES", "SURVEY_KPIS", "category_pareto", "complaint_funnel",
            "low_score_comment_count", "low_score_comments", "open_backlog_by_age", "resolution_time_distribution", "score_distribution",
-           "survey_trend", "AGENT_TABLE_KPIS", "DEFERRED_TABLE_KPIS", "DEFERRED_TILE_KPIS", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "attention", "channels_in", "unjudged_blend", "sort_rows", "status_table", "weekday_hour_grid", "weekday_hour_statuses", "WeeklyAgents", "WeeklyView", "weekly_agents", "weekly_view", "agent_teams_and_names", "XmrLimits", "nps_interval", 
+           "survey_trend", "AGENT_TABLE_KPIS", "DEFERRED_TABLE_KPIS", "DEFERRED_TILE_KPIS", "TABLE_KPIS", "TILE_KPIS", "TREND_KPIS", "WEEKLY_KPIS", "attention", "channels_in", "unjudged_blend", "sort_rows", "status_table", "weekday_hour_grid", "weekday_hour_statuses", "WeeklyAgents", "WeeklyView", "weekly_agents", "weekly_view", "agent_teams_and_names", "XmrLimits", "nps_interval", 
            "two_proportion_z", "wilson_interval", "xmr_limits", "BusinessCalendar", "business_deadline", "business_seconds",
            "parse_opening", "taiwan_calendar", "DEADLINE_SQL", "calendar_table", "data_cutoffs", "judge",
            "matures_on", "stats_jsonable", "OutOfScope", "may_see_comments", "require",

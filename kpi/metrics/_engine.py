@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -359,11 +360,13 @@ def _kept(stamp: tuple | None, key: tuple, compute: Any) -> Any:
     if stamp is None:
         return compute()
     full = (stamp, *key)
-    if full not in _STAMPED:
+    value = _STAMPED.get(full, _STAMPED)  # the dict itself: not kept yet (None is a kept answer)
+    if value is _STAMPED:  # the datasets' passes run side by side: the value returned is this call's, whatever
+        value = compute()  # another thread kept or cleared meanwhile
         if len(_STAMPED) > 4096:
             _STAMPED.clear()
-        _STAMPED[full] = compute()
-    return _STAMPED[full]
+        _STAMPED[full] = value
+    return value
 
 
 def data_cutoffs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -516,7 +519,8 @@ def _on_own_cursor(con: duckdb.DuckDBPyConnection, fn: Any, *args: Any) -> Any:
         cur.close()
 
 
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_THREADS = 8
+_POOL: tuple[int, ThreadPoolExecutor, threading.BoundedSemaphore] | None = None
 
 
 def side_by_side(calls: list[Any]) -> list[Any]:
@@ -524,18 +528,28 @@ def side_by_side(calls: list[Any]) -> list[Any]:
     pool the others. A dataset's pass spends most of its time in DuckDB (parsing, binding and planning its SQL take
     more than reading a rollup), which lets go of Python's lock, so the passes of a page query overlap on the cores
     instead of queueing: a week's tiles at 10M contacts, 4 statements, 14 ms one after the other, 9 ms side by side.
-    The pool is the process's own: a forked process (a benchmark's workers) starts one of its own."""
+    A call goes to the pool only while one of its threads is free for it, else the caller's thread runs it too: a call
+    may itself run calls side by side (a page's queries, each of its passes) and never waits for one that has no
+    thread. The pool is the process's own: a forked process (a benchmark's workers) starts one of its own."""
     global _POOL
     if len(calls) < 2:
         return [call() for call in calls]
     if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="kpi-pass"))
-    futures = [_POOL[1].submit(call) for call in calls[1:]]
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="kpi-pass"),
+                 threading.BoundedSemaphore(_POOL_THREADS))
+    _, pool, free = _POOL
+
+    def released(call: Any) -> Any:
+        try:
+            return call()
+        finally:
+            free.release()
+    futures = {i: pool.submit(released, call) for i, call in enumerate(calls) if i and free.acquire(blocking=False)}
     try:
-        first = calls[0]()
-    finally:  # every pass ends before the caller goes on (an error in the first one included)
-        wait(futures)
-    return [first, *(f.result() for f in futures)]
+        here = {i: call() for i, call in enumerate(calls) if i not in futures}
+    finally:  # every call ends before the caller goes on (an error in one of its own included)
+        wait(futures.values())
+    return [futures[i].result() if i in futures else here[i] for i in range(len(calls))]
 
 
 def _columns(parts: list[_Part], not_applicable: list[str], wanted: set[str] | None, catalog: Catalog,

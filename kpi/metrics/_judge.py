@@ -218,13 +218,15 @@ def with_cutoffs(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, 
 
 def kpi_status(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
                channel: str | None = None, queue: str | None = None, catalog: Catalog | None = None,
-               scope: Scope | None = None, settings: dict[str, Any] | None = None) -> dict[str, KpiValue]:
+               scope: Scope | None = None, settings: dict[str, Any] | None = None,
+               kpis: Iterable[str] | None = None) -> dict[str, KpiValue]:
     """Each KPI's value, target, status, n, interval and change against the previous period of the same length,
     over the rows within the scope. settings: the catalog's with the data's cut-offs (read once by a caller making
-    several passes); None reads them."""
+    several passes); None reads them. kpis: only these (compute_kpis' kpis)."""
     catalog = catalog or load_catalog()
     settings = settings or with_cutoffs(con, catalog)
-    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope)
+    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope,
+              kpis=kpis)
     grain = _history_grain(start, end)
     if grain is None:  # a range of days: the same number of days before, no history
         now = kpi_records(con, start, end, **kw)[0]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog
-from ._engine import agent_teams_and_names, bucket_keys, compute_kpis
+from ._engine import agent_teams_and_names, bucket_keys, compute_kpis, side_by_side
 from ._judge import KpiValue, cell_status, group_status, history_of, judged, kpi_status, period_row, with_cutoffs
 from ._overview import WeekSummary, summary_of
 from ._periods import Period, trend_window
@@ -24,6 +24,12 @@ TREND_KPIS = load_catalog().views["weekly_trend"]
 AGENT_TABLE_KPIS = load_catalog().views["weekly_agent_table"]  # what an agent controls
 HEATMAP_KPIS = ("offered", "service_level")  # the weekday x hour heat maps
 AGENT_KPIS = tuple(dict.fromkeys([*AGENT_TABLE_KPIS, *TILE_KPIS]))  # judged per agent: the table and the attention list
+# What weekly_view computes: the KPIs of the tiles (either set), the team table (either set), the trend charts, the
+# volumes and the short abandons' note. None reads the complaints' raw rows (their median resolution time) or the
+# complaint backlog, so at 10M contacts its complaint passes come from their rollup and the backlog's are not made.
+WEEKLY_KPIS = tuple(dict.fromkeys([*TILE_KPIS, *DEFERRED_TILE_KPIS, *TABLE_KPIS, *DEFERRED_TABLE_KPIS, *TREND_KPIS,
+                                   *HEATMAP_KPIS, "offered", "answered", "abandoned", "short_abandoned",
+                                   "survey_responses", "complaints"]))
 
 
 def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS,
@@ -135,7 +141,7 @@ class WeeklyView:
     """What the weekly page shows of a period but the agent table."""
 
     summary: WeekSummary  # the volumes
-    status: dict[str, KpiValue]  # the tiles: kpi_status of the period
+    status: dict[str, KpiValue]  # the tiles: kpi_status of the period (WEEKLY_KPIS, as every field)
     per_channel: dict[Any, dict[str, KpiValue]]  # group_status by channel (empty when a channel is chosen)
     trend: pd.DataFrame  # compute_kpis of the 12 weeks (months) ending with the period's, by week (month)
     baseline: pd.DataFrame  # the 12 before those, whose spread sets the natural process limits
@@ -152,10 +158,16 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     catalog = load_catalog()
     settings = with_cutoffs(con, catalog)
     filters = dict(team=team, channel=channel, queue=queue)
-    kw = dict(filters, catalog=catalog, settings=settings, scope=scope)
+    kw = dict(filters, catalog=catalog, settings=settings, scope=scope, kpis=WEEKLY_KPIS)
     grain, first, last, base_first, base_last = trend_window(period)
     buckets = bucket_keys(base_first, last, grain)
-    frame = compute_kpis(con, base_first, last, grain, stats=True, **kw)
+    # The buckets, the channel and team tables and the heat map side by side (each runs its datasets' passes so too)
+    frame, per_channel, teams, heatmap = side_by_side([
+        lambda: compute_kpis(con, base_first, last, grain, stats=True, **kw),
+        lambda: {} if channel else group_status(con, period.start, period.end, "channel", team=team, queue=queue,
+                                                catalog=catalog, settings=settings, scope=scope, kpis=WEEKLY_KPIS),
+        lambda: group_status(con, period.start, period.end, "team", **kw),
+        lambda: compute_kpis(con, period.start, period.end, "weekday_hour", stats=True, **{**kw, "kpis": HEATMAP_KPIS})])
     plain = frame[[c for c in frame.columns if "__" not in c]]  # as compute_kpis gives them without stats
 
     def rows(a: date, b: date) -> pd.DataFrame:
@@ -169,13 +181,9 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     else:  # a quarter or a range of days: kpi_status's own passes
         now = compute_kpis(con, period.start, period.end, **kw).iloc[0].to_dict()
         status = kpi_status(con, period.start, period.end, **kw)
-    per_channel = {} if channel else group_status(con, period.start, period.end, "channel", team=team, queue=queue,
-                                                  catalog=catalog, settings=settings, scope=scope)
-    teams = group_status(con, period.start, period.end, "team", **kw)
     return WeeklyView(
         summary=summary_of(con, now, period.start, period.end, **filters), status=status, per_channel=per_channel,
-        trend=trend, baseline=baseline,
-        heatmap=compute_kpis(con, period.start, period.end, "weekday_hour", kpis=HEATMAP_KPIS, stats=True, **kw),
+        trend=trend, baseline=baseline, heatmap=heatmap,
         teams=unjudged_blend(teams, per_channel, catalog))  # the team table and the attention list as the tiles judge
 
 
