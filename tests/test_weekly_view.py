@@ -134,12 +134,8 @@ def test_a_week_without_complaints_has_its_complaint_rates_n_0_in_the_tiles_as_i
     assert metrics.kpi_status(con, week.start, week.end, team="T2")["complaint_resolution_rate"].n == 1
 
 
-def test_kpi_status_of_a_week_reads_each_dataset_once(monkeypatch):
-    # The week, the week before and the 12 before it from one grouped pass per dataset (contacts, surveys,
-    # complaints, the complaint backlog): not a pass over the week and another over its history.
-    con = week_without_complaints()
-    week = (pd.Timestamp("2026-11-16").date(), pd.Timestamp("2026-11-22").date())
-    metrics.kpi_status(con, *week, team="T1")  # the data's cut-offs and the rollup's state read once
+def statements(monkeypatch, con) -> list[str]:
+    """The SQL of every statement run on con's connections (its cursors included) from now on."""
     seen = []
     execute = type(con).execute
 
@@ -147,6 +143,16 @@ def test_kpi_status_of_a_week_reads_each_dataset_once(monkeypatch):
         seen.append(sql)
         return execute(self, sql, *args, **kwargs)
     monkeypatch.setattr(type(con), "execute", counted)
+    return seen
+
+
+def test_kpi_status_of_a_week_reads_each_dataset_once(monkeypatch):
+    # The week, the week before and the 12 before it from one grouped pass per dataset (contacts, surveys,
+    # complaints, the complaint backlog): not a pass over the week and another over its history.
+    con = week_without_complaints()
+    week = (pd.Timestamp("2026-11-16").date(), pd.Timestamp("2026-11-22").date())
+    metrics.kpi_status(con, *week, team="T1")  # the data's cut-offs and the rollup's state read once
+    seen = statements(monkeypatch, con)
     first = metrics.kpi_status(con, *week, team="T1")
     passes = [s for s in seen if "GROUP BY" in s]
     assert len(passes) == 4, passes
@@ -159,13 +165,7 @@ def test_weekly_view_makes_no_pass_the_page_does_not_show(monkeypatch):
     # makes no backlog snapshot and can read complaints from their rollup.
     con = week_without_complaints()
     week = Period("week", pd.Timestamp("2026-11-16").date(), pd.Timestamp("2026-11-22").date(), True)
-    seen = []
-    execute = type(con).execute
-
-    def counted(self, sql, *args, **kwargs):
-        seen.append(sql)
-        return execute(self, sql, *args, **kwargs)
-    monkeypatch.setattr(type(con), "execute", counted)
+    seen = statements(monkeypatch, con)
     v = metrics.weekly_view(con, week)
     assert seen and not [s for s in seen if "__as_of" in s or "median(" in s]
     assert "open_complaints" not in v.status and "median_resolution_hours" not in v.status
