@@ -320,9 +320,24 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
     """
     catalog = catalog or load_catalog()
     settings = settings or with_cutoffs(con, catalog)
-    kw = dict(team=team, channel=channel, queue=queue, catalog=catalog, settings=settings, stats=True, scope=scope,
-              kpis=kpis)
-    earlier, rows = kpi_records_of_ranges(con, [previous_range(start, end), (start, end)], by, **kw)  # one pass
+    records = group_records(con, start, end, by, team=team, channel=channel, queue=queue, catalog=catalog,
+                            settings=settings, scope=scope, kpis=kpis)
+    return judged_groups(catalog, settings, records, by, end, team, channel, team_of)
+
+
+def group_records(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, catalog: Catalog,
+                  settings: dict[str, Any], **kw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What group_status judges: the groups' rows (stats=True) of the range before [start, end] and of the range,
+    from one pass per dataset."""
+    return kpi_records_of_ranges(con, [previous_range(start, end), (start, end)], by, catalog=catalog,
+                                 settings=settings, stats=True, **kw)
+
+
+def judged_groups(catalog: Catalog, settings: Mapping[str, Any], records: tuple[list, list], by: str, end: date,
+                  team: str | None, channel: str | None, team_of: dict[Any, str] | None = None
+                  ) -> dict[Any, dict[str, KpiValue]]:
+    """group_status of its group_records: each group's KPIs judged against its row of the range before."""
+    earlier, rows = records
     now, before = {r["key"]: r for r in rows}, {r["key"]: r for r in earlier}
     out: dict[Any, dict[str, KpiValue]] = {}
     targets: dict[tuple, tuple] = {}  # (KPI, team, channel) -> (target, band): thousands of agents share a few teams

@@ -11,7 +11,8 @@ import pandas as pd
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog
 from ._engine import agent_teams_and_names, bucket_keys, compute_kpis, side_by_side
-from ._judge import KpiValue, cell_status, group_status, history_of, judged, kpi_status, period_row, with_cutoffs
+from ._judge import (KpiValue, cell_status, group_records, group_status, history_of, judged, judged_groups, kpi_status,
+                     period_row, with_cutoffs)
 from ._overview import WeekSummary, summary_of
 from ._periods import Period, trend_window
 
@@ -201,9 +202,14 @@ def weekly_agents(con: duckdb.DuckDBPyConnection, start: date, end: date, *, tea
     """group_status by agent of a team's agents (their team's targets), with agent_teams and agent_names, in one call:
     the KPIs of the agent table and of the attention list (AGENT_KPIS) only."""
     catalog = load_catalog()
-    team_of, names = agent_teams_and_names(con, start, end, scope=scope)
-    agents = group_status(con, start, end, "agent", team=team, channel=channel, queue=queue, catalog=catalog,
-                          team_of=team_of, scope=scope, settings=with_cutoffs(con, catalog), kpis=AGENT_KPIS)
+    settings = with_cutoffs(con, catalog)
+    # The agents' teams and names, their rows and the channels side by side; judged once their teams are known
+    (team_of, names), records, channels = side_by_side([
+        lambda: agent_teams_and_names(con, start, end, scope=scope),
+        lambda: group_records(con, start, end, "agent", team=team, channel=channel, queue=queue, catalog=catalog,
+                              settings=settings, scope=scope, kpis=AGENT_KPIS),
+        lambda: None if channel else channels_in(con, start, end, team=team, queue=queue, scope=scope)])
+    agents = judged_groups(catalog, settings, records, "agent", end, team, channel, team_of)
     if channel is None:  # a blend of channels: judged per channel or not at all, as the tiles
-        agents = unjudged_blend(agents, channels_in(con, start, end, team=team, queue=queue, scope=scope), catalog)
+        agents = unjudged_blend(agents, channels, catalog)
     return WeeklyAgents(agents, team_of, names)
