@@ -57,8 +57,16 @@ def rss_mib() -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process since it started (ru_maxrss is in KiB on Linux; no reset)."""
+    """Peak resident set size of this process since it started (ru_maxrss is in KiB on Linux; no reset). Linux keeps
+    ru_maxrss across fork and exec: a process started by one that had peaked higher reports that peak (a page process
+    started by the build that bulk-loaded 100M rows said 12.5 GB); own_peak_rss_mib() is the process's own."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def own_peak_rss_mib() -> float:
+    """This process's own peak resident set size since it started or since reset_peak_rss() (Linux: VmHWM, which an
+    exec starts afresh), in MiB; ru_maxrss where /proc has none."""
+    return peak_rss_since_reset_mib()
 
 
 def reset_peak_rss() -> None:
