@@ -2,6 +2,7 @@
 KPIs read, and answers kept per database file that follow every write."""
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 
 import numpy as np
@@ -162,17 +163,20 @@ def test_side_by_side_runs_the_calls_at_the_same_time_and_gives_their_results_in
 def test_side_by_side_raises_a_call_s_error_once_every_call_has_ended():
     import threading
     from kpi.metrics._engine import side_by_side
-    ended = threading.Event()
+    raised, finished = threading.Event(), threading.Event()
 
     def slow():
-        ended.wait(10)  # until the first call has raised: so the caller waited for it
+        raised.wait(10)  # the first call has raised; this one is still running
+        time.sleep(0.2)
+        finished.set()
         return "done"
 
     def fails():
-        ended.set()
+        raised.set()
         raise ValueError("the first call's error")
     with pytest.raises(ValueError, match="first call"):
         side_by_side([fails, slow])
+    assert finished.is_set()  # the error reached the caller only once the other call had ended
     with pytest.raises(ZeroDivisionError):
         side_by_side([lambda: 1, lambda: 1 / 0])
 
@@ -214,3 +218,17 @@ def test_side_by_side_within_side_by_side_never_waits_for_a_call_without_a_threa
     outer.start()
     outer.join(60)
     assert got == [[[(i, j) for j in range(10)] for i in range(10)]]
+
+
+def test_side_by_side_runs_a_call_in_the_caller_s_thread_when_the_pool_takes_no_more(monkeypatch):
+    # At the interpreter's exit a pool refuses new work (RuntimeError): the call runs here, and its thread is not lost.
+    import threading
+    from kpi.metrics import _engine
+    free = threading.BoundedSemaphore(2)
+
+    class Closed:
+        def submit(self, *args):
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+    monkeypatch.setattr(_engine, "_pool", lambda: (0, Closed(), free))
+    assert _engine.side_by_side([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
+    assert free.acquire(blocking=False) and free.acquire(blocking=False)  # both threads free again

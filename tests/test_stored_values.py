@@ -152,6 +152,7 @@ def test_checked_sql_reads_a_number_outside_its_column_s_range_as_null():
     assert [t for t in ("contacts", "surveys", "complaints", "budget", "budget_drivers")
             if f"{t} AS NOT MATERIALIZED" in sql] == ["complaints", "budget_drivers"]
     assert store.checked_sql("SELECT 1 AS one") == "SELECT 1 AS one"
+    assert "contacts AS NOT MATERIALIZED" in store.checked_sql("SELECT count(*) FROM Contacts")  # names ignore case
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])

@@ -170,3 +170,18 @@ def test_weekly_view_makes_no_pass_the_page_does_not_show(monkeypatch):
     assert seen and not [s for s in seen if "__as_of" in s or "median(" in s]
     assert "open_complaints" not in v.status and "median_resolution_hours" not in v.status
     assert v.status["complaints"].value == 1 and v.teams["T1"]["complaints"].value == 0
+
+
+def test_a_team_whose_only_row_is_a_complaint_still_open_has_the_counts_its_volumes_show():
+    # W47: T1 has no contact, survey or complaint opened; a complaint it opened in W46 is still open (the backlog, which
+    # the weekly page does not read). Its tiles count 0 calls and 0 complaints, as its volumes do, not "no data";
+    # with a queue chosen complaints say nothing (they have no queue).
+    con = db_with(contacts=[contact("a", "2026-11-10 09:00", True, 10), contact("b", "2026-11-17 09:00", True, 10, team="T2")],
+                  complaints=[complaint("k1", "2026-11-10 10:00", None, "T1")])
+    week = Period("week", pd.Timestamp("2026-11-16").date(), pd.Timestamp("2026-11-22").date(), True)
+    v = metrics.weekly_view(con, week, team="T1")
+    assert (v.summary.offered, v.summary.complaints) == (0, 0)
+    assert (v.status["offered"].value, v.status["offered"].previous, v.status["complaints"].value) == (0, 1, 0)
+    assert v.status["service_level"].value is None  # no call: no rate
+    q = metrics.weekly_view(con, week, team="T1", queue="q1")
+    assert q.status["offered"].value == 0 and q.status["complaints"].value is None and q.summary.complaints is None

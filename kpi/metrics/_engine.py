@@ -521,6 +521,26 @@ def _on_own_cursor(con: duckdb.DuckDBPyConnection, fn: Any, *args: Any) -> Any:
 
 _POOL_THREADS = 8
 _POOL: tuple[int, ThreadPoolExecutor, threading.BoundedSemaphore] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked process: the parent's pool threads are not there (its lock may have been held by one of them)."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _pool() -> tuple[int, ThreadPoolExecutor, threading.BoundedSemaphore]:
+    """The process's pool and its free threads (made at first use, and anew in a forked process)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="kpi-pass"),
+                     threading.BoundedSemaphore(_POOL_THREADS))
+        return _POOL
 
 
 def side_by_side(calls: list[Any]) -> list[Any]:
@@ -531,21 +551,23 @@ def side_by_side(calls: list[Any]) -> list[Any]:
     A call goes to the pool only while one of its threads is free for it, else the caller's thread runs it too: a call
     may itself run calls side by side (a page's queries, each of its passes) and never waits for one that has no
     thread. The pool is the process's own: a forked process (a benchmark's workers) starts one of its own."""
-    global _POOL
     if len(calls) < 2:
         return [call() for call in calls]
-    if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="kpi-pass"),
-                 threading.BoundedSemaphore(_POOL_THREADS))
-    _, pool, free = _POOL
+    _, pool, free = _pool()
 
     def released(call: Any) -> Any:
         try:
             return call()
         finally:
             free.release()
-    futures = {i: pool.submit(released, call) for i, call in enumerate(calls) if i and free.acquire(blocking=False)}
+    futures = {}
     try:
+        for i, call in enumerate(calls[1:], 1):
+            if free.acquire(blocking=False):
+                try:
+                    futures[i] = pool.submit(released, call)
+                except RuntimeError:  # the interpreter is shutting down: no new threads, the caller's runs it
+                    free.release()
         here = {i: call() for i, call in enumerate(calls) if i not in futures}
     finally:  # every call ends before the caller goes on (an error in one of its own included)
         wait(futures.values())

@@ -11,8 +11,8 @@ import pandas as pd
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog
 from ._engine import agent_teams_and_names, bucket_keys, compute_kpis, side_by_side
-from ._judge import (KpiValue, cell_status, group_records, group_status, history_of, judged, judged_groups, kpi_status,
-                     period_row, with_cutoffs)
+from ._judge import (KpiValue, _num, cell_status, group_records, group_status, history_of, judged, judged_groups,
+                     kpi_status, period_row, with_cutoffs)
 from ._overview import WeekSummary, summary_of
 from ._periods import Period, trend_window
 
@@ -177,7 +177,7 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     if period.kind == grain and buckets[-1][1:] == (period.start, period.end + timedelta(days=1)):
         # the period is the last bucket: its row, the one before (its previous period), the baseline (its history)
         by_key = {r["key"]: r for r in frame.to_dict("records")}
-        now = period_row(by_key[buckets[-1][0]])
+        now = counted(catalog, period_row(by_key[buckets[-1][0]]), filters)
         status = judged(catalog, settings, now, by_key[buckets[-2][0]], history_of(baseline), period.end, team, channel)
     else:  # a quarter or a range of days: kpi_status's own passes
         now = compute_kpis(con, period.start, period.end, **kw).iloc[0].to_dict()
@@ -186,6 +186,15 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
         summary=summary_of(con, now, period.start, period.end, **filters), status=status, per_channel=per_channel,
         trend=trend, baseline=baseline, heatmap=heatmap,
         teams=unjudged_blend(teams, per_channel, catalog))  # the team table and the attention list as the tiles judge
+
+
+def counted(catalog: Catalog, row: dict[str, Any], filters: dict[str, str | None]) -> dict[str, Any]:
+    """A period's row with its counts as the page's volumes give them (summary_of): 0 where nothing of the dataset was
+    in the period, none only where a filter names a dimension the dataset lacks (complaints have no queue). From a
+    pass over the page's KPIs only, a team whose one row was a complaint still open had no counts at all."""
+    return {**row, **{k.id: 0.0 for k in catalog.kpis.values()
+                      if k.unit == "count" and k.id in row and _num(row[k.id]) is None and k.dataset in catalog.datasets
+                      and all(v is None or f in catalog.datasets[k.dataset].dimensions for f, v in filters.items())}}
 
 
 @dataclass(frozen=True)

@@ -324,7 +324,7 @@ def checked_sql(sql: str) -> str:
     NaN, 1e308, put there by other means than an import, which rejects them) is NULL, unknown, instead of poisoning
     every sum it enters. Costs nothing measurable: the checks run only on the rows and columns a query reads. Only the
     tables sql names get their CTE: DuckDB binds every CTE of a statement, about 0.5 ms for all five."""
-    named = set(re.findall(r"[A-Za-z_]\w*", sql))
+    named = set(re.findall(r"[a-z_]\w*", sql.lower()))  # DuckDB's names ignore case: FROM Contacts is contacts
     ctes = ", ".join(cte for name, cte in _CHECKED_TABLES.items() if name in named)
     if not ctes:
         return sql
