@@ -409,7 +409,9 @@ def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, 
         "compute_kpis 12 weeks by week (trend)": lambda: metrics.compute_kpis(con, a - timedelta(weeks=11), b, "week", **kw),
         "compute_kpis by weekday_hour (heat maps)": lambda: metrics.compute_kpis(con, a, b, "weekday_hour", **kw),
         "group_status by team (team table)": lambda: metrics.group_status(con, a, b, "team", catalog=catalog),
-        "agent_teams + agent_names": lambda: (metrics.agent_teams(con, a, b), metrics.agent_names(con, a, b)),
+        # the agents in the period, their teams and names: the page's one pass (it counts them before the agent table)
+        "agent_teams_and_names (one pass: the page's agents in the period)": lambda: metrics.agent_teams_and_names(
+            con, a, b),
         "group_status by agent of the team (agent table)": lambda: metrics.group_status(con, a, b, "agent", team_of=team_of,
                                                                                         **kw),
         # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 24 weeks of trend and baseline, heat map,
