@@ -43,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import GENERATOR, run_checked, sized_parser, CheckFailed, generate, peak_rss_mib, rss_mib, work_dir
+from _common import (GENERATOR, run_checked, sized_parser, CheckFailed, generate, own_peak_rss_mib, peak_rss_mib,
+                     rss_mib, work_dir)
 
 from kpi import imports, metrics
 from kpi.metrics import _engine, _rollup, load_catalog
@@ -520,7 +521,9 @@ def run(args: argparse.Namespace) -> None:
         if [k.id for k in catalog.of("contacts")] != CONTACT_KPIS:
             raise CheckFailed(f"the catalog's contact KPIs changed: {[k.id for k in catalog.of('contacts')]}"
                               " (update pandas_contact_kpis)")
-        peaks = {"start": peak_rss_mib()}
+        # Each phase's own peak (VmHWM, which reset_peak_rss starts afresh; ru_maxrss never falls: its "phases" were
+        # running maxima)
+        peaks = {"start": own_peak_rss_mib()}
         with open_db(db, read_only=True) as con:
             first_day, last_day = con.execute("SELECT min(arrived_at)::DATE, max(arrived_at)::DATE FROM contacts").fetchone()
             weeks = len(metrics.bucket_keys(first_day, last_day, "week"))
@@ -549,7 +552,7 @@ def run(args: argparse.Namespace) -> None:
             duck_best, duck_times, duck = timings["whole range by week"][1]
             rolled_frame = timings["whole range by week"][2][2]
             floor_frame = floor_kpis(timings["whole range by week"][0][2], first_day, last_day)
-        peaks["duckdb"] = peak_rss_mib()
+        peaks["duckdb"] = own_peak_rss_mib()
 
         reset_peak_rss()
         t0 = time.perf_counter()
@@ -562,10 +565,10 @@ def run(args: argparse.Namespace) -> None:
         pandas_load_s = time.perf_counter() - t0
         df_mib = df.memory_usage(deep=True).sum() / 2**20
         rss_with_df = rss_mib()
-        peaks["pandas load"] = peak_rss_mib()
+        peaks["pandas load"] = own_peak_rss_mib()
         reset_peak_rss()
         pd_best, pd_times, pand = best_of(RUNS, lambda: pandas_contact_kpis(df, first_day, last_day, catalog.settings))
-        peaks["pandas"] = peak_rss_mib()
+        peaks["pandas"] = own_peak_rss_mib()
         settings = catalog.settings
         thresholds = settings.get("service_level_seconds_by_channel") or {}
         print(f"range       {first_day} .. {last_day}, {weeks} ISO weeks; "
@@ -604,7 +607,7 @@ def run(args: argparse.Namespace) -> None:
         print()
         print(f"pandas      DataFrame of 10 columns loaded from DuckDB in {pandas_load_s:.1f} s (not timed above): "
               f"{df_mib:,.0f} MiB, process RSS {rss_with_df:,.0f} MiB with it")
-        print(f"memory      peak RSS of this process (ru_maxrss) {max(peaks.values()):,.0f} MiB; "
+        print(f"memory      peak RSS of this process (VmHWM) {max(peaks.values()):,.0f} MiB; "
               f"before the KPI work {peaks['start']:,.0f} MiB"
               + ("" if resettable else " (per-phase peaks unavailable: could not reset the peak mark)"))
         print("note        compute_kpis without kpis= also runs its survey and complaint queries and the backlog;"
