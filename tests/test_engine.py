@@ -229,6 +229,6 @@ def test_side_by_side_runs_a_call_in_the_caller_s_thread_when_the_pool_takes_no_
     class Closed:
         def submit(self, *args):
             raise RuntimeError("cannot schedule new futures after interpreter shutdown")
-    monkeypatch.setattr(_engine, "_pool", lambda: (0, Closed(), free))
+    monkeypatch.setattr(_engine, "_pool", lambda: (Closed(), free))
     assert _engine.side_by_side([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
     assert free.acquire(blocking=False) and free.acquire(blocking=False)  # both threads free again

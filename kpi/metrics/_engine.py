@@ -520,7 +520,7 @@ def _on_own_cursor(con: duckdb.DuckDBPyConnection, fn: Any, *args: Any) -> Any:
 
 
 _POOL_THREADS = 8
-_POOL: tuple[int, ThreadPoolExecutor, threading.BoundedSemaphore] | None = None
+_POOL: tuple[ThreadPoolExecutor, threading.BoundedSemaphore] | None = None
 _POOL_LOCK = threading.Lock()
 
 
@@ -533,12 +533,12 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _pool() -> tuple[int, ThreadPoolExecutor, threading.BoundedSemaphore]:
-    """The process's pool and its free threads (made at first use, and anew in a forked process)."""
+def _pool() -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore]:
+    """The process's pool and its free threads (made at first use, and anew in a forked process: _forget_pool)."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL[0] != os.getpid():
-            _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="kpi-pass"),
+        if _POOL is None:
+            _POOL = (ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="kpi-pass"),
                      threading.BoundedSemaphore(_POOL_THREADS))
         return _POOL
 
@@ -553,7 +553,7 @@ def side_by_side(calls: list[Any]) -> list[Any]:
     thread. The pool is the process's own: a forked process (a benchmark's workers) starts one of its own."""
     if len(calls) < 2:
         return [call() for call in calls]
-    _, pool, free = _pool()
+    pool, free = _pool()
 
     def released(call: Any) -> Any:
         try:

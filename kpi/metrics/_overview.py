@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..auth.access import Scope
 from . import _rollup
-from ._catalog import load_catalog
+from ._catalog import Dataset, load_catalog
 from ._engine import SOURCES, _params, _stamp, compute_kpis, summed_table
 from ._scope import row_clauses, scope_values
 
@@ -58,6 +58,12 @@ def week_summary(con: duckdb.DuckDBPyConnection, week_start: date | None = None,
     return summary_of(con, k, week_start, end, team=team, channel=channel, queue=queue)
 
 
+def filtered_by(ds: Dataset, filters: Mapping[str, str | None]) -> bool:
+    """Whether a dataset's rows can be filtered as asked: False when a filter names a dimension it lacks (complaints
+    have no queue), so its counts say nothing there (none, not 0)."""
+    return all(v is None or f in ds.dimensions for f, v in filters.items())
+
+
 def summary_of(con: duckdb.DuckDBPyConnection, k: Mapping[str, Any], week_start: date, end: date, *,
                team: str | None = None, channel: str | None = None, queue: str | None = None) -> WeekSummary:
     """The WeekSummary of a range from its compute_kpis row (week_summary's, or a bucket of a longer grouped pass)."""
@@ -65,8 +71,7 @@ def summary_of(con: duckdb.DuckDBPyConnection, k: Mapping[str, Any], week_start:
     filters = {"team": team, "channel": channel, "queue": queue}
 
     def count(kpi_id: str, dataset: str) -> int | None:
-        # None: a filter names a dimension the dataset lacks (complaints have no queue), so it says nothing there
-        if any(v is not None and f not in datasets[dataset].dimensions for f, v in filters.items()):
+        if not filtered_by(datasets[dataset], filters):
             return None
         return 0 if pd.isna(k[kpi_id]) else int(k[kpi_id])
 

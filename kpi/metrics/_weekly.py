@@ -13,7 +13,7 @@ from ._catalog import Catalog, Kpi, load_catalog
 from ._engine import agent_teams_and_names, bucket_keys, compute_kpis, side_by_side
 from ._judge import (KpiValue, _num, cell_status, group_records, group_status, history_of, judged, judged_groups,
                      kpi_status, period_row, with_cutoffs)
-from ._overview import WeekSummary, summary_of
+from ._overview import WeekSummary, filtered_by, summary_of
 from ._periods import Period, trend_window
 
 # The KPIs of the weekly page's tiles, group tables and trend charts: catalog.yaml `views`.
@@ -165,8 +165,7 @@ def weekly_view(con: duckdb.DuckDBPyConnection, period: Period, *, team: str | N
     # The buckets, the channel and team tables and the heat map side by side (each runs its datasets' passes so too)
     frame, per_channel, teams, heatmap = side_by_side([
         lambda: compute_kpis(con, base_first, last, grain, stats=True, **kw),
-        lambda: {} if channel else group_status(con, period.start, period.end, "channel", team=team, queue=queue,
-                                                catalog=catalog, settings=settings, scope=scope, kpis=WEEKLY_KPIS),
+        lambda: {} if channel else group_status(con, period.start, period.end, "channel", **kw),
         lambda: group_status(con, period.start, period.end, "team", **kw),
         lambda: compute_kpis(con, period.start, period.end, "weekday_hour", stats=True, **{**kw, "kpis": HEATMAP_KPIS})])
     plain = frame[[c for c in frame.columns if "__" not in c]]  # as compute_kpis gives them without stats
@@ -194,7 +193,7 @@ def counted(catalog: Catalog, row: dict[str, Any], filters: dict[str, str | None
     pass over the page's KPIs only, a team whose one row was a complaint still open had no counts at all."""
     return {**row, **{k.id: 0.0 for k in catalog.kpis.values()
                       if k.unit == "count" and k.id in row and _num(row[k.id]) is None and k.dataset in catalog.datasets
-                      and all(v is None or f in catalog.datasets[k.dataset].dimensions for f, v in filters.items())}}
+                      and filtered_by(catalog.datasets[k.dataset], filters)}}
 
 
 @dataclass(frozen=True)
