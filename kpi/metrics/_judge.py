@@ -3,17 +3,22 @@ not, and whether it changed beyond noise since the previous period. Pages, repor
 all judge through here."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import gc
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog, status_against
-from ._engine import data_cutoffs, derived_parts, kpi_records, kpi_records_of_ranges, last_matured_end, matures_on
+from ._engine import (DIMENSIONS, _compute, _compute_ranges, data_cutoffs, derived_parts, kpi_records, last_matured_end,
+                      matures_on)
 from ._stats import Z95, poisson_interval, two_proportion_z, wilson_interval, xmr_limits
 
 
@@ -31,6 +36,27 @@ class KpiValue:
     trend: str | None = None  # worse / better beyond noise (XmR limits or a 95% test; near: off / towards the target), steady, or None
     matures_on: date | None = None  # set while a maturing KPI has no value yet
     se: float | None = None  # standard error of the value (for comparing an agent with their team)
+
+
+_KPI_VALUE_FIELDS = tuple(f.name for f in fields(KpiValue))
+
+
+def _kpi_value(*values: Any) -> KpiValue:
+    """KpiValue(*values) without the frozen dataclass's __init__, which sets each field through object.__setattr__
+    (1.6 against 0.7 microseconds). The same object: fields, equality, hash."""
+    made = object.__new__(KpiValue)
+    made.__dict__.update(zip(_KPI_VALUE_FIELDS, values))
+    return made
+
+
+def without_status(v: KpiValue) -> KpiValue:
+    """The value with no status (dataclasses.replace(v, status=None), without its __init__ either: a table of
+    thousands of agents over a blend of channels drops the status of half its values)."""
+    if v.status is None:
+        return v
+    made = object.__new__(KpiValue)
+    object.__setattr__(made, "__dict__", {**v.__dict__, "status": None})
+    return made
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
@@ -54,15 +80,26 @@ def _num(x: Any) -> float | None:
     return None if x is None or x is pd.NA or (isinstance(x, float) and x != x) else float(x)
 
 
+_COLUMNS: dict[str, tuple[str, str, str]] = {}  # KPI id -> its __num, __den and __ss columns' names
+
+
+def _columns_of(k: Kpi) -> tuple[str, str, str]:
+    names = _COLUMNS.get(k.id)
+    if names is None:
+        names = _COLUMNS[k.id] = (f"{k.id}__num", f"{k.id}__den", f"{k.id}__ss")
+    return names
+
+
 def _spread(k: Kpi, row: Mapping[str, Any]) -> tuple[float | None, float | None, float | None]:
     """(n, mean, variance of one row's value) of a ratio KPI; variance None when the KPI has no spread."""
-    num, den = _num(row.get(f"{k.id}__num")), _num(row.get(f"{k.id}__den"))
+    num_col, den_col, ss_col = _columns_of(k)
+    num, den = _num(row.get(num_col)), _num(row.get(den_col))
     if num is None or not den:
         return den, None, None
     mean = num / den
     if k.unit == "fraction":
         return den, mean, mean * (1 - mean)
-    ss = _num(row.get(f"{k.id}__ss"))
+    ss = _num(row.get(ss_col))
     return den, mean, None if ss is None else max(ss / den - mean * mean, 0.0)
 
 
@@ -71,8 +108,8 @@ def _interval(k: Kpi, row: Mapping[str, Any], spread: tuple | None = None) -> tu
     if mean is None or var is None:
         return None
     if k.unit == "fraction":
-        return wilson_interval(_num(row[f"{k.id}__num"]), n)
-    half = Z95 * (var / n) ** 0.5
+        return wilson_interval(_num(row[_columns_of(k)[0]]), n)
+    half = Z95 * math.sqrt(var / n)
     return mean - half, mean + half
 
 
@@ -117,7 +154,7 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
         c0 = _num(before.get(k.id))  # z = (c1 - c0) / sqrt(c1 + c0). It had no test, so 600 against 621 complaints
         if not whole or value is None or c0 is None or value + c0 <= 0:  # read as a real fall beside rates in noise
             return None
-        z = (value - c0) / (value + c0) ** 0.5
+        z = (value - c0) / math.sqrt(value + c0)
         if abs(z) <= Z95 or (band and abs(value - c0) < WORSENING_MIN_BANDS * band):
             return "steady"
         return moved(z > 0, c0)
@@ -126,13 +163,30 @@ def _trend(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], history: l
     if m1 is None or m0 is None or v1 is None or v0 is None:
         return None
     if k.unit == "fraction":
-        z = two_proportion_z(_num(now[f"{k.id}__num"]), n1, _num(before[f"{k.id}__num"]), n0)
+        num_col = _columns_of(k)[0]
+        z = two_proportion_z(_num(now[num_col]), n1, _num(before[num_col]), n0)
     else:
-        se = (v1 / n1 + v0 / n0) ** 0.5
+        se = math.sqrt(v1 / n1 + v0 / n0)
         z = None if se == 0 else (m1 - m0) / se
     if z is None or abs(z) <= Z95 or (band and abs(m1 - m0) < WORSENING_MIN_BANDS * band):
         return "steady"
     return moved(z > 0, m0)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What judging a KPI takes that is the same for every group of a period (the catalog's KPI, the period's end and
+    the settings): worked out once for a table of thousands of agents, not once per agent."""
+
+    k: Kpi
+    min_n: float | None  # settings.min_n of its dataset
+    whole: bool  # _flow_counted: a count the data covers to the period's end
+    matures_on: date | None  # when a maturing KPI gets its value
+
+
+def _rule(k: Kpi, end: date, settings: Mapping[str, Any]) -> _Rule:
+    return _Rule(k, (settings.get("min_n") or {}).get("complaints" if k.dataset == "backlog" else k.dataset),
+                 _flow_counted(k, end, settings), matures_on(k, end, settings) if k.matures else None)
 
 
 def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, team: str | None,
@@ -142,6 +196,14 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
 
     A good/warning/bad status needs at least settings.min_n of its dataset behind it and an interval that leaves
     the target out; otherwise it is 'uncertain' (grey). A maturing KPI has no value and says when it matures."""
+    return _judged(_rule(k, end, settings), now, before, team, channel, history, target_band)
+
+
+def _judged(rule: _Rule, now: Mapping[str, Any], before: Mapping[str, Any], team: str | None, channel: str | None,
+            history: list[float | None] | None = None,
+            target_band: tuple[float | None, float | None] | None = None) -> KpiValue:
+    """judge() with what does not change from group to group worked out beforehand (rule)."""
+    k = rule.k
     v, p = _num(now.get(k.id)), _num(before.get(k.id))
     target, band = target_band or k.target_for(team, channel)  # target_band: looked up once per group by a caller
     spread = _spread(k, now)
@@ -150,15 +212,155 @@ def judge(k: Kpi, now: Mapping[str, Any], before: Mapping[str, Any], end: date, 
     if k.counted and v is not None:  # a rate of a count (15.70 per 1,000 of 55 complaints): the count's spread
         n, interval = _counted_interval(k, now)
     st = status_against(k, v, target, band)
-    min_n = (settings.get("min_n") or {}).get("complaints" if k.dataset == "backlog" else k.dataset)
+    min_n = rule.min_n
     small = n is not None and min_n is not None and n < min_n
     if st in ("good", "warning", "bad") and (small or _unclear(k, st, interval, target, band)):
         st = "uncertain"
-    return KpiValue(k.id, v, target, st, p, None if v is None or p is None else v - p, band, n, interval,
-                    _trend(k, now, before, history, band, spread, target, _flow_counted(k, end, settings))
-                    if v is not None else None,
-                    matures_on(k, end, settings) if v is None and k.matures else None,
-                    (var / n) ** 0.5 if v is not None and var is not None and n else None)
+    if v is None:
+        return _kpi_value(k.id, v, target, st, p, None, band, n, interval, None, rule.matures_on, None)
+    return _kpi_value(k.id, v, target, st, p, None if p is None else v - p, band, n, interval,
+                    _trend(k, now, before, history, band, spread, target, rule.whole), None,
+                    math.sqrt(var / n) if var is not None and n else None)
+
+
+def _judged_many(rule: _Rule, now: Mapping[str, np.ndarray | None], before: Mapping[str, np.ndarray | None],
+                 target_bands: list[tuple[float | None, float | None]]) -> list[KpiValue]:
+    """_judged of one KPI for many groups at once, without history (group_status): now and before map a column to
+    its values per group (NaN: missing; before aligned on now's groups), target_bands each group's (target, band).
+    The same arithmetic in the same order on whole columns, so each group's KpiValue equals _judged's, field for field
+    (tests/test_judge_many.py); the status, read from the value as it is shown, and a count's interval stay per group."""
+    k = rule.k
+    size = len(target_bands)
+    blank = np.full(size, np.nan)
+
+    def column(of: Mapping[str, np.ndarray | None], name: str | None) -> np.ndarray:
+        values = of.get(name) if name else None
+        return blank if values is None else np.asarray(values, dtype="float64")
+
+    num_col, den_col, ss_col = _columns_of(k)
+    v, p = column(now, k.id), column(before, k.id)
+    has_v = ~np.isnan(v)
+    target = np.array([np.nan if t is None else t for t, _ in target_bands], dtype="float64")
+    band = np.array([np.nan if b is None else b for _, b in target_bands], dtype="float64")
+    band_or_0 = np.where(np.isnan(band), 0.0, band)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num1, n1, mean1, var1 = _spread_many(k, column(now, num_col), column(now, den_col), column(now, ss_col))
+        num0, n0, mean0, var0 = _spread_many(k, column(before, num_col), column(before, den_col),
+                                             column(before, ss_col))
+        has_iv = has_v & ~np.isnan(mean1) & ~np.isnan(var1)
+        if k.unit == "fraction":
+            if np.any(has_iv & ~((num1 >= 0) & (num1 <= n1))):  # as wilson_interval refuses it
+                bad = np.flatnonzero(has_iv & ~((num1 >= 0) & (num1 <= n1)))[0]
+                raise ValueError(f"successes must lie in 0..n, got {num1[bad]} of {n1[bad]}")
+            low, high = _wilson_many(num1, n1)
+        else:
+            half = Z95 * np.sqrt(var1 / n1)
+            low, high = mean1 - half, mean1 + half
+        trend = _trend_many(rule, v, p, target, band, band_or_0, num1, n1, mean1, var1, num0, n0, mean0, var0)
+        se = np.sqrt(var1 / n1)
+    n = n1.copy()
+    counted: dict[int, tuple] = {}
+    if k.counted:  # a rate of a count: the count's n and Poisson interval, group by group (few such KPIs)
+        for i in np.flatnonzero(has_v):
+            exposure = derived_parts(k.formula)[2]
+            counted[i] = _counted_interval(k, {k.counted: _value_at(now, k.counted, i),
+                                               exposure: _value_at(now, exposure, i)})
+    out = []
+    values, previous, ns = v.tolist(), p.tolist(), n.tolist()
+    lows, highs, ses = low.tolist(), high.tolist(), se.tolist()
+    with_interval, with_variance = has_iv.tolist(), (~np.isnan(var1)).tolist()
+    kid, min_n, matures, made, set_attr = k.id, rule.min_n, rule.matures_on, object.__new__, object.__setattr__
+    for i, (t, b) in enumerate(target_bands):
+        value, before_value, size_n = values[i], previous[i], ns[i]
+        if before_value != before_value:
+            before_value = None
+        if size_n != size_n:
+            size_n = None
+        interval = (lows[i], highs[i]) if with_interval[i] else None
+        if counted and i in counted:
+            size_n, interval = counted[i]
+        judged = made(KpiValue)  # KpiValue(...) without its frozen __init__ (_kpi_value): the same object
+        if value != value:  # no value: nothing to judge
+            set_attr(judged, "__dict__", {
+                "id": kid, "value": None, "target": t, "status": None, "previous": before_value, "change": None,
+                "band": b, "n": size_n, "interval": None, "trend": None, "matures_on": matures, "se": None})
+        else:
+            st = status_against(k, value, t, b)
+            if st is not None and (
+                    (size_n is not None and min_n is not None and size_n < min_n) or _unclear(k, st, interval, t, b)):
+                st = "uncertain"
+            se = None
+            if with_variance[i] and size_n:  # a variance, and an n that is not 0
+                se = math.sqrt(var1[i] / size_n) if counted and i in counted else ses[i]
+            set_attr(judged, "__dict__", {
+                "id": kid, "value": value, "target": t, "status": st, "previous": before_value,
+                "change": None if before_value is None else value - before_value, "band": b, "n": size_n,
+                "interval": interval, "trend": trend[i], "matures_on": None, "se": se})
+        out.append(judged)
+    return out
+
+
+def _value_at(columns: Mapping[str, np.ndarray | None], name: str, i: int) -> float:
+    values = columns.get(name)
+    return float("nan") if values is None else float(values[i])
+
+
+def _spread_many(k: Kpi, num: np.ndarray, den: np.ndarray, ss: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """_spread over a column: (num, n, mean, variance), NaN where _spread gives None."""
+    ok = ~np.isnan(num) & ~np.isnan(den) & (den != 0)
+    mean = np.where(ok, num / den, np.nan)
+    if k.unit == "fraction":
+        var = mean * (1 - mean)
+    else:
+        var = np.where(ok & ~np.isnan(ss), np.maximum(ss / den - mean * mean, 0.0), np.nan)
+    return num, den, mean, var
+
+
+def _wilson_many(successes: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """wilson_interval over columns (NaN where n is 0 or missing)."""
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+
+
+def _trend_many(rule: _Rule, v, p, target, band, band_or_0, num1, n1, m1, v1, num0, n0, m0, v0) -> list[str | None]:
+    """_trend without history over columns: worse / better / steady per group, None where it can't be judged."""
+    k = rule.k
+    size = len(v)
+    if k.better not in ("higher", "lower", "near"):
+        return [None] * size
+    band_set = ~np.isnan(band) & (band != 0)  # `band and ...`
+    if k.unit == "count":
+        judged = (v + p > 0) if rule.whole else np.zeros(size, dtype=bool)
+        judged &= ~np.isnan(v) & ~np.isnan(p)
+        z = (v - p) / np.sqrt(v + p)
+        steady = (np.abs(z) <= Z95) | (band_set & (np.abs(v - p) < WORSENING_MIN_BANDS * band))
+        stood = p
+    else:
+        judged = ~np.isnan(m1) & ~np.isnan(m0) & ~np.isnan(v1) & ~np.isnan(v0)
+        if k.unit == "fraction":
+            pooled = (num1 + num0) / (n1 + n0)
+            tested = (n1 > 0) & (n0 > 0) & (pooled != 0.0) & (pooled != 1.0)
+            z = (num1 / n1 - num0 / n0) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+        else:
+            se = np.sqrt(v1 / n1 + v0 / n0)
+            tested = se != 0
+            z = (m1 - m0) / se
+        steady = ~tested | (np.abs(z) <= Z95) | (band_set & (np.abs(m1 - m0) < WORSENING_MIN_BANDS * band))
+        stood = m0
+    up = z > 0
+    if k.better == "near":
+        nearer = np.abs(stood - target) - np.abs(v - target)
+        unmoved = (np.abs(nearer) < WORSENING_MIN_BANDS * band_or_0) | (nearer == 0)
+        moved = np.where(unmoved, None, np.where(nearer > 0, "better", "worse"))
+        judged &= ~np.isnan(target)
+    else:
+        moved = np.where(up == (k.better == "higher"), "better", "worse")
+    verdict = np.where(steady, "steady", moved).tolist()
+    return [verdict[i] if judged[i] else None for i in range(size)]
 
 
 def _counted_interval(k: Kpi, row: Mapping[str, Any]) -> tuple[float | None, tuple[float, float] | None]:
@@ -326,33 +528,59 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
 
 
 def group_records(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, catalog: Catalog,
-                  settings: dict[str, Any], **kw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """What group_status judges: the groups' rows (stats=True) of the range before [start, end] and of the range,
-    from one pass per dataset."""
-    return kpi_records_of_ranges(con, [previous_range(start, end), (start, end)], by, catalog=catalog,
-                                 settings=settings, stats=True, **kw)
+                  settings: dict[str, Any], **kw: Any) -> list[tuple[list, dict[str, np.ndarray | None]]]:
+    """What group_status judges: the groups' keys and columns (stats=True; NaN where missing, None for a column with
+    no value at all) of the range before [start, end] and of the range, from one pass per dataset."""
+    ranges = [previous_range(start, end), (start, end)]
+    if by not in DIMENSIONS:  # one row per range
+        return [_compute(con, a, b, by, catalog=catalog, settings=settings, stats=True, **kw) for a, b in ranges]
+    return _compute_ranges(con, ranges, by, catalog=catalog, settings=settings, stats=True, **kw)
 
 
-def judged_groups(catalog: Catalog, settings: Mapping[str, Any], records: tuple[list, list], by: str, end: date,
-                  team: str | None, channel: str | None, team_of: dict[Any, str] | None = None
+def judged_groups(catalog: Catalog, settings: Mapping[str, Any], records: list[tuple[list, dict]], by: str,
+                  end: date, team: str | None, channel: str | None, team_of: dict[Any, str] | None = None
                   ) -> dict[Any, dict[str, KpiValue]]:
-    """group_status of its group_records: each group's KPIs judged against its row of the range before."""
-    earlier, rows = records
-    now, before = {r["key"]: r for r in rows}, {r["key"]: r for r in earlier}
-    out: dict[Any, dict[str, KpiValue]] = {}
-    targets: dict[tuple, tuple] = {}  # (KPI, team, channel) -> (target, band): thousands of agents share a few teams
-    kpis_of = [k for k in catalog.kpis.values() if now and k.id in next(iter(now.values()))]
-    for key, row in now.items():
-        grp_team = key if by == "team" else (team_of or {}).get(key, team)
-        grp_channel = key if by == "channel" else channel
-        judged_row = {}
-        for k in kpis_of:
-            tb = targets.get((k.id, grp_team, grp_channel))
-            if tb is None:
-                tb = targets[(k.id, grp_team, grp_channel)] = k.target_for(grp_team, grp_channel)
-            judged_row[k.id] = judge(k, row, before.get(key, {}), end, grp_team, grp_channel, settings, None, tb)
-        out[key] = judged_row
+    """group_status of its group_records: each group's KPIs judged against its row of the range before, a KPI at a
+    time over every group (_judged_many: what _judged gives each group, a table of 1,700 agents in a tenth of the
+    time)."""
+    (earlier_keys, earlier), (keys, now) = records
+    if not keys:
+        return {}
+    at = {key: i for i, key in enumerate(earlier_keys)}
+    rows = np.array([at.get(key, -1) for key in keys], dtype="int64")  # each group's row before; -1: none
+    missing = rows < 0
+    before: dict[str, np.ndarray | None] = {}
+    for c, values in earlier.items():
+        if values is not None and len(values):
+            aligned = np.asarray(values, dtype="float64")[np.maximum(rows, 0)]
+            aligned[missing] = np.nan
+            before[c] = aligned
+    teams = [key if by == "team" else (team_of or {}).get(key, team) for key in keys]
+    channels = [key if by == "channel" else channel for key in keys]
+    out: dict[Any, dict[str, KpiValue]] = {key: {} for key in keys}
+    with _collector_paused():
+        for k in catalog.kpis.values():
+            if k.id not in now:
+                continue
+            looked_up: dict[tuple, tuple] = {}  # (team, channel) -> (target, band): 1,700 agents share a few teams
+            bands = [looked_up.get(tc) or looked_up.setdefault(tc, k.target_for(*tc)) for tc in zip(teams, channels)]
+            for key, value in zip(keys, _judged_many(_rule(k, end, settings), now, before, bands)):
+                out[key][k.id] = value
     return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector held off while a table's values are made (gc.disable, then enabled again unless it
+    was off already): the 22,000 values of 1,700 agents, none of them garbage, would set it walking every object of
+    the process several times, about a third of judging them."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def stats_jsonable(row: Mapping[str, Any], ids: list[str], catalog: Catalog, end: date,

@@ -1,7 +1,7 @@
 """What the weekly supervisor page shows, as data: tile KPIs, group tables with statuses, the needs-attention list."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,7 +12,7 @@ from ..auth.access import Scope
 from ._catalog import Catalog, Kpi, load_catalog
 from ._engine import agent_teams_and_names, bucket_keys, compute_kpis, side_by_side
 from ._judge import (KpiValue, _num, cell_status, group_records, group_status, history_of, judged, judged_groups,
-                     kpi_status, period_row, with_cutoffs)
+                     kpi_status, period_row, with_cutoffs, without_status)
 from ._overview import WeekSummary, filtered_by, summary_of
 from ._periods import Period, trend_window
 
@@ -126,8 +126,7 @@ def unjudged_blend(groups: dict[Any, dict[str, KpiValue]], channels: Any,
         return groups
     catalog = catalog or load_catalog()
     blended = {k for k, kpi in catalog.kpis.items() if kpi.per_channel}
-    return {key: {k: replace(v, status=None) if k in blended else v for k, v in row.items()}
-            for key, row in groups.items()}
+    return {key: {k: without_status(v) if k in blended else v for k, v in row.items()} for key, row in groups.items()}
 
 
 def channels_in(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
