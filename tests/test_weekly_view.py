@@ -90,6 +90,16 @@ def test_weekly_agents_gives_what_group_status_agent_teams_and_agent_names_give(
         assert a.agents == {agent: {k: v for k, v in kv.items() if k in shown} for agent, kv in every.items()}
         assert all(set(kv) == shown for kv in a.agents.values())
         assert len(a.agents) > 3 and len(every[next(iter(every))]) > len(shown)
+        # No channel chosen, calls and chats in the data: the per-channel KPIs judged with no status, as unjudged_blend
+        # leaves group_status's (judged_groups gives them none rather than dropping it after)
+        blend = metrics.weekly_agents(con, period.start, period.end, team="技術支援組")
+        channels = metrics.channels_in(con, period.start, period.end, team="技術支援組")
+        every = metrics.unjudged_blend(metrics.group_status(con, period.start, period.end, "agent", team="技術支援組",
+                                                            team_of=team_of), channels)
+        assert len(channels) > 1
+        assert blend.agents == {agent: {k: v for k, v in kv.items() if k in shown} for agent, kv in every.items()}
+        assert any(v.status is None and v.value is not None for kv in blend.agents.values() for v in kv.values())
+        assert any(v.status is not None for kv in blend.agents.values() for v in kv.values())
 
 
 def test_sort_rows_worst_first_by_the_kpis_better_side():

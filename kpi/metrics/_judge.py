@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
@@ -224,9 +224,10 @@ def _judged(rule: _Rule, now: Mapping[str, Any], before: Mapping[str, Any], team
 
 
 def _judged_many(rule: _Rule, now: Mapping[str, np.ndarray | None], before: Mapping[str, np.ndarray | None],
-                 target_bands: list[tuple[float | None, float | None]]) -> list[KpiValue]:
+                 target_bands: list[tuple[float | None, float | None]], status: bool = True) -> list[KpiValue]:
     """_judged of one KPI for many groups at once, without history (group_status): now and before map a column to
     its values per group (NaN: missing; before aligned on now's groups), target_bands each group's (target, band).
+    status False: every status None (without_status of each), the rest the same.
     The same arithmetic in the same order on whole columns, so each group's KpiValue equals _judged's, field for field
     (tests/test_judge_many.py); the status, read from the value as it is shown, and a count's interval stay per group."""
     k = rule.k
@@ -285,7 +286,7 @@ def _judged_many(rule: _Rule, now: Mapping[str, np.ndarray | None], before: Mapp
                 "id": kid, "value": None, "target": t, "status": None, "previous": before_value, "change": None,
                 "band": b, "n": size_n, "interval": None, "trend": None, "matures_on": matures, "se": None})
         else:
-            st = status_against(k, value, t, b)
+            st = status_against(k, value, t, b) if status else None
             if st is not None and (
                     (size_n is not None and min_n is not None and size_n < min_n) or _unclear(k, st, interval, t, b)):
                 st = "uncertain"
@@ -538,11 +539,11 @@ def group_records(con: duckdb.DuckDBPyConnection, start: date, end: date, by: st
 
 
 def judged_groups(catalog: Catalog, settings: Mapping[str, Any], records: list[tuple[list, dict]], by: str,
-                  end: date, team: str | None, channel: str | None, team_of: dict[Any, str] | None = None
-                  ) -> dict[Any, dict[str, KpiValue]]:
+                  end: date, team: str | None, channel: str | None, team_of: dict[Any, str] | None = None,
+                  unjudged: Collection[str] = ()) -> dict[Any, dict[str, KpiValue]]:
     """group_status of its group_records: each group's KPIs judged against its row of the range before, a KPI at a
-    time over every group (_judged_many: what _judged gives each group, a table of 1,700 agents in a tenth of the
-    time)."""
+    time over every group (_judged_many: what _judged gives each group). unjudged: KPIs given no status (a blend of
+    channels, _weekly.blended_kpis), as without_status would leave them."""
     (earlier_keys, earlier), (keys, now) = records
     if not keys:
         return {}
@@ -564,7 +565,7 @@ def judged_groups(catalog: Catalog, settings: Mapping[str, Any], records: list[t
                 continue
             looked_up: dict[tuple, tuple] = {}  # (team, channel) -> (target, band): 1,700 agents share a few teams
             bands = [looked_up.get(tc) or looked_up.setdefault(tc, k.target_for(*tc)) for tc in zip(teams, channels)]
-            for key, value in zip(keys, _judged_many(_rule(k, end, settings), now, before, bands)):
+            for key, value in zip(keys, _judged_many(_rule(k, end, settings), now, before, bands, k.id not in unjudged)):
                 out[key][k.id] = value
     return out
 

@@ -122,11 +122,17 @@ def unjudged_blend(groups: dict[Any, dict[str, KpiValue]], channels: Any,
     at a time (Kpi.per_channel: real-time measures, AHT with its target per channel) keeps its value but has no
     status when the data holds more than one channel, since each channel has its own target (a team's AHT over calls,
     chats and e-mails was flagged against the phone's 7 minutes). One channel in the data: judged as it is."""
-    if len([c for c in channels if c is not None]) <= 1:
+    blended = blended_kpis(channels, catalog)
+    if not blended:
         return groups
-    catalog = catalog or load_catalog()
-    blended = {k for k, kpi in catalog.kpis.items() if kpi.per_channel}
     return {key: {k: without_status(v) if k in blended else v for k, v in row.items()} for key, row in groups.items()}
+
+
+def blended_kpis(channels: Any, catalog: Catalog | None = None) -> set[str]:
+    """The KPIs unjudged_blend leaves without a status over data of these channels: none for one channel."""
+    if len([c for c in channels if c is not None]) <= 1:
+        return set()
+    return {k for k, kpi in (catalog or load_catalog()).kpis.items() if kpi.per_channel}
 
 
 def channels_in(con: duckdb.DuckDBPyConnection, start: date, end: date, *, team: str | None = None,
@@ -216,7 +222,7 @@ def weekly_agents(con: duckdb.DuckDBPyConnection, start: date, end: date, *, tea
         lambda: group_records(con, start, end, "agent", team=team, channel=channel, queue=queue, catalog=catalog,
                               settings=settings, scope=scope, kpis=AGENT_KPIS),
         lambda: None if channel else channels_in(con, start, end, team=team, queue=queue, scope=scope)])
-    agents = judged_groups(catalog, settings, records, "agent", end, team, channel, team_of)
-    if channel is None:  # a blend of channels: judged per channel or not at all, as the tiles
-        agents = unjudged_blend(agents, channels, catalog)
+    # A blend of channels: judged per channel or not at all, as the tiles (unjudged_blend's KPIs given no status)
+    agents = judged_groups(catalog, settings, records, "agent", end, team, channel, team_of,
+                           unjudged=() if channel else blended_kpis(channels, catalog))
     return WeeklyAgents(agents, team_of, names)
