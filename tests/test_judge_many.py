@@ -5,17 +5,22 @@ per team and channel, a band of 0 or none, and counts the data covers to the per
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, datetime
 
 import numpy as np
 import pytest
 
 from kpi.metrics import KpiValue, load_catalog
-from kpi.metrics._judge import _judged, _judged_many, _rule, judged_groups
+from kpi.metrics._judge import _judged, _judged_many, _kpi_value, _rule, judged_groups, without_status
 
 END = date(2026, 11, 15)
 CATALOG = load_catalog()
 JUDGED = [k for k in CATALOG.kpis.values() if k.dataset != "budget"]
+# KPIs the catalog does not have, for the paths it does not take today: a count good near its target, a rate of a
+# count with a spread of its own
+MADE_UP = [replace(CATALOG["complaints"], id="complaints_near", better="near", target=40.0, band=5.0),
+           replace(CATALOG["complaints_per_1000"], id="per_1000_spread", num="sum(x)", den="count(*)", ss="sum(x * x)")]
 TEAMS = ["技術支援組", "帳務服務組", None]
 CHANNELS = ["phone", "chat", "email", None]
 
@@ -28,7 +33,7 @@ def _columns(rng: random.Random, size: int) -> dict[str, np.ndarray]:
     def hole(x: float, share: float = 0.1) -> float:
         return float("nan") if rng.random() < share else x
 
-    for k in JUDGED:
+    for k in JUDGED + MADE_UP:
         values, nums, dens, sss = [], [], [], []
         for _ in range(size):
             den = rng.choice([0.0, 1.0, 5.0, 19.0, 20.0, 29.0, 30.0, 120.0, 400.0, 2500.0])
@@ -42,7 +47,7 @@ def _columns(rng: random.Random, size: int) -> dict[str, np.ndarray]:
             value = num / den if den else float("nan")
             if k.unit == "count":
                 value = float(rng.choice([0, 1, 3, 40, 41, 600, 621]))
-            if k.id == "complaints_per_1000":
+            if k.counted:
                 value = rng.choice([0.0, 15.7, 4.9, 25.0, 1000 * 55 / 3504])
             values.append(hole(value, 0.15))
             nums.append(hole(num))
@@ -127,7 +132,7 @@ def test_any_target_and_band_judge_as_the_one_group_judge_does(seed):
         before[c][gone] = np.nan
     for cutoff in (datetime(2026, 11, 22), datetime(2026, 11, 10)):
         settings = {**CATALOG.settings, "__cutoffs": {"contacts": cutoff, "surveys": cutoff, "complaints": cutoff}}
-        for k in JUDGED:
+        for k in JUDGED + MADE_UP:
             targets = []
             for i in range(size):
                 v = now[k.id][i]
@@ -138,3 +143,57 @@ def test_any_target_and_band_judge_as_the_one_group_judge_does(seed):
             for i in range(size):
                 one = _judged(rule, _row(now, i), _row(before, i), None, None, None, targets[i])
                 assert got[i] == one and repr(got[i]) == repr(one), (k.id, i)
+
+
+def test_a_rate_with_more_successes_than_its_n_is_refused_by_both():
+    k = CATALOG["fcr_rate"]
+    rule = _rule(k, END, CATALOG.settings)
+    now = {"fcr_rate": np.array([0.5, 1.2]), "fcr_rate__num": np.array([5.0, 6.0]), "fcr_rate__den": np.array([10.0, 5.0])}
+    with pytest.raises(ValueError, match="0..n"):
+        _judged_many(rule, now, {}, [(0.75, 0.05)] * 2)
+    with pytest.raises(ValueError, match="0..n"):
+        _judged(rule, _row(now, 1), {}, None, None, None, (0.75, 0.05))
+
+
+def test_values_made_without_init_are_the_dataclass_s_own():
+    made = _kpi_value("fcr_rate", 0.7, 0.75, "bad", 0.8, -0.1, 0.05, 40.0, (0.55, 0.82), "worse", None, 0.07)
+    built = KpiValue("fcr_rate", 0.7, 0.75, "bad", 0.8, -0.1, 0.05, 40.0, (0.55, 0.82), "worse", None, 0.07)
+    assert made == built and repr(made) == repr(built) and hash(made) == hash(built)
+    assert without_status(built) == replace(built, status=None) and built.status == "bad"
+    assert repr(without_status(built)) == repr(replace(built, status=None))
+    unjudged = replace(built, status=None)
+    assert without_status(unjudged) is unjudged
+
+
+def test_the_collector_is_on_again_after_tables_judged_in_many_threads_at_once():
+    # weekly_view judges its channel and team tables side by side, and every session runs in a thread of its own:
+    # a thread that saw the collector off (another's pause) must not leave it off (it did, 5 runs in 5, before)
+    import gc
+    import sys
+    import threading
+
+    from kpi.metrics._judge import _collector_paused
+
+    def pause_often():
+        for _ in range(3000):
+            with _collector_paused():
+                pass
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=pause_often) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert gc.isenabled()
+    gc.disable()  # off before: left off
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -243,27 +244,26 @@ def _judged_many(rule: _Rule, now: Mapping[str, np.ndarray | None], before: Mapp
     has_v = ~np.isnan(v)
     target = np.array([np.nan if t is None else t for t, _ in target_bands], dtype="float64")
     band = np.array([np.nan if b is None else b for _, b in target_bands], dtype="float64")
-    band_or_0 = np.where(np.isnan(band), 0.0, band)
     with np.errstate(divide="ignore", invalid="ignore"):
-        num1, n1, mean1, var1 = _spread_many(k, column(now, num_col), column(now, den_col), column(now, ss_col))
-        num0, n0, mean0, var0 = _spread_many(k, column(before, num_col), column(before, den_col),
-                                             column(before, ss_col))
+        spread_now = _spread_many(k, column(now, num_col), column(now, den_col), column(now, ss_col))
+        spread_before = _spread_many(k, column(before, num_col), column(before, den_col), column(before, ss_col))
+        num1, n1, mean1, var1 = spread_now
         has_iv = has_v & ~np.isnan(mean1) & ~np.isnan(var1)
         if k.unit == "fraction":
-            if np.any(has_iv & ~((num1 >= 0) & (num1 <= n1))):  # as wilson_interval refuses it
-                bad = np.flatnonzero(has_iv & ~((num1 >= 0) & (num1 <= n1)))[0]
-                raise ValueError(f"successes must lie in 0..n, got {num1[bad]} of {n1[bad]}")
+            refused = np.flatnonzero(has_iv & ~((num1 >= 0) & (num1 <= n1)))  # as wilson_interval refuses them
+            if len(refused):
+                raise ValueError(f"successes must lie in 0..n, got {num1[refused[0]]} of {n1[refused[0]]}")
             low, high = _wilson_many(num1, n1)
         else:
             half = Z95 * np.sqrt(var1 / n1)
             low, high = mean1 - half, mean1 + half
-        trend = _trend_many(rule, v, p, target, band, band_or_0, num1, n1, mean1, var1, num0, n0, mean0, var0)
+        trend = _trend_many(rule, v, p, target, band, spread_now, spread_before)
         se = np.sqrt(var1 / n1)
     n = n1.copy()
     counted: dict[int, tuple] = {}
     if k.counted:  # a rate of a count: the count's n and Poisson interval, group by group (few such KPIs)
+        exposure = derived_parts(k.formula)[2]
         for i in np.flatnonzero(has_v):
-            exposure = derived_parts(k.formula)[2]
             counted[i] = _counted_interval(k, {k.counted: _value_at(now, k.counted, i),
                                                exposure: _value_at(now, exposure, i)})
     out = []
@@ -314,7 +314,8 @@ def _spread_many(k: Kpi, num: np.ndarray, den: np.ndarray, ss: np.ndarray
     if k.unit == "fraction":
         var = mean * (1 - mean)
     else:
-        var = np.where(ok & ~np.isnan(ss), np.maximum(ss / den - mean * mean, 0.0), np.nan)
+        spread = ss / den - mean * mean
+        var = np.where(ok & ~np.isnan(ss), np.where(0.0 > spread, 0.0, spread), np.nan)  # max(spread, 0.0): -0.0 kept
     return num, den, mean, var
 
 
@@ -324,13 +325,18 @@ def _wilson_many(successes: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+    low, high = centre - half, centre + half
+    return np.where(low > 0.0, low, 0.0), np.where(high < 1.0, high, 1.0)  # max(0.0, low), min(1.0, high) exactly
 
 
-def _trend_many(rule: _Rule, v, p, target, band, band_or_0, num1, n1, m1, v1, num0, n0, m0, v0) -> list[str | None]:
-    """_trend without history over columns: worse / better / steady per group, None where it can't be judged."""
+def _trend_many(rule: _Rule, v: np.ndarray, p: np.ndarray, target: np.ndarray, band: np.ndarray,
+                spread_now: tuple[np.ndarray, ...], spread_before: tuple[np.ndarray, ...]) -> list[str | None]:
+    """_trend without history over columns (the value, the one before, target and band per group, and the spreads
+    _spread_many gives now and before): worse / better / steady per group, None where it can't be judged."""
     k = rule.k
     size = len(v)
+    num1, n1, m1, v1 = spread_now
+    num0, n0, m0, v0 = spread_before
     if k.better not in ("higher", "lower", "near"):
         return [None] * size
     band_set = ~np.isnan(band) & (band != 0)  # `band and ...`
@@ -355,6 +361,7 @@ def _trend_many(rule: _Rule, v, p, target, band, band_or_0, num1, n1, m1, v1, nu
     up = z > 0
     if k.better == "near":
         nearer = np.abs(stood - target) - np.abs(v - target)
+        band_or_0 = np.where(np.isnan(band), 0.0, band)
         unmoved = (np.abs(nearer) < WORSENING_MIN_BANDS * band_or_0) | (nearer == 0)
         moved = np.where(unmoved, None, np.where(nearer > 0, "better", "worse"))
         judged &= ~np.isnan(target)
@@ -531,7 +538,8 @@ def group_status(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str
 def group_records(con: duckdb.DuckDBPyConnection, start: date, end: date, by: str, *, catalog: Catalog,
                   settings: dict[str, Any], **kw: Any) -> list[tuple[list, dict[str, np.ndarray | None]]]:
     """What group_status judges: the groups' keys and columns (stats=True; NaN where missing, None for a column with
-    no value at all) of the range before [start, end] and of the range, from one pass per dataset."""
+    no value at all) of the range before [start, end] and of the range: one pass per dataset grouped by the range and
+    a dimension (team, agent, ...), one per range otherwise."""
     ranges = [previous_range(start, end), (start, end)]
     if by not in DIMENSIONS:  # one row per range
         return [_compute(con, a, b, by, catalog=catalog, settings=settings, stats=True, **kw) for a, b in ranges]
@@ -570,18 +578,27 @@ def judged_groups(catalog: Catalog, settings: Mapping[str, Any], records: list[t
     return out
 
 
+_PAUSES = threading.Lock()
+_paused = [0, False]  # tables being judged now (threads of a page, sessions); whether the collector was on before
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector held off while a table's values are made (gc.disable, then enabled again unless it
-    was off already): the 22,000 values of 1,700 agents, none of them garbage, would set it walking every object of
-    the process several times, about a third of judging them."""
-    was_on = gc.isenabled()
-    gc.disable()
+    """Python's cycle collector held off while a table's values are made (gc.disable), and on again once the last
+    table being judged in any thread is done, if it was on before the first: the 22,000 values of 1,700 agents, none
+    of them garbage, would set it walking every object of the process several times, about a third of judging them."""
+    with _PAUSES:
+        if _paused[0] == 0:
+            _paused[1] = gc.isenabled()
+            gc.disable()
+        _paused[0] += 1
     try:
         yield
     finally:
-        if was_on:
-            gc.enable()
+        with _PAUSES:
+            _paused[0] -= 1
+            if _paused[0] == 0 and _paused[1]:
+                gc.enable()
 
 
 def stats_jsonable(row: Mapping[str, Any], ids: list[str], catalog: Catalog, end: date,

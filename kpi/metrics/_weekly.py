@@ -224,5 +224,5 @@ def weekly_agents(con: duckdb.DuckDBPyConnection, start: date, end: date, *, tea
         lambda: None if channel else channels_in(con, start, end, team=team, queue=queue, scope=scope)])
     # A blend of channels: judged per channel or not at all, as the tiles (unjudged_blend's KPIs given no status)
     agents = judged_groups(catalog, settings, records, "agent", end, team, channel, team_of,
-                           unjudged=() if channel else blended_kpis(channels, catalog))
+                           unjudged=() if channel is not None else blended_kpis(channels, catalog))
     return WeeklyAgents(agents, team_of, names)
