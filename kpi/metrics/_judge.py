@@ -220,8 +220,8 @@ def _judged(rule: _Rule, now: Mapping[str, Any], before: Mapping[str, Any], team
     if v is None:
         return _kpi_value(k.id, v, target, st, p, None, band, n, interval, None, rule.matures_on, None)
     return _kpi_value(k.id, v, target, st, p, None if p is None else v - p, band, n, interval,
-                    _trend(k, now, before, history, band, spread, target, rule.whole), None,
-                    math.sqrt(var / n) if var is not None and n else None)
+                      _trend(k, now, before, history, band, spread, target, rule.whole), None,
+                      math.sqrt(var / n) if var is not None and n else None)
 
 
 def _judged_many(rule: _Rule, now: Mapping[str, np.ndarray | None], before: Mapping[str, np.ndarray | None],
@@ -263,7 +263,7 @@ def _judged_many(rule: _Rule, now: Mapping[str, np.ndarray | None], before: Mapp
     counted: dict[int, tuple] = {}
     if k.counted:  # a rate of a count: the count's n and Poisson interval, group by group (few such KPIs)
         exposure = derived_parts(k.formula)[2]
-        for i in np.flatnonzero(has_v):
+        for i in np.flatnonzero(has_v).tolist():
             counted[i] = _counted_interval(k, {k.counted: _value_at(now, k.counted, i),
                                                exposure: _value_at(now, exposure, i)})
     out = []
