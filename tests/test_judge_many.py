@@ -197,3 +197,36 @@ def test_the_collector_is_on_again_after_tables_judged_in_many_threads_at_once()
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_process_forked_while_a_table_is_judged_collects_again():
+    # A thread of the parent inside a pause when another forks: the child has no such thread, so its pause ends there
+    import gc
+    import os
+    import threading
+
+    from kpi.metrics._judge import _collector_paused
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def judging():
+        with _collector_paused():
+            inside.set()
+            leave.wait(10)
+
+    t = threading.Thread(target=judging)
+    t.start()
+    try:
+        inside.wait(10)
+        assert not gc.isenabled()
+        pid = os.fork()
+        if pid == 0:  # the child: on again, and a pause of its own begins and ends
+            ok = gc.isenabled()
+            with _collector_paused():
+                ok = ok and not gc.isenabled()
+            os._exit(0 if ok and gc.isenabled() else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+    finally:
+        leave.set()
+        t.join()
+    assert gc.isenabled()

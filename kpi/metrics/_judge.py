@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -599,6 +600,19 @@ def _collector_paused() -> Iterator[None]:
             _paused[0] -= 1
             if _paused[0] == 0 and _paused[1]:
                 gc.enable()
+
+
+def _forget_pauses() -> None:
+    """In a forked process: the threads judging tables in the parent are not there (one may have held the lock), so
+    their pauses end here; the collector on again if it was on before the first."""
+    global _PAUSES
+    _PAUSES = threading.Lock()
+    if _paused[0] and _paused[1]:
+        gc.enable()
+    _paused[:] = [0, False]
+
+
+os.register_at_fork(after_in_child=_forget_pauses)
 
 
 def stats_jsonable(row: Mapping[str, Any], ids: list[str], catalog: Catalog, end: date,
