@@ -15,7 +15,11 @@ on the raw table computing the same numbers by ISO week (floor_query, written by
 beside compute_kpis from raw rows (rollup=False), served from the rollup, and asked for the contact KPIs only
 (kpis=..., the floor's numbers), for the whole range and one week; then the weekly page's queries for one week and
 one team (kpi_status, group_status by channel, team and agent, the trend, the heat map, ..., and the page's own
-weekly_view and weekly_agents), each as a ratio to the one-week floor.
+weekly_view and weekly_agents), each as a ratio to the one-week floor and to its own floor (PAGE_FLOORS): the bare
+aggregates (floor_query) of the same contact numbers over the same weeks, team and groups (kpi_status's 13 weeks, a
+group table's two weeks by its dimension, weekly_view's 24 weeks with its channel, team and heat-map tables), whose
+values are checked equal to the query's (exit 1 when they differ). A page query also computes survey and complaint
+KPIs, spreads and statuses, which its floor leaves out.
 Surveys and complaints (the generator's, for the same contacts: about 14 and 1.5 per 100) are loaded too: surveys
 with read_csv, complaints through kpi.imports.import_file (Big5 file with its mapping). Their KPIs by ISO week are
 timed on their own (kpi.metrics._engine._dataset_frame, the per-dataset pass compute_kpis makes): from raw rows, from
@@ -23,7 +27,7 @@ their rollups (complaints: from raw rows in one pass since their median reads th
 written by hand (surveys joined to their contacts; complaints with their due time and the median), each checked
 against the floor's numbers (exit 1 when they differ).
 --keep DIR reuses DIR's database when there is one (no new generation or load).
---db FILE (e.g. DIR/kpi_bench.duckdb of an earlier --keep DIR) times only the one-week floor and the weekly page's
+--db FILE (e.g. DIR/kpi_bench.duckdb of an earlier --keep DIR) times only the floors and the weekly page's
 queries on that kept database, --runs times each: no generation, load, pandas or survey/complaint pass, so a change
 is measured in a minute or two at 10M. Its writable open first builds a missing or outdated rollup (a new engine
 version: minutes at 10M), so give main and a branch each their own copy of the file. The machine is shared, so absolute times drift; compare ratios, which drift
@@ -322,11 +326,14 @@ def check_same(duck: pd.DataFrame, pand: pd.DataFrame, required: list[str]) -> f
     return worst
 
 
-def floor_query(con, start: date, end: date, settings: dict) -> pd.DataFrame:
+def floor_query(con, start: date, end: date, settings: dict, team: str | None = None,
+                by: str | None = None) -> pd.DataFrame:
     """The floor: one bare DuckDB aggregate on the raw contacts table computing the same numbers by ISO week, written
     by hand (no catalog, no engine): each KPI's numerator and denominator, grouped on date_trunc('week'). E-mail
     deadlines are joined to the e-mail rows only (kpi's calendar table and DEADLINE_SQL, as a person would reuse them).
-    Its values are checked against pandas too."""
+    Its values are checked against pandas too. team: that team's contacts only; by: grouped by week and that column
+    too (channel, team, agent_id), or by "weekday_hour" (ISO weekday x hour, column key "1-09") instead of the week:
+    a page query's own floor (PAGE_FLOORS)."""
     hours = settings.get("response_target_hours_by_channel") or {}
     cals = {ch: metrics.taiwan_calendar((settings.get("business_hours") or {}).get(ch) or {"mon-fri": "09:00-18:00"},
                                         range(start.year - 1, end.year + 2)) for ch in hours}
@@ -337,7 +344,8 @@ def floor_query(con, start: date, end: date, settings: dict) -> pd.DataFrame:
     deferred = ", ".join(f"'{c}'" for c in hours) or "NULL"
     short = float(settings["short_abandon_seconds"])
     raw = ("SELECT arrived_at, channel, answered, answered_at, wait_seconds, talk_seconds, hold_seconds, acw_seconds,"
-           " transferred, resolved_first_contact, direction FROM contacts WHERE arrived_at >= $start AND arrived_at < $end")
+           " transferred, resolved_first_contact, direction" + (f", {by}" if by in PAGE_DIMENSIONS else "")
+           + " FROM contacts WHERE arrived_at >= $start AND arrived_at < $end" + (" AND team = $team" if team else ""))
     deadline = metrics.DEADLINE_SQL.format(at="arrived_at", source=f"SELECT * FROM ({raw}) WHERE channel IN ({deferred})",
                                            calendar="cal")
     rows = (f"SELECT *, NULL::TIMESTAMP AS __deadline FROM ({raw}) WHERE channel NOT IN ({deferred}) OR channel IS NULL"
@@ -347,7 +355,9 @@ def floor_query(con, start: date, end: date, settings: dict) -> pd.DataFrame:
     h = "answered AND talk_seconds IS NOT NULL"
     handle = "coalesce(talk_seconds, 0) + coalesce(hold_seconds, 0) + coalesce(acw_seconds, 0)"
     short_ab = f"{real} AND NOT answered AND wait_seconds < {short}"
-    sql = f"""SELECT date_trunc('week', arrived_at) AS week,
+    keys = ("lpad(isodow(arrived_at)::VARCHAR, 1, '0') || '-' || lpad(hour(arrived_at)::VARCHAR, 2, '0') AS key"
+            if by == "weekday_hour" else "date_trunc('week', arrived_at) AS week" + (f", {by}" if by else ""))
+    sql = f"""SELECT {keys},
       count(*) FILTER (WHERE {inb}) AS offered, count(*) FILTER (WHERE answered AND {inb}) AS answered,
       count(*) FILTER (WHERE NOT answered AND {real}) AS abandoned, count(*) FILTER (WHERE {short_ab}) AS short_abandoned,
       count(*) FILTER (WHERE {real} AND answered AND wait_seconds <= CASE channel {sl} ELSE {float(settings['service_level_seconds'])} END) AS sl_num,
@@ -370,14 +380,22 @@ def floor_query(con, start: date, end: date, settings: dict) -> pd.DataFrame:
     FROM ({rows}) GROUP BY ALL"""
     cutoff = con.execute("SELECT greatest(max(arrived_at), max(answered_at)) FROM contacts").fetchone()[0]
     try:
-        return cur.execute(sql, {"start": start, "end": end + timedelta(days=1), "cutoff": cutoff}).df()
+        return cur.execute(sql, {"start": start, "end": end + timedelta(days=1), "cutoff": cutoff,
+                                 **({"team": team} if team else {})}).df()
     finally:
         cur.close()
 
 
 def floor_kpis(g: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     """The floor's sums as KPI values by ISO week (the few-row post-processing, not timed), for the check."""
-    g = g.set_index("week").astype("float64")
+    out = floor_values(g.set_index("week"))
+    out.index = [iso_week_key(pd.Timestamp(m)) for m in out.index]
+    return out.reindex([k for k, _, _ in metrics.bucket_keys(start, end, "week")])
+
+
+def floor_values(g: pd.DataFrame) -> pd.DataFrame:
+    """The floor's sums as KPI values, row by row (its index kept)."""
+    g = g.astype("float64")
 
     def ratio(num, den):
         return (num / den).where(den != 0)
@@ -392,15 +410,43 @@ def floor_kpis(g: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
         "outbound": g["outbound"]})
     for k in REALTIME_KPIS:
         out[k] = out[k].where(g["rt_channels"] <= 1)
-    out.index = [iso_week_key(pd.Timestamp(m)) for m in out.index]
-    return out.reindex([k for k, _, _ in metrics.bucket_keys(start, end, "week")])
+    return out
+
+
+def page_team(con, a: date, b: date) -> str:
+    """The team the page queries are asked for: the first of the week's."""
+    return con.execute("SELECT min(team) FROM contacts WHERE arrived_at >= $a AND arrived_at < $b",
+                       {"a": a, "b": b + timedelta(days=1)}).fetchone()[0]
+
+
+def own_floors(con, a: date, b: date, settings: dict, pages: dict[str, tuple], runs: int) -> tuple[dict, int]:
+    """Each page query's own floor (page_floors: the bare aggregates of the same contact numbers over the same weeks and
+    groups), and how many of the queries' values were checked equal to their floor's."""
+    own = page_floors(con, a, b, page_team(con, a, b), settings, pages, runs)
+    return own, sum(check_page_floor(label, pages[label][2], own[label][2], a, b) for label in pages)
+
+
+def print_pages(one_week: float, pages: dict[str, tuple], own: dict[str, tuple], compared: int) -> None:
+    """The page queries' table: each x the one-week floor and x its own floor."""
+    print(f"| {'page query, one week, one team':<76} | best      | x 1 week | its floor | x its floor | runs (s)          |")
+    print(f"|{'-' * 78}|-----------|----------|-----------|-------------|-------------------|")
+    for label, (best, times, _) in pages.items():
+        floor = own[label][0]
+        print(f"| {label[:76]:<76} | {best:7.3f} s | {best / one_week:7.2f}x | {floor:7.3f} s | {best / floor:10.2f}x "
+              f"| {' '.join(f'{t:.3f}' for t in times):<17} |")
+    print(f"check       each page query's contact KPIs == its own floor's: {compared:,} values. Its floor: "
+          + "; ".join(f"{label.split(' (')[0]}: " + " + ".join(
+              f"{w} week{'s' if w > 1 else ''}" + (f" by {by}" if by else "") + ("" if mine else ", all teams")
+              for w, by, mine in page_floor_spec(label)) for label in pages))
 
 
 def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, tuple]:
     """The calls the weekly page makes for one week and one team (pages/weekly.py through ui.data.query), each timed
-    best of RUNS: (label, best, times). The page opens the file per query; here one connection serves them all."""
-    team = con.execute("SELECT min(team) FROM contacts WHERE arrived_at >= $a AND arrived_at < $b",
-                       {"a": a, "b": b + timedelta(days=1)}).fetchone()[0]
+    best of RUNS: (label, best, times). The page opens the file per query; here one connection serves them all. Today
+    the page calls weekly_view, agent_teams_and_names and weekly_agents; the others are what weekly_view is made of
+    (there asked for the page's KPIs only, here for every KPI, the complaints' median from raw rows among them) and
+    the agent table of every KPI the page asked before weekly_agents."""
+    team = page_team(con, a, b)
     kw = dict(team=team, catalog=catalog)
     team_of = metrics.agent_teams(con, a, b)
     calls = {
@@ -413,8 +459,8 @@ def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, 
         # the agents in the period, their teams and names: the page's one pass (it counts them before the agent table)
         "agent_teams_and_names (one pass: the page's agents in the period)": lambda: metrics.agent_teams_and_names(
             con, a, b),
-        "group_status by agent of the team (agent table)": lambda: metrics.group_status(con, a, b, "agent", team_of=team_of,
-                                                                                        **kw),
+        "group_status by agent of the team, every KPI (the page asks weekly_agents)": lambda: metrics.group_status(
+            con, a, b, "agent", team_of=team_of, **kw),
         # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 24 weeks of trend and baseline, heat map,
         # channels, teams) and the agent table's weekly_agents, both for the week and team.
         "weekly_view (the page's one call: all of the above but the agents)": lambda: metrics.weekly_view(
@@ -423,6 +469,119 @@ def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, 
             con, a, b, team=team),
     }
     return {label: best_of(runs, fn) for label, fn in calls.items()}
+
+
+# Each page query's own floor: the bare aggregates (floor_query) of the same contact numbers over the same weeks,
+# team and groups, as (weeks ending with the page's week, by, the page's team or all teams). A page query also computes
+# survey and complaint KPIs, spreads and statuses, which its floor leaves out: the floor is the smaller for it.
+PAGE_DIMENSIONS = ("channel", "team", "agent_id")
+PAGE_FLOORS = {
+    "week_summary": [(1, None, True)],
+    "kpi_status": [(13, None, True)],  # the week, the week before and the 11 before that (one pass over 13 weeks)
+    "group_status by channel": [(2, "channel", True)],  # the week and the week before, by channel
+    "compute_kpis 12 weeks": [(12, None, True)],
+    "compute_kpis by weekday_hour": [(1, "weekday_hour", True)],
+    "group_status by team": [(2, "team", False)],
+    "agent_teams_and_names": [(1, None, False)],  # the one-week floor: a pass over the week's contacts of every team
+    "group_status by agent": [(2, "agent_id", True)],
+    # the trend, its baseline, the tiles and volumes (24 weeks), the channels, the teams and the heat map
+    "weekly_view": [(24, None, True), (2, "channel", True), (2, "team", True), (1, "weekday_hour", True)],
+    "weekly_agents": [(2, "agent_id", True)],  # the agents' KPIs (their teams and names left out: a smaller floor)
+}
+
+
+def page_floor_spec(label: str) -> list[tuple[int, str | None, bool]]:
+    return next(spec for prefix, spec in PAGE_FLOORS.items() if label.startswith(prefix))
+
+
+def page_floors(con, a: date, b: date, team: str, settings: dict, labels, runs: int = RUNS) -> dict[str, tuple]:
+    """Each page query's own floor (PAGE_FLOORS), its bare aggregates run one after another, timed best of runs:
+    {label: (best, times, [frame of each aggregate])}."""
+    out = {}
+    for label in labels:
+        spec = page_floor_spec(label)
+        out[label] = best_of(runs, lambda spec=spec: [
+            floor_query(con, a - timedelta(weeks=weeks - 1), b, settings, team if own else None, by)
+            for weeks, by, own in spec])
+    return out
+
+
+def _engine_values(groups: dict) -> dict:
+    """{group: {kpi: value}} of group_status's or kpi_status's KpiValues (kpi_status as the one group None)."""
+    if groups and isinstance(next(iter(groups.values())), metrics.KpiValue):
+        groups = {None: groups}
+    return {key: {k: v.value for k, v in row.items() if k in CONTACT_KPIS} for key, row in groups.items()}
+
+
+def _floor_groups(frame: pd.DataFrame, a: date, by: str | None) -> dict:
+    """{group: {kpi: value}} of a floor frame's week starting on a (by week, and by its dimension when given)."""
+    week = frame[pd.to_datetime(frame["week"]).dt.date == a].drop(columns="week")
+    values = floor_values(week.set_index(by) if by else week.set_index(pd.Index([None] * len(week))))
+    return {None if pd.isna(key) else key: row.to_dict() for key, row in values.iterrows()}  # no agent: None
+
+
+def _same_values(label: str, engine: dict, floor: dict, kpis: list[str]) -> int:
+    """Each group's KPIs (kpis) equal in the engine's and the floor's (within TOLERANCE, missing in the same places);
+    the same groups, but for the engine's groups with no contacts (a survey's or complaint's hour: every value 0 or
+    none). Returns how many values were compared."""
+    empty = {key for key in set(engine) - set(floor)
+             if all(v is None or pd.isna(v) or v == 0 for k, v in engine[key].items() if k in kpis)}
+    if set(engine) - empty != set(floor):
+        raise CheckFailed(f"{label}: groups differ from its floor's: "
+                          f"{sorted(map(str, (set(engine) - empty) ^ set(floor)))[:5]}")
+    compared = 0
+    for key, row in engine.items():
+        if key in empty:
+            continue
+        for k in kpis:
+            if k not in row:
+                continue
+            e = row[k]
+            f = floor[key].get(k)
+            e_none, f_none = e is None or pd.isna(e), f is None or pd.isna(f)
+            if e_none != f_none:
+                raise CheckFailed(f"{label}: {k} of {key!r} is {e} where its floor has {f}")
+            if not e_none:
+                if not abs(float(e) - float(f)) <= TOLERANCE * max(1.0, abs(float(f))):
+                    raise CheckFailed(f"{label}: {k} of {key!r} is {e} where its floor has {f}")
+                compared += 1
+    return compared
+
+
+def check_page_floor(label: str, result, frames: list[pd.DataFrame], a: date, b: date) -> int:
+    """A page query's numbers (its contact KPIs, those not over a blend of real-time channels) equal its floor's:
+    the floor computes the same numbers. Returns how many values were compared (0: a query not compared)."""
+    kpis = CHECKS[None]
+    spec = page_floor_spec(label)
+    if label.startswith("kpi_status"):
+        return _same_values(label, _engine_values(result), _floor_groups(frames[0], a, None), kpis)
+    if label.startswith("group_status") or label.startswith("weekly_agents"):
+        by = spec[0][1]
+        if by == "agent_id":  # a queue measure has no value per agent (the catalog's agent: false)
+            kpis = [k for k in kpis if load_catalog()[k].agent]
+        groups = result.agents if label.startswith("weekly_agents") else result
+        return _same_values(label, _engine_values(groups), _floor_groups(frames[0], a, by), kpis)
+    if label.startswith("compute_kpis 12 weeks"):
+        check_same(result, floor_kpis(frames[0], a - timedelta(weeks=11), b), kpis)
+        return int(result[kpis].notna().sum().sum())
+    if label.startswith("compute_kpis by weekday_hour"):
+        engine = {key: {k: row[k] for k in CONTACT_KPIS if k in row} for key, row in
+                  zip(result["key"], result.to_dict("records")) if key is not None}
+        floor = {key: row.to_dict() for key, row in floor_values(frames[0].set_index("key")).iterrows()}
+        return _same_values(label, engine, floor, kpis)
+    if label.startswith("weekly_view"):
+        trend = result.trend[result.trend["key"].notna()]
+        floor = floor_kpis(frames[0], a - timedelta(weeks=23), b).loc[list(trend["key"])]
+        compared = 0
+        for k in kpis:
+            if k in trend:
+                compared += _same_values(f"{label} trend", {i: {k: v} for i, v in zip(trend["key"], trend[k])},
+                                         {i: {k: v} for i, v in floor[k].items()}, [k])
+        compared += _same_values(f"{label} tiles", _engine_values(result.status), _floor_groups(frames[0], a, None), kpis)
+        for (weeks, by, _), frame, groups in zip(spec[1:3], frames[1:3], (result.per_channel, result.teams)):
+            compared += _same_values(f"{label} by {by}", _engine_values(groups), _floor_groups(frame, a, by), kpis)
+        return compared
+    return 0
 
 
 def best_of(runs: int, fn):
@@ -473,12 +632,13 @@ def run_pages(db: Path, runs: int) -> None:
             catalog, {**catalog.settings, "__cutoffs": metrics.data_cutoffs(con)}, d)) is None]
         floor = best_of(runs, lambda: floor_query(con, a, b, catalog.settings))
         pages = page_queries(con, a, b, catalog, runs)
+        print(f"| {f'one week {a} .. {b}, best of {runs}':<76} | best      | runs (s)          |")
+        print(f"| {'floor, one bare DuckDB aggregate of the contact KPIs, one week, all teams':<76} | {floor[0]:7.3f} s "
+              f"| {' '.join(f'{t:.3f}' for t in floor[1]):<17} |")
+        own, compared = own_floors(con, a, b, catalog.settings, pages, runs)
+        print_pages(floor[0], pages, own, compared)
     print(f"load        {load_before:.1f} before, {os.getloadavg()[0]:.1f} after the timings; {os.cpu_count()} cores"
           + (f"; rollups NOT usable (raw rows): {', '.join(unused)}" if unused else ""))
-    print(f"| {f'one week {a} .. {b}, best of {runs}':<76} | best      | x floor | runs (s)          |")
-    print(f"|{'-' * 78}|-----------|---------|-------------------|")
-    for label, (best, times, _) in {"floor, one bare DuckDB aggregate of the contact KPIs": floor, **pages}.items():
-        print(f"| {label[:76]:<76} | {best:7.3f} s | {best / floor[0]:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -539,6 +699,7 @@ def run(args: argparse.Namespace) -> None:
                 only = best_of(RUNS, lambda: metrics.compute_kpis(con, a, b, "week", catalog=catalog, kpis=CONTACT_KPIS))
                 timings[span] = (floor, raw, rolled, only)
             pages = page_queries(con, *spans["one week"], catalog)
+            own, pages_compared = own_floors(con, *spans["one week"], catalog.settings, pages, RUNS)
             week_frames = (timings["one week"][2][2], timings["one week"][3][2])
             quality, compared = {}, 0
             for dataset in ("surveys", "complaints"):
@@ -590,13 +751,11 @@ def run(args: argparse.Namespace) -> None:
         print_table("query", timings, ("floor, one bare DuckDB aggregate of the same numbers",
                                        "compute_kpis from raw rows (rollup=False)", "compute_kpis served from the rollup",
                                        f"the same, the {len(CONTACT_KPIS)} contact KPIs only (kpis=...)"))
-        week_floor = timings["one week"][0][0]
-        for label, (best, times, _) in pages.items():
-            what = f"page query, one week, one team: {label}"
-            print(f"| {what[:76]:<76} | {best:7.3f} s | {best / week_floor:6.2f}x | {' '.join(f'{t:.3f}' for t in times):<17} |")
         print(f"| {f'the same {len(CONTACT_KPIS)} contact KPIs in plain pandas, DataFrame in memory (whole range)':<76} "
               f"| {pd_best:7.3f} s | {pd_best / timings['whole range by week'][0][0]:6.2f}x "
               f"| {' '.join(f'{t:.3f}' for t in pd_times):<17} |")
+        print()
+        print_pages(timings["one week"][0][0], pages, own, pages_compared)
         print()
         print(f"check       survey and complaint KPIs: engine (raw rows) == engine (rollup=True) == floor, {compared:,}"
               f" numbers (median within {TOLERANCE:g}); load average {load_now:.1f} after these timings")
@@ -611,7 +770,7 @@ def run(args: argparse.Namespace) -> None:
               f"before the KPI work {peaks['start']:,.0f} MiB"
               + ("" if resettable else " (per-phase peaks unavailable: could not reset the peak mark)"))
         print("note        compute_kpis without kpis= also runs its survey and complaint queries and the backlog;"
-              " page queries are x the one-week floor; the first of each run reads the cut-offs and the rollup's state,"
+              " page queries are x the one-week floor and x their own; the first of each run reads the cut-offs and the rollup's state,"
               " later ones reuse them while the file is unchanged; DuckDB uses every core, pandas one")
 
 
