@@ -58,6 +58,8 @@ def random_contacts(seed: int, n: int, start: datetime, id_prefix: str = "c") ->
         "acw_seconds": rng.integers(0, 60, n) * 1.0,
         "transferred": rng.choice([True, False, None], n),
         "resolved_first_contact": rng.choice([True, False, None], n),
+        # names that change and go missing, for agent_teams_and_names (arrivals by the minute: ties in the latest)
+        "agent_name": rng.choice(["Ann", "安安", "Bo", None], n),
     })
     return frame
 
@@ -132,12 +134,19 @@ def rollup_rows(con, dataset: str = "contacts", suffix: str = "") -> pd.DataFram
     return frame.sort_values(keys, na_position="first").reset_index(drop=True)
 
 
+def same_agents(con, start, end, **kw) -> None:
+    """agent_teams_and_names from the contacts' per-day agent table as from the raw rows."""
+    assert metrics.agent_teams_and_names(con, start, end, **kw) == \
+        metrics.agent_teams_and_names(con, start, end, rollup=False, **kw)
+
+
 def assert_rollup_exact(db, datasets=ROLLED) -> None:
     """The kept rollups equal ones built from scratch from the rows now stored, and answer like raw rows."""
     with store.open_db(db) as con:
         for dataset in datasets:
             assert used(con, dataset), dataset
             suffixes = ["", _rollup.TEAMS_SUFFIX, _rollup.DAYS_SUFFIX, _rollup.TEAMS_SUFFIX + _rollup.DAYS_SUFFIX]
+            suffixes += [_rollup.AGENTS_SUFFIX] if dataset == "contacts" else []
             kept = [rollup_rows(con, dataset, s) for s in suffixes]
             with con.cursor() as cur:
                 _rollup.build(cur, metrics.load_catalog(), dataset)
@@ -146,6 +155,8 @@ def assert_rollup_exact(db, datasets=ROLLED) -> None:
         same(con, date(2026, 3, 1), date(2026, 3, 31), "week")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "agent", team="A")
         same(con, date(2026, 3, 1), date(2026, 3, 31), "category")
+        same_agents(con, date(2026, 3, 1), date(2026, 3, 31))
+        same_agents(con, date(2026, 3, 9), date(2026, 3, 15), scope=Scope(role="supervisor", teams=frozenset({"A"})))
 
 
 def test_sample_rollup_and_raw_agree_for_every_kpi_grain_and_filter(sample_db, tmp_path):
@@ -166,6 +177,10 @@ def test_sample_rollup_and_raw_agree_for_every_kpi_grain_and_filter(sample_db, t
         same(con, first, last, "team", scope=Scope(role="supervisor", teams=frozenset({team})))
         same(con, first, last, "category", scope=Scope(role="supervisor", teams=frozenset({team})))
         same(con, first, last, "week", scope=Scope(role="agent", teams=frozenset({team}), agent_id="A006"))
+        same_agents(con, first, last)
+        same_agents(con, week_end - timedelta(days=6), week_end, scope=Scope(role="supervisor", teams=frozenset({team})))
+        teams, names = metrics.agent_teams_and_names(con, first, last)
+        assert len(teams) == con.execute("SELECT count(DISTINCT agent_id) FROM contacts").fetchone()[0] and names
 
 
 def random_database(tmp_path, seed: int, n: int = 3000):
@@ -192,6 +207,10 @@ def test_random_fixtures_rollup_and_raw_agree(tmp_path, seed):
                 same(con, date(2026, 3, 1), date(2026, 3, 25), by, **f)
         same(con, date(2026, 3, 4), date(2026, 3, 10), "day", channel="email")  # a part of the range only
         same(con, date(2026, 3, 9), date(2026, 3, 15), "category", team="B")
+        for days in ((1, 25), (4, 10), (9, 9)):
+            same_agents(con, date(2026, 3, days[0]), date(2026, 3, days[1]))
+            same_agents(con, date(2026, 3, days[0]), date(2026, 3, days[1]),
+                        scope=Scope(role="supervisor", teams=frozenset({"B"})))
 
 
 def test_every_survey_and_complaint_kpi_but_the_median_is_summed_in_the_rollups():
@@ -460,3 +479,54 @@ def test_filter_lists_and_weeks_come_from_the_rollup_when_it_is_usable(tmp_path)
         assert metrics.dimension_values(con) == {"team": ["A", "B", "C"], "channel": ["chat", "email", "phone"],
                                                  "queue": ["q1", "q2"]}
         assert metrics.available_weeks(con) == [date(2026, 3, 16), date(2026, 3, 9), date(2026, 3, 2)]
+
+
+def test_agents_teams_and_names_by_hand_from_the_rollup_and_from_raw_rows(tmp_path):
+    """An agent's team is the one of most of their contacts, a tie going to the team they worked in last, then to the
+    last by name; their name the latest contact's that carries one (a tie in time: the last by name). Worked out by
+    hand, the same from the contacts' per-day agent table (which a page reads) and from the raw rows; a row written by
+    SQL stops the table answering."""
+    db = tmp_path / "a.duckdb"
+    rows = [  # (id, arrived, team, agent, name)
+        ("c1", "2026-03-02 09:00:00", "A", "a1", "Ann"), ("c2", "2026-03-02 10:00:00", "A", "a1", None),
+        ("c3", "2026-03-03 09:00:00", "B", "a1", "安安"),  # a1: 2 in A, 1 in B -> A; named 安安 last
+        ("c4", "2026-03-02 09:00:00", "B", "a2", "Bo"), ("c5", "2026-03-04 09:00:00", "A", "a2", "Bo"),  # tie -> A
+        ("c6", "2026-03-04 09:00:00", "B", "a3", "Cy"), ("c7", "2026-03-04 09:00:00", "C", "a3", "Di"),
+        # a3: a tie in contacts and in time -> C, the last by name; Di, the last of two names at the same second
+        ("c8", "2026-03-05 09:00:00", None, "a4", None),  # no team, no name
+        ("c9", "2026-03-10 09:00:00", "A", "a5", "Ed"),  # another week
+        ("d1", "2026-03-02 08:00:00", "A", "a6", "Gu"), ("d2", "2026-03-06 08:00:00", "A", "a6", None),
+        ("d3", "2026-03-04 08:00:00", "B", "a6", "Gu"), ("d4", "2026-03-04 08:30:00", "B", "a6", "Gu"),
+        # a6: 2 and 2; the last in A (03-06) is later than the last in B (03-04) -> A
+        ("e1", "2026-03-02 08:00:00", "A", "a7", "Hu"), ("e2", "2026-03-02 08:10:00", "A", "a7", "Hu"),
+        ("e3", "2026-03-02 08:20:00", "A", "a7", "Hu"), ("e4", "2026-03-03 08:00:00", "B", "a7", "Hu"),
+        ("e5", "2026-03-04 08:00:00", "B", "a7", "Hu"),  # a7: 3 contacts in A (one row of the table), 2 in B -> A
+        ("f1", "2026-03-05 08:00:00", None, "a8", None), ("f2", "2026-03-05 09:00:00", None, "a8", None),
+        ("f3", "2026-03-05 07:00:00", "B", "a8", None),  # a8: more contacts without a team than in B -> B, no name
+    ]
+    pd.DataFrame(rows, columns=["contact_id", "arrived_at", "team", "agent_id", "agent_name"]).assign(
+        channel="phone", answered="Y").to_csv(tmp_path / "c.csv", index=False)
+    imports.import_file("contacts", tmp_path / "c.csv", db=db)
+    teams = {"a1": "A", "a2": "A", "a3": "C", "a4": None, "a6": "A", "a7": "A", "a8": "B"}
+    names = {"a1": "安安", "a2": "Bo", "a3": "Di", "a6": "Gu", "a7": "Hu"}
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM rollup_contacts_agents").fetchone()[0] == 17
+        for rollup in (True, False):
+            assert metrics.agent_teams_and_names(con, date(2026, 3, 2), date(2026, 3, 8), rollup=rollup) == (teams, names)
+            assert metrics.agent_teams_and_names(con, date(2026, 3, 3), date(2026, 3, 3), rollup=rollup) == (
+                {"a1": "B", "a7": "B"}, {"a1": "安安", "a7": "Hu"})
+            supervisor = Scope(role="supervisor", teams=frozenset({"A"}))
+            assert metrics.agent_teams_and_names(con, date(2026, 3, 2), date(2026, 3, 15), scope=supervisor,
+                                                 rollup=rollup) == (
+                {"a1": "A", "a2": "A", "a5": "A", "a6": "A", "a7": "A"},
+                {"a1": "Ann", "a2": "Bo", "a5": "Ed", "a6": "Gu", "a7": "Hu"})
+    with store.open_db(db) as con:  # a name changed in the kept table by hand: the page reads the table
+        con.execute("UPDATE rollup_contacts_agents SET agent_name = 'Zed' WHERE agent_id = 'a5'")
+    with store.open_db(db, read_only=True) as con:
+        assert metrics.agent_names(con, date(2026, 3, 9), date(2026, 3, 15)) == {"a5": "Zed"}
+    with store.open_db(db) as con:  # a row written by SQL: the table no longer answers, the raw rows do
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, team, agent_id, agent_name, channel, import_id, "
+                    "created_import_id) VALUES ('c10', '2026-03-11 08:00:00', 'B', 'a6', 'Fay', 'phone', 1, 1)")
+    with store.open_db(db, read_only=True) as con:
+        assert metrics.agent_teams_and_names(con, date(2026, 3, 9), date(2026, 3, 15)) == (
+            {"a5": "A", "a6": "B"}, {"a5": "Ed", "a6": "Fay"})

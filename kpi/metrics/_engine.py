@@ -771,15 +771,38 @@ def kpis_jsonable(row: pd.Series, ids: list[str], catalog: Catalog) -> dict[str,
     return out
 
 
-def _agent_rows(con: duckdb.DuckDBPyConnection, select: str, start: date, end: date, scope: Scope | None,
-                *clauses: str) -> list[tuple]:
-    """(agent_id, select) per agent of the contacts in the range within the scope (refused to a role without agent rows)."""
-    where = ["agent_id IS NOT NULL", "arrived_at >= $start", "arrived_at < $end", *clauses,
+def _agent_rows(con: duckdb.DuckDBPyConnection, start: date, end: date, scope: Scope | None,
+                rollup: bool) -> list[tuple]:
+    """(agent_id, team, name) of each agent of the contacts in the range within the scope (refused to a role without
+    agent rows), as agent_teams_and_names tells them: from their contacts per team and name, read from the contacts'
+    per-day agent table when their rollup is usable (exact for the rows now stored), else from the raw rows."""
+    where = ["agent_id IS NOT NULL", "{t} >= $start", "{t} < $end",
              *row_clauses(scope, SOURCES["contacts"].dimensions, "agent")]
-    sql = f"SELECT agent_id, {select} FROM contacts WHERE {' AND '.join(where)} GROUP BY agent_id"
     values = {"start": start, "end": end + timedelta(days=1), **scope_values(scope)}
     with con.cursor() as cur:
+        table = _agents_table(con, cur) if rollup else None
+        source, t, n, last = ("contacts", "arrived_at", "count(*)", "max(arrived_at)") if table is None else \
+            (table, "__hour", "sum(__n)", "max(__last)")
+        sql = (f"WITH g AS (SELECT agent_id, team, agent_name, {n} AS n, {last} AS last FROM {source} "
+               f"WHERE {' AND '.join(w.format(t=t) for w in where)} GROUP BY ALL), "
+               # each team's contacts and latest arrival: the most contacts, then the latest, then the last by name
+               # (arg_max passes over a NULL team or name: arg_max_null would take one)
+               "t AS (SELECT agent_id, arg_max(team, (n, last, team)) AS team FROM "
+               "(SELECT agent_id, team, sum(n) AS n, max(last) AS last FROM g GROUP BY ALL) GROUP BY agent_id) "
+               "SELECT agent_id, any_value(t.team), arg_max(agent_name, (last, agent_name)) "
+               "FROM g JOIN t USING (agent_id) GROUP BY agent_id")
         return cur.execute(sql, _params(sql, values)).fetchall()
+
+
+def _agents_table(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> str | None:
+    """The contacts' per-day agent table (kpi.metrics._rollup AGENTS_SQL) when their rollup is usable, else None."""
+    catalog = load_catalog()
+    stamp, fp = _stamp(con), _rollup.fingerprint(catalog, catalog.settings, "contacts")
+    table = _kept(stamp, ("usable", "contacts", fp), lambda: _rollup.usable(cur, "contacts", fp))
+    if table is None:
+        return None
+    name = f"{table}{_rollup.AGENTS_SUFFIX}"
+    return name if name in _kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table)) else None
 
 
 def agent_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope: Scope | None = None) -> dict[str, str]:
@@ -792,9 +815,11 @@ def agent_teams(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope
     return agent_teams_and_names(con, start, end, scope=scope)[0]
 
 
-def agent_teams_and_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *,
-                          scope: Scope | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """agent_teams and agent_names from one pass over the range's contacts (at 100M contacts a week is 2M rows)."""
-    rows = _agent_rows(con, "mode(team), arg_max(agent_name, arrived_at) FILTER (WHERE agent_name IS NOT NULL)",
-                       start, end, scope)
+def agent_teams_and_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope: Scope | None = None,
+                          rollup: bool = True) -> tuple[dict[str, str], dict[str, str]]:
+    """agent_teams and agent_names from one pass over the range's contacts per agent, team and name (from the contacts'
+    rollup when it is usable: rollup=False reads the raw rows). An agent's team is the one of most of their contacts
+    (a tie: the one they worked in last, then the last by name; None when none of them has a team); their name the
+    one their latest contact carries (a tie: the last by name)."""
+    rows = _agent_rows(con, start, end, scope, rollup)
     return {a: team for a, team, _ in rows}, {a: name for a, _, name in rows if name is not None}

@@ -25,8 +25,9 @@ ROLLUPS_DDL = """CREATE TABLE IF NOT EXISTS rollups (
 ALTER TABLE rollups ADD COLUMN IF NOT EXISTS reads VARCHAR;
 ALTER TABLE rollups ADD COLUMN IF NOT EXISTS derived VARCHAR"""
 # reads: {raw table: SQL of the times import $id touched}; derived: {table: {"sql": SQL computing it from the rollup
-# table over [$start, $end), "grain": "hour" or "day"}} (a file from before grains: {table: SQL}, hourly), coarser
-# tables (the same sums without the agent, per day) kept with the rollup and read when a query needs no finer ones
+# table (or the raw rows) over [$start, $end), "grain": "hour" or "day"}} (a file from before grains: {table: SQL},
+# hourly), coarser tables (the same sums without the agent, per day) kept with the rollup and read when a query needs no
+# finer ones, refreshed after it
 
 _builder: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 Spans = dict[str, tuple[datetime, datetime] | None]  # rollup's dataset -> [first, last] hour an import touched
