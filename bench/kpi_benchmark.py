@@ -17,7 +17,7 @@ beside compute_kpis from raw rows (rollup=False), served from the rollup, and as
 one team (kpi_status, group_status by channel, team and agent, the trend, the heat map, ..., and the page's own
 weekly_view and weekly_agents), each as a ratio to the one-week floor and to its own floor (PAGE_FLOORS): the bare
 aggregates (floor_query) of the same contact numbers over the same weeks, team and groups (kpi_status's 13 weeks, a
-group table's two weeks by its dimension, weekly_view's 24 weeks with its channel, team and heat-map tables), whose
+group table's two weeks by its dimension, weekly_view's 13 weeks with its channel, team and heat-map tables), whose
 values are checked equal to the query's (exit 1 when they differ). A page query also computes survey and complaint
 KPIs, spreads and statuses, which its floor leaves out.
 Surveys and complaints (the generator's, for the same contacts: about 14 and 1.5 per 100) are loaded too: surveys
@@ -355,7 +355,7 @@ def floor_query(con, start: date, end: date, settings: dict, team: str | None = 
     h = "answered AND talk_seconds IS NOT NULL"
     handle = "coalesce(talk_seconds, 0) + coalesce(hold_seconds, 0) + coalesce(acw_seconds, 0)"
     short_ab = f"{real} AND NOT answered AND wait_seconds < {short}"
-    keys = ("lpad(isodow(arrived_at)::VARCHAR, 1, '0') || '-' || lpad(hour(arrived_at)::VARCHAR, 2, '0') AS key"
+    keys = ("isodow(arrived_at)::VARCHAR || '-' || lpad(hour(arrived_at)::VARCHAR, 2, '0') AS key"
             if by == "weekday_hour" else "date_trunc('week', arrived_at) AS week" + (f", {by}" if by else ""))
     sql = f"""SELECT {keys},
       count(*) FILTER (WHERE {inb}) AS offered, count(*) FILTER (WHERE answered AND {inb}) AS answered,
@@ -461,8 +461,8 @@ def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, 
             con, a, b),
         "group_status by agent of the team, every KPI (the page asks weekly_agents)": lambda: metrics.group_status(
             con, a, b, "agent", team_of=team_of, **kw),
-        # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 24 weeks of trend and baseline, heat map,
-        # channels, teams) and the agent table's weekly_agents, both for the week and team.
+        # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 12 weeks of trend and the 12 before each of
+        # them as its baseline: 13 weeks, heat map, channels, teams) and the agent table's weekly_agents, both for the week and team.
         "weekly_view (the page's one call: all of the above but the agents)": lambda: metrics.weekly_view(
             con, metrics.Period("week", a, b, True), team=team),
         "weekly_agents (the page's agent table: its KPIs, teams and names)": lambda: metrics.weekly_agents(
@@ -482,12 +482,36 @@ PAGE_FLOORS = {
     "compute_kpis 12 weeks": [(12, None, True)],
     "compute_kpis by weekday_hour": [(1, "weekday_hour", True)],
     "group_status by team": [(2, "team", False)],
-    "agent_teams_and_names": [(1, None, False)],  # the one-week floor: a pass over the week's contacts of every team
+    # one bare pass over the week's contacts of every team: each agent's contacts by team and name (agents_floor)
+    "agent_teams_and_names": [(1, "agents", False)],
     "group_status by agent": [(2, "agent_id", True)],
-    # the trend, its baseline, the tiles and volumes (24 weeks), the channels, the teams and the heat map
-    "weekly_view": [(24, None, True), (2, "channel", True), (2, "team", True), (1, "weekday_hour", True)],
+    # the trend and its baseline (12 weeks each, one apart: 13 weeks, the tiles and volumes the last), the channels,
+    # the teams and the heat map
+    "weekly_view": [(13, None, True), (2, "channel", True), (2, "team", True), (1, "weekday_hour", True)],
     "weekly_agents": [(2, "agent_id", True)],  # the agents' KPIs (their teams and names left out: a smaller floor)
 }
+
+
+def agents_floor(con, start: date, end: date) -> pd.DataFrame:
+    """agent_teams_and_names' floor: one bare DuckDB aggregate on the raw contacts of each agent's contacts by team and
+    name (count, latest arrival), from which a team and a name are chosen in pandas for the check (not timed)."""
+    return con.execute("SELECT agent_id, team, agent_name, count(*) AS n, max(arrived_at) AS last FROM contacts "
+                       "WHERE agent_id IS NOT NULL AND arrived_at >= $start AND arrived_at < $end GROUP BY ALL",
+                       {"start": start, "end": end + timedelta(days=1)}).df()
+
+
+def agents_of(floor: pd.DataFrame) -> tuple[dict, dict]:
+    """(team, name) of each agent from agents_floor's rows by the rule agent_teams_and_names states: the team of most
+    contacts (a tie: the latest, then the last by name; none without a team), the name of the latest contact carrying
+    one (a tie: the last by name)."""
+    teams, names = {}, {}
+    for agent, rows in floor.groupby("agent_id"):
+        known = rows[rows["team"].notna()].groupby("team").agg(n=("n", "sum"), last=("last", "max")).reset_index()
+        teams[agent] = None if known.empty else max(zip(known["n"], known["last"], known["team"]))[2]
+        named = rows[rows["agent_name"].notna()]
+        if len(named):
+            names[agent] = max(zip(named["last"], named["agent_name"]))[1]
+    return teams, names
 
 
 def page_floor_spec(label: str) -> list[tuple[int, str | None, bool]]:
@@ -501,6 +525,7 @@ def page_floors(con, a: date, b: date, team: str, settings: dict, labels, runs: 
     for label in labels:
         spec = page_floor_spec(label)
         out[label] = best_of(runs, lambda spec=spec: [
+            agents_floor(con, a, b) if by == "agents" else
             floor_query(con, a - timedelta(weeks=weeks - 1), b, settings, team if own else None, by)
             for weeks, by, own in spec])
     return out
@@ -550,9 +575,23 @@ def _same_values(label: str, engine: dict, floor: dict, kpis: list[str]) -> int:
 
 def check_page_floor(label: str, result, frames: list[pd.DataFrame], a: date, b: date) -> int:
     """A page query's numbers (its contact KPIs, those not over a blend of real-time channels) equal its floor's:
-    the floor computes the same numbers. Returns how many values were compared (0: a query not compared)."""
+    the floor computes the same numbers. Returns how many values were compared; none compared fails the check."""
+    compared = _compared(label, result, frames, a, b)
+    if not compared:
+        raise CheckFailed(f"{label}: no value compared with its floor's")
+    return compared
+
+
+def _compared(label: str, result, frames: list[pd.DataFrame], a: date, b: date) -> int:
     kpis = CHECKS[None]
     spec = page_floor_spec(label)
+    if label.startswith("week_summary"):  # the volumes (surveys and complaints: no contact floor)
+        return _same_values(label, {None: {k: getattr(result, k) for k in ("offered", "answered", "abandoned")}},
+                            _floor_groups(frames[0], a, None), ["offered", "answered", "abandoned"])
+    if label.startswith("agent_teams_and_names"):
+        if tuple(result) != agents_of(frames[0]):
+            raise CheckFailed(f"{label}: the agents' teams or names differ from its floor's")
+        return len(result[0]) + len(result[1])
     if label.startswith("kpi_status"):
         return _same_values(label, _engine_values(result), _floor_groups(frames[0], a, None), kpis)
     if label.startswith("group_status") or label.startswith("weekly_agents"):
@@ -569,19 +608,20 @@ def check_page_floor(label: str, result, frames: list[pd.DataFrame], a: date, b:
                   zip(result["key"], result.to_dict("records")) if key is not None}
         floor = {key: row.to_dict() for key, row in floor_values(frames[0].set_index("key")).iterrows()}
         return _same_values(label, engine, floor, kpis)
-    if label.startswith("weekly_view"):
-        trend = result.trend[result.trend["key"].notna()]
-        floor = floor_kpis(frames[0], a - timedelta(weeks=23), b).loc[list(trend["key"])]
-        compared = 0
-        for k in kpis:
-            if k in trend:
-                compared += _same_values(f"{label} trend", {i: {k: v} for i, v in zip(trend["key"], trend[k])},
-                                         {i: {k: v} for i, v in floor[k].items()}, [k])
+    if label.startswith("weekly_view"):  # the 13 weeks (trend and baseline), the tiles, the tables, the heat map
+        weeks = pd.concat([result.baseline, result.trend], ignore_index=True).drop_duplicates("key")
+        floor = floor_kpis(frames[0], a - timedelta(weeks=12), b)
+        if list(weeks["key"]) != list(floor.index):
+            raise CheckFailed(f"{label}: its weeks differ from its floor's")
+        compared = _same_values(f"{label} weeks", {key: row for key, row in zip(weeks["key"], weeks.to_dict("records"))},
+                                {key: row.to_dict() for key, row in floor.iterrows()}, kpis)
         compared += _same_values(f"{label} tiles", _engine_values(result.status), _floor_groups(frames[0], a, None), kpis)
-        for (weeks, by, _), frame, groups in zip(spec[1:3], frames[1:3], (result.per_channel, result.teams)):
+        for (_, by, _), frame, groups in zip(spec[1:3], frames[1:3], (result.per_channel, result.teams)):
             compared += _same_values(f"{label} by {by}", _engine_values(groups), _floor_groups(frame, a, by), kpis)
-        return compared
-    return 0
+        heat = {key: row for key, row in zip(result.heatmap["key"], result.heatmap.to_dict("records")) if key is not None}
+        return compared + _same_values(f"{label} heat map", heat, {
+            key: row.to_dict() for key, row in floor_values(frames[3].set_index("key")).iterrows()}, kpis)
+    raise CheckFailed(f"{label}: no check for it")
 
 
 def best_of(runs: int, fn):

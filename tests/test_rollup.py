@@ -287,6 +287,7 @@ def test_import_reimport_and_undo_keep_the_rollup_exact(tmp_path):
         imports.undo_import(con, r1.import_id, by="test")
         assert con.execute("SELECT count(*) FROM rollup_contacts").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM rollup_contacts_teams").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM rollup_contacts_agents").fetchone()[0] == 0
     with store.open_db(db, read_only=True) as con:
         assert used(con)
 

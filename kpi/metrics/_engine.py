@@ -210,11 +210,21 @@ def summed_table(cur: duckdb.DuckDBPyConnection, stamp: tuple | None, dataset: s
     """The coarsest table of the dataset's rollup that answers a query (without the agent unless it names the agent,
     per day unless it groups by hour of the week), or None when the rollup was not built with these settings (fp)
     from the rows now stored: read raw rows then. Kept per database stamp."""
-    table = _kept(stamp, ("usable", dataset, fp), lambda: _rollup.usable(cur, dataset, fp))
+    table = _usable(cur, stamp, dataset, fp)
     if table is None:
         return None
-    return _rollup.table_for(_kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table)), table,
-                             agent, daily)
+    return _rollup.table_for(_derived_of(cur, stamp, table), table, agent, daily)
+
+
+def _usable(cur: duckdb.DuckDBPyConnection, stamp: tuple | None, dataset: str, fp: str) -> str | None:
+    """The dataset's rollup table when it was built with these settings (fp) from the rows now stored (kept per
+    database stamp), else None."""
+    return _kept(stamp, ("usable", dataset, fp), lambda: _rollup.usable(cur, dataset, fp))
+
+
+def _derived_of(cur: duckdb.DuckDBPyConnection, stamp: tuple | None, table: str) -> frozenset[str]:
+    """The tables kept beside a rollup table (kept per database stamp)."""
+    return _kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table))
 
 
 def _by_period(cur: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any],
@@ -776,33 +786,31 @@ def _agent_rows(con: duckdb.DuckDBPyConnection, start: date, end: date, scope: S
     """(agent_id, team, name) of each agent of the contacts in the range within the scope (refused to a role without
     agent rows), as agent_teams_and_names tells them: from their contacts per team and name, read from the contacts'
     per-day agent table when their rollup is usable (exact for the rows now stored), else from the raw rows."""
-    where = ["agent_id IS NOT NULL", "{t} >= $start", "{t} < $end",
-             *row_clauses(scope, SOURCES["contacts"].dimensions, "agent")]
     values = {"start": start, "end": end + timedelta(days=1), **scope_values(scope)}
     with con.cursor() as cur:
         table = _agents_table(con, cur) if rollup else None
         source, t, n, last = ("contacts", "arrived_at", "count(*)", "max(arrived_at)") if table is None else \
             (table, "__hour", "sum(__n)", "max(__last)")
+        where = ["agent_id IS NOT NULL", f"{t} >= $start", f"{t} < $end",
+                 *row_clauses(scope, SOURCES["contacts"].dimensions, "agent")]
         sql = (f"WITH g AS (SELECT agent_id, team, agent_name, {n} AS n, {last} AS last FROM {source} "
-               f"WHERE {' AND '.join(w.format(t=t) for w in where)} GROUP BY ALL), "
+               f"WHERE {' AND '.join(where)} GROUP BY ALL), "
                # each team's contacts and latest arrival: the most contacts, then the latest, then the last by name
                # (arg_max passes over a NULL team or name: arg_max_null would take one)
                "t AS (SELECT agent_id, arg_max(team, (n, last, team)) AS team FROM "
                "(SELECT agent_id, team, sum(n) AS n, max(last) AS last FROM g GROUP BY ALL) GROUP BY agent_id) "
-               "SELECT agent_id, any_value(t.team), arg_max(agent_name, (last, agent_name)) "
-               "FROM g JOIN t USING (agent_id) GROUP BY agent_id")
+               "SELECT agent_id, t.team, arg_max(agent_name, (last, agent_name)) "
+               "FROM g JOIN t USING (agent_id) GROUP BY agent_id, t.team")
         return cur.execute(sql, _params(sql, values)).fetchall()
 
 
 def _agents_table(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> str | None:
     """The contacts' per-day agent table (kpi.metrics._rollup AGENTS_SQL) when their rollup is usable, else None."""
     catalog = load_catalog()
-    stamp, fp = _stamp(con), _rollup.fingerprint(catalog, catalog.settings, "contacts")
-    table = _kept(stamp, ("usable", "contacts", fp), lambda: _rollup.usable(cur, "contacts", fp))
-    if table is None:
-        return None
-    name = f"{table}{_rollup.AGENTS_SUFFIX}"
-    return name if name in _kept(stamp, ("derived", table), lambda: _rollup.derived_tables(cur, table)) else None
+    stamp = _stamp(con)
+    table = _usable(cur, stamp, "contacts", _rollup.fingerprint(catalog, catalog.settings, "contacts"))
+    name = None if table is None else f"{table}{_rollup.AGENTS_SUFFIX}"
+    return name if name is not None and name in _derived_of(cur, stamp, table) else None
 
 
 def agent_names(con: duckdb.DuckDBPyConnection, start: date, end: date, *, scope: Scope | None = None) -> dict[str, str]:
