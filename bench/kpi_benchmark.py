@@ -461,8 +461,9 @@ def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, 
             con, a, b),
         "group_status by agent of the team, every KPI (the page asks weekly_agents)": lambda: metrics.group_status(
             con, a, b, "agent", team_of=team_of, **kw),
-        # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 12 weeks of trend and the 12 before each of
-        # them as its baseline: 13 weeks, heat map, channels, teams) and the agent table's weekly_agents, both for the week and team.
+        # What pages/weekly.py calls today: one weekly_view (tiles, volumes, 12 weeks of trend and the 12 before each
+        # of them as its baseline: 13 weeks, heat map, channels, teams) and the agent table's weekly_agents, both for
+        # the week and team.
         "weekly_view (the page's one call: all of the above but the agents)": lambda: metrics.weekly_view(
             con, metrics.Period("week", a, b, True), team=team),
         "weekly_agents (the page's agent table: its KPIs, teams and names)": lambda: metrics.weekly_agents(
@@ -472,8 +473,8 @@ def page_queries(con, a: date, b: date, catalog, runs: int = RUNS) -> dict[str, 
 
 
 # Each page query's own floor: the bare aggregates (floor_query) of the same contact numbers over the same weeks,
-# team and groups, as (weeks ending with the page's week, by, the page's team or all teams). A page query also computes
-# survey and complaint KPIs, spreads and statuses, which its floor leaves out: the floor is the smaller for it.
+# team and groups, as (weeks ending with the page's week, by, the page's team or all teams). A page query also
+# computes survey and complaint KPIs, spreads and statuses, which its floor leaves out: the floor is the smaller.
 PAGE_DIMENSIONS = ("channel", "team", "agent_id")
 PAGE_FLOORS = {
     "week_summary": [(1, None, True)],
@@ -545,6 +546,16 @@ def _floor_groups(frame: pd.DataFrame, a: date, by: str | None) -> dict:
     return {None if pd.isna(key) else key: row.to_dict() for key, row in values.iterrows()}  # no agent: None
 
 
+def _by_key(frame: pd.DataFrame) -> dict:
+    """{key: row} of a frame with a key column (compute_kpis', or a floor's as KPI values), the None key left out."""
+    return {key: row for key, row in zip(frame["key"], frame.to_dict("records")) if key is not None}
+
+
+def _floor_by_key(frame: pd.DataFrame) -> dict:
+    """{key: KPI values} of a floor frame grouped by key (weekday_hour)."""
+    return _by_key(floor_values(frame.set_index("key")).reset_index())
+
+
 def _same_values(label: str, engine: dict, floor: dict, kpis: list[str]) -> int:
     """Each group's KPIs (kpis) equal in the engine's and the floor's (within TOLERANCE, missing in the same places);
     the same groups, but for the engine's groups with no contacts (a survey's or complaint's hour: every value 0 or
@@ -604,23 +615,17 @@ def _compared(label: str, result, frames: list[pd.DataFrame], a: date, b: date) 
         check_same(result, floor_kpis(frames[0], a - timedelta(weeks=11), b), kpis)
         return int(result[kpis].notna().sum().sum())
     if label.startswith("compute_kpis by weekday_hour"):
-        engine = {key: {k: row[k] for k in CONTACT_KPIS if k in row} for key, row in
-                  zip(result["key"], result.to_dict("records")) if key is not None}
-        floor = {key: row.to_dict() for key, row in floor_values(frames[0].set_index("key")).iterrows()}
-        return _same_values(label, engine, floor, kpis)
+        return _same_values(label, _by_key(result), _floor_by_key(frames[0]), kpis)
     if label.startswith("weekly_view"):  # the 13 weeks (trend and baseline), the tiles, the tables, the heat map
         weeks = pd.concat([result.baseline, result.trend], ignore_index=True).drop_duplicates("key")
-        floor = floor_kpis(frames[0], a - timedelta(weeks=12), b)
-        if list(weeks["key"]) != list(floor.index):
+        floor = floor_kpis(frames[0], a - timedelta(weeks=12), b).rename_axis("key").reset_index()
+        if list(weeks["key"]) != list(floor["key"]):
             raise CheckFailed(f"{label}: its weeks differ from its floor's")
-        compared = _same_values(f"{label} weeks", {key: row for key, row in zip(weeks["key"], weeks.to_dict("records"))},
-                                {key: row.to_dict() for key, row in floor.iterrows()}, kpis)
+        compared = _same_values(f"{label} weeks", _by_key(weeks), _by_key(floor), kpis)
         compared += _same_values(f"{label} tiles", _engine_values(result.status), _floor_groups(frames[0], a, None), kpis)
         for (_, by, _), frame, groups in zip(spec[1:3], frames[1:3], (result.per_channel, result.teams)):
             compared += _same_values(f"{label} by {by}", _engine_values(groups), _floor_groups(frame, a, by), kpis)
-        heat = {key: row for key, row in zip(result.heatmap["key"], result.heatmap.to_dict("records")) if key is not None}
-        return compared + _same_values(f"{label} heat map", heat, {
-            key: row.to_dict() for key, row in floor_values(frames[3].set_index("key")).iterrows()}, kpis)
+        return compared + _same_values(f"{label} heat map", _by_key(result.heatmap), _floor_by_key(frames[3]), kpis)
     raise CheckFailed(f"{label}: no check for it")
 
 
@@ -810,8 +815,9 @@ def run(args: argparse.Namespace) -> None:
               f"before the KPI work {peaks['start']:,.0f} MiB"
               + ("" if resettable else " (per-phase peaks unavailable: could not reset the peak mark)"))
         print("note        compute_kpis without kpis= also runs its survey and complaint queries and the backlog;"
-              " page queries are x the one-week floor and x their own; the first of each run reads the cut-offs and the rollup's state,"
-              " later ones reuse them while the file is unchanged; DuckDB uses every core, pandas one")
+              " page queries are x the one-week floor and x their own; the first of each run reads the cut-offs and"
+              " the rollup's state, later ones reuse them while the file is unchanged; DuckDB uses every core, pandas"
+              " one")
 
 
 if __name__ == "__main__":
