@@ -155,13 +155,14 @@ def test_a_rate_with_more_successes_than_its_n_is_refused_by_both():
         _judged(rule, _row(now, 1), {}, None, None, None, (0.75, 0.05))
 
 
-def test_values_made_without_init_are_the_dataclass_s_own():
+def test_values_made_without_new_are_the_named_tuple_s_own():
     made = _kpi_value("fcr_rate", 0.7, 0.75, "bad", 0.8, -0.1, 0.05, 40.0, (0.55, 0.82), "worse", None, 0.07)
     built = KpiValue("fcr_rate", 0.7, 0.75, "bad", 0.8, -0.1, 0.05, 40.0, (0.55, 0.82), "worse", None, 0.07)
-    assert made == built and repr(made) == repr(built) and hash(made) == hash(built)
-    assert without_status(built) == replace(built, status=None) and built.status == "bad"
-    assert repr(without_status(built)) == repr(replace(built, status=None))
-    unjudged = replace(built, status=None)
+    assert type(made) is KpiValue and made == built and repr(made) == repr(built) and hash(made) == hash(built)
+    assert made.se == 0.07 and made.interval == (0.55, 0.82) and KpiValue("nps", 30, 40, None, None, None).se is None
+    assert without_status(built) == built._replace(status=None) and built.status == "bad"
+    assert repr(without_status(built)) == repr(built._replace(status=None))
+    unjudged = built._replace(status=None)
     assert without_status(unjudged) is unjudged
 
 
@@ -230,3 +231,4 @@ def test_a_process_forked_while_a_table_is_judged_collects_again():
         leave.set()
         t.join()
     assert gc.isenabled()
+

@@ -585,7 +585,7 @@ def assert_same_as_separate_ranges(con, start, end, **filters):
     got = metrics.kpi_status(con, start, end, **filters)
     assert got.keys() == expected.keys()
     for kid, e in expected.items():
-        for field, want in vars(e).items():  # the same up to the order of float sums (rollup or raw rows)
+        for field, want in e._asdict().items():  # the same up to the order of float sums (rollup or raw rows)
             have = getattr(got[kid], field)
             if isinstance(want, (float, tuple)):
                 assert have == pytest.approx(want, rel=1e-12, abs=1e-12), (kid, field)
