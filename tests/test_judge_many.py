@@ -231,4 +231,3 @@ def test_a_process_forked_while_a_table_is_judged_collects_again():
         leave.set()
         t.join()
     assert gc.isenabled()
-

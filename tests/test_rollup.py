@@ -507,6 +507,8 @@ def test_agents_teams_and_names_by_hand_from_the_rollup_and_from_raw_rows(tmp_pa
         ("g1", "2026-03-16 09:00:00", "A", "a9", None), ("g2", "2026-03-16 10:00:00", "A", "a9", None),
         ("g3", "2026-03-17 09:00:00", "B", "a9", "Ike"), ("g4", "2026-03-17 09:00:00", "B", "a10", "Jo"),
         # the week of 03-16: a9 the one agent of two rows (A from one, the name from the other), a10 of one
+        ("h1", "2026-03-23 09:00:00", None, "a11", "Kim"), ("h2", "2026-03-23 10:00:00", None, "a11", None),
+        # the week of 03-23: a11 of two rows, neither with a team
     ]
     pd.DataFrame(rows, columns=["contact_id", "arrived_at", "team", "agent_id", "agent_name"]).assign(
         channel="phone", answered="Y").to_csv(tmp_path / "c.csv", index=False)
@@ -514,11 +516,13 @@ def test_agents_teams_and_names_by_hand_from_the_rollup_and_from_raw_rows(tmp_pa
     teams = {"a1": "A", "a2": "A", "a3": "C", "a4": None, "a6": "A", "a7": "A", "a8": "B"}
     names = {"a1": "安安", "a2": "Bo", "a3": "Di", "a6": "Gu", "a7": "Hu"}
     with store.open_db(db, read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM rollup_contacts_agents").fetchone()[0] == 20
+        assert con.execute("SELECT count(*) FROM rollup_contacts_agents").fetchone()[0] == 22
         for rollup in (True, False):
             assert metrics.agent_teams_and_names(con, date(2026, 3, 2), date(2026, 3, 8), rollup=rollup) == (teams, names)
             assert metrics.agent_teams_and_names(con, date(2026, 3, 16), date(2026, 3, 22), rollup=rollup) == (
                 {"a9": "A", "a10": "B"}, {"a9": "Ike", "a10": "Jo"})
+            assert metrics.agent_teams_and_names(con, date(2026, 3, 23), date(2026, 3, 29), rollup=rollup) == (
+                {"a11": None}, {"a11": "Kim"})
             assert metrics.agent_teams_and_names(con, date(2026, 3, 3), date(2026, 3, 3), rollup=rollup) == (
                 {"a1": "B", "a7": "B"}, {"a1": "安安", "a7": "Hu"})
             supervisor = Scope(role="supervisor", teams=frozenset({"A"}))

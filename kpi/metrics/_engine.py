@@ -8,9 +8,9 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -832,7 +832,8 @@ def agent_teams_and_names(con: duckdb.DuckDBPyConnection, start: date, end: date
     rollup when it is usable: rollup=False reads the raw rows). An agent's team is the one of most of their contacts
     (a tie: the one they worked in last, then the last by name; None when none of them has a team); their name the
     one their latest contact carries (a tie: the last by name). An agent of one team and one name (nearly every one)
-    has one row, taken as it is; only the rows of the others are chosen from."""
+    has one row, taken as it is; only the rows of the others (several teams, names, or contacts with and without a
+    name) are chosen from."""
     rows = _agent_rows(con, start, end, scope, rollup)
     agents = rows["agent_id"]
     team_of = dict(zip(agents, rows["team"]))
@@ -841,7 +842,8 @@ def agent_teams_and_names(con: duckdb.DuckDBPyConnection, start: date, end: date
     counts: dict[str, dict[str, list]] = {}  # agent -> team -> [contacts, latest arrival]
     latest: dict[str, tuple] = {}  # agent -> (latest arrival, name)
     columns = (rows[c] for c in ("agent_id", "team", "agent_name", "contacts", "latest"))
-    for agent, team, name, n, last in [row for row in zip(*columns) if row[0] in several] if several else []:
+    rows_of_several = [row for row in zip(*columns) if row[0] in several] if several else []
+    for agent, team, name, n, last in rows_of_several:
         teams = counts.setdefault(agent, {})
         if team is not None:
             seen = teams.setdefault(team, [0, last])
