@@ -228,9 +228,10 @@ def served_run(at, db: str) -> float:
 
 def served_components() -> Any:
     """Streamlit's installed components, found once as the served app finds them at its start (Runtime.__init__ scans
-    every installed distribution's metadata: 180 ms here). AppTest scans again in each instance's first run, which
-    counted that start-up scan in the first page's first run (the budget page's, its cache miss): 1,095 ms against
-    846-954 without. None where this Streamlit has no such scan (AppTest then scans, and the page pays it)."""
+    every installed distribution's metadata: about 180 ms here). AppTest scans again in each instance's first run,
+    which counted that start-up scan in the first page's first run (the budget page's, its cache miss): 738-1,095 ms in
+    five runs with it, 629 and 737 without. None where this Streamlit has no such scan (AppTest then scans, and the
+    page pays it)."""
     try:
         from streamlit.components.v2.component_manager import BidiComponentManager
     except ImportError:
