@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
-from _common import ROOT, CheckFailed, generate, work_dir
+from _common import ROOT, CheckFailed, as_served, generate, work_dir
 
 from kpi import competency, imports, metrics, present, store
 from kpi.metrics import format_value, load_catalog
@@ -242,7 +242,7 @@ def run(db: str, runs: int) -> int:
 
     def page(path: str):
         def make():
-            at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+            at = as_served(AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120))
             at.session_state["print_view"] = True  # every section of the page (a visit draws one: ui.widgets.sections)
             at.switch_page(path)
             return at
@@ -257,8 +257,8 @@ def run(db: str, runs: int) -> int:
           " (other processes share the cores: compare runs made at a low load)")
     try:
         floor_cold, floor_warm, _ = measure(
-            lambda: AppTest.from_function(one_tile_page, args=(db, week_start, week_start + timedelta(days=6)),
-                                          default_timeout=120), runs)
+            lambda: as_served(AppTest.from_function(one_tile_page, args=(db, week_start, week_start + timedelta(days=6)),
+                                                    default_timeout=120)), runs)
     except CheckFailed as exc:
         print(f"FAILED          the one-tile floor page: {exc}", file=sys.stderr)
         return 1
