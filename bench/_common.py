@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import resource
 import subprocess
 import sys
@@ -129,9 +130,6 @@ def best_ms(fn, runs: int = 3) -> float:
     return min(times)
 
 
-_COMPONENTS: list = []  # Streamlit's installed components, found once in this process (as_served)
-
-
 def as_served(at: Any) -> Any:
     """The AppTest with Streamlit's installed components found once in this process, as the served app finds them at
     its start (Runtime.__init__ scans every installed distribution's metadata: about 180 ms here the first time, 90
@@ -139,15 +137,19 @@ def as_served(at: Any) -> Any:
     benchmark's budget page (its cache miss is its first run) read 738-1,095 ms in five runs with the scan, 629 and 737
     without; each of this benchmark's warm runs is a new AppTest. Where this Streamlit has no such scan, the AppTest
     is left as it is."""
-    if not _COMPONENTS:
-        try:
-            from streamlit.components.v2.component_manager import BidiComponentManager
-        except ImportError:
-            _COMPONENTS.append(None)
-        else:
-            manager = BidiComponentManager()
-            manager.discover_and_register_components(start_file_watching=False)
-            _COMPONENTS.append(manager)
-    if _COMPONENTS[0] is not None and hasattr(at, "_bidi_component_manager"):
-        at._bidi_component_manager = _COMPONENTS[0]  # noqa: SLF001  (AppTest's own, made at its first run otherwise)
+    components = _served_components()
+    if components is not None and hasattr(at, "_bidi_component_manager"):
+        at._bidi_component_manager = components  # noqa: SLF001  (AppTest's own, made at its first run otherwise)
     return at
+
+
+@functools.cache
+def _served_components() -> Any:
+    """Streamlit's installed components, found once in this process (None: this Streamlit does not scan for them)."""
+    try:
+        from streamlit.components.v2.component_manager import BidiComponentManager
+    except ImportError:
+        return None
+    manager = BidiComponentManager()
+    manager.discover_and_register_components(start_file_watching=False)
+    return manager

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kpi.metrics import KpiValue, load_catalog
-from kpi.metrics._judge import _judged, _judged_many, _kpi_value, _rule, judged_groups, without_status
+from kpi.metrics._judge import _judged, _judged_many, _new_value, _rule, judged_groups, without_status
 
 END = date(2026, 11, 15)
 CATALOG = load_catalog()
@@ -156,7 +156,7 @@ def test_a_rate_with_more_successes_than_its_n_is_refused_by_both():
 
 
 def test_values_made_without_new_are_the_named_tuple_s_own():
-    made = _kpi_value("fcr_rate", 0.7, 0.75, "bad", 0.8, -0.1, 0.05, 40.0, (0.55, 0.82), "worse", None, 0.07)
+    made = _new_value(KpiValue, ("fcr_rate", 0.7, 0.75, "bad", 0.8, -0.1, 0.05, 40.0, (0.55, 0.82), "worse", None, 0.07))
     built = KpiValue("fcr_rate", 0.7, 0.75, "bad", 0.8, -0.1, 0.05, 40.0, (0.55, 0.82), "worse", None, 0.07)
     assert type(made) is KpiValue and made == built and repr(made) == repr(built) and hash(made) == hash(built)
     assert made.se == 0.07 and made.interval == (0.55, 0.82) and KpiValue("nps", 30, 40, None, None, None).se is None

@@ -43,12 +43,7 @@ class KpiValue(NamedTuple):
     se: float | None = None  # standard error of the value (for comparing an agent with their team)
 
 
-_new_value = tuple.__new__  # KpiValue from its 12 fields in order without __new__'s keyword handling
-
-
-def _kpi_value(*values: Any) -> KpiValue:
-    """KpiValue(*values), all 12 fields given."""
-    return _new_value(KpiValue, values)
+_new_value = tuple.__new__  # _new_value(KpiValue, its 12 fields): KpiValue(...) without __new__'s keyword handling
 
 
 def without_status(v: KpiValue) -> KpiValue:
@@ -215,8 +210,8 @@ def _judged(rule: _Rule, now: Mapping[str, Any], before: Mapping[str, Any], team
     if st in ("good", "warning", "bad") and (small or _unclear(k, st, interval, target, band)):
         st = "uncertain"
     if v is None:
-        return _kpi_value(k.id, v, target, st, p, None, band, n, interval, None, rule.matures_on, None)
-    return _kpi_value(k.id, v, target, st, p, None if p is None else v - p, band, n, interval,
+        return KpiValue(k.id, v, target, st, p, None, band, n, interval, None, rule.matures_on, None)
+    return KpiValue(k.id, v, target, st, p, None if p is None else v - p, band, n, interval,
                       _trend(k, now, before, history, band, spread, target, rule.whole), None,
                       math.sqrt(var / n) if var is not None and n else None)
 
