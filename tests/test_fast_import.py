@@ -167,6 +167,50 @@ def test_quoted_line_breaks_send_the_file_to_the_python_path(write, monkeypatch)
     assert fast.rejects["row_number"].tolist() == [3]  # b is the third record (a spreadsheet shows a/Wang Da in one row)
 
 
+def test_the_parse_keeps_the_files_order_and_a_plan_that_might_not_sends_the_file_to_the_python_path(
+        write, monkeypatch):
+    """Table parsed's rowids are the rows' positions only while DuckDB's plan is the file read, values computed row by
+    row and an ordered insert. `x IN (...)` of five or more constants becomes a join, after which 50 of the sample's
+    300,000 contacts landed last: the words are matched with CASE (_one_of), and a plan with anything else is not
+    run (the whole file is the Python path's, with the same result)."""
+    f = write("mixed.csv", MIXED)
+    plans = []
+    real = _fast._in_file_order
+    monkeypatch.setattr(_fast, "_in_file_order", lambda con, sql: plans.append(real(con, sql)) or plans[-1])
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert plans == [True] and fast.staged is not None
+    assert_same(fast, slow)
+
+    def one_of_in(text, words):  # the IN list the CASE replaced
+        return f"{text} IN ({', '.join(_fast._sql_text(w) for w in words)})"
+    monkeypatch.setattr(_fast, "_one_of", one_of_in)
+    plans.clear()
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert plans == [False] and fast.staged is None
+    assert_same(fast, slow)
+
+
+def test_rows_only_python_reads_keep_their_place_among_many_rows_sql_reads(write, monkeypatch):
+    """120,000 rows (DuckDB reads and inserts them on several threads), every 997th with a ROC date only the Python
+    path reads and every 1,009th with a bad wait: the same stored rows in the same order, and the rejects' row numbers,
+    as the Python path's."""
+    lines = []
+    for i in range(120_000):
+        day = "115/11/16" if i % 997 == 0 else "2026-11-16"
+        wait = "abc" if i % 1009 == 0 else str(i % 600)
+        lines.append(f"k{i:06d},{day} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d},phone,inbound,T{i % 7},"
+                     f"A{i % 50},{'Y' if i % 3 else 'no'},,{wait},{i % 300},{'是' if i % 5 else 'N'},CU{i % 900}\n")
+    f = write("many.csv", HEADER + "".join(lines))
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert fast.staged is not None
+    assert_same(fast, slow)
+    assert len(fast.stage) == 120_000 - 119  # 119 bad waits (i = 0, 1009, ..., 119071)
+    ids = fast.stage["contact_id"].tolist()  # k000000 rejected: k000997, a ROC date, is the 997th stored
+    assert ids[:2] == ["k000001", "k000002"] and ids[995:998] == ["k000996", "k000997", "k000998"]
+    assert fast.stage["arrived_at"].iloc[996] == pd.Timestamp("2026-11-16 00:16:37")  # 115/11/16 read by Python
+    assert fast.rejects["row_number"].tolist()[:2] == [2, 1011]  # k000000 and k001009: row = i + 2
+
+
 def test_surveys_with_bad_scores_give_the_same_result(write, monkeypatch):
     f = write("s.csv", "survey_id,responded_at,csat,nps,ces\n"
               "s1,2026-11-16 10:00:00,5,9,2\n"     # 2 fine (SQL)
@@ -205,14 +249,14 @@ class _Recording:
 def test_a_gz_is_gunzipped_for_duckdb_to_read_on_every_core_and_the_copy_removed(tmp_path, monkeypatch):
     gz = tmp_path / "c.csv.gz"
     gz.write_bytes(gzip.compress(MIXED.encode("utf-8")))
-    said, left, real = [], [], _fast._read_raw
+    said, left, real = [], [], _fast._read_parsed
 
-    def read_raw(con, source, headers, work):
-        n = real(_Recording(con, said), source, headers, work)
+    def read_parsed(con, source, headers, work, parse):
+        n = real(_Recording(con, said), source, headers, work, parse)
         left.append(sorted(p.name for p in work.iterdir()))
         return n
 
-    monkeypatch.setattr(_fast, "_read_raw", read_raw)
+    monkeypatch.setattr(_fast, "_read_parsed", read_parsed)
     fast, slow = both("contacts", gz, monkeypatch=monkeypatch)
     assert fast.staged is not None
     assert_same(fast, slow)
@@ -224,14 +268,14 @@ def test_a_gz_holding_more_text_than_its_checks_measured_takes_the_python_path(t
     """A file replaced between the checks and the read: the copy stops at the size the checks allowed."""
     gz = tmp_path / "c.csv.gz"
     gz.write_bytes(gzip.compress(MIXED.encode("utf-8")))
-    real, results = _fast._read_raw, []
+    real, results = _fast._read_parsed, []
 
-    def read_raw(con, source, headers, work):
+    def read_parsed(con, source, headers, work, parse):
         source.text_bytes = 100  # as if the checks had seen a 100-byte file
-        results.append(real(con, source, headers, work))
+        results.append(real(con, source, headers, work, parse))
         return results[-1]
 
-    monkeypatch.setattr(_fast, "_read_raw", read_raw)
+    monkeypatch.setattr(_fast, "_read_parsed", read_parsed)
     fast, slow = both("contacts", gz, monkeypatch=monkeypatch)
     assert results == [None] and fast.staged is None
     assert_same(fast, slow)

@@ -2,13 +2,16 @@
 Python parsers would (ISO timestamps, plain numbers, yes/no and choice words); a row with any other cell goes through
 the Python path (_prepare), so rejects, their reasons and row numbers, dedupe and the stored values stay the same.
 
-The parsed rows are kept in a DuckDB file of their own (Staged), never as one pandas frame: write() reads them from
+The file is read and parsed in one statement (its rows are written once, to table parsed, whose rowid is the row's
+position in the file); the rows SQL can't read keep their cells' text there for the Python path, whose rows go to
+table python. Both are kept in a DuckDB file of their own (Staged), never as one pandas frame: write() reads them from
 there (memory follows DuckDB's buffer, not the file)."""
 from __future__ import annotations
 
 import gzip
 import hashlib
 import hmac
+import json
 import re
 import shutil
 import tempfile
@@ -16,6 +19,7 @@ import weakref
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pandas as pd
@@ -45,18 +49,26 @@ _TOTAL_RISK = (r"[\x{2070}-\x{209F}\x{2100}-\x{214F}\x{2460}-\x{24FF}\x{3200}-\x
 
 @dataclass
 class Staged:
-    """A prepared import's valid rows in a DuckDB file of their own (table stage: the stored columns, with __src, the
-    row's position in the file), and the pandas types the Python path gives them (for Prepared.stage)."""
+    """A prepared import's rows in a DuckDB file of their own, and the pandas types the Python path gives them (for
+    Prepared.stage). Table parsed: every row of the file as SQL read it (its rowid: the row's position in the file),
+    __ok where SQL read each of its cells as the Python path would, and for the others their cells' text; table
+    python: the Python path's valid rows with __src, their position. rows(): both, each with __src and __ok."""
 
     path: Path
     rows: int
     columns: list[str]
     dtypes: dict[str, object] = field(default_factory=dict)
 
+    def rows_sql(self, prefix: str = "") -> str:
+        """Both tables' rows (`prefix`: the attached file's alias and a dot): __src, __ok and the stored columns."""
+        cols = ", ".join(self.columns)
+        return (f"(SELECT rowid AS __src, __ok, {cols} FROM {prefix}parsed UNION ALL "
+                f"SELECT __src, __ok, {cols} FROM {prefix}python)")
+
     def frame(self, limit: int | None = None) -> pd.DataFrame:
         """The rows (the first `limit`) as the Python path's stage frame: in file order, with its types."""
         with duckdb.connect(str(self.path), read_only=True) as con:
-            frame = con.execute(f"SELECT {', '.join(self.columns)} FROM stage WHERE __ok ORDER BY __src"
+            frame = con.execute(f"SELECT {', '.join(self.columns)} FROM {self.rows_sql()} WHERE __ok ORDER BY __src"
                                 + (f" LIMIT {int(limit)}" if limit is not None else "")).df()
         for c, dtype in self.dtypes.items():
             frame[c] = frame[c].astype(object).where(frame[c].notna(), None).astype(dtype) \
@@ -77,13 +89,14 @@ class Staged:
         con.execute(f"ATTACH {_sql_text(str(self.path))} AS {alias} (READ_ONLY)")
         hashes = None
         select = ", ".join(self.columns)
+        rows = self.rows_sql(f"{alias}.")
         if hashed and key is not None:  # each distinct id hashed once, in SQL (pseudonym_sql), into temp table _hashes
             hashes = (f"SELECT id, {pseudonym_sql('id', key)} AS hashed FROM (SELECT DISTINCT {hashed} AS id "
-                      f"FROM {alias}.stage WHERE __ok AND {hashed} IS NOT NULL)")
+                      f"FROM {rows} WHERE __ok AND {hashed} IS NOT NULL)")
             select = ", ".join(f"h.hashed AS {c}" if c == hashed else f"s.{c}" for c in self.columns)
-            sql = f"SELECT {select} FROM {alias}.stage s LEFT JOIN _hashes h ON s.{hashed} = h.id WHERE s.__ok"
+            sql = f"SELECT {select} FROM {rows} s LEFT JOIN _hashes h ON s.{hashed} = h.id WHERE s.__ok"
         else:
-            sql = f"SELECT {select} FROM {alias}.stage WHERE __ok"
+            sql = f"SELECT {select} FROM {rows} WHERE __ok"
         return StagedRows(sql, self.rows, hashes, self, hashed if hashes is not None else None, key)
 
 
@@ -180,13 +193,15 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
     try:
         with duckdb.connect(str(staged.path), config={"memory_limit": MEMORY_LIMIT,
                                                      "temp_directory": str(work / "spill")}) as con:
-            read = _read_raw(con, source, headers, work)
-            if read is None:
+            tell(0.3, "parsing")
+            parse = _parse_sql(ds, job, columns, headers, staged.columns)
+            if _read_parsed(con, source, headers, work, parse) is None:
                 finalizer()
                 return None
-            tell(0.3, "parsing")
-            _parse_sql(con, ds, job, columns, headers, staged.columns)
-            rows_read = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
+            con.execute(f"CREATE TABLE python AS SELECT rowid AS __src, __ok, {', '.join(staged.columns)} FROM parsed "
+                        "LIMIT 0")
+            con.execute("CREATE TEMP TABLE _slow AS SELECT rowid AS __src FROM parsed WHERE NOT __ok")
+            rows_read = con.execute("SELECT count(*) FROM parsed WHERE __ok").fetchone()[0]
             tell(0.6, FALLBACK_STEP)
             fallback_rows, parts = _python_rows(con, ds, source, mapping, name, file, headers, tell)
             tell(0.9, "checking")
@@ -194,13 +209,13 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
             for p in parts:
                 dtypes.update({c: d for c, d in p.values.dtypes.items() if c in staged.columns})
                 _append(con, p.values, staged.columns)
-            duplicates = _duplicates(con, ds, staged.columns, dtypes)
+            duplicates = _duplicates(con, ds, staged, dtypes)
             rows_read += fallback_rows
-            con.execute("DROP TABLE raw")
             if len(duplicates):
                 con.register("_dup_df", duplicates[["__src"]])
-                con.execute("UPDATE stage SET __ok = FALSE WHERE __src IN (SELECT __src FROM _dup_df)")
-            staged.rows = con.execute("SELECT count(*) FROM stage WHERE __ok").fetchone()[0]
+                con.execute("UPDATE parsed SET __ok = FALSE WHERE rowid IN (SELECT __src FROM _dup_df)")
+                con.execute("UPDATE python SET __ok = FALSE WHERE __src IN (SELECT __src FROM _dup_df)")
+            staged.rows = con.execute(f"SELECT count(*) FROM {staged.rows_sql()} WHERE __ok").fetchone()[0]
             staged.dtypes = dtypes
             con.execute("CHECKPOINT")
     except BaseException:
@@ -221,11 +236,13 @@ def _stored(ds: Dataset, part) -> list[str]:
     return [c.name for c in ds.stored_columns if c.name in part.supplied]
 
 
-def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str], work: Path) -> int | None:
-    """The file's rows as text into temp table raw (rowid = position in the file), or None when DuckDB can't read it
-    strictly or its rows are not one per line (a quoted line break, a blank line: positions would differ). A .gz is
-    first gunzipped into `work`: DuckDB reads a compressed CSV on one thread, a plain one on every core (the sample's
-    300,000 contacts: 1.16 s from the .gz against 0.23 s to gunzip and 0.52 s to read)."""
+def _read_parsed(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str], work: Path,
+                 parse: Callable[[str], str]) -> int | None:
+    """The file read and parsed in one statement, parse(its read_csv call), into table parsed (rowid = position in the
+    file): how many rows, or None when DuckDB can't read it strictly or its rows are not one per line (a quoted line
+    break, a blank line: positions would differ). A .gz is first gunzipped into `work`: DuckDB reads a compressed CSV
+    on one thread, a plain one on every core (the sample's 300,000 contacts: 1.16 s from the .gz against 0.23 s to
+    gunzip and 0.52 s to read)."""
     spec = "{" + ", ".join(f"{_sql_text(h)}: 'VARCHAR'" for h in headers) + "}"
     path = source.path
     if path.suffix.lower() == ".gz":
@@ -242,18 +259,37 @@ def _read_raw(con: duckdb.DuckDBPyConnection, source: Source, headers: list[str]
             path.unlink(missing_ok=True)
             path = source.path
     gz = "gzip" if path.suffix.lower() == ".gz" else "none"
+    statement = parse(
+        f"read_csv({_sql_text(str(path))}, columns={spec}, header=true,"
+        f" auto_detect=false, delim={_sql_text(source.sep)}, quote='\"', escape='\"', strict_mode=true,"
+        f" null_padding=false, compression='{gz}', max_line_size={(source.options.max_line_kib << 10) + 2})")
     try:
-        con.execute(
-            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_text(str(path))}, columns={spec}, header=true,"
-            f" auto_detect=false, delim={_sql_text(source.sep)}, quote='\"', escape='\"', strict_mode=true,"
-            f" null_padding=false, compression='{gz}', max_line_size={(source.options.max_line_kib << 10) + 2})")
+        if not _in_file_order(con, statement):
+            return None
+        con.execute(statement)
     except duckdb.Error:
         return None
     finally:
         if path != source.path:
             path.unlink(missing_ok=True)
-    n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM parsed").fetchone()[0]
     return n if n == source.lines - 1 else None
+
+
+ORDERED_PLAN = {"BATCH_CREATE_TABLE_AS", "PROJECTION", "READ_CSV"}
+
+
+def _in_file_order(con: duckdb.DuckDBPyConnection, statement: str) -> bool:
+    """Whether DuckDB's plan of the statement keeps the file's order in the new table's rowids: the file read, values
+    computed row by row, rows inserted in order of their place in the file, nothing else (a join, which DuckDB makes of
+    some expressions, would let the rows land in any order)."""
+    plan = json.loads(con.execute(f"EXPLAIN (FORMAT json) {statement}").fetchall()[0][1])
+
+    def operators(node: dict):
+        yield node.get("name")
+        for child in node.get("children", []):
+            yield from operators(child)
+    return all(name in ORDERED_PLAN for node in plan for name in operators(node))
 
 
 def _cells_ok(cells: list[str]) -> list[str]:
@@ -273,6 +309,13 @@ def _spreadsheet_errors() -> tuple[str, ...]:
 
 def _ascii(text: str) -> str:
     return f"strlen({text}) = length({text})"  # bytes = characters
+
+
+def _one_of(text: str, words) -> str:
+    """`text` is one of the words, as a CASE: DuckDB makes `text IN (...)` of five or more constants (and
+    list_contains of a constant list) a join, after which table parsed no longer holds the rows in the file's order
+    (its rowids are their positions; tests/test_fast_import.py)."""
+    return f"CASE {text} {' '.join(f'WHEN {_sql_text(w)} THEN TRUE' for w in words)} ELSE FALSE END" if words else "FALSE"
 
 
 def _column_sql(c, text: str, v: str) -> tuple[str, str]:
@@ -296,14 +339,14 @@ def _column_sql(c, text: str, v: str) -> tuple[str, str]:
         # the words exactly, ignoring the case of ASCII letters: no other character lower-cases to one of them
         ascii_words = lambda ws: [w for w in ws if w.isascii()]
         other = lambda ws: [w for w in ws if not w.isascii()]
-        value = (f"CASE WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.TRUE_WORDS)))}) "
-                 f"OR {text} IN ({', '.join(map(_sql_text, other(parsing.TRUE_WORDS)))}) THEN TRUE "
-                 f"WHEN lower({text}) IN ({', '.join(map(_sql_text, ascii_words(parsing.FALSE_WORDS)))}) "
-                 f"OR {text} IN ({', '.join(map(_sql_text, other(parsing.FALSE_WORDS)))}) THEN FALSE END")
+        value = (f"CASE WHEN {_one_of(f'lower({text})', ascii_words(parsing.TRUE_WORDS))} "
+                 f"OR {_one_of(text, other(parsing.TRUE_WORDS))} THEN TRUE "
+                 f"WHEN {_one_of(f'lower({text})', ascii_words(parsing.FALSE_WORDS))} "
+                 f"OR {_one_of(text, other(parsing.FALSE_WORDS))} THEN FALSE END")
         return value, f"{v} IS NOT NULL"
     if c.kind == "enum":
         if not c.words:
-            return f"lower({text})", f"({_ascii(text)} AND {v} IN ({', '.join(map(_sql_text, c.choices))}))"
+            return f"lower({text})", f"({_ascii(text)} AND {_one_of(v, c.choices)})"
         lookup = {parsing._word_key(w): to for w, to in (*((x, x) for x in c.choices), *c.words)}
         plain = {k: to for k, to in lookup.items() if k.isascii() and k.isalnum()}
         value = f"CASE lower({text}) {' '.join(f'WHEN {_sql_text(k)} THEN {_sql_text(to)}' for k, to in plain.items())} END"
@@ -311,9 +354,12 @@ def _column_sql(c, text: str, v: str) -> tuple[str, str]:
     raise ValueError(c.kind)
 
 
-def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, headers: list[str], stored: list[str]) -> None:
-    """Table stage (every row with __src, its position in the file, and __ok: SQL reads each of its cells as the
-    Python path would; the values of the others are no use) and temp table _slow (the positions of the others)."""
+def _parse_sql(ds: Dataset, job, columns, headers: list[str], stored: list[str]) -> Callable[[str], str]:
+    """The statement that makes table parsed from the file's rows (`read`: their read_csv call): every row in the
+    file's order (its rowid: its position), __ok where SQL reads each of its cells as the Python path would, the stored
+    columns typed (no use where not __ok), and, where not __ok, its cells' text (__cells, in the headers' order) for
+    the Python path. One statement: the file is read once and its rows written once (a table of the text
+    first, then the typed rows from it, cost a 10M-row file 31 s against 24)."""
     values: dict[str, str] = {}
     inner: list[str] = []  # each value computed once, in a subquery, and used by name
     oks = _cells_ok([_ident(job.cols[c.name][0]) for c in columns if c.name in job.cols and c.kind == "text"])
@@ -336,11 +382,12 @@ def _parse_sql(con: duckdb.DuckDBPyConnection, ds: Dataset, job, columns, header
                f" AND NOT contains(lower({first}), 'total'))")
     ok = f"coalesce({' AND '.join(oks)}, FALSE)"  # NULL (a date try_strptime can't read) is no proof
     typed = ", ".join(f"CAST({values[c]} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in stored)
-    # __ok stays: the other rows are left out by it (a DELETE would rewrite the table), and the Python path's valid
-    # rows are added with it true.
-    con.execute(f"CREATE TABLE stage AS SELECT __src, {ok} AS __ok, {typed} "
-                f"FROM (SELECT rowid AS __src, *, {', '.join(inner)} FROM raw)")
-    con.execute("CREATE TEMP TABLE _slow AS SELECT __src FROM stage WHERE NOT __ok")
+    # Where not __ok, the cells' text as one list (a column per cell, NULL in nearly every row, took DuckDB enough
+    # memory to insert on one thread under MEMORY_LIMIT: 3.6 s against 2.0 at 1M rows). __ok stays: the other rows are
+    # left out by it (a DELETE would rewrite the table).
+    texts = f"CASE WHEN NOT __ok THEN [{', '.join(_ident(h) for h in headers)}] END AS __cells"
+    return lambda read: (f"CREATE TABLE parsed AS SELECT __ok, {typed}, {texts} "
+                         f"FROM (SELECT {ok} AS __ok, * FROM (SELECT *, {', '.join(inner)} FROM {read}))")
 
 
 def _derived_sql(ds: Dataset, values: dict[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -369,11 +416,11 @@ def _python_rows(con, ds, source, mapping, name, file, headers, tell):
 
     total = con.execute("SELECT count(*) FROM _slow").fetchone()[0]
     size = source.batch_rows
-    select = ", ".join(f"r.{_ident(h)}" for h in headers)
+    select = ", ".join(f"r.__cells[{i + 1}]" for i in range(len(headers)))
 
     def batches():
         for start in range(0, total, size):
-            frame = con.execute(f"SELECT s.__src, {select} FROM _slow s JOIN raw r ON r.rowid = s.__src "
+            frame = con.execute(f"SELECT s.__src, {select} FROM _slow s JOIN parsed r ON r.rowid = s.__src "
                                 f"ORDER BY s.__src LIMIT {size} OFFSET {start}").df()
             index = pd.Index(frame.pop("__src").astype("int64"))
             frame.columns = headers
@@ -393,23 +440,24 @@ def _python_rows(con, ds, source, mapping, name, file, headers, tell):
 
 
 def _append(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, stored: list[str]) -> None:
-    """A Python batch's valid rows into the stage."""
+    """A Python batch's valid rows into table python."""
     if not len(values):
         return
     con.register("_part_df", values[[*stored, "__src"]])
-    con.execute(f"INSERT INTO stage BY NAME SELECT {', '.join(stored)}, __src, TRUE AS __ok FROM _part_df")
+    con.execute(f"INSERT INTO python BY NAME SELECT {', '.join(stored)}, __src, TRUE AS __ok FROM _part_df")
     con.unregister("_part_df")
 
 
-def _duplicates(con, ds: Dataset, stored: list[str], dtypes) -> pd.DataFrame:
+def _duplicates(con, ds: Dataset, staged: Staged, dtypes) -> pd.DataFrame:
     """A problem for each later row of a repeated key (as _drop_duplicate_keys finds them), from the rows that share
     a key with another: few, so these go through the Python path's own function."""
     from . import _prepare as prep
 
     key = list(ds.key)
     on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
+    both = staged.rows_sql()
     rows = con.execute(
-        f"SELECT s.* EXCLUDE (__ok) FROM stage s SEMI JOIN (SELECT {', '.join(key)} FROM stage WHERE __ok GROUP BY ALL "
+        f"SELECT s.* EXCLUDE (__ok) FROM {both} s SEMI JOIN (SELECT {', '.join(key)} FROM {both} WHERE __ok GROUP BY ALL "
         f"HAVING count(*) > 1) d ON {on} WHERE s.__ok ORDER BY s.__src").df()
     if not len(rows):
         return pd.DataFrame(columns=prep._LOCATED_COLUMNS)
