@@ -211,9 +211,9 @@ def run(args: argparse.Namespace) -> None:
         print(f"path            {'fast (DuckDB parses, the Python parsers take the rest)' if phases.fast else 'Python'}")
         if split:
             prepare, write = split["read"] + split["parse"], split["open"] + split["write"] + split["close"]
-            print(f"  prepare       {prepare:.2f}  (check the file {split['read']:.2f}: size, line lengths, "
-                  f"encoding, SHA-256, and its first batch read; read + parse/validate in batches "
-                  f"{split['parse']:.2f}; no database open)")
+            print(f"  prepare       {prepare:.2f}  (reading {split['read']:.2f}: the file's checks (size, line lengths, "
+                  f"encoding, SHA-256) then, on the fast path, DuckDB's read and parse; the rest "
+                  f"{split['parse']:.2f}: the Python parsers' batches, repeated keys; no database open)")
             print(f"  write         {write:.2f}  (open/create database {split['open']:.2f} + write transaction "
                   f"{split['write']:.2f} + close {split['close']:.2f})")
             print(f"rows/second     {rows / total:,.0f} overall  (prepare {rows / prepare:,.0f}, "

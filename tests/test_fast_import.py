@@ -190,6 +190,45 @@ def test_the_parse_keeps_the_files_order_and_a_plan_that_might_not_sends_the_fil
     assert_same(fast, slow)
 
 
+def test_on_one_thread_the_plan_is_an_ordered_insert_too_and_the_fast_path_is_taken(write, monkeypatch):
+    """A machine (or container) of one core: DuckDB plans CREATE_TABLE_AS instead of BATCH_CREATE_TABLE_AS, which on
+    one thread inserts the rows as they come."""
+    f = write("mixed.csv", MIXED)
+    real, plans = _fast._in_file_order, []
+
+    def on_one_thread(con, statement):
+        con.execute("SET threads = 1")
+        plans.append(con.execute(f"EXPLAIN (FORMAT json) {statement}").fetchall()[0][1])
+        return real(con, statement)
+    monkeypatch.setattr(_fast, "_in_file_order", on_one_thread)
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert '"CREATE_TABLE_AS"' in plans[0] and fast.staged is not None
+    assert_same(fast, slow)
+
+
+def test_headers_named_like_the_sqls_own_columns_change_nothing(write, monkeypatch):
+    """The file's columns are named by position in SQL (__c0, __c1, ...): a header __ok, __cells, __v_team or __c0
+    (columns the mapping does not use) is just another column."""
+    head = HEADER.rstrip("\n") + ",__ok,__cells,__v_team,__c0\n"
+    rows = [line + ",x,y,z,w" for line in MIXED.splitlines()[1:]]
+    f = write("odd.csv", head + "\n".join(rows) + "\n")
+    fast, slow = both("contacts", f, monkeypatch=monkeypatch)
+    assert fast.staged is not None
+    assert_same(fast, slow)
+    assert fast.stage["team"].tolist()[:2] == ["T1", "T1"]
+
+
+@pytest.mark.parametrize("words", [["y", "yes", "1", "t", "true", "on"], ["是", "有"], []], ids=["six", "two", "none"])
+def test_one_of_matches_the_words_exactly_and_null_as_no_match(words):
+    import duckdb
+
+    values = ["y", "Y", "yes ", "on", "是", "不是", "", None, "tru", "true"]
+    con = duckdb.connect()
+    got = [con.execute(f"SELECT {_fast._one_of('v', words)} FROM (SELECT $v::VARCHAR AS v)", {"v": v}).fetchone()[0]
+           for v in values]
+    assert got == [v in words for v in values]
+
+
 def test_rows_only_python_reads_keep_their_place_among_many_rows_sql_reads(write, monkeypatch):
     """120,000 rows (DuckDB reads and inserts them on several threads), every 997th with a ROC date only the Python
     path reads and every 1,009th with a bad wait: the same stored rows in the same order, and the rejects' row numbers,

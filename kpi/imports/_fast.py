@@ -52,7 +52,7 @@ class Staged:
     """A prepared import's rows in a DuckDB file of their own, and the pandas types the Python path gives them (for
     Prepared.stage). Table parsed: every row of the file as SQL read it (its rowid: the row's position in the file),
     __ok where SQL read each of its cells as the Python path would, and for the others their cells' text; table
-    python: the Python path's valid rows with __src, their position. rows(): both, each with __src and __ok."""
+    python: the Python path's valid rows with __src, their position. rows_sql(): both, each with __src and __ok."""
 
     path: Path
     rows: int
@@ -191,16 +191,15 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
     staged = Staged(work / "stage.duckdb", 0, _stored(ds, part))
     finalizer = weakref.finalize(staged, shutil.rmtree, work, True)
     try:
-        with duckdb.connect(str(staged.path), config={"memory_limit": MEMORY_LIMIT,
+        with duckdb.connect(str(staged.path), config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": True,
                                                      "temp_directory": str(work / "spill")}) as con:
-            tell(0.3, "parsing")
             parse = _parse_sql(ds, job, columns, headers, staged.columns)
             if _read_parsed(con, source, headers, work, parse) is None:
                 finalizer()
                 return None
+            tell(0.3, "parsing")
             con.execute(f"CREATE TABLE python AS SELECT rowid AS __src, __ok, {', '.join(staged.columns)} FROM parsed "
                         "LIMIT 0")
-            con.execute("CREATE TEMP TABLE _slow AS SELECT rowid AS __src FROM parsed WHERE NOT __ok")
             rows_read = con.execute("SELECT count(*) FROM parsed WHERE __ok").fetchone()[0]
             tell(0.6, FALLBACK_STEP)
             fallback_rows, parts = _python_rows(con, ds, source, mapping, name, file, headers, tell)
@@ -243,7 +242,7 @@ def _read_parsed(con: duckdb.DuckDBPyConnection, source: Source, headers: list[s
     break, a blank line: positions would differ). A .gz is first gunzipped into `work`: DuckDB reads a compressed CSV
     on one thread, a plain one on every core (the sample's 300,000 contacts: 1.16 s from the .gz against 0.23 s to
     gunzip and 0.52 s to read)."""
-    spec = "{" + ", ".join(f"{_sql_text(h)}: 'VARCHAR'" for h in headers) + "}"
+    spec = "{" + ", ".join(f"'{_cell(i)}': 'VARCHAR'" for i in range(len(headers))) + "}"
     path = source.path
     if path.suffix.lower() == ".gz":
         path = work / "text.csv"
@@ -267,8 +266,8 @@ def _read_parsed(con: duckdb.DuckDBPyConnection, source: Source, headers: list[s
         if not _in_file_order(con, statement):
             return None
         con.execute(statement)
-    except duckdb.Error:
-        return None
+    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.OutOfMemoryException):
+        return None  # the file as DuckDB reads it (or within its memory) is not the one the checks saw
     finally:
         if path != source.path:
             path.unlink(missing_ok=True)
@@ -276,13 +275,14 @@ def _read_parsed(con: duckdb.DuckDBPyConnection, source: Source, headers: list[s
     return n if n == source.lines - 1 else None
 
 
-ORDERED_PLAN = {"BATCH_CREATE_TABLE_AS", "PROJECTION", "READ_CSV"}
+# The file read, values computed row by row, and the rows inserted in the order they came: with several threads in
+# batches put back in order, on one thread as they come (preserve_insertion_order, set on the connection).
+ORDERED_PLAN = {"READ_CSV", "PROJECTION", "BATCH_CREATE_TABLE_AS", "CREATE_TABLE_AS"}
 
 
 def _in_file_order(con: duckdb.DuckDBPyConnection, statement: str) -> bool:
-    """Whether DuckDB's plan of the statement keeps the file's order in the new table's rowids: the file read, values
-    computed row by row, rows inserted in order of their place in the file, nothing else (a join, which DuckDB makes of
-    some expressions, would let the rows land in any order)."""
+    """Whether DuckDB's plan of the statement keeps the file's order in the new table's rowids: nothing in it but
+    ORDERED_PLAN's operators (a join, which DuckDB makes of some expressions, lets the rows land in any order)."""
     plan = json.loads(con.execute(f"EXPLAIN (FORMAT json) {statement}").fetchall()[0][1])
 
     def operators(node: dict):
@@ -290,6 +290,11 @@ def _in_file_order(con: duckdb.DuckDBPyConnection, statement: str) -> bool:
         for child in node.get("children", []):
             yield from operators(child)
     return all(name in ORDERED_PLAN for node in plan for name in operators(node))
+
+
+def _cell(i: int) -> str:
+    """The name DuckDB gives the file's i-th column: by position, so that no header meets a name of the SQL's own."""
+    return f"__c{i}"
 
 
 def _cells_ok(cells: list[str]) -> list[str]:
@@ -358,13 +363,14 @@ def _parse_sql(ds: Dataset, job, columns, headers: list[str], stored: list[str])
     """The statement that makes table parsed from the file's rows (`read`: their read_csv call): every row in the
     file's order (its rowid: its position), __ok where SQL reads each of its cells as the Python path would, the stored
     columns typed (no use where not __ok), and, where not __ok, its cells' text (__cells, in the headers' order) for
-    the Python path. One statement: the file is read once and its rows written once (a table of the text
-    first, then the typed rows from it, cost a 10M-row file 31 s against 24)."""
+    the Python path. One statement: the file is read once and the rows SQL reads are written once (a table of the
+    text first, then the typed rows from it, took 29-31 s for a 10M-row file against 22-26 s)."""
     values: dict[str, str] = {}
     inner: list[str] = []  # each value computed once, in a subquery, and used by name
-    oks = _cells_ok([_ident(job.cols[c.name][0]) for c in columns if c.name in job.cols and c.kind == "text"])
+    cell = {h: _cell(i) for i, h in enumerate(headers)}
+    oks = _cells_ok([cell[job.cols[c.name][0]] for c in columns if c.name in job.cols and c.kind == "text"])
     for c in columns:
-        text = _ident(job.cols[c.name][0]) if c.name in job.cols else None
+        text = cell[job.cols[c.name][0]] if c.name in job.cols else None
         if c.name in job.defaults:
             text = f"coalesce({text}, {_sql_text(job.defaults[c.name])})" if text else _sql_text(job.defaults[c.name])
         v = _ident(f"__v_{c.name}")
@@ -377,7 +383,7 @@ def _parse_sql(ds: Dataset, job, columns, headers: list[str], stored: list[str])
             oks.append(f"{text} IS NOT NULL")
     values, more = _derived_sql(ds, values)
     oks += more
-    first = _ident(headers[0])  # a totals row (Total, 合計) is known by its first cell: _check_total_rows
+    first = _cell(0)  # a totals row (Total, 合計) is known by its first cell: _check_total_rows
     oks.append(f"({first} IS NOT NULL AND ({_ascii(first)} OR NOT regexp_matches({first}, {_sql_text(_TOTAL_RISK)}))"
                f" AND NOT contains(lower({first}), 'total'))")
     ok = f"coalesce({' AND '.join(oks)}, FALSE)"  # NULL (a date try_strptime can't read) is no proof
@@ -385,7 +391,7 @@ def _parse_sql(ds: Dataset, job, columns, headers: list[str], stored: list[str])
     # Where not __ok, the cells' text as one list (a column per cell, NULL in nearly every row, took DuckDB enough
     # memory to insert on one thread under MEMORY_LIMIT: 3.6 s against 2.0 at 1M rows). __ok stays: the other rows are
     # left out by it (a DELETE would rewrite the table).
-    texts = f"CASE WHEN NOT __ok THEN [{', '.join(_ident(h) for h in headers)}] END AS __cells"
+    texts = f"CASE WHEN NOT __ok THEN [{', '.join(_cell(i) for i in range(len(headers)))}] END AS __cells"
     return lambda read: (f"CREATE TABLE parsed AS SELECT __ok, {typed}, {texts} "
                          f"FROM (SELECT {ok} AS __ok, * FROM (SELECT *, {', '.join(inner)} FROM {read}))")
 
@@ -414,14 +420,14 @@ def _python_rows(con, ds, source, mapping, name, file, headers, tell):
     batch changes a decision taken over the whole file): (how many rows, their parts)."""
     from . import _prepare as prep
 
-    total = con.execute("SELECT count(*) FROM _slow").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM parsed WHERE NOT __ok").fetchone()[0]
     size = source.batch_rows
-    select = ", ".join(f"r.__cells[{i + 1}]" for i in range(len(headers)))
+    select = ", ".join(f"__cells[{i + 1}]" for i in range(len(headers)))
 
     def batches():
         for start in range(0, total, size):
-            frame = con.execute(f"SELECT s.__src, {select} FROM _slow s JOIN parsed r ON r.rowid = s.__src "
-                                f"ORDER BY s.__src LIMIT {size} OFFSET {start}").df()
+            frame = con.execute(f"SELECT rowid AS __src, {select} FROM parsed WHERE NOT __ok "
+                                f"ORDER BY rowid LIMIT {size} OFFSET {start}").df()
             index = pd.Index(frame.pop("__src").astype("int64"))
             frame.columns = headers
             frame.index = index
