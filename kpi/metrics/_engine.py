@@ -276,8 +276,9 @@ def _from_rollup(cur: duckdb.DuckDBPyConnection, table: str, raw_sql: str, key: 
     values["split"] = max(split, start)
     keys = [a for a in aggregates if a.endswith(" AS __period")]  # a range number is a group key, not a sum
     merged = _rollup.merged([a for a in aggregates if a not in keys])
-    rolled = (f"SELECT {key} AS key, {''.join(k + ', ' for k in keys)}{merged} FROM (SELECT *, __hour AS __t FROM {table} "
-              f"WHERE __hour >= $start AND __hour < $split) WHERE {where} GROUP BY ALL")
+    hour = lambda sql: re.sub(r"\b__t\b", "__hour", sql)  # the rollup's time is its hour: no subquery to rename it
+    rolled = (f"SELECT {hour(key)} AS key, {''.join(hour(k) + ', ' for k in keys)}{merged} FROM {table} "
+              f"WHERE __hour >= $start AND __hour < $split AND {hour(where)} GROUP BY ALL")
     if values["split"] >= end:
         return rolled
     raw = raw_sql.replace("$start", "$split")
