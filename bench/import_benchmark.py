@@ -15,7 +15,9 @@ talk seconds: plain casts of the text cells, not the import's parsers).
 
 The floor is a bare DuckDB read_csv of the same file into a table of a fresh database file, in the same process,
 after the import (so that the import's peak memory is its own): `CREATE TABLE t AS SELECT * FROM read_csv(file)`.
-The import's time is given as a multiple of it, in seconds and in CPU seconds (all the process's threads). The machine
+The import's time is given as a multiple of it, in seconds and in CPU seconds (all the process's threads); then the
+import is undone (kpi.imports.undo_import), its time beside the same floor, and checked to leave no contact and no
+rollup row (not with --keep, which keeps the database as the import left it). The machine
 is shared, so absolute times drift; compare the ratios, which drift too (docs/benchmarks.md). Nothing asserts a time.
 """
 from __future__ import annotations
@@ -233,6 +235,26 @@ def run(args: argparse.Namespace) -> None:
                   f"write {phases.peaks.get('write', 0):,.0f} MiB; {(peak - rss_before) * 2**20 / rows:,.0f} "
                   "bytes per row above the RSS before")
         print(f"database        {db.stat().st_size / 2**20:,.0f} MiB" + (f", kept in {work}" if args.keep else ""))
+        if args.keep:
+            return  # the database is kept as the import left it
+        undo(db, result, floor)
+
+
+def undo(db: Path, result, floor: float) -> None:
+    """The import undone (kpi.imports.undo_import, as the import page's undo): its time beside the same floor, its
+    peak memory, and the check that no contact and no rollup row is left."""
+    reset_peak_rss()
+    t0 = time.perf_counter()
+    with open_db(db) as con:
+        undone = imports.undo_import(con, result.import_id, by="benchmark", source="benchmark")
+    seconds, peak = time.perf_counter() - t0, peak_rss_since_reset_mib()
+    with open_db(db, read_only=True) as con:
+        left = con.execute("SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM rollup_contacts)").fetchone()
+    if undone.removed != result.inserted or left != (0, 0):
+        raise CheckFailed(f"the undo removed {undone.removed:,} of {result.inserted:,} rows and left {left[0]:,} "
+                          f"contacts and {left[1]:,} rollup rows")
+    print(f"undo            {seconds:.2f} s = {seconds / floor:.2f}x the floor; removed {undone.removed:,} rows, left 0 "
+          f"contacts and 0 rollup rows; peak RSS {peak:,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,27 @@ def test_a_version_9_file_gets_the_agent_states_channel_column(db, write):
         assert con.execute("SELECT agent_id, channel FROM agent_states").fetchall() == [("A1", "phone")]
 
 
+def _stored_as(db: Path, table: str, column: str) -> set[str]:
+    """How DuckDB stored a column's values in the file (its segments' compression), after a checkpoint."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CHECKPOINT")
+        return {c for (c,) in con.execute(f"SELECT DISTINCT compression FROM pragma_storage_info('{table}') "
+                                          "WHERE column_name = ? AND segment_type = 'VARCHAR'", [column]).fetchall()}
+    finally:
+        con.close()
+
+
+def test_text_keys_are_stored_uncompressed(db, write):
+    # 2,000 ids of one pattern: DuckDB would store them as DICT_FSST, whose rows an undo reads back one at a time
+    ids = "".join(f"C25090100{i:05d},2026-11-16 09:00\n" for i in range(2000))
+    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at\n" + ids), db=db)
+    imports.import_file("budget", write("b.csv", "period,cost_center,line,budget\n2026-03,CS,telecom,50000\n"), db=db)
+    assert _stored_as(db, "contacts", "contact_id") == {"Uncompressed"}
+    assert _stored_as(db, "budget", "cost_center") == _stored_as(db, "budget", "line") == {"Uncompressed"}
+    assert _stored_as(db, "contacts", "channel") != {"Uncompressed"}  # the other text columns as DuckDB chooses
+
+
 def test_a_file_from_newer_code_is_refused(db):
     with store.open_db(db) as con:
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
