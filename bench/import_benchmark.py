@@ -248,11 +248,14 @@ def undo(db: Path, result, floor: float) -> None:
     with open_db(db) as con:
         undone = imports.undo_import(con, result.import_id, by="benchmark", source="benchmark")
     seconds, peak = time.perf_counter() - t0, peak_rss_since_reset_mib()
-    with open_db(db, read_only=True) as con:
-        left = con.execute("SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM rollup_contacts)").fetchone()
+    with open_db(db, read_only=True) as con:  # the contacts, and the rows of the rollup and of every table kept beside it
+        rollups = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_contacts%'"
+                                             ).fetchall()]
+        left = con.execute(f"SELECT (SELECT count(*) FROM contacts), "
+                           f"{' + '.join(f'(SELECT count(*) FROM {t})' for t in rollups) or '0'}").fetchone()
     if undone.removed != result.inserted or left != (0, 0):
         raise CheckFailed(f"the undo removed {undone.removed:,} of {result.inserted:,} rows and left {left[0]:,} "
-                          f"contacts and {left[1]:,} rollup rows")
+                          f"contacts and {left[1]:,} rows in {', '.join(rollups)}")
     print(f"undo            {seconds:.2f} s = {seconds / floor:.2f}x the floor; removed {undone.removed:,} rows, left 0 "
           f"contacts and 0 rollup rows; peak RSS {peak:,.0f} MiB")
 

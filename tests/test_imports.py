@@ -117,6 +117,27 @@ def test_undo_is_refused_when_a_later_import_updated_rows_the_import_updated(db,
     assert snapshot(db) == before
 
 
+def test_undo_names_every_later_import_that_changed_a_row_of_a_two_column_key(db, write):
+    head = "agent_id,state,started_at,ended_at\n"
+    first = imports.import_file("agent_states", write("s1.csv", head + "A1,Ready,2026-11-16 09:00,2026-11-16 09:10\n"
+                                "A1,ACW,2026-11-16 09:10,2026-11-16 09:20\nA2,Ready,2026-11-16 09:00,2026-11-16 09:10\n"), db=db)
+    # (A1, 09:10) changed twice after it: its ACW becomes Lunch, then Ready; (A2, 09:00) left as it was; A3 new
+    second = imports.import_file("agent_states", write("s2.csv", head + "A1,Lunch,2026-11-16 09:10,2026-11-16 09:20\n"
+                                 "A2,Ready,2026-11-16 09:00,2026-11-16 09:10\nA3,Ready,2026-11-16 09:00,2026-11-16 09:10\n"),
+                                 db=db)
+    third = imports.import_file("agent_states", write("s3.csv", head + "A1,Ready,2026-11-16 09:10,2026-11-16 09:20\n"),
+                                db=db)
+    before = snapshot(db)
+    with pytest.raises(imports.UndoRefused) as e:
+        undo(db, first.import_id)
+    assert e.value.params == {"id": first.import_id, "file": "s1.csv", "later": f"#{second.import_id}, #{third.import_id}",
+                              "rows": 1, "dataset": "agent_states"}
+    assert snapshot(db) == before
+    for later in (third, second, first):  # newest first, each undo allowed
+        undo(db, later.import_id)
+    assert rows(db, "SELECT count(*) FROM agent_states") == [(0,)]
+
+
 def test_undoing_the_later_import_first_lets_the_earlier_one_be_undone(db, write):
     imports.import_file("contacts", write("first.csv", FIRST), db=db)
     original = rows(db, "SELECT * FROM contacts ORDER BY contact_id")

@@ -116,7 +116,7 @@ def _text_keys(ds: Dataset) -> list[str]:
 def _table_ddl(ds: Dataset, name: str, with_key: bool, extra: str = "") -> str:
     # A keyed table's text key columns are stored uncompressed: deleting rows (an undo) makes DuckDB read each deleted
     # row's key back at the COMMIT to take it out of the key's index, one row at a time, and a key compressed as
-    # DICT_FSST costs about 26 us a row to read so (an undo of 1M contacts: 26-30 s, against 0.5 s uncompressed).
+    # DICT_FSST costs about 26 us a row to read so (1M contacts: the COMMIT 26-30 s, against 0.5 s uncompressed).
     # A table made before keeps its compressed key: rebuilding it needs the whole key index in memory at once (100M
     # contacts: 18 GB and 3 minutes; under a 6 GB limit the COMMIT failed), too much to do unasked at an upgrade.
     text_keys = _text_keys(ds) if with_key else []
