@@ -292,37 +292,6 @@ def test_import_reimport_and_undo_keep_the_rollup_exact(tmp_path):
         assert used(con)
 
 
-def test_touched_hours_become_ranges_of_at_most_a_week():
-    h = lambda day, hour: datetime(2026, 3, day, hour)  # noqa: E731
-    # 2 Mar 09-10 and 8 Mar 08: one range (the untouched hours between recomputed too); 9 Mar 09 is past the week
-    # that began at 2 Mar 09, so a second range starts there; 20 Mar alone
-    assert store._rollup._ranges([h(2, 9), h(2, 10), h(8, 8), h(9, 9), h(20, 23)]) == [
-        (h(2, 9), h(8, 9)), (h(9, 9), h(9, 10)), (h(20, 23), h(21, 0))]
-    assert store._rollup._ranges([]) == []
-
-
-def test_an_import_touching_two_periods_leaves_the_months_between_alone_and_exact(tmp_path):
-    db = tmp_path / "g.duckdb"
-    march = random_contacts(11, 600, datetime(2026, 3, 2))
-    may = random_contacts(12, 400, datetime(2026, 5, 4), id_prefix="m")
-    imports.import_file("contacts", csv_of(tmp_path, pd.concat([march, may]), "a.csv"), db=db)
-    # 200 March contacts moved to other hours (still in March) and 300 new ones in July: nothing in May
-    moved = random_contacts(13, 200, datetime(2026, 3, 3))
-    moved["contact_id"] = march["contact_id"][:200].to_numpy()
-    july = random_contacts(14, 300, datetime(2026, 7, 6), id_prefix="j")
-    r = imports.import_file("contacts", csv_of(tmp_path, pd.concat([moved, july]), "b.csv"), db=db)
-    assert (r.updated, r.inserted) == (200, 300)
-    with store.open_db(db) as con:
-        ranges = store.import_span(con, "contacts", r.import_id)["contacts"]
-    assert all(end - start <= timedelta(days=7) for start, end in ranges)
-    assert not any(start < datetime(2026, 6, 1) and end > datetime(2026, 4, 1) for start, end in ranges)  # not May
-    assert ranges[0][0] >= datetime(2026, 3, 2) and ranges[-1][1] <= datetime(2026, 7, 28)
-    assert_rollup_exact(db)
-    with store.open_db(db) as con:
-        imports.undo_import(con, r.import_id, by="test")
-    assert_rollup_exact(db)
-
-
 def test_survey_and_complaint_imports_reimports_and_undo_keep_their_rollups_exact(tmp_path):
     db = tmp_path / "q.duckdb"
     contacts = random_contacts(21, 1200, datetime(2026, 3, 2))

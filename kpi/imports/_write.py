@@ -99,8 +99,7 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     """Show the stage as temp view _stage (the frame itself, cast to the stored types: DuckDB reads it where it is,
     without a copy) and compare it with the stored rows by key: (matched, updated)."""
     # The one definition of "updated" that write() and kpi.imports.preview() share: a matched row where a column
-    # the file supplies IS DISTINCT FROM the stored value. The keys of those rows are left in temp table _changed, the
-    # keys of every matched row in _matched.
+    # the file supplies IS DISTINCT FROM the stored value. The keys of those rows are left in temp table _changed.
     key_cols = list(ds.key)
     casts = ", ".join(f"CAST({c} AS {SQL_TYPES[ds.column(c).kind]}) AS {c}" for c in cols)
     if isinstance(stage, StagedRows):  # the fast path's rows, read where they are
@@ -114,11 +113,7 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     differs = " OR ".join(f"t.{c} IS DISTINCT FROM {updated_value(c, rules)}" for c in cols if c not in key_cols) or "FALSE"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join('s.' + k for k in key_cols)} "
                 f"FROM _stage s JOIN {ds.name} t ON {on} WHERE {differs}")
-    # The matched keys kept too: the insert's anti-join reads them, not every stored row (its hash table on 100M
-    # contacts peaked at 12 GB)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _matched AS SELECT {', '.join('s.' + k for k in key_cols)} "
-                f"FROM _stage s JOIN {ds.name} t ON {on}")
-    matched = cur.execute("SELECT count(*) FROM _matched").fetchone()[0]
+    matched = cur.execute(f"SELECT count(*) FROM _stage s JOIN {ds.name} t ON {on}").fetchone()[0]
     updated = cur.execute("SELECT count(*) FROM _changed").fetchone()[0]
     return matched, updated
 
@@ -204,15 +199,12 @@ def _write_rows(cur: duckdb.DuckDBPyConnection, prep: Prepared, stage: pd.DataFr
     tell(0.55, "inserting")
     # No key matched (a new period's file, a first import): every row is new, and the anti-join is left out.
     cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
-                f"FROM _stage s" + ("" if not matched else
-                                    f" WHERE NOT EXISTS (SELECT 1 FROM _matched m WHERE "
-                                    f"{' AND '.join(f'm.{k} = s.{k}' for k in key_cols)})"))
+                f"FROM _stage s" + ("" if not matched else f" WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})"))
     if updated or len(stage) > matched:  # surveys keep their contact's columns: before the rollups read them
         link_written(cur, ds.name, import_id)
     refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the hours it touched, same transaction
     cur.execute("DROP VIEW _stage")
     cur.execute("DROP TABLE _changed")
-    cur.execute("DROP TABLE _matched")
     return len(stage) - matched, updated, matched
 
 

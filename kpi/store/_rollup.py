@@ -4,7 +4,7 @@ The store keeps them exact without knowing the KPIs: kpi.metrics builds a rollup
 the SELECT that computes it from the raw rows for a span of time, with the parameters it binds, a fingerprint of the
 settings it was built with, and the raw tables it reads, each with the SQL of the times an import of that table
 touches) and registers a builder here (set_rollup_builder). Each import and undo of a table then calls
-refresh_rollups in its own transaction, which recomputes the hours the import touched in every rollup that
+refresh_rollups in its own transaction, which recomputes the span of hours the import touched in every rollup that
 reads the table (a survey's hour and team come from its contact: a contacts import refreshes the surveys rollup too);
 a writable open (open_db) lets the builder build a missing rollup or rebuild one made with other settings. A span the
 rollup's business calendar does not cover drops the rollup: the engine then reads raw rows, never stale sums.
@@ -30,12 +30,7 @@ ALTER TABLE rollups ADD COLUMN IF NOT EXISTS derived VARCHAR"""
 # finer ones, refreshed after it
 
 _builder: Callable[[duckdb.DuckDBPyConnection], None] | None = None
-Spans = dict[str, list[tuple[datetime, datetime]] | None]  # rollup's dataset -> [start, end) ranges an import touched
-# A refresh recomputes at most this much time per statement: the hours an import touched, in ranges that start at a
-# touched hour and end after the last touched hour within this reach (the untouched hours inside one recomputed too,
-# exact either way). One range over the first to the last touched hour made an import of 1M contacts spread over 15
-# months aggregate all of a 100M file in one statement: 120 s and 19.5 GB.
-REFRESH_REACH = timedelta(days=7)
+Spans = dict[str, tuple[datetime, datetime] | None]  # rollup's dataset -> [first, last] hour an import touched
 
 
 def set_rollup_builder(fn: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
@@ -63,26 +58,14 @@ def _definitions(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 
 def import_span(cur: duckdb.DuckDBPyConnection, table: str, import_id: int) -> Spans:
     """The hours an import's rows occupy (the versions it wrote and the ones it replaced) in each rollup reading the
-    table, as [start, end) ranges of at most REFRESH_REACH (None: no rows of that rollup). Called after an import's
-    writes, and before an undo's."""
+    table, as [first, last] hour (None: no rows of that rollup). Called after an import's writes, and before an
+    undo's."""
     spans: Spans = {}
     for dataset, *_, reads, _derived in _definitions(cur, table):
-        hours = [h for (h,) in cur.execute(f"SELECT DISTINCT date_trunc('hour', t) AS h FROM ({reads[table]}) AS "
-                                           "touched(t) WHERE t IS NOT NULL ORDER BY h", {"id": import_id}).fetchall()]
-        spans[dataset] = _ranges(hours) or None
+        first, last = cur.execute(f"SELECT date_trunc('hour', min(t)), date_trunc('hour', max(t)) FROM "
+                                  f"({reads[table]}) AS touched(t)", {"id": import_id}).fetchone()
+        spans[dataset] = None if first is None else (first, last)
     return spans
-
-
-def _ranges(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
-    """Sorted touched hours as [start, end) ranges: each from a touched hour to the end of the last one within
-    REFRESH_REACH of it."""
-    out: list[tuple[datetime, datetime]] = []
-    for h in hours:
-        if out and h + timedelta(hours=1) - out[-1][0] <= REFRESH_REACH:
-            out[-1] = (out[-1][0], h + timedelta(hours=1))
-        else:
-            out.append((h, h + timedelta(hours=1)))
-    return out
 
 
 def refresh_rollups(cur: duckdb.DuckDBPyConnection, table: str, spans: Spans | None) -> None:
@@ -90,18 +73,17 @@ def refresh_rollups(cur: duckdb.DuckDBPyConnection, table: str, spans: Spans | N
     transaction, then its derived tables from it over the same hours, and stamp it with the raw tables as they now
     stand. A span outside what the rollup can compute (its business calendar) drops the rollup instead."""
     for dataset, rollup, select_sql, params, covers_from, covers_to, reads, derived in _definitions(cur, table):
-        ranges = (spans or {}).get(dataset) or []
-        if any((covers_from is not None and start < covers_from) or (covers_to is not None and end > covers_to)
-               for start, end in ranges):
-            drop_rollup(cur, dataset)
-            continue
-        for start, end in ranges:
+        span = (spans or {}).get(dataset)
+        if span is not None:
+            start, end = span[0], span[1] + timedelta(hours=1)
+            if (covers_from is not None and start < covers_from) or (covers_to is not None and end > covers_to):
+                drop_rollup(cur, dataset)
+                continue
             cur.execute(f"DELETE FROM {rollup} WHERE __hour >= $start AND __hour < $end", {"start": start, "end": end})
             values = {**json.loads(params), "start": start, "end": end}
             cur.execute(f"INSERT INTO {rollup} BY NAME {select_sql}", _used(select_sql, values))
-        for coarse, spec in derived.items():  # once every range's hours are refreshed: a day may span two ranges
-            sql, grain = (spec, "hour") if isinstance(spec, str) else (spec["sql"], spec["grain"])
-            for start, end in ranges:
+            for coarse, spec in derived.items():
+                sql, grain = (spec, "hour") if isinstance(spec, str) else (spec["sql"], spec["grain"])
                 span_of = {"start": start, "end": end}
                 if grain == "day":  # the whole days the refreshed hours fall in, from the rollup's hours just refreshed
                     span_of = {"start": start.replace(hour=0),
