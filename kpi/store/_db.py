@@ -108,18 +108,13 @@ def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
     return DEFAULT_DB
 
 
-def _text_keys(ds: Dataset) -> list[str]:
-    """The dataset's key columns stored as text."""
-    return [k for k in ds.key if SQL_TYPES[ds.column(k).kind] == "VARCHAR"]
-
-
 def _table_ddl(ds: Dataset, name: str, with_key: bool, extra: str = "") -> str:
     # A keyed table's text key columns are stored uncompressed: deleting rows (an undo) makes DuckDB read each deleted
     # row's key back at the COMMIT to take it out of the key's index, one row at a time, and a key compressed as
     # DICT_FSST costs about 26 us a row to read so (1M contacts: the COMMIT 26-30 s, against 0.5 s uncompressed).
     # A table made before keeps its compressed key: rebuilding it needs the whole key index in memory at once (100M
     # contacts: 18 GB and 3 minutes; under a 6 GB limit the COMMIT failed), too much to do unasked at an upgrade.
-    text_keys = _text_keys(ds) if with_key else []
+    text_keys = [k for k in ds.key if SQL_TYPES[ds.column(k).kind] == "VARCHAR"] if with_key else []
     cols = []
     for c in ds.stored_columns:
         null = " NOT NULL" if (c.required or c.name in ds.key) else ""
