@@ -44,7 +44,7 @@ def test_a_file_of_an_older_schema_gets_the_accounts_and_audit_tables_keeping_it
                 "created_import_id) VALUES ('old1', '2026-11-16 09:00', 'phone', 'outbound', true, 1, 1)")
     old.close()
     with store.open_db(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 11
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 12
         assert con.execute("SELECT contact_id, direction FROM contacts").fetchall() == [("old1", "outbound")]
         assert not auth.has_users(con)
         auth.add_user(con, "mei", "supervisor", PASSWORD, RULES, teams=["技術支援組"], by="root")

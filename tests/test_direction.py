@@ -184,7 +184,7 @@ def test_a_version_6_file_gets_the_direction_column_with_every_contact_inbound(d
                 "replaced_by_import_id) VALUES ('old1', '2026-11-16 09:00', 'phone', false, 1, 1, 2)")
     con.close()
     with store.open_db(db, read_only=True) as con:  # a reader upgrades it too
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 11
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 12
         assert con.execute("SELECT direction FROM contacts").fetchall() == [("inbound",)]
         assert con.execute("SELECT direction FROM contacts_history").fetchall() == [("inbound",)]
     imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,direction,answered\n"

@@ -1,6 +1,7 @@
 """The database file: where it lives, upgrades that keep data, and sharing it with a running dashboard."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -27,7 +28,7 @@ def test_db_path_is_flag_then_environment_then_default(monkeypatch, tmp_path):
 
 def test_new_file_gets_the_current_schema_version(db):
     with store.open_db(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 11
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 12
 
 
 def test_an_older_file_is_upgraded_without_losing_data(db, write):
@@ -70,30 +71,134 @@ def test_a_version_9_file_gets_the_agent_states_channel_column(db, write):
         assert con.execute("SELECT agent_id, channel FROM agent_states").fetchall() == [("A1", "phone")]
 
 
-def _stored_as(db: Path, table: str, column: str) -> set[str]:
-    """How DuckDB stored a column's values in the file (its segments' compression), after a checkpoint."""
+def test_a_new_file_keeps_keys_unique_without_an_index(db, write):
+    # The import keeps each key once (kpi.store _table_ddl): no PRIMARY KEY index to slow its inserts and undos
+    with store.open_db(db) as con:
+        made = dict(con.execute("SELECT table_name, sql FROM duckdb_tables()").fetchall())
+        keyed = {t for t, in con.execute("SELECT DISTINCT table_name FROM duckdb_constraints() WHERE constraint_type IN "
+                                         "('PRIMARY KEY', 'UNIQUE')").fetchall()}
+    datasets = {"contacts", "surveys", "complaints", "budget", "agent_states", "schedule", "budget_drivers"}
+    assert "meta" in keyed  # (the query sees a key where there is one)
+    assert datasets <= set(made) and not (datasets | {f"{d}_history" for d in datasets}) & keyed
+    assert "contact_id VARCHAR NOT NULL" in made["contacts"] and "agent_id VARCHAR NOT NULL" in made["agent_states"]
+    a = "contact_id,arrived_at,channel\nc1,2026-11-16 09:00,phone\nc2,2026-11-16 09:05,phone\n"
+    b = "contact_id,arrived_at,channel\nc2,2026-11-16 09:05,chat\nc3,2026-11-16 09:10,phone\nc2,2026-11-16 09:06,email\n"
+    first = imports.import_file("contacts", write("a.csv", a), db=db)
+    second = imports.import_file("contacts", write("b.csv", b), db=db)  # c2 updated once, its repeat rejected
+    assert (first.inserted, second.inserted, second.updated, second.rejected) == (2, 1, 1, 1)
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT contact_id, channel FROM contacts ORDER BY 1").fetchall() == [
+            ("c1", "phone"), ("c2", "chat"), ("c3", "phone")]
+    with store.open_db(db) as con:
+        imports.undo_import(con, second.import_id)
+        assert con.execute("SELECT contact_id, channel FROM contacts ORDER BY 1").fetchall() == [
+            ("c1", "phone"), ("c2", "phone")]
+
+
+def _with_old_keys(db: Path) -> None:
+    """Give every dataset's table the PRIMARY KEY a file made before 2026-12-03 had (text keys stored uncompressed, as
+    the last version before did), and record the file as schema version 11."""
     con = duckdb.connect(str(db))
     try:
-        con.execute("CHECKPOINT")
-        return {c for (c,) in con.execute(f"SELECT DISTINCT compression FROM pragma_storage_info('{table}') "
-                                          "WHERE column_name = ? AND segment_type = 'VARCHAR'", [column]).fetchall()}
+        for name, ds in store.DATASETS.items():
+            sql = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]
+            keyed = sql.rstrip().rstrip(";")[:-1] + f", PRIMARY KEY ({', '.join(ds.key)}))"
+            for k in ds.key:
+                keyed = re.sub(rf"\b({k} VARCHAR)( NOT NULL)?", r"\1 USING COMPRESSION uncompressed", keyed)
+            con.execute(f"ALTER TABLE {name} RENAME TO {name}_old")
+            con.execute(keyed)
+            con.execute(f"INSERT INTO {name} SELECT * FROM {name}_old")
+            con.execute(f"DROP TABLE {name}_old")
+        con.execute("UPDATE meta SET value = '11' WHERE key = 'schema_version'")
     finally:
         con.close()
 
 
-def test_text_keys_are_stored_uncompressed(db, write):
-    # 2,000 ids of one pattern: DuckDB would store them as DICT_FSST, whose rows an undo reads back one at a time
-    ids = "".join(f"C25090100{i:05d},2026-11-16 09:00\n" for i in range(2000))
-    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at\n" + ids), db=db)
-    imports.import_file("budget", write("b.csv", "period,cost_center,line,budget\n2026-03,CS,telecom,50000\n"), db=db)
-    assert _stored_as(db, "contacts", "contact_id") == {"Uncompressed"}
-    assert _stored_as(db, "budget", "cost_center") == _stored_as(db, "budget", "line") == {"Uncompressed"}
-    with store.open_db(db, read_only=True) as con:  # every dataset's text keys so declared; its history as DuckDB chooses
+def test_an_older_file_loses_its_key_indexes_and_keeps_its_rows(db, write):
+    a = "contact_id,arrived_at,channel\n" + "".join(f"c{i},2026-11-16 09:{i:02d},phone\n" for i in range(30))
+    imports.import_file("contacts", write("a.csv", a), db=db)
+    imports.import_file("surveys", write("s.csv", "survey_id,contact_id,responded_at,csat\n"
+                                                  "s1,c3,2026-11-16 10:00,5\ns2,c7,2026-11-16 10:05,2\n"), db=db)
+    imports.import_file("agent_states", write("g.csv", "agent_id,state,started_at,ended_at\n"
+                                                       "A1,available,2026-11-16 09:00,2026-11-16 10:00\n"), db=db)
+    with store.open_db(db, read_only=True) as con:
+        before = {t: con.execute(f"SELECT * FROM {t}").fetchall() for t in store.DATASETS}
+    _with_old_keys(db)
+    con = duckdb.connect(str(db))
+    assert {t for t, in con.execute("SELECT table_name FROM duckdb_constraints() WHERE constraint_type = "
+                                    "'PRIMARY KEY'").fetchall()} >= set(store.DATASETS)  # the old file, as it was
+    con.close()
+    with store.open_db(db) as con:  # the upgrade
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+        assert not con.execute("SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+                               "AND table_name IN (SELECT unnest(?))", [list(store.DATASETS)]).fetchone()[0]
+        assert {t: con.execute(f"SELECT * FROM {t}").fetchall() for t in store.DATASETS} == before  # rows, order
         made = dict(con.execute("SELECT table_name, sql FROM duckdb_tables()").fetchall())
-    declared = {t for t, sql in made.items() if "USING COMPRESSION" in sql}
-    assert declared == {"contacts", "surveys", "complaints", "budget", "agent_states", "schedule", "budget_drivers"}
-    assert "agent_id VARCHAR USING COMPRESSION Uncompressed" in made["schedule"]
-    assert "period DATE USING" not in made["budget"] and "line VARCHAR USING COMPRESSION Uncompressed" in made["budget"]
+        assert "contact_id VARCHAR NOT NULL" in made["contacts"] and "USING COMPRESSION" not in made["contacts"]
+        assert "agent_id VARCHAR NOT NULL" in made["agent_states"] and "started_at TIMESTAMP NOT NULL" in made["agent_states"]
+        assert "contact_team VARCHAR" in made["surveys"]  # the columns a later step added, kept
+    r = imports.import_file("contacts", write("b.csv", "contact_id,arrived_at,channel\nc3,2026-11-16 09:03,chat\n"), db=db)
+    assert (r.inserted, r.updated) == (0, 1)
+    with store.open_db(db) as con:
+        imports.undo_import(con, r.import_id)
+        assert con.execute("SELECT count(*), count(DISTINCT contact_id) FROM contacts").fetchone() == (30, 30)
+        assert con.execute("SELECT channel FROM contacts WHERE contact_id = 'c3'").fetchone() == ("phone",)
+
+
+def test_two_imports_at_once_store_each_key_once(db, write, monkeypatch):
+    # Two people import overlapping files at the same moment from one dashboard process: the second waits for the
+    # first's COMMIT (kpi.store WRITE_LOCK), then finds its rows stored. Each import, once it has compared its rows with
+    # the stored ones, waits up to a second for the other to have compared too: without the lock both would, and both
+    # would insert c20-c39.
+    import threading
+    from kpi.imports import _write
+    compared = threading.Barrier(2, timeout=1)
+
+    def compare_then_wait(*args, **kwargs):
+        out = compare(*args, **kwargs)
+        try:
+            compared.wait()
+        except threading.BrokenBarrierError:  # the other import waits for the lock: this one goes on alone
+            pass
+        return out
+
+    compare = _write.stage_and_compare
+    monkeypatch.setattr(_write, "stage_and_compare", compare_then_wait)
+    imports.import_file("contacts", write("0.csv", "contact_id,arrived_at\nc0,2026-11-16 08:00\n"), db=db)
+    files = [write(f"{n}.csv", "contact_id,arrived_at\n" + "".join(f"c{i},2026-11-16 09:{i:02d}\n" for i in ids))
+             for n, ids in (("x", range(1, 40)), ("y", range(20, 60)))]
+    results, errors = [], []
+
+    def run(path):
+        try:
+            with store.open_db(db) as con:  # one process: both connections share DuckDB's one database instance
+                results.append(imports.write(con, imports.prepare("contacts", path)))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    with store.open_db(db) as holder:  # kept open so that both threads' opens share the instance, as a dashboard's do
+        threads = [threading.Thread(target=run, args=(p,)) for p in files]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert not errors
+        assert sorted((r.inserted, r.unchanged) for r in results) in ([(20, 20), (39, 0)], [(19, 20), (40, 0)])
+        assert holder.execute("SELECT count(*), count(DISTINCT contact_id) FROM contacts").fetchone() == (60, 60)
+
+
+def test_a_repeated_key_that_got_past_prepare_writes_nothing(db, write, monkeypatch):
+    # The check in place of the index: should prepare ever keep a key twice, the import stops before writing
+    from kpi.imports import _prepare
+    monkeypatch.setattr(_prepare, "_drop_duplicate_keys",
+                        lambda values, key: (values, _prepare.pd.DataFrame(columns=_prepare._LOCATED_COLUMNS)))
+    path = write("r.csv", "contact_id,arrived_at\nc1,2026-11-16 09:00\nc1,2026-11-16 09:05\nc2,2026-11-16 09:06\n")
+    with pytest.raises(RuntimeError, match="1 contacts rows repeat a key"):
+        with store.open_db(db) as con:
+            imports.write(con, imports.prepare("contacts", path))
+    with store.open_db(db, read_only=True) as con:
+        assert store.row_counts(con)["contacts"] == 0
+        assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
 
 
 def test_a_file_from_newer_code_is_refused(db):

@@ -140,7 +140,7 @@ def test_an_older_file_gets_the_links_filled_on_its_first_open(db):
                 "created_import_id, replaced_by_import_id) VALUES ('s1', '2026-11-20 09:00', 'c1', 'Z', 3, 1, 1, 2)")
     con.close()
     with store.open_db(db, read_only=True) as con:  # a reader upgrades it, as every upgrade
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 11
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 12
         assert con.execute(f"SELECT survey_id, {LINK} FROM surveys ORDER BY 1").fetchall() == [
             ("s1", datetime(2026, 11, 16, 10), "A", "a1", "phone", "q1"), ("s2", None, None, None, None, None)]
         assert con.execute(f"SELECT {LINK} FROM surveys_history").fetchall() == [

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..auth import os_user, record
 from ..present import clip, join_list, t, value_label
-from ..store import COMPANIONS, INTERNAL_COLUMNS, Dataset, get_dataset, import_span, link_surveys, refresh_rollups, rollback
+from ..store import (COMPANIONS, INTERNAL_COLUMNS, Dataset, get_dataset, import_span, link_surveys, refresh_rollups,
+                     rollback, write_transaction)
 from ._mapping import FatalImportError, Mapping, Options, mapping_document, parse_mapping
 from ._parse import parse_bool
 from ._fast import detach
@@ -103,19 +104,11 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, by: str | None =
                 source: str = "page") -> UndoResult:
     """Undo one import in one transaction: remove the rows it inserted, restore the rows it updated, and say who did
     it in the audit log (by, else the operating system's user); or UndoRefused."""
-    cur = con.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with write_transaction(con) as cur:  # one import or undo at a time (kpi.store)
         result = _undo(cur, int(import_id))
         record(cur, by or os_user(), "undo", f"#{result.import_id}", {
             "import_id": result.import_id, "dataset": result.dataset, "file": result.file_name,
             "removed": result.removed, "restored": result.restored}, source)
-        cur.execute("COMMIT")
-    except BaseException:
-        rollback(cur)  # never hides the error that ended the transaction
-        raise
-    finally:
-        cur.close()
     return result
 
 

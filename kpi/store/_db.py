@@ -5,6 +5,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,6 +85,13 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit] + "…"
 
 
+# One import or undo at a time in this process (write_transaction holds it for theirs): two at
+# once would each compare their rows with the stored ones before the other's COMMIT, and could both insert one new key,
+# which no index refuses (_table_ddl). Another process can't write meanwhile: DuckDB lets one process hold the file
+# writable (open_db waits for it).
+WRITE_LOCK = threading.Lock()
+
+
 def rollback(cur: duckdb.DuckDBPyConnection) -> None:
     """Roll back the open transaction after an error; a failing rollback (no transaction left after an I/O error)
     must not hide that error, so it is ignored."""
@@ -91,6 +99,23 @@ def rollback(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute("ROLLBACK")
     except duckdb.Error:
         pass
+
+
+@contextmanager
+def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of its own (a shared connection is not thread-safe) in a transaction, holding WRITE_LOCK: committed
+    when the block ends, rolled back when it raises (the error that ended it kept). An import's and an undo's."""
+    with WRITE_LOCK:
+        cur = con.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            rollback(cur)  # never hides the error that ended the transaction
+            raise
+        finally:
+            cur.close()
 
 
 def keep_files_private() -> None:
@@ -108,24 +133,21 @@ def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
     return DEFAULT_DB
 
 
-def _table_ddl(ds: Dataset, name: str, with_key: bool, extra: str = "") -> str:
-    # A keyed table's text key columns are stored uncompressed: deleting rows (an undo) makes DuckDB read each deleted
-    # row's key back at the COMMIT to take it out of the key's index, one row at a time, and a key compressed as
-    # DICT_FSST costs about 26 us a row to read so (1M contacts: the COMMIT 26-30 s, against 0.5 s uncompressed).
-    # A table made before keeps its compressed key: rebuilding it needs the whole key index in memory at once (100M
-    # contacts: 18 GB and 3 minutes; under a 6 GB limit the COMMIT failed), too much to do unasked at an upgrade.
-    text_keys = [k for k in ds.key if SQL_TYPES[ds.column(k).kind] == "VARCHAR"] if with_key else []
+def _table_ddl(ds: Dataset, name: str, extra: str = "") -> str:
+    # A dataset's key is kept unique by the import (repeats in a file are rejected or superseded, stored keys matched
+    # and updated; WRITE_LOCK: one import or undo at a time), not by a PRIMARY KEY: DuckDB's index behind one cost 0.7 s
+    # of an import of 1M contacts (1.0 s INSERT and 0.35 s COMMIT, against 0.76 and 0.02 without), made the file
+    # about 40% larger (1M contacts: 120 MiB against 69), and an undo's DELETE read each row's key back at the COMMIT to
+    # take it out of the index (1M contacts: 2.2 s with the key stored uncompressed, 26-30 s compressed; 0.3 s without an
+    # index). A file made before has its tables copied without the index by its upgrade (_v12).
     cols = []
     for c in ds.stored_columns:
         null = " NOT NULL" if (c.required or c.name in ds.key) else ""
-        stored = " USING COMPRESSION uncompressed" if c.name in text_keys else ""
-        cols.append(f"{c.name} {SQL_TYPES[c.kind]}{stored}{null}")
+        cols.append(f"{c.name} {SQL_TYPES[c.kind]}{null}")
     cols.append("import_id INTEGER NOT NULL")  # the import that last wrote the row
     cols.append("created_import_id INTEGER NOT NULL")  # the import that first inserted it
     if extra:
         cols.append(extra)
-    if with_key:
-        cols.append(f"PRIMARY KEY ({', '.join(ds.key)})")
     return f"CREATE TABLE {name} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
@@ -148,13 +170,13 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
           column_name VARCHAR, value VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR)"""
     )
     for ds in DATASETS.values():
-        con.execute(_table_ddl(ds, ds.name, with_key=True))
+        con.execute(_table_ddl(ds, ds.name))
 
 
 def _v2(con: duckdb.DuckDBPyConnection) -> None:
     # Previous versions of rows that an import replaced, so an import can be undone exactly.
     for ds in DATASETS.values():
-        con.execute(_table_ddl(ds, f"{ds.name}_history", with_key=False, extra="replaced_by_import_id INTEGER NOT NULL"))
+        con.execute(_table_ddl(ds, f"{ds.name}_history", extra="replaced_by_import_id INTEGER NOT NULL"))
     con.execute("ALTER TABLE imports ADD COLUMN undone_at TIMESTAMP")
 
 
@@ -219,8 +241,8 @@ def _v9(con: duckdb.DuckDBPyConnection) -> None:
     # from today's definitions has them already.
     for name in ("agent_states", "schedule", "budget_drivers"):
         ds = DATASETS[name]
-        for ddl in (_table_ddl(ds, ds.name, with_key=True),
-                    _table_ddl(ds, f"{ds.name}_history", with_key=False, extra="replaced_by_import_id INTEGER NOT NULL")):
+        for ddl in (_table_ddl(ds, ds.name),
+                    _table_ddl(ds, f"{ds.name}_history", extra="replaced_by_import_id INTEGER NOT NULL")):
             con.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
 
 
@@ -240,7 +262,27 @@ def _v11(con: duckdb.DuckDBPyConnection) -> None:
     link_surveys(con)
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]  # index + 1 = schema version; append, never edit a released step
+def _v12(con: duckdb.DuckDBPyConnection) -> None:
+    # The datasets' tables without their PRIMARY KEY index (_table_ddl says why). DuckDB can't drop a key, so a table
+    # that has one is copied into a new one declared without it, in its own order (the zone maps by time stay tight),
+    # and takes its place; no index is built, so the copy streams (a 100M-contact file: docs/operations.md). A file
+    # made by _v1 from today's definitions has none.
+    keyed = [t for t, in con.execute("SELECT DISTINCT table_name FROM duckdb_constraints() WHERE constraint_type = "
+                                     "'PRIMARY KEY' AND database_name = current_database()").fetchall()]
+    for name in [name for name in DATASETS if name in keyed]:
+        sql = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
+                          [name]).fetchone()[0]
+        bare = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", sql)
+        bare = re.sub(r"\s+USING COMPRESSION\s+\w+", "", bare)
+        con.execute(re.sub(rf"^CREATE TABLE {name}\b", f"CREATE TABLE {name}__v12", bare.rstrip().rstrip(";")))
+        for key in DATASETS[name].key:  # implied by the key, so not written in its SQL
+            con.execute(f"ALTER TABLE {name}__v12 ALTER COLUMN {key} SET NOT NULL")
+        con.execute(f"INSERT INTO {name}__v12 SELECT * FROM {name}")
+        con.execute(f"DROP TABLE {name}")
+        con.execute(f"ALTER TABLE {name}__v12 RENAME TO {name}")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12]  # index + 1 = schema version; append, never edit a released step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
