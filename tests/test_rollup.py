@@ -292,6 +292,43 @@ def test_import_reimport_and_undo_keep_the_rollup_exact(tmp_path):
         assert used(con)
 
 
+def test_touched_days_become_ranges_of_at_most_so_many_rows():
+    d = lambda day: datetime(2026, 3, day)  # noqa: E731
+    touched = [(d(2), 100), (d(3), 50), (d(5), 10), (d(20), 5)]
+    stored = {d(2): 300, d(4): 400, d(5): 100, d(10): 1000, d(20): 0}
+    # 2 Mar: 300 + 100; 3 Mar: + 50 = 450; 5 Mar: + 400 (4 Mar, untouched, read with them) + 110 = 960; 20 Mar would add
+    # 10 Mar's 1,000 and its own 5: past 1,000, so it starts a range
+    assert store._rollup.day_ranges(touched, stored, 1000) == [(d(2), d(6)), (d(20), d(21))]
+    # at most 900: 5 Mar (960) starts a range too; 4 Mar, untouched, is in none
+    assert store._rollup.day_ranges(touched, stored, 900) == [(d(2), d(4)), (d(5), d(6)), (d(20), d(21))]
+    assert store._rollup.day_ranges([(d(2), 2000)], {}, 1000) == [(d(2), d(3))]  # one day more than the most: alone
+
+
+def test_an_import_touching_two_periods_leaves_the_months_between_alone_and_exact(tmp_path, monkeypatch):
+    db = tmp_path / "g.duckdb"
+    march = random_contacts(11, 600, datetime(2026, 3, 2))
+    may = random_contacts(12, 400, datetime(2026, 5, 4), id_prefix="m")
+    imports.import_file("contacts", csv_of(tmp_path, pd.concat([march, may]), "a.csv"), db=db)
+    # 200 March contacts moved to other hours (still in March) and 300 new ones in July: nothing in May
+    moved = random_contacts(13, 200, datetime(2026, 3, 3))
+    moved["contact_id"] = march["contact_id"][:200].to_numpy()
+    july = random_contacts(14, 300, datetime(2026, 7, 6), id_prefix="j")
+    monkeypatch.setattr(store._rollup, "RANGE_ROWS", 500)  # as a file of millions would be cut
+    r = imports.import_file("contacts", csv_of(tmp_path, pd.concat([moved, july]), "b.csv"), db=db)
+    assert (r.updated, r.inserted) == (200, 300)
+    with store.open_db(db) as con:
+        ranges = store.import_span(con, "contacts", r.import_id)["contacts"]
+        may_rows = con.execute("SELECT sum(__n) FROM rollup_contacts WHERE __hour >= '2026-04-01' AND "
+                               "__hour < '2026-06-01'").fetchone()[0]
+    assert len(ranges) > 2 and all(start.hour == 0 and end.hour == 0 for start, end in ranges)
+    assert not any(start < datetime(2026, 6, 1) and end > datetime(2026, 4, 1) for start, end in ranges)  # not May
+    assert ranges[0][0] >= datetime(2026, 3, 2) and ranges[-1][1] <= datetime(2026, 8, 1) and may_rows == 400
+    assert_rollup_exact(db)
+    with store.open_db(db) as con:
+        imports.undo_import(con, r.import_id, by="test")
+    assert_rollup_exact(db)
+
+
 def test_survey_and_complaint_imports_reimports_and_undo_keep_their_rollups_exact(tmp_path):
     db = tmp_path / "q.duckdb"
     contacts = random_contacts(21, 1200, datetime(2026, 3, 2))

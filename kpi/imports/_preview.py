@@ -158,7 +158,7 @@ def _undo_rows(cur: duckdb.DuckDBPyConnection, ds: Dataset, import_id: int, file
             f"import #{import_id} ({file_name}) can't be undone: later import{'s' if len(later) > 1 else ''} {names} "
             f"changed {rows:,} of its {ds.name} rows; undo {'them' if len(later) > 1 else 'it'} first",
             "later", id=import_id, file=file_name, later=names, rows=int(rows), dataset=ds.name)
-    span = import_span(cur, ds.name, import_id)  # the hours its rows occupy, before they go
+    span = import_span(cur, ds.name, import_id)  # the days its rows occupy, before they go
     removed = cur.execute(f"DELETE FROM {table} WHERE created_import_id = $id AND import_id = $id",
                           {"id": import_id}).fetchone()[0]
     cols = [c.name for c in ds.stored_columns if c.name not in ds.key] + list(INTERNAL_COLUMNS.get(ds.name, ())) + [

@@ -111,10 +111,12 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT {casts} FROM _stage_df")
     on = " AND ".join(f"t.{k} = s.{k}" for k in key_cols)
     differs = " OR ".join(f"t.{c} IS DISTINCT FROM {updated_value(c, rules)}" for c in cols if c not in key_cols) or "FALSE"
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join('s.' + k for k in key_cols)} "
-                f"FROM _stage s JOIN {ds.name} t ON {on} WHERE {differs}")
-    matched = cur.execute(f"SELECT count(*) FROM _stage s JOIN {ds.name} t ON {on}").fetchone()[0]
-    updated = cur.execute("SELECT count(*) FROM _changed").fetchone()[0]
+    # One pass over the stored rows: the matched keys, each with whether it changed, left in temp table _matched (the
+    # insert's anti-join reads it, not the stored rows: at 100M contacts that built a hash table of 12 GB)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _matched AS SELECT {', '.join('s.' + k for k in key_cols)}, "
+                f"({differs}) AS __changed FROM _stage s JOIN {ds.name} t ON {on}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join(key_cols)} FROM _matched WHERE __changed")
+    matched, updated = cur.execute("SELECT count(*), count(*) FILTER (WHERE __changed) FROM _matched").fetchone()
     return matched, updated
 
 
@@ -205,12 +207,13 @@ def _write_rows(cur: duckdb.DuckDBPyConnection, prep: Prepared, stage: pd.DataFr
     tell(0.55, "inserting")
     # No key matched (a new period's file, a first import): every row is new, and the anti-join is left out.
     cur.execute(f"INSERT INTO {ds.name} BY NAME SELECT s.*, {import_id} AS import_id, {import_id} AS created_import_id "
-                f"FROM _stage s" + ("" if not matched else f" WHERE NOT EXISTS (SELECT 1 FROM {ds.name} t WHERE {on})"))
+                f"FROM _stage s" + ("" if not matched else f" WHERE NOT EXISTS (SELECT 1 FROM _matched t WHERE {on})"))
     if updated or len(stage) > matched:  # surveys keep their contact's columns: before the rollups read them
         link_written(cur, ds.name, import_id)
-    refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the hours it touched, same transaction
+    refresh_rollups(cur, ds.name, import_span(cur, ds.name, import_id))  # the days it touched, same transaction
     cur.execute("DROP VIEW _stage")
     cur.execute("DROP TABLE _changed")
+    cur.execute("DROP TABLE _matched")
     return len(stage) - matched, updated, matched
 
 
