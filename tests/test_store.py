@@ -145,11 +145,21 @@ def test_an_older_file_loses_its_key_indexes_and_keeps_its_rows(db, write):
         assert con.execute("SELECT channel FROM contacts WHERE contact_id = 'c3'").fetchone() == ("phone",)
 
 
-def test_two_imports_at_once_store_each_key_once(db, write, monkeypatch):
+# A dataset with a rollup (contacts) and one without (agent_states: there nothing else conflicts, and without the lock
+# both imports committed, 80 rows for 60 keys)
+_AT_ONCE = {
+    "contacts": ("contact_id,arrived_at\n", lambda i: f"c{i},2026-11-16 09:{i:02d}\n", "contact_id"),
+    "agent_states": ("agent_id,state,started_at,ended_at\n",
+                     lambda i: f"A{i},available,2026-11-16 09:00,2026-11-16 10:00\n", "agent_id"),
+}
+
+
+@pytest.mark.parametrize("dataset", list(_AT_ONCE))
+def test_two_imports_at_once_store_each_key_once(db, write, monkeypatch, dataset):
     # Two people import overlapping files at the same moment from one dashboard process: the second waits for the
     # first's COMMIT (kpi.store WRITE_LOCK), then finds its rows stored. Each import, once it has compared its rows with
     # the stored ones, waits up to a second for the other to have compared too: without the lock both would, and both
-    # would insert c20-c39.
+    # would insert keys 20-39.
     import threading
     from kpi.imports import _write
     compared = threading.Barrier(2, timeout=1)
@@ -164,15 +174,16 @@ def test_two_imports_at_once_store_each_key_once(db, write, monkeypatch):
 
     compare = _write.stage_and_compare
     monkeypatch.setattr(_write, "stage_and_compare", compare_then_wait)
-    imports.import_file("contacts", write("0.csv", "contact_id,arrived_at\nc0,2026-11-16 08:00\n"), db=db)
-    files = [write(f"{n}.csv", "contact_id,arrived_at\n" + "".join(f"c{i},2026-11-16 09:{i:02d}\n" for i in ids))
-             for n, ids in (("x", range(1, 40)), ("y", range(20, 60)))]
+    header, row, key = _AT_ONCE[dataset]
+    imports.import_file(dataset, write("0.csv", header + row(0)), db=db)
+    files = [write(f"{n}.csv", header + "".join(row(i) for i in ids)) for n, ids in (("x", range(1, 40)),
+                                                                                    ("y", range(20, 60)))]
     results, errors = [], []
 
     def run(path):
         try:
             with store.open_db(db) as con:  # one process: both connections share DuckDB's one database instance
-                results.append(imports.write(con, imports.prepare("contacts", path)))
+                results.append(imports.write(con, imports.prepare(dataset, path)))
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -184,7 +195,46 @@ def test_two_imports_at_once_store_each_key_once(db, write, monkeypatch):
             th.join()
         assert not errors
         assert sorted((r.inserted, r.unchanged) for r in results) in ([(20, 20), (39, 0)], [(19, 20), (40, 0)])
-        assert holder.execute("SELECT count(*), count(DISTINCT contact_id) FROM contacts").fetchone() == (60, 60)
+        assert holder.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {dataset}").fetchone() == (60, 60)
+
+
+def test_a_key_stored_twice_by_sql_stops_the_import_that_matches_it(db, write):
+    # No index refuses a second row of a key written by SQL; an import matching that key stops before writing, where it
+    # would have updated both rows and made its undo restore one version into both
+    imports.import_file("contacts", write("a.csv", "contact_id,arrived_at,channel\nc1,2026-11-16 09:00,phone\n"
+                                                   "c2,2026-11-16 09:05,phone\n"), db=db)
+    with store.open_db(db) as con:
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, answered, import_id, created_import_id) "
+                    "VALUES ('c1', '2026-11-16 09:30', 'chat', false, 1, 1)")
+    with pytest.raises(RuntimeError, match="contacts holds 1 of this file's keys more than once"):
+        imports.import_file("contacts", write("b.csv", "contact_id,arrived_at,channel\nc1,2026-11-16 09:00,email\n"),
+                            db=db)
+    with store.open_db(db, read_only=True) as con:
+        assert con.execute("SELECT contact_id, channel FROM contacts ORDER BY 1, 2").fetchall() == [
+            ("c1", "chat"), ("c1", "phone"), ("c2", "phone")]
+        assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 1
+
+
+def test_two_threads_opening_an_old_file_at_once_both_get_it_upgraded(db, write):
+    import threading
+    imports.import_file("contacts", write("a.csv", "contact_id,arrived_at\nc1,2026-11-16 09:00\n"), db=db)
+    _with_old_keys(db)
+    versions, errors, go = [], [], threading.Barrier(2)
+
+    def open_it():
+        try:
+            go.wait()
+            with store.open_db(db) as con:
+                versions.append(store.schema_version(con))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and versions == [store.SCHEMA_VERSION] * 2
 
 
 def test_a_repeated_key_that_got_past_prepare_writes_nothing(db, write, monkeypatch):

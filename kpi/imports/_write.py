@@ -116,7 +116,11 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _matched AS SELECT {', '.join('s.' + k for k in key_cols)}, "
                 f"({differs}) AS __changed FROM _stage s JOIN {ds.name} t ON {on}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join(key_cols)} FROM _matched WHERE __changed")
-    matched, updated = cur.execute("SELECT count(*), count(*) FILTER (WHERE __changed) FROM _matched").fetchone()
+    matched, updated, keys = cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __changed), "
+                                         f"count(DISTINCT ({', '.join(key_cols)})) FROM _matched").fetchone()
+    if keys < matched:  # rows written by other means than an import (SQL): no index refuses them (kpi.store)
+        raise RuntimeError(f"{ds.name} holds {matched - keys:,} of this file's keys more than once (rows written by "
+                           "other means than an import); nothing was written")
     return matched, updated
 
 

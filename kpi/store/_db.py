@@ -85,11 +85,11 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit] + "…"
 
 
-# One import or undo at a time in this process (write_transaction holds it for theirs): two at
-# once would each compare their rows with the stored ones before the other's COMMIT, and could both insert one new key,
+# One import, undo or upgrade at a time in this process (write_transaction and open_db hold it): two imports at once
+# would each compare their rows with the stored ones before the other's COMMIT, and could both insert one new key,
 # which no index refuses (_table_ddl). Another process can't write meanwhile: DuckDB lets one process hold the file
-# writable (open_db waits for it).
-WRITE_LOCK = threading.Lock()
+# writable (open_db waits for it). One lock for every file: imports into two files of one process wait for each other.
+WRITE_LOCK = threading.RLock()
 
 
 def rollback(cur: duckdb.DuckDBPyConnection) -> None:
@@ -397,8 +397,16 @@ def open_db(
                 raise StoreError(f"{path}: a DuckDB file, but not this dashboard's database (it holds other tables); "
                                  "nothing was changed. Point --db / KPI_DB at the right file", "foreign", path)
             if not read_only:
-                migrate(con)
-                ensure_rollups(con)
+                if version != SCHEMA_VERSION:  # (a newer one is refused by migrate)
+                    with WRITE_LOCK:  # two threads opening an old file at once: the second finds it upgraded
+                        migrate(con)
+                # Not while another thread imports or builds (two builds of one rollup conflict): this open then leaves
+                # the rollups as they are, and the engine reads raw rows where one is outdated until an open builds it.
+                if WRITE_LOCK.acquire(blocking=False):
+                    try:
+                        ensure_rollups(con)
+                    finally:
+                        WRITE_LOCK.release()
             elif version < SCHEMA_VERSION:
                 if version == 0:  # someone else's DuckDB file, or an empty one: a reader never writes our schema in
                     raise StoreError(f"{path}: a DuckDB file, but not this dashboard's database (it has no KPI schema); "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -36,7 +37,7 @@ Spans = dict[str, list[tuple[datetime, datetime]] | None]
 # At most about this many raw rows (stored, and the import's own) in one refresh statement: an import spread over a
 # year of a 100M-contact file recomputed all of it at once (119.5 s, 19.5 GB); a statement's aggregate holds about 200
 # bytes per row it reads. More statements cost little: each reads the import's uncommitted rows again (no zone maps
-# there), about 0.18 s per million, and a first import or a new period's file stays one statement.
+# there), about 0.18 s per million; a new period's file, or a first import of up to 4M rows, stays one statement.
 RANGE_ROWS = 4_000_000
 
 
@@ -87,12 +88,16 @@ def day_ranges(touched: list[tuple[datetime, int]], stored: dict[datetime, int],
     """Ranges [start, end) of whole days covering every touched day (in order, with its row count), each holding at
     most `most` rows counted in `stored` (per day) and `touched`, unless one day alone holds more. Untouched days
     between two touched ones join their range when it has room, so a range is read in one statement."""
+    days = sorted(stored)
+    before = [0]  # before[i]: the stored rows of days[:i]
+    for d in days:
+        before.append(before[-1] + int(stored[d]))
     ranges: list[tuple[datetime, datetime]] = []
     start, load, last = None, 0, None
     for day, n in touched:
         here = int(stored.get(day, 0)) + int(n)
         if start is not None:
-            between = sum(int(v) for d, v in stored.items() if last < d < day)
+            between = before[bisect_left(days, day)] - before[bisect_right(days, last)]
             if load + between + here <= most:
                 load, last = load + between + here, day
                 continue
