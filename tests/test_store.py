@@ -251,6 +251,24 @@ def test_a_repeated_key_that_got_past_prepare_writes_nothing(db, write, monkeypa
         assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
 
 
+def test_connections_draw_no_progress_bar(db, tmp_path):
+    # DuckDB drew its progress bar into the CLI's output for a statement over 2 s (kpi backup of 10M contacts). Asked
+    # in a process of its own: under pytest's capture DuckDB leaves the bar off by itself.
+    with store.open_db(db):
+        pass
+    code = textwrap.dedent(f"""
+        from kpi import store
+        setting = "SELECT current_setting('enable_progress_bar')"
+        for read_only in (False, True):
+            with store.open_db({str(db)!r}, read_only=read_only) as con:
+                print(con.execute(setting).fetchone()[0], con.cursor().execute(setting).fetchone()[0])
+        import duckdb
+        print(duckdb.connect().execute(setting).fetchone()[0])  # DuckDB's own default there
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert out.split() == ["False", "False", "False", "False", "True"]
+
+
 def test_a_file_from_newer_code_is_refused(db):
     with store.open_db(db) as con:
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")

@@ -333,12 +333,21 @@ def connect_config(read_only: bool) -> dict[str, str | bool]:
     return {**NO_EXTENSIONS, "memory_limit": os.environ.get("KPI_READ_MEMORY_LIMIT") or DEFAULT_READ_MEMORY_LIMIT}
 
 
+def _connect(target: str, read_only: bool = False, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that never draws DuckDB's progress bar: the CLI's output (a cron log) and the dashboard's
+    log held it for a statement over 2 s (`kpi backup` of 10M contacts). It can't be set in the config, only per
+    connection; its cursors inherit it."""
+    con = duckdb.connect(target, read_only=read_only, config=config or {})
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _connect_with_retry(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=connect_config(read_only))
+            return _connect(str(path), read_only, connect_config(read_only))
         except (duckdb.Error, OSError) as exc:
             # Worth waiting for: a lock held by another process, or (in this process) another thread's
             # connection opened with the other read_only setting. Anything else is final.
@@ -524,7 +533,7 @@ def check_database(db: str | os.PathLike | None = None) -> CheckResult:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no database here")
     try:
-        con = duckdb.connect(str(path), read_only=True, config=connect_config(True))
+        con = _connect(str(path), True, connect_config(True))
     except duckdb.Error as exc:
         return CheckResult(path, None, {}, {"file": explain(exc, path).args[0]})
     tables, damaged, version = {}, {}, None
@@ -562,7 +571,7 @@ def backup_database(db: str | os.PathLike | None, directory: str | os.PathLike,
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
-        con = duckdb.connect(":memory:", config=NO_EXTENSIONS)
+        con = _connect(":memory:", config=NO_EXTENSIONS)
         try:
             con.execute(f"ATTACH '{_sql_path(path)}' AS src (READ_ONLY)")
             con.execute(f"ATTACH '{_sql_path(partial)}' AS dst")
