@@ -157,7 +157,7 @@ _AT_ONCE = {
 @pytest.mark.parametrize("dataset", list(_AT_ONCE))
 def test_two_imports_at_once_store_each_key_once(db, write, monkeypatch, dataset):
     # Two people import overlapping files at the same moment from one dashboard process: the second waits for the
-    # first's COMMIT (kpi.store WRITE_LOCK), then finds its rows stored. Each import, once it has compared its rows with
+    # first's COMMIT (kpi.store write_transaction), then finds its rows stored. Each import, once it has compared its rows with
     # the stored ones, waits up to a second for the other to have compared too: without the lock both would, and both
     # would insert keys 20-39.
     import threading
@@ -251,7 +251,7 @@ def test_a_repeated_key_that_got_past_prepare_writes_nothing(db, write, monkeypa
         assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
 
 
-def test_connections_draw_no_progress_bar(db, tmp_path):
+def test_connections_draw_no_progress_bar(db):
     # DuckDB drew its progress bar into the CLI's output for a statement over 2 s (kpi backup of 10M contacts). Asked
     # in a process of its own: under pytest's capture DuckDB leaves the bar off by itself.
     with store.open_db(db):

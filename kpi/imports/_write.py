@@ -131,7 +131,7 @@ def write(con: duckdb.DuckDBPyConnection, prep: Prepared, source: str = "cli", r
     tell(0.0, "pseudonymising" if "customer_id" in prep.supplied else "writing")
     stage, rejects = stored_form(con, prep)
     try:
-        # one import or undo at a time: it compares its rows with those stored before it (kpi.store WRITE_LOCK)
+        # one import or undo at a time: it compares its rows with those stored before it (kpi.store write_transaction)
         with write_transaction(con) as cur:
             result = _write_in(cur, con, prep, stage, rejects, source, run_by or _who(), tell)
             tell(0.85, "committing")
