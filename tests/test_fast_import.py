@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from kpi import imports, open_db
 from kpi.imports import _fast
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HEADER = ("contact_id,arrived_at,channel,direction,team,agent_id,answered,answered_at,wait_seconds,talk_seconds,"
           "transferred,customer_id\n")
@@ -355,3 +364,53 @@ def test_total_rows_in_full_width_chinese_or_plural_words_are_found_and_ids_that
     assert [(r.row_number, r.reason_code) for r in fast.rejects.itertuples()] == [
         (3, "total_row"), (4, "total_row"), (5, "total_row")]
     assert sorted(fast.stage["contact_id"]) == ["C-合計X", "TOTALLY-7", "c01"]
+
+
+def test_a_killed_imports_stage_is_removed_by_the_next_import_and_a_running_ones_is_kept(write, tmp_path, monkeypatch):
+    # A process killed (kill -9) while it held a prepared import: no cleanup ran, its stage stays in the temp
+    # directory (a 10M-row file's is about a gigabyte). The next import removes it; a live process's is kept.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    csv = write("c.csv", MIXED)
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys; from kpi import imports; "
+         f"p = imports.prepare('contacts', {str(csv)!r}); print(os.getpid(), p.staged.path, flush=True); "
+         "os.kill(os.getpid(), signal.SIGKILL)"],
+        cwd=ROOT, env={**os.environ, "TMPDIR": str(temp)}, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pid, stage = killed.stdout.split(maxsplit=1)
+    stage = Path(stage.strip())
+    assert stage.is_file() and stage.parent.parent == temp
+    assert stage.parent.name.startswith(f"{_fast.WORK_PREFIX}{pid}-")
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    kept = imports.prepare("contacts", csv)  # this process's, held until written
+    assert kept.staged.path.parent.name.startswith(f"{_fast.WORK_PREFIX}{os.getpid()}-")
+    assert not stage.parent.exists()  # removed when the next import made its own
+    result = imports.import_file("contacts", csv, db=tmp_path / "kpi.duckdb")
+    assert result.inserted == 8 and kept.staged.path.is_file()
+
+
+def test_the_sweep_removes_only_directories_no_running_process_holds(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    now = time.time()
+    made = {}
+    for name, age_days in [(f"{_fast.WORK_PREFIX}{dead_pid}-abc", 0), (f"{_fast.WORK_PREFIX}{os.getpid()}-abc", 5),
+                           (f"{_fast.WORK_PREFIX}{os.getppid()}-abc", 5), (f"{_fast.WORK_PREFIX}x1y2z3q4", 2),
+                           (f"{_fast.WORK_PREFIX}k9m8n7p6", 0.5), (f"{_fast.WORK_PREFIX}99999999999999999999-abc", 0),
+                           ("other-import-1-abc", 9)]:
+        d = tmp_path / name
+        (d / "spill").mkdir(parents=True)
+        (d / "stage.duckdb").write_bytes(b"x")
+        os.utime(d, (now - age_days * 86400, now - age_days * 86400))
+        made[name] = d
+    (tmp_path / f"{_fast.WORK_PREFIX}{dead_pid}-file").write_bytes(b"not a directory")
+    removed = _fast.sweep_work_dirs(tmp_path, now=now)
+    assert sorted(p.name for p in removed) == sorted([
+        f"{_fast.WORK_PREFIX}{dead_pid}-abc",  # its process has ended
+        f"{_fast.WORK_PREFIX}x1y2z3q4",  # named before the process id was, and older than a day
+        f"{_fast.WORK_PREFIX}99999999999999999999-abc"])  # no process can have that id
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        f"{_fast.WORK_PREFIX}{os.getpid()}-abc", f"{_fast.WORK_PREFIX}{os.getppid()}-abc",
+        f"{_fast.WORK_PREFIX}k9m8n7p6", "other-import-1-abc", f"{_fast.WORK_PREFIX}{dead_pid}-file"])
+    assert _fast.sweep_work_dirs(tmp_path / "missing") == []

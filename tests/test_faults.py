@@ -21,6 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi import imports, metrics, store
+from kpi.imports import _fast
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK, HEADER = 262_144, 3 * 4096  # DuckDB's storage: three 4 KiB headers, then 256 KiB blocks
@@ -218,9 +219,12 @@ def test_kill_9_during_a_large_import_leaves_it_absent_or_complete(tmp_path, wri
     big = write("big.csv", "contact_id,arrived_at,channel,answered,wait_seconds,talk_seconds\n" +
                 "".join(f"k{i:07d},2026-11-{16 + i % 7} {i % 24:02d}:{i % 60:02d}:00,phone,Y,{i % 97},{i % 613}\n"
                         for i in range(n)))
+    temp = tmp_path / "temp"  # the killed imports' work directories (their stage) land here, not in /tmp
+    temp.mkdir()
     for delay in (1.0, 2.5, 4.0):  # early (reading), middle (preparing), late (writing or committing)
         proc = subprocess.Popen([sys.executable, "-m", "kpi", "ingest", "contacts", str(big), "--db", str(db)],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "TMPDIR": str(temp)})
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -235,3 +239,5 @@ def test_kill_9_during_a_large_import_leaves_it_absent_or_complete(tmp_path, wri
         assert kpi("check", "--db", str(db)).returncode == 0
         if imported:
             break
+    _fast.sweep_work_dirs(temp)  # what the next import does first: a killed import's stage goes with its process
+    assert not [d for d in temp.iterdir() if d.name.startswith(_fast.WORK_PREFIX)]

@@ -12,9 +12,12 @@ import gzip
 import hashlib
 import hmac
 import json
+import os
 import re
 import shutil
+import stat
 import tempfile
+import time
 import weakref
 import zlib
 from dataclasses import dataclass, field
@@ -187,7 +190,7 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
         return None
     if ds.name == "contacts" and "answered_at" in cols and "wait_seconds" not in cols:
         return None  # a wait derived where the file gives none is supplied batch by batch: the Python path's
-    work = Path(tempfile.mkdtemp(prefix="kpi-import-"))
+    work = work_dir()
     staged = Staged(work / "stage.duckdb", 0, _stored(ds, part))
     finalizer = weakref.finalize(staged, shutil.rmtree, work, True)
     try:
@@ -229,6 +232,65 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
     prepared.staged = staged
     prepared.stage_frame = None
     return prepared
+
+
+WORK_PREFIX = "kpi-import-"  # + the process id, "-", random letters: a prepared import's files (Staged)
+OLD_WORK_DAYS = 1  # a work directory named without its process id (before it was) is removed after a day
+
+
+def work_dir(base: str | os.PathLike | None = None) -> Path:
+    """A new directory for a prepared import's files, named by this process, once the directories of imports whose
+    process is gone are removed (sweep_work_dirs)."""
+    base = Path(base or tempfile.gettempdir())
+    sweep_work_dirs(base)
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=base))
+
+
+def sweep_work_dirs(base: str | os.PathLike | None = None, now: float | None = None) -> list[Path]:
+    """Remove the work directories (in base, the temp directory) that no running import can hold: those named by a
+    process that has ended (killed before its cleanup ran: kill -9, the out-of-memory killer, a power cut while the
+    stage of a large file was kept) and those named without a process id (or, on Windows, whose process can't be asked
+    about) that are older than OLD_WORK_DAYS. Only this user's; a directory that can't be read or removed is left as it
+    is. Returns the ones removed."""
+    base = Path(base or tempfile.gettempdir())
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        candidates = [d for d in base.iterdir() if d.name.startswith(WORK_PREFIX)]
+    except OSError:
+        return removed
+    for d in candidates:
+        try:
+            info = d.lstat()
+            if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+                continue
+            owner = re.fullmatch(rf"{WORK_PREFIX}(\d+)-.+", d.name)
+            running = _running(int(owner.group(1))) if owner is not None else None
+            if running or (running is None and now - info.st_mtime < OLD_WORK_DAYS * 86400):
+                continue
+            shutil.rmtree(d)
+            removed.append(d)
+        except OSError:
+            continue
+    return removed
+
+
+def _running(pid: int) -> bool | None:
+    """Whether a process of that id runs on this machine (one of another user's counts as running); None where that
+    can't be asked without touching the process (Windows, whose os.kill ends it): its directories go by age."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
+    except ProcessLookupError:
+        return False
+    except (OverflowError, ValueError):  # no process can have that id
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _stored(ds: Dataset, part) -> list[str]:
