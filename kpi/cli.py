@@ -52,13 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("check", parents=[common],
-                       help="verify the database file: read every row of every table (block checksums); exit 2 on damage")
+                       help="verify the database file: read every row of every table (block checksums), count keys "
+                            "held twice; exit 2 on damage, 1 on repeated keys")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("backup", parents=[common], help="write a consistent, checked copy of the database into DIR")
     p.add_argument("dir", help="folder for the copy (kpi-YYYYMMDD-HHMMSS.duckdb)")
     p.set_defaults(func=cmd_backup)
     return parser
+
+
+def _listed(repeated: dict[str, int]) -> str:
+    """"3 contacts keys are held by", "1 surveys key and 2 complaints keys are held by" ..."""
+    parts = [f"{n:,} {name} key{'' if n == 1 else 's'}" for name, n in repeated.items()]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{joined} {'is' if len(parts) == 1 and next(iter(repeated.values())) == 1 else 'are'} held by"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -68,6 +76,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     for name, what in result.damaged.items():
         if name != "file":
             print(f"  {name:<28}DAMAGED: {what}")
+    for name, n in result.repeated.items():
+        print(f"  {name:<28}" + (f"{n:,} {'key is' if n == 1 else 'keys are'} held by more than one row"
+                                 if isinstance(n, int) else f"keys not checked: {n}"))
+    if result.ok and result.keys_repeated:
+        print(f"error: {result.path}: every table reads back, but {_listed(result.keys_repeated)} more than one "
+              "row (written by other means than an import); an import of a file holding one of those keys stops. "
+              "Find and remove the extra rows (docs/operations.md)", file=sys.stderr)
+        return 1
     if result.ok:
         print(f"{result.path}: ok (schema version {result.schema_version}, {len(result.tables)} tables read through)")
         return 0

@@ -210,6 +210,35 @@ def test_a_full_disk_says_so_and_leaves_the_database_as_it_was(tmp_path, write):
         assert kpi("check", "--db", str(db)).stdout == before.stdout
 
 
+def test_keys_written_twice_by_sql_are_counted_by_check_and_stop_the_import_in_one_line(small_db, write, tmp_path):
+    # No index refuses a key's second row (kpi.store _table_ddl): SQL can write one. `kpi check` counts them (exit 1:
+    # the file reads back, a backup still copies it), and an import of a file holding one says so in one line.
+    with store.open_db(small_db) as con:
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, answered, import_id, created_import_id) "
+                    "SELECT contact_id, arrived_at, 'chat', answered, import_id, created_import_id FROM contacts "
+                    "WHERE contact_id IN ('c1', 'c2', 'c3')")
+        con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, answered, import_id, created_import_id) "
+                    "VALUES ('c1', '2026-11-16 10:00', 'email', false, 1, 1)")
+    assert kpi("check", "--db", str(small_db)).returncode == 1
+    result = store.check_database(small_db)
+    assert result.ok and result.repeated == {"contacts": 3} and result.tables["contacts"] == 204
+    r = kpi("check", "--db", str(small_db))
+    assert "Traceback" not in r.stderr
+    assert "contacts                    3 keys are held by more than one row" in r.stdout
+    assert r.stderr.strip() == (f"error: {small_db}: every table reads back, but 3 contacts keys are held by more than "
+                                "one row (written by other means than an import); an import of a file holding one of "
+                                "those keys stops. Find and remove the extra rows (docs/operations.md)")
+    r = kpi("ingest", "contacts", str(write("again.csv", "contact_id,arrived_at,channel\nc2,2026-11-16 09:00,email\n"
+                                                           "new1,2026-11-16 09:00,email\n")), "--db", str(small_db))
+    one_line_error(r, small_db, "contacts holds 1 of this file's keys more than once", "nothing was written")
+    r = kpi("backup", str(tmp_path / "backups"), "--db", str(small_db))
+    assert r.returncode == 0, r.stderr
+    with store.open_db(small_db) as con:  # the fix docs/operations.md gives: each key's first row kept
+        con.execute("DELETE FROM contacts WHERE rowid NOT IN (SELECT min(rowid) FROM contacts GROUP BY contact_id)")
+    assert store.check_database(small_db).repeated == {}
+    assert kpi("check", "--db", str(small_db)).returncode == 0
+
+
 def test_kill_9_during_a_large_import_leaves_it_absent_or_complete(tmp_path, write):
     db = tmp_path / "kpi.duckdb"
     imports.import_file("contacts", write("c.csv", CSV), db=db)

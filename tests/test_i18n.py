@@ -29,7 +29,8 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "sidebar.": ("team", "channel", "queue", "week", "month", "quarter"),
     "ds.": tuple(store.DATASETS),
     "trainer.kind.": ("team", "agent"),
-    "db.": ("damaged", "foreign", "read_only", "full", "busy", "other"),  # ui.widgets.database_problem, StoreError.code
+    # ui.widgets.database_problem, StoreError.code
+    "db.": ("damaged", "foreign", "read_only", "full", "busy", "repeated_keys", "other"),
     "imp.refused.": imports.UNDO_REFUSALS,  # pages/import_data.py: why an undo was refused (UndoRefused.code)
     "period.kind.": metrics.PERIOD_KINDS,
     "tile.vs_prev_": ("week", "month", "quarter"),

@@ -16,7 +16,7 @@ import yaml
 
 from ..auth import record
 from ..present import ECHO_CHARS, clip
-from ..store import SQL_TYPES, Dataset
+from ..store import SQL_TYPES, Dataset, StoreError
 from ..store import (DEFAULT_WAIT_SECONDS, import_span, link_written, open_db, pseudonym_key, refresh_rollups, row_counts,
                      write_transaction)
 from ._fast import StagedRows, detach, pseudonym
@@ -119,8 +119,10 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     matched, updated, keys = cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __changed), "
                                          f"count(DISTINCT ({', '.join(key_cols)})) FROM _matched").fetchone()
     if keys < matched:  # rows written by other means than an import (SQL): no index refuses them (kpi.store)
-        raise RuntimeError(f"{ds.name} holds {matched - keys:,} of this file's keys more than once (rows written by "
-                           "other means than an import); nothing was written")
+        path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+        raise StoreError(f"{path}: {ds.name} holds {matched - keys:,} of this file's keys more than once (rows written "
+                         "by other means than an import); nothing was written. `kpi check` counts them; remove the "
+                         "extra rows (docs/operations.md)", "repeated_keys", path)
     return matched, updated
 
 
