@@ -207,7 +207,9 @@ def test_month_kpis_in_the_xlsx_are_kpi_status_of_the_calendar_month(con, perf_x
     csat = row_where(rows, KPI="顧客滿意度")
     assert csat["實際"].value == pytest.approx(status["csat"].value) and csat["實際"].number_format == "0.0%"
     assert csat["目標"].value == 0.85 and csat["前期"].value == pytest.approx(status["csat"].previous)
-    assert csat["較前期"].value == pytest.approx(status["csat"].change)
+    # a change of a rate in percentage points, as the page says it: -2.1 個百分點, not -2.1% (a relative change)
+    assert csat["較前期"].value == pytest.approx(status["csat"].change * 100)
+    assert csat["較前期"].number_format == '+0.0 "個百分點";-0.0 "個百分點";0.0 "個百分點"'
     assert csat["狀態"].value == {"good": "達標", "warning": "注意", "bad": "未達標", "uncertain": "不確定"}[status["csat"].status]
     hours = row_where(rows, KPI="結案時間中位數")
     assert hours["實際"].value == pytest.approx(status["median_resolution_hours"].value) and hours["實際"].number_format == "0.0"

@@ -87,12 +87,26 @@ def test_xlsx_in_english_has_english_headers_and_unit_words():
     ("+seconds", "zh-TW", None),  # a negative time shows as #### in Excel: written as text
     ("hours", "zh-TW", '0.0 "小時"'),
     ("+hours", "en", '+0.0 "h";-0.0 "h";0.0 "h"'),
-    ("+pp", "en", None),  # a change of a rate in points, not a %
+    ("+pp", "en", '+0.0 "pp";-0.0 "pp";0.0 "pp"'),  # a change of a rate in points (as 2.1), not a relative %
+    ("+pp", "zh-TW", '+0.0 "個百分點";-0.0 "個百分點";0.0 "個百分點"'),
     ("fraction", "en", "0.0%"),
     ("text", "en", None),
 ])
 def test_excel_format_carries_the_unit(kind, lang, fmt):
     assert present.excel_format(kind, lang) == fmt
+
+
+def test_a_change_of_a_rate_is_written_in_points_with_its_unit():
+    # -0.023 is 2.3 points down (78.1% from 80.4%): "-2.3 個百分點" as on the page, a number that sums; "-2.3%" would
+    # read as a relative change
+    frame = pd.DataFrame({"服務水準": [0.781, 0.5], "較前週": [-0.023, None]}, index=pd.Index(["甲組", "乙組"], name="組別"))
+    table = present.Table(frame, kinds={"服務水準": "fraction", "較前週": "+pp"})
+    ws = openpyxl.load_workbook(io.BytesIO(present.table_to_xlsx(table, "zh-TW"))).active
+    assert [c.value for c in ws[1]] == ["組別", "服務水準", "較前週"]  # no title given: the header first
+    assert ws["C2"].value == pytest.approx(-2.3) and ws["C2"].number_format == '+0.0 "個百分點";-0.0 "個百分點";0.0 "個百分點"'
+    assert ws["B2"].value == pytest.approx(0.781) and ws["B2"].number_format == "0.0%"
+    assert ws["C3"].value is None
+    assert present.table_text(table, "zh-TW")["較前週"].tolist() == ["-2.3 個百分點", "—"]
 
 
 def test_print_table_has_every_cell_as_on_the_page_with_its_colour():

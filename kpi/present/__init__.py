@@ -18,7 +18,7 @@ from ._charts import (
                       trend_line,
                       variance_bars,
 )
-from ._export import (STATUS_HEX, Table, cell_text, excel_format, export_file_name, status_css, table_text,
+from ._export import (STATUS_HEX, Table, cell_text, excel_format, excel_value, export_file_name, status_css, table_text,
                       table_to_csv, table_to_html, table_to_xlsx, html_table_frame)
 from ._echarts import NotConvertible, echarts_option, figure_height
 from ._svg import svg_chart
@@ -72,6 +72,6 @@ __all__ = ["PALETTE", "STATUS_SHADES", "as_shown", "status_colorscale", "TrendPa
            "duration_scale", "format_change", "format_gap", "format_kind", "format_unit", "hours", "is_missing", "money",
            "money_scale", "money_short", "month_label", "number", "percent", "pp", "unit_name", "LANGS",
            "MESSAGES_PATH", "MessageError", "check_lang", "colon", "join_bar", "join_list", "markdown_literal", "messages", "paren", "person", "t", "value_label",
-           "readable_fields", "unit_kind", "STATUS_HEX", "Table", "cell_text", "excel_format", "export_file_name",
+           "readable_fields", "unit_kind", "STATUS_HEX", "Table", "cell_text", "excel_format", "excel_value", "export_file_name",
            "status_css", "table_text", "table_to_csv", "table_to_html", "table_to_xlsx", "html_table_frame", "ECHO_CHARS", "YAML_NODES",
            "YamlError", "clip", "load_yaml"]

@@ -83,19 +83,35 @@ def cell_text(value: Any, kind: str, lang: str) -> str:
     return format_kind(value, "text" if kind == "bool" else kind, lang)
 
 
+def excel_value(value: Any, kind: str) -> Any:
+    """A value as a workbook cell of this kind holds it for excel_format: a duration in days, a change of a rate in
+    percentage points; None when missing."""
+    if is_missing(value):
+        return None
+    base = kind.lstrip("+")
+    if base == "seconds":
+        return value / _SECONDS_PER_DAY
+    if base == "pp":
+        return value * 100
+    return value
+
+
 def excel_format(kind: str, lang: str) -> str | None:
     """The Excel number format that shows a value of this kind as the page does, unit included; None: write text.
 
     Durations go in as days (Excel's time), so they add up, each shown on the scale it needs (14 秒, 7 分 05 秒,
-    3 小時 52 分); a signed one has no Excel form (a negative time shows as ####), nor has a change in percentage
-    points (Excel's % would say %)."""
+    3 小時 52 分); a signed one has no Excel form (a negative time shows as ####). A change in percentage points goes
+    in as points (excel_value: 0.021 as 2.1), shown with its unit: Excel's % would read as a relative change."""
     signed, base = kind.startswith("+"), kind.lstrip("+")
     if base == "hours":
         unit = t("unit.hours", lang)
         return f'+0.0 "{unit}";-0.0 "{unit}";0.0 "{unit}"' if signed else f'0.0 "{unit}"'
     if base == "seconds":
         return None if signed else t("export.duration_format", lang)
-    if base in ("pp", "money"):
+    if base == "pp":
+        unit = t("unit.pp", lang)
+        return f'+0.0 "{unit}";-0.0 "{unit}";0.0 "{unit}"'
+    if base == "money":
         return None
     if base in ("score_unit", "per_1000_unit"):  # 4.26 分, 12.93 件/千通: the number stays a number, its unit shown
         after = t(f"unit_after.{base.removesuffix('_unit')}", lang)
@@ -152,8 +168,7 @@ def table_to_xlsx(table: Table, lang: str) -> bytes:
         if fmt is None:  # text, or a value with no Excel form: as the page writes it
             values[header] = list(text[header])
             continue
-        days = kind == "seconds"
-        values[header] = [None if is_missing(v) else v / _SECONDS_PER_DAY if days else v for v in frame[c]]
+        values[header] = [excel_value(v, kind) for v in frame[c]]
         formats[header] = fmt
     out = pd.DataFrame(values, columns=list(text.columns), dtype=object)
     widths = {h: column_width(h, [x for x in text[h] if x != MISSING], header_cap=24) for h in text.columns}

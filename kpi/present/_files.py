@@ -30,7 +30,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "ntd": "#,##0", "+ntd": "+#,##0;-#,##0;0",
     "cost": "#,##0.0",  # NT$ per contact: a dollar amount where the decimal matters
     "count": "#,##0", "+count": "+#,##0;-#,##0;0",
-    "fraction": "0.0%", "+fraction": "+0.0%;-0.0%;0.0%", "+pp": "+0.0%;-0.0%;0.0%",
+    "fraction": "0.0%", "+fraction": "+0.0%;-0.0%;0.0%",  # a change in points: excel_format, with its unit
     "hours": "0.0", "+hours": "+0.0;-0.0;0.0",
     "seconds": "#,##0", "+seconds": "+#,##0;-#,##0;0",
     # a duration in one unit (kpi.present.duration_scale): whole seconds, minutes and hours to a tenth

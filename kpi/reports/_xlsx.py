@@ -11,6 +11,8 @@ from ..present import (
     NUMBER_FORMATS,
     column_width,
     display_width,
+    excel_format,
+    excel_value,
     format_kind,
     join_bar,
     sheet_name,
@@ -52,15 +54,17 @@ def _line(ws, row: int, text: str, span: int, span_width: float, font: Font | No
     ws.row_dimensions[row].height = max(15 * n, 18 if font and font.size and font.size > 12 else 15)
 
 
-def _table(ws, s: Section, table: pd.DataFrame, columns: list[str], header_row: int) -> None:
+def _table(ws, s: Section, table: pd.DataFrame, columns: list[str], header_row: int, lang: str) -> None:
     from openpyxl.styles import Alignment
     wrap_top = Alignment(wrap_text=True, vertical="top")
     style_header(ws, header_row, columns)
     for r, values in enumerate(table.itertuples(index=False, name=None)):
         for j, v in enumerate(values, start=1):
-            c = write_cell(ws, header_row + 1 + r, j, v)
+            kind = s.kind(columns[j - 1], r)
+            points = kind == "+pp"  # a change of a rate: in points, with its unit (Excel's % reads as relative)
+            c = write_cell(ws, header_row + 1 + r, j, excel_value(v, kind) if points and not isinstance(v, str) else v)
             c.alignment = wrap_top
-            fmt = NUMBER_FORMATS.get(s.kind(columns[j - 1], r))
+            fmt = excel_format(kind, lang) if points else NUMBER_FORMATS.get(kind)
             if fmt and not isinstance(c.value, str) and c.value is not None:
                 c.number_format = fmt
     if len(columns):
@@ -83,7 +87,7 @@ def _sheet(wb: Workbook, report: Report, s: Section, used: set[str], first: bool
     for row, (text, font) in enumerate(lines, start=1):
         _line(ws, row, text, span, span_width, font)
     if s.table is not None:
-        _table(ws, s, table, columns, len(lines) + 2)
+        _table(ws, s, table, columns, len(lines) + 2, report.lang)
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w
 
