@@ -78,14 +78,16 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  {name:<28}DAMAGED: {what}")
     for name, n in result.repeated.items():
         print(f"  {name:<28}" + (f"{n:,} {'key is' if n == 1 else 'keys are'} held by more than one row"
-                                 if isinstance(n, int) else f"keys not checked: {n}"))
+                                 if isinstance(n, int) else f"keys not counted: {n}"))
     if result.ok and result.keys_repeated:
         print(f"error: {result.path}: every table reads back, but {_listed(result.keys_repeated)} more than one "
-              "row (written by other means than an import); an import of a file holding one of those keys stops. "
+              "row (written by means other than an import); an import of a file holding one of those keys stops. "
               "Find and remove the extra rows (docs/operations.md)", file=sys.stderr)
         return 1
     if result.ok:
-        print(f"{result.path}: ok (schema version {result.schema_version}, {len(result.tables)} tables read through)")
+        uncounted = [name for name, n in result.repeated.items() if not isinstance(n, int)]
+        print(f"{result.path}: ok (schema version {result.schema_version}, {len(result.tables)} tables read through"
+              + (f"; keys not counted in {', '.join(uncounted)}: see above" if uncounted else "") + ")")
         return 0
     if "file" in result.damaged:  # not even opened: the one line says what it is
         print(f"error: {result.damaged['file']}", file=sys.stderr)

@@ -368,7 +368,8 @@ def test_total_rows_in_full_width_chinese_or_plural_words_are_found_and_ids_that
 
 def test_a_killed_imports_stage_is_removed_by_the_next_import_and_a_running_ones_is_kept(write, tmp_path, monkeypatch):
     # A process killed (kill -9) while it held a prepared import: no cleanup ran, its stage stays in the temp
-    # directory (a 10M-row file's is about a gigabyte). The next import removes it; a live process's is kept.
+    # directory (a 10M-row file's is about a gigabyte). The next import removes it, whichever path it takes; a live
+    # process's is kept.
     temp = tmp_path / "temp"
     temp.mkdir()
     csv = write("c.csv", MIXED)
@@ -381,36 +382,42 @@ def test_a_killed_imports_stage_is_removed_by_the_next_import_and_a_running_ones
     pid, stage = killed.stdout.split(maxsplit=1)
     stage = Path(stage.strip())
     assert stage.is_file() and stage.parent.parent == temp
-    assert stage.parent.name.startswith(f"{_fast.WORK_PREFIX}{pid}-")
+    assert stage.parent.name.startswith(f"{_fast.WORK_PREFIX}{pid}-{_fast.WORK_SPACE}-")
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     kept = imports.prepare("contacts", csv)  # this process's, held until written
-    assert kept.staged.path.parent.name.startswith(f"{_fast.WORK_PREFIX}{os.getpid()}-")
-    assert not stage.parent.exists()  # removed when the next import made its own
+    assert kept.staged.path.parent.name.startswith(f"{_fast.WORK_PREFIX}{os.getpid()}-{_fast.WORK_SPACE}-")
+    assert not stage.parent.exists()  # removed before the next import made its own
+    monkeypatch.setattr(_fast, "ENABLED", False)  # the Python path (an xlsx, a Big5 file) sweeps too
+    again = temp / f"{_fast.WORK_PREFIX}{pid}-{_fast.WORK_SPACE}-left"
+    again.mkdir()
+    assert imports.prepare("contacts", csv).staged is None and not again.exists()
     result = imports.import_file("contacts", csv, db=tmp_path / "kpi.duckdb")
     assert result.inserted == 8 and kept.staged.path.is_file()
 
 
 def test_the_sweep_removes_only_directories_no_running_process_holds(tmp_path):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(gone.stdout)
+    dead, here = int(gone.stdout), _fast.WORK_SPACE
+    elsewhere = "0123abcd" if here != "0123abcd" else "0123abce"  # a container sharing the directory, its own pids
+    p = _fast.WORK_PREFIX
     now = time.time()
-    made = {}
-    for name, age_days in [(f"{_fast.WORK_PREFIX}{dead_pid}-abc", 0), (f"{_fast.WORK_PREFIX}{os.getpid()}-abc", 5),
-                           (f"{_fast.WORK_PREFIX}{os.getppid()}-abc", 5), (f"{_fast.WORK_PREFIX}x1y2z3q4", 2),
-                           (f"{_fast.WORK_PREFIX}k9m8n7p6", 0.5), (f"{_fast.WORK_PREFIX}99999999999999999999-abc", 0),
-                           ("other-import-1-abc", 9)]:
+    ages = {f"{p}{dead}-{here}-abc": 0,  # its process has ended: removed
+            f"{p}{os.getpid()}-{here}-abc": 5, f"{p}{os.getppid()}-{here}-abc": 5,  # running: kept, whatever the age
+            f"{p}{dead}-{elsewhere}-new": 0.5,  # another namespace's: can't be asked about, kept for a day
+            f"{p}{dead}-{elsewhere}-old": 2,  # ... then removed
+            f"{p}x1y2z3q4": 2, f"{p}k9m8n7p6": 0.5,  # named before names held the process: by age
+            f"{p}99999999999999999999-{here}-abc": 0,  # no process can have that id: removed
+            "other-import-1-abc": 9}  # not ours
+    for name, age_days in ages.items():
         d = tmp_path / name
         (d / "spill").mkdir(parents=True)
         (d / "stage.duckdb").write_bytes(b"x")
         os.utime(d, (now - age_days * 86400, now - age_days * 86400))
-        made[name] = d
-    (tmp_path / f"{_fast.WORK_PREFIX}{dead_pid}-file").write_bytes(b"not a directory")
+    (tmp_path / f"{p}{dead}-{here}-file").write_bytes(b"not a directory")
     removed = _fast.sweep_work_dirs(tmp_path, now=now)
-    assert sorted(p.name for p in removed) == sorted([
-        f"{_fast.WORK_PREFIX}{dead_pid}-abc",  # its process has ended
-        f"{_fast.WORK_PREFIX}x1y2z3q4",  # named before the process id was, and older than a day
-        f"{_fast.WORK_PREFIX}99999999999999999999-abc"])  # no process can have that id
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
-        f"{_fast.WORK_PREFIX}{os.getpid()}-abc", f"{_fast.WORK_PREFIX}{os.getppid()}-abc",
-        f"{_fast.WORK_PREFIX}k9m8n7p6", "other-import-1-abc", f"{_fast.WORK_PREFIX}{dead_pid}-file"])
+    assert sorted(d.name for d in removed) == sorted([
+        f"{p}{dead}-{here}-abc", f"{p}{dead}-{elsewhere}-old", f"{p}x1y2z3q4", f"{p}99999999999999999999-{here}-abc"])
+    assert sorted(d.name for d in tmp_path.iterdir()) == sorted([
+        f"{p}{os.getpid()}-{here}-abc", f"{p}{os.getppid()}-{here}-abc", f"{p}{dead}-{elsewhere}-new", f"{p}k9m8n7p6",
+        "other-import-1-abc", f"{p}{dead}-{here}-file"])
     assert _fast.sweep_work_dirs(tmp_path / "missing") == []

@@ -206,7 +206,8 @@ def test_a_key_stored_twice_by_sql_stops_the_import_that_matches_it(db, write):
     with store.open_db(db) as con:
         con.execute("INSERT INTO contacts (contact_id, arrived_at, channel, answered, import_id, created_import_id) "
                     "VALUES ('c1', '2026-11-16 09:30', 'chat', false, 1, 1)")
-    with pytest.raises(store.StoreError, match="contacts holds 1 of this file's keys more than once") as refused:
+    held = "contacts holds 1 of the imported file's keys in more than one row"
+    with pytest.raises(store.StoreError, match=held) as refused:
         imports.import_file("contacts", write("b.csv", "contact_id,arrived_at,channel\nc1,2026-11-16 09:00,email\n"),
                             db=db)
     assert (refused.value.code, refused.value.path) == ("repeated_keys", str(db))  # the page says it in zh-TW

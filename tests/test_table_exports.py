@@ -107,6 +107,7 @@ def test_a_change_of_a_rate_is_written_in_points_with_its_unit():
     assert ws["B2"].value == pytest.approx(0.781) and ws["B2"].number_format == "0.0%"
     assert ws["C3"].value is None
     assert present.table_text(table, "zh-TW")["較前週"].tolist() == ["-2.3 個百分點", "—"]
+    assert present.excel_value("n/a", "+pp") == "n/a" and present.excel_value(float("nan"), "+pp") is None  # not x100
 
 
 def test_print_table_has_every_cell_as_on_the_page_with_its_colour():

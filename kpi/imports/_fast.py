@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import platform
 import re
 import shutil
 import stat
@@ -234,24 +235,37 @@ def prepare_fast(ds: Dataset, source: Source, mapping: Mapping, name: str, file,
     return prepared
 
 
-WORK_PREFIX = "kpi-import-"  # + the process id, "-", random letters: a prepared import's files (Staged)
-OLD_WORK_DAYS = 1  # a work directory named without its process id (before it was) is removed after a day
+WORK_PREFIX = "kpi-import-"  # + process id, "-", its process namespace (WORK_SPACE), "-", random letters (Staged)
+OLD_WORK_DAYS = 1  # a work directory whose process can't be asked about is removed after a day
+
+
+def _work_space() -> str:
+    """8 hex digits naming the set of processes this one's id is unique in: this boot of the machine and its PID
+    namespace (a container's /tmp may be shared with the host or other containers, each numbering its processes
+    from 1); the host's name where Linux's /proc is not there."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            where = f"{f.read().strip()}:{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        where = platform.node()
+    return hashlib.sha256(where.encode()).hexdigest()[:8]
+
+
+WORK_SPACE = _work_space()
 
 
 def work_dir(base: str | os.PathLike | None = None) -> Path:
-    """A new directory for a prepared import's files, named by this process, once the directories of imports whose
-    process is gone are removed (sweep_work_dirs)."""
-    base = Path(base or tempfile.gettempdir())
-    sweep_work_dirs(base)
-    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=base))
+    """A new directory for a prepared import's files, named by this process (sweep_work_dirs, which prepare() runs
+    first, removes it once the process has ended without removing it)."""
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-{WORK_SPACE}-", dir=base))
 
 
 def sweep_work_dirs(base: str | os.PathLike | None = None, now: float | None = None) -> list[Path]:
     """Remove the work directories (in base, the temp directory) that no running import can hold: those named by a
-    process that has ended (killed before its cleanup ran: kill -9, the out-of-memory killer, a power cut while the
-    stage of a large file was kept) and those named without a process id (or, on Windows, whose process can't be asked
-    about) that are older than OLD_WORK_DAYS. Only this user's; a directory that can't be read or removed is left as it
-    is. Returns the ones removed."""
+    process of this machine's boot and PID namespace that has ended (killed before its cleanup ran: kill -9, the
+    out-of-memory killer), and those older than OLD_WORK_DAYS whose process can't be asked about (named in another
+    namespace, a container sharing the directory; on Windows; or before names held the process). Only this user's;
+    a directory that can't be read or removed is left as it is; never raises. Returns the ones removed."""
     base = Path(base or tempfile.gettempdir())
     now = time.time() if now is None else now
     removed = []
@@ -264,8 +278,8 @@ def sweep_work_dirs(base: str | os.PathLike | None = None, now: float | None = N
             info = d.lstat()
             if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
                 continue
-            owner = re.fullmatch(rf"{WORK_PREFIX}(\d+)-.+", d.name)
-            running = _running(int(owner.group(1))) if owner is not None else None
+            owner = re.fullmatch(rf"{WORK_PREFIX}(\d+)-([0-9a-f]{{8}})-.+", d.name)
+            running = _running(int(owner.group(1))) if owner is not None and owner.group(2) == WORK_SPACE else None
             if running or (running is None and now - info.st_mtime < OLD_WORK_DAYS * 86400):
                 continue
             shutil.rmtree(d)
@@ -276,8 +290,8 @@ def sweep_work_dirs(base: str | os.PathLike | None = None, now: float | None = N
 
 
 def _running(pid: int) -> bool | None:
-    """Whether a process of that id runs on this machine (one of another user's counts as running); None where that
-    can't be asked without touching the process (Windows, whose os.kill ends it): its directories go by age."""
+    """Whether a process of that id runs (in this PID namespace; one of another user's counts as running); None where
+    that can't be asked without touching the process (Windows, whose os.kill ends it)."""
     if pid == os.getpid():
         return True
     if os.name == "nt":

@@ -3,7 +3,6 @@ check -> drop rejected rows; then over all batches, drop duplicate keys -> the s
 and why."""
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -296,6 +295,7 @@ def prepare(dataset: str, path: str | os.PathLike, mapping: Mapping | None = Non
         if zone is not None and parsing.time_zone(zone) is None:
             raise FatalImportError(f"{name}: {what}: {parsing.ZONE_EXPECTED}, got {clip(str(zone))!r}")
     tell(0.0, "reading")
+    _fast.sweep_work_dirs()  # the stages of imports killed before their cleanup ran (kill -9, out of memory)
     source = open_source(path, mapping.options, name, tuple(h for hs in mapping.columns.values() for h in hs))
     if ds is BUDGET and source.excel and mapping.options.sheet is None and mapping.options.sheets is None:
         # A budget workbook is read whole: finance keeps a sheet per cost center, or budget and actual apart.

@@ -118,10 +118,12 @@ def stage_and_compare(cur: duckdb.DuckDBPyConnection, ds: Dataset, cols: list[st
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {', '.join(key_cols)} FROM _matched WHERE __changed")
     matched, updated, keys = cur.execute(f"SELECT count(*), count(*) FILTER (WHERE __changed), "
                                          f"count(DISTINCT ({', '.join(key_cols)})) FROM _matched").fetchone()
-    if keys < matched:  # rows written by other means than an import (SQL): no index refuses them (kpi.store)
+    if keys < matched:  # rows written by means other than an import (SQL): no index refuses them (kpi.store)
         path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-        raise StoreError(f"{path}: {ds.name} holds {matched - keys:,} of this file's keys more than once (rows written "
-                         "by other means than an import); nothing was written. `kpi check` counts them; remove the "
+        twice = cur.execute(f"SELECT count(*) FROM (SELECT {', '.join(key_cols)} FROM _matched GROUP BY ALL "
+                            "HAVING count(*) > 1)").fetchone()[0]
+        raise StoreError(f"{path}: {ds.name} holds {twice:,} of the imported file's keys in more than one row (written "
+                         "by means other than an import); nothing was written. `kpi check` counts them; remove the "
                          "extra rows (docs/operations.md)", "repeated_keys", path)
     return matched, updated
 

@@ -85,9 +85,11 @@ def cell_text(value: Any, kind: str, lang: str) -> str:
 
 def excel_value(value: Any, kind: str) -> Any:
     """A value as a workbook cell of this kind holds it for excel_format: a duration in days, a change of a rate in
-    percentage points; None when missing."""
+    percentage points; None when missing; text as it is."""
     if is_missing(value):
         return None
+    if isinstance(value, str):
+        return value
     base = kind.lstrip("+")
     if base == "seconds":
         return value / _SECONDS_PER_DAY

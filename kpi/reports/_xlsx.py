@@ -62,7 +62,7 @@ def _table(ws, s: Section, table: pd.DataFrame, columns: list[str], header_row: 
         for j, v in enumerate(values, start=1):
             kind = s.kind(columns[j - 1], r)
             points = kind == "+pp"  # a change of a rate: in points, with its unit (Excel's % reads as relative)
-            c = write_cell(ws, header_row + 1 + r, j, excel_value(v, kind) if points and not isinstance(v, str) else v)
+            c = write_cell(ws, header_row + 1 + r, j, excel_value(v, kind) if points else v)
             c.alignment = wrap_top
             fmt = excel_format(kind, lang) if points else NUMBER_FORMATS.get(kind)
             if fmt and not isinstance(c.value, str) and c.value is not None:

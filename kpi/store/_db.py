@@ -522,7 +522,7 @@ class CheckResult:
     schema_version: int | None
     tables: dict[str, int]  # table -> rows, for the tables read through
     damaged: dict[str, str]  # table (or "file") -> the first line of what went wrong
-    # dataset table -> how many of its keys more than one row holds (written by other means than an import: no index
+    # dataset table -> how many of its keys more than one row holds (written by means other than an import: no index
     # refuses them, _table_ddl; an import of a file holding one stops), or the first line of why it couldn't be asked
     repeated: dict[str, int | str] = field(default_factory=dict)
 
@@ -536,8 +536,9 @@ class CheckResult:
         return {t: n for t, n in self.repeated.items() if isinstance(n, int)}
 
 
-def check_database(db: str | os.PathLike | None = None) -> CheckResult:
-    """Read every column of every row of every table of the file, read-only; damage is reported, never raised."""
+def check_database(db: str | os.PathLike | None = None, keys: bool = True) -> CheckResult:
+    """Read every column of every row of every table of the file, read-only, and (keys) count each dataset table's keys
+    held by more than one row; damage is reported, never raised."""
     path = resolve_db_path(db)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no database here")
@@ -556,7 +557,8 @@ def check_database(db: str | os.PathLike | None = None) -> CheckResult:
                 tables[name] = n
             except duckdb.Error as exc:
                 damaged[name] = _first_line(str(exc))
-        repeated = _repeated_keys(con, [n for n in names if n in DATASETS and n not in damaged]) if version else {}
+        repeated = (_repeated_keys(con, [n for n in names if n in DATASETS and n not in damaged])
+                    if version and keys else {})
     except duckdb.Error as exc:  # its catalog can't be read: the file as a whole
         damaged["file"] = explain(exc, path).args[0]
         repeated = {}
@@ -613,8 +615,8 @@ def backup_database(db: str | os.PathLike | None, directory: str | os.PathLike,
         wal = partial.with_name(partial.name + ".wal")
         wal.unlink(missing_ok=True)
         raise explain(exc, path if "src" in str(exc) else target) from exc
-    result = check_database(partial)
-    if not result.ok or result.tables != check_database(path).tables:
+    result = check_database(partial, keys=False)  # a true copy of repeated keys is still a true copy
+    if not result.ok or result.tables != check_database(path, keys=False).tables:
         partial.unlink(missing_ok=True)
         raise StoreError(f"{target}: the copy did not read back the same rows; nothing was kept", "other", target)
     partial.rename(target)
