@@ -459,11 +459,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     db = _db(args)
     with store.open_db(db, read_only=True, wait=_wait(args)) as con:
         print(f"{db}: schema version {store.schema_version(con)}")
-        for name, n in store.row_counts(con).items():
-            print(f"  {name:<11}{n:>12,}")
+        counts = store.row_counts(con)
+        width = max(map(len, counts), default=0) + 2  # budget_drivers, agent_states: the counts in one column
+        for name, n in counts.items():
+            print(f"  {name:<{width}}{n:>10,}")
         history = imports.import_history(con, 1)
     if len(history):
-        print(f"last import: #{history.import_id[0]} {history.file_name[0]} at {history.finished_at[0]}")
+        print(f"last import: #{history.import_id[0]} {history.file_name[0]} at {history.finished_at[0]:%Y-%m-%d %H:%M:%S}")
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,11 @@ def test_db_flag_works_before_the_command_too(kpi, db, write):
     f = write("c.csv", "contact_id,arrived_at\na,2026-11-16 09:00\n")
     assert kpi("--db", str(db), "ingest", "contacts", str(f)).returncode == 0
     done = kpi("--db", str(db), "status")
-    assert done.returncode == 0 and "contacts" in done.stdout and "1" in done.stdout
+    assert done.returncode == 0
+    counts = [line for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert "  contacts                 1" in counts and "  budget_drivers           0" in counts
+    assert len({len(line) for line in counts}) == 1  # every count in one column, the longest name included
+    assert re.fullmatch(r"last import: #1 c\.csv at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", done.stdout.splitlines()[-1])
 
 
 def test_a_fatal_problem_is_one_line_on_stderr_with_a_nonzero_exit(kpi, db, write):
