@@ -78,8 +78,10 @@ attention_tab, tables_tab, trends_tab, heat_tab = sections(
 teams = view.teams
 # e-mail's team table holds its own measures, as its tiles do (it showed service level, speed of answer and
 # abandonment, all "—", and neither the response rate nor the backlog)
+# Contacts of no team (a file without one, a call abandoned before it reached a team): their own last row, so the
+# table adds up to the tiles
 team_values, team_status = metrics.status_table(teams, metrics.DEFERRED_TABLE_KPIS if f.channel in deferred
-                                                else metrics.TABLE_KPIS)
+                                                else metrics.TABLE_KPIS, keep_none=True)
 agents: dict = {}
 team_of: dict = {}
 names: dict = {}
@@ -101,7 +103,8 @@ def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name:
     columns of words (an agent's team)."""
     counts, texts = counts or {}, texts or {}
     headers = {k: texts.get(k) or counts.get(k) or kpi_label(cat[k]) for k in values.columns}
-    shown = values.rename(columns=headers, index=labels or {})
+    # each row key as shown (pandas' rename can't map None, the row of no team)
+    shown = values.rename(columns=headers).set_axis(pd.Index([(labels or {}).get(k, k) for k in values.index]))
     shown.index.name = label
     kinds = {headers[k]: "count" if k in counts else present.unit_kind(cat[k].unit) for k in values.columns
              if k not in texts}
@@ -113,7 +116,8 @@ def status_table(values: pd.DataFrame, statuses: pd.DataFrame, label: str, name:
 if tables_tab[0]:
     with tables_tab[1]:
         st.subheader(t("weekly.teams"))
-        show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f), "team_table")
+        show_table(status_table(team_values, team_status, t("col.team"), t("weekly.teams"), f,
+                                labels={None: t("none_team")}), "team_table")
         if f.channel is None and len(per_channel) > 1:  # as the tiles: a blend of channels is not judged per channel
             st.caption(t("weekly.blend_uncoloured"))
         if not agent_rows:  # finance: team level only
@@ -121,7 +125,8 @@ if tables_tab[0]:
         else:
             if not f.team:  # a picker, not a row selection, so the team table keeps its status colours; none chosen at
                 # first, a team not in this period forgotten, the choice kept while another section is open
-                pick(st, t("weekly.pick_team"), team_values.index, "drill_team", index=None, persist_state="page")
+                pick(st, t("weekly.pick_team"), [k for k in team_values.index if k is not None], "drill_team", index=None,
+                     persist_state="page")
             if many:
                 st.info(t("weekly.pick_team_first", n=f"{in_period:,}"))
             else:

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kpi import competency, metrics, present, store
+from kpi import competency, imports, metrics, present, store
 from kpi.metrics import format_value, load_catalog
 from helpers import chart_values as values
 from helpers import html_tables, svg_charts
@@ -1143,6 +1143,31 @@ def test_e_mails_team_table_holds_e_mails_own_measures(app):
         assert row["未回覆積壓"] == format_value(cat["unanswered_backlog"], by_team[team]["unanswered_backlog"].value)
     phone = html_tables(app(channel="phone", weekly_section=TEAMS))[0]
     assert "服務水準" in phone.columns and "時限內回覆率" not in phone.columns
+
+
+def test_contacts_of_no_team_are_the_team_tables_last_row_so_it_adds_up_to_the_tiles(sample_db, tmp_path, monkeypatch,
+                                                                                      write):
+    # A file without a team column: its contacts counted in the tiles, and missing from the team table (3,710 against
+    # 3,716 offered). Now they are its last row, "（未指定）", not a team to pick for the agent table.
+    db = tmp_path / "kpi.duckdb"
+    db.write_bytes(sample_db.read_bytes())
+    imports.import_file("contacts", write("c.csv", "contact_id,arrived_at,channel,answered,wait_seconds,talk_seconds\n"
+                                                   "nt1,2026-11-17 10:00:00,phone,Y,5,100\nnt2,2026-11-17 10:05:00,phone,Y,8,90\n"
+                                                   "nt3,2026-11-18 11:00:00,phone,N,50,\n"), db=db)
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.session_state["weekly_section"] = TEAMS
+    at.run()
+    assert not at.exception
+    teams = html_tables(at)[0].set_index("組別")
+    assert list(teams.index)[-1] == "（未指定）" and len(teams) == 4
+    with store.open_db(db, read_only=True) as con:
+        total = metrics.kpi_status(con, *W47, channel="phone")["offered"].value
+        by_team = metrics.group_status(con, *W47, "team", channel="phone")
+    assert by_team[None]["offered"].value == 3
+    assert sum(int(v.replace(",", "")) for v in teams["進線量"]) == total
+    picker = next(w for w in at.get("button_group") if w.label == "查看哪一組的專員")  # three teams: buttons
+    assert set(picker.options) == {"帳務服務組", "技術支援組", "會員服務組"}
 
 
 @pytest.mark.parametrize("page, state", [("pages/trainer.py", {"trainer_team": "技術支援組"}), ("pages/weekly.py", {})])

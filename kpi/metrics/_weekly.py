@@ -34,10 +34,11 @@ WEEKLY_KPIS = tuple(dict.fromkeys([*TILE_KPIS, *DEFERRED_TILE_KPIS, *TABLE_KPIS,
 
 
 def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...] = TABLE_KPIS,
-                 with_n: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 with_n: tuple[str, ...] = (), keep_none: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, statuses): one row per group (index = group key), one column per KPI; a KPI of with_n is followed by
-    its sample size, column "<id>__n" (status None), e.g. the survey responses behind CSAT."""
-    keys = [k for k in groups if k is not None]
+    its sample size, column "<id>__n" (status None), e.g. the survey responses behind CSAT. The contacts of no group
+    (key None) are left out, unless keep_none: then they are the last row (a team table adds up to the tiles)."""
+    keys = [k for k in groups if k is not None] + ([None] if keep_none and None in groups else [])
     values, statuses = {}, {}
     for kid in kpi_ids:
         values[kid] = [groups[k][kid].value for k in keys]
@@ -45,7 +46,8 @@ def status_table(groups: dict[Any, dict[str, KpiValue]], kpi_ids: tuple[str, ...
         if kid in with_n:
             values[f"{kid}__n"] = [groups[k][kid].n for k in keys]
             statuses[f"{kid}__n"] = [None] * len(keys)
-    return pd.DataFrame(values, index=keys, dtype="Float64"), pd.DataFrame(statuses, index=keys, dtype=object)
+    index = pd.Index(keys, dtype=object)  # None stays None (a str index would make it NaN)
+    return pd.DataFrame(values, index=index, dtype="Float64"), pd.DataFrame(statuses, index=index, dtype=object)
 
 
 def sort_rows(values: pd.DataFrame, statuses: pd.DataFrame, by: str | None = None,
