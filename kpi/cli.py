@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -442,6 +443,8 @@ def _where(r: Any) -> str:
 def cmd_imports(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         frame = imports.import_history(con, args.limit)
+    for c in ("finished_at", "undone_at"):  # to the second; "—" for an import not finished (or not undone)
+        frame[c] = frame[c].dt.strftime("%Y-%m-%d %H:%M:%S").astype(object).where(frame[c].notna(), "—")
     print(_table_text(frame) if len(frame) else "no imports yet")
     return 0
 
@@ -465,7 +468,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {name:<{width}}{n:>10,}")
         history = imports.import_history(con, 1)
     if len(history):
-        print(f"last import: #{history.import_id[0]} {history.file_name[0]} at {history.finished_at[0]:%Y-%m-%d %H:%M:%S}")
+        undone = "" if pd.isna(history.undone_at[0]) else f" (undone at {history.undone_at[0]:%Y-%m-%d %H:%M:%S})"
+        print(f"last import: #{history.import_id[0]} {history.file_name[0]} at {history.finished_at[0]:%Y-%m-%d %H:%M:%S}"
+              + undone)
     return 0
 
 
@@ -630,6 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     except duckdb.Error as exc:  # a database error no open_db block translated: still one line, never a traceback
         print(f"error: {store.explain(exc, _db(args))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped reading (`kpi imports | head`): nothing to say, and nothing at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:  # a report or rejects file that can't be written: full disk, no permission
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}; nothing more was written", file=sys.stderr)
         return 2

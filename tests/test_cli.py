@@ -16,7 +16,7 @@ from typing import NamedTuple
 import duckdb
 import pytest
 
-from kpi import cli, store
+from kpi import cli, imports, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,6 +117,27 @@ def test_python_dash_m_kpi_exits_with_the_commands_code_and_one_error_line(db, w
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: c.csv: required column 'contact_id' is missing")
+
+
+def test_a_reader_that_stops_reading_gets_no_error_line(tmp_path):
+    # `kpi imports | head -5`: the reader is gone before the output is written (here: before the interpreter has even
+    # started); it said "error: : Broken pipe; nothing more was written" (and Python may add "Exception ignored").
+    proc = subprocess.Popen([sys.executable, "-m", "kpi", "docs", "kpis"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 1 and proc.stderr.read() == b""
+
+
+def test_status_and_imports_say_an_undone_import_to_the_second(kpi, db, write):
+    f = write("c.csv", "contact_id,arrived_at\na,2026-11-16 09:00\n")
+    kpi("ingest", "contacts", str(f), "--db", str(db))
+    with store.open_db(db) as con:
+        imports.undo_import(con, 1)
+    last = kpi("status", "--db", str(db)).stdout.splitlines()[-1]
+    assert re.fullmatch(r"last import: #1 c\.csv at [\d-]{10} [\d:]{8} \(undone at [\d-]{10} [\d:]{8}\)", last), last
+    listed = kpi("imports", "--db", str(db)).stdout
+    assert "NaT" not in listed and "." not in listed.splitlines()[1].split("c.csv")[0]  # no microseconds
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s*$", listed.splitlines()[1])  # undone_at, to the second
 
 
 def test_the_installed_kpi_command_runs(db):
