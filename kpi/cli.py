@@ -468,9 +468,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {name:<{width}}{n:>10,}")
         history = imports.import_history(con, 1)
     if len(history):
-        undone = "" if pd.isna(history.undone_at[0]) else f" (undone at {history.undone_at[0]:%Y-%m-%d %H:%M:%S})"
-        print(f"last import: #{history.import_id[0]} {history.file_name[0]} at {history.finished_at[0]:%Y-%m-%d %H:%M:%S}"
-              + undone)
+        last = history.iloc[0]
+        undone = "" if pd.isna(last.undone_at) else f" (undone at {last.undone_at:%Y-%m-%d %H:%M:%S})"
+        print(f"last import: #{last.import_id} {last.file_name} at {last.finished_at:%Y-%m-%d %H:%M:%S}{undone}")
     return 0
 
 
