@@ -218,7 +218,7 @@ if upload is not None:
             st.warning(t("imp.warnings", n=len(pv.warnings)))
             st.dataframe(imports.readable_rejects(pv.warnings, lang(), ("sheet", "row_number", "column_name", "reason")),
                          hide_index=True, key="imp_warnings", placeholder=MISSING, column_config=REASON_WIDE)
-        st.markdown(f"**{t('imp.preview_rows')}**")
+        st.markdown(f"**{t('imp.preview_rows', n=len(pv.rows))}**")  # 18 of a 20-row file with 2 rejected
         st.dataframe(readable_fields(pv.rows, lang()), hide_index=True, key="imp_rows", placeholder=MISSING)
         if pv.ignored_columns:
             st.caption(t("imp.ignored", cols=clip(join_list(pv.ignored_columns, lang()))))

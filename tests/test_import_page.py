@@ -91,6 +91,7 @@ def test_upload_map_preview_commit_and_undo(db):
     counts = next(i.value for i in at.info if "讀取" in i.value)
     assert counts == "讀取 4 列：將新增 2、更新 0、不變 0、拒收 2"
     rows = at.dataframe[0].value.set_index("進線編號")
+    assert "**前 2 列（寫入後的樣子）**" in [m.value for m in at.markdown]  # the 2 to be written, not "前 20 列"
     assert str(rows.loc["V-1", "進線時間"]) == "2026-11-20 10:15:00"  # day-first, decided from 25/11
     assert rows.loc["V-1", "通話時間（秒）"] == 270.0 and bool(rows.loc["V-1", "是否接通"]) is True
     assert rows.loc["V-1", "管道"] == "電話"  # the default channel, in words
