@@ -109,7 +109,9 @@ if lines_tab[0]:
                  "full_year_budget", "latest_estimate", "run_rate"]
         table = lines[["cost_center", "line", "line_type", *money[:6], "variance_pct_ytd", *money[6:], "reforecast",
                        "favourable", "needs_improvement_report"]].copy()
-        table["reforecast"] = table["reforecast"].map(lambda v: t("budget.reforecast") if v else "")
+        # how the latest estimate's remaining months were made (catalog latest_estimate): was blank when at budget
+        table["reforecast"] = ["—" if pd.isna(le) else t("budget.reforecast") if v else t("budget.rest_at_budget")
+                               for v, le in zip(lines["reforecast"], lines["latest_estimate"])]
         table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
         table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
         written = {(r.cost_center, r.line) for r in query(competency.list_reports, year).itertuples()}

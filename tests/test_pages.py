@@ -419,6 +419,10 @@ def test_budget_page_totals_equal_the_budget_report(app):
     # whether the report is written, as the performance report says (none yet in the sample)
     assert outlook.loc["加班費", "改善報告"] == outlook.loc["教育訓練", "改善報告"] == "⚑ 需改善報告（尚未提出）"
     assert outlook.loc["加班費", "最新預估"] == present.cell_text(stored.loc["加班費", "latest_estimate"], "money", "zh-TW")
+    # how each line's outlook was made, never a blank cell (a line at budget said nothing)
+    made = {True: "其餘月份依至今執行率重估", False: "其餘月份按預算"}
+    assert set(outlook["最新預估方式"]) <= {*made.values(), "—"} and "其餘月份按預算" in set(outlook["最新預估方式"])
+    assert outlook.loc["加班費", "最新預估方式"] == made[bool(stored.loc["加班費", "reforecast"])]
 
 
 def ir_section(sample_db: Path, tmp_path: Path, monkeypatch) -> tuple[AppTest, Path]:
