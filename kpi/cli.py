@@ -63,13 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _listed(repeated: dict[str, int]) -> str:
-    """"3 contacts keys are held by", "1 surveys key and 2 complaints keys are held by" ..."""
-    parts = [f"{n:,} {name} key{'' if n == 1 else 's'}" for name, n in repeated.items()]
-    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"{joined} {'is' if len(parts) == 1 and next(iter(repeated.values())) == 1 else 'are'} held by"
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     result = store.check_database(_db(args))
     for name, n in result.tables.items():
@@ -81,9 +74,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  {name:<28}" + (f"{n:,} {'key is' if n == 1 else 'keys are'} held by more than one row"
                                  if isinstance(n, int) else f"keys not counted: {n}"))
     if result.ok and result.keys_repeated:
-        print(f"error: {result.path}: every table reads back, but {_listed(result.keys_repeated)} more than one "
-              "row (written by means other than an import); an import of a file holding one of those keys stops. "
-              "Find and remove the extra rows (docs/operations.md)", file=sys.stderr)
+        print(f"error: {result.path}: every table reads back, but {', '.join(result.keys_repeated)} "
+              "holds keys in more than one row (counted above; written by means other than an import); an import of a "
+              "file holding one of those keys stops. Find and remove the extra rows (docs/operations.md)",
+              file=sys.stderr)
         return 1
     if result.ok:
         uncounted = [name for name, n in result.repeated.items() if not isinstance(n, int)]

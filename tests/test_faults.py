@@ -225,9 +225,9 @@ def test_keys_written_twice_by_sql_are_counted_by_check_and_stop_the_import_in_o
     r = kpi("check", "--db", str(small_db))
     assert "Traceback" not in r.stderr
     assert "contacts                    3 keys are held by more than one row" in r.stdout
-    assert r.stderr.strip() == (f"error: {small_db}: every table reads back, but 3 contacts keys are held by more than "
-                                "one row (written by means other than an import); an import of a file holding one of "
-                                "those keys stops. Find and remove the extra rows (docs/operations.md)")
+    assert r.stderr.strip() == (f"error: {small_db}: every table reads back, but contacts holds keys in more than one "
+                                "row (counted above; written by means other than an import); an import of a file "
+                                "holding one of those keys stops. Find and remove the extra rows (docs/operations.md)")
     again = write("again.csv", "contact_id,arrived_at,channel\nc1,2026-11-16 09:00,email\nc2,2026-11-16 09:00,email\n"
                                "new1,2026-11-16 09:00,email\n")  # c1 in three rows, c2 in two: two keys
     r = kpi("ingest", "contacts", str(again), "--db", str(small_db))

@@ -254,10 +254,10 @@ def _work_space() -> str:
 WORK_SPACE = _work_space()
 
 
-def work_dir(base: str | os.PathLike | None = None) -> Path:
-    """A new directory for a prepared import's files, named by this process (sweep_work_dirs, which prepare() runs
-    first, removes it once the process has ended without removing it)."""
-    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-{WORK_SPACE}-", dir=base))
+def work_dir() -> Path:
+    """A new directory in the temp directory for a prepared import's files, named by this process (sweep_work_dirs,
+    which prepare() runs first, removes it once the process has ended without removing it)."""
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-{WORK_SPACE}-"))
 
 
 def sweep_work_dirs(base: str | os.PathLike | None = None, now: float | None = None) -> list[Path]:
@@ -298,9 +298,7 @@ def _running(pid: int) -> bool | None:
         return None
     try:
         os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
-    except ProcessLookupError:
-        return False
-    except (OverflowError, ValueError):  # no process can have that id
+    except (ProcessLookupError, OverflowError, ValueError):  # none has that id (or none can: too large)
         return False
     except PermissionError:
         return True
