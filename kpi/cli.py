@@ -574,7 +574,8 @@ def cmd_budget(args: argparse.Namespace) -> int:
                           "variance_split": _split_json(report.splits.get((r["cost_center"], r["line"])))}
                          for r in report.lines.to_dict("records")],
                "total_variance_split": _split_json(report.total_split),
-               "cost_per_contact": metrics.to_jsonable(report.cost_per_contact)}
+               "cost_per_contact": metrics.to_jsonable(report.cost_per_contact),
+               "budget_per_contact": metrics.to_jsonable(report.budget_per_contact)}
         _print_json(doc)
         return 0
     print(f"{report.year} through {through or '(no actuals yet)'}")
@@ -590,8 +591,10 @@ def cmd_budget(args: argparse.Namespace) -> int:
     print(f"cost lines: budget YTD {amounts['budget_ytd']}, actual YTD {amounts['actual_ytd']}, "
           f"latest estimate {amounts['latest_estimate']}, full-year budget {amounts['full_year_budget']}")
     if report.cost_per_contact is not None:
+        budgeted = ("" if report.budget_per_contact is None
+                    else f", budgeted {present.money(report.budget_per_contact, decimals=1)}")
         print(f"cost per contact answered YTD: {present.money(report.cost_per_contact, decimals=1)} "
-              f"({present.number(report.answered_ytd)} answered)")
+              f"({present.number(report.answered_ytd)} answered){budgeted}")
     return 0
 
 

@@ -74,6 +74,20 @@ def change(v, base=None) -> str | None:
 
 
 full_year = tot["full_year_budget"]
+
+
+def cpc_tile(actual: float | None, budget: float | None) -> present.Tile:
+    """The year to date's cost per contact against the budgeted (the budget over the contacts it planned): its
+    difference in NT$ and share, coloured as metrics.unit_cost_status judges it."""
+    shown = lambda v: format_value(cat["cost_per_contact"], v, lang())  # noqa: E731
+    diff = None if actual is None or budget is None else actual - budget
+    return present.Tile(
+        f"{t('budget.ytd')} · {kpi_label(cat['cost_per_contact'])}", shown(actual) if actual else "—",
+        help=cat["cost_per_contact"].text("definition", lang(), cat.settings),
+        delta=None if diff is None else f"{present.format_kind(diff, '+money', lang())} "
+                                        f"({present.percent(diff / budget, signed=True)})",
+        tone=metrics.unit_cost_status(actual, budget, cat.settings),
+        small=() if budget is None else (html.escape(f"{t('col.budget_per_contact')} {shown(budget)}"),))
 show_tiles([
     present.Tile(f"{t('budget.month')} · {kpi_label(cat['actual'])}", ntd_short(tot["actual_month"]),
                  delta=change(tot["variance_month"], tot["budget_month"]),
@@ -90,9 +104,7 @@ show_tiles([
                  tone=None if tot["run_rate"] is None else over_under(tot["run_rate"] - full_year, full_year),
                  help=cat["run_rate"].text("definition", lang(), cat.settings),
                  small=budget_line("full_year_budget", full_year)),
-    present.Tile(f"{t('budget.ytd')} · {kpi_label(cat['cost_per_contact'])}",  # the charts show each month's
-                 format_value(cat["cost_per_contact"], report.cost_per_contact, lang()) if report.cost_per_contact else "—",
-                 help=cat["cost_per_contact"].text("definition", lang(), cat.settings)),
+    cpc_tile(report.cost_per_contact, report.budget_per_contact),  # the charts show each month's
 ], 4)  # four to a row: NT$3,798.2 萬 fits a quarter of the page at 1,500 px, not a fifth
 competency_widget("variance")
 

@@ -124,6 +124,22 @@ def test_totals_are_over_cost_lines_and_cost_per_contact_uses_the_same_months():
     assert report.answered_ytd == 2 and report.cost_per_contact == pytest.approx(142_500)
 
 
+def test_budgeted_cost_per_contact_of_the_year_to_date_and_its_status():
+    report = metrics.budget_report(db_with_budget(ROWS, CONTACTS), 2026)
+    # No drivers: the cost budget of the closed months (Jan, Feb: 100k + 0 each) over the contacts they answered
+    # (a in Jan, b in Feb): 200k / 2. March (d answered) is not closed.
+    assert report.budget_per_contact == pytest.approx(100_000)
+    # 142,500 against 100,000: +42.5%, past the 5% of the improvement-report rule.
+    assert metrics.unit_cost_status(report.cost_per_contact, report.budget_per_contact) == "bad"
+    # Through January alone: 100k / 1.
+    assert metrics.budget_report(db_with_budget(ROWS, CONTACTS), 2026, date(2026, 1, 1)).budget_per_contact == 100_000
+    # The share alone judges a contact's cost (NT$4 over is not measured against the rule's NT$50,000).
+    assert [metrics.unit_cost_status(a, 100) for a in (104, 105, 100, 95)] == ["warning", "bad", "good", "good"]
+    assert metrics.unit_cost_status(None, 100) is None and metrics.unit_cost_status(100, None) is None
+    # No contact answered in a closed month and no drivers: no budgeted cost per contact.
+    assert metrics.budget_report(db_with_budget(ROWS), 2026).budget_per_contact is None
+
+
 def test_a_year_without_actuals_has_no_through_and_no_values():
     report = metrics.budget_report(db_with_budget([("2027-01-01", "OPS", "overtime", "cost", 100_000, None)]), 2027)
     assert report.through is None and report.cost_per_contact is None
@@ -142,6 +158,7 @@ def test_budget_cli_json(tmp_path, capsys):
     assert code == 0, err
     doc = json.loads(out)
     assert doc["year"] == 2026 and doc["through"] == "2026-02" and doc["cost_per_contact"] is None
+    assert doc["budget_per_contact"] is None
     ot = next(x for x in doc["lines"] if x["line"] == "overtime")
     assert set(ot) >= {"cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
                        "actual_ytd", "variance_ytd", "variance_pct_ytd", "favourable", "needs_improvement_report",

@@ -139,6 +139,16 @@ def test_budgeted_cost_per_contact_divides_by_the_budgeted_contacts():
     assert m.loc["2026-03", "budgeted_contacts"] == 1000 and m.loc["2026-03", "budget_per_contact"] != m.loc["2026-03", "budget_per_contact"]  # no actual: none (NaN)
 
 
+def test_the_year_to_date_budgeted_cost_per_contact_sums_budgets_and_planned_contacts():
+    con = db_with(OT_BUDGET, OT_DRIVERS, FEB_CONTACTS)
+    # Jan and Feb closed: (200,000 + 160,000) / (1,000 + 1,000) budgeted contacts; March has no actual.
+    assert metrics.budget_report(con, 2026).budget_per_contact == 180
+    assert metrics.budget_report(con, 2026, date(2026, 1, 1)).budget_per_contact == 200
+    # Drivers in January only: February divides by the 3 contacts it answered: 360,000 / 1,003.
+    jan_only = db_with(OT_BUDGET, OT_DRIVERS[:1], FEB_CONTACTS)
+    assert metrics.budget_report(jan_only, 2026).budget_per_contact == pytest.approx(360_000 / 1003)
+
+
 BUDGET_SHEET = [["科目", "1月", "2月"], ["加班費", 200_000, 160_000]]
 DRIVERS_SHEET = [["月份", "科目", "工時別", "預算來電量", "預算工時", "預算時薪", "實際來電量", "實際工時"],
                  ["2026-01", "加班費", "加班", 1000, 500, 400, 1200, 660],

@@ -411,6 +411,13 @@ def test_budget_page_totals_equal_the_budget_report(app):
     assert tiles_shown["最新預估"] == f"NT${report.total['latest_estimate'] / 1e4:,.1f} 萬"
     # Cost per contact of the year to date, and said so (beside the month's tiles it read as the month's).
     assert tiles_shown["年初至今 · 每通成本"] == f"NT${report.cost_per_contact:,.0f}"
+    # ... beside the budgeted, with the difference and its share, coloured by the share alone
+    cpc = next(x for x in page_tiles(at) if x.label == "年初至今 · 每通成本")
+    diff = report.cost_per_contact - report.budget_per_contact
+    assert cpc.lines == [f"預算每通成本 NT${report.budget_per_contact:,.0f}"]
+    assert cpc.delta == f"{'+' if diff > 0 else '-'}NT${abs(diff):,.0f} ({diff / report.budget_per_contact:+.1%})"
+    assert cpc.tone == (
+        metrics.unit_cost_status(report.cost_per_contact, report.budget_per_contact))
     # The lines in two grids that each fit the page: the month and year to date, then the outlook with the flags.
     lines, outlook = (html_tables(at)[i].set_index("科目") for i in (0, 1))
     stored = report.lines.set_index("line")

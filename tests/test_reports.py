@@ -184,6 +184,8 @@ def test_totals_are_budget_reports_totals(con, perf_xlsx):
     assert row_where(rows, 項目="年化實際數")["成本科目合計"].value == pytest.approx(rep.total["run_rate"])
     cpc = row_where(rows, 項目="累計每通成本")["成本科目合計"]
     assert cpc.value == pytest.approx(rep.cost_per_contact) and cpc.number_format == "#,##0.0"
+    budgeted = row_where(rows, 項目="累計預算每通成本")["成本科目合計"]
+    assert budgeted.value == pytest.approx(rep.budget_per_contact) and budgeted.number_format == "#,##0.0"
     assert row_where(rows, 項目="累計差異率")["成本科目合計"].number_format == "+0.0%;-0.0%;0.0%"
 
 
@@ -293,6 +295,15 @@ def test_the_summary_counts_real_time_measures_per_channel(con, perf):
     assert f"有目標的 KPI 共 {n + 6 + 3} 項" in summary  # and AHT once per channel (phone, chat, e-mail)
     # a monthly report compares with the previous calendar month (was: the 31 days before, 2026-08-31 to 09-30)
     assert "與上個月 2026-09-01 至 2026-09-30 比較" in summary
+
+
+def test_the_summary_gives_cost_per_contact_beside_the_budgeted(con, perf):
+    rep = metrics.budget_report(con, 2026, MONTH)
+    summary = " ".join(perf.section("summary").paragraphs)
+    diff = rep.cost_per_contact - rep.budget_per_contact
+    assert (f"每通成本（累計）：NT${rep.cost_per_contact:,.1f}（接通 {rep.answered_ytd:,} 通），"
+            f"預算每通成本 NT${rep.budget_per_contact:,.1f}，差 {'+' if diff > 0 else '-'}NT${abs(diff):,.1f}"
+            f"（{diff / rep.budget_per_contact:+.1%}）。") in summary
 
 
 def test_formula_looking_text_comes_out_neutralised(perf_xlsx):

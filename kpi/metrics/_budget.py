@@ -32,6 +32,8 @@ class BudgetReport:
     revenue_total: dict[str, Any]  # ... and over revenue lines
     cost_per_contact: float | None  # actual cost YTD / contacts answered YTD
     answered_ytd: int
+    # the cost budget of the closed months to date / the contacts it planned (budget_per_contact of monthly(), summed)
+    budget_per_contact: float | None = None
     # (cost_center, line) -> the year-to-date variance split of a line with drivers in every month counted (else absent)
     splits: dict[tuple[str, str], "VarianceSplit"] = field(default_factory=dict)
     total_split: "VarianceSplit | None" = None  # the cost lines' splits summed (None when no line has one)
@@ -153,18 +155,20 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
 
     answered = 0
     cpc = None
+    by_month = answered_by_month(con, year) if through else {}
     if through:
         start = date(year, 1, 1)
         end = date(year + (through.month == 12), through.month % 12 + 1, 1)
-        answered = sum(n for month, n in answered_by_month(con, year).items() if start <= month < end)
+        answered = sum(n for month, n in by_month.items() if start <= month < end)
         cost = total("cost")["actual_ytd"]
         cpc = cost / answered if answered and cost is not None else None
     splits = _line_splits(cur, year, months) if through else {}
+    bpc = _budget_per_contact(_monthly(cur, year, "cost", by_month), months) if through else None
     cur.close()
     cost_splits = [sp for (cc, line), sp in splits.items()
                    if (frame[(frame.cost_center == cc) & (frame.line == line)].line_type == "cost").any()]
     return BudgetReport(year=year, through=through, lines=frame, total=total("cost"), revenue_total=total("revenue"),
-                        cost_per_contact=cpc, answered_ytd=answered, splits=splits,
+                        cost_per_contact=cpc, answered_ytd=answered, budget_per_contact=bpc, splits=splits,
                         total_split=sum_splits(cost_splits) if cost_splits else None)
 
 
@@ -176,9 +180,8 @@ def answered_by_month(con: duckdb.DuckDBPyConnection, year: int) -> dict[date, i
     return {date.fromisoformat(f"{r['key']}-01"): int(r["answered"]) for r in rows if r["answered"] == r["answered"]}
 
 
-def _answered_sql(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str, dict[str, list]]:
-    """SQL of answered_by_month as rows (period, answered), with the lists it binds."""
-    months = answered_by_month(con, year)
+def _answered_sql(months: dict[date, int]) -> tuple[str, dict[str, list]]:
+    """SQL of answered_by_month's result as rows (period, answered), with the lists it binds."""
     return ("SELECT unnest($c_periods::DATE[]) AS period, unnest($c_answered::BIGINT[]) AS answered",
             {"c_periods": list(months), "c_answered": list(months.values())})
 
@@ -199,8 +202,14 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost", 
     else by the contacts the center actually answered that month; a month without actuals (not closed yet) has none.
     """
     require(scope, "budget")
-    answered, values = _answered_sql(con, year)
-    return con.cursor().execute(checked_sql(
+    return _monthly(con.cursor(), year, line_type, answered_by_month(con, year))
+
+
+def _monthly(cur: duckdb.DuckDBPyConnection, year: int, line_type: str,
+             answered_months: dict[date, int]) -> pd.DataFrame:
+    """monthly() on a cursor, given answered_by_month()'s result (budget_report has it already)."""
+    answered, values = _answered_sql(answered_months)
+    return cur.execute(checked_sql(
         f"""WITH b AS (
              SELECT period, sum(budget) AS budget, sum(actual) AS actual FROM budget
              WHERE year(period) = $y AND line_type = $t GROUP BY period),
@@ -216,6 +225,18 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost", 
              p.planned AS budgeted_contacts
            FROM b LEFT JOIN c USING (period) LEFT JOIN p USING (period) ORDER BY b.period"""),
         {"y": year, "t": line_type, **values}).df()
+
+
+def _budget_per_contact(monthly_rows: pd.DataFrame, through_month: int) -> float | None:
+    """The budgeted cost per contact of the closed months through through_month, as monthly() makes each month's:
+    their budget over the contacts they planned (a month without drivers: over those it answered), both summed over
+    the months that have a divisor. None without such a month."""
+    months = monthly_rows[(pd.to_datetime(monthly_rows["month"]).dt.month <= through_month)
+                          & monthly_rows["actual"].notna()]
+    planned = months["budgeted_contacts"].astype("Float64")
+    divisor = planned.where(planned > 0, months["answered"].astype("Float64")).fillna(0)
+    counted = divisor > 0
+    return float(months["budget"][counted].sum() / divisor[counted].sum()) if counted.any() else None
 
 
 def years(con: duckdb.DuckDBPyConnection, *, scope: Scope | None = None) -> list[int]:
@@ -235,6 +256,17 @@ def cost_variance_status(variance: Any, budget: Any, settings: dict[str, Any] | 
     settings = settings or load_catalog().settings
     return _status(variance < 0, material(variance, budget, settings["improvement_report_min_pct"],
                                           settings["improvement_report_min_amount"]))
+
+
+def unit_cost_status(actual: Any, budget: Any, settings: dict[str, Any] | None = None) -> str | None:
+    """Actual cost per contact against the budgeted, judged as cost_variance_status judges a total but on the share
+    alone (the rule's NT$ amount is a line's, not a contact's): at or under budget good; over it bad from the settings'
+    share of the budget, warning below it; None without both."""
+    if actual is None or budget is None or pd.isna(actual) or pd.isna(budget) or not budget:
+        return None
+    settings = settings or load_catalog().settings
+    variance = actual - budget
+    return _status(variance <= 0, abs(variance) / abs(budget) >= settings["improvement_report_min_pct"])
 
 
 def _status(favourable: Any, material: bool) -> str | None:
@@ -365,7 +397,7 @@ def monthly_splits(con: duckdb.DuckDBPyConnection, year: int, through_month: int
     where the month's drivers lack hours per contact, a rate, actual hours or actual contacts). Actual contacts are
     the drivers' own, else the month's answered contacts (the catalog's answered KPI: inbound and callbacks)."""
     require(scope, "budget")
-    answered, values = _answered_sql(con, year)
+    answered, values = _answered_sql(answered_by_month(con, year))
     cur = con.cursor()
     rows = cur.execute(checked_sql(
         f"""WITH c AS ({answered})

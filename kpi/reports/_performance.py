@@ -123,7 +123,11 @@ def _summary(m: _Month) -> Section:
                        variance=ntd(rt["variance_ytd"], True), pct=pct(rt["variance_pct_ytd"]),
                        fav=fav(rt["favourable"], lang) or "—"))
     if m.rep.cost_per_contact is not None:
-        paras.append(t("perf.cpc", lang, cpc=money(m.rep.cost_per_contact, decimals=1), answered=f"{m.rep.answered_ytd:,}"))
+        cpc, bpc = m.rep.cost_per_contact, m.rep.budget_per_contact
+        paras.append(t("perf.cpc", lang, cpc=money(cpc, decimals=1), answered=f"{m.rep.answered_ytd:,}") if bpc is None
+                     else t("perf.cpc_budget", lang, cpc=money(cpc, decimals=1), answered=f"{m.rep.answered_ytd:,}",
+                            budget=money(bpc, decimals=1), diff=money(cpc - bpc, decimals=1, signed=True),
+                            pct=pct((cpc - bpc) / bpc)))
     if len(m.flagged):
         paras.append(t("perf.flagged", lang, n=len(m.flagged), k=sum(v is not None for v in m.saved.values()),
                        lines=join_list(_line_names(m.flagged, lang), lang)))
@@ -161,6 +165,8 @@ def _totals(m: _Month) -> Section:
         (m.label("latest_estimate"), "ntd", c["latest_estimate"], r["latest_estimate"]),
         (m.label("run_rate"), "ntd", c["run_rate"], r["run_rate"]),
         (sc("cost_per_contact", "scope.ytd"), "cost", m.rep.cost_per_contact, None),
+        (t("report.scoped", lang, scope=t("scope.ytd", lang), label=t("col.budget_per_contact", lang)), "cost",
+         m.rep.budget_per_contact, None),
         (sc("answered", "scope.ytd"), "count", m.rep.answered_ytd, None),
     ]
     item, cost_col, rev_col = t("col.item", lang), t("col.cost_lines", lang), t("col.revenue_lines", lang)
