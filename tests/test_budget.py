@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from kpi import cli, metrics, store
+from kpi import cli, metrics, reports, store
 
 
 def db_with_budget(rows, contacts=()):
@@ -138,6 +138,27 @@ def test_budgeted_cost_per_contact_of_the_year_to_date_and_its_status():
     assert metrics.unit_cost_status(None, 100) is None and metrics.unit_cost_status(100, None) is None
     # No contact answered in a closed month and no drivers: no budgeted cost per contact.
     assert metrics.budget_report(db_with_budget(ROWS), 2026).budget_per_contact is None
+
+
+def test_a_budget_from_september_says_it_covers_four_months():
+    rows = [(f"2026-{m:02d}-01", "OPS", "overtime", "cost", 100_000, 90_000 if m < 11 else None) for m in range(9, 13)]
+    report = metrics.budget_report(db_with_budget(rows), 2026)
+    assert report.budget_months == (9, 10, 11, 12)
+    # the run rate is over those 4 months: 180k / 2 elapsed x 4; the full-year budget is theirs, 400k
+    assert (report.total["run_rate"], report.total["full_year_budget"]) == (360_000, 400_000)
+    assert reports.budget_coverage(report, "zh-TW") == (
+        "2026 年的預算只涵蓋 9 月至 12 月（4 個月）：全年預算、最新預估與年化實際數都只計這些月份，其餘月份沒有預算可比。")
+    assert reports.budget_coverage(report, "en").startswith("The 2026 budget covers Sep to Dec only (4 months): ")
+    # the performance report's summary says it too
+    summary = reports.performance_report(db_with_budget(rows), date(2026, 10, 1)).section("summary").paragraphs
+    assert reports.budget_coverage(report, "zh-TW") in summary
+    # months apart are listed; a whole year says nothing
+    gaps = metrics.budget_report(db_with_budget([r for r in rows if r[0] != "2026-10-01"]), 2026)
+    assert reports.budget_coverage(gaps, "zh-TW").startswith("2026 年的預算只涵蓋 9 月、11 月、12 月（3 個月）")
+    assert reports.budget_coverage(metrics.budget_report(db_with_budget(ROWS), 2025), "zh-TW").startswith(
+        "2025 年的預算只涵蓋 12 月（1 個月）")
+    whole = [(f"2026-{m:02d}-01", "OPS", "overtime", "cost", 1, 1) for m in range(1, 13)]
+    assert reports.budget_coverage(metrics.budget_report(db_with_budget(whole), 2026), "zh-TW") is None
 
 
 def test_a_year_without_actuals_has_no_through_and_no_values():

@@ -432,6 +432,23 @@ def test_budget_page_totals_equal_the_budget_report(app):
     assert outlook.loc["加班費", "最新預估方式"] == made[bool(stored.loc["加班費", "reforecast"])]
 
 
+def test_budget_page_says_a_budget_covers_part_of_the_year(app, sample_db, tmp_path, monkeypatch):
+    import shutil
+
+    assert not [i.value for i in app("pages/budget.py").info]  # the sample's budget covers all twelve months
+    db = tmp_path / "september.duckdb"
+    shutil.copy(sample_db, db)
+    with store.open_db(db) as con:  # a centre whose 2026 budget starts in September
+        con.execute("DELETE FROM budget WHERE period < DATE '2026-09-01' AND year(period) = 2026")
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.switch_page("pages/budget.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [i.value for i in at.info] == [
+        "2026 年的預算只涵蓋 9 月至 12 月（4 個月）：全年預算、最新預估與年化實際數都只計這些月份，其餘月份沒有預算可比。"]
+
+
 def ir_section(sample_db: Path, tmp_path: Path, monkeypatch) -> tuple[AppTest, Path]:
     """The budget page's improvement reports section, on a copy of the sample database (a new path: nothing cached for
     the sample file applies to it)."""

@@ -34,6 +34,7 @@ class BudgetReport:
     answered_ytd: int
     # the cost budget of the closed months to date / the contacts it planned (budget_per_contact of monthly(), summed)
     budget_per_contact: float | None = None
+    budget_months: tuple[int, ...] = tuple(range(1, 13))  # the months (1-12) the year's budget covers
     # (cost_center, line) -> the year-to-date variance split of a line with drivers in every month counted (else absent)
     splits: dict[tuple[str, str], "VarianceSplit"] = field(default_factory=dict)
     total_split: "VarianceSplit | None" = None  # the cost lines' splits summed (None when no line has one)
@@ -118,8 +119,10 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     elapsed = cur.execute(checked_sql("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? AND month(period) <= ? "
                                       "AND actual IS NOT NULL"), [year, months]).fetchone()[0]
     # The months the year's budget covers: a budget from September on is a 4-month year (its run rate x4, not x12).
-    year_months = cur.execute(checked_sql("SELECT count(DISTINCT period) FROM budget WHERE year(period) = ? "
-                                          "AND budget IS NOT NULL"), [year]).fetchone()[0] or 12
+    budget_months = tuple(m for (m,) in cur.execute(checked_sql(
+        "SELECT DISTINCT month(period) FROM budget WHERE year(period) = ? AND budget IS NOT NULL ORDER BY 1"),
+        [year]).fetchall())
+    year_months = len(budget_months) or 12
     # Year to date runs over the months Jan..through that have an actual, so budget and actual cover the same
     # months (a month not booked yet doesn't count as an underspend); the month figures are the through month alone.
     lines = cur.execute(checked_sql(
@@ -168,7 +171,8 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
     cost_splits = [sp for (cc, line), sp in splits.items()
                    if (frame[(frame.cost_center == cc) & (frame.line == line)].line_type == "cost").any()]
     return BudgetReport(year=year, through=through, lines=frame, total=total("cost"), revenue_total=total("revenue"),
-                        cost_per_contact=cpc, answered_ytd=answered, budget_per_contact=bpc, splits=splits,
+                        cost_per_contact=cpc, answered_ytd=answered, budget_per_contact=bpc, budget_months=budget_months,
+                        splits=splits,
                         total_split=sum_splits(cost_splits) if cost_splits else None)
 
 
