@@ -649,7 +649,10 @@ def test_budget_tiles_state_each_change_in_the_tiles_own_unit(app):
     ytd = tiles_by["年初至今 · 實際"]
     assert (ytd.value, ytd.delta, ytd.lines) == ("NT$3,165.1 萬", "+NT$35.4 萬 (+1.1%)", ["預算 NT$3,129.8 萬"])
     assert tiles_by["年化實際數"].delta.startswith("+NT$") and tiles_by["年化實際數"].lines == ["全年預算 NT$3,752.8 萬"]
-    assert all("萬" in m.delta for m in tiles_by.values() if m.delta)
+    assert all("萬" in m.delta for m in tiles_by.values() if m.delta and "萬" in m.value)
+    # cost per contact is in whole NT$, and so is its change against the budgeted
+    cpc = tiles_by["年初至今 · 每通成本"]
+    assert "萬" not in cpc.value + cpc.delta and cpc.delta.lstrip("+-").startswith("NT$")
 
 
 def test_a_tile_without_a_value_says_no_change(app):
