@@ -122,6 +122,12 @@ def _add_import_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_imports)
 
+    p = sub.add_parser("undo", parents=[common],
+                       help="undo an import: remove the rows it inserted, restore those it updated")
+    p.add_argument("import_id", type=int)
+    p.add_argument("--yes", action="store_true", help="undo without asking (asked on a terminal, refused elsewhere)")
+    p.set_defaults(func=cmd_undo)
+
     p = sub.add_parser("rejects", parents=[common], help="print the rejected rows of an import as CSV")
     p.add_argument("import_id", type=int)
     p.set_defaults(func=cmd_rejects)
@@ -443,6 +449,32 @@ def cmd_imports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_undo(args: argparse.Namespace) -> int:
+    """Undo one import as the import page does (imports.undo_import, in the audit log as the operating system's user),
+    after saying what it is and asking on a terminal; without --yes anywhere else, nothing is undone."""
+    with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
+        row = imports.import_history(con, import_id=args.import_id)
+    if row.empty:
+        raise imports.UndoRefused(f"import #{args.import_id} does not exist", "missing", id=args.import_id)
+    r = row.iloc[0]
+    print(f"import #{r.import_id}: {r.file_name} -> {r.dataset}, {int(r.inserted):,} inserted, {int(r.updated):,} "
+          f"updated, finished {r.finished_at:%Y-%m-%d %H:%M:%S}")
+    if pd.notna(r.undone_at):  # said before asking
+        raise imports.UndoRefused(f"import #{r.import_id} ({r.file_name}) was already undone at "
+                                  f"{r.undone_at:%Y-%m-%d %H:%M:%S}", "undone")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"error: nothing undone: add --yes to undo import #{r.import_id} without being asked",
+                  file=sys.stderr)
+            return 2
+        if input("undo it? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing undone")
+            return 1
+    with store.open_db(_db(args), wait=_wait(args)) as con:
+        print(imports.undo_import(con, args.import_id, source="cli").summary())
+    return 0
+
+
 def cmd_rejects(args: argparse.Namespace) -> int:
     with store.open_db(_db(args), read_only=True, wait=_wait(args)) as con:
         frame = imports.rejected_rows(con, args.import_id)
@@ -626,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     store.keep_files_private()
     try:
         return args.func(args)
-    except (imports.FatalImportError, store.StoreError, FileNotFoundError, ValueError) as exc:
+    except (imports.FatalImportError, imports.UndoRefused, store.StoreError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except duckdb.Error as exc:  # a database error no open_db block translated: still one line, never a traceback

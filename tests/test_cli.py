@@ -140,6 +140,48 @@ def test_status_and_imports_say_an_undone_import_to_the_second(kpi, db, write):
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s*$", listed.splitlines()[1])  # undone_at, to the second
 
 
+def test_undo_says_what_it_undoes_and_asks_first(kpi, db, write, monkeypatch):
+    kpi("ingest", "contacts", str(write("c.csv", "contact_id,arrived_at\na,2026-11-16 09:00\nb,2026-11-16 10:00\n")),
+        "--db", str(db))
+    kpi("ingest", "contacts", str(write("d.csv", "contact_id,arrived_at,wait_seconds\nb,2026-11-16 10:00,7\n")),
+        "--db", str(db))
+
+    def stored():
+        with store.open_db(db, read_only=True) as con:
+            return con.execute("SELECT contact_id, wait_seconds FROM contacts ORDER BY 1").fetchall()
+    assert stored() == [("a", None), ("b", 7)]
+    # not on a terminal (a script, cron) and no --yes: said, nothing undone
+    done = kpi("undo", "2", "--db", str(db))
+    assert done.returncode == 2 and stored() == [("a", None), ("b", 7)]
+    said = r"import #2: d\.csv -> contacts, 0 inserted, 1 updated, finished [\d-]{10} [\d:]{8}\n"
+    assert re.fullmatch(said, done.stdout)
+    assert done.stderr == "error: nothing undone: add --yes to undo import #2 without being asked\n"
+    # on a terminal it asks: no keeps it, yes undoes it (b's earlier version back)
+    answers = iter(["n", "y"])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    assert kpi("undo", "2", "--db", str(db)).stdout.endswith("nothing undone\n") and len(stored()) == 2
+    assert stored() == [("a", None), ("b", 7)]
+    done = kpi("undo", "2", "--db", str(db))
+    assert done.returncode == 0 and stored() == [("a", None), ("b", None)]
+    assert done.stdout.splitlines()[-1] == "import #2 (d.csv -> contacts) undone: removed 0, restored 1"
+    # a second undo, an unknown import and one a later import changed are refused in one line
+    again = kpi("undo", "2", "--yes", "--db", str(db))
+    assert again.returncode == 2
+    assert re.fullmatch(r"error: import #2 \(d\.csv\) was already undone at [\d-]{10} [\d:]{8}\n", again.stderr)
+    assert kpi("undo", "9", "--yes", "--db", str(db)).stderr == "error: import #9 does not exist\n"
+    kpi("ingest", "contacts", str(write("e.csv", "contact_id,arrived_at,wait_seconds\na,2026-11-16 09:00,3\n")),
+        "--db", str(db))
+    refused = kpi("undo", "1", "--yes", "--db", str(db))
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: import #1 (c.csv) can't be undone: later import #3")
+    # --yes undoes without asking, and the audit log says it came from the command line
+    assert kpi("undo", "3", "--yes", "--db", str(db)).returncode == 0 and stored() == [("a", None), ("b", None)]
+    with store.open_db(db, read_only=True) as con:
+        sources = con.execute("SELECT source FROM audit_log WHERE action = 'undo'").fetchall()
+    assert sources == [("cli",), ("cli",)]
+
+
 def test_the_installed_kpi_command_runs(db):
     script = Path(sys.executable).parent / ("kpi.exe" if os.name == "nt" else "kpi")
     if not script.exists():

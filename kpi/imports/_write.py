@@ -332,11 +332,12 @@ def sample_pending(con: duckdb.DuckDBPyConnection | None, sample_dir: str | os.P
     return [ds for ds in names if ds not in loaded]
 
 
-def import_history(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:
-    """The latest imports, newest first."""
+def import_history(con: duckdb.DuckDBPyConnection, limit: int = 50, import_id: int | None = None) -> pd.DataFrame:
+    """The latest imports, newest first; or the one import_id (no row when there is none)."""
     return con.cursor().execute(
         "SELECT import_id, finished_at, dataset, file_name, source, run_by, rows_read, inserted, updated, unchanged,"
-        " rejected, undone_at FROM imports ORDER BY import_id DESC LIMIT ?", [limit]).df()
+        " rejected, undone_at FROM imports WHERE $id IS NULL OR import_id = $id ORDER BY import_id DESC LIMIT $n",
+        {"id": import_id, "n": limit}).df()
 
 
 def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFrame:
