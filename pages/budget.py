@@ -170,9 +170,11 @@ if charts_tab[0]:
         cost = lines[lines["line_type"] == "cost"]
         wf = present.budget_waterfall((t("chart.total_budget"), tot["budget_ytd"] or 0),
                                       [(r.line, 0 if pd.isna(r.variance_ytd) else r.variance_ytd) for r in cost.itertuples()],
-                                      t("chart.total_actual"), lang(), title=t("budget.waterfall"), height=340,
-                                      margin=dict(l=10, r=10, t=40, b=10))
+                                      t("chart.total_actual"), lang(),  # coloured as the table's YTD variances
+                                      statuses=list(metrics.variance_status(cost, cat.settings)["variance_ytd"]),
+                                      title=t("budget.waterfall"), height=340, margin=dict(l=10, r=10, t=40, b=10))
         chart(wf, c2)
+        c2.caption(t("budget.waterfall_colours"))
 
         closed = series[series["actual"].notna()]  # a month without actuals is not closed; its contacts are partial
         cpc = present.cost_per_contact_lines(closed["month"], closed["budget_per_contact"], closed["cost_per_contact"],

@@ -89,6 +89,21 @@ def test_waterfall_steps_stand_on_the_running_total():
     assert [d["value"][2] for d in shown["data"]] == ["預算: NT$100", "人事: +NT$5", "電信: -NT$3", "實際: NT$102"]
 
 
+def test_budget_waterfall_steps_take_their_status_colours_and_say_them():
+    fig = present.budget_waterfall(("預算", 100), [("人事", 5), ("電信", -3), ("加班", 2), ("房租", 1)], "實際", "zh-TW",
+                                   statuses=["bad", "good", "warning", None])
+    base, shown = echarts_option(fig)["series"]
+    # over budget and material red, under green, over but below the threshold amber, no status grey; totals blue
+    assert [d["itemStyle"]["color"] for d in shown["data"]] == [
+        present.PALETTE["actual"], "#c0392b", "#27ae60", "#f0a030", present.PALETTE["muted"], present.PALETTE["actual"]]
+    assert [d["value"][2] for d in shown["data"]][1:5] == [
+        "人事: +NT$5（不利，需改善報告）", "電信: -NT$3（有利）", "加班: +NT$2（不利，未達改善報告門檻）", "房租: +NT$1"]
+    # without statuses, by direction as before
+    plain = echarts_option(present.budget_waterfall(("預算", 100), [("人事", 2)], "實際", "zh-TW"))["series"][1]
+    assert plain["data"][1]["itemStyle"]["color"] == present.PALETTE["bad"]
+    assert plain["data"][1]["value"][2] == "人事: +NT$2"
+
+
 def test_a_reference_line_on_the_second_axis_is_marked_on_its_series():
     fig = present.pareto(["A", "B"], [3, 1], [75.0, 100.0], [True, False], "件數", "累積占比", "zh-TW", height=300)
     option = echarts_option(fig)

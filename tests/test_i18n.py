@@ -43,6 +43,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "scale.": ("csat", "nps", "ces"),
     "line_type.": ("cost", "revenue"),
     "bridge.step.": ("volume", "efficiency", "rate"),  # kpi/reports/_bridge.py: the waterfall's steps
+    "waterfall.status.": ("good", "warning", "bad"),  # kpi/present/_charts.py: a budget line's status in the hover
     "bridge.": tuple(f"{part}.{way}" for part in ("volume", "efficiency", "rate") for way in ("up", "down", "unknown")),
     "bridge.effect.": ("cost", "saving"),
     "bridge.head.": ("over", "under"),

@@ -912,6 +912,23 @@ def test_budget_charts_are_in_the_tiles_scale_with_months_in_the_reader_s_langua
     assert zh["xAxis"][0]["data"][9] == "2026年10月"
 
 
+def test_budget_waterfall_colours_each_line_as_the_table_does(app):
+    # Every overspend was red in the waterfall, while the table coloured one below the improvement-report threshold
+    # amber. Now each step takes its line's YTD status, drawn and said in the hover.
+    with store.open_db(store.resolve_db_path(), read_only=True) as con:
+        report = metrics.budget_report(con, 2026)
+    cost = report.lines[report.lines["line_type"] == "cost"]
+    status = list(metrics.variance_status(cost)["variance_ytd"])
+    assert {"good", "warning", "bad"} <= set(status)  # the sample has all three
+    waterfall = charts(app("pages/budget.py", budget_section="每月與差異圖表"))[1]
+    steps = next(s for s in waterfall["series"] if s.get("hovers"))
+    shades = {"good": "#27ae60", "warning": "#f0a030", "bad": "#c0392b"}
+    fills = [r.get("fill") for r in steps["element"].iter("{http://www.w3.org/2000/svg}rect")]
+    assert len(fills) == len(status) + 2 and fills[1:-1] == [shades[s] for s in status]
+    words = {"good": "（有利）", "warning": "（不利，未達改善報告門檻）", "bad": "（不利，需改善報告）"}
+    assert [h[h.index("（"):] for h in steps["hovers"][1:-1]] == [words[s] for s in status]
+
+
 def test_budget_page_bridges_each_labour_line_in_both_languages(app):
     from kpi import reports
 

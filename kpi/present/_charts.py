@@ -134,21 +134,30 @@ def budget_vs_actual(months: Sequence, budget: Sequence, actual: Sequence, budge
 
 
 def budget_waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end_label: str, lang: str,
-                     **layout: Any) -> go.Figure:
+                     statuses: Sequence[str | None] | None = None, **layout: Any) -> go.Figure:
     """From the budget to the actual: the start total, each line's variance (red over, green under) and the end
-    total, in 萬 or millions. The axis holds every running total (a step may climb past both ends); it starts near
-    them when the steps are a few percent of the totals (they vanish on a zero-based axis), at zero when they are
-    larger (a budget of 1.31M beside an actual of 1.93M looked a tenth of it on an axis from 1.3M)."""
+    total, in 萬 or millions. statuses (one per step: good, warning, bad or None) colour the steps as the budget
+    lines' table colours their variances instead, and the hover says it: an overspend below the improvement-report
+    threshold is amber, not the red of one that needs a report (plotly's own waterfall has a colour per direction
+    only: the colours go in the trace's meta, which the ECharts translation draws). The axis holds every running
+    total (a step may climb past both ends); it starts near them when the steps are a few percent of the totals (they
+    vanish on a zero-based axis), at zero when they are larger (a budget of 1.31M beside an actual of 1.93M looked a
+    tenth of it on an axis from 1.3M)."""
     divisor, title = money_scale(lang)
     total = start[1] + sum(v for _, v in steps)
     trace = go.Waterfall(
         x=[start[0], *[name for name, _ in steps], end_label],
         measure=["absolute", *["relative"] * len(steps), "total"],
         y=[start[1] / divisor, *[v / divisor for _, v in steps], 0],
-        customdata=[money_short(start[1], lang), *[money(v, signed=True) for _, v in steps], money_short(total, lang)],
+        customdata=[money_short(start[1], lang),
+                    *[money(v, signed=True) + ("" if statuses is None or not statuses[i]
+                                               else t(f"waterfall.status.{statuses[i]}", lang))
+                      for i, (_, v) in enumerate(steps)], money_short(total, lang)],
         hovertemplate="%{x}: %{customdata}<extra></extra>",
         increasing=dict(marker_color=PALETTE["bad"]), decreasing=dict(marker_color=PALETTE["good"]),
-        totals=dict(marker_color=PALETTE["actual"]))
+        totals=dict(marker_color=PALETTE["actual"]),
+        meta=None if statuses is None else {
+            "step_colours": [STATUS_SHADES.get(s or "", PALETTE["muted"]) for s in statuses]})
     running = [start[1]]
     for _, v in steps:
         running.append(running[-1] + v)

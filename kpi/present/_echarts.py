@@ -319,11 +319,13 @@ class _Translation:
         xs = self._categories(trace.get("xaxis"), trace.get("x"))
         total, base, shown, colours = 0.0, [], [], []
         steps = _values(trace.get("y"))
+        step_colours = iter(_get(trace, "meta.step_colours") or ())  # one per relative step: by status, not direction
         for measure, v in zip(_values(trace.get("measure")), steps):
             v = v or 0.0
             if measure == "relative":
                 start, total = total, total + v
-                colour = _get(trace, "increasing.marker.color" if v >= 0 else "decreasing.marker.color")
+                colour = next(step_colours, None) or _get(
+                    trace, "increasing.marker.color" if v >= 0 else "decreasing.marker.color")
             else:  # "absolute" sets the total, "total" shows it
                 start, total = 0.0, (v if measure == "absolute" else total)
                 colour = _get(trace, "totals.marker.color")
