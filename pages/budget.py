@@ -128,9 +128,11 @@ if lines_tab[0]:
                                for v, le in zip(lines["reforecast"], lines["latest_estimate"])]
         table["line_type"] = table["line_type"].map(lambda v: t(f"line_type.{v}"))
         table["favourable"] = table["favourable"].map(lambda v: "—" if v is None or pd.isna(v) else (t("budget.favourable") if v else t("budget.unfavourable")))
-        written = {(r.cost_center, r.line) for r in query(competency.list_reports, year).itertuples()}
+        # the month each saved report was written for: one per line and year, said beside the flag
+        written = {(r.cost_center, r.line): pd.Timestamp(r.through).date()
+                   for r in query(competency.list_reports, year).itertuples()}
         table["needs_improvement_report"] = [  # as the performance report says it: required, written or not yet
-            ("⚑ " + (t("budget.flag_written") if (cc, ln) in written else t("budget.flag_missing"))) if v else ""
+            "⚑ " + competency.report_flag(written.get((cc, ln)), date(year, month, 1), lang()) if v else ""
             for cc, ln, v in zip(lines["cost_center"], lines["line"], lines["needs_improvement_report"])]
         cell_status = metrics.variance_status(lines, cat.settings)  # each cell by its own sign, red when material
         flagged = lines["needs_improvement_report"]

@@ -485,6 +485,13 @@ def test_improvement_report_form_saves_and_lists_it(sample_db, tmp_path, monkeyp
     outlook = html_tables(at)[1].set_index("科目")
     assert outlook.loc["加班費", "改善報告"] == "⚑ 需改善報告（已提出）"
     assert outlook.loc["教育訓練", "改善報告"] == "⚑ 需改善報告（尚未提出）"
+    # viewed through an earlier month, the report (saved for October's review) is named by its month, not 已提出 as
+    # if written then
+    at.session_state["budget_month"] = 8
+    at.run()
+    outlook = html_tables(at)[1].set_index("科目")
+    assert outlook.loc["加班費", "改善報告"] == "⚑ 需改善報告（已提出，為 10 月檢討所寫）"
+    at.session_state["budget_month"] = 10
     at.session_state["budget_section"] = "改善報告 (P2.2.3)"
     at.run()
 

@@ -154,6 +154,15 @@ def test_overtime_ytd_variance_in_the_xlsx_is_budget_reports(con, perf_xlsx):
     assert row["有利/不利"].value == "不利" and row["改善報告"].value == "需要（已提出）"
 
 
+def test_a_report_of_an_earlier_month_names_the_month_its_improvement_report_was_written_for(con):
+    september = reports.performance_report(con, date(2026, 9, 1))
+    lines = september.section("lines").table.set_index("科目")
+    assert lines.loc["加班費", "改善報告"] == f"需要（已提出，為 {MONTH.month} 月檢討所寫）"
+    assert competency.report_flag(None, MONTH, "en", short=True) == "required (missing)"
+    assert competency.report_flag(MONTH, MONTH, "en") == "Report needed (written)"
+    assert competency.report_flag(date(2026, 3, 1), MONTH, "en") == "Report needed (written for the Mar review)"
+
+
 def test_the_bridge_sheet_splits_each_labour_line_s_variance(con, perf_xlsx):
     report = metrics.budget_report(con, 2026, MONTH)
     rows = rows_of(perf_xlsx["差異分析"], "成本中心")

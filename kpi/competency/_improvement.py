@@ -44,6 +44,19 @@ class ImprovementReport:
     status: str = "open"
 
 
+def report_flag(through: date | None, month: date, lang: str, short: bool = False) -> str:
+    """A flagged line's improvement report as the budget page (short: the performance report's column) says it for the
+    view through month: not written yet; written (for this month's review); or written for another month's review,
+    named (one report per line and year, kept at the month it was last saved for: a January view said 已提出 of a
+    report first written in October)."""
+    if through is None:
+        return t("flag.missing", lang) if short else t("budget.flag.missing", lang)
+    if (through.year, through.month) == (month.year, month.month):
+        return t("flag.written", lang) if short else t("budget.flag.written", lang)
+    named = t(f"month.short.{through.month}", lang)
+    return t("flag.written_for", lang, month=named) if short else t("budget.flag.written_for", lang, month=named)
+
+
 def _check(r: ImprovementReport) -> None:
     empty = tuple(name for name in ("root_cause", "action", "owner") if not str(getattr(r, name) or "").strip())
     if empty:  # every one of them, not one per attempt
