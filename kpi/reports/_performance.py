@@ -221,8 +221,9 @@ def _lines(m: _Month) -> Section:
     lines["line_type"] = lines["line_type"].map(lambda v: t(f"line_type.{v}", lang) if v in ("cost", "revenue") else v)
     lines["favourable"] = lines["favourable"].map(lambda v: fav(None if is_missing(v) else bool(v), lang))
     lines["needs_improvement_report"] = [
-        competency.report_flag(getattr(m.saved.get((r.cost_center, r.line)), "through", None), m.month, lang, short=True)
-        if r.needs_improvement_report else None for r in m.rep.lines.itertuples(index=False)]
+        competency.report_flag(getattr(m.saved.get((r.cost_center, r.line)), "through", None), m.month, lang,
+                               short=True) if r.needs_improvement_report else None
+        for r in m.rep.lines.itertuples(index=False)]
     lines = lines[list(lk)].rename(columns=lk)
     kinds = {lk[c]: "ntd" for c in ("budget_month", "actual_month", "budget_ytd", "actual_ytd", "full_year_budget",
                                     "latest_estimate", "run_rate")}
