@@ -467,7 +467,12 @@ def cmd_undo(args: argparse.Namespace) -> int:
             print(f"error: nothing undone: add --yes to undo import #{r.import_id} without being asked",
                   file=sys.stderr)
             return 2
-        if input("undo it? [y/N] ").strip().lower() not in ("y", "yes"):
+        try:
+            answer = input("undo it? [y/N] ")
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C at the question: a no, on a line of its own
+            print()
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
             print("nothing undone")
             return 1
     with store.open_db(_db(args), wait=_wait(args)) as con:

@@ -161,6 +161,13 @@ def test_undo_says_what_it_undoes_and_asks_first(kpi, db, write, monkeypatch):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
     assert kpi("undo", "2", "--db", str(db)).stdout.endswith("nothing undone\n") and len(stored()) == 2
+
+    def interrupted(prompt):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as m:  # Ctrl-C (or Ctrl-D) at the question is a no, not a traceback
+        m.setattr("builtins.input", interrupted)
+        done = kpi("undo", "2", "--db", str(db))
+    assert (done.returncode, done.stdout.splitlines()[-1], done.stderr) == (1, "nothing undone", "")
     assert stored() == [("a", None), ("b", 7)]
     done = kpi("undo", "2", "--db", str(db))
     assert done.returncode == 0 and stored() == [("a", None), ("b", None)]
