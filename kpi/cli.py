@@ -457,8 +457,9 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if row.empty:
         raise imports.UndoRefused(f"import #{args.import_id} does not exist", "missing", id=args.import_id)
     r = row.iloc[0]
+    finished = "—" if pd.isna(r.finished_at) else f"{r.finished_at:%Y-%m-%d %H:%M:%S}"
     print(f"import #{r.import_id}: {r.file_name} -> {r.dataset}, {int(r.inserted):,} inserted, {int(r.updated):,} "
-          f"updated, finished {r.finished_at:%Y-%m-%d %H:%M:%S}")
+          f"updated, finished {finished}")
     if pd.notna(r.undone_at):  # said before asking
         raise imports.UndoRefused(f"import #{r.import_id} ({r.file_name}) was already undone at "
                                   f"{r.undone_at:%Y-%m-%d %H:%M:%S}", "undone")
@@ -612,10 +613,13 @@ def cmd_budget(args: argparse.Namespace) -> int:
                          for r in report.lines.to_dict("records")],
                "total_variance_split": _split_json(report.total_split),
                "cost_per_contact": metrics.to_jsonable(report.cost_per_contact),
-               "budget_per_contact": metrics.to_jsonable(report.budget_per_contact)}
+               "budget_per_contact": metrics.to_jsonable(report.budget_per_contact),
+               "budget_months": list(report.budget_months)}
         _print_json(doc)
         return 0
     print(f"{report.year} through {through or '(no actuals yet)'}")
+    if metrics.budget_coverage(report, "en"):
+        print(metrics.budget_coverage(report, "en"))
     shown = report.lines[["cost_center", "line", "line_type", "budget_ytd", "actual_ytd", "variance_ytd",
                           "variance_pct_ytd", "needs_improvement_report", "latest_estimate"]].copy()
     for c in ("budget_ytd", "actual_ytd", "variance_ytd", "latest_estimate"):

@@ -52,8 +52,8 @@ month = pick(c2, t("budget.through"), months, "budget_month", index=len(months) 
 report = query(metrics.budget_report, year, date(year, month, 1))
 if last is None:
     st.warning(t("budget.no_actuals", year=year))
-if reports.budget_coverage(report, lang()):
-    st.info(reports.budget_coverage(report, lang()))
+if metrics.budget_coverage(report, lang()):
+    st.info(metrics.budget_coverage(report, lang()))
 
 # ---- totals of the cost lines: month, year to date, full year
 st.subheader(t("budget.cost_lines"))

@@ -140,25 +140,52 @@ def test_budgeted_cost_per_contact_of_the_year_to_date_and_its_status():
     assert metrics.budget_report(db_with_budget(ROWS), 2026).budget_per_contact is None
 
 
+def test_actual_and_budgeted_cost_per_contact_cover_the_same_months_and_lines():
+    def cpc(rows, contacts, through=None):
+        r = metrics.budget_report(db_with_budget(rows, contacts), 2026, through)
+        return r.cost_per_contact, r.budget_per_contact, r.answered_ytd
+
+    def answered(month, n):
+        return [(f"{month}-{i}", f"2026-{month[-2:]}-10 10:00", True) for i in range(n)]
+    jan, feb, mar = answered("m01", 100), answered("m02", 100), answered("m03", 200)
+    wages = [("2026-01-01", "OPS", "wages", "cost", 100_000, 100_000),
+             ("2026-02-01", "OPS", "wages", "cost", 100_000, 100_000)]
+    # A month not closed yet (February: no actual) before the month viewed (March): neither its contacts nor its budget
+    # count. Jan 100k / 100 and Mar 200k / 200 -> 1,000 actual; budget 100k + 100k over the same 300 -> 666.67.
+    gap = [wages[0], ("2026-02-01", "OPS", "wages", "cost", 100_000, None),
+           ("2026-03-01", "OPS", "wages", "cost", 100_000, 200_000)]
+    assert cpc(gap, jan + feb + mar) == (1_000, pytest.approx(200_000 / 300), 300)
+    # A line with no actual in a closed month (rent) is left out of the budget, as the budget to date leaves it out:
+    # 200k / 200 against 200k / 200 (was 300k / 200 = 1,500, "33% under").
+    rent = [("2026-01-01", "OPS", "rent", "cost", 50_000, None), ("2026-02-01", "OPS", "rent", "cost", 50_000, None)]
+    assert cpc(wages + rent, jan + feb) == (1_000, 1_000, 200)
+    # A closed month without contacts and without drivers: no like-for-like budget per contact.
+    assert cpc(wages, feb) == (2_000, None, 100)
+    # A budget from September beside actuals all year, or a budget of 0: none either (no division by it).
+    late = [(f"2026-{m:02d}-01", "OPS", "wages", "cost", None if m < 9 else 100_000, 100_000) for m in range(1, 10)]
+    assert cpc(late, jan + feb)[1] is None
+    assert cpc([("2026-01-01", "OPS", "wages", "cost", 0, 100_000)], jan) == (1_000, None, 100)
+
+
 def test_a_budget_from_september_says_it_covers_four_months():
     rows = [(f"2026-{m:02d}-01", "OPS", "overtime", "cost", 100_000, 90_000 if m < 11 else None) for m in range(9, 13)]
     report = metrics.budget_report(db_with_budget(rows), 2026)
     assert report.budget_months == (9, 10, 11, 12)
     # the run rate is over those 4 months: 180k / 2 elapsed x 4; the full-year budget is theirs, 400k
     assert (report.total["run_rate"], report.total["full_year_budget"]) == (360_000, 400_000)
-    assert reports.budget_coverage(report, "zh-TW") == (
+    assert metrics.budget_coverage(report, "zh-TW") == (
         "2026 年的預算只涵蓋 9 月至 12 月（4 個月）：全年預算、最新預估與年化實際數都只計這些月份，其餘月份沒有預算可比。")
-    assert reports.budget_coverage(report, "en").startswith("The 2026 budget covers Sep to Dec only (4 months): ")
+    assert metrics.budget_coverage(report, "en").startswith("The 2026 budget covers Sep to Dec only (4 months): ")
     # the performance report's summary says it too
     summary = reports.performance_report(db_with_budget(rows), date(2026, 10, 1)).section("summary").paragraphs
-    assert reports.budget_coverage(report, "zh-TW") in summary
+    assert metrics.budget_coverage(report, "zh-TW") in summary
     # months apart are listed; a whole year says nothing
     gaps = metrics.budget_report(db_with_budget([r for r in rows if r[0] != "2026-10-01"]), 2026)
-    assert reports.budget_coverage(gaps, "zh-TW").startswith("2026 年的預算只涵蓋 9 月、11 月、12 月（3 個月）")
-    assert reports.budget_coverage(metrics.budget_report(db_with_budget(ROWS), 2025), "zh-TW").startswith(
+    assert metrics.budget_coverage(gaps, "zh-TW").startswith("2026 年的預算只涵蓋 9 月、11 月、12 月（3 個月）")
+    assert metrics.budget_coverage(metrics.budget_report(db_with_budget(ROWS), 2025), "zh-TW").startswith(
         "2025 年的預算只涵蓋 12 月（1 個月）")
     whole = [(f"2026-{m:02d}-01", "OPS", "overtime", "cost", 1, 1) for m in range(1, 13)]
-    assert reports.budget_coverage(metrics.budget_report(db_with_budget(whole), 2026), "zh-TW") is None
+    assert metrics.budget_coverage(metrics.budget_report(db_with_budget(whole), 2026), "zh-TW") is None
 
 
 def test_a_year_without_actuals_has_no_through_and_no_values():
@@ -179,7 +206,9 @@ def test_budget_cli_json(tmp_path, capsys):
     assert code == 0, err
     doc = json.loads(out)
     assert doc["year"] == 2026 and doc["through"] == "2026-02" and doc["cost_per_contact"] is None
-    assert doc["budget_per_contact"] is None
+    assert doc["budget_per_contact"] is None and doc["budget_months"] == [1, 2, 3]
+    assert cli.main(["budget", "--year", "2026", "--db", str(db)]) == 0  # the text says the budget's months too
+    assert capsys.readouterr().out.splitlines()[1].startswith("The 2026 budget covers Jan to Mar only (3 months): ")
     ot = next(x for x in doc["lines"] if x["line"] == "overtime")
     assert set(ot) >= {"cost_center", "line", "line_type", "budget_month", "actual_month", "variance_month", "budget_ytd",
                        "actual_ytd", "variance_ytd", "variance_pct_ytd", "favourable", "needs_improvement_report",

@@ -311,7 +311,7 @@ def test_the_summary_gives_cost_per_contact_beside_the_budgeted(con, perf):
     summary = " ".join(perf.section("summary").paragraphs)
     diff = rep.cost_per_contact - rep.budget_per_contact
     assert (f"每通成本（累計）：NT${rep.cost_per_contact:,.1f}（接通 {rep.answered_ytd:,} 通），"
-            f"預算每通成本 NT${rep.budget_per_contact:,.1f}，差 {'+' if diff > 0 else '-'}NT${abs(diff):,.1f}"
+            f"預算每通成本 NT${rep.budget_per_contact:,.1f}，差異 {'+' if diff > 0 else '-'}NT${abs(diff):,.1f}"
             f"（{diff / rep.budget_per_contact:+.1%}）。") in summary
 
 

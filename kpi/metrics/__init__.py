@@ -2,7 +2,7 @@
 against target, the weekly views, service quality (surveys, complaints), and the budget report. Every query takes the
 user's scope (kpi.auth.access.Scope; `_scope.py` narrows rows in SQL)."""
 from . import _schema as schema  # the one YAML validator, shared with the competency map
-from ._budget import (LINE_COLUMNS, BudgetReport, VarianceSplit, answered_by_month, budget_report, budgeted_hourly_rate, cost_variance_status,
+from ._budget import (LINE_COLUMNS, BudgetReport, VarianceSplit, answered_by_month, budget_coverage, budget_report, budgeted_hourly_rate, cost_variance_status,
                       last_actual_month, monthly, monthly_splits, months_with_actuals, split_variance, sum_splits, unit_cost_status,
                       variance_status, years)
 from ._calendar import (DEADLINE_SQL, BusinessCalendar, business_deadline, business_seconds, calendar_table, parse_opening,
@@ -32,7 +32,7 @@ from ._weekly import (AGENT_TABLE_KPIS, DEFERRED_TABLE_KPIS, DEFERRED_TILE_KPIS,
                       channels_in, sort_rows, status_table, unjudged_blend, weekday_hour_grid, weekday_hour_statuses,
                       weekly_agents, weekly_view)
 
-__all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "answered_by_month", "budgeted_hourly_rate", "monthly_splits", "split_variance",
+__all__ = ["LINE_COLUMNS", "BudgetReport", "VarianceSplit", "answered_by_month", "budget_coverage", "budgeted_hourly_rate", "monthly_splits", "split_variance",
            "sum_splits", "budget_report", "last_actual_month", "monthly", "months_with_actuals", "variance_status", "cost_variance_status", "unit_cost_status",
            "years", "CATALOG_PATH", "LANGS", "TARGETS_PATH", "UNITS", "Catalog", "CatalogError", "Dataset", "Kpi",
            "centre_zone", "format_band", "format_value", "load_catalog", "status", "CYCLES", "DIMENSIONS", "FILTERS", "GROUPINGS", "SOURCES",

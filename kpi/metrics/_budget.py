@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from ..auth.access import Scope
+from ..present import join_list, t
 from ..store import checked_sql
 from ._catalog import load_catalog
 from ._engine import kpi_records
@@ -30,14 +31,26 @@ class BudgetReport:
     lines: pd.DataFrame  # LINE_COLUMNS, one row per cost center x line
     total: dict[str, Any]  # the same figures summed over cost lines
     revenue_total: dict[str, Any]  # ... and over revenue lines
-    cost_per_contact: float | None  # actual cost YTD / contacts answered YTD
+    cost_per_contact: float | None  # actual cost YTD / contacts answered in the closed months to date
     answered_ytd: int
-    # the cost budget of the closed months to date / the contacts it planned (budget_per_contact of monthly(), summed)
+    # the same months' budget / the contacts it planned (None without a like-for-like figure: _cost_per_contact)
     budget_per_contact: float | None = None
     budget_months: tuple[int, ...] = tuple(range(1, 13))  # the months (1-12) the year's budget covers
     # (cost_center, line) -> the year-to-date variance split of a line with drivers in every month counted (else absent)
     splits: dict[tuple[str, str], "VarianceSplit"] = field(default_factory=dict)
     total_split: "VarianceSplit | None" = None  # the cost lines' splits summed (None when no line has one)
+
+
+def budget_coverage(rep: BudgetReport, lang: str) -> str | None:
+    """What a year whose budget leaves months out counts (its full-year budget, latest estimate and run rate cover
+    those months alone): 2026 年的預算只涵蓋 9 月至 12 月（4 個月）…; None for a budget of all twelve months."""
+    months = sorted(rep.budget_months)
+    if not months or len(months) == 12:
+        return None
+    name = lambda m: t(f"month.short.{m}", lang)  # noqa: E731
+    span = (t("budget.month_span", lang, first=name(months[0]), last=name(months[-1]))
+            if len(months) > 1 and months[-1] - months[0] == len(months) - 1 else join_list(map(name, months), lang))
+    return t("budget.partial_year", lang, year=rep.year, months=span, n=len(months))
 
 
 def last_actual_month(con: duckdb.DuckDBPyConnection, year: int, *, scope: Scope | None = None) -> date | None:
@@ -156,17 +169,9 @@ def budget_report(con: duckdb.DuckDBPyConnection, year: int, through: date | Non
             figures["reforecast"] = True
         return figures
 
-    answered = 0
-    cpc = None
-    by_month = answered_by_month(con, year) if through else {}
-    if through:
-        start = date(year, 1, 1)
-        end = date(year + (through.month == 12), through.month % 12 + 1, 1)
-        answered = sum(n for month, n in by_month.items() if start <= month < end)
-        cost = total("cost")["actual_ytd"]
-        cpc = cost / answered if answered and cost is not None else None
     splits = _line_splits(cur, year, months) if through else {}
-    bpc = _budget_per_contact(_monthly(cur, year, "cost", by_month), months) if through else None
+    cpc, bpc, answered = (_cost_per_contact(cur, year, months, answered_by_month(con, year)) if through
+                          else (None, None, 0))
     cur.close()
     cost_splits = [sp for (cc, line), sp in splits.items()
                    if (frame[(frame.cost_center == cc) & (frame.line == line)].line_type == "cost").any()]
@@ -197,6 +202,38 @@ def months_with_actuals(con: duckdb.DuckDBPyConnection, year: int, *, scope: Sco
         "SELECT DISTINCT month(period) FROM budget WHERE year(period) = ? AND actual IS NOT NULL ORDER BY 1"), [year]).fetchall()]
 
 
+# The contacts the budget planned per month of year $y: each cost center's largest over its labour lines (which plan
+# the same contacts), summed.
+_PLANNED = """SELECT period, sum(planned) AS planned FROM (
+                 SELECT period, cost_center, max(budget_contacts) AS planned FROM budget_drivers
+                 WHERE year(period) = $y GROUP BY ALL) GROUP BY period"""
+
+
+def _cost_per_contact(cur: duckdb.DuckDBPyConnection, year: int, through_month: int,
+                      answered: dict[date, int]) -> tuple[float | None, float | None, int]:
+    """(actual, budgeted cost per contact, contacts answered) over one set of months: the closed months (a cost line
+    with an actual) up to through_month. Actual: their cost over the contacts they answered. Budgeted: the budget of
+    the same cost lines (those with an actual, as the budget to date counts them) over the contacts the budget planned
+    (a month without drivers: over those it answered); None unless every one of those months has a budget and such a
+    divisor, and the budget is above zero: a budget from September beside actuals from January, or a closed month
+    with no contacts, has no like-for-like figure."""
+    rows = cur.execute(checked_sql(
+        f"""WITH b AS (
+             SELECT period, sum(actual) AS actual, sum(budget) FILTER (WHERE actual IS NOT NULL) AS budget
+             FROM budget WHERE year(period) = $y AND month(period) <= $m AND line_type = 'cost'
+             GROUP BY period HAVING count(actual) > 0),
+           p AS ({_PLANNED})
+           SELECT b.period, b.actual, b.budget, p.planned FROM b LEFT JOIN p USING (period) ORDER BY b.period"""),
+        {"y": year, "m": through_month}).fetchall()
+    contacts = sum(answered.get(period, 0) for period, *_ in rows)
+    cost = sum(float(actual) for _, actual, _, _ in rows)
+    divisors = [float(planned) if planned and planned > 0 else answered.get(period, 0)
+                for period, _, _, planned in rows]
+    budget = sum(float(b) for _, _, b, _ in rows if b is not None)
+    like_for_like = rows and all(b is not None for _, _, b, _ in rows) and all(d > 0 for d in divisors) and budget > 0
+    return (cost / contacts if contacts else None, budget / sum(divisors) if like_for_like else None, int(contacts))
+
+
 def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost", *,
             scope: Scope | None = None) -> pd.DataFrame:
     """Per month of the year: budget, actual (months with actuals), contacts answered, cost per contact actual and budgeted.
@@ -206,22 +243,13 @@ def monthly(con: duckdb.DuckDBPyConnection, year: int, line_type: str = "cost", 
     else by the contacts the center actually answered that month; a month without actuals (not closed yet) has none.
     """
     require(scope, "budget")
-    return _monthly(con.cursor(), year, line_type, answered_by_month(con, year))
-
-
-def _monthly(cur: duckdb.DuckDBPyConnection, year: int, line_type: str,
-             answered_months: dict[date, int]) -> pd.DataFrame:
-    """monthly() on a cursor, given answered_by_month()'s result (budget_report has it already)."""
-    answered, values = _answered_sql(answered_months)
-    return cur.execute(checked_sql(
+    answered, values = _answered_sql(answered_by_month(con, year))
+    return con.cursor().execute(checked_sql(
         f"""WITH b AS (
              SELECT period, sum(budget) AS budget, sum(actual) AS actual FROM budget
              WHERE year(period) = $y AND line_type = $t GROUP BY period),
            c AS ({answered}),
-           p AS (
-             SELECT period, sum(planned) AS planned FROM (
-               SELECT period, cost_center, max(budget_contacts) AS planned FROM budget_drivers
-               WHERE year(period) = $y GROUP BY ALL) GROUP BY period)
+           p AS ({_PLANNED})
            SELECT strftime(b.period, '%Y-%m') AS month, b.budget, b.actual, coalesce(c.answered, 0) AS answered,
              CASE WHEN c.answered > 0 THEN b.actual / c.answered END AS cost_per_contact,
              CASE WHEN b.actual IS NULL THEN NULL WHEN p.planned > 0 THEN b.budget / p.planned
@@ -229,18 +257,6 @@ def _monthly(cur: duckdb.DuckDBPyConnection, year: int, line_type: str,
              p.planned AS budgeted_contacts
            FROM b LEFT JOIN c USING (period) LEFT JOIN p USING (period) ORDER BY b.period"""),
         {"y": year, "t": line_type, **values}).df()
-
-
-def _budget_per_contact(monthly_rows: pd.DataFrame, through_month: int) -> float | None:
-    """The budgeted cost per contact of the closed months through through_month, as monthly() makes each month's:
-    their budget over the contacts they planned (a month without drivers: over those it answered), both summed over
-    the months that have a divisor. None without such a month."""
-    months = monthly_rows[(pd.to_datetime(monthly_rows["month"]).dt.month <= through_month)
-                          & monthly_rows["actual"].notna()]
-    planned = months["budgeted_contacts"].astype("Float64")
-    divisor = planned.where(planned > 0, months["answered"].astype("Float64")).fillna(0)
-    counted = divisor > 0
-    return float(months["budget"][counted].sum() / divisor[counted].sum()) if counted.any() else None
 
 
 def years(con: duckdb.DuckDBPyConnection, *, scope: Scope | None = None) -> list[int]:

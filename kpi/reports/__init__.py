@@ -11,7 +11,7 @@ from ._docs import datasets_markdown, kpis_markdown
 from ._model import Report, Section
 from ._output import output_format, write_report
 from ._pdf import CHART_PX, FONT_DIRS, FontNotFound, chart_unavailable, to_pdf
-from ._performance import PERFORMANCE_SECTIONS, budget_coverage, performance_report
+from ._performance import PERFORMANCE_SECTIONS, performance_report
 from ._service import (
                        COMMENT_SAMPLE,
                        COMPLAINT_KPIS,
@@ -24,7 +24,7 @@ from ._service import (
 )
 from ._xlsx import to_xlsx
 
-__all__ = ["BRIDGE_COLUMNS", "bridge_chart", "bridge_headers", "bridge_sentence", "bridge_sentences", "bridge_table", "budget_coverage", "datasets_markdown", "kpis_markdown", "CHART_PX", "COMMENT_SAMPLE", "COMPLAINT_KPIS", "FONT_DIRS",
+__all__ = ["BRIDGE_COLUMNS", "bridge_chart", "bridge_headers", "bridge_sentence", "bridge_sentences", "bridge_table", "datasets_markdown", "kpis_markdown", "CHART_PX", "COMMENT_SAMPLE", "COMPLAINT_KPIS", "FONT_DIRS",
            "PERFORMANCE_SECTIONS", "SERVICE_SECTIONS", "SURVEY_KPIS", "THEMES", "TOP_RECOMMENDATIONS", "FontNotFound",
            "Report", "Section", "chart_unavailable", "comment_themes", "format_cell", "output_format",
            "performance_report", "service_report", "to_pdf", "to_xlsx", "write_report"]

@@ -30,22 +30,10 @@ from ._bridge import BRIDGE_COLUMNS, bridge_chart, bridge_headers, bridge_senten
 from ._common import competency_section, fav, kpi_entries, kpi_table, meta_lines, month_end, ntd, pct, section
 from ._model import Report, Section
 
-__all__ = ["PERFORMANCE_OUTPUT", "PERFORMANCE_TASK", "PERFORMANCE_SECTIONS", "budget_coverage", "performance_report"]
+__all__ = ["PERFORMANCE_OUTPUT", "PERFORMANCE_TASK", "PERFORMANCE_SECTIONS", "performance_report"]
 
 PERFORMANCE_OUTPUT, PERFORMANCE_TASK = "O2.2.1", "T2.2"
 PERFORMANCE_SECTIONS = ("summary", "totals", "monthly", "lines", "bridge", "improvement", "kpis", "competency")
-
-
-def budget_coverage(rep: metrics.BudgetReport, lang: str) -> str | None:
-    """What a year whose budget leaves months out counts (its full-year budget, latest estimate and run rate cover
-    those months alone): 2026 年的預算只涵蓋 9 月至 12 月（4 個月）…; None for a budget of all twelve months."""
-    months = sorted(rep.budget_months)
-    if not months or len(months) == 12:
-        return None
-    name = lambda m: t(f"month.short.{m}", lang)  # noqa: E731
-    span = (t("budget.month_span", lang, first=name(months[0]), last=name(months[-1]))
-            if len(months) > 1 and months[-1] - months[0] == len(months) - 1 else join_list(map(name, months), lang))
-    return t("budget.partial_year", lang, year=rep.year, months=span, n=len(months))
 
 
 @dataclass
@@ -130,8 +118,8 @@ def _summary(m: _Month) -> Section:
              t("perf.cost", lang, actual=ntd(t_["actual_ytd"]), budget=ntd(t_["budget_ytd"]),
                variance=ntd(t_["variance_ytd"], True), pct=pct(t_["variance_pct_ytd"]), fav=fav(t_["favourable"], lang) or "—",
                fy=ntd(t_["full_year_budget"]), le=ntd(t_["latest_estimate"]), rr=ntd(t_["run_rate"]))]
-    if budget_coverage(m.rep, lang):
-        paras.append(budget_coverage(m.rep, lang))
+    if metrics.budget_coverage(m.rep, lang):
+        paras.append(metrics.budget_coverage(m.rep, lang))
     if rt["budget_ytd"] is not None:
         paras.append(t("perf.revenue", lang, actual=ntd(rt["actual_ytd"]), budget=ntd(rt["budget_ytd"]),
                        variance=ntd(rt["variance_ytd"], True), pct=pct(rt["variance_pct_ytd"]),
